@@ -1,0 +1,131 @@
+// Command pith is the user's tool for the pith confidential summariser: it
+// runs and serves models, verifies enclaves, builds measured images and
+// benchmarks. Each subcommand lives in its own file and registers itself.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// A command is one subcommand of pith. Help is the full text shown by
+// `pith NAME --help`: what it does, its flags (appended automatically) and at
+// least one example.
+type command struct {
+	Name  string
+	Short string // one line for `pith help`
+	Usage string // "pith NAME [flags] ARGS"
+	Help  string
+	// Flags declares the flags on fs; Run receives what is left after parsing.
+	Flags func(fs *flag.FlagSet)
+	Run   func(ctx context.Context, args []string) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.Name]; dup {
+		panic("pith: command registered twice: " + c.Name)
+	}
+	commands[c.Name] = c
+}
+
+// usageError is a mistake in how the command was called: exit status 2 and a
+// one-line reason, as the foundation issue asks.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				printHelp(stdout, c)
+				return 0
+			}
+		}
+		printTop(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "pith: unknown command %q (see 'pith help')\n", args[0])
+		return 2
+	}
+	fs := flag.NewFlagSet("pith "+c.Name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c.Flags != nil {
+		c.Flags(fs)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, c)
+			return 0
+		}
+		fmt.Fprintf(stderr, "pith %s: %v (see 'pith %s --help')\n", c.Name, err, c.Name)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := c.Run(ctx, fs.Args()); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "pith %s: %s (see 'pith %s --help')\n", c.Name, ue.msg, c.Name)
+			return 2
+		}
+		fmt.Fprintf(stderr, "pith %s: %v\n", c.Name, err)
+		return 1
+	}
+	return 0
+}
+
+func printTop(w io.Writer) {
+	fmt.Fprint(w, `pith summarises private conversations inside a confidential VM (AMD SEV-SNP or
+Intel TDX) with a quantised LLM, so that nobody outside the VM can read them.
+
+Usage: pith COMMAND [flags] [args]
+
+Commands:
+`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].Short)
+	}
+	fmt.Fprint(w, "\nRun 'pith COMMAND --help' for a command's flags and examples.\n")
+}
+
+func printHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", c.Usage, strings.TrimSpace(c.Help))
+	fs := flag.NewFlagSet(c.Name, flag.ContinueOnError)
+	if c.Flags != nil {
+		c.Flags(fs)
+	}
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}

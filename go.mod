@@ -1,0 +1,3 @@
+module github.com/pith-project/pith
+
+go 1.26.0
