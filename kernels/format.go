@@ -1,0 +1,273 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// formatFuncs is what the package knows how to do with one storage type.
+// The portable functions below are the reference; a faster path may
+// replace vecDot for a CPU, and must equal it (see the property tests).
+//
+//   - dequantize and quantize work on whole blocks: len(src) and len(dst)
+//     are exact multiples of the block geometry.
+//   - vecDot is the dot product of n elements of a weight row (this type)
+//     with activations already converted to vecDotType.
+type formatFuncs struct {
+	dequantize func(dst []float32, src []byte)
+	quantize   func(dst []byte, src []float32)
+	vecDot     func(n int, w, x []byte) float32
+	vecDotType Type
+}
+
+var portable = map[Type]*formatFuncs{
+	F32:  {dequantizeF32, quantizeF32, dotF32, F32},
+	F16:  {dequantizeF16, quantizeF16, dotF16F32, F32},
+	BF16: {dequantizeBF16, quantizeBF16, dotBF16F32, F32},
+	Q8_0: {dequantizeQ8_0, quantizeQ8_0, dotQ8_0Q8_0, Q8_0},
+	Q4_0: {dequantizeQ4_0, quantizeQ4_0, dotQ4_0Q8_0, Q8_0},
+}
+
+func funcs(t Type) (*formatFuncs, error) {
+	f, ok := portable[t]
+	if !ok || f == nil {
+		return nil, fmt.Errorf("kernels: type %v is not supported for computation", t)
+	}
+	return f, nil
+}
+
+// VecDotType is the type activations are converted to before a dot product
+// with weights of type t (Q8_0 for the legacy formats, as ggml does; F32
+// for float weights, where ggml would round activations to F16: keeping
+// them in F32 is at least as accurate).
+func (t Type) VecDotType() Type {
+	if f, ok := portable[t]; ok {
+		return f.vecDotType
+	}
+	return F32
+}
+
+// DequantizeRow converts len(dst) elements stored as type t in src.
+func DequantizeRow(t Type, dst []float32, src []byte) error {
+	f, err := funcs(t)
+	if err != nil {
+		return err
+	}
+	n, err := t.RowBytes(len(dst))
+	if err != nil {
+		return err
+	}
+	if len(src) < n {
+		return fmt.Errorf("kernels: %v row of %d elements needs %d bytes, have %d", t, len(dst), n, len(src))
+	}
+	f.dequantize(dst, src[:n])
+	return nil
+}
+
+// QuantizeRow stores src as type t in dst with ggml's reference quantiser.
+func QuantizeRow(t Type, dst []byte, src []float32) error {
+	f, err := funcs(t)
+	if err != nil {
+		return err
+	}
+	n, err := t.RowBytes(len(src))
+	if err != nil {
+		return err
+	}
+	if len(dst) < n {
+		return fmt.Errorf("kernels: %v row of %d elements needs %d bytes, have %d", t, len(src), n, len(dst))
+	}
+	f.quantize(dst[:n], src)
+	return nil
+}
+
+// DotRow is the reference dot product of n elements: a weight row of type t
+// with activations x already stored as t.VecDotType().
+func DotRow(t Type, w, x []byte, n int) (float32, error) {
+	f, err := funcs(t)
+	if err != nil {
+		return 0, err
+	}
+	wn, err := t.RowBytes(n)
+	if err != nil {
+		return 0, err
+	}
+	xn, err := f.vecDotType.RowBytes(n)
+	if err != nil {
+		return 0, err
+	}
+	if len(w) < wn || len(x) < xn {
+		return 0, fmt.Errorf("kernels: %v dot of %d elements: short buffers (%d, %d bytes)", t, n, len(w), len(x))
+	}
+	return f.vecDot(n, w, x), nil
+}
+
+func f16(b []byte) float32 { return F16ToF32(binary.LittleEndian.Uint16(b)) }
+
+func putF16(b []byte, v float32) { binary.LittleEndian.PutUint16(b, F32ToF16(v)) }
+
+// --- float types -----------------------------------------------------------
+
+func dequantizeF32(dst []float32, src []byte) {
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+	}
+}
+
+func quantizeF32(dst []byte, src []float32) {
+	for i, v := range src {
+		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+	}
+}
+
+func dequantizeF16(dst []float32, src []byte) {
+	for i := range dst {
+		dst[i] = f16(src[2*i:])
+	}
+}
+
+func quantizeF16(dst []byte, src []float32) {
+	for i, v := range src {
+		putF16(dst[2*i:], v)
+	}
+}
+
+func dequantizeBF16(dst []float32, src []byte) {
+	for i := range dst {
+		dst[i] = BF16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
+	}
+}
+
+func quantizeBF16(dst []byte, src []float32) {
+	for i, v := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], F32ToBF16(v))
+	}
+}
+
+func dotF32(n int, w, x []byte) float32 {
+	var s float32
+	for i := 0; i < n; i++ {
+		s += math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:])) * math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
+	}
+	return s
+}
+
+func dotF16F32(n int, w, x []byte) float32 {
+	var s float32
+	for i := 0; i < n; i++ {
+		s += f16(w[2*i:]) * math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
+	}
+	return s
+}
+
+func dotBF16F32(n int, w, x []byte) float32 {
+	var s float32
+	for i := 0; i < n; i++ {
+		s += BF16ToF32(binary.LittleEndian.Uint16(w[2*i:])) * math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
+	}
+	return s
+}
+
+// --- Q8_0: fp16 scale d, 32 int8; x = d*q --------------------------------
+
+func quantizeQ8_0(dst []byte, src []float32) {
+	for b := 0; b < len(src)/QK; b++ {
+		x := src[b*QK : (b+1)*QK]
+		out := dst[b*34 : (b+1)*34]
+		var amax float32
+		for _, v := range x {
+			amax = max(amax, abs32(v))
+		}
+		d := amax / 127
+		id := float32(0)
+		if d != 0 {
+			id = 1 / d
+		}
+		putF16(out, d)
+		for j, v := range x {
+			out[2+j] = byte(int8(roundAway(v * id)))
+		}
+	}
+}
+
+func dequantizeQ8_0(dst []float32, src []byte) {
+	for b := 0; b < len(dst)/QK; b++ {
+		blk := src[b*34:]
+		d := f16(blk)
+		for j := 0; j < QK; j++ {
+			dst[b*QK+j] = float32(int8(blk[2+j])) * d
+		}
+	}
+}
+
+func dotQ8_0Q8_0(n int, w, x []byte) float32 {
+	var s float32
+	for b := 0; b < n/QK; b++ {
+		bw, bx := w[b*34:b*34+34], x[b*34:b*34+34]
+		var acc int32
+		for j := 2; j < 34; j++ {
+			acc += int32(int8(bw[j])) * int32(int8(bx[j]))
+		}
+		s += float32(acc) * f16(bw) * f16(bx)
+	}
+	return s
+}
+
+// --- Q4_0: fp16 scale d, 16 bytes of nibbles; x = d*(q-8) -------------------
+// Element j of a block is the low nibble of byte j, element j+16 the high.
+
+func quantizeQ4_0(dst []byte, src []float32) {
+	for b := 0; b < len(src)/QK; b++ {
+		x := src[b*QK : (b+1)*QK]
+		out := dst[b*18 : (b+1)*18]
+		var amax, vmax float32
+		for _, v := range x {
+			if abs32(v) > amax {
+				amax, vmax = abs32(v), v
+			}
+		}
+		d := vmax / -8
+		id := float32(0)
+		if d != 0 {
+			id = 1 / d
+		}
+		putF16(out, d)
+		for j := 0; j < QK/2; j++ {
+			q0 := min(15, int8(x[j]*id+8.5))
+			q1 := min(15, int8(x[j+QK/2]*id+8.5))
+			out[2+j] = byte(q0) | byte(q1)<<4
+		}
+	}
+}
+
+func dequantizeQ4_0(dst []float32, src []byte) {
+	for b := 0; b < len(dst)/QK; b++ {
+		blk := src[b*18:]
+		d := f16(blk)
+		for j := 0; j < QK/2; j++ {
+			dst[b*QK+j] = float32(int(blk[2+j]&0xf)-8) * d
+			dst[b*QK+j+QK/2] = float32(int(blk[2+j]>>4)-8) * d
+		}
+	}
+}
+
+func dotQ4_0Q8_0(n int, w, x []byte) float32 {
+	var s float32
+	for b := 0; b < n/QK; b++ {
+		bw, bx := w[b*18:b*18+18], x[b*34:b*34+34]
+		var acc int32
+		for j := 0; j < QK/2; j++ {
+			q := bw[2+j]
+			acc += (int32(q&0xf) - 8) * int32(int8(bx[2+j]))
+			acc += (int32(q>>4) - 8) * int32(int8(bx[2+j+QK/2]))
+		}
+		s += float32(acc) * f16(bw) * f16(bx)
+	}
+	return s
+}
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
+
+// roundAway rounds half away from zero, as C's roundf.
+func roundAway(v float32) float32 { return float32(math.Round(float64(v))) }

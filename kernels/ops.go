@@ -1,0 +1,112 @@
+package kernels
+
+import "math"
+
+// RMSNorm writes x / sqrt(mean(x²) + eps) * w into dst (all the same length).
+func RMSNorm(dst, x, w []float32, eps float32) {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	scale := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = v * scale * w[i]
+	}
+}
+
+// RoPE rotates each of heads vectors of length 2·len(freqs) laid out one
+// after another in x, by the angles pos·freqs[i]. neox pairs element i with
+// i+d/2 (Qwen2's layout); otherwise it pairs 2i with 2i+1 (llama.cpp's
+// normal layout). freqs carries any frequency scaling (llama 3).
+func RoPE(x []float32, heads int, freqs []float32, pos int, neox bool) {
+	half := len(freqs)
+	d := 2 * half
+	for i, f := range freqs {
+		theta := float64(pos) * float64(f)
+		sin, cos := math.Sincos(theta)
+		s, c := float32(sin), float32(cos)
+		for h := range heads {
+			v := x[h*d : (h+1)*d]
+			a, b := 2*i, 2*i+1
+			if neox {
+				a, b = i, i+half
+			}
+			x0, x1 := v[a], v[b]
+			v[a] = x0*c - x1*s
+			v[b] = x0*s + x1*c
+		}
+	}
+}
+
+// Softmax replaces x with exp(x - max) / sum, in place.
+func Softmax(x []float32) {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - m)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// SwiGLU writes silu(gate)·up into dst.
+func SwiGLU(dst, gate, up []float32) {
+	dst = dst[:len(gate)]
+	for i, g := range gate {
+		dst[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
+	}
+}
+
+// Add writes a + b into dst.
+func Add(dst, a, b []float32) {
+	dst = dst[:len(a)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// Attention computes causal scaled dot-product attention for one query
+// position with grouped-query heads. q is heads × d; kCache and vCache are
+// F16, n positions × kvHeads × d; out is heads × d; scores is scratch of at
+// least n. Query head h reads KV head h / (heads/kvHeads).
+func Attention(out, q []float32, kCache, vCache []uint16, n, heads, kvHeads, d int, scale float32, scores []float32) {
+	group := heads / kvHeads
+	kvStride := kvHeads * d
+	parallel(heads, 1, func(lo, hi int) {
+		for h := lo; h < hi; h++ {
+			attendHead(out[h*d:(h+1)*d], q[h*d:(h+1)*d], kCache, vCache, n, (h/group)*d, kvStride, scale, scores[h*n:(h+1)*n])
+		}
+	})
+}
+
+// AttentionScratch is the scratch size Attention needs.
+func AttentionScratch(n, heads int) int { return n * heads }
+
+func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, scale float32, sc []float32) {
+	d := len(q)
+	for t := range n {
+		k := kCache[t*stride+off : t*stride+off+d]
+		var s float32
+		for i, kv := range k {
+			s += q[i] * F16ToF32(kv)
+		}
+		sc[t] = s * scale
+	}
+	Softmax(sc[:n])
+	clear(out)
+	for t := range n {
+		v := vCache[t*stride+off : t*stride+off+d]
+		p := sc[t]
+		for i, vv := range v {
+			out[i] += p * F16ToF32(vv)
+		}
+	}
+}
