@@ -1,0 +1,133 @@
+package tokenizer
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// The pre-tokenizers split text into words before BPE, exactly as these
+// regular expressions (Qwen2 and Llama 3's) do, written by hand because Go's
+// regexp has no look-ahead:
+//
+//	(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// Llama 3 differs only in taking up to three digits at a time: \p{N}{1,3}.
+// Alternatives are tried in order at each position, as a backtracking
+// regex engine does.
+
+// splitter returns the end of the word starting at i.
+type splitter func(s string, i int) int
+
+func newSplitter(maxDigits int) splitter {
+	return func(s string, i int) int { return nextWord(s, i, maxDigits) }
+}
+
+func isL(r rune) bool { return unicode.IsLetter(r) }
+func isN(r rune) bool { return unicode.IsNumber(r) }
+func isS(r rune) bool { return unicode.IsSpace(r) }
+
+func at(s string, i int) (rune, int) {
+	if i >= len(s) {
+		return -1, 0
+	}
+	return utf8.DecodeRuneInString(s[i:])
+}
+
+func nextWord(s string, i, maxDigits int) int {
+	c0, n0 := at(s, i)
+	// 1. Contractions, any case.
+	if c0 == '\'' {
+		c1, n1 := at(s, i+1)
+		switch unicode.ToLower(c1) {
+		case 's', 't', 'm', 'd':
+			return i + 1 + n1
+		case 'r', 'v', 'l':
+			c2, n2 := at(s, i+1+n1)
+			want := map[rune]rune{'r': 'e', 'v': 'e', 'l': 'l'}[unicode.ToLower(c1)]
+			if unicode.ToLower(c2) == want {
+				return i + 1 + n1 + n2
+			}
+		}
+	}
+	// 2. [^\r\n\p{L}\p{N}]?\p{L}+
+	j := i
+	if c0 != '\r' && c0 != '\n' && !isL(c0) && !isN(c0) {
+		if c1, _ := at(s, i+n0); isL(c1) {
+			j = i + n0
+		}
+	}
+	if c, _ := at(s, j); isL(c) {
+		for {
+			c, n := at(s, j)
+			if !isL(c) {
+				return j
+			}
+			j += n
+		}
+	}
+	// 3. \p{N}{1,maxDigits}
+	if isN(c0) {
+		j = i
+		for k := 0; k < maxDigits; k++ {
+			c, n := at(s, j)
+			if !isN(c) {
+				break
+			}
+			j += n
+		}
+		return j
+	}
+	// 4. ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+	other := func(c rune) bool { return c >= 0 && !isS(c) && !isL(c) && !isN(c) }
+	j = i
+	if c0 == ' ' {
+		if c1, _ := at(s, i+1); other(c1) {
+			j = i + 1
+		}
+	}
+	if c, _ := at(s, j); other(c) {
+		for {
+			c, n := at(s, j)
+			if !other(c) {
+				break
+			}
+			j += n
+		}
+		for {
+			c, n := at(s, j)
+			if c != '\r' && c != '\n' {
+				return j
+			}
+			j += n
+		}
+	}
+	// 5-7. Whitespace. Find the run and the last line break in it.
+	if isS(c0) {
+		end, lastNL := i, -1
+		for {
+			c, n := at(s, end)
+			if !isS(c) {
+				break
+			}
+			if c == '\r' || c == '\n' {
+				lastNL = end
+			}
+			end += n
+		}
+		if lastNL >= 0 { // \s*[\r\n]+
+			return lastNL + 1
+		}
+		if end == len(s) { // \s+(?!\S) at the end of the text
+			return end
+		}
+		// \s+(?!\S): give back the last space so it can lead the next word.
+		_, last := utf8.DecodeLastRuneInString(s[:end])
+		if end-last > i {
+			return end - last
+		}
+		return end // \s+
+	}
+	// Unreachable for valid input: every rune is a letter, number, space or
+	// other. Invalid UTF-8 bytes decode as U+FFFD (other) above.
+	return i + max(n0, 1)
+}
