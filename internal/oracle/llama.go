@@ -288,9 +288,11 @@ func (s *LlamaServer) Complete(prompt []int, n, nProbs int) ([]Step, error) {
 		Probs []Step `json:"completion_probabilities"`
 	}
 	err := s.post("/completion", map[string]any{
-		"prompt": prompt, "n_predict": n, "n_probs": nProbs, "temperature": 0,
-		"cache_prompt": false, "post_sampling_probs": false, "samplers": []string{},
-		"ignore_eos": true, "top_k": 1,
+		// Greedy: temperature 0 keeps only the most likely token (an empty
+		// sampler list would drop that stage and sample at random).
+		"prompt": prompt, "n_predict": n, "n_probs": nProbs, "temperature": 0, "top_k": 1,
+		"repeat_penalty": 1, "presence_penalty": 0, "frequency_penalty": 0, "dry_multiplier": 0,
+		"cache_prompt": false, "post_sampling_probs": false, "ignore_eos": true, "seed": 1,
 	}, &resp)
 	return resp.Probs, err
 }

@@ -1,0 +1,113 @@
+// Package chat renders conversations into prompts with the chat template
+// of the model's family, chosen from the GGUF's tokenizer.chat_template.
+// Templates are Jinja in the files; pith recognises the families it
+// supports and renders them in Go, byte for byte as Jinja would (the tests
+// check this against @huggingface/jinja). An unknown template is an error,
+// never a silently wrong prompt.
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Message is one turn.
+type Message struct {
+	Role    string `json:"role"` // system, user or assistant
+	Content string `json:"content"`
+}
+
+// Template renders messages into prompt text.
+type Template interface {
+	Name() string
+	Render(msgs []Message, addGenerationPrompt bool) (string, error)
+}
+
+// Detect recognises a template by the markers of its family.
+func Detect(template string) (Template, error) {
+	switch {
+	case template == "":
+		return nil, errors.New("chat: the model has no chat template (tokenizer.chat_template)")
+	case strings.Contains(template, "<|start_header_id|>") && strings.Contains(template, "<|eot_id|>"):
+		if strings.Contains(template, "Cutting Knowledge Date") {
+			// Llama 3.1/3.2 add a dated system preamble and tool sections;
+			// rendering them without it would be a silently wrong prompt.
+			return nil, errors.New("chat: the Llama 3.1/3.2 template (with its dated system preamble) is not supported yet")
+		}
+		// Llama 3.0's template appends the assistant header whether or not
+		// a generation prompt is asked for.
+		return llama3{alwaysGen: !strings.Contains(template, "add_generation_prompt")}, nil
+	case strings.Contains(template, "<|im_start|>") && strings.Contains(template, "<|im_end|>"):
+		c := chatML{name: "chatml"}
+		if strings.Contains(template, qwenDefaultSystem) {
+			c.name, c.defaultSystem = "qwen2.5", qwenDefaultSystem
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("chat: unrecognised chat template (%d bytes); supported: Qwen2.5/SmolLM2 ChatML, Llama 3", len(template))
+}
+
+func checkRoles(msgs []Message) error {
+	if len(msgs) == 0 {
+		return errors.New("chat: no messages")
+	}
+	for i, m := range msgs {
+		switch m.Role {
+		case "system", "user", "assistant":
+		default:
+			return fmt.Errorf("chat: message %d has role %q (system, user or assistant)", i+1, m.Role)
+		}
+	}
+	return nil
+}
+
+const qwenDefaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+
+// chatML is Qwen2.5's template (without tools): a system turn always
+// (Qwen's default when none is given), then each turn as
+// <|im_start|>role\ncontent<|im_end|>\n.
+type chatML struct {
+	name, defaultSystem string
+}
+
+func (c chatML) Name() string { return c.name }
+
+func (c chatML) Render(msgs []Message, gen bool) (string, error) {
+	if err := checkRoles(msgs); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if msgs[0].Role != "system" && c.defaultSystem != "" {
+		b.WriteString("<|im_start|>system\n" + c.defaultSystem + "<|im_end|>\n")
+	}
+	for _, m := range msgs {
+		b.WriteString("<|im_start|>" + m.Role + "\n" + m.Content + "<|im_end|>\n")
+	}
+	if gen {
+		b.WriteString("<|im_start|>assistant\n")
+	}
+	return b.String(), nil
+}
+
+// llama3 is Llama 3's header format: <|begin_of_text|>, then each turn as
+// <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>, content
+// trimmed as the template's | trim does.
+type llama3 struct{ alwaysGen bool }
+
+func (llama3) Name() string { return "llama3" }
+
+func (l llama3) Render(msgs []Message, gen bool) (string, error) {
+	if err := checkRoles(msgs); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("<|begin_of_text|>")
+	for _, m := range msgs {
+		b.WriteString("<|start_header_id|>" + m.Role + "<|end_header_id|>\n\n" + strings.TrimSpace(m.Content) + "<|eot_id|>")
+	}
+	if gen || l.alwaysGen {
+		b.WriteString("<|start_header_id|>assistant<|end_header_id|>\n\n")
+	}
+	return b.String(), nil
+}

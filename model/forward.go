@@ -1,0 +1,185 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/pith-project/pith/kernels"
+)
+
+// layer holds one transformer block's weights, views into the model file.
+type layer struct {
+	attnNorm            []float32
+	q, k, v, o          kernels.Matrix
+	qBias, kBias, vBias []float32 // qwen2 only
+	ffnNorm             []float32
+	gate, up, down      kernels.Matrix
+}
+
+// State is one request's working memory: the KV cache and the activations
+// of a batch of tokens. Everything in it comes from the caller's allocator,
+// so the server's arena holds it and wipes it when the request ends.
+type State struct {
+	m      *Model
+	ctx    int // positions the cache holds
+	batch  int // tokens one forward step processes at most
+	pos    int // positions filled so far
+	kCache [][]uint16
+	vCache [][]uint16
+
+	x, xn    []float32 // residual stream and its normalised copy, batch × embd
+	q, k, v  []float32 // batch × heads·headDim, batch × kvHeads·headDim (×2)
+	att, tmp []float32 // attention output (batch × heads·headDim), projection out (batch × embd)
+	gate, up []float32 // batch × ffn
+	scores   []float32 // attention weights, heads × ctx
+	logits   []float32 // vocab
+	work     []byte    // quantised activations for the matrix kernels
+	history  []int32   // every token in the cache, for repeat penalties
+}
+
+// NewState prepares a request's working memory for up to ctx positions,
+// processing prompts batch tokens at a time.
+func (m *Model) NewState(alloc Allocator, ctx, batch int) *State {
+	c := m.Config
+	if batch < 1 {
+		batch = 1
+	}
+	kvDim := c.KVHeads * c.HeadDim
+	qDim := c.Heads * c.HeadDim
+	s := &State{m: m, ctx: ctx, batch: batch}
+	s.kCache = make([][]uint16, c.Layers)
+	s.vCache = make([][]uint16, c.Layers)
+	for l := range c.Layers {
+		s.kCache[l] = alloc.Uint16s(ctx * kvDim)
+		s.vCache[l] = alloc.Uint16s(ctx * kvDim)
+	}
+	s.x = alloc.Float32s(batch * c.Embd)
+	s.xn = alloc.Float32s(batch * c.Embd)
+	s.q = alloc.Float32s(batch * qDim)
+	s.k = alloc.Float32s(batch * kvDim)
+	s.v = alloc.Float32s(batch * kvDim)
+	s.att = alloc.Float32s(batch * qDim)
+	s.tmp = alloc.Float32s(batch * c.Embd)
+	s.gate = alloc.Float32s(batch * c.FFN)
+	s.up = alloc.Float32s(batch * c.FFN)
+	s.scores = alloc.Float32s(kernels.AttentionScratch(ctx, c.Heads))
+	s.logits = alloc.Float32s(c.Vocab)
+	s.work = alloc.Bytes(m.workBytes(batch))
+	s.history = alloc.Int32s(ctx)
+	return s
+}
+
+// Pos is the number of positions already in the cache.
+func (s *State) Pos() int { return s.pos }
+
+// History is the tokens in the cache, oldest first.
+func (s *State) History() []int32 { return s.history[:s.pos] }
+
+// Forward runs tokens through the model at the next positions and returns
+// the logits after the last one. The slice is reused by the next call.
+func (s *State) Forward(tokens []int32) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, errEmptyInput
+	}
+	if s.pos+len(tokens) > s.ctx {
+		return nil, &ContextFullError{Context: s.ctx, Want: s.pos + len(tokens)}
+	}
+	for len(tokens) > 0 {
+		n := min(len(tokens), s.batch)
+		if err := s.step(tokens[:n]); err != nil {
+			return nil, err
+		}
+		tokens = tokens[n:]
+	}
+	return s.logits, nil
+}
+
+// step is the transformer: n tokens at positions pos..pos+n-1, in place.
+func (s *State) step(tokens []int32) error {
+	m, c := s.m, s.m.Config
+	n, E := len(tokens), c.Embd
+	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+
+	for i, t := range tokens {
+		if t < 0 || int(t) >= c.Vocab {
+			return &TokenError{Token: t, Vocab: c.Vocab}
+		}
+		rb, _ := m.tokEmbd.Type.RowBytes(E)
+		if err := kernels.DequantizeRow(m.tokEmbd.Type, s.x[i*E:(i+1)*E], m.tokEmbd.Data[int(t)*rb:]); err != nil {
+			return fmt.Errorf("model: embedding of token %d: %w", t, err)
+		}
+		s.history[s.pos+i] = t
+	}
+
+	x, xn := s.x[:n*E], s.xn[:n*E]
+	for l := range m.layers {
+		L := &m.layers[l]
+
+		// Attention: normalise, project, rotate, remember, attend, project back.
+		rmsNormRows(xn, x, L.attnNorm, c.NormEps, n)
+		q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
+		kernels.MatMul(q, L.q, xn, n, s.work)
+		kernels.MatMul(k, L.k, xn, n, s.work)
+		kernels.MatMul(v, L.v, xn, n, s.work)
+		addBiasRows(q, L.qBias, n)
+		addBiasRows(k, L.kBias, n)
+		addBiasRows(v, L.vBias, n)
+		for i := range n {
+			kernels.RoPE(q[i*qDim:(i+1)*qDim], c.Heads, m.ropeFreq, s.pos+i, c.RopeNeox)
+			kernels.RoPE(k[i*kvDim:(i+1)*kvDim], c.KVHeads, m.ropeFreq, s.pos+i, c.RopeNeox)
+		}
+		kernels.F32ToF16Row(s.kCache[l][s.pos*kvDim:(s.pos+n)*kvDim], k)
+		kernels.F32ToF16Row(s.vCache[l][s.pos*kvDim:(s.pos+n)*kvDim], v)
+		att := s.att[:n*qDim]
+		for i := range n { // token i sees positions 0..pos+i: causal
+			kernels.Attention(att[i*qDim:(i+1)*qDim], q[i*qDim:(i+1)*qDim], s.kCache[l], s.vCache[l],
+				s.pos+i+1, c.Heads, c.KVHeads, c.HeadDim, m.attnScale, s.scores)
+		}
+		kernels.MatMul(s.tmp[:n*E], L.o, att, n, s.work)
+		kernels.Add(x, x, s.tmp[:n*E])
+
+		// Feed-forward: SwiGLU.
+		rmsNormRows(xn, x, L.ffnNorm, c.NormEps, n)
+		gate, up := s.gate[:n*c.FFN], s.up[:n*c.FFN]
+		kernels.MatMul(gate, L.gate, xn, n, s.work)
+		kernels.MatMul(up, L.up, xn, n, s.work)
+		kernels.SwiGLU(gate, gate, up)
+		kernels.MatMul(s.tmp[:n*E], L.down, gate, n, s.work)
+		kernels.Add(x, x, s.tmp[:n*E])
+	}
+
+	// Only the last token's logits are needed: generation continues from it.
+	last := x[(n-1)*E : n*E]
+	kernels.RMSNorm(s.xn[:E], last, m.outNorm, c.NormEps)
+	kernels.MatMul(s.logits, m.output, s.xn[:E], 1, s.work)
+	s.pos += n
+	return nil
+}
+
+func rmsNormRows(dst, src, w []float32, eps float32, n int) {
+	e := len(w)
+	for i := range n {
+		kernels.RMSNorm(dst[i*e:(i+1)*e], src[i*e:(i+1)*e], w, eps)
+	}
+}
+
+func addBiasRows(x, bias []float32, n int) {
+	if bias == nil {
+		return
+	}
+	d := len(bias)
+	for i := range n {
+		kernels.Add(x[i*d:(i+1)*d], x[i*d:(i+1)*d], bias)
+	}
+}
+
+// workBytes is the scratch the matrix kernels need for a batch: the
+// largest activation row of any matrix, converted, times the batch.
+func (m *Model) workBytes(batch int) int {
+	n := kernels.MatMulWork(m.output, 1)
+	for _, L := range m.layers {
+		for _, w := range []kernels.Matrix{L.q, L.k, L.v, L.o, L.gate, L.up, L.down} {
+			n = max(n, kernels.MatMulWork(w, batch))
+		}
+	}
+	return n
+}

@@ -1,0 +1,211 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/model/chat"
+	"github.com/pith-project/pith/model/gguf"
+	"github.com/pith-project/pith/model/tokenizer"
+)
+
+// Model is a loaded transformer. Its weights are read-only views into the
+// GGUF file, shared by every request.
+type Model struct {
+	Config    Config
+	Tokenizer *tokenizer.Tokenizer
+	Chat      chat.Template // nil when the file's template is not supported
+	ChatErr   error         // why Chat is nil
+	File      *gguf.File
+
+	tokEmbd   kernels.Matrix
+	outNorm   []float32
+	output    kernels.Matrix
+	layers    []layer
+	ropeFreq  []float32
+	attnScale float32
+}
+
+// Load builds a model from a parsed GGUF file.
+func Load(f *gguf.File) (*Model, error) {
+	arch, err := f.String("general.architecture")
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	c := Config{Arch: arch, RopeNeox: arch == "qwen2"}
+	const big = 1 << 24
+	ints := []struct {
+		key string
+		dst *int
+	}{
+		{".embedding_length", &c.Embd}, {".block_count", &c.Layers}, {".feed_forward_length", &c.FFN},
+		{".attention.head_count", &c.Heads}, {".attention.head_count_kv", &c.KVHeads}, {".context_length", &c.ContextLen},
+	}
+	for _, kv := range ints {
+		if *kv.dst, err = f.Int(arch+kv.key, big); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
+	}
+	if c.Heads > 0 {
+		c.HeadDim = c.Embd / c.Heads
+	}
+	if d, err := f.Int(arch+".attention.key_length", big); err == nil {
+		c.HeadDim = d
+	}
+	if c.RopeBase, err = f.Float(arch + ".rope.freq_base"); err != nil {
+		c.RopeBase = 10000 // llama.cpp's default when the key is absent
+	}
+	eps, err := f.Float(arch + ".attention.layer_norm_rms_epsilon")
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	c.NormEps = float32(eps)
+
+	m := &Model{File: f}
+	if m.Tokenizer, err = tokenizerFromGGUF(f); err != nil {
+		return nil, err
+	}
+	c.Vocab = m.Tokenizer.Vocab()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	m.Config = c
+	if tmpl, err := f.String("tokenizer.chat_template"); err == nil {
+		m.Chat, m.ChatErr = chat.Detect(tmpl)
+	} else {
+		m.ChatErr = err
+	}
+
+	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	if m.tokEmbd, err = matrix(f, "token_embd.weight", c.Vocab, c.Embd); err != nil {
+		return nil, err
+	}
+	if m.outNorm, err = vector(f, "output_norm.weight", c.Embd); err != nil {
+		return nil, err
+	}
+	m.output = m.tokEmbd // tied embeddings, unless the file has its own
+	if f.Has("output.weight") {
+		if m.output, err = matrix(f, "output.weight", c.Vocab, c.Embd); err != nil {
+			return nil, err
+		}
+	}
+	var factors []float32
+	if f.Has("rope_freqs.weight") {
+		if factors, err = vector(f, "rope_freqs.weight", c.HeadDim/2); err != nil {
+			return nil, err
+		}
+	}
+	m.ropeFreq = c.ropeFrequencies(factors)
+	m.attnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
+	m.layers = make([]layer, c.Layers)
+	for i := range m.layers {
+		L := &m.layers[i]
+		p := fmt.Sprintf("blk.%d.", i)
+		mats := []struct {
+			name       string
+			dst        *kernels.Matrix
+			rows, cols int
+		}{
+			{"attn_q.weight", &L.q, qDim, c.Embd}, {"attn_k.weight", &L.k, kvDim, c.Embd}, {"attn_v.weight", &L.v, kvDim, c.Embd},
+			{"attn_output.weight", &L.o, c.Embd, qDim}, {"ffn_gate.weight", &L.gate, c.FFN, c.Embd},
+			{"ffn_up.weight", &L.up, c.FFN, c.Embd}, {"ffn_down.weight", &L.down, c.Embd, c.FFN},
+		}
+		for _, mt := range mats {
+			if *mt.dst, err = matrix(f, p+mt.name, mt.rows, mt.cols); err != nil {
+				return nil, err
+			}
+		}
+		if L.attnNorm, err = vector(f, p+"attn_norm.weight", c.Embd); err != nil {
+			return nil, err
+		}
+		if L.ffnNorm, err = vector(f, p+"ffn_norm.weight", c.Embd); err != nil {
+			return nil, err
+		}
+		if arch == "qwen2" {
+			if L.qBias, err = vector(f, p+"attn_q.bias", qDim); err != nil {
+				return nil, err
+			}
+			if L.kBias, err = vector(f, p+"attn_k.bias", kvDim); err != nil {
+				return nil, err
+			}
+			if L.vBias, err = vector(f, p+"attn_v.bias", kvDim); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+// matrix returns a 2-D tensor as a kernels.Matrix of rows × cols.
+func matrix(f *gguf.File, name string, rows, cols int) (kernels.Matrix, error) {
+	t, data, err := f.Tensor(name)
+	if err != nil {
+		return kernels.Matrix{}, fmt.Errorf("model: %w", err)
+	}
+	if len(t.Dims) != 2 || t.Dims[0] != uint64(cols) || t.Dims[1] != uint64(rows) {
+		return kernels.Matrix{}, fmt.Errorf("model: tensor %q has shape %v, want [%d %d]", name, t.Dims, cols, rows)
+	}
+	m := kernels.Matrix{Type: t.Type, Rows: rows, Cols: cols, Data: data}
+	if err := m.Check(); err != nil {
+		return kernels.Matrix{}, fmt.Errorf("model: tensor %q: %w", name, err)
+	}
+	return m, nil
+}
+
+// vector returns a 1-D tensor as float32s (dequantised copies: they are small).
+func vector(f *gguf.File, name string, n int) ([]float32, error) {
+	t, data, err := f.Tensor(name)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if len(t.Dims) != 1 || t.Dims[0] != uint64(n) {
+		return nil, fmt.Errorf("model: tensor %q has shape %v, want [%d]", name, t.Dims, n)
+	}
+	v := make([]float32, n)
+	if err := kernels.DequantizeRow(t.Type, v, data); err != nil {
+		return nil, fmt.Errorf("model: tensor %q: %w", name, err)
+	}
+	return v, nil
+}
+
+// tokenizerFromGGUF reads the vocabulary the file carries.
+func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
+	cfg := tokenizer.Config{BOS: -1, EOS: -1, EOT: -1}
+	var err error
+	if cfg.Model, err = f.String("tokenizer.ggml.model"); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	cfg.Pre, _ = f.String("tokenizer.ggml.pre")
+	if cfg.Tokens, err = f.Strings("tokenizer.ggml.tokens"); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if cfg.Types, err = f.Int32s("tokenizer.ggml.token_type"); err != nil {
+		cfg.Types = nil
+	}
+	if cfg.Merges, err = f.Strings("tokenizer.ggml.merges"); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	id := func(key string) int32 {
+		v, err := f.Int(key, len(cfg.Tokens)-1)
+		if err != nil {
+			return -1
+		}
+		return int32(v)
+	}
+	cfg.BOS, cfg.EOS, cfg.EOT = id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"), id("tokenizer.ggml.eot_token_id")
+	cfg.AddBOS, _ = f.Bool("tokenizer.ggml.add_bos_token")
+	// llama.cpp also ends generation at these markers when the vocabulary has them.
+	for i, t := range cfg.Tokens {
+		switch t {
+		case "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>":
+			cfg.EOG = append(cfg.EOG, int32(i))
+		}
+	}
+	cfg.IgnoreMerges = cfg.Pre == "llama-bpe"
+	tok, err := tokenizer.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return tok, nil
+}
