@@ -51,7 +51,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 		portable[xt].quantize(xq[i*xrb:(i+1)*xrb], x[i*w.Cols:(i+1)*w.Cols])
 	}
 	y = y[:n*w.Rows]
-	dot := f.vecDot
+	dot := vecDotFor(w.Type)
 	cols := w.Cols
 	parallel(w.Rows, 16, func(lo, hi int) {
 		for r := lo; r < hi; r++ {

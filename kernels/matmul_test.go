@@ -10,6 +10,8 @@ import (
 // poisoned so an unwritten element fails, at 1 and 2 threads.
 func TestMatMulEqualsDotRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
+	defer SetPath(Path())
+	SetPath("portable") // exact comparison; fast paths are compared in TestFastPathsEqualPortable
 	for _, threads := range []int{1, 2} {
 		SetThreads(threads)
 		for _, typ := range []Type{F32, F16, Q8_0, Q4_0} {

@@ -132,7 +132,7 @@ func printTimings(w io.Writer, r model.Result) {
 	fmt.Fprintf(w, "prompt:     %d tokens in %.2fs (%s)\n", r.PromptTokens, r.PromptTime.Seconds(), rate(r.PromptTokens, r.PromptTime.Seconds()))
 	fmt.Fprintf(w, "generation: %d tokens in %.2fs (%s)\n", r.GeneratedTokens, r.GenerateTime.Seconds(), rate(r.GeneratedTokens, r.GenerateTime.Seconds()))
 	fmt.Fprintf(w, "stopped:    %s %s\n", r.Reason, strings.TrimSpace(r.StopDetail))
-	fmt.Fprintf(w, "kernels:    portable Go, %d threads\n", kernels.Threads())
+	fmt.Fprintf(w, "kernels:    %s, %d threads\n", kernels.Path(), kernels.Threads())
 }
 
 func readArg(name string) ([]byte, error) {

@@ -1,0 +1,82 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// A path is a set of fast dot products for some types; types it lacks use
+// the portable reference. Paths register themselves from build-tagged files
+// (package-level variables, so they exist before init runs).
+type vecDotFunc = func(n int, w, x []byte) float32
+
+var paths = map[string]func() (map[Type]vecDotFunc, error){
+	"portable": func() (map[Type]vecDotFunc, error) { return nil, nil },
+}
+
+var (
+	activePath = "portable"
+	activeDots map[Type]vecDotFunc
+)
+
+func init() {
+	name := os.Getenv("PITH_KERNELS")
+	if name == "" {
+		name = bestPath()
+	}
+	if err := SetPath(name); err != nil {
+		// An explicit but impossible choice must not silently fall back.
+		fmt.Fprintf(os.Stderr, "pith: PITH_KERNELS: %v\n", err)
+		os.Exit(2)
+	}
+}
+
+// bestPath picks the fastest path this build and CPU have. Only the
+// portable path exists so far: an AVX2 version written with simd/archsimd
+// measured ten times slower than this Go on the Q8_0 and Q4_0 dots, so it
+// was not kept (see the kernels issue).
+func bestPath() string { return "portable" }
+
+// Path is the kernel path in use.
+func Path() string { return activePath }
+
+// Paths lists the kernel paths this build and this CPU can run.
+func Paths() []string {
+	var ok []string
+	for name, p := range paths {
+		if _, err := p(); err == nil {
+			ok = append(ok, name)
+		}
+	}
+	sort.Strings(ok)
+	return ok
+}
+
+// SetPath selects a kernel path; an unknown or unavailable one is an error.
+func SetPath(name string) error {
+	p, ok := paths[name]
+	if !ok {
+		var names []string
+		for n := range paths {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("kernel path %q is not available in this build (have %s)", name, strings.Join(names, ", "))
+	}
+	dots, err := p()
+	if err != nil {
+		return fmt.Errorf("kernel path %q: %w", name, err)
+	}
+	activePath, activeDots = name, dots
+	return nil
+}
+
+// vecDotFor is the dot product MatMul uses for weights of type t.
+func vecDotFor(t Type) vecDotFunc {
+	if f, ok := activeDots[t]; ok {
+		return f
+	}
+	return portable[t].vecDot
+}
