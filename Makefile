@@ -15,7 +15,7 @@ export GOTOOLCHAIN := local
 BIN := bin
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-go test-portable lint fuzz bench demo image oracles deps clean
+.PHONY: all build test test-go test-portable lint fuzz bench demo oracles deps clean
 
 all: build
 
@@ -77,6 +77,13 @@ demo: build
 	@echo "== the conversation =="; cat examples/conversation.txt
 	@echo "== its summary =="
 	$(BIN)/pith run --model $(or $(MODEL),$(DEMO_MODEL)) --summarize examples/conversation.txt --max-words 40 --verbose
+
+# Benchmarks: the kernels' dot products, and pith against llama.cpp's
+# llama-bench on the same synthetic Qwen2.5-0.5B Q4_0 file in the same run.
+bench: deps oracles
+	@mkdir -p bench-results
+	GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -run '^$$' -bench 'Dot' -benchtime 2000x ./kernels/ | tee bench-results/kernels.txt
+	GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -run '^$$' -bench 'Qwen05B' -benchtime 1x -timeout 30m ./model/ | tee bench-results/model.txt
 
 clean:
 	rm -rf $(BIN) out bench-results image-out
