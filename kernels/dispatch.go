@@ -33,11 +33,23 @@ func init() {
 	}
 }
 
-// bestPath picks the fastest path this build and CPU have. Only the
-// portable path exists so far: an AVX2 version written with simd/archsimd
-// measured ten times slower than this Go on the Q8_0 and Q4_0 dots, so it
-// was not kept (see the kernels issue).
-func bestPath() string { return "portable" }
+// registerPath adds a path from a build-specific file.
+func registerPath(name string, p func() (map[Type]vecDotFunc, error)) bool {
+	paths[name] = p
+	return true
+}
+
+// bestPath picks the fastest path this build and CPU have.
+func bestPath() string {
+	for _, name := range []string{"avx2"} {
+		if p, ok := paths[name]; ok {
+			if _, err := p(); err == nil {
+				return name
+			}
+		}
+	}
+	return "portable"
+}
 
 // Path is the kernel path in use.
 func Path() string { return activePath }
