@@ -27,6 +27,8 @@ command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
 # gcc builds the small C shims that call libggml from inside the sid root.
 [ "$what" = all ] && ! command -v gcc >/dev/null && need_apt+=(gcc libc6-dev)
+# GNU cpio reads the initramfs archives image/cpio writes.
+[ "$what" = all ] && ! command -v cpio >/dev/null && need_apt+=(cpio)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq
