@@ -1,0 +1,183 @@
+package memscan
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+const childEnv = "PITH_MEMSCAN_CHILD"
+
+// canaryChild is the process under scan. It reads a 32-byte ASCII canary
+// from stdin straight into an mmap'd region (so no other buffer ever holds
+// it), copies it to the Go heap raw, as UTF-16LE and as token ids, reports
+// the region's address, and waits: on "z" it zeroes every copy and says
+// so, on end of input it exits.
+func canaryChild() {
+	m, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		fmt.Println("mmap:", err)
+		os.Exit(1)
+	}
+	c := m[4096 : 4096+32]
+	if _, err := io.ReadFull(os.Stdin, c); err != nil {
+		fmt.Println("read canary:", err)
+		os.Exit(1)
+	}
+	heap := make([]byte, 32)
+	copy(heap, c)
+	u16 := make([]byte, 64)
+	toks := make([]int32, 32)
+	for i, b := range c {
+		u16[2*i] = b
+		toks[i] = childToken(b, i)
+	}
+	fmt.Printf("READY %x\n", uintptr(unsafePointer(m)))
+	var cmd [1]byte
+	for {
+		if _, err := os.Stdin.Read(cmd[:]); err != nil {
+			os.Exit(0)
+		}
+		if cmd[0] == 'z' {
+			clear(m)
+			clear(heap)
+			clear(u16)
+			clear(toks)
+			fmt.Println("ZEROED")
+		}
+		runtime.KeepAlive(heap)
+		runtime.KeepAlive(u16)
+		runtime.KeepAlive(toks)
+	}
+}
+
+func childToken(b byte, i int) int32 { return int32(b)*7919 + int32(i) }
+
+type child struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+	mem uint64
+}
+
+// startChild starts the canary child with extra environment and sends it
+// the canary.
+func startChild(t *testing.T, canary []byte, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildEntry$")
+	cmd.Env = append(append(os.Environ(), childEnv+"=1"), env...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, in: in, out: bufio.NewReader(outPipe)}
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	if _, err := in.Write(canary); err != nil {
+		t.Fatal(err)
+	}
+	line := c.expect(t, "READY ")
+	if c.mem, err = strconv.ParseUint(strings.TrimPrefix(line, "READY "), 16, 64); err != nil {
+		t.Fatalf("child said %q", line)
+	}
+	return c
+}
+
+func (c *child) expect(t *testing.T, prefix string) string {
+	t.Helper()
+	line, err := c.out.ReadString('\n')
+	line = strings.TrimSpace(line)
+	if err != nil || !strings.HasPrefix(line, prefix) {
+		t.Fatalf("child: %q, %v (want %q)", line, err, prefix)
+	}
+	return line
+}
+
+func (c *child) zero(t *testing.T) {
+	t.Helper()
+	if _, err := c.in.Write([]byte("z")); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(t, "ZEROED")
+}
+
+// TestChildEntry is the child's entry point when re-executed; run
+// directly it does nothing.
+func TestChildEntry(t *testing.T) {
+	if os.Getenv(childEnv) == "1" {
+		canaryChild()
+	}
+}
+
+func newCanary(t *testing.T) ([]byte, []Needle) {
+	raw := make([]byte, 16)
+	rand.Read(raw)
+	canary := []byte(hex.EncodeToString(raw))
+	toks := make([]int32, len(canary))
+	for i, b := range canary {
+		toks[i] = childToken(b, i)
+	}
+	needles := append(Encodings("canary", canary), Needle{Name: "canary/tokens", Bytes: Int32LE(toks)})
+	return canary, needles
+}
+
+// The scan finds a canary a live process holds in its heap, in an mmap'd
+// region (at the address the process reports), as UTF-16 and as token
+// ids; once the process has zeroed those copies, it finds nothing.
+func TestScanChildProcess(t *testing.T) {
+	canary, needles := newCanary(t)
+	c := startChild(t, canary)
+	res, err := Scan(c.cmd.Process.Pid, needles, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("before zeroing: %s", res)
+	if res.Counts[0] < 2 || res.Counts[1] < 1 || res.Counts[2] < 1 {
+		t.Fatalf("counts %v: want raw in heap and mmap, UTF-16 and tokens", res.Counts)
+	}
+	inMmap := false
+	for _, h := range res.Hits {
+		inMmap = inMmap || (h.Needle == 0 && h.Addr == c.mem+4096)
+	}
+	if !inMmap {
+		t.Fatalf("no raw hit at the mmap'd copy %#x: %+v", c.mem+4096, res.Hits)
+	}
+	if res.BytesScanned < 1<<20 {
+		t.Fatalf("only %d bytes scanned", res.BytesScanned)
+	}
+	c.zero(t)
+	res, err = Scan(c.cmd.Process.Pid, needles, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after zeroing: %s", res)
+	for _, s := range res.Skipped {
+		t.Logf("skipped %s [%#x,%#x): %v", s.Region, s.Start, s.End, s.Err)
+	}
+	if res.Total() != 0 {
+		t.Fatalf("%d hits after the child zeroed its copies: %+v", res.Total(), res.Hits)
+	}
+}
+
+func TestScanRefusesSelf(t *testing.T) {
+	if _, err := Scan(os.Getpid(), []Needle{{Name: "x", Bytes: []byte("x")}}, Options{}); err == nil {
+		t.Fatal("scanned its own process")
+	}
+}
