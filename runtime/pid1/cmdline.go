@@ -1,0 +1,206 @@
+package pid1
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Param is one kernel command line parameter. A bare word has no value
+// and HasValue false.
+type Param struct {
+	Key, Value string
+	HasValue   bool
+}
+
+// maxCmdline bounds the command line; the kernel's own limit on x86 is
+// 2048 bytes (COMMAND_LINE_SIZE), so anything far larger is not one.
+const maxCmdline = 64 << 10
+
+// ParseCmdline splits a kernel command line the way the kernel does
+// (lib/cmdline.c next_arg): parameters separated by spaces, a value after
+// the first '=', double quotes grouping spaces (around the value or the
+// whole parameter, and removed). Parsing stops at "--", after which the
+// words belong to init's argv.
+func ParseCmdline(s string) ([]Param, error) {
+	if len(s) > maxCmdline {
+		return nil, fmt.Errorf("pid1: command line of %d bytes (limit %d)", len(s), maxCmdline)
+	}
+	var out []Param
+	i := 0
+	for {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			return out, nil
+		}
+		var word strings.Builder
+		quoted := false
+		for ; i < len(s) && (quoted || !isSpace(s[i])); i++ {
+			if s[i] == '"' {
+				quoted = !quoted
+				continue
+			}
+			word.WriteByte(s[i])
+		}
+		if quoted {
+			return nil, errors.New("pid1: command line: unterminated quote")
+		}
+		w := word.String()
+		if w == "--" {
+			return out, nil
+		}
+		k, v, has := strings.Cut(w, "=")
+		out = append(out, Param{Key: k, Value: v, HasValue: has})
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// Config is what pith-init takes from the measured command line. Only
+// pith.* keys are read; an unknown or repeated pith.* key is an error, so
+// that a typo in an image is found at boot, not ignored.
+type Config struct {
+	// Model is where the model is: a raw disk (pith.model=/dev/vda) or a
+	// file in the initramfs.
+	Model string
+	// ModelSHA256 is the model's digest (pith.model.sha256=64 hex),
+	// nil when absent.
+	ModelSHA256 []byte
+	// ModelSize is how many bytes of Model are the model
+	// (pith.model.size=N): a raw disk is padded to whole sectors. Zero
+	// means all of it.
+	ModelSize int64
+	// Net is the static network (pith.net=ADDR/PREFIX,GATEWAY[,IFNAME]);
+	// nil when absent.
+	Net *NetConfig
+	// Listen is the server's address (pith.listen=HOST:PORT), "" for the
+	// server's default.
+	Listen string
+	// Attest selects the attestation provider (pith.attest=auto|sev-snp|tdx|dev),
+	// "" for auto.
+	Attest string
+	// Modules are the kernel modules to load, in addition to their
+	// dependencies (pith.modules=virtio_net,virtio_blk,...).
+	Modules []string
+}
+
+// NetConfig is a static IPv4 or IPv6 configuration.
+type NetConfig struct {
+	Addr    netip.Prefix // address and prefix length of the interface
+	Gateway netip.Addr   // default route; invalid for none
+	Iface   string       // "" picks the first non-loopback Ethernet link
+}
+
+// ReadConfig reads /proc/cmdline and parses its pith.* keys.
+func ReadConfig() (Config, error) {
+	b, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return Config{}, fmt.Errorf("pid1: %w", err)
+	}
+	ps, err := ParseCmdline(string(b))
+	if err != nil {
+		return Config{}, err
+	}
+	return ParseConfig(ps)
+}
+
+// ParseConfig reads the pith.* keys of a parsed command line.
+func ParseConfig(ps []Param) (Config, error) {
+	var c Config
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if !strings.HasPrefix(p.Key, "pith.") {
+			continue
+		}
+		if seen[p.Key] {
+			return Config{}, fmt.Errorf("pid1: command line: %s given twice", p.Key)
+		}
+		seen[p.Key] = true
+		if !p.HasValue || p.Value == "" {
+			return Config{}, fmt.Errorf("pid1: command line: %s needs a value", p.Key)
+		}
+		var err error
+		switch p.Key {
+		case "pith.model":
+			c.Model = p.Value
+		case "pith.model.sha256":
+			if len(p.Value) != 64 {
+				return Config{}, fmt.Errorf("pid1: command line: pith.model.sha256 has %d characters, want 64 hex", len(p.Value))
+			}
+			if c.ModelSHA256, err = hex.DecodeString(p.Value); err != nil {
+				return Config{}, fmt.Errorf("pid1: command line: pith.model.sha256: %w", err)
+			}
+		case "pith.model.size":
+			if c.ModelSize, err = strconv.ParseInt(p.Value, 10, 64); err != nil || c.ModelSize <= 0 {
+				return Config{}, fmt.Errorf("pid1: command line: pith.model.size %q is not a positive byte count", p.Value)
+			}
+		case "pith.net":
+			n, err := ParseNet(p.Value)
+			if err != nil {
+				return Config{}, err
+			}
+			c.Net = &n
+		case "pith.listen":
+			c.Listen = p.Value
+		case "pith.attest":
+			switch p.Value {
+			case "auto", "sev-snp", "tdx", "dev":
+				c.Attest = p.Value
+			default:
+				return Config{}, fmt.Errorf("pid1: command line: pith.attest=%q, want auto, sev-snp, tdx or dev", p.Value)
+			}
+		case "pith.modules":
+			for _, m := range strings.Split(p.Value, ",") {
+				if m == "" || strings.ContainsAny(m, "/.") {
+					return Config{}, fmt.Errorf("pid1: command line: pith.modules: bad module name %q", m)
+				}
+				c.Modules = append(c.Modules, m)
+			}
+		default:
+			return Config{}, fmt.Errorf("pid1: command line: unknown key %s", p.Key)
+		}
+	}
+	return c, nil
+}
+
+// ParseNet parses ADDR/PREFIX,GATEWAY[,IFNAME] (GATEWAY may be empty for
+// none). DHCP is not implemented: a static address on the measured command
+// line is also what the verifier sees.
+func ParseNet(s string) (NetConfig, error) {
+	if s == "dhcp" {
+		return NetConfig{}, errors.New("pid1: pith.net=dhcp: DHCP is not supported, give ADDR/PREFIX,GATEWAY")
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) < 2 || len(parts) > 3 {
+		return NetConfig{}, fmt.Errorf("pid1: pith.net=%q: want ADDR/PREFIX,GATEWAY[,IFNAME]", s)
+	}
+	var n NetConfig
+	var err error
+	if n.Addr, err = netip.ParsePrefix(parts[0]); err != nil {
+		return NetConfig{}, fmt.Errorf("pid1: pith.net address: %w", err)
+	}
+	if parts[1] != "" {
+		if n.Gateway, err = netip.ParseAddr(parts[1]); err != nil {
+			return NetConfig{}, fmt.Errorf("pid1: pith.net gateway: %w", err)
+		}
+		if n.Gateway.Is4() != n.Addr.Addr().Is4() || n.Gateway.Zone() != "" {
+			return NetConfig{}, fmt.Errorf("pid1: pith.net gateway %s is not of the address's family", n.Gateway)
+		}
+	}
+	if n.Addr.Addr().Zone() != "" {
+		return NetConfig{}, fmt.Errorf("pid1: pith.net address %s has a zone", n.Addr)
+	}
+	if len(parts) == 3 {
+		n.Iface = parts[2]
+		if n.Iface == "" || len(n.Iface) >= 16 || strings.ContainsAny(n.Iface, "/ \x00") {
+			return NetConfig{}, fmt.Errorf("pid1: pith.net interface name %q", n.Iface)
+		}
+	}
+	return n, nil
+}

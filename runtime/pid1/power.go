@@ -1,0 +1,93 @@
+package pid1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sigPowerButton is SIGRTMIN+4, the tiny-power-button driver's default
+// signal (CONFIG_ACPI_TINY_POWER_BUTTON_SIGNAL=38).
+const sigPowerButton = syscall.Signal(38)
+
+// ShutdownSignals start an orderly power-off: SIGTERM and SIGINT (the
+// kernel sends SIGINT for Ctrl-Alt-Del once DisableCtrlAltDel ran), and
+// SIGPWR and SIGRTMIN+4 (the ACPI power button, see the package doc).
+var ShutdownSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGPWR, sigPowerButton}
+
+// ShutdownSignal is the cause of a context ended by a shutdown signal.
+type ShutdownSignal struct{ Signal os.Signal }
+
+func (s ShutdownSignal) Error() string { return fmt.Sprintf("shutdown signal %v", s.Signal) }
+
+// ShutdownContext returns a context that ends, with a ShutdownSignal as
+// its cause, when one of ShutdownSignals arrives. stop releases the
+// signals (a later one is then handled by default, which for PID 1 means
+// ignored).
+func ShutdownContext(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, ShutdownSignals...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			slog.Info("shutdown requested", "signal", s.String())
+			cancel(ShutdownSignal{s})
+		case <-done:
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(context.Canceled)
+	}
+}
+
+// DisableCtrlAltDel makes Ctrl-Alt-Del send SIGINT to PID 1 instead of
+// rebooting at once, so it too passes through the orderly shutdown.
+func DisableCtrlAltDel() error {
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {
+		return fmt.Errorf("pid1: reboot(CAD_OFF): %w", err)
+	}
+	return nil
+}
+
+// ErrNotPID1 keeps PowerOff from acting outside PID 1: a test or `pith
+// serve` on a host must never power the host off.
+var ErrNotPID1 = errors.New("pid1: not PID 1, refusing to power off")
+
+// PowerOff syncs and powers the machine off (in a PID namespace: ends the
+// namespace). It returns only on failure.
+func PowerOff() error {
+	if os.Getpid() != 1 {
+		return ErrNotPID1
+	}
+	unix.Sync() // nothing is written to disk, but a virtio disk may cache
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		return fmt.Errorf("pid1: reboot(POWER_OFF): %w", err)
+	}
+	return nil
+}
+
+// Fatal logs err and powers off; it never returns. The message must carry
+// no request content (callers pass errors about the system, not about
+// requests). If powering off fails, the process exits: as PID 1 that
+// panics the kernel, which with panic=-1 on the command line (and QEMU's
+// -no-reboot) stops the machine; never a shell, never a hang.
+func Fatal(err error) {
+	slog.Error("fatal, powering off", "err", err)
+	perr := PowerOff()
+	slog.Error("power off failed, exiting", "err", perr)
+	// Let the console drain before the kernel panics over it.
+	time.Sleep(100 * time.Millisecond)
+	os.Exit(1)
+}
