@@ -1,0 +1,61 @@
+package pid1
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+)
+
+// BootOptions are the image's fixed choices for Boot.
+type BootOptions struct {
+	// ModulesDir holds modules.dep and the modules (in the initramfs).
+	ModulesDir string
+	// ModuleParams maps a module name to its parameters, e.g.
+	// {"tiny_power_button": "power_signal=30"}.
+	ModuleParams map[string]string
+	// Cmdline, when not empty, is used instead of /proc/cmdline (tests).
+	Cmdline string
+}
+
+// Boot does PID 1's work before serving, in order: mount the pseudo file
+// systems, route Ctrl-Alt-Del to a signal, read the command line, load the
+// modules it names (with their dependencies), and bring the network up.
+// It refuses to run outside PID 1, where it would remount the host's
+// /proc and change its Ctrl-Alt-Del behaviour. The caller powers off
+// (Fatal) on its error.
+func Boot(ctx context.Context, opts BootOptions) (Config, error) {
+	if os.Getpid() != 1 {
+		return Config{}, fmt.Errorf("pid1: Boot: %w", ErrNotPID1)
+	}
+	if err := MountAll("/"); err != nil {
+		return Config{}, err
+	}
+	if err := DisableCtrlAltDel(); err != nil {
+		// In a container's PID namespace the kernel refuses it; the
+		// machine's own PID 1 never gets here.
+		slog.Warn("Ctrl-Alt-Del stays the kernel's", "err", err)
+	}
+	var cfg Config
+	var err error
+	if opts.Cmdline != "" {
+		var ps []Param
+		if ps, err = ParseCmdline(opts.Cmdline); err == nil {
+			cfg, err = ParseConfig(ps)
+		}
+	} else {
+		cfg, err = ReadConfig()
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	if len(cfg.Modules) > 0 {
+		if err := LoadModules(opts.ModulesDir, opts.ModuleParams, cfg.Modules...); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := NetUp(ctx, cfg.Net); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}

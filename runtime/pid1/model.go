@@ -1,0 +1,83 @@
+package pid1
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxModel bounds what ReadModel will allocate: far above any model a
+// confidential VM here can hold, far below a size that is surely garbage.
+const maxModel = 64 << 30
+
+// ReadModel reads the model named by the command line wholly into memory
+// and checks its SHA-256 before anything parses it: nothing is read lazily
+// later from a disk the host controls. cfg.ModelSize bytes are read (a raw
+// disk is padded to whole sectors), or the whole file or device when it is
+// zero. A missing digest is an error: PID 1 never serves an unchecked
+// model. A mismatch names both digests, for the console.
+func ReadModel(cfg Config) ([]byte, error) {
+	if cfg.Model == "" {
+		return nil, errors.New("pid1: no pith.model= on the command line")
+	}
+	if len(cfg.ModelSHA256) != sha256.Size {
+		return nil, errors.New("pid1: no pith.model.sha256= on the command line; refusing an unchecked model")
+	}
+	f, err := os.Open(cfg.Model)
+	if err != nil {
+		return nil, fmt.Errorf("pid1: model: %w", err)
+	}
+	defer f.Close()
+	avail, err := sizeOf(f)
+	if err != nil {
+		return nil, fmt.Errorf("pid1: model %s: %w", cfg.Model, err)
+	}
+	size := cfg.ModelSize
+	switch {
+	case size == 0:
+		size = avail
+	case size > avail:
+		return nil, fmt.Errorf("pid1: model %s holds %d bytes, pith.model.size says %d", cfg.Model, avail, size)
+	}
+	if size <= 0 || size > maxModel {
+		return nil, fmt.Errorf("pid1: model %s: size %d out of range", cfg.Model, size)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("pid1: model %s: reading %d bytes: %w", cfg.Model, size, err)
+	}
+	sum := sha256.Sum256(data)
+	if !bytes.Equal(sum[:], cfg.ModelSHA256) {
+		return nil, fmt.Errorf("pid1: model %s: SHA-256 %x, but the measured command line says %x", cfg.Model, sum, cfg.ModelSHA256)
+	}
+	return data, nil
+}
+
+// sizeOf is a regular file's length or a block device's capacity.
+func sizeOf(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st.Mode()&os.ModeDevice == 0 {
+		if !st.Mode().IsRegular() {
+			return 0, fmt.Errorf("neither a file nor a block device (%v)", st.Mode())
+		}
+		return st.Size(), nil
+	}
+	var n uint64
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, f.Fd(), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&n)))
+	if e != 0 {
+		return 0, fmt.Errorf("BLKGETSIZE64: %w", e)
+	}
+	if n > maxModel {
+		return maxModel + 1, nil
+	}
+	return int64(n), nil
+}
