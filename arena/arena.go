@@ -21,6 +21,7 @@ package arena
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -111,6 +112,7 @@ func New(size int, opts Options) (*Arena, error) {
 			unix.Munmap(mem)
 			return nil, err
 		}
+		slog.Warn("arena: running UNLOCKED (development only): request memory may be swapped to disk", "bytes", size, "err", err)
 	} else {
 		a.locked = true
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -163,11 +164,13 @@ func TestScanChildProcess(t *testing.T) {
 		t.Fatalf("only %d bytes scanned", res.BytesScanned)
 	}
 	c.zero(t)
+	start := time.Now()
 	res, err = Scan(c.cmd.Process.Pid, needles, Options{})
+	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("after zeroing: %s", res)
+	t.Logf("after zeroing: %s, in %v", res, took)
 	for _, s := range res.Skipped {
 		t.Logf("skipped %s [%#x,%#x): %v", s.Region, s.Start, s.End, s.Err)
 	}

@@ -97,8 +97,8 @@ func ScanRegions(mem io.ReaderAt, regions []Region, needles []Needle, opts Optio
 	}
 	longest := 0
 	for i, n := range needles {
-		if len(n.Bytes) == 0 {
-			return nil, fmt.Errorf("memscan: needle %d (%s) is empty", i, n.Name)
+		if len(n.Bytes) == 0 || allZero(n.Bytes) {
+			return nil, fmt.Errorf("memscan: needle %d (%s) is empty or all zeros", i, n.Name)
 		}
 		longest = max(longest, len(n.Bytes))
 	}
@@ -133,7 +133,15 @@ func ScanRegions(mem io.ReaderAt, regions []Region, needles []Needle, opts Optio
 					res.Regions++
 				}
 				res.BytesScanned += uint64(got)
-				res.search(buf[:carry+got], carry, addr-uint64(carry), needles, reg, maxHits)
+				window := carry + got
+				if allZero(buf[carry : carry+got]) {
+					// Most of a Go process's mappings are untouched zero
+					// pages. No needle is all zeros, so a match ending in
+					// a zero chunk starts in the carry: only the seam needs
+					// searching.
+					window = carry + min(got, longest-1)
+				}
+				res.search(buf[:window], carry, addr-uint64(carry), needles, reg, maxHits)
 				addr += uint64(got)
 				keep := min(longest-1, carry+got)
 				copy(buf, buf[carry+got-keep:carry+got])
@@ -149,6 +157,20 @@ func ScanRegions(mem io.ReaderAt, regions []Region, needles []Needle, opts Optio
 		}
 	}
 	return res, nil
+}
+
+var zeros = make([]byte, 64<<10)
+
+// allZero compares against a zero buffer, which runs at memory speed.
+func allZero(b []byte) bool {
+	for len(b) > 0 {
+		n := min(len(b), len(zeros))
+		if !bytes.Equal(b[:n], zeros[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
 }
 
 func (res *Result) skip(reg Region, from uint64, err error) {

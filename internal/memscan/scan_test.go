@@ -51,11 +51,15 @@ func naiveCount(hay, needle []byte) (n int, at []int) {
 // addresses.
 func TestScanMatchesNaiveSearch(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for trial := range 60 {
+	for trial := range 300 {
 		size := 1 + r.IntN(20000)
 		data := make([]byte, size)
 		for i := range data {
 			data[i] = byte(r.IntN(4)) // a small alphabet makes natural matches
+		}
+		for range r.IntN(4) { // zero runs, for the zero-chunk shortcut
+			lo := r.IntN(size)
+			clear(data[lo:min(size, lo+r.IntN(3000))])
 		}
 		var needles []Needle
 		for k := range 1 + r.IntN(6) {
@@ -63,9 +67,13 @@ func TestScanMatchesNaiveSearch(t *testing.T) {
 			for i := range nb {
 				nb[i] = byte(r.IntN(4))
 			}
-			if r.IntN(3) == 0 {
+			switch r.IntN(4) {
+			case 0:
 				nb = bytes.Repeat([]byte{3}, len(nb)) // self-overlapping
+			case 1:
+				clear(nb[len(nb)/2:]) // a zero tail, like UTF-16 of ASCII
 			}
+			nb[0] = 1 + byte(r.IntN(3)) // never all zeros
 			needles = append(needles, Needle{Name: fmt.Sprint("n", k), Bytes: nb})
 			for range r.IntN(4) {
 				if len(nb) <= size {
@@ -142,6 +150,9 @@ func TestScanSkipsUnreadable(t *testing.T) {
 	}
 	if _, err := ScanRegions(mem, regions, []Needle{{Name: "empty"}}, Options{}); err == nil {
 		t.Fatal("an empty needle was accepted")
+	}
+	if _, err := ScanRegions(mem, regions, []Needle{{Name: "zeros", Bytes: make([]byte, 8)}}, Options{}); err == nil {
+		t.Fatal("an all-zero needle was accepted")
 	}
 }
 
