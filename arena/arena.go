@@ -58,7 +58,12 @@ type Arena struct {
 
 	pool *Pool // owner, if from a Pool
 	out  bool  // handed out by its pool
+	in   bool  // inside Do
 }
+
+// ErrNested is Do's answer when called inside Do on the same arena: the
+// inner wipe would pull the outer request's buffers from under it.
+var ErrNested = errors.New("arena: Do inside Do on the same arena")
 
 // Options choose how an arena is made.
 type Options struct {
@@ -266,8 +271,13 @@ func (a *Arena) Close() error {
 // ErrExhausted) and panic (wiped, then re-raised, so a server's own
 // recovery still sees it).
 func (a *Arena) Do(fn func(a *Arena) error) (err error) {
+	if a.in {
+		return ErrNested
+	}
+	a.in = true
 	defer func() {
 		r := recover()
+		a.in = false
 		a.Wipe()
 		if r == nil {
 			return

@@ -56,6 +56,15 @@ func TestDoWipesOnEveryPath(t *testing.T) {
 		a.Do(func(a *Arena) error { writeCanaries(a); panic(bug{"handler bug"}) })
 	}()
 	checkClean(t, a, "panic")
+
+	err := a.Do(func(a *Arena) error {
+		writeCanaries(a)
+		return a.Do(func(*Arena) error { return nil })
+	})
+	if !errors.Is(err, ErrNested) {
+		t.Errorf("nested Do: %v, want ErrNested", err)
+	}
+	checkClean(t, a, "nested")
 }
 
 // checkClean reads the whole mapping (not only through the allocator) and

@@ -6,11 +6,15 @@
 // any machine; the privileged steps take a root directory or run in a
 // fresh namespace in tests.
 //
-// Power button: with no acpid, the kernel's ACPI tiny power button driver
-// (CONFIG_ACPI_TINY_POWER_BUTTON, module tiny-power-button) signals PID 1
-// directly. Its default signal is 38 (SIGRTMIN+4, systemd's convention);
-// load it with "power_signal=30" for SIGPWR, or leave the default: both,
-// as well as SIGTERM and SIGINT, start the shutdown. The full ACPI button
-// driver (button.ko) only emits input and netlink events and must not be
-// loaded instead: whichever of the two binds first takes the button.
+// Power button: there is no acpid, and the kernel never powers off on its
+// own. Two drivers can take the ACPI power button (whichever binds first
+// wins), and both are handled:
+//   - tiny-power-button (CONFIG_ACPI_TINY_POWER_BUTTON) signals PID 1
+//     directly, by default with signal 38 (SIGRTMIN+4, systemd's
+//     convention), or SIGPWR when loaded with "power_signal=30"; both are
+//     among ShutdownSignals, with SIGTERM and SIGINT.
+//   - button (CONFIG_ACPI_BUTTON) sends a generic-netlink ACPI event,
+//     which WatchPowerButton turns into a callback.
+//
+// The image must carry one of them, built in or as a module it loads.
 package pid1
