@@ -46,10 +46,11 @@ func (t ValueType) String() string {
 	return fmt.Sprintf("type(%d)", uint32(t))
 }
 
-// KV is one metadata entry. Value holds uint8, int8, uint16, int16, uint32,
-// int32, float32, bool, string, uint64, int64, float64, or for arrays a
-// slice of one of them ([]string, []int32, []float32, ...) or []any for
-// arrays of arrays.
+// KV is one metadata entry. Value holds a scalar of the matching Go type
+// (uint8, int8, uint16, int16, uint32, int32, float32, bool, string, uint64,
+// int64, float64), an array as a slice of one of them ([]string, []int32,
+// []float32, ...; empty arrays keep their element type), or an array of
+// arrays as []any whose elements are such slices.
 type KV struct {
 	Key   string
 	Type  ValueType

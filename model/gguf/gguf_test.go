@@ -108,18 +108,120 @@ func TestCorruptFiles(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
+// hostile builds a file from raw pieces for cases the writer refuses to make.
+func hostile(version uint32, nTensors, nKV uint64, body ...[]byte) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, magic)
+	b = binary.LittleEndian.AppendUint32(b, version)
+	b = binary.LittleEndian.AppendUint64(b, nTensors)
+	b = binary.LittleEndian.AppendUint64(b, nKV)
+	for _, p := range body {
+		b = append(b, p...)
+	}
+	return b
+}
+
+func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+func le64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
+func gstr(s string) []byte { return append(le64(uint64(len(s))), s...) }
+
+func TestHostileHeaders(t *testing.T) {
+	tensor := func(name string, dims []uint64, typ uint32, off uint64) []byte {
+		b := append(gstr(name), le32(uint32(len(dims)))...)
+		for _, d := range dims {
+			b = append(b, le64(d)...)
+		}
+		return append(append(b, le32(typ)...), le64(off)...)
+	}
+	pad := make([]byte, 4096)
+	tests := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"big-endian", hostile(3<<24, 0, 0), "big-endian"},
+		{"v1", hostile(1, 0, 0), "version 1 is not supported"},
+		{"huge key", hostile(3, 0, 1, le64(1<<62), pad), "string of 4611686018427387904 bytes"},
+		{"huge string value", hostile(3, 0, 1, gstr("k"), le32(uint32(TypeString)), le64(1<<60)), `metadata "k"`},
+		{"huge array", hostile(3, 0, 1, gstr("k"), le32(uint32(TypeArray)), le32(uint32(TypeUint64)), le64(1<<61), pad), "array of 2305843009213693952 uint64 cannot fit"},
+		{"array of strings", hostile(3, 0, 1, gstr("k"), le32(uint32(TypeArray)), le32(uint32(TypeString)), le64(600), pad), "cannot fit"},
+		{"unknown value type", hostile(3, 0, 1, gstr("k"), le32(13), pad), `metadata "k": unknown value type 13`},
+		{"unknown element type", hostile(3, 0, 1, gstr("k"), le32(uint32(TypeArray)), le32(40), le64(1), pad), "array of unknown type 40"},
+		{"bool 2", hostile(3, 0, 1, gstr("k"), le32(uint32(TypeBool)), []byte{2}), "bool value 2"},
+		{"deep arrays", hostile(3, 0, 1, gstr("k"), le32(uint32(TypeArray)),
+			bytes.Repeat(append(le32(uint32(TypeArray)), le64(1)...), 6), pad), "nested more than 4 deep"},
+		{"duplicate key", hostile(3, 0, 2, gstr("k"), le32(uint32(TypeUint8)), []byte{1}, gstr("k"), le32(uint32(TypeUint8)), []byte{1}), `"k" appears twice`},
+		{"alignment type", hostile(3, 0, 1, gstr("general.alignment"), le32(uint32(TypeUint64)), le64(32)), `"general.alignment"`},
+		{"alignment 0", hostile(3, 0, 1, gstr("general.alignment"), le32(uint32(TypeUint32)), le32(0)), "not a power of two"},
+		{"dims overflow", hostile(3, 1, 0, tensor("blk.3.attn_q.weight", []uint64{1 << 32, 1 << 32, 1 << 32}, 0, 0), pad), `tensor 0 ("blk.3.attn_q.weight"): dimension 1`},
+		{"zero dim", hostile(3, 1, 0, tensor("w", []uint64{4, 0}, 0, 0), pad), "dimension 1 = 0"},
+		{"partial block", hostile(3, 1, 0, tensor("w", []uint64{48}, uint32(kernels.Q8_0), 0), pad), "not a whole number"},
+		{"empty name", hostile(3, 1, 0, tensor("", []uint64{4}, 0, 0), pad), "name of 0 bytes"},
+		{"past the file", hostile(3, 1, 0, tensor("blk.3.attn_q.weight", []uint64{4096, 4096}, 0, 0), pad),
+			`gguf: tensor "blk.3.attn_q.weight": data ends past the file (offset`},
+		{"offset overflow", hostile(3, 1, 0, tensor("w", []uint64{4}, 0, 1<<63+32), pad), "data ends past the file"},
+		{"duplicate tensor", hostile(3, 2, 0, tensor("w", []uint64{4}, 0, 0), tensor("w", []uint64{4}, 0, 32), pad), `"w" appears twice`},
+	}
+	for _, tt := range tests {
+		_, err := Parse(tt.file)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// rewrite parses data and writes it back with Writer.
+func rewrite(data []byte) ([]byte, error) {
+	f, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	w := NewWriter()
+	for _, kv := range f.Metadata {
+		w.Set(kv.Key, kv.Value)
+	}
+	for _, ti := range f.Tensors {
+		_, d, err := f.Tensor(ti.Name)
+		if err != nil {
+			return nil, err
+		}
+		w.AddTensor(ti.Name, ti.Type, ti.Dims, d)
+	}
+	var b bytes.Buffer
+	_, err = w.WriteTo(&b)
+	return b.Bytes(), err
+}
+
+// FuzzRead: any input either fails with an error or parses into a file
+// whose tensors lie inside it and which the writer reproduces exactly
+// (parse, write, parse, write gives the same bytes).
+func FuzzRead(f *testing.F) {
 	f.Add(sample(f))
+	f.Add(writeAll(f, allTypes, 2))
 	f.Add([]byte("GGUF\x03\x00\x00\x00"))
+	f.Add(hostile(2, 0, 1, gstr("k"), le32(uint32(TypeArray)), le32(uint32(TypeArray)), le64(1), le32(uint32(TypeString)), le64(1), gstr("x")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := Parse(data)
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "gguf: ") {
+				t.Fatalf("error without context: %v", err)
+			}
 			return
 		}
 		for _, ti := range g.Tensors {
 			if _, d, err := g.Tensor(ti.Name); err != nil || uint64(len(d)) != ti.Size {
 				t.Fatalf("tensor %q: %d bytes, %v", ti.Name, len(d), err)
 			}
+		}
+		once, err := rewrite(data)
+		if err != nil {
+			t.Fatalf("writer refused a file the reader accepted: %v", err)
+		}
+		twice, err := rewrite(once)
+		if err != nil {
+			t.Fatalf("reader refused what the writer wrote: %v", err)
+		}
+		if !bytes.Equal(once, twice) {
+			t.Fatal("parse and write is not stable")
 		}
 	})
 }

@@ -2,19 +2,13 @@ package gguf
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"sort"
-	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/pith-project/pith/kernels"
 )
 
 // File is a parsed GGUF file. Data is the whole file; tensor bytes are
@@ -38,7 +32,10 @@ const (
 	maxTensors = 1 << 20
 	maxKVs     = 1 << 20
 	maxDims    = 4
-	maxNameLen = 1 << 16
+	// ggml's GGML_MAX_NAME is 64 bytes including the NUL; llama.cpp refuses
+	// longer names, so the reader does too.
+	maxNameLen   = 63
+	maxAlignment = 1 << 16
 )
 
 // ReadFile reads a whole GGUF file into memory and checks that its SHA-256
@@ -113,6 +110,9 @@ func Parse(data []byte) (*File, error) {
 	}
 	f := &File{Version: r.u32(), Data: data, Alignment: DefaultAlignment}
 	if f.Version != 2 && f.Version != 3 {
+		if f.Version&0xffff == 0 && f.Version != 0 {
+			return nil, fmt.Errorf("gguf: version %d: a big-endian file? only little-endian GGUF v2 and v3 are supported", f.Version)
+		}
 		return nil, fmt.Errorf("gguf: version %d is not supported (2 or 3)", f.Version)
 	}
 	nTensors, nKV := r.u64(), r.u64()
@@ -147,7 +147,7 @@ func Parse(data []byte) (*File, error) {
 	}
 	if kv, ok := f.lookup("general.alignment"); ok {
 		a, ok := kv.Value.(uint32)
-		if !ok || a == 0 || a&(a-1) != 0 || a > 1<<16 {
+		if !ok || a == 0 || a&(a-1) != 0 || a > maxAlignment {
 			return nil, fmt.Errorf("gguf: metadata \"general.alignment\": %v is not a power of two (uint32)", kv.Value)
 		}
 		f.Alignment = uint64(a)
@@ -209,347 +209,3 @@ func (f *File) Tensor(name string) (TensorInfo, []byte, error) {
 
 // Has reports whether a tensor exists.
 func (f *File) Has(name string) bool { _, ok := f.index[name]; return ok }
-
-func (f *File) lookup(key string) (KV, bool) {
-	i, ok := f.kvIndex[key]
-	if !ok {
-		return KV{}, false
-	}
-	return f.Metadata[i], true
-}
-
-// Value returns a metadata value, or nil.
-func (f *File) Value(key string) any {
-	kv, _ := f.lookup(key)
-	return kv.Value
-}
-
-// String returns a string metadata value.
-func (f *File) String(key string) (string, error) {
-	kv, ok := f.lookup(key)
-	if !ok {
-		return "", fmt.Errorf("gguf: metadata %q is missing", key)
-	}
-	s, ok := kv.Value.(string)
-	if !ok {
-		return "", fmt.Errorf("gguf: metadata %q is %s, not string", key, kv.Type)
-	}
-	return s, nil
-}
-
-// Uint returns an integer metadata value of any integer type, refusing
-// negative values.
-func (f *File) Uint(key string) (uint64, error) {
-	kv, ok := f.lookup(key)
-	if !ok {
-		return 0, fmt.Errorf("gguf: metadata %q is missing", key)
-	}
-	var v int64
-	switch x := kv.Value.(type) {
-	case uint8:
-		return uint64(x), nil
-	case uint16:
-		return uint64(x), nil
-	case uint32:
-		return uint64(x), nil
-	case uint64:
-		return x, nil
-	case int8:
-		v = int64(x)
-	case int16:
-		v = int64(x)
-	case int32:
-		v = int64(x)
-	case int64:
-		v = x
-	default:
-		return 0, fmt.Errorf("gguf: metadata %q is %s, not an integer", key, kv.Type)
-	}
-	if v < 0 {
-		return 0, fmt.Errorf("gguf: metadata %q is negative (%d)", key, v)
-	}
-	return uint64(v), nil
-}
-
-// Int returns an integer metadata value that fits an int, bounded by max.
-func (f *File) Int(key string, max int) (int, error) {
-	v, err := f.Uint(key)
-	if err != nil {
-		return 0, err
-	}
-	if v > uint64(max) {
-		return 0, fmt.Errorf("gguf: metadata %q is %d, more than %d", key, v, max)
-	}
-	return int(v), nil
-}
-
-// Float returns a float metadata value (float32 or float64).
-func (f *File) Float(key string) (float64, error) {
-	kv, ok := f.lookup(key)
-	if !ok {
-		return 0, fmt.Errorf("gguf: metadata %q is missing", key)
-	}
-	switch x := kv.Value.(type) {
-	case float32:
-		return float64(x), nil
-	case float64:
-		return x, nil
-	}
-	return 0, fmt.Errorf("gguf: metadata %q is %s, not a float", key, kv.Type)
-}
-
-// Bool returns a bool metadata value.
-func (f *File) Bool(key string) (bool, error) {
-	kv, ok := f.lookup(key)
-	if !ok {
-		return false, fmt.Errorf("gguf: metadata %q is missing", key)
-	}
-	b, ok := kv.Value.(bool)
-	if !ok {
-		return false, fmt.Errorf("gguf: metadata %q is %s, not bool", key, kv.Type)
-	}
-	return b, nil
-}
-
-// Strings returns a string array.
-func (f *File) Strings(key string) ([]string, error) {
-	kv, ok := f.lookup(key)
-	if !ok {
-		return nil, fmt.Errorf("gguf: metadata %q is missing", key)
-	}
-	s, ok := kv.Value.([]string)
-	if !ok {
-		return nil, fmt.Errorf("gguf: metadata %q is not a string array", key)
-	}
-	return s, nil
-}
-
-// Int32s returns an int32 array.
-func (f *File) Int32s(key string) ([]int32, error) {
-	kv, ok := f.lookup(key)
-	if !ok {
-		return nil, fmt.Errorf("gguf: metadata %q is missing", key)
-	}
-	s, ok := kv.Value.([]int32)
-	if !ok {
-		return nil, fmt.Errorf("gguf: metadata %q is not an int32 array", key)
-	}
-	return s, nil
-}
-
-// reader decodes little-endian values from a byte slice, remembering the
-// first error so callers can check once.
-type reader struct {
-	b   []byte
-	off int
-	err error
-}
-
-var errShort = io.ErrUnexpectedEOF
-
-func (r *reader) left() int { return len(r.b) - r.off }
-
-func (r *reader) take(n uint64) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(r.left()) {
-		r.err = fmt.Errorf("%w: need %d bytes at offset %d, file has %d", errShort, n, r.off, len(r.b))
-		return nil
-	}
-	p := r.b[r.off : r.off+int(n)]
-	r.off += int(n)
-	return p
-}
-
-func (r *reader) u8() uint8 {
-	if p := r.take(1); p != nil {
-		return p[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if p := r.take(2); p != nil {
-		return binary.LittleEndian.Uint16(p)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if p := r.take(4); p != nil {
-		return binary.LittleEndian.Uint32(p)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if p := r.take(8); p != nil {
-		return binary.LittleEndian.Uint64(p)
-	}
-	return 0
-}
-
-func (r *reader) str() string {
-	n := r.u64()
-	if r.err == nil && n > uint64(r.left()) {
-		r.err = fmt.Errorf("%w: string of %d bytes at offset %d, %d bytes left", errShort, n, r.off, r.left())
-	}
-	return string(r.take(n))
-}
-
-// elemSize is the encoded size of a scalar type, 0 for variable ones.
-func elemSize(t ValueType) uint64 {
-	switch t {
-	case TypeUint8, TypeInt8, TypeBool:
-		return 1
-	case TypeUint16, TypeInt16:
-		return 2
-	case TypeUint32, TypeInt32, TypeFloat32:
-		return 4
-	case TypeUint64, TypeInt64, TypeFloat64:
-		return 8
-	}
-	return 0
-}
-
-func (r *reader) value(t ValueType, depth int) any {
-	switch t {
-	case TypeUint8:
-		return r.u8()
-	case TypeInt8:
-		return int8(r.u8())
-	case TypeUint16:
-		return r.u16()
-	case TypeInt16:
-		return int16(r.u16())
-	case TypeUint32:
-		return r.u32()
-	case TypeInt32:
-		return int32(r.u32())
-	case TypeFloat32:
-		return math.Float32frombits(r.u32())
-	case TypeBool:
-		b := r.u8()
-		if r.err == nil && b > 1 {
-			r.err = fmt.Errorf("bool value %d", b)
-		}
-		return b == 1
-	case TypeString:
-		return r.str()
-	case TypeUint64:
-		return r.u64()
-	case TypeInt64:
-		return int64(r.u64())
-	case TypeFloat64:
-		return math.Float64frombits(r.u64())
-	case TypeArray:
-		return r.array(depth)
-	}
-	if r.err == nil {
-		r.err = fmt.Errorf("unknown value type %d", uint32(t))
-	}
-	return nil
-}
-
-func (r *reader) array(depth int) any {
-	if depth > 4 {
-		r.err = errors.New("arrays nested more than 4 deep")
-		return nil
-	}
-	et := ValueType(r.u32())
-	n := r.u64()
-	if r.err != nil {
-		return nil
-	}
-	// Bound the count by the bytes left before allocating anything.
-	min := elemSize(et)
-	if et == TypeString {
-		min = 8
-	} else if et == TypeArray {
-		min = 12
-	} else if min == 0 {
-		r.err = fmt.Errorf("array of unknown type %d", uint32(et))
-		return nil
-	}
-	if n > uint64(r.left())/min {
-		r.err = fmt.Errorf("%w: array of %d %s cannot fit in the %d bytes left", errShort, n, et, r.left())
-		return nil
-	}
-	switch et {
-	case TypeString:
-		out := make([]string, n)
-		for i := range out {
-			out[i] = r.str()
-		}
-		return out
-	case TypeInt32:
-		out := make([]int32, n)
-		for i := range out {
-			out[i] = int32(r.u32())
-		}
-		return out
-	case TypeUint32:
-		out := make([]uint32, n)
-		for i := range out {
-			out[i] = r.u32()
-		}
-		return out
-	case TypeFloat32:
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = math.Float32frombits(r.u32())
-		}
-		return out
-	}
-	out := make([]any, n)
-	for i := range out {
-		out[i] = r.value(et, depth+1)
-	}
-	return out
-}
-
-func (r *reader) tensorInfo() (TensorInfo, error) {
-	var t TensorInfo
-	t.Name = r.str()
-	nd := r.u32()
-	if r.err != nil {
-		return t, r.err
-	}
-	if len(t.Name) > maxNameLen || strings.ContainsRune(t.Name, 0) {
-		return t, errors.New("bad tensor name")
-	}
-	if nd == 0 || nd > maxDims {
-		return t, fmt.Errorf("%d dimensions (1 to %d allowed)", nd, maxDims)
-	}
-	t.Dims = make([]uint64, nd)
-	elems := uint64(1)
-	for i := range t.Dims {
-		d := r.u64()
-		if r.err != nil {
-			return t, r.err
-		}
-		if d == 0 || d > 1<<40 || elems > math.MaxInt64/d {
-			return t, fmt.Errorf("dimension %d = %d is out of range", i, d)
-		}
-		t.Dims[i] = d
-		elems *= d
-	}
-	t.Type = kernels.Type(r.u32())
-	t.Offset = r.u64()
-	if r.err != nil {
-		return t, r.err
-	}
-	if !t.Type.Known() {
-		return t, fmt.Errorf("unknown tensor type %d", uint32(t.Type))
-	}
-	if t.Dims[0]%uint64(t.Type.BlockSize()) != 0 {
-		return t, fmt.Errorf("row of %d elements is not a whole number of %s blocks", t.Dims[0], t.Type)
-	}
-	blocks := elems / uint64(t.Type.BlockSize())
-	if blocks > math.MaxInt64/uint64(t.Type.BlockBytes()) {
-		return t, errors.New("tensor size overflows")
-	}
-	t.Size = blocks * uint64(t.Type.BlockBytes())
-	return t, nil
-}
