@@ -94,6 +94,10 @@ func Generate(w io.Writer, opts Options) error {
 	if err != nil {
 		return err
 	}
+	return generate(w, shape, opts)
+}
+
+func generate(w io.Writer, shape Shape, opts Options) error {
 	ft, err := LookupType(opts.Type)
 	if err != nil {
 		return err

