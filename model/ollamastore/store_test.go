@@ -1,0 +1,107 @@
+package ollamastore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeStore lays out a store as ollama does: a manifest with config,
+// template and model layers, and content-addressed blobs.
+func fakeStore(t *testing.T, model []byte, tamper func(dir, digest string)) string {
+	t.Helper()
+	dir := t.TempDir()
+	blob := func(b []byte) string {
+		sum := sha256.Sum256(b)
+		d := hex.EncodeToString(sum[:])
+		os.MkdirAll(filepath.Join(dir, "blobs"), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256-"+d), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	cfg := []byte(`{"model_format":"gguf","model_family":"qwen2"}`)
+	tmpl := []byte("{{ .Prompt }}")
+	md := blob(model)
+	m := map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.docker.distribution.manifest.v2+json",
+		"config":        map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": "sha256:" + blob(cfg), "size": len(cfg)},
+		"layers": []map[string]any{
+			{"mediaType": ModelMediaType, "digest": "sha256:" + md, "size": len(model)},
+			{"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + blob(tmpl), "size": len(tmpl)},
+		},
+	}
+	raw, _ := json.Marshal(m)
+	mdir := filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "qwen2.5")
+	os.MkdirAll(mdir, 0o755)
+	if err := os.WriteFile(filepath.Join(mdir, "0.5b"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tamper != nil {
+		tamper(dir, md)
+	}
+	return dir
+}
+
+func TestFind(t *testing.T) {
+	gguf := []byte("GGUF\x03\x00\x00\x00 pretend model bytes")
+	sum := sha256.Sum256(gguf)
+	dir := fakeStore(t, gguf, nil)
+	for _, name := range []string{"qwen2.5:0.5b", "library/qwen2.5:0.5b", "registry.ollama.ai/library/qwen2.5:0.5b"} {
+		m, err := Find(dir, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if m.SHA256 != hex.EncodeToString(sum[:]) || m.Size != int64(len(gguf)) || !strings.HasSuffix(m.Path, "sha256-"+m.SHA256) {
+			t.Errorf("%s: %+v", name, m)
+		}
+		if m.Name != "registry.ollama.ai/library/qwen2.5:0.5b" {
+			t.Errorf("resolved name %q", m.Name)
+		}
+	}
+	t.Setenv("OLLAMA_MODELS", dir)
+	if _, err := Find("", "qwen2.5:0.5b"); err != nil {
+		t.Errorf("through $OLLAMA_MODELS: %v", err)
+	}
+}
+
+func TestFindRefuses(t *testing.T) {
+	gguf := []byte("GGUF model")
+	tests := []struct {
+		name   string
+		model  string
+		tamper func(dir, digest string)
+		want   string
+	}{
+		{"missing tag", "qwen2.5", nil, "not in the store"},
+		{"missing model", "llama3.2:1b", nil, "ollama pull llama3.2:1b"},
+		{"path escape", "../../etc:passwd", nil, "not a model name"},
+		{"too many parts", "a/b/c/d:e", nil, "not a model name"},
+		{"tampered blob", "qwen2.5:0.5b", func(dir, d string) {
+			os.WriteFile(filepath.Join(dir, "blobs", "sha256-"+d), []byte("GGUF evil"), 0o644)
+		}, "the manifest says"},
+		{"missing blob", "qwen2.5:0.5b", func(dir, d string) { os.Remove(filepath.Join(dir, "blobs", "sha256-"+d)) }, "model blob"},
+		{"bad manifest", "qwen2.5:0.5b", func(dir, d string) {
+			os.WriteFile(filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "qwen2.5", "0.5b"), []byte("{"), 0o644)
+		}, "manifest"},
+		{"no model layer", "qwen2.5:0.5b", func(dir, d string) {
+			os.WriteFile(filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "qwen2.5", "0.5b"), []byte(`{"layers":[]}`), 0o644)
+		}, "no application/vnd.ollama.image.model layer"},
+		{"bad digest", "qwen2.5:0.5b", func(dir, d string) {
+			os.WriteFile(filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "qwen2.5", "0.5b"),
+				[]byte(`{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:../x"}]}`), 0o644)
+		}, "is not sha256:<64 hex>"},
+	}
+	for _, tt := range tests {
+		dir := fakeStore(t, gguf, tt.tamper)
+		_, err := Find(dir, tt.model)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
