@@ -121,6 +121,10 @@ func TestLlamaServerLoadsShapes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.shape+"/"+c.typ, func(t *testing.T) {
 			s, _ := Lookup(c.shape)
+			ft, _ := LookupType(c.typ)
+			if err := checkQuantizers(Plan(s, ft), ft); err != nil {
+				t.Skip(err) // a type package kernels does not store yet
+			}
 			path := filepath.Join(t.TempDir(), c.shape+".gguf")
 			start := time.Now()
 			writeFile(t, path, s, Options{Type: c.typ, Seed: 3})
