@@ -1,0 +1,123 @@
+// Package tdx computes, offline, the Intel TDX MRTD of a TDVF (OVMF
+// IntelTdx) firmware image: the SHA-384 over the 128-byte records the TDX
+// module hashes for each TDH.MEM.PAGE.ADD (the page's GPA) and each
+// TDH.MR.EXTEND (the GPA of a 256-byte chunk, then the chunk), issued by the
+// VMM for the image's TDVF metadata sections.
+//
+// MRTD depends on the order of those calls, and two are in use: upstream
+// Linux KVM adds and extends page by page (SinglePass); older TDX QEMU
+// branches add every page of a section before extending any (TwoPass). Both
+// are checked against independent tools in this package's tests.
+//
+// RTMR0..3 are not computed here: RTMR0 covers QEMU's ACPI tables (which
+// depend on memory size and CPU count), the TD HOB and the varstore, and
+// RTMR1/RTMR2 depend on how this edk2 release measures the direct-boot
+// kernel and its LoadOptions; with no independent tool or vector to check
+// them against, a wrong value would be worse than none.
+package tdx
+
+import (
+	"crypto/sha512"
+	"encoding/binary"
+	"fmt"
+	"hash"
+
+	"github.com/pith-project/pith/image/measure/ovmf"
+)
+
+// Order is the order in which the VMM issues PAGE.ADD and MR.EXTEND.
+type Order int
+
+const (
+	// SinglePass: for each page, TDH.MEM.PAGE.ADD then its 16
+	// TDH.MR.EXTEND (upstream KVM's tdx_gmem_post_populate).
+	SinglePass Order = iota
+	// TwoPass: for each section, TDH.MEM.PAGE.ADD for every page, then
+	// TDH.MR.EXTEND for every page.
+	TwoPass
+)
+
+func (o Order) String() string {
+	switch o {
+	case SinglePass:
+		return "single-pass"
+	case TwoPass:
+		return "two-pass"
+	}
+	return fmt.Sprintf("Order(%d)", int(o))
+}
+
+const (
+	recordSize  = 128
+	chunkSize   = 256
+	maxFirmware = 64 << 20
+)
+
+// MRTD returns the TD's MRTD after the VMM has loaded firmware.
+func MRTD(firmware []byte, order Order) ([48]byte, error) {
+	var out [48]byte
+	if order != SinglePass && order != TwoPass {
+		return out, fmt.Errorf("tdx: page order %v: want SinglePass or TwoPass", order)
+	}
+	if len(firmware) > maxFirmware {
+		return out, fmt.Errorf("tdx: firmware of %d bytes: larger than %d", len(firmware), maxFirmware)
+	}
+	fw, err := ovmf.Parse(firmware)
+	if err != nil {
+		return out, fmt.Errorf("tdx: %w", err)
+	}
+	sections, err := fw.TDXMetadata()
+	if err != nil {
+		return out, fmt.Errorf("tdx: %w", err)
+	}
+	h := sha512.New384()
+	var rec [recordSize]byte
+	pageAdd := func(gpa uint64) {
+		rec = [recordSize]byte{}
+		copy(rec[:], "MEM.PAGE.ADD")
+		binary.LittleEndian.PutUint64(rec[16:], gpa)
+		h.Write(rec[:])
+	}
+	for _, s := range sections {
+		if s.MemSize > maxFirmware*4 {
+			return out, fmt.Errorf("tdx: %s section of %#x bytes is implausibly large", s.Type, s.MemSize)
+		}
+		pages := s.MemSize / ovmf.PageSize
+		add := s.Attributes&ovmf.AttrPageAug == 0
+		extend := s.Attributes&ovmf.AttrMRExtend != 0
+		for p := uint64(0); p < pages; p++ {
+			gpa := s.GPA + p*ovmf.PageSize
+			if add {
+				pageAdd(gpa)
+			}
+			if extend && order == SinglePass {
+				extendPage(h, &rec, gpa, firmware, s, p)
+			}
+		}
+		if extend && order == TwoPass {
+			for p := uint64(0); p < pages; p++ {
+				extendPage(h, &rec, s.GPA+p*ovmf.PageSize, firmware, s, p)
+			}
+		}
+	}
+	copy(out[:], h.Sum(nil))
+	return out, nil
+}
+
+// extendPage hashes the 16 MR.EXTEND records of one page. The page holds
+// the section's raw data and zeroes past its end, as the VMM copies it.
+func extendPage(h hash.Hash, rec *[recordSize]byte, gpa uint64, fw []byte, s ovmf.TDXSection, page uint64) {
+	var data [ovmf.PageSize]byte
+	start := page * ovmf.PageSize
+	if start < uint64(s.RawSize) {
+		end := min(start+ovmf.PageSize, uint64(s.RawSize))
+		copy(data[:], fw[uint64(s.DataOffset)+start:uint64(s.DataOffset)+end])
+	}
+	for c := uint64(0); c < ovmf.PageSize/chunkSize; c++ {
+		*rec = [recordSize]byte{}
+		copy(rec[:], "MR.EXTEND")
+		binary.LittleEndian.PutUint64(rec[16:], gpa+c*chunkSize)
+		h.Write(rec[:])
+		h.Write(data[c*chunkSize : (c+1)*chunkSize])
+	}
+}
