@@ -1,0 +1,154 @@
+// Command pith-init is PID 1 of the pith confidential VM image, and its whole
+// userland: there is no shell, no SSH, no debug endpoint and nothing else to
+// run. `pith image build` compiles it (static, CGO_ENABLED=0, -trimpath
+// -buildvcs=false -ldflags=-buildid=) into /init of the measured initramfs.
+//
+// What it does, in order: harden the process (runtime/harden); mount the
+// pseudo file systems, load the kernel modules named on the measured command
+// line and bring the network up (pid1.Boot); load the confidential-computing
+// guest drivers the platform has (sev-guest, tdx-guest: a driver for the
+// other vendor refuses to load with ENODEV, which is expected); read the
+// model from the raw virtio disk wholly into memory and check it against the
+// SHA-256 on the measured command line (a mismatch powers off with the two
+// digests on the console); then serve until SIGTERM, SIGINT, Ctrl-Alt-Del or
+// the ACPI power button, and power off. Any error on the way is fatal: it
+// is logged and the machine powers off (pid1.Fatal), never a shell and never
+// a hang.
+//
+// The console carries system events only (module loads, sizes, digests of
+// public inputs, timings), never request content.
+//
+// It is the trusted computing base, so its imports are kept few. The
+// non-standard part of `go list -deps ./cmd/pith-init` is:
+//
+//	github.com/pith-project/pith/runtime/harden
+//	github.com/pith-project/pith/runtime/pid1
+//	golang.org/x/sys/unix
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/pith-project/pith/runtime/harden"
+	"github.com/pith-project/pith/runtime/pid1"
+	"golang.org/x/sys/unix"
+)
+
+// modulesDir is where `pith image build` puts the kernel modules and the
+// modules.dep it computed for them.
+const modulesDir = "/lib/modules"
+
+// platformModules are the attestation drivers. Each refuses to load
+// (ENODEV) on a machine of the other kind or on a plain VM, so they are
+// tried here rather than named in pith.modules, where a failure is fatal.
+var platformModules = []string{"sev-guest", "tdx-guest"}
+
+// ReadyMessage is the console line that says pith-init is serving; the
+// image boot test waits for it.
+const ReadyMessage = "pith-init ready"
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err := run(context.Background()); err != nil {
+		pid1.Fatal(err)
+	}
+	slog.Info("powering off")
+	pid1.Fatal(pid1.PowerOff())
+}
+
+func run(parent context.Context) error {
+	start := time.Now()
+	if err := harden.Apply(); err != nil {
+		return fmt.Errorf("pith-init: harden: %w", err)
+	}
+	sigCtx, stopSignals := pid1.ShutdownContext(parent)
+	defer stopSignals()
+	ctx, cancel := context.WithCancelCause(sigCtx)
+	defer cancel(nil)
+	go pid1.Reap(ctx)
+
+	cfg, err := pid1.Boot(ctx, pid1.BootOptions{ModulesDir: modulesDir})
+	if err != nil {
+		return fmt.Errorf("pith-init: boot: %w", err)
+	}
+	for _, m := range platformModules {
+		err := pid1.LoadModules(modulesDir, nil, m)
+		switch {
+		case err == nil:
+		case errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO):
+			slog.Info("platform driver not for this machine", "module", m)
+		default:
+			return fmt.Errorf("pith-init: %w", err)
+		}
+	}
+	// configfs is a module in the Debian cloud kernel, so the first MountAll
+	// (inside Boot) could not mount /sys/kernel/config; tsm pulled it in
+	// since, and a second pass mounts what is now possible.
+	if err := pid1.MountAll("/"); err != nil {
+		return fmt.Errorf("pith-init: %w", err)
+	}
+	go func() {
+		if err := pid1.WatchPowerButton(ctx, func() {
+			cancel(errors.New("ACPI power button"))
+		}); err != nil {
+			// The tiny driver's signal still reaches ShutdownContext.
+			slog.Warn("no ACPI power button events", "err", err)
+		}
+	}()
+
+	if err := waitFor(ctx, cfg.Model, 10*time.Second); err != nil {
+		return err
+	}
+	t := time.Now()
+	model, err := pid1.ReadModel(cfg)
+	if err != nil {
+		return fmt.Errorf("pith-init: model refused: %w", err)
+	}
+	slog.Info("model checked", "bytes", len(model), "sha256", fmt.Sprintf("%x", cfg.ModelSHA256), "took", time.Since(t).Round(time.Millisecond))
+
+	err = serve(ctx, cfg, model)
+	clear(model)
+	if err != nil {
+		return err
+	}
+	slog.Info("stopped", "cause", context.Cause(ctx).Error(), "uptime", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// serve runs until ctx ends. The request server (runtime/server) and the
+// attestation provider are wired in here once they exist; until then the
+// machine is ready the moment the model is checked.
+func serve(ctx context.Context, cfg pid1.Config, model []byte) error {
+	_ = model
+	slog.Info(ReadyMessage, "listen", cfg.Listen, "attest", cfg.Attest)
+	<-ctx.Done()
+	return nil
+}
+
+// waitFor waits for a device node to appear: devtmpfs creates /dev/vda only
+// once virtio_blk has probed the disk, which can trail the module load.
+func waitFor(ctx context.Context, path string, limit time.Duration) error {
+	if path == "" {
+		return errors.New("pith-init: no pith.model= on the command line")
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		_, err := os.Stat(path)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
+			return fmt.Errorf("pith-init: model %q: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pith-init: waiting for model %q: %w", path, context.Cause(ctx))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
