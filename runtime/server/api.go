@@ -1,0 +1,453 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+	ollamamodel "github.com/ollama/ollama/types/model"
+
+	"github.com/pith-project/pith/arena"
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/chat"
+)
+
+// The inner API: what a sealed request carries, and what --plaintext serves
+// unsealed on loopback. Everything here touches request content, so it runs
+// inside secretDo (heap objects erased once unreachable) and keeps the
+// model's buffers in a request arena (wiped when the request ends).
+
+// SummarizeRequest is the body of POST /v1/summarize.
+type SummarizeRequest struct {
+	Messages []model.Message `json:"messages"`
+	MaxWords int             `json:"max_words,omitempty"`
+}
+
+// SummarizeResponse is its answer.
+type SummarizeResponse struct {
+	Summary string `json:"summary"`
+	// Nonce echoes the request's nonce, so a client that pipelines requests
+	// can check that each answer is its own.
+	Nonce string `json:"nonce,omitempty"`
+	api.Metrics
+}
+
+// DefaultMaxWords is a summary's length when the request does not say.
+const DefaultMaxWords = 120
+
+// apiHandler routes the Ollama API and /v1/summarize.
+func (s *Server) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/generate", s.handleGenerate)
+	mux.HandleFunc("POST /api/chat", s.handleChat)
+	mux.HandleFunc("GET /api/tags", s.handleTags)
+	mux.HandleFunc("POST /api/show", s.handleShow)
+	mux.HandleFunc("GET /api/version", s.handleVersion)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "pith is running")
+	})
+	mux.HandleFunc("POST /v1/summarize", s.handleSummarize)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, errors.New("no such endpoint"))
+	})
+	return mux
+}
+
+// apiError carries an HTTP status for Ollama's error JSON.
+type apiError struct {
+	status int
+	err    error
+}
+
+func (e *apiError) Error() string { return e.err.Error() }
+func (e *apiError) Unwrap() error { return e.err }
+
+func badRequest(format string, a ...any) error {
+	return &apiError{http.StatusBadRequest, fmt.Errorf(format, a...)}
+}
+
+// writeError writes Ollama's error JSON: {"error": "..."}.
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+// statusOf maps an error from a handler to the status Ollama would use.
+func statusOf(err error) int {
+	var ae *apiError
+	var cf *model.ContextFullError
+	switch {
+	case errors.As(err, &ae):
+		return ae.status
+	case errors.Is(err, errOverloaded), errors.Is(err, arena.ErrBusy):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.As(err, &cf), errors.Is(err, arena.ErrExhausted):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBody)
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", s.cfg.Limits.MaxBody)}
+		}
+		// The decoder's message can quote the body; say only where it failed.
+		return badRequest("request body is not valid JSON for this endpoint")
+	}
+	return nil
+}
+
+func (s *Server) checkModel(name string) error {
+	if name == "" {
+		return badRequest("model is required")
+	}
+	if !s.modelMatches(name) {
+		return &apiError{http.StatusNotFound, fmt.Errorf("model %q not found, this server has %q", clip(name, 64), s.cfg.ModelName)}
+	}
+	return nil
+}
+
+// modelMatches accepts the name with or without ":latest".
+func (s *Server) modelMatches(name string) bool {
+	canon := func(n string) string {
+		if !strings.Contains(n, ":") {
+			return n + ":latest"
+		}
+		return n
+	}
+	return canon(name) == canon(s.cfg.ModelName)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// stream writes NDJSON lines, flushing each, or collects the final object.
+type stream struct {
+	w       http.ResponseWriter
+	enabled bool
+	started bool
+}
+
+func (st *stream) send(v any) error {
+	if !st.started {
+		st.w.Header().Set("Content-Type", "application/x-ndjson")
+		st.w.WriteHeader(http.StatusOK)
+		st.started = true
+	}
+	if err := json.NewEncoder(st.w).Encode(v); err != nil {
+		return err
+	}
+	if f, ok := st.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
+
+// fail reports an error: as a status before the stream starts, as an NDJSON
+// {"error": ...} line after (Ollama's behaviour).
+func (st *stream) fail(err error) {
+	if st.started {
+		st.send(map[string]string{"error": err.Error()})
+		return
+	}
+	writeError(st.w, statusOf(err), err)
+}
+
+func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
+	var req api.GenerateRequest
+	st := &stream{w: w}
+	if err := s.decode(w, r, &req); err != nil {
+		st.fail(err)
+		return
+	}
+	st.enabled = req.Stream == nil || *req.Stream
+	if err := s.checkModel(req.Model); err != nil {
+		st.fail(err)
+		return
+	}
+	// An empty prompt loads the model in Ollama; here it is always loaded.
+	if req.Prompt == "" && len(req.Context) == 0 {
+		st.failOrNil(st.sendDoneGenerate(s, req.Model, model.Result{Reason: "load"}, ""))
+		return
+	}
+	switch {
+	case len(req.Images) > 0:
+		st.fail(badRequest("images are not supported by this model"))
+		return
+	case len(req.Format) > 0 && string(req.Format) != `""`:
+		st.fail(badRequest("format (structured output) is not supported by pith"))
+		return
+	case req.Suffix != "":
+		st.fail(badRequest("suffix (fill-in-the-middle) is not supported by this model"))
+		return
+	case req.Template != "":
+		st.fail(badRequest("a custom template is not supported by pith: use raw mode"))
+		return
+	}
+	opts, err := generationOptions(req.Options, s.cfg.Limits)
+	if err != nil {
+		st.fail(badRequest("%v", err))
+		return
+	}
+	prompt := req.Prompt
+	if !req.Raw {
+		if s.cfg.Model.Chat == nil {
+			st.fail(fmt.Errorf("model's chat template: %w (send raw prompts)", s.cfg.Model.ChatErr))
+			return
+		}
+		var msgs []chat.Message
+		if req.System != "" {
+			msgs = append(msgs, chat.Message{Role: "system", Content: req.System})
+		}
+		msgs = append(msgs, chat.Message{Role: "user", Content: req.Prompt})
+		prompt, err = s.cfg.Model.Chat.Render(msgs, true)
+		if err != nil {
+			st.fail(badRequest("%v", err))
+			return
+		}
+	}
+	var out strings.Builder
+	res, err := s.generate(r.Context(), prompt, req.Context, opts, func(piece []byte) error {
+		if !st.enabled {
+			out.Write(piece)
+			return nil
+		}
+		return st.send(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: string(piece)})
+	})
+	if err != nil {
+		st.fail(err)
+		return
+	}
+	st.failOrNil(st.sendDoneGenerate(s, req.Model, res, out.String()))
+}
+
+func (st *stream) sendDoneGenerate(s *Server, name string, res model.Result, text string) error {
+	reason := string(res.Reason)
+	resp := api.GenerateResponse{
+		Model: name, CreatedAt: time.Now().UTC(), Response: text, Done: true, DoneReason: reason,
+		Metrics: metrics(res),
+	}
+	if !st.enabled {
+		st.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		return json.NewEncoder(st.w).Encode(resp)
+	}
+	return st.send(resp)
+}
+
+func metrics(res model.Result) api.Metrics {
+	return api.Metrics{
+		TotalDuration:      res.PromptTime + res.GenerateTime,
+		PromptEvalCount:    res.PromptTokens,
+		PromptEvalDuration: res.PromptTime,
+		EvalCount:          res.GeneratedTokens,
+		EvalDuration:       res.GenerateTime,
+	}
+}
+
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+	var req api.ChatRequest
+	st := &stream{w: w}
+	if err := s.decode(w, r, &req); err != nil {
+		st.fail(err)
+		return
+	}
+	st.enabled = req.Stream == nil || *req.Stream
+	if err := s.checkModel(req.Model); err != nil {
+		st.fail(err)
+		return
+	}
+	switch {
+	case len(req.Tools) > 0:
+		st.fail(badRequest("tools are not supported by pith"))
+		return
+	case len(req.Format) > 0 && string(req.Format) != `""`:
+		st.fail(badRequest("format (structured output) is not supported by pith"))
+		return
+	case s.cfg.Model.Chat == nil:
+		st.fail(fmt.Errorf("model's chat template: %w", s.cfg.Model.ChatErr))
+		return
+	}
+	if len(req.Messages) == 0 {
+		// Ollama answers an empty chat by loading the model.
+		st.failOrNil(st.sendDoneChat(req.Model, model.Result{Reason: "load"}, ""))
+		return
+	}
+	msgs := make([]chat.Message, 0, len(req.Messages))
+	for _, m := range req.Messages {
+		switch m.Role {
+		case "system", "user", "assistant":
+		default:
+			st.fail(badRequest("message role must be system, user or assistant"))
+			return
+		}
+		if len(m.Images) > 0 || len(m.ToolCalls) > 0 {
+			st.fail(badRequest("images and tool calls are not supported by pith"))
+			return
+		}
+		msgs = append(msgs, chat.Message{Role: m.Role, Content: m.Content})
+	}
+	opts, err := generationOptions(req.Options, s.cfg.Limits)
+	if err != nil {
+		st.fail(badRequest("%v", err))
+		return
+	}
+	prompt, err := s.cfg.Model.Chat.Render(msgs, true)
+	if err != nil {
+		st.fail(badRequest("%v", err))
+		return
+	}
+	var out strings.Builder
+	res, err := s.generate(r.Context(), prompt, nil, opts, func(piece []byte) error {
+		if !st.enabled {
+			out.Write(piece)
+			return nil
+		}
+		return st.send(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(),
+			Message: api.Message{Role: "assistant", Content: string(piece)}})
+	})
+	if err != nil {
+		st.fail(err)
+		return
+	}
+	st.failOrNil(st.sendDoneChat(req.Model, res, out.String()))
+}
+
+func (st *stream) sendDoneChat(name string, res model.Result, text string) error {
+	resp := api.ChatResponse{
+		Model: name, CreatedAt: time.Now().UTC(), Done: true, DoneReason: string(res.Reason),
+		Message: api.Message{Role: "assistant", Content: text},
+		Metrics: metrics(res),
+	}
+	if !st.enabled {
+		st.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		return json.NewEncoder(st.w).Encode(resp)
+	}
+	return st.send(resp)
+}
+
+// failOrNil is for the final write of a handler: a nil error writes nothing.
+func (st *stream) failOrNil(err error) {
+	if err != nil {
+		st.fail(err)
+	}
+}
+
+func (s *Server) handleSummarize(w http.ResponseWriter, r *http.Request) {
+	var req SummarizeRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	if req.MaxWords == 0 {
+		req.MaxWords = DefaultMaxWords
+	}
+	if req.MaxWords < 1 || req.MaxWords > model.MaxSummaryWords {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("max_words must be between 1 and %d", model.MaxSummaryWords))
+		return
+	}
+	var out strings.Builder
+	var res model.Result
+	err := s.withArena(r.Context(), func(ctx context.Context, a *arena.Arena) error {
+		var err error
+		res, err = s.cfg.Model.Summarize(ctx, req.Messages, req.MaxWords, a, func(p []byte) error {
+			out.Write(p)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		var cf *model.ContextFullError
+		if errors.As(err, &cf) {
+			err = &apiError{http.StatusBadRequest, fmt.Errorf("the conversation is too long for this model: %w", err)}
+		} else if !errors.Is(err, errOverloaded) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && statusOf(err) == http.StatusInternalServerError {
+			// Summarize's own validation (message counts, sizes) is the client's fault.
+			err = &apiError{http.StatusBadRequest, err}
+		}
+		writeError(w, statusOf(err), err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(SummarizeResponse{Summary: strings.TrimSpace(out.String()), Nonce: r.Header.Get("Pith-Nonce"), Metrics: metrics(res)})
+}
+
+func (s *Server) details() api.ModelDetails {
+	c := s.cfg.Model.Config
+	family := c.Arch
+	return api.ModelDetails{
+		Format:            "gguf",
+		Family:            family,
+		Families:          []string{family},
+		ParameterSize:     s.cfg.ParameterSize,
+		QuantizationLevel: s.cfg.Quantization,
+	}
+}
+
+func (s *Server) handleTags(w http.ResponseWriter, r *http.Request) {
+	resp := api.ListResponse{Models: []api.ListModelResponse{{
+		Name: s.cfg.ModelName, Model: s.cfg.ModelName, ModifiedAt: s.cfg.ModelTime,
+		Size: s.cfg.ModelSize, Digest: s.cfg.ModelDigest, Details: s.details(),
+	}}}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(resp)
+}
+
+func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
+	var req api.ShowRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	name := req.Model
+	if name == "" {
+		name = req.Name
+	}
+	if err := s.checkModel(name); err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	c := s.cfg.Model.Config
+	tmpl, _ := s.cfg.Model.File.String("tokenizer.chat_template")
+	resp := api.ShowResponse{
+		Template:   tmpl,
+		Details:    s.details(),
+		Parameters: fmt.Sprintf("num_ctx %d", s.cfg.Limits.DefaultContext),
+		ModelInfo: map[string]any{
+			"general.architecture":                       c.Arch,
+			c.Arch + ".context_length":                   c.ContextLen,
+			c.Arch + ".embedding_length":                 c.Embd,
+			c.Arch + ".block_count":                      c.Layers,
+			c.Arch + ".attention.head_count":             c.Heads,
+			c.Arch + ".attention.head_count_kv":          c.KVHeads,
+			c.Arch + ".feed_forward_length":              c.FFN,
+			c.Arch + ".rope.freq_base":                   c.RopeBase,
+			c.Arch + ".attention.layer_norm_rms_epsilon": c.NormEps,
+			"tokenizer.ggml.vocab_size":                  c.Vocab,
+		},
+		Capabilities: []ollamamodel.Capability{ollamamodel.CapabilityCompletion},
+		ModifiedAt:   s.cfg.ModelTime,
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(resp)
+}
+
+func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(map[string]string{"version": s.cfg.Version})
+}

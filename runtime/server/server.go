@@ -1,0 +1,258 @@
+// Package server is pith's request server: the OHTTP gateway that clients
+// reach after verifying the enclave's attestation, the Ollama API and
+// /v1/summarize inside the sealed requests, and the discipline that keeps
+// request content out of memory once its request ends.
+//
+// Each request's model buffers (token ids, activations, KV cache, logits,
+// sampler state, stop matcher) come from a request arena (package arena):
+// locked, never dumped, zeroed on every path out of the request. What must
+// touch content in Go heap objects (decapsulation, BHTTP and JSON decoding,
+// tokenizing, the response before sealing) runs inside runtime/secret.Do when
+// pith is built with GOEXPERIMENT=runtimesecret, so the runtime erases those
+// objects once they are unreachable, and the server runs the garbage
+// collector after each request so that happens at once. Built without the
+// experiment, those heap copies stay in freed memory until reused: the
+// arena still holds the bulk of a request, but the memory-scan proof does not
+// hold, and the server says so at start-up.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pith-project/pith/arena"
+	"github.com/pith-project/pith/model"
+)
+
+// Limits bound what one request may ask for; each refusal is a clear error.
+type Limits struct {
+	MaxBody         int64         // bytes of a request body, sealed or not
+	MaxPromptTokens int           // tokens of a rendered prompt
+	MaxPredict      int           // tokens generated per request
+	MaxContext      int           // num_ctx a request may ask for
+	DefaultContext  int           // num_ctx when the request does not say
+	MaxStops        int           // stop strings per request
+	RequestTimeout  time.Duration // wall time of one request
+	Queue           int           // requests admitted at once (running or waiting); more get 503
+	Concurrent      int           // generations running at once (each has its own arena)
+}
+
+// DefaultLimits suit a 2-core confidential VM serving a small model.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxBody:         1 << 20,
+		MaxPromptTokens: 8192,
+		MaxPredict:      2048,
+		MaxContext:      8192,
+		DefaultContext:  4096,
+		MaxStops:        16,
+		RequestTimeout:  10 * time.Minute,
+		Queue:           16,
+		Concurrent:      1,
+	}
+}
+
+// Config is what a server needs.
+type Config struct {
+	Model         *model.Model
+	ModelName     string // the name the Ollama API answers to, e.g. "qwen2.5:0.5b"
+	ModelDigest   string // "sha256:<hex>" of the file
+	ModelSize     int64
+	ModelTime     time.Time
+	ParameterSize string // e.g. "494M"
+	Quantization  string // e.g. "Q4_0"
+	Version       string
+
+	Limits Limits
+	// AllowUnlockedArena lets a development host without CAP_IPC_LOCK run
+	// with arenas that may be swapped; PID 1 never sets it.
+	AllowUnlockedArena bool
+	Logger             *slog.Logger
+}
+
+// Server serves requests. Make one with New.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	arenas *arena.Pool
+	api    http.Handler
+
+	admitted atomic.Int64 // requests inside the queue (running or waiting)
+	requests atomic.Int64 // served, for the health line only
+
+	gcMu sync.Mutex
+}
+
+var errOverloaded = errors.New("the server is busy: try again shortly")
+
+// New makes a server. Its arenas are mapped and locked now, so a memory-lock
+// limit shows up at start-up rather than under load.
+func New(cfg Config) (*Server, error) {
+	if cfg.Model == nil {
+		return nil, errors.New("server: no model")
+	}
+	if arena.WipeDisabled {
+		return nil, errors.New("server: built with the pithnowipe tag, which turns the request wipe off; that build is for the memory-scan control test only")
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	if cfg.Limits.Concurrent < 1 || cfg.Limits.Queue < cfg.Limits.Concurrent {
+		return nil, fmt.Errorf("server: limits: queue %d must be at least concurrent %d >= 1", cfg.Limits.Queue, cfg.Limits.Concurrent)
+	}
+	if mc := cfg.Model.Config.ContextLen; mc > 0 {
+		cfg.Limits.MaxContext = min(cfg.Limits.MaxContext, mc)
+		cfg.Limits.DefaultContext = min(cfg.Limits.DefaultContext, cfg.Limits.MaxContext)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ModelName == "" {
+		cfg.ModelName = "pith"
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	size := ArenaSize(cfg.Model.Config, cfg.Limits)
+	pool, err := arena.NewPool(cfg.Limits.Concurrent, size, arena.Options{AllowUnlocked: cfg.AllowUnlockedArena})
+	if err != nil {
+		return nil, fmt.Errorf("server: request arenas (%d of %d MiB): %w", cfg.Limits.Concurrent, size>>20, err)
+	}
+	if !pool.Locked() {
+		s.log.Warn("request arenas are NOT locked in memory: they may be swapped to disk (development host only)")
+	}
+	if !secretEnabled {
+		s.log.Warn("built without GOEXPERIMENT=runtimesecret: heap copies of request content are not erased after each request")
+	}
+	s.arenas = pool
+	s.api = s.apiHandler()
+	return s, nil
+}
+
+// ArenaSize is the memory one generation needs at the limits: the KV cache
+// for MaxContext positions in F16, activations and logits for a prompt batch,
+// token ids, and room for the sampler and output.
+func ArenaSize(c model.Config, lim Limits) int {
+	kv := 2 * c.Layers * lim.MaxContext * c.KVHeads * c.HeadDim * 2
+	const batch = 512
+	act := batch * (4*c.Embd + 2*c.FFN + (c.Heads+2*c.KVHeads)*c.HeadDim) * 4
+	att := batch * c.Heads * lim.MaxContext * 4
+	logits := 4 * c.Vocab * 4
+	ids := 4 * (lim.MaxContext + lim.MaxPromptTokens) * 4
+	return kv + act + att + logits + ids + 64<<20
+}
+
+// Close releases the arenas.
+func (s *Server) Close() error { return s.arenas.Close() }
+
+// admit counts a request into the bounded queue, or refuses it.
+func (s *Server) admit() (release func(), ok bool) {
+	if s.admitted.Add(1) > int64(s.cfg.Limits.Queue) {
+		s.admitted.Add(-1)
+		return nil, false
+	}
+	return func() { s.admitted.Add(-1) }, true
+}
+
+// overloaded answers 503 with Retry-After, outside any seal: it says nothing
+// about any request.
+func overloaded(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "2")
+	http.Error(w, "busy", http.StatusServiceUnavailable)
+}
+
+// withArena runs fn with a request arena, waiting for one while ctx allows,
+// bounded by the request timeout. The arena is wiped on every path.
+func (s *Server) withArena(ctx context.Context, fn func(ctx context.Context, a *arena.Arena) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Limits.RequestTimeout)
+	defer cancel()
+	err := s.arenas.Do(ctx, func(a *arena.Arena) error { return fn(ctx, a) })
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("request took longer than the server's limit of %s: %w", s.cfg.Limits.RequestTimeout, err)
+	}
+	return err
+}
+
+// generate tokenizes prompt (after the context tokens, if any) and runs the
+// model, all in a request arena. prefix holds the token ids of an earlier
+// turn (Ollama's "context").
+func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts model.Options, emit func([]byte) error) (model.Result, error) {
+	m := s.cfg.Model
+	var res model.Result
+	err := s.withArena(ctx, func(ctx context.Context, a *arena.Arena) error {
+		ids := a.Int32s(len(prefix) + len(prompt) + 8)[:0]
+		for _, t := range prefix {
+			if t < 0 || t >= m.Config.Vocab {
+				return badRequest("context holds token %d, outside the vocabulary of %d", t, m.Config.Vocab)
+			}
+			ids = append(ids, int32(t))
+		}
+		// The rendered template is trusted text whose special tokens are
+		// parsed; in raw mode the client wrote them on purpose.
+		ids = m.Tokenizer.AppendEncode(ids, prompt, len(prefix) == 0, true)
+		if len(ids) > s.cfg.Limits.MaxPromptTokens {
+			return badRequest("prompt is %d tokens, above this server's limit of %d", len(ids), s.cfg.Limits.MaxPromptTokens)
+		}
+		if len(ids) >= opts.NumCtx {
+			return badRequest("prompt is %d tokens, which does not fit num_ctx %d", len(ids), opts.NumCtx)
+		}
+		var err error
+		res, err = m.Generate(ctx, ids, opts, a, 0, emit)
+		return err
+	})
+	return res, err
+}
+
+// scope runs one request's content-touching work: inside secretDo, and then
+// the heap objects it left are collected (and so erased) at once.
+func (s *Server) scope(fn func()) {
+	defer s.collect()
+	secretDo(fn)
+}
+
+// collect runs the garbage collector twice (sync.Pool keeps objects through
+// one cycle) so that what a request left on the heap is erased now, not
+// whenever the heap next grows. Requests that end together share a cycle.
+func (s *Server) collect() {
+	if !s.gcMu.TryLock() {
+		return
+	}
+	defer s.gcMu.Unlock()
+	runtime.GC()
+	runtime.GC()
+}
+
+// PlaintextHandler serves the Ollama API unsealed, for development and
+// benchmarks on loopback. Callers must refuse it on other addresses and in
+// PID 1 (see Serve).
+func (s *Server) PlaintextHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release, ok := s.admit()
+		if !ok {
+			overloaded(w)
+			return
+		}
+		defer release()
+		s.scope(func() { s.api.ServeHTTP(w, r) })
+		s.requests.Add(1)
+	})
+}
+
+// IsLoopback reports whether a listen address is loopback only.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,238 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/gguf"
+	"github.com/pith-project/pith/model/synth"
+)
+
+var (
+	tinyOnce  sync.Once
+	tinyModel *model.Model
+	tinyErr   error
+)
+
+// testModel is a tiny synthetic qwen2 with the built-in test vocabulary and
+// Qwen2.5's chat template: it produces meaningless text, fast.
+func testModel(t testing.TB) *model.Model {
+	t.Helper()
+	tinyOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pith-server-test")
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		path := filepath.Join(dir, "tiny.gguf")
+		var buf bytes.Buffer
+		if tinyErr = synth.Generate(&buf, synth.Options{Shape: "tiny-qwen2", Type: "q8_0", Builtin: true, Seed: 7}); tinyErr != nil {
+			return
+		}
+		if tinyErr = os.WriteFile(path, buf.Bytes(), 0o600); tinyErr != nil {
+			return
+		}
+		f, err := gguf.ReadFile(path, "")
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		tinyModel, tinyErr = model.Load(f)
+	})
+	if tinyErr != nil {
+		t.Fatal(tinyErr)
+	}
+	return tinyModel
+}
+
+func newTestServer(t testing.TB, lim Limits) *Server {
+	t.Helper()
+	if lim == (Limits{}) {
+		lim = DefaultLimits()
+		lim.MaxContext = 512
+		lim.DefaultContext = 512
+		lim.MaxPromptTokens = 400
+		lim.MaxPredict = 64
+	}
+	s, err := New(Config{Model: testModel(t), ModelName: "tiny:latest", ModelDigest: "sha256:00", Version: "test",
+		Limits: lim, AllowUnlockedArena: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// The real Ollama Go client, unchanged, talks to the plaintext API.
+func TestPlaintextWithOllamaClient(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	hs := httptest.NewServer(s.PlaintextHandler())
+	defer hs.Close()
+	u, _ := url.Parse(hs.URL)
+	c := api.NewClient(u, hs.Client())
+	ctx := context.Background()
+
+	ver, err := c.Version(ctx)
+	if err != nil || ver != "test" {
+		t.Fatalf("version: %q, %v", ver, err)
+	}
+	list, err := c.List(ctx)
+	if err != nil || len(list.Models) != 1 || list.Models[0].Name != "tiny:latest" {
+		t.Fatalf("list: %+v, %v", list, err)
+	}
+	show, err := c.Show(ctx, &api.ShowRequest{Model: "tiny"})
+	if err != nil || show.Details.Family != "qwen2" {
+		t.Fatalf("show: %+v, %v", show, err)
+	}
+
+	for _, streaming := range []bool{true, false} {
+		var text strings.Builder
+		var final api.GenerateResponse
+		parts := 0
+		err := c.Generate(ctx, &api.GenerateRequest{Model: "tiny", Prompt: "hello there", Stream: &streaming,
+			Options: map[string]any{"num_predict": 12, "temperature": 0, "seed": 1}},
+			func(r api.GenerateResponse) error {
+				parts++
+				text.WriteString(r.Response)
+				if r.Done {
+					final = r
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatalf("generate (stream %v): %v", streaming, err)
+		}
+		if !final.Done || final.EvalCount == 0 || final.PromptEvalCount == 0 || final.DoneReason == "" {
+			t.Fatalf("generate (stream %v): final %+v", streaming, final)
+		}
+		if !streaming && parts != 1 {
+			t.Errorf("non-streaming generate gave %d parts", parts)
+		}
+		if streaming && parts < 2 {
+			t.Errorf("streaming generate gave %d parts", parts)
+		}
+	}
+
+	var reply strings.Builder
+	err = c.Chat(ctx, &api.ChatRequest{Model: "tiny", Messages: []api.Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}},
+		Options: map[string]any{"num_predict": 8}}, func(r api.ChatResponse) error {
+		reply.WriteString(r.Message.Content)
+		if r.Done && r.Message.Role != "assistant" {
+			t.Errorf("chat role %q", r.Message.Role)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("chat: %v", err)
+	}
+
+	// Errors reach the client as Ollama's error JSON with the right status.
+	for _, tc := range []struct {
+		req  *api.GenerateRequest
+		code int
+		msg  string
+	}{
+		{&api.GenerateRequest{Model: "other", Prompt: "x"}, 404, "not found"},
+		{&api.GenerateRequest{Prompt: "x"}, 400, "model is required"},
+		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Options: map[string]any{"num_predict": 100000}}, 400, "num_predict"},
+		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Options: map[string]any{"num_ctx": 100000}}, 400, "num_ctx"},
+		{&api.GenerateRequest{Model: "tiny", Prompt: strings.Repeat("word ", 600)}, 400, "limit"},
+		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Images: []api.ImageData{{1}}}, 400, "images"},
+	} {
+		err := c.Generate(ctx, tc.req, func(api.GenerateResponse) error { return nil })
+		var se api.StatusError
+		if !errorAs(err, &se) || se.StatusCode != tc.code || !strings.Contains(se.ErrorMessage, tc.msg) {
+			t.Errorf("%+v: got %v, want %d %q", tc.req.Options, err, tc.code, tc.msg)
+		}
+	}
+}
+
+func errorAs(err error, se *api.StatusError) bool {
+	if e, ok := err.(api.StatusError); ok {
+		*se = e
+		return true
+	}
+	return false
+}
+
+func TestSummarize(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	body, _ := json.Marshal(SummarizeRequest{Messages: []model.Message{{From: "Ann", Text: "Lunch at noon?"}, {From: "Bo", Text: "Yes, the usual place."}}, MaxWords: 10})
+	rec := httptest.NewRecorder()
+	s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/v1/summarize", bytes.NewReader(body)))
+	if rec.Code != 200 {
+		t.Fatalf("summarize: %d %s", rec.Code, rec.Body)
+	}
+	var resp SummarizeResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || resp.EvalCount == 0 {
+		t.Fatalf("summarize: %s, %v", rec.Body, err)
+	}
+	for _, bad := range []string{`{"messages":[]}`, `{"messages":[{"from":"a","text":"b"}],"max_words":100000}`, `not json`} {
+		rec := httptest.NewRecorder()
+		s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/v1/summarize", strings.NewReader(bad)))
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"error"`) {
+			t.Errorf("%s: %d %s", bad, rec.Code, rec.Body)
+		}
+	}
+}
+
+// A request above the queue limit is refused with 503 and Retry-After,
+// before anything is read.
+func TestOverload(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Queue, lim.Concurrent = 1, 1
+	lim.MaxContext, lim.DefaultContext = 256, 256
+	s := newTestServer(t, lim)
+	release, ok := s.admit()
+	if !ok {
+		t.Fatal("first admission refused")
+	}
+	rec := httptest.NewRecorder()
+	s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/version", nil))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("over the queue: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	release()
+	rec = httptest.NewRecorder()
+	s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/version", nil))
+	if rec.Code != 200 {
+		t.Fatalf("after release: %d", rec.Code)
+	}
+}
+
+// A client that goes away cancels its generation.
+func TestCancel(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	_, err := s.generate(ctx, "hello", nil, model.Options{Temperature: 0, TopP: 1, RepeatPenalty: 1, NumPredict: 60, NumCtx: 256, Seed: 1}, func([]byte) error {
+		n++
+		if n == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if err == nil || n > 4 {
+		t.Fatalf("after cancel: %d pieces, err %v", n, err)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "[::1]:1": true, "localhost:1": true, "0.0.0.0:8080": false, ":8080": false, "10.0.0.1:80": false, "bad": false} {
+		if IsLoopback(addr) != want {
+			t.Errorf("IsLoopback(%q) != %v", addr, want)
+		}
+	}
+}
