@@ -1,0 +1,258 @@
+package attest
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Policy says what a verifier accepts beyond a valid vendor signature.
+type Policy struct {
+	// AllowDev accepts the development stand-in, whose evidence proves
+	// nothing; Result.Proven then says so in its first line.
+	AllowDev bool
+	// AllowDebug accepts guests whose memory the host can read (SEV-SNP
+	// policy DEBUG, TDX TD_ATTRIBUTES.DEBUG). Never for real data.
+	AllowDebug bool
+	// AllowMigrationAgent accepts SEV-SNP guests that may be migrated by a
+	// migration agent, which then sees the guest's memory keys.
+	AllowMigrationAgent bool
+	// AllowSMT accepts guests whose policy lets the host run them with SMT
+	// enabled (the usual cloud setting; the sibling thread is a side channel).
+	AllowSMT bool
+	// SkipBinding verifies evidence without a nonce: the report_data check
+	// is marked skipped and Result.Proven says freshness and key binding are
+	// NOT proven. Without it a missing nonce fails.
+	SkipBinding bool
+
+	// RequireVCPUs and VCPUType restrict which manifest SEV-SNP entries may
+	// match (0 and "" take any entry of the manifest).
+	RequireVCPUs int
+	VCPUType     string
+	// ChipIDs, when not empty, lists the 64-byte SEV-SNP CHIP_IDs accepted:
+	// binding a key into a report does not bind the session to one machine.
+	ChipIDs [][]byte
+
+	// MinSNPTCB is the minimum SEV-SNP REPORTED_TCB, part by part.
+	MinSNPTCB SNPTCB
+	// MinSNPGuestSVN is the minimum guest SVN from the ID block.
+	MinSNPGuestSVN uint32
+	// MinSNPABIMajor/Minor is the minimum firmware ABI the guest policy
+	// demands (the guest refuses to run on older firmware).
+	MinSNPABIMajor, MinSNPABIMinor uint8
+
+	// MinTDXTeeTCBSVN is the minimum TEE_TCB_SVN of a TDX quote, byte by byte.
+	MinTDXTeeTCBSVN [16]byte
+	// MinTDXQESVN and MinTDXPCESVN bound the quoting enclave's versions.
+	MinTDXQESVN, MinTDXPCESVN uint16
+
+	// Now is the time certificates and collateral must be valid at; zero
+	// means the current time.
+	Now time.Time
+}
+
+// SNPTCB is an SEV-SNP TCB version: the security patch levels of the
+// bootloader, PSP OS (TEE), SNP firmware and microcode.
+type SNPTCB struct {
+	BootLoader, TEE, SNP, Microcode uint8
+}
+
+func (t SNPTCB) String() string {
+	return fmt.Sprintf("bootloader %d, tee %d, snp %d, microcode %d", t.BootLoader, t.TEE, t.SNP, t.Microcode)
+}
+
+// DefaultPolicy refuses the stand-in, debug guests and migration agents,
+// accepts SMT (which every major cloud enables) and sets no minimum versions:
+// set those from the vendor's current security bulletins.
+func DefaultPolicy() Policy {
+	return Policy{AllowSMT: true}
+}
+
+// Check is the outcome of one step of verification.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	// Skipped checks did not run (policy.SkipBinding, or an earlier failure
+	// left nothing to check); they are neither passed nor failed.
+	Skipped bool `json:"skipped,omitempty"`
+}
+
+// Result is what verification established.
+type Result struct {
+	Platform Platform `json:"platform"`
+	Checks   []Check  `json:"checks"`
+	// Measurement is the launch measurement the hardware reported (SEV-SNP
+	// MEASUREMENT, TDX MRTD, stand-in executable hash).
+	Measurement []byte `json:"measurement,omitempty"`
+	// Matched names the manifest entry the measurement matched.
+	Matched string `json:"matched,omitempty"`
+	// KeyConfig is the OHTTP key configuration, set only when REPORT_DATA
+	// proved the enclave made it: encrypt to this and nothing else.
+	KeyConfig []byte `json:"ohttp_keys,omitempty"`
+	// Proven says in plain words what was and was not proven.
+	Proven string `json:"proven"`
+}
+
+// CheckError is the error Verify returns: the first failing check.
+type CheckError struct{ Check Check }
+
+func (e *CheckError) Error() string { return "verify: " + e.Check.Name + ": " + e.Check.Detail }
+
+// ErrVerify matches every CheckError with errors.Is.
+var ErrVerify = errors.New("verify")
+
+func (e *CheckError) Is(target error) bool { return target == ErrVerify }
+
+// Verify checks doc against the client's nonce, policy and the manifest the
+// client trusts (never the document's own copy). On failure it returns the
+// Result so far, with every check, and a *CheckError naming the first one
+// that failed. nonce may be nil only with policy.SkipBinding.
+func Verify(doc *Document, nonce []byte, policy Policy, manifest *Manifest) (*Result, error) {
+	if doc == nil {
+		return nil, fmt.Errorf("verify: document: %w", ErrEmpty)
+	}
+	var want []byte
+	if nonce != nil {
+		rd, err := ReportData(nonce, doc.KeyConfig)
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		want = rd[:]
+	}
+	ev := &Evidence{Platform: doc.Platform, Report: doc.Report, Certificates: doc.Certificates, Collateral: doc.Collateral}
+	res, err := VerifyEvidence(ev, want, policy, manifest)
+	if res != nil && want != nil && res.check("report_data").OK {
+		res.KeyConfig = append([]byte(nil), doc.KeyConfig...)
+	}
+	return res, err
+}
+
+// VerifyEvidence runs every check on raw evidence. expectedReportData is
+// the 64 bytes REPORT_DATA must equal, or nil when the caller has no nonce
+// (then the report_data check fails unless policy.SkipBinding).
+func VerifyEvidence(ev *Evidence, expectedReportData []byte, policy Policy, manifest *Manifest) (*Result, error) {
+	if ev == nil {
+		return nil, fmt.Errorf("verify: evidence: %w", ErrEmpty)
+	}
+	if policy.Now.IsZero() {
+		policy.Now = time.Now()
+	}
+	res := &Result{Platform: ev.Platform}
+	c := &checker{res: res}
+	var obs *observed
+	switch ev.Platform {
+	case Dev:
+		c.add("platform", policy.AllowDev, "dev: the development stand-in, which proves nothing",
+			"dev is the development stand-in, whose signing key the software made itself; refused without --allow-dev (Policy.AllowDev)")
+		obs = verifyDev(ev, policy, manifest, c)
+	case SEVSNP:
+		c.add("platform", true, "sev-snp: AMD SEV-SNP", "")
+		obs = verifySNP(ev, policy, manifest, c)
+	case TDX:
+		c.add("platform", true, "tdx: Intel TDX", "")
+		obs = verifyTDX(ev, policy, manifest, c)
+	default:
+		c.add("platform", false, "", fmt.Sprintf("unknown platform %q", ev.Platform))
+	}
+	if obs != nil {
+		res.Measurement = obs.measurement
+		res.Matched = obs.matched
+		checkBinding(c, obs.reportData, expectedReportData, policy)
+	}
+	return c.finish(obs)
+}
+
+// observed is what a platform verifier read from the evidence.
+type observed struct {
+	measurement []byte
+	reportData  []byte
+	matched     string
+	facts       []string // plain-words statements of what the checks proved
+	notRun      []string // checks that could not run, said plainly
+}
+
+type checker struct {
+	res *Result
+}
+
+// add records a check; okDetail describes a pass, failDetail a failure.
+func (c *checker) add(name string, ok bool, okDetail, failDetail string) bool {
+	d := okDetail
+	if !ok {
+		d = failDetail
+	}
+	c.res.Checks = append(c.res.Checks, Check{Name: name, OK: ok, Detail: d})
+	return ok
+}
+
+func (c *checker) skip(name, detail string) {
+	c.res.Checks = append(c.res.Checks, Check{Name: name, Skipped: true, Detail: detail})
+}
+
+func (r *Result) check(name string) Check {
+	for _, ch := range r.Checks {
+		if ch.Name == name {
+			return ch
+		}
+	}
+	return Check{Name: name}
+}
+
+// Failed returns the first failing check, if any.
+func (r *Result) Failed() (Check, bool) {
+	for _, ch := range r.Checks {
+		if !ch.OK && !ch.Skipped {
+			return ch, true
+		}
+	}
+	return Check{}, false
+}
+
+func (c *checker) finish(obs *observed) (*Result, error) {
+	r := c.res
+	if bad, failed := r.Failed(); failed {
+		r.Proven = "Nothing: the " + bad.Name + " check failed (" + bad.Detail + ")."
+		return r, &CheckError{Check: bad}
+	}
+	var lines []string
+	if r.Platform == Dev {
+		lines = append(lines, "NOTHING WAS PROVEN: this is the development stand-in, whose signing key was made by the software it describes; any server can produce this evidence.")
+	}
+	if obs != nil {
+		lines = append(lines, obs.facts...)
+		lines = append(lines, obs.notRun...)
+	}
+	if ch := r.check("report_data"); ch.OK {
+		lines = append(lines, "The report carries your fresh nonce and the SHA-256 of the OHTTP key configuration, so that key was made inside this guest for this session.")
+	} else if ch.Skipped {
+		lines = append(lines, "NOT PROVEN: that the report is fresh or that the OHTTP key was made inside the guest ("+ch.Detail+").")
+	}
+	r.Proven = strings.Join(lines, "\n")
+	return r, nil
+}
+
+// checkBinding compares REPORT_DATA with what this nonce and key
+// configuration require.
+func checkBinding(c *checker, got, want []byte, p Policy) {
+	if want == nil {
+		if p.SkipBinding {
+			c.skip("report_data", "no nonce was given")
+			return
+		}
+		c.add("report_data", false, "", "no nonce given, so neither freshness nor the OHTTP key binding can be checked")
+		return
+	}
+	ok := len(want) == 64 && bytes.Equal(got, want)
+	c.add("report_data", ok, "REPORT_DATA binds this nonce and the OHTTP key configuration",
+		fmt.Sprintf("got %x, want %x for this nonce and key configuration", got, want))
+}
+
+// expectHex compares a measurement with the manifest's hex string.
+func expectHex(got []byte, want string) bool {
+	w, err := hex.DecodeString(want)
+	return err == nil && len(w) > 0 && bytes.Equal(got, w)
+}
