@@ -143,7 +143,10 @@ func (f *Firmware) u32Entry(g GUID, what string) (uint32, error) {
 }
 
 // GPA is where QEMU maps the image: its last byte sits just below 4 GiB.
-func (f *Firmware) GPA() uint64 { return fourGiB - uint64(len(f.Data)) }
+func (f *Firmware) GPA() uint64 { return FirmwareGPA(len(f.Data)) }
+
+// FirmwareGPA is GPA for an image of n bytes.
+func FirmwareGPA(n int) uint64 { return fourGiB - uint64(n) }
 
 // SEVESResetEIP is the address the application processors of an SEV-ES or
 // SEV-SNP guest start at (the footer's SEV-ES reset block).

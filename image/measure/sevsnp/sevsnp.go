@@ -117,6 +117,25 @@ func (g *gctx) emptyPages(pageType byte, gpa uint64, size uint32) {
 	}
 }
 
+// FirmwareDigest is the launch digest after the firmware image's pages
+// alone (sev-snp-measure's "snp:ovmf-hash"): a value some clouds publish
+// for their firmware, and a check on the first stage of LaunchDigest.
+func FirmwareDigest(fw []byte) ([48]byte, error) {
+	var g gctx
+	if err := checkFirmwareSize(fw); err != nil {
+		return g.ld, err
+	}
+	g.normalPages(ovmf.FirmwareGPA(len(fw)), fw)
+	return g.ld, nil
+}
+
+func checkFirmwareSize(fw []byte) error {
+	if len(fw) == 0 || len(fw)%ovmf.PageSize != 0 || len(fw) > 1<<30 {
+		return fmt.Errorf("sevsnp: firmware of %d bytes: want a non-empty multiple of 4096 up to 1 GiB", len(fw))
+	}
+	return nil
+}
+
 // LaunchDigest returns the SNP report MEASUREMENT for in.
 func LaunchDigest(in Input) ([48]byte, error) {
 	var zero [48]byte
@@ -130,8 +149,8 @@ func LaunchDigest(in Input) ([48]byte, error) {
 	if err != nil {
 		return zero, err
 	}
-	if len(in.OVMF) == 0 || len(in.OVMF)%ovmf.PageSize != 0 || len(in.OVMF) > 1<<30 {
-		return zero, fmt.Errorf("sevsnp: firmware of %d bytes: want a non-empty multiple of 4096 up to 1 GiB", len(in.OVMF))
+	if err := checkFirmwareSize(in.OVMF); err != nil {
+		return zero, err
 	}
 	if in.Kernel == nil && (in.Initrd != nil || in.Cmdline != "") {
 		return zero, errors.New("sevsnp: initrd or command line given without a kernel")
