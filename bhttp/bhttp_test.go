@@ -1,0 +1,301 @@
+package bhttp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestParseErrors(t *testing.T) {
+	good := unhex(t, rfcKnownRequest)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want error
+		msg  string
+	}{
+		{"empty", nil, ErrInvalid, "framing indicator"},
+		{"unknown framing", []byte{4}, ErrInvalid, "unknown framing indicator 4"},
+		{"response as request", unhex(t, rfcKnownResponse), ErrInvalid, "is a response"},
+		{"cut in control data", good[:8], ErrInvalid, "runs past the end"},
+		{"cut in header section", good[:40], ErrInvalid, "runs past the end"},
+		{"non-zero padding", append(append([]byte{}, good...), 0, 1), ErrInvalid, "non-zero padding"},
+		{"upper-case name", []byte{0, 3, 'G', 'E', 'T', 0, 0, 1, '/', 4, 1, 'A', 1, 'b'}, ErrInvalid, "not lower case"},
+		{"pseudo field", []byte{0, 3, 'G', 'E', 'T', 0, 0, 1, '/', 7, 5, ':', 'p', 'a', 't', 'h', 0}, ErrInvalid, "not an HTTP token"},
+		{"CR in value", []byte{0, 3, 'G', 'E', 'T', 0, 0, 1, '/', 4, 1, 'a', 1, '\r'}, ErrInvalid, "NUL, CR or LF"},
+		{"empty method", []byte{0, 0, 0, 0, 1, '/'}, ErrInvalid, "empty method"},
+		{"space in path", []byte{0, 3, 'G', 'E', 'T', 0, 0, 2, '/', ' '}, ErrInvalid, "control character"},
+		{"indeterminate header unterminated", []byte{2, 3, 'G', 'E', 'T', 0, 0, 1, '/', 1, 'a', 0}, ErrInvalid, "no terminator"},
+		{"indeterminate chunk cut", []byte{2, 3, 'G', 'E', 'T', 0, 0, 1, '/', 0, 5, 'a'}, ErrInvalid, "runs past the end"},
+		{"indeterminate chunks unterminated", []byte{2, 3, 'G', 'E', 'T', 0, 0, 1, '/', 0, 1, 'a'}, ErrInvalid, "content chunk length"},
+		{"huge length", []byte{0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, ErrInvalid, "runs past the end"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseRequest(tc.in)
+			if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), tc.msg) {
+				t.Fatalf("got %v, want %v containing %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		msg  string
+	}{
+		{"request as response", good, "is a request"},
+		{"status 99", []byte{1, 0x40, 99}, "outside 100..599"},
+		{"status 600", []byte{1, 0x42, 0x58}, "outside 100..599"},
+		{"informational only", []byte{1, 0x40, 100, 0}, "status code"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseResponse(tc.in)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want one containing %q", err, tc.msg)
+			}
+			_, err = io.ReadAll(NewResponseDecoder(bytes.NewReader(tc.in), nil))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("stream: got %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestLimits(t *testing.T) {
+	h := http.Header{}
+	for i := range 10 {
+		h.Set(fmt.Sprintf("x-%d", i), strings.Repeat("v", 100))
+	}
+	wire, err := (&Response{Status: 200, Header: h, Body: []byte("body")}).MarshalIndeterminate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		p    Parser
+		ok   bool
+	}{
+		{"defaults", Parser{}, true},
+		{"exact", Parser{MaxFields: 10, MaxFieldSize: 103, MaxTotal: len(wire)}, true},
+		{"fields", Parser{MaxFields: 9}, false},
+		{"field size", Parser{MaxFieldSize: 102}, false},
+		{"total", Parser{MaxTotal: len(wire) - 1}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.p.ParseResponse(wire)
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrTooLarge)) {
+				t.Fatalf("ParseResponse: %v", err)
+			}
+			if tc.name == "total" {
+				return // the stream decoder does not count content
+			}
+			_, err = io.ReadAll(NewResponseDecoder(bytes.NewReader(wire), &tc.p))
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrTooLarge)) {
+				t.Fatalf("stream: %v", err)
+			}
+		})
+	}
+}
+
+func TestAlloc(t *testing.T) {
+	body := bytes.Repeat([]byte("secret "), 100)
+	r := &Request{Method: "POST", Scheme: "https", Path: "/v1/summarize", Body: body}
+	arena := make([]byte, 4096)
+	var calls []int
+	p := Parser{Alloc: func(n int) []byte { calls = append(calls, n); return arena[:n] }}
+	for _, m := range []func(*Request) ([]byte, error){(*Request).MarshalKnownLength, (*Request).MarshalIndeterminate} {
+		wire, err := m(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.ParseRequest(wire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Body, body) || &got.Body[0] != &arena[0] {
+			t.Fatalf("body not decoded into the supplied memory")
+		}
+	}
+	if !reflect.DeepEqual(calls, []int{len(body), len(body)}) {
+		t.Fatalf("Alloc calls %v", calls)
+	}
+	short := Parser{Alloc: func(n int) []byte { return make([]byte, n-1) }}
+	wire, _ := r.MarshalKnownLength()
+	if _, err := short.ParseRequest(wire); err == nil {
+		t.Fatal("a short Alloc result was accepted")
+	}
+}
+
+// Chunks written to the encoder come out of the decoder before the stream
+// ends: what NDJSON streaming needs.
+func TestStreamIncremental(t *testing.T) {
+	pr, pw := io.Pipe()
+	e := NewResponseEncoder(pw)
+	d := NewResponseDecoder(pr, nil)
+	lines := []string{`{"response":"a"}` + "\n", `{"response":"b"}` + "\n", `{"done":true}` + "\n"}
+	go func() {
+		e.WriteHeader(200, http.Header{"Content-Type": {"application/x-ndjson"}})
+		for _, l := range lines {
+			e.Write([]byte(l))
+		}
+		e.Trailer = http.Header{"X-Tokens": {"3"}}
+		e.Close()
+		pw.Close()
+	}()
+	resp, err := d.ReadHeader()
+	if err != nil || resp.Status != 200 || resp.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("head %+v %v", resp, err)
+	}
+	buf := make([]byte, 1024)
+	for _, l := range lines {
+		n, err := d.Read(buf)
+		if err != nil || string(buf[:n]) != l {
+			t.Fatalf("read %q %v, want %q", buf[:n], err, l)
+		}
+	}
+	if n, err := d.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("after the content: %d %v", n, err)
+	}
+	if got := d.Response().Trailer.Get("X-Tokens"); got != "3" {
+		t.Fatalf("trailer %q", got)
+	}
+}
+
+func TestStreamTruncated(t *testing.T) {
+	var out bytes.Buffer
+	e := NewResponseEncoder(&out)
+	e.Write([]byte("hello"))
+	e.Write([]byte("world"))
+	e.Close()
+	full := out.Bytes()
+	if _, err := io.ReadAll(NewResponseDecoder(bytes.NewReader(full), nil)); err != nil {
+		t.Fatal(err)
+	}
+	// Every cut inside the content or before its terminator is an error;
+	// cuts before the first chunk or after the terminator are truncation
+	// RFC 9292 allows.
+	for cut := 1; cut < len(full); cut++ {
+		_, err := io.ReadAll(NewResponseDecoder(iotest.OneByteReader(bytes.NewReader(full[:cut])), nil))
+		_, perr := ParseResponse(full[:cut])
+		allowed := cut == 3 || cut == 4 || cut >= len(full)-1
+		if allowed != (err == nil) || allowed != (perr == nil) {
+			t.Errorf("cut at %d of %d: stream %v, parse %v", cut, len(full), err, perr)
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, r := range []*Response{
+		{Status: 204},
+		{Status: 599, Header: http.Header{"A": {""}}, Trailer: http.Header{"B": {"x y"}}},
+		{Status: 200, Body: bytes.Repeat([]byte{0}, 70000)},
+	} {
+		for _, m := range []func(*Response) ([]byte, error){(*Response).MarshalKnownLength, (*Response).MarshalIndeterminate} {
+			wire, err := m(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParseResponse(wire)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := m(got)
+			if !bytes.Equal(again, wire) || !bytes.Equal(got.Body, r.Body) {
+				t.Fatalf("round trip changed %x to %x", wire, again)
+			}
+		}
+	}
+}
+
+func TestMarshalRefuses(t *testing.T) {
+	for _, r := range []*Request{
+		{Method: "G T", Path: "/"},
+		{Method: "GET", Path: "/", Header: http.Header{"Bad Name": {"x"}}},
+		{Method: "GET", Path: "/", Header: http.Header{"A": {"x\n"}}},
+		{Method: "GET", Path: "/", Header: http.Header{"A": {" x"}}},
+	} {
+		if _, err := r.MarshalKnownLength(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: got %v", r, err)
+		}
+	}
+	if _, err := (&Response{Status: 100}).MarshalKnownLength(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("status 100 as final: %v", err)
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	f.Add(unhex(f, rfcKnownRequest))
+	f.Add(unhex(f, rfcIndeterminateRequest))
+	f.Add([]byte{2, 3, 'G', 'E', 'T', 0, 0, 1, '/', 0, 1, 'a', 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := Parser{MaxFields: 64, MaxFieldSize: 4096}
+		r, err := p.ParseRequest(b)
+		if err != nil {
+			return
+		}
+		if len(r.Body) > len(b) {
+			t.Fatalf("body of %d bytes from %d of input", len(r.Body), len(b))
+		}
+		for _, m := range []func(*Request) ([]byte, error){(*Request).MarshalKnownLength, (*Request).MarshalIndeterminate} {
+			wire, err := m(r)
+			if err != nil {
+				t.Fatalf("parsed request does not marshal: %v", err)
+			}
+			again, err := p.ParseRequest(wire)
+			if err != nil {
+				t.Fatalf("re-parse: %v", err)
+			}
+			if !reflect.DeepEqual(normReq(again), normReq(r)) {
+				t.Fatalf("round trip changed\n%+v\nto\n%+v", r, again)
+			}
+		}
+	})
+}
+
+func normReq(r *Request) *Request {
+	c := *r
+	if len(c.Body) == 0 {
+		c.Body = nil
+	}
+	return &c
+}
+
+func FuzzParseResponse(f *testing.F) {
+	f.Add(unhex(f, rfcInterimResponse))
+	f.Add(unhex(f, rfcKnownResponse))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := Parser{MaxFields: 64, MaxFieldSize: 4096}
+		r, err := p.ParseResponse(b)
+		body, serr := io.ReadAll(NewResponseDecoder(bytes.NewReader(b), &p))
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("ParseResponse %v but the stream decoder %v", err, serr)
+		}
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(body, r.Body) {
+			t.Fatalf("stream body %x, parsed %x", body, r.Body)
+		}
+		for _, m := range []func(*Response) ([]byte, error){(*Response).MarshalKnownLength, (*Response).MarshalIndeterminate} {
+			wire, err := m(r)
+			if err != nil {
+				t.Fatalf("parsed response does not marshal: %v", err)
+			}
+			again, err := p.ParseResponse(wire)
+			if err != nil {
+				t.Fatalf("re-parse: %v", err)
+			}
+			if len(again.Body) == 0 {
+				again.Body = r.Body
+			}
+			if !reflect.DeepEqual(again, r) {
+				t.Fatalf("round trip changed\n%+v\nto\n%+v", r, again)
+			}
+		}
+	})
+}
