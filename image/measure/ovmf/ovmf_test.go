@@ -10,6 +10,8 @@ import (
 
 	"github.com/pith-project/pith/image/measure/ovmf"
 	"github.com/pith-project/pith/image/measure/ovmf/ovmftest"
+	"github.com/pith-project/pith/image/measure/sevsnp"
+	"github.com/pith-project/pith/image/measure/tdx"
 )
 
 var (
@@ -153,16 +155,24 @@ func TestParseRefusesHostileImages(t *testing.T) {
 	}
 }
 
-// FuzzParse feeds hostile images to every accessor: errors are fine,
-// panics and hangs are not.
-func FuzzParse(f *testing.F) {
+// FuzzParseOVMF feeds hostile images to every accessor and to both
+// measurement calculators: errors are fine, panics and hangs are not.
+func FuzzParseOVMF(f *testing.F) {
 	f.Add(ovmftest.Build(full()))
 	small := full()
 	small.Size = 0x4000
 	small.TDX = nil
 	f.Add(ovmftest.Build(small))
 	f.Add(make([]byte, 64))
+	// A 4 KiB image whose footer points the SEV and TDX metadata at itself.
+	tight := full()
+	tight.Size = 0x3000
+	tight.SEV = sevSections[:1]
+	tight.TDX = []ovmf.TDXSection{{DataOffset: 0, RawSize: 0x1000, GPA: 0xfffff000, MemSize: 0x1000, Type: ovmf.BFV, Attributes: ovmf.AttrMRExtend}}
+	f.Add(ovmftest.Build(tight))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		sevsnp.LaunchDigest(sevsnp.Input{OVMF: b, Kernel: []byte{}, VCPUs: 2, VCPUType: "EPYC-v4"})
+		tdx.MRTD(b, tdx.TwoPass)
 		fw, err := ovmf.Parse(b)
 		if err != nil {
 			return

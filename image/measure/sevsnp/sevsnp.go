@@ -86,6 +86,8 @@ const (
 	pageCPUID      = 0x06
 )
 
+const maxSections = 64 << 20
+
 // The VMSA page is recorded at GPA -1, page aligned and cut to 52 bits.
 const vmsaGPA = 0xFFFFFFFFF000
 
@@ -174,12 +176,21 @@ func LaunchDigest(in Input) ([48]byte, error) {
 		}
 	}
 
-	var g gctx
-	g.normalPages(fw.GPA(), in.OVMF)
+	// Real sections span a few hundred KiB; the cap keeps a hostile image
+	// from making the digest take minutes.
+	var total uint64
 	for i, s := range sections {
 		if s.Size%ovmf.PageSize != 0 || s.GPA%ovmf.PageSize != 0 {
 			return zero, fmt.Errorf("sevsnp: SEV metadata section %d (%s): address %#x or size %#x not 4 KiB aligned", i, s.Type, s.GPA, s.Size)
 		}
+		if total += uint64(s.Size); total > maxSections {
+			return zero, fmt.Errorf("sevsnp: SEV metadata sections cover more than %d MiB", maxSections>>20)
+		}
+	}
+
+	var g gctx
+	g.normalPages(fw.GPA(), in.OVMF)
+	for i, s := range sections {
 		switch s.Type {
 		case ovmf.SNPSecMem, ovmf.SVSMCAA:
 			g.emptyPages(pageZero, uint64(s.GPA), s.Size)
