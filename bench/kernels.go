@@ -1,0 +1,228 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/pith-project/pith/kernels"
+)
+
+// KernelTypes are the weight formats RunKernels tries, in this order; those
+// the kernels cannot compute with yet are skipped with a note.
+var KernelTypes = []string{"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"}
+
+// KernelOptions choose what RunKernels measures.
+type KernelOptions struct {
+	Paths   []string // kernel paths; nil means kernels.Paths()
+	Types   []string // nil means KernelTypes
+	Threads []int    // thread counts of the memory-bound test; nil means kernels.Threads()
+	Reps    int      // samples per figure (after one warm-up)
+	// MinTime is how long one sample runs at least; 0 means 100 ms.
+	MinTime time.Duration
+	// Cols is the row length; 0 means 4096, a typical hidden size.
+	Cols int
+	// BigBytes is the size of the memory-bound matrix; 0 means 64 MiB, twice
+	// the largest last-level cache seen here.
+	BigBytes int
+	Progress func(format string, args ...any)
+}
+
+// RunKernels measures, for every kernel path and weight format, a
+// matrix-vector product in two regimes and adds the figures to r:
+//
+//   - "matvec-l2 TYPE": one thread, a matrix small enough to stay in L2, so
+//     the dot product's arithmetic is the limit (GFLOP/s, judged against
+//     the one-thread FMA probe);
+//   - "matvec TYPE": at each of opts.Threads, a matrix far larger than the
+//     last-level cache, as in decoding (GB/s of weights, judged against the
+//     bandwidth probe).
+//
+// The kernel path and thread count in force before the call are restored.
+func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
+	if opts.Paths == nil {
+		opts.Paths = kernels.Paths()
+	}
+	if opts.Types == nil {
+		opts.Types = KernelTypes
+	}
+	if len(opts.Threads) == 0 {
+		opts.Threads = []int{kernels.Threads()}
+	}
+	if opts.Reps <= 0 {
+		opts.Reps = 1
+	}
+	if opts.MinTime <= 0 {
+		opts.MinTime = 100 * time.Millisecond
+	}
+	if opts.Cols <= 0 {
+		opts.Cols = 4096
+	}
+	if opts.BigBytes <= 0 {
+		opts.BigBytes = 64 << 20
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	oldPath, oldThreads := kernels.Path(), kernels.Threads()
+	defer func() {
+		kernels.SetPath(oldPath)
+		kernels.SetThreads(oldThreads)
+	}()
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, opts.Cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for _, name := range opts.Types {
+		t, err := kernels.ParseType(name)
+		if err != nil {
+			return fmt.Errorf("bench: kernel type %q: %w", name, err)
+		}
+		small, big, err := testMatrices(t, opts.Cols, opts.BigBytes, rng)
+		if err != nil {
+			r.Notes = appendOnce(r.Notes, fmt.Sprintf("kernels: %s skipped: %v", name, err))
+			continue
+		}
+		for _, path := range opts.Paths {
+			if err := kernels.SetPath(path); err != nil {
+				return fmt.Errorf("bench: kernel path %q: %w", path, err)
+			}
+			type kcase struct {
+				test    string
+				m       kernels.Matrix
+				threads int
+				unit    string
+			}
+			cases := []kcase{{"matvec-l2 " + name, small, 1, UnitGFLOPS}}
+			for _, t := range opts.Threads {
+				if t < 1 {
+					return fmt.Errorf("bench: kernel threads %d", t)
+				}
+				cases = append(cases, kcase{"matvec " + name, big, t, UnitGBPerSec})
+			}
+			for _, c := range cases {
+				kernels.SetThreads(c.threads)
+				y := make([]float32, c.m.Rows)
+				work := make([]byte, kernels.MatMulWork(c.m, 1))
+				one := func() { kernels.MatVec(y, c.m, x, work) }
+				timeLoop(one, opts.MinTime/4) // warm-up: caches, pool threads, clocks
+				samples := make([]float64, 0, opts.Reps)
+				for range opts.Reps {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					calls, d := timeLoop(one, opts.MinTime)
+					per := d.Seconds() / float64(calls)
+					v := float64(len(c.m.Data)) / per / 1e9
+					if c.unit == UnitGFLOPS {
+						v = 2 * float64(c.m.Rows) * float64(c.m.Cols) / per / 1e9
+					}
+					samples = append(samples, v)
+				}
+				f := Figure{Suite: SuiteKernels, System: SystemPith, Test: c.test, Threads: c.threads, Path: path, Unit: c.unit, Samples: samples}
+				r.Add(f)
+				_, med, _ := Summary(samples)
+				progress("kernels %-6s %-16s t=%d  %8.1f %s", path, c.test, c.threads, med, c.unit)
+			}
+		}
+	}
+	return nil
+}
+
+// timeLoop calls f until at least d has passed and returns the number of
+// calls and the time they took.
+func timeLoop(f func(), d time.Duration) (int, time.Duration) {
+	start := time.Now()
+	n := 0
+	for {
+		f()
+		n++
+		if el := time.Since(start); el >= d {
+			return n, el
+		}
+	}
+}
+
+// testMatrices builds an L2-sized and a large matrix of type t. Quantising
+// tens of MiB would take longer than measuring them, so 16 random rows are
+// quantised and repeated: the kernels cannot tell, as no row is cached
+// from one use to the next in the large matrix.
+func testMatrices(t kernels.Type, cols, bigBytes int, rng *rand.Rand) (small, big kernels.Matrix, err error) {
+	rb, err := t.RowBytes(cols)
+	if err != nil {
+		return small, big, err
+	}
+	const distinct = 16
+	rows := make([]byte, distinct*rb)
+	src := make([]float32, cols)
+	for i := range distinct {
+		for j := range src {
+			src[j] = float32(rng.NormFloat64() * 0.05)
+		}
+		if err := kernels.QuantizeRow(t, rows[i*rb:(i+1)*rb], src); err != nil {
+			return small, big, err
+		}
+	}
+	mk := func(bytes int) kernels.Matrix {
+		n := max(distinct, bytes/rb/distinct*distinct)
+		data := make([]byte, n*rb)
+		for off := 0; off < len(data); off += len(rows) {
+			copy(data[off:], rows)
+		}
+		return kernels.Matrix{Type: t, Rows: n, Cols: cols, Data: data}
+	}
+	small, big = mk(192<<10), mk(bigBytes)
+	if err := small.Check(); err != nil {
+		return small, big, err
+	}
+	return small, big, nil
+}
+
+func appendOnce(xs []string, s string) []string {
+	for _, x := range xs {
+		if x == s {
+			return xs
+		}
+	}
+	return append(xs, s)
+}
+
+// ProbeThreads measures the probe at each thread count (one warm-up, then
+// reps samples each) and adds the figures to r.
+func ProbeThreads(ctx context.Context, r *Report, p Probe, threads []int, reps int, progress func(string, ...any)) error {
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	for _, t := range threads {
+		for _, c := range []struct {
+			test, unit string
+			f          func(int) (float64, error)
+		}{
+			{"read-bandwidth", UnitGBPerSec, p.Bandwidth},
+			{"fma-f32", UnitGFLOPS, p.FMA},
+		} {
+			if _, err := c.f(t); err != nil {
+				return err
+			}
+			var samples []float64
+			for range max(reps, 1) {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				v, err := c.f(t)
+				if err != nil {
+					return err
+				}
+				samples = append(samples, v)
+			}
+			r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: c.test, Threads: t, Path: p.Name(), Unit: c.unit, Samples: samples})
+			_, med, _ := Summary(samples)
+			progress("probe %-15s t=%d  %8.1f %s", c.test, t, med, c.unit)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/gguf"
+)
+
+// Test names, shared by pith's and llama-bench's figures so that they pair.
+func ppTest(n int) string   { return "pp" + strconv.Itoa(n) }
+func tgTest(n int) string   { return "tg" + strconv.Itoa(n) }
+func ttftTest(n int) string { return "ttft-pp" + strconv.Itoa(n) }
+
+const rssTest = "peak-rss"
+
+// ubatch is llama-bench's default micro-batch: prompts longer than this go
+// through the model in pieces of this size, and pith does the same.
+const ubatch = 512
+
+// WorkerRequest is what one pith worker process measures: every prompt
+// and generation length once, at one thread count.
+type WorkerRequest struct {
+	Model   string
+	Prompts []int
+	Gens    []int
+	Threads int
+}
+
+// Args are the command-line flags that carry r to a worker.
+func (r WorkerRequest) Args() []string {
+	return []string{"--model", r.Model, "-p", joinInts(r.Prompts), "-n", joinInts(r.Gens), "-t", strconv.Itoa(r.Threads)}
+}
+
+// WorkerResult is what a worker prints on its standard output.
+type WorkerResult struct {
+	KernelPath string   `json:"kernel_path"`
+	Figures    []Figure `json:"figures"`
+}
+
+// RunWorker loads the model and measures req in this process, warming up
+// each test the way llama-bench does (the whole prompt once; one generated
+// token), and writes a WorkerResult as JSON to w.
+func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
+	if req.Threads < 1 {
+		return fmt.Errorf("bench: worker threads %d", req.Threads)
+	}
+	kernels.SetThreads(req.Threads)
+	f, err := gguf.Mmap(req.Model)
+	if err != nil {
+		return fmt.Errorf("bench: model %q: %w", req.Model, err)
+	}
+	defer f.Close()
+	m, err := model.Load(f)
+	if err != nil {
+		return fmt.Errorf("bench: model %q: %w", req.Model, err)
+	}
+	res := WorkerResult{KernelPath: kernels.Path()}
+	add := func(test, unit string, v float64) {
+		res.Figures = append(res.Figures, Figure{Suite: SuiteModel, System: SystemPith, Model: filepath.Base(req.Model), Test: test, Threads: req.Threads, Unit: unit, Samples: []float64{v}})
+	}
+	vocab := m.Config.Vocab
+	tokens := func(n int) []int32 {
+		ids := make([]int32, n)
+		for i := range ids {
+			// Spread over the vocabulary, away from the special tokens at
+			// its ends; the ids do not change the amount of work.
+			ids[i] = int32(100 + (i*7919)%(vocab-400))
+		}
+		return ids
+	}
+	for _, p := range req.Prompts {
+		if p > m.Config.ContextLen {
+			return fmt.Errorf("bench: prompt of %d tokens exceeds the model's context of %d", p, m.Config.ContextLen)
+		}
+		prompt := tokens(p)
+		for warm := 1; warm >= 0; warm-- {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			start := time.Now()
+			st := m.NewState(model.HeapAllocator{}, p+1, min(p, ubatch))
+			t0 := time.Now()
+			var logits []float32
+			for off := 0; off < p; off += ubatch {
+				if logits, err = st.Forward(prompt[off:min(off+ubatch, p)]); err != nil {
+					return fmt.Errorf("bench: pp%d: %w", p, err)
+				}
+			}
+			pp := time.Since(t0)
+			argmax(logits)
+			ttft := time.Since(start)
+			if warm == 0 {
+				add(ppTest(p), UnitTokPerSec, float64(p)/pp.Seconds())
+				add(ttftTest(p), UnitMillis, float64(ttft)/float64(time.Millisecond))
+			}
+		}
+	}
+	for _, n := range req.Gens {
+		if n >= m.Config.ContextLen {
+			return fmt.Errorf("bench: generation of %d tokens exceeds the model's context of %d", n, m.Config.ContextLen)
+		}
+		for _, steps := range []int{1, n} { // warm-up of one token, then the run
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			st := m.NewState(model.HeapAllocator{}, steps+1, 1)
+			tok := int32(100)
+			t0 := time.Now()
+			for range steps {
+				logits, err := st.Forward([]int32{tok})
+				if err != nil {
+					return fmt.Errorf("bench: tg%d: %w", n, err)
+				}
+				tok = argmax(logits)
+			}
+			if steps == n {
+				add(tgTest(n), UnitTokPerSec, float64(n)/time.Since(t0).Seconds())
+			}
+		}
+	}
+	return json.NewEncoder(w).Encode(res)
+}
+
+func argmax(xs []float32) int32 {
+	best := 0
+	for i, v := range xs {
+		if v > xs[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
+
+// ModelOptions choose what RunModel measures.
+type ModelOptions struct {
+	Model   string
+	Prompts []int // prompt lengths (-p)
+	Gens    []int // generation lengths (-n)
+	Threads []int
+	Reps    int
+	// PithCommand returns the command that runs a pith worker with the
+	// given flags (in pith, `pith bench model --worker FLAGS`). Each run is
+	// its own process so that its peak resident memory is its own.
+	PithCommand func(ctx context.Context, args []string) *exec.Cmd
+	// Llama, when set, runs llama-bench on the same file, interleaved.
+	Llama    *LlamaBench
+	Progress func(format string, args ...any)
+}
+
+// RunModel measures the model opts.Reps times at every thread count, each
+// repetition a fresh worker process, and, with opts.Llama, a llama-bench
+// process right before or after it (alternating, so neither system always
+// runs on a machine the other has just warmed). The figures go into r.
+func RunModel(ctx context.Context, r *Report, opts ModelOptions) error {
+	if opts.PithCommand == nil {
+		return errors.New("bench: no command to run pith's worker")
+	}
+	if len(opts.Threads) == 0 {
+		opts.Threads = []int{kernels.Threads()}
+	}
+	if len(opts.Prompts) == 0 && len(opts.Gens) == 0 {
+		return errors.New("bench: nothing to measure (no -p and no -n)")
+	}
+	for _, v := range slices.Concat(opts.Prompts, opts.Gens, opts.Threads) {
+		if v < 1 {
+			return fmt.Errorf("bench: lengths and thread counts must be positive, have %d", v)
+		}
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	reps := max(opts.Reps, 1)
+	label := filepath.Base(opts.Model)
+	var llamaModel string
+	if opts.Llama != nil {
+		inside, cleanup, err := opts.Llama.stage(opts.Model)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		llamaModel = inside
+	}
+	step, steps := 0, reps*len(opts.Threads)
+	for rep := range reps {
+		for _, t := range opts.Threads {
+			step++
+			runPith := func() error {
+				req := WorkerRequest{Model: opts.Model, Prompts: opts.Prompts, Gens: opts.Gens, Threads: t}
+				figs, rss, err := runWorker(ctx, opts.PithCommand(ctx, req.Args()))
+				if err != nil {
+					return err
+				}
+				for _, f := range figs {
+					r.Add(f)
+				}
+				r.Add(Figure{Suite: SuiteModel, System: SystemPith, Model: label, Test: rssTest, Threads: t, Unit: UnitMiB, Samples: []float64{rss}})
+				progress("[%d/%d] %s pith      t=%d %s", step, steps, label, t, brief(figs, rss))
+				return nil
+			}
+			runLlama := func() error {
+				figs, rss, err := opts.Llama.run(ctx, llamaModel, opts.Prompts, opts.Gens, t)
+				if err != nil {
+					return err
+				}
+				for _, f := range figs {
+					f.Model = label
+					r.Add(f)
+				}
+				r.Add(Figure{Suite: SuiteModel, System: SystemLlama, Model: label, Test: rssTest, Threads: t, Unit: UnitMiB, Samples: []float64{rss}})
+				if r.Env.Llama == "" {
+					r.Env.Llama = opts.Llama.build
+				}
+				progress("[%d/%d] %s llama.cpp t=%d %s", step, steps, label, t, brief(figs, rss))
+				return nil
+			}
+			order := []func() error{runPith}
+			if opts.Llama != nil {
+				order = append(order, runLlama)
+				if rep%2 == 1 {
+					order[0], order[1] = order[1], order[0]
+				}
+			}
+			for _, run := range order {
+				if err := run(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func brief(figs []Figure, rss float64) string {
+	var b strings.Builder
+	for _, f := range figs {
+		if f.Unit == UnitTokPerSec {
+			fmt.Fprintf(&b, " %s %.1f tok/s", f.Test, f.Samples[0])
+		}
+	}
+	fmt.Fprintf(&b, "  peak RSS %.0f MiB", rss)
+	return b.String()
+}
+
+// runWorker runs a worker process and returns its figures and its peak
+// resident set size in MiB, from the kernel's accounting of the child.
+func runWorker(ctx context.Context, cmd *exec.Cmd) ([]Figure, float64, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+		return nil, 0, fmt.Errorf("bench: pith worker: %w: %s", err, tail(stderr.String(), 2000))
+	}
+	var res WorkerResult
+	dec := json.NewDecoder(&stdout)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&res); err != nil {
+		return nil, 0, fmt.Errorf("bench: pith worker output: %w", err)
+	}
+	if res.KernelPath != kernels.Path() {
+		return nil, 0, fmt.Errorf("bench: pith worker used kernel path %q, this process %q", res.KernelPath, kernels.Path())
+	}
+	return res.Figures, maxRSS(cmd), nil
+}
+
+// maxRSS is a finished command's peak resident set in MiB (Linux reports
+// ru_maxrss in KiB).
+func maxRSS(cmd *exec.Cmd) float64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024
+	}
+	return 0
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+// ParseInts reads a comma-separated list of positive integers, such as
+// "128,512" for -p.
+func ParseInts(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || v < 1 || v > 1<<20 {
+			return nil, fmt.Errorf("bench: %q is not a list of positive integers", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,276 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// table is rendered either aligned for a terminal or as Markdown.
+type table struct {
+	title  string
+	header []string
+	rows   [][]string
+}
+
+func (t *table) text(w io.Writer) {
+	width := make([]int, len(t.header))
+	for _, r := range append([][]string{t.header}, t.rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	line := func(r []string) {
+		var b strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if i == 0 { // names left, numbers right
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString(pad + c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	fmt.Fprintf(w, "%s\n", t.title)
+	line(t.header)
+	sep := make([]string, len(width))
+	for i, n := range width {
+		sep[i] = strings.Repeat("-", n)
+	}
+	line(sep)
+	for _, r := range t.rows {
+		line(r)
+	}
+	fmt.Fprintln(w)
+}
+
+func (t *table) markdown(w io.Writer) {
+	fmt.Fprintf(w, "### %s\n\n", t.title)
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	cells := make([]string, len(t.header))
+	for i, h := range t.header {
+		cells[i] = esc(h)
+	}
+	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	align := make([]string, len(t.header))
+	for i := range align {
+		align[i] = "---:"
+	}
+	align[0] = "---"
+	fmt.Fprintf(w, "|%s|\n", strings.Join(align, "|"))
+	for _, r := range t.rows {
+		for i, c := range r {
+			cells[i] = esc(c)
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	}
+	fmt.Fprintln(w)
+}
+
+// num prints a figure with about three significant digits.
+func num(v float64) string {
+	switch a := max(v, -v); {
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// spread is "median (min–max)", or just the value for one sample.
+func spread(f *Figure) string {
+	if f == nil {
+		return "-"
+	}
+	if len(f.Samples) == 1 || f.Min == f.Max {
+		return num(f.Median)
+	}
+	return fmt.Sprintf("%s (%s–%s)", num(f.Median), num(f.Min), num(f.Max))
+}
+
+func pct(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
+
+// probe returns the probe figure for test at threads, whatever probe made it.
+func (r *Report) probe(test string, threads int) *Figure {
+	for i := range r.Figures {
+		f := &r.Figures[i]
+		if f.Suite == SuiteProbe && f.Test == test && f.Threads == threads {
+			return f
+		}
+	}
+	return nil
+}
+
+// tables builds the report's tables: environment facts are printed
+// separately, ahead of them.
+func (r *Report) tables() []*table {
+	var out []*table
+	probes := &table{title: "Machine probes (this run)", header: []string{"probe", "threads", "median (min–max)", "unit", "via"}}
+	kern := &table{title: "Kernels: matrix-vector products (share of this run's probes, medians)", header: []string{"test", "path", "threads", "median (min–max)", "unit", "share of probe"}}
+	var order []mkey
+	seen := map[mkey]bool{}
+	for i := range r.Figures {
+		f := &r.Figures[i]
+		switch f.Suite {
+		case SuiteProbe:
+			probes.rows = append(probes.rows, []string{f.Test, fmt.Sprint(f.Threads), spread(f), f.Unit, f.Path})
+		case SuiteKernels:
+			share := "-"
+			var p *Figure
+			if f.Unit == UnitGFLOPS {
+				p = r.probe("fma-f32", f.Threads)
+			} else {
+				p = r.probe("read-bandwidth", f.Threads)
+			}
+			if p != nil && p.Median > 0 {
+				share = pct(f.Median / p.Median)
+			}
+			kern.rows = append(kern.rows, []string{f.Test, f.Path, fmt.Sprint(f.Threads), spread(f), f.Unit, share})
+		case SuiteModel:
+			k := mkey{f.Model, f.Test, f.Threads, f.Unit}
+			if !seen[k] {
+				seen[k] = true
+				order = append(order, k)
+			}
+		}
+	}
+	if len(probes.rows) > 0 {
+		out = append(out, probes)
+	}
+	if len(kern.rows) > 0 {
+		out = append(out, kern)
+	}
+	for _, name := range modelNames(order) {
+		m := r.model(name)
+		title := "Model " + name
+		if m != nil {
+			title = fmt.Sprintf("Model %s (%s, %.0f MB)", m.File, m.Type, float64(m.Size)/1e6)
+		}
+		mt := &table{title: title, header: []string{"test", "threads", "unit", "pith", "llama.cpp", "pith / llama.cpp", "pith weights GB/s (of bandwidth)", "llama.cpp weights GB/s (of bandwidth)"}}
+		for _, k := range order {
+			if k.model != name {
+				continue
+			}
+			p := r.Find(Key{SuiteModel, SystemPith, k.model, k.test, k.threads, "", k.unit})
+			l := r.Find(Key{SuiteModel, SystemLlama, k.model, k.test, k.threads, "", k.unit})
+			ratio := "-"
+			if p != nil && l != nil && l.Median > 0 {
+				ratio = fmt.Sprintf("%.2f×", p.Median/l.Median)
+			}
+			row := []string{k.test, fmt.Sprint(k.threads), k.unit, spread(p), spread(l), ratio, "-", "-"}
+			// Generation reads every weight once per token, so its speed
+			// converts into a bandwidth the probe can judge.
+			if strings.HasPrefix(k.test, "tg") && m != nil && m.WeightBytes > 0 {
+				bw := r.probe("read-bandwidth", k.threads)
+				for i, f := range []*Figure{p, l} {
+					if f == nil {
+						continue
+					}
+					gbs := float64(m.WeightBytes) * f.Median / 1e9
+					cell := num(gbs)
+					if bw != nil && bw.Median > 0 {
+						cell += " (" + pct(gbs/bw.Median) + ")"
+					}
+					row[6+i] = cell
+				}
+			}
+			mt.rows = append(mt.rows, row)
+		}
+		out = append(out, mt)
+	}
+	return out
+}
+
+func (r *Report) envLines() []string {
+	e := r.Env
+	lines := []string{
+		fmt.Sprintf("cpu:    %s, %d cores, flags %s", orDash(e.CPU), e.Cores, orDash(strings.Join(e.CPUFlags, " "))),
+		fmt.Sprintf("system: %s, kernel %s", e.OS, orDash(e.Kernel)),
+		fmt.Sprintf("build:  pith %s (commit %s), %s, experiments %s", e.Version, e.Commit, e.GoVersion, orDash(e.Experiments)),
+		fmt.Sprintf("paths:  kernel path %s (available: %s)", e.KernelPath, strings.Join(e.KernelPaths, ", ")),
+	}
+	for _, m := range e.Models {
+		lines = append(lines, fmt.Sprintf("model:  %s, %s %s, %d bytes (%d read per token), sha256 %s", m.File, m.Arch, m.Type, m.Size, m.WeightBytes, m.SHA256))
+	}
+	if e.Llama != "" {
+		lines = append(lines, "llama:  "+e.Llama)
+	}
+	return lines
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// WriteText writes the report as aligned tables for a terminal.
+func (r *Report) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "pith bench, %s\n", r.Started.Format("2006-01-02 15:04:05 UTC"))
+	for _, l := range r.envLines() {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w)
+	for _, t := range r.tables() {
+		t.text(w)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
+	return nil
+}
+
+// WriteMarkdown writes the report as Markdown tables.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	fmt.Fprintf(w, "## pith bench, %s\n\n", r.Started.Format("2006-01-02 15:04:05 UTC"))
+	for _, l := range r.envLines() {
+		k, v, _ := strings.Cut(l, ":")
+		fmt.Fprintf(w, "- **%s**: %s\n", k, strings.TrimSpace(v))
+	}
+	fmt.Fprintln(w)
+	for _, t := range r.tables() {
+		t.markdown(w)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "> note: "+n)
+	}
+	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios use medians; llama.cpp ran interleaved with pith on the same file and threads.")
+	return err
+}
+
+// model returns the description of the model file named name, or nil.
+func (r *Report) model(name string) *Model {
+	for i := range r.Env.Models {
+		if r.Env.Models[i].File == name {
+			return &r.Env.Models[i]
+		}
+	}
+	return nil
+}
+
+// mkey is a row of a model table.
+type mkey struct {
+	model, test string
+	threads     int
+	unit        string
+}
+
+// modelNames lists the models of rows in first-seen order.
+func modelNames(rows []mkey) []string {
+	var out []string
+	for _, k := range rows {
+		if !slices.Contains(out, k.model) {
+			out = append(out, k.model)
+		}
+	}
+	return out
+}

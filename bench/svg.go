@@ -1,0 +1,212 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// Colours of the systems, fixed so that plots from different runs read
+// the same way.
+var systemColour = map[string]string{SystemPith: "#1f77b4", SystemLlama: "#ff7f0e"}
+
+var systemsInOrder = []string{SystemPith, SystemLlama}
+
+type scenario struct {
+	model, test string
+	threads     int
+	prefix      string // the model's type when the report has several models
+}
+
+func (s scenario) label() string { return fmt.Sprintf("%s%s t%d", s.prefix, s.test, s.threads) }
+
+// WriteSVG draws the report's model figures: grouped bars of tokens/s by
+// scenario with both systems side by side (whiskers span min to max), and,
+// when the report has latencies, a panel with every latency sample.
+func (r *Report) WriteSVG(w io.Writer) error {
+	tps, lat := r.scenarios(UnitTokPerSec), r.scenarios(UnitMillis)
+	if len(tps) == 0 && len(lat) == 0 {
+		return fmt.Errorf("bench: plot: the report has no model figures to draw")
+	}
+	const width, panelH, top = 960, 340, 60
+	height := top + 30
+	if len(tps) > 0 {
+		height += panelH + 60
+	}
+	if len(lat) > 0 {
+		height += panelH + 60
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
+	title := "pith bench"
+	var names []string
+	for _, m := range r.Env.Models {
+		names = append(names, m.File+" ("+m.Type+")")
+	}
+	if len(names) > 0 {
+		title += ": " + strings.Join(names, ", ")
+	}
+	text(&b, 20, 24, "start", "16", title)
+	text(&b, 20, 44, "start", "11", fmt.Sprintf("%s, %d cores, kernel path %s, %s", r.Env.CPU, r.Env.Cores, r.Env.KernelPath, r.Started.Format("2006-01-02 15:04 UTC")))
+	legend(&b, width-220, 24)
+	y := top + 20
+	if len(tps) > 0 {
+		r.barPanel(&b, 70, y, width-100, panelH, "tokens/s (median; whiskers: min–max; higher is better)", tps, UnitTokPerSec)
+		y += panelH + 60
+	}
+	if len(lat) > 0 {
+		r.stripPanel(&b, 70, y, width-100, panelH, "latency, ms (every sample; bar: median; lower is better)", lat, UnitMillis)
+	}
+	b.WriteString("</svg>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// scenarios lists the model scenarios measured in unit, in report order.
+func (r *Report) scenarios(unit string) []scenario {
+	var out []scenario
+	seen := map[scenario]bool{}
+	models := map[string]bool{}
+	for _, f := range r.Figures {
+		if f.Suite == SuiteModel {
+			models[f.Model] = true
+		}
+	}
+	for _, f := range r.Figures {
+		s := scenario{model: f.Model, test: f.Test, threads: f.Threads}
+		if len(models) > 1 {
+			s.prefix = f.Model + " "
+			if m := r.model(f.Model); m != nil && m.Type != "" {
+				s.prefix = m.Type + " "
+			}
+		}
+		if f.Suite == SuiteModel && f.Unit == unit && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func text(b *bytes.Buffer, x, y float64, anchor, size, s string) {
+	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" font-size="%s">`, x, y, anchor, size)
+	xml.EscapeText(b, []byte(s))
+	b.WriteString("</text>\n")
+}
+
+func legend(b *bytes.Buffer, x, y float64) {
+	for i, s := range systemsInOrder {
+		xx := x + float64(i)*100
+		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="14" height="14" fill="%s"/>`+"\n", xx, y-11, systemColour[s])
+		text(b, xx+20, y, "start", "12", s)
+	}
+}
+
+// niceMax rounds v up to 1, 2 or 5 times a power of ten, for axis ticks.
+func niceMax(v float64) (top, step float64) {
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 1, 0.2
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= v {
+			return m * p, m * p / 5
+		}
+	}
+	return 10 * p, 2 * p
+}
+
+func (r *Report) axes(b *bytes.Buffer, x, y, w, h float64, title string, top, step float64) {
+	text(b, x, y-8, "start", "13", title)
+	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", x, y, x, y+h)
+	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", x, y+h, x+w, y+h)
+	for v := 0.0; v <= top+step/2; v += step {
+		yy := y + h - v/top*h
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", x+1, yy, x+w, yy)
+		text(b, x-6, yy+4, "end", "11", num(v))
+	}
+}
+
+func (r *Report) barPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen []scenario, unit string) {
+	x, y, fw, fh := float64(x0), float64(y0), float64(w), float64(h)
+	var hi float64
+	for _, s := range scen {
+		for _, sys := range systemsInOrder {
+			if f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit}); f != nil {
+				hi = math.Max(hi, f.Max)
+			}
+		}
+	}
+	top, step := niceMax(hi)
+	r.axes(b, x, y, fw, fh, title, top, step)
+	group := fw / float64(len(scen))
+	bar := math.Min(60, group*0.8/float64(len(systemsInOrder)))
+	for i, s := range scen {
+		gx := x + group*float64(i) + (group-bar*float64(len(systemsInOrder)))/2
+		fmt.Fprintf(b, `<g class="scenario" data-scenario="%s">`+"\n", attr(s.label()))
+		for j, sys := range systemsInOrder {
+			f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit})
+			if f == nil {
+				continue
+			}
+			bx := gx + bar*float64(j)
+			bh := f.Median / top * fh
+			fmt.Fprintf(b, `<rect class="bar" data-system="%s" data-median="%g" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>`,
+				attr(sys), f.Median, bx+1, y+fh-bh, bar-2, bh, systemColour[sys])
+			xml.EscapeText(b, []byte(fmt.Sprintf("%s %s: %s %s", sys, s.label(), spread(f), unit)))
+			b.WriteString("</title></rect>\n")
+			cx := bx + bar/2
+			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx, y+fh-f.Min/top*fh, cx, y+fh-f.Max/top*fh)
+			text(b, cx, y+fh-bh-4-math.Max(0, (f.Max-f.Median)/top*fh), "middle", "10", num(f.Median))
+		}
+		b.WriteString("</g>\n")
+		text(b, x+group*(float64(i)+0.5), y+fh+16, "middle", "12", s.label())
+	}
+}
+
+func (r *Report) stripPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen []scenario, unit string) {
+	x, y, fw, fh := float64(x0), float64(y0), float64(w), float64(h)
+	var hi float64
+	for _, s := range scen {
+		for _, sys := range systemsInOrder {
+			if f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit}); f != nil {
+				hi = math.Max(hi, f.Max)
+			}
+		}
+	}
+	top, step := niceMax(hi)
+	r.axes(b, x, y, fw, fh, title, top, step)
+	group := fw / float64(len(scen))
+	lane := group * 0.8 / float64(len(systemsInOrder))
+	for i, s := range scen {
+		gx := x + group*float64(i) + group*0.1
+		fmt.Fprintf(b, `<g class="scenario" data-scenario="%s">`+"\n", attr(s.label()))
+		for j, sys := range systemsInOrder {
+			f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit})
+			if f == nil {
+				continue
+			}
+			cx := gx + lane*(float64(j)+0.5)
+			fmt.Fprintf(b, `<g class="samples" data-system="%s">`+"\n", attr(sys))
+			for k, v := range f.Samples {
+				jitter := (float64(k%5) - 2) * lane / 12
+				fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s" fill-opacity="0.6"/>`+"\n", cx+jitter, y+fh-v/top*fh, systemColour[sys])
+			}
+			my := y + fh - f.Median/top*fh
+			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black" stroke-width="2"/>`+"\n", cx-lane/3, my, cx+lane/3, my)
+			b.WriteString("</g>\n")
+		}
+		b.WriteString("</g>\n")
+		text(b, x+group*(float64(i)+0.5), y+fh+16, "middle", "12", s.label())
+	}
+}
+
+func attr(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
