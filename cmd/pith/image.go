@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pith-project/pith/image/build"
+)
+
+const imageBuildHelp = `Build the measured confidential-VM image for a model: the pinned Debian
+cloud kernel, an initramfs holding pith-init and its kernel modules, the
+measured command line (which carries the model's SHA-256 and size), the
+pinned OVMF builds, and manifest.json with every input's and output's
+SHA-256 and the expected launch measurements (SEV-SNP for the given vCPU
+count, type and guest features; TDX MRTD; the development stand-in's).
+
+Inputs are pinned in image/lock.json; a package whose digest differs is
+refused with both digests. Missing packages are fetched into --inputs with
+scripts/image-inputs.sh (apt-get download, private apt state). The same
+model and options give the same bytes on any machine with the pinned Go.
+
+The model is not copied: give it to the VM as its first virtio disk, e.g.
+  qemu-system-x86_64 ... -kernel DIR/vmlinuz -initrd DIR/initrd.img \
+    -append "$(cat DIR/cmdline)" \
+    -drive file=MODEL,if=virtio,format=raw,readonly=on
+
+Example:
+  pith image build --model qwen.gguf --out image-out --vcpus 2 --vcpu-type EPYC-v4`
+
+const imageMeasureHelp = `Recompute every output digest and every launch measurement an image's
+manifest.json lists, from the files in DIR, and say which differ. Exit
+status 1 when any does.
+
+Example:
+  pith image measure image-out`
+
+func init() {
+	register(&command{
+		Name:  "image",
+		Short: "build the measured VM image for a model, or re-measure one",
+		Usage: "pith image (build | measure) [flags] [args]",
+		Help: `Build a byte-reproducible confidential-VM image whose launch measurements
+are computed offline ('pith image build'), or check an image against its
+manifest ('pith image measure DIR'). 'pith image COMMAND --help' explains each.
+
+Example:
+  pith image build --model qwen.gguf --out image-out
+  pith image measure image-out`,
+		Run: func(ctx context.Context, args []string) error {
+			if len(args) == 0 {
+				return usagef("which one: build or measure?")
+			}
+			switch args[0] {
+			case "build":
+				return imageBuild(ctx, args[1:], os.Stdout, os.Stderr)
+			case "measure":
+				return imageMeasure(args[1:], os.Stdout)
+			}
+			return usagef("unknown image command %q (build, measure)", args[0])
+		},
+	})
+}
+
+// imageFlags parses a sub-command's flags; help is printed and reported
+// as errHelpShown.
+func imageFlags(name, usage, help string, args []string, stdout io.Writer, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet("pith image "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	define(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: %s\n\n%s\n\nFlags:\n", usage, help)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil, errHelpShown
+		}
+		return nil, usagef("%v (see 'pith image %s --help')", err, name)
+	}
+	return fs, nil
+}
+
+var errHelpShown = errors.New("help shown")
+
+func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	home, _ := os.UserHomeDir()
+	inputs := os.Getenv("PITH_IMAGE_INPUTS")
+	if inputs == "" {
+		inputs = filepath.Join(home, ".cache", "pith", "image-inputs")
+	}
+	sde := int64(0)
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return usagef("SOURCE_DATE_EPOCH %q: %v", s, err)
+		}
+		sde = v
+	}
+	o := build.Options{Version: version, Progress: stderr}
+	var features string
+	fs, err := imageFlags("build", "pith image build --model FILE --out DIR [flags]", imageBuildHelp, args, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&o.Model, "model", "", "the GGUF model file (required)")
+		fs.StringVar(&o.Out, "out", "", "output folder (required)")
+		fs.IntVar(&o.VCPUs, "vcpus", 2, "vCPUs of the SEV-SNP guest (each one's VMSA is measured)")
+		fs.StringVar(&o.VCPUType, "vcpu-type", "EPYC-v4", "QEMU CPU model of the SEV-SNP guest (EPYC-v4, EPYC-Milan, EPYC-Genoa, ...)")
+		fs.StringVar(&features, "guest-features", "0x1", "SEV-SNP guest features (VMSA SEV_FEATURES): 0x1 is QEMU's default, 0x21 adds DebugSwap (Linux 6.6+ KVM)")
+		fs.IntVar(&o.MemoryMiB, "memory", 2048, "guest memory in MiB, recorded for the operator")
+		fs.Int64Var(&o.SourceDateEpoch, "source-date-epoch", sde, "mtime of every initramfs file (default $SOURCE_DATE_EPOCH or 0)")
+		fs.StringVar(&o.Net, "net", "10.0.2.15/24,10.0.2.2", "pith.net: ADDR/PREFIX,GATEWAY[,IFNAME] ('' for loopback only; the default is QEMU's user network)")
+		fs.StringVar(&o.Listen, "listen", "", "pith.listen: HOST:PORT of the server ('' for its default)")
+		fs.StringVar(&o.Attest, "attest", "", "pith.attest: auto, sev-snp, tdx or dev ('' for auto)")
+		fs.StringVar(&o.Source, "source", "", "the pith repository to build pith-init from (default: the one around the current folder)")
+		fs.StringVar(&o.Inputs, "inputs", inputs, "folder of the pinned Debian packages ($PITH_IMAGE_INPUTS)")
+	})
+	if err != nil {
+		if errors.Is(err, errHelpShown) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if o.Model == "" || o.Out == "" {
+		return usagef("--model and --out are required")
+	}
+	if o.GuestFeatures, err = strconv.ParseUint(features, 0, 64); err != nil {
+		return usagef("--guest-features %q: %v", features, err)
+	}
+	if o.Source == "" {
+		if o.Source, err = findSource(); err != nil {
+			return err
+		}
+	}
+	if err := fetchInputs(ctx, o.Source, o.Inputs, stderr); err != nil {
+		return err
+	}
+	t := time.Now()
+	res, err := build.Build(ctx, o)
+	if err != nil {
+		return err
+	}
+	printSummary(stdout, res, o.MemoryMiB, time.Since(t))
+	return nil
+}
+
+func printSummary(w io.Writer, res *build.Result, memMiB int, took time.Duration) {
+	m := res.Manifest
+	fmt.Fprintf(w, "image in %s (built in %s)\n", res.Dir, took.Round(100*time.Millisecond))
+	for _, f := range res.Files {
+		fmt.Fprintf(w, "  %-22s %11d bytes  sha256 %s\n", f.Name, f.Size, f.SHA256)
+	}
+	fmt.Fprintf(w, "model   %s, %d bytes, sha256 %s (give it as the first virtio disk)\n", m.Model.Name, m.Model.Size, m.Model.SHA256)
+	fmt.Fprintf(w, "cmdline %s\n", m.Cmdline)
+	for _, s := range m.SEVSNP {
+		fmt.Fprintf(w, "SEV-SNP measurement (%d vCPU %s, guest features %#x): %s\n", s.VCPUs, s.VCPUType, s.GuestFeatures, s.Measurement)
+	}
+	if m.TDX != nil {
+		fmt.Fprintf(w, "TDX MRTD (%s): %s (RTMRs not computed)\n", build.TDXOrder, m.TDX.MRTD)
+	}
+	if m.Dev != nil {
+		fmt.Fprintf(w, "development stand-in measurement (SHA-384 of pith-init): %s\n", m.Dev.Measurement)
+	}
+	fmt.Fprintf(w, "pith-init imports outside std: %s\n", strings.Join(res.InitDeps, " "))
+	fmt.Fprintf(w, "memory  %d MiB recommended for the VM\n", memMiB)
+}
+
+func imageMeasure(args []string, stdout io.Writer) error {
+	fs, err := imageFlags("measure", "pith image measure DIR", imageMeasureHelp, args, stdout, func(*flag.FlagSet) {})
+	if err != nil {
+		if errors.Is(err, errHelpShown) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("measure takes one DIR")
+	}
+	c, err := build.Measure(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	for _, s := range c.Expected.SEVSNP {
+		fmt.Fprintf(stdout, "SEV-SNP measurement (%d vCPU %s, guest features %#x): %s\n", s.VCPUs, s.VCPUType, s.GuestFeatures, s.Measurement)
+	}
+	fmt.Fprintf(stdout, "TDX MRTD (%s): %s\n", build.TDXOrder, c.Expected.TDX.MRTD)
+	fmt.Fprintf(stdout, "development stand-in measurement: %s\n", c.Expected.Dev.Measurement)
+	if len(c.Mismatches) > 0 {
+		for _, mm := range c.Mismatches {
+			fmt.Fprintf(stdout, "MISMATCH %s\n", mm)
+		}
+		return fmt.Errorf("%d of %d values differ from %s", len(c.Mismatches), c.Checked, filepath.Join(fs.Arg(0), build.FileManifest))
+	}
+	fmt.Fprintf(stdout, "all %d values match the manifest\n", c.Checked)
+	return nil
+}
+
+// findSource is the pith repository around the current folder: pith-init
+// is built from source, and image/lock.json lives beside it.
+func findSource() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(gomod), "module github.com/pith-project/pith\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the pith repository: run from it or give --source")
+		}
+		dir = parent
+	}
+}
+
+// fetchInputs runs scripts/image-inputs.sh, which downloads only what is
+// missing; the builder checks every digest itself.
+func fetchInputs(ctx context.Context, source, dir string, stderr io.Writer) error {
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(source, "scripts", "image-inputs.sh"), dir)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("fetching the pinned packages into %s: %w", dir, err)
+	}
+	return nil
+}

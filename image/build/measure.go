@@ -1,0 +1,197 @@
+package build
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/image/measure/sevsnp"
+	"github.com/pith-project/pith/image/measure/tdx"
+)
+
+// The manifest is the verifier's: the builder writes attest's type.
+type (
+	Manifest = attest.Manifest
+	Artifact = attest.Artifact
+)
+
+// ManifestFormat is the manifest layout the builder writes.
+const ManifestFormat = attest.ManifestFormat
+
+// The firmware files, named as Debian ships them.
+const (
+	FileOVMFSNP = "OVMF.amdsev.fd"
+	FileOVMFTDX = "OVMF.inteltdx.ms.fd"
+)
+
+// TDXOrder is the page order the MRTD is computed for: upstream Linux KVM
+// adds and extends page by page.
+const TDXOrder = tdx.SinglePass
+
+// Image is what the launch measurements depend on.
+type Image struct {
+	Kernel, Initrd   []byte
+	Cmdline          string
+	InitPath         string // pith-init, for the development stand-in's measurement
+	OVMFSNP, OVMFTDX []byte
+}
+
+// SNPConfig is one SEV-SNP launch configuration.
+type SNPConfig struct {
+	VCPUs         int
+	VCPUType      string
+	GuestFeatures uint64
+}
+
+// Expected are the measurements a verifier compares reports against.
+type Expected struct {
+	SEVSNP []attest.SNPMeasurement
+	TDX    *attest.TDXMeasurement
+	Dev    *attest.DevEntry
+}
+
+// Measurements computes the expected launch measurements of img: the
+// SEV-SNP MEASUREMENT for each configuration (direct kernel boot through
+// the AmdSev OVMF's hashes table), the TDX MRTD of the TDVF firmware, and
+// the development stand-in's SHA-384 of pith-init. TDX RTMRs are left out:
+// image/measure/tdx does not compute them (no independent vector exists to
+// check them against).
+func Measurements(img Image, snp []SNPConfig) (*Expected, error) {
+	var e Expected
+	for _, c := range snp {
+		d, err := sevsnp.LaunchDigest(sevsnp.Input{
+			OVMF: img.OVMFSNP, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline,
+			VCPUs: c.VCPUs, VCPUType: c.VCPUType, GuestFeatures: c.GuestFeatures,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("build: SEV-SNP measurement (%d x %s, features %#x): %w", c.VCPUs, c.VCPUType, c.GuestFeatures, err)
+		}
+		e.SEVSNP = append(e.SEVSNP, attest.SNPMeasurement{VCPUs: c.VCPUs, VCPUType: c.VCPUType, GuestFeatures: c.GuestFeatures, Measurement: hex.EncodeToString(d[:])})
+	}
+	mrtd, err := tdx.MRTD(img.OVMFTDX, TDXOrder)
+	if err != nil {
+		return nil, fmt.Errorf("build: TDX MRTD: %w", err)
+	}
+	e.TDX = &attest.TDXMeasurement{MRTD: hex.EncodeToString(mrtd[:])}
+	dev, err := attest.DevMeasurement(img.InitPath)
+	if err != nil {
+		return nil, fmt.Errorf("build: development measurement: %w", err)
+	}
+	e.Dev = &attest.DevEntry{Measurement: dev}
+	return &e, nil
+}
+
+func marshalManifest(m *Manifest) ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("build: manifest: %w", err)
+	}
+	b = append(b, '\n')
+	// What a verifier will read must parse strictly.
+	if _, err := attest.ParseManifest(b); err != nil {
+		return nil, fmt.Errorf("build: manifest does not parse back: %w", err)
+	}
+	return b, nil
+}
+
+// Mismatch is one value of an image that differs from its manifest.
+type Mismatch struct {
+	What           string
+	Manifest, Have string
+}
+
+func (m Mismatch) String() string {
+	return fmt.Sprintf("%s: manifest says %s, image has %s", m.What, m.Manifest, m.Have)
+}
+
+// Check is the outcome of Measure.
+type Check struct {
+	Manifest   *Manifest
+	Expected   *Expected // recomputed from the files
+	Mismatches []Mismatch
+	Checked    int // values compared
+}
+
+// Measure reads the image in dir, recomputes every output digest and
+// every measurement its manifest.json lists, and reports what differs.
+func Measure(dir string) (*Check, error) {
+	mb, err := os.ReadFile(filepath.Join(dir, FileManifest))
+	if err != nil {
+		return nil, fmt.Errorf("build: measure: %w", err)
+	}
+	m, err := attest.ParseManifest(mb)
+	if err != nil {
+		return nil, fmt.Errorf("build: measure %s: %w", dir, err)
+	}
+	c := &Check{Manifest: m}
+	cmp := func(what, want, have string) {
+		c.Checked++
+		if want != have {
+			c.Mismatches = append(c.Mismatches, Mismatch{what, want, have})
+		}
+	}
+	files := map[string][]byte{}
+	for _, n := range []string{FileKernel, FileInitrd, FileCmdline, FileInit, FileOVMFSNP, FileOVMFTDX} {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return nil, fmt.Errorf("build: measure: %w", err)
+		}
+		files[n] = b
+	}
+	listed := map[string]bool{}
+	for _, a := range m.Outputs {
+		if filepath.Base(a.Name) != a.Name || a.Name == FileManifest {
+			return nil, fmt.Errorf("build: measure: manifest output %q: not a file of the image", a.Name)
+		}
+		listed[a.Name] = true
+		b, ok := files[a.Name]
+		if !ok {
+			if b, err = os.ReadFile(filepath.Join(dir, a.Name)); err != nil {
+				return nil, fmt.Errorf("build: measure: %w", err)
+			}
+		}
+		cmp(a.Name+" SHA-256", a.SHA256, hexSHA256(b))
+	}
+	var missing []string
+	for n := range files {
+		if !listed[n] {
+			missing = append(missing, n)
+		}
+	}
+	sort.Strings(missing)
+	for _, n := range missing {
+		cmp(n+" SHA-256", "(not listed)", hexSHA256(files[n]))
+	}
+	if !bytes.Equal(files[FileCmdline], []byte(m.Cmdline)) {
+		cmp("cmdline", fmt.Sprintf("%q", m.Cmdline), fmt.Sprintf("%q", files[FileCmdline]))
+	} else {
+		c.Checked++
+	}
+	var snp []SNPConfig
+	for _, s := range m.SEVSNP {
+		snp = append(snp, SNPConfig{VCPUs: s.VCPUs, VCPUType: s.VCPUType, GuestFeatures: s.GuestFeatures})
+	}
+	e, err := Measurements(Image{
+		Kernel: files[FileKernel], Initrd: files[FileInitrd], Cmdline: string(files[FileCmdline]),
+		InitPath: filepath.Join(dir, FileInit), OVMFSNP: files[FileOVMFSNP], OVMFTDX: files[FileOVMFTDX],
+	}, snp)
+	if err != nil {
+		return nil, err
+	}
+	c.Expected = e
+	for i, s := range m.SEVSNP {
+		cmp(fmt.Sprintf("SEV-SNP measurement (%d x %s, features %#x)", s.VCPUs, s.VCPUType, s.GuestFeatures), s.Measurement, e.SEVSNP[i].Measurement)
+	}
+	if m.TDX != nil {
+		cmp("TDX MRTD", m.TDX.MRTD, e.TDX.MRTD)
+	}
+	if m.Dev != nil {
+		cmp("development measurement", m.Dev.Measurement, e.Dev.Measurement)
+	}
+	return c, nil
+}
