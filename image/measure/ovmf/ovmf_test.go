@@ -171,7 +171,7 @@ func FuzzParseOVMF(f *testing.F) {
 	tight.TDX = []ovmf.TDXSection{{DataOffset: 0, RawSize: 0x1000, GPA: 0xfffff000, MemSize: 0x1000, Type: ovmf.BFV, Attributes: ovmf.AttrMRExtend}}
 	f.Add(ovmftest.Build(tight))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sevsnp.LaunchDigest(sevsnp.Input{OVMF: b, Kernel: []byte{}, VCPUs: 2, VCPUType: "EPYC-v4"})
+		sevsnp.LaunchDigest(sevsnp.Input{OVMF: b, Kernel: []byte{}, VCPUs: 2, VCPUType: "EPYC-v4", GuestFeatures: 0x21})
 		tdx.MRTD(b, tdx.TwoPass)
 		fw, err := ovmf.Parse(b)
 		if err != nil {

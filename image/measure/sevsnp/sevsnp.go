@@ -9,6 +9,11 @@
 // section of the image as the page type it names (the kernel-hashes page
 // holding the SEV hashes table QEMU fills); one VMSA page per vCPU.
 //
+// QEMU fills the hashes table only when the guest object asks for it
+// (`-object sev-snp-guest,...,kernel-hashes=on`); without that option a
+// direct-boot guest is measured like a firmware-only one (Kernel nil here)
+// and its kernel is not covered by the report at all.
+//
 // Checked against virtee/sev-snp-measure on Debian's ovmf-amdsev with the
 // Debian cloud kernel (see the vectors in this package's tests).
 package sevsnp
@@ -19,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pith-project/pith/image/measure/ovmf"
 )
@@ -40,6 +46,12 @@ type Input struct {
 	GuestFeatures uint64
 	VMMType       string // only "QEMU" (the default when empty)
 }
+
+// Bits of GuestFeatures (the VMSA SEV_FEATURES field, AMD APM vol. 2).
+const (
+	FeatureSNPActive = 1 << 0 // set in every SEV-SNP VMSA
+	FeatureDebugSwap = 1 << 5 // turned on by Linux 6.6+ KVM by default
+)
 
 // VCPUSignature is the CPUID(1).EAX value QEMU reports for a CPU model,
 // which it places in RDX of every initial VMSA.
@@ -153,6 +165,14 @@ func LaunchDigest(in Input) ([48]byte, error) {
 	}
 	if err := checkFirmwareSize(in.OVMF); err != nil {
 		return zero, err
+	}
+	if in.GuestFeatures&FeatureSNPActive == 0 {
+		// KVM sets SNPActive in every SNP guest's VMSA, so no report can
+		// carry a digest computed without it: a zero here is a mistake.
+		return zero, fmt.Errorf("sevsnp: guest features %#x lack SNPActive (bit 0), which every SEV-SNP VMSA has", in.GuestFeatures)
+	}
+	if strings.IndexByte(in.Cmdline, 0) >= 0 {
+		return zero, errors.New("sevsnp: command line contains a NUL byte: QEMU would cut it there")
 	}
 	if in.Kernel == nil && (in.Initrd != nil || in.Cmdline != "") {
 		return zero, errors.New("sevsnp: initrd or command line given without a kernel")

@@ -204,12 +204,15 @@ func TestRefusesBadInput(t *testing.T) {
 		in   sevsnp.Input
 		want string
 	}{
-		{"no vcpus", sevsnp.Input{OVMF: good, VCPUType: "EPYC-v4"}, "vCPUs"},
-		{"unknown cpu", sevsnp.Input{OVMF: good, VCPUs: 1, VCPUType: "Pentium"}, "vcpu type"},
-		{"other vmm", sevsnp.Input{OVMF: good, VCPUs: 1, VCPUType: "EPYC-v4", VMMType: "ec2"}, "vmm type"},
-		{"odd size", sevsnp.Input{OVMF: good[:len(good)-1], VCPUs: 1, VCPUType: "EPYC-v4"}, "multiple of 4096"},
-		{"initrd without kernel", sevsnp.Input{OVMF: good, Initrd: []byte{1}, VCPUs: 1, VCPUType: "EPYC-v4"}, "without a kernel"},
-		{"no footer", sevsnp.Input{OVMF: make([]byte, 8192), VCPUs: 1, VCPUType: "EPYC-v4"}, "not found"},
+		{"no vcpus", sevsnp.Input{OVMF: good, VCPUType: "EPYC-v4", GuestFeatures: 1}, "vCPUs"},
+		{"unknown cpu", sevsnp.Input{OVMF: good, VCPUs: 1, VCPUType: "Pentium", GuestFeatures: 1}, "vcpu type"},
+		{"other vmm", sevsnp.Input{OVMF: good, VCPUs: 1, VCPUType: "EPYC-v4", VMMType: "ec2", GuestFeatures: 1}, "vmm type"},
+		{"odd size", sevsnp.Input{OVMF: good[:len(good)-1], VCPUs: 1, VCPUType: "EPYC-v4", GuestFeatures: 1}, "multiple of 4096"},
+		{"initrd without kernel", sevsnp.Input{OVMF: good, Initrd: []byte{1}, VCPUs: 1, VCPUType: "EPYC-v4", GuestFeatures: 1}, "without a kernel"},
+		{"no footer", sevsnp.Input{OVMF: make([]byte, 8192), VCPUs: 1, VCPUType: "EPYC-v4", GuestFeatures: 1}, "not found"},
+		{"zero features", sevsnp.Input{OVMF: good, VCPUs: 1, VCPUType: "EPYC-v4"}, "SNPActive"},
+		{"DebugSwap alone", sevsnp.Input{OVMF: good, VCPUs: 1, VCPUType: "EPYC-v4", GuestFeatures: sevsnp.FeatureDebugSwap}, "SNPActive"},
+		{"NUL in cmdline", sevsnp.Input{OVMF: good, Kernel: []byte("k"), Cmdline: "a\x00b", VCPUs: 1, VCPUType: "EPYC-v4", GuestFeatures: 1}, "NUL"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := sevsnp.LaunchDigest(c.in)
@@ -219,7 +222,7 @@ func TestRefusesBadInput(t *testing.T) {
 		})
 	}
 	// A firmware without the kernel-hashes section cannot measure a kernel.
-	_, err := sevsnp.LaunchDigest(sevsnp.Input{OVMF: good, Kernel: []byte("k"), VCPUs: 1, VCPUType: "EPYC-v4"})
+	_, err := sevsnp.LaunchDigest(sevsnp.Input{OVMF: good, Kernel: []byte("k"), VCPUs: 1, VCPUType: "EPYC-v4", GuestFeatures: 1})
 	if !errors.Is(err, ovmf.ErrNotFound) {
 		t.Fatalf("kernel on a firmware without SNP_KERNEL_HASHES: %v", err)
 	}

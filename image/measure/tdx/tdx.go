@@ -5,15 +5,33 @@
 // VMM for the image's TDVF metadata sections.
 //
 // MRTD depends on the order of those calls, and two are in use: upstream
-// Linux KVM adds and extends page by page (SinglePass); older TDX QEMU
-// branches add every page of a section before extending any (TwoPass). Both
-// are checked against independent tools in this package's tests.
+// Linux KVM adds and extends page by page (SinglePass); other stacks add
+// every page of a section before extending any (TwoPass; what
+// scrtlabs/reproduce-mr calls TCB version 7, and quex-tech/td-report-web's
+// default). Both are checked against those tools' values in the tests.
 //
-// RTMR0..3 are not computed here: RTMR0 covers QEMU's ACPI tables (which
-// depend on memory size and CPU count), the TD HOB and the varstore, and
-// RTMR1/RTMR2 depend on how this edk2 release measures the direct-boot
-// kernel and its LoadOptions; with no independent tool or vector to check
-// them against, a wrong value would be worse than none.
+// RTMR0..3 are not computed here, on purpose:
+//   - RTMR0 covers QEMU's ACPI tables (which depend on memory size, CPU
+//     count and QEMU version), the TD HOB and the varstore's Secure Boot
+//     variables.
+//   - RTMR1 holds the Authenticode hash of the kernel as OVMF loads it, i.e.
+//     after QEMU has patched its setup header (loader type, heap, command
+//     line pointer, and an initrd address derived from the guest's memory
+//     size and QEMU's ACPI reservation).
+//   - RTMR2 holds what the kernel's EFI stub measures: the UTF-16
+//     LoadOptions and the initrd. edk2's X86QemuLoadImageLib has changed how
+//     it builds LoadOptions (an appended " initrd=initrd" in older releases,
+//     a prefixed "initrd=initrd " in current ones, plus "kernel " when booting
+//     through a shim), and the published tools disagree.
+//   - Debian's OVMF.inteltdx.ms.fd enforces Secure Boot with Microsoft's
+//     keys, so an unsigned kernel fails verification on direct boot and
+//     OVMF falls back to its legacy loader (or refuses, if fw_cfg
+//     opt/org.tianocore/EnableLegacyLoader=n), which changes which of the
+//     events above happen at all.
+//
+// With no independent tool or vector to check any of this against, and no
+// TDX machine here to read a CCEL event log from, a value would be a guess;
+// a verifier should replay RTMRs from the guest's event log instead.
 package tdx
 
 import (
@@ -33,7 +51,7 @@ const (
 	// TDH.MR.EXTEND (upstream KVM's tdx_gmem_post_populate).
 	SinglePass Order = iota
 	// TwoPass: for each section, TDH.MEM.PAGE.ADD for every page, then
-	// TDH.MR.EXTEND for every page.
+	// TDH.MR.EXTEND for every page of that section.
 	TwoPass
 )
 
