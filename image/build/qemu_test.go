@@ -280,4 +280,3 @@ func checkConsole(t *testing.T, con string) {
 		}
 	}
 }
-
