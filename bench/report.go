@@ -168,7 +168,7 @@ func Summary(xs []float64) (lo, med, hi float64) {
 	n := len(s)
 	med = s[n/2]
 	if n%2 == 0 {
-		med = (s[n/2-1] + s[n/2]) / 2
+		med = s[n/2-1]/2 + s[n/2]/2 // halves first: no overflow near MaxFloat64
 	}
 	return s[0], med, s[n-1]
 }

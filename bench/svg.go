@@ -108,7 +108,7 @@ func legend(b *bytes.Buffer, x, y float64) {
 
 // niceMax rounds v up to 1, 2 or 5 times a power of ten, for axis ticks.
 func niceMax(v float64) (top, step float64) {
-	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+	if !(v >= 1e-300 && v <= 1e300) { // also NaN; keeps every tick finite
 		return 1, 0.2
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
@@ -124,7 +124,8 @@ func (r *Report) axes(b *bytes.Buffer, x, y, w, h float64, title string, top, st
 	text(b, x, y-8, "start", "13", title)
 	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", x, y, x, y+h)
 	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", x, y+h, x+w, y+h)
-	for v := 0.0; v <= top+step/2; v += step {
+	for i := range 6 { // niceMax makes top five steps
+		v := step * float64(i)
 		yy := y + h - v/top*h
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", x+1, yy, x+w, yy)
 		text(b, x-6, yy+4, "end", "11", num(v))

@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func reportWith(unit string, samples ...[]float64) *Report {
+	r := NewReport(Env{})
+	for i, s := range samples {
+		r.Add(Figure{Suite: SuiteModel, System: SystemPith, Test: fmt.Sprintf("t%d", i), Threads: 1, Unit: unit, Samples: s})
+	}
+	return r
+}
+
+func TestDiffNoiseRule(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		unit     string
+		old, new []float64
+		verdict  Verdict
+		rule     string
+		better   bool
+	}{
+		{"5+5 separated: U test, p=0.008", UnitTokPerSec, []float64{10, 11, 12, 13, 14}, []float64{20, 21, 22, 23, 24}, Significant, "mann-whitney", true},
+		{"5+5 interleaved: noise", UnitTokPerSec, []float64{10, 12, 14, 16, 18}, []float64{11, 13, 15, 17, 19}, Noise, "mann-whitney", true},
+		{"5+5 slower", UnitTokPerSec, []float64{20, 21, 22, 23, 24}, []float64{10, 11, 12, 13, 14}, Significant, "mann-whitney", false},
+		{"ms: lower is better", UnitMillis, []float64{20, 21, 22, 23, 24}, []float64{10, 11, 12, 13, 14}, Significant, "mann-whitney", true},
+		{"3+3 separated: ranges", UnitTokPerSec, []float64{10, 11, 12}, []float64{13, 14, 15}, Significant, "range", true},
+		{"3+3 touching ranges: noise", UnitTokPerSec, []float64{10, 11, 13}, []float64{13, 14, 15}, Noise, "range", true},
+		{"2+2 overlapping: noise", UnitTokPerSec, []float64{10, 20}, []float64{15, 16}, Noise, "range", false},
+		{"1+1: too few", UnitTokPerSec, []float64{10}, []float64{20}, TooFew, "", true},
+		{"1+5: too few", UnitTokPerSec, []float64{10}, []float64{20, 21, 22, 23, 24}, TooFew, "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ch := Diff(reportWith(c.unit, c.old), reportWith(c.unit, c.new))
+			if len(ch) != 1 {
+				t.Fatalf("%d changes", len(ch))
+			}
+			got := ch[0]
+			if got.Verdict != c.verdict || got.Rule != c.rule {
+				t.Fatalf("verdict %v rule %q (p=%v), want %v %q", got.Verdict, got.Rule, got.P, c.verdict, c.rule)
+			}
+			if got.Verdict == Significant && got.Better != c.better {
+				t.Fatalf("better = %v", got.Better)
+			}
+		})
+	}
+}
+
+func TestDiffOneSided(t *testing.T) {
+	a := reportWith(UnitTokPerSec, []float64{1, 2})
+	b := reportWith(UnitTokPerSec, []float64{1, 2}, []float64{3, 4})
+	ch := Diff(a, b)
+	if len(ch) != 2 || ch[1].Old != nil || ch[1].New == nil {
+		t.Fatalf("changes %+v", ch)
+	}
+	var out bytes.Buffer
+	if err := WriteDiff(&out, ch); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"only in new", "Rule: ", "Mann-Whitney"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("diff output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func ExampleDiff() {
+	old := NewReport(Env{})
+	old.Add(Figure{Suite: SuiteModel, System: SystemPith, Test: "tg128", Threads: 2, Unit: UnitTokPerSec, Samples: []float64{50, 51, 52, 50.5, 51.5}})
+	new := NewReport(Env{})
+	new.Add(Figure{Suite: SuiteModel, System: SystemPith, Test: "tg128", Threads: 2, Unit: UnitTokPerSec, Samples: []float64{60, 61, 59, 60.5, 62}})
+	for _, c := range Diff(old, new) {
+		fmt.Printf("%s: %+.1f%% %s (p=%.3f)\n", c.Key, 100*c.Delta, c.Verdict, c.P)
+	}
+	// Output: model/pith/tg128/t2: +18.6% significant (p=0.008)
+}

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestWriteText(t *testing.T) {
+	var b bytes.Buffer
+	if err := sampleReport().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	// Every line of each table: header, rule, rows.
+	for _, want := range []string{
+		"cpu:    Test CPU, 2 cores, flags avx2",
+		"model:  m.gguf, qwen2 Q4_0, 1000000000 bytes (500000000 read per token)",
+		// pith's pp128 median is half llama.cpp's.
+		"pp128             2  tok/s    100 (90.0–110)  200 (180–220)             0.50×",
+		// tg: 5e8 bytes × 20 tok/s = 10 GB/s = 25% of the 40 GB/s probe;
+		// llama.cpp's 40 tok/s reads 20 GB/s = 50%.
+		"tg64              2  tok/s              20.0           40.0             0.50×                        10.0 (25%)                             20.0 (50%)",
+		"ttft-pp128        2     ms  1250 (1200–1300)              -                 -",
+		// The kernel's 20 GB/s against the 40 GB/s probe.
+		"matvec Q4_0  avx2        2              20.0  GB/s             50%",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log("\n" + out)
+	}
+}
+
+func TestWriteMarkdown(t *testing.T) {
+	var b bytes.Buffer
+	if err := sampleReport().WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"### Model m.gguf (Q4_0, 1000 MB)",
+		"| test | threads | unit | pith | llama.cpp | pith / llama.cpp |",
+		"|---|---:|---:|---:|",
+		"| pp128 | 2 | tok/s | 100 (90.0–110) | 200 (180–220) | 0.50× | - | - |",
+		"- **cpu**: Test CPU",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	// Every table row has as many cells as its header.
+	var cols int
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "|") {
+			cols = 0
+			continue
+		}
+		n := strings.Count(strings.ReplaceAll(l, `\|`, ""), "|")
+		if cols == 0 {
+			cols = n
+		} else if n != cols {
+			t.Errorf("row %q has %d separators, header %d", l, n, cols)
+		}
+	}
+	if t.Failed() {
+		t.Log("\n" + out)
+	}
+}
+
+func TestNum(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{0, "0.00"}, {1.234, "1.23"}, {12.34, "12.3"}, {123.4, "123"}, {-5, "-5.00"}} {
+		if got := num(c.v); got != c.want {
+			t.Errorf("num(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+}
