@@ -12,7 +12,10 @@ import (
 func ExampleMRTD() {
 	fw := ovmftest.Build(ovmftest.Image{ // in real use: OVMF.inteltdx.ms.fd from inputs.OVMFIntelTDX
 		Size: 0x4000,
-		TDX:  []ovmf.TDXSection{{DataOffset: 0, RawSize: 0x4000, GPA: 0xffffc000, MemSize: 0x4000, Type: ovmf.BFV, Attributes: ovmf.AttrMRExtend}},
+		TDX: []ovmf.TDXSection{
+			{DataOffset: 0, RawSize: 0x4000, GPA: 0xffffc000, MemSize: 0x4000, Type: ovmf.BFV, Attributes: ovmf.AttrMRExtend},
+			{GPA: 0x800000, MemSize: 0x2000, Type: ovmf.TempMem},
+		},
 	})
 	single, err := tdx.MRTD(fw, tdx.SinglePass)
 	if err != nil {

@@ -37,6 +37,7 @@ package tdx
 import (
 	"crypto/sha512"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 
@@ -73,7 +74,12 @@ const (
 	maxExtended = 64 << 20
 )
 
-// MRTD returns the TD's MRTD after the VMM has loaded firmware.
+// MRTD returns the TD's MRTD after QEMU has loaded firmware, with the
+// section rules of QEMU's hw/i386/tdvf.c and target/i386/kvm/tdx.c: only
+// BFV and CFV (contents from the image at their data offset, for their
+// whole memory size) and TD_HOB and TempMem (fresh memory) are accepted;
+// every page of every section is added, PAGE.AUG attribute or not; pages
+// of MR.EXTEND sections are then extended.
 func MRTD(firmware []byte, order Order) ([48]byte, error) {
 	var out [48]byte
 	if order != SinglePass && order != TwoPass {
@@ -90,13 +96,17 @@ func MRTD(firmware []byte, order Order) ([48]byte, error) {
 	if err != nil {
 		return out, fmt.Errorf("tdx: %w", err)
 	}
+	if len(sections) < 2 {
+		return out, fmt.Errorf("tdx: %d TDVF section(s): QEMU wants at least 2", len(sections))
+	}
 	// Real TDVF images add a few MiB; the caps keep a hostile image from
 	// making MRTD take minutes.
 	var added, extended uint64
-	for _, s := range sections {
-		if s.Attributes&ovmf.AttrPageAug == 0 {
-			added += s.MemSize
+	for i, s := range sections {
+		if err := qemuAccepts(s, len(firmware)); err != nil {
+			return out, fmt.Errorf("tdx: TDVF section %d (%s): %w", i, s.Type, err)
 		}
+		added += s.MemSize
 		if s.Attributes&ovmf.AttrMRExtend != 0 {
 			extended += s.MemSize
 		}
@@ -114,20 +124,17 @@ func MRTD(firmware []byte, order Order) ([48]byte, error) {
 	}
 	for _, s := range sections {
 		pages := s.MemSize / ovmf.PageSize
-		add := s.Attributes&ovmf.AttrPageAug == 0
 		extend := s.Attributes&ovmf.AttrMRExtend != 0
 		for p := uint64(0); p < pages; p++ {
 			gpa := s.GPA + p*ovmf.PageSize
-			if add {
-				pageAdd(gpa)
-			}
+			pageAdd(gpa)
 			if extend && order == SinglePass {
-				extendPage(h, &rec, gpa, firmware, s, p)
+				extendPage(h, &rec, gpa, pageData(firmware, s, p))
 			}
 		}
 		if extend && order == TwoPass {
 			for p := uint64(0); p < pages; p++ {
-				extendPage(h, &rec, s.GPA+p*ovmf.PageSize, firmware, s, p)
+				extendPage(h, &rec, s.GPA+p*ovmf.PageSize, pageData(firmware, s, p))
 			}
 		}
 	}
@@ -135,15 +142,44 @@ func MRTD(firmware []byte, order Order) ([48]byte, error) {
 	return out, nil
 }
 
-// extendPage hashes the 16 MR.EXTEND records of one page. The page holds
-// the section's raw data and zeroes past its end, as the VMM copies it.
-func extendPage(h hash.Hash, rec *[recordSize]byte, gpa uint64, fw []byte, s ovmf.TDXSection, page uint64) {
-	var data [ovmf.PageSize]byte
-	start := page * ovmf.PageSize
-	if start < uint64(s.RawSize) {
-		end := min(start+ovmf.PageSize, uint64(s.RawSize))
-		copy(data[:], fw[uint64(s.DataOffset)+start:uint64(s.DataOffset)+end])
+var zeroPage [ovmf.PageSize]byte
+
+// qemuAccepts applies the checks QEMU makes before it loads a section, and
+// refuses what this package cannot know the contents of.
+func qemuAccepts(s ovmf.TDXSection, fwLen int) error {
+	switch s.Type {
+	case ovmf.BFV, ovmf.CFV:
+		if s.RawSize == 0 {
+			return errors.New("no raw data, which QEMU refuses")
+		}
+		if uint64(s.DataOffset)+s.MemSize > uint64(fwLen) {
+			return fmt.Errorf("memory %#x+%#x runs past the %d-byte image QEMU copies it from", s.DataOffset, s.MemSize, fwLen)
+		}
+	case ovmf.TDHOB, ovmf.TempMem:
+		if s.RawSize != 0 {
+			return fmt.Errorf("raw data of %#x bytes, which QEMU refuses", s.RawSize)
+		}
+		if s.Type == ovmf.TDHOB && s.Attributes&ovmf.AttrMRExtend != 0 {
+			return errors.New("MR.EXTEND of the TD HOB, whose contents QEMU builds, is not computed")
+		}
+	default:
+		return errors.New("section type QEMU does not load")
 	}
+	return nil
+}
+
+// pageData is what the guest page holds when it is extended: the image's
+// bytes for BFV and CFV, zeroes for fresh memory.
+func pageData(fw []byte, s ovmf.TDXSection, page uint64) []byte {
+	if s.Type != ovmf.BFV && s.Type != ovmf.CFV {
+		return zeroPage[:]
+	}
+	off := uint64(s.DataOffset) + page*ovmf.PageSize
+	return fw[off : off+ovmf.PageSize]
+}
+
+// extendPage hashes the 16 MR.EXTEND records of one page.
+func extendPage(h hash.Hash, rec *[recordSize]byte, gpa uint64, data []byte) {
 	for c := uint64(0); c < ovmf.PageSize/chunkSize; c++ {
 		*rec = [recordSize]byte{}
 		copy(rec[:], "MR.EXTEND")

@@ -111,20 +111,23 @@ func TestMetadataFacts(t *testing.T) {
 	}
 }
 
-// TestMRTDRecords spells out, on a crafted two-page image, the byte stream
-// the TDX module hashes (Intel TDX module spec, TDH.MEM.PAGE.ADD and
-// TDH.MR.EXTEND), independently of MRTD's loops: PAGE.AUG sections get no
-// PAGE.ADD, and memory past a section's raw data is extended as zeroes.
+// TestMRTDRecords spells out, on a crafted image, the byte stream the TDX
+// module hashes (Intel TDX module spec, TDH.MEM.PAGE.ADD and TDH.MR.EXTEND)
+// for what QEMU loads, independently of MRTD's loops: BFV pages come from
+// the image at the data offset for the whole memory size (past the raw
+// size too, as QEMU maps the flash), TempMem is zero memory, and a PAGE.AUG
+// attribute does not stop QEMU from adding a section.
 func TestMRTDRecords(t *testing.T) {
 	img := ovmftest.Build(ovmftest.Image{
-		Size: 0x4000,
+		Size: 0x8000,
 		TDX: []ovmf.TDXSection{
 			{DataOffset: 0x1000, RawSize: 0x1000, GPA: 0xffffe000, MemSize: 0x2000, Type: ovmf.BFV, Attributes: ovmf.AttrMRExtend},
-			{GPA: 0x800000, MemSize: 0x1000, Type: ovmf.TempMem},
+			{DataOffset: 0x3000, RawSize: 0x1000, GPA: 0xffffd000, MemSize: 0x1000, Type: ovmf.CFV},
+			{GPA: 0x800000, MemSize: 0x1000, Type: ovmf.TempMem, Attributes: ovmf.AttrMRExtend},
 			{GPA: 0x900000, MemSize: 0x1000, Type: ovmf.TempMem, Attributes: ovmf.AttrPageAug},
 		},
 	})
-	for i := 0x1000; i < 0x2000; i++ {
+	for i := 0x1000; i < 0x4000; i++ {
 		img[i] = byte(i * 7)
 	}
 	rec := func(tag string, gpa uint64) []byte {
@@ -142,19 +145,24 @@ func TestMRTDRecords(t *testing.T) {
 		return out
 	}
 	zero := make([]byte, 4096)
+	cfvAndAug := [][]byte{rec("MEM.PAGE.ADD", 0xffffd000)}
 	cases := []struct {
 		order  tdx.Order
 		stream [][]byte
 	}{
 		{tdx.SinglePass, [][]byte{
 			rec("MEM.PAGE.ADD", 0xffffe000), page(0xffffe000, img[0x1000:0x2000]),
-			rec("MEM.PAGE.ADD", 0xfffff000), page(0xfffff000, zero),
-			rec("MEM.PAGE.ADD", 0x800000),
+			rec("MEM.PAGE.ADD", 0xfffff000), page(0xfffff000, img[0x2000:0x3000]),
+			concat(cfvAndAug),
+			rec("MEM.PAGE.ADD", 0x800000), page(0x800000, zero),
+			rec("MEM.PAGE.ADD", 0x900000),
 		}},
 		{tdx.TwoPass, [][]byte{
 			rec("MEM.PAGE.ADD", 0xffffe000), rec("MEM.PAGE.ADD", 0xfffff000),
-			page(0xffffe000, img[0x1000:0x2000]), page(0xfffff000, zero),
-			rec("MEM.PAGE.ADD", 0x800000),
+			page(0xffffe000, img[0x1000:0x2000]), page(0xfffff000, img[0x2000:0x3000]),
+			concat(cfvAndAug),
+			rec("MEM.PAGE.ADD", 0x800000), page(0x800000, zero),
+			rec("MEM.PAGE.ADD", 0x900000),
 		}},
 	}
 	for _, c := range cases {
@@ -166,6 +174,32 @@ func TestMRTDRecords(t *testing.T) {
 			}
 			if got != want {
 				t.Errorf("MRTD = %x, want %x", got, want)
+			}
+		})
+	}
+}
+
+// QEMU's own refusals (hw/i386/tdvf.c), and what MRTD cannot know.
+func TestMRTDRefusesWhatQEMURefuses(t *testing.T) {
+	bfv := ovmf.TDXSection{DataOffset: 0, RawSize: 0x1000, GPA: 0xfffff000, MemSize: 0x1000, Type: ovmf.BFV, Attributes: ovmf.AttrMRExtend}
+	tmp := ovmf.TDXSection{GPA: 0x800000, MemSize: 0x1000, Type: ovmf.TempMem}
+	for _, c := range []struct {
+		name string
+		secs []ovmf.TDXSection
+		want string
+	}{
+		{"one section", []ovmf.TDXSection{bfv}, "at least 2"},
+		{"BFV without data", []ovmf.TDXSection{{GPA: 0xfffff000, MemSize: 0x1000, Type: ovmf.BFV}, tmp}, "no raw data"},
+		{"TempMem with data", []ovmf.TDXSection{bfv, {RawSize: 0x10, GPA: 0x800000, MemSize: 0x1000, Type: ovmf.TempMem}}, "raw data of"},
+		{"measured HOB", []ovmf.TDXSection{bfv, {GPA: 0x800000, MemSize: 0x1000, Type: ovmf.TDHOB, Attributes: ovmf.AttrMRExtend}}, "TD HOB"},
+		{"PermMem", []ovmf.TDXSection{bfv, {GPA: 0x800000, MemSize: 0x1000, Type: ovmf.PermMem}}, "does not load"},
+		{"BFV past the image", []ovmf.TDXSection{{DataOffset: 0x3000, RawSize: 0x1000, GPA: 0xffff0000, MemSize: 0x2000, Type: ovmf.BFV}, tmp}, "runs past"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img := ovmftest.Build(ovmftest.Image{Size: 0x4000, TDX: c.secs})
+			_, err := tdx.MRTD(img, tdx.SinglePass)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one containing %q", err, c.want)
 			}
 		})
 	}
