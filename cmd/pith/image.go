@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,9 +23,10 @@ SHA-256 and the expected launch measurements (SEV-SNP for the given vCPU
 count, type and guest features; TDX MRTD; the development stand-in's).
 
 Inputs are pinned in image/lock.json; a package whose digest differs is
-refused with both digests. Missing packages are fetched into --inputs with
-scripts/image-inputs.sh (apt-get download, private apt state). The same
-model and options give the same bytes on any machine with the pinned Go.
+refused with both digests. Missing packages are fetched with apt-get
+download (private apt state, nothing installed) into $PITH_IMAGE_CACHE
+(default ~/.cache/pith/image-inputs). The same model and options give the
+same bytes on any machine with the pinned Go toolchain.
 
 The model is not copied: give it to the VM as its first virtio disk, e.g.
   qemu-system-x86_64 ... -kernel DIR/vmlinuz -initrd DIR/initrd.img \
@@ -91,11 +91,6 @@ func imageFlags(name, usage, help string, args []string, stdout io.Writer, defin
 var errHelpShown = errors.New("help shown")
 
 func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	home, _ := os.UserHomeDir()
-	inputs := os.Getenv("PITH_IMAGE_INPUTS")
-	if inputs == "" {
-		inputs = filepath.Join(home, ".cache", "pith", "image-inputs")
-	}
 	sde := int64(0)
 	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
 		v, err := strconv.ParseInt(s, 10, 64)
@@ -118,7 +113,6 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&o.Listen, "listen", "", "pith.listen: HOST:PORT of the server ('' for its default)")
 		fs.StringVar(&o.Attest, "attest", "", "pith.attest: auto, sev-snp, tdx or dev ('' for auto)")
 		fs.StringVar(&o.Source, "source", "", "the pith repository to build pith-init from (default: the one around the current folder)")
-		fs.StringVar(&o.Inputs, "inputs", inputs, "folder of the pinned Debian packages ($PITH_IMAGE_INPUTS)")
 	})
 	if err != nil {
 		if errors.Is(err, errHelpShown) {
@@ -139,9 +133,6 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if o.Source, err = findSource(); err != nil {
 			return err
 		}
-	}
-	if err := fetchInputs(ctx, o.Source, o.Inputs, stderr); err != nil {
-		return err
 	}
 	t := time.Now()
 	res, err := build.Build(ctx, o)
@@ -221,15 +212,4 @@ func findSource() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// fetchInputs runs scripts/image-inputs.sh, which downloads only what is
-// missing; the builder checks every digest itself.
-func fetchInputs(ctx context.Context, source, dir string, stderr io.Writer) error {
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(source, "scripts", "image-inputs.sh"), dir)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("fetching the pinned packages into %s: %w", dir, err)
-	}
-	return nil
 }

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/pith-project/pith/image/cpio"
+	"github.com/pith-project/pith/image/measure/inputs"
 )
 
 // Options are a build's choices. Everything else is pinned.
@@ -51,10 +52,10 @@ type Options struct {
 	// pith.listen and pith.attest when not empty.
 	Net, Listen, Attest string
 
-	// Source is the pith repository (holding go.mod and image/lock.json);
-	// Inputs is the folder of the pinned .deb files
-	// (scripts/image-inputs.sh fills it).
-	Source, Inputs string
+	// Source is the pith repository (holding go.mod and image/lock.json).
+	// The pinned packages are fetched into image/measure/inputs' cache
+	// ($PITH_IMAGE_CACHE, else ~/.cache/pith/image-inputs).
+	Source string
 
 	// Version is recorded in the manifest (the pith version that built it).
 	Version string
@@ -107,7 +108,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	p.step("model %s: %d bytes, SHA-256 %s", opts.Model, model.size, model.sha256)
 
 	kernelPkg, _ := lock.pkg(pkgKernel)
-	kernelDeb, err := readPinnedDeb(opts.Inputs, kernelPkg)
+	kernelDeb, err := readPinnedDeb(ctx, kernelPkg)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	var inputs []Artifact
 	for _, name := range []string{pkgOVMFSNP, pkgOVMFTDX} {
 		pkg, _ := lock.pkg(name)
-		deb, err := readPinnedDeb(opts.Inputs, pkg)
+		deb, err := readPinnedDeb(ctx, pkg)
 		if err != nil {
 			return nil, err
 		}
@@ -268,9 +269,6 @@ func (o *Options) check() error {
 	}
 	if o.Source == "" {
 		return errors.New("build: no source folder (the pith repository)")
-	}
-	if o.Inputs == "" {
-		return errors.New("build: no inputs folder (run scripts/image-inputs.sh)")
 	}
 	return nil
 }
@@ -399,13 +397,25 @@ func goOutput(ctx context.Context, dir string, env []string, args ...string) (st
 	return stdout.String(), nil
 }
 
-func readPinnedDeb(dir string, p *Package) ([]byte, error) {
-	file := filepath.Join(dir, p.DebName())
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("build: %s %s: %w (scripts/image-inputs.sh %s fetches it)", p.Package, p.Version, err, dir)
+// readPinnedDeb fetches p with image/measure/inputs (apt-get download into
+// its cache, digests checked) and reads the .deb, checking it once more:
+// the modules are taken from the package itself, not from an unpacked tree
+// on disk that nothing pins file by file.
+func readPinnedDeb(ctx context.Context, p *Package) ([]byte, error) {
+	file, _ := p.only()
+	if _, err := inputs.Fetch(ctx, p.Deb(file)); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
 	}
-	if err := pinned(file, b, p.SHA256); err != nil {
+	dir, err := inputs.CacheDir()
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	name := filepath.Join(dir, "debs", p.DebName())
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("build: %s %s: %w", p.Package, p.Version, err)
+	}
+	if err := pinned(name, b, p.SHA256); err != nil {
 		return nil, err
 	}
 	return b, nil

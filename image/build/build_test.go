@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pith-project/pith/image/cpio"
+	"github.com/pith-project/pith/image/measure/inputs"
 	"github.com/pith-project/pith/runtime/pid1"
 )
 
@@ -192,6 +193,25 @@ func TestParseLockRepo(t *testing.T) {
 	}
 }
 
+// TestLockMatchesInputs: the builder's pins and image/measure/inputs' pins
+// (those of the shared measurement vectors) are the same packages.
+func TestLockMatchesInputs(t *testing.T) {
+	l, err := ReadLock("../lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]inputs.Deb{pkgKernel: inputs.CloudKernel, pkgOVMFSNP: inputs.OVMFAmdSev, pkgOVMFTDX: inputs.OVMFIntelTDX} {
+		p, err := l.pkg(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := p.only()
+		if got := p.Deb(file); got != want {
+			t.Errorf("%s: lock %+v, inputs %+v", name, got, want)
+		}
+	}
+}
+
 func TestParseLockRefuses(t *testing.T) {
 	good, err := os.ReadFile("../lock.json")
 	if err != nil {
@@ -345,7 +365,7 @@ func TestCmdline(t *testing.T) {
 }
 
 func TestOptionsCheck(t *testing.T) {
-	ok := Options{Model: "m", Out: "o", VCPUs: 1, Source: "s", Inputs: "i"}
+	ok := Options{Model: "m", Out: "o", VCPUs: 1, Source: "s"}
 	for _, tc := range []struct {
 		name string
 		edit func(*Options)

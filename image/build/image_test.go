@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pith-project/pith/image/measure/inputs"
 	"github.com/pith-project/pith/internal/oracle"
 	"github.com/pith-project/pith/model/synth"
 )
@@ -47,38 +49,29 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-// requireInputs returns the folder holding the pinned packages. Builds are
-// slow (tens of seconds the first time), so -short skips them; without the
-// packages the test skips, or, with PITH_ORACLES set (make test), fetches
-// them with scripts/image-inputs.sh.
-func requireInputs(t *testing.T) string {
+// requireInputs fetches the pinned packages (image/measure/inputs, which
+// caches them). Builds take seconds to tens of seconds, so -short skips
+// them; where the packages cannot be had (no network, no apt) the test
+// skips, unless PITH_ORACLES is set (make test), where that fails.
+func requireInputs(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("image builds are not short")
-	}
-	dir := os.Getenv("PITH_IMAGE_INPUTS")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "pith", "image-inputs")
 	}
 	l, err := ReadLock(filepath.Join(repoRoot(t), "image", "lock.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range l.Packages {
-		if _, err := os.Stat(filepath.Join(dir, p.DebName())); err == nil {
-			continue
+	for i := range l.Packages {
+		p := &l.Packages[i]
+		file, _ := p.only()
+		if _, err := inputs.Fetch(context.Background(), p.Deb(file)); err != nil {
+			if errors.Is(err, inputs.ErrUnavailable) && !oracle.Mandatory() {
+				t.Skipf("pinned package unavailable here: %v", err)
+			}
+			t.Fatal(err)
 		}
-		if !oracle.Mandatory() {
-			t.Skipf("pinned package %s missing from %s: run scripts/image-inputs.sh (or set PITH_ORACLES=1)", p.DebName(), dir)
-		}
-		out, err := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "image-inputs.sh"), dir).CombinedOutput()
-		if err != nil {
-			t.Fatalf("scripts/image-inputs.sh: %v\n%s", err, out)
-		}
-		break
 	}
-	return dir
 }
 
 // tinyModel writes a small synthetic GGUF (real Qwen2 architecture, tiny
@@ -100,7 +93,7 @@ func tinyModel(t *testing.T, dir string) string {
 // different folders, umask, TZ, LC_ALL, GOFLAGS and GOAMD64, a second
 // apart, and compares every output byte for byte (pith-init too).
 func TestReproducible(t *testing.T) {
-	inputs := requireInputs(t)
+	requireInputs(t)
 	root := repoRoot(t)
 	model := tinyModel(t, t.TempDir())
 	self, err := os.Executable()
@@ -122,7 +115,7 @@ func TestReproducible(t *testing.T) {
 		work := t.TempDir()
 		out := filepath.Join(work, fmt.Sprintf("image-%d", i))
 		o := Options{Model: model, Out: out, VCPUs: 2, VCPUType: "EPYC-v4", GuestFeatures: 1, MemoryMiB: 2048,
-			SourceDateEpoch: 1700000000, Net: "10.0.2.15/24,10.0.2.2", Source: root, Inputs: inputs, Version: "test"}
+			SourceDateEpoch: 1700000000, Net: "10.0.2.15/24,10.0.2.2", Source: root, Version: "test"}
 		js, _ := json.Marshal(o)
 		cmd := exec.Command("sh", "-c", "umask "+r.umask+" && exec \"$0\" -test.run=^$", self)
 		cmd.Dir = work

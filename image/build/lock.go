@@ -11,6 +11,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/pith-project/pith/image/measure/inputs"
 )
 
 // LockFormat names the layout of image/lock.json.
@@ -42,6 +44,7 @@ type Package struct {
 	Package string `json:"package"`
 	Version string `json:"version"`
 	Suite   string `json:"suite"`
+	Arch    string `json:"arch"`   // amd64 or all
 	SHA256  string `json:"sha256"` // of the .deb
 	// Files maps a path inside the package to its SHA-256.
 	Files map[string]string `json:"files"`
@@ -75,8 +78,11 @@ func ParseLock(b []byte) (*Lock, error) {
 	}
 	seen := map[string]bool{}
 	for i, p := range l.Packages {
-		if p.Name == "" || p.Package == "" || p.Version == "" || seen[p.Name] {
-			return nil, fmt.Errorf("build: lock file packages[%d]: name %q, package %q, version %q: each is required, names once", i, p.Name, p.Package, p.Version)
+		if p.Name == "" || p.Package == "" || p.Version == "" || p.Suite == "" || seen[p.Name] {
+			return nil, fmt.Errorf("build: lock file packages[%d]: name %q, package %q, version %q, suite %q: each is required, names once", i, p.Name, p.Package, p.Version, p.Suite)
+		}
+		if p.Arch != "amd64" && p.Arch != "all" {
+			return nil, fmt.Errorf("build: lock file %s: arch %q, want amd64 or all", p.Name, p.Arch)
 		}
 		seen[p.Name] = true
 		if err := checkDigest(p.SHA256); err != nil {
@@ -158,11 +164,14 @@ func (p *Package) only() (name, digest string) {
 
 // DebName is the file name `apt-get download` gives the package.
 func (p *Package) DebName() string {
-	arch := "amd64"
-	if p.Name != pkgKernel {
-		arch = "all"
-	}
-	return fmt.Sprintf("%s_%s_%s.deb", p.Package, strings.ReplaceAll(p.Version, ":", "%3a"), arch)
+	return fmt.Sprintf("%s_%s_%s.deb", p.Package, strings.ReplaceAll(p.Version, ":", "%3a"), p.Arch)
+}
+
+// Deb is the package as image/measure/inputs fetches it: the .deb by its
+// digest, and the named file in it by its own.
+func (p *Package) Deb(file string) inputs.Deb {
+	return inputs.Deb{Suite: p.Suite, Package: p.Package, Version: p.Version, Arch: p.Arch,
+		DebSHA256: p.SHA256, File: file, SHA256: p.Files[file]}
 }
 
 func checkDigest(d string) error {

@@ -217,14 +217,14 @@ func (v *vm) powerdown(t *testing.T) {
 // and wants a power-off with the digests on the console.
 func TestImageBootQEMU(t *testing.T) {
 	qemu := requireQEMU(t)
-	inputs := requireInputs(t)
+	requireInputs(t)
 	tmp := t.TempDir()
 	model := tinyModel(t, tmp)
 	dir := filepath.Join(tmp, "image")
 	t0 := time.Now()
 	res, err := Build(context.Background(), Options{Model: model, Out: dir, VCPUs: 2, VCPUType: "EPYC-v4", GuestFeatures: 1,
 		SourceDateEpoch: 1700000000, Net: "10.0.2.15/24,10.0.2.2", Listen: fmt.Sprintf("0.0.0.0:%d", guestPort),
-		Source: repoRoot(t), Inputs: inputs})
+		Source: repoRoot(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
