@@ -55,19 +55,23 @@ manifest ('pith image measure DIR'). 'pith image COMMAND --help' explains each.
 Example:
   pith image build --model qwen.gguf --out image-out
   pith image measure image-out`,
-		Run: func(ctx context.Context, args []string) error {
-			if len(args) == 0 {
-				return usagef("which one: build or measure?")
-			}
-			switch args[0] {
-			case "build":
-				return imageBuild(ctx, args[1:], os.Stdout, os.Stderr)
-			case "measure":
-				return imageMeasure(args[1:], os.Stdout)
-			}
-			return usagef("unknown image command %q (build, measure)", args[0])
-		},
+		Run: func(ctx context.Context, args []string) error { return runImage(ctx, args, os.Stdout) },
 	})
+}
+
+// runImage runs one image sub-command; progress goes to stderr, results
+// to stdout.
+func runImage(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("which one: build or measure?")
+	}
+	switch args[0] {
+	case "build":
+		return imageBuild(ctx, args[1:], stdout, os.Stderr)
+	case "measure":
+		return imageMeasure(args[1:], stdout)
+	}
+	return usagef("unknown image command %q (build, measure)", args[0])
 }
 
 // imageFlags parses a sub-command's flags; help is printed and reported

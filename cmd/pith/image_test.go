@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pith-project/pith/image/measure/inputs"
+	"github.com/pith-project/pith/internal/oracle"
+	"github.com/pith-project/pith/model/synth"
+)
+
+func TestImageUsage(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		usage   bool   // a usageError (exit status 2)
+		wantErr string // "" for success
+		wantOut string
+	}{
+		{"build help", []string{"build", "--help"}, false, "", "pith image build --model qwen.gguf --out image-out"},
+		{"measure help", []string{"measure", "-h"}, false, "", "pith image measure image-out"},
+		{"no sub-command", nil, true, "build or measure", ""},
+		{"unknown", []string{"burn"}, true, "unknown image command", ""},
+		{"no model", []string{"build", "--out", "x"}, true, "--model and --out", ""},
+		{"bad vcpus", []string{"build", "--vcpus", "two"}, true, "invalid value", ""},
+		{"bad features", []string{"build", "--model", "m", "--out", "o", "--guest-features", "snp"}, true, "--guest-features", ""},
+		{"extra args", []string{"build", "--model", "m", "--out", "o", "more"}, true, "unexpected arguments", ""},
+		{"measure no dir", []string{"measure"}, true, "one DIR", ""},
+		{"measure missing", []string{"measure", filepath.Join(t.TempDir(), "none")}, false, "no such file", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := runImage(context.Background(), tc.args, &out)
+			var ue usageError
+			if tc.usage != errors.As(err, &ue) {
+				t.Fatalf("err = %v (%T), usage error wanted: %v", err, err, tc.usage)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			if !strings.Contains(out.String(), tc.wantOut) {
+				t.Fatalf("output lacks %q:\n%s", tc.wantOut, out.String())
+			}
+		})
+	}
+}
+
+// TestImageBuildMeasure builds an image through the command, measures it
+// (all values match), then changes one byte of the initramfs and one of the
+// command line, and wants measure to name what no longer matches.
+func TestImageBuildMeasure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("image builds are not short")
+	}
+	for _, d := range []inputs.Deb{inputs.CloudKernel, inputs.OVMFAmdSev, inputs.OVMFIntelTDX} {
+		if _, err := inputs.Fetch(context.Background(), d); err != nil {
+			if errors.Is(err, inputs.ErrUnavailable) && !oracle.Mandatory() {
+				t.Skipf("pinned package unavailable here: %v", err)
+			}
+			t.Fatal(err)
+		}
+	}
+	tmp := t.TempDir()
+	model := filepath.Join(tmp, "tiny.gguf")
+	var buf bytes.Buffer
+	if err := synth.Generate(&buf, synth.Options{Shape: "tiny-llama3", Type: "q8_0", Seed: 1, Builtin: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(model, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "img")
+	var out bytes.Buffer
+	if err := runImage(context.Background(), []string{"build", "--model", model, "--out", dir, "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--guest-features", "0x21"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SEV-SNP measurement (1 vCPU EPYC-Milan, guest features 0x21)", "TDX MRTD (single-pass)", "initrd.img", "pith.model.sha256="} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := runImage(context.Background(), []string{"measure", dir}, &out); err != nil || !strings.Contains(out.String(), "match the manifest") {
+		t.Fatalf("measure of a fresh image: %v\n%s", err, out.String())
+	}
+
+	flip := func(name string, at int) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[at] ^= 1
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip("initrd.img", 1000)
+	flip("cmdline", 0)
+	out.Reset()
+	err := runImage(context.Background(), []string{"measure", dir}, &out)
+	if err == nil {
+		t.Fatalf("measure accepted a changed image:\n%s", out.String())
+	}
+	for _, want := range []string{"MISMATCH initrd.img SHA-256", "MISMATCH cmdline SHA-256", "MISMATCH cmdline:", "MISMATCH SEV-SNP measurement (1 x EPYC-Milan, features 0x21)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("measure output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "MISMATCH TDX") {
+		t.Errorf("the TDX MRTD covers only the firmware, yet it changed:\n%s", out.String())
+	}
+}
