@@ -31,15 +31,73 @@ func flush(w io.Writer) error {
 	return nil
 }
 
-// ChunkedRequestWriter seals a chunked request (draft-ietf-ohai-chunked-ohttp
-// section 6.1): each Write becomes one sealed chunk, Close the final one.
-type ChunkedRequestWriter struct {
+// chunkWriter is the framing shared by both chunked writers: each chunk
+// is its length and its ciphertext in one Write (with whatever header is
+// pending before the first), the final chunk a zero length and a chunk
+// sealed with the AAD "final".
+type chunkWriter struct {
 	w       io.Writer
-	ctx     *ClientContext
-	pending []byte // header and enc, sent with the first chunk
+	pending []byte
+	out     []byte // ciphertext staging, reused
+	seal    func(dst, p, aad []byte) ([]byte, error)
+	what    string
 	closed  bool
 	err     error
 }
+
+func (c *chunkWriter) chunk(p []byte, final bool) error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.closed {
+		return fmt.Errorf("ohttp: write to a closed %s", c.what)
+	}
+	out := append(c.out[:0], c.pending...)
+	c.pending = nil
+	var aad []byte
+	if final {
+		out, aad = bhttp.AppendVarint(out, 0), finalAAD
+	} else {
+		out = bhttp.AppendVarint(out, uint64(len(p)+tagLen))
+	}
+	out, err := c.seal(out, p, aad)
+	if err != nil {
+		c.err = fmt.Errorf("ohttp: seal %s chunk: %w", c.what, err)
+		return c.err
+	}
+	c.out = out
+	if _, err := c.w.Write(out); err != nil {
+		c.err = fmt.Errorf("ohttp: write %s chunk: %w", c.what, err)
+		return c.err
+	}
+	if err := flush(c.w); err != nil {
+		c.err = fmt.Errorf("ohttp: flush %s chunk: %w", c.what, err)
+	}
+	return c.err
+}
+
+func (c *chunkWriter) write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, c.err // a non-final chunk may not be empty
+	}
+	if err := c.chunk(p, false); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c *chunkWriter) close() error {
+	if c.closed {
+		return c.err
+	}
+	err := c.chunk(nil, true)
+	c.closed = true
+	return err
+}
+
+// ChunkedRequestWriter seals a chunked request (draft-ietf-ohai-chunked-ohttp
+// section 6.1): each Write becomes one sealed chunk, Close the final one.
+type ChunkedRequestWriter struct{ cw chunkWriter }
 
 // NewChunkedRequestWriter starts a chunked request to cfg; rand is as for
 // EncapsulateRequest. The context opens the chunked response.
@@ -49,60 +107,19 @@ func NewChunkedRequestWriter(cfg KeyConfig, suite Suite, w io.Writer, rand io.Re
 		return nil, nil, err
 	}
 	ctx.chunked = true
-	return &ChunkedRequestWriter{w: w, ctx: ctx, pending: hdr}, ctx, nil
+	seal := func(dst, p, aad []byte) ([]byte, error) {
+		ct, err := ctx.s.Seal(aad, p)
+		return append(dst, ct...), err
+	}
+	return &ChunkedRequestWriter{chunkWriter{w: w, pending: hdr, seal: seal, what: "chunked request"}}, ctx, nil
 }
 
-func (c *ChunkedRequestWriter) chunk(p, aad []byte, final bool) error {
-	if c.err != nil {
-		return c.err
-	}
-	if c.closed {
-		return errors.New("ohttp: write to a closed chunked request")
-	}
-	ct, err := c.ctx.s.Seal(aad, p)
-	if err != nil {
-		c.err = fmt.Errorf("ohttp: seal request chunk: %w", err)
-		return c.err
-	}
-	out := c.pending
-	c.pending = nil
-	if final {
-		out = bhttp.AppendVarint(out, 0)
-	} else {
-		out = bhttp.AppendVarint(out, uint64(len(ct)))
-	}
-	if _, err := c.w.Write(append(out, ct...)); err != nil {
-		c.err = fmt.Errorf("ohttp: write request chunk: %w", err)
-		return c.err
-	}
-	if err := flush(c.w); err != nil {
-		c.err = fmt.Errorf("ohttp: flush request chunk: %w", err)
-	}
-	return c.err
-}
-
-// Write seals p as one chunk. An empty p sends nothing (a non-final chunk
-// may not be empty).
-func (c *ChunkedRequestWriter) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, c.err
-	}
-	if err := c.chunk(p, nil, false); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
+// Write seals p as one chunk. An empty p sends nothing.
+func (c *ChunkedRequestWriter) Write(p []byte) (int, error) { return c.cw.write(p) }
 
 // Close sends the final, empty chunk that proves the request complete. It
 // does not close the underlying writer.
-func (c *ChunkedRequestWriter) Close() error {
-	if c.closed {
-		return c.err
-	}
-	err := c.chunk(nil, finalAAD, true)
-	c.closed = true
-	return err
-}
+func (c *ChunkedRequestWriter) Close() error { return c.cw.close() }
 
 // chunkReader is the framing shared by both chunked readers: a length
 // prefix, a sealed chunk, and a final chunk running to the end of the
@@ -268,14 +285,7 @@ func (s *chunkSealer) nextNonce() ([]byte, error) {
 // chunk, sealed from the caller's buffer without copying the plaintext;
 // Close writes the final chunk, without which the client reports
 // truncation. Chunks are flushed as they are written.
-type ChunkedResponseWriter struct {
-	w       io.Writer
-	s       chunkSealer
-	out     []byte // ciphertext staging, reused
-	pending []byte // response nonce, sent with the first chunk
-	closed  bool
-	err     error
-}
+type ChunkedResponseWriter struct{ cw chunkWriter }
 
 // NewChunkedResponseWriter starts the response to a chunked request.
 func NewChunkedResponseWriter(ctx *ResponseContext, w io.Writer) (*ChunkedResponseWriter, error) {
@@ -290,61 +300,23 @@ func NewChunkedResponseWriter(ctx *ResponseContext, w io.Writer) (*ChunkedRespon
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: response keys: %w", err)
 	}
-	return &ChunkedResponseWriter{w: w, s: chunkSealer{aead: aead, nonce: base}, pending: nonce}, nil
-}
-
-func (c *ChunkedResponseWriter) chunk(p, aad []byte, final bool) error {
-	if c.err != nil {
-		return c.err
+	s := &chunkSealer{aead: aead, nonce: base}
+	seal := func(dst, p, aad []byte) ([]byte, error) {
+		n, err := s.nextNonce()
+		if err != nil {
+			return nil, err
+		}
+		return aead.Seal(dst, n, p, aad), nil
 	}
-	if c.closed {
-		return errors.New("ohttp: write to a closed chunked response")
-	}
-	nonce, err := c.s.nextNonce()
-	if err != nil {
-		c.err = err
-		return err
-	}
-	out := append(c.out[:0], c.pending...)
-	c.pending = nil
-	if final {
-		out = bhttp.AppendVarint(out, 0)
-	} else {
-		out = bhttp.AppendVarint(out, uint64(len(p)+tagLen))
-	}
-	out = c.s.aead.Seal(out, nonce, p, aad)
-	c.out = out
-	if _, err := c.w.Write(out); err != nil {
-		c.err = fmt.Errorf("ohttp: write response chunk: %w", err)
-		return c.err
-	}
-	if err := flush(c.w); err != nil {
-		c.err = fmt.Errorf("ohttp: flush response chunk: %w", err)
-	}
-	return c.err
+	return &ChunkedResponseWriter{chunkWriter{w: w, pending: nonce, seal: seal, what: "chunked response"}}, nil
 }
 
 // Write seals p as one chunk. An empty p sends nothing.
-func (c *ChunkedResponseWriter) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, c.err
-	}
-	if err := c.chunk(p, nil, false); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
+func (c *ChunkedResponseWriter) Write(p []byte) (int, error) { return c.cw.write(p) }
 
 // Close sends the final, empty chunk. It does not close the underlying
 // writer.
-func (c *ChunkedResponseWriter) Close() error {
-	if c.closed {
-		return c.err
-	}
-	err := c.chunk(nil, finalAAD, true)
-	c.closed = true
-	return err
-}
+func (c *ChunkedResponseWriter) Close() error { return c.cw.close() }
 
 // ChunkedResponseReader opens a chunked response at the client. Chunks are
 // decrypted in place in the reader's buffer (Buf, if the caller supplies
