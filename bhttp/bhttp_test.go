@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -298,4 +299,36 @@ func FuzzParseResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Hostile shapes cost at most a small multiple of their own size: many
+// one-byte chunks, the most field lines allowed, and lengths that promise
+// far more than the message holds.
+func TestAllocationBounded(t *testing.T) {
+	chunks := []byte{2, 3, 'G', 'E', 'T', 0, 0, 1, '/', 0}
+	for range 100_000 {
+		chunks = append(chunks, 1, 'x')
+	}
+	chunks = append(chunks, 0, 0)
+	fields := []byte{2, 3, 'G', 'E', 'T', 0, 0, 1, '/'}
+	for i := range DefaultMaxFields {
+		fields = append(fields, 1, 'a'+byte(i%26), 0)
+	}
+	fields = append(fields, 0, 0, 0)
+	lies := []byte{0, 3, 'G', 'E', 'T', 0, 0, 1, '/', 0, 0xbf, 0xff, 0xff, 0xff, 'x'}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+	}{{"chunks", chunks}, {"fields", fields}, {"lying length", lies}} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := ParseRequest(tc.in)
+		runtime.ReadMemStats(&after)
+		if tc.name != "lying length" && err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(8*len(tc.in)+64<<10); got > limit {
+			t.Errorf("%s: %d bytes allocated for a %d-byte message (limit %d)", tc.name, got, len(tc.in), limit)
+		}
+	}
 }

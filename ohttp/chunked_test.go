@@ -280,3 +280,76 @@ func FuzzChunkedResponseReader(f *testing.F) {
 		}
 	})
 }
+
+// The path a streamed Ollama response takes: NDJSON lines through a
+// binary HTTP response encoder into a chunked OHTTP response, read back
+// line by line as they are sent; cutting the stream is reported as
+// truncation through both layers.
+func TestStreamedBinaryHTTPResponse(t *testing.T) {
+	k, _ := GenerateKey(1, KEMMLKEM768X25519, rand.Reader)
+	g, _ := NewGateway(k)
+	var rb bytes.Buffer
+	w, cctx, _ := NewChunkedRequestWriter(k.Config(), Suite{1, 1}, &rb, nil)
+	w.Close()
+	_, gctx, err := g.NewChunkedRequestReader(&rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	rw, err := NewChunkedResponseWriter(gctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{"{\"response\":\"Hel\"}\n", "{\"response\":\"lo\"}\n", "{\"done\":true}\n"}
+	var sent bytes.Buffer
+	step := make(chan bool)
+	go func() {
+		enc := bhttp.NewResponseEncoder(io.MultiWriter(rw, &sent))
+		enc.Buf = make([]byte, 256)
+		enc.WriteHeader(200, map[string][]string{"Content-Type": {"application/x-ndjson"}})
+		for _, l := range lines {
+			<-step
+			enc.Write([]byte(l))
+		}
+		enc.Close()
+		rw.Close()
+		pw.Close()
+	}()
+	dec := bhttp.NewResponseDecoder(NewChunkedResponseReader(cctx, pr), nil)
+	resp, err := dec.ReadHeader()
+	if err != nil || resp.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("head %+v %v", resp, err)
+	}
+	buf := make([]byte, 256)
+	for _, l := range lines {
+		step <- true // the next line is written only after the previous one was read
+		n, err := dec.Read(buf)
+		if err != nil || string(buf[:n]) != l {
+			t.Fatalf("line %q %v, want %q", buf[:n], err, l)
+		}
+	}
+	if _, err := dec.Read(buf); err != io.EOF {
+		t.Fatalf("end %v", err)
+	}
+
+	// The same response with the stream cut before the final OHTTP chunk:
+	// every line still arrives, then the reader reports truncation.
+	var full bytes.Buffer
+	w2, cctx2, _ := NewChunkedRequestWriter(k.Config(), Suite{1, 1}, &rb, nil)
+	w2.Close()
+	_, gctx2, _ := g.NewChunkedRequestReader(&rb)
+	rw2, _ := NewChunkedResponseWriter(gctx2, &full)
+	enc := bhttp.NewResponseEncoder(rw2)
+	enc.Buf = make([]byte, 256)
+	for _, l := range lines {
+		enc.Write([]byte(l))
+	}
+	enc.Close()
+	rw2.Close()
+	chunks := splitChunks(t, full.Bytes()[16:])
+	cut := append(slices.Clone(full.Bytes()[:16]), bytes.Join(chunks[:len(chunks)-1], nil)...)
+	body, err := io.ReadAll(bhttp.NewResponseDecoder(NewChunkedResponseReader(cctx2, bytes.NewReader(cut)), nil))
+	if !errors.Is(err, ErrTruncated) {
+		t.Fatalf("cut stream: %q %v", body, err)
+	}
+}
