@@ -2,9 +2,12 @@ package ohttp
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/hpke"
+	"crypto/sha3"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,15 +106,7 @@ func TestRFC9458AppendixA(t *testing.T) {
 // GOROOT: a key made by GenerateKey from the vector's secret has the
 // vector's public key and opens the vector's ciphertext.
 func TestMLKEM768X25519Vectors(t *testing.T) {
-	goroot, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Skipf("go env GOROOT: %v", err)
-	}
-	path := filepath.Join(strings.TrimSpace(string(goroot)), "src", "crypto", "hpke", "testdata", "hpke-pq.json")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("Go's HPKE vectors not installed: %v", err)
-	}
+	data := goVectors(t, "hpke-pq.json")
 	var vectors []struct {
 		Mode        uint16 `json:"mode"`
 		KEM         uint16 `json:"kem_id"`
@@ -156,6 +151,98 @@ func TestMLKEM768X25519Vectors(t *testing.T) {
 		}
 	}
 	if seen == 0 {
-		t.Fatal("no MLKEM768-X25519 vector in " + path)
+		t.Fatal("no MLKEM768-X25519 vector in hpke-pq.json")
 	}
+}
+
+// RFC 9180's vectors for DHKEM(X25519, HKDF-SHA256) with HKDF-SHA256 and
+// AES-GCM, as Go keeps them in GOROOT (1000 seals and 1000 exports each,
+// accumulated through SHAKE128 the way crypto/hpke's own test does),
+// checked against this package's sender.
+func TestX25519SenderRFC9180(t *testing.T) {
+	data := goVectors(t, "rfc9180.json")
+	var vectors []struct {
+		Mode           uint16 `json:"mode"`
+		KEM            uint16 `json:"kem_id"`
+		KDF            uint16 `json:"kdf_id"`
+		AEAD           uint16 `json:"aead_id"`
+		Info           string `json:"info"`
+		IkmE           string `json:"ikmE"`
+		PkRm           string `json:"pkRm"`
+		Enc            string `json:"enc"`
+		AccEncryptions string `json:"encryptions_accumulated"`
+		AccExports     string `json:"exports_accumulated"`
+	}
+	if err := json.Unmarshal(data, &vectors); err != nil {
+		t.Fatal(err)
+	}
+	draw := func(r io.Reader) []byte {
+		l := make([]byte, 1)
+		r.Read(l)
+		b := make([]byte, l[0])
+		r.Read(b)
+		return b
+	}
+	seen := 0
+	for _, v := range vectors {
+		if v.Mode != 0 || v.KEM != KEMX25519 || v.KDF != KDFHKDFSHA256 || (v.AEAD != AEADAES128GCM && v.AEAD != AEADAES256GCM) {
+			continue
+		}
+		seen++
+		skE, err := hpke.DHKEM(ecdh.X25519()).DeriveKeyPair(unhex(t, v.IkmE))
+		if err != nil {
+			t.Fatal(err)
+		}
+		skBytes, _ := skE.Bytes()
+		enc, s, err := newX25519Sender(unhex(t, v.PkRm), v.AEAD, unhex(t, v.Info), bytes.NewReader(skBytes))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(enc, unhex(t, v.Enc)) {
+			t.Fatalf("aead %d: enc %x, want %s", v.AEAD, enc, v.Enc)
+		}
+		source, sink := sha3.NewSHAKE128(), sha3.NewSHAKE128()
+		for range 1000 {
+			aad, pt := draw(source), draw(source)
+			ct, err := s.Seal(aad, pt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sink.Write(ct)
+		}
+		acc := make([]byte, 16)
+		sink.Read(acc)
+		if !bytes.Equal(acc, unhex(t, v.AccEncryptions)) {
+			t.Fatalf("aead %d: accumulated encryptions %x, want %s", v.AEAD, acc, v.AccEncryptions)
+		}
+		source, sink = sha3.NewSHAKE128(), sha3.NewSHAKE128()
+		for l := range 1000 {
+			out, err := s.Export(string(draw(source)), l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sink.Write(out)
+		}
+		sink.Read(acc)
+		if !bytes.Equal(acc, unhex(t, v.AccExports)) {
+			t.Fatalf("aead %d: accumulated exports %x, want %s", v.AEAD, acc, v.AccExports)
+		}
+	}
+	if seen < 2 {
+		t.Fatalf("only %d X25519/AES-GCM vectors found", seen)
+	}
+}
+
+// goVectors reads one of crypto/hpke's vector files from GOROOT.
+func goVectors(t *testing.T, name string) []byte {
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	path := filepath.Join(strings.TrimSpace(string(goroot)), "src", "crypto", "hpke", "testdata", name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("Go's HPKE vectors not installed: %v", err)
+	}
+	return data
 }
