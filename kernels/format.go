@@ -21,15 +21,39 @@ type formatFuncs struct {
 	vecDotType Type
 }
 
+// portable holds every type the package stores. Q8_1 and Q8_K are
+// activation formats only (ggml has no dot product with them as weights),
+// so their vecDot is nil and funcs refuses them for computation.
 var portable = map[Type]*formatFuncs{
 	F32:  {dequantizeF32, quantizeF32, dotF32, F32},
 	F16:  {dequantizeF16, quantizeF16, dotF16F32, F32},
 	BF16: {dequantizeBF16, quantizeBF16, dotBF16F32, F32},
 	Q8_0: {dequantizeQ8_0, quantizeQ8_0, dotQ8_0Q8_0, Q8_0},
 	Q4_0: {dequantizeQ4_0, quantizeQ4_0, dotQ4_0Q8_0, Q8_0},
+	Q4_1: {dequantizeQ4_1, quantizeQ4_1, dotQ4_1Q8_1, Q8_1},
+	Q5_0: {dequantizeQ5_0, quantizeQ5_0, dotQ5_0Q8_0, Q8_0},
+	Q5_1: {dequantizeQ5_1, quantizeQ5_1, dotQ5_1Q8_1, Q8_1},
+	Q8_1: {dequantizeQ8_1, quantizeQ8_1, nil, Q8_1},
+	Q4_K: {dequantizeQ4_K, quantizeQ4_K, dotQ4_KQ8_K, Q8_K},
+	Q5_K: {dequantizeQ5_K, quantizeQ5_K, dotQ5_KQ8_K, Q8_K},
+	Q6_K: {dequantizeQ6_K, quantizeQ6_K, dotQ6_KQ8_K, Q8_K},
+	Q8_K: {dequantizeQ8_K, quantizeQ8_K, nil, Q8_K},
 }
 
+// funcs returns the functions of a type that can hold weights.
 func funcs(t Type) (*formatFuncs, error) {
+	f, err := codec(t)
+	if err != nil {
+		return nil, err
+	}
+	if f.vecDot == nil {
+		return nil, fmt.Errorf("kernels: type %v holds activations only, not weights", t)
+	}
+	return f, nil
+}
+
+// codec returns the functions of any stored type, weights or activations.
+func codec(t Type) (*formatFuncs, error) {
 	f, ok := portable[t]
 	if !ok || f == nil {
 		return nil, fmt.Errorf("kernels: type %v is not supported for computation", t)
@@ -38,7 +62,9 @@ func funcs(t Type) (*formatFuncs, error) {
 }
 
 // VecDotType is the type activations are converted to before a dot product
-// with weights of type t (Q8_0 for the legacy formats, as ggml does; F32
+// with weights of type t, as ggml chooses it: Q8_0 for Q4_0, Q5_0 and Q8_0;
+// Q8_1 (which also stores each block's sum) for Q4_1 and Q5_1; Q8_K for the
+// K-quants; F32
 // for float weights, where ggml would round activations to F16: keeping
 // them in F32 is at least as accurate).
 func (t Type) VecDotType() Type {
@@ -50,7 +76,7 @@ func (t Type) VecDotType() Type {
 
 // DequantizeRow converts len(dst) elements stored as type t in src.
 func DequantizeRow(t Type, dst []float32, src []byte) error {
-	f, err := funcs(t)
+	f, err := codec(t)
 	if err != nil {
 		return err
 	}
@@ -67,7 +93,7 @@ func DequantizeRow(t Type, dst []float32, src []byte) error {
 
 // QuantizeRow stores src as type t in dst with ggml's reference quantiser.
 func QuantizeRow(t Type, dst []byte, src []float32) error {
-	f, err := funcs(t)
+	f, err := codec(t)
 	if err != nil {
 		return err
 	}
@@ -177,7 +203,7 @@ func quantizeQ8_0(dst []byte, src []float32) {
 		out := dst[b*34 : (b+1)*34]
 		var amax float32
 		for _, v := range x {
-			amax = max(amax, abs32(v))
+			amax = cMax(amax, abs32(v))
 		}
 		d := amax / 127
 		id := float32(0)
@@ -186,7 +212,7 @@ func quantizeQ8_0(dst []byte, src []float32) {
 		}
 		putF16(out, d)
 		for j, v := range x {
-			out[2+j] = byte(int8(roundAway(v * id)))
+			out[2+j] = byte(cToInt8(roundAway(float32(v * id))))
 		}
 	}
 }
@@ -209,7 +235,8 @@ func dotQ8_0Q8_0(n int, w, x []byte) float32 {
 		for j := 2; j < 34; j++ {
 			acc += int32(int8(bw[j])) * int32(int8(bx[j]))
 		}
-		s += float32(acc) * f16(bw) * f16(bx)
+		// ggml_vec_dot_q8_0_q8_0_generic multiplies the two scales first.
+		s += float32(float32(acc) * float32(f16(bw)*f16(bx)))
 	}
 	return s
 }
@@ -234,9 +261,9 @@ func quantizeQ4_0(dst []byte, src []float32) {
 		}
 		putF16(out, d)
 		for j := 0; j < QK/2; j++ {
-			q0 := min(15, int8(x[j]*id+8.5))
-			q1 := min(15, int8(x[j+QK/2]*id+8.5))
-			out[2+j] = byte(q0) | byte(q1)<<4
+			q0 := uint8(min(15, int(cToInt8(float32(x[j]*id)+8.5))))
+			q1 := uint8(min(15, int(cToInt8(float32(x[j+QK/2]*id)+8.5))))
+			out[2+j] = q0 | q1<<4
 		}
 	}
 }
@@ -262,7 +289,7 @@ func dotQ4_0Q8_0(n int, w, x []byte) float32 {
 			acc += (int32(q&0xf) - 8) * int32(int8(bx[2+j]))
 			acc += (int32(q>>4) - 8) * int32(int8(bx[2+j+QK/2]))
 		}
-		s += float32(acc) * f16(bw) * f16(bx)
+		s += float32(float32(float32(acc)*f16(bw)) * f16(bx))
 	}
 	return s
 }

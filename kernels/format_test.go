@@ -52,9 +52,15 @@ func TestFormatsRoundTripAndDot(t *testing.T) {
 		// Block formats: half a step, plus the F16 rounding of the scale; Q4_0's
 		// largest positive values are clamped to 7 steps, a whole step off.
 		{F32, 0}, {F16, 1e-3}, {BF16, 8e-3}, {Q8_0, 0.6 / 127}, {Q4_0, 1.1 / 8},
+		// Offset formats: half a step of (max-min)/levels, plus the F16
+		// rounding of the offset.
+		{Q4_1, 1.1 / 15}, {Q5_0, 1.1 / 16}, {Q5_1, 1.1 / 31}, {Q8_1, 0.6 / 127},
+		// K-quants, relative to the super-block's largest value: half a step
+		// of a sub-block, whose scale is itself rounded to 6 or 8 bits.
+		{Q4_K, 2.1 / 15}, {Q5_K, 2.1 / 31}, {Q6_K, 2.1 / 63}, {Q8_K, 1.1 / 127},
 	}
 	for _, tt := range tests {
-		for _, n := range []int{32, 64, 896, 4864} {
+		for _, n := range []int{256, 512, 4864} {
 			x := randRow(r, n)
 			rb, _ := tt.t.RowBytes(n)
 			q := make([]byte, rb)
@@ -68,16 +74,20 @@ func TestFormatsRoundTripAndDot(t *testing.T) {
 			if err := DequantizeRow(tt.t, back, q); err != nil {
 				t.Fatal(err)
 			}
-			for b := 0; b < n; b += 32 {
+			bs := max(32, tt.t.BlockSize()) // amax over the block a scale covers
+			for b := 0; b < n; b += bs {
 				var amax float64
-				for _, v := range x[b : b+32] {
+				for _, v := range x[b : b+bs] {
 					amax = max(amax, math.Abs(float64(v)))
 				}
-				for i := b; i < b+32; i++ {
+				for i := b; i < b+bs; i++ {
 					if e := math.Abs(float64(x[i] - back[i])); e > tt.relErr*amax+1e-7 && tt.t != F16 && tt.t != BF16 || e > tt.relErr*math.Abs(float64(x[i]))+1e-7 && (tt.t == F16 || tt.t == BF16) {
 						t.Fatalf("%v n=%d: element %d: %v -> %v", tt.t, n, i, x[i], back[i])
 					}
 				}
+			}
+			if _, err := funcs(tt.t); err != nil {
+				continue // an activation type: no dot product of its own
 			}
 			// Dot with activations converted the way MatMul converts them.
 			y := randRow(r, n)
@@ -116,6 +126,16 @@ func TestBadLengths(t *testing.T) {
 
 func FuzzDequantize(f *testing.F) {
 	f.Add(uint8(2), []byte{0, 0x3c, 1, 2, 3})
+	for _, typ := range []Type{Q4_1, Q5_0, Q5_1, Q8_1, Q4_K, Q5_K, Q6_K, Q8_K} {
+		// One block of each type with NaN and Inf F16 scales and a full one.
+		b := make([]byte, typ.BlockBytes())
+		for i := range b {
+			b[i] = byte(i*37 + 11)
+		}
+		f.Add(uint8(typ), b)
+		inf := append([]byte{0x00, 0x7c, 0x01, 0x7e}, b[4:]...)
+		f.Add(uint8(typ), append(inf, b...))
+	}
 	f.Fuzz(func(t *testing.T, typ uint8, data []byte) {
 		tt := Type(typ)
 		if _, ok := portable[tt]; !ok {
