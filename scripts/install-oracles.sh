@@ -25,6 +25,8 @@ need_apt=()
 [ "$what" = all ] && ! command -v debootstrap >/dev/null && need_apt+=(debootstrap)
 command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
+# curl waits for the demo's server to come up.
+command -v curl >/dev/null || need_apt+=(curl)
 # gcc builds the small C shims that call libggml from inside the sid root.
 [ "$what" = all ] && ! command -v gcc >/dev/null && need_apt+=(gcc libc6-dev)
 # GNU cpio reads the initramfs archives image/cpio writes.

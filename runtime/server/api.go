@@ -416,7 +416,8 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 	}
 	name := req.Model
 	if name == "" {
-		name = req.Name
+		// Older clients still send "name".
+		name = req.Name //lint:ignore SA1019 accepted for compatibility, as ollama does
 	}
 	if err := s.checkModel(name); err != nil {
 		writeError(w, statusOf(err), err)

@@ -1,4 +1,4 @@
-//go:build goexperiment.runtimesecret
+//go:build goexperiment.runtimesecret && !pithnowipe
 
 package server
 

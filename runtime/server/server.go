@@ -18,17 +18,21 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pith-project/pith/arena"
+	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/model"
 )
 
@@ -71,6 +75,16 @@ type Config struct {
 	Quantization  string // e.g. "Q4_0"
 	Version       string
 
+	// Attest signs the attestation documents; Manifest is the image
+	// manifest served inside them (raw JSON, may be empty on a host).
+	Attest   attest.Provider
+	Manifest []byte
+	// Keys rotate every KeyRotation (0: never); the previous keys keep
+	// working for KeyGrace. Rand is the kernel's RNG (crypto/rand if nil).
+	KeyRotation time.Duration
+	KeyGrace    time.Duration
+	Rand        io.Reader
+
 	Limits Limits
 	// AllowUnlockedArena lets a development host without CAP_IPC_LOCK run
 	// with arenas that may be swapped; PID 1 never sets it.
@@ -83,6 +97,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	arenas *arena.Pool
+	keys   *keyring
 	api    http.Handler
 
 	admitted atomic.Int64 // requests inside the queue (running or waiting)
@@ -99,7 +114,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Model == nil {
 		return nil, errors.New("server: no model")
 	}
-	if arena.WipeDisabled {
+	if cfg.Attest == nil {
+		return nil, errors.New("server: no attestation provider")
+	}
+	if arena.WipeDisabled && os.Getenv("PITH_NOWIPE_CONTROL") != "1" {
 		return nil, errors.New("server: built with the pithnowipe tag, which turns the request wipe off; that build is for the memory-scan control test only")
 	}
 	if cfg.Limits == (Limits{}) {
@@ -131,6 +149,18 @@ func New(cfg Config) (*Server, error) {
 		s.log.Warn("built without GOEXPERIMENT=runtimesecret: heap copies of request content are not erased after each request")
 	}
 	s.arenas = pool
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.KeyGrace <= 0 {
+		cfg.KeyGrace = time.Hour
+	}
+	s.keys, err = newKeyring(context.Background(), cfg.Attest, cfg.Rand, cfg.KeyGrace)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.cfg = cfg
 	s.api = s.apiHandler()
 	return s, nil
 }
@@ -220,7 +250,7 @@ func (s *Server) scope(fn func()) {
 // one cycle) so that what a request left on the heap is erased now, not
 // whenever the heap next grows. Requests that end together share a cycle.
 func (s *Server) collect() {
-	if !s.gcMu.TryLock() {
+	if arena.WipeDisabled || !s.gcMu.TryLock() {
 		return
 	}
 	defer s.gcMu.Unlock()
@@ -255,4 +285,42 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Serve serves on ln until ctx ends, then stops taking requests, lets the
+// ones in flight finish (or cancels them after grace), and returns. Every
+// request's memory is wiped on its own way out, so nothing is left to do
+// after Serve but power off.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, plaintext bool, grace time.Duration) error {
+	if plaintext && !IsLoopback(ln.Addr().String()) {
+		return fmt.Errorf("server: the plaintext API is for loopback only, not %s", ln.Addr())
+	}
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	hs := &http.Server{
+		Handler:           s.Handler(plaintext),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		// net/http's own log lines can quote a request line; keep them out.
+		ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError),
+	}
+	go s.keys.rotateEvery(base, s.cfg.KeyRotation, func(err error) { s.log.Error("key rotation failed", "err", err) })
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "platform", string(s.cfg.Attest.Platform()), "plaintext", plaintext)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		cancelBase() // cancels generations still running
+		hs.Close()
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/gguf"
 	"github.com/pith-project/pith/model/synth"
@@ -66,8 +68,12 @@ func newTestServer(t testing.TB, lim Limits) *Server {
 		lim.MaxPromptTokens = 400
 		lim.MaxPredict = 64
 	}
+	dev, err := attest.NewDevProvider(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := New(Config{Model: testModel(t), ModelName: "tiny:latest", ModelDigest: "sha256:00", Version: "test",
-		Limits: lim, AllowUnlockedArena: true})
+		Limits: lim, AllowUnlockedArena: true, Attest: dev, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,373 @@
+// Package client talks to a pith enclave: it fetches the attestation with a
+// fresh nonce, verifies it against a manifest and policy the caller trusts,
+// pins the OHTTP key configuration the verified report binds, and then
+// seals every request to that key (optionally through an OHTTP relay) and
+// opens the answers, streamed ones included.
+//
+// A Client is an http.RoundTripper: give it to an http.Client and any code
+// that speaks the Ollama API (ollama's own api.Client among them) talks to
+// the enclave sealed, unchanged.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/bhttp"
+	"github.com/pith-project/pith/ohttp"
+)
+
+// Options say which enclave to trust and how to reach it.
+type Options struct {
+	// URL is the enclave's base URL (attestation and, without a relay, the gateway).
+	URL string
+	// RelayURL, when set, receives the sealed requests instead of the
+	// gateway: an OHTTP relay sees who asks, never what.
+	RelayURL string
+	// Manifest holds the expected launch measurements; Policy the rest of
+	// what the verifier demands (set Policy.AllowDev for the stand-in).
+	Manifest *attest.Manifest
+	Policy   attest.Policy
+	// HTTP is the transport for the outer requests (default http.DefaultClient).
+	HTTP *http.Client
+	// Unchunked seals every request as one RFC 9458 message and waits for
+	// the whole answer; the default is chunked OHTTP, which streams.
+	Unchunked bool
+}
+
+// Client is a verified connection to one enclave.
+type Client struct {
+	opts Options
+
+	mu     sync.Mutex
+	cfg    ohttp.KeyConfig
+	result *attest.Result
+}
+
+// New verifies the enclave and returns a client pinned to its key.
+func New(ctx context.Context, opts Options) (*Client, error) {
+	if opts.URL == "" {
+		return nil, errors.New("client: no enclave URL")
+	}
+	if opts.Manifest == nil {
+		return nil, errors.New("client: no manifest: the expected measurements are what makes verification mean something")
+	}
+	opts.URL = strings.TrimRight(opts.URL, "/")
+	if opts.HTTP == nil {
+		opts.HTTP = http.DefaultClient
+	}
+	c := &Client{opts: opts}
+	if _, err := c.Verify(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Verify fetches a fresh attestation, verifies it, and pins the key
+// configuration it binds. New calls it; the client calls it again when the
+// gateway says its key is unknown (the enclave rotated its keys).
+func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
+	nonce := make([]byte, attest.NonceSize)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	u := c.opts.URL + "/v1/attestation?nonce=" + hex.EncodeToString(nonce)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: fetching the attestation: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("client: reading the attestation: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("client: attestation: %s", resp.Status)
+	}
+	doc, err := attest.ParseDocument(body)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	res, err := attest.Verify(doc, nonce, c.opts.Policy, c.opts.Manifest)
+	if err != nil {
+		return res, fmt.Errorf("client: %w", err)
+	}
+	cfg, err := pickConfig(doc.KeyConfig)
+	if err != nil {
+		return res, err
+	}
+	c.mu.Lock()
+	c.cfg, c.result = cfg, res
+	c.mu.Unlock()
+	return res, nil
+}
+
+// pickConfig prefers the post-quantum hybrid KEM, then X25519.
+func pickConfig(b []byte) (ohttp.KeyConfig, error) {
+	cfgs, err := ohttp.ParseKeyConfigs(b)
+	if err != nil {
+		return ohttp.KeyConfig{}, fmt.Errorf("client: key configuration: %w", err)
+	}
+	for _, kem := range []uint16{ohttp.KEMMLKEM768X25519, ohttp.KEMX25519} {
+		for _, c := range cfgs {
+			if c.KEM == kem && len(c.Suites) > 0 {
+				return c, nil
+			}
+		}
+	}
+	return ohttp.KeyConfig{}, errors.New("client: the enclave offers no key configuration this client supports")
+}
+
+// Attestation is what the last verification proved.
+func (c *Client) Attestation() *attest.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.result
+}
+
+func (c *Client) gatewayURL() string {
+	if c.opts.RelayURL != "" {
+		return c.opts.RelayURL
+	}
+	return c.opts.URL + "/v1/ohttp"
+}
+
+// errStaleKey is the gateway's 422: it no longer has the key we sealed to.
+var errStaleKey = errors.New("client: the enclave no longer has the pinned key")
+
+// RoundTrip seals req, sends it, and returns the opened response. Its body
+// streams when the request was sent chunked. A rotated key makes the client
+// verify the enclave again and retry once.
+func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	resp, err := c.roundTrip(req, body)
+	if errors.Is(err, errStaleKey) {
+		if _, verr := c.Verify(req.Context()); verr != nil {
+			return nil, verr
+		}
+		resp, err = c.roundTrip(req, body)
+	}
+	return resp, err
+}
+
+func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, error) {
+	c.mu.Lock()
+	cfg := c.cfg
+	c.mu.Unlock()
+	inner := bhttp.Request{
+		Method: req.Method, Scheme: "https", Authority: "pith", Path: req.URL.RequestURI(),
+		Header: cleanHeader(req.Header), Body: body,
+	}
+	plain, err := inner.MarshalKnownLength()
+	if err != nil {
+		return nil, fmt.Errorf("client: encoding the request: %w", err)
+	}
+	suite := cfg.Suites[0]
+	var (
+		msg      []byte
+		ctype    string
+		opener   func(io.Reader) (io.Reader, error)
+		sealOnce *ohttp.ClientContext
+	)
+	if c.opts.Unchunked {
+		msg, sealOnce, err = ohttp.EncapsulateRequest(cfg, suite, plain, rand.Reader)
+		ctype = ohttp.MediaTypeRequest
+	} else {
+		var buf bytes.Buffer
+		var cw *ohttp.ChunkedRequestWriter
+		var cc *ohttp.ClientContext
+		cw, cc, err = ohttp.NewChunkedRequestWriter(cfg, suite, &buf, rand.Reader)
+		if err == nil {
+			if _, err = cw.Write(plain); err == nil {
+				err = cw.Close()
+			}
+		}
+		msg = buf.Bytes()
+		ctype = ohttp.MediaTypeChunkedReq
+		opener = func(r io.Reader) (io.Reader, error) { return ohttp.NewChunkedResponseReader(cc, r), nil }
+	}
+	if err != nil {
+		return nil, fmt.Errorf("client: sealing: %w", err)
+	}
+	out, err := http.NewRequestWithContext(req.Context(), http.MethodPost, c.gatewayURL(), bytes.NewReader(msg))
+	if err != nil {
+		return nil, err
+	}
+	out.Header.Set("Content-Type", ctype)
+	resp, err := c.opts.HTTP.Do(out)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusUnprocessableEntity:
+			return nil, errStaleKey
+		case http.StatusServiceUnavailable:
+			return nil, &BusyError{RetryAfter: resp.Header.Get("Retry-After")}
+		}
+		return nil, fmt.Errorf("client: gateway: %s", resp.Status)
+	}
+	if sealOnce != nil {
+		defer resp.Body.Close()
+		sealed, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		if err != nil {
+			return nil, err
+		}
+		plain, err := sealOnce.DecapsulateResponse(sealed)
+		if err != nil {
+			return nil, fmt.Errorf("client: opening the response: %w", err)
+		}
+		br, err := bhttp.ParseResponse(plain)
+		if err != nil {
+			return nil, fmt.Errorf("client: decoding the response: %w", err)
+		}
+		return httpResponse(req, br.Status, br.Header, io.NopCloser(bytes.NewReader(br.Body))), nil
+	}
+	rc, err := opener(resp.Body)
+	if err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("client: opening the response: %w", err)
+	}
+	dec := bhttp.NewResponseDecoder(rc, nil)
+	head, err := dec.ReadHeader()
+	if err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("client: decoding the response: %w", err)
+	}
+	return httpResponse(req, head.Status, head.Header, &streamBody{dec: dec, outer: resp.Body}), nil
+}
+
+func httpResponse(req *http.Request, status int, h http.Header, body io.ReadCloser) *http.Response {
+	if h == nil {
+		h = http.Header{}
+	}
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), StatusCode: status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: body, ContentLength: -1, Request: req,
+	}
+}
+
+// streamBody reads the inner body as the chunks arrive; a stream that ends
+// without the authenticated final chunk is an error, not a short answer.
+type streamBody struct {
+	dec   *bhttp.ResponseDecoder
+	outer io.ReadCloser
+}
+
+func (s *streamBody) Read(p []byte) (int, error) { return s.dec.Read(p) }
+func (s *streamBody) Close() error               { return s.outer.Close() }
+
+// cleanHeader keeps the end-to-end fields of a request; hop-by-hop ones
+// and those the outer request carries are dropped.
+func cleanHeader(h http.Header) http.Header {
+	out := http.Header{}
+	for k, v := range h {
+		switch http.CanonicalHeaderKey(k) {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer", "Host", "Content-Length", "Accept-Encoding", "User-Agent":
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// BusyError is the enclave's 503: its queue is full.
+type BusyError struct{ RetryAfter string }
+
+func (e *BusyError) Error() string {
+	return "client: the enclave is busy (retry after " + e.RetryAfter + "s)"
+}
+
+// Message is one message of a conversation to summarise.
+type Message struct {
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
+// Summary is the enclave's answer to a summarise request.
+type Summary struct {
+	Summary         string        `json:"summary"`
+	Nonce           string        `json:"nonce,omitempty"`
+	PromptEvalCount int           `json:"prompt_eval_count,omitempty"`
+	EvalCount       int           `json:"eval_count,omitempty"`
+	TotalDuration   time.Duration `json:"total_duration,omitempty"`
+}
+
+// Summarize asks the enclave for a summary of at most maxWords words (0 for
+// the server's default). The request carries a random nonce that the answer
+// must echo, so an answer can never be another request's.
+func (c *Client) Summarize(ctx context.Context, msgs []Message, maxWords int) (*Summary, error) {
+	body, err := json.Marshal(map[string]any{"messages": msgs, "max_words": maxWords})
+	if err != nil {
+		return nil, err
+	}
+	nb := make([]byte, 16)
+	rand.Read(nb)
+	nonce := hex.EncodeToString(nb)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://pith/v1/summarize", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Pith-Nonce", nonce)
+	resp, err := c.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("client: reading the summary: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return nil, fmt.Errorf("enclave: %s", e.Error)
+		}
+		return nil, fmt.Errorf("enclave: %s", resp.Status)
+	}
+	var s Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("client: the summary is not valid JSON: %w", err)
+	}
+	if s.Nonce != nonce {
+		return nil, errors.New("client: the answer does not carry this request's nonce")
+	}
+	return &s, nil
+}
+
+// HTTPClient is an http.Client whose requests all go sealed to the enclave;
+// the URL's host is ignored (only its path and query are sent, sealed).
+func (c *Client) HTTPClient() *http.Client { return &http.Client{Transport: c} }
+
+// BaseURL is a placeholder host for HTTPClient's requests, for libraries
+// that want a URL (ollama's api.NewClient).
+var BaseURL = &url.URL{Scheme: "http", Host: "pith.enclave"}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/runtime/harden"
+	"github.com/pith-project/pith/runtime/server"
+)
+
+func init() {
+	var (
+		modelPath, sha, name, listen, attestMode, manifestPath, devManifest string
+		plaintext, allowUnlocked                                            bool
+		queue, concurrent, maxCtx, threads                                  int
+		rotate, timeout                                                     time.Duration
+	)
+	register(&command{
+		Name:  "serve",
+		Short: "serve sealed requests (the enclave's server, on this machine)",
+		Usage: "pith serve [--model FILE] [--listen ADDR] [--attest auto|dev] [flags]",
+		Help: `Runs the same server that pith-init runs inside the confidential VM:
+GET /v1/attestation?nonce=HEX (the hardware report binding the OHTTP keys),
+GET /.well-known/ohttp-gateway (the keys) and POST /v1/ohttp (sealed
+Ollama API calls and /v1/summarize). Clients verify it first: use
+'pith summarize', 'pith proxy' or the Go library in client/.
+
+--attest auto uses SEV-SNP or TDX when the machine is a confidential guest,
+and fails otherwise. --attest dev uses the development stand-in, which signs
+with a key made at start-up and PROVES NOTHING: clients refuse it unless
+told --allow-dev. --write-dev-manifest writes the manifest such a client
+needs (this binary's measurement and the model's digest).
+
+--plaintext also serves the unsealed Ollama API (/api/...) for development
+and benchmarks; it is refused on a non-loopback address.
+
+Example:
+  pith serve --model qwen2.5-0.5b-instruct-q4_0.gguf --attest dev \
+      --write-dev-manifest /tmp/manifest.json
+  pith summarize --url http://127.0.0.1:8080 --manifest /tmp/manifest.json --allow-dev chat.txt`,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&modelPath, "model", "", "GGUF model file (default $PITH_MODEL or the demo model)")
+			fs.StringVar(&sha, "sha256", "", "read the whole model and check its SHA-256 (hex) before use")
+			fs.StringVar(&name, "name", "", "model name the Ollama API answers to (default from the file)")
+			fs.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+			fs.StringVar(&attestMode, "attest", "auto", "attestation: auto (SEV-SNP or TDX), sev-snp, tdx, or dev (proves nothing)")
+			fs.StringVar(&manifestPath, "manifest", "", "image manifest to serve inside attestation documents")
+			fs.StringVar(&devManifest, "write-dev-manifest", "", "with --attest dev: write a manifest for this server to FILE")
+			fs.BoolVar(&plaintext, "plaintext", false, "also serve the unsealed Ollama API (loopback only)")
+			fs.BoolVar(&allowUnlocked, "allow-unlocked", false, "run even if request memory cannot be locked (may be swapped)")
+			fs.IntVar(&queue, "queue", server.DefaultLimits().Queue, "requests admitted at once; more get 503")
+			fs.IntVar(&concurrent, "concurrent", server.DefaultLimits().Concurrent, "generations at once")
+			fs.IntVar(&maxCtx, "max-context", server.DefaultLimits().MaxContext, "largest num_ctx a request may ask for")
+			fs.IntVar(&threads, "threads", 0, "cores to use (default all)")
+			fs.DurationVar(&rotate, "rotate-keys", 24*time.Hour, "OHTTP key rotation period (0: never)")
+			fs.DurationVar(&timeout, "timeout", server.DefaultLimits().RequestTimeout, "longest a request may run")
+		},
+		Run: func(ctx context.Context, args []string) error {
+			if len(args) > 0 {
+				return usagef("unexpected argument %q", args[0])
+			}
+			if plaintext && !server.IsLoopback(listen) {
+				return usagef("--plaintext is for loopback only, not %s", listen)
+			}
+			if plaintext && os.Getpid() == 1 {
+				return usagef("--plaintext is refused in PID 1")
+			}
+			if devManifest != "" && attestMode != "dev" {
+				return usagef("--write-dev-manifest needs --attest dev")
+			}
+			if err := harden.Apply(); err != nil {
+				return err
+			}
+			if threads > 0 {
+				kernels.SetThreads(threads)
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			if modelPath == "" {
+				modelPath = defaultModelPath()
+			}
+			m, err := openModel(modelPath, sha)
+			if err != nil {
+				return err
+			}
+			info, err := describeModel(modelPath, m)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				name = info.name
+			}
+			p, err := attest.Open(ctx, attestMode, log)
+			if err != nil {
+				return fmt.Errorf("%w\n(on a machine that is not a confidential VM, --attest dev runs the development stand-in)", err)
+			}
+			var manifest []byte
+			if manifestPath != "" {
+				if manifest, err = os.ReadFile(manifestPath); err != nil {
+					return err
+				}
+				if _, err := attest.ParseManifest(manifest); err != nil {
+					return fmt.Errorf("--manifest %s: %w", manifestPath, err)
+				}
+			}
+			if devManifest != "" {
+				if err := writeDevManifest(devManifest, info); err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "wrote %s (development manifest: proves nothing)\n", devManifest)
+			}
+			lim := server.DefaultLimits()
+			lim.Queue, lim.Concurrent, lim.MaxContext, lim.RequestTimeout = queue, concurrent, maxCtx, timeout
+			lim.DefaultContext = min(lim.DefaultContext, maxCtx)
+			s, err := server.New(server.Config{
+				Model: m, ModelName: name, ModelDigest: "sha256:" + info.sha256, ModelSize: info.size, ModelTime: info.mtime,
+				ParameterSize: info.params, Quantization: info.quant, Version: version,
+				Attest: p, Manifest: manifest, KeyRotation: rotate, Limits: lim,
+				AllowUnlockedArena: allowUnlocked, Logger: log,
+			})
+			if err != nil {
+				if strings.Contains(err.Error(), "lock") && !allowUnlocked {
+					err = fmt.Errorf("%w\n(run as root, raise RLIMIT_MEMLOCK, or pass --allow-unlocked on a development host)", err)
+				}
+				return err
+			}
+			defer s.Close()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "pith serve: %s on http://%s (attestation %s%s)\n", name, ln.Addr(), p.Platform(), map[bool]string{true: ", plaintext API on", false: ""}[plaintext])
+			return s.Serve(ctx, ln, plaintext, 30*time.Second)
+		},
+	})
+}
+
+type modelInfo struct {
+	name, sha256, params, quant string
+	size                        int64
+	mtime                       time.Time
+}
+
+// describeModel reads what the Ollama API reports about the model: its
+// digest (the whole file is hashed), size, parameter count and type.
+func describeModel(path string, m *model.Model) (modelInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return modelInfo{}, err
+	}
+	sum := m.File.SHA256
+	if sum == ([32]byte{}) {
+		sum = sha256.Sum256(m.File.Data) // mapped, not yet hashed
+	}
+	info := modelInfo{sha256: hex.EncodeToString(sum[:]), size: st.Size(), mtime: st.ModTime().UTC()}
+	base := strings.TrimSuffix(filepath.Base(path), ".gguf")
+	info.name = strings.ToLower(base) + ":latest"
+	var params int64
+	for _, t := range m.File.Tensors {
+		params += int64(t.Elements())
+	}
+	switch {
+	case params >= 1e9:
+		info.params = fmt.Sprintf("%.1fB", float64(params)/1e9)
+	default:
+		info.params = fmt.Sprintf("%dM", params/1e6)
+	}
+	if ft, err := m.File.Uint("general.file_type"); err == nil {
+		info.quant = fileTypeName(ft)
+	}
+	return info, nil
+}
+
+// fileTypeName names llama.cpp's general.file_type values.
+func fileTypeName(ft uint64) string {
+	names := map[uint64]string{0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
+		10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16"}
+	if n, ok := names[ft]; ok {
+		return n
+	}
+	return fmt.Sprintf("type %d", ft)
+}
+
+// writeDevManifest writes the manifest a client needs to check the
+// development stand-in of this very binary: its measurement and the model.
+func writeDevManifest(path string, info modelInfo) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	meas, err := attest.DevMeasurement(exe)
+	if err != nil {
+		return err
+	}
+	m := attest.Manifest{
+		Format:  attest.ManifestFormat,
+		Version: version,
+		Model:   &attest.Artifact{Name: info.name, SHA256: info.sha256, Size: info.size},
+		Dev:     &attest.DevEntry{Measurement: meas},
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

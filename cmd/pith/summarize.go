@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/client"
+	"github.com/pith-project/pith/client/conversation"
+)
+
+// enclaveFlags are the flags every command that talks to an enclave shares.
+type enclaveFlags struct {
+	url, relay, manifest string
+	allowDev             bool
+}
+
+func (e *enclaveFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&e.url, "url", "", "the enclave's base URL, e.g. http://127.0.0.1:8080")
+	fs.StringVar(&e.relay, "relay", "", "send sealed requests through this OHTTP relay URL")
+	fs.StringVar(&e.manifest, "manifest", "", "manifest.json with the expected measurements (from 'pith image build')")
+	fs.BoolVar(&e.allowDev, "allow-dev", false, "accept the development stand-in, which proves nothing")
+}
+
+// connect verifies the enclave and says what was proven, on stderr.
+func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Client, error) {
+	if e.url == "" {
+		return nil, usagef("--url is required")
+	}
+	if e.manifest == "" {
+		return nil, usagef("--manifest is required: it holds the measurements the enclave must match")
+	}
+	raw, err := os.ReadFile(e.manifest)
+	if err != nil {
+		return nil, err
+	}
+	m, err := attest.ParseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("--manifest %s: %w", e.manifest, err)
+	}
+	pol := attest.DefaultPolicy()
+	pol.AllowDev = e.allowDev
+	c, err := client.New(ctx, client.Options{URL: e.url, RelayURL: e.relay, Manifest: m, Policy: pol, Unchunked: unchunked})
+	if err != nil {
+		return nil, err
+	}
+	res := c.Attestation()
+	fmt.Fprintf(os.Stderr, "%s\n", firstLine(res.Proven))
+	return c, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func init() {
+	var (
+		ef       enclaveFlags
+		maxWords int
+		verbose  bool
+	)
+	register(&command{
+		Name:  "summarize",
+		Short: "summarise a conversation in a verified enclave, sealed end to end",
+		Usage: "pith summarize --url URL --manifest FILE [--allow-dev] [CONVERSATION | -]",
+		Help: `Verifies the enclave at --url against --manifest (hardware signature chain,
+policy, launch measurement, and the binding of its key to a fresh nonce),
+then seals the conversation to that key with Oblivious HTTP and prints the
+summary. Nothing leaves this machine unsealed.
+
+The conversation is read from the file (or stdin): JSON
+([{"from":..,"text":..}] or {"messages":[..]}), "Name: text" lines, or a
+WhatsApp chat export ("[dd/mm/yyyy, hh:mm:ss] Name: text", multi-line
+messages included).
+
+Example:
+  pith summarize --url http://127.0.0.1:8080 --manifest manifest.json chat.txt
+  cat export.txt | pith summarize --url https://enclave.example --manifest m.json -`,
+		Flags: func(fs *flag.FlagSet) {
+			ef.declare(fs)
+			fs.IntVar(&maxWords, "max-words", 80, "summary length limit in words")
+			fs.BoolVar(&verbose, "verbose", false, "print token counts and timings at the end")
+		},
+		Run: func(ctx context.Context, args []string) error {
+			if len(args) > 1 {
+				return usagef("give one conversation file (or - for stdin)")
+			}
+			src := "-"
+			if len(args) == 1 {
+				src = args[0]
+			}
+			data, err := readArg(src)
+			if err != nil {
+				return err
+			}
+			conv, format, err := conversation.Parse(data)
+			if err != nil {
+				return err
+			}
+			c, err := ef.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			msgs := make([]client.Message, len(conv))
+			for i, m := range conv {
+				msgs[i] = client.Message{From: m.From, Text: m.Text}
+			}
+			fmt.Fprintf(os.Stderr, "pith: summarising %d messages (%s), sealed\n", len(msgs), format)
+			start := time.Now()
+			s, err := c.Summarize(ctx, msgs, maxWords)
+			if err != nil {
+				return err
+			}
+			fmt.Println(s.Summary)
+			if verbose {
+				fmt.Fprintf(os.Stderr, "prompt %d tokens, summary %d tokens; enclave %.2fs, round trip %.2fs\n",
+					s.PromptEvalCount, s.EvalCount, s.TotalDuration.Seconds(), time.Since(start).Seconds())
+			}
+			return nil
+		},
+	})
+
+	var (
+		pf     enclaveFlags
+		listen string
+	)
+	register(&command{
+		Name:  "proxy",
+		Short: "a local Ollama endpoint that forwards every call sealed to a verified enclave",
+		Usage: "pith proxy --url URL --manifest FILE [--listen 127.0.0.1:11434]",
+		Help: `Verifies the enclave once (and again whenever it rotates its keys), then
+serves the Ollama API unsealed on a loopback address and forwards every
+call sealed with Oblivious HTTP, streaming included. Existing Ollama
+clients work unchanged: point them at the proxy (OLLAMA_HOST).
+
+Example:
+  pith proxy --url http://127.0.0.1:8080 --manifest manifest.json --allow-dev &
+  OLLAMA_HOST=127.0.0.1:11434 ollama run qwen2.5:0.5b "hello"`,
+		Flags: func(fs *flag.FlagSet) {
+			pf.declare(fs)
+			fs.StringVar(&listen, "listen", "127.0.0.1:11434", "loopback address to serve the Ollama API on")
+		},
+		Run: func(ctx context.Context, args []string) error {
+			if len(args) > 0 {
+				return usagef("unexpected argument %q", args[0])
+			}
+			if !isLoopbackAddr(listen) {
+				return usagef("--listen must be a loopback address: the proxy serves plaintext")
+			}
+			c, err := pf.connect(ctx, false)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "pith proxy: Ollama API on http://%s, sealed to %s\n", ln.Addr(), pf.url)
+			hs := &http.Server{Handler: proxyHandler(c), ReadHeaderTimeout: 10 * time.Second,
+				ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				hs.Shutdown(sctx)
+			}()
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	})
+}
+
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// proxyHandler forwards each request sealed and copies the answer back as
+// it arrives, flushing every piece so streamed generations stay streamed.
+func proxyHandler(c *client.Client) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		resp, err := c.RoundTrip(out)
+		if err != nil {
+			var busy *client.BusyError
+			if errors.As(err, &busy) {
+				w.Header().Set("Retry-After", busy.RetryAfter)
+				http.Error(w, `{"error":"the enclave is busy"}`, http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprintf(w, "{\"error\":%q}\n", err.Error())
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		f, _ := w.(http.Flusher)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+				if f != nil {
+					f.Flush()
+				}
+			}
+			if err != nil {
+				if err != io.EOF {
+					// A stream cut short: the client sees a truncated body,
+					// never a forged end.
+					slog.Warn("sealed stream ended early", "err", err)
+				}
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,168 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/ohttp"
+)
+
+// KEM identifiers (IANA HPKE registry) of the two suites pith offers.
+const (
+	kemHybrid = ohttp.KEMMLKEM768X25519 // post-quantum hybrid, preferred
+	kemX25519 = ohttp.KEMX25519         // RFC 9458's
+)
+
+// keyring holds the OHTTP keys: the current pair (hybrid and X25519) and,
+// for a grace period after a rotation, the previous pair, so requests
+// sealed to a configuration fetched just before the rotation still open.
+type keyring struct {
+	rand     io.Reader
+	hwSecret []byte // hardware-derived, mixed into every key; nil when the platform has none
+	grace    time.Duration
+
+	mu        sync.Mutex
+	next      uint8 // key id of the next configuration
+	current   []*ohttp.PrivateKey
+	previous  []*ohttp.PrivateKey
+	prevUntil time.Time
+	gw        *ohttp.Gateway
+	cfg       []byte
+}
+
+// newKeyring makes the first keys. rand is the kernel's RNG; the platform's
+// derived secret, when it has one, is mixed in because the host controls
+// virtio-rng and so, possibly, what the kernel's pool was fed.
+func newKeyring(ctx context.Context, p attest.Provider, rand io.Reader, grace time.Duration) (*keyring, error) {
+	k := &keyring{rand: rand, grace: grace, next: 1}
+	if p != nil {
+		sec, err := p.DerivedSecret(ctx)
+		switch {
+		case err == nil:
+			k.hwSecret = sec
+		case !errors.Is(err, attest.ErrNoDerivedKey):
+			return nil, fmt.Errorf("server: hardware-derived key: %w", err)
+		}
+	}
+	if err := k.rotate(time.Now()); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// keyStream is the randomness one key is made from: HKDF over fresh kernel
+// randomness and the hardware secret, so neither alone decides the key.
+func (k *keyring) keyStream(id uint8, kem uint16) (io.Reader, error) {
+	ikm := make([]byte, 32, 32+len(k.hwSecret))
+	if _, err := io.ReadFull(k.rand, ikm); err != nil {
+		return nil, fmt.Errorf("server: kernel randomness: %w", err)
+	}
+	ikm = append(ikm, k.hwSecret...)
+	info := fmt.Sprintf("pith ohttp key id %d kem %#04x", id, kem)
+	seed, err := hkdf.Key(sha256.New, ikm, []byte("pith-ohttp-keys-v1"), info, 256)
+	clear(ikm)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(seed), nil
+}
+
+// rotate makes a new current pair and keeps the old one for the grace period.
+func (k *keyring) rotate(now time.Time) error {
+	var fresh []*ohttp.PrivateKey
+	k.mu.Lock()
+	id := k.next
+	k.mu.Unlock()
+	for i, kem := range []uint16{kemHybrid, kemX25519} {
+		r, err := k.keyStream(id+uint8(i), kem)
+		if err != nil {
+			return err
+		}
+		key, err := ohttp.GenerateKey(id+uint8(i), kem, r)
+		if err != nil {
+			return fmt.Errorf("server: ohttp key %#04x: %w", kem, err)
+		}
+		fresh = append(fresh, key)
+	}
+	var configs []ohttp.KeyConfig
+	for _, key := range fresh {
+		configs = append(configs, key.Config())
+	}
+	cfg := ohttp.MarshalKeyConfigs(configs)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.previous, k.prevUntil = k.current, now.Add(k.grace)
+	k.current = fresh
+	k.next = id + 2
+	k.cfg = cfg
+	return k.rebuild(now)
+}
+
+func (k *keyring) rebuild(now time.Time) error {
+	keys := append([]*ohttp.PrivateKey(nil), k.current...)
+	if now.Before(k.prevUntil) {
+		keys = append(keys, k.previous...)
+	} else {
+		k.previous = nil
+	}
+	gw, err := ohttp.NewGateway(keys...)
+	if err != nil {
+		return fmt.Errorf("server: ohttp gateway: %w", err)
+	}
+	k.gw = gw
+	return nil
+}
+
+// expire drops the previous keys once their grace period is over.
+func (k *keyring) expire(now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.previous != nil && !now.Before(k.prevUntil) {
+		k.rebuild(now) // the same keys as before minus some: cannot fail
+	}
+}
+
+func (k *keyring) config() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cfg
+}
+
+func (k *keyring) gateway() *ohttp.Gateway {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.gw
+}
+
+// rotateEvery rotates the keys on a schedule until ctx ends.
+func (k *keyring) rotateEvery(ctx context.Context, every time.Duration, log func(error)) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(min(every, k.grace))
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if now.Sub(last) >= every {
+				if err := k.rotate(now); err != nil {
+					log(err)
+					continue
+				}
+				last = now
+			}
+			k.expire(now)
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package server
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/bhttp"
+	"github.com/pith-project/pith/ohttp"
+)
+
+// Media types of RFC 9458, RFC 9540 and draft-ietf-ohai-chunked-ohttp.
+const (
+	mediaKeys       = ohttp.MediaTypeKeys
+	mediaReq        = ohttp.MediaTypeRequest
+	mediaRes        = ohttp.MediaTypeResponse
+	mediaChunkedReq = ohttp.MediaTypeChunkedReq
+	mediaChunkedRes = ohttp.MediaTypeChunkedResp
+)
+
+// Handler serves everything a client reaches: the attestation, the key
+// configuration, the OHTTP gateway and a health check. With plaintext, the
+// unsealed Ollama API is added (development and benchmarks on loopback; the
+// caller refuses it elsewhere).
+func (s *Server) Handler(plaintext bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/attestation", s.handleAttestation)
+	mux.HandleFunc("GET /.well-known/ohttp-gateway", s.handleKeyConfig)
+	mux.HandleFunc("POST /v1/ohttp", s.handleOHTTP)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	if plaintext {
+		p := s.PlaintextHandler()
+		mux.Handle("/api/", p)
+		mux.Handle("POST /v1/summarize", p)
+	}
+	return mux
+}
+
+func (s *Server) handleKeyConfig(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", mediaKeys)
+	w.Header().Set("Cache-Control", "max-age=60")
+	w.Write(s.keys.config())
+}
+
+// handleAttestation answers GET /v1/attestation?nonce=<64 hex> with the
+// attestation document that binds the nonce and the current key configuration.
+func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
+	nonce, err := hex.DecodeString(r.URL.Query().Get("nonce"))
+	if err != nil || len(nonce) != attest.NonceSize {
+		http.Error(w, "nonce must be 64 hex digits", http.StatusBadRequest)
+		return
+	}
+	release, ok := s.admit()
+	if !ok {
+		overloaded(w)
+		return
+	}
+	defer release()
+	doc, err := attest.NewDocument(r.Context(), s.cfg.Attest, nonce, s.keys.config(), s.cfg.Manifest)
+	if err != nil {
+		s.log.Error("attestation failed", "err", err)
+		http.Error(w, "attestation failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(doc)
+}
+
+// handleOHTTP is the gateway. Outer errors carry no detail: a malformed or
+// undecryptable message is 400, an unknown key 422 (so a client refetches
+// the keys), overload 503; everything about the request itself is inside
+// the sealed response.
+func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
+	ct := r.Header.Get("Content-Type")
+	if ct != mediaReq && ct != mediaChunkedReq {
+		http.Error(w, "content type must be "+mediaReq+" or "+mediaChunkedReq, http.StatusUnsupportedMediaType)
+		return
+	}
+	release, ok := s.admit()
+	if !ok {
+		overloaded(w)
+		return
+	}
+	defer release()
+	// The body is ciphertext: holding it on the heap reveals nothing.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBody+4096))
+	if err != nil {
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	s.scope(func() {
+		defer func() {
+			if recover() != nil {
+				// The panic value may hold content: it is neither logged nor kept.
+				s.log.Error("request handler panicked")
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		if ct == mediaReq {
+			s.sealed(w, r, body)
+		} else {
+			s.sealedChunked(w, r, body)
+		}
+	})
+	s.requests.Add(1)
+}
+
+func gatewayError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ohttp.ErrUnknownKey) {
+		http.Error(w, "unknown key", http.StatusUnprocessableEntity)
+		return
+	}
+	http.Error(w, "invalid request", http.StatusBadRequest)
+}
+
+// innerRequest turns a decapsulated BHTTP request into the http.Request the
+// API handler serves, tied to the outer request's context so a client that
+// goes away cancels its generation.
+func innerRequest(r *http.Request, plain []byte) (*http.Request, error) {
+	br, err := bhttp.ParseRequest(plain)
+	if err != nil {
+		return nil, err
+	}
+	path := br.Path
+	if path == "" || path[0] != '/' {
+		return nil, errors.New("inner request path must be absolute")
+	}
+	in, err := http.NewRequestWithContext(r.Context(), br.Method, path, bytes.NewReader(br.Body))
+	if err != nil {
+		return nil, err
+	}
+	if br.Header != nil {
+		in.Header = br.Header
+	}
+	in.Host = br.Authority
+	in.ContentLength = int64(len(br.Body))
+	return in, nil
+}
+
+func (s *Server) sealed(w http.ResponseWriter, r *http.Request, body []byte) {
+	plain, rc, err := s.keys.gateway().DecapsulateRequest(body)
+	if err != nil {
+		gatewayError(w, err)
+		return
+	}
+	in, err := innerRequest(r, plain)
+	var rw bufferedResponse
+	if err != nil {
+		writeError(&rw, http.StatusBadRequest, errors.New("the sealed message is not a valid binary HTTP request"))
+	} else {
+		s.api.ServeHTTP(&rw, in)
+	}
+	resp := bhttp.Response{Status: rw.statusCode(), Header: rw.header, Body: rw.body.Bytes()}
+	inner, err := resp.MarshalKnownLength()
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	sealed, err := rc.EncapsulateResponse(inner)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", mediaRes)
+	w.Header().Set("Content-Length", strconv.Itoa(len(sealed)))
+	w.Write(sealed)
+}
+
+// innerHead is the status and header of an inner response, as the API
+// handler sets them.
+type innerHead struct {
+	header http.Header
+	status int
+}
+
+func (h *innerHead) Header() http.Header {
+	if h.header == nil {
+		h.header = http.Header{}
+	}
+	return h.header
+}
+
+func (h *innerHead) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *innerHead) statusCode() int {
+	if h.status == 0 {
+		return http.StatusOK
+	}
+	return h.status
+}
+
+// bufferedResponse collects an inner response to seal it whole.
+type bufferedResponse struct {
+	innerHead
+	body bytes.Buffer
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
+}
+
+// sealedChunked answers a chunked OHTTP request with a chunked response:
+// an indeterminate-length BHTTP response whose pieces are sealed and sent
+// as the API handler flushes them, ending with the authenticated final
+// chunk, so a client detects a stream cut short.
+func (s *Server) sealedChunked(w http.ResponseWriter, r *http.Request, body []byte) {
+	cr, rc, err := s.keys.gateway().NewChunkedRequestReader(bytes.NewReader(body))
+	if err != nil {
+		gatewayError(w, err)
+		return
+	}
+	plain, err := io.ReadAll(io.LimitReader(cr, s.cfg.Limits.MaxBody+1))
+	if err != nil || int64(len(plain)) > s.cfg.Limits.MaxBody {
+		gatewayError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", mediaChunkedRes)
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	cw, err := ohttp.NewChunkedResponseWriter(rc, flushWriter{w, flusher})
+	if err != nil {
+		return
+	}
+	sw := &streamResponse{enc: bhttp.NewResponseEncoder(cw)}
+	in, err := innerRequest(r, plain)
+	if err != nil {
+		writeError(sw, http.StatusBadRequest, errors.New("the sealed message is not a valid binary HTTP request"))
+	} else {
+		s.api.ServeHTTP(sw, in)
+	}
+	if sw.finish() == nil {
+		cw.Close()
+	}
+}
+
+type flushWriter struct {
+	w http.ResponseWriter
+	f http.Flusher
+}
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if f.f != nil {
+		f.f.Flush()
+	}
+	return n, err
+}
+
+// streamResponse is the inner ResponseWriter of a streamed answer: the
+// BHTTP head goes out with the first write, and every Flush seals what was
+// written since as one chunk.
+type streamResponse struct {
+	innerHead
+	enc     *bhttp.ResponseEncoder
+	started bool
+	pending bytes.Buffer
+	err     error
+}
+
+func (s *streamResponse) Write(p []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return s.pending.Write(p)
+}
+
+func (s *streamResponse) Flush() {
+	if s.err != nil {
+		return
+	}
+	s.WriteHeader(http.StatusOK)
+	if !s.started {
+		s.started = true
+		s.err = s.enc.WriteHeader(s.statusCode(), s.header)
+	}
+	if s.err == nil && s.pending.Len() > 0 {
+		_, s.err = s.enc.Write(s.pending.Bytes())
+		s.pending.Reset()
+	}
+}
+
+func (s *streamResponse) finish() error {
+	s.Flush()
+	if s.err == nil {
+		s.err = s.enc.Close()
+	}
+	return s.err
+}
