@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,5 +37,29 @@ func TestCollectEnv(t *testing.T) {
 	}
 	if e2 := CollectEnv("", "deadbeef"); e2.Commit != "deadbeef" || e2.Version == "" {
 		t.Fatalf("env %+v", e2)
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	for _, c := range []struct {
+		status string
+		want   float64
+		ok     bool
+	}{
+		{"Name:\tpith\nVmPeak:\t  900 kB\nVmHWM:\t  524288 kB\nVmRSS:\t 1 kB\n", 512, true},
+		{"VmHWM:\t0 kB\n", 0, true},
+		{"Name:\tpith\n", 0, false},
+		{"VmHWM:\t12 MB\n", 0, false},
+		{"VmHWM:\t-5 kB\n", 0, false},
+		{"VmHWM:\n", 0, false},
+	} {
+		got, err := parseVmHWM([]byte(c.status))
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("parseVmHWM(%q) = %v, %v", c.status, got, err)
+		}
+	}
+	own, err := vmHWM(os.Getpid())
+	if err != nil || own < 1 {
+		t.Fatalf("own VmHWM %v MiB, %v", own, err)
 	}
 }

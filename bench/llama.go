@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os/exec"
@@ -54,11 +55,15 @@ func (l *LlamaBench) run(ctx context.Context, modelPath string, prompts, gens []
 	cmd := l.Command(ctx, "-m", modelPath, "-p", p, "-n", n, "-t", strconv.Itoa(threads), "-r", "1", "-o", "json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	rss, err := runPolled(cmd)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()
 		}
 		return nil, 0, fmt.Errorf("bench: llama-bench: %w: %s", err, tail(stderr.String(), 2000))
+	}
+	if rss == 0 {
+		return nil, 0, errors.New("bench: llama-bench: exited before its memory could be read")
 	}
 	rows, err := ParseLlamaBench(stdout.Bytes())
 	if err != nil {
@@ -83,7 +88,7 @@ func (l *LlamaBench) run(ctx context.Context, modelPath string, prompts, gens []
 			l.build = fmt.Sprintf("llama-bench build %d (%s), %s", r.BuildNumber, r.BuildCommit, r.Backends)
 		}
 	}
-	return figs, maxRSS(cmd), nil
+	return figs, rss, nil
 }
 
 // LlamaRow is the part of one llama-bench JSON record that bench uses.

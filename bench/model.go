@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pith-project/pith/kernels"
@@ -49,6 +49,9 @@ func (r WorkerRequest) Args() []string {
 type WorkerResult struct {
 	KernelPath string   `json:"kernel_path"`
 	Figures    []Figure `json:"figures"`
+	// PeakRSS is the worker's VmHWM in MiB: the high-water mark of its own
+	// address space, which starts afresh at exec.
+	PeakRSS float64 `json:"peak_rss_mib"`
 }
 
 // RunWorker loads the model and measures req in this process, warming up
@@ -131,6 +134,10 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 				add(tgTest(n), UnitTokPerSec, float64(n)/time.Since(t0).Seconds())
 			}
 		}
+	}
+	res.PeakRSS, err = vmHWM(os.Getpid())
+	if err != nil {
+		return err
 	}
 	return json.NewEncoder(w).Encode(res)
 }
@@ -276,19 +283,62 @@ func runWorker(ctx context.Context, cmd *exec.Cmd) ([]Figure, float64, error) {
 	if res.KernelPath != kernels.Path() {
 		return nil, 0, fmt.Errorf("bench: pith worker used kernel path %q, this process %q", res.KernelPath, kernels.Path())
 	}
-	return res.Figures, maxRSS(cmd), nil
+	return res.Figures, res.PeakRSS, nil
 }
 
-// maxRSS is a finished command's peak resident set in MiB (Linux reports
-// ru_maxrss in KiB).
-func maxRSS(cmd *exec.Cmd) float64 {
-	if cmd.ProcessState == nil {
-		return 0
+// The kernel's own per-child accounting (ru_maxrss from wait4) cannot give
+// a run's peak memory: exec records the high-water mark of the address
+// space it replaces, which for a child started with vfork (as os/exec
+// does) is the parent's, so every child would report at least the
+// parent's peak. VmHWM in /proc/PID/status belongs to the current address
+// space only.
+
+// vmHWM reads a process's VmHWM in MiB.
+func vmHWM(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("bench: peak memory: %w", err)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024
+	return parseVmHWM(b)
+}
+
+func parseVmHWM(status []byte) (float64, error) {
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(v)
+			if len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseFloat(f[0], 64); err == nil && kb >= 0 {
+					return kb / 1024, nil
+				}
+			}
+			return 0, fmt.Errorf("bench: peak memory: VmHWM line %q", line)
+		}
 	}
-	return 0
+	return 0, errors.New("bench: peak memory: no VmHWM in /proc/PID/status")
+}
+
+// runPolled runs cmd and returns the largest VmHWM seen while it ran,
+// polled every 10 ms (VmHWM only grows, so the last reading before exit
+// misses at most the growth of its final 10 ms).
+func runPolled(cmd *exec.Cmd) (float64, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var peak float64
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return peak, err
+		case <-tick.C:
+			if v, err := vmHWM(cmd.Process.Pid); err == nil {
+				peak = max(peak, v)
+			}
+		}
+	}
 }
 
 func joinInts(xs []int) string {

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pith-project/pith/bench"
+	"github.com/pith-project/pith/internal/oracle"
+	"github.com/pith-project/pith/model/synth"
+)
+
+// asPithEnv makes this test binary behave as pith itself, because `pith
+// bench model` runs each measurement in a child started from
+// os.Executable(), which in a test is the test binary.
+const asPithEnv = "PITH_TEST_AS_PITH"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asPithEnv) == "1" {
+		os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+var (
+	tinyOnce sync.Once
+	tinyPath string
+	tinyErr  error
+)
+
+// tinyBenchModel is a tiny synthetic qwen2 (built-in vocabulary), written
+// once per test binary.
+func tinyBenchModel(t *testing.T) string {
+	t.Helper()
+	tinyOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pith-bench-cmd")
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		tinyPath = filepath.Join(dir, "tiny.gguf")
+		f, err := os.Create(tinyPath)
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		tinyErr = synth.Generate(f, synth.Options{Shape: "tiny-qwen2", Type: "q4_0", Seed: 5, Builtin: true})
+		if err := f.Close(); tinyErr == nil {
+			tinyErr = err
+		}
+	})
+	if tinyErr != nil {
+		t.Fatal(tinyErr)
+	}
+	return tinyPath
+}
+
+// runPith runs pith in this process with os.Stdout captured (the commands
+// write their tables there) and returns the exit code, stdout and stderr.
+func runPith(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv(asPithEnv, "1") // for the worker children only; this process is past TestMain
+	tmp, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpErr, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = tmp, tmpErr
+	code := runMain(args, tmp, tmpErr)
+	os.Stdout, os.Stderr = oldOut, oldErr
+	read := func(f *os.File) string {
+		f.Seek(0, io.SeekStart)
+		b, _ := io.ReadAll(f)
+		f.Close()
+		return string(b)
+	}
+	return code, read(tmp), read(tmpErr)
+}
+
+func readReportFile(t *testing.T, path string) *bench.Report {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := bench.ReadReport(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestBenchModelRun(t *testing.T) {
+	m := tinyBenchModel(t)
+	dir := t.TempDir()
+	js, svg := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")
+	code, out, errs := runPith(t, "bench", "model", "--model", m, "-p", "8", "-n", "4", "-t", "1", "-r", "1", "--json", js, "--plot", svg, "--markdown")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"### Model tiny.gguf (Q4_0,", "| pp8 | 1 | tok/s |", "| tg4 | 1 | tok/s |", "| peak-rss | 1 | MiB |", "read-bandwidth"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errs, "[1/1] tiny.gguf pith") {
+		t.Errorf("no progress on stderr: %q", errs)
+	}
+	r := readReportFile(t, js)
+	data, _ := os.ReadFile(m)
+	sum := sha256.Sum256(data)
+	if len(r.Env.Models) != 1 || r.Env.Models[0].SHA256 != hex.EncodeToString(sum[:]) || r.Env.Models[0].Size != int64(len(data)) {
+		t.Fatalf("model %+v", r.Env.Models)
+	}
+	if r.Env.KernelPath == "" || r.Env.GoVersion == "" || r.Env.Commit == "" {
+		t.Fatalf("env %+v", r.Env)
+	}
+	for _, test := range []string{"pp8", "tg4", "ttft-pp8", "peak-rss"} {
+		found := false
+		for _, f := range r.Figures {
+			found = found || (f.System == bench.SystemPith && f.Test == test && len(f.Samples) == 1 && f.Samples[0] > 0)
+		}
+		if !found {
+			t.Errorf("no pith %s figure", test)
+		}
+	}
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(b, new(struct{})); err != nil {
+		t.Fatalf("SVG not well-formed: %v", err)
+	}
+}
+
+func TestBenchModelCompareLlama(t *testing.T) {
+	oracle.Require(t, oracle.Llama)
+	m := tinyBenchModel(t)
+	dir := t.TempDir()
+	js, svg := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")
+	code, out, errs := runPith(t, "bench", "model", "--model", m, "-p", "16", "-n", "4", "-t", "1", "-r", "2", "--compare", "llama.cpp", "--json", js, "--plot", svg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	r := readReportFile(t, js)
+	for _, sys := range []string{bench.SystemPith, bench.SystemLlama} {
+		for _, test := range []string{"pp16", "tg4", "peak-rss"} {
+			if f := r.Find(bench.Key{Suite: bench.SuiteModel, System: sys, Model: "tiny.gguf", Test: test, Threads: 1, Unit: unitOf(test)}); f == nil || len(f.Samples) != 2 {
+				t.Errorf("%s %s: %+v", sys, test, f)
+			}
+		}
+	}
+	if !strings.Contains(out, "pith / llama.cpp") || !strings.Contains(out, "×") || !strings.Contains(out, "llama:  llama-bench build") {
+		t.Errorf("table lacks the comparison:\n%s", out)
+	}
+	b, _ := os.ReadFile(svg)
+	for _, want := range []string{`data-system="pith"`, `data-system="llama.cpp"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("SVG lacks %s", want)
+		}
+	}
+}
+
+func unitOf(test string) string {
+	switch {
+	case test == "peak-rss":
+		return bench.UnitMiB
+	case strings.HasPrefix(test, "ttft"):
+		return bench.UnitMillis
+	}
+	return bench.UnitTokPerSec
+}
+
+func TestBenchKernels(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "k.json")
+	code, out, errs := runPith(t, "bench", "kernels", "-r", "1", "-t", "1", "--types", "Q4_0", "--min-time", "1ms", "--json", js)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "matvec Q4_0") || !strings.Contains(out, "share of probe") {
+		t.Fatalf("table:\n%s", out)
+	}
+	r := readReportFile(t, js)
+	var probes, kernels int
+	for _, f := range r.Figures {
+		switch f.Suite {
+		case bench.SuiteProbe:
+			probes++
+		case bench.SuiteKernels:
+			kernels++
+		}
+	}
+	if probes != 2 || kernels < 2 {
+		t.Fatalf("%d probe and %d kernel figures", probes, kernels)
+	}
+}
+
+func TestBenchDiff(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, samples []float64) string {
+		r := bench.NewReport(bench.Env{})
+		r.Add(bench.Figure{Suite: bench.SuiteModel, System: bench.SystemPith, Test: "tg128", Threads: 2, Unit: bench.UnitTokPerSec, Samples: samples})
+		p := filepath.Join(dir, name)
+		if err := writeFileWith(p, r.WriteJSON); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.json", []float64{50, 51, 52, 53, 54})
+	b := write("b.json", []float64{60, 61, 62, 63, 64})
+	code, out, errs := runPith(t, "bench", "diff", a, b)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "+19.2%") || !strings.Contains(out, "significant (p=0.008), better") {
+		t.Fatalf("diff:\n%s", out)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"format":"something else"}`), 0o644)
+	if code, _, errs := runPith(t, "bench", "diff", a, bad); code != 1 || !strings.Contains(errs, "bad.json: bench: report format") {
+		t.Fatalf("bad report: exit %d, %q", code, errs)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench"},
+		{"bench", "nope"},
+		{"bench", "model"},
+		{"bench", "model", "--model", "x.gguf", "-p", "12,a"},
+		{"bench", "model", "--model", "x.gguf", "-t", "0"},
+		{"bench", "model", "--model", "x.gguf", "-r", "0"},
+		{"bench", "model", "--model", "x.gguf", "--compare", "ollama"},
+		{"bench", "model", "--model", "x.gguf", "extra"},
+		{"bench", "kernels", "-r", "0"},
+		{"bench", "diff", "one.json"},
+	} {
+		code, _, errs := runPith(t, args...)
+		if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("pith %v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+	for _, sub := range benchOrder {
+		code, out, _ := runPith(t, "bench", sub, "--help")
+		if code != 0 || !strings.Contains(out, "Example:") {
+			t.Errorf("pith bench %s --help: exit %d\n%s", sub, code, out)
+		}
+	}
+}
