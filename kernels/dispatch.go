@@ -19,7 +19,30 @@ var paths = map[string]func() (map[Type]vecDotFunc, error){
 var (
 	activePath = "portable"
 	activeDots map[Type]vecDotFunc
+	activeMats map[Type]matKernels
 )
+
+// matKernels are a path's matrix kernels for one weight type with Q8_0
+// activations whose block scales are given as float32 (dx):
+//   - tile4 computes one weight row against four tokens, token t's x at
+//     x + t·xstride bytes, its scales at dx + t·dxstride bytes, its result
+//     stored at out + t·ostride bytes;
+//   - row1 computes one weight row against one token (decode).
+//
+// Both cover nb whole blocks. MatMul checks the buffers before calling.
+type matKernels struct {
+	tile4 func(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+	row1  func(nb int, w, x *byte, dx *float32) float32
+}
+
+// mats holds each path's matrix kernels, by path name.
+var mats = map[string]map[Type]matKernels{}
+
+// registerMats adds a path's matrix kernels from a build-specific file.
+func registerMats(name string, m map[Type]matKernels) bool {
+	mats[name] = m
+	return true
+}
 
 func init() {
 	name := os.Getenv("PITH_KERNELS")
@@ -41,7 +64,7 @@ func registerPath(name string, p func() (map[Type]vecDotFunc, error)) bool {
 
 // bestPath picks the fastest path this build and CPU have.
 func bestPath() string {
-	for _, name := range []string{"avx2"} {
+	for _, name := range []string{"avx512", "avx2"} {
 		if p, ok := paths[name]; ok {
 			if _, err := p(); err == nil {
 				return name
@@ -81,7 +104,9 @@ func SetPath(name string) error {
 	if err != nil {
 		return fmt.Errorf("kernel path %q: %w", name, err)
 	}
-	activePath, activeDots = name, dots
+	opMu.Lock() // no matrix product may see a half-switched path
+	defer opMu.Unlock()
+	activePath, activeDots, activeMats = name, dots, mats[name]
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Matrix is a weight matrix as GGUF stores it: Rows rows of Cols elements,
 // each row Type.RowBytes(Cols) bytes, one after another.
@@ -25,10 +28,20 @@ func (m Matrix) Check() error {
 	return nil
 }
 
-// MatMulWork is the size of the work buffer MatMul needs for n tokens.
+// MatMulWork is the size of the work buffer MatMul needs for n tokens: the
+// activations converted to the weights' activation type, plus (for Q8_0
+// activations) their block scales as float32, so the fast kernels convert
+// each scale once per call rather than once per weight row.
 func MatMulWork(m Matrix, n int) int {
 	rb, _ := m.Type.VecDotType().RowBytes(m.Cols)
-	return rb * n
+	return rb*n + dxBytes(m, n)
+}
+
+func dxBytes(m Matrix, n int) int {
+	if m.Type.VecDotType() != Q8_0 {
+		return 0
+	}
+	return n*(m.Cols/QK)*4 + 4 // +4: room to align the float32 view
 }
 
 // MatVec computes y = W·x for one token (decode). work holds x converted
@@ -38,27 +51,133 @@ func MatVec(y []float32, w Matrix, x []float32, work []byte) {
 }
 
 // MatMul computes y[i] = W·x[i] for n tokens (prefill): x is n rows of
-// w.Cols, y is n rows of w.Rows. Each thread takes a range of weight rows
-// and runs every token through it, so each weight row is read from memory
-// once per call while it sits in cache.
+// w.Cols, y is n rows of w.Rows. The activations are converted once; then
+// each thread takes ranges of weight rows and, for a cache-sized group of
+// rows, runs every token through it four at a time, so each weight block
+// is read from memory once per call and unpacked once per four tokens.
+//
+// The sizes are the caller's contract (the model checks its tensors with
+// Matrix.Check when it loads them); a violation panics before any kernel
+// reads out of bounds.
 func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
-	f := portable[w.Type]
-	xt := f.vecDotType
-	xrb, _ := xt.RowBytes(w.Cols)
-	wrb, _ := w.Type.RowBytes(w.Cols)
-	xq := work[:xrb*n]
-	for i := range n {
-		portable[xt].quantize(xq[i*xrb:(i+1)*xrb], x[i*w.Cols:(i+1)*w.Cols])
+	f, err := funcs(w.Type)
+	if err != nil {
+		panic(err)
 	}
-	y = y[:n*w.Rows]
-	dot := vecDotFor(w.Type)
-	cols := w.Cols
-	parallel(w.Rows, 16, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			row := w.Data[r*wrb : (r+1)*wrb]
-			for i := range n {
-				y[i*w.Rows+r] = dot(cols, row, xq[i*xrb:(i+1)*xrb])
+	xt := f.vecDotType
+	xrb, err1 := xt.RowBytes(w.Cols)
+	wrb, err2 := w.Type.RowBytes(w.Cols)
+	switch {
+	case err1 != nil || err2 != nil:
+		panic(fmt.Sprintf("kernels: MatMul: %v %v", err1, err2))
+	case n < 0 || w.Rows < 0 || len(w.Data) < w.Rows*wrb || len(x) < n*w.Cols || len(y) < n*w.Rows || len(work) < MatMulWork(w, n):
+		panic(fmt.Sprintf("kernels: MatMul of %v %dx%d by %d tokens: short buffers (weights %d, x %d, y %d, work %d bytes)",
+			w.Type, w.Rows, w.Cols, n, len(w.Data), len(x), len(y), len(work)))
+	case n == 0 || w.Rows == 0:
+		return
+	}
+	opMu.Lock()
+	defer opMu.Unlock()
+
+	mk, fast := activeMats[w.Type]
+	fast = fast && w.Cols > 0 && xt == Q8_0
+	var dx []float32
+	if fast {
+		dx = floatView(work[xrb*n:], n*(w.Cols/QK))
+	}
+	q := &theJobs.quant
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, cols: w.Cols, xrb: xrb, quantize: portable[xt].quantize}
+	parallel(n, 1, q)
+	*q = quantJob{}
+
+	j := &theJobs.mm
+	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type)}
+	parallel(w.Rows, 16, j)
+	*j = matmulJob{} // keep no reference to the caller's request data
+}
+
+// floatView is the float32 slice of n elements at the first 4-byte
+// aligned offset of b (the arena hands out byte slices).
+func floatView(b []byte, n int) []float32 {
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 3)
+	b = b[off : off+4*n]
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
+
+// theJobs holds the reusable job of each parallel operation; opMu guards it.
+var theJobs struct {
+	quant quantJob
+	mm    matmulJob
+	attn  attnJob
+}
+
+// quantJob converts token rows of activations for the dot products.
+type quantJob struct {
+	x        []float32
+	xq       []byte
+	dx       []float32
+	cols     int
+	xrb      int
+	quantize func(dst []byte, src []float32)
+}
+
+func (j *quantJob) run(lo, hi int) {
+	nb := j.cols / QK
+	for t := lo; t < hi; t++ {
+		row := j.xq[t*j.xrb : (t+1)*j.xrb]
+		j.quantize(row, j.x[t*j.cols:(t+1)*j.cols])
+		if j.dx != nil {
+			d := j.dx[t*nb : (t+1)*nb]
+			for b := range d {
+				d[b] = f16(row[b*34:])
 			}
 		}
-	})
+	}
+}
+
+// matmulJob multiplies the weight rows [lo, hi) by every token.
+type matmulJob struct {
+	y        []float32
+	w        Matrix
+	xq       []byte
+	dx       []float32
+	n        int
+	xrb, wrb int
+	fast     bool
+	mk       matKernels
+	dot      vecDotFunc
+}
+
+// tileBytes bounds the weight rows one tile holds, so that they stay in the
+// L2 cache (512 KiB to 1 MiB per core here) while every token passes.
+const tileBytes = 128 << 10
+
+func (j *matmulJob) run(lo, hi int) {
+	rows, cols, n := j.w.Rows, j.w.Cols, j.n
+	y, xq, data := j.y, j.xq, j.w.Data
+	if !j.fast {
+		for r := lo; r < hi; r++ {
+			row := data[r*j.wrb : (r+1)*j.wrb]
+			for i := range n {
+				y[i*rows+r] = j.dot(cols, row, xq[i*j.xrb:(i+1)*j.xrb])
+			}
+		}
+		return
+	}
+	nb := cols / QK
+	step := max(4, min(64, tileBytes/j.wrb))
+	for r0 := lo; r0 < hi; r0 += step {
+		r1 := min(r0+step, hi)
+		t := 0
+		for ; t+4 <= n; t += 4 {
+			for r := r0; r < r1; r++ {
+				j.mk.tile4(nb, &data[r*j.wrb], &xq[t*j.xrb], j.xrb, &j.dx[t*nb], nb*4, &y[t*rows+r], rows*4)
+			}
+		}
+		for ; t < n; t++ {
+			for r := r0; r < r1; r++ {
+				y[t*rows+r] = j.mk.row1(nb, &data[r*j.wrb], &xq[t*j.xrb], &j.dx[t*nb])
+			}
+		}
+	}
 }

@@ -78,13 +78,27 @@ func Add(dst, a, b []float32) {
 // F16, n positions × kvHeads × d; out is heads × d; scores is scratch of at
 // least n. Query head h reads KV head h / (heads/kvHeads).
 func Attention(out, q []float32, kCache, vCache []uint16, n, heads, kvHeads, d int, scale float32, scores []float32) {
-	group := heads / kvHeads
-	kvStride := kvHeads * d
-	parallel(heads, 1, func(lo, hi int) {
-		for h := lo; h < hi; h++ {
-			attendHead(out[h*d:(h+1)*d], q[h*d:(h+1)*d], kCache, vCache, n, (h/group)*d, kvStride, scale, scores[h*n:(h+1)*n])
-		}
-	})
+	opMu.Lock()
+	defer opMu.Unlock()
+	j := &theJobs.attn
+	*j = attnJob{out: out, q: q, k: kCache, v: vCache, n: n, group: heads / kvHeads, d: d, stride: kvHeads * d, scale: scale, scores: scores}
+	parallel(heads, 1, j)
+	*j = attnJob{}
+}
+
+// attnJob attends the query heads [lo, hi).
+type attnJob struct {
+	out, q, scores      []float32
+	k, v                []uint16
+	n, group, d, stride int
+	scale               float32
+}
+
+func (j *attnJob) run(lo, hi int) {
+	d, n := j.d, j.n
+	for h := lo; h < hi; h++ {
+		attendHead(j.out[h*d:(h+1)*d], j.q[h*d:(h+1)*d], j.k, j.v, n, (h/j.group)*d, j.stride, j.scale, j.scores[h*n:(h+1)*n])
+	}
 }
 
 // AttentionScratch is the scratch size Attention needs.

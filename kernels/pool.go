@@ -3,78 +3,162 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// The pool splits work over persistent goroutines, one per core, so a
-// matrix product costs a hand-off rather than goroutine creation.
+// The pool splits one operation over persistent worker goroutines, one per
+// core beyond the caller's. A decode step has a few hundred hand-offs, so the
+// hand-off must cost tens of nanoseconds: a channel round trip costs about
+// 250 ns here and waking a parked goroutine microseconds, while a spin on an
+// atomic generation counter costs about 50 ns. Workers therefore spin for a
+// bounded time after each job and only then park on a channel, so an idle
+// process does not burn its cores (the machine is shared).
+//
+// Work is handed out in chunks from an atomic counter rather than split
+// statically, so a thread the OS deschedules for a while does not hold up
+// the others.
+//
+// Nothing here allocates per call: the job is an interface holding a pointer
+// to a job struct that lives in package state (see opMu), and the workers and
+// their wake channels are made once by SetThreads.
 type pool struct {
-	mu      sync.Mutex // one parallel operation at a time
-	workers []chan task
-	wg      sync.WaitGroup
+	workers int // goroutines besides the caller
+
+	gen  atomic.Uint32 // bumped once per job; workers wait for a change
+	quit atomic.Bool
+
+	job          runner
+	n, chunk     int
+	next         atomic.Int64 // next unclaimed index of the job
+	pending      atomic.Int32 // workers still inside the job
+	parked       []atomic.Bool
+	wake         []chan struct{}
+	callerParked atomic.Bool
+	done         chan struct{}
 }
 
-type task struct {
-	fn     func(lo, hi int)
-	lo, hi int
-}
+// A runner is one parallel operation: run covers indices [lo, hi).
+type runner interface{ run(lo, hi int) }
 
-var thePool = newPool(runtime.GOMAXPROCS(0))
+// spinFor is how long an idle worker (or a waiting caller) spins before it
+// parks. Long enough to bridge the gap between two matrix products of one
+// forward pass, short enough not to matter to other processes.
+const spinFor = 100 * time.Microsecond
 
-func newPool(n int) *pool {
-	p := &pool{}
-	for i := 1; i < n; i++ {
-		ch := make(chan task)
-		p.workers = append(p.workers, ch)
-		go func() {
-			for t := range ch {
-				t.fn(t.lo, t.hi)
-				p.wg.Done()
-			}
-		}()
+var (
+	// opMu serialises parallel operations: the job structs below are
+	// reused, so that starting an operation allocates nothing.
+	opMu    sync.Mutex
+	thePool = newPool(runtime.GOMAXPROCS(0))
+)
+
+func newPool(threads int) *pool {
+	p := &pool{workers: max(threads, 1) - 1, done: make(chan struct{}, 1)}
+	p.parked = make([]atomic.Bool, p.workers)
+	p.wake = make([]chan struct{}, p.workers)
+	for i := range p.workers {
+		p.wake[i] = make(chan struct{}, 1)
+		go p.work(i)
 	}
 	return p
 }
 
 // SetThreads sets how many cores the kernels use (at least 1).
 func SetThreads(n int) {
-	if n < 1 {
-		n = 1
-	}
-	thePool.mu.Lock()
+	opMu.Lock()
+	defer opMu.Unlock()
 	old := thePool
 	thePool = newPool(n)
-	old.mu.Unlock()
-	for _, ch := range old.workers {
-		close(ch)
-	}
+	old.quit.Store(true)
+	old.gen.Add(1)
+	old.wakeAll()
 }
 
 // Threads is the number of cores the kernels use.
-func Threads() int { return len(thePool.workers) + 1 }
+func Threads() int { return thePool.workers + 1 }
 
-// parallel runs fn over [0, n) split into contiguous ranges, one per
-// thread, each a multiple of grain (except the last).
-func parallel(n, grain int, fn func(lo, hi int)) {
+func (p *pool) wakeAll() {
+	for i := range p.parked {
+		if p.parked[i].CompareAndSwap(true, false) {
+			p.wake[i] <- struct{}{}
+		}
+	}
+}
+
+// work is worker i's loop.
+func (p *pool) work(i int) {
+	// Not p.gen.Load(): the first job may already have been posted by the
+	// time this goroutine starts.
+	var seen uint32
+	for {
+		// Wait for the next job: spin, then park.
+		start := time.Now()
+		for spins := 0; p.gen.Load() == seen; spins++ {
+			if spins&255 != 255 || time.Since(start) < spinFor {
+				continue
+			}
+			p.parked[i].Store(true)
+			if p.gen.Load() != seen && p.parked[i].CompareAndSwap(true, false) {
+				break // a job arrived before anyone saw us park
+			}
+			// Either nobody has seen the flag yet (the dispatcher will
+			// clear it and send) or it already did: a token comes.
+			<-p.wake[i]
+			start = time.Now()
+		}
+		seen = p.gen.Load()
+		if p.quit.Load() {
+			return
+		}
+		p.claim()
+		if p.pending.Add(-1) == 0 && p.callerParked.CompareAndSwap(true, false) {
+			p.done <- struct{}{}
+		}
+	}
+}
+
+// claim runs chunks of the current job until none are left.
+func (p *pool) claim() {
+	for {
+		lo := int(p.next.Add(int64(p.chunk))) - p.chunk
+		if lo >= p.n {
+			return
+		}
+		p.job.run(lo, min(lo+p.chunk, p.n))
+	}
+}
+
+// parallel runs j over [0, n) in chunks of a multiple of grain indices (the
+// last may be shorter), on every thread. The caller must hold opMu.
+func parallel(n, grain int, j runner) {
 	p := thePool
-	threads := len(p.workers) + 1
-	if threads == 1 || n <= grain {
-		fn(0, n)
+	if p.workers == 0 || n <= grain {
+		j.run(0, n)
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	chunk := (n + threads - 1) / threads
+	threads := p.workers + 1
+	// About four chunks per thread: enough to balance a thread that was
+	// descheduled, few enough that claiming costs nothing.
+	chunk := max(grain, (n+4*threads-1)/(4*threads))
 	chunk = (chunk + grain - 1) / grain * grain
-	lo := chunk
-	for _, ch := range p.workers {
-		if lo >= n {
+	p.job, p.n, p.chunk = j, n, chunk
+	p.next.Store(0)
+	p.pending.Store(int32(p.workers))
+	p.gen.Add(1)
+	p.wakeAll()
+	p.claim()
+	start := time.Now()
+	for spins := 0; p.pending.Load() != 0; spins++ {
+		if spins&255 != 255 || time.Since(start) < spinFor {
+			continue
+		}
+		p.callerParked.Store(true)
+		if p.pending.Load() == 0 && p.callerParked.CompareAndSwap(true, false) {
 			break
 		}
-		hi := min(lo+chunk, n)
-		p.wg.Add(1)
-		ch <- task{fn, lo, hi}
-		lo = hi
+		<-p.done
+		break
 	}
-	fn(0, min(chunk, n))
-	p.wg.Wait()
+	p.job = nil
 }

@@ -1,0 +1,55 @@
+package kernels
+
+import (
+	"errors"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The matrix kernels of gemm_amd64.s; see the comment there.
+
+//go:noescape
+func tileQ8_0AVX2(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+
+//go:noescape
+func tileQ4_0AVX2(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+
+//go:noescape
+func tileQ8_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+
+//go:noescape
+func tileQ4_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+
+//go:noescape
+func row1Q8_0AVX2(nb int, w, x *byte, dx *float32) float32
+
+//go:noescape
+func row1Q4_0AVX2(nb int, w, x *byte, dx *float32) float32
+
+//go:noescape
+func row1Q8_0VNNI(nb int, w, x *byte, dx *float32) float32
+
+//go:noescape
+func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
+
+var (
+	_ = registerMats("avx2", map[Type]matKernels{
+		Q8_0: {tileQ8_0AVX2, row1Q8_0AVX2},
+		Q4_0: {tileQ4_0AVX2, row1Q4_0AVX2},
+	})
+
+	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
+	// kernels (on 256-bit registers, EVEX-encoded, so it needs AVX512VL).
+	_ = registerPath("avx512", avx512Path)
+	_ = registerMats("avx512", map[Type]matKernels{
+		Q8_0: {tileQ8_0VNNI, row1Q8_0VNNI},
+		Q4_0: {tileQ4_0VNNI, row1Q4_0VNNI},
+	})
+)
+
+func avx512Path() (map[Type]vecDotFunc, error) {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL || !cpu.X86.HasAVX512BW || !cpu.X86.HasAVX512VNNI {
+		return nil, errors.New("this CPU lacks AVX-512 F, VL, BW or VNNI")
+	}
+	return avx2Path()
+}

@@ -1,0 +1,88 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/pith-project/pith/kernels/probe"
+)
+
+// The roofline of this machine, measured once per benchmark run (the
+// machine is shared and drifts, so a figure from another run means little).
+var roofline = sync.OnceValue(func() probe.Roofline {
+	return probe.Measure(probe.Options{Threads: Threads()})
+})
+
+// benchThreads is PITH_BENCH_THREADS (comma-free: one number) or 1 and all.
+func benchThreads() []int {
+	if v, err := strconv.Atoi(os.Getenv("PITH_BENCH_THREADS")); err == nil && v > 0 {
+		return []int{v}
+	}
+	if Threads() == 1 {
+		return []int{1}
+	}
+	return []int{1, Threads()}
+}
+
+// BenchmarkMatMul runs the projections of one Qwen2.5-0.5B layer (hidden 896,
+// FFN 4864: q/o 896x896, k/v 128x896, gate/up 4864x896, down 896x4864), for
+// decode (1 token) and prefill (128 tokens), on every path, and reports
+// decode as weight bytes per second against the streaming-read bandwidth
+// and prefill as integer multiply-adds per second against the FMA peak (the
+// int8 kernels do 32 multiply-adds per block per token in the time of about
+// four float FMAs, so a ratio above 1 is possible and means little; it is
+// the trend that matters).
+func BenchmarkMatMul(b *testing.B) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	roof := roofline()
+	r := rand.New(rand.NewPCG(1, 2))
+	shapes := []struct{ rows, cols int }{{896, 896}, {128, 896}, {128, 896}, {896, 896}, {4864, 896}, {4864, 896}, {896, 4864}}
+	for _, typ := range []Type{Q4_0, Q8_0, F16} {
+		var ms []Matrix
+		var bytes, macs int64
+		for _, s := range shapes {
+			rb := mustRowBytesB(b, typ, s.cols)
+			m := Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: make([]byte, rb*s.rows)}
+			for i := range s.rows {
+				QuantizeRow(typ, m.Data[i*rb:], randRow(r, s.cols))
+			}
+			ms = append(ms, m)
+			bytes += int64(len(m.Data))
+			macs += int64(s.rows * s.cols)
+		}
+		for _, n := range []int{1, 128} {
+			x := randRow(r, 4864*n)
+			y := make([]float32, 4864*n)
+			work := make([]byte, MatMulWork(ms[len(ms)-1], n))
+			for _, path := range Paths() {
+				for _, threads := range benchThreads() {
+					b.Run(fmt.Sprintf("%v/n=%d/%s/%dt", typ, n, path, threads), func(b *testing.B) {
+						SetPath(path)
+						SetThreads(threads)
+						b.SetBytes(bytes)
+						for b.Loop() {
+							for _, m := range ms {
+								MatMul(y, m, x, n, work)
+							}
+						}
+						sec := b.Elapsed().Seconds() / float64(b.N)
+						bw := float64(bytes) / sec / 1e9
+						gops := float64(macs) * float64(n) / sec / 1e9
+						b.ReportMetric(float64(n)/sec, "tok/s")
+						if n == 1 {
+							b.ReportMetric(bw/roof.ReadGBps(threads), "x_bandwidth")
+						} else {
+							b.ReportMetric(gops, "GMAC/s")
+							b.ReportMetric(2*gops/roof.FMAGFlops(threads), "x_fma_peak")
+						}
+					})
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,248 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"testing"
+)
+
+// exactDot is the float64 value of a weight row times a converted token,
+// from the dequantised values (f16 scale times small integer: exact in
+// float64), and the sum of the products' magnitudes, which bounds the
+// rounding any float32 summation order can cause.
+func exactDot(t *testing.T, typ Type, w, xq []byte, cols int) (exact, mag float64) {
+	wf := make([]float32, cols)
+	xf := make([]float32, cols)
+	if err := DequantizeRow(typ, wf, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := DequantizeRow(typ.VecDotType(), xf, xq); err != nil {
+		t.Fatal(err)
+	}
+	for i := range wf {
+		p := float64(wf[i]) * float64(xf[i])
+		exact += p
+		mag += math.Abs(p)
+	}
+	return exact, mag
+}
+
+// Every path's MatMul equals the portable reference (and, for formats whose
+// reference is exact up to rounding, the exact product) to float32 rounding, on fresh random matrices of awkward shapes, at 1
+// and 2 threads, with unaligned buffers and a poisoned output whose guard
+// elements must stay untouched.
+func TestMatMulPathsEqualExact(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 7))
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	type shape struct{ rows, cols, n int }
+	shapes := []shape{{1, 32, 1}, {2, 64, 3}, {7, 96, 4}, {33, 224, 5}, {16, 256, 9}, {5, 928, 8}, {3, 1024, 2}}
+	if !testing.Short() {
+		shapes = append(shapes, shape{4097, 64, 4}, shape{17, 4864 + 32, 7})
+	}
+	var types []Type
+	for typ := range portable {
+		types = append(types, typ)
+	}
+	slices.Sort(types)
+	compared := 0
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			for _, typ := range types {
+				for _, s := range shapes {
+					wrb, err1 := typ.RowBytes(s.cols)
+					xrb, err2 := typ.VecDotType().RowBytes(s.cols)
+					if err1 != nil || err2 != nil {
+						continue // not a whole number of this type's blocks
+					}
+					name := fmt.Sprintf("%s/%dthreads/%v/%dx%dx%d", path, threads, typ, s.rows, s.cols, s.n)
+					// Odd offsets: nothing may assume alignment.
+					wbuf := make([]byte, wrb*s.rows+1)
+					w := Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: wbuf[1:]}
+					if w.Check() != nil {
+						continue // an activation-only type
+					}
+					for i := range s.rows {
+						QuantizeRow(typ, w.Data[i*wrb:(i+1)*wrb], randRow(r, s.cols))
+					}
+					x := randRow(r, s.cols*s.n+1)[1:]
+					ybuf := make([]float32, s.rows*s.n+2)
+					for i := range ybuf {
+						ybuf[i] = float32(math.NaN())
+					}
+					ybuf[0], ybuf[len(ybuf)-1] = 12345, 54321
+					y := ybuf[1 : len(ybuf)-1]
+					work := make([]byte, MatMulWork(w, s.n)+3)[3:]
+					MatMul(y, w, x, s.n, work)
+					if ybuf[0] != 12345 || ybuf[len(ybuf)-1] != 54321 {
+						t.Fatalf("%s: wrote outside y", name)
+					}
+					for i := range s.n {
+						xq := make([]byte, xrb)
+						QuantizeRow(typ.VecDotType(), xq, x[i*s.cols:(i+1)*s.cols])
+						for j := range s.rows {
+							exact, mag := exactDot(t, typ, w.Data[j*wrb:], xq, s.cols)
+							ref, _ := DotRow(typ, w.Data[j*wrb:], xq, s.cols)
+							got := y[i*s.rows+j]
+							bound := float64(s.cols+16) * 0x1p-24 * mag
+							if d := math.Abs(float64(got - ref)); !(d <= bound) {
+								t.Fatalf("%s: y[%d][%d] = %v, portable %v: off by %g > %g", name, i, j, got, ref, d, bound)
+							}
+							// Where ggml's dot product is the exact one
+							// rounded (no rounded activation sums, as
+							// Q8_1's), both must be close to it.
+							if typ == Q8_0 || typ == Q4_0 || typ == F32 || typ == F16 || typ == BF16 {
+								if d := math.Abs(float64(got) - exact); !(d <= bound) {
+									t.Fatalf("%s: y[%d][%d] = %v, exact %v: off by %g > %g", name, i, j, got, exact, d, bound)
+								}
+							}
+							compared++
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d outputs compared over paths %v", compared, Paths())
+}
+
+// Where every float operation is exact (scales 1, integer activations, row
+// sums below 2^24), every path must equal the portable reference and the
+// integer dot product bit for bit: this isolates the integer arithmetic
+// (nibble unpacking, sign handling, weights of -128, pair saturation) from
+// float rounding.
+func TestMatMulIntegerExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(rand.Uint64(), 1))
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	const one = 0x3c00 // F16 1.0
+	for _, path := range Paths() {
+		SetPath(path)
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			for _, typ := range []Type{Q8_0, Q4_0} {
+				for _, s := range []struct{ rows, cols, n int }{{1, 32, 1}, {3, 64, 5}, {9, 928, 6}, {40, 960, 11}} {
+					nb, bb := s.cols/QK, typ.BlockBytes()
+					w := Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: make([]byte, s.rows*nb*bb)}
+					wi := make([]int, s.rows*s.cols) // the integer weights
+					for blk := range s.rows * nb {
+						b := w.Data[blk*bb : (blk+1)*bb]
+						b[0], b[1] = one&0xff, one>>8
+						for j := range QK {
+							var q int
+							if typ == Q8_0 {
+								q = r.IntN(256) - 128
+								b[2+j] = byte(int8(q))
+							} else {
+								q = r.IntN(16)
+								b[2+j%16] |= byte(q) << (4 * (j / 16))
+								q -= 8
+							}
+							wi[blk*QK+j] = q
+						}
+					}
+					// Integers with a ±127 in every block quantise to
+					// themselves with scale 1.
+					x := make([]float32, s.n*s.cols)
+					for i := range x {
+						x[i] = float32(r.IntN(255) - 127)
+						if i%QK == 0 {
+							x[i] = float32(127 * (1 - 2*r.IntN(2)))
+						}
+					}
+					y := make([]float32, s.rows*s.n)
+					MatMul(y, w, x, s.n, make([]byte, MatMulWork(w, s.n)))
+					for i := range s.n {
+						for j := range s.rows {
+							want := 0
+							for c := range s.cols {
+								want += wi[j*s.cols+c] * int(x[i*s.cols+c])
+							}
+							if got := y[i*s.rows+j]; got != float32(want) {
+								t.Fatalf("%s %d threads %v %v: y[%d][%d] = %v, want %d", path, threads, typ, s, i, j, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// MatVec, MatMul and Attention allocate nothing, on any path, at 2 threads.
+func TestKernelsDoNotAllocate(t *testing.T) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	SetThreads(2)
+	r := rand.New(rand.NewPCG(5, 6))
+	const rows, cols, n = 256, 896, 8
+	for _, path := range Paths() {
+		SetPath(path)
+		for _, typ := range []Type{Q4_0, Q8_0, F16} {
+			rb := mustRowBytes(t, typ, cols)
+			w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rb*rows)}
+			for i := range rows {
+				QuantizeRow(typ, w.Data[i*rb:], randRow(r, cols))
+			}
+			x := randRow(r, cols*n)
+			y := make([]float32, rows*n)
+			work := make([]byte, MatMulWork(w, n))
+			if a := testing.AllocsPerRun(20, func() { MatVec(y, w, x, work) }); a != 0 {
+				t.Errorf("%s %v MatVec: %v allocations", path, typ, a)
+			}
+			if a := testing.AllocsPerRun(20, func() { MatMul(y, w, x, n, work) }); a != 0 {
+				t.Errorf("%s %v MatMul: %v allocations", path, typ, a)
+			}
+		}
+	}
+	const heads, kvHeads, d, ctx = 14, 2, 64, 40
+	q := randRow(r, heads*d)
+	kc := make([]uint16, ctx*kvHeads*d)
+	vc := make([]uint16, ctx*kvHeads*d)
+	out := make([]float32, heads*d)
+	sc := make([]float32, AttentionScratch(ctx, heads))
+	if a := testing.AllocsPerRun(20, func() { Attention(out, q, kc, vc, ctx, heads, kvHeads, d, 0.125, sc) }); a != 0 {
+		t.Errorf("Attention: %v allocations", a)
+	}
+}
+
+// countJob records how often each index was run.
+type countJob struct{ hits []atomic.Int32 }
+
+func (j *countJob) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		j.hits[i].Add(1)
+	}
+}
+
+// The pool runs every index exactly once, for sizes around the chunk
+// boundaries, across thread-count changes, and when workers have parked
+// between jobs.
+func TestPoolCoversEveryIndexOnce(t *testing.T) {
+	defer SetThreads(Threads())
+	for _, threads := range []int{1, 2, 3, 5} {
+		SetThreads(threads)
+		for _, n := range []int{0, 1, 2, 15, 16, 17, 63, 64, 65, 1000, 4097} {
+			for _, grain := range []int{1, 4, 16} {
+				j := &countJob{hits: make([]atomic.Int32, n)}
+				opMu.Lock()
+				parallel(n, grain, j)
+				opMu.Unlock()
+				for i := range j.hits {
+					if h := j.hits[i].Load(); h != 1 {
+						t.Fatalf("threads=%d n=%d grain=%d: index %d ran %d times", threads, n, grain, i, h)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,58 @@
+package probe
+
+import "golang.org/x/sys/cpu"
+
+// readSum256 and fmaLoop256 are in probe_amd64.s: Go cannot issue 256-bit
+// loads or FMAs outside assembly (archsimd needs GOEXPERIMENT=simd, and the
+// probes must work in every build).
+
+//go:noescape
+func readSum256(p *byte, n int) uint64
+
+//go:noescape
+func readSum512(p *byte, n int) uint64
+
+func fmaLoop256(iters int) float32
+
+func fmaLoop512(iters int) float32
+
+var hasAVX512 = cpu.X86.HasAVX512F
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+func kernel() string {
+	switch {
+	case hasAVX512:
+		return "avx512"
+	case hasAVX2:
+		return "avx2"
+	}
+	return "portable"
+}
+
+// readSum reads every byte of b (a multiple of 128 bytes long) with the
+// widest loads the CPU has.
+func readSum(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	switch {
+	case hasAVX512:
+		return readSum512(&b[0], len(b))
+	case hasAVX2:
+		return readSum256(&b[0], len(b))
+	}
+	return readSumGo(b)
+}
+
+// fmaLoop runs iters steps of independent FMAs and returns a value that
+// depends on them and the number of floating-point operations done.
+func fmaLoop(iters int) (float32, float64) {
+	switch {
+	case hasAVX512:
+		// 12 accumulators of 16 lanes, an FMA counting 2.
+		return fmaLoop512(iters), float64(iters) * 12 * 16 * 2
+	case hasAVX2:
+		return fmaLoop256(iters), float64(iters) * 12 * 8 * 2
+	}
+	return fmaLoopGo(iters)
+}

@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package probe
+
+func kernel() string { return "portable" }
+
+func readSum(b []byte) uint64 { return readSumGo(b) }
+
+func fmaLoop(iters int) (float32, float64) { return fmaLoopGo(iters) }
