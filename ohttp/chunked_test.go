@@ -353,3 +353,28 @@ func TestStreamedBinaryHTTPResponse(t *testing.T) {
 		t.Fatalf("cut stream: %q %v", body, err)
 	}
 }
+
+// The gateway's most exposed parser: whatever arrives as a chunked
+// request is refused with a typed error, or is the sealed seed.
+func FuzzChunkedRequestReader(f *testing.F) {
+	req, _, _, g := chunkedExchange(f, KEMX25519, []string{"ab", "c"}, nil)
+	f.Add(req)
+	f.Add(req[:len(req)-3])
+	f.Add(req[:7])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, _, err := g.NewChunkedRequestReader(bytes.NewReader(b))
+		if err == nil {
+			r.MaxChunk = 1 << 12
+			var got []byte
+			if got, err = io.ReadAll(r); err == nil {
+				if string(got) != "abc" {
+					t.Fatalf("forged request accepted: %q", got)
+				}
+				return
+			}
+		}
+		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrDecrypt) && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("untyped error %v", err)
+		}
+	})
+}
