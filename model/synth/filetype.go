@@ -22,6 +22,7 @@ var fileTypes = []FileType{
 	{"q4_0", 2, kernels.Q4_0},
 	{"q8_0", 7, kernels.Q8_0},
 	{"q4_k_m", 15, kernels.Q4_K},
+	{"q5_k_m", 17, kernels.Q5_K},
 	{"q6_k", 18, kernels.Q6_K},
 }
 
@@ -43,6 +44,10 @@ func LookupType(name string) (FileType, error) {
 	}
 	return FileType{}, fmt.Errorf("synth: unknown type %q (have %v)", name, TypeNames())
 }
+
+// mediumMix reports the _M presets, which give some attn_v and ffn_down
+// tensors Q6_K.
+func (f FileType) mediumMix() bool { return f.Name == "q4_k_m" || f.Name == "q5_k_m" }
 
 func (f FileType) quantized() bool { return f.Default != kernels.F32 && f.Default != kernels.F16 }
 
@@ -79,12 +84,12 @@ func (f FileType) tensorType(st *mixState, name string, nx int) kernels.Type {
 		}
 	case name == "token_embd.weight":
 	case strings.Contains(name, "attn_v.weight"):
-		if f.Name == "q4_k_m" && useMoreBits(st.attnV, st.layers) {
+		if f.mediumMix() && useMoreBits(st.attnV, st.layers) {
 			t = kernels.Q6_K
 		}
 		st.attnV++
 	case strings.Contains(name, "ffn_down"):
-		if f.Name == "q4_k_m" && useMoreBits(st.ffnDown, st.layers) {
+		if f.mediumMix() && useMoreBits(st.ffnDown, st.layers) {
 			t = kernels.Q6_K
 		}
 		st.ffnDown++

@@ -52,8 +52,7 @@ func TestPlanMatchesLlamaQuantize(t *testing.T) {
 				out := filepath.Join(dir, fmt.Sprintf("%s-%v.gguf", ft.Name, tied))
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				preset := map[string]string{"f16": "F16", "q4_0": "Q4_0", "q8_0": "Q8_0", "q4_k_m": "Q4_K_M", "q6_k": "Q6_K"}[ft.Name]
-				if err := oracle.Quantize(ctx, src, out, preset); err != nil {
+				if err := oracle.Quantize(ctx, src, out, llamaPreset(ft)); err != nil {
 					t.Fatal(err)
 				}
 				q, err := gguf.ReadFile(out, "")
@@ -72,6 +71,10 @@ func TestPlanMatchesLlamaQuantize(t *testing.T) {
 					if got.Type != p.Type || fmt.Sprint(got.Dims) != fmt.Sprint(p.Dims) {
 						t.Errorf("%s: llama-quantize %v %v, plan %v %v", p.Name, got.Type, got.Dims, p.Type, p.Dims)
 					}
+				}
+				// And every quantised tensor holds our quantiser's bytes.
+				if ft.quantized() {
+					sameAsLlamaQuantize(t, orig, q)
 				}
 				if v, _ := q.Uint("general.file_type"); v != uint64(ft.FType) {
 					t.Errorf("file type %d, want %d", v, ft.FType)
@@ -112,9 +115,13 @@ console.log(JSON.stringify(input.texts.map(s => Array.from(tok.encode(s, { add_s
 func TestLlamaServerLoadsShapes(t *testing.T) {
 	oracle.Require(t, oracle.Llama)
 	oracle.Require(t, oracle.NPM)
-	cases := []struct{ shape, typ string }{{"smollm2-135m", "q8_0"}, {"qwen2.5-0.5b", "q4_0"}}
+	cases := []struct{ shape, typ string }{{"smollm2-135m", "q8_0"}, {"qwen2.5-0.5b", "q4_0"}, {"smollm2-135m", "q4_k_m"}}
 	if !testing.Short() {
-		cases = append(cases, struct{ shape, typ string }{"llama-3.2-1b", "q4_0"},
+		// The K-quant mixes on Qwen2.5-0.5B: Q4_K/Q5_K/Q6_K with the
+		// Q5_0/Q5_1/Q8_0 fallbacks of its 896-wide rows.
+		cases = append(cases, struct{ shape, typ string }{"qwen2.5-0.5b", "q4_k_m"},
+			struct{ shape, typ string }{"qwen2.5-0.5b", "q5_k_m"}, struct{ shape, typ string }{"qwen2.5-0.5b", "q6_k"},
+			struct{ shape, typ string }{"llama-3.2-1b", "q4_0"},
 			struct{ shape, typ string }{"smollm2-360m", "f16"}, struct{ shape, typ string }{"qwen2.5-1.5b", "q4_0"})
 	}
 	texts := []string{"Hello world", "Summarise: the meeting moved to 10:30, room 4B.", "  spaces\n\nand\tTabs 12345 ünïcödé 😀", "日本語のテキスト"}
