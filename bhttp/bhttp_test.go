@@ -332,3 +332,34 @@ func TestAllocationBounded(t *testing.T) {
 		}
 	}
 }
+
+type partsRecorder struct {
+	bytes.Buffer
+	calls int
+}
+
+func (p *partsRecorder) WriteParts(parts ...[]byte) (int, error) {
+	p.calls++
+	n := 0
+	for _, b := range parts {
+		m, _ := p.Write(b)
+		n += m
+	}
+	return n, nil
+}
+
+// A PartsWriter gets each content chunk in one call; the bytes are the
+// same as through plain Writes.
+func TestEncoderPartsWriter(t *testing.T) {
+	var plain bytes.Buffer
+	pr := &partsRecorder{}
+	for _, w := range []io.Writer{&plain, pr} {
+		e := NewResponseEncoder(w)
+		e.Write([]byte("one"))
+		e.Write(bytes.Repeat([]byte("x"), 300))
+		e.Close()
+	}
+	if pr.calls != 2 || !bytes.Equal(pr.Bytes(), plain.Bytes()) {
+		t.Fatalf("%d WriteParts calls; bytes equal: %v", pr.calls, bytes.Equal(pr.Bytes(), plain.Bytes()))
+	}
+}

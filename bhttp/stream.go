@@ -21,13 +21,21 @@ type ResponseEncoder struct {
 	Trailer http.Header
 	// Buf, if set, is where a chunk's length prefix and data are joined so
 	// that each Write reaches w as a single Write (one sealed chunk below);
-	// a server points it at arena memory. Without it, or when a chunk does
-	// not fit, the prefix and the data go to w as two Writes rather than
-	// through a heap copy of the data.
+	// a server may point it at arena memory. Without it, or when a chunk
+	// does not fit, a w that is a PartsWriter gets both in one WriteParts,
+	// and any other w gets them as two Writes, rather than through a heap
+	// copy of the data.
 	Buf []byte
 
 	started, headerDone, closed bool
 	err                         error
+}
+
+// PartsWriter is a writer that takes several buffers as one write, as
+// ohttp.ChunkedResponseWriter does (one sealed chunk, encrypted in place in
+// its own buffer).
+type PartsWriter interface {
+	WriteParts(parts ...[]byte) (int, error)
 }
 
 // NewResponseEncoder returns an encoder writing to w.
@@ -106,6 +114,16 @@ func (e *ResponseEncoder) Write(p []byte) (int, error) {
 		n += copy(e.Buf[n:], p)
 		if err := e.write(e.Buf[:n]); err != nil {
 			return 0, err
+		}
+		return len(p), nil
+	}
+	if pw, ok := e.w.(PartsWriter); ok {
+		if e.err != nil {
+			return 0, e.err
+		}
+		if _, err := pw.WriteParts(prefix, p); err != nil {
+			e.err = fmt.Errorf("bhttp: write response: %w", err)
+			return 0, e.err
 		}
 		return len(p), nil
 	}

@@ -45,12 +45,19 @@ type chunkWriter struct {
 	err     error
 }
 
-func (c *chunkWriter) chunk(p []byte, final bool) error {
+// chunk seals the concatenation of parts as one chunk. A single part is
+// sealed where it lies; several are first joined in the staging buffer and
+// sealed in place there, so no plaintext is left behind in it.
+func (c *chunkWriter) chunk(parts [][]byte, final bool) error {
 	if c.err != nil {
 		return c.err
 	}
 	if c.closed {
 		return fmt.Errorf("ohttp: write to a closed %s", c.what)
+	}
+	total := 0
+	for _, p := range parts {
+		total += len(p)
 	}
 	out := append(c.out[:0], c.pending...)
 	c.pending = nil
@@ -58,9 +65,23 @@ func (c *chunkWriter) chunk(p []byte, final bool) error {
 	if final {
 		out, aad = bhttp.AppendVarint(out, 0), finalAAD
 	} else {
-		out = bhttp.AppendVarint(out, uint64(len(p)+tagLen))
+		out = bhttp.AppendVarint(out, uint64(total+tagLen))
 	}
-	out, err := c.seal(out, p, aad)
+	var err error
+	if len(parts) == 1 {
+		out, err = c.seal(out, parts[0], aad)
+	} else {
+		start := len(out)
+		out = slices.Grow(out, total+tagLen)
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		joined := out[start:]
+		out, err = c.seal(out[:start], joined, aad)
+		if total > 0 && (err != nil || &out[start] != &joined[0]) {
+			clear(joined) // not overwritten by the ciphertext
+		}
+	}
 	if err != nil {
 		c.err = fmt.Errorf("ohttp: seal %s chunk: %w", c.what, err)
 		return c.err
@@ -80,7 +101,7 @@ func (c *chunkWriter) write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, c.err // a non-final chunk may not be empty
 	}
-	if err := c.chunk(p, false); err != nil {
+	if err := c.chunk([][]byte{p}, false); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -90,7 +111,7 @@ func (c *chunkWriter) close() error {
 	if c.closed {
 		return c.err
 	}
-	err := c.chunk(nil, true)
+	err := c.chunk([][]byte{nil}, true)
 	c.closed = true
 	return err
 }
@@ -313,6 +334,24 @@ func NewChunkedResponseWriter(ctx *ResponseContext, w io.Writer) (*ChunkedRespon
 
 // Write seals p as one chunk. An empty p sends nothing.
 func (c *ChunkedResponseWriter) Write(p []byte) (int, error) { return c.cw.write(p) }
+
+// WriteParts seals the concatenation of parts as one chunk, joining them in
+// the writer's own buffer and encrypting them in place there. It is how
+// bhttp.ResponseEncoder sends a content chunk's length prefix and data in
+// one sealed chunk without leaving a copy of the data behind.
+func (c *ChunkedResponseWriter) WriteParts(parts ...[]byte) (int, error) {
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	if total == 0 {
+		return 0, c.cw.err
+	}
+	if err := c.cw.chunk(parts, false); err != nil {
+		return 0, err
+	}
+	return total, nil
+}
 
 // Close sends the final, empty chunk. It does not close the underlying
 // writer.

@@ -378,3 +378,40 @@ func FuzzChunkedRequestReader(f *testing.F) {
 		}
 	})
 }
+
+// A binary HTTP encoder writing straight into a chunked response writer
+// sends each content chunk, length prefix and data, as one sealed chunk,
+// and the writer's staging buffer keeps no plaintext.
+func TestWritePartsOneChunkPerWrite(t *testing.T) {
+	k, _ := GenerateKey(1, KEMX25519, rand.Reader)
+	g, _ := NewGateway(k)
+	var rb, out bytes.Buffer
+	w, cctx, _ := NewChunkedRequestWriter(k.Config(), Suite{1, 1}, &rb, nil)
+	w.Close()
+	_, gctx, err := g.NewChunkedRequestReader(&rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, _ := NewChunkedResponseWriter(gctx, &out)
+	enc := bhttp.NewResponseEncoder(rw)
+	secret := []byte("canary-" + strings.Repeat("z", 40))
+	lines := 5
+	for range lines {
+		if _, err := enc.Write(secret); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(rw.cw.out, secret[:16]) {
+			t.Fatal("plaintext left in the staging buffer")
+		}
+	}
+	enc.Close()
+	rw.Close()
+	// The head, one chunk per Write, the trailer, and the final chunk.
+	if got := len(splitChunks(t, out.Bytes()[16:])); got != 1+lines+1+1 {
+		t.Fatalf("%d chunks for %d writes", got, lines)
+	}
+	body, err := io.ReadAll(bhttp.NewResponseDecoder(NewChunkedResponseReader(cctx, &out), nil))
+	if err != nil || !bytes.Equal(body, bytes.Repeat(secret, lines)) {
+		t.Fatalf("%q %v", body, err)
+	}
+}
