@@ -21,6 +21,7 @@ import (
 // llama.cpp root, where it calls Debian's libggml (see the C file).
 type ggmlShim struct {
 	inside string // path of the binary inside the root
+	cpuLib string // CPU backend variant inside the root; "" for the x64 baseline
 }
 
 // newGGMLShim compiles the shim on the host (gcc, against ggml's ABI and
@@ -54,6 +55,7 @@ func (s *ggmlShim) run(t *testing.T, in []byte, args ...string) []byte {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "chroot", append([]string{oracle.LlamaRoot(), s.inside}, args...)...)
 	cmd.Stdin = bytes.NewReader(in)
+	cmd.Env = append(os.Environ(), "GGML_CPU_LIB="+s.cpuLib)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -79,6 +81,12 @@ func (s *ggmlShim) dequantize(t *testing.T, typ Type, n int, data []byte) []floa
 
 // dot runs ggml's portable (_generic) dot product on pairs of rows.
 func (s *ggmlShim) dot(t *testing.T, typ Type, n int, w, x []byte) []float32 {
+	return s.dotSym(t, typ, n, w, x, "_generic")
+}
+
+// dotSym runs ggml's dot product whose name ends in suffix: "_generic" for
+// the portable C one, "" for the one the backend variant dispatches to.
+func (s *ggmlShim) dotSym(t *testing.T, typ Type, n int, w, x []byte, suffix string) []float32 {
 	wb, _ := typ.RowBytes(n)
 	xb, _ := typ.VecDotType().RowBytes(n)
 	rows := len(w) / wb
@@ -87,7 +95,7 @@ func (s *ggmlShim) dot(t *testing.T, typ Type, n int, w, x []byte) []float32 {
 		in = append(in, w[r*wb:(r+1)*wb]...)
 		in = append(in, x[r*xb:(r+1)*xb]...)
 	}
-	sym := fmt.Sprintf("ggml_vec_dot_%s_%s_generic", ggmlName(typ), ggmlName(typ.VecDotType()))
+	sym := fmt.Sprintf("ggml_vec_dot_%s_%s%s", ggmlName(typ), ggmlName(typ.VecDotType()), suffix)
 	return bytesF32(s.run(t, in, "dot", sym, fmt.Sprint(n), fmt.Sprint(rows), fmt.Sprint(wb), fmt.Sprint(xb)))
 }
 
@@ -257,5 +265,62 @@ func TestGeometryAgainstGGML(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%v: ggml says block %v, we say %v", typ, got, want)
 		}
+	}
+}
+
+// ggml's SIMD dot products (every CPU backend variant this CPU can run,
+// haswell/zen4 and the like) agree with ours within float rounding: they
+// only sum in another order. This is what llama.cpp computes in practice,
+// and the bound the fast paths of this package are held to.
+func TestSIMDVariantsAgreeWithGGML(t *testing.T) {
+	shim := newGGMLShim(t)
+	libs, err := filepath.Glob(filepath.Join(oracle.LlamaRoot(), "usr/lib/x86_64-linux-gnu/ggml/backends0/libggml-cpu-*.so"))
+	if err != nil || len(libs) == 0 {
+		t.Fatalf("no ggml CPU backends in the oracle root (%v)", err)
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	const n = 8 * QKK
+	ran := 0
+	for _, lib := range libs {
+		v := *shim
+		v.cpuLib = strings.TrimPrefix(lib, oracle.LlamaRoot())
+		if score := strings.TrimSpace(string(v.run(t, nil, "score", "-"))); score == "0" || strings.HasSuffix(lib, "-x64.so") {
+			continue
+		}
+		ran++
+		t.Run(strings.TrimSuffix(filepath.Base(lib), ".so"), func(t *testing.T) {
+			for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K} {
+				const rows = 16
+				w, x := randRow(r, rows*n), randRow(r, rows*n)
+				wb, _ := typ.RowBytes(n)
+				vt := typ.VecDotType()
+				xb, _ := vt.RowBytes(n)
+				wq, xq := make([]byte, rows*wb), make([]byte, rows*xb)
+				wd, xd := make([]float32, n), make([]float32, n)
+				for i := range rows {
+					_ = QuantizeRow(typ, wq[i*wb:(i+1)*wb], w[i*n:(i+1)*n])
+					_ = QuantizeRow(vt, xq[i*xb:(i+1)*xb], x[i*n:(i+1)*n])
+				}
+				simd := v.dotSym(t, typ, n, wq, xq, "")
+				for i := range rows {
+					got, _ := DotRow(typ, wq[i*wb:(i+1)*wb], xq[i*xb:(i+1)*xb], n)
+					// The bound: a few float32 roundings of the sum of
+					// absolute products.
+					_ = DequantizeRow(typ, wd, wq[i*wb:(i+1)*wb])
+					_ = DequantizeRow(vt, xd, xq[i*xb:(i+1)*xb])
+					var mag float64
+					for j := range wd {
+						mag += math.Abs(float64(wd[j]) * float64(xd[j]))
+					}
+					bound := 1e-5 * mag
+					if d := math.Abs(float64(got) - float64(simd[i])); !(d <= bound) {
+						t.Errorf("%v row %d: ours %v, ggml %v: off by %g > %g", typ, i, got, simd[i], d, bound)
+					}
+				}
+			}
+		})
+	}
+	if ran == 0 {
+		t.Fatal("this CPU runs none of ggml's SIMD backend variants")
 	}
 }

@@ -10,6 +10,9 @@
 //   ggml_shim dot        SYMBOL N ROWS WBYTES XBYTES
 //                                      (weight row, activation row) in, F32 out
 //   ggml_shim size       TYPE          prints "blck_size type_size"
+//   ggml_shim score      -             prints the CPU backend's
+//                                      ggml_backend_score (0: this CPU lacks
+//                                      the instructions it was built for)
 // SYMBOL is a libggml-base or libggml-cpu function name, e.g.
 // quantize_row_q4_K_ref, dequantize_row_q4_K, ggml_vec_dot_q4_K_q8_K_generic.
 // The CPU backend library is $GGML_CPU_LIB (default: the x64 baseline one).
@@ -55,7 +58,15 @@ int main(int argc, char **argv) {
 	if (!dlopen("libggml-base.so.0", RTLD_NOW | RTLD_GLOBAL)) die("dlopen libggml-base:", dlerror());
 	const char *cpu = getenv("GGML_CPU_LIB");
 	if (!cpu || !*cpu) cpu = "/usr/lib/x86_64-linux-gnu/ggml/backends0/libggml-cpu-x64.so";
-	if (!dlopen(cpu, RTLD_NOW | RTLD_GLOBAL)) die("dlopen cpu backend:", dlerror());
+	void *cpulib = dlopen(cpu, RTLD_NOW | RTLD_GLOBAL);
+	if (!cpulib) die("dlopen cpu backend:", dlerror());
+	if (!strcmp(argv[1], "score")) {
+		// Ask before running anything: a variant built for instructions
+		// this CPU lacks would die of SIGILL.
+		int (*score)(void) = (int (*)(void))dlsym(cpulib, "ggml_backend_score");
+		printf("%d\n", score ? score() : 0);
+		return 0;
+	}
 
 	// The CPU backend's FP16 conversion tables are filled here; without it
 	// every dot product reads scales of zero.
