@@ -294,3 +294,21 @@ func FuzzParseKeyConfigs(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecapsulateResponse(f *testing.F) {
+	g, k := newGateway(f, 1, KEMX25519)
+	msg, cctx, _ := EncapsulateRequest(k.Config(), Suite{1, 1}, []byte("q"), nil)
+	_, gctx, _ := g.DecapsulateRequest(msg)
+	resp, _ := gctx.EncapsulateResponse([]byte("answer"))
+	f.Add(resp)
+	f.Add(resp[:20])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := cctx.DecapsulateResponse(b)
+		if err == nil && string(got) != "answer" {
+			t.Fatalf("forged response accepted: %q", got)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrDecrypt) {
+			t.Fatalf("untyped error %v", err)
+		}
+	})
+}
