@@ -111,7 +111,7 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.IntVar(&o.VCPUs, "vcpus", 2, "vCPUs of the SEV-SNP guest (each one's VMSA is measured)")
 		fs.StringVar(&o.VCPUType, "vcpu-type", "EPYC-v4", "QEMU CPU model of the SEV-SNP guest (EPYC-v4, EPYC-Milan, EPYC-Genoa, ...)")
 		fs.StringVar(&features, "guest-features", "0x1", "SEV-SNP guest features (VMSA SEV_FEATURES): 0x1 is QEMU's default, 0x21 adds DebugSwap (Linux 6.6+ KVM)")
-		fs.IntVar(&o.MemoryMiB, "memory", 2048, "guest memory in MiB, recorded for the operator")
+		fs.IntVar(&o.MemoryMiB, "memory", 2048, "guest memory in MiB for the summary; the SEV-SNP and MRTD values do not depend on it (TDX RTMR0 would)")
 		fs.Int64Var(&o.SourceDateEpoch, "source-date-epoch", sde, "mtime of every initramfs file (default $SOURCE_DATE_EPOCH or 0)")
 		fs.StringVar(&o.Net, "net", "10.0.2.15/24,10.0.2.2", "pith.net: ADDR/PREFIX,GATEWAY[,IFNAME] ('' for loopback only; the default is QEMU's user network)")
 		fs.StringVar(&o.Listen, "listen", "", "pith.listen: HOST:PORT of the server ('' for its default)")

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -386,5 +387,50 @@ func TestOptionsCheck(t *testing.T) {
 				t.Fatalf("check = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func FuzzReadTar(f *testing.F) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, name := range []string{"./boot/vmlinuz", "./lib/modules/k/a.ko.xz", "./usr/share/doc/x"} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: 3, Typeflag: tar.TypeReg})
+		tw.Write([]byte("abc"))
+	}
+	tw.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		files, err := readTar(bytes.NewReader(b), func(n string) bool { return !strings.HasPrefix(n, "usr/") })
+		if err != nil {
+			return
+		}
+		for n, data := range files {
+			if strings.HasPrefix(n, "usr/") || strings.HasPrefix(n, "./") || len(data) > maxDebFile {
+				t.Fatalf("kept %q (%d bytes)", n, len(data))
+			}
+		}
+	})
+}
+
+func TestReadTar(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "./boot/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "./boot/vmlinuz", Mode: 0o644, Size: 4, Typeflag: tar.TypeReg})
+	tw.Write([]byte("kern"))
+	tw.WriteHeader(&tar.Header{Name: "./boot/link", Linkname: "vmlinuz", Typeflag: tar.TypeSymlink})
+	tw.WriteHeader(&tar.Header{Name: "./etc/x", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+	tw.Write([]byte("x"))
+	tw.Close()
+	files, err := readTar(&buf, func(n string) bool { return strings.HasPrefix(n, "boot/") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || string(files["boot/vmlinuz"]) != "kern" {
+		t.Fatalf("files %q", files)
+	}
+	if _, err := readTar(strings.NewReader("not a tar archive, but long enough to have a header of 512 bytes?"), func(string) bool { return true }); err == nil {
+		t.Fatal("garbage accepted")
 	}
 }
