@@ -54,3 +54,33 @@ func TestRowFunctionsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// Portable row throughput per type, in weight bytes read (DotRow) or F32
+// bytes read (QuantizeRow): the reference the fast paths are measured
+// against. go test ./kernels -run '^$' -bench 'Row/' -benchtime 200ms
+func BenchmarkRow(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n = 4864 // Qwen2.5-0.5B's FFN width: whole blocks of every type
+	x := randRow(r, n)
+	for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K} {
+		rb, _ := typ.RowBytes(n)
+		q := make([]byte, rb)
+		_ = QuantizeRow(typ, q, x)
+		vt := typ.VecDotType()
+		xb, _ := vt.RowBytes(n)
+		xq := make([]byte, xb)
+		_ = QuantizeRow(vt, xq, x)
+		b.Run("Dot/"+typ.String(), func(b *testing.B) {
+			b.SetBytes(int64(rb))
+			for b.Loop() {
+				_, _ = DotRow(typ, q, xq, n)
+			}
+		})
+		b.Run("Quantize/"+typ.String(), func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for b.Loop() {
+				_ = QuantizeRow(typ, q, x)
+			}
+		})
+	}
+}
