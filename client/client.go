@@ -246,6 +246,9 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		if err != nil {
 			return nil, fmt.Errorf("client: decoding the response: %w", err)
 		}
+		if err := checkNonce(req, br.Header); err != nil {
+			return nil, err
+		}
 		return httpResponse(req, br.Status, br.Header, io.NopCloser(bytes.NewReader(br.Body))), nil
 	}
 	rc, err := opener(resp.Body)
@@ -259,7 +262,24 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		resp.Body.Close()
 		return nil, fmt.Errorf("client: decoding the response: %w", err)
 	}
+	if err := checkNonce(req, head.Header); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
 	return httpResponse(req, head.Status, head.Header, &streamBody{dec: dec, outer: resp.Body}), nil
+}
+
+// NonceHeader carries a request's random nonce; the enclave echoes it in
+// the sealed answer.
+const NonceHeader = "Pith-Nonce"
+
+// checkNonce refuses an answer that does not echo the request's nonce: it
+// would be another request's.
+func checkNonce(req *http.Request, h http.Header) error {
+	if want := req.Header.Get(NonceHeader); want != "" && h.Get(NonceHeader) != want {
+		return errors.New("client: the answer does not carry this request's nonce")
+	}
+	return nil
 }
 
 func httpResponse(req *http.Request, status int, h http.Header, body io.ReadCloser) *http.Response {
@@ -335,7 +355,7 @@ func (c *Client) Summarize(ctx context.Context, msgs []Message, maxWords int) (*
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Pith-Nonce", nonce)
+	req.Header.Set(NonceHeader, nonce)
 	resp, err := c.RoundTrip(req)
 	if err != nil {
 		return nil, err

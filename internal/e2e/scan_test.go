@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,9 +35,39 @@ type served struct {
 	url    string
 	client *client.Client
 	model  *model.Model // the same file, loaded here to tokenize canaries
+	// manifest is the development manifest the server wrote.
+	manifest string
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// pithBinary builds cmd/pith once per test run, with both experiments.
+func pithBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pith-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin, buildErr = Build(context.Background(), dir, "pith", "simd,runtimesecret")
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
 }
 
 func startServe(t *testing.T, bin string, env ...string) *served {
+	t.Helper()
+	return startServeArgs(t, bin, env)
+}
+
+func startServeArgs(t *testing.T, bin string, env []string, extra ...string) *served {
 	t.Helper()
 	dir := t.TempDir()
 	mpath, err := TinyModel(dir)
@@ -48,8 +79,9 @@ func startServe(t *testing.T, bin string, env ...string) *served {
 		t.Fatal(err)
 	}
 	manifest := filepath.Join(dir, "manifest.json")
-	p, err := Start(bin, env, "http://"+addr+"/healthz", "serve", "--model", mpath, "--attest", "dev",
-		"--listen", addr, "--write-dev-manifest", manifest, "--allow-unlocked", "--max-context", "1024", "--rotate-keys", "0")
+	args := append([]string{"serve", "--model", mpath, "--attest", "dev",
+		"--listen", addr, "--write-dev-manifest", manifest, "--allow-unlocked", "--max-context", "1024", "--rotate-keys", "0"}, extra...)
+	p, err := Start(bin, env, "http://"+addr+"/healthz", args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +108,7 @@ func startServe(t *testing.T, bin string, env ...string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &served{proc: p, url: "http://" + addr, client: c, model: mod}
+	return &served{proc: p, url: "http://" + addr, client: c, model: mod, manifest: manifest}
 }
 
 // needles are the forms a canary can take in the server: its text (UTF-8
@@ -178,10 +210,7 @@ func TestMemoryScan(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
-	bin, err := Build(ctx, dir, "pith", "simd,runtimesecret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := pithBinary(t)
 	control, err := Build(ctx, dir, "pith-nowipe", "simd,runtimesecret", "pithnowipe")
 	if err != nil {
 		t.Fatal(err)

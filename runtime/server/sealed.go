@@ -155,6 +155,7 @@ func (s *Server) sealed(w http.ResponseWriter, r *http.Request, body []byte) {
 	if err != nil {
 		writeError(&rw, http.StatusBadRequest, errors.New("the sealed message is not a valid binary HTTP request"))
 	} else {
+		echoNonce(&rw, in)
 		s.api.ServeHTTP(&rw, in)
 	}
 	resp := bhttp.Response{Status: rw.statusCode(), Header: rw.header, Body: rw.body.Bytes()}
@@ -200,6 +201,16 @@ func (h *innerHead) statusCode() int {
 	return h.status
 }
 
+// NonceHeader is an inner request header the server copies into its inner
+// response, so a client can check that an answer is its own request's.
+const NonceHeader = "Pith-Nonce"
+
+func echoNonce(w http.ResponseWriter, r *http.Request) {
+	if n := r.Header.Get(NonceHeader); n != "" && len(n) <= 128 {
+		w.Header().Set(NonceHeader, n)
+	}
+}
+
 // bufferedResponse collects an inner response to seal it whole.
 type bufferedResponse struct {
 	innerHead
@@ -238,6 +249,7 @@ func (s *Server) sealedChunked(w http.ResponseWriter, r *http.Request, body []by
 	if err != nil {
 		writeError(sw, http.StatusBadRequest, errors.New("the sealed message is not a valid binary HTTP request"))
 	} else {
+		echoNonce(sw, in)
 		s.api.ServeHTTP(sw, in)
 	}
 	if sw.finish() == nil {

@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,7 +102,8 @@ type Server struct {
 	admitted atomic.Int64 // requests inside the queue (running or waiting)
 	requests atomic.Int64 // served, for the health line only
 
-	gcMu sync.Mutex
+	gcReq chan struct{}
+	done  chan struct{}
 }
 
 var errOverloaded = errors.New("the server is busy: try again shortly")
@@ -136,7 +136,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ModelName == "" {
 		cfg.ModelName = "pith"
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, gcReq: make(chan struct{}, 1), done: make(chan struct{})}
+	go s.collector()
 	size := ArenaSize(cfg.Model.Config, cfg.Limits)
 	pool, err := arena.NewPool(cfg.Limits.Concurrent, size, arena.Options{AllowUnlocked: cfg.AllowUnlockedArena})
 	if err != nil {
@@ -179,7 +180,10 @@ func ArenaSize(c model.Config, lim Limits) int {
 }
 
 // Close releases the arenas.
-func (s *Server) Close() error { return s.arenas.Close() }
+func (s *Server) Close() error {
+	close(s.done)
+	return s.arenas.Close()
+}
 
 // admit counts a request into the bounded queue, or refuses it.
 func (s *Server) admit() (release func(), ok bool) {
@@ -246,16 +250,31 @@ func (s *Server) scope(fn func()) {
 	secretDo(fn)
 }
 
-// collect runs the garbage collector twice (sync.Pool keeps objects through
-// one cycle) so that what a request left on the heap is erased now, not
-// whenever the heap next grows. Requests that end together share a cycle.
+// collect asks for the garbage collector to run, so that what a request
+// left on the heap is erased now, not whenever the heap next grows. The
+// collector goroutine runs two cycles per request (sync.Pool keeps objects
+// through one); a request that ends while a cycle runs gets another one
+// after it, so no request's garbage is missed.
 func (s *Server) collect() {
-	if arena.WipeDisabled || !s.gcMu.TryLock() {
+	if arena.WipeDisabled {
 		return
 	}
-	defer s.gcMu.Unlock()
-	runtime.GC()
-	runtime.GC()
+	select {
+	case s.gcReq <- struct{}{}:
+	default: // a collection is already pending and will include this request's garbage
+	}
+}
+
+func (s *Server) collector() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.gcReq:
+			runtime.GC()
+			runtime.GC()
+		}
+	}
 }
 
 // PlaintextHandler serves the Ollama API unsealed, for development and
