@@ -60,6 +60,9 @@ func scalesMinsK4(q []byte) (sc, mn [8]uint8) {
 // least weighted error (squared unless useMad).
 func makeQKX2(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta float32, nstep int, useMad bool) (scale, theMin float32) {
 	n := len(x)
+	// Equal lengths up front let the compiler drop the bounds checks in
+	// the loops below, which run nstep+2 times per sub-block.
+	weights, L, Laux = weights[:n], L[:n], Laux[:n]
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
 	sumX := float32(sumW * x[0])
@@ -78,23 +81,22 @@ func makeQKX2(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta fl
 		lo = 0
 	}
 	if hi == lo {
-		clear(L[:n])
+		clear(L)
 		return 0, -lo
-	}
-	errOf := func(diff float32) float32 {
-		if useMad {
-			return abs32(diff)
-		}
-		return float32(diff * diff)
 	}
 	iscale := float32(nmax) / (hi - lo)
 	scale = 1 / iscale
 	var bestErr float32
-	for i := range n {
-		l := nearestInt(float32(iscale * (x[i] - lo)))
+	for i, v := range x {
+		l := nearestInt(float32(iscale * (v - lo)))
 		L[i] = uint8(max(0, min(nmax, l)))
-		diff := float32(scale*float32(L[i])) + lo - x[i]
-		bestErr += float32(weights[i] * errOf(diff))
+		diff := float32(scale*float32(L[i])) + lo - v
+		if useMad {
+			diff = abs32(diff)
+		} else {
+			diff = float32(diff * diff)
+		}
+		bestErr += float32(weights[i] * diff)
 	}
 	if nstep < 1 {
 		return scale, -lo
@@ -102,33 +104,39 @@ func makeQKX2(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta fl
 	for is := 0; is <= nstep; is++ {
 		iscale = (rmin + float32(rdelta*float32(is)) + float32(nmax)) / (hi - lo)
 		var sumL, sumL2, sumXL float32
-		for i := range n {
-			l := max(0, min(nmax, nearestInt(float32(iscale*(x[i]-lo)))))
+		for i, v := range x {
+			l := max(0, min(nmax, nearestInt(float32(iscale*(v-lo)))))
 			Laux[i] = uint8(l)
-			w, fl := weights[i], float32(l)
-			wl := float32(w * fl)
+			fl := float32(l)
+			wl := float32(weights[i] * fl)
 			sumL += wl
 			sumL2 += float32(wl * fl)
-			sumXL += float32(wl * x[i])
+			sumXL += float32(wl * v)
 		}
 		D := float32(sumW*sumL2) - float32(sumL*sumL)
-		if D > 0 {
-			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
-			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
-			if thisMin > 0 {
-				thisMin = 0
-				thisScale = sumXL / sumL2
+		if !(D > 0) {
+			continue
+		}
+		thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+		thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
+		if thisMin > 0 {
+			thisMin = 0
+			thisScale = sumXL / sumL2
+		}
+		var cur float32
+		for i, v := range x {
+			diff := float32(thisScale*float32(Laux[i])) + thisMin - v
+			if useMad {
+				diff = abs32(diff)
+			} else {
+				diff = float32(diff * diff)
 			}
-			var cur float32
-			for i := range n {
-				diff := float32(thisScale*float32(Laux[i])) + thisMin - x[i]
-				cur += float32(weights[i] * errOf(diff))
-			}
-			if cur < bestErr {
-				copy(L[:n], Laux[:n])
-				bestErr = cur
-				scale, lo = thisScale, thisMin
-			}
+			cur += float32(weights[i] * diff)
+		}
+		if cur < bestErr {
+			copy(L, Laux)
+			bestErr = cur
+			scale, lo = thisScale, thisMin
 		}
 	}
 	return scale, -lo
