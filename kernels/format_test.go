@@ -149,5 +149,22 @@ func FuzzDequantize(f *testing.F) {
 		if err := DequantizeRow(tt, dst[:n], data); err != nil {
 			t.Fatalf("%v: %v", tt, err)
 		}
+		// The same bytes as weights against arbitrary activations (the
+		// data reversed): any block content is a valid operand.
+		if _, err := funcs(tt); err != nil || n == 0 {
+			return
+		}
+		xt := tt.VecDotType()
+		xb, _ := xt.RowBytes(n)
+		x := make([]byte, xb)
+		for i := range x {
+			x[i] = data[len(data)-1-i%len(data)]
+		}
+		if _, err := DotRow(tt, data, x, n); err != nil {
+			t.Fatalf("%v dot: %v", tt, err)
+		}
+		if _, err := DotRow(tt, data, x[:xb-1], n); err == nil {
+			t.Fatalf("%v dot: short activations accepted", tt)
+		}
 	})
 }
