@@ -41,6 +41,33 @@ type SummarizeResponse struct {
 // DefaultMaxWords is a summary's length when the request does not say.
 const DefaultMaxWords = 120
 
+// check applies the defaults and refuses what the summary prompt cannot
+// hold (too many or too long messages, names, words), before any model work.
+func (r *SummarizeRequest) check() error {
+	if r.MaxWords == 0 {
+		r.MaxWords = DefaultMaxWords
+	}
+	if r.MaxWords < 1 || r.MaxWords > model.MaxSummaryWords {
+		return badRequest("max_words must be between 1 and %d", model.MaxSummaryWords)
+	}
+	if _, err := model.SummaryPrompt(r.Messages, r.MaxWords); err != nil {
+		return badRequest("%v", err)
+	}
+	return nil
+}
+
+// ParseSummarizeRequest decodes and checks a /v1/summarize body.
+func ParseSummarizeRequest(b []byte) (*SummarizeRequest, error) {
+	var r SummarizeRequest
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, badRequest("request body is not valid JSON for /v1/summarize")
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // apiHandler routes the Ollama API and /v1/summarize.
 func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -355,11 +382,8 @@ func (s *Server) handleSummarize(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusOf(err), err)
 		return
 	}
-	if req.MaxWords == 0 {
-		req.MaxWords = DefaultMaxWords
-	}
-	if req.MaxWords < 1 || req.MaxWords > model.MaxSummaryWords {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("max_words must be between 1 and %d", model.MaxSummaryWords))
+	if err := req.check(); err != nil {
+		writeError(w, statusOf(err), err)
 		return
 	}
 	var out strings.Builder

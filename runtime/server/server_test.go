@@ -3,8 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ollama/ollama/api"
 
@@ -20,6 +24,7 @@ import (
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/gguf"
 	"github.com/pith-project/pith/model/synth"
+	"github.com/pith-project/pith/ohttp"
 )
 
 var (
@@ -240,5 +245,132 @@ func TestIsLoopback(t *testing.T) {
 		if IsLoopback(addr) != want {
 			t.Errorf("IsLoopback(%q) != %v", addr, want)
 		}
+	}
+}
+
+func FuzzParseSummarizeRequest(f *testing.F) {
+	for _, s := range []string{`{"messages":[{"from":"a","text":"b"}],"max_words":10}`, `{"messages":[]}`, `{}`, `[`, `{"messages":[{"from":"` + strings.Repeat("x", 200) + `","text":"y"}]}`, `{"max_words":-1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseSummarizeRequest(b)
+		if err != nil {
+			if statusOf(err) != http.StatusBadRequest {
+				t.Fatalf("a malformed request is not a 400: %v", err)
+			}
+			return
+		}
+		if _, err := model.SummaryPrompt(r.Messages, r.MaxWords); err != nil {
+			t.Fatalf("accepted a request the prompt refuses: %v", err)
+		}
+	})
+}
+
+// The gateway's outer errors say nothing about the request: 415 for a
+// wrong media type, 400 for a malformed or undecryptable message, 422 for
+// an unknown key, 413 for a body above the limit.
+func TestGatewayErrors(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	h := s.Handler(false)
+	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
+	if err != nil || len(cfgs) != 2 || cfgs[0].KEM != ohttp.KEMMLKEM768X25519 || cfgs[1].KEM != ohttp.KEMX25519 {
+		t.Fatalf("key configurations %+v, %v", cfgs, err)
+	}
+	good, _, err := ohttp.EncapsulateRequest(cfgs[1], cfgs[1].Suites[0], []byte("not bhttp"), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := append([]byte{good[0] + 100}, good[1:]...)
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)-1] ^= 1
+	for _, tc := range []struct {
+		name, ctype string
+		body        []byte
+		want        int
+	}{
+		{"wrong type", "application/json", good, 415},
+		{"garbage", ohttp.MediaTypeRequest, []byte("hello"), 400},
+		{"flipped tag", ohttp.MediaTypeRequest, flipped, 400},
+		{"unknown key", ohttp.MediaTypeRequest, unknown, 422},
+		{"too large", ohttp.MediaTypeRequest, make([]byte, 2<<20), 413},
+		{"chunked garbage", ohttp.MediaTypeChunkedReq, []byte{1, 2, 3}, 400},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/v1/ohttp", bytes.NewReader(tc.body))
+		req.Header.Set("Content-Type", tc.ctype)
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, rec.Code, tc.want)
+		}
+		if strings.Contains(rec.Body.String(), "not bhttp") {
+			t.Errorf("%s: the outer answer quotes the request", tc.name)
+		}
+	}
+	// A valid seal around an invalid BHTTP message is answered inside the seal.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/v1/ohttp", bytes.NewReader(good))
+	req.Header.Set("Content-Type", ohttp.MediaTypeRequest)
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != ohttp.MediaTypeResponse {
+		t.Errorf("sealed bad request: outer %d %q, want 200 with a sealed answer", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	// The attestation needs a 32-byte nonce.
+	for _, q := range []string{"", "?nonce=abc", "?nonce=" + strings.Repeat("0", 62)} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/attestation"+q, nil))
+		if rec.Code != 400 {
+			t.Errorf("attestation%s: %d", q, rec.Code)
+		}
+	}
+}
+
+// After a rotation the previous keys still open requests for the grace
+// period, then the gateway no longer knows them.
+func TestKeyRotation(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	old, _ := ohttp.ParseKeyConfigs(s.keys.config())
+	now := time.Now()
+	if err := s.keys.rotate(now); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := ohttp.ParseKeyConfigs(s.keys.config())
+	if fresh[0].KeyID == old[0].KeyID || bytes.Equal(fresh[0].PublicKey, old[0].PublicKey) {
+		t.Fatal("rotation kept the key")
+	}
+	open := func(cfg ohttp.KeyConfig) error {
+		msg, _, err := ohttp.EncapsulateRequest(cfg, cfg.Suites[0], []byte("x"), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.keys.gateway().DecapsulateRequest(msg)
+		return err
+	}
+	for _, c := range append(old, fresh...) {
+		if err := open(c); err != nil {
+			t.Errorf("key %d during the grace period: %v", c.KeyID, err)
+		}
+	}
+	s.keys.expire(now.Add(2 * time.Hour))
+	for _, c := range old {
+		if err := open(c); !errors.Is(err, ohttp.ErrUnknownKey) {
+			t.Errorf("old key %d after the grace period: %v", c.KeyID, err)
+		}
+	}
+	for _, c := range fresh {
+		if err := open(c); err != nil {
+			t.Errorf("current key %d after the grace period: %v", c.KeyID, err)
+		}
+	}
+}
+
+func TestPlaintextRefusedOffLoopback(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer ln.Close()
+	if err := s.Serve(context.Background(), ln, true, time.Second); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("plaintext on %s: %v", ln.Addr(), err)
 	}
 }
