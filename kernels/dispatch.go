@@ -30,9 +30,21 @@ var (
 //   - row1 computes one weight row against one token (decode).
 //
 // Both cover nb whole blocks. MatMul checks the buffers before calling.
+//
+// tileZ and rowZ, where a path has them, do the same for np pairs of blocks
+// with activations in the 192-byte pair records of gemmz_amd64.s, whose
+// integer correction uses the weight offset zOff; add 1 adds to out rather
+// than storing.
 type matKernels struct {
 	tile4 func(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
 	row1  func(nb int, w, x *byte, dx *float32) float32
+	tileZ func(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+	rowZ  func(np int, w, x *byte, out *float32, add int)
+	zOff  int32
+
+	// quant is ggml's Q8_0 quantiser for nb blocks; false means a value
+	// was not finite and the row must be redone by the portable one.
+	quant func(nb int, src *float32, dst *byte) bool
 }
 
 // mats holds each path's matrix kernels, by path name.

@@ -21,6 +21,9 @@ func tileQ8_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, ou
 func tileQ4_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
 
 //go:noescape
+func quantQ8_0AVX2(nb int, src *float32, dst *byte) (finite bool)
+
+//go:noescape
 func row1Q8_0AVX2(nb int, w, x *byte, dx *float32) float32
 
 //go:noescape
@@ -34,16 +37,17 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
-		Q8_0: {tileQ8_0AVX2, row1Q8_0AVX2},
-		Q4_0: {tileQ4_0AVX2, row1Q4_0AVX2},
+		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2},
+		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
-	// kernels (on 256-bit registers, EVEX-encoded, so it needs AVX512VL).
+	// kernels: on 512-bit registers where the row has an even number of
+	// blocks, else on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tileQ8_0VNNI, row1Q8_0VNNI},
-		Q4_0: {tileQ4_0VNNI, row1Q4_0VNNI},
+		Q8_0: {tileQ8_0VNNI, row1Q8_0VNNI, tileZQ8_0, rowZQ8_0, 128, quantQ8_0AVX2},
+		Q4_0: {tileQ4_0VNNI, row1Q4_0VNNI, tileZQ4_0, rowZQ4_0, 8, quantQ8_0AVX2},
 	})
 )
 
@@ -53,3 +57,17 @@ func avx512Path() (map[Type]vecDotFunc, error) {
 	}
 	return avx2Path()
 }
+
+// The 512-bit kernels of gemmz_amd64.s; see the comment there.
+
+//go:noescape
+func tileZQ4_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+
+//go:noescape
+func tileZQ8_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+
+//go:noescape
+func rowZQ4_0(np int, w, x *byte, out *float32, add int)
+
+//go:noescape
+func rowZQ8_0(np int, w, x *byte, out *float32, add int)

@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -41,8 +43,15 @@ func dxBytes(m Matrix, n int) int {
 	if m.Type.VecDotType() != Q8_0 {
 		return 0
 	}
-	return n*(m.Cols/QK)*4 + 4 // +4: room to align the float32 view
+	// +4: room to align the float32 view; then the pair records of the
+	// 512-bit kernels, 64-byte aligned.
+	return n*(m.Cols/QK)*4 + 4 + zBytes(m.Cols, n)
 }
+
+// zRecord is the size of one pair record (see gemmz_amd64.s).
+const zRecord = 192
+
+func zBytes(cols, n int) int { return n*(cols/QK+1)/2*zRecord + 64 }
 
 // MatVec computes y = W·x for one token (decode). work holds x converted
 // to the weights' activation type; its size is MatMulWork(w, 1).
@@ -79,19 +88,31 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	opMu.Lock()
 	defer opMu.Unlock()
 
+	nb := w.Cols / QK
 	mk, fast := activeMats[w.Type]
-	fast = fast && w.Cols > 0 && xt == Q8_0
+	fast = fast && nb > 0 && xt == Q8_0
+	wide := fast && mk.tileZ != nil && nb%2 == 0
 	var dx []float32
+	var xz []byte
 	if fast {
-		dx = floatView(work[xrb*n:], n*(w.Cols/QK))
+		rest := work[xrb*n:]
+		dx = floatView(rest, n*nb)
+		if wide {
+			rest = rest[n*nb*4+4:]
+			off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
+			xz = rest[off : off+n*nb/2*zRecord]
+		}
 	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, cols: w.Cols, xrb: xrb, quantize: portable[xt].quantize}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: portable[xt].quantize}
+	if fast {
+		q.fastQ8 = mk.quant
+	}
 	parallel(n, 1, q)
 	*q = quantJob{}
 
 	j := &theJobs.mm
-	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type)}
+	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type)}
 	parallel(w.Rows, 16, j)
 	*j = matmulJob{} // keep no reference to the caller's request data
 }
@@ -116,20 +137,51 @@ type quantJob struct {
 	x        []float32
 	xq       []byte
 	dx       []float32
+	xz       []byte // pair records for the 512-bit kernels, or nil
+	zOff     int32  // their weight offset
 	cols     int
 	xrb      int
 	quantize func(dst []byte, src []float32)
+	fastQ8   func(nb int, src *float32, dst *byte) bool // or nil
 }
 
 func (j *quantJob) run(lo, hi int) {
 	nb := j.cols / QK
 	for t := lo; t < hi; t++ {
 		row := j.xq[t*j.xrb : (t+1)*j.xrb]
-		j.quantize(row, j.x[t*j.cols:(t+1)*j.cols])
+		src := j.x[t*j.cols : (t+1)*j.cols]
+		if j.fastQ8 == nil || !j.fastQ8(nb, &src[0], &row[0]) {
+			j.quantize(row, src)
+		}
 		if j.dx != nil {
 			d := j.dx[t*nb : (t+1)*nb]
 			for b := range d {
 				d[b] = f16(row[b*34:])
+			}
+		}
+		if j.xz != nil {
+			j.records(j.xz[t*nb/2*zRecord:(t+1)*nb/2*zRecord], row, j.dx[t*nb:(t+1)*nb])
+		}
+	}
+}
+
+// records lays out one token's Q8_0 row as the pair records of
+// gemmz_amd64.s: values, integer offset correction, expanded scales.
+func (j *quantJob) records(dst, row []byte, dx []float32) {
+	for p := range len(dx) / 2 {
+		rec := dst[p*zRecord : (p+1)*zRecord]
+		clear(rec[64:128])
+		for h := range 2 {
+			blk := row[(2*p+h)*34+2 : (2*p+h+1)*34]
+			copy(rec[h*32:], blk)
+			var sum int32
+			for _, v := range blk {
+				sum += int32(int8(v))
+			}
+			binary.LittleEndian.PutUint32(rec[64+h*32:], uint32(-j.zOff*sum))
+			bits := math.Float32bits(dx[2*p+h])
+			for l := range 8 {
+				binary.LittleEndian.PutUint32(rec[128+h*32+4*l:], bits)
 			}
 		}
 	}
@@ -141,6 +193,7 @@ type matmulJob struct {
 	w        Matrix
 	xq       []byte
 	dx       []float32
+	xz       []byte
 	n        int
 	xrb, wrb int
 	fast     bool
@@ -165,6 +218,10 @@ func (j *matmulJob) run(lo, hi int) {
 		return
 	}
 	nb := cols / QK
+	if j.xz != nil {
+		j.runWide(lo, hi)
+		return
+	}
 	step := max(4, min(64, tileBytes/j.wrb))
 	for r0 := lo; r0 < hi; r0 += step {
 		r1 := min(r0+step, hi)
@@ -177,6 +234,46 @@ func (j *matmulJob) run(lo, hi int) {
 		for ; t < n; t++ {
 			for r := r0; r < r1; r++ {
 				y[t*rows+r] = j.mk.row1(nb, &data[r*j.wrb], &xq[t*j.xrb], &j.dx[t*nb])
+			}
+		}
+	}
+}
+
+// kChunk is how many blocks of a row the 512-bit kernels take per call: four
+// tokens' records for them (4·kChunk/2·192 bytes, 24 KiB) stay in the L1
+// cache while the rows of a tile pass.
+const kChunk = 64
+
+// runWide is run for the 512-bit kernels: rows in cache-sized tiles, the
+// row length in chunks of kChunk blocks (partial sums added in out), tokens
+// four at a time.
+func (j *matmulJob) runWide(lo, hi int) {
+	rows, n := j.w.Rows, j.n
+	y, data, xz := j.y, j.w.Data, j.xz
+	nb := j.w.Cols / QK
+	bb := j.w.Type.BlockBytes()
+	xs := nb / 2 * zRecord
+	step := max(4, min(64, tileBytes/min(j.wrb, kChunk*bb)))
+	for r0 := lo; r0 < hi; r0 += step {
+		r1 := min(r0+step, hi)
+		for k0 := 0; k0 < nb; k0 += kChunk {
+			np := min(kChunk, nb-k0) / 2
+			add := 0
+			if k0 > 0 {
+				add = 1
+			}
+			t := 0
+			for ; t+4 <= n; t += 4 {
+				x := &xz[t*xs+k0/2*zRecord]
+				for r := r0; r < r1; r++ {
+					j.mk.tileZ(np, &data[r*j.wrb+k0*bb], x, xs, &y[t*rows+r], rows*4, add)
+				}
+			}
+			for ; t < n; t++ {
+				x := &xz[t*xs+k0/2*zRecord]
+				for r := r0; r < r1; r++ {
+					j.mk.rowZ(np, &data[r*j.wrb+k0*bb], x, &y[t*rows+r], add)
+				}
 			}
 		}
 	}
