@@ -166,3 +166,21 @@ func (k *keyring) rotateEvery(ctx context.Context, every time.Duration, log func
 		}
 	}
 }
+
+// RotateKeys makes new OHTTP keys now. With keepPrevious the old ones
+// still open requests for the grace period; without, they are dropped at
+// once (a key thought compromised), and clients holding them get 422 and
+// verify the enclave again.
+func (s *Server) RotateKeys(keepPrevious bool) error {
+	now := time.Now()
+	if err := s.keys.rotate(now); err != nil {
+		return err
+	}
+	if !keepPrevious {
+		s.keys.mu.Lock()
+		s.keys.prevUntil = now
+		s.keys.mu.Unlock()
+		s.keys.expire(now)
+	}
+	return nil
+}
