@@ -155,7 +155,7 @@ func TestClientRelayAndRotation(t *testing.T) {
 		req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
@@ -215,4 +215,3 @@ func Example() {
 	// verified: dev
 	// summary received: true
 }
-
