@@ -111,8 +111,7 @@ func (r *Report) probe(test string, threads int) *Figure {
 
 // tables builds the report's tables: environment facts are printed
 // separately, ahead of them.
-func (r *Report) tables() []*table {
-	var out []*table
+func (r *Report) tables() (out []*table) {
 	probes := &table{title: "Machine probes (this run)", header: []string{"probe", "threads", "median (min–max)", "unit", "via"}}
 	kern := &table{title: "Kernels: matrix-vector products (share of this run's probes, medians)", header: []string{"test", "path", "threads", "median (min–max)", "unit", "share of probe"}}
 	var order []mkey
@@ -147,6 +146,9 @@ func (r *Report) tables() []*table {
 	}
 	if len(kern.rows) > 0 {
 		out = append(out, kern)
+	}
+	if st := r.serveTable(); st != nil {
+		defer func() { out = append(out, st) }()
 	}
 	for _, name := range modelNames(order) {
 		m := r.model(name)
@@ -273,4 +275,65 @@ func modelNames(rows []mkey) []string {
 		}
 	}
 	return out
+}
+
+// serveTable shows the serving figures: latency percentiles per system and
+// concurrency, and what sealing costs against the plaintext API.
+func (r *Report) serveTable() *table {
+	var levels []int
+	var systems []string
+	for _, f := range r.Figures {
+		if f.Suite != SuiteServe {
+			continue
+		}
+		if !slices.Contains(levels, f.Threads) {
+			levels = append(levels, f.Threads)
+		}
+		if !slices.Contains(systems, f.System) {
+			systems = append(systems, f.System)
+		}
+	}
+	if len(levels) == 0 {
+		return nil
+	}
+	t := &table{title: "Serving: per-request times at each concurrency (p50 / p95 / p99)",
+		header: []string{"system", "concurrency", "requests", "TTFT ms", "latency ms", "gen tok/s (median)", "throughput tok/s", "latency p50 vs pith-plaintext", "latency p50 vs llama.cpp"}}
+	get := func(sys, test string, c int, unit string) *Figure {
+		return r.Find(Key{Suite: SuiteServe, System: sys, Test: test, Threads: c, Unit: unit})
+	}
+	pcts := func(f *Figure) string {
+		if f == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%s / %s / %s", num(Quantile(f.Samples, 0.5)), num(Quantile(f.Samples, 0.95)), num(Quantile(f.Samples, 0.99)))
+	}
+	vs := func(f, base *Figure) string {
+		if f == nil || base == nil || f == base {
+			return "-"
+		}
+		b := Quantile(base.Samples, 0.5)
+		if b == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%+.1f%%", 100*(Quantile(f.Samples, 0.5)/b-1))
+	}
+	for _, c := range levels {
+		for _, sys := range systems {
+			lat := get(sys, "latency", c, UnitMillis)
+			if lat == nil {
+				continue
+			}
+			gen, thr := get(sys, "gen", c, UnitTokPerSec), get(sys, "throughput", c, UnitTokPerSec)
+			g, th := "-", "-"
+			if gen != nil {
+				g = num(gen.Median)
+			}
+			if thr != nil {
+				th = num(thr.Median)
+			}
+			t.rows = append(t.rows, []string{sys, fmt.Sprint(c), fmt.Sprint(len(lat.Samples)), pcts(get(sys, "ttft", c, UnitMillis)), pcts(lat), g, th,
+				vs(lat, get(SystemPithPlain, "latency", c, UnitMillis)), vs(lat, get(SystemLlama, "latency", c, UnitMillis))})
+		}
+	}
+	return t
 }

@@ -11,23 +11,40 @@ import (
 
 // Colours of the systems, fixed so that plots from different runs read
 // the same way.
-var systemColour = map[string]string{SystemPith: "#1f77b4", SystemLlama: "#ff7f0e"}
+var systemColour = map[string]string{SystemPith: "#1f77b4", SystemPithPlain: "#9ecae1", SystemLlama: "#ff7f0e"}
 
-var systemsInOrder = []string{SystemPith, SystemLlama}
+var systemsInOrder = []string{SystemPith, SystemPithPlain, SystemLlama}
 
 type scenario struct {
-	model, test string
-	threads     int
-	prefix      string // the model's type when the report has several models
+	suite, model, test string
+	threads            int
+	prefix             string // the model's type when the report has several models
 }
 
-func (s scenario) label() string { return fmt.Sprintf("%s%s t%d", s.prefix, s.test, s.threads) }
+func (s scenario) label() string {
+	if s.suite == SuiteServe {
+		return fmt.Sprintf("serve %s c%d", s.test, s.threads)
+	}
+	return fmt.Sprintf("%s%s t%d", s.prefix, s.test, s.threads)
+}
+
+func (s scenario) key(system, unit string) Key {
+	return Key{Suite: s.suite, System: system, Model: s.model, Test: s.test, Threads: s.threads, Unit: unit}
+}
 
 // WriteSVG draws the report's model figures: grouped bars of tokens/s by
 // scenario with both systems side by side (whiskers span min to max), and,
 // when the report has latencies, a panel with every latency sample.
 func (r *Report) WriteSVG(w io.Writer) error {
-	tps, lat := r.scenarios(UnitTokPerSec), r.scenarios(UnitMillis)
+	tps := r.scenarios(func(f *Figure) bool {
+		return f.Unit == UnitTokPerSec && (f.Suite == SuiteModel || (f.Suite == SuiteServe && f.Test == "throughput"))
+	})
+	// Latency under load when there are serving results, else the model's
+	// time to first token.
+	lat := r.scenarios(func(f *Figure) bool { return f.Suite == SuiteServe && f.Unit == UnitMillis })
+	if len(lat) == 0 {
+		lat = r.scenarios(func(f *Figure) bool { return f.Suite == SuiteModel && f.Unit == UnitMillis })
+	}
 	if len(tps) == 0 && len(lat) == 0 {
 		return fmt.Errorf("bench: plot: the report has no model figures to draw")
 	}
@@ -52,7 +69,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	}
 	text(&b, 20, 24, "start", "16", title)
 	text(&b, 20, 44, "start", "11", fmt.Sprintf("%s, %d cores, kernel path %s, %s", r.Env.CPU, r.Env.Cores, r.Env.KernelPath, r.Started.Format("2006-01-02 15:04 UTC")))
-	legend(&b, width-220, 24)
+	r.legend(&b, width-20, 24)
 	y := top + 20
 	if len(tps) > 0 {
 		r.barPanel(&b, 70, y, width-100, panelH, "tokens/s (median; whiskers: min–max; higher is better)", tps, UnitTokPerSec)
@@ -66,8 +83,8 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	return err
 }
 
-// scenarios lists the model scenarios measured in unit, in report order.
-func (r *Report) scenarios(unit string) []scenario {
+// scenarios lists the scenarios of the figures keep accepts, in report order.
+func (r *Report) scenarios(keep func(*Figure) bool) []scenario {
 	var out []scenario
 	seen := map[scenario]bool{}
 	models := map[string]bool{}
@@ -76,15 +93,16 @@ func (r *Report) scenarios(unit string) []scenario {
 			models[f.Model] = true
 		}
 	}
-	for _, f := range r.Figures {
-		s := scenario{model: f.Model, test: f.Test, threads: f.Threads}
+	for i := range r.Figures {
+		f := &r.Figures[i]
+		s := scenario{suite: f.Suite, model: f.Model, test: f.Test, threads: f.Threads}
 		if len(models) > 1 {
 			s.prefix = f.Model + " "
 			if m := r.model(f.Model); m != nil && m.Type != "" {
 				s.prefix = m.Type + " "
 			}
 		}
-		if f.Suite == SuiteModel && f.Unit == unit && !seen[s] {
+		if keep(f) && !seen[s] {
 			seen[s] = true
 			out = append(out, s)
 		}
@@ -98,9 +116,20 @@ func text(b *bytes.Buffer, x, y float64, anchor, size, s string) {
 	b.WriteString("</text>\n")
 }
 
-func legend(b *bytes.Buffer, x, y float64) {
-	for i, s := range systemsInOrder {
-		xx := x + float64(i)*100
+// legend lists the systems present, right-aligned at x.
+func (r *Report) legend(b *bytes.Buffer, x, y float64) {
+	var present []string
+	for _, s := range systemsInOrder {
+		for _, f := range r.Figures {
+			if f.System == s {
+				present = append(present, s)
+				break
+			}
+		}
+	}
+	x -= float64(len(present)) * 120
+	for i, s := range present {
+		xx := x + float64(i)*120
 		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="14" height="14" fill="%s"/>`+"\n", xx, y-11, systemColour[s])
 		text(b, xx+20, y, "start", "12", s)
 	}
@@ -137,20 +166,21 @@ func (r *Report) barPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen 
 	var hi float64
 	for _, s := range scen {
 		for _, sys := range systemsInOrder {
-			if f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit}); f != nil {
+			if f := r.Find(s.key(sys, unit)); f != nil {
 				hi = math.Max(hi, f.Max)
 			}
 		}
 	}
 	top, step := niceMax(hi)
 	r.axes(b, x, y, fw, fh, title, top, step)
+	systems := r.panelSystems(scen, unit)
 	group := fw / float64(len(scen))
-	bar := math.Min(60, group*0.8/float64(len(systemsInOrder)))
+	bar := math.Min(60, group*0.8/float64(len(systems)))
 	for i, s := range scen {
-		gx := x + group*float64(i) + (group-bar*float64(len(systemsInOrder)))/2
+		gx := x + group*float64(i) + (group-bar*float64(len(systems)))/2
 		fmt.Fprintf(b, `<g class="scenario" data-scenario="%s">`+"\n", attr(s.label()))
-		for j, sys := range systemsInOrder {
-			f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit})
+		for j, sys := range systems {
+			f := r.Find(s.key(sys, unit))
 			if f == nil {
 				continue
 			}
@@ -174,20 +204,21 @@ func (r *Report) stripPanel(b *bytes.Buffer, x0, y0, w, h int, title string, sce
 	var hi float64
 	for _, s := range scen {
 		for _, sys := range systemsInOrder {
-			if f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit}); f != nil {
+			if f := r.Find(s.key(sys, unit)); f != nil {
 				hi = math.Max(hi, f.Max)
 			}
 		}
 	}
 	top, step := niceMax(hi)
 	r.axes(b, x, y, fw, fh, title, top, step)
+	systems := r.panelSystems(scen, unit)
 	group := fw / float64(len(scen))
-	lane := group * 0.8 / float64(len(systemsInOrder))
+	lane := group * 0.8 / float64(len(systems))
 	for i, s := range scen {
 		gx := x + group*float64(i) + group*0.1
 		fmt.Fprintf(b, `<g class="scenario" data-scenario="%s">`+"\n", attr(s.label()))
-		for j, sys := range systemsInOrder {
-			f := r.Find(Key{SuiteModel, sys, s.model, s.test, s.threads, "", unit})
+		for j, sys := range systems {
+			f := r.Find(s.key(sys, unit))
 			if f == nil {
 				continue
 			}
@@ -210,4 +241,22 @@ func attr(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// panelSystems lists the systems with a figure in any of scen, so that a
+// panel leaves no gap for a system it does not show.
+func (r *Report) panelSystems(scen []scenario, unit string) []string {
+	var out []string
+	for _, sys := range systemsInOrder {
+		for _, s := range scen {
+			if r.Find(s.key(sys, unit)) != nil {
+				out = append(out, sys)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = systemsInOrder[:1]
+	}
+	return out
 }

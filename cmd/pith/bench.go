@@ -2,16 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/bench"
+	"github.com/pith-project/pith/client"
 	"github.com/pith-project/pith/internal/oracle"
 	"github.com/pith-project/pith/kernels"
 )
@@ -22,7 +30,7 @@ type benchSub struct {
 	run                func(ctx context.Context, args []string) error
 }
 
-var benchOrder = []string{"kernels", "model", "diff"}
+var benchOrder = []string{"kernels", "model", "serve", "diff"}
 
 var benchSubs = map[string]*benchSub{
 	"kernels": {"pith bench kernels [-t N] [-r N] [--paths P,..] [--types T,..] [--json FILE] [--markdown]",
@@ -52,6 +60,23 @@ suite to the same report. Progress goes to stderr.
 Example:
   pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-q4_0.gguf
   pith bench model --model qwen-q4_0.gguf -p 128 -n 64 -t 1,2 -r 5 --compare llama.cpp --plot bench.svg`, benchModel},
+	"serve": {"pith bench serve --model FILE [-c 1,2,4,8] [-n 64] [--requests N] [-t N] [--compare llama.cpp] [--json FILE] [--markdown] [--plot FILE.svg]\n       pith bench serve --url URL --manifest FILE [--allow-dev] [flags]",
+		"time to first token, latency percentiles and tokens/s through the sealed path, against plaintext and llama-server",
+		`Start 'pith serve' on the model (development attestation, plaintext API on
+loopback), verify it with the Go client like a user would, and send
+streaming generations from 1, 2, 4 and 8 concurrent clients (-c), sealed
+with OHTTP, then the same through the plaintext API of the same server: the
+difference is what sealing costs. --compare llama.cpp does the same against
+llama-server on the same file and threads. Each level reports time to first
+token and total latency (p50/p95/p99), generation speed and throughput.
+Both servers run one generation at a time (pith's default --concurrent 1,
+llama-server -np 1), so concurrency shows queueing.
+
+With --url, measures an already running server instead (sealed, and
+plaintext when it serves /api/).
+
+Example:
+  pith bench serve --model qwen-q4_0.gguf -c 1,2,4,8 --compare llama.cpp --plot serve.svg`, benchServe},
 	"diff": {"pith bench diff OLD.json NEW.json",
 		"change of every figure between two reports, and whether it exceeds the noise",
 		`Compare two reports written by --json: the change of each figure's median
@@ -360,4 +385,216 @@ func contains(xs []int, v int) bool {
 		}
 	}
 	return false
+}
+
+func benchServe(ctx context.Context, args []string) error {
+	var out benchOutput
+	var modelPath, levels, url, manifest string
+	var gen, requests, threads, words int
+	var compare string
+	var allowDev bool
+	fs, err := parseBench("serve", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&modelPath, "model", "", "GGUF model file to serve")
+		fs.StringVar(&levels, "c", "1,2,4,8", "concurrency levels, comma-separated")
+		fs.IntVar(&gen, "n", 64, "tokens to generate per request")
+		fs.IntVar(&requests, "requests", 0, "requests per level and system (default max(8, 2×concurrency))")
+		fs.IntVar(&words, "prompt-words", 100, "words in the prompt")
+		fs.IntVar(&threads, "t", runtime.NumCPU(), "threads of each server")
+		fs.StringVar(&compare, "compare", "", `"llama.cpp" to measure llama-server too`)
+		fs.StringVar(&url, "url", "", "measure this running pith server instead of starting one")
+		fs.StringVar(&manifest, "manifest", "", "with --url: the manifest the server must match")
+		fs.BoolVar(&allowDev, "allow-dev", false, "with --url: accept the development attestation stand-in")
+		out.define(fs)
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve takes flags only (got %q)", fs.Arg(0))
+	}
+	cs, err := bench.ParseInts(levels)
+	if err != nil || len(cs) == 0 {
+		return usagef("-c: give concurrency levels such as 1,2,4,8")
+	}
+	if gen < 1 || threads < 1 || words < 1 || requests < 0 {
+		return usagef("-n, -t and --prompt-words must be positive")
+	}
+	if (url == "") == (modelPath == "") {
+		return usagef("give --model FILE (to start a server) or --url URL, not both")
+	}
+	if url != "" && manifest == "" {
+		return usagef("--url needs --manifest")
+	}
+	if compare != "" && compare != "llama.cpp" {
+		return usagef("--compare knows only llama.cpp, not %q", compare)
+	}
+	if compare != "" && modelPath == "" {
+		return usagef("--compare llama.cpp needs --model (llama-server loads the same file)")
+	}
+	env := bench.CollectEnv(version, commit)
+	if modelPath != "" {
+		d, err := bench.DescribeModel(modelPath)
+		if err != nil {
+			return err
+		}
+		env.Models = append(env.Models, *d)
+	}
+	r := bench.NewReport(env)
+	r.Command = append([]string{"pith", "bench", "serve"}, args...)
+
+	if url == "" {
+		srv, err := startPithServer(ctx, modelPath, threads, max(16, 2*slices.Max(cs)))
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		url, manifest, allowDev = srv.url, srv.manifest, true
+	}
+	raw, err := os.ReadFile(manifest)
+	if err != nil {
+		return err
+	}
+	man, err := attest.ParseManifest(raw)
+	if err != nil {
+		return fmt.Errorf("--manifest %s: %w", manifest, err)
+	}
+	pol := attest.DefaultPolicy()
+	pol.AllowDev = allowDev
+	c, err := client.New(ctx, client.Options{URL: url, Manifest: man, Policy: pol})
+	if err != nil {
+		return fmt.Errorf("bench: serve: verifying %s: %w", url, err)
+	}
+	name, err := servedModel(ctx, c.HTTPClient(), client.BaseURL.String())
+	if err != nil {
+		return err
+	}
+	targets := []bench.ServeTarget{bench.OllamaTarget(bench.SystemPith, c.HTTPClient(), client.BaseURL.String(), name)}
+	if _, err := servedModel(ctx, http.DefaultClient, url); err == nil {
+		targets = append(targets, bench.OllamaTarget(bench.SystemPithPlain, http.DefaultClient, url, name))
+	} else {
+		r.Notes = append(r.Notes, "serve: the server has no plaintext API, so the cost of sealing is not measured")
+	}
+	if compare == "llama.cpp" {
+		if ok, why := oracle.Available(oracle.Llama); !ok {
+			return fmt.Errorf("bench: --compare llama.cpp: %s (install it with 'make oracles')", why)
+		}
+		startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		ls, err := oracle.StartLlamaServer(startCtx, modelPath, "-t", fmt.Sprint(threads))
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer ls.Close()
+		targets = append(targets, bench.LlamaServerTarget(ls.URL))
+		r.Env.Llama = "llama-server (oracle root, -np 1 -c 4096)"
+	}
+	prompt := strings.TrimSpace(strings.Repeat("the quick brown fox jumps over the lazy dog and ", (words+9)/10))
+	prompt = strings.Join(strings.Fields(prompt)[:words], " ")
+	r.Notes = append(r.Notes, fmt.Sprintf("serve: raw prompt of %d words, up to %d tokens generated (fewer when the model stops), temperature 0", words, gen))
+	if err := bench.RunServe(ctx, r, bench.ServeOptions{Targets: targets, Concurrency: cs, Requests: requests, Prompt: prompt, Gen: gen, Progress: progress}); err != nil {
+		return err
+	}
+	return out.write(r, os.Stdout)
+}
+
+// servedModel asks a server's Ollama API (sealed or not) for its model.
+func servedModel(ctx context.Context, hc *http.Client, base string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/api/tags", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("bench: serve: /api/tags: %w", err)
+	}
+	defer resp.Body.Close()
+	var tags struct {
+		Models []struct {
+			Name string `json:"name"`
+		} `json:"models"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("bench: serve: /api/tags: %s", resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tags); err != nil || len(tags.Models) == 0 {
+		return "", fmt.Errorf("bench: serve: /api/tags: no model (%v)", err)
+	}
+	return tags.Models[0].Name, nil
+}
+
+type pithServer struct {
+	url, manifest string
+	cmd           *exec.Cmd
+	dir           string
+	exited        chan struct{}
+}
+
+// startPithServer runs `pith serve` from this binary with the development
+// attestation and the plaintext API on a free loopback port.
+func startPithServer(ctx context.Context, modelPath string, threads, queue int) (*pithServer, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir, err := os.MkdirTemp("", "pith-bench-serve")
+	if err != nil {
+		return nil, err
+	}
+	s := &pithServer{url: "http://" + addr, manifest: filepath.Join(dir, "manifest.json"), dir: dir, exited: make(chan struct{})}
+	s.cmd = exec.Command(self, "serve", "--model", modelPath, "--attest", "dev", "--write-dev-manifest", s.manifest,
+		"--plaintext", "--listen", addr, "--allow-unlocked", "--threads", fmt.Sprint(threads), "--queue", fmt.Sprint(queue))
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("bench: serve: start pith serve: %w", err)
+	}
+	go func() { s.cmd.Wait(); logf.Close(); close(s.exited) }()
+	progress("started pith serve on %s (development attestation)", s.url)
+	deadline := time.After(2 * time.Minute)
+	for {
+		select {
+		case <-s.exited:
+			b, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("bench: serve: pith serve exited: %s", strings.TrimSpace(string(b)))
+		case <-deadline:
+			s.stop()
+			return nil, errors.New("bench: serve: pith serve not healthy after 2 minutes")
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if resp, err := http.Get(s.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if _, err := os.Stat(s.manifest); err == nil {
+					return s, nil
+				}
+			}
+		}
+	}
+}
+
+func (s *pithServer) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+	os.RemoveAll(s.dir)
 }

@@ -245,6 +245,9 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "model", "--model", "x.gguf", "extra"},
 		{"bench", "kernels", "-r", "0"},
 		{"bench", "diff", "one.json"},
+		{"bench", "serve"},
+		{"bench", "serve", "--url", "http://127.0.0.1:1"},
+		{"bench", "serve", "--model", "x.gguf", "-c", "0"},
 	} {
 		code, _, errs := runPith(t, args...)
 		if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
@@ -256,5 +259,41 @@ func TestBenchUsage(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Example:") {
 			t.Errorf("pith bench %s --help: exit %d\n%s", sub, code, out)
 		}
+	}
+}
+
+// TestBenchServe starts pith serve (this test binary as pith), verifies it
+// with the client and measures sealed and plaintext requests.
+func TestBenchServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	m := tinyBenchModel(t)
+	js := filepath.Join(t.TempDir(), "s.json")
+	args := []string{"bench", "serve", "--model", m, "-c", "1,2", "-n", "4", "--requests", "2", "-t", "1", "--prompt-words", "20", "--json", js}
+	compare := false
+	if ok, _ := oracle.Available(oracle.Llama); ok || oracle.Mandatory() {
+		args = append(args, "--compare", "llama.cpp")
+		compare = true
+	}
+	code, out, errs := runPith(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	r := readReportFile(t, js)
+	systems := []string{bench.SystemPith, bench.SystemPithPlain}
+	if compare {
+		systems = append(systems, bench.SystemLlama)
+	}
+	for _, sys := range systems {
+		for _, c := range []int{1, 2} {
+			f := r.Find(bench.Key{Suite: bench.SuiteServe, System: sys, Test: "latency", Threads: c, Unit: bench.UnitMillis})
+			if f == nil || len(f.Samples) != 2 || f.Min <= 0 {
+				t.Errorf("%s c%d latency: %+v", sys, c, f)
+			}
+		}
+	}
+	if !strings.Contains(out, "Serving: per-request times") {
+		t.Errorf("no serving table:\n%s", out)
 	}
 }
