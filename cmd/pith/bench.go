@@ -239,7 +239,7 @@ func runKernelSuite(ctx context.Context, r *bench.Report, threads []int, reps in
 	if !contains(probeThreads, 1) {
 		probeThreads = append([]int{1}, threads...) // the L2 test is judged against one thread
 	}
-	if err := bench.ProbeThreads(ctx, r, &bench.BuiltinProbe{}, probeThreads, reps, progress); err != nil {
+	if err := bench.ProbeThreads(ctx, r, bench.KernelsProbe{}, probeThreads, reps, progress); err != nil {
 		return err
 	}
 	return bench.RunKernels(ctx, r, bench.KernelOptions{Paths: paths, Types: types, Threads: threads, Reps: reps, MinTime: minTime, Progress: progress})
@@ -329,7 +329,7 @@ func benchModel(ctx context.Context, args []string) error {
 		if err := runKernelSuite(ctx, r, ts, reps, nil, nil, 100*time.Millisecond); err != nil {
 			return err
 		}
-	} else if err := bench.ProbeThreads(ctx, r, &bench.BuiltinProbe{}, ts, reps, progress); err != nil {
+	} else if err := bench.ProbeThreads(ctx, r, bench.KernelsProbe{}, ts, reps, progress); err != nil {
 		return err
 	}
 	for _, m := range models {
