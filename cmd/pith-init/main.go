@@ -18,24 +18,72 @@
 // The console carries system events only (module loads, sizes, digests of
 // public inputs, timings), never request content.
 //
-// It is the trusted computing base, so its imports are kept few. The
-// non-standard part of `go list -deps ./cmd/pith-init` is:
+// It is the trusted computing base, so its imports are kept few and listed
+// here (TestDepsDocumented keeps this list equal to the non-standard part of
+// `go list -deps ./cmd/pith-init`). pith's own packages: runtime/pid1 and
+// runtime/harden (PID-1 duties), runtime/server with ohttp, bhttp and arena
+// (the sealed API), model, kernels, gguf, tokenizer and chat (inference),
+// attest (the report providers). From outside: golang.org/x/sys; x/text
+// (Unicode normalisation in the tokenizer); and, through the server's use of
+// github.com/ollama/ollama/api for the Ollama wire types, that package's own
+// imports (x/crypto/ssh, yaml.v3, uuid, ordered maps, easyjson), which
+// pith-init never calls but carries:
 //
+//	github.com/bahlo/generic-list-go
+//	github.com/buger/jsonparser
+//	github.com/google/uuid
+//	github.com/mailru/easyjson/buffer
+//	github.com/mailru/easyjson/jwriter
+//	github.com/ollama/ollama/api
+//	github.com/ollama/ollama/auth
+//	github.com/ollama/ollama/envconfig
+//	github.com/ollama/ollama/format
+//	github.com/ollama/ollama/internal/orderedmap
+//	github.com/ollama/ollama/types/model
+//	github.com/ollama/ollama/version
+//	github.com/pith-project/pith/arena
+//	github.com/pith-project/pith/attest
+//	github.com/pith-project/pith/bhttp
+//	github.com/pith-project/pith/kernels
+//	github.com/pith-project/pith/model
+//	github.com/pith-project/pith/model/chat
+//	github.com/pith-project/pith/model/gguf
+//	github.com/pith-project/pith/model/tokenizer
+//	github.com/pith-project/pith/ohttp
 //	github.com/pith-project/pith/runtime/harden
 //	github.com/pith-project/pith/runtime/pid1
+//	github.com/pith-project/pith/runtime/server
+//	github.com/wk8/go-ordered-map/v2
+//	golang.org/x/crypto/blowfish
+//	golang.org/x/crypto/chacha20
+//	golang.org/x/crypto/curve25519
+//	golang.org/x/crypto/internal/alias
+//	golang.org/x/crypto/internal/poly1305
+//	golang.org/x/crypto/ssh
+//	golang.org/x/crypto/ssh/internal/bcrypt_pbkdf
+//	golang.org/x/sys/cpu
 //	golang.org/x/sys/unix
+//	golang.org/x/text/transform
+//	golang.org/x/text/unicode/norm
+//	gopkg.in/yaml.v3
 package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/gguf"
 	"github.com/pith-project/pith/runtime/harden"
 	"github.com/pith-project/pith/runtime/pid1"
+	"github.com/pith-project/pith/runtime/server"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,11 +102,28 @@ const ReadyMessage = "pith-init ready"
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err := run(context.Background()); err != nil {
-		pid1.Fatal(err)
+	err := run(context.Background())
+	if err != nil {
+		slog.Error("fatal, powering off", "err", err)
+	} else {
+		slog.Info("powering off")
 	}
-	slog.Info("powering off")
-	pid1.Fatal(pid1.PowerOff())
+	drainConsole()
+	if perr := pid1.PowerOff(); perr != nil {
+		err = errors.Join(err, perr)
+	}
+	// Only reached when powering off failed: Fatal logs and exits, which
+	// as PID 1 panics the kernel, and panic=-1 with -no-reboot stops it.
+	pid1.Fatal(err)
+}
+
+// drainConsole waits until the serial console has sent what was written
+// to it (tcdrain): reboot(2) does not wait, and the last line, the one
+// that says why the machine powers off, would otherwise be cut short.
+func drainConsole() {
+	for _, f := range []*os.File{os.Stderr, os.Stdout} {
+		unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1)
+	}
 }
 
 func run(parent context.Context) error {
@@ -120,13 +185,52 @@ func run(parent context.Context) error {
 	return nil
 }
 
-// serve runs until ctx ends. The request server (runtime/server) and the
-// attestation provider are wired in here once they exist; until then the
-// machine is ready the moment the model is checked.
-func serve(ctx context.Context, cfg pid1.Config, model []byte) error {
-	_ = model
-	slog.Info(ReadyMessage, "listen", cfg.Listen, "attest", cfg.Attest)
-	<-ctx.Done()
+// DefaultListen is where the server listens when the command line has no
+// pith.listen: every interface, since the host forwards to it.
+const DefaultListen = "0.0.0.0:8080"
+
+// shutdownGrace is how long requests in flight may finish after a
+// shutdown signal before they are cancelled (and their arenas wiped).
+const shutdownGrace = 20 * time.Second
+
+// keyRotation is how often the OHTTP keys change.
+const keyRotation = 24 * time.Hour
+
+// serve opens the attestation provider, loads the checked model and serves
+// the sealed API until ctx ends. The plaintext API is never offered here.
+func serve(ctx context.Context, cfg pid1.Config, data []byte) error {
+	prov, err := attest.Open(ctx, cfg.Attest, slog.Default())
+	if err != nil {
+		return fmt.Errorf("pith-init: attestation: %w", err)
+	}
+	f, err := gguf.Parse(data)
+	if err != nil {
+		return fmt.Errorf("pith-init: model: %w", err)
+	}
+	m, err := model.Load(f)
+	if err != nil {
+		return fmt.Errorf("pith-init: model: %w", err)
+	}
+	srv, err := server.New(server.Config{
+		Model: m, ModelDigest: "sha256:" + hex.EncodeToString(cfg.ModelSHA256), ModelSize: int64(len(data)),
+		Attest: prov, KeyRotation: keyRotation, Logger: slog.Default(),
+	})
+	if err != nil {
+		return fmt.Errorf("pith-init: %w", err)
+	}
+	defer srv.Close()
+	addr := cfg.Listen
+	if addr == "" {
+		addr = DefaultListen
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pith-init: %w", err)
+	}
+	slog.Info(ReadyMessage, "listen", ln.Addr().String(), "platform", string(prov.Platform()))
+	if err := srv.Serve(ctx, ln, false, shutdownGrace); err != nil {
+		return fmt.Errorf("pith-init: serve: %w", err)
+	}
 	return nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +47,36 @@ func TestWaitFor(t *testing.T) {
 				t.Fatalf("waitFor(%q) = %v, want error containing %q", tc.path, err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestDepsDocumented keeps the package doc's list of non-standard imports
+// equal to what the build really pulls in, so growth of the trusted
+// computing base is seen in review.
+func TestDepsDocumented(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _, _ := strings.Cut(string(src), "\npackage main")
+	var listed []string
+	for _, line := range strings.Split(doc, "\n") {
+		if p, ok := strings.CutPrefix(line, "//\t"); ok && strings.Contains(p, ".") && !strings.Contains(p, " ") {
+			listed = append(listed, p)
+		}
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real []string
+	for _, p := range strings.Fields(string(out)) {
+		if p != "github.com/pith-project/pith/cmd/pith-init" {
+			real = append(real, p)
+		}
+	}
+	sort.Strings(real)
+	if strings.Join(listed, "\n") != strings.Join(real, "\n") {
+		t.Fatalf("the package doc lists\n%s\n\nbut go list -deps says\n%s", strings.Join(listed, "\n"), strings.Join(real, "\n"))
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -16,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/client"
 	"github.com/pith-project/pith/internal/oracle"
 )
 
@@ -224,7 +229,7 @@ func TestImageBootQEMU(t *testing.T) {
 	t0 := time.Now()
 	res, err := Build(context.Background(), Options{Model: model, Out: dir, VCPUs: 2, VCPUType: "EPYC-v4", GuestFeatures: 1,
 		SourceDateEpoch: 1700000000, Net: "10.0.2.15/24,10.0.2.2", Listen: fmt.Sprintf("0.0.0.0:%d", guestPort),
-		Source: repoRoot(t)})
+		Attest: "dev", Source: repoRoot(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,8 +245,15 @@ func TestImageBootQEMU(t *testing.T) {
 				t.Errorf("console lacks %q", want)
 			}
 		}
+		secrets := sealedSummary(t, v, res.Manifest)
 		v.powerdown(t)
 		took := v.waitExit(t, 30*time.Second)
+		con := v.console.String()
+		for _, s := range secrets {
+			if strings.Contains(con, s) {
+				t.Errorf("the console carries request or response content %q", s)
+			}
+		}
 		t.Logf("power button to QEMU exit: %s", took.Round(time.Millisecond))
 		if !strings.Contains(v.console.String(), "ACPI power button") {
 			t.Error("pith-init did not see the power button")
@@ -268,6 +280,64 @@ func TestImageBootQEMU(t *testing.T) {
 		}
 		checkConsole(t, con)
 	})
+}
+
+// sealedSummary verifies the development attestation against the
+// manifest (its measurement is SHA-384 of the pith-init the builder put in
+// the initramfs) and sends a sealed summarise request through the
+// forwarded port, as `pith summarize --allow-dev` does. It returns the
+// request's canaries and the answer, which the console must never show.
+func sealedSummary(t *testing.T, v *vm, m *Manifest) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	url := fmt.Sprintf("http://127.0.0.1:%d", v.hostPort)
+	// The guest's port answers once user networking forwards to it.
+	for {
+		resp, err := http.Get(url + "/.well-known/ohttp-gateway")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the server never answered on %s: %v", url, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t0 := time.Now()
+	c, err := client.New(ctx, client.Options{URL: url, Manifest: m, Policy: attest.Policy{AllowDev: true}})
+	if err != nil {
+		t.Fatalf("verifying the image's attestation against its manifest: %v", err)
+	}
+	canaries := []string{"canary-" + randHex(t), "canary-" + randHex(t)}
+	msgs := []client.Message{
+		{From: "Alice", Text: "The door code is " + canaries[0] + ", keep it quiet."},
+		{From: "Bob", Text: "Got it, and the vault word is " + canaries[1] + "."},
+	}
+	sum, err := c.Summarize(ctx, msgs, 3)
+	if err != nil {
+		t.Fatalf("sealed summarise request: %v", err)
+	}
+	if sum.EvalCount == 0 {
+		t.Fatalf("the enclave generated nothing: %+v", sum)
+	}
+	t.Logf("sealed summary: %d prompt tokens, %d generated, %s in the enclave, %s round trip",
+		sum.PromptEvalCount, sum.EvalCount, sum.TotalDuration.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	secrets := append([]string{}, canaries...)
+	if s := strings.TrimSpace(sum.Summary); len(s) >= 8 {
+		secrets = append(secrets, s)
+	}
+	return secrets
+}
+
+func randHex(t *testing.T) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
 }
 
 // checkConsole: the console must never offer a shell, and pith-init must
