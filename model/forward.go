@@ -33,6 +33,7 @@ type State struct {
 	scores   []float32 // attention weights, heads × ctx
 	logits   []float32 // vocab
 	work     []byte    // quantised activations for the matrix kernels
+	rounded  []float32 // activations rounded for F16/BF16 weights, batch × widest input
 	history  []int32   // every token in the cache, for repeat penalties
 }
 
@@ -64,6 +65,9 @@ func (m *Model) NewState(alloc Allocator, ctx, batch int) *State {
 	s.scores = alloc.Float32s(kernels.AttentionScratch(ctx, c.Heads))
 	s.logits = alloc.Float32s(c.Vocab)
 	s.work = alloc.Bytes(m.workBytes(batch))
+	if m.floatWeights() {
+		s.rounded = alloc.Float32s(batch * max(c.Embd, c.FFN, qDim))
+	}
 	s.history = alloc.Int32s(ctx)
 	return s
 }
@@ -117,9 +121,9 @@ func (s *State) step(tokens []int32) error {
 		// Attention: normalise, project, rotate, remember, attend, project back.
 		rmsNormRows(xn, x, L.attnNorm, c.NormEps, n)
 		q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
-		kernels.MatMul(q, L.q, xn, n, s.work)
-		kernels.MatMul(k, L.k, xn, n, s.work)
-		kernels.MatMul(v, L.v, xn, n, s.work)
+		s.matMul(q, L.q, xn, n)
+		s.matMul(k, L.k, xn, n)
+		s.matMul(v, L.v, xn, n)
 		addBiasRows(q, L.qBias, n)
 		addBiasRows(k, L.kBias, n)
 		addBiasRows(v, L.vBias, n)
@@ -127,32 +131,69 @@ func (s *State) step(tokens []int32) error {
 			kernels.RoPE(q[i*qDim:(i+1)*qDim], c.Heads, m.ropeFreq, s.pos+i, c.RopeNeox)
 			kernels.RoPE(k[i*kvDim:(i+1)*kvDim], c.KVHeads, m.ropeFreq, s.pos+i, c.RopeNeox)
 		}
+		roundF16(q) // see attention.go
 		kernels.F32ToF16Row(s.kCache[l][s.pos*kvDim:(s.pos+n)*kvDim], k)
 		kernels.F32ToF16Row(s.vCache[l][s.pos*kvDim:(s.pos+n)*kvDim], v)
 		att := s.att[:n*qDim]
 		for i := range n { // token i sees positions 0..pos+i: causal
-			kernels.Attention(att[i*qDim:(i+1)*qDim], q[i*qDim:(i+1)*qDim], s.kCache[l], s.vCache[l],
+			attend(att[i*qDim:(i+1)*qDim], q[i*qDim:(i+1)*qDim], s.kCache[l], s.vCache[l],
 				s.pos+i+1, c.Heads, c.KVHeads, c.HeadDim, m.attnScale, s.scores)
 		}
-		kernels.MatMul(s.tmp[:n*E], L.o, att, n, s.work)
+		s.matMul(s.tmp[:n*E], L.o, att, n)
 		kernels.Add(x, x, s.tmp[:n*E])
 
 		// Feed-forward: SwiGLU.
 		rmsNormRows(xn, x, L.ffnNorm, c.NormEps, n)
 		gate, up := s.gate[:n*c.FFN], s.up[:n*c.FFN]
-		kernels.MatMul(gate, L.gate, xn, n, s.work)
-		kernels.MatMul(up, L.up, xn, n, s.work)
+		s.matMul(gate, L.gate, xn, n)
+		s.matMul(up, L.up, xn, n)
 		kernels.SwiGLU(gate, gate, up)
-		kernels.MatMul(s.tmp[:n*E], L.down, gate, n, s.work)
+		s.matMul(s.tmp[:n*E], L.down, gate, n)
 		kernels.Add(x, x, s.tmp[:n*E])
 	}
 
 	// Only the last token's logits are needed: generation continues from it.
 	last := x[(n-1)*E : n*E]
 	kernels.RMSNorm(s.xn[:E], last, m.outNorm, c.NormEps)
-	kernels.MatMul(s.logits, m.output, s.xn[:E], 1, s.work)
+	s.matMul(s.logits, m.output, s.xn[:E], 1)
 	s.pos += n
 	return nil
+}
+
+// matMul is kernels.MatMul with ggml's rounding of the activations: ggml
+// converts them to the weights' dot-product type, which for F16 and BF16
+// weights is F16 and BF16 (kernels keeps F32, which is more accurate but
+// moves log-probabilities by a few hundredths against llama.cpp).
+// Quantised weights need nothing here: kernels already quantises to Q8_0
+// as ggml does.
+func (s *State) matMul(y []float32, w kernels.Matrix, x []float32, n int) {
+	if w.Type == kernels.F16 || w.Type == kernels.BF16 {
+		r := s.rounded[:n*w.Cols]
+		copy(r, x)
+		if w.Type == kernels.F16 {
+			roundF16(r)
+		} else {
+			roundBF16(r)
+		}
+		x = r
+	}
+	kernels.MatMul(y, w, x, n, s.work)
+}
+
+// floatWeights reports whether any matrix is F16 or BF16 (see matMul).
+func (m *Model) floatWeights() bool {
+	float := func(w kernels.Matrix) bool { return w.Type == kernels.F16 || w.Type == kernels.BF16 }
+	if float(m.output) {
+		return true
+	}
+	for _, L := range m.layers {
+		for _, w := range []kernels.Matrix{L.q, L.k, L.v, L.o, L.gate, L.up, L.down} {
+			if float(w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func rmsNormRows(dst, src, w []float32, eps float32, n int) {
