@@ -16,8 +16,10 @@ import (
 // process does not burn its cores (the machine is shared).
 //
 // Work is handed out in chunks from an atomic counter rather than split
-// statically, so a thread the OS deschedules for a while does not hold up
-// the others.
+// statically, and a worker must join a job before its end to take part, so
+// a thread the OS has descheduled (the machines here are shared and often
+// oversubscribed) never holds up the caller: the caller runs the chunks
+// nobody claimed and waits only for workers already inside a chunk.
 //
 // Nothing here allocates per call: the job is an interface holding a pointer
 // to a job struct that lives in package state (see opMu), and the workers and
@@ -28,15 +30,23 @@ type pool struct {
 	gen  atomic.Uint32 // bumped once per job; workers wait for a change
 	quit atomic.Bool
 
-	job          runner
-	n, chunk     int
-	next         atomic.Int64 // next unclaimed index of the job
-	pending      atomic.Int32 // workers still inside the job
+	job      runner
+	n, chunk int
+	next     atomic.Int64 // next unclaimed index of the job
+
+	// state is the job's generation (high 32 bits), whether it is closed
+	// to joiners (closedBit) and how many workers are inside (the rest).
+	state        atomic.Uint64
 	parked       []atomic.Bool
 	wake         []chan struct{}
 	callerParked atomic.Bool
 	done         chan struct{}
 }
+
+const (
+	closedBit = 1 << 31
+	countMask = closedBit - 1
+)
 
 // A runner is one parallel operation: run covers indices [lo, hi).
 type runner interface{ run(lo, hi int) }
@@ -111,9 +121,25 @@ func (p *pool) work(i int) {
 		if p.quit.Load() {
 			return
 		}
+		if !p.join(seen) {
+			continue // too late: the caller has finished that job alone
+		}
 		p.claim()
-		if p.pending.Add(-1) == 0 && p.callerParked.CompareAndSwap(true, false) {
+		if s := p.state.Add(^uint64(0)); s&closedBit != 0 && s&countMask == 0 && p.callerParked.CompareAndSwap(true, false) {
 			p.done <- struct{}{}
+		}
+	}
+}
+
+// join enters job gen unless it has closed or been replaced.
+func (p *pool) join(gen uint32) bool {
+	for {
+		s := p.state.Load()
+		if uint32(s>>32) != gen || s&closedBit != 0 {
+			return false
+		}
+		if p.state.CompareAndSwap(s, s+1) {
+			return true
 		}
 	}
 }
@@ -144,17 +170,26 @@ func parallel(n, grain int, j runner) {
 	chunk = (chunk + grain - 1) / grain * grain
 	p.job, p.n, p.chunk = j, n, chunk
 	p.next.Store(0)
-	p.pending.Store(int32(p.workers))
-	p.gen.Add(1)
+	gen := p.gen.Load() + 1
+	p.state.Store(uint64(gen) << 32)
+	p.gen.Store(gen)
 	p.wakeAll()
 	p.claim()
+	// Every chunk is claimed: close the job, then wait for the workers
+	// that joined to finish theirs.
+	for {
+		s := p.state.Load()
+		if p.state.CompareAndSwap(s, s|closedBit) {
+			break
+		}
+	}
 	start := time.Now()
-	for spins := 0; p.pending.Load() != 0; spins++ {
+	for spins := 0; p.state.Load()&countMask != 0; spins++ {
 		if spins&255 != 255 || time.Since(start) < spinFor {
 			continue
 		}
 		p.callerParked.Store(true)
-		if p.pending.Load() == 0 && p.callerParked.CompareAndSwap(true, false) {
+		if p.state.Load()&countMask == 0 && p.callerParked.CompareAndSwap(true, false) {
 			break
 		}
 		<-p.done
