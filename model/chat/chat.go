@@ -40,8 +40,12 @@ func Detect(template string) (Template, error) {
 		return llama3{alwaysGen: !strings.Contains(template, "add_generation_prompt")}, nil
 	case strings.Contains(template, "<|im_start|>") && strings.Contains(template, "<|im_end|>"):
 		c := chatML{name: "chatml"}
-		if strings.Contains(template, qwenDefaultSystem) {
+		switch {
+		case strings.Contains(template, qwenDefaultSystem):
 			c.name, c.defaultSystem = "qwen2.5", qwenDefaultSystem
+		case strings.Contains(template, smolDefaultSystem):
+			// Without it SmolLM2 would get a prompt its template never makes.
+			c.name, c.defaultSystem = "smollm2", smolDefaultSystem
 		}
 		return c, nil
 	}
@@ -62,7 +66,10 @@ func checkRoles(msgs []Message) error {
 	return nil
 }
 
-const qwenDefaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+const (
+	qwenDefaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+	smolDefaultSystem = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+)
 
 // chatML is Qwen2.5's template (without tools): a system turn always
 // (Qwen's default when none is given), then each turn as

@@ -37,12 +37,16 @@ func TestRenderMatchesJinja(t *testing.T) {
 	llamaTmpl := jsonString(t, llamaCfg, "chat_template")
 	for _, fam := range []struct{ name, template, bos, eos string }{
 		{"qwen2.5", Qwen25, "", "<|im_end|>"},
+		{"smollm2", SmolLM2, "<|im_start|>", "<|im_end|>"},
 		{"llama3", llamaTmpl, "<|begin_of_text|>", "<|eot_id|>"},
 	} {
 		t.Run(fam.name, func(t *testing.T) {
 			tmpl, err := Detect(fam.template)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tmpl.Name() != fam.name {
+				t.Errorf("Detect named the template %q, want %q", tmpl.Name(), fam.name)
 			}
 			type tc struct {
 				Messages []Message `json:"messages"`

@@ -57,3 +57,7 @@ const Qwen25 = `{%- if tools %}
     {{- '<|im_start|>assistant\n' }}
 {%- endif %}
 `
+
+// SmolLM2 is the ChatML template of SmolLM2's instruct models, with their
+// default system message, as their tokenizer_config.json carries it.
+const SmolLM2 = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
