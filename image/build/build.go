@@ -383,7 +383,9 @@ func BuildInit(ctx context.Context, source string, pin GoPin, out string) ([]byt
 	if err != nil {
 		return nil, nil, fmt.Errorf("build: pith-init: %w", err)
 	}
-	return bin, strings.Fields(deps), nil
+	list := strings.Fields(deps)
+	sort.Strings(list)
+	return bin, list, nil
 }
 
 func goOutput(ctx context.Context, dir string, env []string, args ...string) (string, error) {
