@@ -30,7 +30,7 @@ type benchSub struct {
 	run                func(ctx context.Context, args []string) error
 }
 
-var benchOrder = []string{"kernels", "model", "serve", "diff"}
+var benchOrder = []string{"kernels", "model", "serve", "show", "diff"}
 
 var benchSubs = map[string]*benchSub{
 	"kernels": {"pith bench kernels [-t N] [-r N] [--paths P,..] [--types T,..] [--json FILE] [--markdown]",
@@ -77,6 +77,16 @@ plaintext when it serves /api/).
 
 Example:
   pith bench serve --model qwen-q4_0.gguf -c 1,2,4,8 --compare llama.cpp --plot serve.svg`, benchServe},
+	"show": {"pith bench show REPORT.json... [--json FILE] [--markdown] [--plot FILE.svg]",
+		"print, plot or merge reports of one session (same machine and build)",
+		`Print a report written by --json as a table (or Markdown), draw it, or merge
+several reports of the same session (for example 'pith bench model' and
+'pith bench serve' run one after the other) into one report and one plot.
+Reports from different machines or builds, or holding the same figure, are
+refused: use 'pith bench diff' to compare runs.
+
+Example:
+  pith bench show model.json serve.json --json all.json --plot all.svg --markdown`, benchShow},
 	"diff": {"pith bench diff OLD.json NEW.json",
 		"change of every figure between two reports, and whether it exceeds the noise",
 		`Compare two reports written by --json: the change of each figure's median
@@ -346,21 +356,65 @@ func benchModel(ctx context.Context, args []string) error {
 	return out.write(r, os.Stdout)
 }
 
+func benchShow(ctx context.Context, args []string) error {
+	var out benchOutput
+	// Flags may come after the files, as in the example: parse, take the
+	// leading file, parse the rest again.
+	var files []string
+	fs := flag.NewFlagSet("pith bench show", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out.define(fs)
+	for rest := args; ; rest = fs.Args()[1:] {
+		if err := fs.Parse(rest); err != nil {
+			return usagef("%v (see 'pith bench show --help')", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+	}
+	if len(files) == 0 {
+		return usagef("show takes one or more report files")
+	}
+	var reps []*bench.Report
+	for _, p := range files {
+		r, err := readReport(p)
+		if err != nil {
+			return err
+		}
+		reps = append(reps, r)
+	}
+	r, err := bench.Merge(reps...)
+	if err != nil {
+		return err
+	}
+	return out.write(r, os.Stdout)
+}
+
+func readReport(path string) (*bench.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := bench.ReadReport(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
 func benchDiff(ctx context.Context, args []string) error {
 	if len(args) != 2 {
 		return usagef("diff takes two report files: OLD.json NEW.json")
 	}
 	var reps [2]*bench.Report
 	for i, p := range args {
-		f, err := os.Open(p)
+		r, err := readReport(p)
 		if err != nil {
 			return err
 		}
-		reps[i], err = bench.ReadReport(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
+		reps[i] = r
 	}
 	return bench.WriteDiff(os.Stdout, bench.Diff(reps[0], reps[1]))
 }

@@ -226,6 +226,23 @@ func TestBenchDiff(t *testing.T) {
 	if !strings.Contains(out, "+19.2%") || !strings.Contains(out, "significant (p=0.008), better") {
 		t.Fatalf("diff:\n%s", out)
 	}
+	// show merges a session's reports into one table, plot and file.
+	serve := bench.NewReport(bench.Env{})
+	serve.Add(bench.Figure{Suite: bench.SuiteServe, System: bench.SystemPith, Test: "latency", Threads: 1, Unit: bench.UnitMillis, Samples: []float64{5, 6}})
+	sp := filepath.Join(dir, "serve.json")
+	if err := writeFileWith(sp, serve.WriteJSON); err != nil {
+		t.Fatal(err)
+	}
+	all, svg := filepath.Join(dir, "all.json"), filepath.Join(dir, "all.svg")
+	if code, out, errs := runPith(t, "bench", "show", a, "--json", all, sp, "--plot", svg); code != 0 || !strings.Contains(out, "Serving") {
+		t.Fatalf("show: exit %d %s\n%s", code, errs, out)
+	}
+	if r := readReportFile(t, all); len(r.Figures) != 2 {
+		t.Fatalf("merged %d figures", len(r.Figures))
+	}
+	if code, _, errs := runPith(t, "bench", "show", a, a); code != 1 || !strings.Contains(errs, "more than one report") {
+		t.Fatalf("show a a: exit %d %q", code, errs)
+	}
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"format":"something else"}`), 0o644)
 	if code, _, errs := runPith(t, "bench", "diff", a, bad); code != 1 || !strings.Contains(errs, "bad.json: bench: report format") {
@@ -245,6 +262,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "model", "--model", "x.gguf", "extra"},
 		{"bench", "kernels", "-r", "0"},
 		{"bench", "diff", "one.json"},
+		{"bench", "show"},
 		{"bench", "serve"},
 		{"bench", "serve", "--url", "http://127.0.0.1:1"},
 		{"bench", "serve", "--model", "x.gguf", "-c", "0"},

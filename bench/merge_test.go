@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMerge(t *testing.T) {
+	a := sampleReport()
+	b := NewReport(a.Env)
+	b.Env.Models = append(b.Env.Models, Model{File: "other.gguf"})
+	b.Env.Llama = "llama-server"
+	b.Add(Figure{Suite: SuiteServe, System: SystemPith, Test: "latency", Threads: 4, Unit: UnitMillis, Samples: []float64{10, 20}})
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Figures) != len(a.Figures)+1 || len(m.Env.Models) != 2 || m.Env.Llama != "llama-server" || !m.Started.Equal(a.Started) {
+		t.Fatalf("merged %+v", m)
+	}
+	if m.Find(Key{Suite: SuiteServe, System: SystemPith, Test: "latency", Threads: 4, Unit: UnitMillis}) == nil {
+		t.Fatal("serve figure lost")
+	}
+	for _, c := range []struct {
+		name string
+		edit func(r *Report)
+		want string
+	}{
+		{"same figure twice", func(r *Report) { r.Figures = append(r.Figures, a.Figures[0]) }, "appears in more than one"},
+		{"other machine", func(r *Report) { r.Env.CPU = "other" }, "different CPU"},
+		{"other build", func(r *Report) { r.Env.Commit = "def" }, "different pith commit"},
+		{"other cores", func(r *Report) { r.Env.Cores = 64 }, "different core counts"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := NewReport(a.Env)
+			c.edit(r)
+			if _, err := Merge(a, r); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+	if _, err := Merge(); err == nil {
+		t.Fatal("merged nothing")
+	}
+}
