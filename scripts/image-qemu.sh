@@ -3,8 +3,8 @@
 # hardware needed) for a look at it: direct kernel boot, the model as the
 # first virtio disk (read-only), user networking with the server forwarded
 # to 127.0.0.1:PORT only, the serial console on this terminal. Ctrl-A X
-# quits; `system_powerdown` on the QMP socket DIR/qmp.sock powers it off
-# the way a cloud does.
+# quits; `system_powerdown` on the QMP socket ${TMPDIR:-/tmp}/pith-image-PORT.qmp
+# powers it off the way a cloud does.
 #
 #   scripts/image-qemu.sh DIR MODEL [PORT]      (PORT defaults to 8080)
 #
@@ -24,4 +24,4 @@ exec qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 2048 -no-reboot \
   -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" -append "$(cat "$dir/cmdline")" \
   -drive "file=$model,if=virtio,format=raw,readonly=on" \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:$guest_port" -device virtio-net-pci,netdev=n0 \
-  -qmp "unix:$dir/qmp.sock,server=on,wait=off"
+  -qmp "unix:${TMPDIR:-/tmp}/pith-image-$port.qmp,server=on,wait=off"
