@@ -47,6 +47,25 @@ type matKernels struct {
 	quant func(nb int, src *float32, dst *byte) bool
 }
 
+// floatKernels are a path's float fast paths: dot products for float weight
+// types (kept apart from the quantised dots, whose tests assume blocks), and
+// the two loops of attention over an F16 KV cache.
+type floatKernels struct {
+	dots    map[Type]vecDotFunc
+	dotF16  func(h []uint16, x []float32) float32
+	axpyF16 func(y []float32, a float32, h []uint16) // y += a·h
+}
+
+var (
+	floats      = map[string]floatKernels{}
+	activeFloat floatKernels
+)
+
+func registerFloat(name string, k floatKernels) bool {
+	floats[name] = k
+	return true
+}
+
 // mats holds each path's matrix kernels, by path name.
 var mats = map[string]map[Type]matKernels{}
 
@@ -118,13 +137,16 @@ func SetPath(name string) error {
 	}
 	opMu.Lock() // no matrix product may see a half-switched path
 	defer opMu.Unlock()
-	activePath, activeDots, activeMats = name, dots, mats[name]
+	activePath, activeDots, activeMats, activeFloat = name, dots, mats[name], floats[name]
 	return nil
 }
 
 // vecDotFor is the dot product MatMul uses for weights of type t.
 func vecDotFor(t Type) vecDotFunc {
 	if f, ok := activeDots[t]; ok {
+		return f
+	}
+	if f, ok := activeFloat.dots[t]; ok {
 		return f
 	}
 	return portable[t].vecDot

@@ -251,3 +251,94 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 		}
 	}
 }
+
+// Every path's float kernels (F32/F16/BF16 dot products, the F16 dot and
+// axpy of attention) equal the portable loops to float rounding, for
+// lengths around the vector steps and unaligned buffers.
+func TestFloatKernelsEqualPortable(t *testing.T) {
+	r := rand.New(rand.NewPCG(rand.Uint64(), 13))
+	compared := 0
+	for path, fk := range floats {
+		if _, err := paths[path](); err != nil {
+			continue // not runnable on this CPU
+		}
+		for _, n := range []int{1, 7, 15, 16, 17, 31, 32, 33, 100, 1000, 4864 + 3} {
+			x := randRow(r, n+1)[1:]
+			xb := make([]byte, 4*n+1)[1:]
+			QuantizeRow(F32, xb, x)
+			for typ, fast := range fk.dots {
+				w := make([]byte, mustRowBytes(t, typ, n)+1)[1:]
+				QuantizeRow(typ, w, randRow(r, n))
+				want := portable[typ].vecDot(n, w, xb)
+				got := fast(n, w, xb)
+				wf := make([]float32, n)
+				DequantizeRow(typ, wf, w)
+				var mag float64
+				for i := range wf {
+					mag += math.Abs(float64(wf[i]) * float64(x[i]))
+				}
+				if d := math.Abs(float64(got - want)); !(d <= float64(n+8)*0x1p-24*mag) {
+					t.Errorf("%s %v n=%d: %v, portable %v", path, typ, n, got, want)
+				}
+				compared++
+			}
+			h := make([]uint16, n+1)[1:]
+			F32ToF16Row(h, randRow(r, n))
+			var want, mag float64
+			for i := range h {
+				p := float64(F16ToF32(h[i])) * float64(x[i])
+				want += p
+				mag += math.Abs(p)
+			}
+			if got := fk.dotF16(h, x); math.Abs(float64(got)-want) > float64(n+8)*0x1p-24*mag {
+				t.Errorf("%s dotF16 n=%d: %v, want %v", path, n, got, want)
+			}
+			y := randRow(r, n+2)
+			y0 := slices.Clone(y)
+			y[n+1] = 777 // guard
+			a := float32(r.NormFloat64())
+			fk.axpyF16(y[1:n+1], a, h)
+			for i := range n {
+				want := y0[1+i] + a*F16ToF32(h[i])
+				if math.Abs(float64(y[1+i]-want)) > 1e-6*(math.Abs(float64(want))+1) {
+					t.Fatalf("%s axpyF16 n=%d: y[%d] = %v, want %v", path, n, i, y[1+i], want)
+				}
+			}
+			if y[0] != y0[0] || y[n+1] != 777 {
+				t.Fatalf("%s axpyF16 n=%d wrote outside y", path, n)
+			}
+			compared += 2
+		}
+	}
+	t.Logf("%d comparisons", compared)
+}
+
+// Attention gives the same result on every path (float rounding apart),
+// with grouped-query heads and a context that is not a multiple of the
+// vector width.
+func TestAttentionPathsAgree(t *testing.T) {
+	defer SetPath(Path())
+	r := rand.New(rand.NewPCG(rand.Uint64(), 17))
+	const heads, kvHeads, d, ctx = 14, 2, 64, 37
+	q := randRow(r, heads*d)
+	kc := make([]uint16, ctx*kvHeads*d)
+	vc := make([]uint16, ctx*kvHeads*d)
+	F32ToF16Row(kc, randRow(r, len(kc)))
+	F32ToF16Row(vc, randRow(r, len(vc)))
+	SetPath("portable")
+	want := make([]float32, heads*d)
+	Attention(want, q, kc, vc, ctx, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+	for _, path := range Paths() {
+		SetPath(path)
+		got := make([]float32, heads*d)
+		for i := range got {
+			got[i] = float32(math.NaN())
+		}
+		Attention(got, q, kc, vc, ctx, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+		for i := range got {
+			if !(math.Abs(float64(got[i]-want[i])) <= 1e-5) {
+				t.Fatalf("%s: out[%d] = %v, portable %v", path, i, got[i], want[i])
+			}
+		}
+	}
+}

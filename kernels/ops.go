@@ -106,11 +106,16 @@ func AttentionScratch(n, heads int) int { return n * heads }
 
 func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, scale float32, sc []float32) {
 	d := len(q)
+	dot, axpy := activeFloat.dotF16, activeFloat.axpyF16
 	for t := range n {
 		k := kCache[t*stride+off : t*stride+off+d]
 		var s float32
-		for i, kv := range k {
-			s += q[i] * F16ToF32(kv)
+		if dot != nil {
+			s = dot(k, q)
+		} else {
+			for i, kv := range k {
+				s += q[i] * F16ToF32(kv)
+			}
 		}
 		sc[t] = s * scale
 	}
@@ -119,6 +124,10 @@ func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, s
 	for t := range n {
 		v := vCache[t*stride+off : t*stride+off+d]
 		p := sc[t]
+		if axpy != nil {
+			axpy(out, p, v)
+			continue
+		}
 		for i, vv := range v {
 			out[i] += p * F16ToF32(vv)
 		}

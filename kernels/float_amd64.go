@@ -1,0 +1,92 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
+
+// The float kernels of float_amd64.s; see the comment there. Each wrapper
+// runs whole 32-element steps (16 for axpy) in assembly and the tail in Go.
+
+//go:noescape
+func dotF16F32AVX2(n int, w *uint16, x *float32) float32
+
+//go:noescape
+func dotBF16F32AVX2(n int, w *uint16, x *float32) float32
+
+//go:noescape
+func dotF32F32AVX2(n int, w *float32, x *float32) float32
+
+//go:noescape
+func axpyF16AVX2(n int, a float32, h *uint16, y *float32)
+
+// Both AVX2 and AVX-512 paths use them (256-bit: the loop is bound by
+// loads and conversions, not by the vector width).
+var (
+	_ = registerFloat("avx2", floatKernels{dots: floatDotsAVX2, dotF16: dotHalfAVX2, axpyF16: axpyHalfAVX2})
+	_ = registerFloat("avx512", floatKernels{dots: floatDotsAVX2, dotF16: dotHalfAVX2, axpyF16: axpyHalfAVX2})
+)
+
+var floatDotsAVX2 = map[Type]vecDotFunc{
+	F16: func(n int, w, x []byte) float32 {
+		m := n &^ 31
+		var s float32
+		if m > 0 {
+			_, _ = w[2*m-1], x[4*m-1]
+			s = dotF16F32AVX2(m, (*uint16)(unsafe.Pointer(&w[0])), (*float32)(unsafe.Pointer(&x[0])))
+		}
+		for i := m; i < n; i++ {
+			s += f16(w[2*i:]) * math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
+		}
+		return s
+	},
+	BF16: func(n int, w, x []byte) float32 {
+		m := n &^ 31
+		var s float32
+		if m > 0 {
+			_, _ = w[2*m-1], x[4*m-1]
+			s = dotBF16F32AVX2(m, (*uint16)(unsafe.Pointer(&w[0])), (*float32)(unsafe.Pointer(&x[0])))
+		}
+		for i := m; i < n; i++ {
+			s += BF16ToF32(binary.LittleEndian.Uint16(w[2*i:])) * math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
+		}
+		return s
+	},
+	F32: func(n int, w, x []byte) float32 {
+		m := n &^ 31
+		var s float32
+		if m > 0 {
+			_, _ = w[4*m-1], x[4*m-1]
+			s = dotF32F32AVX2(m, (*float32)(unsafe.Pointer(&w[0])), (*float32)(unsafe.Pointer(&x[0])))
+		}
+		for i := m; i < n; i++ {
+			s += math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:])) * math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
+		}
+		return s
+	},
+}
+
+func dotHalfAVX2(h []uint16, x []float32) float32 {
+	n := min(len(h), len(x))
+	m := n &^ 31
+	var s float32
+	if m > 0 {
+		s = dotF16F32AVX2(m, &h[0], &x[0])
+	}
+	for i := m; i < n; i++ {
+		s += F16ToF32(h[i]) * x[i]
+	}
+	return s
+}
+
+func axpyHalfAVX2(y []float32, a float32, h []uint16) {
+	n := min(len(h), len(y))
+	m := n &^ 15
+	if m > 0 {
+		axpyF16AVX2(m, a, &h[0], &y[0])
+	}
+	for i := m; i < n; i++ {
+		y[i] += a * F16ToF32(h[i])
+	}
+}
