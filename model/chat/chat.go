@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Message is one turn.
@@ -30,10 +31,13 @@ func Detect(template string) (Template, error) {
 	case template == "":
 		return nil, errors.New("chat: the model has no chat template (tokenizer.chat_template)")
 	case strings.Contains(template, "<|start_header_id|>") && strings.Contains(template, "<|eot_id|>"):
+		if strings.Contains(template, "Cutting Knowledge Date: December 2023") && strings.Contains(template, "Today Date: ") {
+			return llama31{}, nil
+		}
 		if strings.Contains(template, "Cutting Knowledge Date") {
-			// Llama 3.1/3.2 add a dated system preamble and tool sections;
-			// rendering them without it would be a silently wrong prompt.
-			return nil, errors.New("chat: the Llama 3.1/3.2 template (with its dated system preamble) is not supported yet")
+			// Some other dated preamble: rendering it as Llama 3.1's would
+			// be a silently wrong prompt.
+			return nil, errors.New("chat: a Llama 3 template with an unknown dated system preamble")
 		}
 		// Llama 3.0's template appends the assistant header whether or not
 		// a generation prompt is asked for.
@@ -114,6 +118,57 @@ func (l llama3) Render(msgs []Message, gen bool) (string, error) {
 		b.WriteString("<|start_header_id|>" + m.Role + "<|end_header_id|>\n\n" + strings.TrimSpace(m.Content) + "<|eot_id|>")
 	}
 	if gen || l.alwaysGen {
+		b.WriteString("<|start_header_id|>assistant<|end_header_id|>\n\n")
+	}
+	return b.String(), nil
+}
+
+// llama31 is the template of Llama 3.1 and 3.2 (as their
+// tokenizer_config.json carry it) for conversations without tools: a
+// system turn always comes first, holding "Cutting Knowledge Date:
+// December 2023", "Today Date: " and the date, and then the system
+// message if there is one (trimmed); the other turns are Llama 3's.
+type llama31 struct {
+	date string // the template's date_string; "" means today's
+}
+
+func (llama31) Name() string { return "llama3.1" }
+
+// DateFormat is how Llama 3.1/3.2's template writes "Today Date" (its
+// strftime_now("%d %b %Y")).
+const DateFormat = "02 Jan 2006"
+
+// WithDate returns t rendering date as its "Today Date" when t is a dated
+// template (Llama 3.1/3.2), and t itself otherwise. Without it the dated
+// templates use the local date at the time of rendering, as llama.cpp and
+// Llama 3.2's template do.
+func WithDate(t Template, date time.Time) Template {
+	if l, ok := t.(llama31); ok {
+		l.date = date.Format(DateFormat)
+		return l
+	}
+	return t
+}
+
+func (l llama31) Render(msgs []Message, gen bool) (string, error) {
+	if err := checkRoles(msgs); err != nil {
+		return "", err
+	}
+	date := l.date
+	if date == "" {
+		date = time.Now().Format(DateFormat)
+	}
+	system := ""
+	if msgs[0].Role == "system" {
+		system, msgs = strings.TrimSpace(msgs[0].Content), msgs[1:]
+	}
+	var b strings.Builder
+	b.WriteString("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n")
+	b.WriteString("Cutting Knowledge Date: December 2023\nToday Date: " + date + "\n\n" + system + "<|eot_id|>")
+	for _, m := range msgs {
+		b.WriteString("<|start_header_id|>" + m.Role + "<|end_header_id|>\n\n" + strings.TrimSpace(m.Content) + "<|eot_id|>")
+	}
+	if gen {
 		b.WriteString("<|start_header_id|>assistant<|end_header_id|>\n\n")
 	}
 	return b.String(), nil

@@ -1,10 +1,13 @@
 package chat
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/internal/oracle"
 )
@@ -16,13 +19,39 @@ var conversations = [][]Message{
 	{{"system", "S"}, {"user", "{{ not jinja }} {% raw %}"}, {"assistant", "<|im_end|> looks special"}, {"user", "日本語 😀\n\n"}},
 }
 
+// llama31Template reads Meta's Llama 3.1 instruct template (with its dated
+// system preamble) from the ollama module that go.mod already requires: its
+// template/index.json carries the Jinja templates it recognises.
+func llama31Template(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/ollama/ollama").Output()
+	if err != nil {
+		t.Fatalf("locating the ollama module: %v", err)
+	}
+	doc, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "template", "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index []struct{ Template, Name string }
+	if err := json.Unmarshal(doc, &index); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range index {
+		if strings.Contains(e.Template, "Cutting Knowledge Date") {
+			return e.Template
+		}
+	}
+	t.Fatal("no Llama 3.1 template in ollama's template/index.json")
+	return ""
+}
+
 const jinjaScript = `
 import fs from 'node:fs';
 import { Template } from '@huggingface/jinja';
 const input = JSON.parse(fs.readFileSync(0, 'utf8'));
 const t = new Template(input.template);
 const out = input.cases.map(c => t.render({ messages: c.messages, add_generation_prompt: c.gen,
-  bos_token: input.bos, eos_token: input.eos, date_string: '25 Nov 2026' }));
+  bos_token: input.bos, eos_token: input.eos, date_string: input.date }));
 process.stdout.write(JSON.stringify(out));
 `
 
@@ -39,12 +68,16 @@ func TestRenderMatchesJinja(t *testing.T) {
 		{"qwen2.5", Qwen25, "", "<|im_end|>"},
 		{"smollm2", SmolLM2, "<|im_start|>", "<|im_end|>"},
 		{"llama3", llamaTmpl, "<|begin_of_text|>", "<|eot_id|>"},
+		{"llama3.1", llama31Template(t), "<|begin_of_text|>", "<|eot_id|>"},
 	} {
 		t.Run(fam.name, func(t *testing.T) {
 			tmpl, err := Detect(fam.template)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A date whose day has one digit shows the template's zero padding.
+			date := time.Date(2026, time.March, 5, 12, 0, 0, 0, time.UTC)
+			tmpl = WithDate(tmpl, date)
 			if tmpl.Name() != fam.name {
 				t.Errorf("Detect named the template %q, want %q", tmpl.Name(), fam.name)
 			}
@@ -57,7 +90,7 @@ func TestRenderMatchesJinja(t *testing.T) {
 				cases = append(cases, tc{c, true}, tc{c, false})
 			}
 			var want []string
-			oracle.Node(t, jinjaScript, map[string]any{"template": fam.template, "cases": cases, "bos": fam.bos, "eos": fam.eos}, &want)
+			oracle.Node(t, jinjaScript, map[string]any{"template": fam.template, "cases": cases, "bos": fam.bos, "eos": fam.eos, "date": date.Format(DateFormat)}, &want)
 			for i, c := range cases {
 				got, err := tmpl.Render(c.Messages, c.Gen)
 				if err != nil {
@@ -80,5 +113,25 @@ func TestDetectRefusesUnknown(t *testing.T) {
 	tmpl, _ := Detect(Qwen25)
 	if _, err := tmpl.Render([]Message{{"tool", "x"}}, true); err == nil || !strings.Contains(err.Error(), "role") {
 		t.Errorf("unsupported role accepted: %v", err)
+	}
+}
+
+// Without WithDate the dated template says today, as llama.cpp passes it.
+func TestLlama31DefaultsToToday(t *testing.T) {
+	tmpl, err := Detect(llama31Template(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{{"system", " Be brief. "}, {"user", "Hi"}}
+	got, err := tmpl.Render(msgs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := WithDate(tmpl, time.Now()).Render(msgs, false)
+	if got != want {
+		t.Errorf("default date:\n got  %q\n want %q", got, want)
+	}
+	if !strings.Contains(got, "Today Date: "+time.Now().Format("02 Jan 2006")+"\n\nBe brief.<|eot_id|>") {
+		t.Errorf("no dated preamble with the trimmed system message in %q", got)
 	}
 }
