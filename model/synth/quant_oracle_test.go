@@ -105,10 +105,11 @@ func TestQuantizersMatchLlamaQuantize(t *testing.T) {
 // qwenMixShape has Qwen2.5-0.5B's width (896, not a multiple of 256), head
 // layout, biases, tying and 24 layers, so llama-quantize's per-tensor
 // choices are those of the real model; only the FFN width (a multiple of
-// 256, as 4864 is) and the vocabulary are cut to keep the file small.
+// 256, as 4864 is) and the vocabulary (SmolLM2's built-in stand-in, whose
+// special tokens fit in 1024 ids) are cut to keep the file small.
 func qwenMixShape() Shape {
 	s, _ := Lookup("qwen2.5-0.5b")
-	s.FFN, s.Vocab, s.Context = 512, 1024, 2048
+	s.FFN, s.Vocab, s.Context, s.Family = 512, 1024, 2048, "smollm"
 	return s
 }
 
