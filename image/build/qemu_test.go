@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pith-project/pith/attest"
-	"github.com/pith-project/pith/client"
 	"github.com/pith-project/pith/internal/oracle"
 )
 
@@ -245,7 +244,7 @@ func TestImageBootQEMU(t *testing.T) {
 				t.Errorf("console lacks %q", want)
 			}
 		}
-		secrets := sealedSummary(t, v, res.Manifest)
+		secrets := sealedSummary(t, v, dir)
 		v.powerdown(t)
 		took := v.waitExit(t, 30*time.Second)
 		con := v.console.String()
@@ -282,15 +281,22 @@ func TestImageBootQEMU(t *testing.T) {
 	})
 }
 
-// sealedSummary verifies the development attestation against the
-// manifest (its measurement is SHA-384 of the pith-init the builder put in
-// the initramfs) and sends a sealed summarise request through the
-// forwarded port, as `pith summarize --allow-dev` does. It returns the
-// request's canaries and the answer, which the console must never show.
-func sealedSummary(t *testing.T, v *vm, m *Manifest) []string {
+// sealedSummary runs `pith summarize --allow-dev` against the forwarded
+// port, as a user would: it verifies the development attestation against
+// the image's manifest.json (the stand-in's measurement is SHA-384 of the
+// pith-init the builder put in the initramfs), seals a conversation to the
+// attested key and prints the answer. It returns the conversation's
+// canaries and the answer, which the console must never show.
+func sealedSummary(t *testing.T, v *vm, dir string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
+	pith := filepath.Join(t.TempDir(), "pith")
+	build := exec.CommandContext(ctx, "go", "build", "-o", pith, "./cmd/pith")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/pith: %v\n%s", err, out)
+	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", v.hostPort)
 	// The guest's port answers once user networking forwards to it.
 	for {
@@ -306,28 +312,27 @@ func sealedSummary(t *testing.T, v *vm, m *Manifest) []string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t0 := time.Now()
-	c, err := client.New(ctx, client.Options{URL: url, Manifest: m, Policy: attest.Policy{AllowDev: true}})
-	if err != nil {
-		t.Fatalf("verifying the image's attestation against its manifest: %v", err)
-	}
 	canaries := []string{"canary-" + randHex(t), "canary-" + randHex(t)}
-	msgs := []client.Message{
-		{From: "Alice", Text: "The door code is " + canaries[0] + ", keep it quiet."},
-		{From: "Bob", Text: "Got it, and the vault word is " + canaries[1] + "."},
+	chat := filepath.Join(t.TempDir(), "chat.txt")
+	conv := "Alice: The door code is " + canaries[0] + ", keep it quiet.\nBob: Got it, and the vault word is " + canaries[1] + ".\n"
+	if err := os.WriteFile(chat, []byte(conv), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	sum, err := c.Summarize(ctx, msgs, 3)
-	if err != nil {
-		t.Fatalf("sealed summarise request: %v", err)
+	t0 := time.Now()
+	cmd := exec.CommandContext(ctx, pith, "summarize", "--url", url, "--manifest", filepath.Join(dir, FileManifest), "--allow-dev", "--max-words", "3", chat)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pith summarize: %v\n%s", err, stderr.String())
 	}
-	if sum.EvalCount == 0 {
-		t.Fatalf("the enclave generated nothing: %+v", sum)
+	answer := strings.TrimSpace(stdout.String())
+	if answer == "" || !strings.Contains(stderr.String(), "sealed") {
+		t.Fatalf("pith summarize gave %q, stderr %q", answer, stderr.String())
 	}
-	t.Logf("sealed summary: %d prompt tokens, %d generated, %s in the enclave, %s round trip",
-		sum.PromptEvalCount, sum.EvalCount, sum.TotalDuration.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	t.Logf("sealed summary through pith summarize in %s: %d bytes", time.Since(t0).Round(time.Millisecond), len(answer))
 	secrets := append([]string{}, canaries...)
-	if s := strings.TrimSpace(sum.Summary); len(s) >= 8 {
-		secrets = append(secrets, s)
+	if len(answer) >= 8 {
+		secrets = append(secrets, answer)
 	}
 	return secrets
 }
