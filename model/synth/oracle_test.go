@@ -166,14 +166,22 @@ func TestLlamaServerLoadsShapes(t *testing.T) {
 			}
 			prompt, _ := srv.Tokenize(texts[1], true, false)
 			var entropy float64
+			measured := 0
 			for n := 2; n <= len(prompt); n += 3 {
 				top, err := srv.NextTokens(prompt[:n], 20)
 				if err != nil {
-					t.Skipf("llama-server held the token back (an incomplete UTF-8 piece): %v", err)
+					// llama-server holds back a token that is an incomplete
+					// UTF-8 piece; the other prefixes still count.
+					t.Logf("prefix of %d tokens: %v", n, err)
+					continue
 				}
+				measured++
 				entropy = math.Max(entropy, entropyBound(top, s.Vocab))
 			}
-			t.Logf("largest next-token entropy bound %.2f nats (log vocab %.2f)", entropy, math.Log(float64(s.Vocab)))
+			if measured == 0 {
+				t.Skip("llama-server held back the next token of every prefix (incomplete UTF-8 pieces)")
+			}
+			t.Logf("largest next-token entropy bound %.2f nats over %d prefixes (log vocab %.2f)", entropy, measured, math.Log(float64(s.Vocab)))
 			if entropy > 0.5*math.Log(float64(s.Vocab)) {
 				t.Errorf("next-token distribution is flat: entropy up to %.2f nats", entropy)
 			}
