@@ -47,9 +47,10 @@ type matKernels struct {
 	quant func(nb int, src *float32, dst *byte) bool
 }
 
-// floatKernels are a path's float fast paths: dot products for float weight
-// types (kept apart from the quantised dots, whose tests assume blocks), and
-// the two loops of attention over an F16 KV cache.
+// floatKernels are a path's further fast paths: dot products for the float
+// and K-quant weight types (kept apart from the legacy quantised dots, whose
+// test assumes 32-element blocks), and the two loops of attention over an
+// F16 KV cache.
 type floatKernels struct {
 	dots    map[Type]vecDotFunc
 	dotF16  func(h []uint16, x []float32) float32

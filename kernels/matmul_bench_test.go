@@ -39,7 +39,8 @@ func benchThreads() []int {
 }
 
 // BenchmarkMatMul runs the projections of one Qwen2.5-0.5B layer (hidden 896,
-// FFN 4864: q/o 896x896, k/v 128x896, gate/up 4864x896, down 896x4864), for
+// FFN 4864: q/o 896x896, k/v 128x896, gate/up 4864x896, down 896x4864; for
+// the K-quants only down, the one whose rows are whole 256-blocks), for
 // decode (1 token) and prefill (128 tokens), on every path, and reports
 // decode as weight bytes per second against the streaming-read bandwidth
 // and prefill as integer multiply-adds per second against the FMA peak (the
@@ -52,10 +53,13 @@ func BenchmarkMatMul(b *testing.B) {
 	roof := roofline()
 	r := rand.New(rand.NewPCG(1, 2))
 	shapes := []struct{ rows, cols int }{{896, 896}, {128, 896}, {128, 896}, {896, 896}, {4864, 896}, {4864, 896}, {896, 4864}}
-	for _, typ := range []Type{Q4_0, Q8_0, F16} {
+	for _, typ := range []Type{Q4_0, Q8_0, Q4_K, Q6_K, F16} {
 		var ms []Matrix
 		var bytes, macs int64
 		for _, s := range shapes {
+			if _, err := typ.RowBytes(s.cols); err != nil {
+				continue // 896 is not a whole number of K-quant blocks
+			}
 			rb := mustRowBytesB(b, typ, s.cols)
 			m := Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: make([]byte, rb*s.rows)}
 			for i := range s.rows {
@@ -68,7 +72,12 @@ func BenchmarkMatMul(b *testing.B) {
 		for _, n := range []int{1, 128} {
 			x := randRow(r, 4864*n)
 			y := make([]float32, 4864*n)
-			work := make([]byte, MatMulWork(ms[len(ms)-1], n))
+			var work []byte
+			for _, m := range ms {
+				if len(work) < MatMulWork(m, n) {
+					work = make([]byte, MatMulWork(m, n))
+				}
+			}
 			for _, path := range Paths() {
 				for _, threads := range benchThreads() {
 					b.Run(fmt.Sprintf("%v/n=%d/%s/%dt", typ, n, path, threads), func(b *testing.B) {

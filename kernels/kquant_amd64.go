@@ -1,0 +1,30 @@
+package kernels
+
+// The K-quant dot products of kquant_amd64.s; see the comment there.
+
+//go:noescape
+func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ6_KQ8_KAVX2(nb int, w, x *byte) float32
+
+// kquantDotsAVX2 are whole-row wrappers: n is a multiple of 256 (RowBytes
+// refuses other rows) and the slices hold at least that many blocks.
+var kquantDotsAVX2 = map[Type]vecDotFunc{
+	Q4_K: func(n int, w, x []byte) float32 {
+		nb := n / QKK
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*Q4_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
+		return dotQ4_KQ8_KAVX2(nb, &w[0], &x[0])
+	},
+	Q6_K: func(n int, w, x []byte) float32 {
+		nb := n / QKK
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*Q6_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
+		return dotQ6_KQ8_KAVX2(nb, &w[0], &x[0])
+	},
+}

@@ -1,0 +1,260 @@
+#include "textflag.h"
+
+// AVX2 dot products of K-quant weight rows with Q8_K activations, one call
+// per row (nb super-blocks of 256). Same integer arithmetic as ggml's AVX2
+// code; the integer sums are exact and only the order of the float
+// additions differs from the portable reference. Assembly because archsimd
+// has no VCVTPH2PS for the F16 super-block scales and an archsimd loop ran
+// ten times slower than plain Go here.
+
+// Byte-shuffle controls that spread one 16-bit scale over a register.
+// q4kShuf j: word j to every word. q6kShuf k: word 2k to the low 128-bit
+// lane, word 2k+1 to the high one.
+DATA ·q4kShuf<>+0(SB)/8, $0x0100010001000100
+DATA ·q4kShuf<>+8(SB)/8, $0x0100010001000100
+DATA ·q4kShuf<>+16(SB)/8, $0x0100010001000100
+DATA ·q4kShuf<>+24(SB)/8, $0x0100010001000100
+DATA ·q4kShuf<>+32(SB)/8, $0x0302030203020302
+DATA ·q4kShuf<>+40(SB)/8, $0x0302030203020302
+DATA ·q4kShuf<>+48(SB)/8, $0x0302030203020302
+DATA ·q4kShuf<>+56(SB)/8, $0x0302030203020302
+DATA ·q4kShuf<>+64(SB)/8, $0x0504050405040504
+DATA ·q4kShuf<>+72(SB)/8, $0x0504050405040504
+DATA ·q4kShuf<>+80(SB)/8, $0x0504050405040504
+DATA ·q4kShuf<>+88(SB)/8, $0x0504050405040504
+DATA ·q4kShuf<>+96(SB)/8, $0x0706070607060706
+DATA ·q4kShuf<>+104(SB)/8, $0x0706070607060706
+DATA ·q4kShuf<>+112(SB)/8, $0x0706070607060706
+DATA ·q4kShuf<>+120(SB)/8, $0x0706070607060706
+DATA ·q4kShuf<>+128(SB)/8, $0x0908090809080908
+DATA ·q4kShuf<>+136(SB)/8, $0x0908090809080908
+DATA ·q4kShuf<>+144(SB)/8, $0x0908090809080908
+DATA ·q4kShuf<>+152(SB)/8, $0x0908090809080908
+DATA ·q4kShuf<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA ·q4kShuf<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA ·q4kShuf<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA ·q4kShuf<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA ·q4kShuf<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA ·q4kShuf<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA ·q4kShuf<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA ·q4kShuf<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA ·q4kShuf<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA ·q4kShuf<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA ·q4kShuf<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA ·q4kShuf<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL ·q4kShuf<>(SB), RODATA|NOPTR, $256
+
+DATA ·q6kShuf<>+0(SB)/8, $0x0100010001000100
+DATA ·q6kShuf<>+8(SB)/8, $0x0100010001000100
+DATA ·q6kShuf<>+16(SB)/8, $0x0302030203020302
+DATA ·q6kShuf<>+24(SB)/8, $0x0302030203020302
+DATA ·q6kShuf<>+32(SB)/8, $0x0504050405040504
+DATA ·q6kShuf<>+40(SB)/8, $0x0504050405040504
+DATA ·q6kShuf<>+48(SB)/8, $0x0706070607060706
+DATA ·q6kShuf<>+56(SB)/8, $0x0706070607060706
+DATA ·q6kShuf<>+64(SB)/8, $0x0908090809080908
+DATA ·q6kShuf<>+72(SB)/8, $0x0908090809080908
+DATA ·q6kShuf<>+80(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA ·q6kShuf<>+88(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA ·q6kShuf<>+96(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA ·q6kShuf<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA ·q6kShuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA ·q6kShuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL ·q6kShuf<>(SB), RODATA|NOPTR, $128
+
+// d·dy and (for Q4_K) dmin·dy of a super-block into X12 and X13, as ggml
+// computes them: the F16 weight scale times the F32 activation scale.
+#define SCALE(OFF, DST) \
+	MOVWLZX OFF(SI), AX; \
+	VMOVD AX, DST; \
+	VCVTPH2PS DST, DST; \
+	VMULSS (DI), DST, DST
+
+// Q4_K, 144-byte blocks: F16 d, F16 dmin, 12 bytes of 6-bit scales and
+// mins, 128 bytes of nibbles (64 elements per 32 bytes: low nibbles the
+// first 32, high the next). Q8_K, 292 bytes: F32 d, 256 int8, 16 int16
+// sums of 16. The mins' share, dmin·sum(min_j·bsum_j), is one VPMADDWD.
+//
+// Register plan: CX blocks, SI w, DI x, AX BX DX R8 R9 scale unpacking;
+//   Y0 float sums   X1 float min sums   Y6 the 8 scales as words, twice
+//   Y11 int32 sums of the block   Y15 0x0f bytes   Y7-Y10 temporaries
+//   X12 d·dy   X13 dmin·dy   X2-X5 min temporaries
+
+#define Q4K_PAIR(J) \
+	VMOVDQU (16+32*J)(SI), Y7; \
+	VPAND Y15, Y7, Y8; \
+	VPSRLW $4, Y7, Y9; \
+	VPAND Y15, Y9, Y9; \
+	VPMADDUBSW (4+64*J)(DI), Y8, Y8; \
+	VPMADDUBSW (36+64*J)(DI), Y9, Y9; \
+	VPSHUFB (64*J)(R10), Y6, Y10; \
+	VPMADDWD Y10, Y8, Y8; \
+	VPSHUFB (32+64*J)(R10), Y6, Y10; \
+	VPMADDWD Y10, Y9, Y9; \
+	VPADDD Y8, Y11, Y11; \
+	VPADDD Y9, Y11, Y11
+
+// func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
+TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	LEAQ ·q4kShuf<>(SB), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS X1, X1, X1
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	TESTQ CX, CX
+	JZ q4kdone
+q4kloop:
+	SCALE(0, X12)
+	SCALE(2, X13)
+	// ggml's unpacking of the 12 scale bytes into 8 scales (AX:BX) and 8
+	// mins (DX:R8), kmask1 0x3f3f3f3f, kmask2 0x0f0f0f0f, kmask3 0x03030303.
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL R9, R8 // mins 4-7
+	MOVL BX, R9
+	ANDL $0x3f3f3f3f, R9 // mins 0-3
+	ANDL $0x0f0f0f0f, DX
+	MOVL AX, BX
+	SHRL $6, BX
+	ANDL $0x03030303, BX
+	SHLL $4, BX
+	ORL DX, BX // scales 4-7
+	ANDL $0x3f3f3f3f, AX // scales 0-3
+	MOVL R9, DX
+
+	// Mins: X1 += dmin·dy · (mins · pairwise bsums).
+	VMOVD DX, X2
+	VPINSRD $1, R8, X2, X2
+	VPMOVZXBW X2, X2
+	VMOVDQU 260(DI), Y3
+	VEXTRACTI128 $1, Y3, X4
+	VPHADDW X4, X3, X3
+	VPMADDWD X3, X2, X2
+	VCVTDQ2PS X2, X2
+	VBROADCASTSS X13, X13
+	VFMADD231PS X13, X2, X1
+
+	// Scales as words in both lanes.
+	VMOVD AX, X6
+	VPINSRD $1, BX, X6, X6
+	VPMOVZXBW X6, X6
+	VINSERTI128 $1, X6, Y6, Y6
+
+	VPXOR Y11, Y11, Y11
+	Q4K_PAIR(0)
+	Q4K_PAIR(1)
+	Q4K_PAIR(2)
+	Q4K_PAIR(3)
+	VCVTDQ2PS Y11, Y11
+	VBROADCASTSS X12, Y12
+	VFMADD231PS Y12, Y11, Y0
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q4kloop
+q4kdone:
+	VEXTRACTF128 $1, Y0, X2
+	VADDPS X2, X0, X0
+	VSUBPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// Q6_K, 210-byte blocks: 128 bytes of low nibbles (ql), 64 bytes of high
+// bit pairs (qh), 16 int8 scales (one per 16 elements), F16 d. Each half of
+// 128 elements takes ql[0:32], ql[32:64], qh[0:32]; element l, l+32, l+64,
+// l+96 are ql[l]&15, ql[l+32]&15, ql[l]>>4, ql[l+32]>>4, each with two bits
+// of qh[l] (bits 0-1, 2-3, 4-5, 6-7) above them, minus 32. The levels stay
+// unsigned (0..63) for VPMADDUBSW and the 32 comes off once per block as
+// 32·sum(scale_g·bsum_g).
+//
+// Register plan: CX blocks, SI w, DI x, R10 shuffles;
+//   Y0 float sums   Y11 int32 sums of the block   Y6 one half's 8 scales
+//   as words, twice   Y13 the offset term   Y14 0x30 bytes   Y15 0x0f bytes
+//   Y7-Y10 temporaries   X12 d·dy
+
+// One level: Y9 holds qh shifted so that its two bits sit at bits 4-5.
+#define Q6K_LEVEL(QL, K, Q8OFF) \
+	VPAND Y14, Y9, Y9; \
+	VPOR QL, Y9, Y9; \
+	VPMADDUBSW Q8OFF(DI), Y9, Y9; \
+	VPSHUFB (32*K)(R10), Y6, Y10; \
+	VPMADDWD Y10, Y9, Y9; \
+	VPADDD Y9, Y11, Y11
+
+#define Q6K_HALF(H) \
+	VPMOVSXBW (192+8*H)(SI), X6; \
+	VINSERTI128 $1, X6, Y6, Y6; \
+	VMOVDQU (64*H)(SI), Y7; \
+	VMOVDQU (32+64*H)(SI), Y8; \
+	VMOVDQU (128+32*H)(SI), Y12; \
+	VPAND Y15, Y7, Y13; \
+	VPSLLW $4, Y12, Y9; \
+	Q6K_LEVEL(Y13, 0, 4+128*H); \
+	VPAND Y15, Y8, Y13; \
+	VPSLLW $2, Y12, Y9; \
+	Q6K_LEVEL(Y13, 1, 36+128*H); \
+	VPSRLW $4, Y7, Y13; \
+	VPAND Y15, Y13, Y13; \
+	VMOVDQA Y12, Y9; \
+	Q6K_LEVEL(Y13, 2, 68+128*H); \
+	VPSRLW $4, Y8, Y13; \
+	VPAND Y15, Y13, Y13; \
+	VPSRLW $2, Y12, Y9; \
+	Q6K_LEVEL(Y13, 3, 100+128*H)
+
+// func dotQ6_KQ8_KAVX2(nb int, w, x *byte) float32
+TEXT ·dotQ6_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	LEAQ ·q6kShuf<>(SB), R10
+	VXORPS Y0, Y0, Y0
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x30303030, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ CX, CX
+	JZ q6kdone
+q6kloop:
+	VPXOR Y11, Y11, Y11
+	Q6K_HALF(0)
+	Q6K_HALF(1)
+	// The offset 32 of every level: subtract 32·sum(scale_g·bsum_g).
+	VPMOVSXBW 192(SI), Y13
+	VPMADDWD 260(DI), Y13, Y13
+	VPSLLD $5, Y13, Y13
+	VPSUBD Y13, Y11, Y11
+	SCALE(208, X12)
+	VCVTDQ2PS Y11, Y11
+	VBROADCASTSS X12, Y12
+	VFMADD231PS Y12, Y11, Y0
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q6kloop
+q6kdone:
+	VEXTRACTF128 $1, Y0, X2
+	VADDPS X2, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
