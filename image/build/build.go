@@ -141,6 +141,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	p.step("%d modules: %s", len(mods.paths), strings.Join(modNames(mods.paths), " "))
 
 	firmware := map[string][]byte{}
+	fwSource := map[string]string{}
 	var inputs []Artifact
 	for _, name := range []string{pkgOVMFSNP, pkgOVMFTDX} {
 		pkg, _ := lock.pkg(name)
@@ -160,6 +161,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("build: lock file %s: firmware %q, want a file named %s", name, file, want)
 		}
 		firmware[path.Base(file)] = fs[file]
+		fwSource[path.Base(file)] = pkg.Package + " " + pkg.Version + ":/" + file
 		inputs = append(inputs, debArtifact(pkg, deb), fileArtifact(path.Base(file), fs[file], pkg.Package+" "+pkg.Version+":/"+file))
 	}
 	inputs = append([]Artifact{debArtifact(kernelPkg, kernelDeb), fileArtifact(path.Base(kernelFile), kernel, kernelPkg.Package+" "+kernelPkg.Version+":/"+kernelFile)}, inputs...)
@@ -216,8 +218,19 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// How each output was made, so that a rebuilder knows what to pin.
+	made := map[string]string{
+		FileInit: fmt.Sprintf("go build ./cmd/pith-init with %s, CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=%s GOEXPERIMENT=%s, -trimpath -buildvcs=false -ldflags=-buildid=",
+			lock.Go.Version, lock.Go.GOAMD64, lock.Go.GOEXPERIMENT),
+		FileInitrd:  fmt.Sprintf("newc cpio of /init and %d kernel modules with modules.dep, mtime %d, gzip level 9 (Go compress/gzip, no name, mtime 0, OS 255)", len(mods.paths), opts.SourceDateEpoch),
+		FileCmdline: "the measured kernel command line",
+		FileKernel:  kernelPkg.Package + " " + kernelPkg.Version + ":/" + kernelFile,
+	}
+	for n, src := range fwSource {
+		made[n] = src
+	}
 	for _, n := range names {
-		m.Outputs = append(m.Outputs, fileArtifact(n, out[n], ""))
+		m.Outputs = append(m.Outputs, fileArtifact(n, out[n], made[n]))
 	}
 	done = p.start("computing the launch measurements")
 	meas, err := Measurements(Image{Kernel: kernel, Initrd: initrd, Cmdline: cmdline, InitPath: filepath.Join(work, FileInit),
