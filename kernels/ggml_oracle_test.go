@@ -366,3 +366,19 @@ func TestSIMDVariantsAgreeWithGGML(t *testing.T) {
 		t.Fatal("this CPU runs none of ggml's SIMD backend variants")
 	}
 }
+
+// GGMLShim and its methods are exported to ggml_quantize_test.go, which
+// uses model/gguf and so lives in package kernels_test.
+type GGMLShim = ggmlShim
+
+// NewGGMLShim builds the libggml shim for one test.
+func NewGGMLShim(t *testing.T) *GGMLShim { t.Helper(); return newGGMLShim(t) }
+
+// Dequantize runs ggml's dequantize_row_* on rows of n elements.
+func (s *ggmlShim) Dequantize(t *testing.T, typ Type, n int, data []byte) []float32 {
+	t.Helper()
+	return s.dequantize(t, typ, n, data)
+}
+
+// SameFloat is bit equality with all NaNs equal.
+func SameFloat(a, b float32) bool { return sameFloat(a, b) }
