@@ -1,6 +1,8 @@
 package model
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pith-project/pith/kernels"
@@ -26,15 +28,16 @@ type State struct {
 	kCache [][]uint16
 	vCache [][]uint16
 
-	x, xn    []float32 // residual stream and its normalised copy, batch × embd
-	q, k, v  []float32 // batch × heads·headDim, batch × kvHeads·headDim (×2)
-	att, tmp []float32 // attention output (batch × heads·headDim), projection out (batch × embd)
-	gate, up []float32 // batch × ffn
-	scores   []float32 // attention weights, heads × ctx
-	logits   []float32 // vocab
-	work     []byte    // quantised activations for the matrix kernels
-	rounded  []float32 // activations rounded for F16/BF16 weights, batch × widest input
-	history  []int32   // every token in the cache, for repeat penalties
+	x, xn    []float32       // residual stream and its normalised copy, batch × embd
+	q, k, v  []float32       // batch × heads·headDim, batch × kvHeads·headDim (×2)
+	att, tmp []float32       // attention output (batch × heads·headDim), projection out (batch × embd)
+	gate, up []float32       // batch × ffn
+	scores   []float32       // attention weights, heads × ctx
+	logits   []float32       // vocab
+	work     []byte          // quantised activations for the matrix kernels
+	rounded  []float32       // activations rounded for F16/BF16 weights, batch × widest input
+	history  []int32         // every token in the cache, for repeat penalties
+	done     <-chan struct{} // ForwardContext's cancellation, checked between layers
 }
 
 // NewState prepares a request's working memory for up to ctx positions,
@@ -81,6 +84,29 @@ func (s *State) History() []int32 { return s.history[:s.pos] }
 // Forward runs tokens through the model at the next positions and returns
 // the logits after the last one. The slice is reused by the next call.
 func (s *State) Forward(tokens []int32) ([]float32, error) {
+	return s.ForwardContext(context.Background(), tokens)
+}
+
+// ForwardContext is Forward that gives up, with ctx's error, between two
+// layers once ctx is done: a long prompt's prefill takes seconds, and a
+// cancelled request must stop promptly. After an error the State is
+// unusable (some layers hold the new positions and some do not).
+func (s *State) ForwardContext(ctx context.Context, tokens []int32) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.done = ctx.Done()
+	defer func() { s.done = nil }()
+	logits, err := s.forward(tokens)
+	if err == errCancelled {
+		err = ctx.Err()
+	}
+	return logits, err
+}
+
+var errCancelled = errors.New("model: cancelled")
+
+func (s *State) forward(tokens []int32) ([]float32, error) {
 	if len(tokens) == 0 {
 		return nil, errEmptyInput
 	}
@@ -116,6 +142,11 @@ func (s *State) step(tokens []int32) error {
 
 	x, xn := s.x[:n*E], s.xn[:n*E]
 	for l := range m.layers {
+		select {
+		case <-s.done: // nil, so never ready, without ForwardContext
+			return errCancelled
+		default:
+		}
 		L := &m.layers[l]
 
 		// Attention: normalise, project, rotate, remember, attend, project back.

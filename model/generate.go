@@ -68,7 +68,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts Options, allo
 
 	start := time.Now()
 	var logits []float32
-	logits, err = st.Forward(prompt)
+	logits, err = st.ForwardContext(ctx, prompt)
 	if err != nil {
 		return res, err
 	}
@@ -103,7 +103,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts Options, allo
 		if st.Pos() >= numCtx {
 			return finish(DoneLength, "")
 		}
-		if logits, err = st.Forward([]int32{tok}); err != nil {
+		if logits, err = st.ForwardContext(ctx, []int32{tok}); err != nil {
 			return res, err
 		}
 	}
