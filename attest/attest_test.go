@@ -121,3 +121,31 @@ func TestDevRoundTrip(t *testing.T) {
 		t.Fatalf("wrong nonce: err = %v", err)
 	}
 }
+
+// TestNoHardwareVerifierLinked: this package's tests do not import
+// attest/hwverify, so SEV-SNP and TDX evidence must be refused at the
+// platform check, naming the import, never passed.
+func TestNoHardwareVerifierLinked(t *testing.T) {
+	for _, p := range []Platform{SEVSNP, TDX} {
+		pol := DefaultPolicy()
+		pol.SkipBinding = true
+		res, err := VerifyEvidence(&Evidence{Platform: p, Report: make([]byte, 1184)}, nil, pol, &Manifest{Format: ManifestFormat})
+		var ce *CheckError
+		if !errors.As(err, &ce) || ce.Check.Name != "platform" || !strings.Contains(err.Error(), "attest/hwverify") || res == nil {
+			t.Fatalf("%s without a verifier: %v", p, err)
+		}
+	}
+}
+
+func TestRegisterVerifierRefuses(t *testing.T) {
+	for _, p := range []Platform{Dev, "sgx"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("RegisterVerifier(%q) did not panic", p)
+				}
+			}()
+			RegisterVerifier(p, nil)
+		}()
+	}
+}

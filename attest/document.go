@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 )
 
 // Document is the attestation document served at GET /v1/attestation.
@@ -119,8 +121,14 @@ func (d *Document) check() error {
 	return nil
 }
 
-// decodeStrict decodes exactly one JSON value with no unknown members.
+// decodeStrict decodes exactly one JSON value with no unknown members. On
+// top of DisallowUnknownFields it refuses what encoding/json forgives:
+// member names in another case ("Format") and duplicate members, which two
+// parsers could read differently.
 func decodeStrict(b []byte, v any) error {
+	if err := checkMembers(json.NewDecoder(bytes.NewReader(b)), reflect.TypeOf(v), 0); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -130,4 +138,84 @@ func decodeStrict(b []byte, v any) error {
 		return errors.New("trailing data after the JSON value")
 	}
 	return nil
+}
+
+// maxDepth bounds nesting so a hostile document cannot recurse without end.
+const maxDepth = 64
+
+// checkMembers walks one JSON value, refusing duplicate members anywhere
+// and, where the value decodes into a struct, members whose name is not
+// exactly a field's json name. t is the Go type the value decodes into, or
+// nil where any JSON is allowed (json.RawMessage).
+func checkMembers(dec *json.Decoder, t reflect.Type, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("JSON nested deeper than %d", maxDepth)
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeOf(json.RawMessage(nil)) {
+		t = nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := kt.(string)
+			if seen[key] {
+				return fmt.Errorf("member %q appears twice", key)
+			}
+			seen[key] = true
+			var ft reflect.Type
+			if t != nil && t.Kind() == reflect.Struct {
+				f, ok := fieldByJSONName(t, key)
+				if !ok {
+					return fmt.Errorf("unknown field %q (names are case-sensitive)", key)
+				}
+				ft = f
+			} else if t != nil && t.Kind() == reflect.Map {
+				ft = t.Elem()
+			}
+			if err := checkMembers(dec, ft, depth+1); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	case json.Delim('['):
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
+		}
+		for dec.More() {
+			if err := checkMembers(dec, et, depth+1); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	}
+	return nil
+}
+
+func fieldByJSONName(t reflect.Type, name string) (reflect.Type, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if f.IsExported() && tag == name && tag != "-" {
+			return f.Type, true
+		}
+	}
+	return nil, false
 }

@@ -1,12 +1,17 @@
 package attest
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -39,7 +44,25 @@ func tsmProvider(dir string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func tsmMkdir(dir string) (string, error) {
+// guestInterface picks how platform p's reports are taken: the
+// configfs-tsm directory when its provider is prov (returned), else the
+// device (""), else an error naming both.
+func guestInterface(p Platform, prov, dev string, log *slog.Logger) (string, error) {
+	got := tsmProvider(tsmReportDir)
+	switch {
+	case got == prov:
+		log.Info("attestation provider", "platform", p, "interface", tsmReportDir, "device", exists(dev))
+		return tsmReportDir, nil
+	case exists(dev):
+		log.Info("attestation provider", "platform", p, "interface", dev)
+		return "", nil
+	}
+	return "", fmt.Errorf("attest: %s: neither configfs-tsm (%s, provider %s; found %q) nor %s", p, tsmReportDir, prov, got, dev)
+}
+
+// tsmMkdir makes a fresh report entry under dir. A variable so tests can lay
+// out what the kernel would create in it (see fake_tsm_test.go).
+var tsmMkdir = func(dir string) (string, error) {
 	var r [8]byte
 	rand.Read(r[:])
 	entry := filepath.Join(dir, "pith-"+hex.EncodeToString(r[:]))
@@ -63,4 +86,80 @@ func readSmall(path string) ([]byte, error) {
 		return nil, fmt.Errorf("attest: %q larger than %d bytes", path, maxTSMBlob)
 	}
 	return b, nil
+}
+
+// tsmReport is one report taken through configfs-tsm.
+type tsmReport struct {
+	Provider string
+	Out      []byte // SEV-SNP report or TDX quote
+	Aux      []byte // SEV-SNP certificate table, if the host gave one
+}
+
+// errTSMRace means another writer changed the entry between our write and
+// our read; the outblob may carry someone else's REPORT_DATA.
+var errTSMRace = errors.New("configfs-tsm generation changed during the request")
+
+// tsmGetReport takes one report through configfs-tsm under dir. privlevel is
+// written when the file exists (SEV-SNP VMPL); -1 leaves it alone.
+func tsmGetReport(ctx context.Context, dir string, reportData [64]byte, privlevel int) (*tsmReport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entry, err := tsmMkdir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(entry)
+	if privlevel >= 0 {
+		p := filepath.Join(entry, "privlevel")
+		if exists(p) {
+			if err := os.WriteFile(p, []byte(strconv.Itoa(privlevel)), 0); err != nil {
+				return nil, fmt.Errorf("attest: configfs-tsm %q: %w", p, err)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(entry, "inblob"), reportData[:], 0); err != nil {
+		return nil, fmt.Errorf("attest: configfs-tsm inblob in %q: %w", entry, err)
+	}
+	gen0, err := readGeneration(entry)
+	if err != nil {
+		return nil, err
+	}
+	r := &tsmReport{}
+	if b, err := readSmall(filepath.Join(entry, "provider")); err == nil {
+		r.Provider = strings.TrimSpace(string(b))
+	}
+	if r.Out, err = readSmall(filepath.Join(entry, "outblob")); err != nil {
+		return nil, err
+	}
+	if len(r.Out) == 0 {
+		return nil, fmt.Errorf("attest: configfs-tsm outblob in %q: %w", entry, ErrEmpty)
+	}
+	if aux := filepath.Join(entry, "auxblob"); exists(aux) {
+		// The kernel returns an error when the host supplied no
+		// certificates; that is not fatal, the verifier may have them.
+		if b, err := readSmall(aux); err == nil {
+			r.Aux = b
+		}
+	}
+	gen1, err := readGeneration(entry)
+	if err != nil {
+		return nil, err
+	}
+	if gen1 != gen0 {
+		return nil, fmt.Errorf("attest: configfs-tsm %q: generation %d then %d: %w", entry, gen0, gen1, errTSMRace)
+	}
+	return r, nil
+}
+
+func readGeneration(entry string) (uint64, error) {
+	b, err := readSmall(filepath.Join(entry, "generation"))
+	if err != nil {
+		return 0, err
+	}
+	g, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("attest: configfs-tsm generation %q: %w", b, err)
+	}
+	return g, nil
 }

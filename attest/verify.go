@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,6 +37,11 @@ type Policy struct {
 	// binding a key into a report does not bind the session to one machine.
 	ChipIDs [][]byte
 
+	// MaxSNPVMPL is the least privileged VMPL whose reports are accepted.
+	// pith's guest runs at VMPL 0 (no SVSM or paravisor), so 0, the
+	// default, refuses reports that a less privileged component asked for.
+	MaxSNPVMPL uint32
+
 	// MinSNPTCB is the minimum SEV-SNP REPORTED_TCB, part by part.
 	MinSNPTCB SNPTCB
 	// MinSNPGuestSVN is the minimum guest SVN from the ID block.
@@ -48,6 +54,11 @@ type Policy struct {
 	MinTDXTeeTCBSVN [16]byte
 	// MinTDXQESVN and MinTDXPCESVN bound the quoting enclave's versions.
 	MinTDXQESVN, MinTDXPCESVN uint16
+
+	// Fetch, when set, downloads the VCEK (SEV-SNP) or the collateral
+	// (TDX) a document lacks from AMD or Intel, with a cache. Nil, the
+	// default, never touches the network.
+	Fetch *Fetcher
 
 	// Now is the time certificates and collateral must be valid at; zero
 	// means the current time.
@@ -62,6 +73,11 @@ type SNPTCB struct {
 
 func (t SNPTCB) String() string {
 	return fmt.Sprintf("bootloader %d, tee %d, snp %d, microcode %d", t.BootLoader, t.TEE, t.SNP, t.Microcode)
+}
+
+// AtLeast reports whether every part of t is at least min's.
+func (t SNPTCB) AtLeast(min SNPTCB) bool {
+	return t.BootLoader >= min.BootLoader && t.TEE >= min.TEE && t.SNP >= min.SNP && t.Microcode >= min.Microcode
 }
 
 // DefaultPolicy refuses the stand-in, debug guests and migration agents,
@@ -96,6 +112,8 @@ type Result struct {
 	// Proven says in plain words what was and was not proven.
 	Proven string `json:"proven"`
 }
+
+var platformName = map[Platform]string{SEVSNP: "AMD SEV-SNP", TDX: "Intel TDX"}
 
 // CheckError is the error Verify returns: the first failing check.
 type CheckError struct{ Check Check }
@@ -142,45 +160,48 @@ func VerifyEvidence(ev *Evidence, expectedReportData []byte, policy Policy, mani
 		policy.Now = time.Now()
 	}
 	res := &Result{Platform: ev.Platform}
-	c := &checker{res: res}
-	var obs *observed
+	c := &Recorder{res: res}
+	var obs *Observed
 	switch ev.Platform {
 	case Dev:
-		c.add("platform", policy.AllowDev, "dev: the development stand-in, which proves nothing",
+		c.Add("platform", policy.AllowDev, "dev: the development stand-in, which proves nothing",
 			"dev is the development stand-in, whose signing key the software made itself; refused without --allow-dev (Policy.AllowDev)")
 		obs = verifyDev(ev, policy, manifest, c)
-	case SEVSNP:
-		c.add("platform", true, "sev-snp: AMD SEV-SNP", "")
-		obs = verifySNP(ev, policy, manifest, c)
-	case TDX:
-		c.add("platform", true, "tdx: Intel TDX", "")
-		obs = verifyTDX(ev, policy, manifest, c)
+	case SEVSNP, TDX:
+		v := verifierFor(ev.Platform)
+		if !c.Add("platform", v != nil, string(ev.Platform)+": "+platformName[ev.Platform],
+			fmt.Sprintf("%s evidence, but this program has no %s verifier (import github.com/pith-project/pith/attest/hwverify)", ev.Platform, ev.Platform)) {
+			break
+		}
+		obs = v(ev, policy, manifest, c)
 	default:
-		c.add("platform", false, "", fmt.Sprintf("unknown platform %q", ev.Platform))
+		c.Add("platform", false, "", fmt.Sprintf("unknown platform %q", ev.Platform))
 	}
 	if obs != nil {
-		res.Measurement = obs.measurement
-		res.Matched = obs.matched
-		checkBinding(c, obs.reportData, expectedReportData, policy)
+		res.Measurement = obs.Measurement
+		res.Matched = obs.Matched
+		checkBinding(c, obs.ReportData, expectedReportData, policy)
 	}
 	return c.finish(obs)
 }
 
-// observed is what a platform verifier read from the evidence.
-type observed struct {
-	measurement []byte
-	reportData  []byte
-	matched     string
-	facts       []string // plain-words statements of what the checks proved
-	notRun      []string // checks that could not run, said plainly
+// Observed is what a platform verifier read from the evidence.
+type Observed struct {
+	Measurement []byte
+	ReportData  []byte
+	Matched     string   // the manifest entry the measurement matched
+	Facts       []string // plain-words statements of what the checks proved
+	NotRun      []string // checks that could not run, said plainly
 }
 
-type checker struct {
+// A Recorder collects the checks of one verification, in order.
+type Recorder struct {
 	res *Result
 }
 
-// add records a check; okDetail describes a pass, failDetail a failure.
-func (c *checker) add(name string, ok bool, okDetail, failDetail string) bool {
+// Add records a check; okDetail describes a pass, failDetail a failure. It
+// returns ok.
+func (c *Recorder) Add(name string, ok bool, okDetail, failDetail string) bool {
 	d := okDetail
 	if !ok {
 		d = failDetail
@@ -189,8 +210,42 @@ func (c *checker) add(name string, ok bool, okDetail, failDetail string) bool {
 	return ok
 }
 
-func (c *checker) skip(name, detail string) {
+// Skip records a check that could not run.
+func (c *Recorder) Skip(name, detail string) {
 	c.res.Checks = append(c.res.Checks, Check{Name: name, Skipped: true, Detail: detail})
+}
+
+// A PlatformVerifier runs one platform's checks (vendor chain, signature,
+// policy, measurement) on evidence and returns what it read, or nil when
+// the evidence could not be read at all. VerifyEvidence adds the platform
+// check before and the report_data check after.
+type PlatformVerifier func(ev *Evidence, pol Policy, m *Manifest, rec *Recorder) *Observed
+
+var (
+	verifiersMu sync.RWMutex
+	verifiers   = map[Platform]PlatformVerifier{}
+)
+
+// RegisterVerifier installs the verifier for SEV-SNP or TDX evidence.
+// Package attest/hwverify calls it from init: the verifiers and their vendor
+// libraries live there so that the guest (pith-init), which only makes
+// evidence, does not carry them. Registering a platform twice panics.
+func RegisterVerifier(p Platform, v PlatformVerifier) {
+	verifiersMu.Lock()
+	defer verifiersMu.Unlock()
+	if p != SEVSNP && p != TDX {
+		panic("attest: RegisterVerifier: platform " + string(p))
+	}
+	if _, dup := verifiers[p]; dup {
+		panic("attest: RegisterVerifier: " + string(p) + " registered twice")
+	}
+	verifiers[p] = v
+}
+
+func verifierFor(p Platform) PlatformVerifier {
+	verifiersMu.RLock()
+	defer verifiersMu.RUnlock()
+	return verifiers[p]
 }
 
 func (r *Result) check(name string) Check {
@@ -212,7 +267,7 @@ func (r *Result) Failed() (Check, bool) {
 	return Check{}, false
 }
 
-func (c *checker) finish(obs *observed) (*Result, error) {
+func (c *Recorder) finish(obs *Observed) (*Result, error) {
 	r := c.res
 	if bad, failed := r.Failed(); failed {
 		r.Proven = "Nothing: the " + bad.Name + " check failed (" + bad.Detail + ")."
@@ -223,8 +278,8 @@ func (c *checker) finish(obs *observed) (*Result, error) {
 		lines = append(lines, "NOTHING WAS PROVEN: this is the development stand-in, whose signing key was made by the software it describes; any server can produce this evidence.")
 	}
 	if obs != nil {
-		lines = append(lines, obs.facts...)
-		lines = append(lines, obs.notRun...)
+		lines = append(lines, obs.Facts...)
+		lines = append(lines, obs.NotRun...)
 	}
 	if ch := r.check("report_data"); ch.OK {
 		lines = append(lines, "The report carries your fresh nonce and the SHA-256 of the OHTTP key configuration, so that key was made inside this guest for this session.")
@@ -237,17 +292,17 @@ func (c *checker) finish(obs *observed) (*Result, error) {
 
 // checkBinding compares REPORT_DATA with what this nonce and key
 // configuration require.
-func checkBinding(c *checker, got, want []byte, p Policy) {
+func checkBinding(c *Recorder, got, want []byte, p Policy) {
 	if want == nil {
 		if p.SkipBinding {
-			c.skip("report_data", "no nonce was given")
+			c.Skip("report_data", "no nonce was given")
 			return
 		}
-		c.add("report_data", false, "", "no nonce given, so neither freshness nor the OHTTP key binding can be checked")
+		c.Add("report_data", false, "", "no nonce given, so neither freshness nor the OHTTP key binding can be checked")
 		return
 	}
 	ok := len(want) == 64 && bytes.Equal(got, want)
-	c.add("report_data", ok, "REPORT_DATA binds this nonce and the OHTTP key configuration",
+	c.Add("report_data", ok, "REPORT_DATA binds this nonce and the OHTTP key configuration",
 		fmt.Sprintf("got %x, want %x for this nonce and key configuration", got, want))
 }
 

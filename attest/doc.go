@@ -1,0 +1,31 @@
+package attest
+
+// The checks Verify runs, in order, and the tests that break each one
+// (SEV-SNP and TDX tests are in attest/hwverify, which holds those
+// verifiers):
+//
+//	platform          dev refused without Policy.AllowDev           TestDevRoundTrip, TestVerifyCommandURL
+//	report            the report/quote parses (size, version)       TestSNPRefuses/truncated, TestTDXRefuses/truncated, FuzzVerifyReport
+//	certificates      SEV-SNP: VCEK/VLEK chains to go-sev-guest's   TestSNPRefuses/certificate_bit, TestSNPSelfMadeChain,
+//	                  compiled-in AMD root for the product line;    TestSNPRefuses/certificates_expired, TestTDXRefuses/certificate_bit,
+//	                  TDX: PCK chain ends at Intel's SGX root       TestTDXForgedChain
+//	signature         the report/quote signature (and, for TDX,     TestSNPRefuses/signature_bit (and the measurement, report data
+//	                  the QE report) verifies                       and debug bits), TestTDXRefuses/signature_bit, TestDevReportTampering
+//	collateral        TDX only: TCB level, QE identity, CRLs from   TestTDXCollateralOldTCB, TestFetchTDXCollateralCached
+//	                  Intel collateral (skipped, and said, if none)
+//	guest_policy      SEV-SNP policy word parses                    FuzzVerifyReport
+//	debug             debugging off unless Policy.AllowDebug        TestSNPSampleVerifies (the sample is a debug guest),
+//	                                                                TestSNPSelfMadeChain, TestVerifyCommandSNPSample
+//	migration_agent   no migration agent / migratable TD            TestSNPSelfMadeChain, TestTDXRefuses/migratable_attribute
+//	smt               SMT allowed by the guest only if the policy   TestSNPRefuses/smt
+//	guest_policy_abi  minimum firmware ABI the guest demands        TestSNPRefuses/guest_policy_ABI
+//	vmpl              SEV-SNP report asked for at VMPL <= MaxSNPVMPL   TestSNPSelfMadeChain
+//	tcb               minimum SNP TCB / TDX TEE_TCB_SVN, QE, PCE    TestSNPRefuses/old_TCB, TestTDXRefuses/old_TCB, old_QE
+//	guest_svn         minimum SEV-SNP guest SVN                     TestSNPRefuses/guest_SVN
+//	firmware          go-sev-guest validate: reported TCB equals    (passes on the sample; run on every SNP report)
+//	                  the VCEK's, CHIP_ID equals its HWID
+//	chip_id           optional CHIP_ID allowlist                    TestSNPRefuses/chip_not_on_the_allowlist
+//	measurement       SEV-SNP MEASUREMENT for the vCPU count/type,  TestSNPRefuses/manifest_expects..., wrong_vCPU_count,
+//	                  TDX MRTD and RTMR0..2, dev executable hash     TestTDXRefuses/manifest_MRTD, manifest_RTMR2, TestDevReportTampering
+//	report_data       REPORT_DATA = ReportData(nonce, key config)   TestSNPRefuses/wrong_nonce, no_nonce, TestTDXRefuses/wrong_nonce,
+//	                                                                TestDevRoundTrip, TestSNPSampleVerifies (fails alone)

@@ -1,0 +1,108 @@
+package hwverify
+
+import (
+	"crypto/sha512"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/attest/internal/samples"
+)
+
+type snpSample struct {
+	report, certs []byte
+	measurement   string
+}
+
+func loadSNPSample(t testing.TB) snpSample {
+	s := samples.LoadSNP(t)
+	return snpSample{s.Report, s.Certs, s.Measurement}
+}
+
+func (s snpSample) manifest() *attest.Manifest {
+	return &attest.Manifest{Format: attest.ManifestFormat, SEVSNP: []attest.SNPMeasurement{
+		{VCPUs: 4, VCPUType: "EPYC-Milan", GuestFeatures: 1, Measurement: s.measurement},
+		{VCPUs: 2, VCPUType: "EPYC-Milan", GuestFeatures: 1, Measurement: strings.Repeat("ab", 48)},
+	}}
+}
+
+func (s snpSample) evidence() *attest.Evidence {
+	return &attest.Evidence{Platform: attest.SEVSNP, Report: clone(s.report), Certificates: clone(s.certs)}
+}
+
+// snpSamplePolicy accepts what the go-sev-guest sample is: a debug guest.
+func snpSamplePolicy() attest.Policy {
+	p := attest.DefaultPolicy()
+	p.AllowDebug = true
+	return p
+}
+
+type tdxSample struct {
+	quote, collateral []byte
+	mrtd              string
+	rtmrs             [3]string
+}
+
+var tdxSampleTime = samples.TDXTime
+
+func loadTDXSample(t testing.TB) tdxSample {
+	s := samples.LoadTDX(t)
+	col, err := json.Marshal(attest.TDXCollateral{
+		TCBInfo: s.TCBInfo, TCBInfoIssuerChain: s.TCBInfoIssuerChain,
+		QEIdentity: s.QEIdentity, QEIdentityIssuerChain: s.QEIdentityIssuerChain,
+		PCKCRL: s.PCKCRL, PCKCRLIssuerChain: s.PCKCRLIssuerChain,
+		RootCRL: s.RootCRL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tdxSample{quote: s.Quote, collateral: col, mrtd: s.MRTD, rtmrs: s.RTMRs}
+}
+
+func (s tdxSample) manifest() *attest.Manifest {
+	return &attest.Manifest{Format: attest.ManifestFormat, TDX: &attest.TDXMeasurement{MRTD: s.mrtd, RTMR0: s.rtmrs[0], RTMR1: s.rtmrs[1], RTMR2: s.rtmrs[2]}}
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func flipBit(b []byte, i int) []byte {
+	out := clone(b)
+	out[i] ^= 1
+	return out
+}
+
+// otherReportData is a REPORT_DATA no sample carries.
+func otherReportData() []byte {
+	h := sha512.Sum512([]byte("not the sample's report data"))
+	return h[:]
+}
+
+// failedCheck returns the name of the check err names.
+func failedCheck(t *testing.T, res *attest.Result, err error) string {
+	t.Helper()
+	if err == nil {
+		return ""
+	}
+	var ce *attest.CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v is not a *CheckError", err)
+	}
+	if !errors.Is(err, attest.ErrVerify) {
+		t.Fatalf("error %v does not match ErrVerify", err)
+	}
+	if res == nil {
+		t.Fatalf("no Result with error %v", err)
+	}
+	return ce.Check.Name
+}
+
+func checkState(res *attest.Result, name string) (attest.Check, bool) {
+	for _, c := range res.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return attest.Check{}, false
+}

@@ -1,0 +1,345 @@
+package hwverify
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/pem"
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/attest/internal/samples"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-sev-guest/abi"
+	sevtest "github.com/google/go-sev-guest/testing"
+)
+
+func TestSNPSampleVerifies(t *testing.T) {
+	s := loadSNPSample(t)
+	pol := snpSamplePolicy()
+
+	// The sample comes from a debug guest (guest policy 0xb0000, bit 19):
+	// the default policy refuses it, by name.
+	res, err := attest.VerifyEvidence(s.evidence(), nil, attest.DefaultPolicy(), s.manifest())
+	if got := failedCheck(t, res, err); got != "debug" {
+		t.Fatalf("debug sample under the default policy: failed check %q (%v), want debug", got, err)
+	}
+
+	// Every check passes but the binding, which a foreign sample cannot
+	// satisfy: shown by skipping it, by failing it alone, and by passing it
+	// with the sample's own REPORT_DATA.
+	pol.SkipBinding = true
+	res, err = attest.VerifyEvidence(s.evidence(), nil, pol, s.manifest())
+	if err != nil {
+		t.Fatalf("%v\n%+v", err, res.Checks)
+	}
+	for _, c := range res.Checks {
+		if !c.OK && c.Name != "report_data" {
+			t.Errorf("check %s did not pass: %s", c.Name, c.Detail)
+		}
+	}
+	if res.Matched != "4 vCPUs of type EPYC-Milan" || !strings.Contains(res.Proven, "NOT PROVEN") || !strings.Contains(res.Proven, "genuine AMD Milan") {
+		t.Errorf("Matched %q, Proven:\n%s", res.Matched, res.Proven)
+	}
+
+	res, err = attest.VerifyEvidence(s.evidence(), otherReportData(), snpSamplePolicy(), s.manifest())
+	if got := failedCheck(t, res, err); got != "report_data" {
+		t.Fatalf("foreign REPORT_DATA: failed check %q (%v), want report_data", got, err)
+	}
+	n := 0
+	for _, c := range res.Checks {
+		if !c.OK && !c.Skipped {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d checks failed, want only report_data: %+v", n, res.Checks)
+	}
+
+	rep, _ := abi.ReportToProto(s.report)
+	if _, err := attest.VerifyEvidence(s.evidence(), rep.GetReportData(), snpSamplePolicy(), s.manifest()); err != nil {
+		t.Fatalf("with the sample's own REPORT_DATA: %v", err)
+	}
+}
+
+func TestSNPRefuses(t *testing.T) {
+	s := loadSNPSample(t)
+	rep, _ := abi.ReportToProto(s.report)
+	const (
+		offReportData  = 0x50
+		offMeasurement = 0x90
+		offPolicy      = 0x08
+		offSignature   = 0x2A0
+	)
+	vcekOff := func(certs []byte) int {
+		hs, err := abi.ParseSnpCertTableHeader(certs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(hs[0].Offset) + 200 // inside the VCEK's signed part
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(ev *attest.Evidence, pol *attest.Policy, m *attest.Manifest, want *[]byte)
+		check  string
+	}{
+		{"signature bit", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = flipBit(ev.Report, offSignature+3)
+		}, "signature"},
+		{"measurement bit in the report", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = flipBit(ev.Report, offMeasurement+7)
+		}, "signature"},
+		{"report data bit", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = flipBit(ev.Report, offReportData)
+		}, "signature"},
+		{"debug bit in the guest policy", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report[offPolicy+2] ^= 1 << 3 // bit 19
+		}, "signature"},
+		{"debug guest under a policy refusing debug", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.AllowDebug = false
+		}, "debug"},
+		{"certificate bit", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Certificates = flipBit(ev.Certificates, vcekOff(ev.Certificates))
+		}, "certificates"},
+		{"no certificates", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Certificates = nil
+		}, "certificates"},
+		{"manifest expects another measurement", func(_ *attest.Evidence, _ *attest.Policy, m *attest.Manifest, _ *[]byte) {
+			m.SEVSNP[0].Measurement = "ff" + m.SEVSNP[0].Measurement[2:]
+		}, "measurement"},
+		{"wrong vCPU count", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.RequireVCPUs = 2
+		}, "measurement"},
+		{"vCPU count the manifest lacks", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.RequireVCPUs = 8
+		}, "measurement"},
+		{"wrong nonce", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, want *[]byte) {
+			*want = flipBit(rep.GetReportData(), 0)
+		}, "report_data"},
+		{"no nonce", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, want *[]byte) {
+			*want = nil
+		}, "report_data"},
+		{"old TCB", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.MinSNPTCB = attest.SNPTCB{BootLoader: 0xff}
+		}, "tcb"},
+		{"guest SVN", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.MinSNPGuestSVN = 1 << 30
+		}, "guest_svn"},
+		{"guest policy ABI", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.MinSNPABIMajor = 0xff
+		}, "guest_policy_abi"},
+		{"chip not on the allowlist", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.ChipIDs = [][]byte{make([]byte, 64)}
+		}, "chip_id"},
+		{"truncated report", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = ev.Report[:100]
+		}, "report"},
+		{"certificates expired by then", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.Now = time.Date(2051, 1, 1, 0, 0, 0, 0, time.UTC)
+		}, "certificates"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, pol, m := s.evidence(), snpSamplePolicy(), s.manifest()
+			want := rep.GetReportData()
+			tc.mutate(ev, &pol, m, &want)
+			res, err := attest.VerifyEvidence(ev, want, pol, m)
+			if got := failedCheck(t, res, err); got != tc.check {
+				t.Fatalf("failed check %q (%v), want %q", got, err, tc.check)
+			}
+			if !strings.HasPrefix(err.Error(), "verify: "+tc.check+": ") {
+				t.Fatalf("error %q does not start by naming the check", err)
+			}
+		})
+	}
+	// Two checks that a genuinely signed sample cannot reach.
+	t.Run("smt", func(t *testing.T) {
+		gp, _ := abi.ParseSnpPolicy(rep.GetPolicy())
+		pol := snpSamplePolicy()
+		pol.AllowSMT = false
+		res, err := attest.VerifyEvidence(s.evidence(), rep.GetReportData(), pol, s.manifest())
+		if got := failedCheck(t, res, err); gp.SMT != (got == "smt") {
+			t.Fatalf("policy SMT %v: failed check %q", gp.SMT, got)
+		}
+	})
+}
+
+// TestSNPSelfMadeChain re-signs the sample, with debugging switched on, by
+// a chain made here (go-sev-guest's test-only ARK/ASK/VCEK): the document's
+// own chain must not be trusted, and the debug check must fail as well.
+func TestSNPSelfMadeChain(t *testing.T) {
+	s := loadSNPSample(t)
+	signer, err := sevtest.DefaultTestOnlyCertChain("Milan-B0", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := clone(s.report)
+	report[0x08+2] |= 1<<3 | 1<<2 // policy bits 19 (DEBUG) and 18 (MIGRATE_MA)
+	report[0x30] = 2              // VMPL 2
+	r, sig, err := signer.Sign(abi.SignedComponent(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := abi.SetSignature(r, sig, report); err != nil {
+		t.Fatal(err)
+	}
+	certs, err := signer.CertTableBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The forged report really is signed by the forged VCEK.
+	h := sha512.Sum384(abi.SignedComponent(report))
+	if !ecdsa.Verify(&signer.Keys.Vcek.PublicKey, h[:], r, sig) {
+		t.Fatal("forged signature does not verify with the forged key")
+	}
+	pol := attest.DefaultPolicy()
+	pol.SkipBinding = true
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.SEVSNP, Report: report, Certificates: certs}, nil, pol, s.manifest())
+	if got := failedCheck(t, res, err); got != "certificates" {
+		t.Fatalf("self-made chain: failed check %q (%v), want certificates", got, err)
+	}
+	if c, _ := checkState(res, "debug"); c.OK {
+		t.Fatalf("debug check passed on a debug guest: %+v", c)
+	}
+	if c, _ := checkState(res, "migration_agent"); c.OK {
+		t.Fatalf("migration_agent check passed on a guest with a migration agent: %+v", c)
+	}
+	if c, _ := checkState(res, "vmpl"); c.OK {
+		t.Fatalf("vmpl check passed on a VMPL 2 report: %+v", c)
+	}
+	pol.AllowDebug, pol.AllowMigrationAgent, pol.MaxSNPVMPL = true, true, 2
+	res, _ = attest.VerifyEvidence(&attest.Evidence{Platform: attest.SEVSNP, Report: report, Certificates: certs}, nil, pol, s.manifest())
+	for _, name := range []string{"debug", "migration_agent", "vmpl"} {
+		if c, _ := checkState(res, name); !c.OK {
+			t.Fatalf("%s check failed although the policy allows it: %+v", name, c)
+		}
+	}
+}
+
+func TestTDXSampleVerifies(t *testing.T) {
+	s := loadTDXSample(t)
+	pol := attest.DefaultPolicy()
+	pol.Now = tdxSampleTime
+	pol.SkipBinding = true
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, nil, pol, s.manifest())
+	if err != nil {
+		t.Fatalf("%v\n%+v", err, res.Checks)
+	}
+	if c, _ := checkState(res, "collateral"); !c.Skipped || !strings.Contains(res.Proven, "NOT CHECKED") {
+		t.Fatalf("without collateral: check %+v, Proven:\n%s", c, res.Proven)
+	}
+	pol.SkipBinding = false
+	q, _ := attest.ParseTDXQuote(s.quote)
+	if _, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, q.GetTdQuoteBody().GetReportData(), pol, s.manifest()); err != nil {
+		t.Fatalf("with the sample's own REPORT_DATA: %v", err)
+	}
+	res, err = attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, otherReportData(), pol, s.manifest())
+	if got := failedCheck(t, res, err); got != "report_data" {
+		t.Fatalf("failed check %q (%v), want report_data", got, err)
+	}
+}
+
+// TestTDXCollateralOldTCB: Intel's sample collateral is newer than the
+// sample quote's platform, so by Intel's own signed word its TCB is out of
+// date (go-tdx-guest's tests expect the same).
+func TestTDXCollateralOldTCB(t *testing.T) {
+	s := loadTDXSample(t)
+	pol := attest.DefaultPolicy()
+	pol.Now = tdxSampleTime
+	pol.SkipBinding = true
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: s.quote, Collateral: s.collateral}, nil, pol, s.manifest())
+	if got := failedCheck(t, res, err); got != "collateral" || !strings.Contains(err.Error(), "TCB") {
+		t.Fatalf("failed check %q (%v), want collateral naming the TCB", got, err)
+	}
+	if c, _ := checkState(res, "signature"); !c.OK {
+		t.Fatalf("signature check %+v", c)
+	}
+	pol.Now = time.Date(2053, 1, 1, 0, 0, 0, 0, time.UTC)
+	res, err = attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: s.quote, Collateral: s.collateral}, nil, pol, s.manifest())
+	if got := failedCheck(t, res, err); got != "signature" {
+		t.Fatalf("in 2053: failed check %q (%v), want signature (expired certificates)", got, err)
+	}
+}
+
+func TestIntelRootPin(t *testing.T) {
+	b := samples.ModuleFile(t, "github.com/google/go-tdx-guest", "verify/trusted_root.pem")
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("trusted_root.pem: no PEM block")
+	}
+	if sum := sha256.Sum256(blk.Bytes); hex.EncodeToString(sum[:]) != intelSGXRootSHA256 {
+		t.Fatalf("go-tdx-guest's root has SHA-256 %x, pinned %s", sum, intelSGXRootSHA256)
+	}
+}
+
+func TestTDXRefuses(t *testing.T) {
+	s := loadTDXSample(t)
+	q, _ := attest.ParseTDXQuote(s.quote)
+	const (
+		offBody       = 48
+		offMRTD       = offBody + 136
+		offReportData = offBody + 520
+		offTDAttrs    = offBody + 120
+	)
+	sigOff := 48 + 584 + 4 // signature data length, then the quote signature
+	pemOff := strings.Index(string(s.quote), "-----BEGIN CERTIFICATE-----") + 200
+	for _, tc := range []struct {
+		name   string
+		mutate func(ev *attest.Evidence, pol *attest.Policy, m *attest.Manifest, want *[]byte)
+		check  string
+	}{
+		{"signature bit", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = flipBit(ev.Report, sigOff+5)
+		}, "signature"},
+		{"MRTD bit in the quote", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = flipBit(ev.Report, offMRTD)
+		}, "signature"},
+		{"report data bit", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = flipBit(ev.Report, offReportData)
+		}, "signature"},
+		{"debug attribute", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) { ev.Report[offTDAttrs] |= 1 }, "signature"},
+		{"migratable attribute", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report[offTDAttrs+3] |= 1 << 5
+		}, "signature"},
+		{"certificate bit", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = flipBit(ev.Report, pemOff)
+		}, "certificates"},
+		{"manifest MRTD", func(_ *attest.Evidence, _ *attest.Policy, m *attest.Manifest, _ *[]byte) {
+			m.TDX.MRTD = strings.Repeat("00", 48)
+		}, "measurement"},
+		{"manifest RTMR2", func(_ *attest.Evidence, _ *attest.Policy, m *attest.Manifest, _ *[]byte) {
+			m.TDX.RTMR2 = strings.Repeat("00", 48)
+		}, "measurement"},
+		{"old TCB", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) { p.MinTDXTeeTCBSVN[0] = 0xff }, "tcb"},
+		{"old QE", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) { p.MinTDXQESVN = 0xffff }, "tcb"},
+		{"wrong nonce", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, w *[]byte) { *w = otherReportData() }, "report_data"},
+		{"certificates expired", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			p.Now = time.Date(2053, 1, 1, 0, 0, 0, 0, time.UTC)
+		}, "signature"},
+		{"truncated quote", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report = ev.Report[:600]
+		}, "report"},
+		{"no manifest tdx entry", func(_ *attest.Evidence, _ *attest.Policy, m *attest.Manifest, _ *[]byte) { m.TDX = nil }, "measurement"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := &attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}
+			pol, m := attest.DefaultPolicy(), s.manifest()
+			pol.Now = tdxSampleTime
+			want := clone(q.GetTdQuoteBody().GetReportData())
+			tc.mutate(ev, &pol, m, &want)
+			res, err := attest.VerifyEvidence(ev, want, pol, m)
+			if got := failedCheck(t, res, err); got != tc.check {
+				t.Fatalf("failed check %q (%v), want %q", got, err, tc.check)
+			}
+			// The attribute checks fail too, beside the signature.
+			for name, attr := range map[string]string{"debug attribute": "debug", "migratable attribute": "migration_agent"} {
+				if tc.name == name {
+					if c, _ := checkState(res, attr); c.OK {
+						t.Fatalf("%s check passed: %+v", attr, c)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,266 @@
+package hwverify
+
+import (
+	"bytes"
+	"crypto/x509"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/go-sev-guest/abi"
+	"github.com/google/go-sev-guest/kds"
+	spb "github.com/google/go-sev-guest/proto/sevsnp"
+	"github.com/google/go-sev-guest/validate"
+	"github.com/google/go-sev-guest/verify"
+	"github.com/google/go-sev-guest/verify/trust"
+	"github.com/pith-project/pith/attest"
+)
+
+// amdRoots returns the AMD ARK/ASK pairs compiled into go-sev-guest, per
+// product line (Milan, Genoa, Turin). They are the only roots we trust: the
+// ASK and ARK a document carries are never used, so a self-made chain fails.
+func amdRoots() map[string][]*trust.AMDRootCerts {
+	out := map[string][]*trust.AMDRootCerts{}
+	for line, r := range trust.DefaultRootCerts {
+		out[line] = []*trust.AMDRootCerts{r}
+	}
+	return out
+}
+
+// snpTCB splits a TCB_VERSION into its parts; Turin moved them to make room
+// for an FMC level (SEV-SNP ABI 1.58, table 3).
+func snpTCB(v uint64, productLine string) attest.SNPTCB {
+	b := func(i int) uint8 { return uint8(v >> (8 * i)) }
+	if productLine == "Turin" {
+		return attest.SNPTCB{BootLoader: b(1), TEE: b(2), SNP: b(3), Microcode: b(7)}
+	}
+	return attest.SNPTCB{BootLoader: b(0), TEE: b(1), SNP: b(6), Microcode: b(7)}
+}
+
+func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *attest.Recorder) *attest.Observed {
+	if len(ev.Report) != abi.ReportSize {
+		c.Add("report", false, "", fmt.Sprintf("SEV-SNP report of %d bytes, want %d", len(ev.Report), abi.ReportSize))
+		return nil
+	}
+	rep, err := abi.ReportToProto(ev.Report)
+	if err != nil {
+		c.Add("report", false, "", fmt.Sprintf("SEV-SNP report: %v", err))
+		return nil
+	}
+	c.Add("report", true, fmt.Sprintf("SEV-SNP report version %d, VMPL %d", rep.GetVersion(), rep.GetVmpl()), "")
+	obs := &attest.Observed{Measurement: rep.GetMeasurement(), ReportData: rep.GetReportData()}
+
+	att, ekCert, productLine := snpChain(ev, rep, pol, c)
+	if ekCert == nil {
+		c.Skip("signature", "no endorsement key certificate that chains to AMD")
+	} else {
+		// go-sev-guest re-checks the chain against the same compiled-in roots,
+		// the V[CL]EK's KDS extensions, and the report's ECDSA P-384 signature.
+		err := verify.SnpAttestation(att, &verify.Options{DisableCertFetching: true, TrustedRoots: amdRoots(), Now: pol.Now})
+		if c.Add("signature", err == nil, "report signed by that key (ECDSA P-384)", fmt.Sprintf("go-sev-guest: %v", err)) {
+			obs.Facts = append(obs.Facts, fmt.Sprintf("The report was signed by a genuine AMD %s processor's firmware (endorsement key chained to AMD's %s root, which is compiled into go-sev-guest).", productLine, productLine))
+		}
+	}
+
+	gp, err := abi.ParseSnpPolicy(rep.GetPolicy())
+	if !c.Add("guest_policy", err == nil, fmt.Sprintf("guest policy %#x", rep.GetPolicy()), fmt.Sprintf("guest policy %#x: %v", rep.GetPolicy(), err)) {
+		return obs
+	}
+	debugOK := "debugging off (the host cannot read the guest's memory)"
+	if gp.Debug {
+		debugOK = "DEBUGGING ON, accepted by policy: the host can read and write the guest's memory"
+	}
+	c.Add("debug", !gp.Debug || pol.AllowDebug, debugOK, "the guest policy lets the host debug (read and write) the guest's memory")
+	c.Add("migration_agent", !gp.MigrateMA || pol.AllowMigrationAgent, onOff("migration agent", gp.MigrateMA, ""),
+		"the guest policy allows a migration agent, which holds the guest's memory keys")
+	c.Add("smt", !gp.SMT || pol.AllowSMT, onOff("SMT", gp.SMT, "allowed by policy"),
+		"the guest policy allows SMT, which this verifier's policy refuses")
+	abiOK := gp.ABIMajor > pol.MinSNPABIMajor || (gp.ABIMajor == pol.MinSNPABIMajor && gp.ABIMinor >= pol.MinSNPABIMinor)
+	c.Add("guest_policy_abi", abiOK, fmt.Sprintf("guest demands firmware ABI %d.%d or newer", gp.ABIMajor, gp.ABIMinor),
+		fmt.Sprintf("guest demands firmware ABI %d.%d, policy wants at least %d.%d", gp.ABIMajor, gp.ABIMinor, pol.MinSNPABIMajor, pol.MinSNPABIMinor))
+
+	c.Add("vmpl", rep.GetVmpl() <= pol.MaxSNPVMPL, fmt.Sprintf("requested at VMPL %d", rep.GetVmpl()),
+		fmt.Sprintf("requested at VMPL %d, policy accepts VMPL %d or more privileged", rep.GetVmpl(), pol.MaxSNPVMPL))
+
+	tcb := snpTCB(rep.GetReportedTcb(), productLine)
+	c.Add("tcb", tcb.AtLeast(pol.MinSNPTCB), "reported TCB "+tcb.String(),
+		fmt.Sprintf("reported TCB %s is below the minimum %s", tcb, pol.MinSNPTCB))
+	c.Add("guest_svn", rep.GetGuestSvn() >= pol.MinSNPGuestSVN, fmt.Sprintf("guest SVN %d", rep.GetGuestSvn()),
+		fmt.Sprintf("guest SVN %d is below the minimum %d", rep.GetGuestSvn(), pol.MinSNPGuestSVN))
+	if ekCert != nil {
+		// The rules go-sev-guest knows beyond ours: the reported TCB equals
+		// the one the VCEK was issued for, committed firmware is not newer
+		// than current, CHIP_ID equals the VCEK's HWID.
+		err := validate.SnpAttestation(att, &validate.Options{
+			GuestPolicy:               abi.SnpPolicy{Debug: true, MigrateMA: true, SMT: true, CXLAllowed: true},
+			PermitProvisionalFirmware: true,
+		})
+		c.Add("firmware", err == nil, "TCB and CHIP_ID consistent with the endorsement key's certificate", fmt.Sprintf("go-sev-guest validate: %v", err))
+	} else {
+		c.Skip("firmware", "no trusted endorsement key certificate to compare with")
+	}
+	if len(pol.ChipIDs) > 0 {
+		ok := false
+		for _, id := range pol.ChipIDs {
+			ok = ok || bytes.Equal(id, rep.GetChipId())
+		}
+		c.Add("chip_id", ok, "CHIP_ID is on the allowlist", fmt.Sprintf("CHIP_ID %x is not on the allowlist", rep.GetChipId()))
+	}
+
+	obs.Matched = matchSNP(rep.GetMeasurement(), pol, m, c)
+	if obs.Matched != "" {
+		obs.Facts = append(obs.Facts, fmt.Sprintf("It launched exactly the image the manifest describes for %s (MEASUREMENT %x).", obs.Matched, rep.GetMeasurement()))
+	}
+	var rules []string
+	if gp.Debug {
+		obs.Facts = append([]string{"DEBUGGING IS ON: the host can read and write this guest's memory, so nothing in it is confidential."}, obs.Facts...)
+	} else {
+		rules = append(rules, "debugging off")
+	}
+	if !gp.MigrateMA {
+		rules = append(rules, "no migration agent")
+	}
+	rules = append(rules, "reported TCB "+tcb.String())
+	obs.Facts = append(obs.Facts, "Its policy: "+strings.Join(rules, ", ")+".")
+	return obs
+}
+
+func onOff(what string, on bool, why string) string {
+	s := what + " off"
+	if on {
+		s = what + " on"
+	}
+	if why != "" {
+		s += " (" + why + ")"
+	}
+	return s
+}
+
+// snpChain checks the endorsement key (VCEK, or a cloud's VLEK) from the
+// document's certificate table against the compiled-in AMD roots.
+func snpChain(ev *attest.Evidence, rep *spb.Report, pol attest.Policy, c *attest.Recorder) (*spb.Attestation, *x509.Certificate, string) {
+	att := &spb.Attestation{Report: rep, CertificateChain: &spb.CertificateChain{Extras: map[string][]byte{}}}
+	if len(ev.Certificates) > 0 {
+		var t abi.CertTable
+		if err := t.Unmarshal(ev.Certificates); err != nil {
+			c.Add("certificates", false, "", fmt.Sprintf("SEV-SNP certificate table: %v", err))
+			return att, nil, ""
+		}
+		att.CertificateChain = t.Proto()
+	}
+	info, err := abi.ParseSignerInfo(rep.GetSignerInfo())
+	if err != nil {
+		c.Add("certificates", false, "", fmt.Sprintf("report signer info: %v", err))
+		return att, nil, ""
+	}
+	der := att.CertificateChain.GetVcekCert()
+	if info.SigningKey == abi.VlekReportSigner {
+		der = att.CertificateChain.GetVlekCert()
+	}
+	if len(der) == 0 && info.SigningKey == abi.VcekReportSigner && pol.Fetch != nil {
+		var err error
+		if der, err = fetchVCEK(rep, pol.Fetch); err != nil {
+			c.Add("certificates", false, "", err.Error())
+			return att, nil, ""
+		}
+		att.CertificateChain.VcekCert = der
+	}
+	if len(der) == 0 {
+		c.Add("certificates", false, "", fmt.Sprintf("the document has no %v certificate (the host supplied none; fetching from AMD KDS is opt-in)", info.SigningKey))
+		return att, nil, ""
+	}
+	cert, err := trust.ParseCert(der)
+	if err != nil {
+		c.Add("certificates", false, "", fmt.Sprintf("%v certificate: %v", info.SigningKey, err))
+		return att, nil, ""
+	}
+	productLine := ""
+	if fms := rep.GetCpuid1EaxFms(); fms != 0 {
+		productLine = kds.ProductLineFromFms(fms)
+	} else if exts, err := kds.CertificateExtensions(cert, info.SigningKey); err == nil {
+		productLine = kds.ProductLineOfProductName(exts.ProductName)
+	}
+	root, ok := trust.DefaultRootCerts[productLine]
+	if !ok {
+		lines := make([]string, 0, len(trust.DefaultRootCerts))
+		for l := range trust.DefaultRootCerts {
+			lines = append(lines, l)
+		}
+		sort.Strings(lines)
+		c.Add("certificates", false, "", fmt.Sprintf("product line %q has no compiled-in AMD root (known: %s)", productLine, strings.Join(lines, ", ")))
+		return att, nil, productLine
+	}
+	opts := root.X509Options(pol.Now, info.SigningKey)
+	if opts == nil {
+		c.Add("certificates", false, "", fmt.Sprintf("no compiled-in AMD %s root for %v", productLine, info.SigningKey))
+		return att, nil, productLine
+	}
+	if _, err := cert.Verify(*opts); err != nil {
+		c.Add("certificates", false, "", fmt.Sprintf("%v certificate does not chain to AMD's %s root: %v", info.SigningKey, productLine, err))
+		return att, nil, productLine
+	}
+	c.Add("certificates", true, fmt.Sprintf("%v certificate chains to AMD's %s ASK and ARK compiled into go-sev-guest (the document's own ASK/ARK are ignored)", info.SigningKey, productLine), "")
+	return att, cert, productLine
+}
+
+// matchSNP finds the manifest entry with the reported measurement among the
+// entries the policy allows, and returns its description.
+func matchSNP(got []byte, pol attest.Policy, m *attest.Manifest, c *attest.Recorder) string {
+	if m == nil {
+		c.Add("measurement", false, "", "no manifest given")
+		return ""
+	}
+	var cands []attest.SNPMeasurement
+	for _, e := range m.SEVSNP {
+		if (pol.RequireVCPUs == 0 || e.VCPUs == pol.RequireVCPUs) && (pol.VCPUType == "" || strings.EqualFold(e.VCPUType, pol.VCPUType)) {
+			cands = append(cands, e)
+		}
+	}
+	if len(cands) == 0 {
+		c.Add("measurement", false, "", fmt.Sprintf("got %x, manifest has no sev_snp entry for %s", got, describeVCPUs(pol.RequireVCPUs, pol.VCPUType)))
+		return ""
+	}
+	for _, e := range cands {
+		if equalHex(got, e.Measurement) {
+			d := describeVCPUs(e.VCPUs, e.VCPUType)
+			c.Add("measurement", true, "MEASUREMENT matches the manifest for "+d, "")
+			return d
+		}
+	}
+	more := ""
+	if len(cands) > 1 {
+		more = fmt.Sprintf(" (and %d other entries)", len(cands)-1)
+	}
+	c.Add("measurement", false, "", fmt.Sprintf("got %x, manifest expects %s for %s%s", got, cands[0].Measurement, describeVCPUs(cands[0].VCPUs, cands[0].VCPUType), more))
+	return ""
+}
+
+func describeVCPUs(n int, typ string) string {
+	s := "any vCPU count"
+	if n == 1 {
+		s = "1 vCPU"
+	} else if n > 1 {
+		s = fmt.Sprintf("%d vCPUs", n)
+	}
+	if typ != "" {
+		s += " of type " + typ
+	}
+	return s
+}
+
+// fetchVCEK asks AMD KDS for the VCEK of the report's chip at its reported
+// TCB. Reports before version 3 do not say which product line they come
+// from, and guessing would ask KDS the wrong question.
+func fetchVCEK(rep *spb.Report, f *attest.Fetcher) ([]byte, error) {
+	fms := rep.GetCpuid1EaxFms()
+	if fms == 0 {
+		return nil, fmt.Errorf("report version %d does not name its product line, so the VCEK cannot be fetched; supply the certificates", rep.GetVersion())
+	}
+	line := kds.ProductLineFromFms(fms)
+	u := kds.VCEKCertURL(line, rep.GetChipId(), kds.TCBVersion(rep.GetReportedTcb()))
+	der, err := amdGetter{f}.Get(u)
+	if err != nil {
+		return nil, fmt.Errorf("fetch VCEK from AMD KDS: %w", err)
+	}
+	return der, nil
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-sev-guest/abi"
+	"github.com/google/uuid"
+
+	"github.com/pith-project/pith/attest"
+)
+
+// snpSampleFiles writes an attestation document around go-sev-guest's real
+// Milan report (read from the module cache) and a manifest expecting its
+// measurement.
+func snpSampleFiles(t *testing.T) (doc, manifest string) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/google/go-sev-guest").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "verify", "testdata")
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	report := read("attestation.bin")
+	ask, rest := pem.Decode(read("milan.testcer"))
+	ark, _ := pem.Decode(rest)
+	table := abi.CertTable{Entries: []abi.CertTableEntry{
+		{GUID: uuid.MustParse(abi.VcekGUID), RawCert: read("vcek.testcer")},
+		{GUID: uuid.MustParse(abi.AskGUID), RawCert: ask.Bytes},
+		{GUID: uuid.MustParse(abi.ArkGUID), RawCert: ark.Bytes},
+	}}
+	rep, err := abi.ReportToProto(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	d, _ := json.Marshal(attest.Document{Format: attest.DocumentFormat, Platform: attest.SEVSNP, Report: report, Certificates: table.Marshal(), KeyConfig: []byte("key config")})
+	m, _ := json.Marshal(attest.Manifest{Format: attest.ManifestFormat, SEVSNP: []attest.SNPMeasurement{{VCPUs: 4, VCPUType: "EPYC-Milan", GuestFeatures: 1, Measurement: hex.EncodeToString(rep.GetMeasurement())}}})
+	doc, manifest = filepath.Join(tmp, "attestation.json"), filepath.Join(tmp, "manifest.json")
+	if err := os.WriteFile(doc, d, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, m, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return doc, manifest
+}
+
+func runVerifyCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	old := verifyStdout
+	verifyStdout = &out
+	defer func() { verifyStdout = old }()
+	code := runMain(append([]string{"verify"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestVerifyCommandSNPSample(t *testing.T) {
+	doc, man := snpSampleFiles(t)
+	nonce := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		out     string // in stdout
+		errText string // in stderr
+	}{
+		{"proven", []string{"--manifest", man, "--skip-binding", "--allow-debug", doc}, 0, "genuine AMD Milan", ""},
+		{"binding not proven said", []string{"--manifest", man, "--skip-binding", "--allow-debug", doc}, 0, "NOT PROVEN", ""},
+		{"debug guest refused", []string{"--manifest", man, "--skip-binding", doc}, 1, "", "verify: debug:"},
+		{"foreign nonce", []string{"--manifest", man, "--nonce", nonce, "--allow-debug", doc}, 1, "", "verify: report_data:"},
+		{"wrong vCPUs", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--vcpus", "8", doc}, 1, "", "verify: measurement:"},
+		{"json lists every check", []string{"--manifest", man, "--nonce", nonce, "--allow-debug", "--json", doc}, 1, `"name": "signature"`, "verify: report_data:"},
+		{"no nonce", []string{"--manifest", man, doc}, 2, "", "--nonce"},
+		{"no manifest", []string{doc}, 2, "", "--manifest is required"},
+		{"short nonce", []string{"--manifest", man, "--nonce", "abcd", doc}, 2, "", "--nonce"},
+		{"missing file", []string{"--manifest", man, "--skip-binding", doc + ".nope"}, 1, "", "no such file"},
+		{"cache without fetch", []string{"--manifest", man, "--skip-binding", "--cache", "/tmp/x", doc}, 2, "", "--cache goes with --fetch"},
+		{"manifest is not one", []string{"--manifest", doc, "--skip-binding", doc}, 1, "", "attest: manifest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errText := runVerifyCmd(t, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errText)
+			}
+		})
+	}
+}
+
+// TestVerifyCommandURL fetches from a server that answers with the
+// development stand-in, as `pith serve` does on a host.
+func TestVerifyCommandURL(t *testing.T) {
+	p, err := attest.NewDevProvider(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := []byte("ohttp key configuration")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nonce, err := hex.DecodeString(r.URL.Query().Get("nonce"))
+		if r.URL.Path != "/v1/attestation" || err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		b, err := attest.NewDocument(context.Background(), p, nonce, kc, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Write(b)
+	}))
+	defer srv.Close()
+	m, err := attest.DevMeasurement("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := json.Marshal(attest.Manifest{Format: attest.ManifestFormat, Dev: &attest.DevEntry{Measurement: m}})
+	man := filepath.Join(t.TempDir(), "manifest.json")
+	os.WriteFile(man, mb, 0o600)
+
+	code, out, errText := runVerifyCmd(t, "--manifest", man, "--url", srv.URL, "--allow-dev")
+	if code != 0 || !strings.HasPrefix(out, "NOTHING WAS PROVEN") {
+		t.Fatalf("--allow-dev: exit %d\n%s\n%s", code, out, errText)
+	}
+	code, _, errText = runVerifyCmd(t, "--manifest", man, "--url", srv.URL)
+	if code != 1 || !strings.Contains(errText, "verify: platform:") {
+		t.Fatalf("dev without --allow-dev: exit %d, %s", code, errText)
+	}
+	code, _, errText = runVerifyCmd(t, "--manifest", man, "--url", srv.URL+"/nothing-here", "--allow-dev")
+	if code != 1 || !strings.Contains(errText, "400 Bad Request") {
+		t.Fatalf("bad URL: exit %d, %s", code, errText)
+	}
+}
