@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/pith-project/pith/attest"
+	// The client verifies SEV-SNP and TDX evidence: register the vendor verifiers.
+	_ "github.com/pith-project/pith/attest/hwverify"
 	"github.com/pith-project/pith/bhttp"
 	"github.com/pith-project/pith/ohttp"
 )
