@@ -34,7 +34,8 @@ The model is not copied: give it to the VM as its first virtio disk, e.g.
     -drive file=MODEL,if=virtio,format=raw,readonly=on
 
 Example:
-  pith image build --model qwen.gguf --out image-out --vcpus 2 --vcpu-type EPYC-v4`
+  pith image build --model qwen.gguf --out image-out --vcpus 2 --vcpu-type EPYC-v4
+  pith image build --model qwen.gguf --out image-out --vcpus 1,2,4 --vcpu-type EPYC-Milan,EPYC-Genoa --guest-features 0x1,0x21`
 
 const imageMeasureHelp = `Recompute every output digest and every launch measurement an image's
 manifest.json lists, from the files in DIR, and say which differ. Exit
@@ -104,13 +105,13 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		sde = v
 	}
 	o := build.Options{Version: version, Progress: stderr}
-	var features string
+	var vcpus, types, features string
 	fs, err := imageFlags("build", "pith image build --model FILE --out DIR [flags]", imageBuildHelp, args, stdout, func(fs *flag.FlagSet) {
 		fs.StringVar(&o.Model, "model", "", "the GGUF model file (required)")
 		fs.StringVar(&o.Out, "out", "", "output folder (required)")
-		fs.IntVar(&o.VCPUs, "vcpus", 2, "vCPUs of the SEV-SNP guest (each one's VMSA is measured)")
-		fs.StringVar(&o.VCPUType, "vcpu-type", "EPYC-v4", "QEMU CPU model of the SEV-SNP guest (EPYC-v4, EPYC-Milan, EPYC-Genoa, ...)")
-		fs.StringVar(&features, "guest-features", "0x1", "SEV-SNP guest features (VMSA SEV_FEATURES): 0x1 is QEMU's default, 0x21 adds DebugSwap (Linux 6.6+ KVM)")
+		fs.StringVar(&vcpus, "vcpus", "2", "vCPUs of the SEV-SNP guest (each one's VMSA is measured); a comma list gives a measurement for each")
+		fs.StringVar(&types, "vcpu-type", "EPYC-v4", "QEMU CPU model of the SEV-SNP guest (EPYC-v4, EPYC-Milan, EPYC-Genoa, ...); a comma list gives a measurement for each")
+		fs.StringVar(&features, "guest-features", "0x1", "SEV-SNP guest features (VMSA SEV_FEATURES): 0x1 is QEMU's default, 0x21 adds DebugSwap (Linux 6.6+ KVM); a comma list gives a measurement for each")
 		fs.IntVar(&o.MemoryMiB, "memory", 2048, "guest memory in MiB for the summary; the SEV-SNP and MRTD values do not depend on it (TDX RTMR0 would)")
 		fs.Int64Var(&o.SourceDateEpoch, "source-date-epoch", sde, "mtime of every initramfs file (default $SOURCE_DATE_EPOCH or 0)")
 		fs.StringVar(&o.Net, "net", "10.0.2.15/24,10.0.2.2", "pith.net: ADDR/PREFIX,GATEWAY[,IFNAME] ('' for loopback only; the default is QEMU's user network)")
@@ -130,8 +131,8 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.Model == "" || o.Out == "" {
 		return usagef("--model and --out are required")
 	}
-	if o.GuestFeatures, err = strconv.ParseUint(features, 0, 64); err != nil {
-		return usagef("--guest-features %q: %v", features, err)
+	if o.SNP, err = snpConfigs(vcpus, types, features); err != nil {
+		return err
 	}
 	if o.Source == "" {
 		if o.Source, err = findSource(); err != nil {
@@ -145,6 +146,31 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	printSummary(stdout, res, o.MemoryMiB, time.Since(t))
 	return nil
+}
+
+// snpConfigs is every combination of the listed vCPU counts, CPU models
+// and guest-features words: one expected SEV-SNP measurement each.
+func snpConfigs(vcpus, types, features string) ([]build.SNPConfig, error) {
+	var out []build.SNPConfig
+	for _, v := range strings.Split(vcpus, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return nil, usagef("--vcpus %q: want positive counts, comma-separated", vcpus)
+		}
+		for _, ty := range strings.Split(types, ",") {
+			if ty = strings.TrimSpace(ty); ty == "" {
+				return nil, usagef("--vcpu-type %q: empty CPU model", types)
+			}
+			for _, f := range strings.Split(features, ",") {
+				gf, err := strconv.ParseUint(strings.TrimSpace(f), 0, 64)
+				if err != nil {
+					return nil, usagef("--guest-features %q: %v", features, err)
+				}
+				out = append(out, build.SNPConfig{VCPUs: n, VCPUType: ty, GuestFeatures: gf})
+			}
+		}
+	}
+	return out, nil
 }
 
 func printSummary(w io.Writer, res *build.Result, memMiB int, took time.Duration) {

@@ -27,7 +27,9 @@ func TestImageUsage(t *testing.T) {
 		{"no sub-command", nil, true, "build or measure", ""},
 		{"unknown", []string{"burn"}, true, "unknown image command", ""},
 		{"no model", []string{"build", "--out", "x"}, true, "--model and --out", ""},
-		{"bad vcpus", []string{"build", "--vcpus", "two"}, true, "invalid value", ""},
+		{"bad vcpus", []string{"build", "--model", "m", "--out", "o", "--vcpus", "two"}, true, "--vcpus", ""},
+		{"zero vcpus", []string{"build", "--model", "m", "--out", "o", "--vcpus", "2,0"}, true, "--vcpus", ""},
+		{"empty type", []string{"build", "--model", "m", "--out", "o", "--vcpu-type", "EPYC-v4,"}, true, "empty CPU model", ""},
 		{"bad features", []string{"build", "--model", "m", "--out", "o", "--guest-features", "snp"}, true, "--guest-features", ""},
 		{"extra args", []string{"build", "--model", "m", "--out", "o", "more"}, true, "unexpected arguments", ""},
 		{"measure no dir", []string{"measure"}, true, "one DIR", ""},
@@ -77,10 +79,11 @@ func TestImageBuildMeasure(t *testing.T) {
 	}
 	dir := filepath.Join(tmp, "img")
 	var out bytes.Buffer
-	if err := runImage(context.Background(), []string{"build", "--model", model, "--out", dir, "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--guest-features", "0x21"}, &out); err != nil {
+	if err := runImage(context.Background(), []string{"build", "--model", model, "--out", dir, "--vcpus", "1,2", "--vcpu-type", "EPYC-Milan", "--guest-features", "0x21,0x1"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"SEV-SNP measurement (1 vCPU EPYC-Milan, guest features 0x21)", "TDX MRTD (single-pass)", "initrd.img", "pith.model.sha256="} {
+	for _, want := range []string{"SEV-SNP measurement (1 vCPU EPYC-Milan, guest features 0x21)", "SEV-SNP measurement (2 vCPU EPYC-Milan, guest features 0x1)",
+		"TDX MRTD (single-pass)", "initrd.img", "pith.model.sha256="} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}

@@ -40,10 +40,11 @@ type Options struct {
 	Model string // the GGUF file whose digest goes on the command line
 	Out   string // output folder, created if missing
 
-	VCPUs         int    // for the SEV-SNP measurement (each vCPU's VMSA is measured)
-	VCPUType      string // QEMU CPU model, e.g. EPYC-v4
-	GuestFeatures uint64 // VMSA SEV_FEATURES: 0x1 with QEMU's defaults, 0x21 on Linux 6.6+ KVM
-	MemoryMiB     int    // the VM's memory, recorded for the operator
+	// SNP lists the SEV-SNP launch configurations to compute the
+	// measurement for (each vCPU's VMSA is measured, so every count, CPU
+	// model and guest-features word has its own value); at least one.
+	SNP       []SNPConfig
+	MemoryMiB int // the VM's memory, for the operator
 
 	// SourceDateEpoch is every mtime in the initramfs.
 	SourceDateEpoch int64
@@ -235,7 +236,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	done = p.start("computing the launch measurements")
 	meas, err := Measurements(Image{Kernel: kernel, Initrd: initrd, Cmdline: cmdline, InitPath: filepath.Join(work, FileInit),
 		OVMFSNP: firmware[FileOVMFSNP], OVMFTDX: firmware[FileOVMFTDX]},
-		[]SNPConfig{{VCPUs: opts.VCPUs, VCPUType: opts.VCPUType, GuestFeatures: opts.GuestFeatures}})
+		opts.SNP)
 	if err != nil {
 		return nil, err
 	}
@@ -268,12 +269,22 @@ func (o *Options) check() error {
 		return errors.New("build: no model file")
 	case o.Out == "":
 		return errors.New("build: no output folder")
-	case o.VCPUs < 1 || o.VCPUs > 512:
-		return fmt.Errorf("build: %d vCPUs: want 1..512", o.VCPUs)
+	case len(o.SNP) == 0:
+		return errors.New("build: no SEV-SNP launch configuration (vCPUs, CPU model, guest features)")
 	case o.SourceDateEpoch < 0 || o.SourceDateEpoch > 1<<32-1:
 		return fmt.Errorf("build: SOURCE_DATE_EPOCH %d: want 0..2^32-1 (newc mtime)", o.SourceDateEpoch)
 	case o.MemoryMiB < 0:
 		return fmt.Errorf("build: memory %d MiB", o.MemoryMiB)
+	}
+	seen := map[SNPConfig]bool{}
+	for _, c := range o.SNP {
+		if c.VCPUs < 1 || c.VCPUs > 512 {
+			return fmt.Errorf("build: %d vCPUs: want 1..512", c.VCPUs)
+		}
+		if seen[c] {
+			return fmt.Errorf("build: SEV-SNP configuration %+v listed twice", c)
+		}
+		seen[c] = true
 	}
 	for _, v := range []struct{ key, val string }{{"pith.net", o.Net}, {"pith.listen", o.Listen}, {"pith.attest", o.Attest}} {
 		if strings.ContainsAny(v.val, " \t\n\"") {

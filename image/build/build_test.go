@@ -366,7 +366,7 @@ func TestCmdline(t *testing.T) {
 }
 
 func TestOptionsCheck(t *testing.T) {
-	ok := Options{Model: "m", Out: "o", VCPUs: 1, Source: "s"}
+	ok := Options{Model: "m", Out: "o", SNP: []SNPConfig{{1, "EPYC-v4", 1}}, Source: "s"}
 	for _, tc := range []struct {
 		name string
 		edit func(*Options)
@@ -374,7 +374,9 @@ func TestOptionsCheck(t *testing.T) {
 	}{
 		{"ok", func(*Options) {}, ""},
 		{"no model", func(o *Options) { o.Model = "" }, "no model"},
-		{"vcpus", func(o *Options) { o.VCPUs = 0 }, "vCPUs"},
+		{"vcpus", func(o *Options) { o.SNP = []SNPConfig{{0, "EPYC-v4", 1}} }, "vCPUs"},
+		{"no snp", func(o *Options) { o.SNP = nil }, "no SEV-SNP"},
+		{"twice", func(o *Options) { o.SNP = []SNPConfig{{2, "EPYC-v4", 1}, {2, "EPYC-v4", 1}} }, "twice"},
 		{"epoch", func(o *Options) { o.SourceDateEpoch = 1 << 33 }, "SOURCE_DATE_EPOCH"},
 		{"space", func(o *Options) { o.Listen = "a b" }, "no spaces"},
 		{"quote", func(o *Options) { o.Net = `"x` }, "no spaces"},

@@ -115,7 +115,7 @@ func TestReproducible(t *testing.T) {
 		}
 		work := t.TempDir()
 		out := filepath.Join(work, fmt.Sprintf("image-%d", i))
-		o := Options{Model: model, Out: out, VCPUs: 2, VCPUType: "EPYC-v4", GuestFeatures: 1, MemoryMiB: 2048,
+		o := Options{Model: model, Out: out, SNP: []SNPConfig{{2, "EPYC-v4", 1}}, MemoryMiB: 2048,
 			SourceDateEpoch: 1700000000, Net: "10.0.2.15/24,10.0.2.2", Source: root, Version: "test"}
 		js, _ := json.Marshal(o)
 		cmd := exec.Command("sh", "-c", "umask "+r.umask+" && exec \"$0\" -test.run=^$", self)

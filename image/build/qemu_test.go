@@ -226,7 +226,7 @@ func TestImageBootQEMU(t *testing.T) {
 	model := tinyModel(t, tmp)
 	dir := filepath.Join(tmp, "image")
 	t0 := time.Now()
-	res, err := Build(context.Background(), Options{Model: model, Out: dir, VCPUs: 2, VCPUType: "EPYC-v4", GuestFeatures: 1,
+	res, err := Build(context.Background(), Options{Model: model, Out: dir, SNP: []SNPConfig{{2, "EPYC-v4", 1}},
 		SourceDateEpoch: 1700000000, Net: "10.0.2.15/24,10.0.2.2", Listen: fmt.Sprintf("0.0.0.0:%d", guestPort),
 		Attest: "dev", Source: repoRoot(t)})
 	if err != nil {
