@@ -389,3 +389,111 @@ func TestKQuantDotsEqualPortable(t *testing.T) {
 	}
 	t.Logf("%d comparisons", compared)
 }
+
+// attentionRef is ggml's attention with an F16 cache in float64: query and
+// softmax weights rounded to F16, exponentials in float32, their sum in
+// float64. It also returns, per output, the sum of |weight·value|, which
+// bounds the rounding.
+func attentionRef(q []float32, kc, vc []uint16, n, h, group, kvHeads, d int, scale float32) (out, mag []float64) {
+	off, stride := (h/group)*d, kvHeads*d
+	sc := make([]float32, n)
+	mx := float32(math.Inf(-1))
+	for t := range n {
+		var s float64
+		for i := range d {
+			s += float64(roundF16(q[i])) * float64(F16ToF32(kc[t*stride+off+i]))
+		}
+		sc[t] = float32(s) * scale
+		mx = max(mx, sc[t])
+	}
+	var sum float64
+	for t := range sc {
+		sc[t] = float32(math.Exp(float64(sc[t] - mx)))
+		sum += float64(sc[t])
+	}
+	inv := float32(1 / sum)
+	out, mag = make([]float64, d), make([]float64, d)
+	for t := range n {
+		w := float64(roundF16(sc[t] * inv))
+		for i := range d {
+			v := w * float64(F16ToF32(vc[t*stride+off+i]))
+			out[i] += v
+			mag[i] += math.Abs(v)
+		}
+	}
+	return out, mag
+}
+
+// AttentionCausal matches the float64 reference on every path and thread
+// count, for a batch of tokens after a prefix, and equals per-token
+// Attention calls bit for bit.
+func TestAttentionCausalEqualsReference(t *testing.T) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	r := rand.New(rand.NewPCG(rand.Uint64(), 23))
+	const heads, kvHeads, d, pos, nTok = 14, 2, 64, 5, 9
+	ctx := pos + nTok
+	q := randRow(r, nTok*heads*d)
+	for i := range q {
+		q[i] *= 3 // sharp enough that the softmax is not flat
+	}
+	kc := make([]uint16, ctx*kvHeads*d)
+	vc := make([]uint16, ctx*kvHeads*d)
+	F32ToF16Row(kc, randRow(r, len(kc)))
+	F32ToF16Row(vc, randRow(r, len(vc)))
+	for _, path := range Paths() {
+		SetPath(path)
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			out := make([]float32, nTok*heads*d)
+			for i := range out {
+				out[i] = float32(math.NaN())
+			}
+			AttentionCausal(out, q, kc, vc, pos, nTok, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+			for tok := range nTok {
+				one := make([]float32, heads*d)
+				Attention(one, q[tok*heads*d:(tok+1)*heads*d], kc, vc, pos+tok+1, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+				for h := range heads {
+					want, mag := attentionRef(q[tok*heads*d+h*d:], kc, vc, pos+tok+1, h, heads/kvHeads, kvHeads, d, 0.125)
+					for i := range d {
+						got := out[tok*heads*d+h*d+i]
+						if got != one[h*d+i] {
+							t.Fatalf("%s %dt: token %d head %d [%d]: batch %v, single %v", path, threads, tok, h, i, got, one[h*d+i])
+						}
+						if !(math.Abs(float64(got)-want[i]) <= 2e-3*mag[i]+1e-6) {
+							t.Fatalf("%s %dt: token %d head %d [%d]: %v, reference %v", path, threads, tok, h, i, got, want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// A Q8_0 matrix times two tokens: row 0 sums the token, row 1 takes its
+// first element twice.
+func ExampleMatMul() {
+	const cols = 32
+	rows := [][]float32{make([]float32, cols), make([]float32, cols)}
+	for i := range rows[0] {
+		rows[0][i] = 1
+	}
+	rows[1][0] = 2
+	rb, _ := Q8_0.RowBytes(cols)
+	w := Matrix{Type: Q8_0, Rows: 2, Cols: cols, Data: make([]byte, 2*rb)}
+	for i, r := range rows {
+		QuantizeRow(Q8_0, w.Data[i*rb:], r)
+	}
+	x := make([]float32, 2*cols) // two tokens: 0.5s, then 0..30 and 127
+	for i := range cols {
+		x[i], x[cols+i] = 0.5, float32(i)
+	}
+	x[2*cols-1] = 127
+	y := make([]float32, 2*2)
+	MatMul(y, w, x, 2, make([]byte, MatMulWork(w, 2)))
+	// Quantised weights and activations: close to 16, 1, 592, 0.
+	fmt.Printf("%.0f %.0f\n%.0f %.0f\n", y[0], y[1], y[2], y[3])
+	// Output:
+	// 16 1
+	// 592 0
+}

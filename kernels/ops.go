@@ -74,56 +74,98 @@ func Add(dst, a, b []float32) {
 }
 
 // Attention computes causal scaled dot-product attention for one query
-// position with grouped-query heads. q is heads × d; kCache and vCache are
-// F16, n positions × kvHeads × d; out is heads × d; scores is scratch of at
-// least n. Query head h reads KV head h / (heads/kvHeads).
+// position with grouped-query heads: AttentionCausal for one token that
+// sees n positions.
 func Attention(out, q []float32, kCache, vCache []uint16, n, heads, kvHeads, d int, scale float32, scores []float32) {
+	AttentionCausal(out, q, kCache, vCache, n-1, 1, heads, kvHeads, d, scale, scores)
+}
+
+// AttentionCausal computes causal scaled dot-product attention for nTok
+// query tokens at positions pos..pos+nTok-1 with grouped-query heads: token
+// i attends cache positions 0..pos+i. q and out are nTok × heads × d;
+// kCache and vCache are F16, positions × kvHeads × d, already holding the
+// new tokens; scores is scratch of AttentionScratch(pos+nTok, heads). Query
+// head h reads KV head h / (heads/kvHeads). The heads run in parallel.
+//
+// It rounds where ggml's CPU backend rounds when it runs attention as two
+// matrix products with an F16 cache (llama.cpp without flash attention):
+// the query and the softmax weights become F16 before their products with
+// the cache, so every product is exact in float32 and only the order of the
+// additions differs from llama.cpp. The exponentials are float32 and their
+// sum float64, as in ggml's soft_max.
+func AttentionCausal(out, q []float32, kCache, vCache []uint16, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
+	if nTok <= 0 || heads <= 0 {
+		return
+	}
+	ctx := pos + nTok
+	_, _, _ = out[nTok*heads*d-1], q[nTok*heads*d-1], scores[ctx*heads-1]
+	_, _ = kCache[ctx*kvHeads*d-1], vCache[ctx*kvHeads*d-1]
 	opMu.Lock()
 	defer opMu.Unlock()
 	j := &theJobs.attn
-	*j = attnJob{out: out, q: q, k: kCache, v: vCache, n: n, group: heads / kvHeads, d: d, stride: kvHeads * d, scale: scale, scores: scores}
+	*j = attnJob{out: out, q: q, k: kCache, v: vCache, pos: pos, nTok: nTok, heads: heads, group: heads / kvHeads, d: d, stride: kvHeads * d, scale: scale, scores: scores}
 	parallel(heads, 1, j)
 	*j = attnJob{}
 }
 
-// attnJob attends the query heads [lo, hi).
+// attnJob attends the query heads [lo, hi) for every token.
 type attnJob struct {
-	out, q, scores      []float32
-	k, v                []uint16
-	n, group, d, stride int
-	scale               float32
+	out, q, scores                     []float32
+	k, v                               []uint16
+	pos, nTok, heads, group, d, stride int
+	scale                              float32
 }
 
 func (j *attnJob) run(lo, hi int) {
-	d, n := j.d, j.n
+	d, ctx, row := j.d, j.pos+j.nTok, j.heads*j.d
 	for h := lo; h < hi; h++ {
-		attendHead(j.out[h*d:(h+1)*d], j.q[h*d:(h+1)*d], j.k, j.v, n, (h/j.group)*d, j.stride, j.scale, j.scores[h*n:(h+1)*n])
+		for i := range j.nTok {
+			n := j.pos + i + 1
+			o := j.out[i*row+h*d : i*row+(h+1)*d]
+			attendHead(o, j.q[i*row+h*d:i*row+(h+1)*d], j.k, j.v, n, (h/j.group)*d, j.stride, j.scale, j.scores[h*ctx:h*ctx+n])
+		}
 	}
 }
 
-// AttentionScratch is the scratch size Attention needs.
+// AttentionScratch is the scratch size Attention needs for n positions.
 func AttentionScratch(n, heads int) int { return n * heads }
 
+// roundF16 is v rounded to the nearest F16 value.
+func roundF16(v float32) float32 { return F16ToF32(F32ToF16(v)) }
+
+// attendHead attends one head of one token. out doubles as the F16-rounded
+// query until the scores are known, so nothing is allocated.
 func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, scale float32, sc []float32) {
 	d := len(q)
+	for i, v := range q {
+		out[i] = roundF16(v)
+	}
 	dot, axpy := activeFloat.dotF16, activeFloat.axpyF16
+	mx := float32(math.Inf(-1))
 	for t := range n {
 		k := kCache[t*stride+off : t*stride+off+d]
 		var s float32
 		if dot != nil {
-			s = dot(k, q)
+			s = dot(k, out)
 		} else {
 			for i, kv := range k {
-				s += q[i] * F16ToF32(kv)
+				s += out[i] * F16ToF32(kv)
 			}
 		}
 		sc[t] = s * scale
+		mx = max(mx, sc[t])
 	}
-	Softmax(sc[:n])
+	var sum float64
+	for t, v := range sc[:n] {
+		e := float32(math.Exp(float64(v - mx)))
+		sc[t] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
 	clear(out)
 	for t := range n {
 		v := vCache[t*stride+off : t*stride+off+d]
-		p := sc[t]
+		p := roundF16(sc[t] * inv)
 		if axpy != nil {
 			axpy(out, p, v)
 			continue
