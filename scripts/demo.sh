@@ -29,7 +29,10 @@ done
 curl -fsS "$url/healthz" >/dev/null || { echo "pith serve did not become ready:"; cat "$work/serve.log"; exit 1; }
 sed 's/^/  server: /' "$work/serve.log"
 
+echo "== verifying the enclave (--allow-dev: the stand-in proves nothing) =="
+"$bin/pith" verify --url "$url" --manifest "$work/manifest.json" --allow-dev
+
 echo "== the conversation =="
 cat "$conv"
-echo "== verifying the enclave (--allow-dev: the stand-in proves nothing), then its summary, sealed with Oblivious HTTP to the verified key =="
+echo "== its summary, sealed with Oblivious HTTP to the key the attestation binds (summarize verifies again, with its own nonce) =="
 time "$bin/pith" summarize --url "$url" --manifest "$work/manifest.json" --allow-dev --max-words 40 --verbose "$conv"
