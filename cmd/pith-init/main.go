@@ -18,54 +18,32 @@
 // The console carries system events only (module loads, sizes, digests of
 // public inputs, timings), never request content.
 //
-// It is the trusted computing base, so its imports are kept few and listed
-// here (TestDepsDocumented keeps this list equal to the non-standard part of
-// `go list -deps ./cmd/pith-init`). pith's own packages: runtime/pid1 and
-// runtime/harden (PID-1 duties), runtime/server with ohttp, bhttp and arena
-// (the sealed API), model, kernels, gguf, tokenizer and chat (inference),
-// attest (the report providers). From outside: golang.org/x/sys; x/text
-// (Unicode normalisation in the tokenizer); and, through the server's use of
-// github.com/ollama/ollama/api for the Ollama wire types, that package's own
-// imports (x/crypto/ssh, yaml.v3, uuid, ordered maps, easyjson), which
-// pith-init never calls but carries:
+// It is the trusted computing base, so what it imports is watched:
+// TestDepsDocumented keeps the list below equal to the modules of the
+// non-standard part of `go list -deps ./cmd/pith-init` (80 packages when
+// this was written), so a new module in the image is seen in review.
+// pith's own packages: runtime/pid1 and runtime/harden (PID-1 duties),
+// runtime/server with ohttp, bhttp and arena (the sealed API), model,
+// kernels, gguf, tokenizer and chat (inference), attest (the report
+// providers). What comes from outside, and why:
 //
-//	github.com/bahlo/generic-list-go
-//	github.com/buger/jsonparser
-//	github.com/google/uuid
-//	github.com/mailru/easyjson/buffer
-//	github.com/mailru/easyjson/jwriter
-//	github.com/ollama/ollama/api
-//	github.com/ollama/ollama/auth
-//	github.com/ollama/ollama/envconfig
-//	github.com/ollama/ollama/format
-//	github.com/ollama/ollama/internal/orderedmap
-//	github.com/ollama/ollama/types/model
-//	github.com/ollama/ollama/version
-//	github.com/pith-project/pith/arena
-//	github.com/pith-project/pith/attest
-//	github.com/pith-project/pith/bhttp
-//	github.com/pith-project/pith/kernels
-//	github.com/pith-project/pith/model
-//	github.com/pith-project/pith/model/chat
-//	github.com/pith-project/pith/model/gguf
-//	github.com/pith-project/pith/model/tokenizer
-//	github.com/pith-project/pith/ohttp
-//	github.com/pith-project/pith/runtime/harden
-//	github.com/pith-project/pith/runtime/pid1
-//	github.com/pith-project/pith/runtime/server
-//	github.com/wk8/go-ordered-map/v2
-//	golang.org/x/crypto/blowfish
-//	golang.org/x/crypto/chacha20
-//	golang.org/x/crypto/curve25519
-//	golang.org/x/crypto/internal/alias
-//	golang.org/x/crypto/internal/poly1305
-//	golang.org/x/crypto/ssh
-//	golang.org/x/crypto/ssh/internal/bcrypt_pbkdf
-//	golang.org/x/sys/cpu
-//	golang.org/x/sys/unix
-//	golang.org/x/text/transform
-//	golang.org/x/text/unicode/norm
-//	gopkg.in/yaml.v3
+//	golang.org/x/sys                 system calls (mounts, modules, netlink, reboot), CPU features
+//	golang.org/x/text                Unicode normalisation in the tokenizer
+//	golang.org/x/crypto              cryptobyte (go-sev-guest), and ssh through ollama/api
+//	github.com/google/go-sev-guest   SEV-SNP reports and the derived key (attest)
+//	github.com/google/go-tdx-guest   TDX quotes (attest)
+//	github.com/google/go-configfs-tsm   configfs-tsm reports (go-sev-guest, go-tdx-guest)
+//	github.com/google/logger         go-sev-guest, go-tdx-guest
+//	go.uber.org/multierr             go-sev-guest, go-tdx-guest
+//	google.golang.org/protobuf       go-sev-guest, go-tdx-guest report types
+//	github.com/ollama/ollama         api: the Ollama wire types the server speaks
+//	github.com/google/uuid           ollama/api
+//	github.com/wk8/go-ordered-map/v2 ollama/api
+//	github.com/bahlo/generic-list-go ollama/api
+//	github.com/buger/jsonparser      ollama/api
+//	github.com/mailru/easyjson       ollama/api
+//	gopkg.in/yaml.v3                 ollama/api
+
 package main
 
 import (
