@@ -38,11 +38,13 @@ Example:
   pith image build --model qwen.gguf --out image-out --vcpus 1,2,4 --vcpu-type EPYC-Milan,EPYC-Genoa --guest-features 0x1,0x21`
 
 const imageMeasureHelp = `Recompute every output digest and every launch measurement an image's
-manifest.json lists, from the files in DIR, and say which differ. Exit
-status 1 when any does.
+manifest.json lists, from the files in DIR, and say which differ. With
+--model, also check that the file is the model the image's measured command
+line accepts. Exit status 1 when anything differs.
 
 Example:
-  pith image measure image-out`
+  pith image measure image-out
+  pith image measure --model qwen.gguf image-out`
 
 func init() {
 	register(&command{
@@ -195,7 +197,10 @@ func printSummary(w io.Writer, res *build.Result, memMiB int, took time.Duration
 }
 
 func imageMeasure(args []string, stdout io.Writer) error {
-	fs, err := imageFlags("measure", "pith image measure DIR", imageMeasureHelp, args, stdout, func(*flag.FlagSet) {})
+	var modelFile string
+	fs, err := imageFlags("measure", "pith image measure [--model FILE] DIR", imageMeasureHelp, args, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&modelFile, "model", "", "also check this model file against the manifest")
+	})
 	if err != nil {
 		if errors.Is(err, errHelpShown) {
 			return nil
@@ -208,6 +213,14 @@ func imageMeasure(args []string, stdout io.Writer) error {
 	c, err := build.Measure(fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if modelFile != "" {
+		mm, err := build.CheckModel(c.Manifest, modelFile)
+		if err != nil {
+			return err
+		}
+		c.Mismatches = append(c.Mismatches, mm...)
+		c.Checked += 2
 	}
 	for _, s := range c.Expected.SEVSNP {
 		fmt.Fprintf(stdout, "SEV-SNP measurement (%d vCPU %s, guest features %#x): %s\n", s.VCPUs, s.VCPUType, s.GuestFeatures, s.Measurement)

@@ -89,8 +89,17 @@ func TestImageBuildMeasure(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := runImage(context.Background(), []string{"measure", dir}, &out); err != nil || !strings.Contains(out.String(), "match the manifest") {
+	if err := runImage(context.Background(), []string{"measure", "--model", model, dir}, &out); err != nil || !strings.Contains(out.String(), "match the manifest") {
 		t.Fatalf("measure of a fresh image: %v\n%s", err, out.String())
+	}
+	other := filepath.Join(tmp, "other.gguf")
+	if err := os.WriteFile(other, buf.Bytes()[:buf.Len()-1], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runImage(context.Background(), []string{"measure", "--model", other, dir}, &out); err == nil ||
+		!strings.Contains(out.String(), "MISMATCH model SHA-256") || !strings.Contains(out.String(), "MISMATCH model size") {
+		t.Fatalf("measure accepted another model: %v\n%s", err, out.String())
 	}
 
 	flip := func(name string, at int) {

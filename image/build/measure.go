@@ -195,3 +195,24 @@ func Measure(dir string) (*Check, error) {
 	}
 	return c, nil
 }
+
+// CheckModel compares a model file with the one the manifest (and so the
+// measured command line) names: an operator's check that the disk they
+// attach is the one the image will accept.
+func CheckModel(m *Manifest, file string) ([]Mismatch, error) {
+	if m.Model == nil {
+		return nil, fmt.Errorf("build: manifest names no model")
+	}
+	sum, err := hashFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var mm []Mismatch
+	if sum.sha256 != m.Model.SHA256 {
+		mm = append(mm, Mismatch{"model SHA-256", m.Model.SHA256, sum.sha256})
+	}
+	if m.Model.Size != 0 && sum.size != m.Model.Size {
+		mm = append(mm, Mismatch{"model size", fmt.Sprint(m.Model.Size), fmt.Sprint(sum.size)})
+	}
+	return mm, nil
+}
