@@ -34,6 +34,8 @@ var portable = map[Type]*formatFuncs{
 	Q5_0: {dequantizeQ5_0, quantizeQ5_0, dotQ5_0Q8_0, Q8_0},
 	Q5_1: {dequantizeQ5_1, quantizeQ5_1, dotQ5_1Q8_1, Q8_1},
 	Q8_1: {dequantizeQ8_1, quantizeQ8_1, nil, Q8_1},
+	Q2_K: {dequantizeQ2_K, quantizeQ2_K, dotQ2_KQ8_K, Q8_K},
+	Q3_K: {dequantizeQ3_K, quantizeQ3_K, dotQ3_KQ8_K, Q8_K},
 	Q4_K: {dequantizeQ4_K, quantizeQ4_K, dotQ4_KQ8_K, Q8_K},
 	Q5_K: {dequantizeQ5_K, quantizeQ5_K, dotQ5_KQ8_K, Q8_K},
 	Q6_K: {dequantizeQ6_K, quantizeQ6_K, dotQ6_KQ8_K, Q8_K},

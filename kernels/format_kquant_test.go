@@ -11,7 +11,7 @@ func TestVecDotTypes(t *testing.T) {
 	tests := []struct{ w, x Type }{
 		{F32, F32}, {F16, F32}, {BF16, F32},
 		{Q4_0, Q8_0}, {Q5_0, Q8_0}, {Q8_0, Q8_0}, {Q4_1, Q8_1}, {Q5_1, Q8_1},
-		{Q4_K, Q8_K}, {Q5_K, Q8_K}, {Q6_K, Q8_K},
+		{Q2_K, Q8_K}, {Q3_K, Q8_K}, {Q4_K, Q8_K}, {Q5_K, Q8_K}, {Q6_K, Q8_K},
 	}
 	for _, tt := range tests {
 		if got := tt.w.VecDotType(); got != tt.x {
@@ -62,7 +62,7 @@ func BenchmarkRow(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const n = 4864 // Qwen2.5-0.5B's FFN width: whole blocks of every type
 	x := randRow(r, n)
-	for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K} {
+	for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K} {
 		rb, _ := typ.RowBytes(n)
 		q := make([]byte, rb)
 		_ = QuantizeRow(typ, q, x)

@@ -57,7 +57,7 @@ func TestFormatsRoundTripAndDot(t *testing.T) {
 		{Q4_1, 1.1 / 15}, {Q5_0, 1.1 / 16}, {Q5_1, 1.1 / 31}, {Q8_1, 0.6 / 127},
 		// K-quants, relative to the super-block's largest value: half a step
 		// of a sub-block, whose scale is itself rounded to 6 or 8 bits.
-		{Q4_K, 2.1 / 15}, {Q5_K, 2.1 / 31}, {Q6_K, 2.1 / 63}, {Q8_K, 1.1 / 127},
+		{Q2_K, 2.1 / 3}, {Q3_K, 2.1 / 4}, {Q4_K, 2.1 / 15}, {Q5_K, 2.1 / 31}, {Q6_K, 2.1 / 63}, {Q8_K, 1.1 / 127},
 	}
 	for _, tt := range tests {
 		for _, n := range []int{256, 512, 4864} {
@@ -119,14 +119,14 @@ func TestBadLengths(t *testing.T) {
 	if err := QuantizeRow(Q8_0, make([]byte, 34), make([]float32, 33)); err == nil {
 		t.Error("partial block accepted")
 	}
-	if err := DequantizeRow(Q2_K, make([]float32, 256), make([]byte, 84)); err == nil {
+	if err := DequantizeRow(Type(16), make([]float32, 256), make([]byte, 84)); err == nil {
 		t.Error("unsupported type accepted")
 	}
 }
 
 func FuzzDequantize(f *testing.F) {
 	f.Add(uint8(2), []byte{0, 0x3c, 1, 2, 3})
-	for _, typ := range []Type{Q4_1, Q5_0, Q5_1, Q8_1, Q4_K, Q5_K, Q6_K, Q8_K} {
+	for _, typ := range []Type{Q4_1, Q5_0, Q5_1, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K} {
 		// One block of each type with NaN and Inf F16 scales and a full one.
 		b := make([]byte, typ.BlockBytes())
 		for i := range b {

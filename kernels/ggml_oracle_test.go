@@ -171,7 +171,7 @@ func oracleRows(r *rand.Rand, n int) (rows []float32, names []string) {
 	return rows, names
 }
 
-var oracleTypes = []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q4_K, Q5_K, Q6_K, Q8_K}
+var oracleTypes = []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K}
 
 // Our quantisers produce the bytes ggml's quantize_row_*_ref produces, our
 // dequantisers the floats ggml's dequantize_row_* produces (on our blocks
@@ -331,7 +331,7 @@ func TestSIMDVariantsAgreeWithGGML(t *testing.T) {
 				}
 				t.Logf("%v: %d of %d activation rows differ in some byte from ggml's run-time quantiser", typ, differ, len(names))
 			}
-			for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K} {
+			for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K} {
 				const rows = 16
 				w, x := randRow(r, rows*n), randRow(r, rows*n)
 				wb, _ := typ.RowBytes(n)

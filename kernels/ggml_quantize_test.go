@@ -28,7 +28,7 @@ func writeOneTensor(t *testing.T, path string, typ kernels.Type, cols, rows int,
 	w.Set("llama.feed_forward_length", uint32(cols))
 	w.Set("llama.attention.head_count", uint32(8))
 	w.Set("llama.attention.layer_norm_rms_epsilon", float32(1e-5))
-	if err := w.AddTensor("blk.0.ffn_down.weight", typ, []uint64{uint64(cols), uint64(rows)}, data); err != nil {
+	if err := w.AddTensor("blk.0.ffn_up.weight", typ, []uint64{uint64(cols), uint64(rows)}, data); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Create(path)
@@ -49,7 +49,7 @@ func readOneTensor(t *testing.T, path string) (gguf.TensorInfo, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, data, err := f.Tensor("blk.0.ffn_down.weight")
+	info, data, err := f.Tensor("blk.0.ffn_up.weight")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,8 @@ func TestLlamaQuantizeRoundTrip(t *testing.T) {
 		typ    kernels.Type
 	}{
 		{"Q4_0", kernels.Q4_0}, {"Q4_1", kernels.Q4_1}, {"Q5_0", kernels.Q5_0}, {"Q5_1", kernels.Q5_1},
-		{"Q8_0", kernels.Q8_0}, {"Q4_K_S", kernels.Q4_K}, {"Q5_K_S", kernels.Q5_K}, {"Q6_K", kernels.Q6_K},
+		{"Q8_0", kernels.Q8_0}, {"Q2_K", kernels.Q2_K}, {"Q3_K_S", kernels.Q3_K},
+		{"Q4_K_S", kernels.Q4_K}, {"Q5_K_S", kernels.Q5_K}, {"Q6_K", kernels.Q6_K},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ.String(), func(t *testing.T) {
