@@ -374,3 +374,16 @@ func TestPlaintextRefusedOffLoopback(t *testing.T) {
 		t.Fatalf("plaintext on %s: %v", ln.Addr(), err)
 	}
 }
+
+// A request that runs past the time limit is stopped with an error saying so.
+func TestRequestTimeout(t *testing.T) {
+	lim := DefaultLimits()
+	lim.MaxContext, lim.DefaultContext, lim.MaxPredict = 512, 512, 64
+	lim.RequestTimeout = 50 * time.Millisecond
+	s := newTestServer(t, lim)
+	_, err := s.generate(context.Background(), "hello", nil, model.Options{Temperature: 0, TopP: 1, RepeatPenalty: 1, NumPredict: 64, NumCtx: 512, Seed: 1},
+		func([]byte) error { time.Sleep(20 * time.Millisecond); return nil })
+	if err == nil || !strings.Contains(err.Error(), "longer than the server's limit") || statusOf(err) != http.StatusGatewayTimeout {
+		t.Fatalf("past the time limit: %v (status %d)", err, statusOf(err))
+	}
+}
