@@ -252,6 +252,11 @@ func readOllamaStream(r io.Reader, first func()) (Generated, error) {
 	return Generated{}, errors.New("ollama stream: ended without a final message")
 }
 
+// llamaHTTP opens a connection per request: llama-server (cpp-httplib)
+// closes idle keep-alive connections on its own schedule, and a POST sent
+// on one it just closed fails with EOF, which Go does not retry.
+var llamaHTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // LlamaServerTarget generates through llama-server's streaming /completion.
 func LlamaServerTarget(base string) ServeTarget {
 	return ServeTarget{System: SystemLlama, Generate: func(ctx context.Context, prompt string, n int, first func()) (Generated, error) {
@@ -263,7 +268,7 @@ func LlamaServerTarget(base string) ServeTarget {
 			return Generated{}, err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := llamaHTTP.Do(req)
 		if err != nil {
 			return Generated{}, err
 		}

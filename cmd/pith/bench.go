@@ -528,6 +528,7 @@ func benchServe(ctx context.Context, args []string) error {
 	} else {
 		r.Notes = append(r.Notes, "serve: the server has no plaintext API, so the cost of sealing is not measured")
 	}
+	var llamaLog func() string
 	if compare == "llama.cpp" {
 		if ok, why := oracle.Available(oracle.Llama); !ok {
 			return fmt.Errorf("bench: --compare llama.cpp: %s (install it with 'make oracles')", why)
@@ -539,6 +540,7 @@ func benchServe(ctx context.Context, args []string) error {
 			return err
 		}
 		defer ls.Close()
+		llamaLog = ls.Log
 		targets = append(targets, bench.LlamaServerTarget(ls.URL))
 		r.Env.Llama = "llama-server (oracle root, -np 1 -c 4096)"
 	}
@@ -546,6 +548,9 @@ func benchServe(ctx context.Context, args []string) error {
 	prompt = strings.Join(strings.Fields(prompt)[:words], " ")
 	r.Notes = append(r.Notes, fmt.Sprintf("serve: raw prompt of %d words, up to %d tokens generated (fewer when the model stops), temperature 0", words, gen))
 	if err := bench.RunServe(ctx, r, bench.ServeOptions{Targets: targets, Concurrency: cs, Requests: requests, Prompt: prompt, Gen: gen, Progress: progress}); err != nil {
+		if llamaLog != nil && strings.Contains(err.Error(), bench.SystemLlama) {
+			err = fmt.Errorf("%w\nllama-server's log ends:\n%s", err, llamaLog())
+		}
 		return err
 	}
 	return out.write(r, os.Stdout)
