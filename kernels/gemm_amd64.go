@@ -15,6 +15,24 @@ func tileQ8_0AVX2(nb int, w, x *byte, xstride int, dx *float32, dxstride int, ou
 func tileQ4_0AVX2(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
 
 //go:noescape
+func tileQ5_0AVX2(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+
+//go:noescape
+func tileQ5_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+
+//go:noescape
+func row1Q5_0AVX2(nb int, w, x *byte, dx *float32) float32
+
+//go:noescape
+func row1Q5_0VNNI(nb int, w, x *byte, dx *float32) float32
+
+//go:noescape
+func tileZQ5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+
+//go:noescape
+func rowZQ5_0(np int, w, x *byte, out *float32, add int)
+
+//go:noescape
 func tileQ8_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
 
 //go:noescape
@@ -39,6 +57,7 @@ var (
 	_ = registerMats("avx2", map[Type]matKernels{
 		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2},
 		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2},
+		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
@@ -48,6 +67,7 @@ var (
 	_ = registerMats("avx512", map[Type]matKernels{
 		Q8_0: {tileQ8_0VNNI, row1Q8_0VNNI, tileZQ8_0, rowZQ8_0, 128, quantQ8_0AVX2},
 		Q4_0: {tileQ4_0VNNI, row1Q4_0VNNI, tileZQ4_0, rowZQ4_0, 8, quantQ8_0AVX2},
+		Q5_0: {tileQ5_0VNNI, row1Q5_0VNNI, tileZQ5_0, rowZQ5_0, 16, quantQ8_0AVX2},
 	})
 )
 

@@ -1,5 +1,27 @@
 #include "textflag.h"
 
+// Constants of W_Q5_0.
+DATA ·q5Shuf<>+0(SB)/8, $0x0000000000000000
+DATA ·q5Shuf<>+8(SB)/8, $0x0101010101010101
+DATA ·q5Shuf<>+16(SB)/8, $0x0202020202020202
+DATA ·q5Shuf<>+24(SB)/8, $0x0303030303030303
+GLOBL ·q5Shuf<>(SB), RODATA|NOPTR, $32
+DATA ·q5Bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·q5Bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·q5Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·q5Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL ·q5Bits<>(SB), RODATA|NOPTR, $32
+DATA ·q5Ones<>+0(SB)/8, $0xffffffffffffffff
+DATA ·q5Ones<>+8(SB)/8, $0xffffffffffffffff
+DATA ·q5Ones<>+16(SB)/8, $0xffffffffffffffff
+DATA ·q5Ones<>+24(SB)/8, $0xffffffffffffffff
+GLOBL ·q5Ones<>(SB), RODATA|NOPTR, $32
+DATA ·q5F0<>+0(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA ·q5F0<>+8(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA ·q5F0<>+16(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA ·q5F0<>+24(SB)/8, $0xf0f0f0f0f0f0f0f0
+GLOBL ·q5F0<>(SB), RODATA|NOPTR, $32
+
 // Tiled kernels for prefill and lean row kernels for decode: one weight row
 // against four tokens (tile4) or one token (row1) of Q8_0 activations, GGUF
 // block layout as stored, with the activation scales already converted to
@@ -51,6 +73,25 @@
 	VINSERTI128 $1, X9, Y8, Y8; \
 	VPAND Y5, Y8, Y8; \
 	VPSUBB Y6, Y8, Y8; \
+	VPABSB Y8, Y9
+
+// Q5_0 (22-byte blocks: F16 d, 32 high bits, 16 bytes of nibbles), as
+// ggml's bytes_from_bits_32: each qh bit spread to a byte (0xff where set),
+// and the value (nibble | 0xf0 where the bit is clear) is already q-16 as a
+// signed byte.
+#define W_Q5_0 \
+	VPBROADCASTW (SI), X7; \
+	VCVTPH2PS X7, Y7; \
+	VPBROADCASTD 2(SI), Y8; \
+	VPSHUFB ·q5Shuf<>(SB), Y8, Y8; \
+	VPOR ·q5Bits<>(SB), Y8, Y8; \
+	VPCMPEQB ·q5Ones<>(SB), Y8, Y8; \
+	VPANDN ·q5F0<>(SB), Y8, Y8; \
+	VMOVDQU 6(SI), X9; \
+	VPSRLW $4, X9, X10; \
+	VINSERTI128 $1, X10, Y9, Y9; \
+	VPAND Y5, Y9, Y9; \
+	VPOR Y9, Y8, Y8; \
 	VPABSB Y8, Y9
 
 // One token: ACC += cvt(sum(w·x)) · dw·dx. T1, T2, T3 are temporaries.
@@ -433,3 +474,67 @@ qdone:
 	XORB $1, R8
 	MOVB R8, finite+24(FP)
 	RET
+
+// func tileQ5_0AVX2(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+TEXT ·tileQ5_0AVX2(SB), NOSPLIT, $0-64
+	TILE_PROLOGUE
+	TESTQ CX, CX
+	JZ t50done
+t50loop:
+	W_Q5_0
+	TILE_BODY(TOK_AVX2)
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ t50loop
+t50done:
+	TILE_EPILOGUE
+
+// func tileQ5_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
+TEXT ·tileQ5_0VNNI(SB), NOSPLIT, $0-64
+	TILE_PROLOGUE
+	TESTQ CX, CX
+	JZ t5vdone
+t5vloop:
+	W_Q5_0
+	TILE_BODY(TOK_VNNI)
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ t5vloop
+t5vdone:
+	TILE_EPILOGUE
+
+// func row1Q5_0AVX2(nb int, w, x *byte, dx *float32) float32
+TEXT ·row1Q5_0AVX2(SB), NOSPLIT, $0-36
+	ROW_PROLOGUE
+	TESTQ CX, CX
+	JZ r50done
+r50loop:
+	W_Q5_0
+	TOK_AVX2(2(DI), (R9), Y0, Y10, Y11, Y12)
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ r50loop
+r50done:
+	ROW_EPILOGUE
+
+// func row1Q5_0VNNI(nb int, w, x *byte, dx *float32) float32
+TEXT ·row1Q5_0VNNI(SB), NOSPLIT, $0-36
+	ROW_PROLOGUE
+	TESTQ CX, CX
+	JZ r5vdone
+r5vloop:
+	W_Q5_0
+	TOK_VNNI(2(DI), (R9), Y0, Y10, Y11, Y12)
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ r5vloop
+r5vdone:
+	ROW_EPILOGUE

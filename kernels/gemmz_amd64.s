@@ -54,6 +54,28 @@
 	VINSERTI64X4 $1, 36(SI), Z8, Z8; \
 	VPXORD Z4, Z8, Z8
 
+// Q5_0 pair: 22-byte blocks; the nibbles as for Q4_0, then the fifth bit
+// of each of the 64 values set from the two 32-bit qh words through a mask
+// register (Z5 holds 0x10 bytes; VPADDB, whose mask is per byte, not
+// VPORD, whose mask is per dword). R13 is a temporary.
+#define WZ_Q5_0 \
+	VPBROADCASTW (SI), X7; \
+	VPBROADCASTW 22(SI), X9; \
+	VINSERTI128 $1, X9, Y7, Y7; \
+	VCVTPH2PS Y7, Z7; \
+	VMOVDQU 6(SI), X8; \
+	VINSERTI128 $1, 28(SI), Y8, Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VINSERTI64X4 $1, Y9, Z8, Z8; \
+	VSHUFI64X2 $0xd8, Z8, Z8, Z8; \
+	VPANDD Z4, Z8, Z8; \
+	MOVL 2(SI), AX; \
+	MOVL 24(SI), R13; \
+	SHLQ $32, R13; \
+	ORQ R13, AX; \
+	KMOVQ AX, K1; \
+	VPADDB Z5, Z8, K1, Z8
+
 // One token's pair record at REC (an addressing expression reaching the
 // record's start; OFF64 and OFF128 reach its correction and scales).
 #define TOKZ(REC, CORR, SCALES, ACC, TI, TS) \
@@ -206,4 +228,42 @@ rz8tail:
 	WZ_Q8_0
 	TOKZ((DI), 64(DI), 128(DI), Z0, Z10, Z11)
 rz8done:
+	ROWZ_EPILOGUE
+
+#define Q5Z_CONST \
+	MOVL $0x10101010, AX; \
+	VPBROADCASTD AX, Z5
+
+// func tileZQ5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+TEXT ·tileZQ5_0(SB), NOSPLIT, $0-56
+	ZPROLOGUE(0x0f0f0f0f)
+	Q5Z_CONST
+	TILEZ_ARGS
+	TESTQ CX, CX
+	JZ tz5done
+tz5loop:
+	WZ_Q5_0
+	TILEZ_BODY
+	ADDQ $44, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNZ tz5loop
+tz5done:
+	TILEZ_EPILOGUE
+
+// func rowZQ5_0(np int, w, x *byte, out *float32, add int)
+TEXT ·rowZQ5_0(SB), NOSPLIT, $0-40
+	ZPROLOGUE(0x0f0f0f0f)
+	Q5Z_CONST
+	ROWZ_ARGS
+	TESTQ CX, CX
+	JZ rz5done
+rz5loop:
+	WZ_Q5_0
+	TOKZ((DI), 64(DI), 128(DI), Z0, Z10, Z11)
+	ADDQ $44, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNZ rz5loop
+rz5done:
 	ROWZ_EPILOGUE
