@@ -76,6 +76,8 @@ func (t *table) markdown(w io.Writer) {
 // num prints a figure with about three significant digits.
 func num(v float64) string {
 	switch a := max(v, -v); {
+	case v == 0:
+		return "0"
 	case a >= 100:
 		return fmt.Sprintf("%.0f", v)
 	case a >= 10:

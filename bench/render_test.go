@@ -74,7 +74,7 @@ func TestNum(t *testing.T) {
 	for _, c := range []struct {
 		v    float64
 		want string
-	}{{0, "0.00"}, {1.234, "1.23"}, {12.34, "12.3"}, {123.4, "123"}, {-5, "-5.00"}} {
+	}{{0, "0"}, {1.234, "1.23"}, {12.34, "12.3"}, {123.4, "123"}, {-5, "-5.00"}} {
 		if got := num(c.v); got != c.want {
 			t.Errorf("num(%v) = %q, want %q", c.v, got, c.want)
 		}
