@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -504,4 +505,84 @@ func ExampleMatMul() {
 	// Output:
 	// 16 1
 	// 592 0
+}
+
+// Weights come from files: whatever their bytes (NaN or infinite scales,
+// -128 in Q8_0, any bit pattern), every path runs without panicking or
+// reading out of bounds and agrees with the portable reference: equal to
+// rounding, or both not finite.
+func FuzzMatMulPaths(f *testing.F) {
+	f.Add(uint8(0), make([]byte, 2*34), int64(1))
+	f.Add(uint8(1), bytes.Repeat([]byte{0xff, 0x7b, 0x80}, 40), int64(2))
+	f.Add(uint8(2), bytes.Repeat([]byte{0x00, 0x7c, 0x01}, 50), int64(3))
+	types := []Type{Q8_0, Q4_0, Q5_0, F16, BF16, Q4_K, Q6_K}
+	f.Fuzz(func(t *testing.T, which uint8, data []byte, seed int64) {
+		typ := types[int(which)%len(types)]
+		cols := 64
+		if typ.BlockSize() == QKK {
+			cols = QKK
+		}
+		rb := mustRowBytes(t, typ, cols)
+		rows := len(data) / rb
+		if rows == 0 || rows > 64 {
+			return
+		}
+		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: data[:rows*rb]}
+		r := rand.New(rand.NewPCG(uint64(seed), 5))
+		const n = 5
+		x := randRow(r, cols*n)
+		defer SetPath(Path())
+		SetPath("portable")
+		want := make([]float32, rows*n)
+		MatMul(want, w, x, n, make([]byte, MatMulWork(w, n)))
+		mag := fuzzMagnitudes(t, w, x, n)
+		for _, path := range Paths() {
+			SetPath(path)
+			got := make([]float32, rows*n)
+			MatMul(got, w, x, n, make([]byte, MatMulWork(w, n)))
+			for i := range got {
+				g, p := float64(got[i]), float64(want[i])
+				if math.IsInf(mag[i], 0) || math.IsNaN(mag[i]) || mag[i] > 1e30 {
+					continue // overflow or NaN: only the absence of a crash counts
+				}
+				if d := math.Abs(g - p); !(d <= 256*0x1p-24*mag[i]+1e-30) {
+					t.Fatalf("%s %v: y[%d] = %v, portable %v (bound %g)", path, typ, i, g, p, 256*0x1p-24*mag[i])
+				}
+			}
+		}
+	})
+}
+
+// fuzzMagnitudes bounds, for each output of a fuzzed MatMul, the size of
+// the terms whose float rounding any summation order can differ by: the
+// sum of |w·x| over the dequantised row, and for the K-quants with a min
+// the scale and min terms apart (they may cancel), with some slack for
+// the activations' quantisation.
+func fuzzMagnitudes(t *testing.T, w Matrix, x []float32, n int) []float64 {
+	rb := mustRowBytes(t, w.Type, w.Cols)
+	mag := make([]float64, w.Rows*n)
+	wf := make([]float32, w.Cols)
+	variants := [][2]int{{-1, -1}}
+	if w.Type == Q4_K || w.Type == Q5_K {
+		variants = [][2]int{{2, 3}, {0, 1}} // zero dmin, then d
+	}
+	for r := range w.Rows {
+		for _, v := range variants {
+			row := slices.Clone(w.Data[r*rb : (r+1)*rb])
+			if v[0] >= 0 {
+				for b := 0; b < len(row); b += w.Type.BlockBytes() {
+					row[b+v[0]], row[b+v[1]] = 0, 0
+				}
+			}
+			if err := DequantizeRow(w.Type, wf, row); err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				for c, wv := range wf {
+					mag[i*w.Rows+r] += math.Abs(float64(wv)) * (1.05*math.Abs(float64(x[i*w.Cols+c])) + 0.05)
+				}
+			}
+		}
+	}
+	return mag
 }
