@@ -41,6 +41,8 @@ type matKernels struct {
 	tileZ func(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
 	rowZ  func(np int, w, x *byte, out *float32, add int)
 	zOff  int32
+	// tileZ8 is tileZ for eight tokens, where a path has it.
+	tileZ8 func(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
 
 	// quant is ggml's Q8_0 quantiser for nb blocks; false means a value
 	// was not finite and the row must be redone by the portable one.

@@ -65,9 +65,9 @@ var (
 	// blocks, else on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tileQ8_0VNNI, row1Q8_0VNNI, tileZQ8_0, rowZQ8_0, 128, quantQ8_0AVX2},
-		Q4_0: {tileQ4_0VNNI, row1Q4_0VNNI, tileZQ4_0, rowZQ4_0, 8, quantQ8_0AVX2},
-		Q5_0: {tileQ5_0VNNI, row1Q5_0VNNI, tileZQ5_0, rowZQ5_0, 16, quantQ8_0AVX2},
+		Q8_0: {tileQ8_0VNNI, row1Q8_0VNNI, tileZQ8_0, rowZQ8_0, 128, tileZ8Q8_0, quantQ8_0AVX2},
+		Q4_0: {tileQ4_0VNNI, row1Q4_0VNNI, tileZQ4_0, rowZQ4_0, 8, tileZ8Q4_0, quantQ8_0AVX2},
+		Q5_0: {tileQ5_0VNNI, row1Q5_0VNNI, tileZQ5_0, rowZQ5_0, 16, tileZ8Q5_0, quantQ8_0AVX2},
 	})
 )
 
@@ -91,3 +91,12 @@ func rowZQ4_0(np int, w, x *byte, out *float32, add int)
 
 //go:noescape
 func rowZQ8_0(np int, w, x *byte, out *float32, add int)
+
+//go:noescape
+func tileZ8Q4_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+
+//go:noescape
+func tileZ8Q8_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+
+//go:noescape
+func tileZ8Q5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)

@@ -133,6 +133,41 @@
 	VZEROUPPER; \
 	RET
 
+// Eight tokens: tokens 4-7 from R9 = DI + 4·R8, results to R10 = R11 +
+// 4·R14; accumulators Z0-Z3, Z6, Z12, Z14, Z15 (below 16, for the VEX-only
+// VHADDPS of HSUMZ), temporaries Z16-Z31.
+#define TILEZ8_ARGS \
+	TILEZ_ARGS; \
+	LEAQ (DI)(R8*4), R9; \
+	LEAQ (R11)(R14*4), R10; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y12, Y12, Y12; \
+	VXORPS Y14, Y14, Y14; \
+	VXORPS Y15, Y15, Y15
+
+#define TILEZ8_BODY \
+	TOKZ((DI), 64(DI), 128(DI), Z0, Z16, Z17); \
+	TOKZ((DI)(R8*1), 64(DI)(R8*1), 128(DI)(R8*1), Z1, Z18, Z19); \
+	TOKZ((DI)(R8*2), 64(DI)(R8*2), 128(DI)(R8*2), Z2, Z20, Z21); \
+	TOKZ((DI)(R12*1), 64(DI)(R12*1), 128(DI)(R12*1), Z3, Z22, Z23); \
+	TOKZ((R9), 64(R9), 128(R9), Z6, Z24, Z25); \
+	TOKZ((R9)(R8*1), 64(R9)(R8*1), 128(R9)(R8*1), Z12, Z26, Z27); \
+	TOKZ((R9)(R8*2), 64(R9)(R8*2), 128(R9)(R8*2), Z14, Z28, Z29); \
+	TOKZ((R9)(R12*1), 64(R9)(R12*1), 128(R9)(R12*1), Z15, Z30, Z31)
+
+#define TILEZ8_EPILOGUE \
+	VMOVD DX, X13; \
+	HSUMZ(Z0, Y0, X0, (R11)); \
+	HSUMZ(Z1, Y1, X1, (R11)(R14*1)); \
+	HSUMZ(Z2, Y2, X2, (R11)(R14*2)); \
+	HSUMZ(Z3, Y3, X3, (R11)(BX*1)); \
+	HSUMZ(Z6, Y6, X6, (R10)); \
+	HSUMZ(Z12, Y12, X12, (R10)(R14*1)); \
+	HSUMZ(Z14, Y14, X14, (R10)(R14*2)); \
+	HSUMZ(Z15, Y15, X15, (R10)(BX*1)); \
+	VZEROUPPER; \
+	RET
+
 #define ROWZ_ARGS \
 	MOVQ out+24(FP), R11; \
 	MOVQ add+32(FP), DX; \
@@ -267,3 +302,55 @@ rz5loop:
 	JNZ rz5loop
 rz5done:
 	ROWZ_EPILOGUE
+
+// func tileZ8Q4_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+TEXT ·tileZ8Q4_0(SB), NOSPLIT, $0-56
+	ZPROLOGUE(0x0f0f0f0f)
+	TILEZ8_ARGS
+	TESTQ CX, CX
+	JZ t8z4done
+t8z4loop:
+	WZ_Q4_0
+	TILEZ8_BODY
+	ADDQ $36, SI
+	ADDQ $192, DI
+	ADDQ $192, R9
+	DECQ CX
+	JNZ t8z4loop
+t8z4done:
+	TILEZ8_EPILOGUE
+
+// func tileZ8Q8_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+TEXT ·tileZ8Q8_0(SB), NOSPLIT, $0-56
+	ZPROLOGUE(0x80808080)
+	TILEZ8_ARGS
+	TESTQ CX, CX
+	JZ t8z8done
+t8z8loop:
+	WZ_Q8_0
+	TILEZ8_BODY
+	ADDQ $68, SI
+	ADDQ $192, DI
+	ADDQ $192, R9
+	DECQ CX
+	JNZ t8z8loop
+t8z8done:
+	TILEZ8_EPILOGUE
+
+// func tileZ8Q5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+TEXT ·tileZ8Q5_0(SB), NOSPLIT, $0-56
+	ZPROLOGUE(0x0f0f0f0f)
+	Q5Z_CONST
+	TILEZ8_ARGS
+	TESTQ CX, CX
+	JZ t8z5done
+t8z5loop:
+	WZ_Q5_0
+	TILEZ8_BODY
+	ADDQ $44, SI
+	ADDQ $192, DI
+	ADDQ $192, R9
+	DECQ CX
+	JNZ t8z5loop
+t8z5done:
+	TILEZ8_EPILOGUE

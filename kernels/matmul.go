@@ -239,14 +239,14 @@ func (j *matmulJob) run(lo, hi int) {
 	}
 }
 
-// kChunk is how many blocks of a row the 512-bit kernels take per call: four
-// tokens' records for them (4·kChunk/2·192 bytes, 24 KiB) stay in the L1
-// cache while the rows of a tile pass.
-const kChunk = 64
+// kChunk is how many blocks of a row the 512-bit kernels take per call:
+// eight tokens' records for them (8·kChunk/2·192 bytes, 24 KiB) stay in the
+// L1 cache while the rows of a tile pass.
+const kChunk = 32
 
 // runWide is run for the 512-bit kernels: rows in cache-sized tiles, the
 // row length in chunks of kChunk blocks (partial sums added in out), tokens
-// four at a time.
+// eight at a time, then four, then one.
 func (j *matmulJob) runWide(lo, hi int) {
 	rows, n := j.w.Rows, j.n
 	y, data, xz := j.y, j.w.Data, j.xz
@@ -263,6 +263,12 @@ func (j *matmulJob) runWide(lo, hi int) {
 				add = 1
 			}
 			t := 0
+			for ; j.mk.tileZ8 != nil && t+8 <= n; t += 8 {
+				x := &xz[t*xs+k0/2*zRecord]
+				for r := r0; r < r1; r++ {
+					j.mk.tileZ8(np, &data[r*j.wrb+k0*bb], x, xs, &y[t*rows+r], rows*4, add)
+				}
+			}
 			for ; t+4 <= n; t += 4 {
 				x := &xz[t*xs+k0/2*zRecord]
 				for r := r0; r < r1; r++ {
