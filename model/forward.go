@@ -32,7 +32,7 @@ type State struct {
 	q, k, v  []float32       // batch × heads·headDim, batch × kvHeads·headDim (×2)
 	att, tmp []float32       // attention output (batch × heads·headDim), projection out (batch × embd)
 	gate, up []float32       // batch × ffn
-	scores   []float32       // attention weights, heads × ctx
+	attn     []attnScratch   // one per attention worker
 	logits   []float32       // vocab
 	work     []byte          // quantised activations for the matrix kernels
 	rounded  []float32       // activations rounded for F16/BF16 weights, batch × widest input
@@ -65,7 +65,9 @@ func (m *Model) NewState(alloc Allocator, ctx, batch int) *State {
 	s.tmp = alloc.Float32s(batch * c.Embd)
 	s.gate = alloc.Float32s(batch * c.FFN)
 	s.up = alloc.Float32s(batch * c.FFN)
-	s.scores = alloc.Float32s(kernels.AttentionScratch(ctx, c.Heads))
+	for range max(1, min(kernels.Threads(), c.KVHeads)) {
+		s.attn = append(s.attn, newAttnScratch(alloc, ctx, c.HeadDim))
+	}
 	s.logits = alloc.Float32s(c.Vocab)
 	s.work = alloc.Bytes(m.workBytes(batch))
 	if m.floatWeights() {
@@ -166,10 +168,7 @@ func (s *State) step(tokens []int32) error {
 		kernels.F32ToF16Row(s.kCache[l][s.pos*kvDim:(s.pos+n)*kvDim], k)
 		kernels.F32ToF16Row(s.vCache[l][s.pos*kvDim:(s.pos+n)*kvDim], v)
 		att := s.att[:n*qDim]
-		for i := range n { // token i sees positions 0..pos+i: causal
-			attend(att[i*qDim:(i+1)*qDim], q[i*qDim:(i+1)*qDim], s.kCache[l], s.vCache[l],
-				s.pos+i+1, c.Heads, c.KVHeads, c.HeadDim, m.attnScale, s.scores)
-		}
+		s.attention(att, q, l, n)
 		s.matMul(s.tmp[:n*E], L.o, att, n)
 		kernels.Add(x, x, s.tmp[:n*E])
 

@@ -294,6 +294,10 @@ func TestForwardMatchesReference(t *testing.T) {
 			}
 			ref := refForward(m, tokens, refOptions{quantAct: true, f16Act: true, f16KV: true, f16Q: true, f16P: true})
 			for _, batch := range []int{1, 5} { // one token at a time; a prefill of 5, then one at a time
+				if batch > 1 { // and attention split over goroutines, as long prompts have it
+					defer func(w int) { attentionParallelWork = w }(attentionParallelWork)
+					attentionParallelWork = 0
+				}
 				st := m.NewState(HeapAllocator{}, 32, batch)
 				far := 0
 				for pos := 0; pos < len(tokens); {
