@@ -57,22 +57,17 @@ func checkQuoteV4Layout(b []byte) error {
 	return nil
 }
 
-// quoteToProto is abi.QuoteToProto for quotes from outside: the version
-// and the layout walk first, then the library's parser, with a recover as
-// a second line should the library find another way to index past its
-// input (a parser of host bytes must return an error, never take the
-// process down). ParseTDXQuote should call it in place of
-// abi.QuoteToProto.
+// quoteToProto is abi.QuoteToProto for quotes from outside: for a version 4
+// quote the layout walk first (other versions the library refuses without
+// parsing), then the library's parser, with a recover as a second line
+// should the library find another way to index past its input (a parser of
+// host bytes must return an error, never take the process down).
+// ParseTDXQuote should call it in place of abi.QuoteToProto.
 func quoteToProto(b []byte) (q any, err error) {
-	if len(b) < 2 || binary.LittleEndian.Uint16(b) != abi.QuoteVersion {
-		v := -1
-		if len(b) >= 2 {
-			v = int(binary.LittleEndian.Uint16(b))
+	if len(b) >= 2 && binary.LittleEndian.Uint16(b) == abi.QuoteVersion {
+		if err := checkQuoteV4Layout(b); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("%w: version %d, want %d", errQuoteLayout, v, abi.QuoteVersion)
-	}
-	if err := checkQuoteV4Layout(b); err != nil {
-		return nil, err
 	}
 	defer func() {
 		if r := recover(); r != nil {
