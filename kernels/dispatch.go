@@ -57,6 +57,11 @@ type floatKernels struct {
 	dots    map[Type]vecDotFunc
 	dotF16  func(h []uint16, x []float32) float32
 	axpyF16 func(y []float32, a float32, h []uint16) // y += a·h
+
+	// tiles4 compute one weight row against four tokens of activations
+	// in their plain vecDotType rows (token t at x + t·xstride bytes, its
+	// result at out + t·ostride bytes), for nb whole blocks.
+	tiles4 map[Type]func(nb int, w, x *byte, xstride int, out *float32, ostride int)
 }
 
 var (

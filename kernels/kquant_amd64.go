@@ -8,6 +8,9 @@ func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
 //go:noescape
 func dotQ6_KQ8_KAVX2(nb int, w, x *byte) float32
 
+//go:noescape
+func tile4Q4_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
+
 // kquantDotsAVX2 are whole-row wrappers: n is a multiple of 256 (RowBytes
 // refuses other rows) and the slices hold at least that many blocks.
 var kquantDotsAVX2 = map[Type]vecDotFunc{
@@ -27,4 +30,8 @@ var kquantDotsAVX2 = map[Type]vecDotFunc{
 		_, _ = w[nb*Q6_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
 		return dotQ6_KQ8_KAVX2(nb, &w[0], &x[0])
 	},
+}
+
+var kquantTilesAVX2 = map[Type]func(nb int, w, x *byte, xstride int, out *float32, ostride int){
+	Q4_K: tile4Q4_KAVX2,
 }

@@ -62,6 +62,12 @@ DATA ·q6kShuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
 DATA ·q6kShuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
 GLOBL ·q6kShuf<>(SB), RODATA|NOPTR, $128
 
+DATA ·q4kLow<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·q4kLow<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·q4kLow<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·q4kLow<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL ·q4kLow<>(SB), RODATA|NOPTR, $32
+
 // d·dy and (for Q4_K) dmin·dy of a super-block into X12 and X13, as ggml
 // computes them: the F16 weight scale times the F32 activation scale.
 #define SCALE(OFF, DST) \
@@ -93,6 +99,66 @@ GLOBL ·q6kShuf<>(SB), RODATA|NOPTR, $128
 	VPMADDWD Y10, Y9, Y9; \
 	VPADDD Y8, Y11, Y11; \
 	VPADDD Y9, Y11, Y11
+
+// Prefill: one Q4_K row against four tokens. Per super-block the row is
+// unpacked once into the stack frame (eight sub-blocks of 32 nibbles at
+// 0(SP), their scales spread over words at 256(SP)); each token then costs
+// one VPMADDUBSW, VPMADDWD and VPADDD per sub-block, plus its mins term.
+//
+// Register plan (tile4Q4_K): CX blocks, SI w, DI R9 R10 R12 the four
+//   tokens' Q8_K blocks, AX BX DX R8 R13 scale unpacking; Y0-Y3 float sums
+//   and X4-X7 float min sums of tokens 0-3; Y8 int32 sums of a token's
+//   block; Y9 scales as words (row side); Y10-Y12 temporaries; X13 d;
+//   X14 dmin; X15 mins as words.
+#define K4_SUB(J, XT) \
+	VMOVDQU (32*J)(SP), Y10; \
+	VPMADDUBSW (4+32*J)(XT), Y10, Y10; \
+	VPMADDWD (256+32*J)(SP), Y10, Y10; \
+	VPADDD Y10, Y8, Y8
+
+#define K4_TOKEN(XT, ACC, MACC) \
+	VPXOR Y8, Y8, Y8; \
+	K4_SUB(0, XT); \
+	K4_SUB(1, XT); \
+	K4_SUB(2, XT); \
+	K4_SUB(3, XT); \
+	K4_SUB(4, XT); \
+	K4_SUB(5, XT); \
+	K4_SUB(6, XT); \
+	K4_SUB(7, XT); \
+	VCVTDQ2PS Y8, Y8; \
+	VMOVSS (XT), X12; \
+	VMULSS X13, X12, X11; \
+	VBROADCASTSS X11, Y11; \
+	VFMADD231PS Y11, Y8, ACC; \
+	VMOVDQU 260(XT), Y10; \
+	VEXTRACTI128 $1, Y10, X11; \
+	VPHADDW X11, X10, X10; \
+	VPMADDWD X15, X10, X10; \
+	VCVTDQ2PS X10, X10; \
+	VMULSS X14, X12, X11; \
+	VBROADCASTSS X11, X11; \
+	VFMADD231PS X11, X10, MACC
+
+#define K4_NIBBLES(P) \
+	VMOVDQU (16+32*P)(SI), Y10; \
+	VPAND ·q4kLow<>(SB), Y10, Y11; \
+	VMOVDQU Y11, (64*P)(SP); \
+	VPSRLW $4, Y10, Y10; \
+	VPAND ·q4kLow<>(SB), Y10, Y10; \
+	VMOVDQU Y10, (64*P+32)(SP)
+
+#define K4_SCALEVEC(J) \
+	VPSHUFB (32*J)(R13), Y9, Y10; \
+	VMOVDQU Y10, (256+32*J)(SP)
+
+#define K4_OUT(ACC, XACC, MACC, OUT) \
+	VEXTRACTF128 $1, ACC, X10; \
+	VADDPS X10, XACC, XACC; \
+	VSUBPS MACC, XACC, XACC; \
+	VHADDPS XACC, XACC, XACC; \
+	VHADDPS XACC, XACC, XACC; \
+	MOVSS XACC, OUT
 
 // func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
@@ -257,4 +323,96 @@ q6kdone:
 	VHADDPS X0, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
+	RET
+
+// func tile4Q4_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
+TEXT ·tile4Q4_KAVX2(SB), NOSPLIT, $512-48
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ xstride+24(FP), AX
+	LEAQ (DI)(AX*1), R9
+	LEAQ (DI)(AX*2), R10
+	LEAQ (R9)(AX*2), R12
+	LEAQ ·q4kShuf<>(SB), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	TESTQ CX, CX
+	JZ k4tdone
+k4tloop:
+	MOVWLZX (SI), AX
+	VMOVD AX, X13
+	VCVTPH2PS X13, X13
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X14
+	VCVTPH2PS X14, X14
+	// As dotQ4_KQ8_KAVX2: scales to AX:BX, mins to DX:R8.
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R8
+	MOVL BX, R11
+	ANDL $0x3f3f3f3f, R11
+	ANDL $0x0f0f0f0f, DX
+	MOVL AX, BX
+	SHRL $6, BX
+	ANDL $0x03030303, BX
+	SHLL $4, BX
+	ORL DX, BX
+	ANDL $0x3f3f3f3f, AX
+	MOVL R11, DX
+	VMOVD DX, X15
+	VPINSRD $1, R8, X15, X15
+	VPMOVZXBW X15, X15
+	VMOVD AX, X9
+	VPINSRD $1, BX, X9, X9
+	VPMOVZXBW X9, X9
+	VINSERTI128 $1, X9, Y9, Y9
+	K4_SCALEVEC(0)
+	K4_SCALEVEC(1)
+	K4_SCALEVEC(2)
+	K4_SCALEVEC(3)
+	K4_SCALEVEC(4)
+	K4_SCALEVEC(5)
+	K4_SCALEVEC(6)
+	K4_SCALEVEC(7)
+	K4_NIBBLES(0)
+	K4_NIBBLES(1)
+	K4_NIBBLES(2)
+	K4_NIBBLES(3)
+
+	K4_TOKEN(DI, Y0, X4)
+	K4_TOKEN(R9, Y1, X5)
+	K4_TOKEN(R10, Y2, X6)
+	K4_TOKEN(R12, Y3, X7)
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	ADDQ $292, R9
+	ADDQ $292, R10
+	ADDQ $292, R12
+	DECQ CX
+	JNZ k4tloop
+k4tdone:
+	MOVQ out+32(FP), R11
+	MOVQ ostride+40(FP), AX
+	K4_OUT(Y0, X0, X4, (R11))
+	K4_OUT(Y1, X1, X5, (R11)(AX*1))
+	K4_OUT(Y2, X2, X6, (R11)(AX*2))
+	LEAQ (R11)(AX*2), R11
+	K4_OUT(Y3, X3, X7, (R11)(AX*1))
+	VZEROUPPER
 	RET

@@ -112,7 +112,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	*q = quantJob{}
 
 	j := &theJobs.mm
-	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type)}
+	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
 	parallel(w.Rows, 16, j)
 	*j = matmulJob{} // keep no reference to the caller's request data
 }
@@ -199,6 +199,7 @@ type matmulJob struct {
 	fast     bool
 	mk       matKernels
 	dot      vecDotFunc
+	tile4    func(nb int, w, x *byte, xstride int, out *float32, ostride int) // or nil
 }
 
 // tileBytes bounds the weight rows one tile holds, so that they stay in the
@@ -209,9 +210,22 @@ func (j *matmulJob) run(lo, hi int) {
 	rows, cols, n := j.w.Rows, j.w.Cols, j.n
 	y, xq, data := j.y, j.xq, j.w.Data
 	if !j.fast {
+		t := 0
+		if bs := j.w.Type.BlockSize(); j.tile4 != nil && cols >= bs {
+			// Four tokens at a time through a cache-sized group of rows.
+			step := max(4, min(64, tileBytes/j.wrb))
+			for r0 := lo; r0 < hi; r0 += step {
+				r1 := min(r0+step, hi)
+				for t = 0; t+4 <= n; t += 4 {
+					for r := r0; r < r1; r++ {
+						j.tile4(cols/bs, &data[r*j.wrb], &xq[t*j.xrb], j.xrb, &y[t*rows+r], rows*4)
+					}
+				}
+			}
+		}
 		for r := lo; r < hi; r++ {
 			row := data[r*j.wrb : (r+1)*j.wrb]
-			for i := range n {
+			for i := t; i < n; i++ {
 				y[i*rows+r] = j.dot(cols, row, xq[i*j.xrb:(i+1)*j.xrb])
 			}
 		}
