@@ -11,6 +11,9 @@ func dotQ6_KQ8_KAVX2(nb int, w, x *byte) float32
 //go:noescape
 func tile4Q4_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
 
+//go:noescape
+func tile4Q6_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
+
 // kquantDotsAVX2 are whole-row wrappers: n is a multiple of 256 (RowBytes
 // refuses other rows) and the slices hold at least that many blocks.
 var kquantDotsAVX2 = map[Type]vecDotFunc{
@@ -34,4 +37,5 @@ var kquantDotsAVX2 = map[Type]vecDotFunc{
 
 var kquantTilesAVX2 = map[Type]func(nb int, w, x *byte, xstride int, out *float32, ostride int){
 	Q4_K: tile4Q4_KAVX2,
+	Q6_K: tile4Q6_KAVX2,
 }

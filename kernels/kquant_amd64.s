@@ -68,6 +68,12 @@ DATA ·q4kLow<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA ·q4kLow<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL ·q4kLow<>(SB), RODATA|NOPTR, $32
 
+DATA ·q6kHigh<>+0(SB)/8, $0x3030303030303030
+DATA ·q6kHigh<>+8(SB)/8, $0x3030303030303030
+DATA ·q6kHigh<>+16(SB)/8, $0x3030303030303030
+DATA ·q6kHigh<>+24(SB)/8, $0x3030303030303030
+GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
+
 // d·dy and (for Q4_K) dmin·dy of a super-block into X12 and X13, as ggml
 // computes them: the F16 weight scale times the F32 activation scale.
 #define SCALE(OFF, DST) \
@@ -159,6 +165,70 @@ GLOBL ·q4kLow<>(SB), RODATA|NOPTR, $32
 	VHADDPS XACC, XACC, XACC; \
 	VHADDPS XACC, XACC, XACC; \
 	MOVSS XACC, OUT
+
+// Prefill: one Q6_K row against four tokens, as tile4Q4_K: the 256 levels
+// (0..63, in the activations' order) and the scale vectors unpacked into
+// the frame once per super-block, each token then one VPMADDUBSW,
+// VPMADDWD and VPADDD per 32 elements, and the offset 32 taken off once
+// per token and block as 32·sum(scale_g·bsum_g).
+//
+// Register plan (tile4Q6_K): CX blocks, SI w, DI R9 R10 R12 the four
+//   tokens' Q8_K blocks, R13 shuffles; Y0-Y3 float sums of tokens 0-3;
+//   X4 zero (no min term); Y8 int32 sums of a token's block; Y6 a half's
+//   scales as words; Y7 Y9 Y12 ql and qh (row side); Y10 Y11 temporaries;
+//   Y13 the 16 scales as words; X14 d.
+// Store level S: QL's low nibbles with Y11's bits 4-5.
+#define K6_LEVEL(S, QL) \
+	VPAND ·q6kHigh<>(SB), Y11, Y11; \
+	VPOR QL, Y11, Y11; \
+	VMOVDQU Y11, (32*(S))(SP)
+
+#define K6_HALF(H) \
+	VPMOVSXBW (192+8*H)(SI), X6; \
+	VINSERTI128 $1, X6, Y6, Y6; \
+	VMOVDQU (64*H)(SI), Y7; \
+	VMOVDQU (32+64*H)(SI), Y9; \
+	VMOVDQU (128+32*H)(SI), Y12; \
+	VPAND ·q4kLow<>(SB), Y7, Y10; \
+	VPSLLW $4, Y12, Y11; \
+	K6_LEVEL(4*H, Y10); \
+	VPAND ·q4kLow<>(SB), Y9, Y10; \
+	VPSLLW $2, Y12, Y11; \
+	K6_LEVEL(4*H+1, Y10); \
+	VPSRLW $4, Y7, Y10; \
+	VPAND ·q4kLow<>(SB), Y10, Y10; \
+	VMOVDQA Y12, Y11; \
+	K6_LEVEL(4*H+2, Y10); \
+	VPSRLW $4, Y9, Y10; \
+	VPAND ·q4kLow<>(SB), Y10, Y10; \
+	VPSRLW $2, Y12, Y11; \
+	K6_LEVEL(4*H+3, Y10); \
+	VPSHUFB (R13), Y6, Y10; \
+	VMOVDQU Y10, (256+32*(4*H))(SP); \
+	VPSHUFB 32(R13), Y6, Y10; \
+	VMOVDQU Y10, (256+32*(4*H+1))(SP); \
+	VPSHUFB 64(R13), Y6, Y10; \
+	VMOVDQU Y10, (256+32*(4*H+2))(SP); \
+	VPSHUFB 96(R13), Y6, Y10; \
+	VMOVDQU Y10, (256+32*(4*H+3))(SP)
+
+#define K6_TOKEN(XT, ACC) \
+	VPXOR Y8, Y8, Y8; \
+	K4_SUB(0, XT); \
+	K4_SUB(1, XT); \
+	K4_SUB(2, XT); \
+	K4_SUB(3, XT); \
+	K4_SUB(4, XT); \
+	K4_SUB(5, XT); \
+	K4_SUB(6, XT); \
+	K4_SUB(7, XT); \
+	VPMADDWD 260(XT), Y13, Y10; \
+	VPSLLD $5, Y10, Y10; \
+	VPSUBD Y10, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VMULSS (XT), X14, X11; \
+	VBROADCASTSS X11, Y11; \
+	VFMADD231PS Y11, Y8, ACC
 
 // func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
@@ -414,5 +484,53 @@ k4tdone:
 	K4_OUT(Y2, X2, X6, (R11)(AX*2))
 	LEAQ (R11)(AX*2), R11
 	K4_OUT(Y3, X3, X7, (R11)(AX*1))
+	VZEROUPPER
+	RET
+
+// func tile4Q6_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
+TEXT ·tile4Q6_KAVX2(SB), NOSPLIT, $512-48
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ xstride+24(FP), AX
+	LEAQ (DI)(AX*1), R9
+	LEAQ (DI)(AX*2), R10
+	LEAQ (R9)(AX*2), R12
+	LEAQ ·q6kShuf<>(SB), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS X4, X4, X4
+	TESTQ CX, CX
+	JZ k6tdone
+k6tloop:
+	K6_HALF(0)
+	K6_HALF(1)
+	VPMOVSXBW 192(SI), Y13
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X14
+	VCVTPH2PS X14, X14
+
+	K6_TOKEN(DI, Y0)
+	K6_TOKEN(R9, Y1)
+	K6_TOKEN(R10, Y2)
+	K6_TOKEN(R12, Y3)
+
+	ADDQ $210, SI
+	ADDQ $292, DI
+	ADDQ $292, R9
+	ADDQ $292, R10
+	ADDQ $292, R12
+	DECQ CX
+	JNZ k6tloop
+k6tdone:
+	MOVQ out+32(FP), R11
+	MOVQ ostride+40(FP), AX
+	K4_OUT(Y0, X0, X4, (R11))
+	K4_OUT(Y1, X1, X4, (R11)(AX*1))
+	K4_OUT(Y2, X2, X4, (R11)(AX*2))
+	LEAQ (R11)(AX*2), R11
+	K4_OUT(Y3, X3, X4, (R11)(AX*1))
 	VZEROUPPER
 	RET
