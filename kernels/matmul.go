@@ -62,8 +62,9 @@ func MatVec(y []float32, w Matrix, x []float32, work []byte) {
 // MatMul computes y[i] = W·x[i] for n tokens (prefill): x is n rows of
 // w.Cols, y is n rows of w.Rows. The activations are converted once; then
 // each thread takes ranges of weight rows and, for a cache-sized group of
-// rows, runs every token through it four at a time, so each weight block
-// is read from memory once per call and unpacked once per four tokens.
+// rows, runs every token through it four (AVX-512: eight) at a time, so each
+// weight block is read from memory once per call and unpacked once per tile
+// of tokens. Decode (n = 1) runs one row kernel call per row.
 //
 // The sizes are the caller's contract (the model checks its tensors with
 // Matrix.Check when it loads them); a violation panics before any kernel
