@@ -115,7 +115,7 @@ func (r *Report) probe(test string, threads int) *Figure {
 // separately, ahead of them.
 func (r *Report) tables() (out []*table) {
 	probes := &table{title: "Machine probes (this run)", header: []string{"probe", "threads", "median (min–max)", "unit", "via"}}
-	kern := &table{title: "Kernels: matrix-vector products (share of this run's probes, medians)", header: []string{"test", "path", "threads", "median (min–max)", "unit", "share of probe"}}
+	kern := &table{title: "Kernels: matrix-vector products (median, as a share of this run's best probe sample)", header: []string{"test", "path", "threads", "median (min–max)", "unit", "share of probe"}}
 	var order []mkey
 	seen := map[mkey]bool{}
 	for i := range r.Figures {
@@ -131,8 +131,8 @@ func (r *Report) tables() (out []*table) {
 			} else {
 				p = r.probe("read-bandwidth", f.Threads)
 			}
-			if p != nil && p.Median > 0 {
-				share = pct(f.Median / p.Median)
+			if p != nil && p.Max > 0 {
+				share = pct(f.Median / p.Max)
 			}
 			kern.rows = append(kern.rows, []string{f.Test, f.Path, fmt.Sprint(f.Threads), spread(f), f.Unit, share})
 		case SuiteModel:
@@ -158,7 +158,7 @@ func (r *Report) tables() (out []*table) {
 		if m != nil {
 			title = fmt.Sprintf("Model %s (%s, %.0f MB)", m.File, m.Type, float64(m.Size)/1e6)
 		}
-		mt := &table{title: title, header: []string{"test", "threads", "unit", "pith", "llama.cpp", "pith / llama.cpp", "pith weights GB/s (of bandwidth)", "llama.cpp weights GB/s (of bandwidth)"}}
+		mt := &table{title: title, header: []string{"test", "threads", "unit", "pith", "llama.cpp", "pith / llama.cpp", "pith weights GB/s (of best bandwidth)", "llama.cpp weights GB/s (of best bandwidth)"}}
 		for _, k := range order {
 			if k.model != name {
 				continue
@@ -180,8 +180,8 @@ func (r *Report) tables() (out []*table) {
 					}
 					gbs := float64(m.WeightBytes) * f.Median / 1e9
 					cell := num(gbs)
-					if bw != nil && bw.Median > 0 {
-						cell += " (" + pct(gbs/bw.Median) + ")"
+					if bw != nil && bw.Max > 0 {
+						cell += " (" + pct(gbs/bw.Max) + ")"
 					}
 					row[6+i] = cell
 				}
@@ -247,7 +247,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "> note: "+n)
 	}
-	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios use medians; llama.cpp ran interleaved with pith on the same file and threads.")
+	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants); llama.cpp ran interleaved with pith on the same file and threads.")
 	return err
 }
 
