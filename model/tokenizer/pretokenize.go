@@ -131,3 +131,88 @@ func nextWord(s string, i, maxDigits int) int {
 	// other. Invalid UTF-8 bytes decode as U+FFFD (other) above.
 	return i + max(n0, 1)
 }
+
+// GPT-2's pre-tokenizer (llama.cpp's "gpt2", not offered until an oracle
+// checks it on its own) is the older regex
+//
+//	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//
+// with lower-case contractions only and a single optional space, not any
+// non-letter, before a word. SmolLM's ("smollm") first splits every digit
+// off on its own (\p{N}) and runs the same regex on the pieces between, so
+// a piece ends, for the look-ahead too, where a digit starts.
+func newGPT2Splitter(digitsAlone bool) splitter {
+	return func(s string, i int) int { return gpt2Word(s, i, digitsAlone) }
+}
+
+func gpt2Word(s string, i int, digitsAlone bool) int {
+	c0, n0 := at(s, i)
+	if digitsAlone && isN(c0) {
+		return i + n0
+	}
+	// The end of the piece the regex sees: the text's end or, for SmolLM,
+	// a digit.
+	pieceEnd := func(j int) bool {
+		c, _ := at(s, j)
+		return c < 0 || digitsAlone && isN(c)
+	}
+	// 1. Contractions, lower case only.
+	if c0 == '\'' {
+		c1, _ := at(s, i+1)
+		c2, _ := at(s, i+2)
+		switch {
+		case c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd':
+			return i + 2
+		case (c1 == 'r' || c1 == 'v') && c2 == 'e', c1 == 'l' && c2 == 'l':
+			return i + 3
+		}
+	}
+	// 2-4. An optional space, then a run of letters, of digits, or of
+	// anything else that is not a space.
+	class := func(c rune) int {
+		switch {
+		case c < 0 || isS(c):
+			return -1
+		case isL(c):
+			return 0
+		case isN(c):
+			return 1
+		}
+		return 2
+	}
+	j := i
+	if c0 == ' ' && !pieceEnd(i+1) {
+		j = i + 1
+	}
+	if c, _ := at(s, j); class(c) >= 0 && !(digitsAlone && class(c) == 1) {
+		k := class(c)
+		for {
+			c, n := at(s, j)
+			if class(c) != k {
+				return j
+			}
+			j += n
+		}
+	}
+	// 5-6. Whitespace: \s+(?!\S) leaves the last space of a run to lead the
+	// next word, unless the run ends the piece; a single space before a
+	// non-space is \s+.
+	if isS(c0) {
+		end := i
+		for {
+			c, n := at(s, end)
+			if !isS(c) {
+				break
+			}
+			end += n
+		}
+		if pieceEnd(end) {
+			return end
+		}
+		if _, last := utf8.DecodeLastRuneInString(s[:end]); end-last > i {
+			return end - last
+		}
+		return end
+	}
+	return i + max(n0, 1)
+}

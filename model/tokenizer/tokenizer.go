@@ -72,17 +72,14 @@ func New(cfg Config) (*Tokenizer, error) {
 	}
 	t := &Tokenizer{cfg: cfg, vocab: make(map[string]int32, len(cfg.Tokens)), ranks: make(map[[2]string]int, len(cfg.Merges)), eog: map[int32]bool{}}
 	switch cfg.Pre {
-	case "qwen2", "gpt2", "smollm", "default", "":
+	case "qwen2", "default", "":
 		t.split = newSplitter(1)
+	case "smollm":
+		t.split = newGPT2Splitter(true)
 	case "llama-bpe", "llama3", "llama-v3":
 		t.split = newSplitter(3)
 	default:
-		return nil, fmt.Errorf("tokenizer: pre-tokenizer %q is not supported (qwen2, llama-bpe)", cfg.Pre)
-	}
-	if cfg.Pre == "gpt2" || cfg.Pre == "smollm" {
-		// GPT-2's own regex differs from Qwen2's in details we have not
-		// checked against an oracle; refuse rather than tokenize wrongly.
-		return nil, fmt.Errorf("tokenizer: pre-tokenizer %q is not verified yet", cfg.Pre)
+		return nil, fmt.Errorf("tokenizer: pre-tokenizer %q is not supported (qwen2, llama-bpe, smollm)", cfg.Pre)
 	}
 	for id, tok := range cfg.Tokens {
 		if _, dup := t.vocab[tok]; !dup {
