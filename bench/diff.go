@@ -45,20 +45,42 @@ type Change struct {
 	Better bool
 }
 
-// Diff compares every figure of a with the same figure in b.
+// Diff compares every figure of a with the same figure in b. Model files
+// are matched by SHA-256, so a renamed copy of the same file still pairs.
 func Diff(a, b *Report) []Change {
+	toB, toA := modelRenames(a, b), modelRenames(b, a)
+	rename := func(k Key, m map[string]string) Key {
+		if n, ok := m[k.Model]; ok {
+			k.Model = n
+		}
+		return k
+	}
 	var out []Change
 	for i := range a.Figures {
 		fa := &a.Figures[i]
-		fb := b.Find(fa.Key())
+		fb := b.Find(rename(fa.Key(), toB))
 		out = append(out, compare(fa.Key(), fa, fb))
 	}
 	for i := range b.Figures {
-		if a.Find(b.Figures[i].Key()) == nil {
+		if a.Find(rename(b.Figures[i].Key(), toA)) == nil {
 			out = append(out, compare(b.Figures[i].Key(), nil, &b.Figures[i]))
 		}
 	}
 	return out
+}
+
+// modelRenames maps each model file name of x to the name the same file
+// (by SHA-256) has in y, where the names differ.
+func modelRenames(x, y *Report) map[string]string {
+	m := map[string]string{}
+	for _, mx := range x.Env.Models {
+		for _, my := range y.Env.Models {
+			if mx.SHA256 != "" && mx.SHA256 == my.SHA256 && mx.File != my.File {
+				m[mx.File] = my.File
+			}
+		}
+	}
+	return m
 }
 
 func compare(k Key, a, b *Figure) Change {

@@ -78,3 +78,20 @@ func ExampleDiff() {
 	}
 	// Output: model/pith/tg128/t2: +18.6% significant (p=0.008)
 }
+
+func TestDiffMatchesModelsByDigest(t *testing.T) {
+	mk := func(file, sha string, v float64) *Report {
+		r := NewReport(Env{Models: []Model{{File: file, SHA256: sha}}})
+		r.Add(Figure{Suite: SuiteModel, System: SystemPith, Model: file, Test: "tg64", Threads: 1, Unit: UnitTokPerSec, Samples: []float64{v, v + 1}})
+		return r
+	}
+	if ch := Diff(mk("a.gguf", "11", 10), mk("b.gguf", "11", 20)); len(ch) != 1 || ch[0].New == nil || ch[0].New.Median != 20.5 {
+		t.Fatalf("same digest, other name: %+v", ch)
+	}
+	if ch := Diff(mk("a.gguf", "11", 10), mk("a.gguf", "22", 20)); len(ch) != 1 || ch[0].New == nil {
+		t.Fatalf("same name: %+v", ch)
+	}
+	if ch := Diff(mk("a.gguf", "11", 10), mk("b.gguf", "22", 20)); len(ch) != 2 {
+		t.Fatalf("different files paired: %+v", ch)
+	}
+}
