@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -418,4 +419,34 @@ func FuzzTSMOutblob(f *testing.F) {
 			t.Fatalf("%s evidence without the REPORT_DATA asked for", p.Platform())
 		}
 	})
+}
+
+// A generation that moves once is another writer's race: the report is
+// asked for again in a fresh entry. One that moves every time is refused.
+func TestTSMRetriesARace(t *testing.T) {
+	snp := samples.LoadSNP(t)
+	var rd [64]byte
+	copy(rd[:], bytes.Repeat([]byte{0x5c}, 64))
+	for _, races := range []int{1, tsmAttempts - 1, tsmAttempts, 100} {
+		var n atomic.Int32
+		f := &fakeTSM{provider: "sev_guest", race: true}
+		f.answer = func(in []byte) ([]byte, []byte) {
+			f.race = int(n.Add(1)) <= races // read after answer returns, in the same goroutine
+			return snpWith(snp, in), nil
+		}
+		installFakeTSM(t, f)
+		ev, err := (&snpProvider{log: discard(), tsmDir: f.dir}).Evidence(context.Background(), rd)
+		if races < tsmAttempts {
+			if err != nil || !bytes.Equal(ev.Report[0x50:0x90], rd[:]) {
+				t.Fatalf("%d races: err = %v", races, err)
+			}
+			if int(n.Load()) != races+1 {
+				t.Fatalf("%d races: %d attempts, want %d", races, n.Load(), races+1)
+			}
+			continue
+		}
+		if !errors.Is(err, errTSMRace) || int(n.Load()) != tsmAttempts {
+			t.Fatalf("%d races: err = %v after %d attempts, want errTSMRace after %d", races, err, n.Load(), tsmAttempts)
+		}
+	}
 }

@@ -82,7 +82,7 @@ func (p *tdxProvider) Evidence(ctx context.Context, reportData [64]byte) (*Evide
 
 // ParseTDXQuote decodes a version 4 TDX quote and checks its field sizes.
 func ParseTDXQuote(b []byte) (*pb.QuoteV4, error) {
-	anyQ, err := abi.QuoteToProto(b)
+	anyQ, err := quoteToProto(b)
 	if err != nil {
 		return nil, err
 	}

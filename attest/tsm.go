@@ -99,9 +99,26 @@ type tsmReport struct {
 // our read; the outblob may carry someone else's REPORT_DATA.
 var errTSMRace = errors.New("configfs-tsm generation changed during the request")
 
-// tsmGetReport takes one report through configfs-tsm under dir. privlevel is
-// written when the file exists (SEV-SNP VMPL); -1 leaves it alone.
+// tsmAttempts bounds how often a report is asked for again after another
+// writer raced us (the kernel says so by moving generation): a race is
+// normal once, but a writer that races every attempt is interfering.
+const tsmAttempts = 3
+
+// tsmGetReport takes one report through configfs-tsm under dir, in a fresh
+// entry each attempt. privlevel is written when the file exists (SEV-SNP
+// VMPL); -1 leaves it alone.
 func tsmGetReport(ctx context.Context, dir string, reportData [64]byte, privlevel int) (*tsmReport, error) {
+	var err error
+	for range tsmAttempts {
+		var r *tsmReport
+		if r, err = tsmGetReportOnce(ctx, dir, reportData, privlevel); !errors.Is(err, errTSMRace) {
+			return r, err
+		}
+	}
+	return nil, fmt.Errorf("%w (%d attempts)", err, tsmAttempts)
+}
+
+func tsmGetReportOnce(ctx context.Context, dir string, reportData [64]byte, privlevel int) (*tsmReport, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
