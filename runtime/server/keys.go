@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -41,14 +42,20 @@ type keyring struct {
 // newKeyring makes the first keys. rand is the kernel's RNG; the platform's
 // derived secret, when it has one, is mixed in because the host controls
 // virtio-rng and so, possibly, what the kernel's pool was fed.
-func newKeyring(ctx context.Context, p attest.Provider, rand io.Reader, grace time.Duration) (*keyring, error) {
+func newKeyring(ctx context.Context, p attest.Provider, rand io.Reader, grace time.Duration, log *slog.Logger) (*keyring, error) {
 	k := &keyring{rand: rand, grace: grace, next: 1}
 	if p != nil {
 		sec, err := p.DerivedSecret(ctx)
 		switch {
 		case err == nil:
 			k.hwSecret = sec
-		case !errors.Is(err, attest.ErrNoDerivedKey):
+			log.Info("OHTTP keys mix kernel randomness with a hardware-derived secret", "platform", string(p.Platform()))
+		case errors.Is(err, attest.ErrNoDerivedKey):
+			// TDX and the stand-in have none; an SEV-SNP guest without
+			// /dev/sev-guest cannot ask for one. Say so: the keys then rest
+			// on the kernel's randomness alone, which the host may feed.
+			log.Warn("no hardware-derived secret: OHTTP keys come from kernel randomness alone", "platform", string(p.Platform()))
+		default:
 			return nil, fmt.Errorf("server: hardware-derived key: %w", err)
 		}
 	}

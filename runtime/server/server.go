@@ -156,7 +156,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.KeyGrace <= 0 {
 		cfg.KeyGrace = time.Hour
 	}
-	s.keys, err = newKeyring(context.Background(), cfg.Attest, cfg.Rand, cfg.KeyGrace)
+	s.keys, err = newKeyring(context.Background(), cfg.Attest, cfg.Rand, cfg.KeyGrace, s.log)
 	if err != nil {
 		pool.Close()
 		return nil, err
