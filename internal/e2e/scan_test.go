@@ -225,6 +225,9 @@ func TestMemoryScan(t *testing.T) {
 		}
 		t.Logf("scanned %d MB in %d regions (%d skipped): %d hits for %d needles", res.BytesScanned>>20, res.Regions, res.RegionsSkipped, res.Total(), len(sc.allNeedles()))
 		if res.Total() != 0 {
+			for _, h := range res.Hits {
+				t.Logf("hit: %s at %#x in %s (%s)", h.Name, h.Addr, h.Region, h.Perms)
+			}
 			t.Fatalf("request content left in the server's memory:\n%s", res)
 		}
 		checkLog(t, s.proc.Log(), sc)

@@ -62,15 +62,20 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	doc, err := attest.NewDocument(r.Context(), s.cfg.Attest, nonce, s.keys.config(), s.cfg.Manifest)
-	if err != nil {
-		s.log.Error("attestation failed", "err", err)
-		http.Error(w, "attestation failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(doc)
+	// The document holds no secret, but its JSON encoding runs inside
+	// secretDo like every other in this process: encoding/json reuses its
+	// buffers, and one made here would later hold a request's reply.
+	s.scope(func() {
+		doc, err := attest.NewDocument(r.Context(), s.cfg.Attest, nonce, s.keys.config(), s.cfg.Manifest)
+		if err != nil {
+			s.log.Error("attestation failed", "err", err)
+			http.Error(w, "attestation failed", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(doc)
+	})
 }
 
 // handleOHTTP is the gateway. Outer errors carry no detail: a malformed or

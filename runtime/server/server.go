@@ -163,6 +163,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.cfg = cfg
 	s.api = s.apiHandler()
+	// Reused buffers (encoding/json's encoder state, fmt's printers) that
+	// were made outside secretDo would keep request content after their
+	// next use and never be erased: drop what start-up left in the pools,
+	// so every such buffer from now on is made inside a request's secretDo.
+	runtime.GC()
+	runtime.GC()
 	return s, nil
 }
 
@@ -326,9 +332,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, plaintext bool, gra
 		ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError),
 	}
 	go s.keys.rotateEvery(base, s.cfg.KeyRotation, func(err error) { s.log.Error("key rotation failed", "err", err) })
+	s.log.Info("serving", "addr", ln.Addr().String(), "platform", string(s.cfg.Attest.Platform()), "plaintext", plaintext)
+	// As in New: whatever the caller printed or encoded since leaves the
+	// pools before the first request can reuse it.
+	runtime.GC()
+	runtime.GC()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "platform", string(s.cfg.Attest.Platform()), "plaintext", plaintext)
 	select {
 	case err := <-errc:
 		return err
