@@ -64,7 +64,7 @@ func logSoftmax(logits []float32) []float64 {
 //
 // The synthetic models are chaotic on purpose (sharp attention, logits
 // spread over tens of nats), so every rounding llama.cpp does must be done
-// here too (attention.go): leaving the query and the attention weights in
+// here too (forward.go, kernels.AttentionCausal): leaving the query and the attention weights in
 // F32 moved log-probabilities by up to 0.74. With them copied, nearly every
 // position agrees within 1e-4, but the two still add in different orders,
 // and now and then that tips a Q8_0 or F16 rounding of an activation the

@@ -264,7 +264,7 @@ func refForward(m *Model, tokens []int32, o refOptions) [][]float64 {
 // models, in one-token steps and in batched prefill. The reference copies
 // the roundings that are part of the model's definition here (the F16 KV
 // cache, and ggml's F16 query, attention weights and F16-weight
-// activations, see attention.go); everything else, including the order of
+// activations, see forward.go); everything else, including the order of
 // every sum, is float64, so what remains is float32 error. The synthetic
 // weights are chaotic (sharp attention, logits tens of nats apart), so now
 // and then float32 error tips one of those F16 roundings the other way and
@@ -294,10 +294,6 @@ func TestForwardMatchesReference(t *testing.T) {
 			}
 			ref := refForward(m, tokens, refOptions{quantAct: true, f16Act: true, f16KV: true, f16Q: true, f16P: true})
 			for _, batch := range []int{1, 5} { // one token at a time; a prefill of 5, then one at a time
-				if batch > 1 { // and attention split over goroutines, as long prompts have it
-					defer func(w int) { attentionParallelWork = w }(attentionParallelWork)
-					attentionParallelWork = 0
-				}
 				st := m.NewState(HeapAllocator{}, 32, batch)
 				far := 0
 				for pos := 0; pos < len(tokens); {
