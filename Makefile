@@ -78,12 +78,23 @@ demo: build
 	fi
 	bash scripts/demo.sh $(BIN) $(or $(MODEL),$(DEMO_MODEL)) examples/conversation.txt
 
-# Benchmarks: the kernels' dot products, and pith against llama.cpp's
-# llama-bench on the same synthetic Qwen2.5-0.5B Q4_0 file in the same run.
-bench: deps oracles
-	@mkdir -p bench-results
-	GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -run '^$$' -bench 'Dot' -benchtime 2000x ./kernels/ | tee bench-results/kernels.txt
-	GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -run '^$$' -bench 'Qwen05B' -benchtime 1x -timeout 30m ./model/ | tee bench-results/model.txt
+# Benchmarks: pith against llama.cpp (llama-bench, llama-server) on synthetic
+# Qwen2.5-0.5B files in the same run, judged against this run's bandwidth and
+# FMA probes; writes bench-results/bench.{json,md,svg} and the kernels' figures.
+BENCH_DIR   ?= $(HOME)/.cache/pith/models
+BENCH_TYPES ?= q4_0 q4_k_m
+BENCH_FLAGS ?= -p 128 -n 64 -t 1,2 -r 5
+bench: build oracles
+	@mkdir -p bench-results $(BENCH_DIR)
+	@for t in $(BENCH_TYPES); do f=$(BENCH_DIR)/qwen2.5-0.5b-$$t.gguf; \
+	  test -f $$f || $(BIN)/pith model synth --shape qwen2.5-0.5b --type $$t -o $$f; done
+	$(BIN)/pith bench kernels --json bench-results/kernels.json --markdown | tee bench-results/kernels.md
+	$(BIN)/pith bench model --kernels --compare llama.cpp $(BENCH_FLAGS) \
+	  $(foreach t,$(BENCH_TYPES),--model $(BENCH_DIR)/qwen2.5-0.5b-$(t).gguf) --json bench-results/model.json >/dev/null
+	$(BIN)/pith bench serve --model $(BENCH_DIR)/qwen2.5-0.5b-q4_0.gguf -c 1,2,4,8 -n 16 --requests 8 \
+	  --prompt-words 50 --compare llama.cpp --json bench-results/serve.json >/dev/null
+	$(BIN)/pith bench show bench-results/model.json bench-results/serve.json \
+	  --json bench-results/bench.json --plot bench-results/bench.svg --markdown | tee bench-results/bench.md
 
 clean:
 	rm -rf $(BIN) out bench-results image-out
