@@ -73,6 +73,13 @@ func logSoftmax(logits []float32) []float64 {
 // the test holds all but two positions of each file to near-identity
 // (closeTol, which a missing rounding breaks at most positions) and every
 // position to the bars (tol), and the greedy continuation exactly.
+//
+// Only the tiny shapes: with the published ones (24 to 30 layers) the
+// synthetic weights amplify float32 rounding itself. pith and the float64
+// reference, copying the same roundings, part by up to 2.0 nats on
+// SmolLM2-135M Q8_0 and 2.4 on Qwen2.5-0.5B Q8_0 (0.07 on SmolLM2 F16), as
+// far as either is from llama.cpp, so no bound there could tell a bug from
+// noise until the synthetic weights are tamer (measured 2026-11-25).
 func TestMatchesLlamaCpp(t *testing.T) {
 	oracle.Require(t, oracle.Llama)
 	dir := t.TempDir()
