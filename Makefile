@@ -15,7 +15,7 @@ export GOTOOLCHAIN := local
 BIN := bin
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-go test-portable lint fuzz bench demo oracles deps clean
+.PHONY: all build test test-go test-portable test-image lint fuzz bench demo image oracles deps clean
 
 all: build
 
@@ -31,6 +31,7 @@ deps:
 
 oracles:
 	bash scripts/install-oracles.sh
+	bash scripts/install-qemu.sh
 
 # The whole suite: lint, then every test with the SIMD build and the oracles
 # mandatory (so nothing passes by skipping), then the portable build without
@@ -77,6 +78,23 @@ demo: build
 	  mkdir -p $(dir $(DEMO_MODEL)); test -f $(DEMO_MODEL) || $(BIN)/pith model synth --shape qwen2.5-0.5b --type q4_0 -o $(DEMO_MODEL); \
 	fi
 	bash scripts/demo.sh $(BIN) $(or $(MODEL),$(DEMO_MODEL)) examples/conversation.txt
+
+# The measured image for the demo model (or MODEL=...): vmlinuz, initrd.img,
+# cmdline, manifest.json with the expected launch measurements, OVMF builds.
+IMAGE_OUT   ?= image-out
+IMAGE_FLAGS ?=
+image: build
+	@if [ -z "$(MODEL)" ]; then bash scripts/install-oracles.sh npm; mkdir -p $(dir $(DEMO_MODEL)); \
+	  test -f $(DEMO_MODEL) || $(BIN)/pith model synth --shape qwen2.5-0.5b --type q4_0 -o $(DEMO_MODEL); fi
+	$(BIN)/pith image build --model $(or $(MODEL),$(DEMO_MODEL)) --out $(IMAGE_OUT) $(IMAGE_FLAGS)
+	$(BIN)/pith image measure --model $(or $(MODEL),$(DEMO_MODEL)) $(IMAGE_OUT)
+
+# The image's slow tests alone (make test runs them too): two builds compared
+# byte for byte, the measurement vectors, and a QEMU boot with a sealed request.
+test-image: deps
+	bash scripts/install-qemu.sh
+	PITH_ORACLES=1 GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -count=1 -timeout 20m \
+	  -run 'TestReproducible|TestMeasurementsVectors|TestImageBootQEMU|TestImageBuildMeasure' ./image/build/ ./cmd/pith/
 
 # Benchmarks: pith against llama.cpp (llama-bench, llama-server) on synthetic
 # Qwen2.5-0.5B files in the same run, judged against this run's bandwidth and
