@@ -109,8 +109,9 @@ bench: build oracles
 	$(BIN)/pith bench kernels --json bench-results/kernels.json --markdown | tee bench-results/kernels.md
 	$(BIN)/pith bench model --kernels --compare llama.cpp $(BENCH_FLAGS) \
 	  $(foreach t,$(BENCH_TYPES),--model $(BENCH_DIR)/qwen2.5-0.5b-$(t).gguf) --json bench-results/model.json >/dev/null
+	GOEXPERIMENT=$(EXPERIMENTS) $(GO) build $(GOFLAGS_B) -tags pithnowipe -o $(BIN)/pith-nowipe ./cmd/pith
 	$(BIN)/pith bench serve --model $(BENCH_DIR)/qwen2.5-0.5b-q4_0.gguf -c 1,2,4,8 -n 16 --requests 8 \
-	  --prompt-words 50 --compare llama.cpp --json bench-results/serve.json >/dev/null
+	  --prompt-words 50 --compare llama.cpp --nowipe-binary $(BIN)/pith-nowipe --json bench-results/serve.json >/dev/null
 	$(BIN)/pith bench show bench-results/model.json bench-results/serve.json \
 	  --json bench-results/bench.json --plot bench-results/bench.svg --markdown | tee bench-results/bench.md
 

@@ -22,6 +22,11 @@ const SuiteServe = "serve"
 // the baseline that prices the sealing.
 const SystemPithPlain = "pith-plaintext"
 
+// SystemPithNoWipe is the plaintext API of a second server built with the
+// test-only pithnowipe tag (arena wipe, runtime/secret and the per-request
+// collection all off): against pith-plaintext it prices the wiping.
+const SystemPithNoWipe = "pith-nowipe"
+
 // A ServeTarget is one way of sending a generation request. Generate sends
 // prompt, asks for up to n tokens, calls first when the first token
 // arrives, and returns how many tokens were generated and how long the

@@ -11,9 +11,9 @@ import (
 
 // Colours of the systems, fixed so that plots from different runs read
 // the same way.
-var systemColour = map[string]string{SystemPith: "#1f77b4", SystemPithPlain: "#9ecae1", SystemLlama: "#ff7f0e"}
+var systemColour = map[string]string{SystemPith: "#1f77b4", SystemPithPlain: "#9ecae1", SystemPithNoWipe: "#c7c7c7", SystemLlama: "#ff7f0e"}
 
-var systemsInOrder = []string{SystemPith, SystemPithPlain, SystemLlama}
+var systemsInOrder = []string{SystemPith, SystemPithPlain, SystemPithNoWipe, SystemLlama}
 
 type scenario struct {
 	suite, model, test string

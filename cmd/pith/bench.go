@@ -60,7 +60,7 @@ suite to the same report. Progress goes to stderr.
 Example:
   pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-q4_0.gguf
   pith bench model --model qwen-q4_0.gguf -p 128 -n 64 -t 1,2 -r 5 --compare llama.cpp --plot bench.svg`, benchModel},
-	"serve": {"pith bench serve --model FILE [-c 1,2,4,8] [-n 64] [--requests N] [-t N] [--compare llama.cpp] [--json FILE] [--markdown] [--plot FILE.svg]\n       pith bench serve --url URL --manifest FILE [--allow-dev] [flags]",
+	"serve": {"pith bench serve --model FILE [-c 1,2,4,8] [-n 64] [--requests N] [-t N] [--compare llama.cpp] [--nowipe-binary PATH] [--json FILE] [--markdown] [--plot FILE.svg]\n       pith bench serve --url URL --manifest FILE [--allow-dev] [flags]",
 		"time to first token, latency percentiles and tokens/s through the sealed path, against plaintext and llama-server",
 		`Start 'pith serve' on the model (development attestation, plaintext API on
 loopback), verify it with the Go client like a user would, and send
@@ -72,11 +72,19 @@ token and total latency (p50/p95/p99), generation speed and throughput.
 Both servers run one generation at a time (pith's default --concurrent 1,
 llama-server -np 1), so concurrency shows queueing.
 
+--nowipe-binary PATH adds a second server from a pith built with the
+test-only tag pithnowipe (go build -tags pithnowipe): no arena wipe, no
+runtime/secret, no collection after each request. Its plaintext figures
+against pith-plaintext are what wiping costs. That build never serves real
+requests: it refuses to start unless told it is this control.
+
 With --url, measures an already running server instead (sealed, and
 plaintext when it serves /api/).
 
 Example:
-  pith bench serve --model qwen-q4_0.gguf -c 1,2,4,8 --compare llama.cpp --plot serve.svg`, benchServe},
+  pith bench serve --model qwen-q4_0.gguf -c 1,2,4,8 --compare llama.cpp --plot serve.svg
+  go build -tags pithnowipe -o /tmp/pith-nowipe ./cmd/pith
+  pith bench serve --model qwen-q4_0.gguf --nowipe-binary /tmp/pith-nowipe`, benchServe},
 	"show": {"pith bench show REPORT.json... [--json FILE] [--markdown] [--plot FILE.svg]",
 		"print, plot or merge reports of one session (same machine and build)",
 		`Print a report written by --json as a table (or Markdown), draw it, or merge
@@ -447,6 +455,7 @@ func benchServe(ctx context.Context, args []string) error {
 	var gen, requests, threads, words int
 	var compare string
 	var allowDev bool
+	var nowipe string
 	fs, err := parseBench("serve", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&modelPath, "model", "", "GGUF model file to serve")
 		fs.StringVar(&levels, "c", "1,2,4,8", "concurrency levels, comma-separated")
@@ -458,6 +467,7 @@ func benchServe(ctx context.Context, args []string) error {
 		fs.StringVar(&url, "url", "", "measure this running pith server instead of starting one")
 		fs.StringVar(&manifest, "manifest", "", "with --url: the manifest the server must match")
 		fs.BoolVar(&allowDev, "allow-dev", false, "with --url: accept the development attestation stand-in")
+		fs.StringVar(&nowipe, "nowipe-binary", "", "also measure a pith built with -tags pithnowipe (wiping off) at PATH, to price the wiping")
 		out.define(fs)
 	})
 	if err != nil {
@@ -485,6 +495,9 @@ func benchServe(ctx context.Context, args []string) error {
 	if compare != "" && modelPath == "" {
 		return usagef("--compare llama.cpp needs --model (llama-server loads the same file)")
 	}
+	if nowipe != "" && modelPath == "" {
+		return usagef("--nowipe-binary needs --model (it starts its own server)")
+	}
 	env := bench.CollectEnv(version, commit)
 	if modelPath != "" {
 		d, err := bench.DescribeModel(modelPath)
@@ -497,7 +510,7 @@ func benchServe(ctx context.Context, args []string) error {
 	r.Command = append([]string{"pith", "bench", "serve"}, args...)
 
 	if url == "" {
-		srv, err := startPithServer(ctx, modelPath, threads, max(16, 2*slices.Max(cs)))
+		srv, err := startPithServer(ctx, "", nil, modelPath, threads, max(16, 2*slices.Max(cs)))
 		if err != nil {
 			return err
 		}
@@ -527,6 +540,16 @@ func benchServe(ctx context.Context, args []string) error {
 		targets = append(targets, bench.OllamaTarget(bench.SystemPithPlain, http.DefaultClient, url, name))
 	} else {
 		r.Notes = append(r.Notes, "serve: the server has no plaintext API, so the cost of sealing is not measured")
+	}
+	if nowipe != "" {
+		// The control build refuses to serve unless told it is the control.
+		nw, err := startPithServer(ctx, nowipe, []string{"PITH_NOWIPE_CONTROL=1"}, modelPath, threads, max(16, 2*slices.Max(cs)))
+		if err != nil {
+			return err
+		}
+		defer nw.stop()
+		targets = append(targets, bench.OllamaTarget(bench.SystemPithNoWipe, http.DefaultClient, nw.url, name))
+		r.Notes = append(r.Notes, "serve: pith-nowipe is a build with the test-only pithnowipe tag (no arena wipe, no runtime/secret, no per-request collection), unsealed: compare it with pith-plaintext for the cost of wiping")
 	}
 	var llamaLog func() string
 	if compare == "llama.cpp" {
@@ -588,12 +611,15 @@ type pithServer struct {
 	exited        chan struct{}
 }
 
-// startPithServer runs `pith serve` from this binary with the development
-// attestation and the plaintext API on a free loopback port.
-func startPithServer(ctx context.Context, modelPath string, threads, queue int) (*pithServer, error) {
+// startPithServer runs `pith serve` from bin (this binary when "") with the
+// development attestation and the plaintext API on a free loopback port.
+func startPithServer(ctx context.Context, bin string, env []string, modelPath string, threads, queue int) (*pithServer, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	if bin != "" {
+		self = bin
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -614,6 +640,7 @@ func startPithServer(ctx context.Context, modelPath string, threads, queue int) 
 		return nil, err
 	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.Env = append(os.Environ(), env...)
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
 		os.RemoveAll(dir)

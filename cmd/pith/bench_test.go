@@ -266,6 +266,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "serve"},
 		{"bench", "serve", "--url", "http://127.0.0.1:1"},
 		{"bench", "serve", "--model", "x.gguf", "-c", "0"},
+		{"bench", "serve", "--url", "http://127.0.0.1:1", "--manifest", "m.json", "--nowipe-binary", "/tmp/x"},
 	} {
 		code, _, errs := runPith(t, args...)
 		if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
