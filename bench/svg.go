@@ -48,13 +48,18 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	if len(tps) == 0 && len(lat) == 0 {
 		return fmt.Errorf("bench: plot: the report has no model figures to draw")
 	}
-	const width, panelH, top = 960, 340, 60
+	// Wide enough that every scenario's bars and label have room.
+	const panelH, top, below = 340, 80, 110
+	width := 960
+	for _, n := range []int{len(tps), len(lat)} {
+		width = max(width, 120+n*(22*len(systemsInOrder)+24))
+	}
 	height := top + 30
 	if len(tps) > 0 {
-		height += panelH + 60
+		height += panelH + below
 	}
 	if len(lat) > 0 {
-		height += panelH + 60
+		height += panelH + below
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
@@ -69,11 +74,11 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	}
 	text(&b, 20, 24, "start", "16", title)
 	text(&b, 20, 44, "start", "11", fmt.Sprintf("%s, %d cores, kernel path %s, %s", r.Env.CPU, r.Env.Cores, r.Env.KernelPath, r.Started.Format("2006-01-02 15:04 UTC")))
-	r.legend(&b, width-20, 24)
+	r.legend(&b, 20, 66)
 	y := top + 20
 	if len(tps) > 0 {
 		r.barPanel(&b, 70, y, width-100, panelH, "tokens/s (median; whiskers: min–max; higher is better)", tps, UnitTokPerSec)
-		y += panelH + 60
+		y += panelH + below
 	}
 	if len(lat) > 0 {
 		r.stripPanel(&b, 70, y, width-100, panelH, "latency, ms (every sample; bar: median; lower is better)", lat, UnitMillis)
@@ -116,7 +121,7 @@ func text(b *bytes.Buffer, x, y float64, anchor, size, s string) {
 	b.WriteString("</text>\n")
 }
 
-// legend lists the systems present, right-aligned at x.
+// legend lists the systems present, from x on its own line.
 func (r *Report) legend(b *bytes.Buffer, x, y float64) {
 	var present []string
 	for _, s := range systemsInOrder {
@@ -127,9 +132,8 @@ func (r *Report) legend(b *bytes.Buffer, x, y float64) {
 			}
 		}
 	}
-	x -= float64(len(present)) * 120
 	for i, s := range present {
-		xx := x + float64(i)*120
+		xx := x + float64(i)*140
 		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="14" height="14" fill="%s"/>`+"\n", xx, y-11, systemColour[s])
 		text(b, xx+20, y, "start", "12", s)
 	}
@@ -192,11 +196,19 @@ func (r *Report) barPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen 
 			b.WriteString("</title></rect>\n")
 			cx := bx + bar/2
 			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx, y+fh-f.Min/top*fh, cx, y+fh-f.Max/top*fh)
-			text(b, cx, y+fh-bh-4-math.Max(0, (f.Max-f.Median)/top*fh), "middle", "10", num(f.Median))
+			text(b, cx, y+fh-bh-4-math.Max(0, (f.Max-f.Median)/top*fh), "middle", "9", num(f.Median))
 		}
 		b.WriteString("</g>\n")
-		text(b, x+group*(float64(i)+0.5), y+fh+16, "middle", "12", s.label())
+		slanted(b, x+group*(float64(i)+0.5), y+fh+14, s.label())
 	}
+}
+
+// slanted writes an axis label turned 30 degrees, ending under its tick,
+// so that long scenario names never run into each other.
+func slanted(b *bytes.Buffer, x, y float64, s string) {
+	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end" font-size="11" transform="rotate(-30 %.1f %.1f)">`, x, y, x, y)
+	xml.EscapeText(b, []byte(s))
+	b.WriteString("</text>\n")
 }
 
 func (r *Report) stripPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen []scenario, unit string) {
@@ -233,7 +245,7 @@ func (r *Report) stripPanel(b *bytes.Buffer, x0, y0, w, h int, title string, sce
 			b.WriteString("</g>\n")
 		}
 		b.WriteString("</g>\n")
-		text(b, x+group*(float64(i)+0.5), y+fh+16, "middle", "12", s.label())
+		slanted(b, x+group*(float64(i)+0.5), y+fh+14, s.label())
 	}
 }
 
