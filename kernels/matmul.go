@@ -131,9 +131,10 @@ func floatView(b []byte, n int) []float32 {
 
 // theJobs holds the reusable job of each parallel operation; opMu guards it.
 var theJobs struct {
-	quant quantJob
-	mm    matmulJob
-	attn  attnJob
+	quant  quantJob
+	mm     matmulJob
+	attn   attnJob
+	swiglu swigluJob
 }
 
 // quantJob converts token rows of activations for the dot products.
