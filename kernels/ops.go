@@ -157,8 +157,22 @@ func (j *attnJob) run(lo, hi int) {
 // AttentionScratch is the scratch size Attention needs for n positions.
 func AttentionScratch(n, heads int) int { return n * heads }
 
-// roundF16 is v rounded to the nearest F16 value.
-func roundF16(v float32) float32 { return F16ToF32(F32ToF16(v)) }
+// roundF16 is v rounded to the nearest F16 value (ties to even). Attention
+// rounds every softmax weight, so values whose F16 is normal take a short
+// path: round the float32 mantissa to F16's 10 bits in place. Everything
+// else (F16 subnormals, zero, overflow, Inf, NaN) goes through the exact
+// conversion; TestRoundF16Exhaustive checks both against it.
+func roundF16(v float32) float32 {
+	b := math.Float32bits(v)
+	if e := b >> 23 & 0xff; e >= 113 && e <= 142 { // 2^-14 <= |v| < 2^16
+		b += 0xfff + (b >> 13 & 1)
+		b &^= 0x1fff
+		if b>>23&0xff <= 142 {
+			return math.Float32frombits(b)
+		}
+	}
+	return F16ToF32(F32ToF16(v))
+}
 
 // attendHead attends one head of one token. out doubles as the F16-rounded
 // query until the scores are known, so nothing is allocated.
