@@ -211,7 +211,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	// An empty prompt loads the model in Ollama; here it is always loaded.
 	if req.Prompt == "" && len(req.Context) == 0 {
-		st.failOrNil(st.sendDoneGenerate(s, req.Model, model.Result{Reason: "load"}, ""))
+		st.failOrNil(st.sendDoneGenerate(req.Model, model.Result{Reason: "load"}, ""))
 		return
 	}
 	switch {
@@ -250,32 +250,46 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var out strings.Builder
-	res, err := s.generate(r.Context(), prompt, req.Context, opts, func(piece []byte) error {
-		if !st.enabled {
-			out.Write(piece)
-			return nil
-		}
-		return st.send(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: string(piece)})
+	res, text, err := s.respond(r, st, prompt, req.Context, opts, func(piece string) any {
+		return api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: piece}
 	})
 	if err != nil {
 		st.fail(err)
 		return
 	}
-	st.failOrNil(st.sendDoneGenerate(s, req.Model, res, out.String()))
+	st.failOrNil(st.sendDoneGenerate(req.Model, res, text))
 }
 
-func (st *stream) sendDoneGenerate(s *Server, name string, res model.Result, text string) error {
-	reason := string(res.Reason)
-	resp := api.GenerateResponse{
-		Model: name, CreatedAt: time.Now().UTC(), Response: text, Done: true, DoneReason: reason,
-		Metrics: metrics(res),
-	}
+// respond runs a generation: each piece of text goes out as its own NDJSON
+// object (piece makes it) when streaming, or is collected for the final
+// answer, which it returns.
+func (s *Server) respond(r *http.Request, st *stream, prompt string, prefix []int, opts model.Options, piece func(string) any) (model.Result, string, error) {
+	var out strings.Builder
+	res, err := s.generate(r.Context(), prompt, prefix, opts, func(p []byte) error {
+		if !st.enabled {
+			out.Write(p)
+			return nil
+		}
+		return st.send(piece(string(p)))
+	})
+	return res, out.String(), err
+}
+
+// final sends the last object: the whole JSON answer when not streaming,
+// else the closing NDJSON line.
+func (st *stream) final(v any) error {
 	if !st.enabled {
 		st.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		return json.NewEncoder(st.w).Encode(resp)
+		return json.NewEncoder(st.w).Encode(v)
 	}
-	return st.send(resp)
+	return st.send(v)
+}
+
+func (st *stream) sendDoneGenerate(name string, res model.Result, text string) error {
+	return st.final(api.GenerateResponse{
+		Model: name, CreatedAt: time.Now().UTC(), Response: text, Done: true, DoneReason: string(res.Reason),
+		Metrics: metrics(res),
+	})
 }
 
 func metrics(res model.Result) api.Metrics {
@@ -340,33 +354,22 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		st.fail(badRequest("%v", err))
 		return
 	}
-	var out strings.Builder
-	res, err := s.generate(r.Context(), prompt, nil, opts, func(piece []byte) error {
-		if !st.enabled {
-			out.Write(piece)
-			return nil
-		}
-		return st.send(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(),
-			Message: api.Message{Role: "assistant", Content: string(piece)}})
+	res, text, err := s.respond(r, st, prompt, nil, opts, func(piece string) any {
+		return api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: piece}}
 	})
 	if err != nil {
 		st.fail(err)
 		return
 	}
-	st.failOrNil(st.sendDoneChat(req.Model, res, out.String()))
+	st.failOrNil(st.sendDoneChat(req.Model, res, text))
 }
 
 func (st *stream) sendDoneChat(name string, res model.Result, text string) error {
-	resp := api.ChatResponse{
+	return st.final(api.ChatResponse{
 		Model: name, CreatedAt: time.Now().UTC(), Done: true, DoneReason: string(res.Reason),
 		Message: api.Message{Role: "assistant", Content: text},
 		Metrics: metrics(res),
-	}
-	if !st.enabled {
-		st.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		return json.NewEncoder(st.w).Encode(resp)
-	}
-	return st.send(resp)
+	})
 }
 
 // failOrNil is for the final write of a handler: a nil error writes nothing.
