@@ -135,18 +135,10 @@ func DescribeModel(path string) (*Model, error) {
 		counts[t.Type.String()] += int64(t.Size)
 	}
 	m.Type = dominant(counts)
-	if ft, err := g.Uint("general.file_type"); err == nil && ftypeNames[ft] != "" {
-		m.Type = ftypeNames[ft]
+	if ft := g.FileType(); ft != "" {
+		m.Type = ft
 	}
 	return m, nil
-}
-
-// ftypeNames are llama.cpp's llama_ftype values (general.file_type), the
-// names its users know a file by; the per-tensor mix differs from the name.
-var ftypeNames = map[uint64]string{
-	0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
-	10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M",
-	16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
 }
 
 // dominant is the type holding the most bytes, a short label for a file

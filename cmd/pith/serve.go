@@ -177,20 +177,8 @@ func describeModel(path string, m *model.Model) (modelInfo, error) {
 	default:
 		info.params = fmt.Sprintf("%dM", params/1e6)
 	}
-	if ft, err := m.File.Uint("general.file_type"); err == nil {
-		info.quant = fileTypeName(ft)
-	}
+	info.quant = m.File.FileType()
 	return info, nil
-}
-
-// fileTypeName names llama.cpp's general.file_type values.
-func fileTypeName(ft uint64) string {
-	names := map[uint64]string{0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
-		10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16"}
-	if n, ok := names[ft]; ok {
-		return n
-	}
-	return fmt.Sprintf("type %d", ft)
 }
 
 // writeDevManifest writes the manifest a client needs to check the

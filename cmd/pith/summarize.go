@@ -16,6 +16,7 @@ import (
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/client"
 	"github.com/pith-project/pith/client/conversation"
+	"github.com/pith-project/pith/runtime/server"
 )
 
 // enclaveFlags are the flags every command that talks to an enclave shares.
@@ -154,7 +155,7 @@ Example:
 			if len(args) > 0 {
 				return usagef("unexpected argument %q", args[0])
 			}
-			if !isLoopbackAddr(listen) {
+			if !server.IsLoopback(listen) {
 				return usagef("--listen must be a loopback address: the proxy serves plaintext")
 			}
 			c, err := pf.connect(ctx, false)
@@ -180,15 +181,6 @@ Example:
 			return nil
 		},
 	})
-}
-
-func isLoopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // proxyHandler forwards each request sealed and copies the answer back as

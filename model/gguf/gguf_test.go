@@ -225,3 +225,29 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestFileType(t *testing.T) {
+	for _, tc := range []struct {
+		value any // general.file_type, or nil for none
+		want  string
+	}{
+		{uint32(15), "Q4_K_M"}, {uint32(2), "Q4_0"}, {uint32(32), "BF16"}, {uint32(99), ""}, {"q4_0", ""}, {nil, ""},
+	} {
+		w := NewWriter()
+		w.Set("general.architecture", "llama")
+		if tc.value != nil {
+			w.Set("general.file_type", tc.value)
+		}
+		var b bytes.Buffer
+		if _, err := w.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Parse(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.FileType(); got != tc.want {
+			t.Errorf("general.file_type %v: FileType() = %q, want %q", tc.value, got, tc.want)
+		}
+	}
+}

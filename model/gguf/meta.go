@@ -248,3 +248,21 @@ func describe(kv KV) string {
 	}
 	return "array"
 }
+
+// fileTypeNames are llama.cpp's llama_ftype values (general.file_type), the
+// names its users know a file by; the per-tensor mix differs from the name.
+var fileTypeNames = map[uint64]string{
+	0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
+	10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M",
+	16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
+}
+
+// FileType names the file's general.file_type ("Q4_K_M"), or returns ""
+// when the file does not say or says something llama.cpp does not name.
+func (f *File) FileType() string {
+	ft, err := f.Uint("general.file_type")
+	if err != nil {
+		return ""
+	}
+	return fileTypeNames[ft]
+}
