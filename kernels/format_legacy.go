@@ -37,21 +37,29 @@ func cvtt(v float32) int32 {
 	return int32(v)
 }
 
+// minMax is the block's range as ggml's Q4_1/Q5_1 quantisers take it:
+// starting from ±FLT_MAX, so NaNs are skipped and an all-NaN block keeps
+// the start values.
+func minMax(x []float32) (lo, hi float32) {
+	lo, hi = float32(math.MaxFloat32), float32(-math.MaxFloat32)
+	for _, v := range x {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
 // --- Q4_1: F16 d, F16 m, 16 bytes of nibbles; x = d*q + m ---------------
 
 func quantizeQ4_1(dst []byte, src []float32) {
 	for b := 0; b < len(src)/QK; b++ {
 		x := src[b*QK : (b+1)*QK]
 		out := dst[b*20 : (b+1)*20]
-		lo, hi := float32(math.MaxFloat32), float32(-math.MaxFloat32)
-		for _, v := range x {
-			if v < lo {
-				lo = v
-			}
-			if v > hi {
-				hi = v
-			}
-		}
+		lo, hi := minMax(x)
 		d := (hi - lo) / 15
 		var id float32
 		if d != 0 {
@@ -134,15 +142,7 @@ func quantizeQ5_1(dst []byte, src []float32) {
 	for b := 0; b < len(src)/QK; b++ {
 		x := src[b*QK : (b+1)*QK]
 		out := dst[b*24 : (b+1)*24]
-		lo, hi := float32(math.MaxFloat32), float32(-math.MaxFloat32)
-		for _, v := range x {
-			if v < lo {
-				lo = v
-			}
-			if v > hi {
-				hi = v
-			}
-		}
+		lo, hi := minMax(x)
 		d := (hi - lo) / 31
 		var id float32
 		if d != 0 {
