@@ -165,8 +165,9 @@ func (r *Report) axes(b *bytes.Buffer, x, y, w, h float64, title string, top, st
 	}
 }
 
-func (r *Report) barPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen []scenario, unit string) {
-	x, y, fw, fh := float64(x0), float64(y0), float64(w), float64(h)
+// maxOf is the largest sample of any system in the scenarios, the top a
+// panel's axis must reach.
+func (r *Report) maxOf(scen []scenario, unit string) float64 {
 	var hi float64
 	for _, s := range scen {
 		for _, sys := range systemsInOrder {
@@ -175,7 +176,12 @@ func (r *Report) barPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen 
 			}
 		}
 	}
-	top, step := niceMax(hi)
+	return hi
+}
+
+func (r *Report) barPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen []scenario, unit string) {
+	x, y, fw, fh := float64(x0), float64(y0), float64(w), float64(h)
+	top, step := niceMax(r.maxOf(scen, unit))
 	r.axes(b, x, y, fw, fh, title, top, step)
 	systems := r.panelSystems(scen, unit)
 	group := fw / float64(len(scen))
@@ -213,15 +219,7 @@ func slanted(b *bytes.Buffer, x, y float64, s string) {
 
 func (r *Report) stripPanel(b *bytes.Buffer, x0, y0, w, h int, title string, scen []scenario, unit string) {
 	x, y, fw, fh := float64(x0), float64(y0), float64(w), float64(h)
-	var hi float64
-	for _, s := range scen {
-		for _, sys := range systemsInOrder {
-			if f := r.Find(s.key(sys, unit)); f != nil {
-				hi = math.Max(hi, f.Max)
-			}
-		}
-	}
-	top, step := niceMax(hi)
+	top, step := niceMax(r.maxOf(scen, unit))
 	r.axes(b, x, y, fw, fh, title, top, step)
 	systems := r.panelSystems(scen, unit)
 	group := fw / float64(len(scen))
