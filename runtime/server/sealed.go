@@ -28,9 +28,9 @@ const (
 // caller refuses it elsewhere).
 func (s *Server) Handler(plaintext bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/attestation", s.handleAttestation)
+	mux.HandleFunc("GET /v1/attestation", s.queued(s.handleAttestation))
 	mux.HandleFunc("GET /.well-known/ohttp-gateway", s.handleKeyConfig)
-	mux.HandleFunc("POST /v1/ohttp", s.handleOHTTP)
+	mux.HandleFunc("POST /v1/ohttp", s.queued(s.handleOHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
@@ -56,12 +56,6 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "nonce must be 64 hex digits", http.StatusBadRequest)
 		return
 	}
-	release, ok := s.admit()
-	if !ok {
-		overloaded(w)
-		return
-	}
-	defer release()
 	// The document holds no secret, but its JSON encoding runs inside
 	// secretDo like every other in this process: encoding/json reuses its
 	// buffers, and one made here would later hold a request's reply.
@@ -88,12 +82,6 @@ func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "content type must be "+mediaReq+" or "+mediaChunkedReq, http.StatusUnsupportedMediaType)
 		return
 	}
-	release, ok := s.admit()
-	if !ok {
-		overloaded(w)
-		return
-	}
-	defer release()
 	// The body is ciphertext: holding it on the heap reveals nothing.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBody+4096))
 	if err != nil {

@@ -200,11 +200,19 @@ func (s *Server) admit() (release func(), ok bool) {
 	return func() { s.admitted.Add(-1) }, true
 }
 
-// overloaded answers 503 with Retry-After, outside any seal: it says nothing
-// about any request.
-func overloaded(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "2")
-	http.Error(w, "busy", http.StatusServiceUnavailable)
+// queued runs h inside the bounded queue, or answers 503 with
+// Retry-After, outside any seal: the refusal says nothing about any request.
+func (s *Server) queued(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		release, ok := s.admit()
+		if !ok {
+			w.Header().Set("Retry-After", "2")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		defer release()
+		h(w, r)
+	}
 }
 
 // withArena runs fn with a request arena, waiting for one while ctx allows,
@@ -287,13 +295,7 @@ func (s *Server) collector() {
 // benchmarks on loopback. Callers must refuse it on other addresses and in
 // PID 1 (see Serve).
 func (s *Server) PlaintextHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		release, ok := s.admit()
-		if !ok {
-			overloaded(w)
-			return
-		}
-		defer release()
+	return s.queued(func(w http.ResponseWriter, r *http.Request) {
 		s.scope(func() { s.api.ServeHTTP(w, r) })
 		s.requests.Add(1)
 	})
