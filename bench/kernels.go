@@ -21,10 +21,13 @@ type KernelOptions struct {
 	Reps    int      // samples per figure (after one warm-up)
 	// MinTime is how long one sample runs at least; 0 means 100 ms.
 	MinTime time.Duration
-	// Cols is the row length; 0 means 4096, a typical hidden size.
+	// Cols is the row length of the L2-resident matrix; 0 means 4096.
 	Cols int
-	// BigBytes is the size of the memory-bound matrix; 0 means 64 MiB, twice
-	// the largest last-level cache seen here.
+	// Layer is the layer shape of the decode test; zero means Qwen05B.
+	Layer LayerShape
+	// BigBytes is the least weight bytes the decode test reads per step;
+	// 0 means 256 MiB, eight times the largest last-level cache seen here
+	// and the size the bandwidth probe streams.
 	BigBytes int
 	Progress func(format string, args ...any)
 }
@@ -35,9 +38,10 @@ type KernelOptions struct {
 //   - "matvec-l2 TYPE": one thread, a matrix small enough to stay in L2, so
 //     the dot product's arithmetic is the limit (GFLOP/s, judged against
 //     the one-thread FMA probe);
-//   - "matvec TYPE": at each of opts.Threads, a matrix far larger than the
-//     last-level cache, as in decoding (GB/s of weights, judged against the
-//     bandwidth probe).
+//   - "decode TYPE": at each of opts.Threads, one decode step's matrix-
+//     vector products over a stack of opts.Layer layers (GB/s of weights,
+//     judged against the bandwidth probe); see decodeStack for why a stack
+//     rather than one large matrix.
 //
 // The kernel path and thread count in force before the call are restored.
 func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
@@ -60,7 +64,10 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 		opts.Cols = 4096
 	}
 	if opts.BigBytes <= 0 {
-		opts.BigBytes = 64 << 20
+		opts.BigBytes = 256 << 20
+	}
+	if opts.Layer == (LayerShape{}) {
+		opts.Layer = Qwen05B
 	}
 	progress := opts.Progress
 	if progress == nil {
@@ -82,7 +89,11 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 		if err != nil {
 			return fmt.Errorf("bench: kernel type %q: %w", name, err)
 		}
-		small, big, err := testMatrices(t, opts.Cols, opts.BigBytes, rng)
+		small, err := testMatrix(t, opts.Cols, rng)
+		var stack *decodeStack
+		if err == nil {
+			stack, err = newDecodeStack(t, opts.Layer, opts.BigBytes, rng)
+		}
 		if err != nil {
 			r.Notes = appendOnce(r.Notes, fmt.Sprintf("kernels: %s skipped: %v", name, err))
 			continue
@@ -93,22 +104,24 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 			}
 			type kcase struct {
 				test    string
-				m       kernels.Matrix
+				one     func()
+				per     float64 // weight bytes (GB/s) or flops (GFLOP/s) of one call
 				threads int
 				unit    string
 			}
-			cases := []kcase{{"matvec-l2 " + name, small, 1, UnitGFLOPS}}
+			y := make([]float32, small.Rows)
+			work := make([]byte, kernels.MatMulWork(small, 1))
+			cases := []kcase{{"matvec-l2 " + name, func() { kernels.MatVec(y, small, x, work) },
+				2 * float64(small.Rows) * float64(small.Cols), 1, UnitGFLOPS}}
 			for _, t := range opts.Threads {
 				if t < 1 {
 					return fmt.Errorf("bench: kernel threads %d", t)
 				}
-				cases = append(cases, kcase{"matvec " + name, big, t, UnitGBPerSec})
+				cases = append(cases, kcase{"decode " + name, stack.step, float64(stack.bytes), t, UnitGBPerSec})
 			}
 			for _, c := range cases {
 				kernels.SetThreads(c.threads)
-				y := make([]float32, c.m.Rows)
-				work := make([]byte, kernels.MatMulWork(c.m, 1))
-				one := func() { kernels.MatVec(y, c.m, x, work) }
+				one := c.one
 				timeLoop(one, opts.MinTime/4) // warm-up: caches, pool threads, clocks
 				samples := make([]float64, 0, opts.Reps)
 				for range opts.Reps {
@@ -116,12 +129,7 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 						return err
 					}
 					calls, d := timeLoop(one, opts.MinTime)
-					per := d.Seconds() / float64(calls)
-					v := float64(len(c.m.Data)) / per / 1e9
-					if c.unit == UnitGFLOPS {
-						v = 2 * float64(c.m.Rows) * float64(c.m.Cols) / per / 1e9
-					}
-					samples = append(samples, v)
+					samples = append(samples, c.per*float64(calls)/d.Seconds()/1e9)
 				}
 				f := Figure{Suite: SuiteKernels, System: SystemPith, Test: c.test, Threads: c.threads, Path: path, Unit: c.unit, Samples: samples}
 				r.Add(f)
@@ -147,39 +155,21 @@ func timeLoop(f func(), d time.Duration) (int, time.Duration) {
 	}
 }
 
-// testMatrices builds an L2-sized and a large matrix of type t. Quantising
-// tens of MiB would take longer than measuring them, so 16 random rows are
-// quantised and repeated: the kernels cannot tell, as no row is cached
-// from one use to the next in the large matrix.
-func testMatrices(t kernels.Type, cols, bigBytes int, rng *rand.Rand) (small, big kernels.Matrix, err error) {
-	rb, err := t.RowBytes(cols)
+// testMatrix builds a matrix of type t small enough (192 KiB) to stay in
+// the L2 cache, from distinctRows random rows repeated.
+func testMatrix(t kernels.Type, cols int, rng *rand.Rand) (kernels.Matrix, error) {
+	rows, err := randomRows(t, cols, rng)
 	if err != nil {
-		return small, big, err
+		return kernels.Matrix{}, err
 	}
-	const distinct = 16
-	rows := make([]byte, distinct*rb)
-	src := make([]float32, cols)
-	for i := range distinct {
-		for j := range src {
-			src[j] = float32(rng.NormFloat64() * 0.05)
-		}
-		if err := kernels.QuantizeRow(t, rows[i*rb:(i+1)*rb], src); err != nil {
-			return small, big, err
-		}
+	rb := len(rows) / distinctRows
+	n := max(distinctRows, (192<<10)/rb/distinctRows*distinctRows)
+	data := make([]byte, n*rb)
+	for off := 0; off < len(data); off += len(rows) {
+		copy(data[off:], rows)
 	}
-	mk := func(bytes int) kernels.Matrix {
-		n := max(distinct, bytes/rb/distinct*distinct)
-		data := make([]byte, n*rb)
-		for off := 0; off < len(data); off += len(rows) {
-			copy(data[off:], rows)
-		}
-		return kernels.Matrix{Type: t, Rows: n, Cols: cols, Data: data}
-	}
-	small, big = mk(192<<10), mk(bigBytes)
-	if err := small.Check(); err != nil {
-		return small, big, err
-	}
-	return small, big, nil
+	m := kernels.Matrix{Type: t, Rows: n, Cols: cols, Data: data}
+	return m, m.Check()
 }
 
 func appendOnce(xs []string, s string) []string {

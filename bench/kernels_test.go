@@ -15,7 +15,7 @@ import (
 func unsupportedType() string {
 	for _, name := range []string{"Q8_1", "Q8_K", "I8", "I16", "I32"} {
 		if typ, err := kernels.ParseType(name); err == nil {
-			if _, _, err := testMatrices(typ, 256, 1<<16, rand.New(rand.NewPCG(1, 1))); err != nil {
+			if _, err := testMatrix(typ, 256, rand.New(rand.NewPCG(1, 1))); err != nil {
 				return name
 			}
 		}
@@ -34,6 +34,7 @@ func TestRunKernels(t *testing.T) {
 	err := RunKernels(context.Background(), r, KernelOptions{
 		Types: types, Threads: []int{1, 2}, Reps: 2,
 		MinTime: time.Millisecond, Cols: 256, BigBytes: 1 << 20,
+		Layer: LayerShape{Hidden: 96, KV: 32, FFN: 160},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +46,8 @@ func TestRunKernels(t *testing.T) {
 		for _, typ := range []string{"Q8_0", "Q4_0"} {
 			for _, k := range []Key{
 				{SuiteKernels, SystemPith, "", "matvec-l2 " + typ, 1, path, UnitGFLOPS},
-				{SuiteKernels, SystemPith, "", "matvec " + typ, 1, path, UnitGBPerSec},
-				{SuiteKernels, SystemPith, "", "matvec " + typ, 2, path, UnitGBPerSec},
+				{SuiteKernels, SystemPith, "", "decode " + typ, 1, path, UnitGBPerSec},
+				{SuiteKernels, SystemPith, "", "decode " + typ, 2, path, UnitGBPerSec},
 			} {
 				f := r.Find(k)
 				if f == nil || len(f.Samples) != 2 || f.Min <= 0 {
@@ -61,5 +62,35 @@ func TestRunKernels(t *testing.T) {
 	}
 	if err := RunKernels(context.Background(), r, KernelOptions{Types: []string{"Q9_9"}}); err == nil {
 		t.Error("unknown type accepted")
+	}
+}
+
+// The decode stack holds at least the bytes asked for, in whole layers of
+// the shape asked for, with K-quant columns rounded up to whole blocks.
+func TestDecodeStack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct {
+		typ    kernels.Type
+		hidden int
+	}{{kernels.Q4_0, 896}, {kernels.Q4_K, 1024}} {
+		st, err := newDecodeStack(c.typ, Qwen05B, 20<<20, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.mats)%7 != 0 || st.bytes < 20<<20 {
+			t.Fatalf("%v: %d matrices, %d bytes", c.typ, len(st.mats), st.bytes)
+		}
+		want := [][2]int{{c.hidden, c.hidden}, {128, c.hidden}, {128, c.hidden}, {c.hidden, c.hidden}, {4864, c.hidden}, {4864, c.hidden}, {c.hidden, 4864}}
+		sum := 0
+		for i, m := range st.mats {
+			if w := want[i%7]; m.Rows != w[0] || m.Cols != w[1] {
+				t.Fatalf("%v: matrix %d is %dx%d, want %dx%d", c.typ, i, m.Rows, m.Cols, w[0], w[1])
+			}
+			sum += len(m.Data)
+		}
+		if sum != st.bytes {
+			t.Fatalf("%v: bytes %d, matrices hold %d", c.typ, st.bytes, sum)
+		}
+		st.step()
 	}
 }
