@@ -101,7 +101,7 @@ test-image: deps
 # FMA probes; writes bench-results/bench.{json,md,svg} and the kernels' figures.
 BENCH_DIR   ?= $(HOME)/.cache/pith/models
 BENCH_TYPES ?= q4_0 q4_k_m
-BENCH_FLAGS ?= -p 128 -n 64 -t 1,2 -r 5
+BENCH_FLAGS ?= -p 128 -n 64 -t 1,2 -r 5 --request 1024
 bench: build oracles
 	@mkdir -p bench-results $(BENCH_DIR)
 	@for t in $(BENCH_TYPES); do f=$(BENCH_DIR)/qwen2.5-0.5b-$$t.gguf; \

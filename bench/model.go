@@ -38,11 +38,18 @@ type WorkerRequest struct {
 	Prompts []int
 	Gens    []int
 	Threads int
+	// Request, when positive, makes the worker measure only the memory of
+	// one request of that many context positions (runRequest).
+	Request int
 }
 
 // Args are the command-line flags that carry r to a worker.
 func (r WorkerRequest) Args() []string {
-	return []string{"--model", r.Model, "-p", joinInts(r.Prompts), "-n", joinInts(r.Gens), "-t", strconv.Itoa(r.Threads)}
+	args := []string{"--model", r.Model, "-p", joinInts(r.Prompts), "-n", joinInts(r.Gens), "-t", strconv.Itoa(r.Threads)}
+	if r.Request > 0 {
+		args = append(args, "--request", strconv.Itoa(r.Request))
+	}
+	return args
 }
 
 // WorkerResult is what a worker prints on its standard output.
@@ -62,6 +69,13 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 		return fmt.Errorf("bench: worker threads %d", req.Threads)
 	}
 	kernels.SetThreads(req.Threads)
+	if req.Request > 0 {
+		res := WorkerResult{KernelPath: kernels.Path()}
+		if err := runRequest(ctx, req, &res); err != nil {
+			return err
+		}
+		return json.NewEncoder(w).Encode(res)
+	}
 	f, err := gguf.Mmap(req.Model)
 	if err != nil {
 		return fmt.Errorf("bench: model %q: %w", req.Model, err)
@@ -159,6 +173,10 @@ type ModelOptions struct {
 	Gens    []int // generation lengths (-n)
 	Threads []int
 	Reps    int
+	// Request, when positive, adds the peak memory of one request of that
+	// many context positions (a worker of its own per repetition, at the
+	// largest thread count) and its budget.
+	Request int
 	// PithCommand returns the command that runs a pith worker with the
 	// given flags (in pith, `pith bench model --worker FLAGS`). Each run is
 	// its own process so that its peak resident memory is its own.
@@ -246,6 +264,18 @@ func RunModel(ctx context.Context, r *Report, opts ModelOptions) error {
 				if err := run(); err != nil {
 					return err
 				}
+			}
+		}
+		if opts.Request > 0 {
+			t := slices.Max(opts.Threads)
+			req := WorkerRequest{Model: opts.Model, Threads: t, Request: opts.Request}
+			figs, _, err := runWorker(ctx, opts.PithCommand(ctx, req.Args()))
+			if err != nil {
+				return err
+			}
+			for _, f := range figs {
+				r.Add(f)
+				progress("%s pith      t=%d %s %.0f MiB", label, t, f.Test, f.Samples[0])
 			}
 		}
 	}

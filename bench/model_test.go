@@ -52,6 +52,8 @@ func testWorker(ctx context.Context, args []string) *exec.Cmd {
 			r.Gens, _ = ParseInts(v)
 		case "-t":
 			fmt.Sscan(v, &r.Threads)
+		case "--request":
+			fmt.Sscan(v, &r.Request)
 		}
 	}
 	b, _ := json.Marshal(r)
@@ -177,6 +179,32 @@ func TestRunModel(t *testing.T) {
 	}
 	if err := RunModel(context.Background(), r, ModelOptions{Model: m, Prompts: []int{0}, PithCommand: testWorker}); err == nil {
 		t.Error("prompt of 0 tokens accepted")
+	}
+}
+
+// A request worker reports its peak memory and the budget of the model
+// file + KV cache + 64 MiB, in a process of its own.
+func TestRunModelRequest(t *testing.T) {
+	m := tinyModel(t)
+	st, err := os.Stat(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReport(Env{})
+	if err := RunModel(context.Background(), r, ModelOptions{Model: m, Gens: []int{2}, Threads: []int{1}, Reps: 1, Request: 256, PithCommand: testWorker}); err != nil {
+		t.Fatal(err)
+	}
+	rss := r.Find(Key{SuiteModel, SystemPith, filepath.Base(m), "req256-peak-rss", 1, "", UnitMiB})
+	budget := r.Find(Key{SuiteModel, SystemPith, filepath.Base(m), "req256-budget", 1, "", UnitMiB})
+	if rss == nil || budget == nil {
+		t.Fatalf("no request figures: %+v %+v", rss, budget)
+	}
+	// The model is read into memory, so the peak holds the whole file.
+	if file := float64(st.Size()) / (1 << 20); rss.Min < file || budget.Min < file+64 || budget.Min > file+80 {
+		t.Errorf("file %.1f MiB, peak %v MiB, budget %v MiB", file, rss.Samples, budget.Samples)
+	}
+	if err := RunModel(context.Background(), r, ModelOptions{Model: m, Gens: []int{2}, Threads: []int{1}, Reps: 1, Request: 1 << 30, PithCommand: testWorker}); err == nil || !strings.Contains(err.Error(), "context") {
+		t.Errorf("a request beyond the model's context: %v", err)
 	}
 }
 

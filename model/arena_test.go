@@ -43,3 +43,44 @@ func TestSummarizeInArenaLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// StateBytes and GenerateBytes are what NewState and Generate take from a
+// request arena: never less (a server sizing its arenas by them would run
+// out mid-request), and more only by the cache-line rounding of the
+// allocations.
+func TestStateAndGenerateBytes(t *testing.T) {
+	dir := t.TempDir()
+	for _, typ := range []string{"q8_0", "f16"} { // F16 weights need the rounding buffer too
+		_, m := synthFile(t, dir, "tiny-qwen2", typ)
+		a, err := arena.New(64<<20, arena.Options{AllowUnlocked: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		for _, c := range []struct{ ctx, batch int }{{1, 1}, {17, 3}, {512, 256}, {1000, 1}} {
+			a.Do(func(a *arena.Arena) error {
+				m.NewState(a, c.ctx, c.batch)
+				if want := m.StateBytes(c.ctx, c.batch); a.Used() > want || a.Used() < want-64 {
+					t.Errorf("%s ctx %d batch %d: NewState took %d bytes, StateBytes says %d", typ, c.ctx, c.batch, a.Used(), want)
+				}
+				return nil
+			})
+		}
+		opts := model.DefaultOptions()
+		opts.NumCtx, opts.NumPredict, opts.Stop = 300, 4, []string{"zz", "a much longer stop"}
+		prompt := make([]int32, 280) // more than one GenerateBatch
+		for i := range prompt {
+			prompt[i] = int32(100 + i)
+		}
+		err = a.Do(func(a *arena.Arena) error {
+			_, err := m.Generate(context.Background(), prompt, opts, a, 1, func([]byte) error { return nil })
+			if want := m.GenerateBytes(opts.NumCtx, opts.Stop); a.Used() > want || a.Used() < want-64*64 {
+				t.Errorf("%s: Generate took %d bytes, GenerateBytes says %d", typ, a.Used(), want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -75,6 +75,29 @@ func (m *Model) NewState(alloc Allocator, ctx, batch int) *State {
 	return s
 }
 
+// StateBytes is the memory NewState(alloc, ctx, batch) takes from alloc,
+// counting each allocation rounded up to a 64-byte cache line as the
+// request arena aligns them, so that a server can size its arenas to what
+// a request needs rather than to a guess (TestStateBytes holds it to
+// NewState).
+func (m *Model) StateBytes(ctx, batch int) int {
+	c := m.Config
+	batch = max(batch, 1)
+	kvDim := c.KVHeads * c.HeadDim
+	qDim := c.Heads * c.HeadDim
+	line := func(n int) int { return (n + 63) &^ 63 }
+	n := 2 * c.Layers * line(2*ctx*kvDim)
+	for _, floats := range []int{batch * c.Embd, batch * c.Embd, batch * qDim, batch * kvDim, batch * kvDim,
+		batch * qDim, batch * c.Embd, batch * c.FFN, batch * c.FFN, kernels.AttentionScratch(ctx, c.Heads), c.Vocab} {
+		n += line(4 * floats)
+	}
+	n += line(m.workBytes(batch))
+	if m.floatWeights() {
+		n += line(4 * batch * max(c.Embd, c.FFN, qDim))
+	}
+	return n + line(4*ctx)
+}
+
 // Pos is the number of positions already in the cache.
 func (s *State) Pos() int { return s.pos }
 

@@ -61,7 +61,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts Options, allo
 	if len(prompt) >= numCtx {
 		return res, &ContextFullError{Context: numCtx, Want: len(prompt) + 1}
 	}
-	st := m.NewState(alloc, numCtx, min(len(prompt), 256))
+	st := m.NewState(alloc, numCtx, min(len(prompt), GenerateBatch))
 	sampler := NewSampler(opts, m.Config.Vocab, alloc, seed)
 	dec := m.Tokenizer.NewStreamDecoder(alloc.Bytes(1024))
 	stops := newStopMatcher(opts.Stop, alloc)
@@ -107,6 +107,28 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts Options, allo
 			return res, err
 		}
 	}
+}
+
+// GenerateBatch is the most prompt tokens Generate puts through the model
+// in one step: larger batches read the weights fewer times but need
+// activations for every token of the batch at once.
+const GenerateBatch = 256
+
+// GenerateBytes is the memory Generate takes from its allocator for a
+// context of numCtx positions and the given stop strings (rounded as
+// StateBytes rounds), so a request arena of this size (plus what the caller
+// allocates itself) never runs out.
+func (m *Model) GenerateBytes(numCtx int, stops []string) int {
+	line := func(n int) int { return (n + 63) &^ 63 }
+	n := m.StateBytes(numCtx, GenerateBatch)
+	n += 2 * line(4*m.Config.Vocab) // the sampler
+	n += line(1024)                 // the stream decoder
+	longest := 0
+	for _, s := range stops {
+		n += line(len(s))
+		longest = max(longest, len(s))
+	}
+	return n + line(longest+2048)
 }
 
 // stopMatcher holds back output that might be the start of a stop string,

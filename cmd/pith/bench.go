@@ -267,7 +267,7 @@ func benchModel(ctx context.Context, args []string) error {
 	var out benchOutput
 	var models []string
 	var prompts, gens, threads, compare, llamaBench string
-	var reps int
+	var reps, request int
 	var worker, withKernels bool
 	fs, err := parseBench("model", args, func(fs *flag.FlagSet) {
 		fs.Func("model", "GGUF model file (repeat for several)", func(s string) error { models = append(models, s); return nil })
@@ -278,6 +278,7 @@ func benchModel(ctx context.Context, args []string) error {
 		fs.StringVar(&compare, "compare", "", `"llama.cpp" to run llama-bench on the same file, interleaved`)
 		fs.StringVar(&llamaBench, "llama-bench", "", "llama-bench binary to compare with (instead of the oracle root)")
 		fs.BoolVar(&withKernels, "kernels", false, "also run the kernel suite into the same report")
+		fs.IntVar(&request, "request", 0, "also measure the peak memory of one request of this many context positions\n(the model read into memory, a locked request arena; 0: skip), against the\nbudget of the model file + its KV cache + 64 MiB")
 		fs.BoolVar(&worker, "worker", false, "internal: measure once in this process and print JSON (used by the runs)")
 		out.define(fs)
 	})
@@ -306,7 +307,7 @@ func benchModel(ctx context.Context, args []string) error {
 		if len(models) != 1 || len(ts) != 1 {
 			return usagef("--worker takes one --model and one -t")
 		}
-		return bench.RunWorker(ctx, bench.WorkerRequest{Model: models[0], Prompts: ps, Gens: ns, Threads: ts[0]}, os.Stdout)
+		return bench.RunWorker(ctx, bench.WorkerRequest{Model: models[0], Prompts: ps, Gens: ns, Threads: ts[0], Request: request}, os.Stdout)
 	}
 	if reps < 1 {
 		return usagef("-r must be at least 1")
@@ -352,7 +353,7 @@ func benchModel(ctx context.Context, args []string) error {
 	}
 	for _, m := range models {
 		err := bench.RunModel(ctx, r, bench.ModelOptions{
-			Model: m, Prompts: ps, Gens: ns, Threads: ts, Reps: reps, Llama: llama, Progress: progress,
+			Model: m, Prompts: ps, Gens: ns, Threads: ts, Reps: reps, Llama: llama, Progress: progress, Request: request,
 			PithCommand: func(ctx context.Context, args []string) *exec.Cmd {
 				return exec.CommandContext(ctx, self, append([]string{"bench", "model", "--worker"}, args...)...)
 			},

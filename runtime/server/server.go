@@ -138,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, gcReq: make(chan struct{}, 1), done: make(chan struct{})}
 	go s.collector()
-	size := ArenaSize(cfg.Model.Config, cfg.Limits)
+	size := ArenaSize(cfg.Model, cfg.Limits)
 	pool, err := arena.NewPool(cfg.Limits.Concurrent, size, arena.Options{AllowUnlocked: cfg.AllowUnlockedArena})
 	if err != nil {
 		return nil, fmt.Errorf("server: request arenas (%d of %d MiB): %w", cfg.Limits.Concurrent, size>>20, err)
@@ -172,17 +172,22 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ArenaSize is the memory one generation needs at the limits: the KV cache
-// for MaxContext positions in F16, activations and logits for a prompt batch,
-// token ids, and room for the sampler and output.
-func ArenaSize(c model.Config, lim Limits) int {
-	kv := 2 * c.Layers * lim.MaxContext * c.KVHeads * c.HeadDim * 2
-	const batch = 512
-	act := batch * (4*c.Embd + 2*c.FFN + (c.Heads+2*c.KVHeads)*c.HeadDim) * 4
-	att := batch * c.Heads * lim.MaxContext * 4
-	logits := 4 * c.Vocab * 4
-	ids := 4 * (lim.MaxContext + lim.MaxPromptTokens) * 4
-	return kv + act + att + logits + ids + 64<<20
+// ArenaSize is the memory one request needs at the limits: what the model
+// takes for a generation at MaxContext positions (KV cache, activations for
+// a prompt batch, logits, sampler; model.GenerateBytes), with stop strings
+// as long as a whole body; the prompt's token ids (at most one per byte of
+// prompt text, after the context tokens); and a MiB for the cache-line rounding of
+// the rest. The arenas are locked in memory, so every byte here is resident
+// whether a request uses it or not: sizing them to what a request can take,
+// and no more, is what keeps a server's memory at the model plus one KV
+// cache and a little.
+func ArenaSize(m *model.Model, lim Limits) int {
+	body := int(lim.MaxBody)
+	gen := m.GenerateBytes(lim.MaxContext, nil) + 2*body + 64*(lim.MaxStops+1)
+	// A summary's prompt is the messages quoted one per line inside fixed
+	// instructions: up to twice the body, plus the instructions.
+	ids := 4 * (lim.MaxContext + 2*body + 64<<10)
+	return gen + ids + 1<<20
 }
 
 // Close releases the arenas.
