@@ -5,7 +5,7 @@
 //
 // What it does, in order: harden the process (runtime/harden); mount the
 // pseudo file systems, load the kernel modules named on the measured command
-// line and bring the network up (pid1.Boot); load the confidential-computing
+// line and bring the network up, static or by DHCP (pid1.Boot); load the confidential-computing
 // guest drivers the platform has (sev-guest, tdx-guest: a driver for the
 // other vendor refuses to load with ENODEV, which is expected); read the
 // model from the raw virtio disk wholly into memory and check it against the

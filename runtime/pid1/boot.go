@@ -20,7 +20,8 @@ type BootOptions struct {
 
 // Boot does PID 1's work before serving, in order: mount the pseudo file
 // systems, route Ctrl-Alt-Del to a signal, read the command line, load the
-// modules it names (with their dependencies), and bring the network up.
+// modules it names (with their dependencies), and bring the network up
+// (pith.net, or AutoNet without it).
 // It refuses to run outside PID 1, where it would remount the host's
 // /proc and change its Ctrl-Alt-Del behaviour. The caller powers off
 // (Fatal) on its error.
@@ -54,7 +55,13 @@ func Boot(ctx context.Context, opts BootOptions) (Config, error) {
 			return Config{}, err
 		}
 	}
-	if err := NetUp(ctx, cfg.Net); err != nil {
+	n := cfg.Net
+	if n == nil {
+		if n, err = AutoNet(ctx); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := NetUp(ctx, n); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

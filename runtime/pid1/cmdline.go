@@ -76,8 +76,9 @@ type Config struct {
 	// (pith.model.size=N): a raw disk is padded to whole sectors. Zero
 	// means all of it.
 	ModelSize int64
-	// Net is the static network (pith.net=ADDR/PREFIX,GATEWAY[,IFNAME]);
-	// nil when absent.
+	// Net is the network: static (pith.net=ADDR/PREFIX,GATEWAY[,IFNAME])
+	// or DHCP (pith.net=dhcp[,IFNAME]); nil when absent, which Boot takes
+	// as DHCP on the first Ethernet link if there is one (see AutoNet).
 	Net *NetConfig
 	// Listen is the server's address (pith.listen=HOST:PORT), "" for the
 	// server's default.
@@ -90,11 +91,12 @@ type Config struct {
 	Modules []string
 }
 
-// NetConfig is a static IPv4 or IPv6 configuration.
+// NetConfig is a static IPv4 or IPv6 configuration, or DHCP.
 type NetConfig struct {
 	Addr    netip.Prefix // address and prefix length of the interface
 	Gateway netip.Addr   // default route; invalid for none
 	Iface   string       // "" picks the first non-loopback Ethernet link
+	DHCP    bool         // Addr and Gateway come from a DHCPv4 lease
 }
 
 // ReadConfig reads /proc/cmdline and parses its pith.* keys.
@@ -170,13 +172,24 @@ func ParseConfig(ps []Param) (Config, error) {
 }
 
 // ParseNet parses ADDR/PREFIX,GATEWAY[,IFNAME] (GATEWAY may be empty for
-// none). DHCP is not implemented: a static address on the measured command
-// line is also what the verifier sees.
+// none) or dhcp[,IFNAME]. A static address on the measured command line is
+// also what a verifier sees; a leased one is not measured, which is no
+// loss, since clients trust the attested key, not the address.
 func ParseNet(s string) (NetConfig, error) {
-	if s == "dhcp" {
-		return NetConfig{}, errors.New("pid1: pith.net=dhcp: DHCP is not supported, give ADDR/PREFIX,GATEWAY")
-	}
 	parts := strings.Split(s, ",")
+	if parts[0] == "dhcp" {
+		n := NetConfig{DHCP: true}
+		if len(parts) > 2 {
+			return NetConfig{}, fmt.Errorf("pid1: pith.net=%q: want dhcp[,IFNAME]", s)
+		}
+		if len(parts) == 2 {
+			n.Iface = parts[1]
+			if err := checkIface(n.Iface); err != nil {
+				return NetConfig{}, err
+			}
+		}
+		return n, nil
+	}
 	if len(parts) < 2 || len(parts) > 3 {
 		return NetConfig{}, fmt.Errorf("pid1: pith.net=%q: want ADDR/PREFIX,GATEWAY[,IFNAME]", s)
 	}
@@ -198,9 +211,18 @@ func ParseNet(s string) (NetConfig, error) {
 	}
 	if len(parts) == 3 {
 		n.Iface = parts[2]
-		if n.Iface == "" || len(n.Iface) >= 16 || strings.ContainsAny(n.Iface, "/ \x00") {
-			return NetConfig{}, fmt.Errorf("pid1: pith.net interface name %q", n.Iface)
+		if err := checkIface(n.Iface); err != nil {
+			return NetConfig{}, err
 		}
 	}
 	return n, nil
+}
+
+// checkIface refuses what cannot be a Linux interface name (IFNAMSIZ 16
+// with the NUL, no slash or space).
+func checkIface(name string) error {
+	if name == "" || len(name) >= 16 || strings.ContainsAny(name, "/ \x00") {
+		return fmt.Errorf("pid1: pith.net interface name %q", name)
+	}
+	return nil
 }

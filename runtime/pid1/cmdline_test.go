@@ -65,7 +65,9 @@ func TestParseConfig(t *testing.T) {
 		"pith.attest=none",
 		"pith.modules=virtio_net,,x",
 		"pith.modules=../evil",
-		"pith.net=dhcp",
+		"pith.net=dhcp,eth0,x",
+		"pith.net=dhcp,",
+		"pith.net=dhcp,a/b",
 		"pith.net=10.0.2.15,10.0.2.2",   // no prefix
 		"pith.net=10.0.2.15/24,fe80::1", // mixed families
 		"pith.net=10.0.2.15/24,10.0.2.2,eth0,extra",
@@ -84,6 +86,11 @@ func TestParseConfig(t *testing.T) {
 	n, err := ParseNet("fd00::2/64,,eth1")
 	if err != nil || n.Addr != netip.MustParsePrefix("fd00::2/64") || n.Gateway.IsValid() || n.Iface != "eth1" {
 		t.Fatalf("IPv6: %+v, %v", n, err)
+	}
+	for s, want := range map[string]NetConfig{"dhcp": {DHCP: true}, "dhcp,ens3": {DHCP: true, Iface: "ens3"}} {
+		if n, err := ParseNet(s); err != nil || n != want {
+			t.Errorf("ParseNet(%q) = %+v, %v; want %+v", s, n, err, want)
+		}
 	}
 }
 

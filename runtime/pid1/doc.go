@@ -1,7 +1,8 @@
 // Package pid1 is what pith-init does as PID 1 before and around serving:
 // read the measured kernel command line, mount the pseudo file systems,
 // load the kernel modules the image carries, bring the network up by
-// netlink, reap zombies, and power off on a signal or a fatal error. The
+// netlink (a static address from pith.net, or a DHCPv4 lease), reap
+// zombies, and power off on a signal or a fatal error. The
 // parsers and message encoders are plain functions, tested and fuzzed on
 // any machine; the privileged steps take a root directory or run in a
 // fresh namespace in tests.
@@ -17,4 +18,15 @@
 //     which WatchPowerButton turns into a callback.
 //
 // The image must carry one of them, built in or as a module it loads.
+//
+// Network: pith.net=ADDR/PREFIX,GATEWAY[,IFNAME] is static;
+// pith.net=dhcp[,IFNAME] leases an IPv4 address with the DHCP client of
+// dhcp*.go (DISCOVER, OFFER, REQUEST, ACK over a packet socket, since the
+// link has no address yet to bind a UDP socket to); without pith.net,
+// Boot leases by DHCP on the first Ethernet link when there is one
+// (AutoNet), and keeps to loopback when there is none. No lease within
+// DefaultDHCPTiming's 30 s is fatal. The lease is not renewed: pith-init
+// logs its duration, and the address stays on the link after it runs
+// out, so an image for a network whose server hands the address to
+// another host after a short lease needs a static pith.net.
 package pid1

@@ -165,8 +165,9 @@ func Routes() ([]Route, error) {
 
 // NetUp brings the loopback link up (the kernel gives it 127.0.0.1/8 and
 // ::1) and, when n is not nil, the configured link: up, its address, and
-// the default route through the gateway. It waits until ctx is done for
-// the link to appear, since a network driver may still be probing.
+// the default route through the gateway, given or leased by DHCP (n.DHCP).
+// It waits until ctx is done for the link to appear, since a network
+// driver may still be probing.
 func NetUp(ctx context.Context, n *NetConfig) error {
 	c, err := openRtnl()
 	if err != nil {
@@ -183,7 +184,7 @@ func NetUp(ctx context.Context, n *NetConfig) error {
 	if n == nil {
 		return nil
 	}
-	match := func(l Link) bool { return l.Flags&unix.IFF_LOOPBACK == 0 && l.Type == unix.ARPHRD_ETHER }
+	match := isEthernet
 	what := "an Ethernet link"
 	if n.Iface != "" {
 		match = func(l Link) bool { return l.Name == n.Iface }
@@ -196,6 +197,13 @@ func NetUp(ctx context.Context, n *NetConfig) error {
 	if err := c.request(func(seq uint32) []byte { return linkUpMsg(seq, link.Index) }); err != nil {
 		return fmt.Errorf("netlink: %s up: %w", link.Name, err)
 	}
+	if n.DHCP {
+		lease, err := leaseOn(ctx, c, link, dhcpTiming)
+		if err != nil {
+			return fmt.Errorf("%s: %w", link.Name, err)
+		}
+		n = &NetConfig{Addr: lease.Addr, Gateway: lease.Gateway, Iface: link.Name, DHCP: true}
+	}
 	if err := c.request(func(seq uint32) []byte { return addrMsg(seq, link.Index, n.Addr) }); err != nil {
 		return fmt.Errorf("netlink: %s address %s: %w", link.Name, n.Addr, err)
 	}
@@ -204,8 +212,74 @@ func NetUp(ctx context.Context, n *NetConfig) error {
 			return fmt.Errorf("netlink: default route via %s on %s: %w", n.Gateway, link.Name, err)
 		}
 	}
-	slog.Info("network up", "link", link.Name, "address", n.Addr.String(), "gateway", gatewayString(n.Gateway))
+	slog.Info("network up", "link", link.Name, "address", n.Addr.String(), "gateway", gatewayString(n.Gateway), "dhcp", n.DHCP)
 	return nil
+}
+
+// dhcpTiming is DefaultDHCPTiming; tests shorten it.
+var dhcpTiming = DefaultDHCPTiming
+
+// carrierWait bounds the wait for a link's carrier before the first
+// DHCP message: a message sent without one is lost, and a retransmission
+// would then cost a second.
+const carrierWait = 3 * time.Second
+
+// leaseOn leases an address for link by DHCP, once the link has carrier
+// (IFF_RUNNING) or carrierWait has passed.
+func leaseOn(ctx context.Context, c *rtnl, link Link, tm DHCPTiming) (Lease, error) {
+	wctx, cancel := context.WithTimeout(ctx, carrierWait)
+	_, err := waitLink(wctx, c, func(l Link) bool { return l.Index == link.Index && l.Flags&unix.IFF_RUNNING != 0 }, "carrier on "+link.Name)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return Lease{}, err
+		}
+		slog.Warn("no carrier yet, asking DHCP anyway", "link", link.Name)
+	}
+	t := time.Now()
+	lease, err := dhcpOnLink(ctx, int(link.Index), link.HWAddr, tm)
+	if err != nil {
+		return Lease{}, err
+	}
+	lt := "infinite"
+	if lease.Duration >= 0 {
+		lt = lease.Duration.String()
+	}
+	slog.Info("DHCP lease", "link", link.Name, "address", lease.Addr.String(), "gateway", gatewayString(lease.Gateway),
+		"server", lease.Server.String(), "lease", lt, "dns", addrsString(lease.DNS), "took", time.Since(t).Round(time.Millisecond))
+	return lease, nil
+}
+
+func isEthernet(l Link) bool { return l.Flags&unix.IFF_LOOPBACK == 0 && l.Type == unix.ARPHRD_ETHER }
+
+// autoLinkWait is how long AutoNet waits for an Ethernet link to appear
+// when the command line names no network: the modules are loaded by
+// then, so a NIC that is there has probed or is about to.
+var autoLinkWait = 2 * time.Second
+
+// AutoNet is what Boot does without pith.net on the command line: DHCP on
+// the first Ethernet link if one appears within autoLinkWait, the
+// loopback link only if none does (a VM without a NIC is reachable by
+// nobody, but that is not an error of pith-init's). With a NIC, a failed
+// lease is an error: the caller powers off.
+func AutoNet(ctx context.Context) (*NetConfig, error) {
+	c, err := openRtnl()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	wctx, cancel := context.WithTimeout(ctx, autoLinkWait)
+	defer cancel()
+	link, err := waitLink(wctx, c, isEthernet, "an Ethernet link")
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		slog.Info("no pith.net and no Ethernet link: loopback only")
+		return nil, nil
+	}
+	slog.Info("no pith.net: DHCP on the first Ethernet link", "link", link.Name)
+	return &NetConfig{DHCP: true, Iface: link.Name}, nil
 }
 
 func gatewayString(a netip.Addr) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"syscall"
 
@@ -155,10 +156,11 @@ func dumpMsg(seq uint32, typ uint16, fam uint8) []byte {
 
 // Link is a network interface as RTM_NEWLINK describes it.
 type Link struct {
-	Index int32
-	Name  string
-	Type  uint16 // ARPHRD_*
-	Flags uint32 // IFF_*
+	Index  int32
+	Name   string
+	Type   uint16 // ARPHRD_*
+	Flags  uint32 // IFF_*
+	HWAddr net.HardwareAddr
 }
 
 func parseLink(data []byte) (Link, error) {
@@ -175,6 +177,9 @@ func parseLink(data []byte) (Link, error) {
 		name = name[:len(name)-1]
 	}
 	l.Name = string(name)
+	if hw := attrs[unix.IFLA_ADDRESS]; len(hw) > 0 {
+		l.HWAddr = net.HardwareAddr(append([]byte(nil), hw...))
+	}
 	return l, nil
 }
 

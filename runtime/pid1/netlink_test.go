@@ -103,6 +103,30 @@ func vethMsg(seq uint32, name, peer string) []byte {
 	return encodeMsg(unix.RTM_NEWLINK, unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_EXCL, seq, body)
 }
 
+// vethPairs creates veth pairs, brings the links named in up up, and
+// returns the index of every link by name.
+func vethPairs(c *rtnl, up []string, pairs ...[2]string) (map[string]int32, error) {
+	for _, p := range pairs {
+		if err := c.request(func(seq uint32) []byte { return vethMsg(seq, p[0], p[1]) }); err != nil {
+			return nil, fmt.Errorf("create veth (kernel without veth?): %w", err)
+		}
+	}
+	links, err := c.links()
+	if err != nil {
+		return nil, err
+	}
+	idx := map[string]int32{}
+	for _, l := range links {
+		idx[l.Name] = l.Index
+	}
+	for _, n := range up {
+		if err := c.request(func(seq uint32) []byte { return linkUpMsg(seq, idx[n]) }); err != nil {
+			return nil, err
+		}
+	}
+	return idx, nil
+}
+
 // In a fresh network namespace: NetUp brings loopback up (with the
 // kernel's 127.0.0.1/8), picks the first Ethernet link, brings it up, gives
 // it the address and the default route, for IPv4 and (on a named link)
@@ -121,24 +145,12 @@ func netUpChild() error {
 		return err
 	}
 	defer c.Close()
-	if err := c.request(func(seq uint32) []byte { return vethMsg(seq, "pitha", "pithb") }); err != nil {
-		return fmt.Errorf("create veth (kernel without veth?): %w", err)
-	}
-	links, err := c.links()
+	// The peer up too, so the link has carrier.
+	idx, err := vethPairs(c, []string{"pitha", "pithb"}, [2]string{"pitha", "pithb"})
 	if err != nil {
 		return err
 	}
-	idx := map[string]int32{}
-	for _, l := range links {
-		idx[l.Name] = l.Index
-	}
 	first := min(idx["pitha"], idx["pithb"])
-	// The peer up too, so the link has carrier.
-	for _, n := range []string{"pitha", "pithb"} {
-		if err := c.request(func(seq uint32) []byte { return linkUpMsg(seq, idx[n]) }); err != nil {
-			return err
-		}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	v4 := &NetConfig{Addr: netip.MustParsePrefix("10.77.0.2/24"), Gateway: netip.MustParseAddr("10.77.0.1")}
@@ -153,7 +165,7 @@ func netUpChild() error {
 		return fmt.Errorf("NetUp is not repeatable: %w", err)
 	}
 
-	links, err = Links()
+	links, err := Links()
 	if err != nil {
 		return err
 	}

@@ -8,24 +8,36 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // zombie starts a process that exits at once and is never waited for.
+// It returns once the child can be reaped: /proc shows a multi-threaded
+// child as a zombie ("Z") as soon as its main thread exits, but wait4
+// cannot collect it until its other threads have, so the test waits with
+// waitid(WNOWAIT), which blocks until then and reaps nothing.
 func zombie(t *testing.T) int {
 	t.Helper()
 	pid, err := syscall.ForkExec(os.Args[0], []string{os.Args[0], "-test.run=^$"}, &syscall.ProcAttr{Env: []string{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if processState(pid) == "Z" {
-			return pid
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
-		time.Sleep(5 * time.Millisecond)
+		if err != nil {
+			t.Fatalf("waitid(%d): %v", pid, err)
+		}
+		break
 	}
-	t.Fatalf("child %d never became a zombie (state %q)", pid, processState(pid))
-	return 0
+	if s := processState(pid); s != "Z" {
+		t.Fatalf("child %d exited but is in state %q, not a zombie", pid, s)
+	}
+	return pid
 }
 
 // processState is the state letter in /proc/PID/stat, "" when gone.
