@@ -20,6 +20,8 @@ var (
 	activePath = "portable"
 	activeDots map[Type]vecDotFunc
 	activeMats map[Type]matKernels
+	// activeDecode are the path's decode kernels (see decode.go).
+	activeDecode map[Type]decodeKernel
 )
 
 // matKernels are a path's matrix kernels for one weight type with Q8_0
@@ -146,6 +148,7 @@ func SetPath(name string) error {
 	opMu.Lock() // no matrix product may see a half-switched path
 	defer opMu.Unlock()
 	activePath, activeDots, activeMats, activeFloat = name, dots, mats[name], floats[name]
+	activeDecode = decodes[name]
 	return nil
 }
 

@@ -96,6 +96,10 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	// the activations threefold for one token cost more than the wider
 	// registers won (tg 29 vs 45 tok/s on Qwen2.5-0.5B Q4_0, 2 threads).
 	wide := fast && mk.tileZ != nil && nb%2 == 0 && n >= 4
+	if k, ok := activeDecode[w.Type]; ok && fast && n == 1 {
+		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
+		return
+	}
 	var dx []float32
 	var xz []byte
 	if fast {

@@ -1,0 +1,63 @@
+package kernels
+
+import "unsafe"
+
+// Decode (MatVec, one token) on paths that have a decode kernel for the
+// weight type: the token is quantised to Q8_0 once, laid out as the pair
+// records of the kernel (see decode_amd64.s), and each thread runs whole
+// chunks of rows through one kernel call, so a row of a few dozen blocks
+// costs no call of its own.
+
+// decodeKernel is a path's decode kernel for one weight type: rows
+// multiplies rows weight rows (row r at w + r·wstride, nb Q8_0-sized
+// blocks) by the records at x and stores row r's result at out[r]; records
+// lays out nb blocks of a Q8_0 row as those records, with the weights'
+// unsigned offset off (the correction's factor).
+type decodeKernel struct {
+	rows    func(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+	records func(nb int, xq, dst *byte, off int)
+	off     int
+}
+
+var decodes = map[string]map[Type]decodeKernel{}
+
+// registerDecode adds a path's decode kernels from a build-specific file.
+func registerDecode(name string, m map[Type]decodeKernel) bool {
+	decodes[name] = m
+	return true
+}
+
+// decodeJob runs the rows [lo, hi) of one MatVec.
+type decodeJob struct {
+	y   []float32
+	w   Matrix
+	rec []byte
+	wrb int
+	k   decodeKernel
+}
+
+// theDecode is MatVec's reusable job; opMu guards it.
+var theDecode decodeJob
+
+func (j *decodeJob) run(lo, hi int) {
+	j.k.rows(j.w.Cols/QK, &j.w.Data[lo*j.wrb], j.wrb, &j.rec[0], &j.y[lo], hi-lo)
+}
+
+// matVecDecode is MatMul for one token with the decode kernel k; MatMul
+// has checked the buffers (work holds MatMulWork(w, 1) bytes: the Q8_0
+// row, then room for the records at a 64-byte boundary) and holds opMu.
+func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) {
+	nb := w.Cols / QK
+	xq := work[:xrb]
+	if quant == nil || !quant(nb, &x[0], &xq[0]) {
+		portable[Q8_0].quantize(xq, x[:w.Cols])
+	}
+	rest := work[xrb:]
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
+	rec := rest[off : off+(nb+1)/2*zRecord]
+	k.records(nb, &xq[0], &rec[0], k.off)
+	j := &theDecode
+	*j = decodeJob{y: y, w: w, rec: rec, wrb: wrb, k: k}
+	parallel(w.Rows, 16, j)
+	*j = decodeJob{} // keep no reference to the caller's data
+}

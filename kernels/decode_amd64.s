@@ -1,0 +1,379 @@
+#include "textflag.h"
+
+// Decode kernels: many weight rows times one token, for MatVec.
+//
+// A decode step multiplies a model's matrices by one token each: every
+// weight is read once, so the kernels must keep up with memory (about
+// 20 GB/s per core here) with few instructions per block, and a call must
+// cover many rows, since a Qwen2.5-0.5B row of 896 elements is only 28
+// blocks: one call runs a whole chunk of rows (row r at w + r·wstride,
+// result to out[r]) and the row loop is in assembly.
+//
+// Why assembly: simd/archsimd has no VPDPBUSD (VNNI), no VPERMB (VBMI), no
+// VCVTPH2PS (F16C) and no masked loads, and an archsimd loop measured ten
+// times slower than this assembly for the AVX2 dot products.
+//
+// The activations come as the 192-byte pair records of gemmz_amd64.s,
+// built per call by decRecordsAVX2 (an odd block count leaves a last record
+// with only its first half):
+//   0   two blocks' 64 int8 values
+//   64  int32 correction: -off·(sum of x over each group of four values
+//       that one int32 lane of VPDPBUSD / VPMADDWD covers), per block
+//   128 float32 scales: dx of block 0 in 8 lanes, of block 1 in 8 lanes
+// The weights are taken as unsigned bytes (the Q4_0 nibble q, weight q-8:
+// off 8; on the AVX-512 path the Q8_0 byte XOR 0x80, weight w+128-128: off
+// 128), so VPDPBUSD (or VPMADDUBSW+VPMADDWD) multiplies them by the signed
+// activations and the correction, added in integers, makes each block's
+// integer sum exact. Only the float summation order differs from the
+// portable reference.
+//
+// VPMADDUBSW saturates its int16 pair sums: the AVX2 Q4_0 kernel's are at
+// most 2·15·127, but Q8_0 made unsigned could reach 2·255·127, so the AVX2
+// Q8_0 kernel keeps the sign trick (|w| times x·sign(w), at most 2·128·127).
+
+// VPERMB index for a Q4_0 pair as DECZ_Q4_0 loads it: the 16 nibble bytes
+// of block 0 twice (low nibbles are elements 0-15, high 16-31), then block
+// 1's (bytes 32-47 there) twice.
+DATA ·decQ4Perm<>+0(SB)/8, $0x0908070605040302
+DATA ·decQ4Perm<>+8(SB)/8, $0x11100f0e0d0c0b0a
+DATA ·decQ4Perm<>+16(SB)/8, $0x0908070605040302
+DATA ·decQ4Perm<>+24(SB)/8, $0x11100f0e0d0c0b0a
+DATA ·decQ4Perm<>+32(SB)/8, $0x2726252423222120
+DATA ·decQ4Perm<>+40(SB)/8, $0x2f2e2d2c2b2a2928
+DATA ·decQ4Perm<>+48(SB)/8, $0x2726252423222120
+DATA ·decQ4Perm<>+56(SB)/8, $0x2f2e2d2c2b2a2928
+GLOBL ·decQ4Perm<>(SB), RODATA|NOPTR, $64
+
+// VPSRLVW counts: 0 for the low-nibble 128-bit lanes, 4 for the high.
+DATA ·decQ4Shift<>+0(SB)/8, $0x0000000000000000
+DATA ·decQ4Shift<>+8(SB)/8, $0x0000000000000000
+DATA ·decQ4Shift<>+16(SB)/8, $0x0004000400040004
+DATA ·decQ4Shift<>+24(SB)/8, $0x0004000400040004
+DATA ·decQ4Shift<>+32(SB)/8, $0x0000000000000000
+DATA ·decQ4Shift<>+40(SB)/8, $0x0000000000000000
+DATA ·decQ4Shift<>+48(SB)/8, $0x0004000400040004
+DATA ·decQ4Shift<>+56(SB)/8, $0x0004000400040004
+GLOBL ·decQ4Shift<>(SB), RODATA|NOPTR, $64
+
+// VPERMW index: the pair's two F16 scales (words 0 and 9), 8 lanes each.
+DATA ·decQ4Scale<>+0(SB)/8, $0x0000000000000000
+DATA ·decQ4Scale<>+8(SB)/8, $0x0000000000000000
+DATA ·decQ4Scale<>+16(SB)/8, $0x0009000900090009
+DATA ·decQ4Scale<>+24(SB)/8, $0x0009000900090009
+GLOBL ·decQ4Scale<>(SB), RODATA|NOPTR, $32
+
+// Arguments and row loop shared by the kernels.
+// Register plan: SI row, R8 row stride, R11 out, R10 rows left; per row
+// CX blocks left, R9 weight block, DI record; Y0/Z0, Y1/Z1 (and Y2) float
+// accumulators.
+#define DEC_ARGS \
+	MOVQ w+8(FP), SI; \
+	MOVQ wstride+16(FP), R8; \
+	MOVQ out+32(FP), R11; \
+	MOVQ rows+40(FP), R10
+
+#define DEC_ROW \
+	MOVQ nb+0(FP), CX; \
+	MOVQ x+24(FP), DI; \
+	MOVQ SI, R9; \
+	VXORPS X0, X0, X0; \
+	VXORPS X1, X1, X1; \
+	VXORPS X2, X2, X2
+
+// Sum of Y0, Y1 and Y2's lanes to out[r]; next row.
+#define DEC_NEXT(LOOP) \
+	VADDPS Y1, Y0, Y0; \
+	VADDPS Y2, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VMOVSS X0, (R11); \
+	ADDQ $4, R11; \
+	ADDQ R8, SI; \
+	DECQ R10; \
+	JNZ LOOP
+
+// Same for the 512-bit accumulators Z0, Z1 (and Y2): Z0+Z1's halves go to
+// Y0 and Y1.
+#define DECZ_NEXT(LOOP) \
+	VADDPS Z1, Z0, Z0; \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	DEC_NEXT(LOOP)
+
+// One block's float step: ACC += cvt(I) · dw·dx, dw the F16 at WS(R9),
+// dx 8 floats at DS(DI); S is a temporary.
+#define DEC_SCALE(WS, DS, I, XS, S, ACC) \
+	VCVTDQ2PS I, I; \
+	VPBROADCASTW WS(R9), XS; \
+	VCVTPH2PS XS, S; \
+	VMULPS DS(DI), S, S; \
+	VFMADD231PS S, I, ACC
+
+// AVX2 Q4_0 block at WB(R9) (18 bytes), its x at XB(DI): the nibbles
+// unpacked as unsigned bytes, VPMADDUBSW and VPMADDWD to 8 int32 sums, the
+// correction added. Y4 0x0001 words, Y5 0x0f bytes.
+#define DEC_Q4_0(WB, WQ, XB, XC, XD, W, T, XS, S, ACC) \
+	VBROADCASTI128 WQ(R9), W; \
+	VPSRLW $4, W, T; \
+	VPBLENDD $0xf0, T, W, W; \
+	VPAND Y5, W, W; \
+	VPMADDUBSW XB(DI), W, T; \
+	VPMADDWD Y4, T, T; \
+	VPADDD XC(DI), T, T; \
+	DEC_SCALE(WB, XD, T, XS, S, ACC)
+
+#define DEC_CONSTS \
+	VPCMPEQW Y4, Y4, Y4; \
+	VPSRLW $15, Y4, Y4; \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, X5; \
+	VPBROADCASTD X5, Y5
+
+// func decQ4_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ4_0AVX2(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	DEC_CONSTS
+	TESTQ R10, R10
+	JZ d4done
+d4row:
+	DEC_ROW
+	CMPQ CX, $2
+	JLT d4tail
+d4loop:
+	DEC_Q4_0(0, 2, 0, 64, 128, Y8, Y9, X10, Y10, Y0)
+	DEC_Q4_0(18, 20, 32, 96, 160, Y11, Y12, X13, Y13, Y1)
+	ADDQ $36, R9
+	ADDQ $192, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE d4loop
+d4tail:
+	TESTQ CX, CX
+	JZ d4end
+	DEC_Q4_0(0, 2, 0, 64, 128, Y8, Y9, X10, Y10, Y2)
+d4end:
+	DEC_NEXT(d4row)
+d4done:
+	VZEROUPPER
+	RET
+
+// AVX2 Q8_0 block at WB(R9) (34 bytes), sign trick. A is |w|.
+#define DEC_Q8_0(WB, WQ, XB, XD, W, A, T, XS, S, ACC) \
+	VMOVDQU WQ(R9), W; \
+	VPABSB W, A; \
+	VMOVDQU XB(DI), T; \
+	VPSIGNB W, T, T; \
+	VPMADDUBSW T, A, T; \
+	VPMADDWD Y4, T, T; \
+	DEC_SCALE(WB, XD, T, XS, S, ACC)
+
+// func decQ8_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ8_0AVX2(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	DEC_CONSTS
+	TESTQ R10, R10
+	JZ d8done
+d8row:
+	DEC_ROW
+	CMPQ CX, $2
+	JLT d8tail
+d8loop:
+	DEC_Q8_0(0, 2, 0, 128, Y8, Y9, Y10, X11, Y11, Y0)
+	DEC_Q8_0(34, 36, 32, 160, Y12, Y13, Y14, X15, Y15, Y1)
+	ADDQ $68, R9
+	ADDQ $192, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE d8loop
+d8tail:
+	TESTQ CX, CX
+	JZ d8end
+	DEC_Q8_0(0, 2, 0, 128, Y8, Y9, Y10, X11, Y11, Y2)
+d8end:
+	DEC_NEXT(d8row)
+d8done:
+	VZEROUPPER
+	RET
+
+// AVX-512 (VNNI, VBMI, BW) pair step: ACC += cvt(corr + VPDPBUSD(w, x)) ·
+// dw·dx over 16 lanes, the record at XB(DI), W the unsigned weights, D
+// the pair's dw in 16 lanes, I a temporary.
+#define DECZ_TOK(XB, XC, XD, W, D, I, ACC) \
+	VMOVDQU32 XC(DI), I; \
+	VPDPBUSD XB(DI), W, I; \
+	VCVTDQ2PS I, I; \
+	VMULPS XD(DI), D, D; \
+	VFMADD231PS D, I, ACC
+
+// Q4_0 pair at WB(R9), 36 bytes: bytes 0-31 to the low half and 20-35 to
+// the third 128-bit lane of R (two loads that stay inside the pair; a
+// masked 64-byte load ran at a third of the speed on data streamed from
+// memory), VPERMB to the nibble bytes of [b0, b0, b1, b1], VPSRLVW by 0 or
+// 4, AND 0x0f; VPERMW gathers the two scales. Z4 0x0f bytes, Z5 the VPERMB index, Z6 the shifts, Y12
+// the VPERMW index. R is the raw pair.
+#define DECZ_Q4_0(WB, WB20, R, YR, W, D, YD) \
+	VMOVDQU32 WB(R9), YR; \
+	VINSERTI32X4 $2, WB20(R9), R, R; \
+	VPERMW YR, Y12, YD; \
+	VCVTPH2PS YD, D; \
+	VPERMB R, Z5, W; \
+	VPSRLVW Z6, W, W; \
+	VPANDD Z4, W, W
+
+#define DECZ_Q4_0_CONSTS \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z4; \
+	VMOVDQU64 ·decQ4Perm<>(SB), Z5; \
+	VMOVDQU64 ·decQ4Shift<>(SB), Z6; \
+	VMOVDQU ·decQ4Scale<>(SB), Y12; \
+
+// func decQ4_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ4_0VNNI(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	DECZ_Q4_0_CONSTS
+	TESTQ R10, R10
+	JZ z4done
+z4row:
+	DEC_ROW
+	CMPQ CX, $4
+	JLT z4pair
+z4loop:
+	DECZ_Q4_0(0, 20, Z16, Y16, Z17, Z18, Y18)
+	DECZ_Q4_0(36, 56, Z20, Y20, Z21, Z22, Y22)
+	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
+	DECZ_TOK(192, 256, 320, Z21, Z22, Z23, Z1)
+	ADDQ $72, R9
+	ADDQ $384, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE z4loop
+z4pair:
+	CMPQ CX, $2
+	JLT z4tail
+	DECZ_Q4_0(0, 20, Z16, Y16, Z17, Z18, Y18)
+	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
+	ADDQ $36, R9
+	ADDQ $192, DI
+	SUBQ $2, CX
+z4tail:
+	TESTQ CX, CX
+	JZ z4end
+	// One block on 256 bits: its 16 nibble bytes in both lanes, then
+	// as a pair's first half.
+	VPBROADCASTW (R9), X18
+	VCVTPH2PS X18, Y18
+	VBROADCASTI32X4 2(R9), Y17
+	VPSRLVW Y6, Y17, Y17
+	VPANDD Y4, Y17, Y17
+	VMOVDQU32 64(DI), Y19
+	VPDPBUSD (DI), Y17, Y19
+	VCVTDQ2PS Y19, Y19
+	VMULPS 128(DI), Y18, Y18
+	VFMADD231PS Y18, Y19, Y2
+z4end:
+	DECZ_NEXT(z4row)
+z4done:
+	VZEROUPPER
+	RET
+
+// Q8_0 pair at WB(R9), 68 bytes, made unsigned by flipping the sign bit
+// (Z4 0x80 bytes); the second scale broadcast into the upper 8 words under
+// K2.
+#define DECZ_Q8_0(WB, WB2, WQ, WQ2, W, YW, D, YD) \
+	VPBROADCASTW WB(R9), YD; \
+	VPBROADCASTW WB2(R9), K2, YD; \
+	VCVTPH2PS YD, D; \
+	VMOVDQU32 WQ(R9), YW; \
+	VINSERTI64X4 $1, WQ2(R9), W, W; \
+	VPXORD Z4, W, W
+
+// func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ8_0VNNI(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z4
+	MOVL $0xff00, AX
+	KMOVW AX, K2
+	TESTQ R10, R10
+	JZ z8done
+z8row:
+	DEC_ROW
+	CMPQ CX, $4
+	JLT z8pair
+z8loop:
+	DECZ_Q8_0(0, 34, 2, 36, Z17, Y17, Z18, Y18)
+	DECZ_Q8_0(68, 102, 70, 104, Z21, Y21, Z22, Y22)
+	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
+	DECZ_TOK(192, 256, 320, Z21, Z22, Z23, Z1)
+	ADDQ $136, R9
+	ADDQ $384, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE z8loop
+z8pair:
+	CMPQ CX, $2
+	JLT z8tail
+	DECZ_Q8_0(0, 34, 2, 36, Z17, Y17, Z18, Y18)
+	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
+	ADDQ $68, R9
+	ADDQ $192, DI
+	SUBQ $2, CX
+z8tail:
+	TESTQ CX, CX
+	JZ z8end
+	VPBROADCASTW (R9), X18
+	VCVTPH2PS X18, Y18
+	VMOVDQU32 2(R9), Y17
+	VPXORD Y4, Y17, Y17
+	VMOVDQU32 64(DI), Y19
+	VPDPBUSD (DI), Y17, Y19
+	VCVTDQ2PS Y19, Y19
+	VMULPS 128(DI), Y18, Y18
+	VFMADD231PS Y18, Y19, Y2
+z8end:
+	DECZ_NEXT(z8row)
+z8done:
+	VZEROUPPER
+	RET
+
+// func decRecordsAVX2(nb int, xq *byte, dst *byte, off int)
+//
+// Register plan: CX blocks left, SI Q8_0 block, DI record, DX 0 or 32 (the
+// half of the record), Y4 0x01 bytes, Y5 0x0001 words, Y6 -off.
+TEXT ·decRecordsAVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), SI
+	MOVQ dst+16(FP), DI
+	MOVQ off+24(FP), AX
+	NEGL AX
+	VMOVD AX, X6
+	VPBROADCASTD X6, Y6
+	VPCMPEQW Y5, Y5, Y5
+	VPSRLW $15, Y5, Y5
+	VPACKUSWB Y5, Y5, Y4
+	XORQ DX, DX
+	TESTQ CX, CX
+	JZ recdone
+recloop:
+	VMOVDQU 2(SI), Y0
+	VMOVDQU Y0, (DI)(DX*1)
+	VPMADDUBSW Y0, Y4, Y1
+	VPMADDWD Y5, Y1, Y1
+	VPMULLD Y6, Y1, Y1
+	VMOVDQU Y1, 64(DI)(DX*1)
+	VPBROADCASTW (SI), X2
+	VCVTPH2PS X2, Y2
+	VMOVUPS Y2, 128(DI)(DX*1)
+	ADDQ $34, SI
+	ADDQ $32, DX
+	CMPQ DX, $64
+	JNE recnext
+	XORQ DX, DX
+	ADDQ $192, DI
+recnext:
+	DECQ CX
+	JNZ recloop
+recdone:
+	VZEROUPPER
+	RET
