@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ollama/ollama/api"
-	ollamamodel "github.com/ollama/ollama/types/model"
-
 	"github.com/pith-project/pith/arena"
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/chat"
@@ -35,7 +32,7 @@ type SummarizeResponse struct {
 	// Nonce echoes the request's nonce, so a client that pipelines requests
 	// can check that each answer is its own.
 	Nonce string `json:"nonce,omitempty"`
-	api.Metrics
+	Metrics
 }
 
 // DefaultMaxWords is a summary's length when the request does not say.
@@ -198,7 +195,7 @@ func (st *stream) fail(err error) {
 }
 
 func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
-	var req api.GenerateRequest
+	var req GenerateRequest
 	st := &stream{w: w}
 	if err := s.decode(w, r, &req); err != nil {
 		st.fail(err)
@@ -251,7 +248,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	res, text, err := s.respond(r, st, prompt, req.Context, opts, func(piece string) any {
-		return api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: piece}
+		return GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: piece}
 	})
 	if err != nil {
 		st.fail(err)
@@ -286,14 +283,14 @@ func (st *stream) final(v any) error {
 }
 
 func (st *stream) sendDoneGenerate(name string, res model.Result, text string) error {
-	return st.final(api.GenerateResponse{
+	return st.final(GenerateResponse{
 		Model: name, CreatedAt: time.Now().UTC(), Response: text, Done: true, DoneReason: string(res.Reason),
 		Metrics: metrics(res),
 	})
 }
 
-func metrics(res model.Result) api.Metrics {
-	return api.Metrics{
+func metrics(res model.Result) Metrics {
+	return Metrics{
 		TotalDuration:      res.PromptTime + res.GenerateTime,
 		PromptEvalCount:    res.PromptTokens,
 		PromptEvalDuration: res.PromptTime,
@@ -303,7 +300,7 @@ func metrics(res model.Result) api.Metrics {
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	var req api.ChatRequest
+	var req ChatRequest
 	st := &stream{w: w}
 	if err := s.decode(w, r, &req); err != nil {
 		st.fail(err)
@@ -332,6 +329,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs := make([]chat.Message, 0, len(req.Messages))
 	for _, m := range req.Messages {
+		m.Role = strings.ToLower(m.Role) // as ollama's Message decoder does
 		switch m.Role {
 		case "system", "user", "assistant":
 		default:
@@ -355,7 +353,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, text, err := s.respond(r, st, prompt, nil, opts, func(piece string) any {
-		return api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: piece}}
+		return ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: Message{Role: "assistant", Content: piece}}
 	})
 	if err != nil {
 		st.fail(err)
@@ -365,9 +363,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 }
 
 func (st *stream) sendDoneChat(name string, res model.Result, text string) error {
-	return st.final(api.ChatResponse{
+	return st.final(ChatResponse{
 		Model: name, CreatedAt: time.Now().UTC(), Done: true, DoneReason: string(res.Reason),
-		Message: api.Message{Role: "assistant", Content: text},
+		Message: Message{Role: "assistant", Content: text},
 		Metrics: metrics(res),
 	})
 }
@@ -414,10 +412,10 @@ func (s *Server) handleSummarize(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(SummarizeResponse{Summary: strings.TrimSpace(out.String()), Nonce: r.Header.Get("Pith-Nonce"), Metrics: metrics(res)})
 }
 
-func (s *Server) details() api.ModelDetails {
+func (s *Server) details() ModelDetails {
 	c := s.cfg.Model.Config
 	family := c.Arch
-	return api.ModelDetails{
+	return ModelDetails{
 		Format:            "gguf",
 		Family:            family,
 		Families:          []string{family},
@@ -427,7 +425,7 @@ func (s *Server) details() api.ModelDetails {
 }
 
 func (s *Server) handleTags(w http.ResponseWriter, r *http.Request) {
-	resp := api.ListResponse{Models: []api.ListModelResponse{{
+	resp := ListResponse{Models: []ListModelResponse{{
 		Name: s.cfg.ModelName, Model: s.cfg.ModelName, ModifiedAt: s.cfg.ModelTime,
 		Size: s.cfg.ModelSize, Digest: s.cfg.ModelDigest, Details: s.details(),
 	}}}
@@ -436,7 +434,7 @@ func (s *Server) handleTags(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
-	var req api.ShowRequest
+	var req ShowRequest
 	if err := s.decode(w, r, &req); err != nil {
 		writeError(w, statusOf(err), err)
 		return
@@ -444,7 +442,7 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 	name := req.Model
 	if name == "" {
 		// Older clients still send "name".
-		name = req.Name //lint:ignore SA1019 accepted for compatibility, as ollama does
+		name = req.Name
 	}
 	if err := s.checkModel(name); err != nil {
 		writeError(w, statusOf(err), err)
@@ -452,7 +450,7 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 	}
 	c := s.cfg.Model.Config
 	tmpl, _ := s.cfg.Model.File.String("tokenizer.chat_template")
-	resp := api.ShowResponse{
+	resp := ShowResponse{
 		Template:   tmpl,
 		Details:    s.details(),
 		Parameters: fmt.Sprintf("num_ctx %d", s.cfg.Limits.DefaultContext),
@@ -468,7 +466,7 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 			c.Arch + ".attention.layer_norm_rms_epsilon": c.NormEps,
 			"tokenizer.ggml.vocab_size":                  c.Vocab,
 		},
-		Capabilities: []ollamamodel.Capability{ollamamodel.CapabilityCompletion},
+		Capabilities: []string{CapabilityCompletion},
 		ModifiedAt:   s.cfg.ModelTime,
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
