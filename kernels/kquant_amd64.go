@@ -6,6 +6,9 @@ package kernels
 func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
 
 //go:noescape
+func dotQ5_KQ8_KAVX2(nb int, w, x *byte) float32
+
+//go:noescape
 func dotQ6_KQ8_KAVX2(nb int, w, x *byte) float32
 
 //go:noescape
@@ -24,6 +27,14 @@ var kquantDotsAVX2 = map[Type]vecDotFunc{
 		}
 		_, _ = w[nb*Q4_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
 		return dotQ4_KQ8_KAVX2(nb, &w[0], &x[0])
+	},
+	Q5_K: func(n int, w, x []byte) float32 {
+		nb := n / QKK
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*Q5_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
+		return dotQ5_KQ8_KAVX2(nb, &w[0], &x[0])
 	},
 	Q6_K: func(n int, w, x []byte) float32 {
 		nb := n / QKK

@@ -92,11 +92,9 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 //   Y11 int32 sums of the block   Y15 0x0f bytes   Y7-Y10 temporaries
 //   X12 d·dy   X13 dmin·dy   X2-X5 min temporaries
 
-#define Q4K_PAIR(J) \
-	VMOVDQU (16+32*J)(SI), Y7; \
-	VPAND Y15, Y7, Y8; \
-	VPSRLW $4, Y7, Y9; \
-	VPAND Y15, Y9, Y9; \
+// Pair J's 64 levels (Y8 the low nibbles, Y9 the high) times the Q8_K
+// values, scaled per sub-block and added to Y11's int32 sums.
+#define K4_MULADD(J) \
 	VPMADDUBSW (4+64*J)(DI), Y8, Y8; \
 	VPMADDUBSW (36+64*J)(DI), Y9, Y9; \
 	VPSHUFB (64*J)(R10), Y6, Y10; \
@@ -105,6 +103,13 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 	VPMADDWD Y10, Y9, Y9; \
 	VPADDD Y8, Y11, Y11; \
 	VPADDD Y9, Y11, Y11
+
+#define Q4K_PAIR(J) \
+	VMOVDQU (16+32*J)(SI), Y7; \
+	VPAND Y15, Y7, Y8; \
+	VPSRLW $4, Y7, Y9; \
+	VPAND Y15, Y9, Y9; \
+	K4_MULADD(J)
 
 // Prefill: one Q4_K row against four tokens. Per super-block the row is
 // unpacked once into the stack frame (eight sub-blocks of 32 nibbles at
@@ -230,86 +235,145 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 	VBROADCASTSS X11, Y11; \
 	VFMADD231PS Y11, Y8, ACC
 
+// A Q4_K or Q5_K super-block's scales (their headers are alike): d·dy in
+// X12, dmin·dy in X13; ggml's unpacking of the 12 scale bytes into 8
+// scales (AX:BX) and 8 mins (DX:R8), kmask1 0x3f3f3f3f, kmask2 0x0f0f0f0f,
+// kmask3 0x03030303; the mins' share added to X1 (dmin·dy · mins ·
+// pairwise bsums); the scales as words in both lanes of Y6.
+#define K4_HEAD \
+	SCALE(0, X12); \
+	SCALE(2, X13); \
+	MOVL 4(SI), AX; \
+	MOVL 8(SI), BX; \
+	MOVL 12(SI), DX; \
+	MOVL DX, R8; \
+	SHRL $4, R8; \
+	ANDL $0x0f0f0f0f, R8; \
+	MOVL BX, R9; \
+	SHRL $6, R9; \
+	ANDL $0x03030303, R9; \
+	SHLL $4, R9; \
+	ORL R9, R8; \
+	MOVL BX, R9; \
+	ANDL $0x3f3f3f3f, R9; \
+	ANDL $0x0f0f0f0f, DX; \
+	MOVL AX, BX; \
+	SHRL $6, BX; \
+	ANDL $0x03030303, BX; \
+	SHLL $4, BX; \
+	ORL DX, BX; \
+	ANDL $0x3f3f3f3f, AX; \
+	MOVL R9, DX; \
+	VMOVD DX, X2; \
+	VPINSRD $1, R8, X2, X2; \
+	VPMOVZXBW X2, X2; \
+	VMOVDQU 260(DI), Y3; \
+	VEXTRACTI128 $1, Y3, X4; \
+	VPHADDW X4, X3, X3; \
+	VPMADDWD X3, X2, X2; \
+	VCVTDQ2PS X2, X2; \
+	VBROADCASTSS X13, X13; \
+	VFMADD231PS X13, X2, X1; \
+	VMOVD AX, X6; \
+	VPINSRD $1, BX, X6, X6; \
+	VPMOVZXBW X6, X6; \
+	VINSERTI128 $1, X6, Y6, Y6
+
+// The block's int32 sums Y11 times d·dy into Y0.
+#define K4_FOLD \
+	VCVTDQ2PS Y11, Y11; \
+	VBROADCASTSS X12, Y12; \
+	VFMADD231PS Y12, Y11, Y0
+
+// Arguments and constants of the Q4_K and Q5_K dot products.
+#define K4_DOT_PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	LEAQ ·q4kShuf<>(SB), R10; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS X1, X1, X1; \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, X15; \
+	VPBROADCASTD X15, Y15
+
+// Y0's lanes minus the mins' X1, summed, returned.
+#define K4_DOT_EPILOGUE \
+	VEXTRACTF128 $1, Y0, X2; \
+	VADDPS X2, X0, X0; \
+	VSUBPS X1, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
+	RET
+
 // func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	LEAQ ·q4kShuf<>(SB), R10
-	VXORPS Y0, Y0, Y0
-	VXORPS X1, X1, X1
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
+	K4_DOT_PROLOGUE
 	TESTQ CX, CX
 	JZ q4kdone
 q4kloop:
-	SCALE(0, X12)
-	SCALE(2, X13)
-	// ggml's unpacking of the 12 scale bytes into 8 scales (AX:BX) and 8
-	// mins (DX:R8), kmask1 0x3f3f3f3f, kmask2 0x0f0f0f0f, kmask3 0x03030303.
-	MOVL 4(SI), AX
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL R9, R8 // mins 4-7
-	MOVL BX, R9
-	ANDL $0x3f3f3f3f, R9 // mins 0-3
-	ANDL $0x0f0f0f0f, DX
-	MOVL AX, BX
-	SHRL $6, BX
-	ANDL $0x03030303, BX
-	SHLL $4, BX
-	ORL DX, BX // scales 4-7
-	ANDL $0x3f3f3f3f, AX // scales 0-3
-	MOVL R9, DX
-
-	// Mins: X1 += dmin·dy · (mins · pairwise bsums).
-	VMOVD DX, X2
-	VPINSRD $1, R8, X2, X2
-	VPMOVZXBW X2, X2
-	VMOVDQU 260(DI), Y3
-	VEXTRACTI128 $1, Y3, X4
-	VPHADDW X4, X3, X3
-	VPMADDWD X3, X2, X2
-	VCVTDQ2PS X2, X2
-	VBROADCASTSS X13, X13
-	VFMADD231PS X13, X2, X1
-
-	// Scales as words in both lanes.
-	VMOVD AX, X6
-	VPINSRD $1, BX, X6, X6
-	VPMOVZXBW X6, X6
-	VINSERTI128 $1, X6, Y6, Y6
-
+	K4_HEAD
 	VPXOR Y11, Y11, Y11
 	Q4K_PAIR(0)
 	Q4K_PAIR(1)
 	Q4K_PAIR(2)
 	Q4K_PAIR(3)
-	VCVTDQ2PS Y11, Y11
-	VBROADCASTSS X12, Y12
-	VFMADD231PS Y12, Y11, Y0
+	K4_FOLD
 
 	ADDQ $144, SI
 	ADDQ $292, DI
 	DECQ CX
 	JNZ q4kloop
 q4kdone:
-	VEXTRACTF128 $1, Y0, X2
-	VADDPS X2, X0, X0
-	VSUBPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
+	K4_DOT_EPILOGUE
+
+// Q5_K, 176-byte blocks: as Q4_K with 32 bytes of fifth bits (qh) before
+// the nibbles: pair J's low nibbles take bit 2J of qh[l], its high nibbles
+// bit 2J+1, as bit 4 of the level (0..31, still unsigned for VPMADDUBSW:
+// 2·31·127 cannot saturate). Each bit is shifted to bit 4 within its word
+// (the source bit is in the same byte, so the shift loses nothing) and
+// masked. Y14 holds qh.
+#define Q5K_PAIR(J, SL, NL, SH, NH) \
+	VMOVDQU (48+32*J)(SI), Y7; \
+	VPAND Y15, Y7, Y8; \
+	VPSRLW $4, Y7, Y9; \
+	VPAND Y15, Y9, Y9; \
+	SL $NL, Y14, Y10; \
+	VPAND ·q5kBit<>(SB), Y10, Y10; \
+	VPOR Y10, Y8, Y8; \
+	SH $NH, Y14, Y10; \
+	VPAND ·q5kBit<>(SB), Y10, Y10; \
+	VPOR Y10, Y9, Y9; \
+	K4_MULADD(J)
+
+DATA ·q5kBit<>+0(SB)/8, $0x1010101010101010
+DATA ·q5kBit<>+8(SB)/8, $0x1010101010101010
+DATA ·q5kBit<>+16(SB)/8, $0x1010101010101010
+DATA ·q5kBit<>+24(SB)/8, $0x1010101010101010
+GLOBL ·q5kBit<>(SB), RODATA|NOPTR, $32
+
+// func dotQ5_KQ8_KAVX2(nb int, w, x *byte) float32
+TEXT ·dotQ5_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	K4_DOT_PROLOGUE
+	TESTQ CX, CX
+	JZ q5kdone
+q5kloop:
+	K4_HEAD
+	VMOVDQU 16(SI), Y14
+	VPXOR Y11, Y11, Y11
+	Q5K_PAIR(0, VPSLLW, 4, VPSLLW, 3)
+	Q5K_PAIR(1, VPSLLW, 2, VPSLLW, 1)
+	Q5K_PAIR(2, VPSLLW, 0, VPSRLW, 1)
+	Q5K_PAIR(3, VPSRLW, 2, VPSRLW, 3)
+	K4_FOLD
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q5kloop
+q5kdone:
+	K4_DOT_EPILOGUE
 
 // Q6_K, 210-byte blocks: 128 bytes of low nibbles (ql), 64 bytes of high
 // bit pairs (qh), 16 int8 scales (one per 16 elements), F16 d. Each half of

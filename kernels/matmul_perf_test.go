@@ -518,7 +518,7 @@ func FuzzMatMulPaths(f *testing.F) {
 	f.Add(uint8(0), make([]byte, 2*34), int64(1))
 	f.Add(uint8(1), bytes.Repeat([]byte{0xff, 0x7b, 0x80}, 40), int64(2))
 	f.Add(uint8(2), bytes.Repeat([]byte{0x00, 0x7c, 0x01}, 50), int64(3))
-	types := []Type{Q8_0, Q4_0, Q5_0, F16, BF16, Q4_K, Q6_K}
+	types := []Type{Q8_0, Q4_0, Q5_0, F16, BF16, Q4_K, Q6_K, Q5_K}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte, seed int64) {
 		typ := types[int(which)%len(types)]
 		cols := 64
