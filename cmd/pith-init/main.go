@@ -82,22 +82,13 @@ func main() {
 	} else {
 		slog.Info("powering off")
 	}
-	drainConsole()
+	// PowerOff drains the console first, so the line above is seen.
 	if perr := pid1.PowerOff(); perr != nil {
 		err = errors.Join(err, perr)
 	}
 	// Only reached when powering off failed: Fatal logs and exits, which
 	// as PID 1 panics the kernel, and panic=-1 with -no-reboot stops it.
 	pid1.Fatal(err)
-}
-
-// drainConsole waits until the serial console has sent what was written
-// to it (tcdrain): reboot(2) does not wait, and the last line, the one
-// that says why the machine powers off, would otherwise be cut short.
-func drainConsole() {
-	for _, f := range []*os.File{os.Stderr, os.Stdout} {
-		unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1)
-	}
 }
 
 func run(parent context.Context) error {

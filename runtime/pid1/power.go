@@ -65,13 +65,15 @@ func DisableCtrlAltDel() error {
 // serve` on a host must never power the host off.
 var ErrNotPID1 = errors.New("pid1: not PID 1, refusing to power off")
 
-// PowerOff syncs and powers the machine off (in a PID namespace: ends the
-// namespace). It returns only on failure.
+// PowerOff syncs, lets the console send what was written to it, and
+// powers the machine off (in a PID namespace: ends the namespace). It
+// returns only on failure.
 func PowerOff() error {
 	if os.Getpid() != 1 {
 		return ErrNotPID1
 	}
 	unix.Sync() // nothing is written to disk, but a virtio disk may cache
+	drain()
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
 		return fmt.Errorf("pid1: reboot(POWER_OFF): %w", err)
 	}
@@ -82,12 +84,73 @@ func PowerOff() error {
 // no request content (callers pass errors about the system, not about
 // requests). If powering off fails, the process exits: as PID 1 that
 // panics the kernel, which with panic=-1 on the command line (and QEMU's
-// -no-reboot) stops the machine; never a shell, never a hang.
+// -no-reboot) stops the machine; never a shell, never a hang. Either way
+// the console is drained first, so that the line that says why reaches
+// whoever reads the console.
 func Fatal(err error) {
 	slog.Error("fatal, powering off", "err", err)
 	perr := PowerOff()
 	slog.Error("power off failed, exiting", "err", perr)
-	// Let the console drain before the kernel panics over it.
-	time.Sleep(100 * time.Millisecond)
-	os.Exit(1)
+	drain()
+	exit(1)
+}
+
+// Seams for the tests, which watch the order of logging, draining and
+// powering off.
+var (
+	drain = DrainConsole
+	exit  = os.Exit
+)
+
+// drainLimit bounds the wait for the console: a serial line stalled by
+// flow control must not keep the machine from powering off.
+const drainLimit = 2 * time.Second
+
+// DrainConsole waits, for at most drainLimit, until the terminals behind
+// stderr and stdout have sent what was written to them (tcdrain): the
+// kernel's reboot(2) and a panic do not wait for a serial console, and
+// the last lines, the ones that say why the machine stops, would be cut
+// short. Descriptors that are not terminals (a pipe, /dev/null) need no
+// draining.
+func DrainConsole() {
+	if !within(drainLimit, func() {
+		for _, f := range []*os.File{os.Stderr, os.Stdout} {
+			tcdrain(int(f.Fd()))
+		}
+	}) {
+		slog.Warn("console not drained", "after", drainLimit)
+	}
+}
+
+// tcdrain waits until the terminal fd has sent its output; fd not being
+// a terminal is no error.
+func tcdrain(fd int) error {
+	if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+		return nil
+	}
+	for {
+		// TCSBRK with a non-zero argument is tcdrain(3), not a break.
+		err := unix.IoctlSetInt(fd, unix.TCSBRK, 1)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+// within runs fn and waits for it at most limit; it reports whether fn
+// finished. An fn still blocked goes on in the background.
+func within(limit time.Duration, fn func()) bool {
+	done := make(chan struct{})
+	go func() {
+		fn()
+		close(done)
+	}()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
