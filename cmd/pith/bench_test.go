@@ -188,7 +188,7 @@ func TestBenchKernels(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.Contains(out, "matvec Q4_0") || !strings.Contains(out, "share of probe") {
+	if !strings.Contains(out, "decode Q4_0") || !strings.Contains(out, "share of probe") {
 		t.Fatalf("table:\n%s", out)
 	}
 	r := readReportFile(t, js)
