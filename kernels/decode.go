@@ -27,6 +27,26 @@ func registerDecode(name string, m map[Type]decodeKernel) bool {
 	return true
 }
 
+// quantizers are the paths' fast activation quantisers, which equal the
+// portable ones bit for bit (activeQuant: the path in use's).
+var (
+	quantizers  = map[string]map[Type]func(dst []byte, src []float32){}
+	activeQuant map[Type]func(dst []byte, src []float32)
+)
+
+func registerQuantizers(name string, m map[Type]func(dst []byte, src []float32)) bool {
+	quantizers[name] = m
+	return true
+}
+
+// quantizerFor is the quantiser MatMul uses for activations of type t.
+func quantizerFor(t Type) func(dst []byte, src []float32) {
+	if f, ok := activeQuant[t]; ok {
+		return f
+	}
+	return portable[t].quantize
+}
+
 // decodeJob runs the rows [lo, hi) of one MatVec.
 type decodeJob struct {
 	y   []float32

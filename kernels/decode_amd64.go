@@ -19,6 +19,27 @@ func decQ4_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 //go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
+//go:noescape
+func quantQ8_KAVX2(nb int, src *float32, dst *byte) (finite bool)
+
+// quantizeQ8_KAVX2 is quantizeQ8_K; a row with a NaN or infinity is left
+// to the portable code, whose handling of those is the reference.
+func quantizeQ8_KAVX2(dst []byte, src []float32) {
+	nb := len(src) / QKK
+	if nb == 0 {
+		return
+	}
+	_ = dst[nb*q8KBytes-1]
+	if !quantQ8_KAVX2(nb, &src[0], &dst[0]) {
+		quantizeQ8_K(dst, src)
+	}
+}
+
+var (
+	_ = registerQuantizers("avx2", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2})
+	_ = registerQuantizers("avx512", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2})
+)
+
 // The avx512 kernels need AVX512VBMI (VPERMB) beyond what avx512Path
 // checks; avx512Decode leaves them out where it is missing.
 var (

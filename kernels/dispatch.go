@@ -148,7 +148,7 @@ func SetPath(name string) error {
 	opMu.Lock() // no matrix product may see a half-switched path
 	defer opMu.Unlock()
 	activePath, activeDots, activeMats, activeFloat = name, dots, mats[name], floats[name]
-	activeDecode = decodes[name]
+	activeDecode, activeQuant = decodes[name], quantizers[name]
 	return nil
 }
 

@@ -112,7 +112,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 		}
 	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: portable[xt].quantize}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast {
 		q.fastQ8 = mk.quant
 	}
