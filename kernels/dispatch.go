@@ -45,6 +45,17 @@ type matKernels struct {
 	zOff  int32
 	// tileZ8 is tileZ for eight tokens, where a path has it.
 	tileZ8 func(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+	// repackV, where a path has it, lays out nb blocks of sixteen rows
+	// (rmask: which are valid) for gemmV, the prefill kernel that puts
+	// rows in the vector lanes (gemmv_amd64.s); its activations carry the
+	// integer correction for the offset zOff.
+	repackV func(nb int, w *byte, wrb int, rmask int, dst *byte)
+	// gemmV multiplies nb repacked blocks of sixteen rows by a group of
+	// ntok <= 16 tokens' records, token t's sixteen results to out +
+	// t·ostride bytes (only the rows in rmask).
+	gemmV func(nb int, w, x *byte, out *float32, ostride int, ntok int, rmask int)
+	// prefetch asks for n bytes at p to come into the cache.
+	prefetch func(p *byte, n int)
 
 	// quant is ggml's Q8_0 quantiser for nb blocks; false means a value
 	// was not finite and the row must be redone by the portable one.

@@ -65,9 +65,9 @@ var (
 	// blocks, else on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tileQ8_0VNNI, row1Q8_0VNNI, tileZQ8_0, rowZQ8_0, 128, tileZ8Q8_0, quantQ8_0AVX2},
-		Q4_0: {tileQ4_0VNNI, row1Q4_0VNNI, tileZQ4_0, rowZQ4_0, 8, tileZ8Q4_0, quantQ8_0AVX2},
-		Q5_0: {tileQ5_0VNNI, row1Q5_0VNNI, tileZQ5_0, rowZQ5_0, 16, tileZ8Q5_0, quantQ8_0AVX2},
+		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, tileZ: tileZQ8_0, rowZ: rowZQ8_0, zOff: 128, tileZ8: tileZ8Q8_0, repackV: repackVQ8_0, gemmV: gemmV16, prefetch: prefetchV, quant: quantQ8_0AVX2},
+		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, tileZ: tileZQ4_0, rowZ: rowZQ4_0, zOff: 8, tileZ8: tileZ8Q4_0, repackV: repackVQ4_0, gemmV: gemmV16, prefetch: prefetchV, quant: quantQ8_0AVX2},
+		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, tileZ: tileZQ5_0, rowZ: rowZQ5_0, zOff: 16, tileZ8: tileZ8Q5_0, repackV: repackVQ5_0, gemmV: gemmV16, prefetch: prefetchV, quant: quantQ8_0AVX2},
 	})
 )
 
@@ -100,3 +100,20 @@ func tileZ8Q8_0(np int, w, x *byte, xstride int, out *float32, ostride int, add 
 
 //go:noescape
 func tileZ8Q5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+
+// The row-lane kernels of gemmv_amd64.s (prefill); see the comment there.
+
+//go:noescape
+func gemmV16(nb int, w, x *byte, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func prefetchV(p *byte, n int)
+
+//go:noescape
+func repackVQ4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func repackVQ8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func repackVQ5_0(nb int, w *byte, wrb int, rmask int, dst *byte)

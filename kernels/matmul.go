@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -44,9 +45,27 @@ func dxBytes(m Matrix, n int) int {
 		return 0
 	}
 	// +4: room to align the float32 view; then the pair records of the
-	// 512-bit kernels, 64-byte aligned.
-	return n*(m.Cols/QK)*4 + 4 + zBytes(m.Cols, n)
+	// 512-bit kernels, 64-byte aligned, or the token-group records of the
+	// row-lane kernels, whichever is larger.
+	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols, n), vBytes(m.Cols, n))
 }
+
+// vRecord is the size of one token's record of one block for the row-lane
+// kernels, vGroup the tokens of a group and vRows the weight rows of a
+// call (see gemmv_amd64.s), vBlock the size of a repacked block of vRows
+// rows.
+const (
+	vRecord = 40
+	vGroup  = 16
+	vRows   = 16
+	vBlock  = 576
+)
+
+// vMinTokens is the smallest batch the row-lane kernels take: a group
+// always computes sixteen tokens, so fewer waste most of the work.
+const vMinTokens = 8
+
+func vBytes(cols, n int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols / QK) * vRecord }
 
 // zRecord is the size of one pair record (see gemmz_amd64.s).
 const zRecord = 192
@@ -95,24 +114,41 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	// Decode (and batches under four) skips the 512-bit records: expanding
 	// the activations threefold for one token cost more than the wider
 	// registers won (tg 29 vs 45 tok/s on Qwen2.5-0.5B Q4_0, 2 threads).
-	wide := fast && mk.tileZ != nil && nb%2 == 0 && n >= 4
+	//
+	// Prefill batches take the row-lane kernels where the path has them,
+	// else the 512-bit pair records where the row has an even number of
+	// blocks.
+	rowLanes := fast && mk.repackV != nil && n >= vMinTokens
+	wide := fast && !rowLanes && mk.tileZ != nil && nb%2 == 0 && n >= 4
 	if k, ok := activeDecode[w.Type]; ok && fast && n == 1 {
 		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
 		return
 	}
 	var dx []float32
-	var xz []byte
+	var xz, xv []byte
 	if fast {
 		rest := work[xrb*n:]
 		dx = floatView(rest, n*nb)
-		if wide {
-			rest = rest[n*nb*4+4:]
+		rest = rest[n*nb*4+4:]
+		switch {
+		case wide:
 			off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
 			xz = rest[off : off+n*nb/2*zRecord]
+		case rowLanes:
+			xv = rest[:vBytes(w.Cols, n)]
+			// The group's unused token slots are computed but never
+			// stored; zero them so they hold numbers.
+			if pad := len(xv)/(nb*vRecord) - n; pad > 0 {
+				last := xv[(n/vGroup)*vGroup*nb*vRecord:]
+				for b := range nb {
+					clear(last[(b*vGroup+vGroup-pad)*vRecord : (b+1)*vGroup*vRecord])
+				}
+			}
+			growScratch(Threads(), nb*vBlock+64)
 		}
 	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast {
 		q.fastQ8 = mk.quant
 	}
@@ -120,7 +156,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	*q = quantJob{}
 
 	j := &theJobs.mm
-	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
+	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
 	parallel(w.Rows, 16, j)
 	*j = matmulJob{} // keep no reference to the caller's request data
 }
@@ -147,6 +183,7 @@ type quantJob struct {
 	xq       []byte
 	dx       []float32
 	xz       []byte // pair records for the 512-bit kernels, or nil
+	xv       []byte // token-group records for the row-lane kernels, or nil
 	zOff     int32  // their weight offset
 	cols     int
 	xrb      int
@@ -171,6 +208,27 @@ func (j *quantJob) run(lo, hi int) {
 		if j.xz != nil {
 			j.records(j.xz[t*nb/2*zRecord:(t+1)*nb/2*zRecord], row, j.dx[t*nb:(t+1)*nb])
 		}
+		if j.xv != nil {
+			j.recordsV(t, row, j.dx[t*nb:(t+1)*nb])
+		}
+	}
+}
+
+// recordsV lays out token t's Q8_0 row as its records of gemmv_amd64.s:
+// block b of the token's group of vGroup, slot t mod vGroup.
+func (j *quantJob) recordsV(t int, row []byte, dx []float32) {
+	nb := len(dx)
+	grp := j.xv[t/vGroup*vGroup*nb*vRecord:]
+	for b := range nb {
+		rec := grp[(b*vGroup+t%vGroup)*vRecord:][:vRecord]
+		blk := row[b*34+2 : (b+1)*34]
+		copy(rec, blk)
+		var sum int32
+		for _, v := range blk {
+			sum += int32(int8(v))
+		}
+		binary.LittleEndian.PutUint32(rec[32:], uint32(-j.zOff*sum))
+		binary.LittleEndian.PutUint32(rec[36:], math.Float32bits(dx[b]))
 	}
 }
 
@@ -203,6 +261,7 @@ type matmulJob struct {
 	xq       []byte
 	dx       []float32
 	xz       []byte
+	xv       []byte
 	n        int
 	xrb, wrb int
 	fast     bool
@@ -241,6 +300,10 @@ func (j *matmulJob) run(lo, hi int) {
 		return
 	}
 	nb := cols / QK
+	if j.xv != nil {
+		j.runRowLanes(lo, hi)
+		return
+	}
 	if j.xz != nil {
 		j.runWide(lo, hi)
 		return
@@ -306,4 +369,60 @@ func (j *matmulJob) runWide(lo, hi int) {
 			}
 		}
 	}
+}
+
+// runRowLanes is run for the row-lane kernels: sixteen rows at a time are
+// repacked into this thread's scratch buffer, then every group of sixteen
+// tokens passes through them. parallel hands out rows in multiples of
+// vRows, so only the matrix's last tile is partial.
+func (j *matmulJob) runRowLanes(lo, hi int) {
+	rows, n, wrb := j.w.Rows, j.n, j.wrb
+	nb := j.w.Cols / QK
+	slot := claimScratch()
+	defer vScratch.busy[slot].Store(false)
+	buf := vScratch.bufs[slot]
+	buf = buf[int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63):]
+	gs := vGroup * nb * vRecord
+	for r0 := lo; r0 < hi; r0 += vRows {
+		mask := 1<<min(vRows, hi-r0) - 1
+		j.mk.repackV(nb, &j.w.Data[r0*wrb], wrb, mask, &buf[0])
+		if next := min(r0+2*vRows, hi); next > r0+vRows {
+			j.mk.prefetch(&j.w.Data[(r0+vRows)*wrb], (next-r0-vRows)*wrb)
+		}
+		for t := 0; t < n; t += vGroup {
+			j.mk.gemmV(nb, &buf[0], &j.xv[t/vGroup*gs], &j.y[t*rows+r0], rows*4, min(vGroup, n-t), mask)
+		}
+	}
+}
+
+// vScratch holds one repacking buffer per thread of a product: a thread
+// claims a free one for the duration of its chunk. A job runs on at most
+// Threads() goroutines at once, so one is always free.
+var vScratch struct {
+	busy []atomic.Bool
+	bufs [][]byte
+}
+
+// growScratch makes sure there are threads buffers of size bytes; it
+// allocates only when the shape or thread count grows. The caller holds
+// opMu, so no job is using them.
+func growScratch(threads, size int) {
+	if len(vScratch.busy) < threads {
+		vScratch.busy = make([]atomic.Bool, threads)
+		vScratch.bufs = append(vScratch.bufs, make([][]byte, threads-len(vScratch.bufs))...)
+	}
+	for i := range vScratch.bufs {
+		if len(vScratch.bufs[i]) < size {
+			vScratch.bufs[i] = make([]byte, size)
+		}
+	}
+}
+
+func claimScratch() int {
+	for i := range vScratch.busy {
+		if vScratch.busy[i].CompareAndSwap(false, true) {
+			return i
+		}
+	}
+	panic("kernels: more threads in a matrix product than scratch buffers")
 }

@@ -44,7 +44,7 @@ func TestMatMulPathsEqualExact(t *testing.T) {
 	type shape struct{ rows, cols, n int }
 	// Decode (one token) has kernels of its own: odd and even block
 	// counts, chunks of rows split over the threads.
-	shapes := []shape{{1, 32, 1}, {2, 64, 3}, {7, 96, 4}, {33, 224, 5}, {16, 256, 9}, {5, 928, 8}, {3, 1024, 2}, {6, 2112, 5}, {9, 4864, 6}, {4, 4864, 13},
+	shapes := []shape{{1, 32, 1}, {2, 64, 3}, {7, 96, 4}, {33, 224, 5}, {16, 256, 9}, {5, 928, 8}, {3, 1024, 2}, {6, 2112, 5}, {9, 4864, 6}, {4, 4864, 13}, {19, 160, 35},
 		{7, 96, 1}, {33, 224, 1}, {40, 512, 1}, {5, 928, 1}, {9, 4864 + 256, 1}}
 	if !testing.Short() {
 		shapes = append(shapes, shape{4097, 64, 4}, shape{17, 4864 + 32, 7}, shape{4097, 64, 1})
@@ -134,7 +134,7 @@ func TestMatMulIntegerExact(t *testing.T) {
 		for _, threads := range []int{1, 2} {
 			SetThreads(threads)
 			for _, typ := range []Type{Q8_0, Q4_0, Q5_0} {
-				for _, s := range []struct{ rows, cols, n int }{{1, 32, 1}, {3, 64, 5}, {9, 928, 6}, {40, 960, 11}, {5, 2176, 6}, {3, 2176, 13}, {3, 64, 1}, {9, 928, 1}, {40, 960, 1}, {5, 2176, 1}} {
+				for _, s := range []struct{ rows, cols, n int }{{1, 32, 1}, {3, 64, 5}, {9, 928, 6}, {40, 960, 11}, {21, 96, 37}, {5, 2176, 6}, {3, 2176, 13}, {3, 64, 1}, {9, 928, 1}, {40, 960, 1}, {5, 2176, 1}} {
 					nb, bb := s.cols/QK, typ.BlockBytes()
 					w := Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: make([]byte, s.rows*nb*bb)}
 					wi := make([]int, s.rows*s.cols) // the integer weights

@@ -122,6 +122,29 @@ func readBandwidth(buf []byte, threads, repeats int) float64 {
 // the frequency ramp.
 const fmaIters = 4 << 20
 
+// Int8Peak runs independent int8 multiply-add chains (AVX-512 VNNI's
+// VPDPBUSD where the CPU has it, else AVX2's VPMADDUBSW with the widening
+// and add the avx2 kernels need) on o.Threads threads and returns the best
+// rate in GOP/s (a multiply-add counting 2), or 0 where there is none. The
+// prefill kernels multiply int8 weights by int8 activations, so this, not
+// the FP32 FMA peak, is what they could reach at most.
+func Int8Peak(o Options) float64 {
+	o = o.withDefaults()
+	best := 0.0
+	for range o.Repeats {
+		var ops float64
+		sec := timeThreads(o.Threads, func(int) {
+			v, n := int8Loop(fmaIters)
+			sink.Lock()
+			sink.v += uint64(v)
+			ops += n
+			sink.Unlock()
+		})
+		best = max(best, ops/sec/1e9)
+	}
+	return best
+}
+
 func fmaPeak(threads, repeats int) float64 {
 	best := 0.0
 	for range repeats {

@@ -16,6 +16,12 @@ func fmaLoop256(iters int) float32
 
 func fmaLoop512(iters int) float32
 
+func int8Loop512(iters int) int32
+
+func int8Loop256(iters int) int32
+
+var hasVNNI = cpu.X86.HasAVX512VNNI
+
 var hasAVX512 = cpu.X86.HasAVX512F
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
@@ -55,4 +61,20 @@ func fmaLoop(iters int) (float32, float64) {
 		return fmaLoop256(iters), float64(iters) * 12 * 8 * 2
 	}
 	return fmaLoopGo(iters)
+}
+
+// int8Loop runs iters steps of independent int8 multiply-add chains and
+// returns a value that depends on them and the number of integer operations
+// (a multiply-add counting 2), or 0 operations where there is no int8
+// vector instruction.
+func int8Loop(iters int) (int32, float64) {
+	switch {
+	case hasAVX512 && hasVNNI:
+		// 12 VPDPBUSD of 64 multiply-adds.
+		return int8Loop512(iters), float64(iters) * 12 * 64 * 2
+	case hasAVX2:
+		// 8 VPMADDUBSW of 32 multiply-adds.
+		return int8Loop256(iters), float64(iters) * 8 * 32 * 2
+	}
+	return 0, 0
 }

@@ -7,3 +7,5 @@ func kernel() string { return "portable" }
 func readSum(b []byte) uint64 { return readSumGo(b) }
 
 func fmaLoop(iters int) (float32, float64) { return fmaLoopGo(iters) }
+
+func int8Loop(int) (int32, float64) { return 0, 0 }

@@ -70,3 +70,18 @@ func BenchmarkRoofline(b *testing.B) {
 	b.ReportMetric(r.FMA1GFlops, "fma1_GFLOP/s")
 	b.ReportMetric(r.FMANGFlops, "fmaN_GFLOP/s")
 }
+
+func TestInt8LoopCounts(t *testing.T) {
+	if _, ops := int8Loop(0); ops != 0 {
+		t.Errorf("0 iterations counted %v operations", ops)
+	}
+	if kernel() == "portable" {
+		return
+	}
+	if _, ops := int8Loop(1000); ops < 1000*8*32*2 {
+		t.Errorf("1000 iterations counted %v operations", ops)
+	}
+	if p := Int8Peak(Options{Threads: 1, Repeats: 1}); p <= 0 {
+		t.Errorf("int8 peak %v", p)
+	}
+}

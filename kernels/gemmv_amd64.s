@@ -1,0 +1,330 @@
+#include "textflag.h"
+
+// ---------------------------------------------------------------------------
+// Prefill on AVX-512 VNNI with weight rows in the lanes: sixteen weight rows
+// by sixteen tokens per call, every lane of every instruction useful.
+//
+// The kernels of gemmz_amd64.s put 16 consecutive k of one row in the lanes
+// of a VPDPBUSD, so each block of each row and token needs its own convert,
+// scale multiply and FMA on 16 lanes of which only the sum matters: three
+// float instructions per integer one, and a horizontal sum per row and
+// token at the end. Here a lane is a weight row: VPDPBUSD multiplies four k
+// of sixteen rows (one Z register of repacked weights) by the same four k
+// of one token (a 32-bit broadcast from memory), so a block (32 k) is eight
+// VPDPBUSD into one register that then holds sixteen finished block dot
+// products, and the convert, scale and FMA serve sixteen of them. The
+// result of a token is sixteen consecutive floats of the output row: one
+// store, no horizontal sum.
+//
+// That needs the weights transposed in groups of four bytes, which GGUF does
+// not store, so MatMul repacks sixteen rows at a time into a per-thread
+// buffer (repackV*, VPGATHERDD of the same dword of sixteen rows) and runs
+// every token through them: the repack is paid once per row per call, the
+// arithmetic 128 times at pp128.
+//
+// Repacked weights, per block of 32 (576 bytes): eight Z registers of
+// unsigned bytes, register g holding k = 4g..4g+3 of rows 0-15 (lane r =
+// row r), then the sixteen rows' scales as float32. As in gemmz_amd64.s
+// the weights are made unsigned with an offset (Q4_0 q, offset 8; Q5_0 q,
+// offset 16; Q8_0 w XOR 0x80, offset 128), whose share off·sum(x) of a
+// block is the same for every row: it comes with the activations.
+//
+// Activations, per group of sixteen tokens, per block, per token (40 bytes,
+// so a block of the group is 640 bytes):
+//   0   the 32 int8 values of the Q8_0 block
+//   32  int32 -off·sum(x)
+//   36  float32 dx
+//
+// Arithmetic per block, row r and token t: the integer sum over the block
+// starts at -off·sum(x) and adds (q+off)·x exactly, so it equals the
+// signed block dot product; then acc += float(sum)·dw[r]·dx[t] rounded as
+// (float(sum)·dw)·dx in an FMA. Only the float summation order differs from
+// the portable reference, as in the other kernels.
+//
+// Register plan (gemmV16):
+//   CX blocks left   SI repacked weights   DI the token group's records
+//   Z0-Z15 float accumulators, tokens 0-15
+//   Z16-Z23 a block's weights   Z28 its scales
+//   Z24-Z27 integer sums of four tokens
+//   K1 the valid rows (stores only)
+
+DATA ·vLanes<>+0(SB)/8, $0x0000000100000000
+DATA ·vLanes<>+8(SB)/8, $0x0000000300000002
+DATA ·vLanes<>+16(SB)/8, $0x0000000500000004
+DATA ·vLanes<>+24(SB)/8, $0x0000000700000006
+DATA ·vLanes<>+32(SB)/8, $0x0000000900000008
+DATA ·vLanes<>+40(SB)/8, $0x0000000b0000000a
+DATA ·vLanes<>+48(SB)/8, $0x0000000d0000000c
+DATA ·vLanes<>+56(SB)/8, $0x0000000f0000000e
+GLOBL ·vLanes<>(SB), RODATA|NOPTR, $64
+
+// ---------------------------------------------------------------------------
+// Repacking. Register plan: CX blocks left, SI the first row's block, DI
+// the destination, DX the valid-row mask (re-armed in K1 before each
+// gather, which clears it), Z30 the row offsets r·wrb, Z29 0x0f bytes.
+
+// Z of dword OFF of the sixteen rows' current block (zero in invalid rows).
+#define GATHERV(OFF, Z) \
+	KMOVW DX, K1; \
+	VPXORD Z, Z, Z; \
+	VPGATHERDD OFF(SI)(Z30*1), K1, Z
+
+#define REPACK_PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ wrb+16(FP), AX; \
+	VPBROADCASTD AX, Z30; \
+	VPMULLD ·vLanes<>(SB), Z30, Z30; \
+	MOVQ rmask+24(FP), DX; \
+	MOVQ dst+32(FP), DI; \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z29
+
+// The F16 scales at offset 0 of the blocks, as float32, to 512(DI).
+#define SCALESV \
+	GATHERV(0, Z16); \
+	VPMOVDW Z16, Y16; \
+	VCVTPH2PS Y16, Z16; \
+	VMOVUPS Z16, 512(DI)
+
+// Nibbles in Z (k = 4G..4G+3 low, 16+4G.. high) to registers G and G+4.
+#define NIBBLESV(Z, G) \
+	VPANDD Z29, Z, Z25; \
+	VMOVDQU32 Z25, G*64(DI); \
+	VPSRLD $4, Z, Z; \
+	VPANDD Z29, Z, Z; \
+	VMOVDQU32 Z, G*64+256(DI)
+
+// Q8_0: the 32 signed bytes at offset 2, sign bit flipped (w+128).
+#define BYTESV(G) \
+	GATHERV(2+G*4, Z17); \
+	VPXORD Z28, Z17, Z17; \
+	VMOVDQU32 Z17, G*64(DI)
+
+// Q5_0 (F16 d, 32-bit qh, 16 bytes of nibbles): value k is the nibble
+// plus 16 times bit k of qh. The four bits S..S+3 of qh (S = 4G for the
+// low nibbles, 16+4G for the high) go to bit 4 of four bytes: t·0x00204081
+// places t's bits 0-3 at bits 0, 8, 16, 24 (the shifted copies do not
+// overlap, so there is no carry), then AND 0x01010101 and shift by 4.
+#define QHBITSV(S, Z) \
+	VPSRLD $S, Z21, Z22; \
+	VPANDD Z27, Z22, Z22; \
+	VPMULLD Z26, Z22, Z22; \
+	VPANDD Z28, Z22, Z22; \
+	VPSLLD $4, Z22, Z22; \
+	VPORD Z22, Z, Z
+
+#define NIBBLES5V(Z, G) \
+	VPANDD Z29, Z, Z25; \
+	QHBITSV(4*G, Z25); \
+	VMOVDQU32 Z25, G*64(DI); \
+	VPSRLD $4, Z, Z; \
+	VPANDD Z29, Z, Z; \
+	QHBITSV(16+4*G, Z); \
+	VMOVDQU32 Z, G*64+256(DI)
+
+// Four tokens' integer sums for weight register W (k = 4G..4G+3).
+#define DP4(G, W, T0, T1, T2, T3) \
+	VPDPBUSD.BCST T0*40+G*4(DI), W, Z24; \
+	VPDPBUSD.BCST T1*40+G*4(DI), W, Z25; \
+	VPDPBUSD.BCST T2*40+G*4(DI), W, Z26; \
+	VPDPBUSD.BCST T3*40+G*4(DI), W, Z27
+
+// Tokens T0-T3 of the group through the block: the four chains are
+// interleaved so that consecutive VPDPBUSD do not wait on each other.
+#define QUADV(T0, T1, T2, T3, A0, A1, A2, A3) \
+	VPBROADCASTD T0*40+32(DI), Z24; \
+	VPBROADCASTD T1*40+32(DI), Z25; \
+	VPBROADCASTD T2*40+32(DI), Z26; \
+	VPBROADCASTD T3*40+32(DI), Z27; \
+	DP4(0, Z16, T0, T1, T2, T3); \
+	DP4(1, Z17, T0, T1, T2, T3); \
+	DP4(2, Z18, T0, T1, T2, T3); \
+	DP4(3, Z19, T0, T1, T2, T3); \
+	DP4(4, Z20, T0, T1, T2, T3); \
+	DP4(5, Z21, T0, T1, T2, T3); \
+	DP4(6, Z22, T0, T1, T2, T3); \
+	DP4(7, Z23, T0, T1, T2, T3); \
+	VCVTDQ2PS Z24, Z24; \
+	VCVTDQ2PS Z25, Z25; \
+	VCVTDQ2PS Z26, Z26; \
+	VCVTDQ2PS Z27, Z27; \
+	VMULPS Z28, Z24, Z24; \
+	VMULPS Z28, Z25, Z25; \
+	VMULPS Z28, Z26, Z26; \
+	VMULPS Z28, Z27, Z27; \
+	VFMADD231PS.BCST T0*40+36(DI), Z24, A0; \
+	VFMADD231PS.BCST T1*40+36(DI), Z25, A1; \
+	VFMADD231PS.BCST T2*40+36(DI), Z26, A2; \
+	VFMADD231PS.BCST T3*40+36(DI), Z27, A3
+
+// Token T's sixteen rows to R11 (masked to the valid rows) unless the
+// group has only T tokens; R11 then moves to the next token's row.
+#define STOREV(T, A) \
+	CMPQ BX, $T; \
+	JLE vdone; \
+	VMOVUPS A, K1, (R11); \
+	ADDQ R14, R11
+
+// func gemmV16(nb int, w, x *byte, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmV16(SB), NOSPLIT, $0-56
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	VPXORD Z0, Z0, Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z0, Z7
+	VMOVAPS Z0, Z8
+	VMOVAPS Z0, Z9
+	VMOVAPS Z0, Z10
+	VMOVAPS Z0, Z11
+	VMOVAPS Z0, Z12
+	VMOVAPS Z0, Z13
+	VMOVAPS Z0, Z14
+	VMOVAPS Z0, Z15
+	TESTQ CX, CX
+	JZ vstore
+vloop:
+	VMOVDQU32 0(SI), Z16
+	VMOVDQU32 64(SI), Z17
+	VMOVDQU32 128(SI), Z18
+	VMOVDQU32 192(SI), Z19
+	VMOVDQU32 256(SI), Z20
+	VMOVDQU32 320(SI), Z21
+	VMOVDQU32 384(SI), Z22
+	VMOVDQU32 448(SI), Z23
+	VMOVUPS 512(SI), Z28
+	QUADV(0, 1, 2, 3, Z0, Z1, Z2, Z3)
+	QUADV(4, 5, 6, 7, Z4, Z5, Z6, Z7)
+	QUADV(8, 9, 10, 11, Z8, Z9, Z10, Z11)
+	QUADV(12, 13, 14, 15, Z12, Z13, Z14, Z15)
+	ADDQ $576, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ vloop
+vstore:
+	MOVQ out+24(FP), R11
+	MOVQ ostride+32(FP), R14
+	MOVQ ntok+40(FP), BX
+	MOVQ rmask+48(FP), AX
+	KMOVW AX, K1
+	STOREV(0, Z0)
+	STOREV(1, Z1)
+	STOREV(2, Z2)
+	STOREV(3, Z3)
+	STOREV(4, Z4)
+	STOREV(5, Z5)
+	STOREV(6, Z6)
+	STOREV(7, Z7)
+	STOREV(8, Z8)
+	STOREV(9, Z9)
+	STOREV(10, Z10)
+	STOREV(11, Z11)
+	STOREV(12, Z12)
+	STOREV(13, Z13)
+	STOREV(14, Z14)
+	STOREV(15, Z15)
+vdone:
+	VZEROUPPER
+	RET
+
+// func repackVQ4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackVQ4_0(SB), NOSPLIT, $0-40
+	REPACK_PROLOGUE
+	TESTQ CX, CX
+	JZ r4done
+r4loop:
+	SCALESV
+	GATHERV(2, Z17)
+	GATHERV(6, Z18)
+	GATHERV(10, Z19)
+	GATHERV(14, Z20)
+	NIBBLESV(Z17, 0)
+	NIBBLESV(Z18, 1)
+	NIBBLESV(Z19, 2)
+	NIBBLESV(Z20, 3)
+	ADDQ $18, SI
+	ADDQ $576, DI
+	DECQ CX
+	JNZ r4loop
+r4done:
+	VZEROUPPER
+	RET
+
+// func repackVQ8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackVQ8_0(SB), NOSPLIT, $0-40
+	REPACK_PROLOGUE
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z28
+	TESTQ CX, CX
+	JZ r8done
+r8loop:
+	SCALESV
+	BYTESV(0)
+	BYTESV(1)
+	BYTESV(2)
+	BYTESV(3)
+	BYTESV(4)
+	BYTESV(5)
+	BYTESV(6)
+	BYTESV(7)
+	ADDQ $34, SI
+	ADDQ $576, DI
+	DECQ CX
+	JNZ r8loop
+r8done:
+	VZEROUPPER
+	RET
+
+// func repackVQ5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackVQ5_0(SB), NOSPLIT, $0-40
+	REPACK_PROLOGUE
+	MOVL $0x0f, AX
+	VPBROADCASTD AX, Z27
+	MOVL $0x00204081, AX
+	VPBROADCASTD AX, Z26
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z28
+	TESTQ CX, CX
+	JZ r5done
+r5loop:
+	SCALESV
+	GATHERV(2, Z21)
+	GATHERV(6, Z17)
+	GATHERV(10, Z18)
+	GATHERV(14, Z19)
+	GATHERV(18, Z20)
+	NIBBLES5V(Z17, 0)
+	NIBBLES5V(Z18, 1)
+	NIBBLES5V(Z19, 2)
+	NIBBLES5V(Z20, 3)
+	ADDQ $22, SI
+	ADDQ $576, DI
+	DECQ CX
+	JNZ r5loop
+r5done:
+	VZEROUPPER
+	RET
+
+// func prefetchV(p *byte, n int)
+// Asks for the n bytes at p (the next sixteen rows) to come into the
+// cache while the current ones are multiplied: the repacking gathers read
+// sixteen rows at once, which the hardware prefetcher does not follow, and
+// waited for memory for a third of the kernel's time without this.
+TEXT ·prefetchV(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+pfloop:
+	CMPQ SI, CX
+	JGE pfdone
+	PREFETCHT1 (SI)
+	ADDQ $64, SI
+	JMP pfloop
+pfdone:
+	RET
