@@ -43,13 +43,21 @@ type SNPMeasurement struct {
 }
 
 // TDXMeasurement holds the expected TD measurements (48 bytes each). An empty
-// RTMR is not checked (RTMR0 depends on the host's ACPI tables).
+// RTMR is not checked, and the verifier says so: NotPinned gives the reason
+// per register (RTMR0 covers the host's ACPI tables, TD HOB and varstore).
 type TDXMeasurement struct {
 	MRTD  string `json:"mrtd"`
 	RTMR0 string `json:"rtmr0,omitempty"`
 	RTMR1 string `json:"rtmr1,omitempty"`
 	RTMR2 string `json:"rtmr2,omitempty"`
+	// Boot names the boot path RTMR1 and RTMR2 were computed for.
+	Boot string `json:"boot,omitempty"`
+	// NotPinned maps "rtmr0".."rtmr2" to why that register has no value.
+	NotPinned map[string]string `json:"not_pinned,omitempty"`
 }
+
+// RTMRs returns RTMR0..2 in order.
+func (t *TDXMeasurement) RTMRs() [3]string { return [3]string{t.RTMR0, t.RTMR1, t.RTMR2} }
 
 // DevEntry is what the stand-in reports: SHA-384 of the executable (named
 // so because the function DevMeasurement computes it).
@@ -85,6 +93,16 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		}{{"mrtd", t.MRTD, false}, {"rtmr0", t.RTMR0, true}, {"rtmr1", t.RTMR1, true}, {"rtmr2", t.RTMR2, true}} {
 			if err := checkHex48("tdx."+f.name, f.v, f.optional); err != nil {
 				return nil, err
+			}
+		}
+		for k := range t.NotPinned {
+			i := map[string]int{"rtmr0": 0, "rtmr1": 1, "rtmr2": 2}
+			n, ok := i[k]
+			if !ok {
+				return nil, fmt.Errorf("attest: manifest tdx.not_pinned names %q: want rtmr0, rtmr1 or rtmr2: %w", k, ErrFormat)
+			}
+			if t.RTMRs()[n] != "" {
+				return nil, fmt.Errorf("attest: manifest tdx.%s has a value and is listed as not pinned: %w", k, ErrFormat)
 			}
 		}
 	}

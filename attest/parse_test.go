@@ -64,12 +64,12 @@ func TestParseManifestStrict(t *testing.T) {
 	h48 := strings.Repeat("ab", 48)
 	good := `{"format":"` + ManifestFormat + `","model":{"name":"qwen2.5-0.5b-q4_0.gguf","sha256":"` + strings.Repeat("cd", 32) + `","size":349000000},` +
 		`"cmdline":"console=ttyS0 pith.model=sha256:x","sev_snp":[{"vcpus":4,"vcpu_type":"EPYC-v4","guest_features":1,"measurement":"` + h48 + `"}],` +
-		`"tdx":{"mrtd":"` + h48 + `","rtmr1":"` + h48 + `"},"dev":{"measurement":"` + h48 + `"}}`
+		`"tdx":{"mrtd":"` + h48 + `","rtmr1":"` + h48 + `","boot":"direct","not_pinned":{"rtmr0":"platform"}},"dev":{"measurement":"` + h48 + `"}}`
 	m, err := ParseManifest([]byte(good))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.SEVSNP[0].VCPUs != 4 || m.TDX.RTMR0 != "" || m.Model.Size != 349000000 {
+	if m.SEVSNP[0].VCPUs != 4 || m.TDX.RTMR0 != "" || m.TDX.NotPinned["rtmr0"] != "platform" || m.Model.Size != 349000000 {
 		t.Fatalf("%+v", m)
 	}
 	for _, tc := range []struct{ name, old, new, want string }{
@@ -82,6 +82,8 @@ func TestParseManifestStrict(t *testing.T) {
 		{"zero vCPUs", `"vcpus":4`, `"vcpus":0`, "vcpus"},
 		{"bad model digest", `"sha256":"cd`, `"sha256":"zz`, "model.sha256"},
 		{"no mrtd", `"mrtd":"` + h48 + `",`, ``, "tdx.mrtd"},
+		{"not_pinned with a value", `"rtmr0":"platform"`, `"rtmr1":"why"`, "listed as not pinned"},
+		{"not_pinned names MRTD", `"rtmr0":"platform"`, `"mrtd":"why"`, "want rtmr0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := strings.Replace(good, tc.old, tc.new, 1)

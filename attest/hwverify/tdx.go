@@ -109,14 +109,28 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 			got  []byte
 			want string
 		}{{"MRTD", body.GetMrTd(), m.TDX.MRTD}}
-		for i, w := range []string{m.TDX.RTMR0, m.TDX.RTMR1, m.TDX.RTMR2} {
-			if w != "" && i < len(rtmrs) {
-				regs = append(regs, struct {
-					name string
-					got  []byte
-					want string
-				}{fmt.Sprintf("RTMR%d", i), rtmrs[i], w})
+		for i, w := range m.TDX.RTMRs() {
+			if w == "" {
+				// Say so rather than pass over it: an unpinned RTMR is a
+				// part of the boot nobody compared.
+				why := m.TDX.NotPinned[fmt.Sprintf("rtmr%d", i)]
+				if why == "" {
+					why = "the manifest gives no value"
+				} else {
+					why = "the manifest does not pin it: " + why
+				}
+				obs.NotRun = append(obs.NotRun, fmt.Sprintf("NOT CHECKED: RTMR%d (%s).", i, why))
+				continue
 			}
+			var got []byte // a quote without this RTMR matches nothing
+			if i < len(rtmrs) {
+				got = rtmrs[i]
+			}
+			regs = append(regs, struct {
+				name string
+				got  []byte
+				want string
+			}{fmt.Sprintf("RTMR%d", i), got, w})
 		}
 		bad := ""
 		var names []string

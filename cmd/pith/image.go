@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/image/build"
 )
 
@@ -20,7 +21,8 @@ cloud kernel, an initramfs holding pith-init and its kernel modules, the
 measured command line (which carries the model's SHA-256 and size), the
 pinned OVMF builds, and manifest.json with every input's and output's
 SHA-256 and the expected launch measurements (SEV-SNP for the given vCPU
-count, type and guest features; TDX MRTD; the development stand-in's).
+count, type and guest features; TDX MRTD, RTMR1 and RTMR2 (RTMR0 is
+platform-dependent and recorded as not pinned); the development stand-in's).
 
 Inputs are pinned in image/lock.json; a package whose digest differs is
 refused with both digests. Missing packages are fetched with apt-get
@@ -114,7 +116,7 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&vcpus, "vcpus", "2", "vCPUs of the SEV-SNP guest (each one's VMSA is measured); a comma list gives a measurement for each")
 		fs.StringVar(&types, "vcpu-type", "EPYC-v4", "QEMU CPU model of the SEV-SNP guest (EPYC-v4, EPYC-Milan, EPYC-Genoa, ...); a comma list gives a measurement for each")
 		fs.StringVar(&features, "guest-features", "0x1", "SEV-SNP guest features (VMSA SEV_FEATURES): 0x1 is QEMU's default, 0x21 adds DebugSwap (Linux 6.6+ KVM); a comma list gives a measurement for each")
-		fs.IntVar(&o.MemoryMiB, "memory", 2048, "guest memory in MiB for the summary; the SEV-SNP and MRTD values do not depend on it (TDX RTMR0 would)")
+		fs.IntVar(&o.MemoryMiB, "memory", 2048, "guest memory in MiB for the summary; the SEV-SNP, MRTD, RTMR1 and RTMR2 values do not depend on it (TDX RTMR0 would)")
 		fs.Int64Var(&o.SourceDateEpoch, "source-date-epoch", sde, "mtime of every initramfs file (default $SOURCE_DATE_EPOCH or 0)")
 		fs.StringVar(&o.Net, "net", "10.0.2.15/24,10.0.2.2", "pith.net: ADDR/PREFIX,GATEWAY[,IFNAME] or dhcp[,IFNAME] ('' for none: DHCP on the first Ethernet link if the VM has one; the default is QEMU's user network)")
 		fs.StringVar(&o.Listen, "listen", "", "pith.listen: HOST:PORT of the server ('' for its default)")
@@ -187,13 +189,27 @@ func printSummary(w io.Writer, res *build.Result, memMiB int, took time.Duration
 		fmt.Fprintf(w, "SEV-SNP measurement (%d vCPU %s, guest features %#x): %s\n", s.VCPUs, s.VCPUType, s.GuestFeatures, s.Measurement)
 	}
 	if m.TDX != nil {
-		fmt.Fprintf(w, "TDX MRTD (%s): %s (RTMRs not computed)\n", build.TDXOrder, m.TDX.MRTD)
+		printTDX(w, m.TDX)
 	}
 	if m.Dev != nil {
 		fmt.Fprintf(w, "development stand-in measurement (SHA-384 of pith-init): %s\n", m.Dev.Measurement)
 	}
 	fmt.Fprintf(w, "pith-init imports outside std: %s\n", strings.Join(res.InitDeps, " "))
 	fmt.Fprintf(w, "memory  %d MiB recommended for the VM\n", memMiB)
+}
+
+// printTDX prints MRTD and each RTMR, or why an RTMR has no value.
+func printTDX(w io.Writer, t *attest.TDXMeasurement) {
+	fmt.Fprintf(w, "TDX MRTD (%s): %s\n", build.TDXOrder, t.MRTD)
+	for i, v := range t.RTMRs() {
+		if v == "" {
+			v = "not pinned: " + t.NotPinned[fmt.Sprintf("rtmr%d", i)]
+		}
+		fmt.Fprintf(w, "TDX RTMR%d: %s\n", i, v)
+	}
+	if t.Boot != "" {
+		fmt.Fprintf(w, "TDX RTMRs computed for: %s\n", t.Boot)
+	}
 }
 
 func imageMeasure(args []string, stdout io.Writer) error {
@@ -225,7 +241,7 @@ func imageMeasure(args []string, stdout io.Writer) error {
 	for _, s := range c.Expected.SEVSNP {
 		fmt.Fprintf(stdout, "SEV-SNP measurement (%d vCPU %s, guest features %#x): %s\n", s.VCPUs, s.VCPUType, s.GuestFeatures, s.Measurement)
 	}
-	fmt.Fprintf(stdout, "TDX MRTD (%s): %s\n", build.TDXOrder, c.Expected.TDX.MRTD)
+	printTDX(stdout, c.Expected.TDX)
 	fmt.Fprintf(stdout, "development stand-in measurement: %s\n", c.Expected.Dev.Measurement)
 	if len(c.Mismatches) > 0 {
 		for _, mm := range c.Mismatches {

@@ -54,7 +54,8 @@ certificate chain (AMD's Milan/Genoa/Turin roots or Intel's SGX root, compiled
 in; never the chain the document brings alone), the report's signature, the
 platform policy (debug off, no migration agent, SMT, minimum TCB), the launch
 measurement against the manifest you trust (SEV-SNP MEASUREMENT for the vCPU
-count and type; TDX MRTD and RTMR0..2), and REPORT_DATA, which must bind your
+count and type; TDX MRTD and each RTMR the manifest pins, naming those it does
+not as not checked), and REPORT_DATA, which must bind your
 nonce and the OHTTP key configuration the enclave serves.
 
 With --url it asks URL/v1/attestation with a fresh random nonce. With a

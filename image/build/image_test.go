@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pith-project/pith/image/cpio"
 	"github.com/pith-project/pith/image/measure/inputs"
+	"github.com/pith-project/pith/image/measure/tdx"
 	"github.com/pith-project/pith/internal/oracle"
 	"github.com/pith-project/pith/model/synth"
 )
@@ -229,6 +231,16 @@ func TestMeasurementsVectors(t *testing.T) {
 	}
 	if e.TDX.MRTD != "a7a1f751abc454f9cbab198ca8d2edb2821935df525c74182b5e776cb0929e8c59aefecce725b0d08a5e9d3d3183bd08" {
 		t.Errorf("MRTD %s, vector (single-pass) a7a1f751...", e.TDX.MRTD)
+	}
+	// RTMR1 and RTMR2 are image/measure/tdx's direct boot (checked there
+	// against a booted kernel); RTMR0 is left out, with the reason.
+	r1, r2, err := tdx.DirectBoot{Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline}.RTMR1And2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.TDX.RTMR1 != hex.EncodeToString(r1[:]) || e.TDX.RTMR2 != hex.EncodeToString(r2[:]) || e.TDX.RTMR0 != "" ||
+		e.TDX.NotPinned["rtmr0"] != TDXRTMR0NotPinned || e.TDX.Boot != TDXBoot {
+		t.Errorf("TDX entry %+v, want RTMR1 %x, RTMR2 %x and RTMR0 not pinned", e.TDX, r1, r2)
 	}
 	// The stand-in's measurement is SHA-384 of the file: sha384sum's
 	// answer for "pith-vector\n".

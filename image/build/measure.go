@@ -55,12 +55,22 @@ type Expected struct {
 	Dev    *attest.DevEntry
 }
 
+// TDXBoot is what the manifest says RTMR1 and RTMR2 were computed for
+// (tdx.DirectBoot.Events has the event sequence and its conditions).
+const TDXBoot = "QEMU >= 10.0 direct kernel boot (-kernel/-initrd/-append) through TDVF edk2-stable202505 or later, " +
+	"the kernel accepted by LoadImage (not refused by Secure Boot), Linux EFI stub measuring LoadOptions and initrd"
+
+// TDXRTMR0NotPinned is why the manifest carries no RTMR0.
+const TDXRTMR0NotPinned = "platform-dependent: TDVF measures the TD HOB (memory layout), its varstore and Secure Boot variables, " +
+	"the ACPI tables QEMU generates for the machine (CPU count, memory, devices, QEMU version) and the boot variables; " +
+	"replay it from the TD's CCEL event log"
+
 // Measurements computes the expected launch measurements of img: the
 // SEV-SNP MEASUREMENT for each configuration (direct kernel boot through
-// the AmdSev OVMF's hashes table), the TDX MRTD of the TDVF firmware, and
-// the development stand-in's SHA-384 of pith-init. TDX RTMRs are left out:
-// image/measure/tdx does not compute them (no independent vector exists to
-// check them against).
+// the AmdSev OVMF's hashes table), the TDX MRTD of the TDVF firmware and
+// RTMR1 and RTMR2 of the direct boot (RTMR0 is platform-dependent and
+// left unpinned, with the reason), and the development stand-in's SHA-384
+// of pith-init.
 func Measurements(img Image, snp []SNPConfig) (*Expected, error) {
 	var e Expected
 	for _, c := range snp {
@@ -77,7 +87,14 @@ func Measurements(img Image, snp []SNPConfig) (*Expected, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build: TDX MRTD: %w", err)
 	}
-	e.TDX = &attest.TDXMeasurement{MRTD: hex.EncodeToString(mrtd[:])}
+	rtmr1, rtmr2, err := tdx.DirectBoot{Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline}.RTMR1And2()
+	if err != nil {
+		return nil, fmt.Errorf("build: TDX RTMRs: %w", err)
+	}
+	e.TDX = &attest.TDXMeasurement{
+		MRTD: hex.EncodeToString(mrtd[:]), RTMR1: hex.EncodeToString(rtmr1[:]), RTMR2: hex.EncodeToString(rtmr2[:]),
+		Boot: TDXBoot, NotPinned: map[string]string{"rtmr0": TDXRTMR0NotPinned},
+	}
 	dev, err := attest.DevMeasurement(img.InitPath)
 	if err != nil {
 		return nil, fmt.Errorf("build: development measurement: %w", err)
@@ -189,6 +206,14 @@ func Measure(dir string) (*Check, error) {
 	}
 	if m.TDX != nil {
 		cmp("TDX MRTD", m.TDX.MRTD, e.TDX.MRTD)
+		// An RTMR the manifest leaves empty is not compared (the verifier
+		// reports it as not checked); one it gives must match.
+		have := e.TDX.RTMRs()
+		for i, want := range m.TDX.RTMRs() {
+			if want != "" {
+				cmp(fmt.Sprintf("TDX RTMR%d", i), want, have[i])
+			}
+		}
 	}
 	if m.Dev != nil {
 		cmp("development measurement", m.Dev.Measurement, e.Dev.Measurement)

@@ -52,6 +52,20 @@ var (
 		File:      "usr/share/ovmf/OVMF.inteltdx.ms.fd",
 		SHA256:    "a265075b4147a096109e501e76196df1ec8a18659c26f7401492c597ec88f312",
 	}
+	// The same edk2 release's generic OVMF (TPM 2.0, no Secure Boot in
+	// this variable store): image/measure/tdx's boot test reads the PCRs
+	// TDVF mirrors into RTMR1 and RTMR2 from a software TPM with it.
+	OVMFGenericCode = Deb{
+		Suite: "sid", Package: "ovmf-generic", Version: "2026.08+ds-2", Arch: "all",
+		DebSHA256: "05c1593998ba58700ff86c062bde306321af1f5a2943ea9ceef6c2332f3f3374",
+		File:      "usr/share/OVMF/OVMF_CODE_4M.fd",
+		SHA256:    "7e34e3b83224968bb0714c0ebc88f75c5c37b4cc892c902e511ccc7a7c107f94",
+	}
+	OVMFGenericVars = func() Deb {
+		d := OVMFGenericCode
+		d.File, d.SHA256 = "usr/share/OVMF/OVMF_VARS_4M.fd", "5d2ac383371b408398accee7ec27c8c09ea5b74a0de0ceea6513388b15be5d1e"
+		return d
+	}()
 	CloudKernel = Deb{
 		Suite: "bookworm-backports", Package: "linux-image-6.12.95+deb12-cloud-amd64-unsigned", Version: "6.12.95-1~bpo12+1", Arch: "amd64",
 		DebSHA256: "6ed2b95055a96af9f543a427cc1bc56f67e5e72ec16b227ec965a9325aeb3480",

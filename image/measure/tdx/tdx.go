@@ -10,28 +10,23 @@
 // scrtlabs/reproduce-mr calls TCB version 7, and quex-tech/td-report-web's
 // default). Both are checked against those tools' values in the tests.
 //
-// RTMR0..3 are not computed here, on purpose:
-//   - RTMR0 covers QEMU's ACPI tables (which depend on memory size, CPU
-//     count and QEMU version), the TD HOB and the varstore's Secure Boot
-//     variables.
-//   - RTMR1 holds the Authenticode hash of the kernel as OVMF loads it, i.e.
-//     after QEMU has patched its setup header (loader type, heap, command
-//     line pointer, and an initrd address derived from the guest's memory
-//     size and QEMU's ACPI reservation).
-//   - RTMR2 holds what the kernel's EFI stub measures: the UTF-16
-//     LoadOptions and the initrd. edk2's X86QemuLoadImageLib has changed how
-//     it builds LoadOptions (an appended " initrd=initrd" in older releases,
-//     a prefixed "initrd=initrd " in current ones, plus "kernel " when booting
-//     through a shim), and the published tools disagree.
-//   - Debian's OVMF.inteltdx.ms.fd enforces Secure Boot with Microsoft's
-//     keys, so an unsigned kernel fails verification on direct boot and
-//     OVMF falls back to its legacy loader (or refuses, if fw_cfg
-//     opt/org.tianocore/EnableLegacyLoader=n), which changes which of the
-//     events above happen at all.
+// RTMR1 and RTMR2 of a QEMU direct kernel boot are computed from the
+// kernel, initrd and command line (DirectBoot, rtmr.go): the kernel's
+// PE/COFF Authenticode SHA-384 (Authenticode), the EV_EFI_ACTION strings
+// and separator TdTcg2Dxe measures, and the LoadOptions and initrd the
+// Linux EFI stub measures. A test boots the pinned kernel under QEMU with a
+// software TPM and the same edk2 release's TPM-enabled OVMF, and compares
+// PCR 4, 5 and 9 (what TDVF maps to RTMR1 and RTMR2) with these events.
+// The values hold only when the firmware's LoadImage accepts the kernel:
+// Debian's OVMF.inteltdx.ms.fd enforces Secure Boot with Microsoft's keys,
+// refuses an unsigned kernel, and in a TD does not fall back to the legacy
+// loader, so such a kernel does not boot there at all.
 //
-// With no independent tool or vector to check any of this against, and no
-// TDX machine here to read a CCEL event log from, a value would be a guess;
-// a verifier should replay RTMRs from the guest's event log instead.
+// RTMR0 is not computed: it covers the TD HOB (the guest's memory layout),
+// the varstore and its Secure Boot variables, the ACPI tables QEMU builds
+// for the machine (CPU count, memory size, devices, QEMU version) and the
+// boot variables, all set by the VMM rather than the image. A verifier
+// should replay it from the TD's CCEL event log (ParseLog reads that format).
 package tdx
 
 import (

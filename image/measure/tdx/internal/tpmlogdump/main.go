@@ -1,0 +1,85 @@
+// Command tpmlogdump is the /init of the test initrd that
+// image/measure/tdx's QEMU test boots with a software TPM: it prints the
+// firmware's TCG event log (as the kernel exposes it, base64 between
+// markers) and the SHA-384 PCRs that the RTMRs mirror to the serial
+// console, then powers off. It is a test tool, never part of an image.
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	for _, m := range []struct{ src, dir, fs string }{
+		{"devtmpfs", "/dev", "devtmpfs"},
+		{"proc", "/proc", "proc"},
+		{"sysfs", "/sys", "sysfs"},
+		{"securityfs", "/sys/kernel/security", "securityfs"},
+	} {
+		_ = os.MkdirAll(m.dir, 0o755)
+		if err := syscall.Mount(m.src, m.dir, m.fs, 0, ""); err != nil {
+			say("tpmlogdump: mount %s: %v", m.dir, err)
+		}
+	}
+	dump()
+	syscall.Sync()
+	// Let the UART drain before the power goes.
+	time.Sleep(200 * time.Millisecond)
+	if err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		say("tpmlogdump: power off: %v", err)
+	}
+	select {}
+}
+
+var console *os.File
+
+func say(format string, a ...any) {
+	if console == nil {
+		f, err := os.OpenFile("/dev/console", os.O_WRONLY, 0)
+		if err != nil {
+			f = os.Stdout
+		}
+		console = f
+	}
+	fmt.Fprintf(console, format+"\n", a...)
+}
+
+func dump() {
+	// The TPM driver may probe after init starts.
+	var log []byte
+	var err error
+	for i := 0; i < 50; i++ {
+		if log, err = os.ReadFile("/sys/kernel/security/tpm0/binary_bios_measurements"); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		say("tpmlogdump: event log: %v", err)
+		return
+	}
+	if cmd, err := os.ReadFile("/proc/cmdline"); err == nil {
+		say("TPMLOG-CMDLINE %q", strings.TrimSpace(string(cmd)))
+	}
+	say("TPMLOG-BEGIN")
+	enc := base64.StdEncoding.EncodeToString(log)
+	for len(enc) > 0 {
+		n := min(len(enc), 76)
+		say("%s", enc[:n])
+		enc = enc[n:]
+	}
+	say("TPMLOG-END")
+	for pcr := 0; pcr < 16; pcr++ {
+		b, err := os.ReadFile(fmt.Sprintf("/sys/class/tpm/tpm0/pcr-sha384/%d", pcr))
+		if err != nil {
+			say("tpmlogdump: PCR %d: %v", pcr, err)
+			continue
+		}
+		say("TPMLOG-PCR-SHA384 %d %s", pcr, strings.ToLower(strings.TrimSpace(string(b))))
+	}
+}
