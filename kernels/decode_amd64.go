@@ -8,6 +8,9 @@ import "golang.org/x/sys/cpu"
 func decRecordsAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
+func decRecordsQ4AVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
 func decQ4_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -44,7 +47,7 @@ var (
 // checks; avx512Decode leaves them out where it is missing.
 var (
 	_ = registerDecode("avx2", map[Type]decodeKernel{
-		Q4_0: {decQ4_0AVX2, decRecordsAVX2, 8},
+		Q4_0: {decQ4_0AVX2, decRecordsQ4AVX2, 8},
 		Q8_0: {decQ8_0AVX2, decRecordsAVX2, 0},
 	})
 	_ = registerDecode("avx512", avx512Decode())
@@ -56,7 +59,7 @@ func avx512Decode() map[Type]decodeKernel {
 		Q8_0: {decQ8_0VNNI, decRecordsAVX2, 128},
 	}
 	if !cpu.X86.HasAVX512VBMI {
-		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsAVX2, 8}
+		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4AVX2, 8}
 	}
 	return m
 }

@@ -62,6 +62,21 @@ DATA ·decQ4Scale<>+16(SB)/8, $0x0009000900090009
 DATA ·decQ4Scale<>+24(SB)/8, $0x0009000900090009
 GLOBL ·decQ4Scale<>(SB), RODATA|NOPTR, $32
 
+// Arguments of the record builders: CX nb, SI xq, DI dst, X6 -off.
+#define REC_ARGS \
+	MOVQ nb+0(FP), CX; \
+	MOVQ xq+8(FP), SI; \
+	MOVQ dst+16(FP), DI; \
+	MOVQ off+24(FP), AX; \
+	NEGL AX; \
+	VMOVD AX, X6
+
+// Y4 0x01 bytes, Y5 0x0001 words (VPMADDUBSW then VPMADDWD sum x by fours).
+#define REC_ONES \
+	VPCMPEQW Y5, Y5, Y5; \
+	VPSRLW $15, Y5, Y5; \
+	VPACKUSWB Y5, Y5, Y4
+
 // Arguments and row loop shared by the kernels.
 // Register plan: SI row, R8 row stride, R11 out, R10 rows left; per row
 // CX blocks left, R9 weight block, DI record; Y0/Z0, Y1/Z1 (and Y2) float
@@ -110,18 +125,32 @@ GLOBL ·decQ4Scale<>(SB), RODATA|NOPTR, $32
 	VMULPS DS(DI), S, S; \
 	VFMADD231PS S, I, ACC
 
-// AVX2 Q4_0 block at WB(R9) (18 bytes), its x at XB(DI): the nibbles
-// unpacked as unsigned bytes, VPMADDUBSW and VPMADDWD to 8 int32 sums, the
-// correction added. Y4 0x0001 words, Y5 0x0f bytes.
-#define DEC_Q4_0(WB, WQ, XB, XC, XD, W, T, XS, S, ACC) \
-	VBROADCASTI128 WQ(R9), W; \
-	VPSRLW $4, W, T; \
-	VPBLENDD $0xf0, T, W, W; \
-	VPAND Y5, W, W; \
-	VPMADDUBSW XB(DI), W, T; \
-	VPMADDWD Y4, T, T; \
-	VPADDD XC(DI), T, T; \
-	DEC_SCALE(WB, XD, T, XS, S, ACC)
+// AVX2 Q4_0 pair at WB(R9) (36 bytes) against its 128-byte record at
+// XB(DI) (see decRecordsQ4AVX2): both blocks' nibble bytes in one register
+// [b0, b1], its low nibbles (elements 0-15 of each block) and high ones
+// (16-31) against the matching halves of the record, the two VPMADDUBSW
+// results added as int16 (at most 4·15·127) and VPMADDWD to int32 lanes
+// 0-3 (block 0) and 4-7 (block 1), the correction added, then one float
+// step for both blocks with the scales [d0 ×4, d1 ×4]. Half the
+// instructions of a block at a time. Y4 0x0001 words, Y5 0x0f bytes.
+#define DEC_Q4P(W2, W18, W20, XB, X32, X64, X96, ACC) \
+	VMOVDQU W2(R9), X8; \
+	VINSERTI128 $1, W20(R9), Y8, Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VPAND Y5, Y8, Y8; \
+	VPAND Y5, Y9, Y9; \
+	VPMADDUBSW XB(DI), Y8, Y8; \
+	VPMADDUBSW X32(DI), Y9, Y9; \
+	VPADDW Y9, Y8, Y8; \
+	VPMADDWD Y4, Y8, Y8; \
+	VPADDD X64(DI), Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VPBROADCASTW (W2-2)(R9), X10; \
+	VPBROADCASTW W18(R9), X11; \
+	VPUNPCKLQDQ X11, X10, X10; \
+	VCVTPH2PS X10, Y10; \
+	VMULPS X96(DI), Y10, Y10; \
+	VFMADD231PS Y10, Y8, ACC
 
 #define DEC_CONSTS \
 	VPCMPEQW Y4, Y4, Y4; \
@@ -138,20 +167,42 @@ TEXT ·decQ4_0AVX2(SB), NOSPLIT, $0-48
 	JZ d4done
 d4row:
 	DEC_ROW
+	CMPQ CX, $4
+	JLT d4pair
+d4loop:
+	DEC_Q4P(2, 18, 20, 0, 32, 64, 96, Y0)
+	DEC_Q4P(38, 54, 56, 128, 160, 192, 224, Y1)
+	ADDQ $72, R9
+	ADDQ $256, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE d4loop
+d4pair:
 	CMPQ CX, $2
 	JLT d4tail
-d4loop:
-	DEC_Q4_0(0, 2, 0, 64, 128, Y8, Y9, X10, Y10, Y0)
-	DEC_Q4_0(18, 20, 32, 96, 160, Y11, Y12, X13, Y13, Y1)
+	DEC_Q4P(2, 18, 20, 0, 32, 64, 96, Y0)
 	ADDQ $36, R9
-	ADDQ $192, DI
+	ADDQ $128, DI
 	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE d4loop
 d4tail:
 	TESTQ CX, CX
 	JZ d4end
-	DEC_Q4_0(0, 2, 0, 64, 128, Y8, Y9, X10, Y10, Y2)
+	// The last block alone: the upper lane of weights zero, block 1's
+	// correction and scales in the record zero.
+	VMOVDQU 2(R9), X8
+	VPSRLW $4, Y8, Y9
+	VPAND Y5, Y8, Y8
+	VPAND Y5, Y9, Y9
+	VPMADDUBSW (DI), Y8, Y8
+	VPMADDUBSW 32(DI), Y9, Y9
+	VPADDW Y9, Y8, Y8
+	VPMADDWD Y4, Y8, Y8
+	VPADDD 64(DI), Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VPBROADCASTW (R9), X10
+	VCVTPH2PS X10, Y10
+	VMULPS 96(DI), Y10, Y10
+	VFMADD231PS Y10, Y8, Y2
 d4end:
 	DEC_NEXT(d4row)
 d4done:
@@ -342,16 +393,9 @@ z8done:
 // Register plan: CX blocks left, SI Q8_0 block, DI record, DX 0 or 32 (the
 // half of the record), Y4 0x01 bytes, Y5 0x0001 words, Y6 -off.
 TEXT ·decRecordsAVX2(SB), NOSPLIT, $0-32
-	MOVQ nb+0(FP), CX
-	MOVQ xq+8(FP), SI
-	MOVQ dst+16(FP), DI
-	MOVQ off+24(FP), AX
-	NEGL AX
-	VMOVD AX, X6
+	REC_ARGS
 	VPBROADCASTD X6, Y6
-	VPCMPEQW Y5, Y5, Y5
-	VPSRLW $15, Y5, Y5
-	VPACKUSWB Y5, Y5, Y4
+	REC_ONES
 	XORQ DX, DX
 	TESTQ CX, CX
 	JZ recdone
@@ -524,4 +568,66 @@ q8kok:
 q8kfail:
 	VZEROUPPER
 	MOVB $0, finite+24(FP)
+	RET
+
+// func decRecordsQ4AVX2(nb int, xq *byte, dst *byte, off int)
+//
+// The records of decQ4_0AVX2, 128 bytes per pair of blocks:
+//   0   elements 0-15 of block 0, then of block 1
+//   32  elements 16-31 of block 0, then of block 1
+//   64  int32 correction: lane 0 -off·sum(x of block 0), lane 4 the same
+//       for block 1, other lanes 0
+//   96  float32 scales: dx of block 0 in lanes 0-3, of block 1 in 4-7
+// An odd last block's record has zeros where block 1 would be.
+//
+// Register plan: CX blocks left, SI Q8_0 block, DI record, DX 0 or 16 (the
+// half), Y4 0x01 bytes, Y5 0x0001 words, X6 -off, X3 zero.
+TEXT ·decRecordsQ4AVX2(SB), NOSPLIT, $0-32
+	REC_ARGS
+	VPBROADCASTD X6, X6
+	REC_ONES
+	VPXOR Y3, Y3, Y3
+	TESTQ $1, CX
+	JZ rq4even
+	MOVQ CX, AX
+	SHRQ $1, AX
+	SHLQ $7, AX
+	VMOVDQU Y3, (DI)(AX*1)
+	VMOVDQU Y3, 32(DI)(AX*1)
+	VMOVDQU Y3, 64(DI)(AX*1)
+	VMOVDQU Y3, 96(DI)(AX*1)
+rq4even:
+	XORQ DX, DX
+	TESTQ CX, CX
+	JZ rq4done
+rq4loop:
+	VMOVDQU 2(SI), Y0
+	VMOVDQU X0, (DI)(DX*1)
+	VEXTRACTI128 $1, Y0, X1
+	VMOVDQU X1, 32(DI)(DX*1)
+	VPMADDUBSW Y0, Y4, Y1
+	VPMADDWD Y5, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD X2, X1, X1
+	VPSHUFD $0x4e, X1, X2
+	VPADDD X2, X1, X1
+	VPSHUFD $0xb1, X1, X2
+	VPADDD X2, X1, X1
+	VPMULLD X6, X1, X1
+	VPBLENDD $1, X1, X3, X1
+	VMOVDQU X1, 64(DI)(DX*1)
+	VPBROADCASTW (SI), X2
+	VCVTPH2PS X2, X2
+	VMOVUPS X2, 96(DI)(DX*1)
+	ADDQ $34, SI
+	ADDQ $16, DX
+	CMPQ DX, $32
+	JNE rq4next
+	XORQ DX, DX
+	ADDQ $128, DI
+rq4next:
+	DECQ CX
+	JNZ rq4loop
+rq4done:
+	VZEROUPPER
 	RET
