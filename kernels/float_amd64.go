@@ -28,13 +28,17 @@ var (
 	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), dotF16: dotHalfAVX2, axpyF16: axpyHalfAVX2, tiles4: kquantTilesAVX2})
 )
 
-// moreDotsAVX2 are the float dot products and the K-quant ones.
+// moreDotsAVX2 are the float dot products, the K-quant ones and those of
+// Q4_1 and Q5_1.
 func moreDotsAVX2() map[Type]vecDotFunc {
 	m := map[Type]vecDotFunc{}
 	for t, f := range floatDotsAVX2 {
 		m[t] = f
 	}
 	for t, f := range kquantDotsAVX2 {
+		m[t] = f
+	}
+	for t, f := range legacy1DotsAVX2 {
 		m[t] = f
 	}
 	return m

@@ -358,9 +358,10 @@ func TestAttentionPathsAgree(t *testing.T) {
 	}
 }
 
-// The K-quant fast dot products equal the portable ones (ggml's order of
-// float additions) to rounding, on fresh random rows of 1 to 19 blocks
-// (Qwen2.5's 4864 is 19), unaligned.
+// The K-quant fast dot products, and those with Q8_1 activations (Q4_1,
+// Q5_1), equal the portable ones (ggml's order of float additions) to
+// rounding, on fresh random rows of 1 to 19 blocks (Qwen2.5's 4864 is 19
+// K-quant blocks), unaligned.
 func TestKQuantDotsEqualPortable(t *testing.T) {
 	r := rand.New(rand.NewPCG(rand.Uint64(), 19))
 	compared := 0
@@ -369,17 +370,18 @@ func TestKQuantDotsEqualPortable(t *testing.T) {
 			continue
 		}
 		for typ, fast := range fk.dots {
-			if typ.VecDotType() != Q8_K {
+			vt := typ.VecDotType()
+			if vt != Q8_K && vt != Q8_1 {
 				continue
 			}
 			for _, nb := range []int{1, 2, 3, 4, 7, 19} {
-				n := nb * QKK
+				n := nb * typ.BlockSize()
 				for range 4 {
 					w := make([]byte, mustRowBytes(t, typ, n)+1)[1:]
 					QuantizeRow(typ, w, randRow(r, n))
-					x := make([]byte, mustRowBytes(t, Q8_K, n)+3)[3:]
+					x := make([]byte, mustRowBytes(t, vt, n)+3)[3:]
 					xf := randRow(r, n)
-					QuantizeRow(Q8_K, x, xf)
+					QuantizeRow(vt, x, xf)
 					want := portable[typ].vecDot(n, w, x)
 					got := fast(n, w, x)
 					wf := make([]float32, n)
@@ -397,7 +399,7 @@ func TestKQuantDotsEqualPortable(t *testing.T) {
 		}
 	}
 	if compared == 0 && len(Paths()) > 1 {
-		t.Error("no K-quant fast path compared")
+		t.Error("no K-quant or Q8_1 fast path compared")
 	}
 	t.Logf("%d comparisons", compared)
 }

@@ -1,0 +1,118 @@
+#include "textflag.h"
+
+// AVX2 dot products of Q4_1 and Q5_1 weight rows with Q8_1 activations,
+// one call per row (nb blocks of 32): the unsigned levels (nibble, plus the
+// fifth bit for Q5_1) times the signed activations with VPMADDUBSW (at most
+// 2·31·127, no saturation) and VPMADDWD, the block's int32 lanes scaled by
+// dw·dx into eight float sums, and the min term m·s (s = dx·sum(x), stored
+// in the Q8_1 block) summed apart. The integer sums are exact; only the
+// float order differs from the portable reference. Assembly for the same
+// reasons as the other kernels: archsimd has no VCVTPH2PS, and an archsimd
+// loop ran ten times slower.
+//
+// Register plan: CX blocks, SI w, DI x; Y0 float sums, X1 lane 1: the sum
+// of m·s; Y4 0x0001 words, Y5 0x0f bytes; Y8 levels, Y9-Y12 temporaries;
+// Q5_1: Y3 all ones, Y6 Y7 the tables below, Y13 0x10 bytes.
+
+// Q5_1's fifth bits as ggml's bytes_from_bits_32: qh's byte k to bytes
+// 8k..8k+7, each OR-ed with all bits but its own, equal to 0xff where that
+// bit is set.
+DATA ·d1Shuf<>+0(SB)/8, $0x0000000000000000
+DATA ·d1Shuf<>+8(SB)/8, $0x0101010101010101
+DATA ·d1Shuf<>+16(SB)/8, $0x0202020202020202
+DATA ·d1Shuf<>+24(SB)/8, $0x0303030303030303
+GLOBL ·d1Shuf<>(SB), RODATA|NOPTR, $32
+DATA ·d1Bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·d1Bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·d1Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·d1Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL ·d1Bits<>(SB), RODATA|NOPTR, $32
+
+#define D1_PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS X1, X1, X1; \
+	VPCMPEQW Y4, Y4, Y4; \
+	VPSRLW $15, Y4, Y4; \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, X5; \
+	VPBROADCASTD X5, Y5
+
+// The nibbles at Q(SI) as unsigned bytes: low ones (elements 0-15) in the
+// low lane, high ones (16-31) in the high lane.
+#define D1_NIBBLES(Q) \
+	VBROADCASTI128 Q(SI), Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VPBLENDD $0xf0, Y9, Y8, Y8; \
+	VPAND Y5, Y8, Y8
+
+// Levels times x, scaled: [dw, m] times [dx, s] from the blocks' first
+// four bytes; lane 0 (dw·dx) scales the sums into Y0, lane 1 (m·s) adds up
+// in X1.
+#define D1_ACC \
+	VPMADDUBSW 4(DI), Y8, Y8; \
+	VPMADDWD Y4, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VMOVD (SI), X10; \
+	VCVTPH2PS X10, X10; \
+	VMOVD (DI), X11; \
+	VCVTPH2PS X11, X11; \
+	VMULPS X11, X10, X10; \
+	VADDPS X10, X1, X1; \
+	VBROADCASTSS X10, Y10; \
+	VFMADD231PS Y10, Y8, Y0
+
+#define D1_EPILOGUE \
+	VEXTRACTF128 $1, Y0, X2; \
+	VADDPS X2, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VMOVSHDUP X1, X1; \
+	VADDSS X1, X0, X0; \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
+	RET
+
+// func dotQ4_1Q8_1AVX2(nb int, w, x *byte) float32
+TEXT ·dotQ4_1Q8_1AVX2(SB), NOSPLIT, $0-28
+	D1_PROLOGUE
+	TESTQ CX, CX
+	JZ d41done
+d41loop:
+	D1_NIBBLES(4)
+	D1_ACC
+	ADDQ $20, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ d41loop
+d41done:
+	D1_EPILOGUE
+
+// func dotQ5_1Q8_1AVX2(nb int, w, x *byte) float32
+TEXT ·dotQ5_1Q8_1AVX2(SB), NOSPLIT, $0-28
+	D1_PROLOGUE
+	VMOVDQU ·d1Shuf<>(SB), Y6
+	VMOVDQU ·d1Bits<>(SB), Y7
+	VPCMPEQB Y3, Y3, Y3
+	MOVL $0x10101010, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	TESTQ CX, CX
+	JZ d51done
+d51loop:
+	D1_NIBBLES(8)
+	VPBROADCASTD 4(SI), Y12
+	VPSHUFB Y6, Y12, Y12
+	VPOR Y7, Y12, Y12
+	VPCMPEQB Y3, Y12, Y12
+	VPAND Y13, Y12, Y12
+	VPOR Y12, Y8, Y8
+	D1_ACC
+	ADDQ $24, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ d51loop
+d51done:
+	D1_EPILOGUE
