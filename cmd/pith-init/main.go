@@ -102,7 +102,9 @@ func run(parent context.Context) error {
 	defer cancel(nil)
 	go pid1.Reap(ctx)
 
-	cfg, err := pid1.Boot(ctx, pid1.BootOptions{ModulesDir: modulesDir})
+	// A lost DHCP lease stops serving like a shutdown signal, but ends as
+	// a fatal error: the address may be another machine's by now.
+	cfg, err := pid1.Boot(ctx, pid1.BootOptions{ModulesDir: modulesDir, LeaseLost: func(err error) { cancel(err) }})
 	if err != nil {
 		return fmt.Errorf("pith-init: boot: %w", err)
 	}
@@ -145,6 +147,9 @@ func run(parent context.Context) error {
 	clear(model)
 	if err != nil {
 		return err
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, pid1.ErrLeaseLost) {
+		return fmt.Errorf("pith-init: %w", cause)
 	}
 	slog.Info("stopped", "cause", context.Cause(ctx).Error(), "uptime", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -16,12 +16,16 @@ type BootOptions struct {
 	ModuleParams map[string]string
 	// Cmdline, when not empty, is used instead of /proc/cmdline (tests).
 	Cmdline string
+	// LeaseLost is called, once, when a DHCP lease taken at boot can no
+	// longer be renewed; the error wraps ErrLeaseLost. Nil logs it only.
+	LeaseLost func(error)
 }
 
 // Boot does PID 1's work before serving, in order: mount the pseudo file
 // systems, route Ctrl-Alt-Del to a signal, read the command line, load the
 // modules it names (with their dependencies), and bring the network up
-// (pith.net, or AutoNet without it).
+// (pith.net, or AutoNet without it), keeping a DHCP lease renewed until
+// ctx ends.
 // It refuses to run outside PID 1, where it would remount the host's
 // /proc and change its Ctrl-Alt-Del behaviour. The caller powers off
 // (Fatal) on its error.
@@ -61,7 +65,11 @@ func Boot(ctx context.Context, opts BootOptions) (Config, error) {
 			return Config{}, err
 		}
 	}
-	if err := NetUp(ctx, n); err != nil {
+	lost := opts.LeaseLost
+	if lost == nil {
+		lost = func(err error) { slog.Error("network", "err", err) }
+	}
+	if err := netUp(ctx, n, lost); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

@@ -79,15 +79,21 @@ func (m *dhcpMsg) Type() uint8 {
 
 // encodeDHCP builds a client message of type typ from hardware address
 // mac with transaction xid; extra options follow the message type, in
-// order, as code and value pairs.
-func encodeDHCP(typ uint8, xid uint32, secs uint16, mac net.HardwareAddr, extra ...dhcpOpt) []byte {
+// order, as code and value pairs. ciaddr is the client's address when it
+// renews a lease (invalid before it has one): then the server answers it
+// directly, and the broadcast flag stays clear (RFC 2131 4.1).
+func encodeDHCP(typ uint8, xid uint32, secs uint16, mac net.HardwareAddr, ciaddr netip.Addr, extra ...dhcpOpt) []byte {
 	b := make([]byte, dhcpFixed, 512)
 	b[0] = bootRequest
 	b[1] = 1 // htype Ethernet
 	b[2] = byte(len(mac))
 	binary.BigEndian.PutUint32(b[4:], xid)
 	binary.BigEndian.PutUint16(b[8:], secs)
-	binary.BigEndian.PutUint16(b[10:], flagBroadcast)
+	if ciaddr.Is4() {
+		copy(b[12:16], ciaddr.AsSlice())
+	} else {
+		binary.BigEndian.PutUint16(b[10:], flagBroadcast)
+	}
 	copy(b[28:44], mac)
 	copy(b[236:], magicCookie)
 	b = append(b, optMessageType, 1, typ)
@@ -200,6 +206,7 @@ type Lease struct {
 	DNS      []netip.Addr  // recorded for the log; pith-init resolves no names
 	Server   netip.Addr    // the server identifier (option 54)
 	Duration time.Duration // the lease time; 0 when the server gave none, -1 for infinite
+	Renew    time.Duration // when to renew (option 58, T1); 0 for the default, half the lease
 }
 
 // ip4 reads a 4-byte address option.
@@ -271,6 +278,16 @@ func leaseFrom(m *dhcpMsg) (Lease, error) {
 			return Lease{}, errors.New("dhcp: lease of 0 seconds")
 		default:
 			l.Duration = time.Duration(s) * time.Second
+		}
+	}
+	if t, ok := m.Opts[optRenewalTime]; ok && l.Duration > 0 {
+		if len(t) != 4 {
+			return Lease{}, fmt.Errorf("dhcp: renewal time of %d bytes", len(t))
+		}
+		// A T1 at or past the end of the lease is no T1: the default
+		// applies (RFC 2131 4.4.5 wants T1 < T2 < lease).
+		if r := time.Duration(binary.BigEndian.Uint32(t)) * time.Second; r > 0 && r < l.Duration {
+			l.Renew = r
 		}
 	}
 	return l, nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -161,7 +162,7 @@ func TestLeaseFrom(t *testing.T) {
 
 // The client's messages, byte by byte against RFC 2131's layout.
 func TestEncodeDHCP(t *testing.T) {
-	b := encodeDHCP(dhcpRequest, 0xdeadbeef, 3, testMAC, dhcpOpt{optRequestedIP, []byte{10, 0, 2, 15}}, dhcpOpt{optServerID, []byte{10, 0, 2, 2}})
+	b := encodeDHCP(dhcpRequest, 0xdeadbeef, 3, testMAC, netip.Addr{}, dhcpOpt{optRequestedIP, []byte{10, 0, 2, 15}}, dhcpOpt{optServerID, []byte{10, 0, 2, 2}})
 	if len(b) < 300 {
 		t.Fatalf("%d bytes, want BOOTP's 300 at least", len(b))
 	}
@@ -189,7 +190,7 @@ func TestUDPFrame(t *testing.T) {
 	if s := onesSum(0, []byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}); s != 0xddf2 {
 		t.Fatalf("RFC 1071 example sums to %#x, want 0xddf2", s)
 	}
-	msg := encodeDHCP(dhcpDiscover, 1, 0, testMAC, clientOpts...)
+	msg := encodeDHCP(dhcpDiscover, 1, 0, testMAC, netip.Addr{}, clientOpts...)
 	f := udpFrame(msg)
 	if len(f) != 28+len(msg) || f[0] != 0x45 || f[9] != 17 || int(binary.BigEndian.Uint16(f[2:])) != len(f) {
 		t.Fatalf("IPv4 header % x", f[:20])
@@ -283,6 +284,10 @@ type fakeServer struct {
 	silent  bool    // never answer
 	yiaddr  string
 	servers []string // server ids, one OFFER each
+	// Renewals: REQUESTs with ciaddr.
+	renewNak  bool
+	renewAddr string // the address an ACK gives, "" for ciaddr
+	renewals  int
 }
 
 func newFakeServer() *fakeServer {
@@ -309,6 +314,24 @@ func (s *fakeServer) send(msg []byte) error {
 	}
 	if m.Type() == dhcpRequest && s.dropReq > 0 {
 		s.dropReq--
+		return nil
+	}
+	if ciaddr := netip.AddrFrom4([4]byte(b[12:16])); m.Type() == dhcpRequest && !ciaddr.IsUnspecified() {
+		// RFC 2131 4.3.2: a renewal names no address and no server,
+		// and does not ask for a broadcast answer.
+		if m.Opts[optRequestedIP] != nil || m.Opts[optServerID] != nil || m.Flags&flagBroadcast != 0 {
+			return errors.New("renewal with option 50 or 54 or the broadcast flag")
+		}
+		s.renewals++
+		if s.renewNak {
+			s.in <- reply(m.Xid, m.Chaddr, "0.0.0.0", opt(53, dhcpNak), opt(54, 10, 0, 2, 2))
+			return nil
+		}
+		addr := ciaddr.String()
+		if s.renewAddr != "" {
+			addr = s.renewAddr
+		}
+		s.in <- reply(m.Xid, m.Chaddr, addr, opt(53, dhcpAck), opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 2, 2), opt(51, 0, 0, 0, 60))
 		return nil
 	}
 	if s.noise {
@@ -416,6 +439,90 @@ func TestDHCPLease(t *testing.T) {
 	}
 }
 
+// keepLease renews at T1 with the RFC's renewal REQUEST, keeps going on
+// an ACK, and reports the address lost on a NAK, on an ACK for another
+// address, or when the lease runs out unanswered; an infinite lease needs
+// nothing.
+func TestKeepLease(t *testing.T) {
+	renewMinRetry = 10 * time.Millisecond
+	defer func() { renewMinRetry = time.Second }()
+	lease := Lease{Addr: netip.MustParsePrefix("10.0.2.15/24"), Gateway: testServer, Server: testServer, Duration: 300 * time.Millisecond}
+	tests := []struct {
+		name     string
+		setup    func(*fakeServer)
+		lease    Lease
+		want     string // in the error lost gets; "" for none
+		renewals int    // at least
+	}{
+		{"renewed", func(*fakeServer) {}, lease, "", 1},
+		{"nak", func(s *fakeServer) { s.renewNak = true }, lease, "NAK", 1},
+		{"silence", func(s *fakeServer) { s.silent = true }, lease, "lease ended", 0},
+		{"other address", func(s *fakeServer) { s.renewAddr = "10.0.2.16" }, lease, "renewal gave 10.0.2.16/24", 1},
+		{"infinite", func(*fakeServer) {}, Lease{Addr: lease.Addr, Server: testServer, Duration: -1}, "", 0},
+		{"early T1", func(*fakeServer) {}, Lease{Addr: lease.Addr, Server: testServer, Duration: time.Hour, Renew: 50 * time.Millisecond}, "", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFakeServer()
+			tc.setup(s)
+			ctx, cancel := context.WithCancel(context.Background())
+			lost := make(chan error, 1)
+			done := make(chan struct{})
+			t0 := time.Now()
+			go func() {
+				keepLease(ctx, func() (dhcpTransport, error) { return s, nil }, testMAC, tc.lease, t0, func(err error) { lost <- err })
+				close(done)
+			}()
+			select {
+			case err := <-lost:
+				if tc.want == "" || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("lost after %s: %v, want %q", time.Since(t0), err, tc.want)
+				}
+				if took := time.Since(t0); took < tc.lease.Duration/2 || took > tc.lease.Duration+time.Second {
+					t.Errorf("lost after %s of a %s lease", took, tc.lease.Duration)
+				}
+				t.Log(err)
+			case <-time.After(quiet(s, tc.want, tc.renewals)):
+				if tc.want != "" {
+					t.Fatalf("not lost: want %q", tc.want)
+				}
+			}
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second):
+				t.Fatal("keepLease did not return after ctx ended")
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.renewals < tc.renewals || tc.lease.Duration < 0 && len(s.got) != 0 {
+				t.Fatalf("%d renewals, %d messages", s.renewals, len(s.got))
+			}
+		})
+	}
+}
+
+// quiet is how long TestKeepLease waits for lost to be called: for a
+// loss that should come, long enough; for one that should not, it first
+// waits until the server has seen the renewals wanted (at most 700 ms),
+// then a little more.
+func quiet(s *fakeServer, want string, renewals int) time.Duration {
+	if want != "" {
+		return 3 * time.Second
+	}
+	t0 := time.Now()
+	for time.Since(t0) < 700*time.Millisecond {
+		s.mu.Lock()
+		n := s.renewals
+		s.mu.Unlock()
+		if n >= renewals {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return 50 * time.Millisecond
+}
+
 // In a fresh network namespace, over a veth pair: the client's packet
 // socket, IPv4 and UDP framing go through the kernel to a UDP server
 // bound to the peer (the fake server's logic behind a real socket), and
@@ -509,6 +616,28 @@ func dhcpChild() error {
 		return !r.Dst.IsValid() && r.Gateway == testServer && r.OIF == idx["dhcpc"] && r.Table == unix.RT_TABLE_MAIN
 	}) {
 		return fmt.Errorf("default route missing: %+v", routes)
+	}
+	// A renewal, from the leased address, through the kernel too. Both
+	// ends are in this namespace, so the server's side must be told to
+	// take packets from an address of its own host.
+	if err := os.WriteFile("/proc/sys/net/ipv4/conf/dhcps/accept_local", []byte("1"), 0o644); err != nil {
+		return err
+	}
+	links, err := Links()
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(links, func(l Link) bool { return l.Name == "dhcpc" })
+	open := func() (dhcpTransport, error) { return openPacketConn(int(idx["dhcpc"])) }
+	l := Lease{Addr: netip.MustParsePrefix("10.0.2.15/24"), Server: testServer}
+	if nl, err := renewOnce(ctx, open, links[i].HWAddr, l, time.Now().Add(2*time.Second)); err != nil || nl.Addr != l.Addr || nl.Duration != time.Minute {
+		return fmt.Errorf("renewal over veth: %+v, %v", nl, err)
+	}
+	srv.mu.Lock()
+	renewals := srv.renewals
+	srv.mu.Unlock()
+	if renewals != 1 {
+		return fmt.Errorf("the server saw %d renewals", renewals)
 	}
 
 	t0 = time.Now()

@@ -49,7 +49,7 @@ type dhcpClient struct {
 }
 
 // errNak restarts the exchange from DISCOVER.
-var errNak = errors.New("dhcp: server refused the request (NAK)")
+var errNak = errors.New("the server refused the request (NAK)")
 
 // dhcpLease leases an address: DISCOVER until an acceptable OFFER, then
 // REQUEST it until the offering server's ACK (RFC 2131 3.1). A NAK starts
@@ -63,18 +63,8 @@ func dhcpLease(ctx context.Context, tr dhcpTransport, mac net.HardwareAddr, tm D
 		xid := rand.Uint32()
 		var offer Lease
 		err := c.transact(ctx, xid, func(secs uint16) []byte {
-			return encodeDHCP(dhcpDiscover, xid, secs, mac, clientOpts...)
-		}, func(m *dhcpMsg) (bool, error) {
-			if m.Type() != dhcpOffer {
-				return false, nil
-			}
-			l, err := leaseFrom(m)
-			if err != nil {
-				return false, err
-			}
-			offer = l
-			return true, nil
-		})
+			return encodeDHCP(dhcpDiscover, xid, secs, mac, netip.Addr{}, clientOpts...)
+		}, answer(dhcpOffer, &offer, nil, nil))
 		if err != nil {
 			return Lease{}, c.fail(err)
 		}
@@ -84,30 +74,18 @@ func dhcpLease(ctx context.Context, tr dhcpTransport, mac net.HardwareAddr, tm D
 				{optRequestedIP, offer.Addr.Addr().AsSlice()},
 				{optServerID, offer.Server.AsSlice()},
 			}, clientOpts...)
-			return encodeDHCP(dhcpRequest, xid, secs, mac, opts...)
-		}, func(m *dhcpMsg) (bool, error) {
+			return encodeDHCP(dhcpRequest, xid, secs, mac, netip.Addr{}, opts...)
+		}, answer(dhcpAck, &ack, func(m *dhcpMsg) bool {
 			// Answers of other servers (which saw the broadcast REQUEST
 			// and learnt they were not chosen) are not for us.
-			if id, _ := ip4(m.Opts[optServerID]); id != offer.Server {
-				return false, nil
-			}
-			switch m.Type() {
-			case dhcpNak:
-				return false, errNak
-			case dhcpAck:
-			default:
-				return false, nil
-			}
-			l, err := leaseFrom(m)
-			if err != nil {
-				return false, err
-			}
+			id, _ := ip4(m.Opts[optServerID])
+			return id == offer.Server
+		}, func(l Lease) error {
 			if l.Addr.Addr() != offer.Addr.Addr() {
-				return false, fmt.Errorf("dhcp: ACK for %s after an OFFER of %s", l.Addr.Addr(), offer.Addr.Addr())
+				return fmt.Errorf("dhcp: ACK for %s after an OFFER of %s", l.Addr.Addr(), offer.Addr.Addr())
 			}
-			ack = l
-			return true, nil
-		})
+			return nil
+		}))
 		if errors.Is(err, errNak) {
 			slog.Warn("DHCP request refused, starting over", "server", offer.Server.String())
 			continue
@@ -116,6 +94,33 @@ func dhcpLease(ctx context.Context, tr dhcpTransport, mac net.HardwareAddr, tm D
 			return Lease{}, c.fail(err)
 		}
 		return ack, nil
+	}
+}
+
+// answer makes transact's accept for an exchange that wants a message of
+// type want (an OFFER or an ACK): from, when given, picks the messages
+// that concern it at all; a NAK fails an exchange that wants an ACK; the
+// lease must pass leaseFrom and check (when given), and goes to l.
+func answer(want uint8, l *Lease, from func(*dhcpMsg) bool, check func(Lease) error) func(*dhcpMsg) (bool, error) {
+	return func(m *dhcpMsg) (bool, error) {
+		if from != nil && !from(m) {
+			return false, nil
+		}
+		switch t := m.Type(); {
+		case want == dhcpAck && t == dhcpNak:
+			return false, errNak
+		case t != want:
+			return false, nil
+		}
+		got, err := leaseFrom(m)
+		if err == nil && check != nil {
+			err = check(got)
+		}
+		if err != nil {
+			return false, err
+		}
+		*l = got
+		return true, nil
 	}
 }
 
@@ -210,3 +215,95 @@ func addrsString(as []netip.Addr) string {
 	}
 	return s
 }
+
+// Renewal (RFC 2131 4.4.5): at T1 (option 58, or half the lease) the
+// client asks for more time with a REQUEST that carries its address in
+// ciaddr and neither a requested address nor a server identifier. It is
+// broadcast, which is the REBINDING form and reaches the first server as
+// well as any other; the answer comes to the address. Without an answer
+// the client keeps asking, less and less often, until the lease ends:
+// then, or on a NAK, the address is no longer the machine's, and lost is
+// told, which for pith-init means stopping (a server that serves on an
+// address someone else now has is reachable by no one it should be).
+
+// errLeaseEnded is the cause of a renewal that ran out of lease.
+var errLeaseEnded = errors.New("the lease ended without a renewal")
+
+// keepLease renews l until ctx ends; acquired is when l was granted. On
+// losing the address it calls lost once and returns. open makes the
+// transport for each renewal (a packet socket on the link).
+func keepLease(ctx context.Context, open func() (dhcpTransport, error), mac net.HardwareAddr, l Lease, acquired time.Time, lost func(error)) {
+	for {
+		if l.Duration <= 0 {
+			// Infinite, or no lease time given: nothing to renew.
+			return
+		}
+		t1 := l.Renew
+		if t1 == 0 {
+			t1 = l.Duration / 2
+		}
+		expiry := acquired.Add(l.Duration)
+		wait := time.NewTimer(time.Until(acquired.Add(t1)))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return
+		case <-wait.C:
+		}
+		sent := time.Now()
+		nl, err := renewOnce(ctx, open, mac, l, expiry)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil && nl.Addr != l.Addr {
+			err = fmt.Errorf("dhcp: renewal gave %s for %s", nl.Addr, l.Addr)
+		}
+		if err != nil {
+			lost(fmt.Errorf("address %s lost: %w", l.Addr, err))
+			return
+		}
+		if nl.Gateway != l.Gateway {
+			// The route stays as it was: changing it under open
+			// connections is worse than a stale gateway the host still
+			// answers on.
+			slog.Warn("DHCP renewal names another router, route unchanged", "router", gatewayString(nl.Gateway), "route", gatewayString(l.Gateway))
+			nl.Gateway = l.Gateway
+		}
+		slog.Info("DHCP lease renewed", "address", nl.Addr.String(), "server", nl.Server.String(), "lease", nl.Duration.String())
+		// The new lease counts from the request, the safe side.
+		l, acquired = nl, sent
+	}
+}
+
+// renewOnce asks for the lease to be extended until expiry, retransmitting
+// after a quarter of the time left (at least a second, at most a minute).
+func renewOnce(ctx context.Context, open func() (dhcpTransport, error), mac net.HardwareAddr, l Lease, expiry time.Time) (Lease, error) {
+	left := time.Until(expiry)
+	if left <= 0 {
+		return Lease{}, errLeaseEnded
+	}
+	tr, err := open()
+	if err != nil {
+		return Lease{}, err
+	}
+	if c, ok := tr.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	c := &dhcpClient{tr: tr, mac: mac, start: time.Now(),
+		tm: DHCPTiming{First: min(max(left/4, renewMinRetry), time.Minute), Max: time.Minute, Total: left}}
+	ctx, cancel := context.WithDeadlineCause(ctx, expiry, errLeaseEnded)
+	defer cancel()
+	xid := rand.Uint32()
+	var got Lease
+	err = c.transact(ctx, xid, func(secs uint16) []byte {
+		return encodeDHCP(dhcpRequest, xid, secs, mac, l.Addr.Addr(), clientOpts...)
+	}, answer(dhcpAck, &got, nil, nil))
+	if err != nil {
+		return Lease{}, c.fail(err)
+	}
+	return got, nil
+}
+
+// renewMinRetry is the shortest wait between renewal requests; tests of
+// short leases lower it.
+var renewMinRetry = time.Second

@@ -88,13 +88,17 @@ func (p *packetConn) recv(ctx context.Context, deadline time.Time) ([]byte, erro
 }
 
 // udpFrame wraps a client message in the IPv4 and UDP headers of a
-// broadcast from 0.0.0.0:68 to 255.255.255.255:67.
+// broadcast from port 68 to 255.255.255.255:67, from the message's ciaddr:
+// 0.0.0.0 before the client has an address, its address when it renews.
 func udpFrame(msg []byte) []byte {
 	b := make([]byte, 28, 28+len(msg))
 	b[0] = 0x45 // IPv4, 5-word header
 	binary.BigEndian.PutUint16(b[2:], uint16(28+len(msg)))
 	b[8] = 64 // TTL
 	b[9] = unix.IPPROTO_UDP
+	if len(msg) >= 16 {
+		copy(b[12:16], msg[12:16])
+	}
 	copy(b[16:20], []byte{255, 255, 255, 255})
 	binary.BigEndian.PutUint16(b[10:], ^onesSum(0, b[:20]))
 	binary.BigEndian.PutUint16(b[20:], portClient)

@@ -25,8 +25,10 @@
 // link has no address yet to bind a UDP socket to); without pith.net,
 // Boot leases by DHCP on the first Ethernet link when there is one
 // (AutoNet), and keeps to loopback when there is none. No lease within
-// DefaultDHCPTiming's 30 s is fatal. The lease is not renewed: pith-init
-// logs its duration, and the address stays on the link after it runs
-// out, so an image for a network whose server hands the address to
-// another host after a short lease needs a static pith.net.
+// DefaultDHCPTiming's 30 s is fatal. Boot keeps the lease renewed (at T1,
+// RFC 2131 4.4.5); a NAK, or no answer before the lease ends, means the
+// address may be another machine's, and pith-init stops serving and
+// powers off with the reason (BootOptions.LeaseLost). No ARP probe for
+// the leased address is made: in a VM the host's DHCP server is the
+// authority on who has which address.
 package pid1

@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -167,8 +168,19 @@ func Routes() ([]Route, error) {
 // ::1) and, when n is not nil, the configured link: up, its address, and
 // the default route through the gateway, given or leased by DHCP (n.DHCP).
 // It waits until ctx is done for the link to appear, since a network
-// driver may still be probing.
+// driver may still be probing. It does not renew a lease; Boot does.
 func NetUp(ctx context.Context, n *NetConfig) error {
+	return netUp(ctx, n, nil)
+}
+
+// ErrLeaseLost is wrapped by the error BootOptions.LeaseLost is given:
+// the DHCP lease could not be renewed, or the server refused it, so the
+// address is no longer the machine's.
+var ErrLeaseLost = errors.New("DHCP lease lost")
+
+// netUp is NetUp, and with lost not nil it keeps a DHCP lease renewed
+// until ctx ends, calling lost if it cannot.
+func netUp(ctx context.Context, n *NetConfig, lost func(error)) error {
 	c, err := openRtnl()
 	if err != nil {
 		return err
@@ -203,6 +215,17 @@ func NetUp(ctx context.Context, n *NetConfig) error {
 			return fmt.Errorf("%s: %w", link.Name, err)
 		}
 		n = &NetConfig{Addr: lease.Addr, Gateway: lease.Gateway, Iface: link.Name, DHCP: true}
+		if lost != nil {
+			acquired := time.Now()
+			defer func() {
+				// Once the address is on the link (a failure below ends
+				// the boot anyway).
+				open := func() (dhcpTransport, error) { return openPacketConn(int(link.Index)) }
+				go keepLease(ctx, open, link.HWAddr, lease, acquired, func(err error) {
+					lost(fmt.Errorf("%s: %w: %w", link.Name, ErrLeaseLost, err))
+				})
+			}()
+		}
 	}
 	if err := c.request(func(seq uint32) []byte { return addrMsg(seq, link.Index, n.Addr) }); err != nil {
 		return fmt.Errorf("netlink: %s address %s: %w", link.Name, n.Addr, err)
