@@ -20,6 +20,9 @@ func decQ8_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func decQ4_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
+func decQ5_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -57,9 +60,11 @@ func avx512Decode() map[Type]decodeKernel {
 	m := map[Type]decodeKernel{
 		Q4_0: {decQ4_0VNNI, decRecordsAVX2, 8},
 		Q8_0: {decQ8_0VNNI, decRecordsAVX2, 128},
+		Q5_0: {decQ5_0VNNI, decRecordsAVX2, 16},
 	}
 	if !cpu.X86.HasAVX512VBMI {
 		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4AVX2, 8}
+		delete(m, Q5_0)
 	}
 	return m
 }

@@ -62,6 +62,25 @@ DATA ·decQ4Scale<>+16(SB)/8, $0x0009000900090009
 DATA ·decQ4Scale<>+24(SB)/8, $0x0009000900090009
 GLOBL ·decQ4Scale<>(SB), RODATA|NOPTR, $32
 
+// Q5_0 (22-byte blocks: F16 d, 32 fifth bits, 16 nibble bytes) as
+// DECZ_Q5_0 loads a pair: the VPERMB index of the nibble bytes (block 0's
+// at 6-21, block 1's at 32-47 after the insert), and the VPERMW index of
+// the two scales (words 0 and 11).
+DATA ·decQ5Perm<>+0(SB)/8, $0x0d0c0b0a09080706
+DATA ·decQ5Perm<>+8(SB)/8, $0x1514131211100f0e
+DATA ·decQ5Perm<>+16(SB)/8, $0x0d0c0b0a09080706
+DATA ·decQ5Perm<>+24(SB)/8, $0x1514131211100f0e
+DATA ·decQ5Perm<>+32(SB)/8, $0x2726252423222120
+DATA ·decQ5Perm<>+40(SB)/8, $0x2f2e2d2c2b2a2928
+DATA ·decQ5Perm<>+48(SB)/8, $0x2726252423222120
+DATA ·decQ5Perm<>+56(SB)/8, $0x2f2e2d2c2b2a2928
+GLOBL ·decQ5Perm<>(SB), RODATA|NOPTR, $64
+DATA ·decQ5Scale<>+0(SB)/8, $0x0000000000000000
+DATA ·decQ5Scale<>+8(SB)/8, $0x0000000000000000
+DATA ·decQ5Scale<>+16(SB)/8, $0x000b000b000b000b
+DATA ·decQ5Scale<>+24(SB)/8, $0x000b000b000b000b
+GLOBL ·decQ5Scale<>(SB), RODATA|NOPTR, $32
+
 // Arguments of the record builders: CX nb, SI xq, DI dst, X6 -off.
 #define REC_ARGS \
 	MOVQ nb+0(FP), CX; \
@@ -385,6 +404,81 @@ z8tail:
 z8end:
 	DECZ_NEXT(z8row)
 z8done:
+	VZEROUPPER
+	RET
+
+// Q5_0 pair at WB(R9), 44 bytes: the nibbles as DECZ_Q4_0 unpacks them,
+// then 16 added to each level whose fifth bit is set, through a mask of
+// both blocks' 32 qh bits (KR; VPADDB, whose mask is per byte). Z7 0x10
+// bytes; R13 a temporary.
+#define DECZ_Q5_0(WB, WB2, WB24, WB28, R, YR, W, D, YD, KR) \
+	VMOVDQU32 WB(R9), YR; \
+	VINSERTI32X4 $2, WB28(R9), R, R; \
+	VPERMW YR, Y12, YD; \
+	VCVTPH2PS YD, D; \
+	VPERMB R, Z5, W; \
+	VPSRLVW Z6, W, W; \
+	VPANDD Z4, W, W; \
+	MOVL WB2(R9), AX; \
+	MOVL WB24(R9), R13; \
+	SHLQ $32, R13; \
+	ORQ R13, AX; \
+	KMOVQ AX, KR; \
+	VPADDB Z7, W, KR, W
+
+// func decQ5_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ5_0VNNI(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z4
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Z7
+	VMOVDQU64 ·decQ5Perm<>(SB), Z5
+	VMOVDQU64 ·decQ4Shift<>(SB), Z6
+	VMOVDQU ·decQ5Scale<>(SB), Y12
+	TESTQ R10, R10
+	JZ z5done
+z5row:
+	DEC_ROW
+	CMPQ CX, $4
+	JLT z5pair
+z5loop:
+	DECZ_Q5_0(0, 2, 24, 28, Z16, Y16, Z17, Z18, Y18, K1)
+	DECZ_Q5_0(44, 46, 68, 72, Z20, Y20, Z21, Z22, Y22, K2)
+	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
+	DECZ_TOK(192, 256, 320, Z21, Z22, Z23, Z1)
+	ADDQ $88, R9
+	ADDQ $384, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE z5loop
+z5pair:
+	CMPQ CX, $2
+	JLT z5tail
+	DECZ_Q5_0(0, 2, 24, 28, Z16, Y16, Z17, Z18, Y18, K1)
+	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
+	ADDQ $44, R9
+	ADDQ $192, DI
+	SUBQ $2, CX
+z5tail:
+	TESTQ CX, CX
+	JZ z5end
+	VPBROADCASTW (R9), X18
+	VCVTPH2PS X18, Y18
+	VBROADCASTI32X4 6(R9), Y17
+	VPSRLVW Y6, Y17, Y17
+	VPANDD Y4, Y17, Y17
+	MOVL 2(R9), AX
+	KMOVD AX, K1
+	VPADDB Y7, Y17, K1, Y17
+	VMOVDQU32 64(DI), Y19
+	VPDPBUSD (DI), Y17, Y19
+	VCVTDQ2PS Y19, Y19
+	VMULPS 128(DI), Y18, Y18
+	VFMADD231PS Y18, Y19, Y2
+z5end:
+	DECZ_NEXT(z5row)
+z5done:
 	VZEROUPPER
 	RET
 
