@@ -41,7 +41,11 @@ type KernelOptions struct {
 //   - "decode TYPE": at each of opts.Threads, one decode step's matrix-
 //     vector products over a stack of opts.Layer layers (GB/s of weights,
 //     judged against the bandwidth probe); see decodeStack for why a stack
-//     rather than one large matrix.
+//     rather than one large matrix;
+//   - "prefill TYPE" (PrefillTypes only): at one thread and each of
+//     opts.Threads, one layer of opts.Layer times PrefillTokens tokens
+//     (GFLOP/s, judged against the FMA probe and, as the kernels multiply
+//     int8, the int8 probe).
 //
 // The kernel path and thread count in force before the call are restored.
 func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
@@ -94,6 +98,10 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 		if err == nil {
 			stack, err = newDecodeStack(t, opts.Layer, opts.BigBytes, rng)
 		}
+		var pre *prefillLayer
+		if err == nil && PrefillTypes[name] {
+			pre, err = newPrefillLayer(t, opts.Layer, PrefillTokens, rng)
+		}
 		if err != nil {
 			r.Notes = appendOnce(r.Notes, fmt.Sprintf("kernels: %s skipped: %v", name, err))
 			continue
@@ -118,6 +126,11 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 					return fmt.Errorf("bench: kernel threads %d", t)
 				}
 				cases = append(cases, kcase{"decode " + name, stack.step, float64(stack.bytes), t, UnitGBPerSec})
+			}
+			if pre != nil {
+				for _, t := range prefillThreads(opts.Threads) {
+					cases = append(cases, kcase{"prefill " + name, pre.step, pre.flops, t, UnitGFLOPS})
+				}
 			}
 			for _, c := range cases {
 				kernels.SetThreads(c.threads)
@@ -194,9 +207,12 @@ func ProbeThreads(ctx context.Context, r *Report, p Probe, threads []int, reps i
 		}{
 			{"read-bandwidth", UnitGBPerSec, p.Bandwidth},
 			{"fma-f32", UnitGFLOPS, p.FMA},
+			{"int8-dot", UnitGOPS, p.Int8},
 		} {
-			if _, err := c.f(t); err != nil {
+			if v, err := c.f(t); err != nil {
 				return err
+			} else if v == 0 {
+				continue // a probe this CPU has no instruction for
 			}
 			var samples []float64
 			for range max(reps, 1) {
@@ -215,4 +231,16 @@ func ProbeThreads(ctx context.Context, r *Report, p Probe, threads []int, reps i
 		}
 	}
 	return nil
+}
+
+// prefillThreads is one thread, then each of threads: prefill is arithmetic,
+// so the one-thread figure says how close a core comes to its peak.
+func prefillThreads(threads []int) []int {
+	out := []int{1}
+	for _, t := range threads {
+		if t != 1 {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -48,6 +48,8 @@ func TestRunKernels(t *testing.T) {
 				{SuiteKernels, SystemPith, "", "matvec-l2 " + typ, 1, path, UnitGFLOPS},
 				{SuiteKernels, SystemPith, "", "decode " + typ, 1, path, UnitGBPerSec},
 				{SuiteKernels, SystemPith, "", "decode " + typ, 2, path, UnitGBPerSec},
+				{SuiteKernels, SystemPith, "", "prefill " + typ, 1, path, UnitGFLOPS},
+				{SuiteKernels, SystemPith, "", "prefill " + typ, 2, path, UnitGFLOPS},
 			} {
 				f := r.Find(k)
 				if f == nil || len(f.Samples) != 2 || f.Min <= 0 {

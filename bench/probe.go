@@ -7,12 +7,16 @@ import (
 )
 
 // A Probe measures the machine's limits that the kernels are judged
-// against: streaming read bandwidth and FP32 fused multiply-add throughput,
-// with a given number of threads. Each call is one sample.
+// against: streaming read bandwidth, FP32 fused multiply-add and int8
+// multiply-add throughput, with a given number of threads. Each call is one
+// sample.
 type Probe interface {
 	Name() string
 	Bandwidth(threads int) (gbPerSec float64, err error)
 	FMA(threads int) (gflops float64, err error)
+	// Int8 is the int8 multiply-add peak (GOP/s), or 0 where the CPU has
+	// no int8 vector instruction.
+	Int8(threads int) (gops float64, err error)
 }
 
 // KernelsProbe is the kernels' own roofline probe (kernels/probe), so that
@@ -53,4 +57,13 @@ func (p KernelsProbe) FMA(threads int) (float64, error) {
 		return 0, err
 	}
 	return probe.FMAPeak(o), nil
+}
+
+// Int8 is the int8 multiply-add peak with threads threads, in GOP/s.
+func (p KernelsProbe) Int8(threads int) (float64, error) {
+	o, err := p.options(threads)
+	if err != nil {
+		return 0, err
+	}
+	return probe.Int8Peak(o), nil
 }

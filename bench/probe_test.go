@@ -26,9 +26,14 @@ func TestProbeThreads(t *testing.T) {
 		if fl == nil || len(fl.Samples) != 2 || fl.Min < 0.1 || fl.Max > 1e5*float64(th) {
 			t.Errorf("FMA t%d: %+v", th, fl)
 		}
+		// The int8 probe exists where the CPU has int8 vector
+		// instructions.
+		if i8 := r.probe("int8-dot", th); i8 != nil && (len(i8.Samples) != 2 || i8.Min < 0.1 || i8.Max > 1e6*float64(th)) {
+			t.Errorf("int8 t%d: %+v", th, i8)
+		}
 	}
-	if lines != 4 {
-		t.Errorf("%d progress lines", lines)
+	if n := len(r.Figures); lines != n || n != 4 && n != 6 {
+		t.Errorf("%d progress lines, %d figures", lines, len(r.Figures))
 	}
 	if err := ProbeThreads(context.Background(), r, p, []int{0}, 1, nil); err == nil {
 		t.Error("0 threads accepted")

@@ -115,7 +115,7 @@ func (r *Report) probe(test string, threads int) *Figure {
 // separately, ahead of them.
 func (r *Report) tables() (out []*table) {
 	probes := &table{title: "Machine probes (this run)", header: []string{"probe", "threads", "median (min–max)", "unit", "via"}}
-	kern := &table{title: "Kernels: matrix-vector products (median, as a share of this run's best probe sample)", header: []string{"test", "path", "threads", "median (min–max)", "unit", "share of probe"}}
+	kern := &table{title: "Kernels: matrix-vector and prefill products (median, as a share of this run's best probe sample)", header: []string{"test", "path", "threads", "median (min–max)", "unit", "share of probe"}}
 	var order []mkey
 	seen := map[mkey]bool{}
 	for i := range r.Figures {
@@ -133,6 +133,11 @@ func (r *Report) tables() (out []*table) {
 			}
 			if p != nil && p.Max > 0 {
 				share = pct(f.Median / p.Max)
+			}
+			// Prefill multiplies int8 by int8: its own peak is the int8
+			// one (a GOP and a GFLOP both count a multiply-add as 2).
+			if i8 := r.probe("int8-dot", f.Threads); strings.HasPrefix(f.Test, "prefill ") && i8 != nil && i8.Max > 0 {
+				share += " (int8 " + pct(f.Median/i8.Max) + ")"
 			}
 			kern.rows = append(kern.rows, []string{f.Test, f.Path, fmt.Sprint(f.Threads), spread(f), f.Unit, share})
 		case SuiteModel:

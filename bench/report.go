@@ -37,6 +37,7 @@ const (
 	UnitMiB       = "MiB"
 	UnitGBPerSec  = "GB/s"
 	UnitGFLOPS    = "GFLOP/s"
+	UnitGOPS      = "GOP/s" // integer operations, a multiply-add counting 2
 )
 
 // Report is one run of the benchmark suite.

@@ -38,8 +38,10 @@ var benchSubs = map[string]*benchSub{
 		`Measure the matrix-vector product of every kernel path this build and CPU
 can run, for every weight format the kernels compute with: one thread on an
 L2-resident matrix (GFLOP/s, against the FMA probe) and -t threads on a
-64 MiB matrix (GB/s of weights, against the read-bandwidth probe). The
-probes run in the same process first.
+64 MiB matrix (GB/s of weights, against the read-bandwidth probe). For the
+formats with tiled prefill kernels, also a Qwen2.5-0.5B-shaped layer times
+128 tokens at one thread and -t threads (GFLOP/s, against the FMA probe and
+the int8 probe). The probes run in the same process first.
 
 Example:
   pith bench kernels -r 5 --json kernels.json`, benchKernels},

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"math/rand/v2"
+
+	"github.com/pith-project/pith/kernels"
+)
+
+// PrefillTypes are the formats the prefill test measures: those with a
+// tiled matrix-matrix path (the legacy formats of Q4_0 and Q4_K_M files and
+// the K-quants with tiles); the others run the row-by-row dot products and
+// are covered by the matrix-vector tests.
+var PrefillTypes = map[string]bool{"Q8_0": true, "Q4_0": true, "Q5_0": true, "Q4_K": true, "Q6_K": true}
+
+// PrefillTokens is the batch of the prefill test, llama-bench's pp128.
+const PrefillTokens = 128
+
+// prefillLayer is one layer of a LayerShape multiplied by a batch of
+// tokens, matrix after matrix, as a prompt's forward pass does. Its figure
+// is arithmetic: 2·rows·cols·tokens per matrix, over the time of the whole
+// MatMul, which includes quantising the activations (per call, as the
+// model calls it) and repacking the weights.
+type prefillLayer struct {
+	mats   []kernels.Matrix
+	tokens int
+	flops  float64
+	x, y   []float32
+	work   []byte
+}
+
+// newPrefillLayer builds one layer of shape s in format t (K-quant columns
+// rounded up as newDecodeStack does) and random activations for tokens.
+func newPrefillLayer(t kernels.Type, s LayerShape, tokens int, rng *rand.Rand) (*prefillLayer, error) {
+	st, err := newDecodeStack(t, s, 0, rng)
+	if err != nil {
+		return nil, err
+	}
+	p := &prefillLayer{mats: st.mats, tokens: tokens}
+	maxCols, maxRows, work := 0, 0, 0
+	for _, m := range p.mats {
+		p.flops += 2 * float64(m.Rows) * float64(m.Cols) * float64(tokens)
+		maxCols, maxRows = max(maxCols, m.Cols), max(maxRows, m.Rows)
+		work = max(work, kernels.MatMulWork(m, tokens))
+	}
+	p.x = make([]float32, maxCols*tokens)
+	for i := range p.x {
+		p.x[i] = float32(rng.NormFloat64())
+	}
+	p.y = make([]float32, maxRows*tokens)
+	p.work = make([]byte, work)
+	return p, nil
+}
+
+// step multiplies every matrix of the layer by the batch once.
+func (p *prefillLayer) step() {
+	for _, m := range p.mats {
+		kernels.MatMul(p.y[:m.Rows*p.tokens], m, p.x[:m.Cols*p.tokens], p.tokens, p.work)
+	}
+}
