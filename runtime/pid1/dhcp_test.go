@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -9,6 +10,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pith-project/pith/internal/oracle"
 )
 
 var (
@@ -596,26 +601,12 @@ func dhcpChild() error {
 		}
 	}()
 
-	t0 := time.Now()
-	if err := NetUp(ctx, &NetConfig{DHCP: true, Iface: "dhcpc"}); err != nil {
-		return err
-	}
-	fmt.Println("leased over veth in", time.Since(t0))
-	addrs, err := Addrs()
+	p, err := dhcpUp(ctx, "dhcpc", idx["dhcpc"], testServer)
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(addrs, Addr{Index: idx["dhcpc"], Prefix: netip.MustParsePrefix("10.0.2.15/24")}) {
-		return fmt.Errorf("leased address missing: %+v", addrs)
-	}
-	routes, err := Routes()
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(routes, func(r Route) bool {
-		return !r.Dst.IsValid() && r.Gateway == testServer && r.OIF == idx["dhcpc"] && r.Table == unix.RT_TABLE_MAIN
-	}) {
-		return fmt.Errorf("default route missing: %+v", routes)
+	if p != netip.MustParsePrefix("10.0.2.15/24") {
+		return fmt.Errorf("leased %s, want 10.0.2.15/24", p)
 	}
 	// A renewal, from the leased address, through the kernel too. Both
 	// ends are in this namespace, so the server's side must be told to
@@ -640,12 +631,185 @@ func dhcpChild() error {
 		return fmt.Errorf("the server saw %d renewals", renewals)
 	}
 
-	t0 = time.Now()
+	t0 := time.Now()
 	err = NetUp(ctx, &NetConfig{DHCP: true, Iface: "lonec"})
 	took := time.Since(t0)
 	if err == nil || !strings.Contains(err.Error(), "is there a DHCP server") || !strings.Contains(err.Error(), "lonec") || took > 3*time.Second {
 		return fmt.Errorf("DHCP without a server: %v after %s", err, took)
 	}
 	fmt.Println("no server:", err)
+	return nil
+}
+
+// The client against dnsmasq, a DHCP server nobody here wrote, in a
+// network namespace of its own (so that its answers to the leased address
+// cross the veth pair, as on a real network): the first lease, its router
+// and prefix, and a renewal from the leased address, which dnsmasq
+// answers directly to it. Skipped without dnsmasq unless PITH_ORACLES is
+// set (scripts/install-oracles.sh installs dnsmasq-base).
+func TestDHCPAgainstDnsmasq(t *testing.T) {
+	switch os.Getenv(childEnv) {
+	case t.Name() + "/server":
+		dnsmasqServer()
+		return
+	case t.Name():
+		childDone(dnsmasqClient())
+		return
+	}
+	if _, err := lookDnsmasq(); err != nil {
+		if oracle.Mandatory() {
+			t.Fatal("dnsmasq missing: run scripts/install-oracles.sh")
+		}
+		t.Skip("dnsmasq missing: run scripts/install-oracles.sh (or set PITH_ORACLES=1)")
+	}
+	t.Log(childOK(t, t.Name(), syscall.CLONE_NEWNET))
+}
+
+// dhcpUp runs NetUp with DHCP on link (of index idx) and returns the
+// IPv4 address the kernel then has on it, having checked that the default
+// route goes through gw on it.
+func dhcpUp(ctx context.Context, link string, idx int32, gw netip.Addr) (netip.Prefix, error) {
+	t0 := time.Now()
+	if err := NetUp(ctx, &NetConfig{DHCP: true, Iface: link}); err != nil {
+		return netip.Prefix{}, err
+	}
+	fmt.Println("leased on", link, "in", time.Since(t0))
+	addrs, err := Addrs()
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	i := slices.IndexFunc(addrs, func(a Addr) bool { return a.Index == idx && a.Prefix.Addr().Is4() })
+	if i < 0 {
+		return netip.Prefix{}, fmt.Errorf("no IPv4 address on %s: %+v", link, addrs)
+	}
+	routes, err := Routes()
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if !slices.ContainsFunc(routes, func(r Route) bool {
+		return !r.Dst.IsValid() && r.Gateway == gw && r.OIF == idx && r.Table == unix.RT_TABLE_MAIN
+	}) {
+		return netip.Prefix{}, fmt.Errorf("no default route via %s on %s: %+v", gw, link, routes)
+	}
+	return addrs[i].Prefix, nil
+}
+
+// lookDnsmasq finds dnsmasq, also where a PATH without sbin misses it.
+func lookDnsmasq() (string, error) {
+	if p, err := exec.LookPath("dnsmasq"); err == nil {
+		return p, nil
+	}
+	return exec.LookPath("/usr/sbin/dnsmasq")
+}
+
+// dnsmasqServer runs in the server's namespace: once told (a line on
+// stdin) that the link dnss is here, it gives it 10.0.3.1/24 and becomes
+// dnsmasq, serving 10.0.3.50-60 with two-minute leases (dnsmasq's
+// shortest).
+func dnsmasqServer() {
+	fail := func(err error) { fmt.Println("server:", err); os.Exit(1) }
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		fail(err)
+	}
+	c, err := openRtnl()
+	if err != nil {
+		fail(err)
+	}
+	links, err := c.links()
+	if err != nil {
+		fail(err)
+	}
+	for _, l := range links {
+		if err := c.request(func(seq uint32) []byte { return linkUpMsg(seq, l.Index) }); err != nil {
+			fail(err)
+		}
+		if l.Name == "dnss" {
+			if err := c.request(func(seq uint32) []byte { return addrMsg(seq, l.Index, netip.MustParsePrefix("10.0.3.1/24")) }); err != nil {
+				fail(err)
+			}
+		}
+	}
+	c.Close()
+	dir := os.Getenv("PITH_DNSMASQ_DIR")
+	bin, err := lookDnsmasq()
+	if err != nil {
+		fail(err)
+	}
+	fail(syscall.Exec(bin, []string{"dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+		"--interface=dnss", "--bind-interfaces", "--dhcp-authoritative", "--user=root", "--group=root",
+		"--dhcp-range=10.0.3.50,10.0.3.60,255.255.255.0,2m", "--dhcp-leasefile=" + filepath.Join(dir, "leases"),
+		"--pid-file=" + filepath.Join(dir, "pid"), "--log-dhcp", "--log-facility=-",
+		// Without this, dnsmasq pings an address for 3 s before offering it.
+		"--no-ping"}, os.Environ()))
+}
+
+func dnsmasqClient() error {
+	c, err := openRtnl()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	idx, err := vethPairs(c, nil, [2]string{"dnsc", "dnss"})
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "pith-dnsmasq")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv := exec.Command(os.Args[0], "-test.run=^TestDHCPAgainstDnsmasq$")
+	srv.Env = append(os.Environ(), childEnv+"=TestDHCPAgainstDnsmasq/server", "PITH_DNSMASQ_DIR="+dir)
+	// Pdeathsig: dnsmasq does not outlive this process, however it ends.
+	srv.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	var log bytes.Buffer
+	srv.Stdout, srv.Stderr = &log, &log
+	in, err := srv.StdinPipe()
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		srv.Process.Kill()
+		srv.Wait()
+		fmt.Printf("dnsmasq's log:\n%s", log.String())
+	}()
+	// Move dnss into the server's namespace, then let it start.
+	move := attr(ifinfomsg(idx["dnss"], 0, 0), unix.IFLA_NET_NS_PID, u32(uint32(srv.Process.Pid)))
+	if err := c.request(func(seq uint32) []byte {
+		return encodeMsg(unix.RTM_NEWLINK, unix.NLM_F_REQUEST|unix.NLM_F_ACK, seq, move)
+	}); err != nil {
+		return fmt.Errorf("move dnss: %w", err)
+	}
+	if _, err := in.Write([]byte("go\n")); err != nil {
+		return err
+	}
+
+	dhcpTiming = DHCPTiming{First: 200 * time.Millisecond, Max: time.Second, Total: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := dhcpUp(ctx, "dnsc", idx["dnsc"], netip.MustParseAddr("10.0.3.1"))
+	if err != nil {
+		return err
+	}
+	if pool := netip.MustParsePrefix("10.0.3.48/28"); p.Bits() != 24 || !pool.Contains(p.Addr()) {
+		return fmt.Errorf("leased %s, want one in 10.0.3.50-60/24", p)
+	}
+	links, err := Links()
+	if err != nil {
+		return err
+	}
+	mac := links[slices.IndexFunc(links, func(l Link) bool { return l.Name == "dnsc" })].HWAddr
+	open := func() (dhcpTransport, error) { return openPacketConn(int(idx["dnsc"])) }
+	l := Lease{Addr: p, Server: netip.MustParseAddr("10.0.3.1")}
+	t0 := time.Now()
+	nl, err := renewOnce(ctx, open, mac, l, time.Now().Add(5*time.Second))
+	// dnsmasq sends T1 a few seconds short of half the lease.
+	if err != nil || nl.Addr != l.Addr || nl.Duration != 2*time.Minute || nl.Renew < 45*time.Second || nl.Renew > time.Minute {
+		return fmt.Errorf("renewal: %+v, %v", nl, err)
+	}
+	fmt.Println("renewed by dnsmasq in", time.Since(t0), nl.Addr, nl.Duration, "T1", nl.Renew)
 	return nil
 }
