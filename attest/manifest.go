@@ -54,6 +54,9 @@ type TDXMeasurement struct {
 	Boot string `json:"boot,omitempty"`
 	// NotPinned maps "rtmr0".."rtmr2" to why that register has no value.
 	NotPinned map[string]string `json:"not_pinned,omitempty"`
+	// Warning says why this image may not boot as a TD at all (for the
+	// image's operator; a verifier needs nothing from it).
+	Warning string `json:"warning,omitempty"`
 }
 
 // RTMRs returns RTMR0..2 in order.

@@ -210,6 +210,9 @@ func printTDX(w io.Writer, t *attest.TDXMeasurement) {
 	if t.Boot != "" {
 		fmt.Fprintf(w, "TDX RTMRs computed for: %s\n", t.Boot)
 	}
+	if t.Warning != "" {
+		fmt.Fprintf(w, "TDX WARNING: %s\n", t.Warning)
+	}
 }
 
 func imageMeasure(args []string, stdout io.Writer) error {

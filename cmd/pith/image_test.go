@@ -83,7 +83,7 @@ func TestImageBuildMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"SEV-SNP measurement (1 vCPU EPYC-Milan, guest features 0x21)", "SEV-SNP measurement (2 vCPU EPYC-Milan, guest features 0x1)",
-		"TDX MRTD (single-pass)", "TDX RTMR1: ", "TDX RTMR0: not pinned: platform-dependent", "initrd.img", "pith.model.sha256="} {
+		"TDX MRTD (single-pass)", "TDX RTMR1: ", "TDX RTMR0: not pinned: platform-dependent", "TDX WARNING: the TDVF firmware enrolls", "initrd.img", "pith.model.sha256="} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}

@@ -239,8 +239,8 @@ func TestMeasurementsVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e.TDX.RTMR1 != hex.EncodeToString(r1[:]) || e.TDX.RTMR2 != hex.EncodeToString(r2[:]) || e.TDX.RTMR0 != "" ||
-		e.TDX.NotPinned["rtmr0"] != TDXRTMR0NotPinned || e.TDX.Boot != TDXBoot {
-		t.Errorf("TDX entry %+v, want RTMR1 %x, RTMR2 %x and RTMR0 not pinned", e.TDX, r1, r2)
+		e.TDX.NotPinned["rtmr0"] != TDXRTMR0NotPinned || e.TDX.Boot != TDXBoot || e.TDX.Warning != TDXRefusedKernel {
+		t.Errorf("TDX entry %+v, want RTMR1 %x, RTMR2 %x, RTMR0 not pinned and the Secure Boot warning (Debian's TDVF, unsigned kernel)", e.TDX, r1, r2)
 	}
 	// The stand-in's measurement is SHA-384 of the file: sha384sum's
 	// answer for "pith-vector\n".

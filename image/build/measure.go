@@ -57,7 +57,7 @@ type Expected struct {
 
 // TDXBoot is what the manifest says RTMR1 and RTMR2 were computed for
 // (tdx.DirectBoot.Events has the event sequence and its conditions).
-const TDXBoot = "QEMU >= 10.0 direct kernel boot (-kernel/-initrd/-append) through TDVF edk2-stable202505 or later, " +
+const TDXBoot = "QEMU >= 10.0 direct kernel boot (-kernel/-initrd/-append) through TDVF edk2-stable202508 or later, " +
 	"the kernel accepted by LoadImage (not refused by Secure Boot), Linux EFI stub measuring LoadOptions and initrd"
 
 // TDXRTMR0NotPinned is why the manifest carries no RTMR0.
@@ -95,12 +95,37 @@ func Measurements(img Image, snp []SNPConfig) (*Expected, error) {
 		MRTD: hex.EncodeToString(mrtd[:]), RTMR1: hex.EncodeToString(rtmr1[:]), RTMR2: hex.EncodeToString(rtmr2[:]),
 		Boot: TDXBoot, NotPinned: map[string]string{"rtmr0": TDXRTMR0NotPinned},
 	}
+	if e.TDX.Warning, err = tdxSecureBootWarning(img); err != nil {
+		return nil, fmt.Errorf("build: TDX Secure Boot: %w", err)
+	}
 	dev, err := attest.DevMeasurement(img.InitPath)
 	if err != nil {
 		return nil, fmt.Errorf("build: development measurement: %w", err)
 	}
 	e.Dev = &attest.DevEntry{Measurement: dev}
 	return &e, nil
+}
+
+// TDXRefusedKernel is the manifest's warning when the TDVF image enforces
+// Secure Boot and the kernel is unsigned.
+const TDXRefusedKernel = "the TDVF firmware enrolls a Secure Boot platform key and the kernel carries no Authenticode signature: " +
+	"the firmware refuses it, and in a TD it does not fall back to the legacy loader, so this image does not boot under TDX with it " +
+	"(a signed kernel through QEMU's -shim, or a firmware without Secure Boot, would)"
+
+// tdxSecureBootWarning is TDXRefusedKernel when it applies, else "".
+func tdxSecureBootWarning(img Image) (string, error) {
+	pk, err := tdx.EnrolledPK(img.OVMFTDX)
+	if err != nil {
+		return "", err
+	}
+	signed, err := tdx.Signed(img.Kernel)
+	if err != nil {
+		return "", err
+	}
+	if pk && !signed {
+		return TDXRefusedKernel, nil
+	}
+	return "", nil
 }
 
 func marshalManifest(m *Manifest) ([]byte, error) {

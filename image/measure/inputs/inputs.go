@@ -61,11 +61,9 @@ var (
 		File:      "usr/share/OVMF/OVMF_CODE_4M.fd",
 		SHA256:    "7e34e3b83224968bb0714c0ebc88f75c5c37b4cc892c902e511ccc7a7c107f94",
 	}
-	OVMFGenericVars = func() Deb {
-		d := OVMFGenericCode
-		d.File, d.SHA256 = "usr/share/OVMF/OVMF_VARS_4M.fd", "5d2ac383371b408398accee7ec27c8c09ea5b74a0de0ceea6513388b15be5d1e"
-		return d
-	}()
+	OVMFGenericVars   = OVMFGenericCode.other("usr/share/OVMF/OVMF_VARS_4M.fd", "5d2ac383371b408398accee7ec27c8c09ea5b74a0de0ceea6513388b15be5d1e")
+	OVMFGenericVarsMS = OVMFGenericCode.other("usr/share/OVMF/OVMF_VARS_4M.ms.fd", "42ca3d90cbabb32c797f0253c26bead4bee9790f18cccf43993a88fa033ffa29") // Microsoft's keys enrolled
+
 	CloudKernel = Deb{
 		Suite: "bookworm-backports", Package: "linux-image-6.12.95+deb12-cloud-amd64-unsigned", Version: "6.12.95-1~bpo12+1", Arch: "amd64",
 		DebSHA256: "6ed2b95055a96af9f543a427cc1bc56f67e5e72ec16b227ec965a9325aeb3480",
@@ -73,6 +71,12 @@ var (
 		SHA256:    "1e1b20f533828d752b7e822dbf8d86898677f00727f39b36896e3d13881c4a05",
 	}
 )
+
+// other is another file of the same package.
+func (d Deb) other(file, sha256 string) Deb {
+	d.File, d.SHA256 = file, sha256
+	return d
+}
 
 // ErrMismatch is wrapped when a downloaded or cached input does not have
 // its pinned digest. Unlike a failed download, it is never to be skipped.

@@ -237,6 +237,9 @@ func TestAuthenticodeOsslsigncode(t *testing.T) {
 			if got, err = tdx.Authenticode(signed, c.h); err != nil || hex.EncodeToString(got) != want {
 				t.Errorf("Authenticode(signed kernel) = %x, %v\n osslsigncode says %s", got, err, want)
 			}
+			if s, err := tdx.Signed(signed); err != nil || !s {
+				t.Errorf("Signed(signed kernel) = %v, %v", s, err)
+			}
 		})
 	}
 }

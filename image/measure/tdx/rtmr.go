@@ -77,7 +77,8 @@ type DirectBoot struct {
 // gives a kernel started from fw_cfg: "initrd=initrd " (when there is an
 // initrd) and the command line, each byte widened to one UTF-16 unit
 // (UnicodeSPrintAsciiFormat's %a), then a UTF-16 NUL. nil when both are
-// empty, in which case LoadOptions is NULL.
+// empty, in which case LoadOptions is NULL. edk2 releases before
+// edk2-stable202508 appended " initrd=initrd" instead of prefixing it.
 func LoadOptions(cmdline string, initrd bool) []byte {
 	s := cmdline
 	if initrd {
@@ -99,7 +100,7 @@ func action(rtmr, pcr int, s string) Event {
 
 // Events returns the RTMR1 and RTMR2 events of a TDX direct kernel boot,
 // in the order they are extended, for QEMU 10.0 or later with a TDVF of
-// edk2-stable202505 or later and a Linux EFI stub that measures its load
+// edk2-stable202508 or later and a Linux EFI stub that measures its load
 // options and initrd (6.12 does, into the CC measurement protocol when
 // there is no TPM):
 //

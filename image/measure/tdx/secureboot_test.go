@@ -1,0 +1,61 @@
+package tdx
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pith-project/pith/image/measure/inputs"
+	"github.com/pith-project/pith/image/measure/inputs/inputstest"
+)
+
+// Debian's TDVF and the generic OVMF's Microsoft-key variable store enroll
+// a PK; the generic store without keys does not. (The boot test in
+// tpm_qemu_test.go uses the latter; booting the pinned kernel with the
+// former and the same edk2 release's Secure Boot code prints
+// "Secure boot image verification failed" and boots nothing.)
+func TestEnrolledPK(t *testing.T) {
+	if pk, err := EnrolledPK(inputstest.Load(t, inputs.OVMFIntelTDX)); err != nil || !pk {
+		t.Errorf("OVMF.inteltdx.ms.fd: PK enrolled = %v, %v; want true", pk, err)
+	}
+	for _, c := range []struct {
+		d    inputs.Deb
+		want bool
+	}{{inputs.OVMFGenericVarsMS, true}, {inputs.OVMFGenericVars, false}} {
+		if pk, err := hasPK(inputstest.Load(t, c.d)); err != nil || pk != c.want {
+			t.Errorf("%s: PK enrolled = %v, %v; want %v", c.d.File, pk, err, c.want)
+		}
+	}
+	if pk, err := Signed(inputstest.Load(t, inputs.CloudKernel)); err != nil || pk {
+		t.Errorf("the -unsigned kernel: signed = %v, %v", pk, err)
+	}
+}
+
+func TestHasPKRefuses(t *testing.T) {
+	vars := inputstest.Load(t, inputs.OVMFGenericVarsMS)
+	for _, c := range []struct {
+		name string
+		edit func([]byte) []byte
+		want string
+	}{
+		{"short", func(b []byte) []byte { return b[:0x40] }, "no firmware volume header"},
+		{"no FV signature", func(b []byte) []byte { b[40] = 'X'; return b }, "no firmware volume header"},
+		{"other store", func(b []byte) []byte { b[0x48] ^= 1; return b }, "not an authenticated variable store"},
+		{"store larger than the volume", func(b []byte) []byte { b[0x48+19] = 0x7f; return b }, "variable store of"},
+		{"variable past the store", func(b []byte) []byte { b[0x48+28+40+3] = 0x7f; return b }, "runs past the store"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := hasPK(c.edit(append([]byte(nil), vars...)))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+func FuzzHasPK(f *testing.F) {
+	f.Add(make([]byte, 0x100))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = hasPK(b) // must not panic
+		_, _ = Signed(b)
+	})
+}
