@@ -9,10 +9,12 @@ import "unsafe"
 // costs no call of its own.
 
 // decodeKernel is a path's decode kernel for one weight type: rows
-// multiplies rows weight rows (row r at w + r·wstride, nb Q8_0-sized
-// blocks) by the records at x and stores row r's result at out[r]; records
-// lays out nb blocks of a Q8_0 row as those records, with the weights'
-// unsigned offset off (the correction's factor).
+// multiplies rows weight rows (row r at w + r·wstride, nb blocks) by the
+// activations at x and stores row r's result at out[r]. With records, the
+// activations are the token's Q8_0 row laid out by records for nb blocks
+// of 32, with the weights' unsigned offset off (the correction's factor);
+// without, they are the token in the weights' VecDotType as it is (the
+// K-quants' Q8_K), and nb counts the weights' blocks.
 type decodeKernel struct {
 	rows    func(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 	records func(nb int, xq, dst *byte, off int)
@@ -52,6 +54,7 @@ type decodeJob struct {
 	y   []float32
 	w   Matrix
 	rec []byte
+	nb  int
 	wrb int
 	k   decodeKernel
 }
@@ -60,24 +63,31 @@ type decodeJob struct {
 var theDecode decodeJob
 
 func (j *decodeJob) run(lo, hi int) {
-	j.k.rows(j.w.Cols/QK, &j.w.Data[lo*j.wrb], j.wrb, &j.rec[0], &j.y[lo], hi-lo)
+	j.k.rows(j.nb, &j.w.Data[lo*j.wrb], j.wrb, &j.rec[0], &j.y[lo], hi-lo)
 }
 
 // matVecDecode is MatMul for one token with the decode kernel k; MatMul
-// has checked the buffers (work holds MatMulWork(w, 1) bytes: the Q8_0
-// row, then room for the records at a 64-byte boundary) and holds opMu.
+// has checked the buffers (work holds MatMulWork(w, 1) bytes: the converted
+// row, then for Q8_0 room for the records at a 64-byte boundary) and holds
+// opMu. quant is the path's Q8_0 quantiser, or nil.
 func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) {
-	nb := w.Cols / QK
 	xq := work[:xrb]
-	if quant == nil || !quant(nb, &x[0], &xq[0]) {
-		portable[Q8_0].quantize(xq, x[:w.Cols])
+	nb := w.Cols / w.Type.BlockSize()
+	rec := xq
+	if k.records == nil {
+		quantizerFor(w.Type.VecDotType())(xq, x[:w.Cols])
+	} else {
+		nb = w.Cols / QK
+		if quant == nil || !quant(nb, &x[0], &xq[0]) {
+			portable[Q8_0].quantize(xq, x[:w.Cols])
+		}
+		rest := work[xrb:]
+		off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
+		rec = rest[off : off+(nb+1)/2*zRecord]
+		k.records(nb, &xq[0], &rec[0], k.off)
 	}
-	rest := work[xrb:]
-	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
-	rec := rest[off : off+(nb+1)/2*zRecord]
-	k.records(nb, &xq[0], &rec[0], k.off)
 	j := &theDecode
-	*j = decodeJob{y: y, w: w, rec: rec, wrb: wrb, k: k}
+	*j = decodeJob{y: y, w: w, rec: rec, nb: nb, wrb: wrb, k: k}
 	parallel(w.Rows, 16, j)
 	*j = decodeJob{} // keep no reference to the caller's data
 }

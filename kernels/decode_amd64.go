@@ -52,6 +52,9 @@ var (
 	_ = registerDecode("avx2", map[Type]decodeKernel{
 		Q4_0: {decQ4_0AVX2, decRecordsQ4AVX2, 8},
 		Q8_0: {decQ8_0AVX2, decRecordsAVX2, 0},
+		Q4_K: {rows: rowsQ4_KAVX2},
+		Q5_K: {rows: rowsQ5_KAVX2},
+		Q6_K: {rows: rowsQ6_KAVX2},
 	})
 	_ = registerDecode("avx512", avx512Decode())
 )
@@ -61,6 +64,10 @@ func avx512Decode() map[Type]decodeKernel {
 		Q4_0: {decQ4_0VNNI, decRecordsAVX2, 8},
 		Q8_0: {decQ8_0VNNI, decRecordsAVX2, 128},
 		Q5_0: {decQ5_0VNNI, decRecordsAVX2, 16},
+		// The K-quants' AVX2 kernels (kquant_amd64.s).
+		Q4_K: {rows: rowsQ4_KAVX2},
+		Q5_K: {rows: rowsQ5_KAVX2},
+		Q6_K: {rows: rowsQ6_KAVX2},
 	}
 	if !cpu.X86.HasAVX512VBMI {
 		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4AVX2, 8}

@@ -69,3 +69,29 @@ func TestQuantizersEqualPortable(t *testing.T) {
 	}
 	t.Logf("%d rows compared", compared)
 }
+
+// Decode of the K-quants (their own kernels, Q8_K activations) allocates
+// nothing either, at 2 threads.
+func TestKQuantDecodeDoesNotAllocate(t *testing.T) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	SetThreads(2)
+	r := rand.New(rand.NewPCG(7, 8))
+	const rows, cols = 256, 1024
+	for _, path := range Paths() {
+		SetPath(path)
+		for _, typ := range []Type{Q4_K, Q5_K, Q6_K} {
+			rb := mustRowBytes(t, typ, cols)
+			w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rb*rows)}
+			for i := range rows {
+				QuantizeRow(typ, w.Data[i*rb:], randRow(r, cols))
+			}
+			x := randRow(r, cols)
+			y := make([]float32, rows)
+			work := make([]byte, MatMulWork(w, 1))
+			if a := testing.AllocsPerRun(20, func() { MatVec(y, w, x, work) }); a != 0 {
+				t.Errorf("%s %v MatVec: %v allocations", path, typ, a)
+			}
+		}
+	}
+}

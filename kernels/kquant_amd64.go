@@ -3,13 +3,13 @@ package kernels
 // The K-quant dot products of kquant_amd64.s; see the comment there.
 
 //go:noescape
-func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
+func rowsQ4_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
-func dotQ5_KQ8_KAVX2(nb int, w, x *byte) float32
+func rowsQ5_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
-func dotQ6_KQ8_KAVX2(nb int, w, x *byte) float32
+func rowsQ6_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
 func tile4Q4_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
@@ -26,7 +26,9 @@ var kquantDotsAVX2 = map[Type]vecDotFunc{
 			return 0
 		}
 		_, _ = w[nb*Q4_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
-		return dotQ4_KQ8_KAVX2(nb, &w[0], &x[0])
+		var out float32
+		rowsQ4_KAVX2(nb, &w[0], 0, &x[0], &out, 1)
+		return out
 	},
 	Q5_K: func(n int, w, x []byte) float32 {
 		nb := n / QKK
@@ -34,7 +36,9 @@ var kquantDotsAVX2 = map[Type]vecDotFunc{
 			return 0
 		}
 		_, _ = w[nb*Q5_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
-		return dotQ5_KQ8_KAVX2(nb, &w[0], &x[0])
+		var out float32
+		rowsQ5_KAVX2(nb, &w[0], 0, &x[0], &out, 1)
+		return out
 	},
 	Q6_K: func(n int, w, x []byte) float32 {
 		nb := n / QKK
@@ -42,7 +46,9 @@ var kquantDotsAVX2 = map[Type]vecDotFunc{
 			return 0
 		}
 		_, _ = w[nb*Q6_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
-		return dotQ6_KQ8_KAVX2(nb, &w[0], &x[0])
+		var out float32
+		rowsQ6_KAVX2(nb, &w[0], 0, &x[0], &out, 1)
+		return out
 	},
 }
 

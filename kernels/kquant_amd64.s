@@ -285,34 +285,51 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 	VBROADCASTSS X12, Y12; \
 	VFMADD231PS Y12, Y11, Y0
 
-// Arguments and constants of the Q4_K and Q5_K dot products.
-#define K4_DOT_PROLOGUE \
-	MOVQ nb+0(FP), CX; \
-	MOVQ w+8(FP), SI; \
-	MOVQ x+16(FP), DI; \
-	LEAQ ·q4kShuf<>(SB), R10; \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS X1, X1, X1; \
+// The K-quant dot products run rows rows (row r at w + r·wstride, its
+// result to out[r]) against one token's Q8_K row x, so decode pays one call
+// per chunk of rows, not one per row of a few blocks; a dot product is one
+// row. Register plan beyond each kernel's own: R12 the row, R13 wstride,
+// R11 out, R14 rows left.
+#define K_ROWS_ARGS \
+	MOVQ w+8(FP), R12; \
+	MOVQ wstride+16(FP), R13; \
+	MOVQ out+32(FP), R11; \
+	MOVQ rows+40(FP), R14; \
 	MOVL $0x0f0f0f0f, AX; \
 	VMOVD AX, X15; \
 	VPBROADCASTD X15, Y15
 
-// Y0's lanes minus the mins' X1, summed, returned.
-#define K4_DOT_EPILOGUE \
+#define K_ROW_START \
+	MOVQ nb+0(FP), CX; \
+	MOVQ R12, SI; \
+	MOVQ x+24(FP), DI; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS X1, X1, X1
+
+// Y0's lanes minus the mins' X1 (zero for Q6_K), summed, to out[r]; next
+// row.
+#define K_ROW_END(LOOP) \
 	VEXTRACTF128 $1, Y0, X2; \
 	VADDPS X2, X0, X0; \
 	VSUBPS X1, X0, X0; \
 	VHADDPS X0, X0, X0; \
 	VHADDPS X0, X0, X0; \
-	VZEROUPPER; \
-	MOVSS X0, ret+24(FP); \
-	RET
+	VMOVSS X0, (R11); \
+	ADDQ $4, R11; \
+	ADDQ R13, R12; \
+	DECQ R14; \
+	JNZ LOOP
 
-// func dotQ4_KQ8_KAVX2(nb int, w, x *byte) float32
-TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
-	K4_DOT_PROLOGUE
-	TESTQ CX, CX
+// func rowsQ4_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ4_KAVX2(SB), NOSPLIT, $0-48
+	K_ROWS_ARGS
+	LEAQ ·q4kShuf<>(SB), R10
+	TESTQ R14, R14
 	JZ q4kdone
+q4krow:
+	K_ROW_START
+	TESTQ CX, CX
+	JZ q4kend
 q4kloop:
 	K4_HEAD
 	VPXOR Y11, Y11, Y11
@@ -321,13 +338,15 @@ q4kloop:
 	Q4K_PAIR(2)
 	Q4K_PAIR(3)
 	K4_FOLD
-
 	ADDQ $144, SI
 	ADDQ $292, DI
 	DECQ CX
 	JNZ q4kloop
+q4kend:
+	K_ROW_END(q4krow)
 q4kdone:
-	K4_DOT_EPILOGUE
+	VZEROUPPER
+	RET
 
 // Q5_K, 176-byte blocks: as Q4_K with 32 bytes of fifth bits (qh) before
 // the nibbles: pair J's low nibbles take bit 2J of qh[l], its high nibbles
@@ -354,11 +373,16 @@ DATA ·q5kBit<>+16(SB)/8, $0x1010101010101010
 DATA ·q5kBit<>+24(SB)/8, $0x1010101010101010
 GLOBL ·q5kBit<>(SB), RODATA|NOPTR, $32
 
-// func dotQ5_KQ8_KAVX2(nb int, w, x *byte) float32
-TEXT ·dotQ5_KQ8_KAVX2(SB), NOSPLIT, $0-28
-	K4_DOT_PROLOGUE
-	TESTQ CX, CX
+// func rowsQ5_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ5_KAVX2(SB), NOSPLIT, $0-48
+	K_ROWS_ARGS
+	LEAQ ·q4kShuf<>(SB), R10
+	TESTQ R14, R14
 	JZ q5kdone
+q5krow:
+	K_ROW_START
+	TESTQ CX, CX
+	JZ q5kend
 q5kloop:
 	K4_HEAD
 	VMOVDQU 16(SI), Y14
@@ -372,8 +396,11 @@ q5kloop:
 	ADDQ $292, DI
 	DECQ CX
 	JNZ q5kloop
+q5kend:
+	K_ROW_END(q5krow)
 q5kdone:
-	K4_DOT_EPILOGUE
+	VZEROUPPER
+	RET
 
 // Q6_K, 210-byte blocks: 128 bytes of low nibbles (ql), 64 bytes of high
 // bit pairs (qh), 16 int8 scales (one per 16 elements), F16 d. Each half of
@@ -418,21 +445,19 @@ q5kdone:
 	VPSRLW $2, Y12, Y9; \
 	Q6K_LEVEL(Y13, 3, 100+128*H)
 
-// func dotQ6_KQ8_KAVX2(nb int, w, x *byte) float32
-TEXT ·dotQ6_KQ8_KAVX2(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
+// func rowsQ6_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ6_KAVX2(SB), NOSPLIT, $0-48
+	K_ROWS_ARGS
 	LEAQ ·q6kShuf<>(SB), R10
-	VXORPS Y0, Y0, Y0
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
 	MOVL $0x30303030, AX
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
-	TESTQ CX, CX
+	TESTQ R14, R14
 	JZ q6kdone
+q6krow:
+	K_ROW_START
+	TESTQ CX, CX
+	JZ q6kend
 q6kloop:
 	VPXOR Y11, Y11, Y11
 	Q6K_HALF(0)
@@ -450,13 +475,10 @@ q6kloop:
 	ADDQ $292, DI
 	DECQ CX
 	JNZ q6kloop
+q6kend:
+	K_ROW_END(q6krow)
 q6kdone:
-	VEXTRACTF128 $1, Y0, X2
-	VADDPS X2, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
 	RET
 
 // func tile4Q4_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)

@@ -120,7 +120,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	// blocks.
 	rowLanes := fast && mk.repackV != nil && n >= vMinTokens
 	wide := fast && !rowLanes && mk.tileZ != nil && nb%2 == 0 && n >= 4
-	if k, ok := activeDecode[w.Type]; ok && fast && n == 1 {
+	if k, ok := activeDecode[w.Type]; ok && n == 1 && w.Cols >= w.Type.BlockSize() && (fast || k.records == nil) {
 		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
 		return
 	}
