@@ -283,6 +283,7 @@ type fakeServer struct {
 	got     []uint8 // message types received
 	drop    int     // client messages to ignore first
 	dropReq int     // REQUESTs to ignore first
+	sendErr int     // client sends to fail (ENOBUFS) first
 	nak     int     // REQUESTs to refuse first
 	noise   bool    // send a stranger's answer and garbage before each real one
 	bad     bool    // offers without a subnet mask
@@ -300,6 +301,13 @@ func newFakeServer() *fakeServer {
 }
 
 func (s *fakeServer) send(msg []byte) error {
+	s.mu.Lock()
+	if s.sendErr > 0 {
+		s.sendErr--
+		s.mu.Unlock()
+		return fmt.Errorf("dhcp: send on link 2: %w", syscall.ENOBUFS)
+	}
+	s.mu.Unlock()
 	// A client message parses as a reply once its op is flipped.
 	b := bytes.Clone(msg)
 	if b[0] != 1 {
@@ -399,6 +407,8 @@ func TestDHCPLease(t *testing.T) {
 		{"strangers and garbage", func(s *fakeServer) { s.noise = true }, "", "DR", time.Second},
 		{"nak starts over", func(s *fakeServer) { s.nak = 1 }, "", "DRDR", time.Second},
 		{"two servers", func(s *fakeServer) { s.servers = []string{"10.0.2.2", "10.0.2.3"} }, "", "DR", time.Second},
+		{"send fails for a while", func(s *fakeServer) { s.sendErr = 3 }, "", "DR", time.Second},
+		{"send always fails", func(s *fakeServer) { s.sendErr = 1 << 30 }, "0 messages sent", "", 2 * time.Second},
 		{"no server", func(s *fakeServer) { s.silent = true }, "is there a DHCP server", "", 2 * time.Second},
 		{"bad offers", func(s *fakeServer) { s.bad = true }, "no subnet mask", "", 2 * time.Second},
 	}
@@ -505,6 +515,58 @@ func TestKeepLease(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The packet socket's BPF filter keeps, in the kernel, only UDP to port
+// 68: on the loopback link of a fresh namespace, datagrams to another
+// port never reach the socket's queue, and one from port 67 to port 68
+// does and parses.
+func TestPacketFilter(t *testing.T) {
+	inNetNS(t, packetFilterChild)
+}
+
+func packetFilterChild() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := NetUp(ctx, nil); err != nil {
+		return err
+	}
+	links, err := Links()
+	if err != nil {
+		return err
+	}
+	lo := links[slices.IndexFunc(links, func(l Link) bool { return l.Flags&unix.IFF_LOOPBACK != 0 })]
+	pc, err := openPacketConn(int(lo.Index))
+	if err != nil {
+		return err
+	}
+	defer pc.Close()
+	send := func(from, to int, msg string) error {
+		c, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: from}, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: to})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte(msg))
+		return err
+	}
+	for _, port := range []int{9999, 67, 53, 69} {
+		if err := send(0, port, "not for the client"); err != nil {
+			return err
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n, err := unix.IoctlGetInt(pc.fd, unix.SIOCINQ); err != nil || n != 0 {
+		return fmt.Errorf("%d bytes queued on the packet socket (%v), want the filter to have dropped them", n, err)
+	}
+	if err := send(67, 68, "for the client"); err != nil {
+		return err
+	}
+	b, err := pc.recv(ctx, time.Now().Add(2*time.Second))
+	if err != nil || string(b) != "for the client" {
+		return fmt.Errorf("received %q, %v", b, err)
+	}
+	return nil
 }
 
 // quiet is how long TestKeepLease waits for lost to be called: for a

@@ -45,7 +45,7 @@ type dhcpClient struct {
 	start time.Time
 	sent  int    // messages sent, for the error
 	heard int    // answers for this client, for the error
-	why   string // the last reason an answer was refused
+	why   string // the last send error or reason an answer was refused
 }
 
 // errNak restarts the exchange from DISCOVER.
@@ -128,11 +128,11 @@ func answer(want uint8, l *Lease, from func(*dhcpMsg) bool, check func(Lease) er
 // was tried and what came back.
 func (c *dhcpClient) fail(err error) error {
 	what := fmt.Sprintf("%d messages sent in %s, %d answers", c.sent, time.Since(c.start).Round(time.Millisecond), c.heard)
-	if c.heard == 0 {
+	if c.sent > 0 && c.heard == 0 {
 		what += " (is there a DHCP server on this network?)"
 	}
 	if c.why != "" {
-		what += ", last refused because " + c.why
+		what += ", last problem: " + c.why
 	}
 	return fmt.Errorf("dhcp: %w: %s", err, what)
 }
@@ -146,10 +146,14 @@ func (c *dhcpClient) transact(ctx context.Context, xid uint32, build func(secs u
 	wait := c.tm.First
 	for {
 		secs := uint16(min(time.Since(c.start)/time.Second, 0xffff))
+		// A failed send (no buffer space, the link going down for a
+		// moment) is retried like a lost message; the deadline decides,
+		// and the error says what failed.
 		if err := c.tr.send(build(secs)); err != nil {
-			return err
+			c.why = err.Error()
+		} else {
+			c.sent++
 		}
-		c.sent++
 		jitter := time.Duration(rand.Int64N(int64(wait)/2+1)) - wait/4
 		deadline := time.Now().Add(wait + jitter)
 		for {

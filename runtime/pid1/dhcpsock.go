@@ -38,6 +38,14 @@ func openPacketConn(ifindex int) (*packetConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: packet socket: %w", err)
 	}
+	// The filter first: the socket would otherwise copy every IPv4
+	// packet of the link, which on a serving machine (a renewal) is all
+	// of its traffic.
+	prog := unix.SockFprog{Len: uint16(len(dhcpFilter)), Filter: &dhcpFilter[0]}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("dhcp: attach filter: %w", err)
+	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: ifindex}); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("dhcp: bind to link %d: %w", ifindex, err)
@@ -46,6 +54,21 @@ func openPacketConn(ifindex int) (*packetConn, error) {
 }
 
 func (p *packetConn) Close() error { return unix.Close(p.fd) }
+
+// dhcpFilter is a classic BPF program that keeps, of the IPv4 packets a
+// datagram packet socket sees (from the IP header on), the unfragmented
+// UDP ones to port 68; parseUDPFrame checks the rest.
+var dhcpFilter = []unix.SockFilter{
+	{Code: unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, K: 9},                        // 0: A = protocol
+	{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.IPPROTO_UDP, Jf: 6}, // 1: not UDP: 8
+	{Code: unix.BPF_LD | unix.BPF_H | unix.BPF_ABS, K: 6},                        // 2: A = flags, fragment offset
+	{Code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, K: 0x3fff, Jt: 4},          // 3: a fragment: 8
+	{Code: unix.BPF_LDX | unix.BPF_B | unix.BPF_MSH, K: 0},                       // 4: X = IP header length
+	{Code: unix.BPF_LD | unix.BPF_H | unix.BPF_IND, K: 2},                        // 5: A = UDP destination port
+	{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: portClient, Jf: 1},       // 6: not 68: 8
+	{Code: unix.BPF_RET | unix.BPF_K, K: 0xffff},                                 // 7: keep
+	{Code: unix.BPF_RET | unix.BPF_K, K: 0},                                      // 8: drop
+}
 
 // send broadcasts msg from 0.0.0.0:68 to 255.255.255.255:67 on the link.
 func (p *packetConn) send(msg []byte) error {

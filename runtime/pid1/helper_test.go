@@ -55,3 +55,14 @@ func childDone(err error) {
 	fmt.Println("CHILD-OK")
 	os.Exit(0)
 }
+
+// inNetNS runs child in a child process in a fresh network namespace
+// (the test's work there), and fails the test unless child succeeds.
+func inNetNS(t *testing.T, child func() error) {
+	t.Helper()
+	if !inChild(t.Name()) {
+		childOK(t, t.Name(), syscall.CLONE_NEWNET)
+		return
+	}
+	childDone(child())
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"syscall"
 	"testing"
 	"time"
 
@@ -132,11 +131,7 @@ func vethPairs(c *rtnl, up []string, pairs ...[2]string) (map[string]int32, erro
 // it the address and the default route, for IPv4 and (on a named link)
 // IPv6; the kernel's own dumps confirm each.
 func TestNetUpInNamespace(t *testing.T) {
-	if !inChild(t.Name()) {
-		childOK(t, t.Name(), syscall.CLONE_NEWNET)
-		return
-	}
-	childDone(netUpChild())
+	inNetNS(t, netUpChild)
 }
 
 func netUpChild() error {
