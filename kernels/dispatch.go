@@ -75,6 +75,9 @@ type floatKernels struct {
 	// in their plain vecDotType rows (token t at x + t·xstride bytes, its
 	// result at out + t·ostride bytes), for nb whole blocks.
 	tiles4 map[Type]func(nb int, w, x *byte, xstride int, out *float32, ostride int)
+
+	// swiglu is SwiGLU over whole slices, bit for bit swigluGo.
+	swiglu func(dst, gate, up []float32)
 }
 
 var (

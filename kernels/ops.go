@@ -64,12 +64,12 @@ func Softmax(x []float32) {
 // over the worker pool; each element is computed exactly as before.
 func SwiGLU(dst, gate, up []float32) {
 	dst, up = dst[:len(gate)], up[:len(gate)]
+	opMu.Lock() // guards the path's loop as well as the job
+	defer opMu.Unlock()
 	if len(gate) < swigluSerial {
 		swiglu(dst, gate, up)
 		return
 	}
-	opMu.Lock()
-	defer opMu.Unlock()
 	j := &theJobs.swiglu
 	*j = swigluJob{dst: dst, gate: gate, up: up}
 	parallel(len(gate), 4096, j)
@@ -81,7 +81,18 @@ func SwiGLU(dst, gate, up []float32) {
 // Qwen2.5-0.5B, stays on the caller).
 const swigluSerial = 1 << 15
 
+// swiglu runs the path's vector loop where it has one (bit for bit
+// swigluGo, see swiglu_amd64.s), else swigluGo. The caller holds opMu.
 func swiglu(dst, gate, up []float32) {
+	if f := activeFloat.swiglu; f != nil {
+		f(dst, gate, up)
+		return
+	}
+	swigluGo(dst, gate, up)
+}
+
+// swigluGo is the reference: exp in float64 (math.Exp), the rest in float32.
+func swigluGo(dst, gate, up []float32) {
 	for i, g := range gate {
 		dst[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
 	}

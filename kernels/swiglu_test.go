@@ -39,3 +39,52 @@ func TestSwiGLUParallelExact(t *testing.T) {
 		t.Errorf("SwiGLU on the pool allocates %v times per call", a)
 	}
 }
+
+// Every path's SwiGLU loop equals the Go reference bit for bit: on a
+// stride through all float32 gate patterns (NaNs, infinities, subnormals,
+// both signs), on the ranges where exp leaves float32 (around -104 and
+// 88.7) and on random values, with tails of every length.
+func TestSwiGLUPathsBitExact(t *testing.T) {
+	defer SetPath(Path())
+	r := rand.New(rand.NewPCG(rand.Uint64(), 5))
+	var gate []float32
+	for b := uint64(0); b < 1<<32; b += 4093 {
+		gate = append(gate, math.Float32frombits(uint32(b)))
+	}
+	for _, edge := range []float32{-104, 88.7, 103.9, -88.8, 110, -100, 0} {
+		for range 2000 {
+			gate = append(gate, edge+float32(r.NormFloat64()))
+		}
+	}
+	for range 20000 {
+		gate = append(gate, float32(r.NormFloat64()*8))
+	}
+	gate = append(gate, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
+	up := make([]float32, len(gate))
+	for i := range up {
+		up[i] = float32(r.NormFloat64())
+	}
+	up[len(up)-1] = 0
+	want := make([]float32, len(gate))
+	swigluGo(want, gate, up)
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for tail := range 9 {
+			n := len(gate) - tail
+			got := make([]float32, n)
+			for i := range got {
+				got[i] = float32(math.NaN())
+			}
+			opMu.Lock()
+			swiglu(got, gate[:n], up[:n])
+			opMu.Unlock()
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("%s: gate %v (%#x) up %v: %v, reference %v", path, gate[i], math.Float32bits(gate[i]), up[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}
