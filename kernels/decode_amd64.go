@@ -14,6 +14,9 @@ func decRecordsQ4AVX2(nb int, xq, dst *byte, off int)
 func decQ4_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
+func decQ5_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
 func decQ8_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -52,6 +55,7 @@ var (
 	_ = registerDecode("avx2", map[Type]decodeKernel{
 		Q4_0: {decQ4_0AVX2, decRecordsQ4AVX2, 8},
 		Q8_0: {decQ8_0AVX2, decRecordsAVX2, 0},
+		Q5_0: {decQ5_0AVX2, decRecordsQ4AVX2, 16},
 		Q4_K: {rows: rowsQ4_KAVX2},
 		Q5_K: {rows: rowsQ5_KAVX2},
 		Q6_K: {rows: rowsQ6_KAVX2},
@@ -71,7 +75,7 @@ func avx512Decode() map[Type]decodeKernel {
 	}
 	if !cpu.X86.HasAVX512VBMI {
 		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4AVX2, 8}
-		delete(m, Q5_0)
+		m[Q5_0] = decodeKernel{decQ5_0AVX2, decRecordsQ4AVX2, 16}
 	}
 	return m
 }

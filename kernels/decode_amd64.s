@@ -81,6 +81,25 @@ DATA ·decQ5Scale<>+16(SB)/8, $0x000b000b000b000b
 DATA ·decQ5Scale<>+24(SB)/8, $0x000b000b000b000b
 GLOBL ·decQ5Scale<>(SB), RODATA|NOPTR, $32
 
+// decQ5_0AVX2's shuffles: bytes 0-1 of the broadcast qword (low lane) and
+// 2-3 (high lane) eight times each, for the low nibbles; 4-5 and 6-7 for
+// the high ones; and the bit pattern (each byte all bits but its own).
+DATA ·decQ5Lo<>+0(SB)/8, $0x0000000000000000
+DATA ·decQ5Lo<>+8(SB)/8, $0x0101010101010101
+DATA ·decQ5Lo<>+16(SB)/8, $0x0202020202020202
+DATA ·decQ5Lo<>+24(SB)/8, $0x0303030303030303
+GLOBL ·decQ5Lo<>(SB), RODATA|NOPTR, $32
+DATA ·decQ5Hi<>+0(SB)/8, $0x0404040404040404
+DATA ·decQ5Hi<>+8(SB)/8, $0x0505050505050505
+DATA ·decQ5Hi<>+16(SB)/8, $0x0606060606060606
+DATA ·decQ5Hi<>+24(SB)/8, $0x0707070707070707
+GLOBL ·decQ5Hi<>(SB), RODATA|NOPTR, $32
+DATA ·decQ5Bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·decQ5Bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·decQ5Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·decQ5Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL ·decQ5Bits<>(SB), RODATA|NOPTR, $32
+
 // Arguments of the record builders: CX nb, SI xq, DI dst, X6 -off.
 #define REC_ARGS \
 	MOVQ nb+0(FP), CX; \
@@ -153,23 +172,82 @@ GLOBL ·decQ5Scale<>(SB), RODATA|NOPTR, $32
 // step for both blocks with the scales [d0 ×4, d1 ×4]. Half the
 // instructions of a block at a time. Y4 0x0001 words, Y5 0x0f bytes.
 #define DEC_Q4P(W2, W18, W20, XB, X32, X64, X96, ACC) \
-	VMOVDQU W2(R9), X8; \
-	VINSERTI128 $1, W20(R9), Y8, Y8; \
+	DEC_NIB2(W2, W20); \
+	DEC_PROD2((W2-2), W18, XB, X32, X64, X96, ACC)
+
+// The nibble bytes of a pair, 16 at QA(R9) and 16 at QB(R9), to Y8 (low
+// nibbles [b0, b1]) and Y9 (high nibbles).
+#define DEC_NIB2(QA, QB) \
+	VMOVDQU QA(R9), X8; \
+	VINSERTI128 $1, QB(R9), Y8, Y8; \
 	VPSRLW $4, Y8, Y9; \
 	VPAND Y5, Y8, Y8; \
-	VPAND Y5, Y9, Y9; \
+	VPAND Y5, Y9, Y9
+
+// Y8 and Y9 times the record at XB(DI), to ACC, the scales at DA(R9) and
+// DB(R9).
+#define DEC_PROD2(DA, DB, XB, X32, X64, X96, ACC) \
 	VPMADDUBSW XB(DI), Y8, Y8; \
 	VPMADDUBSW X32(DI), Y9, Y9; \
 	VPADDW Y9, Y8, Y8; \
 	VPMADDWD Y4, Y8, Y8; \
 	VPADDD X64(DI), Y8, Y8; \
 	VCVTDQ2PS Y8, Y8; \
-	VPBROADCASTW (W2-2)(R9), X10; \
-	VPBROADCASTW W18(R9), X11; \
+	VPBROADCASTW DA(R9), X10; \
+	VPBROADCASTW DB(R9), X11; \
 	VPUNPCKLQDQ X11, X10, X10; \
 	VCVTPH2PS X10, Y10; \
 	VMULPS X96(DI), Y10, Y10; \
 	VFMADD231PS Y10, Y8, ACC
+
+// The same for a last block alone (Y8, Y9's upper lanes zero, the record's
+// second half zero), its scale at (R9), to Y2.
+#define DEC_PROD1 \
+	VPMADDUBSW (DI), Y8, Y8; \
+	VPMADDUBSW 32(DI), Y9, Y9; \
+	VPADDW Y9, Y8, Y8; \
+	VPMADDWD Y4, Y8, Y8; \
+	VPADDD 64(DI), Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VPBROADCASTW (R9), X10; \
+	VCVTPH2PS X10, Y10; \
+	VMULPS 96(DI), Y10, Y10; \
+	VFMADD231PS Y10, Y8, Y2
+
+// Q5_0's fifth bits for DEC_NIB2's Y8 and Y9: DX the 16 low bits of each
+// block's qh (block 0's in bits 0-15, block 1's in 16-31) and the 16 high
+// ones above them, spread to bytes as ggml's bytes_from_bits_32 (shuffle,
+// OR all other bits, compare with all ones), 0x10 where set, OR-ed in.
+// Y6 Y7 the shuffles, Y14 the bit pattern, Y15 all ones, Y3 0x10 bytes.
+#define DEC_Q5BITS \
+	VMOVQ DX, X12; \
+	VPBROADCASTQ X12, Y12; \
+	VPSHUFB Y6, Y12, Y13; \
+	VPSHUFB Y7, Y12, Y12; \
+	VPOR Y14, Y13, Y13; \
+	VPOR Y14, Y12, Y12; \
+	VPCMPEQB Y15, Y13, Y13; \
+	VPCMPEQB Y15, Y12, Y12; \
+	VPAND Y3, Y13, Y13; \
+	VPAND Y3, Y12, Y12; \
+	VPOR Y13, Y8, Y8; \
+	VPOR Y12, Y9, Y9
+
+// A Q5_0 pair at WB(R9) (44 bytes); R13 and AX temporaries.
+#define DEC_Q5P(W0, W2, W4, W6, W22, W24, W26, W28, XB, X32, X64, X96, ACC) \
+	DEC_NIB2(W6, W28); \
+	MOVWLZX W2(R9), DX; \
+	MOVWLZX W24(R9), R13; \
+	SHLL $16, R13; \
+	ORL R13, DX; \
+	MOVWLZX W4(R9), AX; \
+	MOVWLZX W26(R9), R13; \
+	SHLL $16, R13; \
+	ORL R13, AX; \
+	SHLQ $32, AX; \
+	ORQ AX, DX; \
+	DEC_Q5BITS; \
+	DEC_PROD2(W0, W22, XB, X32, X64, X96, ACC)
 
 #define DEC_CONSTS \
 	VPCMPEQW Y4, Y4, Y4; \
@@ -212,19 +290,62 @@ d4tail:
 	VPSRLW $4, Y8, Y9
 	VPAND Y5, Y8, Y8
 	VPAND Y5, Y9, Y9
-	VPMADDUBSW (DI), Y8, Y8
-	VPMADDUBSW 32(DI), Y9, Y9
-	VPADDW Y9, Y8, Y8
-	VPMADDWD Y4, Y8, Y8
-	VPADDD 64(DI), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VPBROADCASTW (R9), X10
-	VCVTPH2PS X10, Y10
-	VMULPS 96(DI), Y10, Y10
-	VFMADD231PS Y10, Y8, Y2
+	DEC_PROD1
 d4end:
 	DEC_NEXT(d4row)
 d4done:
+	VZEROUPPER
+	RET
+
+// func decQ5_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ5_0AVX2(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	DEC_CONSTS
+	VMOVDQU ·decQ5Lo<>(SB), Y6
+	VMOVDQU ·decQ5Hi<>(SB), Y7
+	VMOVDQU ·decQ5Bits<>(SB), Y14
+	VPCMPEQB Y15, Y15, Y15
+	MOVL $0x10101010, AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Y3
+	TESTQ R10, R10
+	JZ d5done
+d5row:
+	DEC_ROW
+	CMPQ CX, $4
+	JLT d5pair
+d5loop:
+	DEC_Q5P(0, 2, 4, 6, 22, 24, 26, 28, 0, 32, 64, 96, Y0)
+	DEC_Q5P(44, 46, 48, 50, 66, 68, 70, 72, 128, 160, 192, 224, Y1)
+	ADDQ $88, R9
+	ADDQ $256, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE d5loop
+d5pair:
+	CMPQ CX, $2
+	JLT d5tail
+	DEC_Q5P(0, 2, 4, 6, 22, 24, 26, 28, 0, 32, 64, 96, Y0)
+	ADDQ $44, R9
+	ADDQ $128, DI
+	SUBQ $2, CX
+d5tail:
+	TESTQ CX, CX
+	JZ d5end
+	// The last block alone, as decQ4_0AVX2's; its qh only.
+	VMOVDQU 6(R9), X8
+	VPSRLW $4, Y8, Y9
+	VPAND Y5, Y8, Y8
+	VPAND Y5, Y9, Y9
+	MOVWLZX 2(R9), DX
+	MOVWLZX 4(R9), AX
+	SHLQ $32, AX
+	ORQ AX, DX
+	DEC_Q5BITS
+	DEC_PROD1
+d5end:
+	DEC_NEXT(d5row)
+d5done:
 	VZEROUPPER
 	RET
 
