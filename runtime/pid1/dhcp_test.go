@@ -414,6 +414,7 @@ func TestDHCPLease(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := newFakeServer()
 			tc.setup(s)
 			t0 := time.Now()
@@ -460,7 +461,7 @@ func TestDHCPLease(t *testing.T) {
 // nothing.
 func TestKeepLease(t *testing.T) {
 	renewMinRetry = 10 * time.Millisecond
-	defer func() { renewMinRetry = time.Second }()
+	t.Cleanup(func() { renewMinRetry = time.Second }) // after the parallel subtests
 	lease := Lease{Addr: netip.MustParsePrefix("10.0.2.15/24"), Gateway: testServer, Server: testServer, Duration: 300 * time.Millisecond}
 	tests := []struct {
 		name     string
@@ -478,6 +479,7 @@ func TestKeepLease(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := newFakeServer()
 			tc.setup(s)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -607,7 +609,7 @@ func TestDHCPInNamespace(t *testing.T) {
 
 func dhcpChild() error {
 	autoLinkWait = 200 * time.Millisecond
-	dhcpTiming = DHCPTiming{First: 100 * time.Millisecond, Max: 400 * time.Millisecond, Total: 1500 * time.Millisecond}
+	dhcpTiming = DHCPTiming{First: 100 * time.Millisecond, Max: 400 * time.Millisecond, Total: 800 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if n, err := AutoNet(ctx); n != nil || err != nil {
