@@ -58,7 +58,8 @@ type Expected struct {
 // TDXBoot is what the manifest says RTMR1 and RTMR2 were computed for
 // (tdx.DirectBoot.Events has the event sequence and its conditions).
 const TDXBoot = "QEMU >= 10.0 direct kernel boot (-kernel/-initrd/-append) through TDVF edk2-stable202508 or later, " +
-	"the kernel accepted by LoadImage (not refused by Secure Boot), Linux EFI stub measuring LoadOptions and initrd"
+	"the kernel accepted by LoadImage (not refused by Secure Boot), no PCI option ROM loaded (QEMU devices with romfile=), " +
+	"Linux EFI stub measuring LoadOptions and initrd"
 
 // TDXRTMR0NotPinned is why the manifest carries no RTMR0.
 const TDXRTMR0NotPinned = "platform-dependent: TDVF measures the TD HOB (memory layout), its varstore and Secure Boot variables, " +

@@ -125,6 +125,12 @@ func action(rtmr, pcr int, s string) Event {
 //  2. the initrd it loaded through the LINUX_EFI_INITRD_MEDIA_GUID
 //     LoadFile2 device, when not empty.
 //
+// Any driver the firmware loads from a PCI option ROM is measured into
+// RTMR1 (PCR 2) before the kernel: QEMU gives virtio-net-pci an iPXE ROM
+// unless the device has romfile=, and a software-TPM boot with such a NIC
+// shows the extra EV_EFI_BOOT_SERVICES_DRIVER. These events assume none, so
+// a TD booted with one fails verification rather than passing.
+//
 // Firmware events of RTMR0 are not here: see the package documentation.
 func (b DirectBoot) Events() ([]Event, error) {
 	kernel, err := Authenticode(b.Kernel, sha512.New384)
