@@ -88,6 +88,6 @@ func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int,
 	}
 	j := &theDecode
 	*j = decodeJob{y: y, w: w, rec: rec, nb: nb, wrb: wrb, k: k}
-	parallel(w.Rows, 16, j)
+	parallelGuided(w.Rows, 16, j)
 	*j = decodeJob{} // keep no reference to the caller's data
 }

@@ -248,13 +248,19 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 		SetThreads(threads)
 		for _, n := range []int{0, 1, 2, 15, 16, 17, 63, 64, 65, 1000, 4097} {
 			for _, grain := range []int{1, 4, 16} {
-				j := &countJob{hits: make([]atomic.Int32, n)}
-				opMu.Lock()
-				parallel(n, grain, j)
-				opMu.Unlock()
-				for i := range j.hits {
-					if h := j.hits[i].Load(); h != 1 {
-						t.Fatalf("threads=%d n=%d grain=%d: index %d ran %d times", threads, n, grain, i, h)
+				for _, guided := range []bool{false, true} {
+					j := &countJob{hits: make([]atomic.Int32, n)}
+					opMu.Lock()
+					if guided {
+						parallelGuided(n, grain, j)
+					} else {
+						parallel(n, grain, j)
+					}
+					opMu.Unlock()
+					for i := range j.hits {
+						if h := j.hits[i].Load(); h != 1 {
+							t.Fatalf("threads=%d n=%d grain=%d guided=%v: index %d ran %d times", threads, n, grain, guided, i, h)
+						}
 					}
 				}
 			}

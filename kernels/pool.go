@@ -32,6 +32,7 @@ type pool struct {
 
 	job      runner
 	n, chunk int
+	guided   bool         // chunk is the grain of shrinking chunks (parallelGuided)
 	next     atomic.Int64 // next unclaimed index of the job
 
 	// state is the job's generation (high 32 bits), whether it is closed
@@ -146,12 +147,36 @@ func (p *pool) join(gen uint32) bool {
 
 // claim runs chunks of the current job until none are left.
 func (p *pool) claim() {
+	if p.guided {
+		p.claimGuided()
+		return
+	}
 	for {
 		lo := int(p.next.Add(int64(p.chunk))) - p.chunk
 		if lo >= p.n {
 			return
 		}
 		p.job.run(lo, min(lo+p.chunk, p.n))
+	}
+}
+
+// claimGuided takes chunks of a share of what is left (half of it divided
+// by the threads, rounded up to the grain p.chunk), so the first chunks are
+// large and few and the last ones small: the threads finish within a
+// grain of each other with few claims.
+func (p *pool) claimGuided() {
+	threads := p.workers + 1
+	for {
+		lo := int(p.next.Load())
+		if lo >= p.n {
+			return
+		}
+		size := max(p.chunk, (p.n-lo)/(2*threads))
+		size = (size + p.chunk - 1) / p.chunk * p.chunk
+		if !p.next.CompareAndSwap(int64(lo), int64(lo+size)) {
+			continue // another thread claimed first: look again
+		}
+		p.job.run(lo, min(lo+size, p.n))
 	}
 }
 
@@ -168,7 +193,26 @@ func parallel(n, grain int, j runner) {
 	// descheduled, few enough that claiming costs nothing.
 	chunk := max(grain, (n+4*threads-1)/(4*threads))
 	chunk = (chunk + grain - 1) / grain * grain
-	p.job, p.n, p.chunk = j, n, chunk
+	p.run(j, n, chunk, false)
+}
+
+// parallelGuided is parallel with shrinking chunks (see claimGuided), for
+// jobs short enough that a thread idling while another finishes its last
+// of four chunks (an eighth of the job at two threads) costs more than a
+// few more claims: decode's matrix-vector products.
+func parallelGuided(n, grain int, j runner) {
+	p := thePool
+	if p.workers == 0 || n <= grain {
+		j.run(0, n)
+		return
+	}
+	p.run(j, n, grain, true)
+}
+
+// run posts job j over [0, n), takes part in it and waits for the workers
+// that joined.
+func (p *pool) run(j runner, n, chunk int, guided bool) {
+	p.job, p.n, p.chunk, p.guided = j, n, chunk, guided
 	p.next.Store(0)
 	gen := p.gen.Load() + 1
 	p.state.Store(uint64(gen) << 32)
