@@ -63,6 +63,8 @@ var (
 	}
 	OVMFGenericVars   = OVMFGenericCode.other("usr/share/OVMF/OVMF_VARS_4M.fd", "5d2ac383371b408398accee7ec27c8c09ea5b74a0de0ceea6513388b15be5d1e")
 	OVMFGenericVarsMS = OVMFGenericCode.other("usr/share/OVMF/OVMF_VARS_4M.ms.fd", "42ca3d90cbabb32c797f0253c26bead4bee9790f18cccf43993a88fa033ffa29") // Microsoft's keys enrolled
+	// Secure Boot build (needs SMM), for the same release's verdict on an unsigned kernel.
+	OVMFGenericCodeSB = OVMFGenericCode.other("usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "b3cdbd705066cdf2bb0c0b40b77c341dc2a19e0db56c9af0a54fa1737ff3ee5b")
 
 	CloudKernel = Deb{
 		Suite: "bookworm-backports", Package: "linux-image-6.12.95+deb12-cloud-amd64-unsigned", Version: "6.12.95-1~bpo12+1", Arch: "amd64",

@@ -9,10 +9,9 @@ import (
 )
 
 // Debian's TDVF and the generic OVMF's Microsoft-key variable store enroll
-// a PK; the generic store without keys does not. (The boot test in
-// tpm_qemu_test.go uses the latter; booting the pinned kernel with the
-// former and the same edk2 release's Secure Boot code prints
-// "Secure boot image verification failed" and boots nothing.)
+// a PK; the generic store without keys does not. (TestDirectBootTPM boots
+// with the latter; TestSecureBootRefusesUnsignedKernel shows the former
+// refusing the pinned kernel.)
 func TestEnrolledPK(t *testing.T) {
 	if pk, err := EnrolledPK(inputstest.Load(t, inputs.OVMFIntelTDX)); err != nil || !pk {
 		t.Errorf("OVMF.inteltdx.ms.fd: PK enrolled = %v, %v; want true", pk, err)

@@ -46,16 +46,7 @@ import (
 // osslsigncode above). And OVMF.inteltdx.ms.fd enforces Secure Boot, which
 // this firmware's variable store does not: see the package documentation.
 func TestDirectBootTPM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("QEMU boots are not short")
-	}
-	qemu := requireTool(t, "qemu-system-x86_64", "scripts/install-qemu.sh installs QEMU 10")
-	if out, err := exec.Command(qemu, "--version").Output(); err != nil {
-		t.Fatal(err)
-	} else if m := regexp.MustCompile(`version (\d+)\.`).FindSubmatch(out); m == nil || string(m[1]) < "10" && len(m[1]) < 3 {
-		// QEMU 10.0 added the unpatched etc/boot/kernel file edk2 loads.
-		t.Fatalf("QEMU 10 or later needed, have %q", out)
-	}
+	qemu := requireQEMU10(t)
 	swtpm := requireTool(t, "swtpm", "apt-get install swtpm swtpm-tools")
 	swtpmSetup := requireTool(t, "swtpm_setup", "apt-get install swtpm-tools")
 	kernel := inputstest.Load(t, inputs.CloudKernel)
@@ -185,6 +176,82 @@ func TestDirectBootTPM(t *testing.T) {
 	}
 	if h := hex.EncodeToString(rtmr2[:]); got.pcrs[9] != h {
 		t.Errorf("PCR 9 %s, our RTMR2 %s", got.pcrs[9], h)
+	}
+}
+
+// requireQEMU10 returns qemu-system-x86_64, which must be 10.0 or later:
+// QEMU 10.0 added the unpatched etc/boot/kernel file edk2 loads.
+func requireQEMU10(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU boots are not short")
+	}
+	qemu := requireTool(t, "qemu-system-x86_64", "scripts/install-qemu.sh installs QEMU 10")
+	out, err := exec.Command(qemu, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`version (\d+)\.`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("qemu --version: %q", out)
+	}
+	if v, _ := strconv.Atoi(string(m[1])); v < 10 {
+		t.Fatalf("QEMU 10 or later needed, have %q", out)
+	}
+	return qemu
+}
+
+// TestSecureBootRefusesUnsignedKernel backs the manifest's TDX warning:
+// the same edk2 release's Secure Boot OVMF with Microsoft's keys (what
+// OVMF.inteltdx.ms.fd enrolls) refuses the pinned unsigned kernel and
+// boots nothing. Outside a TD the legacy loader is off by default; in a TD
+// edk2 never uses it.
+func TestSecureBootRefusesUnsignedKernel(t *testing.T) {
+	qemu := requireQEMU10(t)
+	kernel := inputstest.Load(t, inputs.CloudKernel)
+	if signed, err := tdx.Signed(kernel); err != nil || signed {
+		t.Fatalf("kernel signed = %v, %v: this test wants the unsigned one", signed, err)
+	}
+	dir := t.TempDir()
+	for n, d := range map[string]inputs.Deb{"code.fd": inputs.OVMFGenericCodeSB, "vars.fd": inputs.OVMFGenericVarsMS, "vmlinuz": inputs.CloudKernel} {
+		if err := os.WriteFile(filepath.Join(dir, n), inputstest.Load(t, d), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	vm := exec.CommandContext(ctx, qemu,
+		"-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on",
+		"-cpu", "max", "-smp", "1", "-m", "512", "-no-reboot", "-nographic", "-nodefaults", "-serial", "stdio", "-monitor", "none",
+		"-drive", "if=pflash,format=raw,readonly=on,file="+filepath.Join(dir, "code.fd"),
+		"-drive", "if=pflash,format=raw,file="+filepath.Join(dir, "vars.fd"),
+		"-kernel", filepath.Join(dir, "vmlinuz"), "-append", "console=ttyS0")
+	out, err := vm.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm.Stderr = vm.Stdout
+	if err := vm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = vm.Process.Kill(); _ = vm.Wait() }()
+	// The firmware prints the verdict, then waits in its boot manager:
+	// stop reading there.
+	var console bytes.Buffer
+	buf := make([]byte, 4096)
+	refused := "Fallback to insecure legacy linux kernel loader is disabled"
+	for !strings.Contains(console.String(), refused) {
+		n, err := out.Read(buf)
+		console.Write(buf[:n])
+		if strings.Contains(console.String(), "EFI stub") {
+			t.Fatalf("the kernel started:\n%s", tail(console.Bytes()))
+		}
+		if err != nil {
+			t.Fatalf("QEMU output ended (%v) without the firmware refusing the kernel:\n%s", err, tail(console.Bytes()))
+		}
+	}
+	if !strings.Contains(console.String(), "Secure boot image verification failed") {
+		t.Errorf("no verification failure reported:\n%s", tail(console.Bytes()))
 	}
 }
 
