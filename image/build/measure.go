@@ -111,7 +111,7 @@ func Measurements(img Image, snp []SNPConfig) (*Expected, error) {
 // Secure Boot and the kernel is unsigned.
 const TDXRefusedKernel = "the TDVF firmware enrolls a Secure Boot platform key and the kernel carries no Authenticode signature: " +
 	"the firmware refuses it, and in a TD it does not fall back to the legacy loader, so this image does not boot under TDX with it " +
-	"(a signed kernel through QEMU's -shim, or a firmware without Secure Boot, would)"
+	"(a firmware that does not enforce Secure Boot would boot it)"
 
 // tdxSecureBootWarning is TDXRefusedKernel when it applies, else "".
 func tdxSecureBootWarning(img Image) (string, error) {

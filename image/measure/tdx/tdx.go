@@ -20,7 +20,11 @@
 // The values hold only when the firmware's LoadImage accepts the kernel:
 // Debian's OVMF.inteltdx.ms.fd enforces Secure Boot with Microsoft's keys,
 // refuses an unsigned kernel, and in a TD does not fall back to the legacy
-// loader, so such a kernel does not boot there at all.
+// loader, so such a kernel does not boot there at all. Nor did the signed
+// route work in a manual run with the same Secure Boot OVMF: QEMU's -shim
+// with Debian's shim 16.1 refused Debian's signed 6.12 cloud kernel
+// ("Verification failed: Security Violation"; that kernel has no .sbat
+// section, which shim requires).
 //
 // RTMR0 is not computed: it covers the TD HOB (the guest's memory layout),
 // the varstore and its Secure Boot variables, the ACPI tables QEMU builds
