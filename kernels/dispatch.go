@@ -76,8 +76,12 @@ type floatKernels struct {
 	// result at out + t·ostride bytes), for nb whole blocks.
 	tiles4 map[Type]func(nb int, w, x *byte, xstride int, out *float32, ostride int)
 
-	// swiglu is SwiGLU over whole slices, bit for bit swigluGo.
-	swiglu func(dst, gate, up []float32)
+	// swiglu is SwiGLU over whole slices, bit for bit swigluGo; expShift
+	// and roundF16s are attention's loops, bit for bit expShiftGo and
+	// roundF16sGo.
+	swiglu    func(dst, gate, up []float32)
+	expShift  func(dst, src []float32, m float32)
+	roundF16s func(dst, src []float32, s float32)
 }
 
 var (

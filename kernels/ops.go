@@ -185,13 +185,33 @@ func roundF16(v float32) float32 {
 	return F16ToF32(F32ToF16(v))
 }
 
+// expShiftGo writes float32(exp(src[i] - m)) into dst: softmax's
+// exponentials, float32 argument, float64 exp, as ggml's soft_max.
+func expShiftGo(dst, src []float32, m float32) {
+	for i, v := range src {
+		dst[i] = float32(math.Exp(float64(v - m)))
+	}
+}
+
+// roundF16sGo writes roundF16(src[i]·s) into dst.
+func roundF16sGo(dst, src []float32, s float32) {
+	for i, v := range src {
+		dst[i] = roundF16(v * s)
+	}
+}
+
 // attendHead attends one head of one token. out doubles as the F16-rounded
 // query until the scores are known, so nothing is allocated.
 func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, scale float32, sc []float32) {
 	d := len(q)
-	for i, v := range q {
-		out[i] = roundF16(v)
+	expShift, roundF16s := activeFloat.expShift, activeFloat.roundF16s
+	if roundF16s == nil {
+		roundF16s = roundF16sGo
 	}
+	if expShift == nil {
+		expShift = expShiftGo
+	}
+	roundF16s(out, q, 1)
 	dot, axpy := activeFloat.dotF16, activeFloat.axpyF16
 	mx := float32(math.Inf(-1))
 	for t := range n {
@@ -207,17 +227,16 @@ func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, s
 		sc[t] = s * scale
 		mx = max(mx, sc[t])
 	}
+	expShift(sc[:n], sc[:n], mx)
 	var sum float64
-	for t, v := range sc[:n] {
-		e := float32(math.Exp(float64(v - mx)))
-		sc[t] = e
+	for _, e := range sc[:n] {
 		sum += float64(e)
 	}
-	inv := float32(1 / sum)
+	roundF16s(sc[:n], sc[:n], float32(1/sum))
 	clear(out)
 	for t := range n {
 		v := vCache[t*stride+off : t*stride+off+d]
-		p := roundF16(sc[t] * inv)
+		p := sc[t]
 		if axpy != nil {
 			axpy(out, p, v)
 			continue

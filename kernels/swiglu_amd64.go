@@ -1,6 +1,7 @@
 package kernels
 
-// The SwiGLU loops of swiglu_amd64.s; see the comment there.
+// The SwiGLU, softmax-exponential and F16-rounding loops of
+// swiglu_amd64.s; see the comment there.
 
 //go:noescape
 func swigluAVX512(n int, dst, gate, up *float32)
@@ -18,4 +19,34 @@ func swigluVec(loop func(n int, dst, gate, up *float32), lanes int) func(dst, ga
 		}
 		swigluGo(dst[k:], gate[k:], up[k:])
 	}
+}
+
+//go:noescape
+func expShiftAVX512(n int, dst, src *float32, m float32)
+
+//go:noescape
+func expShiftAVX2(n int, dst, src *float32, m float32)
+
+//go:noescape
+func roundF16sF16C(n int, dst, src *float32, s float32)
+
+// expShiftVec runs whole steps of the path's exponential loop and the tail
+// in Go: dst[i] = float32(math.Exp(float64(src[i] - m))).
+func expShiftVec(loop func(n int, dst, src *float32, m float32), lanes int) func(dst, src []float32, m float32) {
+	return func(dst, src []float32, m float32) {
+		k := len(src) / lanes * lanes
+		if k > 0 {
+			loop(k, &dst[0], &src[0], m)
+		}
+		expShiftGo(dst[k:], src[k:], m)
+	}
+}
+
+// roundF16sVec is roundF16s with whole steps of 8 in F16C.
+func roundF16sVec(dst, src []float32, s float32) {
+	k := len(src) &^ 7
+	if k > 0 {
+		roundF16sF16C(k, &dst[0], &src[0], s)
+	}
+	roundF16sGo(dst[k:], src[k:], s)
 }

@@ -185,17 +185,18 @@ DATA ·sgOne32<>+48(SB)/8, $0x3f8000003f800000
 DATA ·sgOne32<>+56(SB)/8, $0x3f8000003f800000
 GLOBL ·sgOne32<>(SB), RODATA|NOPTR, $64
 
-// One step of W lanes: F holds the float32 gate (half width), D0, D1, D3
-// are double-width temporaries, I2 the int32 exponents (half width), G a
-// float32 temporary; CVTDQ and CVTPS are the narrowing conversions' names
-// for the width (the assembler spells the Y-source ones with a Y). SI gate,
-// DX up, DI dst.
-#define SWIGLU_STEP(F, G, D0, D1, D3, I2, CVTDQ, CVTPS) \
-	VMOVUPS (SI), F; \
-	VCVTPS2PD F, D0; \
-	VMULPD ·sgNegOne<>(SB), D0, D0; \
-	VMAXPD ·sgLo<>(SB), D0, D0; \
-	VMINPD ·sgHi<>(SB), D0, D0; \
+// EXPD replaces the float64 lanes of D0 by exp, as math.Exp computes it
+// (see above): D0 is first clamped to [-110, 100] with the bound as the
+// first operand, so that a NaN lane stays NaN (MAXPD and MINPD return
+// their second operand when one is NaN). D1, D3 are double-width
+// temporaries, I2 a half-width one for the int32 exponents; CVTDQ is the
+// narrowing conversion's name for the width (the assembler spells the
+// Y-source one with a Y).
+#define EXPD(D0, D1, D3, I2, CVTDQ) \
+	VMOVUPD ·sgLo<>(SB), D1; \
+	VMAXPD D0, D1, D0; \
+	VMOVUPD ·sgHi<>(SB), D1; \
+	VMINPD D0, D1, D0; \
 	VMULPD ·sgLog2e<>(SB), D0, D1; \
 	CVTDQ D1, I2; \
 	VCVTDQ2PD I2, D1; \
@@ -222,13 +223,32 @@ GLOBL ·sgOne32<>(SB), RODATA|NOPTR, $64
 	VPMOVSXDQ I2, D3; \
 	VPADDQ ·sgBias<>(SB), D3, D3; \
 	VPSLLQ $52, D3, D3; \
-	VMULPD D3, D0, D0; \
+	VMULPD D3, D0, D0
+
+// One SwiGLU step: F holds the float32 gate (half width), G is a float32
+// temporary, CVTPS the narrowing conversion to float32. SI gate, DX up,
+// DI dst.
+#define SWIGLU_STEP(F, G, D0, D1, D3, I2, CVTDQ, CVTPS) \
+	VMOVUPS (SI), F; \
+	VCVTPS2PD F, D0; \
+	VMULPD ·sgNegOne<>(SB), D0, D0; \
+	EXPD(D0, D1, D3, I2, CVTDQ); \
 	CVTPS D0, F; \
 	VADDPS ·sgOne32<>(SB), F, F; \
 	VMOVUPS (SI), G; \
 	VDIVPS F, G, G; \
 	VMULPS (DX), G, G; \
 	VMOVUPS G, (DI)
+
+// One step of softmax's exponentials: dst = float32(exp(float64(src - M)))
+// with M the maximum broadcast in float32 (half width). SI src, DI dst.
+#define EXPSHIFT_STEP(F, M, D0, D1, D3, I2, CVTDQ, CVTPS) \
+	VMOVUPS (SI), F; \
+	VSUBPS M, F, F; \
+	VCVTPS2PD F, D0; \
+	EXPD(D0, D1, D3, I2, CVTDQ); \
+	CVTPS D0, F; \
+	VMOVUPS F, (DI)
 
 // func swigluAVX512(n int, dst, gate, up *float32)
 // n is a multiple of 8.
@@ -267,5 +287,67 @@ sg256loop:
 	DECQ CX
 	JNZ sg256loop
 sg256done:
+	VZEROUPPER
+	RET
+
+// func expShiftAVX512(n int, dst, src *float32, m float32)
+// n is a multiple of 8.
+TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	VBROADCASTSS m+24(FP), Y6
+	SHRQ $3, CX
+	JZ es512done
+es512loop:
+	EXPSHIFT_STEP(Y4, Y6, Z0, Z1, Z3, Y2, VCVTPD2DQ, VCVTPD2PS)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ es512loop
+es512done:
+	VZEROUPPER
+	RET
+
+// func expShiftAVX2(n int, dst, src *float32, m float32)
+// n is a multiple of 4.
+TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	VBROADCASTSS m+24(FP), X6
+	SHRQ $2, CX
+	JZ es256done
+es256loop:
+	EXPSHIFT_STEP(X4, X6, Y0, Y1, Y3, X2, VCVTPD2DQY, VCVTPD2PSY)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ es256loop
+es256done:
+	VZEROUPPER
+	RET
+
+// func roundF16sF16C(n int, dst, src *float32, s float32)
+// dst = src·s rounded to the nearest F16 value (ties to even), as roundF16:
+// VCVTPS2PH with rounding control 0 is that rounding, VCVTPH2PS exact.
+// n is a multiple of 8.
+TEXT ·roundF16sF16C(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	VBROADCASTSS s+24(FP), Y1
+	SHRQ $3, CX
+	JZ rhdone
+rhloop:
+	VMULPS (SI), Y1, Y0
+	VCVTPS2PH $0, Y0, X0
+	VCVTPH2PS X0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ rhloop
+rhdone:
 	VZEROUPPER
 	RET

@@ -47,17 +47,11 @@ func TestSwiGLUParallelExact(t *testing.T) {
 func TestSwiGLUPathsBitExact(t *testing.T) {
 	defer SetPath(Path())
 	r := rand.New(rand.NewPCG(rand.Uint64(), 5))
-	var gate []float32
-	for b := uint64(0); b < 1<<32; b += 4093 {
-		gate = append(gate, math.Float32frombits(uint32(b)))
-	}
+	gate := float32Patterns(4093, r, 8)
 	for _, edge := range []float32{-104, 88.7, 103.9, -88.8, 110, -100, 0} {
 		for range 2000 {
 			gate = append(gate, edge+float32(r.NormFloat64()))
 		}
-	}
-	for range 20000 {
-		gate = append(gate, float32(r.NormFloat64()*8))
 	}
 	gate = append(gate, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
 	up := make([]float32, len(gate))
@@ -87,4 +81,58 @@ func TestSwiGLUPathsBitExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Attention's vector loops equal their Go references bit for bit on every
+// path: softmax's exponentials on a stride through all float32 patterns
+// shifted by maxima of several sizes (and NaN), and the F16 rounding of
+// scaled values, with tails of every length.
+func TestAttentionLoopsBitExact(t *testing.T) {
+	defer SetPath(Path())
+	src := float32Patterns(8191, rand.New(rand.NewPCG(rand.Uint64(), 6)), 30)
+	same := func(a, b float32) bool {
+		return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b
+	}
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		f := activeFloat
+		if f.expShift == nil || f.roundF16s == nil {
+			continue
+		}
+		// check runs a loop and its reference with argument a.
+		check := func(name string, ref, fast func(dst, src []float32, a float32), a float32, n int) {
+			want, got := make([]float32, n), make([]float32, n)
+			ref(want, src[:n], a)
+			fast(got, src[:n], a)
+			for i := range got {
+				if !same(got[i], want[i]) {
+					t.Fatalf("%s: %s(%v, %v) = %v, reference %v", path, name, src[i], a, got[i], want[i])
+				}
+			}
+		}
+		for _, tail := range []int{0, 1, 7} {
+			n := len(src) - tail
+			for _, m := range []float32{0, 3.5, -20, 1e6, float32(math.NaN())} {
+				check("expShift", expShiftGo, f.expShift, m, n)
+			}
+			for _, s := range []float32{1, 0.37, 1e-5, 3e4} {
+				check("roundF16s", roundF16sGo, f.roundF16s, s, n)
+			}
+		}
+	}
+}
+
+// float32Patterns is every stride-th float32 bit pattern, then 20000
+// normal random values of standard deviation sd.
+func float32Patterns(stride uint64, r *rand.Rand, sd float64) []float32 {
+	var x []float32
+	for b := uint64(0); b < 1<<32; b += stride {
+		x = append(x, math.Float32frombits(uint32(b)))
+	}
+	for range 20000 {
+		x = append(x, float32(r.NormFloat64()*sd))
+	}
+	return x
 }
