@@ -68,9 +68,9 @@ func avx512Decode() map[Type]decodeKernel {
 		Q4_0: {decQ4_0VNNI, decRecordsAVX2, 8},
 		Q8_0: {decQ8_0VNNI, decRecordsAVX2, 128},
 		Q5_0: {decQ5_0VNNI, decRecordsAVX2, 16},
-		// The K-quants' AVX2 kernels (kquant_amd64.s).
-		Q4_K: {rows: rowsQ4_KAVX2},
-		Q5_K: {rows: rowsQ5_KAVX2},
+		// The K-quants' kernels of kquant_amd64.s (Q6_K: AVX2).
+		Q4_K: {rows: rowsQ4_KVNNI},
+		Q5_K: {rows: rowsQ5_KVNNI},
 		Q6_K: {rows: rowsQ6_KAVX2},
 	}
 	if !cpu.X86.HasAVX512VBMI {

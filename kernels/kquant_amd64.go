@@ -12,6 +12,12 @@ func rowsQ5_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func rowsQ6_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
+func rowsQ4_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func rowsQ5_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
 func tile4Q4_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
 
 //go:noescape

@@ -620,3 +620,198 @@ k6tdone:
 	K4_OUT(Y3, X3, X4, (R11)(AX*1))
 	VZEROUPPER
 	RET
+
+// AVX-512 decode of Q4_K and Q5_K, for the avx512 path: four 512-bit
+// vectors of 64 levels per super-block instead of eight 256-bit ones. Each
+// vector holds two sub-blocks ([0|2], [1|3], [4|6], [5|7]: low and high
+// nibbles of 64 bytes); its activations come as two 32-byte halves;
+// VPMADDUBSW makes the int16 pair sums and VPDPWSSD (AVX512_VNNI, which
+// archsimd lacks) multiplies them by the sub-blocks' scales, spread over
+// the words by VPERMW, and adds them to the block's int32 sums in one
+// instruction. Scales, mins and the float steps as the AVX2 kernels
+// (K4_HEAD). Register plan beyond K4_HEAD's: Z7-Z10 levels, Z11 int32
+// sums, Z15 0x0f bytes, Z20 Z21 temporaries, Z24-Z27 the VPERMW indices;
+// Q5_K: Z28 qh twice, Z29 a temporary, Z14 0x10 bytes, Z16-Z19 shifts.
+
+DATA ·k4zIdx<>+0(SB)/8, $0x0000000000000000
+DATA ·k4zIdx<>+8(SB)/8, $0x0000000000000000
+DATA ·k4zIdx<>+16(SB)/8, $0x0000000000000000
+DATA ·k4zIdx<>+24(SB)/8, $0x0000000000000000
+DATA ·k4zIdx<>+32(SB)/8, $0x0002000200020002
+DATA ·k4zIdx<>+40(SB)/8, $0x0002000200020002
+DATA ·k4zIdx<>+48(SB)/8, $0x0002000200020002
+DATA ·k4zIdx<>+56(SB)/8, $0x0002000200020002
+DATA ·k4zIdx<>+64(SB)/8, $0x0001000100010001
+DATA ·k4zIdx<>+72(SB)/8, $0x0001000100010001
+DATA ·k4zIdx<>+80(SB)/8, $0x0001000100010001
+DATA ·k4zIdx<>+88(SB)/8, $0x0001000100010001
+DATA ·k4zIdx<>+96(SB)/8, $0x0003000300030003
+DATA ·k4zIdx<>+104(SB)/8, $0x0003000300030003
+DATA ·k4zIdx<>+112(SB)/8, $0x0003000300030003
+DATA ·k4zIdx<>+120(SB)/8, $0x0003000300030003
+DATA ·k4zIdx<>+128(SB)/8, $0x0004000400040004
+DATA ·k4zIdx<>+136(SB)/8, $0x0004000400040004
+DATA ·k4zIdx<>+144(SB)/8, $0x0004000400040004
+DATA ·k4zIdx<>+152(SB)/8, $0x0004000400040004
+DATA ·k4zIdx<>+160(SB)/8, $0x0006000600060006
+DATA ·k4zIdx<>+168(SB)/8, $0x0006000600060006
+DATA ·k4zIdx<>+176(SB)/8, $0x0006000600060006
+DATA ·k4zIdx<>+184(SB)/8, $0x0006000600060006
+DATA ·k4zIdx<>+192(SB)/8, $0x0005000500050005
+DATA ·k4zIdx<>+200(SB)/8, $0x0005000500050005
+DATA ·k4zIdx<>+208(SB)/8, $0x0005000500050005
+DATA ·k4zIdx<>+216(SB)/8, $0x0005000500050005
+DATA ·k4zIdx<>+224(SB)/8, $0x0007000700070007
+DATA ·k4zIdx<>+232(SB)/8, $0x0007000700070007
+DATA ·k4zIdx<>+240(SB)/8, $0x0007000700070007
+DATA ·k4zIdx<>+248(SB)/8, $0x0007000700070007
+GLOBL ·k4zIdx<>(SB), RODATA|NOPTR, $256
+
+// Q5_K: per vector, the shifts that bring each half's qh bit to bit 4:
+// left 4 and 2 for [0|2] (bits 0 and 2), left 3 and 1 for [1|3], right 0
+// and 2 for [4|6], right 1 and 3 for [5|7].
+DATA ·k5zShift<>+0(SB)/8, $0x0004000400040004
+DATA ·k5zShift<>+8(SB)/8, $0x0004000400040004
+DATA ·k5zShift<>+16(SB)/8, $0x0004000400040004
+DATA ·k5zShift<>+24(SB)/8, $0x0004000400040004
+DATA ·k5zShift<>+32(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+40(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+48(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+56(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+64(SB)/8, $0x0003000300030003
+DATA ·k5zShift<>+72(SB)/8, $0x0003000300030003
+DATA ·k5zShift<>+80(SB)/8, $0x0003000300030003
+DATA ·k5zShift<>+88(SB)/8, $0x0003000300030003
+DATA ·k5zShift<>+96(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+104(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+112(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+120(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+128(SB)/8, $0x0000000000000000
+DATA ·k5zShift<>+136(SB)/8, $0x0000000000000000
+DATA ·k5zShift<>+144(SB)/8, $0x0000000000000000
+DATA ·k5zShift<>+152(SB)/8, $0x0000000000000000
+DATA ·k5zShift<>+160(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+168(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+176(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+184(SB)/8, $0x0002000200020002
+DATA ·k5zShift<>+192(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+200(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+208(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+216(SB)/8, $0x0001000100010001
+DATA ·k5zShift<>+224(SB)/8, $0x0003000300030003
+DATA ·k5zShift<>+232(SB)/8, $0x0003000300030003
+DATA ·k5zShift<>+240(SB)/8, $0x0003000300030003
+DATA ·k5zShift<>+248(SB)/8, $0x0003000300030003
+GLOBL ·k5zShift<>(SB), RODATA|NOPTR, $256
+
+// Vector W against the activations at XA(DI) and XB(DI), scaled by the
+// scales that index IDX picks, added to Z11.
+#define K4Z_VEC(W, XA, XB, IDX) \
+	VMOVDQU32 XA(DI), Y20; \
+	VINSERTI64X4 $1, XB(DI), Z20, Z20; \
+	VPMADDUBSW Z20, W, W; \
+	VPERMW Z6, IDX, Z21; \
+	VPDPWSSD Z21, W, Z11
+
+// The 128 nibble bytes at Q(SI) and Q64(SI) as four vectors of levels.
+#define K4Z_NIBBLES(Q, Q64) \
+	VMOVDQU64 Q(SI), Z7; \
+	VPSRLW $4, Z7, Z8; \
+	VPANDD Z15, Z7, Z7; \
+	VPANDD Z15, Z8, Z8; \
+	VMOVDQU64 Q64(SI), Z9; \
+	VPSRLW $4, Z9, Z10; \
+	VPANDD Z15, Z9, Z9; \
+	VPANDD Z15, Z10, Z10
+
+#define K4Z_DOTS \
+	K4Z_VEC(Z7, 4, 68, Z24); \
+	K4Z_VEC(Z8, 36, 100, Z25); \
+	K4Z_VEC(Z9, 132, 196, Z26); \
+	K4Z_VEC(Z10, 164, 228, Z27)
+
+// One super-block: Z11's sums times d·dy into Z0; next block.
+#define K4Z_NEXT(LOOP) \
+	VCVTDQ2PS Z11, Z11; \
+	VBROADCASTSS X12, Z12; \
+	VFMADD231PS Z12, Z11, Z0; \
+	ADDQ $292, DI; \
+	DECQ CX; \
+	JNZ LOOP
+
+// Q5_K's fifth bits into W: qh shifted by CNT, its bit 4 OR-ed in
+// (VPTERNLOGD 0xf8: W | (shifted & 0x10)).
+#define K5Z_BITS(W, SH, CNT) \
+	SH CNT, Z28, Z29; \
+	VPTERNLOGD $0xf8, Z14, Z29, W
+
+#define K4Z_CONSTS \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z15; \
+	VMOVDQU64 ·k4zIdx<>+0(SB), Z24; \
+	VMOVDQU64 ·k4zIdx<>+64(SB), Z25; \
+	VMOVDQU64 ·k4zIdx<>+128(SB), Z26; \
+	VMOVDQU64 ·k4zIdx<>+192(SB), Z27
+
+// Z0's halves into Y0, then as the AVX2 rows.
+#define K4Z_ROW_END(LOOP) \
+	VEXTRACTF64X4 $1, Z0, Y2; \
+	VADDPS Y2, Y0, Y0; \
+	K_ROW_END(LOOP)
+
+// func rowsQ4_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ4_KVNNI(SB), NOSPLIT, $0-48
+	K_ROWS_ARGS
+	K4Z_CONSTS
+	TESTQ R14, R14
+	JZ k4zdone
+k4zrow:
+	K_ROW_START
+	TESTQ CX, CX
+	JZ k4zend
+k4zloop:
+	K4_HEAD
+	VPXORD Z11, Z11, Z11
+	K4Z_NIBBLES(16, 80)
+	K4Z_DOTS
+	ADDQ $144, SI
+	K4Z_NEXT(k4zloop)
+k4zend:
+	K4Z_ROW_END(k4zrow)
+k4zdone:
+	VZEROUPPER
+	RET
+
+// func rowsQ5_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ5_KVNNI(SB), NOSPLIT, $0-48
+	K_ROWS_ARGS
+	K4Z_CONSTS
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Z14
+	VMOVDQU64 ·k5zShift<>+0(SB), Z16
+	VMOVDQU64 ·k5zShift<>+64(SB), Z17
+	VMOVDQU64 ·k5zShift<>+128(SB), Z18
+	VMOVDQU64 ·k5zShift<>+192(SB), Z19
+	TESTQ R14, R14
+	JZ k5zdone
+k5zrow:
+	K_ROW_START
+	TESTQ CX, CX
+	JZ k5zend
+k5zloop:
+	K4_HEAD
+	VPXORD Z11, Z11, Z11
+	VBROADCASTI64X4 16(SI), Z28
+	K4Z_NIBBLES(48, 112)
+	K5Z_BITS(Z7, VPSLLVW, Z16)
+	K5Z_BITS(Z8, VPSLLVW, Z17)
+	K5Z_BITS(Z9, VPSRLVW, Z18)
+	K5Z_BITS(Z10, VPSRLVW, Z19)
+	K4Z_DOTS
+	ADDQ $176, SI
+	K4Z_NEXT(k5zloop)
+k5zend:
+	K4Z_ROW_END(k5zrow)
+k5zdone:
+	VZEROUPPER
+	RET

@@ -540,24 +540,26 @@ func FuzzMatMulPaths(f *testing.F) {
 		}
 		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: data[:rows*rb]}
 		r := rand.New(rand.NewPCG(uint64(seed), 5))
-		const n = 5
-		x := randRow(r, cols*n)
 		defer SetPath(Path())
-		SetPath("portable")
-		want := make([]float32, rows*n)
-		MatMul(want, w, x, n, make([]byte, MatMulWork(w, n)))
-		mag := fuzzMagnitudes(t, w, x, n)
-		for _, path := range Paths() {
-			SetPath(path)
-			got := make([]float32, rows*n)
-			MatMul(got, w, x, n, make([]byte, MatMulWork(w, n)))
-			for i := range got {
-				g, p := float64(got[i]), float64(want[i])
-				if math.IsInf(mag[i], 0) || math.IsNaN(mag[i]) || mag[i] > 1e30 {
-					continue // overflow or NaN: only the absence of a crash counts
-				}
-				if d := math.Abs(g - p); !(d <= 256*0x1p-24*mag[i]+1e-30) {
-					t.Fatalf("%s %v: y[%d] = %v, portable %v (bound %g)", path, typ, i, g, p, 256*0x1p-24*mag[i])
+		// Five tokens (tiles and rows) and one (the decode kernels).
+		for _, n := range []int{5, 1} {
+			x := randRow(r, cols*n)
+			SetPath("portable")
+			want := make([]float32, rows*n)
+			MatMul(want, w, x, n, make([]byte, MatMulWork(w, n)))
+			mag := fuzzMagnitudes(t, w, x, n)
+			for _, path := range Paths() {
+				SetPath(path)
+				got := make([]float32, rows*n)
+				MatMul(got, w, x, n, make([]byte, MatMulWork(w, n)))
+				for i := range got {
+					g, p := float64(got[i]), float64(want[i])
+					if math.IsInf(mag[i], 0) || math.IsNaN(mag[i]) || mag[i] > 1e30 {
+						continue // overflow or NaN: only the absence of a crash counts
+					}
+					if d := math.Abs(g - p); !(d <= 256*0x1p-24*mag[i]+1e-30) {
+						t.Fatalf("%s %v n=%d: y[%d] = %v, portable %v (bound %g)", path, typ, n, i, g, p, 256*0x1p-24*mag[i])
+					}
 				}
 			}
 		}
