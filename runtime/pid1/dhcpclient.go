@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,7 @@ func (c *dhcpClient) transact(ctx context.Context, xid uint32, build func(secs u
 				c.why = err.Error()
 				continue
 			}
-			if m.Xid != xid || !bytesEqual(m.Chaddr, c.mac) {
+			if m.Xid != xid || !bytes.Equal(m.Chaddr, c.mac) {
 				continue
 			}
 			c.heard++
@@ -189,14 +190,8 @@ func (c *dhcpClient) transact(ctx context.Context, xid uint32, build func(secs u
 	}
 }
 
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
-
-// DHCP leases an address on the link with hardware address mac and
-// index ifindex, which must be up, with the default timing.
-func DHCP(ctx context.Context, ifindex int, mac net.HardwareAddr) (Lease, error) {
-	return dhcpOnLink(ctx, ifindex, mac, DefaultDHCPTiming)
-}
-
+// dhcpOnLink leases an address on the link with index ifindex and
+// hardware address mac, which must be up.
 func dhcpOnLink(ctx context.Context, ifindex int, mac net.HardwareAddr, tm DHCPTiming) (Lease, error) {
 	if len(mac) != 6 {
 		return Lease{}, fmt.Errorf("dhcp: link %d has hardware address %q, want Ethernet", ifindex, mac)
