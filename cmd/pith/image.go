@@ -118,7 +118,7 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&features, "guest-features", "0x1", "SEV-SNP guest features (VMSA SEV_FEATURES): 0x1 is QEMU's default, 0x21 adds DebugSwap (Linux 6.6+ KVM); a comma list gives a measurement for each")
 		fs.IntVar(&o.MemoryMiB, "memory", 2048, "guest memory in MiB for the summary; the SEV-SNP, MRTD, RTMR1 and RTMR2 values do not depend on it (TDX RTMR0 would)")
 		fs.Int64Var(&o.SourceDateEpoch, "source-date-epoch", sde, "mtime of every initramfs file (default $SOURCE_DATE_EPOCH or 0)")
-		fs.StringVar(&o.Net, "net", "10.0.2.15/24,10.0.2.2", "pith.net: ADDR/PREFIX,GATEWAY[,IFNAME] or dhcp[,IFNAME] ('' for none: DHCP on the first Ethernet link if the VM has one; the default is QEMU's user network)")
+		fs.StringVar(&o.Net, "net", "dhcp", "pith.net: ADDR/PREFIX,GATEWAY[,IFNAME] for a fixed address, or dhcp[,IFNAME]\n(the default: clouds and QEMU's user network lease addresses by DHCP; '' leaves\npith.net out: DHCP on the first Ethernet link if the VM has one). It is part\nof the measured command line")
 		fs.StringVar(&o.Listen, "listen", "", "pith.listen: HOST:PORT of the server ('' for its default)")
 		fs.StringVar(&o.Attest, "attest", "", "pith.attest: auto, sev-snp, tdx or dev ('' for auto)")
 		fs.StringVar(&o.Source, "source", "", "the pith repository to build pith-init from (default: the one around the current folder)")
