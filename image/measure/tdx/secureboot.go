@@ -34,13 +34,22 @@ const (
 // EnrolledPK reports whether the variable store in a TDVF image's CFV
 // holds a platform key, which puts the firmware in Secure Boot user mode.
 func EnrolledPK(firmware []byte) (bool, error) {
+	cfv, err := cfvSection(firmware)
+	if err != nil {
+		return false, err
+	}
+	return hasPK(cfv)
+}
+
+// cfvSection returns the CFV of a TDVF image.
+func cfvSection(firmware []byte) ([]byte, error) {
 	fw, err := ovmf.Parse(firmware)
 	if err != nil {
-		return false, fmt.Errorf("tdx: %w", err)
+		return nil, fmt.Errorf("tdx: %w", err)
 	}
 	sections, err := fw.TDXMetadata()
 	if err != nil {
-		return false, fmt.Errorf("tdx: %w", err)
+		return nil, fmt.Errorf("tdx: %w", err)
 	}
 	for _, s := range sections {
 		if s.Type != ovmf.CFV {
@@ -48,32 +57,64 @@ func EnrolledPK(firmware []byte) (bool, error) {
 		}
 		end := uint64(s.DataOffset) + uint64(s.RawSize)
 		if end > uint64(len(firmware)) {
-			return false, fmt.Errorf("tdx: CFV %#x+%#x past the %d-byte image", s.DataOffset, s.RawSize, len(firmware))
+			return nil, fmt.Errorf("tdx: CFV %#x+%#x past the %d-byte image", s.DataOffset, s.RawSize, len(firmware))
 		}
-		return hasPK(firmware[s.DataOffset:end])
+		return firmware[s.DataOffset:end], nil
 	}
-	return false, errors.New("tdx: no CFV section (no variable store)")
+	return nil, errors.New("tdx: no CFV section (no variable store)")
+}
+
+// WithoutSecureBoot returns a copy of a TDVF image whose CFV variable store
+// is emptied (erased to 0xff after its header, as edk2 builds it), so that
+// no PK is enrolled and the firmware does not enforce Secure Boot. MRTD
+// does not change: QEMU adds the CFV's pages without extending their
+// contents. RTMR0 does (TDVF measures the CFV and the Secure Boot
+// variables). For Debian's OVMF.inteltdx.ms.fd the emptied CFV is byte for
+// byte Debian's OVMF_VARS_4M.fd of the same build.
+func WithoutSecureBoot(firmware []byte) ([]byte, error) {
+	out := append([]byte(nil), firmware...)
+	cfv, err := cfvSection(out)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := varStore(cfv)
+	if err != nil {
+		return nil, err
+	}
+	for i := varStoreHdr; i < len(vars); i++ {
+		vars[i] = 0xff
+	}
+	return out, nil
+}
+
+// varStore returns the authenticated variable store (header included) at
+// the start of the firmware volume cfv.
+func varStore(cfv []byte) ([]byte, error) {
+	if len(cfv) < 0x48 || string(cfv[40:44]) != fvSignature {
+		return nil, errors.New("tdx: CFV: no firmware volume header")
+	}
+	hdrLen := int(binary.LittleEndian.Uint16(cfv[48:]))
+	if hdrLen < 0x48 || hdrLen+varStoreHdr > len(cfv) {
+		return nil, fmt.Errorf("tdx: CFV: firmware volume header of %d bytes", hdrLen)
+	}
+	store := cfv[hdrLen:]
+	if ovmf.GUID(store[:16]) != authVarStore {
+		return nil, errors.New("tdx: CFV: not an authenticated variable store")
+	}
+	size := int(binary.LittleEndian.Uint32(store[16:]))
+	if size < varStoreHdr || size > len(store) {
+		return nil, fmt.Errorf("tdx: CFV: variable store of %d bytes in %d", size, len(store))
+	}
+	return store[:size], nil
 }
 
 // hasPK walks the authenticated variable store at the start of the
 // firmware volume cfv.
 func hasPK(cfv []byte) (bool, error) {
-	if len(cfv) < 0x48 || string(cfv[40:44]) != fvSignature {
-		return false, errors.New("tdx: CFV: no firmware volume header")
+	store, err := varStore(cfv)
+	if err != nil {
+		return false, err
 	}
-	hdrLen := int(binary.LittleEndian.Uint16(cfv[48:]))
-	if hdrLen < 0x48 || hdrLen+varStoreHdr > len(cfv) {
-		return false, fmt.Errorf("tdx: CFV: firmware volume header of %d bytes", hdrLen)
-	}
-	store := cfv[hdrLen:]
-	if ovmf.GUID(store[:16]) != authVarStore {
-		return false, errors.New("tdx: CFV: not an authenticated variable store")
-	}
-	size := int(binary.LittleEndian.Uint32(store[16:]))
-	if size < varStoreHdr || size > len(store) {
-		return false, fmt.Errorf("tdx: CFV: variable store of %d bytes in %d", size, len(store))
-	}
-	store = store[:size]
 	name := utf16le("PK")
 	for off := varStoreHdr; off+authVarHeader <= len(store); {
 		v := store[off:]

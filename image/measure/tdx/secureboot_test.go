@@ -1,6 +1,8 @@
 package tdx
 
 import (
+	"bytes"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -57,4 +59,42 @@ func FuzzHasPK(f *testing.F) {
 		_, _ = hasPK(b) // must not panic
 		_, _ = Signed(b)
 	})
+}
+
+// Debian's TDVF without its keys: the CFV becomes Debian's own empty
+// variable store of the same build, nothing else moves, and MRTD stays
+// the published vector (in both page orders).
+func TestWithoutSecureBoot(t *testing.T) {
+	fw := inputstest.Load(t, inputs.OVMFIntelTDX)
+	out, err := WithoutSecureBoot(fw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pk, err := EnrolledPK(out); err != nil || pk {
+		t.Errorf("PK enrolled after WithoutSecureBoot: %v, %v", pk, err)
+	}
+	if pk, _ := EnrolledPK(fw); !pk {
+		t.Error("WithoutSecureBoot changed its input")
+	}
+	cfv, err := cfvSection(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty := inputstest.Load(t, inputs.OVMFGenericVars); !bytes.Equal(cfv, empty) {
+		t.Errorf("emptied CFV differs from Debian's OVMF_VARS_4M.fd")
+	}
+	if n := len(cfv); !bytes.Equal(out[n:], fw[n:]) {
+		t.Errorf("bytes outside the CFV (first %d) changed", n)
+	}
+	for order, want := range map[Order]string{
+		SinglePass: "a7a1f751abc454f9cbab198ca8d2edb2821935df525c74182b5e776cb0929e8c59aefecce725b0d08a5e9d3d3183bd08",
+		TwoPass:    "b90b236113eb4c0d4df4ef590568c14e6028a3a31d7e8ac63dee9845df5008d3ebf82d4f5974e933798f65d7a279b9a9",
+	} {
+		if m, err := MRTD(out, order); err != nil || hex.EncodeToString(m[:]) != want {
+			t.Errorf("MRTD(%v) without Secure Boot = %x, %v; want the vector %s", order, m, err, want)
+		}
+	}
+	if _, err := WithoutSecureBoot(fw[:0x1000]); err == nil {
+		t.Error("WithoutSecureBoot took a truncated image")
+	}
 }

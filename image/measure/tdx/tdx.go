@@ -24,7 +24,10 @@
 // route work in a manual run with the same Secure Boot OVMF: QEMU's -shim
 // with Debian's shim 16.1 refused Debian's signed 6.12 cloud kernel
 // ("Verification failed: Security Violation"; that kernel has no .sbat
-// section, which shim requires).
+// section, which shim requires). WithoutSecureBoot empties the TDVF's
+// variable store instead (the result's CFV is Debian's own empty
+// OVMF_VARS_4M.fd): MRTD stays the same, and the same edk2 release's
+// Secure Boot code starts the unsigned kernel with that store.
 //
 // RTMR0 is not computed: it covers the TD HOB (the guest's memory layout),
 // the varstore and its Secure Boot variables, the ACPI tables QEMU builds

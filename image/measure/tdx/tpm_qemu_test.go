@@ -201,11 +201,13 @@ func requireQEMU10(t *testing.T) string {
 	return qemu
 }
 
-// TestSecureBootRefusesUnsignedKernel backs the manifest's TDX warning:
-// the same edk2 release's Secure Boot OVMF with Microsoft's keys (what
-// OVMF.inteltdx.ms.fd enrolls) refuses the pinned unsigned kernel and
-// boots nothing. Outside a TD the legacy loader is off by default; in a TD
-// edk2 never uses it.
+// TestSecureBootRefusesUnsignedKernel backs the manifest's TDX warning and
+// WithoutSecureBoot: the same edk2 release's Secure Boot OVMF with
+// Microsoft's keys (what OVMF.inteltdx.ms.fd enrolls) refuses the pinned
+// unsigned kernel and boots nothing (outside a TD the legacy loader is off
+// by default; in a TD edk2 never uses it), while the same code with
+// Debian's empty variable store, which is what WithoutSecureBoot makes of
+// the TDVF's CFV, starts it.
 func TestSecureBootRefusesUnsignedKernel(t *testing.T) {
 	qemu := requireQEMU10(t)
 	kernel := inputstest.Load(t, inputs.CloudKernel)
@@ -213,19 +215,38 @@ func TestSecureBootRefusesUnsignedKernel(t *testing.T) {
 		t.Fatalf("kernel signed = %v, %v: this test wants the unsigned one", signed, err)
 	}
 	dir := t.TempDir()
-	for n, d := range map[string]inputs.Deb{"code.fd": inputs.OVMFGenericCodeSB, "vars.fd": inputs.OVMFGenericVarsMS, "vmlinuz": inputs.CloudKernel} {
+	for n, d := range map[string]inputs.Deb{"code.fd": inputs.OVMFGenericCodeSB, "ms.fd": inputs.OVMFGenericVarsMS, "empty.fd": inputs.OVMFGenericVars, "vmlinuz": inputs.CloudKernel} {
 		if err := os.WriteFile(filepath.Join(dir, n), inputstest.Load(t, d), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+	const refused, started = "Fallback to insecure legacy linux kernel loader is disabled", "Linux version "
+	for _, c := range []struct{ vars, want string }{{"ms.fd", refused}, {"empty.fd", started}} {
+		t.Run(c.vars, func(t *testing.T) {
+			console := firstOf(t, qemu, []string{refused, started},
+				"-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on",
+				"-cpu", "max", "-smp", "1", "-m", "512", "-no-reboot", "-nographic", "-nodefaults", "-serial", "stdio", "-monitor", "none",
+				"-drive", "if=pflash,format=raw,readonly=on,file="+filepath.Join(dir, "code.fd"),
+				"-drive", "if=pflash,format=raw,snapshot=on,file="+filepath.Join(dir, c.vars),
+				"-kernel", filepath.Join(dir, "vmlinuz"), "-append", "console=ttyS0")
+			if !strings.Contains(console, c.want) {
+				t.Fatalf("want %q:\n%s", c.want, tail([]byte(console)))
+			}
+			if c.want == refused && !strings.Contains(console, "Secure boot image verification failed") {
+				t.Errorf("no verification failure reported:\n%s", tail([]byte(console)))
+			}
+		})
+	}
+}
+
+// firstOf runs QEMU until its console shows one of marks, then stops it
+// (the firmware waits in its boot manager after refusing a kernel), and
+// returns the console so far.
+func firstOf(t *testing.T, qemu string, marks []string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	vm := exec.CommandContext(ctx, qemu,
-		"-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on",
-		"-cpu", "max", "-smp", "1", "-m", "512", "-no-reboot", "-nographic", "-nodefaults", "-serial", "stdio", "-monitor", "none",
-		"-drive", "if=pflash,format=raw,readonly=on,file="+filepath.Join(dir, "code.fd"),
-		"-drive", "if=pflash,format=raw,file="+filepath.Join(dir, "vars.fd"),
-		"-kernel", filepath.Join(dir, "vmlinuz"), "-append", "console=ttyS0")
+	vm := exec.CommandContext(ctx, qemu, args...)
 	out, err := vm.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -235,23 +256,19 @@ func TestSecureBootRefusesUnsignedKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = vm.Process.Kill(); _ = vm.Wait() }()
-	// The firmware prints the verdict, then waits in its boot manager:
-	// stop reading there.
 	var console bytes.Buffer
 	buf := make([]byte, 4096)
-	refused := "Fallback to insecure legacy linux kernel loader is disabled"
-	for !strings.Contains(console.String(), refused) {
+	for {
 		n, err := out.Read(buf)
 		console.Write(buf[:n])
-		if strings.Contains(console.String(), "EFI stub") {
-			t.Fatalf("the kernel started:\n%s", tail(console.Bytes()))
+		for _, m := range marks {
+			if strings.Contains(console.String(), m) {
+				return console.String()
+			}
 		}
 		if err != nil {
-			t.Fatalf("QEMU output ended (%v) without the firmware refusing the kernel:\n%s", err, tail(console.Bytes()))
+			t.Fatalf("QEMU output ended (%v) before any of %q:\n%s", err, marks, tail(console.Bytes()))
 		}
-	}
-	if !strings.Contains(console.String(), "Secure boot image verification failed") {
-		t.Errorf("no verification failure reported:\n%s", tail(console.Bytes()))
 	}
 }
 
