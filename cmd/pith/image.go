@@ -19,7 +19,9 @@ import (
 const imageBuildHelp = `Build the measured confidential-VM image for a model: the pinned Debian
 cloud kernel, an initramfs holding pith-init and its kernel modules, the
 measured command line (which carries the model's SHA-256 and size), the
-pinned OVMF builds, and manifest.json with every input's and output's
+pinned OVMF builds (the TDX one, OVMF.inteltdx.fd, with its variable store
+emptied: Debian's enforces Secure Boot, which refuses the unsigned kernel;
+MRTD is unchanged), and manifest.json with every input's and output's
 SHA-256 and the expected launch measurements (SEV-SNP for the given vCPU
 count, type and guest features; TDX MRTD, RTMR1 and RTMR2 (RTMR0 is
 platform-dependent and recorded as not pinned); the development stand-in's).

@@ -33,6 +33,7 @@ import (
 
 	"github.com/pith-project/pith/image/cpio"
 	"github.com/pith-project/pith/image/measure/inputs"
+	"github.com/pith-project/pith/image/measure/tdx"
 )
 
 // Options are a build's choices. Everything else is pinned.
@@ -204,9 +205,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		FileCmdline: []byte(cmdline),
 		FileInit:    initBin,
 	}
-	for n, b := range firmware {
-		out[n] = b
+	tdvf, err := tdx.WithoutSecureBoot(firmware[FileOVMFTDX])
+	if err != nil {
+		return nil, fmt.Errorf("build: %s: %w", FileOVMFTDX, err)
 	}
+	out[FileOVMFSNP], out[FileOVMFTDXBoot] = firmware[FileOVMFSNP], tdvf
 	m := &Manifest{
 		Format:  ManifestFormat,
 		Version: opts.Version,
@@ -227,15 +230,14 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		FileCmdline: "the measured kernel command line",
 		FileKernel:  kernelPkg.Package + " " + kernelPkg.Version + ":/" + kernelFile,
 	}
-	for n, src := range fwSource {
-		made[n] = src
-	}
+	made[FileOVMFSNP] = fwSource[FileOVMFSNP]
+	made[FileOVMFTDXBoot] = fwSource[FileOVMFTDX] + " with its variable store emptied (no Secure Boot keys; Debian's empty OVMF_VARS_4M.fd layout)"
 	for _, n := range names {
 		m.Outputs = append(m.Outputs, fileArtifact(n, out[n], made[n]))
 	}
 	done = p.start("computing the launch measurements")
 	meas, err := Measurements(Image{Kernel: kernel, Initrd: initrd, Cmdline: cmdline, InitPath: filepath.Join(work, FileInit),
-		OVMFSNP: firmware[FileOVMFSNP], OVMFTDX: firmware[FileOVMFTDX]},
+		OVMFSNP: firmware[FileOVMFSNP], OVMFTDX: tdvf},
 		opts.SNP)
 	if err != nil {
 		return nil, err

@@ -136,7 +136,7 @@ func TestReproducible(t *testing.T) {
 	if strings.Join(a, " ") != strings.Join(b, " ") {
 		t.Fatalf("different files: %v and %v", a, b)
 	}
-	want := []string{FileOVMFSNP, FileOVMFTDX, FileCmdline, FileInitrd, FileManifest, FileInit, FileKernel}
+	want := []string{FileOVMFSNP, FileOVMFTDXBoot, FileCmdline, FileInitrd, FileManifest, FileInit, FileKernel}
 	sort.Strings(want)
 	if strings.Join(a, " ") != strings.Join(want, " ") {
 		t.Fatalf("outputs %v, want %v", a, want)

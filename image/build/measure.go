@@ -23,10 +23,17 @@ type (
 // ManifestFormat is the manifest layout the builder writes.
 const ManifestFormat = attest.ManifestFormat
 
-// The firmware files, named as Debian ships them.
+// The firmware files, named as Debian ships them, and the TDVF the image
+// ships for TDX launches.
 const (
 	FileOVMFSNP = "OVMF.amdsev.fd"
 	FileOVMFTDX = "OVMF.inteltdx.ms.fd"
+	// FileOVMFTDXBoot is FileOVMFTDX with its variable store emptied
+	// (tdx.WithoutSecureBoot): Debian's TDVF enforces Secure Boot with
+	// Microsoft's keys and refuses the image's unsigned kernel, and in a TD
+	// edk2 has no fallback. Its CFV is Debian's empty OVMF_VARS_4M.fd and
+	// its MRTD that of FileOVMFTDX.
+	FileOVMFTDXBoot = "OVMF.inteltdx.fd"
 )
 
 // TDXOrder is the page order the MRTD is computed for: upstream Linux KVM
@@ -57,7 +64,7 @@ type Expected struct {
 
 // TDXBoot is what the manifest says RTMR1 and RTMR2 were computed for
 // (tdx.DirectBoot.Events has the event sequence and its conditions).
-const TDXBoot = "QEMU >= 10.0 direct kernel boot (-kernel/-initrd/-append) through TDVF edk2-stable202508 or later, " +
+const TDXBoot = "QEMU >= 10.0 direct kernel boot (-kernel/-initrd/-append) through TDVF edk2-stable202508 or later (this image's " + FileOVMFTDXBoot + "), " +
 	"the kernel accepted by LoadImage (not refused by Secure Boot), no PCI option ROM loaded (QEMU devices with romfile=), " +
 	"Linux EFI stub measuring LoadOptions and initrd"
 
@@ -179,7 +186,7 @@ func Measure(dir string) (*Check, error) {
 		}
 	}
 	files := map[string][]byte{}
-	for _, n := range []string{FileKernel, FileInitrd, FileCmdline, FileInit, FileOVMFSNP, FileOVMFTDX} {
+	for _, n := range []string{FileKernel, FileInitrd, FileCmdline, FileInit, FileOVMFSNP, FileOVMFTDXBoot} {
 		b, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			return nil, fmt.Errorf("build: measure: %w", err)
@@ -221,7 +228,7 @@ func Measure(dir string) (*Check, error) {
 	}
 	e, err := Measurements(Image{
 		Kernel: files[FileKernel], Initrd: files[FileInitrd], Cmdline: string(files[FileCmdline]),
-		InitPath: filepath.Join(dir, FileInit), OVMFSNP: files[FileOVMFSNP], OVMFTDX: files[FileOVMFTDX],
+		InitPath: filepath.Join(dir, FileInit), OVMFSNP: files[FileOVMFSNP], OVMFTDX: files[FileOVMFTDXBoot],
 	}, snp)
 	if err != nil {
 		return nil, err
