@@ -53,7 +53,7 @@ type matKernels struct {
 	// gemmV multiplies nb repacked blocks of sixteen rows by a group of
 	// ntok <= 16 tokens' records, token t's sixteen results to out +
 	// t·ostride bytes (only the rows in rmask).
-	gemmV func(nb int, w, x *byte, out *float32, ostride int, ntok int, rmask int)
+	gemmV func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 	// prefetch asks for n bytes at p to come into the cache.
 	prefetch func(p *byte, n int)
 
@@ -82,6 +82,23 @@ type floatKernels struct {
 	swiglu    func(dst, gate, up []float32)
 	expShift  func(dst, src []float32, m float32)
 	roundF16s func(dst, src []float32, s float32)
+
+	// kLanes are row-lane prefill kernels for K-quants (Q8_K activations).
+	kLanes map[Type]kLaneKernels
+}
+
+// kLaneKernels are a K-quant's row-lane prefill kernels: repack lays out nb
+// blocks of 16 rows in block bytes each; gemm multiplies them by a group of
+// ntok <= 16 tokens' records (kRecord bytes per token and block, made by
+// recordsK with pairs) into out, with acc as scratch for 256 floats.
+type kLaneKernels struct {
+	repack   func(nb int, w *byte, wrb int, rmask int, dst *byte)
+	gemm     func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+	prefetch func(p *byte, n int)
+	block    int
+	// pairs writes the block's activation sums as the int16 pairs the
+	// kernel's VPDPWSSD takes, from the Q8_K block's sums of 16.
+	pairs func(dst, bsums []byte)
 }
 
 var (

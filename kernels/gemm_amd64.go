@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"golang.org/x/sys/cpu"
@@ -104,7 +105,7 @@ func tileZ8Q5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add 
 // The row-lane kernels of gemmv_amd64.s (prefill); see the comment there.
 
 //go:noescape
-func gemmV16(nb int, w, x *byte, out *float32, ostride int, ntok int, rmask int)
+func gemmV16(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 
 //go:noescape
 func prefetchV(p *byte, n int)
@@ -117,3 +118,23 @@ func repackVQ8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
 func repackVQ5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+// kLanesAVX512 are the row-lane prefill kernels of gemmvk_amd64.s.
+var kLanesAVX512 = map[Type]kLaneKernels{
+	Q4_K: {repack: repackVQ4_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K},
+}
+
+// pairsQ4_K writes the sums of Q4_K's eight sub-blocks of 32 (two sums of
+// 16 each) as four int16 pairs.
+func pairsQ4_K(dst, bsums []byte) {
+	for i := range 8 {
+		s := int16(binary.LittleEndian.Uint16(bsums[4*i:])) + int16(binary.LittleEndian.Uint16(bsums[4*i+2:]))
+		binary.LittleEndian.PutUint16(dst[2*i:], uint16(s))
+	}
+}

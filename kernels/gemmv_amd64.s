@@ -48,15 +48,15 @@
 //   Z24-Z27 integer sums of four tokens
 //   K1 the valid rows (stores only)
 
-DATA ·vLanes<>+0(SB)/8, $0x0000000100000000
-DATA ·vLanes<>+8(SB)/8, $0x0000000300000002
-DATA ·vLanes<>+16(SB)/8, $0x0000000500000004
-DATA ·vLanes<>+24(SB)/8, $0x0000000700000006
-DATA ·vLanes<>+32(SB)/8, $0x0000000900000008
-DATA ·vLanes<>+40(SB)/8, $0x0000000b0000000a
-DATA ·vLanes<>+48(SB)/8, $0x0000000d0000000c
-DATA ·vLanes<>+56(SB)/8, $0x0000000f0000000e
-GLOBL ·vLanes<>(SB), RODATA|NOPTR, $64
+DATA ·vLanes+0(SB)/8, $0x0000000100000000
+DATA ·vLanes+8(SB)/8, $0x0000000300000002
+DATA ·vLanes+16(SB)/8, $0x0000000500000004
+DATA ·vLanes+24(SB)/8, $0x0000000700000006
+DATA ·vLanes+32(SB)/8, $0x0000000900000008
+DATA ·vLanes+40(SB)/8, $0x0000000b0000000a
+DATA ·vLanes+48(SB)/8, $0x0000000d0000000c
+DATA ·vLanes+56(SB)/8, $0x0000000f0000000e
+GLOBL ·vLanes(SB), RODATA|NOPTR, $64
 
 // ---------------------------------------------------------------------------
 // Repacking. Register plan: CX blocks left, SI the first row's block, DI
@@ -74,7 +74,7 @@ GLOBL ·vLanes<>(SB), RODATA|NOPTR, $64
 	MOVQ w+8(FP), SI; \
 	MOVQ wrb+16(FP), AX; \
 	VPBROADCASTD AX, Z30; \
-	VPMULLD ·vLanes<>(SB), Z30, Z30; \
+	VPMULLD ·vLanes(SB), Z30, Z30; \
 	MOVQ rmask+24(FP), DX; \
 	MOVQ dst+32(FP), DI; \
 	MOVL $0x0f0f0f0f, AX; \
@@ -166,8 +166,9 @@ GLOBL ·vLanes<>(SB), RODATA|NOPTR, $64
 	VMOVUPS A, K1, (R11); \
 	ADDQ R14, R11
 
-// func gemmV16(nb int, w, x *byte, out *float32, ostride int, ntok int, rmask int)
-TEXT ·gemmV16(SB), NOSPLIT, $0-56
+// func gemmV16(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+// acc is unused: the sums stay in registers (gemmVQ4_K needs it).
+TEXT ·gemmV16(SB), NOSPLIT, $0-64
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ x+16(FP), DI
@@ -208,10 +209,10 @@ vloop:
 	DECQ CX
 	JNZ vloop
 vstore:
-	MOVQ out+24(FP), R11
-	MOVQ ostride+32(FP), R14
-	MOVQ ntok+40(FP), BX
-	MOVQ rmask+48(FP), AX
+	MOVQ out+32(FP), R11
+	MOVQ ostride+40(FP), R14
+	MOVQ ntok+48(FP), BX
+	MOVQ rmask+56(FP), AX
 	KMOVW AX, K1
 	STOREV(0, Z0)
 	STOREV(1, Z1)

@@ -37,7 +37,30 @@ func (m Matrix) Check() error {
 // each scale once per call rather than once per weight row.
 func MatMulWork(m Matrix, n int) int {
 	rb, _ := m.Type.VecDotType().RowBytes(m.Cols)
-	return rb*n + dxBytes(m, n)
+	return rb*n + dxBytes(m, n) + kBytes(m.Type, m.Cols, n)
+}
+
+// kRecord is the size of one token's record of one block for the K-quant
+// row-lane kernels (see gemmvk_amd64.s).
+const kRecord = 304
+
+func kBytes(t Type, cols, n int) int {
+	if t.VecDotType() != Q8_K {
+		return 0
+	}
+	return (n + vGroup - 1) / vGroup * vGroup * (cols / QKK) * kRecord
+}
+
+// clearPad zeroes the records of the unused token slots of the last group
+// (nb blocks of rec bytes per token): the kernels compute them but never
+// store them, and they should hold numbers.
+func clearPad(x []byte, nb, rec, n int) {
+	if pad := len(x)/(nb*rec) - n; pad > 0 {
+		last := x[(n/vGroup)*vGroup*nb*rec:]
+		for b := range nb {
+			clear(last[(b*vGroup+vGroup-pad)*rec : (b+1)*vGroup*rec])
+		}
+	}
 }
 
 func dxBytes(m Matrix, n int) int {
@@ -126,6 +149,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	}
 	var dx []float32
 	var xz, xv []byte
+	var lane laneSpec
 	if fast {
 		rest := work[xrb*n:]
 		dx = floatView(rest, n*nb)
@@ -136,19 +160,22 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 			xz = rest[off : off+n*nb/2*zRecord]
 		case rowLanes:
 			xv = rest[:vBytes(w.Cols, n)]
-			// The group's unused token slots are computed but never
-			// stored; zero them so they hold numbers.
-			if pad := len(xv)/(nb*vRecord) - n; pad > 0 {
-				last := xv[(n/vGroup)*vGroup*nb*vRecord:]
-				for b := range nb {
-					clear(last[(b*vGroup+vGroup-pad)*vRecord : (b+1)*vGroup*vRecord])
-				}
-			}
-			growScratch(Threads(), nb*vBlock+64)
+			clearPad(xv, nb, vRecord, n)
+			growScratch(Threads(), nb*vBlock+vGroup*vRows*4+64)
+			lane = laneSpec{x: xv, nb: nb, block: vBlock, rec: vRecord, repack: mk.repackV, gemm: mk.gemmV, prefetch: mk.prefetch}
 		}
 	}
+	// K-quants: the row-lane kernels where the path has them.
+	var xk []byte
+	kl, kLanes := activeFloat.kLanes[w.Type]
+	if nbk := w.Cols / QKK; kLanes && xt == Q8_K && n >= vMinTokens && nbk > 0 {
+		xk = work[xrb*n:][:kBytes(w.Type, w.Cols, n)]
+		clearPad(xk, nbk, kRecord, n)
+		growScratch(Threads(), nbk*kl.block+vGroup*vRows*4+64)
+		lane = laneSpec{x: xk, nb: nbk, block: kl.block, rec: kRecord, repack: kl.repack, gemm: kl.gemm, prefetch: kl.prefetch}
+	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast {
 		q.fastQ8 = mk.quant
 	}
@@ -156,7 +183,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	*q = quantJob{}
 
 	j := &theJobs.mm
-	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
+	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, lane: lane, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
 	parallel(w.Rows, 16, j)
 	*j = matmulJob{} // keep no reference to the caller's request data
 }
@@ -184,7 +211,9 @@ type quantJob struct {
 	dx       []float32
 	xz       []byte // pair records for the 512-bit kernels, or nil
 	xv       []byte // token-group records for the row-lane kernels, or nil
-	zOff     int32  // their weight offset
+	xk       []byte // the same for the K-quant row-lane kernels, or nil
+	pairs    func(dst, bsums []byte)
+	zOff     int32 // their weight offset
 	cols     int
 	xrb      int
 	quantize func(dst []byte, src []float32)
@@ -211,6 +240,22 @@ func (j *quantJob) run(lo, hi int) {
 		if j.xv != nil {
 			j.recordsV(t, row, j.dx[t*nb:(t+1)*nb])
 		}
+		if j.xk != nil {
+			j.recordsK(t, row)
+		}
+	}
+}
+
+// recordsK lays out token t's Q8_K row as its records of gemmvk_amd64.s.
+func (j *quantJob) recordsK(t int, row []byte) {
+	nb := j.cols / QKK
+	grp := j.xk[t/vGroup*vGroup*nb*kRecord:]
+	for b := range nb {
+		rec := grp[(b*vGroup+t%vGroup)*kRecord:][:kRecord]
+		blk := row[b*q8KBytes : (b+1)*q8KBytes]
+		copy(rec[:256], blk[4:260])
+		j.pairs(rec[256:288], blk[260:292])
+		copy(rec[288:292], blk[:4])
 	}
 }
 
@@ -261,7 +306,7 @@ type matmulJob struct {
 	xq       []byte
 	dx       []float32
 	xz       []byte
-	xv       []byte
+	lane     laneSpec
 	n        int
 	xrb, wrb int
 	fast     bool
@@ -277,6 +322,10 @@ const tileBytes = 128 << 10
 func (j *matmulJob) run(lo, hi int) {
 	rows, cols, n := j.w.Rows, j.w.Cols, j.n
 	y, xq, data := j.y, j.xq, j.w.Data
+	if j.lane.x != nil {
+		j.runRowLanes(lo, hi)
+		return
+	}
 	if !j.fast {
 		t := 0
 		if bs := j.w.Type.BlockSize(); j.tile4 != nil && cols >= bs {
@@ -300,10 +349,6 @@ func (j *matmulJob) run(lo, hi int) {
 		return
 	}
 	nb := cols / QK
-	if j.xv != nil {
-		j.runRowLanes(lo, hi)
-		return
-	}
 	if j.xz != nil {
 		j.runWide(lo, hi)
 		return
@@ -376,23 +421,34 @@ func (j *matmulJob) runWide(lo, hi int) {
 // tokens passes through them. parallel hands out rows in multiples of
 // vRows, so only the matrix's last tile is partial.
 func (j *matmulJob) runRowLanes(lo, hi int) {
-	rows, n, wrb := j.w.Rows, j.n, j.wrb
-	nb := j.w.Cols / QK
+	rows, n, wrb, l := j.w.Rows, j.n, j.wrb, &j.lane
 	slot := claimScratch()
 	defer vScratch.busy[slot].Store(false)
 	buf := vScratch.bufs[slot]
 	buf = buf[int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63):]
-	gs := vGroup * nb * vRecord
+	acc := floatView(buf[l.nb*l.block:], vGroup*vRows)
+	gs := vGroup * l.nb * l.rec
 	for r0 := lo; r0 < hi; r0 += vRows {
 		mask := 1<<min(vRows, hi-r0) - 1
-		j.mk.repackV(nb, &j.w.Data[r0*wrb], wrb, mask, &buf[0])
+		l.repack(l.nb, &j.w.Data[r0*wrb], wrb, mask, &buf[0])
 		if next := min(r0+2*vRows, hi); next > r0+vRows {
-			j.mk.prefetch(&j.w.Data[(r0+vRows)*wrb], (next-r0-vRows)*wrb)
+			l.prefetch(&j.w.Data[(r0+vRows)*wrb], (next-r0-vRows)*wrb)
 		}
 		for t := 0; t < n; t += vGroup {
-			j.mk.gemmV(nb, &buf[0], &j.xv[t/vGroup*gs], &j.y[t*rows+r0], rows*4, min(vGroup, n-t), mask)
+			l.gemm(l.nb, &buf[0], &l.x[t/vGroup*gs], &acc[0], &j.y[t*rows+r0], rows*4, min(vGroup, n-t), mask)
 		}
 	}
+}
+
+// laneSpec is a row-lane product's kernels and activation records: nb
+// blocks per row, block bytes per repacked block of vRows rows, rec bytes
+// per token and block.
+type laneSpec struct {
+	x              []byte
+	nb, block, rec int
+	repack         func(nb int, w *byte, wrb int, rmask int, dst *byte)
+	gemm           func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+	prefetch       func(p *byte, n int)
 }
 
 // vScratch holds one repacking buffer per thread of a product: a thread

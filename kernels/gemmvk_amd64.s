@@ -1,0 +1,338 @@
+#include "textflag.h"
+
+// ---------------------------------------------------------------------------
+// Prefill for Q4_K weights on AVX-512 VNNI with weight rows in the lanes, as
+// gemmv_amd64.s does for the legacy formats (see there for the idea).
+//
+// A Q4_K block of 256 has eight sub-blocks of 32 with 6-bit scales sc and
+// mins m, and value = d·sc·q - dmin·m for the nibble q. With Q8_K
+// activations x (scale dx, and sums of 16 values), ggml's dot product is
+//   dx·(d·sum_j sc_j·(q·x)_j - dmin·sum_j m_j·sumx_j),
+// both sums exact in integers. Per sub-block, eight VPDPBUSD give (q·x)_j
+// for sixteen rows of one token (weights unsigned nibbles, no offset
+// needed); VPMULLD by the rows' sc_j and VPADDD add it to the token's
+// integer block sum (|sum| < 2^25: 63·15·128·32·8). The mins' sum is four
+// VPDPWSSD of (m_2i, m_2i+1) int16 pairs of the rows by the token's
+// (sumx_2i, sumx_2i+1) pairs. Then, per block and token, in float:
+//   acc += (float(isum)·d - float(msum)·dmin)·dx.
+// The integer sums are exact; float32 conversion of a sum above 2^24 and the
+// float steps round, as the portable order does in its own way.
+//
+// Repacked weights, per block of 256 and 16 rows (4992 bytes):
+//   0     sub-block j, register g: bytes 4g..4g+3 of the 32 nibbles of
+//         sub-block j of rows 0-15 (j·512 + g·64)
+//   4096  sc_j as int32 lanes (j·64)
+//   4608  (m_2i | m_2i+1<<16) int16 pairs (i·64)
+//   4864  d as float32   4928 dmin as float32
+// Activations, per group of 16 tokens, per block, per token (304 bytes):
+//   0 the 256 int8 values   256 (sumx_2i, sumx_2i+1) int16 pairs, i = 0-3
+//   288 dx as float32
+// Float accumulators live in acc (16 tokens × 16 floats), zeroed here.
+//
+// Register plan: CX blocks left, SI weights, DI the group's records, R8 acc;
+//   Z0-Z15 integer block sums, tokens 0-15   Z16-Z23 a sub-block's weights
+//   Z24 its scales   Z25-Z28 four tokens' sub-block sums   Z29-Z31 temps
+
+// Four tokens through one sub-block (byte offset OFF in the records; R0-R3
+// the tokens' record offsets), then scaled by Z24 into their block sums.
+#define SUBK4(OFF, R0, R1, R2, R3, T0, T1, T2, T3) \
+	VPXORD Z25, Z25, Z25; \
+	VPXORD Z26, Z26, Z26; \
+	VPXORD Z27, Z27, Z27; \
+	VPXORD Z28, Z28, Z28; \
+	DPK4(OFF+0, Z16, R0, R1, R2, R3); \
+	DPK4(OFF+4, Z17, R0, R1, R2, R3); \
+	DPK4(OFF+8, Z18, R0, R1, R2, R3); \
+	DPK4(OFF+12, Z19, R0, R1, R2, R3); \
+	DPK4(OFF+16, Z20, R0, R1, R2, R3); \
+	DPK4(OFF+20, Z21, R0, R1, R2, R3); \
+	DPK4(OFF+24, Z22, R0, R1, R2, R3); \
+	DPK4(OFF+28, Z23, R0, R1, R2, R3); \
+	VPMULLD Z24, Z25, Z25; \
+	VPMULLD Z24, Z26, Z26; \
+	VPMULLD Z24, Z27, Z27; \
+	VPMULLD Z24, Z28, Z28; \
+	VPADDD Z25, T0, T0; \
+	VPADDD Z26, T1, T1; \
+	VPADDD Z27, T2, T2; \
+	VPADDD Z28, T3, T3
+
+// Four tokens times weight register W (record byte O of each token).
+#define DPK4(O, W, R0, R1, R2, R3) \
+	VPDPBUSD.BCST R0+O(DI), W, Z25; \
+	VPDPBUSD.BCST R1+O(DI), W, Z26; \
+	VPDPBUSD.BCST R2+O(DI), W, Z27; \
+	VPDPBUSD.BCST R3+O(DI), W, Z28
+
+// Token at record offset R (accumulator A, acc offset AO): the mins' sum,
+// the float step into acc, and A cleared for the next block.
+#define FINK4(R, AO, A) \
+	VPXORD Z29, Z29, Z29; \
+	VPDPWSSD.BCST R+256(DI), Z16, Z29; \
+	VPDPWSSD.BCST R+260(DI), Z17, Z29; \
+	VPDPWSSD.BCST R+264(DI), Z18, Z29; \
+	VPDPWSSD.BCST R+268(DI), Z19, Z29; \
+	VCVTDQ2PS A, Z30; \
+	VMULPS Z20, Z30, Z30; \
+	VCVTDQ2PS Z29, Z29; \
+	VFNMADD231PS Z21, Z29, Z30; \
+	VMOVUPS AO(R8), Z31; \
+	VFMADD231PS.BCST R+288(DI), Z30, Z31; \
+	VMOVUPS Z31, AO(R8); \
+	VPXORD A, A, A
+
+// Sub-block J of the block: its weights and scales, then all sixteen
+// tokens in fours (record offsets t·304).
+#define SUBBLOCK(J) \
+	VMOVDQU32 J*512+0(SI), Z16; \
+	VMOVDQU32 J*512+64(SI), Z17; \
+	VMOVDQU32 J*512+128(SI), Z18; \
+	VMOVDQU32 J*512+192(SI), Z19; \
+	VMOVDQU32 J*512+256(SI), Z20; \
+	VMOVDQU32 J*512+320(SI), Z21; \
+	VMOVDQU32 J*512+384(SI), Z22; \
+	VMOVDQU32 J*512+448(SI), Z23; \
+	VMOVDQU32 4096+J*64(SI), Z24; \
+	SUBK4(J*32, 0, 304, 608, 912, Z0, Z1, Z2, Z3); \
+	SUBK4(J*32, 1216, 1520, 1824, 2128, Z4, Z5, Z6, Z7); \
+	SUBK4(J*32, 2432, 2736, 3040, 3344, Z8, Z9, Z10, Z11); \
+	SUBK4(J*32, 3648, 3952, 4256, 4560, Z12, Z13, Z14, Z15)
+
+// Token T's sixteen rows from acc to R11 (masked to the valid rows) unless
+// the group has only T tokens; R11 then moves to the next token's row.
+#define STOREK(T) \
+	CMPQ BX, $T; \
+	JLE vkdone; \
+	VMOVUPS T*64(R8), Z0; \
+	VMOVUPS Z0, K1, (R11); \
+	ADDQ R14, R11
+
+// func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmVQ4_K(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ acc+24(FP), R8
+	VPXORD Z0, Z0, Z0
+
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z0, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z0, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z0, Z9
+	VMOVDQA32 Z0, Z10
+	VMOVDQA32 Z0, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z0, Z13
+	VMOVDQA32 Z0, Z14
+	VMOVDQA32 Z0, Z15
+	VMOVUPS Z0, 0(R8)
+	VMOVUPS Z0, 64(R8)
+	VMOVUPS Z0, 128(R8)
+	VMOVUPS Z0, 192(R8)
+	VMOVUPS Z0, 256(R8)
+	VMOVUPS Z0, 320(R8)
+	VMOVUPS Z0, 384(R8)
+	VMOVUPS Z0, 448(R8)
+	VMOVUPS Z0, 512(R8)
+	VMOVUPS Z0, 576(R8)
+	VMOVUPS Z0, 640(R8)
+	VMOVUPS Z0, 704(R8)
+	VMOVUPS Z0, 768(R8)
+	VMOVUPS Z0, 832(R8)
+	VMOVUPS Z0, 896(R8)
+	VMOVUPS Z0, 960(R8)
+	TESTQ CX, CX
+	JZ vkstore
+vkloop:
+	SUBBLOCK(0)
+	SUBBLOCK(1)
+	SUBBLOCK(2)
+	SUBBLOCK(3)
+	SUBBLOCK(4)
+	SUBBLOCK(5)
+	SUBBLOCK(6)
+	SUBBLOCK(7)
+	// mins and the float step, per token
+	VMOVDQU32 4608(SI), Z16
+	VMOVDQU32 4672(SI), Z17
+	VMOVDQU32 4736(SI), Z18
+	VMOVDQU32 4800(SI), Z19
+	VMOVUPS 4864(SI), Z20
+	VMOVUPS 4928(SI), Z21
+	FINK4(0, 0, Z0)
+	FINK4(304, 64, Z1)
+	FINK4(608, 128, Z2)
+	FINK4(912, 192, Z3)
+	FINK4(1216, 256, Z4)
+	FINK4(1520, 320, Z5)
+	FINK4(1824, 384, Z6)
+	FINK4(2128, 448, Z7)
+	FINK4(2432, 512, Z8)
+	FINK4(2736, 576, Z9)
+	FINK4(3040, 640, Z10)
+	FINK4(3344, 704, Z11)
+	FINK4(3648, 768, Z12)
+	FINK4(3952, 832, Z13)
+	FINK4(4256, 896, Z14)
+	FINK4(4560, 960, Z15)
+	ADDQ $4992, SI
+	ADDQ $4864, DI
+	DECQ CX
+	JNZ vkloop
+vkstore:
+	MOVQ out+32(FP), R11
+	MOVQ ostride+40(FP), R14
+	MOVQ ntok+48(FP), BX
+	MOVQ rmask+56(FP), AX
+	KMOVW AX, K1
+	STOREK(0)
+	STOREK(1)
+	STOREK(2)
+	STOREK(3)
+	STOREK(4)
+	STOREK(5)
+	STOREK(6)
+	STOREK(7)
+	STOREK(8)
+	STOREK(9)
+	STOREK(10)
+	STOREK(11)
+	STOREK(12)
+	STOREK(13)
+	STOREK(14)
+	STOREK(15)
+vkdone:
+	VZEROUPPER
+	RET
+
+
+// ---------------------------------------------------------------------------
+// Repacking Q4_K (144-byte blocks: F16 d, F16 dmin, 12 bytes of packed
+// 6-bit scales and mins, 128 bytes of nibbles) for gemmVQ4_K, sixteen rows
+// at a time with VPGATHERDD as repackVQ4_0 does. Register plan: CX blocks
+// left, SI the first row's block, DI the destination, DX the valid-row
+// mask, Z30 the row offsets, Z29 15 and Z28 63 and Z27 3 in each dword,
+// Z26 0x0f bytes.
+
+#define GATHERK(OFF, Z) \
+	KMOVW DX, K1; \
+	VPXORD Z, Z, Z; \
+	VPGATHERDD OFF(SI)(Z30*1), K1, Z
+
+// Nibbles of bytes 4G..4G+3 of pair P's 32 bytes to sub-blocks 2P (low)
+// and 2P+1 (high), register G.
+#define NIBK(P, G) \
+	GATHERK(16+P*32+G*4, Z16); \
+	VPANDD Z26, Z16, Z17; \
+	VMOVDQU32 Z17, 2*P*512+G*64(DI); \
+	VPSRLD $4, Z16, Z16; \
+	VPANDD Z26, Z16, Z16; \
+	VMOVDQU32 Z16, 2*P*512+512+G*64(DI)
+
+#define NIBPAIR(P) \
+	NIBK(P, 0); NIBK(P, 1); NIBK(P, 2); NIBK(P, 3); \
+	NIBK(P, 4); NIBK(P, 5); NIBK(P, 6); NIBK(P, 7)
+
+// Scales and mins of sub-blocks J < 4: byte J of scales[0:4] and of
+// scales[4:8], low 6 bits. S0 Z18, S1 Z19, S2 Z20 hold the three dwords.
+#define SCLO(J, SC, M) \
+	VPSRLD $(8*J), Z18, SC; \
+	VPANDD Z28, SC, SC; \
+	VPSRLD $(8*J), Z19, M; \
+	VPANDD Z28, M, M
+
+// Sub-blocks J+4: sc = low nibble of scales[8+J] | top two bits of
+// scales[J] << 4; m = high nibble of scales[8+J] | top two bits of
+// scales[4+J] << 4.
+#define SCHI(J, SC, M) \
+	VPSRLD $(8*J), Z20, SC; \
+	VPANDD Z29, SC, SC; \
+	VPSRLD $(8*J+6), Z18, Z21; \
+	VPANDD Z27, Z21, Z21; \
+	VPSLLD $4, Z21, Z21; \
+	VPORD Z21, SC, SC; \
+	VPSRLD $(8*J+4), Z20, M; \
+	VPANDD Z29, M, M; \
+	VPSRLD $(8*J+6), Z19, Z21; \
+	VPANDD Z27, Z21, Z21; \
+	VPSLLD $4, Z21, Z21; \
+	VPORD Z21, M, M
+
+// func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackVQ4_K(SB), NOSPLIT, $0-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ wrb+16(FP), AX
+	VPBROADCASTD AX, Z30
+	VPMULLD ·vLanes(SB), Z30, Z30
+	MOVQ rmask+24(FP), DX
+	MOVQ dst+32(FP), DI
+	MOVL $0x0f, AX
+	VPBROADCASTD AX, Z29
+	MOVL $63, AX
+	VPBROADCASTD AX, Z28
+	MOVL $3, AX
+	VPBROADCASTD AX, Z27
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z26
+	TESTQ CX, CX
+	JZ rkdone
+rkloop:
+	// d and dmin
+	GATHERK(0, Z16)
+	VPMOVDW Z16, Y17
+	VCVTPH2PS Y17, Z17
+	VMOVUPS Z17, 4864(DI)
+	VPSRLD $16, Z16, Z16
+	VPMOVDW Z16, Y17
+	VCVTPH2PS Y17, Z17
+	VMOVUPS Z17, 4928(DI)
+	// scales and mins
+	GATHERK(4, Z18)
+	GATHERK(8, Z19)
+	GATHERK(12, Z20)
+	SCLO(0, Z0, Z8)
+	SCLO(1, Z1, Z9)
+	SCLO(2, Z2, Z10)
+	SCLO(3, Z3, Z11)
+	SCHI(0, Z4, Z12)
+	SCHI(1, Z5, Z13)
+	SCHI(2, Z6, Z14)
+	SCHI(3, Z7, Z15)
+	VMOVDQU32 Z0, 4096(DI)
+	VMOVDQU32 Z1, 4160(DI)
+	VMOVDQU32 Z2, 4224(DI)
+	VMOVDQU32 Z3, 4288(DI)
+	VMOVDQU32 Z4, 4352(DI)
+	VMOVDQU32 Z5, 4416(DI)
+	VMOVDQU32 Z6, 4480(DI)
+	VMOVDQU32 Z7, 4544(DI)
+	VPSLLD $16, Z9, Z9
+	VPORD Z9, Z8, Z8
+	VMOVDQU32 Z8, 4608(DI)
+	VPSLLD $16, Z11, Z11
+	VPORD Z11, Z10, Z10
+	VMOVDQU32 Z10, 4672(DI)
+	VPSLLD $16, Z13, Z13
+	VPORD Z13, Z12, Z12
+	VMOVDQU32 Z12, 4736(DI)
+	VPSLLD $16, Z15, Z15
+	VPORD Z15, Z14, Z14
+	VMOVDQU32 Z14, 4800(DI)
+	// nibbles
+	NIBPAIR(0)
+	NIBPAIR(1)
+	NIBPAIR(2)
+	NIBPAIR(3)
+	ADDQ $144, SI
+	ADDQ $4992, DI
+	DECQ CX
+	JNZ rkloop
+rkdone:
+	VZEROUPPER
+	RET
