@@ -45,8 +45,8 @@ func quantizeQ8_KAVX2(dst []byte, src []float32) {
 }
 
 var (
-	_ = registerQuantizers("avx2", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2})
-	_ = registerQuantizers("avx512", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2})
+	_ = registerQuantizers("avx2", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2, Q8_1: quantizeQ8_1AVX2})
+	_ = registerQuantizers("avx512", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2, Q8_1: quantizeQ8_1AVX2})
 )
 
 // The avx512 kernels need AVX512VBMI (VPERMB) beyond what avx512Path
@@ -56,6 +56,8 @@ var (
 		Q4_0: {decQ4_0AVX2, decRecordsQ4AVX2, 8},
 		Q8_0: {decQ8_0AVX2, decRecordsAVX2, 0},
 		Q5_0: {decQ5_0AVX2, decRecordsQ4AVX2, 16},
+		Q4_1: {rows: rowsQ4_1AVX2},
+		Q5_1: {rows: rowsQ5_1AVX2},
 		Q4_K: {rows: rowsQ4_KAVX2},
 		Q5_K: {rows: rowsQ5_KAVX2},
 		Q6_K: {rows: rowsQ6_KAVX2},
@@ -68,6 +70,8 @@ func avx512Decode() map[Type]decodeKernel {
 		Q4_0: {decQ4_0VNNI, decRecordsAVX2, 8},
 		Q8_0: {decQ8_0VNNI, decRecordsAVX2, 128},
 		Q5_0: {decQ5_0VNNI, decRecordsAVX2, 16},
+		Q4_1: {rows: rowsQ4_1AVX2},
+		Q5_1: {rows: rowsQ5_1AVX2},
 		// The K-quants' kernels of kquant_amd64.s (Q6_K: AVX2).
 		Q4_K: {rows: rowsQ4_KVNNI},
 		Q5_K: {rows: rowsQ5_KVNNI},

@@ -100,6 +100,15 @@ DATA ·decQ5Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
 DATA ·decQ5Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
 GLOBL ·decQ5Bits<>(SB), RODATA|NOPTR, $32
 
+// Constants of the quantisers: Y15 the abs mask, Y10 +Inf.
+#define Q_ABS_INF \
+	MOVL $0x7fffffff, AX; \
+	VMOVD AX, X15; \
+	VPBROADCASTD X15, Y15; \
+	MOVL $0x7f800000, AX; \
+	VMOVD AX, X10; \
+	VPBROADCASTD X10, Y10
+
 // Arguments of the record builders: CX nb, SI xq, DI dst, X6 -off.
 #define REC_ARGS \
 	MOVQ nb+0(FP), CX; \
@@ -657,26 +666,12 @@ TEXT ·quantQ8_KAVX2(SB), NOSPLIT, $0-25
 	MOVQ nb+0(FP), CX
 	MOVQ src+8(FP), SI
 	MOVQ dst+16(FP), DI
-	MOVL $0x7fffffff, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	MOVL $0x7f800000, AX
-	VMOVD AX, X10
-	VPBROADCASTD X10, Y10
+	Q_ABS_INF
 	MOVL $0x80808080, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
 	VPXOR Y13, Y13, Y13
-	// VPERMD index 0,4,1,5,2,6,3,7.
-	MOVQ $0x0000000400000000, AX
-	VMOVQ AX, X11
-	MOVQ $0x0000000500000001, AX
-	VPINSRQ $1, AX, X11, X11
-	MOVQ $0x0000000600000002, AX
-	VMOVQ AX, X4
-	MOVQ $0x0000000700000003, AX
-	VPINSRQ $1, AX, X4, X4
-	VINSERTI128 $1, X4, Y11, Y11
+	VMOVDQU ·d1Perm<>(SB), Y11
 	TESTQ CX, CX
 	JZ q8kok
 q8kblock:
@@ -845,4 +840,121 @@ rq4next:
 	JNZ rq4loop
 rq4done:
 	VZEROUPPER
+	RET
+
+// VPERMD index 0,4,1,5,2,6,3,7: undoes the in-lane order of the packs.
+DATA ·d1Perm<>+0(SB)/8, $0x0000000400000000
+DATA ·d1Perm<>+8(SB)/8, $0x0000000500000001
+DATA ·d1Perm<>+16(SB)/8, $0x0000000600000002
+DATA ·d1Perm<>+24(SB)/8, $0x0000000700000003
+GLOBL ·d1Perm<>(SB), RODATA|NOPTR, $32
+
+// func quantQ8_1AVX2(nb int, src *float32, dst *byte) (finite bool)
+//
+// ggml's reference Q8_1 quantiser, bit for bit, for rows whose values are
+// all finite: d = amax/127, id = 1/d (0 when d is 0), q = roundf(x·id), d
+// and s = sum(q)·d stored as F16 (VCVTPS2PH, to nearest even). roundf
+// (half away from zero) is trunc(v + copysign(0.49999997, v)), exact for
+// every |v| < 128 (checked against math.Round on all of them). It returns
+// false at the first block with a NaN or infinity; the caller then
+// quantises the row with the portable code. In assembly because the Go loop
+// ran serially before every Q4_1 and Q5_1 matrix-vector product.
+//
+// Register plan: CX blocks, SI src, DI dst; Y0-Y3 the block's values, then
+// their integers; Y4-Y8 temporaries; X6 d; Y7 id; Y9 the VPERMD index;
+// Y10 +Inf; X11 127.0; X12 1.0; Y13 sign bits; Y14 0.49999997; Y15 abs.
+TEXT ·quantQ8_1AVX2(SB), NOSPLIT, $0-25
+	MOVQ nb+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ dst+16(FP), DI
+	Q_ABS_INF
+	MOVL $0x80000000, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x3effffff, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x3f800000, AX
+	VMOVD AX, X12
+	MOVL $0x42fe0000, AX
+	VMOVD AX, X11
+	VMOVDQU ·d1Perm<>(SB), Y9
+	TESTQ CX, CX
+	JZ q81ok
+q81loop:
+	VANDPS (SI), Y15, Y4
+	VANDPS 32(SI), Y15, Y5
+	VANDPS 64(SI), Y15, Y6
+	VANDPS 96(SI), Y15, Y7
+	VMAXPS Y5, Y4, Y8
+	VMAXPS Y7, Y6, Y0
+	VMAXPS Y0, Y8, Y8
+	VCMPPS $5, Y10, Y4, Y4
+	VCMPPS $5, Y10, Y5, Y5
+	VCMPPS $5, Y10, Y6, Y6
+	VCMPPS $5, Y10, Y7, Y7
+	VORPS Y5, Y4, Y4
+	VORPS Y7, Y6, Y6
+	VORPS Y6, Y4, Y4
+	VPTEST Y4, Y4
+	JNZ q81fail
+	VEXTRACTF128 $1, Y8, X0
+	VMAXPS X0, X8, X8
+	VPERMILPS $0x4e, X8, X0
+	VMAXPS X0, X8, X8
+	VPERMILPS $0xb1, X8, X0
+	VMAXPS X0, X8, X8
+	VDIVSS X11, X8, X6
+	VDIVSS X6, X12, X7
+	VXORPS X5, X5, X5
+	VCMPSS $4, X5, X6, X4
+	VANDPS X4, X7, X7
+	VBROADCASTSS X7, Y7
+	VCVTPS2PH $0, X6, X5
+	VPEXTRW $0, X5, AX
+	MOVW AX, (DI)
+	VMULPS (SI), Y7, Y0
+	VMULPS 32(SI), Y7, Y1
+	VMULPS 64(SI), Y7, Y2
+	VMULPS 96(SI), Y7, Y3
+#define D1_ROUND(V) \
+	VANDPS Y13, V, Y4; \
+	VORPS Y14, Y4, Y4; \
+	VADDPS Y4, V, V; \
+	VCVTTPS2DQ V, V
+	D1_ROUND(Y0)
+	D1_ROUND(Y1)
+	D1_ROUND(Y2)
+	D1_ROUND(Y3)
+	// s = float32(sum(q))·d.
+	VPADDD Y1, Y0, Y4
+	VPADDD Y3, Y2, Y5
+	VPADDD Y5, Y4, Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPADDD X5, X4, X4
+	VPSHUFD $0x4e, X4, X5
+	VPADDD X5, X4, X4
+	VPSHUFD $0xb1, X4, X5
+	VPADDD X5, X4, X4
+	VCVTDQ2PS X4, X4
+	VMULSS X6, X4, X4
+	VCVTPS2PH $0, X4, X5
+	VPEXTRW $0, X5, AX
+	MOVW AX, 2(DI)
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y9, Y0
+	VMOVDQU Y0, 4(DI)
+	ADDQ $128, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ q81loop
+q81ok:
+	VZEROUPPER
+	MOVB $1, finite+24(FP)
+	RET
+q81fail:
+	VZEROUPPER
+	MOVB $0, finite+24(FP)
 	RET

@@ -39,9 +39,24 @@ func TestQuantizersEqualPortable(t *testing.T) {
 						src[r.IntN(len(src))] = float32(math.NaN())
 					case 5:
 						src[r.IntN(len(src))] = float32(math.Inf(1 - 2*r.IntN(2)))
-					case 6: // values that round half-way
+					case 6: // halves, scaled by a power of two
 						for i := range src {
 							src[i] = float32(r.IntN(255)-127) / 2
+						}
+					case 8: // scale 1, values at and just below a half
+						below := math.Nextafter32(0.5, 0)
+						for i := range src {
+							src[i] = [...]float32{below, -below, 0.5, -0.5, 1 + below, 1.5}[r.IntN(6)]
+							if i%bs == 0 {
+								src[i] = 127
+							}
+						}
+					case 7: // scale 1 (a ±127 per block), the rest half-way
+						for i := range src {
+							src[i] = float32(r.IntN(252)-126) + 0.5
+							if i%bs == 0 {
+								src[i] = float32(127 * (1 - 2*r.IntN(2)))
+							}
 						}
 					}
 					rb := mustRowBytes(t, typ, len(src))

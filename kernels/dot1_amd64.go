@@ -3,10 +3,26 @@ package kernels
 // The Q4_1 and Q5_1 dot products of dot1_amd64.s; see the comment there.
 
 //go:noescape
-func dotQ4_1Q8_1AVX2(nb int, w, x *byte) float32
+func rowsQ4_1AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
-func dotQ5_1Q8_1AVX2(nb int, w, x *byte) float32
+func rowsQ5_1AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func quantQ8_1AVX2(nb int, src *float32, dst *byte) (finite bool)
+
+// quantizeQ8_1AVX2 is quantizeQ8_1; a row with a NaN or infinity is left
+// to the portable code, whose handling of those is the reference.
+func quantizeQ8_1AVX2(dst []byte, src []float32) {
+	nb := len(src) / QK
+	if nb == 0 {
+		return
+	}
+	_ = dst[nb*36-1]
+	if !quantQ8_1AVX2(nb, &src[0], &dst[0]) {
+		quantizeQ8_1(dst, src)
+	}
+}
 
 // legacy1DotsAVX2 are whole-row wrappers: n is a multiple of 32 (RowBytes
 // refuses other rows) and the slices hold at least that many blocks.
@@ -17,7 +33,9 @@ var legacy1DotsAVX2 = map[Type]vecDotFunc{
 			return 0
 		}
 		_, _ = w[nb*Q4_1.BlockBytes()-1], x[nb*Q8_1.BlockBytes()-1]
-		return dotQ4_1Q8_1AVX2(nb, &w[0], &x[0])
+		var out float32
+		rowsQ4_1AVX2(nb, &w[0], 0, &x[0], &out, 1)
+		return out
 	},
 	Q5_1: func(n int, w, x []byte) float32 {
 		nb := n / QK
@@ -25,6 +43,8 @@ var legacy1DotsAVX2 = map[Type]vecDotFunc{
 			return 0
 		}
 		_, _ = w[nb*Q5_1.BlockBytes()-1], x[nb*Q8_1.BlockBytes()-1]
-		return dotQ5_1Q8_1AVX2(nb, &w[0], &x[0])
+		var out float32
+		rowsQ5_1AVX2(nb, &w[0], 0, &x[0], &out, 1)
+		return out
 	},
 }

@@ -28,17 +28,26 @@ DATA ·d1Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
 DATA ·d1Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
 GLOBL ·d1Bits<>(SB), RODATA|NOPTR, $32
 
-#define D1_PROLOGUE \
-	MOVQ nb+0(FP), CX; \
-	MOVQ w+8(FP), SI; \
-	MOVQ x+16(FP), DI; \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS X1, X1, X1; \
+// Rows as the K-quant kernels: row r at w + r·wstride, its result to
+// out[r]; a dot product is one row. R12 the row, R13 wstride, R11 out, R14
+// rows left.
+#define D1_ARGS \
+	MOVQ w+8(FP), R12; \
+	MOVQ wstride+16(FP), R13; \
+	MOVQ out+32(FP), R11; \
+	MOVQ rows+40(FP), R14; \
 	VPCMPEQW Y4, Y4, Y4; \
 	VPSRLW $15, Y4, Y4; \
 	MOVL $0x0f0f0f0f, AX; \
 	VMOVD AX, X5; \
 	VPBROADCASTD X5, Y5
+
+#define D1_ROW_START \
+	MOVQ nb+0(FP), CX; \
+	MOVQ R12, SI; \
+	MOVQ x+24(FP), DI; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS X1, X1, X1
 
 // The nibbles at Q(SI) as unsigned bytes: low ones (elements 0-15) in the
 // low lane, high ones (16-31) in the high lane.
@@ -64,22 +73,29 @@ GLOBL ·d1Bits<>(SB), RODATA|NOPTR, $32
 	VBROADCASTSS X10, Y10; \
 	VFMADD231PS Y10, Y8, Y0
 
-#define D1_EPILOGUE \
+// Y0's lanes and X1's lane 1 summed to out[r]; next row.
+#define D1_ROW_END(LOOP) \
 	VEXTRACTF128 $1, Y0, X2; \
 	VADDPS X2, X0, X0; \
 	VHADDPS X0, X0, X0; \
 	VHADDPS X0, X0, X0; \
 	VMOVSHDUP X1, X1; \
 	VADDSS X1, X0, X0; \
-	VZEROUPPER; \
-	MOVSS X0, ret+24(FP); \
-	RET
+	VMOVSS X0, (R11); \
+	ADDQ $4, R11; \
+	ADDQ R13, R12; \
+	DECQ R14; \
+	JNZ LOOP
 
-// func dotQ4_1Q8_1AVX2(nb int, w, x *byte) float32
-TEXT ·dotQ4_1Q8_1AVX2(SB), NOSPLIT, $0-28
-	D1_PROLOGUE
-	TESTQ CX, CX
+// func rowsQ4_1AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ4_1AVX2(SB), NOSPLIT, $0-48
+	D1_ARGS
+	TESTQ R14, R14
 	JZ d41done
+d41row:
+	D1_ROW_START
+	TESTQ CX, CX
+	JZ d41end
 d41loop:
 	D1_NIBBLES(4)
 	D1_ACC
@@ -87,20 +103,27 @@ d41loop:
 	ADDQ $36, DI
 	DECQ CX
 	JNZ d41loop
+d41end:
+	D1_ROW_END(d41row)
 d41done:
-	D1_EPILOGUE
+	VZEROUPPER
+	RET
 
-// func dotQ5_1Q8_1AVX2(nb int, w, x *byte) float32
-TEXT ·dotQ5_1Q8_1AVX2(SB), NOSPLIT, $0-28
-	D1_PROLOGUE
+// func rowsQ5_1AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ5_1AVX2(SB), NOSPLIT, $0-48
+	D1_ARGS
 	VMOVDQU ·d1Shuf<>(SB), Y6
 	VMOVDQU ·d1Bits<>(SB), Y7
 	VPCMPEQB Y3, Y3, Y3
 	MOVL $0x10101010, AX
 	VMOVD AX, X13
 	VPBROADCASTD X13, Y13
-	TESTQ CX, CX
+	TESTQ R14, R14
 	JZ d51done
+d51row:
+	D1_ROW_START
+	TESTQ CX, CX
+	JZ d51end
 d51loop:
 	D1_NIBBLES(8)
 	VPBROADCASTD 4(SI), Y12
@@ -114,5 +137,8 @@ d51loop:
 	ADDQ $36, DI
 	DECQ CX
 	JNZ d51loop
+d51end:
+	D1_ROW_END(d51row)
 d51done:
-	D1_EPILOGUE
+	VZEROUPPER
+	RET
