@@ -125,9 +125,16 @@ func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok
 //go:noescape
 func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 
+//go:noescape
+func gemmVQ6_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+
 // kLanesAVX512 are the row-lane prefill kernels of gemmvk_amd64.s.
 var kLanesAVX512 = map[Type]kLaneKernels{
 	Q4_K: {repack: repackVQ4_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K},
+	Q6_K: {repack: repackVQ6_K, gemm: gemmVQ6_K, prefetch: prefetchV, block: 5696, pairs: pairsQ6_K},
 }
 
 // pairsQ4_K writes the sums of Q4_K's eight sub-blocks of 32 (two sums of
@@ -138,3 +145,6 @@ func pairsQ4_K(dst, bsums []byte) {
 		binary.LittleEndian.PutUint16(dst[2*i:], uint16(s))
 	}
 }
+
+// pairsQ6_K: Q6_K's sub-blocks are the Q8_K sums' own sixteen.
+func pairsQ6_K(dst, bsums []byte) { copy(dst, bsums) }

@@ -33,21 +33,16 @@
 //   Z0-Z15 integer block sums, tokens 0-15   Z16-Z23 a sub-block's weights
 //   Z24 its scales   Z25-Z28 four tokens' sub-block sums   Z29-Z31 temps
 
-// Four tokens through one sub-block (byte offset OFF in the records; R0-R3
-// the tokens' record offsets), then scaled by Z24 into their block sums.
-#define SUBK4(OFF, R0, R1, R2, R3, T0, T1, T2, T3) \
+// Four tokens' sub-block sums Z25-Z28 cleared.
+#define ZERO4 \
 	VPXORD Z25, Z25, Z25; \
 	VPXORD Z26, Z26, Z26; \
 	VPXORD Z27, Z27, Z27; \
-	VPXORD Z28, Z28, Z28; \
-	DPK4(OFF+0, Z16, R0, R1, R2, R3); \
-	DPK4(OFF+4, Z17, R0, R1, R2, R3); \
-	DPK4(OFF+8, Z18, R0, R1, R2, R3); \
-	DPK4(OFF+12, Z19, R0, R1, R2, R3); \
-	DPK4(OFF+16, Z20, R0, R1, R2, R3); \
-	DPK4(OFF+20, Z21, R0, R1, R2, R3); \
-	DPK4(OFF+24, Z22, R0, R1, R2, R3); \
-	DPK4(OFF+28, Z23, R0, R1, R2, R3); \
+	VPXORD Z28, Z28, Z28
+
+// Four tokens' sub-block sums times the rows' scales (Z24) into their
+// block sums T0-T3.
+#define SCALE4(T0, T1, T2, T3) \
 	VPMULLD Z24, Z25, Z25; \
 	VPMULLD Z24, Z26, Z26; \
 	VPMULLD Z24, Z27, Z27; \
@@ -56,6 +51,20 @@
 	VPADDD Z26, T1, T1; \
 	VPADDD Z27, T2, T2; \
 	VPADDD Z28, T3, T3
+
+// Four tokens through one sub-block (byte offset OFF in the records; R0-R3
+// the tokens' record offsets), then scaled by Z24 into their block sums.
+#define SUBK4(OFF, R0, R1, R2, R3, T0, T1, T2, T3) \
+	ZERO4; \
+	DPK4(OFF+0, Z16, R0, R1, R2, R3); \
+	DPK4(OFF+4, Z17, R0, R1, R2, R3); \
+	DPK4(OFF+8, Z18, R0, R1, R2, R3); \
+	DPK4(OFF+12, Z19, R0, R1, R2, R3); \
+	DPK4(OFF+16, Z20, R0, R1, R2, R3); \
+	DPK4(OFF+20, Z21, R0, R1, R2, R3); \
+	DPK4(OFF+24, Z22, R0, R1, R2, R3); \
+	DPK4(OFF+28, Z23, R0, R1, R2, R3); \
+	SCALE4(T0, T1, T2, T3)
 
 // Four tokens times weight register W (record byte O of each token).
 #define DPK4(O, W, R0, R1, R2, R3) \
@@ -100,52 +109,110 @@
 
 // Token T's sixteen rows from acc to R11 (masked to the valid rows) unless
 // the group has only T tokens; R11 then moves to the next token's row.
-#define STOREK(T) \
+#define STOREK(T) STOREL(T, vkdone)
+#define STORE6(T) STOREL(T, v6done)
+#define STOREL(T, DONE) \
 	CMPQ BX, $T; \
-	JLE vkdone; \
+	JLE DONE; \
 	VMOVUPS T*64(R8), Z0; \
 	VMOVUPS Z0, K1, (R11); \
 	ADDQ R14, R11
 
+// The arguments, the sixteen integer sums and acc cleared.
+#define KPROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	MOVQ acc+24(FP), R8; \
+	VPXORD Z0, Z0, Z0; \
+	VMOVDQA32 Z0, Z1; \
+	VMOVDQA32 Z0, Z2; \
+	VMOVDQA32 Z0, Z3; \
+	VMOVDQA32 Z0, Z4; \
+	VMOVDQA32 Z0, Z5; \
+	VMOVDQA32 Z0, Z6; \
+	VMOVDQA32 Z0, Z7; \
+	VMOVDQA32 Z0, Z8; \
+	VMOVDQA32 Z0, Z9; \
+	VMOVDQA32 Z0, Z10; \
+	VMOVDQA32 Z0, Z11; \
+	VMOVDQA32 Z0, Z12; \
+	VMOVDQA32 Z0, Z13; \
+	VMOVDQA32 Z0, Z14; \
+	VMOVDQA32 Z0, Z15; \
+	VMOVUPS Z0, 0(R8); \
+	VMOVUPS Z0, 64(R8); \
+	VMOVUPS Z0, 128(R8); \
+	VMOVUPS Z0, 192(R8); \
+	VMOVUPS Z0, 256(R8); \
+	VMOVUPS Z0, 320(R8); \
+	VMOVUPS Z0, 384(R8); \
+	VMOVUPS Z0, 448(R8); \
+	VMOVUPS Z0, 512(R8); \
+	VMOVUPS Z0, 576(R8); \
+	VMOVUPS Z0, 640(R8); \
+	VMOVUPS Z0, 704(R8); \
+	VMOVUPS Z0, 768(R8); \
+	VMOVUPS Z0, 832(R8); \
+	VMOVUPS Z0, 896(R8); \
+	VMOVUPS Z0, 960(R8)
+
+// acc to the tokens' output rows with STORE (STOREK or STORE6).
+#define KEPILOGUE(STORE) \
+	MOVQ out+32(FP), R11; \
+	MOVQ ostride+40(FP), R14; \
+	MOVQ ntok+48(FP), BX; \
+	MOVQ rmask+56(FP), AX; \
+	KMOVW AX, K1; \
+	STORE(0); \
+	STORE(1); \
+	STORE(2); \
+	STORE(3); \
+	STORE(4); \
+	STORE(5); \
+	STORE(6); \
+	STORE(7); \
+	STORE(8); \
+	STORE(9); \
+	STORE(10); \
+	STORE(11); \
+	STORE(12); \
+	STORE(13); \
+	STORE(14); \
+	STORE(15)
+
+// FIN (FINK4 or FIN6) for each of the sixteen tokens.
+#define FIN16(FIN) \
+	FIN(0, 0, Z0); \
+	FIN(304, 64, Z1); \
+	FIN(608, 128, Z2); \
+	FIN(912, 192, Z3); \
+	FIN(1216, 256, Z4); \
+	FIN(1520, 320, Z5); \
+	FIN(1824, 384, Z6); \
+	FIN(2128, 448, Z7); \
+	FIN(2432, 512, Z8); \
+	FIN(2736, 576, Z9); \
+	FIN(3040, 640, Z10); \
+	FIN(3344, 704, Z11); \
+	FIN(3648, 768, Z12); \
+	FIN(3952, 832, Z13); \
+	FIN(4256, 896, Z14); \
+	FIN(4560, 960, Z15)
+
+// The repacking kernels' arguments, Z30 the rows' offsets r·wrb.
+#define KREPACK_PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ wrb+16(FP), AX; \
+	VPBROADCASTD AX, Z30; \
+	VPMULLD ·vLanes(SB), Z30, Z30; \
+	MOVQ rmask+24(FP), DX; \
+	MOVQ dst+32(FP), DI
+
 // func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmVQ4_K(SB), NOSPLIT, $0-64
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ acc+24(FP), R8
-	VPXORD Z0, Z0, Z0
-
-	VMOVDQA32 Z0, Z1
-	VMOVDQA32 Z0, Z2
-	VMOVDQA32 Z0, Z3
-	VMOVDQA32 Z0, Z4
-	VMOVDQA32 Z0, Z5
-	VMOVDQA32 Z0, Z6
-	VMOVDQA32 Z0, Z7
-	VMOVDQA32 Z0, Z8
-	VMOVDQA32 Z0, Z9
-	VMOVDQA32 Z0, Z10
-	VMOVDQA32 Z0, Z11
-	VMOVDQA32 Z0, Z12
-	VMOVDQA32 Z0, Z13
-	VMOVDQA32 Z0, Z14
-	VMOVDQA32 Z0, Z15
-	VMOVUPS Z0, 0(R8)
-	VMOVUPS Z0, 64(R8)
-	VMOVUPS Z0, 128(R8)
-	VMOVUPS Z0, 192(R8)
-	VMOVUPS Z0, 256(R8)
-	VMOVUPS Z0, 320(R8)
-	VMOVUPS Z0, 384(R8)
-	VMOVUPS Z0, 448(R8)
-	VMOVUPS Z0, 512(R8)
-	VMOVUPS Z0, 576(R8)
-	VMOVUPS Z0, 640(R8)
-	VMOVUPS Z0, 704(R8)
-	VMOVUPS Z0, 768(R8)
-	VMOVUPS Z0, 832(R8)
-	VMOVUPS Z0, 896(R8)
-	VMOVUPS Z0, 960(R8)
+	KPROLOGUE
 	TESTQ CX, CX
 	JZ vkstore
 vkloop:
@@ -164,48 +231,13 @@ vkloop:
 	VMOVDQU32 4800(SI), Z19
 	VMOVUPS 4864(SI), Z20
 	VMOVUPS 4928(SI), Z21
-	FINK4(0, 0, Z0)
-	FINK4(304, 64, Z1)
-	FINK4(608, 128, Z2)
-	FINK4(912, 192, Z3)
-	FINK4(1216, 256, Z4)
-	FINK4(1520, 320, Z5)
-	FINK4(1824, 384, Z6)
-	FINK4(2128, 448, Z7)
-	FINK4(2432, 512, Z8)
-	FINK4(2736, 576, Z9)
-	FINK4(3040, 640, Z10)
-	FINK4(3344, 704, Z11)
-	FINK4(3648, 768, Z12)
-	FINK4(3952, 832, Z13)
-	FINK4(4256, 896, Z14)
-	FINK4(4560, 960, Z15)
+	FIN16(FINK4)
 	ADDQ $4992, SI
 	ADDQ $4864, DI
 	DECQ CX
 	JNZ vkloop
 vkstore:
-	MOVQ out+32(FP), R11
-	MOVQ ostride+40(FP), R14
-	MOVQ ntok+48(FP), BX
-	MOVQ rmask+56(FP), AX
-	KMOVW AX, K1
-	STOREK(0)
-	STOREK(1)
-	STOREK(2)
-	STOREK(3)
-	STOREK(4)
-	STOREK(5)
-	STOREK(6)
-	STOREK(7)
-	STOREK(8)
-	STOREK(9)
-	STOREK(10)
-	STOREK(11)
-	STOREK(12)
-	STOREK(13)
-	STOREK(14)
-	STOREK(15)
+	KEPILOGUE(STOREK)
 vkdone:
 	VZEROUPPER
 	RET
@@ -265,13 +297,7 @@ vkdone:
 
 // func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackVQ4_K(SB), NOSPLIT, $0-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ wrb+16(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD ·vLanes(SB), Z30, Z30
-	MOVQ rmask+24(FP), DX
-	MOVQ dst+32(FP), DI
+	KREPACK_PROLOGUE
 	MOVL $0x0f, AX
 	VPBROADCASTD AX, Z29
 	MOVL $63, AX
@@ -334,5 +360,193 @@ rkloop:
 	DECQ CX
 	JNZ rkloop
 rkdone:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Q6_K (210-byte blocks: 128 bytes of low nibbles ql, 64 of high bit pairs
+// qh, 16 int8 scales, F16 d) in the same form: sixteen sub-blocks of 16,
+// value d·sc·(q - 32) for the 6-bit q. With the weights unsigned (q), the
+// offset's share -32·sum_s sc_s·sumx_s is in the same scale d, so the mins'
+// VPDPWSSD (pairs of 32·sc_s by the Q8_K block's own sums of 16) is
+// subtracted from the integer block sum (|sums| < 2^29) before the one
+// float step acc += float(isum - msum)·d·dx.
+//
+// Repacked weights, per block and 16 rows (5696 bytes):
+//   0     sub-block s, register g: elements 4g..4g+3 of sub-block s (s·256
+//         + g·64)
+//   4096  sc_s as int32 (s·64)
+//   5120  (32·sc_2i, 32·sc_2i+1) int16 pairs (i·64)
+//   5632  d as float32
+// Activations as for Q4_K, with the Q8_K block's sixteen sums as the eight
+// pairs at 256.
+
+// Four tokens through sub-block S (four weight registers Z16-Z19, scales
+// Z24) into their block sums.
+#define SUB6K4(S, R0, R1, R2, R3, T0, T1, T2, T3) \
+	ZERO4; \
+	DPK4(S*16+0, Z16, R0, R1, R2, R3); \
+	DPK4(S*16+4, Z17, R0, R1, R2, R3); \
+	DPK4(S*16+8, Z18, R0, R1, R2, R3); \
+	DPK4(S*16+12, Z19, R0, R1, R2, R3); \
+	SCALE4(T0, T1, T2, T3)
+
+#define SUB6(S) \
+	VMOVDQU32 S*256+0(SI), Z16; \
+	VMOVDQU32 S*256+64(SI), Z17; \
+	VMOVDQU32 S*256+128(SI), Z18; \
+	VMOVDQU32 S*256+192(SI), Z19; \
+	VMOVDQU32 4096+S*64(SI), Z24; \
+	SUB6K4(S, 0, 304, 608, 912, Z0, Z1, Z2, Z3); \
+	SUB6K4(S, 1216, 1520, 1824, 2128, Z4, Z5, Z6, Z7); \
+	SUB6K4(S, 2432, 2736, 3040, 3344, Z8, Z9, Z10, Z11); \
+	SUB6K4(S, 3648, 3952, 4256, 4560, Z12, Z13, Z14, Z15)
+
+// Token at record offset R: the offset's sum (pairs in Z16-Z23), the float
+// step with d in Z24, A cleared.
+#define FIN6(R, AO, A) \
+	VPXORD Z29, Z29, Z29; \
+	VPDPWSSD.BCST R+256(DI), Z16, Z29; \
+	VPDPWSSD.BCST R+260(DI), Z17, Z29; \
+	VPDPWSSD.BCST R+264(DI), Z18, Z29; \
+	VPDPWSSD.BCST R+268(DI), Z19, Z29; \
+	VPDPWSSD.BCST R+272(DI), Z20, Z29; \
+	VPDPWSSD.BCST R+276(DI), Z21, Z29; \
+	VPDPWSSD.BCST R+280(DI), Z22, Z29; \
+	VPDPWSSD.BCST R+284(DI), Z23, Z29; \
+	VPSUBD Z29, A, A; \
+	VCVTDQ2PS A, Z30; \
+	VMULPS Z24, Z30, Z30; \
+	VMOVUPS AO(R8), Z31; \
+	VFMADD231PS.BCST R+288(DI), Z30, Z31; \
+	VMOVUPS Z31, AO(R8); \
+	VPXORD A, A, A
+
+// func gemmVQ6_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmVQ6_K(SB), NOSPLIT, $0-64
+	KPROLOGUE
+	TESTQ CX, CX
+	JZ v6store
+v6loop:
+	SUB6(0)
+	SUB6(1)
+	SUB6(2)
+	SUB6(3)
+	SUB6(4)
+	SUB6(5)
+	SUB6(6)
+	SUB6(7)
+	SUB6(8)
+	SUB6(9)
+	SUB6(10)
+	SUB6(11)
+	SUB6(12)
+	SUB6(13)
+	SUB6(14)
+	SUB6(15)
+	VMOVDQU32 5120(SI), Z16
+	VMOVDQU32 5184(SI), Z17
+	VMOVDQU32 5248(SI), Z18
+	VMOVDQU32 5312(SI), Z19
+	VMOVDQU32 5376(SI), Z20
+	VMOVDQU32 5440(SI), Z21
+	VMOVDQU32 5504(SI), Z22
+	VMOVDQU32 5568(SI), Z23
+	VMOVUPS 5632(SI), Z24
+	FIN16(FIN6)
+	ADDQ $5696, SI
+	ADDQ $4864, DI
+	DECQ CX
+	JNZ v6loop
+v6store:
+	KEPILOGUE(STORE6)
+v6done:
+	VZEROUPPER
+	RET
+
+// Repacking Q6_K. Register plan as repackVQ4_K; Z26 0x0f bytes, Z25 0x03
+// bytes.
+
+// Elements 128H+4G.. of the four quarters of half H: A = ql[64H+4G..],
+// B = ql[64H+32+4G..], Q = qh[32H+4G..]; quarter k's element goes to
+// sub-block 8H+2k+GD, register GM (GD, GM = G/4, G mod 4).
+#define Q6GROUP(H, G, GD, GM) \
+	GATHERK(64*H+4*G, Z16); \
+	GATHERK(64*H+32+4*G, Z17); \
+	GATHERK(128+32*H+4*G, Z18); \
+	Q6PUT(Z16, 0, 2048*H+256*GD+64*GM); \
+	Q6PUT(Z17, 2, 2048*H+512+256*GD+64*GM); \
+	VPSRLD $4, Z16, Z16; \
+	VPSRLD $4, Z17, Z17; \
+	Q6PUT(Z16, 4, 2048*H+1024+256*GD+64*GM); \
+	Q6PUT(Z17, 6, 2048*H+1536+256*GD+64*GM)
+
+// (L & 0x0f) | ((Q >> SH) & 3) << 4, to OFF(DI).
+#define Q6PUT(L, SH, OFF) \
+	VPANDD Z26, L, Z19; \
+	VPSRLD $SH, Z18, Z20; \
+	VPANDD Z25, Z20, Z20; \
+	VPSLLD $4, Z20, Z20; \
+	VPORD Z20, Z19, Z19; \
+	VMOVDQU32 Z19, OFF(DI)
+
+// Scales 4I..4I+3 (dword at 192+4I) sign-extended to sub-blocks 4I+j.
+#define Q6SCALES(I) \
+	GATHERK(192+4*I, Z16); \
+	VPSLLD $24, Z16, Z17; \
+	VPSRAD $24, Z17, Z0; \
+	VPSLLD $16, Z16, Z17; \
+	VPSRAD $24, Z17, Z1; \
+	VPSLLD $8, Z16, Z17; \
+	VPSRAD $24, Z17, Z2; \
+	VPSRAD $24, Z16, Z3; \
+	VMOVDQU32 Z0, 4096+256*I(DI); \
+	VMOVDQU32 Z1, 4096+256*I+64(DI); \
+	VMOVDQU32 Z2, 4096+256*I+128(DI); \
+	VMOVDQU32 Z3, 4096+256*I+192(DI); \
+	Q6PAIR(Z0, Z1, 5120+128*I); \
+	Q6PAIR(Z2, Z3, 5120+128*I+64)
+
+// (32·A & 0xffff) | 32·B << 16, to OFF(DI).
+#define Q6PAIR(A, B, OFF) \
+	VPSLLD $5, A, A; \
+	VPANDD Z24, A, A; \
+	VPSLLD $21, B, B; \
+	VPORD B, A, A; \
+	VMOVDQU32 A, OFF(DI)
+
+#define Q6HALF(H) \
+	Q6GROUP(H, 0, 0, 0); Q6GROUP(H, 1, 0, 1); Q6GROUP(H, 2, 0, 2); Q6GROUP(H, 3, 0, 3); \
+	Q6GROUP(H, 4, 1, 0); Q6GROUP(H, 5, 1, 1); Q6GROUP(H, 6, 1, 2); Q6GROUP(H, 7, 1, 3)
+
+// func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
+	KREPACK_PROLOGUE
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z26
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z25
+	MOVL $0xffff, AX
+	VPBROADCASTD AX, Z24
+	TESTQ CX, CX
+	JZ r6done
+r6loop:
+	// d: the high half of the dword at 206, inside the block
+	GATHERK(206, Z16)
+	VPSRLD $16, Z16, Z16
+	VPMOVDW Z16, Y17
+	VCVTPH2PS Y17, Z17
+	VMOVUPS Z17, 5632(DI)
+	Q6SCALES(0)
+	Q6SCALES(1)
+	Q6SCALES(2)
+	Q6SCALES(3)
+	Q6HALF(0)
+	Q6HALF(1)
+	ADDQ $210, SI
+	ADDQ $5696, DI
+	DECQ CX
+	JNZ r6loop
+r6done:
 	VZEROUPPER
 	RET
