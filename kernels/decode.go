@@ -66,21 +66,29 @@ func (j *decodeJob) run(lo, hi int) {
 	j.k.rows(j.nb, &j.w.Data[lo*j.wrb], j.wrb, &j.rec[0], &j.y[lo], hi-lo)
 }
 
+// q81Bytes is the room decode needs beyond the Q8_1 row for the pair
+// records of a matrix whose activations are Q8_1 (Q8_0's is in dxBytes).
+func q81Bytes(m Matrix) int {
+	if m.Type.VecDotType() != Q8_1 {
+		return 0
+	}
+	return (m.Cols/QK+1)/2*zRecord + 64
+}
+
 // matVecDecode is MatMul for one token with the decode kernel k; MatMul
 // has checked the buffers (work holds MatMulWork(w, 1) bytes: the converted
 // row, then for Q8_0 room for the records at a 64-byte boundary) and holds
 // opMu. quant is the path's Q8_0 quantiser, or nil.
 func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) {
 	xq := work[:xrb]
+	if vt := w.Type.VecDotType(); vt != Q8_0 {
+		quantizerFor(vt)(xq, x[:w.Cols])
+	} else if quant == nil || !quant(w.Cols/QK, &x[0], &xq[0]) {
+		portable[Q8_0].quantize(xq, x[:w.Cols])
+	}
 	nb := w.Cols / w.Type.BlockSize()
 	rec := xq
-	if k.records == nil {
-		quantizerFor(w.Type.VecDotType())(xq, x[:w.Cols])
-	} else {
-		nb = w.Cols / QK
-		if quant == nil || !quant(nb, &x[0], &xq[0]) {
-			portable[Q8_0].quantize(xq, x[:w.Cols])
-		}
+	if k.records != nil {
 		rest := work[xrb:]
 		off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
 		rec = rest[off : off+(nb+1)/2*zRecord]

@@ -26,6 +26,15 @@ func decQ4_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func decQ5_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
+func decQ4_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func decQ5_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func decRecordsQ8_1AVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -70,8 +79,8 @@ func avx512Decode() map[Type]decodeKernel {
 		Q4_0: {decQ4_0VNNI, decRecordsAVX2, 8},
 		Q8_0: {decQ8_0VNNI, decRecordsAVX2, 128},
 		Q5_0: {decQ5_0VNNI, decRecordsAVX2, 16},
-		Q4_1: {rows: rowsQ4_1AVX2},
-		Q5_1: {rows: rowsQ5_1AVX2},
+		Q4_1: {decQ4_1VNNI, decRecordsQ8_1AVX2, 0},
+		Q5_1: {decQ5_1VNNI, decRecordsQ8_1AVX2, 0},
 		// The K-quants' kernels of kquant_amd64.s (Q6_K: AVX2).
 		Q4_K: {rows: rowsQ4_KVNNI},
 		Q5_K: {rows: rowsQ5_KVNNI},
@@ -80,6 +89,8 @@ func avx512Decode() map[Type]decodeKernel {
 	if !cpu.X86.HasAVX512VBMI {
 		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4AVX2, 8}
 		m[Q5_0] = decodeKernel{decQ5_0AVX2, decRecordsQ4AVX2, 16}
+		m[Q4_1] = decodeKernel{rows: rowsQ4_1AVX2}
+		m[Q5_1] = decodeKernel{rows: rowsQ5_1AVX2}
 	}
 	return m
 }

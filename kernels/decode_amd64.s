@@ -109,6 +109,48 @@ GLOBL ·decQ5Bits<>(SB), RODATA|NOPTR, $32
 	VMOVD AX, X10; \
 	VPBROADCASTD X10, Y10
 
+// Q4_1 (20-byte blocks: F16 d, F16 m, 16 nibble bytes) and Q5_1 (24: d,
+// m, 32 fifth bits, nibbles) pairs as DECZ_L1 loads them (bytes 0-31, and
+// from byte 24 (Q4_1) or 32 (Q5_1) on in the third lane): the VPERMB
+// index of the nibble bytes, and the VPERMW indices of the two d (first 32
+// bytes) and the two m (next 32).
+DATA ·dec41Perm<>+0(SB)/8, $0x0b0a090807060504
+DATA ·dec41Perm<>+8(SB)/8, $0x131211100f0e0d0c
+DATA ·dec41Perm<>+16(SB)/8, $0x0b0a090807060504
+DATA ·dec41Perm<>+24(SB)/8, $0x131211100f0e0d0c
+DATA ·dec41Perm<>+32(SB)/8, $0x2726252423222120
+DATA ·dec41Perm<>+40(SB)/8, $0x2f2e2d2c2b2a2928
+DATA ·dec41Perm<>+48(SB)/8, $0x2726252423222120
+DATA ·dec41Perm<>+56(SB)/8, $0x2f2e2d2c2b2a2928
+GLOBL ·dec41Perm<>(SB), RODATA|NOPTR, $64
+DATA ·dec51Perm<>+0(SB)/8, $0x0f0e0d0c0b0a0908
+DATA ·dec51Perm<>+8(SB)/8, $0x1716151413121110
+DATA ·dec51Perm<>+16(SB)/8, $0x0f0e0d0c0b0a0908
+DATA ·dec51Perm<>+24(SB)/8, $0x1716151413121110
+DATA ·dec51Perm<>+32(SB)/8, $0x2726252423222120
+DATA ·dec51Perm<>+40(SB)/8, $0x2f2e2d2c2b2a2928
+DATA ·dec51Perm<>+48(SB)/8, $0x2726252423222120
+DATA ·dec51Perm<>+56(SB)/8, $0x2f2e2d2c2b2a2928
+GLOBL ·dec51Perm<>(SB), RODATA|NOPTR, $64
+DATA ·dec41DM<>+0(SB)/8, $0x0000000000000000
+DATA ·dec41DM<>+8(SB)/8, $0x0000000000000000
+DATA ·dec41DM<>+16(SB)/8, $0x000a000a000a000a
+DATA ·dec41DM<>+24(SB)/8, $0x000a000a000a000a
+DATA ·dec41DM<>+32(SB)/8, $0x0001000100010001
+DATA ·dec41DM<>+40(SB)/8, $0x0001000100010001
+DATA ·dec41DM<>+48(SB)/8, $0x000b000b000b000b
+DATA ·dec41DM<>+56(SB)/8, $0x000b000b000b000b
+GLOBL ·dec41DM<>(SB), RODATA|NOPTR, $64
+DATA ·dec51DM<>+0(SB)/8, $0x0000000000000000
+DATA ·dec51DM<>+8(SB)/8, $0x0000000000000000
+DATA ·dec51DM<>+16(SB)/8, $0x000c000c000c000c
+DATA ·dec51DM<>+24(SB)/8, $0x000c000c000c000c
+DATA ·dec51DM<>+32(SB)/8, $0x0001000100010001
+DATA ·dec51DM<>+40(SB)/8, $0x0001000100010001
+DATA ·dec51DM<>+48(SB)/8, $0x000d000d000d000d
+DATA ·dec51DM<>+56(SB)/8, $0x000d000d000d000d
+GLOBL ·dec51DM<>(SB), RODATA|NOPTR, $64
+
 // Arguments of the record builders: CX nb, SI xq, DI dst, X6 -off.
 #define REC_ARGS \
 	MOVQ nb+0(FP), CX; \
@@ -609,6 +651,167 @@ z5tail:
 z5end:
 	DECZ_NEXT(z5row)
 z5done:
+	VZEROUPPER
+	RET
+
+// Q4_1 and Q5_1 pairs (off 0: levels 0..31 unsigned, no correction), with
+// the records of decRecordsQ8_1AVX2, whose correction slots hold the Q8_1
+// sums s as floats (lanes 0 and 8): ACC += cvt(VPDPBUSD(w, x))·d·dx + m·s.
+// The pair at WB(R9), its second block's nibbles at WINS(R9) (to the
+// third lane). Z4 0x0f bytes, Z5 the VPERMB index, Z6 the shifts, Y12 Y13
+// the d and m indices.
+#define DECZ_L1(WB, WINS, R, YR, W, D, YD, M, YM) \
+	VMOVDQU32 WB(R9), YR; \
+	VINSERTI32X4 $2, WINS(R9), R, R; \
+	VPERMW YR, Y12, YD; \
+	VCVTPH2PS YD, D; \
+	VPERMW YR, Y13, YM; \
+	VCVTPH2PS YM, M; \
+	VPERMB R, Z5, W; \
+	VPSRLVW Z6, W, W; \
+	VPANDD Z4, W, W
+
+// Q5_1's fifth bits: the pair's two qh words at QA(R9), QB(R9), through
+// the byte mask KR; Z7 0x10 bytes, R13 a temporary.
+#define DECZ_L1BITS(QA, QB, W, KR) \
+	MOVL QA(R9), AX; \
+	MOVL QB(R9), R13; \
+	SHLQ $32, R13; \
+	ORQ R13, AX; \
+	KMOVQ AX, KR; \
+	VPADDB Z7, W, KR, W
+
+#define DECZ_L1TOK(XB, XS, XD, W, D, M, I, ACC) \
+	VPXORD I, I, I; \
+	VPDPBUSD XB(DI), W, I; \
+	VCVTDQ2PS I, I; \
+	VMULPS XD(DI), D, D; \
+	VFMADD231PS D, I, ACC; \
+	VFMADD231PS XS(DI), M, ACC
+
+// One last block on 256 bits (its nibbles at Q(R9)), W holding its levels
+// after UNPACK; to Y2.
+#define DECZ_L1TAIL \
+	VPBROADCASTW (R9), X18; \
+	VCVTPH2PS X18, Y18; \
+	VPBROADCASTW 2(R9), X20; \
+	VCVTPH2PS X20, Y20; \
+	VPXORD Y19, Y19, Y19; \
+	VPDPBUSD (DI), Y17, Y19; \
+	VCVTDQ2PS Y19, Y19; \
+	VMULPS 128(DI), Y18, Y18; \
+	VFMADD231PS Y18, Y19, Y2; \
+	VFMADD231PS 64(DI), Y20, Y2
+
+#define DECZ_L1CONSTS(PERM, DM, DM32) \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z4; \
+	MOVL $0x10101010, AX; \
+	VPBROADCASTD AX, Z7; \
+	VMOVDQU64 PERM, Z5; \
+	VMOVDQU64 ·decQ4Shift<>(SB), Z6; \
+	VMOVDQU DM, Y12; \
+	VMOVDQU DM32, Y13
+
+// func decQ4_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ4_1VNNI(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	DECZ_L1CONSTS(·dec41Perm<>(SB), ·dec41DM<>(SB), ·dec41DM<>+32(SB))
+	TESTQ R10, R10
+	JZ z41done
+z41row:
+	DEC_ROW
+	CMPQ CX, $2
+	JLT z41tail
+z41loop:
+	DECZ_L1(0, 24, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
+	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
+	ADDQ $40, R9
+	ADDQ $192, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE z41loop
+z41tail:
+	TESTQ CX, CX
+	JZ z41end
+	VBROADCASTI32X4 4(R9), Y17
+	VPSRLVW Y6, Y17, Y17
+	VPANDD Y4, Y17, Y17
+	DECZ_L1TAIL
+z41end:
+	DECZ_NEXT(z41row)
+z41done:
+	VZEROUPPER
+	RET
+
+// func decQ5_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·decQ5_1VNNI(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	DECZ_L1CONSTS(·dec51Perm<>(SB), ·dec51DM<>(SB), ·dec51DM<>+32(SB))
+	TESTQ R10, R10
+	JZ z51done
+z51row:
+	DEC_ROW
+	CMPQ CX, $2
+	JLT z51tail
+z51loop:
+	DECZ_L1(0, 32, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
+	DECZ_L1BITS(4, 28, Z17, K1)
+	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
+	ADDQ $48, R9
+	ADDQ $192, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE z51loop
+z51tail:
+	TESTQ CX, CX
+	JZ z51end
+	VBROADCASTI32X4 8(R9), Y17
+	VPSRLVW Y6, Y17, Y17
+	VPANDD Y4, Y17, Y17
+	MOVL 4(R9), AX
+	KMOVD AX, K1
+	VPADDB Y7, Y17, K1, Y17
+	DECZ_L1TAIL
+z51end:
+	DECZ_NEXT(z51row)
+z51done:
+	VZEROUPPER
+	RET
+
+// func decRecordsQ8_1AVX2(nb int, xq *byte, dst *byte, off int)
+//
+// The pair records of a Q8_1 row (36-byte blocks: F16 d, F16 s, 32 int8)
+// for decQ4_1VNNI and decQ5_1VNNI: values, s as a float in lane 0 of each
+// block's half of the correction slot (other lanes 0), d in 8 lanes. off is
+// unused (the levels have no offset).
+TEXT ·decRecordsQ8_1AVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), SI
+	MOVQ dst+16(FP), DI
+	XORQ DX, DX
+	TESTQ CX, CX
+	JZ r81done
+r81loop:
+	VMOVDQU 4(SI), Y0
+	VMOVDQU Y0, (DI)(DX*1)
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, Y1
+	VMOVUPS Y1, 64(DI)(DX*1)
+	VPBROADCASTW (SI), X2
+	VCVTPH2PS X2, Y2
+	VMOVUPS Y2, 128(DI)(DX*1)
+	ADDQ $36, SI
+	ADDQ $32, DX
+	CMPQ DX, $64
+	JNE r81next
+	XORQ DX, DX
+	ADDQ $192, DI
+r81next:
+	DECQ CX
+	JNZ r81loop
+r81done:
 	VZEROUPPER
 	RET
 

@@ -37,7 +37,7 @@ func (m Matrix) Check() error {
 // each scale once per call rather than once per weight row.
 func MatMulWork(m Matrix, n int) int {
 	rb, _ := m.Type.VecDotType().RowBytes(m.Cols)
-	return rb*n + dxBytes(m, n) + kBytes(m.Type, m.Cols, n)
+	return rb*n + dxBytes(m, n) + kBytes(m.Type, m.Cols, n) + q81Bytes(m)
 }
 
 // kRecord is the size of one token's record of one block for the K-quant
@@ -143,7 +143,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	// blocks.
 	rowLanes := fast && mk.repackV != nil && n >= vMinTokens
 	wide := fast && !rowLanes && mk.tileZ != nil && nb%2 == 0 && n >= 4
-	if k, ok := activeDecode[w.Type]; ok && n == 1 && w.Cols >= w.Type.BlockSize() && (fast || k.records == nil) {
+	if k, ok := activeDecode[w.Type]; ok && n == 1 && w.Cols >= w.Type.BlockSize() {
 		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
 		return
 	}

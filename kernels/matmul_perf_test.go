@@ -526,7 +526,7 @@ func FuzzMatMulPaths(f *testing.F) {
 	f.Add(uint8(0), make([]byte, 2*34), int64(1))
 	f.Add(uint8(1), bytes.Repeat([]byte{0xff, 0x7b, 0x80}, 40), int64(2))
 	f.Add(uint8(2), bytes.Repeat([]byte{0x00, 0x7c, 0x01}, 50), int64(3))
-	types := []Type{Q8_0, Q4_0, Q5_0, F16, BF16, Q4_K, Q6_K, Q5_K}
+	types := []Type{Q8_0, Q4_0, Q5_0, F16, BF16, Q4_K, Q6_K, Q5_K, Q4_1, Q5_1}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte, seed int64) {
 		typ := types[int(which)%len(types)]
 		cols := 64
@@ -568,7 +568,7 @@ func FuzzMatMulPaths(f *testing.F) {
 
 // fuzzMagnitudes bounds, for each output of a fuzzed MatMul, the size of
 // the terms whose float rounding any summation order can differ by: the
-// sum of |w·x| over the dequantised row, and for the K-quants with a min
+// sum of |w·x| over the dequantised row, and for the formats with a min
 // the scale and min terms apart (they may cancel), with some slack for
 // the activations' quantisation.
 func fuzzMagnitudes(t *testing.T, w Matrix, x []float32, n int) []float64 {
@@ -576,8 +576,8 @@ func fuzzMagnitudes(t *testing.T, w Matrix, x []float32, n int) []float64 {
 	mag := make([]float64, w.Rows*n)
 	wf := make([]float32, w.Cols)
 	variants := [][2]int{{-1, -1}}
-	if w.Type == Q4_K || w.Type == Q5_K {
-		variants = [][2]int{{2, 3}, {0, 1}} // zero dmin, then d
+	if w.Type == Q4_K || w.Type == Q5_K || w.Type == Q4_1 || w.Type == Q5_1 {
+		variants = [][2]int{{2, 3}, {0, 1}} // zero the min, then d
 	}
 	for r := range w.Rows {
 		for _, v := range variants {
