@@ -85,8 +85,9 @@ func TestQuantizersEqualPortable(t *testing.T) {
 	t.Logf("%d rows compared", compared)
 }
 
-// Decode of the K-quants (their own kernels, Q8_K activations) allocates
-// nothing either, at 2 threads.
+// Decode of the K-quants (their own kernels, Q8_K activations), of Q5_0
+// and of the formats with Q8_1 activations allocates nothing either, at 2
+// threads.
 func TestKQuantDecodeDoesNotAllocate(t *testing.T) {
 	defer SetPath(Path())
 	defer SetThreads(Threads())
@@ -95,7 +96,7 @@ func TestKQuantDecodeDoesNotAllocate(t *testing.T) {
 	const rows, cols = 256, 1024
 	for _, path := range Paths() {
 		SetPath(path)
-		for _, typ := range []Type{Q4_K, Q5_K, Q6_K} {
+		for _, typ := range []Type{Q4_K, Q5_K, Q6_K, Q5_0, Q4_1, Q5_1} {
 			rb := mustRowBytes(t, typ, cols)
 			w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rb*rows)}
 			for i := range rows {
