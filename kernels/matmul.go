@@ -106,7 +106,9 @@ func MatVec(y []float32, w Matrix, x []float32, work []byte) {
 // each thread takes ranges of weight rows and, for a cache-sized group of
 // rows, runs every token through it four (AVX-512: eight) at a time, so each
 // weight block is read from memory once per call and unpacked once per tile
-// of tokens. Decode (n = 1) runs one row kernel call per row.
+// of tokens. Decode (n = 1) runs the path's decode kernel for the weight
+// type, where it has one, over chunks of rows (see decode.go); else one row
+// kernel call per row.
 //
 // The sizes are the caller's contract (the model checks its tensors with
 // Matrix.Check when it loads them); a violation panics before any kernel
