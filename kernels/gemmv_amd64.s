@@ -58,10 +58,70 @@ DATA ·vLanes+48(SB)/8, $0x0000000d0000000c
 DATA ·vLanes+56(SB)/8, $0x0000000f0000000e
 GLOBL ·vLanes(SB), RODATA|NOPTR, $64
 
+// VPERMI2D indices over four rows per table, dword 4·row + group: rows 0-7
+// of groups 0 and 1 (vPermLo), of groups 2 and 3 (vPermHi).
+DATA ·vPermLo+0(SB)/8, $0x0000000400000000
+DATA ·vPermLo+8(SB)/8, $0x0000000c00000008
+DATA ·vPermLo+16(SB)/8, $0x0000001400000010
+DATA ·vPermLo+24(SB)/8, $0x0000001c00000018
+DATA ·vPermLo+32(SB)/8, $0x0000000500000001
+DATA ·vPermLo+40(SB)/8, $0x0000000d00000009
+DATA ·vPermLo+48(SB)/8, $0x0000001500000011
+DATA ·vPermLo+56(SB)/8, $0x0000001d00000019
+GLOBL ·vPermLo(SB), RODATA|NOPTR, $64
+DATA ·vPermHi+0(SB)/8, $0x0000000600000002
+DATA ·vPermHi+8(SB)/8, $0x0000000e0000000a
+DATA ·vPermHi+16(SB)/8, $0x0000001600000012
+DATA ·vPermHi+24(SB)/8, $0x0000001e0000001a
+DATA ·vPermHi+32(SB)/8, $0x0000000700000003
+DATA ·vPermHi+40(SB)/8, $0x0000000f0000000b
+DATA ·vPermHi+48(SB)/8, $0x0000001700000013
+DATA ·vPermHi+56(SB)/8, $0x0000001f0000001b
+GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
+
 // ---------------------------------------------------------------------------
 // Repacking. Register plan: CX blocks left, SI the first row's block, DI
 // the destination, DX the valid-row mask (re-armed in K1 before each
 // gather, which clears it), Z30 the row offsets r·wrb, Z29 0x0f bytes.
+
+// Four rows' 16 bytes of nibbles (at A0-A3) into Z, row by 128-bit lane.
+#define LOAD4V(A0, A1, A2, A3, Z) \
+	VMOVDQU32 A0, X8; \
+	VINSERTI32X4 $1, A1, Z8, Z8; \
+	VINSERTI32X4 $2, A2, Z8, Z8; \
+	VINSERTI32X4 $3, A3, Z8, Z8; \
+	VMOVDQA32 Z8, Z
+
+// A full tile's registers: R8 wrb, R9 3·wrb, R10 5·wrb, R11 7·wrb, R12
+// row 8's block, PLO and PHI the VPERMI2D indices.
+#define FULLV_SETUP(PLO, PHI) \
+	MOVQ wrb+16(FP), R8; \
+	LEAQ (R8)(R8*2), R9; \
+	LEAQ (R8)(R8*4), R10; \
+	LEAQ (R9)(R8*4), R11; \
+	LEAQ (SI)(R8*8), R12; \
+	VMOVDQU32 ·vPermLo(SB), PLO; \
+	VMOVDQU32 ·vPermHi(SB), PHI
+
+// The 16 bytes at OFF of the sixteen rows' blocks, transposed: Z17-Z20
+// hold dword 0-3 of rows 0-15 (as four gathers would). Z0-Z8 temporaries.
+#define TRANSPOSEV(OFF, PLO, PHI) \
+	LOAD4V(OFF(SI), OFF(SI)(R8*1), OFF(SI)(R8*2), OFF(SI)(R9*1), Z0); \
+	LOAD4V(OFF(SI)(R8*4), OFF(SI)(R10*1), OFF(SI)(R9*2), OFF(SI)(R11*1), Z1); \
+	LOAD4V(OFF(R12), OFF(R12)(R8*1), OFF(R12)(R8*2), OFF(R12)(R9*1), Z2); \
+	LOAD4V(OFF(R12)(R8*4), OFF(R12)(R10*1), OFF(R12)(R9*2), OFF(R12)(R11*1), Z3); \
+	VMOVDQA32 PLO, Z4; \
+	VPERMI2D Z1, Z0, Z4; \
+	VMOVDQA32 PHI, Z5; \
+	VPERMI2D Z1, Z0, Z5; \
+	VMOVDQA32 PLO, Z6; \
+	VPERMI2D Z3, Z2, Z6; \
+	VMOVDQA32 PHI, Z7; \
+	VPERMI2D Z3, Z2, Z7; \
+	VSHUFI64X2 $0x44, Z6, Z4, Z17; \
+	VSHUFI64X2 $0xee, Z6, Z4, Z18; \
+	VSHUFI64X2 $0x44, Z7, Z5, Z19; \
+	VSHUFI64X2 $0xee, Z7, Z5, Z20
 
 // Z of dword OFF of the sixteen rows' current block (zero in invalid rows).
 #define GATHERV(OFF, Z) \
@@ -235,10 +295,30 @@ vdone:
 	RET
 
 // func repackVQ4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+// A full tile of sixteen rows loads each row's 16 bytes of nibbles and
+// transposes them with VPERMI2D and VSHUFI64X2 (a quarter of the gathered
+// elements: the gathers were a fifth of a prefill); a partial tile (the
+// matrix's last) gathers, which reads nothing of the missing rows.
 TEXT ·repackVQ4_0(SB), NOSPLIT, $0-40
 	REPACK_PROLOGUE
 	TESTQ CX, CX
 	JZ r4done
+	CMPQ DX, $0xffff
+	JNE r4loop
+	FULLV_SETUP(Z27, Z28)
+r4full:
+	SCALESV
+	TRANSPOSEV(2, Z27, Z28)
+	NIBBLESV(Z17, 0)
+	NIBBLESV(Z18, 1)
+	NIBBLESV(Z19, 2)
+	NIBBLESV(Z20, 3)
+	ADDQ $18, SI
+	ADDQ $18, R12
+	ADDQ $576, DI
+	DECQ CX
+	JNZ r4full
+	JMP r4done
 r4loop:
 	SCALESV
 	GATHERV(2, Z17)
@@ -283,6 +363,7 @@ r8done:
 	RET
 
 // func repackVQ5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+// Full tiles transpose the nibbles as repackVQ4_0 does and gather qh.
 TEXT ·repackVQ5_0(SB), NOSPLIT, $0-40
 	REPACK_PROLOGUE
 	MOVL $0x0f, AX
@@ -293,6 +374,23 @@ TEXT ·repackVQ5_0(SB), NOSPLIT, $0-40
 	VPBROADCASTD AX, Z28
 	TESTQ CX, CX
 	JZ r5done
+	CMPQ DX, $0xffff
+	JNE r5loop
+	FULLV_SETUP(Z23, Z24)
+r5full:
+	SCALESV
+	GATHERV(2, Z21)
+	TRANSPOSEV(6, Z23, Z24)
+	NIBBLES5V(Z17, 0)
+	NIBBLES5V(Z18, 1)
+	NIBBLES5V(Z19, 2)
+	NIBBLES5V(Z20, 3)
+	ADDQ $22, SI
+	ADDQ $22, R12
+	ADDQ $576, DI
+	DECQ CX
+	JNZ r5full
+	JMP r5done
 r5loop:
 	SCALESV
 	GATHERV(2, Z21)

@@ -19,6 +19,13 @@ var roofline = sync.OnceValue(func() probe.Roofline {
 	return probe.Measure(probe.Options{Threads: Threads()})
 })
 
+// int8Peak is the int8 probe (GOP/s) at one thread and at all, measured
+// once per run as roofline; the prefill kernels multiply int8, so this is
+// their own peak (0 where the CPU has no int8 vector instruction).
+var int8Peak = sync.OnceValue(func() [2]float64 {
+	return [2]float64{probe.Int8Peak(probe.Options{Threads: 1}), probe.Int8Peak(probe.Options{Threads: Threads()})}
+})
+
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
@@ -43,17 +50,18 @@ func benchThreads() []int {
 // the K-quants only down, the one whose rows are whole 256-blocks), for
 // decode (1 token) and prefill (128 tokens), on every path, and reports
 // decode as weight bytes per second against the streaming-read bandwidth
-// and prefill as integer multiply-adds per second against the FMA peak (the
-// int8 kernels do 32 multiply-adds per block per token in the time of about
-// four float FMAs, so a ratio above 1 is possible and means little; it is
-// the trend that matters).
+// and prefill as integer multiply-adds per second against the FMA peak and
+// the int8 peak (the int8 kernels do a block's 32 multiply-adds per token
+// in far less than 32 float FMAs, so a share of the FMA peak above 1 is
+// possible; the int8 probe, VPDPBUSD where there is VNNI, is the kernels'
+// own ceiling).
 func BenchmarkMatMul(b *testing.B) {
 	defer SetPath(Path())
 	defer SetThreads(Threads())
 	roof := roofline()
 	r := rand.New(rand.NewPCG(1, 2))
 	shapes := []struct{ rows, cols int }{{896, 896}, {128, 896}, {128, 896}, {896, 896}, {4864, 896}, {4864, 896}, {896, 4864}}
-	for _, typ := range []Type{Q4_0, Q8_0, Q4_K, Q6_K, F16} {
+	for _, typ := range []Type{Q4_0, Q8_0, Q5_0, Q4_K, Q6_K, F16} {
 		var ms []Matrix
 		var bytes, macs int64
 		for _, s := range shapes {
@@ -105,6 +113,11 @@ func BenchmarkMatMul(b *testing.B) {
 						} else {
 							b.ReportMetric(gops, "GMAC/s")
 							b.ReportMetric(2*gops/roof.FMAGFlops(threads), "x_fma_peak")
+							if p := int8Peak(); threads == 1 && p[0] > 0 {
+								b.ReportMetric(2*gops/p[0], "x_int8_peak")
+							} else if threads == Threads() && p[1] > 0 {
+								b.ReportMetric(2*gops/p[1], "x_int8_peak")
+							}
 						}
 					})
 				}
