@@ -11,6 +11,9 @@ func decRecordsAVX2(nb int, xq, dst *byte, off int)
 func decRecordsQ4AVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
+func decRecordsQ4QAVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
 func decQ4_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -62,7 +65,7 @@ var (
 // checks; avx512Decode leaves them out where it is missing.
 var (
 	_ = registerDecode("avx2", map[Type]decodeKernel{
-		Q4_0: {decQ4_0AVX2, decRecordsQ4AVX2, 8},
+		Q4_0: {decQ4_0AVX2, decRecordsQ4QAVX2, 8},
 		Q8_0: {decQ8_0AVX2, decRecordsAVX2, 0},
 		Q5_0: {decQ5_0AVX2, decRecordsQ4AVX2, 16},
 		Q4_1: {rows: rowsQ4_1AVX2},
@@ -87,7 +90,7 @@ func avx512Decode() map[Type]decodeKernel {
 		Q6_K: {rows: rowsQ6_KAVX2},
 	}
 	if !cpu.X86.HasAVX512VBMI {
-		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4AVX2, 8}
+		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4QAVX2, 8}
 		m[Q5_0] = decodeKernel{decQ5_0AVX2, decRecordsQ4AVX2, 16}
 		m[Q4_1] = decodeKernel{rows: rowsQ4_1AVX2}
 		m[Q5_1] = decodeKernel{rows: rowsQ5_1AVX2}

@@ -166,6 +166,28 @@ GLOBL ·dec51DM<>(SB), RODATA|NOPTR, $64
 	VPSRLW $15, Y5, Y5; \
 	VPACKUSWB Y5, Y5, Y4
 
+// One block of a four-block record (decRecordsQ4QAVX2): its Q8_0 block at
+// B(SI); its low and high halves of x to LO(DI) and HI(DI), its correction
+// to the int32 at C(DI), its dx to the two floats at D(DI).
+#define REC_Q4Q(B, LO, HI, C, D) \
+	VMOVDQU (B+2)(SI), Y0; \
+	VMOVDQU X0, LO(DI); \
+	VEXTRACTI128 $1, Y0, X1; \
+	VMOVDQU X1, HI(DI); \
+	VPMADDUBSW Y0, Y4, Y1; \
+	VPMADDWD Y5, Y1, Y1; \
+	VEXTRACTI128 $1, Y1, X2; \
+	VPADDD X2, X1, X1; \
+	VPSHUFD $0x4e, X1, X2; \
+	VPADDD X2, X1, X1; \
+	VPSHUFD $0xb1, X1, X2; \
+	VPADDD X2, X1, X1; \
+	VPMULLD X6, X1, X1; \
+	VMOVD X1, C(DI); \
+	VPBROADCASTW B(SI), X2; \
+	VCVTPH2PS X2, X2; \
+	VMOVQ X2, D(DI)
+
 // Arguments and row loop shared by the kernels.
 // Register plan: SI row, R8 row stride, R11 out, R10 rows left; per row
 // CX blocks left, R9 weight block, DI record; Y0/Z0, Y1/Z1 (and Y2) float
@@ -300,6 +322,46 @@ GLOBL ·dec51DM<>(SB), RODATA|NOPTR, $64
 	DEC_Q5BITS; \
 	DEC_PROD2(W0, W22, XB, X32, X64, X96, ACC)
 
+// Four Q4_0 blocks (two pairs, 72 bytes at R9) against their 192-byte
+// record at XB(DI) (see decRecordsQ4QAVX2): each pair's levels times x to
+// 8 int32 lanes as DEC_Q4P does, then VPHADDD folds the two pairs into one
+// register [b0 b0 b2 b2 | b1 b1 b3 b3], so the correction, the conversion,
+// the scaling and the FMA run once per four blocks; the four F16 scales
+// are gathered in AX and BX (d0 d0 d2 d2, d1 d1 d3 d3 as words).
+#define DEC_Q4Q(XB, X32, X64, X96, X128, X160, ACC) \
+	DEC_NIB2(2, 20); \
+	VPMADDUBSW XB(DI), Y8, Y8; \
+	VPMADDUBSW X32(DI), Y9, Y9; \
+	VPADDW Y9, Y8, Y8; \
+	VPMADDWD Y4, Y8, Y8; \
+	VMOVDQU 38(R9), X12; \
+	VINSERTI128 $1, 56(R9), Y12, Y12; \
+	VPSRLW $4, Y12, Y13; \
+	VPAND Y5, Y12, Y12; \
+	VPAND Y5, Y13, Y13; \
+	VPMADDUBSW X64(DI), Y12, Y12; \
+	VPMADDUBSW X96(DI), Y13, Y13; \
+	VPADDW Y13, Y12, Y12; \
+	VPMADDWD Y4, Y12, Y12; \
+	VPHADDD Y12, Y8, Y8; \
+	VPADDD X128(DI), Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	MOVWQZX (R9), AX; \
+	MOVWQZX 36(R9), DX; \
+	SHLQ $32, DX; \
+	ORQ DX, AX; \
+	IMULQ $0x10001, AX; \
+	MOVWQZX 18(R9), BX; \
+	MOVWQZX 54(R9), DX; \
+	SHLQ $32, DX; \
+	ORQ DX, BX; \
+	IMULQ $0x10001, BX; \
+	VMOVQ AX, X10; \
+	VPINSRQ $1, BX, X10, X10; \
+	VCVTPH2PS X10, Y10; \
+	VMULPS X160(DI), Y10, Y10; \
+	VFMADD231PS Y10, Y8, ACC
+
 #define DEC_CONSTS \
 	VPCMPEQW Y4, Y4, Y4; \
 	VPSRLW $15, Y4, Y4; \
@@ -318,10 +380,15 @@ d4row:
 	CMPQ CX, $4
 	JLT d4pair
 d4loop:
-	DEC_Q4P(2, 18, 20, 0, 32, 64, 96, Y0)
-	DEC_Q4P(38, 54, 56, 128, 160, 192, 224, Y1)
+	DEC_Q4Q(0, 32, 64, 96, 128, 160, Y0)
 	ADDQ $72, R9
-	ADDQ $256, DI
+	ADDQ $192, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JLT d4pair
+	DEC_Q4Q(0, 32, 64, 96, 128, 160, Y1)
+	ADDQ $72, R9
+	ADDQ $192, DI
 	SUBQ $4, CX
 	CMPQ CX, $4
 	JGE d4loop
@@ -1044,6 +1111,46 @@ rq4next:
 rq4done:
 	VZEROUPPER
 	RET
+
+// func decRecordsQ4QAVX2(nb int, xq *byte, dst *byte, off int)
+//
+// The records of decQ4_0AVX2: 192 bytes per four blocks (b0-b3), for
+// DEC_Q4Q:
+//   0   elements 0-15 of b0, then of b1; 32 elements 16-31 of b0, then b1
+//   64  the same for b2 and b3
+//   128 int32 correction -off·sum(x) in lanes 0 (b0), 2 (b2), 4 (b1),
+//       6 (b3), other lanes 0
+//   160 float32 scales dx in lanes [b0 b0 b2 b2 b1 b1 b3 b3]
+// then the last nb%4 blocks as decRecordsQ4AVX2 lays them out (the kernel
+// takes them a pair and a block at a time).
+//
+// Register plan: CX blocks left, SI Q8_0 block, DI record, Y4 0x01 bytes,
+// Y5 0x0001 words, X6 -off, Y3 zero.
+TEXT ·decRecordsQ4QAVX2(SB), NOSPLIT, $0-32
+	REC_ARGS
+	VPBROADCASTD X6, X6
+	REC_ONES
+	VPXOR Y3, Y3, Y3
+	CMPQ CX, $4
+	JLT rqqrest
+rqqloop:
+	VMOVDQU Y3, 128(DI)
+	REC_Q4Q(0, 0, 32, 128, 160)
+	REC_Q4Q(34, 16, 48, 144, 176)
+	REC_Q4Q(68, 64, 96, 136, 168)
+	REC_Q4Q(102, 80, 112, 152, 184)
+	ADDQ $136, SI
+	ADDQ $192, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE rqqloop
+rqqrest:
+	// The rest in pair records: hand over to decRecordsQ4AVX2.
+	MOVQ CX, nb+0(FP)
+	MOVQ SI, xq+8(FP)
+	MOVQ DI, dst+16(FP)
+	VZEROUPPER
+	JMP ·decRecordsQ4AVX2(SB)
 
 // VPERMD index 0,4,1,5,2,6,3,7: undoes the in-lane order of the packs.
 DATA ·d1Perm<>+0(SB)/8, $0x0000000400000000
