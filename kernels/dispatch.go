@@ -56,6 +56,9 @@ type matKernels struct {
 	gemmV func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 	// prefetch asks for n bytes at p to come into the cache.
 	prefetch func(p *byte, n int)
+	// laneRows and laneTokens are the rows repackV lays out and the
+	// tokens gemmV takes per call (0: vRows and vGroup).
+	laneRows, laneTokens int
 
 	// quant is ggml's Q8_0 quantiser for nb blocks; false means a value
 	// was not finite and the row must be redone by the portable one.

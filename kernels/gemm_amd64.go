@@ -57,8 +57,10 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
 		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2},
-		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2},
-		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2},
+		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2, zOff: 8,
+			repackV: repackV8Q4_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4},
+		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2, zOff: 16,
+			repackV: repackV8Q5_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
@@ -148,3 +150,14 @@ func pairsQ4_K(dst, bsums []byte) {
 
 // pairsQ6_K: Q6_K's sub-blocks are the Q8_K sums' own sixteen.
 func pairsQ6_K(dst, bsums []byte) { copy(dst, bsums) }
+
+// The avx2 path's row-lane kernels of gemmv2_amd64.s.
+
+//go:noescape
+func gemmV8AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func repackV8Q5_0(nb int, w *byte, wrb int, rmask int, dst *byte)

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -164,7 +165,8 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 			xv = rest[:vBytes(w.Cols, n)]
 			clearPad(xv, nb, vRecord, n)
 			growScratch(Threads(), nb*vBlock+vGroup*vRows*4+64)
-			lane = laneSpec{x: xv, nb: nb, block: vBlock, rec: vRecord, repack: mk.repackV, gemm: mk.gemmV, prefetch: mk.prefetch}
+			lane = laneSpec{x: xv, nb: nb, block: vBlock, rec: vRecord, repack: mk.repackV, gemm: mk.gemmV, prefetch: mk.prefetch,
+				rows: cmp.Or(mk.laneRows, vRows), tokens: cmp.Or(mk.laneTokens, vGroup)}
 		}
 	}
 	// K-quants: the row-lane kernels where the path has them.
@@ -174,7 +176,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 		xk = work[xrb*n:][:kBytes(w.Type, w.Cols, n)]
 		clearPad(xk, nbk, kRecord, n)
 		growScratch(Threads(), nbk*kl.block+vGroup*vRows*4+64)
-		lane = laneSpec{x: xk, nb: nbk, block: kl.block, rec: kRecord, repack: kl.repack, gemm: kl.gemm, prefetch: kl.prefetch}
+		lane = laneSpec{x: xk, nb: nbk, block: kl.block, rec: kRecord, repack: kl.repack, gemm: kl.gemm, prefetch: kl.prefetch, rows: vRows, tokens: vGroup}
 	}
 	q := &theJobs.quant
 	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
@@ -430,24 +432,26 @@ func (j *matmulJob) runRowLanes(lo, hi int) {
 	buf = buf[int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63):]
 	acc := floatView(buf[l.nb*l.block:], vGroup*vRows)
 	gs := vGroup * l.nb * l.rec
-	for r0 := lo; r0 < hi; r0 += vRows {
-		mask := 1<<min(vRows, hi-r0) - 1
+	for r0 := lo; r0 < hi; r0 += l.rows {
+		mask := 1<<min(l.rows, hi-r0) - 1
 		l.repack(l.nb, &j.w.Data[r0*wrb], wrb, mask, &buf[0])
-		if next := min(r0+2*vRows, hi); next > r0+vRows {
-			l.prefetch(&j.w.Data[(r0+vRows)*wrb], (next-r0-vRows)*wrb)
+		if next := min(r0+2*l.rows, hi); next > r0+l.rows {
+			l.prefetch(&j.w.Data[(r0+l.rows)*wrb], (next-r0-l.rows)*wrb)
 		}
-		for t := 0; t < n; t += vGroup {
-			l.gemm(l.nb, &buf[0], &l.x[t/vGroup*gs], &acc[0], &j.y[t*rows+r0], rows*4, min(vGroup, n-t), mask)
+		for t := 0; t < n; t += l.tokens {
+			x := &l.x[t/vGroup*gs+t%vGroup*l.rec]
+			l.gemm(l.nb, &buf[0], x, &acc[0], &j.y[t*rows+r0], rows*4, min(l.tokens, n-t), mask)
 		}
 	}
 }
 
 // laneSpec is a row-lane product's kernels and activation records: nb
-// blocks per row, block bytes per repacked block of vRows rows, rec bytes
-// per token and block.
+// blocks per row, block bytes per repacked tile of rows rows, rec bytes per
+// token and block, tokens per kernel call (a divisor of vGroup).
 type laneSpec struct {
 	x              []byte
 	nb, block, rec int
+	rows, tokens   int // per repacked tile and per kernel call
 	repack         func(nb int, w *byte, wrb int, rmask int, dst *byte)
 	gemm           func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 	prefetch       func(p *byte, n int)
