@@ -59,6 +59,9 @@ type matKernels struct {
 	// laneRows and laneTokens are the rows repackV lays out and the
 	// tokens gemmV takes per call (0: vRows and vGroup).
 	laneRows, laneTokens int
+	// recordsV, where a path has it, writes one token's records for
+	// gemmV as quantJob.recordsV does (dst: its first block's record).
+	recordsV func(nb int, row, dst *byte, zOff int)
 
 	// quant is ggml's Q8_0 quantiser for nb blocks; false means a value
 	// was not finite and the row must be redone by the portable one.

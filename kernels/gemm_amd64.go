@@ -58,9 +58,9 @@ var (
 	_ = registerMats("avx2", map[Type]matKernels{
 		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2},
 		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2, zOff: 8,
-			repackV: repackV8Q4_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4},
+			repackV: repackV8Q4_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2, zOff: 16,
-			repackV: repackV8Q5_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4},
+			repackV: repackV8Q5_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
@@ -68,9 +68,9 @@ var (
 	// blocks, else on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, tileZ: tileZQ8_0, rowZ: rowZQ8_0, zOff: 128, tileZ8: tileZ8Q8_0, repackV: repackVQ8_0, gemmV: gemmV16, prefetch: prefetchV, quant: quantQ8_0AVX2},
-		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, tileZ: tileZQ4_0, rowZ: rowZQ4_0, zOff: 8, tileZ8: tileZ8Q4_0, repackV: repackVQ4_0, gemmV: gemmV16, prefetch: prefetchV, quant: quantQ8_0AVX2},
-		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, tileZ: tileZQ5_0, rowZ: rowZQ5_0, zOff: 16, tileZ8: tileZ8Q5_0, repackV: repackVQ5_0, gemmV: gemmV16, prefetch: prefetchV, quant: quantQ8_0AVX2},
+		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, tileZ: tileZQ8_0, rowZ: rowZQ8_0, zOff: 128, tileZ8: tileZ8Q8_0, repackV: repackVQ8_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, tileZ: tileZQ4_0, rowZ: rowZQ4_0, zOff: 8, tileZ8: tileZ8Q4_0, repackV: repackVQ4_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, tileZ: tileZQ5_0, rowZ: rowZQ5_0, zOff: 16, tileZ8: tileZ8Q5_0, repackV: repackVQ5_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
 	})
 )
 
@@ -161,3 +161,6 @@ func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
 func repackV8Q5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func recordsVAVX2(nb int, row, dst *byte, zOff int)

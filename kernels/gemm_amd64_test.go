@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -80,5 +81,38 @@ func TestWideKernelsRan(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("AVX-512 VNNI CPU but no avx512 path")
+	}
+}
+
+// The assembly records of the row-lane kernels are byte for byte
+// quantJob.recordsV's, for every weight offset and a few token slots, on
+// random rows of several lengths whose first block is all 127.
+func TestRecordsVAVX2EqualsGo(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasF16C {
+		t.Skip("this CPU lacks AVX2 or F16C")
+	}
+	r := rand.New(rand.NewPCG(rand.Uint64(), 12))
+	for _, nb := range []int{1, 2, 7, 28} {
+		x := randRow(r, nb*QK)
+		for i := range QK {
+			x[i] = 3 // block 0: all 127 after quantising
+		}
+		row := make([]byte, nb*34)
+		quantizeQ8_0(row, x)
+		dx := make([]float32, nb)
+		for b := range dx {
+			dx[b] = f16(row[b*34:])
+		}
+		for _, off := range []int32{8, 16, 128} {
+			for _, slot := range []int{0, 5, 15} {
+				want := make([]byte, vGroup*nb*vRecord)
+				got := make([]byte, len(want))
+				(&quantJob{xv: want, zOff: off, cols: nb * QK}).recordsV(slot, row, dx)
+				recordsVAVX2(nb, &row[0], &got[slot*vRecord], int(off))
+				if !bytes.Equal(got, want) {
+					t.Fatalf("nb %d offset %d slot %d: records differ", nb, off, slot)
+				}
+			}
+		}
 	}
 }

@@ -238,3 +238,45 @@ r25loop:
 r25done:
 	VZEROUPPER
 	RET
+
+// func recordsVAVX2(nb int, row, dst *byte, zOff int)
+// One token's Q8_0 row (nb 34-byte blocks at row) as its records of
+// gemmv_amd64.s, block b at dst + b·640: the 32 values, -zOff·sum(x) (the
+// sum by VPSADBW of x+128, less 32·128) and the scale as float32; byte for
+// byte what quantJob.recordsV writes.
+TEXT ·recordsVAVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ row+8(FP), SI
+	MOVQ dst+16(FP), DI
+	MOVQ zOff+24(FP), R8
+	NEGQ R8
+	MOVL $0x80808080, AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Y3
+	VPXOR Y4, Y4, Y4
+	TESTQ CX, CX
+	JZ rvdone
+rvloop:
+	VMOVDQU 2(SI), Y0
+	VMOVDQU Y0, (DI)
+	VPXOR Y3, Y0, Y1
+	VPSADBW Y4, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDQ X2, X1, X1
+	VPSHUFD $0x4e, X1, X2
+	VPADDQ X2, X1, X1
+	VMOVQ X1, AX
+	SUBQ $4096, AX
+	IMULQ R8, AX
+	MOVL AX, 32(DI)
+	MOVWLZX (SI), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VMOVSS X5, 36(DI)
+	ADDQ $34, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ rvloop
+rvdone:
+	VZEROUPPER
+	RET

@@ -181,7 +181,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	q := &theJobs.quant
 	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast {
-		q.fastQ8 = mk.quant
+		q.fastQ8, q.recV = mk.quant, mk.recordsV
 	}
 	parallel(n, 1, q)
 	*q = quantJob{}
@@ -213,9 +213,10 @@ type quantJob struct {
 	x        []float32
 	xq       []byte
 	dx       []float32
-	xz       []byte // pair records for the 512-bit kernels, or nil
-	xv       []byte // token-group records for the row-lane kernels, or nil
-	xk       []byte // the same for the K-quant row-lane kernels, or nil
+	xz       []byte                                 // pair records for the 512-bit kernels, or nil
+	xv       []byte                                 // token-group records for the row-lane kernels, or nil
+	xk       []byte                                 // the same for the K-quant row-lane kernels, or nil
+	recV     func(nb int, row, dst *byte, zOff int) // or nil: recordsV
 	pairs    func(dst, bsums []byte)
 	zOff     int32 // their weight offset
 	cols     int
@@ -231,6 +232,10 @@ func (j *quantJob) run(lo, hi int) {
 		src := j.x[t*j.cols : (t+1)*j.cols]
 		if j.fastQ8 == nil || !j.fastQ8(nb, &src[0], &row[0]) {
 			j.quantize(row, src)
+		}
+		if j.xv != nil && j.recV != nil {
+			j.recV(nb, &row[0], &j.xv[t/vGroup*vGroup*nb*vRecord+t%vGroup*vRecord], int(j.zOff))
+			continue // the row-lane kernels need nothing else
 		}
 		if j.dx != nil {
 			d := j.dx[t*nb : (t+1)*nb]
