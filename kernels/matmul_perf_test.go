@@ -541,8 +541,9 @@ func FuzzMatMulPaths(f *testing.F) {
 		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: data[:rows*rb]}
 		r := rand.New(rand.NewPCG(uint64(seed), 5))
 		defer SetPath(Path())
-		// Five tokens (tiles and rows) and one (the decode kernels).
-		for _, n := range []int{5, 1} {
+		// Five tokens (tiles and rows), one (the decode kernels) and nine
+		// (the row-lane prefill kernels, a partial group of sixteen).
+		for _, n := range []int{5, 1, 9} {
 			x := randRow(r, cols*n)
 			SetPath("portable")
 			want := make([]float32, rows*n)
