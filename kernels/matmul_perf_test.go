@@ -199,10 +199,14 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	defer SetThreads(Threads())
 	SetThreads(2)
 	r := rand.New(rand.NewPCG(5, 6))
-	const rows, cols, n = 256, 896, 8
+	const rows, n = 256, 8
 	for _, path := range Paths() {
 		SetPath(path)
-		for _, typ := range []Type{Q4_0, Q8_0, F16} {
+		for _, typ := range []Type{Q4_0, Q8_0, F16, Q4_K, Q6_K} {
+			cols := 896
+			if typ.BlockSize() == QKK {
+				cols = 1024
+			}
 			rb := mustRowBytes(t, typ, cols)
 			w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rb*rows)}
 			for i := range rows {
