@@ -105,6 +105,8 @@ type kLaneKernels struct {
 	// pairs writes the block's activation sums as the int16 pairs the
 	// kernel's VPDPWSSD takes, from the Q8_K block's sums of 16.
 	pairs func(dst, bsums []byte)
+	// rows and tokens per repacked tile and per call (0: vRows, vGroup).
+	rows, tokens int
 }
 
 var (

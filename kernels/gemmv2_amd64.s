@@ -280,3 +280,233 @@ rvloop:
 rvdone:
 	VZEROUPPER
 	RET
+
+// ---------------------------------------------------------------------------
+// Q4_K on the avx2 path: gemmvk_amd64.s's scheme on eight rows (Y lanes),
+// four tokens per call, VPMADDUBSW for VPDPBUSD: a sub-block's eight
+// groups' int16 sums (each at most 2·15·127) add up below 2^15 before one
+// VPMADDWD. Block sums and mins as in gemmVQ4_K, float accumulators in acc.
+//
+// Repacked weights, per block of 256 and eight rows (2496 bytes):
+//   0     sub-block j, register g (j·256 + g·32)
+//   2048  sc_j as int32 (j·32)   2304 (m_2i | m_2i+1<<16) pairs (i·32)
+//   2432  d   2464 dmin (float32)
+// Register plan: CX blocks left, SI weights, DI records (the call's first
+// token), R8 acc; Y0-Y7 a sub-block's weights, Y8 its scales, Y9-Y12 the
+// tokens' block sums, Y13 int16 sums, Y14 temporary, Y15 broadcast x.
+
+// Token T (record T·304) through sub-block J (record byte J·32) into A.
+#define SUBK2(J, T, A) \
+	VPBROADCASTD T*304+J*32(DI), Y15; \
+	VPMADDUBSW Y15, Y0, Y13; \
+	MADDK2(J, T, 1, Y1); \
+	MADDK2(J, T, 2, Y2); \
+	MADDK2(J, T, 3, Y3); \
+	MADDK2(J, T, 4, Y4); \
+	MADDK2(J, T, 5, Y5); \
+	MADDK2(J, T, 6, Y6); \
+	MADDK2(J, T, 7, Y7); \
+	VPMADDWD ·v2Ones(SB), Y13, Y13; \
+	VPMULLD Y8, Y13, Y13; \
+	VPADDD Y13, A, A
+
+#define MADDK2(J, T, G, W) \
+	VPBROADCASTD T*304+J*32+G*4(DI), Y15; \
+	VPMADDUBSW Y15, W, Y14; \
+	VPADDW Y14, Y13, Y13
+
+#define SUBBLOCK2(J) \
+	VMOVDQU J*256+0(SI), Y0; \
+	VMOVDQU J*256+32(SI), Y1; \
+	VMOVDQU J*256+64(SI), Y2; \
+	VMOVDQU J*256+96(SI), Y3; \
+	VMOVDQU J*256+128(SI), Y4; \
+	VMOVDQU J*256+160(SI), Y5; \
+	VMOVDQU J*256+192(SI), Y6; \
+	VMOVDQU J*256+224(SI), Y7; \
+	VMOVDQU 2048+J*32(SI), Y8; \
+	SUBK2(J, 0, Y9); \
+	SUBK2(J, 1, Y10); \
+	SUBK2(J, 2, Y11); \
+	SUBK2(J, 3, Y12)
+
+// Token T's mins (pairs in Y0-Y3), float step into acc (d Y4, dmin Y5),
+// A cleared.
+#define FINK2(T, A) \
+	VPBROADCASTD T*304+256(DI), Y15; \
+	VPMADDWD Y15, Y0, Y13; \
+	VPBROADCASTD T*304+260(DI), Y15; \
+	VPMADDWD Y15, Y1, Y14; \
+	VPADDD Y14, Y13, Y13; \
+	VPBROADCASTD T*304+264(DI), Y15; \
+	VPMADDWD Y15, Y2, Y14; \
+	VPADDD Y14, Y13, Y13; \
+	VPBROADCASTD T*304+268(DI), Y15; \
+	VPMADDWD Y15, Y3, Y14; \
+	VPADDD Y14, Y13, Y13; \
+	VCVTDQ2PS A, A; \
+	VMULPS Y4, A, A; \
+	VCVTDQ2PS Y13, Y13; \
+	VFNMADD231PS Y5, Y13, A; \
+	VBROADCASTSS T*304+288(DI), Y15; \
+	VMOVUPS T*32(R8), Y14; \
+	VFMADD231PS Y15, A, Y14; \
+	VMOVUPS Y14, T*32(R8); \
+	VPXOR A, A, A
+
+#define STOREK2(T) \
+	CMPQ BX, $T; \
+	JLE k2done; \
+	VMOVUPS T*32(R8), Y0; \
+	VMASKMOVPS Y0, Y13, (R11); \
+	ADDQ R14, R11
+
+// Scales and mins of sub-blocks J < 4 and J+4, as SCLO and SCHI of
+// gemmvk_amd64.s on eight lanes: S0 Y2, S1 Y3, S2 Y4; Y9 15, Y10 63, Y8 3.
+#define SCLO2(J, SC, M) \
+	VPSRLD $(8*J), Y2, SC; \
+	VPAND Y10, SC, SC; \
+	VPSRLD $(8*J), Y3, M; \
+	VPAND Y10, M, M
+
+#define SCHI2(J, SC, M) \
+	VPSRLD $(8*J), Y4, SC; \
+	VPAND Y9, SC, SC; \
+	VPSRLD $(8*J+6), Y2, Y5; \
+	VPAND Y8, Y5, Y5; \
+	VPSLLD $4, Y5, Y5; \
+	VPOR Y5, SC, SC; \
+	VPSRLD $(8*J+4), Y4, M; \
+	VPAND Y9, M, M; \
+	VPSRLD $(8*J+6), Y3, Y5; \
+	VPAND Y8, Y5, Y5; \
+	VPSLLD $4, Y5, Y5; \
+	VPOR Y5, M, M
+
+// Two sub-blocks' scales (SCM: SCLO2 or SCHI2, bytes JA and JB) to OFF and
+// OFF+32, their mins as a pair to OFFP.
+#define SCPAIR2(SCM, JA, JB, OFF, OFFP) \
+	SCM(JA, Y0, Y1); \
+	VMOVDQU Y0, OFF(DI); \
+	SCM(JB, Y0, Y6); \
+	VMOVDQU Y0, OFF+32(DI); \
+	PAIR2(Y1, Y6, OFFP)
+
+// (MA & 0xffff) | MB << 16 to OFF (mins fit in 6 bits).
+#define PAIR2(MA, MB, OFF) \
+	VPSLLD $16, MB, MB; \
+	VPOR MB, MA, MA; \
+	VMOVDQU MA, OFF(DI)
+
+// Nibbles of bytes 4G.. of pair P to sub-blocks 2P and 2P+1, register G.
+#define NIBK2(P, G) \
+	GATHER2(16+P*32+G*4, Y0); \
+	VPAND Y11, Y0, Y1; \
+	VMOVDQU Y1, 2*P*256+G*32(DI); \
+	VPSRLD $4, Y0, Y0; \
+	VPAND Y11, Y0, Y0; \
+	VMOVDQU Y0, 2*P*256+256+G*32(DI)
+
+#define NIBPAIR2(P) \
+	NIBK2(P, 0); NIBK2(P, 1); NIBK2(P, 2); NIBK2(P, 3); \
+	NIBK2(P, 4); NIBK2(P, 5); NIBK2(P, 6); NIBK2(P, 7)
+
+// func gemmV8Q4_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmV8Q4_KAVX2(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ acc+24(FP), R8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VMOVUPS Y9, 0(R8)
+	VMOVUPS Y9, 32(R8)
+	VMOVUPS Y9, 64(R8)
+	VMOVUPS Y9, 96(R8)
+	TESTQ CX, CX
+	JZ k2store
+k2loop:
+	SUBBLOCK2(0)
+	SUBBLOCK2(1)
+	SUBBLOCK2(2)
+	SUBBLOCK2(3)
+	SUBBLOCK2(4)
+	SUBBLOCK2(5)
+	SUBBLOCK2(6)
+	SUBBLOCK2(7)
+	VMOVDQU 2304(SI), Y0
+	VMOVDQU 2336(SI), Y1
+	VMOVDQU 2368(SI), Y2
+	VMOVDQU 2400(SI), Y3
+	VMOVUPS 2432(SI), Y4
+	VMOVUPS 2464(SI), Y5
+	FINK2(0, Y9)
+	FINK2(1, Y10)
+	FINK2(2, Y11)
+	FINK2(3, Y12)
+	ADDQ $2496, SI
+	ADDQ $4864, DI
+	DECQ CX
+	JNZ k2loop
+k2store:
+	MOVQ out+32(FP), R11
+	MOVQ ostride+40(FP), R14
+	MOVQ ntok+48(FP), BX
+	MOVQ rmask+56(FP), AX
+	ROWMASK2
+	STOREK2(0)
+	STOREK2(1)
+	STOREK2(2)
+	STOREK2(3)
+k2done:
+	VZEROUPPER
+	RET
+
+// func repackV8Q4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackV8Q4_K(SB), NOSPLIT, $0-40
+	REPACK2_PROLOGUE
+	MOVL $15, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	MOVL $63, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $3, AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+	TESTQ CX, CX
+	JZ rk2done
+rk2loop:
+	// d and dmin: the low and high halves of the dword at 0
+	GATHER2(0, Y0)
+	VPSLLD $16, Y0, Y1
+	VPSRLD $16, Y1, Y1
+	VPACKUSDW Y1, Y1, Y1
+	VPERMQ $0x08, Y1, Y1
+	VCVTPH2PS X1, Y1
+	VMOVUPS Y1, 2432(DI)
+	VPSRLD $16, Y0, Y1
+	VPACKUSDW Y1, Y1, Y1
+	VPERMQ $0x08, Y1, Y1
+	VCVTPH2PS X1, Y1
+	VMOVUPS Y1, 2464(DI)
+	GATHER2(4, Y2)
+	GATHER2(8, Y3)
+	GATHER2(12, Y4)
+	SCPAIR2(SCLO2, 0, 1, 2048, 2304)
+	SCPAIR2(SCLO2, 2, 3, 2112, 2336)
+	SCPAIR2(SCHI2, 0, 1, 2176, 2368)
+	SCPAIR2(SCHI2, 2, 3, 2240, 2400)
+	NIBPAIR2(0)
+	NIBPAIR2(1)
+	NIBPAIR2(2)
+	NIBPAIR2(3)
+	ADDQ $144, SI
+	ADDQ $2496, DI
+	DECQ CX
+	JNZ rk2loop
+rk2done:
+	VZEROUPPER
+	RET

@@ -176,7 +176,8 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 		xk = work[xrb*n:][:kBytes(w.Type, w.Cols, n)]
 		clearPad(xk, nbk, kRecord, n)
 		growScratch(Threads(), nbk*kl.block+vGroup*vRows*4+64)
-		lane = laneSpec{x: xk, nb: nbk, block: kl.block, rec: kRecord, repack: kl.repack, gemm: kl.gemm, prefetch: kl.prefetch, rows: vRows, tokens: vGroup}
+		lane = laneSpec{x: xk, nb: nbk, block: kl.block, rec: kRecord, repack: kl.repack, gemm: kl.gemm, prefetch: kl.prefetch,
+			rows: cmp.Or(kl.rows, vRows), tokens: cmp.Or(kl.tokens, vGroup)}
 	}
 	q := &theJobs.quant
 	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
