@@ -13,7 +13,7 @@ import (
 // refOptions chooses which of llama.cpp's roundings the reference copies;
 // the zero value is the textbook transformer in float64.
 type refOptions struct {
-	quantAct bool // round matmul inputs through Q8_0 for quantised weights, as ggml does
+	quantAct bool // round matmul inputs through Q8_0 or Q8_K for quantised weights, as ggml does
 	f16KV    bool // round K and V through F16, as the cache stores them
 	f16Act   bool // round matmul inputs through F16 for F16 weights, as ggml does
 	f16Q     bool // round Q through F16 (ggml's F16 KQ matmul converts its F32 input)
@@ -56,8 +56,8 @@ func (r *refMatrix) row(i int) []float64 {
 
 // mul returns W·x.
 func (r *refMatrix) mul(x []float64, o refOptions) []float64 {
-	if o.quantAct && r.m.Type.VecDotType() == kernels.Q8_0 {
-		x = roundQ8_0(x)
+	if vt := r.m.Type.VecDotType(); o.quantAct && (vt == kernels.Q8_0 || vt == kernels.Q8_K) {
+		x = roundQuant(vt, x)
 	}
 	if o.f16Act && r.m.Type == kernels.F16 {
 		r16 := make([]float64, len(x))
@@ -92,16 +92,22 @@ func (r *refMatrix) mul(x []float64, o refOptions) []float64 {
 	return y
 }
 
-func roundQ8_0(x []float64) []float64 {
+// roundQuant rounds x through typ (Q8_0 or Q8_K), as ggml quantises a
+// matrix input to the weights' dot-product type.
+func roundQuant(typ kernels.Type, x []float64) []float64 {
 	f := make([]float32, len(x))
 	for i, v := range x {
 		f[i] = float32(v)
 	}
-	b := make([]byte, len(x)/32*34)
-	if err := kernels.QuantizeRow(kernels.Q8_0, b, f); err != nil {
+	rb, err := typ.RowBytes(len(x))
+	if err != nil {
 		panic(err)
 	}
-	if err := kernels.DequantizeRow(kernels.Q8_0, f, b); err != nil {
+	b := make([]byte, rb)
+	if err := kernels.QuantizeRow(typ, b, f); err != nil {
+		panic(err)
+	}
+	if err := kernels.DequantizeRow(typ, f, b); err != nil {
 		panic(err)
 	}
 	out := make([]float64, len(x))
@@ -285,6 +291,11 @@ func TestForwardMatchesReference(t *testing.T) {
 		// F16 weights round every activation to F16 (matMul), and float32
 		// error tips some of those roundings: 5e-4 measured.
 		{"tiny-llama3", "f16", 2e-3},
+		// Quantised weights, whose matrix inputs ggml rounds through Q8_0
+		// or, for the K-quants (here the 256-wide ffn_down), Q8_K: the
+		// reference rounding only through Q8_0 parts from pith at every
+		// position of the K-quant cases.
+		{"tiny-qwen2", "q8_0", 1e-5}, {"tiny-llama3", "q4_k_m", 1e-5}, {"tiny-qwen2", "q6_k", 1e-5},
 	} {
 		t.Run(tc.shape+"/"+tc.typ, func(t *testing.T) {
 			m := builtinModel(t, tc.shape, tc.typ)
