@@ -121,6 +121,33 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VPAND Y11, Y, Y; \
 	VMOVDQU Y, G*32+128(DI)
 
+// The K kernels' arguments, the four tokens' block sums and acc cleared.
+#define K2PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	MOVQ acc+24(FP), R8; \
+	VPXOR Y9, Y9, Y9; \
+	VPXOR Y10, Y10, Y10; \
+	VPXOR Y11, Y11, Y11; \
+	VPXOR Y12, Y12, Y12; \
+	VMOVUPS Y9, 0(R8); \
+	VMOVUPS Y9, 32(R8); \
+	VMOVUPS Y9, 64(R8); \
+	VMOVUPS Y9, 96(R8)
+
+// acc to the four tokens' output rows with STORE (STOREK2 or STORE62).
+#define K2EPILOGUE(STORE) \
+	MOVQ out+32(FP), R11; \
+	MOVQ ostride+40(FP), R14; \
+	MOVQ ntok+48(FP), BX; \
+	MOVQ rmask+56(FP), AX; \
+	ROWMASK2; \
+	STORE(0); \
+	STORE(1); \
+	STORE(2); \
+	STORE(3)
+
 // func gemmV8AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 // acc is unused.
 TEXT ·gemmV8AVX2(SB), NOSPLIT, $0-64
@@ -348,18 +375,26 @@ rvdone:
 	VMULPS Y4, A, A; \
 	VCVTDQ2PS Y13, Y13; \
 	VFNMADD231PS Y5, Y13, A; \
+	ACCK2(T, A)
+
+#define STOREK2(T) STOREL2(T, k2done)
+#define STORE62(T) STOREL2(T, k62done)
+
+// Token T's acc to R11 (masked by Y13) unless the call has only T tokens.
+#define STOREL2(T, DONE) \
+	CMPQ BX, $T; \
+	JLE DONE; \
+	VMOVUPS T*32(R8), Y0; \
+	VMASKMOVPS Y0, Y13, (R11); \
+	ADDQ R14, R11
+
+// acc of token T (record T·304) += A·dx; A cleared.
+#define ACCK2(T, A) \
 	VBROADCASTSS T*304+288(DI), Y15; \
 	VMOVUPS T*32(R8), Y14; \
 	VFMADD231PS Y15, A, Y14; \
 	VMOVUPS Y14, T*32(R8); \
 	VPXOR A, A, A
-
-#define STOREK2(T) \
-	CMPQ BX, $T; \
-	JLE k2done; \
-	VMOVUPS T*32(R8), Y0; \
-	VMASKMOVPS Y0, Y13, (R11); \
-	ADDQ R14, R11
 
 // Scales and mins of sub-blocks J < 4 and J+4, as SCLO and SCHI of
 // gemmvk_amd64.s on eight lanes: S0 Y2, S1 Y3, S2 Y4; Y9 15, Y10 63, Y8 3.
@@ -413,18 +448,7 @@ rvdone:
 
 // func gemmV8Q4_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmV8Q4_KAVX2(SB), NOSPLIT, $0-64
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ acc+24(FP), R8
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-	VPXOR Y11, Y11, Y11
-	VPXOR Y12, Y12, Y12
-	VMOVUPS Y9, 0(R8)
-	VMOVUPS Y9, 32(R8)
-	VMOVUPS Y9, 64(R8)
-	VMOVUPS Y9, 96(R8)
+	K2PROLOGUE
 	TESTQ CX, CX
 	JZ k2store
 k2loop:
@@ -451,15 +475,7 @@ k2loop:
 	DECQ CX
 	JNZ k2loop
 k2store:
-	MOVQ out+32(FP), R11
-	MOVQ ostride+40(FP), R14
-	MOVQ ntok+48(FP), BX
-	MOVQ rmask+56(FP), AX
-	ROWMASK2
-	STOREK2(0)
-	STOREK2(1)
-	STOREK2(2)
-	STOREK2(3)
+	K2EPILOGUE(STOREK2)
 k2done:
 	VZEROUPPER
 	RET
@@ -508,5 +524,199 @@ rk2loop:
 	DECQ CX
 	JNZ rk2loop
 rk2done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Q6_K on the avx2 path, as gemmVQ6_K on eight rows and four tokens: a
+// pair of 6-bit products sums to at most 2·63·127, so two groups' int16
+// sums add without overflow before each VPMADDWD.
+//
+// Repacked weights, per block and eight rows (2848 bytes):
+//   0     sub-block s, register g (s·128 + g·32)
+//   2048  sc_s as int32 (s·32)   2560 (32·sc_2i, 32·sc_2i+1) pairs (i·32)
+//   2816  d as float32
+// Register plan: as gemmV8Q4_KAVX2, with Y0-Y3 a sub-block's weights and
+// Y4 the second int16 sum.
+
+// Token T through sub-block S (record byte S·16) into A.
+#define SUB62(S, T, A) \
+	VPBROADCASTD T*304+S*16(DI), Y15; \
+	VPMADDUBSW Y15, Y0, Y13; \
+	VPBROADCASTD T*304+S*16+4(DI), Y15; \
+	VPMADDUBSW Y15, Y1, Y14; \
+	VPADDW Y14, Y13, Y13; \
+	VPBROADCASTD T*304+S*16+8(DI), Y15; \
+	VPMADDUBSW Y15, Y2, Y4; \
+	VPBROADCASTD T*304+S*16+12(DI), Y15; \
+	VPMADDUBSW Y15, Y3, Y14; \
+	VPADDW Y14, Y4, Y4; \
+	VPMADDWD ·v2Ones(SB), Y13, Y13; \
+	VPMADDWD ·v2Ones(SB), Y4, Y4; \
+	VPADDD Y4, Y13, Y13; \
+	VPMULLD Y8, Y13, Y13; \
+	VPADDD Y13, A, A
+
+#define SUBBLOCK62(S) \
+	VMOVDQU S*128+0(SI), Y0; \
+	VMOVDQU S*128+32(SI), Y1; \
+	VMOVDQU S*128+64(SI), Y2; \
+	VMOVDQU S*128+96(SI), Y3; \
+	VMOVDQU 2048+S*32(SI), Y8; \
+	SUB62(S, 0, Y9); \
+	SUB62(S, 1, Y10); \
+	SUB62(S, 2, Y11); \
+	SUB62(S, 3, Y12)
+
+// Pair I of token T's offset sum (pairs in Y0-Y7) added to Y13.
+#define MIN62(T, I, P) \
+	VPBROADCASTD T*304+256+I*4(DI), Y15; \
+	VPMADDWD Y15, P, Y14; \
+	VPADDD Y14, Y13, Y13
+
+// Token T's offset sum subtracted, the float step with d (Y8) into acc,
+// A cleared.
+#define FIN62(T, A) \
+	VPBROADCASTD T*304+256(DI), Y15; \
+	VPMADDWD Y15, Y0, Y13; \
+	MIN62(T, 1, Y1); \
+	MIN62(T, 2, Y2); \
+	MIN62(T, 3, Y3); \
+	MIN62(T, 4, Y4); \
+	MIN62(T, 5, Y5); \
+	MIN62(T, 6, Y6); \
+	MIN62(T, 7, Y7); \
+	VPSUBD Y13, A, A; \
+	VCVTDQ2PS A, A; \
+	VMULPS Y8, A, A; \
+	ACCK2(T, A)
+
+// func gemmV8Q6_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmV8Q6_KAVX2(SB), NOSPLIT, $0-64
+	K2PROLOGUE
+	TESTQ CX, CX
+	JZ k62store
+k62loop:
+	SUBBLOCK62(0)
+	SUBBLOCK62(1)
+	SUBBLOCK62(2)
+	SUBBLOCK62(3)
+	SUBBLOCK62(4)
+	SUBBLOCK62(5)
+	SUBBLOCK62(6)
+	SUBBLOCK62(7)
+	SUBBLOCK62(8)
+	SUBBLOCK62(9)
+	SUBBLOCK62(10)
+	SUBBLOCK62(11)
+	SUBBLOCK62(12)
+	SUBBLOCK62(13)
+	SUBBLOCK62(14)
+	SUBBLOCK62(15)
+	VMOVDQU 2560(SI), Y0
+	VMOVDQU 2592(SI), Y1
+	VMOVDQU 2624(SI), Y2
+	VMOVDQU 2656(SI), Y3
+	VMOVDQU 2688(SI), Y4
+	VMOVDQU 2720(SI), Y5
+	VMOVDQU 2752(SI), Y6
+	VMOVDQU 2784(SI), Y7
+	VMOVUPS 2816(SI), Y8
+	FIN62(0, Y9)
+	FIN62(1, Y10)
+	FIN62(2, Y11)
+	FIN62(3, Y12)
+	ADDQ $2848, SI
+	ADDQ $4864, DI
+	DECQ CX
+	JNZ k62loop
+k62store:
+	K2EPILOGUE(STORE62)
+k62done:
+	VZEROUPPER
+	RET
+
+// Repacking Q6_K for eight rows, as repackVQ6_K: Y11 0x0f bytes, Y10 0x03
+// bytes, Y9 0xffff.
+
+// (L & 0x0f) | ((Q (Y2) >> SH) & 3) << 4, to OFF(DI).
+#define Q6PUT2(L, SH, OFF) \
+	VPAND Y11, L, Y3; \
+	VPSRLD $SH, Y2, Y4; \
+	VPAND Y10, Y4, Y4; \
+	VPSLLD $4, Y4, Y4; \
+	VPOR Y4, Y3, Y3; \
+	VMOVDQU Y3, OFF(DI)
+
+#define Q6GROUP2(H, G, GD, GM) \
+	GATHER2(64*H+4*G, Y0); \
+	GATHER2(64*H+32+4*G, Y1); \
+	GATHER2(128+32*H+4*G, Y2); \
+	Q6PUT2(Y0, 0, 1024*H+128*GD+32*GM); \
+	Q6PUT2(Y1, 2, 1024*H+256+128*GD+32*GM); \
+	VPSRLD $4, Y0, Y0; \
+	VPSRLD $4, Y1, Y1; \
+	Q6PUT2(Y0, 4, 1024*H+512+128*GD+32*GM); \
+	Q6PUT2(Y1, 6, 1024*H+768+128*GD+32*GM)
+
+#define Q6HALF2(H) \
+	Q6GROUP2(H, 0, 0, 0); Q6GROUP2(H, 1, 0, 1); Q6GROUP2(H, 2, 0, 2); Q6GROUP2(H, 3, 0, 3); \
+	Q6GROUP2(H, 4, 1, 0); Q6GROUP2(H, 5, 1, 1); Q6GROUP2(H, 6, 1, 2); Q6GROUP2(H, 7, 1, 3)
+
+// (32·A & 0xffff) | 32·B << 16, to OFF(DI).
+#define Q6PAIR2(A, B, OFF) \
+	VPSLLD $5, A, A; \
+	VPAND Y9, A, A; \
+	VPSLLD $21, B, B; \
+	VPOR B, A, A; \
+	VMOVDQU A, OFF(DI)
+
+// Scales 4I..4I+3 sign-extended to sub-blocks 4I+j, and their pairs.
+#define Q6SCALES2(I) \
+	GATHER2(192+4*I, Y0); \
+	VPSLLD $24, Y0, Y1; \
+	VPSRAD $24, Y1, Y4; \
+	VPSLLD $16, Y0, Y1; \
+	VPSRAD $24, Y1, Y5; \
+	VPSLLD $8, Y0, Y1; \
+	VPSRAD $24, Y1, Y6; \
+	VPSRAD $24, Y0, Y7; \
+	VMOVDQU Y4, 2048+128*I(DI); \
+	VMOVDQU Y5, 2048+128*I+32(DI); \
+	VMOVDQU Y6, 2048+128*I+64(DI); \
+	VMOVDQU Y7, 2048+128*I+96(DI); \
+	Q6PAIR2(Y4, Y5, 2560+64*I); \
+	Q6PAIR2(Y6, Y7, 2560+64*I+32)
+
+// func repackV8Q6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackV8Q6_K(SB), NOSPLIT, $0-40
+	REPACK2_PROLOGUE
+	MOVL $0x03030303, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $0xffff, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	TESTQ CX, CX
+	JZ r62done
+r62loop:
+	// d: the high half of the dword at 206
+	GATHER2(206, Y0)
+	VPSRLD $16, Y0, Y0
+	VPACKUSDW Y0, Y0, Y0
+	VPERMQ $0x08, Y0, Y0
+	VCVTPH2PS X0, Y0
+	VMOVUPS Y0, 2816(DI)
+	Q6SCALES2(0)
+	Q6SCALES2(1)
+	Q6SCALES2(2)
+	Q6SCALES2(3)
+	Q6HALF2(0)
+	Q6HALF2(1)
+	ADDQ $210, SI
+	ADDQ $2848, DI
+	DECQ CX
+	JNZ r62loop
+r62done:
 	VZEROUPPER
 	RET
