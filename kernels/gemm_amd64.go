@@ -128,6 +128,9 @@ func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok
 func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
+func repackVQ5_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
 func gemmVQ6_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 
 //go:noescape
@@ -137,6 +140,7 @@ func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 var kLanesAVX512 = map[Type]kLaneKernels{
 	Q4_K: {repack: repackVQ4_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K},
 	Q6_K: {repack: repackVQ6_K, gemm: gemmVQ6_K, prefetch: prefetchV, block: 5696, pairs: pairsQ6_K},
+	Q5_K: {repack: repackVQ5_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K},
 }
 
 // pairsQ4_K writes the sums of Q4_K's eight sub-blocks of 32 (two sums of

@@ -266,6 +266,29 @@ vkdone:
 	VPANDD Z26, Z16, Z16; \
 	VMOVDQU32 Z16, 2*P*512+512+G*64(DI)
 
+// Q5_K: nibbles at 48, and the fifth bit of sub-block 2P (low) and 2P+1
+// (high) from bits 2P and 2P+1 of the qh bytes of group G (QH); Z25
+// 0x01 bytes.
+#define NIB5K(P, G, QH) \
+	GATHERK(48+P*32+G*4, Z16); \
+	VPANDD Z26, Z16, Z17; \
+	VPSRLD $(2*P), QH, Z18; \
+	VPANDD Z25, Z18, Z18; \
+	VPSLLD $4, Z18, Z18; \
+	VPORD Z18, Z17, Z17; \
+	VMOVDQU32 Z17, 2*P*512+G*64(DI); \
+	VPSRLD $4, Z16, Z16; \
+	VPANDD Z26, Z16, Z16; \
+	VPSRLD $(2*P+1), QH, Z18; \
+	VPANDD Z25, Z18, Z18; \
+	VPSLLD $4, Z18, Z18; \
+	VPORD Z18, Z16, Z16; \
+	VMOVDQU32 Z16, 2*P*512+512+G*64(DI)
+
+#define NIB5PAIR(P) \
+	NIB5K(P, 0, Z0); NIB5K(P, 1, Z1); NIB5K(P, 2, Z2); NIB5K(P, 3, Z3); \
+	NIB5K(P, 4, Z4); NIB5K(P, 5, Z5); NIB5K(P, 6, Z6); NIB5K(P, 7, Z7)
+
 #define NIBPAIR(P) \
 	NIBK(P, 0); NIBK(P, 1); NIBK(P, 2); NIBK(P, 3); \
 	NIBK(P, 4); NIBK(P, 5); NIBK(P, 6); NIBK(P, 7)
@@ -295,61 +318,69 @@ vkdone:
 	VPSLLD $4, Z21, Z21; \
 	VPORD Z21, M, M
 
+// The constants of KSCALES and the nibble macros: Z29 15, Z28 63, Z27 3
+// in each dword, Z26 0x0f bytes.
+#define KCONSTS \
+	MOVL $0x0f, AX; \
+	VPBROADCASTD AX, Z29; \
+	MOVL $63, AX; \
+	VPBROADCASTD AX, Z28; \
+	MOVL $3, AX; \
+	VPBROADCASTD AX, Z27; \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z26
+
+// A block's d, dmin, scales and mins for sixteen rows as gemmVQ4_K takes
+// them (Q4_K and Q5_K lay these out alike).
+#define KSCALES \
+	GATHERK(0, Z16); \
+	VPMOVDW Z16, Y17; \
+	VCVTPH2PS Y17, Z17; \
+	VMOVUPS Z17, 4864(DI); \
+	VPSRLD $16, Z16, Z16; \
+	VPMOVDW Z16, Y17; \
+	VCVTPH2PS Y17, Z17; \
+	VMOVUPS Z17, 4928(DI); \
+	GATHERK(4, Z18); \
+	GATHERK(8, Z19); \
+	GATHERK(12, Z20); \
+	SCLO(0, Z0, Z8); \
+	SCLO(1, Z1, Z9); \
+	SCLO(2, Z2, Z10); \
+	SCLO(3, Z3, Z11); \
+	SCHI(0, Z4, Z12); \
+	SCHI(1, Z5, Z13); \
+	SCHI(2, Z6, Z14); \
+	SCHI(3, Z7, Z15); \
+	VMOVDQU32 Z0, 4096(DI); \
+	VMOVDQU32 Z1, 4160(DI); \
+	VMOVDQU32 Z2, 4224(DI); \
+	VMOVDQU32 Z3, 4288(DI); \
+	VMOVDQU32 Z4, 4352(DI); \
+	VMOVDQU32 Z5, 4416(DI); \
+	VMOVDQU32 Z6, 4480(DI); \
+	VMOVDQU32 Z7, 4544(DI); \
+	VPSLLD $16, Z9, Z9; \
+	VPORD Z9, Z8, Z8; \
+	VMOVDQU32 Z8, 4608(DI); \
+	VPSLLD $16, Z11, Z11; \
+	VPORD Z11, Z10, Z10; \
+	VMOVDQU32 Z10, 4672(DI); \
+	VPSLLD $16, Z13, Z13; \
+	VPORD Z13, Z12, Z12; \
+	VMOVDQU32 Z12, 4736(DI); \
+	VPSLLD $16, Z15, Z15; \
+	VPORD Z15, Z14, Z14; \
+	VMOVDQU32 Z14, 4800(DI)
+
 // func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackVQ4_K(SB), NOSPLIT, $0-40
 	KREPACK_PROLOGUE
-	MOVL $0x0f, AX
-	VPBROADCASTD AX, Z29
-	MOVL $63, AX
-	VPBROADCASTD AX, Z28
-	MOVL $3, AX
-	VPBROADCASTD AX, Z27
-	MOVL $0x0f0f0f0f, AX
-	VPBROADCASTD AX, Z26
+	KCONSTS
 	TESTQ CX, CX
 	JZ rkdone
 rkloop:
-	// d and dmin
-	GATHERK(0, Z16)
-	VPMOVDW Z16, Y17
-	VCVTPH2PS Y17, Z17
-	VMOVUPS Z17, 4864(DI)
-	VPSRLD $16, Z16, Z16
-	VPMOVDW Z16, Y17
-	VCVTPH2PS Y17, Z17
-	VMOVUPS Z17, 4928(DI)
-	// scales and mins
-	GATHERK(4, Z18)
-	GATHERK(8, Z19)
-	GATHERK(12, Z20)
-	SCLO(0, Z0, Z8)
-	SCLO(1, Z1, Z9)
-	SCLO(2, Z2, Z10)
-	SCLO(3, Z3, Z11)
-	SCHI(0, Z4, Z12)
-	SCHI(1, Z5, Z13)
-	SCHI(2, Z6, Z14)
-	SCHI(3, Z7, Z15)
-	VMOVDQU32 Z0, 4096(DI)
-	VMOVDQU32 Z1, 4160(DI)
-	VMOVDQU32 Z2, 4224(DI)
-	VMOVDQU32 Z3, 4288(DI)
-	VMOVDQU32 Z4, 4352(DI)
-	VMOVDQU32 Z5, 4416(DI)
-	VMOVDQU32 Z6, 4480(DI)
-	VMOVDQU32 Z7, 4544(DI)
-	VPSLLD $16, Z9, Z9
-	VPORD Z9, Z8, Z8
-	VMOVDQU32 Z8, 4608(DI)
-	VPSLLD $16, Z11, Z11
-	VPORD Z11, Z10, Z10
-	VMOVDQU32 Z10, 4672(DI)
-	VPSLLD $16, Z13, Z13
-	VPORD Z13, Z12, Z12
-	VMOVDQU32 Z12, 4736(DI)
-	VPSLLD $16, Z15, Z15
-	VPORD Z15, Z14, Z14
-	VMOVDQU32 Z14, 4800(DI)
+	KSCALES
 	// nibbles
 	NIBPAIR(0)
 	NIBPAIR(1)
@@ -360,6 +391,39 @@ rkloop:
 	DECQ CX
 	JNZ rkloop
 rkdone:
+	VZEROUPPER
+	RET
+
+// func repackVQ5_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+// Q5_K (176-byte blocks: Q4_K's head, 32 bytes of fifth bits qh, 128 of
+// nibbles) for gemmVQ4_K, whose unsigned weights may reach 31.
+TEXT ·repackVQ5_K(SB), NOSPLIT, $0-40
+	KREPACK_PROLOGUE
+	KCONSTS
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z25
+	TESTQ CX, CX
+	JZ r5kdone
+r5kloop:
+	KSCALES
+	// nibbles
+	GATHERK(16, Z0)
+	GATHERK(20, Z1)
+	GATHERK(24, Z2)
+	GATHERK(28, Z3)
+	GATHERK(32, Z4)
+	GATHERK(36, Z5)
+	GATHERK(40, Z6)
+	GATHERK(44, Z7)
+	NIB5PAIR(0)
+	NIB5PAIR(1)
+	NIB5PAIR(2)
+	NIB5PAIR(3)
+	ADDQ $176, SI
+	ADDQ $4992, DI
+	DECQ CX
+	JNZ r5kloop
+r5kdone:
 	VZEROUPPER
 	RET
 
