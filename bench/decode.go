@@ -95,17 +95,31 @@ func newDecodeStack(t kernels.Type, s LayerShape, minBytes int, rng *rand.Rand) 
 	for i := range st.x {
 		st.x[i] = float32(rng.NormFloat64())
 	}
-	st.y = make([]float32, maxRows)
+	st.y = make([]float32, 2*maxRows+2*s.KV) // the largest group's outputs side by side
 	st.work = make([]byte, work)
 	return st, nil
 }
 
-// step multiplies every matrix of the stack by the activations once.
+// step multiplies every matrix of the stack by the activations once,
+// grouped as the model's decode groups them (kernels.MatVecGroup): q, k
+// and v read the same input, so do gate and up.
 func (st *decodeStack) step() {
-	for _, m := range st.mats {
-		kernels.MatVec(st.y[:m.Rows], m, st.x[:m.Cols], st.work)
+	for l := 0; l+7 <= len(st.mats); l += 7 {
+		for _, g := range layerGroups {
+			var ys [kernels.MaxGroup][]float32
+			off := 0
+			for i, m := range st.mats[l+g[0] : l+g[1]] {
+				ys[i] = st.y[off : off+m.Rows]
+				off += m.Rows
+			}
+			kernels.MatVecGroup(ys[:g[1]-g[0]], st.mats[l+g[0]:l+g[1]], st.x, st.work)
+		}
 	}
 }
+
+// layerGroups are the products of a layer's seven matrices (in
+// newDecodeStack's order q, k, v, o, gate, up, down) that share an input.
+var layerGroups = [][2]int{{0, 3}, {3, 4}, {4, 6}, {6, 7}}
 
 // distinctRows is how many different random rows testMatrices and
 // newDecodeStack quantise per row length.

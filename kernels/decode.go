@@ -1,7 +1,5 @@
 package kernels
 
-import "unsafe"
-
 // Decode (MatVec, one token) on paths that have a decode kernel for the
 // weight type: the token is quantised to Q8_0 once, laid out as the pair
 // records of the kernel (see decode_amd64.s), and each thread runs whole
@@ -49,23 +47,6 @@ func quantizerFor(t Type) func(dst []byte, src []float32) {
 	return portable[t].quantize
 }
 
-// decodeJob runs the rows [lo, hi) of one MatVec.
-type decodeJob struct {
-	y   []float32
-	w   Matrix
-	rec []byte
-	nb  int
-	wrb int
-	k   decodeKernel
-}
-
-// theDecode is MatVec's reusable job; opMu guards it.
-var theDecode decodeJob
-
-func (j *decodeJob) run(lo, hi int) {
-	j.k.rows(j.nb, &j.w.Data[lo*j.wrb], j.wrb, &j.rec[0], &j.y[lo], hi-lo)
-}
-
 // q81Bytes is the room decode needs beyond the Q8_1 row for the pair
 // records of a matrix whose activations are Q8_1 (Q8_0's is in dxBytes).
 func q81Bytes(m Matrix) int {
@@ -80,22 +61,6 @@ func q81Bytes(m Matrix) int {
 // row, then for Q8_0 room for the records at a 64-byte boundary) and holds
 // opMu. quant is the path's Q8_0 quantiser, or nil.
 func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) {
-	xq := work[:xrb]
-	if vt := w.Type.VecDotType(); vt != Q8_0 {
-		quantizerFor(vt)(xq, x[:w.Cols])
-	} else if quant == nil || !quant(w.Cols/QK, &x[0], &xq[0]) {
-		portable[Q8_0].quantize(xq, x[:w.Cols])
-	}
-	nb := w.Cols / w.Type.BlockSize()
-	rec := xq
-	if k.records != nil {
-		rest := work[xrb:]
-		off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
-		rec = rest[off : off+(nb+1)/2*zRecord]
-		k.records(nb, &xq[0], &rec[0], k.off)
-	}
-	j := &theDecode
-	*j = decodeJob{y: y, w: w, rec: rec, nb: nb, wrb: wrb, k: k}
-	parallelGuided(w.Rows, 16, j)
-	*j = decodeJob{} // keep no reference to the caller's data
+	rec := decodeRecords(w, x, work, xrb, quant, k)
+	runGroup([][]float32{y}, []Matrix{w}, rec, wrb, k)
 }

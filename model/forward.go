@@ -175,9 +175,7 @@ func (s *State) step(tokens []int32) error {
 		// Attention: normalise, project, rotate, remember, attend, project back.
 		rmsNormRows(xn, x, L.attnNorm, c.NormEps, n)
 		q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
-		s.matMul(q, L.q, xn, n)
-		s.matMul(k, L.k, xn, n)
-		s.matMul(v, L.v, xn, n)
+		s.matMuls(xn, n, product{q, L.q}, product{k, L.k}, product{v, L.v})
 		addBiasRows(q, L.qBias, n)
 		addBiasRows(k, L.kBias, n)
 		addBiasRows(v, L.vBias, n)
@@ -200,8 +198,7 @@ func (s *State) step(tokens []int32) error {
 		// Feed-forward: SwiGLU.
 		rmsNormRows(xn, x, L.ffnNorm, c.NormEps, n)
 		gate, up := s.gate[:n*c.FFN], s.up[:n*c.FFN]
-		s.matMul(gate, L.gate, xn, n)
-		s.matMul(up, L.up, xn, n)
+		s.matMuls(xn, n, product{gate, L.gate}, product{up, L.up})
 		kernels.SwiGLU(gate, gate, up)
 		s.matMul(s.tmp[:n*E], L.down, gate, n)
 		kernels.Add(x, x, s.tmp[:n*E])
@@ -233,6 +230,35 @@ func (s *State) matMul(y []float32, w kernels.Matrix, x []float32, n int) {
 		x = r
 	}
 	kernels.MatMul(y, w, x, n, s.work)
+}
+
+// product is one matrix product of matMuls: y = w·x.
+type product struct {
+	y []float32
+	w kernels.Matrix
+}
+
+// matMuls runs products that share their input x. Decoding one token
+// with quantised weights, they go to the kernels as one group (one
+// dispatch over all their rows: see kernels.MatVecGroup); otherwise one
+// after the other through matMul.
+func (s *State) matMuls(x []float32, n int, ps ...product) {
+	quantised := n == 1
+	for _, p := range ps {
+		quantised = quantised && p.w.Type != kernels.F16 && p.w.Type != kernels.BF16 && p.w.Type != kernels.F32
+	}
+	if !quantised || len(ps) > kernels.MaxGroup {
+		for _, p := range ps {
+			s.matMul(p.y, p.w, x, n)
+		}
+		return
+	}
+	var ys [kernels.MaxGroup][]float32
+	var ws [kernels.MaxGroup]kernels.Matrix
+	for i, p := range ps {
+		ys[i], ws[i] = p.y, p.w
+	}
+	kernels.MatVecGroup(ys[:len(ps)], ws[:len(ps)], x, s.work)
 }
 
 // roundF16 rounds every element of x to the nearest F16 value, in place.

@@ -1,0 +1,122 @@
+package kernels
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// MaxGroup is the most matrices MatVecGroup multiplies in one call.
+const MaxGroup = 4
+
+// MatVecGroup computes ys[i] = ws[i]·x for one token and several matrices
+// that read the same activations: a layer's q, k and v projections, or
+// its gate and up. Where the weights share a type and width that has a
+// decode kernel, the token is converted once and the threads split the
+// rows of all the matrices as one range, so the group costs one dispatch
+// and one wait instead of one per matrix: a Qwen2.5-0.5B layer's k and v
+// are 128 rows each, over in a few microseconds, which the start and end
+// of a product of their own cost about as much as. Otherwise it is MatVec
+// on each. work holds MatMulWork(ws[i], 1) bytes for every i.
+func MatVecGroup(ys [][]float32, ws []Matrix, x []float32, work []byte) {
+	if len(ys) != len(ws) || len(ws) > MaxGroup {
+		panic(fmt.Sprintf("kernels: MatVecGroup of %d matrices and %d outputs (at most %d)", len(ws), len(ys), MaxGroup))
+	}
+	if len(ws) == 0 {
+		return
+	}
+	w0 := ws[0]
+	k, ok := activeDecode[w0.Type]
+	for _, w := range ws[1:] {
+		ok = ok && w.Type == w0.Type && w.Cols == w0.Cols
+	}
+	if !ok || w0.Cols < w0.Type.BlockSize() {
+		for i, w := range ws {
+			MatMul(ys[i], w, x, 1, work)
+		}
+		return
+	}
+	xt := w0.Type.VecDotType()
+	xrb, err1 := xt.RowBytes(w0.Cols)
+	wrb, err2 := w0.Type.RowBytes(w0.Cols)
+	if err1 != nil || err2 != nil {
+		panic(fmt.Sprintf("kernels: MatVecGroup: %v %v", err1, err2))
+	}
+	for i, w := range ws {
+		if len(w.Data) < w.Rows*wrb || len(x) < w.Cols || len(ys[i]) < w.Rows || len(work) < MatMulWork(w, 1) {
+			panic(fmt.Sprintf("kernels: MatVecGroup of %v %dx%d: short buffers (weights %d, x %d, y %d, work %d bytes)",
+				w.Type, w.Rows, w.Cols, len(w.Data), len(x), len(ys[i]), len(work)))
+		}
+	}
+	opMu.Lock()
+	defer opMu.Unlock()
+	runGroup(ys, ws, decodeRecords(w0, x, work, xrb, activeMats[w0.Type].quant, k), wrb, k)
+}
+
+// runGroup runs the decode kernel k over the rows of every matrix of ws
+// (one type and width, converted token rec) as one range split over the
+// threads. The caller holds opMu.
+func runGroup(ys [][]float32, ws []Matrix, rec []byte, wrb int, k decodeKernel) {
+	j := &theGroup
+	j.count, j.end = len(ws), 0
+	for i, w := range ws {
+		j.start[i] = j.end
+		j.end += w.Rows
+	}
+	copy(j.ys[:], ys)
+	copy(j.ws[:], ws)
+	j.rec, j.nb, j.wrb, j.k = rec, ws[0].Cols/ws[0].Type.BlockSize(), wrb, k
+	parallelGuided(j.end, 16, j)
+	*j = groupJob{} // keep no reference to the caller's data
+}
+
+// groupJob runs rows [lo, hi) of a group's concatenated rows: matrix i
+// holds rows [start[i], start[i+1]).
+type groupJob struct {
+	count int
+	start [MaxGroup]int
+	end   int
+	ys    [MaxGroup][]float32
+	ws    [MaxGroup]Matrix
+	rec   []byte
+	nb    int
+	wrb   int
+	k     decodeKernel
+}
+
+// theGroup is the reusable job of MatVecGroup and of MatVec's decode;
+// opMu guards it.
+var theGroup groupJob
+
+func (j *groupJob) run(lo, hi int) {
+	for i := range j.count {
+		first, last := j.start[i], j.end
+		if i+1 < j.count {
+			last = j.start[i+1]
+		}
+		a, b := max(lo, first), min(hi, last)
+		if a >= b {
+			continue
+		}
+		j.k.rows(j.nb, &j.ws[i].Data[(a-first)*j.wrb], j.wrb, &j.rec[0], &j.ys[i][a-first], b-a)
+	}
+}
+
+// decodeRecords converts the token for the decode kernel k of w's type
+// (see matVecDecode) and returns what the kernel reads.
+func decodeRecords(w Matrix, x []float32, work []byte, xrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) []byte {
+	xq := work[:xrb]
+	if vt := w.Type.VecDotType(); vt != Q8_0 {
+		quantizerFor(vt)(xq, x[:w.Cols])
+	} else if quant == nil || !quant(w.Cols/QK, &x[0], &xq[0]) {
+		portable[Q8_0].quantize(xq, x[:w.Cols])
+	}
+	if k.records == nil {
+		return xq
+	}
+	nb := w.Cols / w.Type.BlockSize()
+	rest := work[xrb:]
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
+	rec := rest[off : off+(nb+1)/2*zRecord]
+	k.records(nb, &xq[0], &rec[0], k.off)
+	return rec
+}

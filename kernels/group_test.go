@@ -1,0 +1,93 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// MatVecGroup gives, bit for bit, what MatVec gives on each matrix of the
+// group, on every path and at one and two threads, for groups of one to
+// MaxGroup matrices of awkward row counts (which split the shared row
+// range across matrix boundaries), for a mixed group (which falls back),
+// with poisoned outputs and guard elements that must stay untouched; and
+// it allocates nothing.
+func TestMatVecGroupEqualsMatVec(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 11))
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	matrix := func(typ Type, rows, cols int) Matrix {
+		rb, err := typ.RowBytes(cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rows*rb)}
+		for i := range rows {
+			QuantizeRow(typ, w.Data[i*rb:(i+1)*rb], randRow(r, cols))
+		}
+		return w
+	}
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			for _, c := range []struct {
+				types []Type
+				rows  []int
+				cols  int
+			}{
+				{[]Type{Q4_0}, []int{33}, 96},
+				{[]Type{Q4_0, Q4_0, Q4_0}, []int{896 / 8, 17, 17}, 896},
+				{[]Type{Q8_0, Q8_0}, []int{1, 300}, 224},
+				{[]Type{Q5_0, Q5_0}, []int{40, 7}, 896},
+				{[]Type{Q4_K, Q4_K, Q4_K, Q4_K}, []int{3, 64, 5, 129}, 512},
+				{[]Type{Q6_K, Q6_K}, []int{31, 2}, 256},
+				{[]Type{Q5_K, Q5_K}, []int{16, 16}, 768},
+				{[]Type{Q4_1, Q4_1}, []int{9, 100}, 64},
+				{[]Type{Q4_K, Q6_K, Q4_K}, []int{10, 20, 30}, 256}, // mixed: falls back
+				{[]Type{F16, F16}, []int{5, 6}, 64},                // no decode kernel
+			} {
+				name := fmt.Sprintf("%s/%dthreads/%v/%v", path, threads, c.types, c.rows)
+				var ws []Matrix
+				var ys, want [][]float32
+				work := 0
+				for i, typ := range c.types {
+					w := matrix(typ, c.rows[i], c.cols)
+					ws = append(ws, w)
+					work = max(work, MatMulWork(w, 1))
+					y := make([]float32, w.Rows+2)
+					for k := range y {
+						y[k] = float32(math.NaN())
+					}
+					y[w.Rows], y[w.Rows+1] = 7, 7 // guards
+					ys = append(ys, y[:w.Rows])
+					want = append(want, make([]float32, w.Rows))
+				}
+				x := randRow(r, c.cols)
+				buf := make([]byte, work)
+				for i, w := range ws {
+					MatVec(want[i], w, x, buf)
+				}
+				MatVecGroup(ys, ws, x, buf)
+				for i := range ws {
+					for k, v := range ys[i] {
+						if math.Float32bits(v) != math.Float32bits(want[i][k]) {
+							t.Fatalf("%s: matrix %d row %d: group %v, MatVec %v", name, i, k, v, want[i][k])
+						}
+					}
+					if g := ys[i][:len(ys[i])+2]; g[len(g)-2] != 7 || g[len(g)-1] != 7 {
+						t.Fatalf("%s: matrix %d: wrote past its output", name, i)
+					}
+				}
+				if a := testing.AllocsPerRun(10, func() { MatVecGroup(ys, ws, x, buf) }); a != 0 {
+					t.Errorf("%s: %v allocations per call", name, a)
+				}
+			}
+		}
+	}
+}
