@@ -326,23 +326,26 @@ rvdone:
 #define SUBK2(J, T, A) \
 	VPBROADCASTD T*304+J*32(DI), Y15; \
 	VPMADDUBSW Y15, Y0, Y13; \
-	MADDK2(J, T, 1, Y1); \
-	MADDK2(J, T, 2, Y2); \
-	MADDK2(J, T, 3, Y3); \
-	MADDK2(J, T, 4, Y4); \
-	MADDK2(J, T, 5, Y5); \
-	MADDK2(J, T, 6, Y6); \
-	MADDK2(J, T, 7, Y7); \
+	MADDK2(J, T, 1, Y1, Y13); \
+	MADDK2(J, T, 2, Y2, Y13); \
+	MADDK2(J, T, 3, Y3, Y13); \
+	MADDK2(J, T, 4, Y4, Y13); \
+	MADDK2(J, T, 5, Y5, Y13); \
+	MADDK2(J, T, 6, Y6, Y13); \
+	MADDK2(J, T, 7, Y7, Y13); \
 	VPMADDWD ·v2Ones(SB), Y13, Y13; \
 	VPMULLD Y8, Y13, Y13; \
 	VPADDD Y13, A, A
 
-#define MADDK2(J, T, G, W) \
+// Group G of token T in sub-block J times weight register W, added in
+// int16 to S.
+#define MADDK2(J, T, G, W, S) \
 	VPBROADCASTD T*304+J*32+G*4(DI), Y15; \
 	VPMADDUBSW Y15, W, Y14; \
-	VPADDW Y14, Y13, Y13
+	VPADDW Y14, S, S
 
-#define SUBBLOCK2(J) \
+// A sub-block's eight weight registers.
+#define LOADW2(J) \
 	VMOVDQU J*256+0(SI), Y0; \
 	VMOVDQU J*256+32(SI), Y1; \
 	VMOVDQU J*256+64(SI), Y2; \
@@ -350,7 +353,10 @@ rvdone:
 	VMOVDQU J*256+128(SI), Y4; \
 	VMOVDQU J*256+160(SI), Y5; \
 	VMOVDQU J*256+192(SI), Y6; \
-	VMOVDQU J*256+224(SI), Y7; \
+	VMOVDQU J*256+224(SI), Y7
+
+#define SUBBLOCK2(J) \
+	LOADW2(J); \
 	VMOVDQU 2048+J*32(SI), Y8; \
 	SUBK2(J, 0, Y9); \
 	SUBK2(J, 1, Y10); \
@@ -379,6 +385,7 @@ rvdone:
 
 #define STOREK2(T) STOREL2(T, k2done)
 #define STORE62(T) STOREL2(T, k62done)
+#define STOREK52(T) STOREL2(T, k52done)
 
 // Token T's acc to R11 (masked by Y13) unless the call has only T tokens.
 #define STOREL2(T, DONE) \
@@ -395,6 +402,114 @@ rvdone:
 	VFMADD231PS Y15, A, Y14; \
 	VMOVUPS Y14, T*32(R8); \
 	VPXOR A, A, A
+
+// One block of Q4_K or Q5_K: the eight sub-blocks with SUB (SUBBLOCK2 or
+// SUBBLOCK52), then the mins and the float step of the four tokens.
+#define K2BLOCK(SUB) \
+	SUB(0); \
+	SUB(1); \
+	SUB(2); \
+	SUB(3); \
+	SUB(4); \
+	SUB(5); \
+	SUB(6); \
+	SUB(7); \
+	VMOVDQU 2304(SI), Y0; \
+	VMOVDQU 2336(SI), Y1; \
+	VMOVDQU 2368(SI), Y2; \
+	VMOVDQU 2400(SI), Y3; \
+	VMOVUPS 2432(SI), Y4; \
+	VMOVUPS 2464(SI), Y5; \
+	FINK2(0, Y9); \
+	FINK2(1, Y10); \
+	FINK2(2, Y11); \
+	FINK2(3, Y12); \
+	ADDQ $2496, SI; \
+	ADDQ $4864, DI
+
+// Q5_K's sub-block: values up to 31, so groups 0-3 and 4-7 are summed in
+// int16 apart (Y13, Y8) and the scales come from memory.
+#define SUBK52(J, T, A) \
+	VPBROADCASTD T*304+J*32(DI), Y15; \
+	VPMADDUBSW Y15, Y0, Y13; \
+	MADDK2(J, T, 1, Y1, Y13); \
+	MADDK2(J, T, 2, Y2, Y13); \
+	MADDK2(J, T, 3, Y3, Y13); \
+	VPBROADCASTD T*304+J*32+16(DI), Y15; \
+	VPMADDUBSW Y15, Y4, Y8; \
+	MADDK2(J, T, 5, Y5, Y8); \
+	MADDK2(J, T, 6, Y6, Y8); \
+	MADDK2(J, T, 7, Y7, Y8); \
+	VPMADDWD ·v2Ones(SB), Y13, Y13; \
+	VPMADDWD ·v2Ones(SB), Y8, Y8; \
+	VPADDD Y8, Y13, Y13; \
+	VPMULLD 2048+J*32(SI), Y13, Y13; \
+	VPADDD Y13, A, A
+
+#define SUBBLOCK52(J) \
+	LOADW2(J); \
+	SUBK52(J, 0, Y9); \
+	SUBK52(J, 1, Y10); \
+	SUBK52(J, 2, Y11); \
+	SUBK52(J, 3, Y12)
+
+// Q5_K's nibbles (at 48) of bytes 4G.. of pair P with the fifth bits of
+// sub-blocks 2P and 2P+1 from bits 2P and 2P+1 of the qh dword QH; Y7
+// 0x01 bytes.
+#define NIB5K2(P, G, QH) \
+	GATHER2(48+P*32+G*4, Y0); \
+	VPAND Y11, Y0, Y1; \
+	VPSRLD $(2*P), QH, Y5; \
+	VPAND Y7, Y5, Y5; \
+	VPSLLD $4, Y5, Y5; \
+	VPOR Y5, Y1, Y1; \
+	VMOVDQU Y1, 2*P*256+G*32(DI); \
+	VPSRLD $4, Y0, Y0; \
+	VPAND Y11, Y0, Y0; \
+	VPSRLD $(2*P+1), QH, Y5; \
+	VPAND Y7, Y5, Y5; \
+	VPSLLD $4, Y5, Y5; \
+	VPOR Y5, Y0, Y0; \
+	VMOVDQU Y0, 2*P*256+256+G*32(DI)
+
+// Group G's qh dword gathered into Y6, then its four pairs.
+#define NIB5G2(G) \
+	GATHER2(16+G*4, Y6); \
+	NIB5K2(0, G, Y6); NIB5K2(1, G, Y6); NIB5K2(2, G, Y6); NIB5K2(3, G, Y6)
+
+// K2SCALES' constants: Y9 15, Y10 63, Y8 3 in each dword.
+#define K2CONSTS \
+	MOVL $15, AX; \
+	VMOVD AX, X9; \
+	VPBROADCASTD X9, Y9; \
+	MOVL $63, AX; \
+	VMOVD AX, X10; \
+	VPBROADCASTD X10, Y10; \
+	MOVL $3, AX; \
+	VMOVD AX, X8; \
+	VPBROADCASTD X8, Y8
+
+// A block's d, dmin, scales and mins for eight rows (Q4_K and Q5_K).
+#define K2SCALES \
+	GATHER2(0, Y0); \
+	VPSLLD $16, Y0, Y1; \
+	VPSRLD $16, Y1, Y1; \
+	VPACKUSDW Y1, Y1, Y1; \
+	VPERMQ $0x08, Y1, Y1; \
+	VCVTPH2PS X1, Y1; \
+	VMOVUPS Y1, 2432(DI); \
+	VPSRLD $16, Y0, Y1; \
+	VPACKUSDW Y1, Y1, Y1; \
+	VPERMQ $0x08, Y1, Y1; \
+	VCVTPH2PS X1, Y1; \
+	VMOVUPS Y1, 2464(DI); \
+	GATHER2(4, Y2); \
+	GATHER2(8, Y3); \
+	GATHER2(12, Y4); \
+	SCPAIR2(SCLO2, 0, 1, 2048, 2304); \
+	SCPAIR2(SCLO2, 2, 3, 2112, 2336); \
+	SCPAIR2(SCHI2, 0, 1, 2176, 2368); \
+	SCPAIR2(SCHI2, 2, 3, 2240, 2400)
 
 // Scales and mins of sub-blocks J < 4 and J+4, as SCLO and SCHI of
 // gemmvk_amd64.s on eight lanes: S0 Y2, S1 Y3, S2 Y4; Y9 15, Y10 63, Y8 3.
@@ -452,26 +567,7 @@ TEXT ·gemmV8Q4_KAVX2(SB), NOSPLIT, $0-64
 	TESTQ CX, CX
 	JZ k2store
 k2loop:
-	SUBBLOCK2(0)
-	SUBBLOCK2(1)
-	SUBBLOCK2(2)
-	SUBBLOCK2(3)
-	SUBBLOCK2(4)
-	SUBBLOCK2(5)
-	SUBBLOCK2(6)
-	SUBBLOCK2(7)
-	VMOVDQU 2304(SI), Y0
-	VMOVDQU 2336(SI), Y1
-	VMOVDQU 2368(SI), Y2
-	VMOVDQU 2400(SI), Y3
-	VMOVUPS 2432(SI), Y4
-	VMOVUPS 2464(SI), Y5
-	FINK2(0, Y9)
-	FINK2(1, Y10)
-	FINK2(2, Y11)
-	FINK2(3, Y12)
-	ADDQ $2496, SI
-	ADDQ $4864, DI
+	K2BLOCK(SUBBLOCK2)
 	DECQ CX
 	JNZ k2loop
 k2store:
@@ -480,41 +576,30 @@ k2done:
 	VZEROUPPER
 	RET
 
+// func gemmV8Q5_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+// Q5_K with the layout of Q4_K (repackV8Q5_K).
+TEXT ·gemmV8Q5_KAVX2(SB), NOSPLIT, $0-64
+	K2PROLOGUE
+	TESTQ CX, CX
+	JZ k52store
+k52loop:
+	K2BLOCK(SUBBLOCK52)
+	DECQ CX
+	JNZ k52loop
+k52store:
+	K2EPILOGUE(STOREK52)
+k52done:
+	VZEROUPPER
+	RET
+
 // func repackV8Q4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackV8Q4_K(SB), NOSPLIT, $0-40
 	REPACK2_PROLOGUE
-	MOVL $15, AX
-	VMOVD AX, X9
-	VPBROADCASTD X9, Y9
-	MOVL $63, AX
-	VMOVD AX, X10
-	VPBROADCASTD X10, Y10
-	MOVL $3, AX
-	VMOVD AX, X8
-	VPBROADCASTD X8, Y8
+	K2CONSTS
 	TESTQ CX, CX
 	JZ rk2done
 rk2loop:
-	// d and dmin: the low and high halves of the dword at 0
-	GATHER2(0, Y0)
-	VPSLLD $16, Y0, Y1
-	VPSRLD $16, Y1, Y1
-	VPACKUSDW Y1, Y1, Y1
-	VPERMQ $0x08, Y1, Y1
-	VCVTPH2PS X1, Y1
-	VMOVUPS Y1, 2432(DI)
-	VPSRLD $16, Y0, Y1
-	VPACKUSDW Y1, Y1, Y1
-	VPERMQ $0x08, Y1, Y1
-	VCVTPH2PS X1, Y1
-	VMOVUPS Y1, 2464(DI)
-	GATHER2(4, Y2)
-	GATHER2(8, Y3)
-	GATHER2(12, Y4)
-	SCPAIR2(SCLO2, 0, 1, 2048, 2304)
-	SCPAIR2(SCLO2, 2, 3, 2112, 2336)
-	SCPAIR2(SCHI2, 0, 1, 2176, 2368)
-	SCPAIR2(SCHI2, 2, 3, 2240, 2400)
+	K2SCALES
 	NIBPAIR2(0)
 	NIBPAIR2(1)
 	NIBPAIR2(2)
@@ -524,6 +609,33 @@ rk2loop:
 	DECQ CX
 	JNZ rk2loop
 rk2done:
+	VZEROUPPER
+	RET
+
+// func repackV8Q5_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackV8Q5_K(SB), NOSPLIT, $0-40
+	REPACK2_PROLOGUE
+	K2CONSTS
+	MOVL $0x01010101, AX
+	VMOVD AX, X7
+	VPBROADCASTD X7, Y7
+	TESTQ CX, CX
+	JZ rk52done
+rk52loop:
+	K2SCALES
+	NIB5G2(0)
+	NIB5G2(1)
+	NIB5G2(2)
+	NIB5G2(3)
+	NIB5G2(4)
+	NIB5G2(5)
+	NIB5G2(6)
+	NIB5G2(7)
+	ADDQ $176, SI
+	ADDQ $2496, DI
+	DECQ CX
+	JNZ rk52loop
+rk52done:
 	VZEROUPPER
 	RET
 
