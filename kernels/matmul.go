@@ -86,8 +86,12 @@ const (
 )
 
 // vMinTokens is the smallest batch the row-lane kernels take: a group
-// always computes sixteen tokens, so fewer waste most of the work.
-const vMinTokens = 8
+// always computes sixteen tokens (avx512), so fewer waste work; but they
+// also sum each block exactly in integers before any float step, where the
+// 512-bit pair records convert lanes whose Q8_0 offset terms (±128·x)
+// cancel only in float (FuzzMatMulPaths found an all-zero product that
+// came out 7.6e-6), so they take every batch the pair records would.
+const vMinTokens = 4
 
 func vBytes(cols, n int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols / QK) * vRecord }
 
