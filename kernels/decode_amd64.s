@@ -13,7 +13,7 @@
 // VCVTPH2PS (F16C) and no masked loads, and an archsimd loop measured ten
 // times slower than this assembly for the AVX2 dot products.
 //
-// The activations come as the 192-byte pair records of gemmz_amd64.s,
+// The activations come as 192-byte pair records,
 // built per call by decRecordsAVX2 (an odd block count leaves a last record
 // with only its first half):
 //   0   two blocks' 64 int8 values

@@ -32,19 +32,12 @@ var (
 //   - row1 computes one weight row against one token (decode).
 //
 // Both cover nb whole blocks. MatMul checks the buffers before calling.
-//
-// tileZ and rowZ, where a path has them, do the same for np pairs of blocks
-// with activations in the 192-byte pair records of gemmz_amd64.s, whose
-// integer correction uses the weight offset zOff; add 1 adds to out rather
-// than storing.
 type matKernels struct {
 	tile4 func(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
 	row1  func(nb int, w, x *byte, dx *float32) float32
-	tileZ func(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
-	rowZ  func(np int, w, x *byte, out *float32, add int)
-	zOff  int32
-	// tileZ8 is tileZ for eight tokens, where a path has it.
-	tileZ8 func(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
+	// zOff is the offset that makes the weights unsigned for the VNNI
+	// kernels (Q4_0 8, Q5_0 16, Q8_0 128).
+	zOff int32
 	// repackV, where a path has it, lays out nb blocks of sixteen rows
 	// (rmask: which are valid) for gemmV, the prefill kernel that puts
 	// rows in the vector lanes (gemmv_amd64.s); its activations carry the

@@ -28,12 +28,6 @@ func row1Q5_0AVX2(nb int, w, x *byte, dx *float32) float32
 func row1Q5_0VNNI(nb int, w, x *byte, dx *float32) float32
 
 //go:noescape
-func tileZQ5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
-
-//go:noescape
-func rowZQ5_0(np int, w, x *byte, out *float32, add int)
-
-//go:noescape
 func tileQ8_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
 
 //go:noescape
@@ -64,13 +58,13 @@ var (
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
-	// kernels: on 512-bit registers where the row has an even number of
-	// blocks, else on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
+	// kernels: the row-lane prefill on 512-bit registers, the tiles and
+	// rows on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, tileZ: tileZQ8_0, rowZ: rowZQ8_0, zOff: 128, tileZ8: tileZ8Q8_0, repackV: repackVQ8_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
-		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, tileZ: tileZQ4_0, rowZ: rowZQ4_0, zOff: 8, tileZ8: tileZ8Q4_0, repackV: repackVQ4_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
-		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, tileZ: tileZQ5_0, rowZ: rowZQ5_0, zOff: 16, tileZ8: tileZ8Q5_0, repackV: repackVQ5_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, repackV: repackVQ8_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, zOff: 8, repackV: repackVQ4_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, zOff: 16, repackV: repackVQ5_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
 	})
 )
 
@@ -80,29 +74,6 @@ func avx512Path() (map[Type]vecDotFunc, error) {
 	}
 	return avx2Path()
 }
-
-// The 512-bit kernels of gemmz_amd64.s; see the comment there.
-
-//go:noescape
-func tileZQ4_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
-
-//go:noescape
-func tileZQ8_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
-
-//go:noescape
-func rowZQ4_0(np int, w, x *byte, out *float32, add int)
-
-//go:noescape
-func rowZQ8_0(np int, w, x *byte, out *float32, add int)
-
-//go:noescape
-func tileZ8Q4_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
-
-//go:noescape
-func tileZ8Q8_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
-
-//go:noescape
-func tileZ8Q5_0(np int, w, x *byte, xstride int, out *float32, ostride int, add int)
 
 // The row-lane kernels of gemmv_amd64.s (prefill); see the comment there.
 

@@ -4,7 +4,7 @@
 // Prefill on AVX-512 VNNI with weight rows in the lanes: sixteen weight rows
 // by sixteen tokens per call, every lane of every instruction useful.
 //
-// The kernels of gemmz_amd64.s put 16 consecutive k of one row in the lanes
+// The earlier 512-bit tiles put 16 consecutive k of one row in the lanes
 // of a VPDPBUSD, so each block of each row and token needs its own convert,
 // scale multiply and FMA on 16 lanes of which only the sum matters: three
 // float instructions per integer one, and a horizontal sum per row and
@@ -24,7 +24,7 @@
 //
 // Repacked weights, per block of 32 (576 bytes): eight Z registers of
 // unsigned bytes, register g holding k = 4g..4g+3 of rows 0-15 (lane r =
-// row r), then the sixteen rows' scales as float32. As in gemmz_amd64.s
+// row r), then the sixteen rows' scales as float32. As in decode_amd64.s
 // the weights are made unsigned with an offset (Q4_0 q, offset 8; Q5_0 q,
 // offset 16; Q8_0 w XOR 0x80, offset 128), whose share off·sum(x) of a
 // block is the same for every row: it comes with the activations.

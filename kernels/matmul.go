@@ -68,10 +68,10 @@ func dxBytes(m Matrix, n int) int {
 	if m.Type.VecDotType() != Q8_0 {
 		return 0
 	}
-	// +4: room to align the float32 view; then the pair records of the
-	// 512-bit kernels, 64-byte aligned, or the token-group records of the
-	// row-lane kernels, whichever is larger.
-	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols, n), vBytes(m.Cols, n))
+	// +4: room to align the float32 view; then the token-group records of
+	// the row-lane kernels, or decode's pair records of one token (the
+	// model's one work buffer serves both), whichever is larger.
+	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols, 1), vBytes(m.Cols, n))
 }
 
 // vRecord is the size of one token's record of one block for the row-lane
@@ -88,14 +88,15 @@ const (
 // vMinTokens is the smallest batch the row-lane kernels take: a group
 // always computes sixteen tokens (avx512), so fewer waste work; but they
 // also sum each block exactly in integers before any float step, where the
-// 512-bit pair records convert lanes whose Q8_0 offset terms (±128·x)
-// cancel only in float (FuzzMatMulPaths found an all-zero product that
-// came out 7.6e-6), so they take every batch the pair records would.
+// 512-bit pair-record tiles they replaced converted lanes whose Q8_0 offset
+// terms (±128·x) cancel only in float (FuzzMatMulPaths found an all-zero
+// product that came out 7.6e-6), so they take every batch from four.
 const vMinTokens = 4
 
 func vBytes(cols, n int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols / QK) * vRecord }
 
-// zRecord is the size of one pair record (see gemmz_amd64.s).
+// zRecord is the size of one pair record of decode's kernels (see
+// decode_amd64.s).
 const zRecord = 192
 
 func zBytes(cols, n int) int { return n*(cols/QK+1)/2*zRecord + 64 }
@@ -108,10 +109,11 @@ func MatVec(y []float32, w Matrix, x []float32, work []byte) {
 
 // MatMul computes y[i] = W·x[i] for n tokens (prefill): x is n rows of
 // w.Cols, y is n rows of w.Rows. The activations are converted once; then
-// each thread takes ranges of weight rows and, for a cache-sized group of
-// rows, runs every token through it four (AVX-512: eight) at a time, so each
-// weight block is read from memory once per call and unpacked once per tile
-// of tokens. Decode (n = 1) runs the path's decode kernel for the weight
+// each thread takes ranges of weight rows and runs every token through
+// them: the row-lane kernels repack sixteen rows (AVX2: eight) and take
+// sixteen tokens (AVX2: four) per call (gemmv_amd64.s, gemmvk_amd64.s),
+// the older tiles four tokens per row, so each weight block is read from
+// memory once per call and unpacked once per group of tokens. Decode (n = 1) runs the path's decode kernel for the weight
 // type, where it has one, over chunks of rows (see decode.go); else one row
 // kernel call per row.
 //
@@ -141,31 +143,21 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	nb := w.Cols / QK
 	mk, fast := activeMats[w.Type]
 	fast = fast && nb > 0 && xt == Q8_0
-	// Decode (and batches under four) skips the 512-bit records: expanding
-	// the activations threefold for one token cost more than the wider
-	// registers won (tg 29 vs 45 tok/s on Qwen2.5-0.5B Q4_0, 2 threads).
-	//
 	// Prefill batches take the row-lane kernels where the path has them,
-	// else the 512-bit pair records where the row has an even number of
-	// blocks.
+	// else the tiles of four tokens.
 	rowLanes := fast && mk.repackV != nil && n >= vMinTokens
-	wide := fast && !rowLanes && mk.tileZ != nil && nb%2 == 0 && n >= 4
 	if k, ok := activeDecode[w.Type]; ok && n == 1 && w.Cols >= w.Type.BlockSize() {
 		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
 		return
 	}
 	var dx []float32
-	var xz, xv []byte
+	var xv []byte
 	var lane laneSpec
 	if fast {
 		rest := work[xrb*n:]
 		dx = floatView(rest, n*nb)
 		rest = rest[n*nb*4+4:]
-		switch {
-		case wide:
-			off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
-			xz = rest[off : off+n*nb/2*zRecord]
-		case rowLanes:
+		if rowLanes {
 			xv = rest[:vBytes(w.Cols, n)]
 			clearPad(xv, nb, vRecord, n)
 			growScratch(Threads(), nb*vBlock+vGroup*vRows*4+64)
@@ -184,7 +176,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 			rows: cmp.Or(kl.rows, vRows), tokens: cmp.Or(kl.tokens, vGroup)}
 	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xz: xz, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast {
 		q.fastQ8, q.recV = mk.quant, mk.recordsV
 	}
@@ -192,7 +184,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	*q = quantJob{}
 
 	j := &theJobs.mm
-	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, xz: xz, lane: lane, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
+	*j = matmulJob{y: y, w: w, xq: work[:xrb*n], dx: dx, lane: lane, n: n, xrb: xrb, wrb: wrb, fast: fast, mk: mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
 	parallel(w.Rows, 16, j)
 	*j = matmulJob{} // keep no reference to the caller's request data
 }
@@ -218,7 +210,6 @@ type quantJob struct {
 	x        []float32
 	xq       []byte
 	dx       []float32
-	xz       []byte                                 // pair records for the 512-bit kernels, or nil
 	xv       []byte                                 // token-group records for the row-lane kernels, or nil
 	xk       []byte                                 // the same for the K-quant row-lane kernels, or nil
 	recV     func(nb int, row, dst *byte, zOff int) // or nil: recordsV
@@ -247,9 +238,6 @@ func (j *quantJob) run(lo, hi int) {
 			for b := range d {
 				d[b] = f16(row[b*34:])
 			}
-		}
-		if j.xz != nil {
-			j.records(j.xz[t*nb/2*zRecord:(t+1)*nb/2*zRecord], row, j.dx[t*nb:(t+1)*nb])
 		}
 		if j.xv != nil {
 			j.recordsV(t, row, j.dx[t*nb:(t+1)*nb])
@@ -291,35 +279,12 @@ func (j *quantJob) recordsV(t int, row []byte, dx []float32) {
 	}
 }
 
-// records lays out one token's Q8_0 row as the pair records of
-// gemmz_amd64.s: values, integer offset correction, expanded scales.
-func (j *quantJob) records(dst, row []byte, dx []float32) {
-	for p := range len(dx) / 2 {
-		rec := dst[p*zRecord : (p+1)*zRecord]
-		clear(rec[64:128])
-		for h := range 2 {
-			blk := row[(2*p+h)*34+2 : (2*p+h+1)*34]
-			copy(rec[h*32:], blk)
-			var sum int32
-			for _, v := range blk {
-				sum += int32(int8(v))
-			}
-			binary.LittleEndian.PutUint32(rec[64+h*32:], uint32(-j.zOff*sum))
-			bits := math.Float32bits(dx[2*p+h])
-			for l := range 8 {
-				binary.LittleEndian.PutUint32(rec[128+h*32+4*l:], bits)
-			}
-		}
-	}
-}
-
 // matmulJob multiplies the weight rows [lo, hi) by every token.
 type matmulJob struct {
 	y        []float32
 	w        Matrix
 	xq       []byte
 	dx       []float32
-	xz       []byte
 	lane     laneSpec
 	n        int
 	xrb, wrb int
@@ -363,10 +328,6 @@ func (j *matmulJob) run(lo, hi int) {
 		return
 	}
 	nb := cols / QK
-	if j.xz != nil {
-		j.runWide(lo, hi)
-		return
-	}
 	step := max(4, min(64, tileBytes/j.wrb))
 	for r0 := lo; r0 < hi; r0 += step {
 		r1 := min(r0+step, hi)
@@ -379,52 +340,6 @@ func (j *matmulJob) run(lo, hi int) {
 		for ; t < n; t++ {
 			for r := r0; r < r1; r++ {
 				y[t*rows+r] = j.mk.row1(nb, &data[r*j.wrb], &xq[t*j.xrb], &j.dx[t*nb])
-			}
-		}
-	}
-}
-
-// kChunk is how many blocks of a row the 512-bit kernels take per call:
-// eight tokens' records for them (8·kChunk/2·192 bytes, 24 KiB) stay in the
-// L1 cache while the rows of a tile pass.
-const kChunk = 32
-
-// runWide is run for the 512-bit kernels: rows in cache-sized tiles, the
-// row length in chunks of kChunk blocks (partial sums added in out), tokens
-// eight at a time, then four, then one.
-func (j *matmulJob) runWide(lo, hi int) {
-	rows, n := j.w.Rows, j.n
-	y, data, xz := j.y, j.w.Data, j.xz
-	nb := j.w.Cols / QK
-	bb := j.w.Type.BlockBytes()
-	xs := nb / 2 * zRecord
-	step := max(4, min(64, tileBytes/min(j.wrb, kChunk*bb)))
-	for r0 := lo; r0 < hi; r0 += step {
-		r1 := min(r0+step, hi)
-		for k0 := 0; k0 < nb; k0 += kChunk {
-			np := min(kChunk, nb-k0) / 2
-			add := 0
-			if k0 > 0 {
-				add = 1
-			}
-			t := 0
-			for ; j.mk.tileZ8 != nil && t+8 <= n; t += 8 {
-				x := &xz[t*xs+k0/2*zRecord]
-				for r := r0; r < r1; r++ {
-					j.mk.tileZ8(np, &data[r*j.wrb+k0*bb], x, xs, &y[t*rows+r], rows*4, add)
-				}
-			}
-			for ; t+4 <= n; t += 4 {
-				x := &xz[t*xs+k0/2*zRecord]
-				for r := r0; r < r1; r++ {
-					j.mk.tileZ(np, &data[r*j.wrb+k0*bb], x, xs, &y[t*rows+r], rows*4, add)
-				}
-			}
-			for ; t < n; t++ {
-				x := &xz[t*xs+k0/2*zRecord]
-				for r := r0; r < r1; r++ {
-					j.mk.rowZ(np, &data[r*j.wrb+k0*bb], x, &y[t*rows+r], add)
-				}
 			}
 		}
 	}
