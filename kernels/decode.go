@@ -64,3 +64,20 @@ func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int,
 	rec := decodeRecords(w, x, work, xrb, quant, k)
 	runGroup([][]float32{y}, []Matrix{w}, rec, wrb, k)
 }
+
+// rowDot is the dot product of one row of t (n elements: a whole number of
+// blocks, as RowBytes ensures) with activations in t's VecDotType, through
+// a row kernel of the decode signature run on a single row.
+func rowDot(t Type, rows func(nb int, w *byte, wstride int, x *byte, out *float32, rows int)) vecDotFunc {
+	bs, wb, xb := t.BlockSize(), t.BlockBytes(), t.VecDotType().BlockBytes()
+	return func(n int, w, x []byte) float32 {
+		nb := n / bs
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*wb-1], x[nb*xb-1]
+		var out float32
+		rows(nb, &w[0], 0, &x[0], &out, 1)
+		return out
+	}
+}

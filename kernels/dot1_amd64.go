@@ -24,27 +24,8 @@ func quantizeQ8_1AVX2(dst []byte, src []float32) {
 	}
 }
 
-// legacy1DotsAVX2 are whole-row wrappers: n is a multiple of 32 (RowBytes
-// refuses other rows) and the slices hold at least that many blocks.
+// legacy1DotsAVX2 are the row kernels as dot products of one row.
 var legacy1DotsAVX2 = map[Type]vecDotFunc{
-	Q4_1: func(n int, w, x []byte) float32 {
-		nb := n / QK
-		if nb == 0 {
-			return 0
-		}
-		_, _ = w[nb*Q4_1.BlockBytes()-1], x[nb*Q8_1.BlockBytes()-1]
-		var out float32
-		rowsQ4_1AVX2(nb, &w[0], 0, &x[0], &out, 1)
-		return out
-	},
-	Q5_1: func(n int, w, x []byte) float32 {
-		nb := n / QK
-		if nb == 0 {
-			return 0
-		}
-		_, _ = w[nb*Q5_1.BlockBytes()-1], x[nb*Q8_1.BlockBytes()-1]
-		var out float32
-		rowsQ5_1AVX2(nb, &w[0], 0, &x[0], &out, 1)
-		return out
-	},
+	Q4_1: rowDot(Q4_1, rowsQ4_1AVX2),
+	Q5_1: rowDot(Q5_1, rowsQ5_1AVX2),
 }

@@ -23,39 +23,11 @@ func tile4Q4_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
 //go:noescape
 func tile4Q6_KAVX2(nb int, w, x *byte, xstride int, out *float32, ostride int)
 
-// kquantDotsAVX2 are whole-row wrappers: n is a multiple of 256 (RowBytes
-// refuses other rows) and the slices hold at least that many blocks.
+// kquantDotsAVX2 are the row kernels as dot products of one row.
 var kquantDotsAVX2 = map[Type]vecDotFunc{
-	Q4_K: func(n int, w, x []byte) float32 {
-		nb := n / QKK
-		if nb == 0 {
-			return 0
-		}
-		_, _ = w[nb*Q4_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
-		var out float32
-		rowsQ4_KAVX2(nb, &w[0], 0, &x[0], &out, 1)
-		return out
-	},
-	Q5_K: func(n int, w, x []byte) float32 {
-		nb := n / QKK
-		if nb == 0 {
-			return 0
-		}
-		_, _ = w[nb*Q5_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
-		var out float32
-		rowsQ5_KAVX2(nb, &w[0], 0, &x[0], &out, 1)
-		return out
-	},
-	Q6_K: func(n int, w, x []byte) float32 {
-		nb := n / QKK
-		if nb == 0 {
-			return 0
-		}
-		_, _ = w[nb*Q6_K.BlockBytes()-1], x[nb*Q8_K.BlockBytes()-1]
-		var out float32
-		rowsQ6_KAVX2(nb, &w[0], 0, &x[0], &out, 1)
-		return out
-	},
+	Q4_K: rowDot(Q4_K, rowsQ4_KAVX2),
+	Q5_K: rowDot(Q5_K, rowsQ5_KAVX2),
+	Q6_K: rowDot(Q6_K, rowsQ6_KAVX2),
 }
 
 var kquantTilesAVX2 = map[Type]func(nb int, w, x *byte, xstride int, out *float32, ostride int){
