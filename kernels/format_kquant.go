@@ -541,21 +541,46 @@ func dotQ4_KQ8_K(n int, w, x []byte) float32 { return dotKx2(n, w, x, q4KBytes, 
 
 func dotQ5_KQ8_K(n int, w, x []byte) float32 { return dotKx2(n, w, x, q5KBytes, true) }
 
-func dotQ6_KQ8_K(n int, w, x []byte) float32 {
+func dotQ6_KQ8_K(n int, w, x []byte) float32 { return dotScaled16(Q6_K, n, w, x) }
+
+// dotScaled16 is ggml's reference dot product of the K-quant blocks whose
+// levels carry one integer scale per sixteen and one F16 super-block scale
+// (Q6_K and Q3_K) with a Q8_K row: eight interleaved integer sums per
+// block, scaled in float and summed at the end, in ggml's order. The
+// format is a switch, not a function value, so the level buffer stays on
+// the stack.
+func dotScaled16(t Type, n int, w, x []byte) float32 {
 	var (
 		sums [8]float32
 		a    [QKK]int8
+		sc   [QKK / 16]int32
 	)
+	blockBytes := t.BlockBytes()
 	for b := range n / QKK {
-		bw := w[b*q6KBytes : (b+1)*q6KBytes]
+		bw := w[b*blockBytes : (b+1)*blockBytes]
 		bx := x[b*q8KBytes : (b+1)*q8KBytes]
-		unpackQ6K(&a, bw)
+		var d float32
+		switch t {
+		case Q6_K:
+			unpackQ6K(&a, bw)
+			for i := range sc {
+				sc[i] = int32(int8(bw[192+i]))
+			}
+			d = float32(f16(bw[208:]) * f32le(bx))
+		case Q3_K:
+			unpackQ3K(&a, bw)
+			for i := range sc {
+				sc[i] = int32(q3KScale(bw[96:108], i) - 32)
+			}
+			d = float32(f16(bw[108:]) * f32le(bx))
+		default:
+			panic("kernels: dotScaled16 of " + t.String())
+		}
 		q8 := bx[4:260]
 		var aux [8]int32
 		for k := range QKK {
-			aux[k%8] += int32(int8(bw[192+k/16])) * int32(a[k]) * int32(int8(q8[k]))
+			aux[k%8] += sc[k/16] * int32(a[k]) * int32(int8(q8[k]))
 		}
-		d := float32(f16(bw[208:]) * f32le(bx))
 		for l := range 8 {
 			sums[l] += float32(d * float32(aux[l]))
 		}

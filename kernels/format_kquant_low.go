@@ -285,28 +285,4 @@ func dequantizeQ3_K(dst []float32, src []byte) {
 	}
 }
 
-func dotQ3_KQ8_K(n int, w, x []byte) float32 {
-	var (
-		sums [8]float32
-		a    [QKK]int8
-	)
-	for b := range n / QKK {
-		bw := w[b*q3KBytes : (b+1)*q3KBytes]
-		bx := x[b*q8KBytes : (b+1)*q8KBytes]
-		unpackQ3K(&a, bw)
-		q8 := bx[4:260]
-		var aux [8]int32
-		for e := range QKK {
-			aux[e%8] += int32(q3KScale(bw[96:108], e/16)-32) * int32(a[e]) * int32(int8(q8[e]))
-		}
-		d := float32(f16(bw[108:]) * f32le(bx))
-		for l := range 8 {
-			sums[l] += float32(d * float32(aux[l]))
-		}
-	}
-	var sumf float32
-	for l := range 8 {
-		sumf += sums[l]
-	}
-	return sumf
-}
+func dotQ3_KQ8_K(n int, w, x []byte) float32 { return dotScaled16(Q3_K, n, w, x) }
