@@ -62,10 +62,7 @@ func (r Roofline) pick(threads int, one, all float64) float64 {
 // Measure runs both probes at 1 and o.Threads threads.
 func Measure(o Options) Roofline {
 	o = o.withDefaults()
-	buf := make([]byte, o.Bytes)
-	for i := range buf { // touch every page so the probe reads memory, not the zero page
-		buf[i] = byte(i)
-	}
+	buf := touched(o.Bytes)
 	r := Roofline{Threads: o.Threads, Kernel: kernel()}
 	r.Read1GBps = readBandwidth(buf, 1, o.Repeats)
 	r.FMA1GFlops = fmaPeak(1, o.Repeats)
@@ -82,11 +79,17 @@ func Measure(o Options) Roofline {
 // own contiguous share) and returns the best rate in GB/s.
 func ReadBandwidth(o Options) float64 {
 	o = o.withDefaults()
-	buf := make([]byte, o.Bytes)
+	return readBandwidth(touched(o.Bytes), o.Threads, o.Repeats)
+}
+
+// touched is a buffer of n bytes with every page written, so that a probe
+// reads memory, not the shared zero page.
+func touched(n int) []byte {
+	buf := make([]byte, n)
 	for i := range buf {
 		buf[i] = byte(i)
 	}
-	return readBandwidth(buf, o.Threads, o.Repeats)
+	return buf
 }
 
 // FMAPeak runs independent FP32 FMA chains on o.Threads threads and returns
@@ -130,33 +133,39 @@ const fmaIters = 4 << 20
 // the FP32 FMA peak, is what they could reach at most.
 func Int8Peak(o Options) float64 {
 	o = o.withDefaults()
-	best := 0.0
-	for range o.Repeats {
-		var ops float64
-		sec := timeThreads(o.Threads, func(int) {
-			v, n := int8Loop(fmaIters)
-			sink.Lock()
-			sink.v += uint64(v)
-			ops += n
-			sink.Unlock()
-		})
-		best = max(best, ops/sec/1e9)
-	}
-	return best
+	return peak(o.Threads, o.Repeats, func() float64 {
+		v, n := int8Loop(fmaIters)
+		sink.Lock()
+		sink.v += uint64(v)
+		sink.Unlock()
+		return n
+	})
 }
 
 func fmaPeak(threads, repeats int) float64 {
+	return peak(threads, repeats, func() float64 {
+		f, n := fmaLoop(fmaIters)
+		sink.Lock()
+		sink.f += f
+		sink.Unlock()
+		return n
+	})
+}
+
+// peak runs loop on threads threads at once, repeats times, and returns the
+// best rate of the operations they report, in billions per second.
+func peak(threads, repeats int, loop func() (ops float64)) float64 {
 	best := 0.0
 	for range repeats {
-		var flops float64
+		var mu sync.Mutex
+		var ops float64
 		sec := timeThreads(threads, func(int) {
-			f, n := fmaLoop(fmaIters)
-			sink.Lock()
-			sink.f += f
-			flops += n
-			sink.Unlock()
+			n := loop()
+			mu.Lock()
+			ops += n
+			mu.Unlock()
 		})
-		best = max(best, flops/sec/1e9)
+		best = max(best, ops/sec/1e9)
 	}
 	return best
 }
