@@ -59,7 +59,7 @@ func newKeyring(ctx context.Context, p attest.Provider, rand io.Reader, grace ti
 			return nil, fmt.Errorf("server: hardware-derived key: %w", err)
 		}
 	}
-	if err := k.rotate(time.Now()); err != nil {
+	if err := k.rotate(time.Now(), grace); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -82,8 +82,9 @@ func (k *keyring) keyStream(id uint8, kem uint16) (io.Reader, error) {
 	return bytes.NewReader(seed), nil
 }
 
-// rotate makes a new current pair and keeps the old one for the grace period.
-func (k *keyring) rotate(now time.Time) error {
+// rotate makes a new current pair and keeps the old one for keep (the
+// grace period; 0 drops it at once).
+func (k *keyring) rotate(now time.Time, keep time.Duration) error {
 	var fresh []*ohttp.PrivateKey
 	k.mu.Lock()
 	id := k.next
@@ -106,7 +107,7 @@ func (k *keyring) rotate(now time.Time) error {
 	cfg := ohttp.MarshalKeyConfigs(configs)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.previous, k.prevUntil = k.current, now.Add(k.grace)
+	k.previous, k.prevUntil = k.current, now.Add(keep)
 	k.current = fresh
 	k.next = id + 2
 	k.cfg = cfg
@@ -163,7 +164,7 @@ func (k *keyring) rotateEvery(ctx context.Context, every time.Duration, log func
 			return
 		case now := <-t.C:
 			if now.Sub(last) >= every {
-				if err := k.rotate(now); err != nil {
+				if err := k.rotate(now, k.grace); err != nil {
 					log(err)
 					continue
 				}
@@ -179,15 +180,9 @@ func (k *keyring) rotateEvery(ctx context.Context, every time.Duration, log func
 // once (a key thought compromised), and clients holding them get 422 and
 // verify the enclave again.
 func (s *Server) RotateKeys(keepPrevious bool) error {
-	now := time.Now()
-	if err := s.keys.rotate(now); err != nil {
-		return err
+	var keep time.Duration
+	if keepPrevious {
+		keep = s.keys.grace
 	}
-	if !keepPrevious {
-		s.keys.mu.Lock()
-		s.keys.prevUntil = now
-		s.keys.mu.Unlock()
-		s.keys.expire(now)
-	}
-	return nil
+	return s.keys.rotate(time.Now(), keep)
 }

@@ -330,7 +330,7 @@ func TestKeyRotation(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	old, _ := ohttp.ParseKeyConfigs(s.keys.config())
 	now := time.Now()
-	if err := s.keys.rotate(now); err != nil {
+	if err := s.keys.rotate(now, s.keys.grace); err != nil {
 		t.Fatal(err)
 	}
 	fresh, _ := ohttp.ParseKeyConfigs(s.keys.config())
