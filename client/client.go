@@ -190,18 +190,16 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 	}
 	suite := cfg.Suites[0]
 	var (
-		msg      []byte
-		ctype    string
-		opener   func(io.Reader) (io.Reader, error)
-		sealOnce *ohttp.ClientContext
+		msg   []byte
+		ctype string
+		cc    *ohttp.ClientContext // opens the answer: whole, or chunk by chunk
 	)
 	if c.opts.Unchunked {
-		msg, sealOnce, err = ohttp.EncapsulateRequest(cfg, suite, plain, rand.Reader)
+		msg, cc, err = ohttp.EncapsulateRequest(cfg, suite, plain, rand.Reader)
 		ctype = ohttp.MediaTypeRequest
 	} else {
 		var buf bytes.Buffer
 		var cw *ohttp.ChunkedRequestWriter
-		var cc *ohttp.ClientContext
 		cw, cc, err = ohttp.NewChunkedRequestWriter(cfg, suite, &buf, rand.Reader)
 		if err == nil {
 			if _, err = cw.Write(plain); err == nil {
@@ -210,7 +208,6 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		}
 		msg = buf.Bytes()
 		ctype = ohttp.MediaTypeChunkedReq
-		opener = func(r io.Reader) (io.Reader, error) { return ohttp.NewChunkedResponseReader(cc, r), nil }
 	}
 	if err != nil {
 		return nil, fmt.Errorf("client: sealing: %w", err)
@@ -234,13 +231,13 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		}
 		return nil, fmt.Errorf("client: gateway: %s", resp.Status)
 	}
-	if sealOnce != nil {
+	if c.opts.Unchunked {
 		defer resp.Body.Close()
 		sealed, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 		if err != nil {
 			return nil, err
 		}
-		plain, err := sealOnce.DecapsulateResponse(sealed)
+		plain, err := cc.DecapsulateResponse(sealed)
 		if err != nil {
 			return nil, fmt.Errorf("client: opening the response: %w", err)
 		}
@@ -253,12 +250,7 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		}
 		return httpResponse(req, br.Status, br.Header, io.NopCloser(bytes.NewReader(br.Body))), nil
 	}
-	rc, err := opener(resp.Body)
-	if err != nil {
-		resp.Body.Close()
-		return nil, fmt.Errorf("client: opening the response: %w", err)
-	}
-	dec := bhttp.NewResponseDecoder(rc, nil)
+	dec := bhttp.NewResponseDecoder(ohttp.NewChunkedResponseReader(cc, resp.Body), nil)
 	head, err := dec.ReadHeader()
 	if err != nil {
 		resp.Body.Close()
