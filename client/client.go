@@ -95,7 +95,9 @@ func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
 		return nil, fmt.Errorf("client: fetching the attestation: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	// One byte over attest's own limit, so ParseDocument refuses an
+	// oversized document by name instead of parsing a truncated one.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, attest.MaxDocumentSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("client: reading the attestation: %w", err)
 	}
