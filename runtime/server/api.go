@@ -409,7 +409,7 @@ func (s *Server) handleSummarize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	json.NewEncoder(w).Encode(SummarizeResponse{Summary: strings.TrimSpace(out.String()), Nonce: r.Header.Get("Pith-Nonce"), Metrics: metrics(res)})
+	json.NewEncoder(w).Encode(SummarizeResponse{Summary: strings.TrimSpace(out.String()), Nonce: r.Header.Get(NonceHeader), Metrics: metrics(res)})
 }
 
 func (s *Server) details() ModelDetails {
