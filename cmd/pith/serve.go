@@ -108,11 +108,8 @@ Example:
 			}
 			var manifest []byte
 			if manifestPath != "" {
-				if manifest, err = os.ReadFile(manifestPath); err != nil {
+				if manifest, _, err = readManifest(manifestPath); err != nil {
 					return err
-				}
-				if _, err := attest.ParseManifest(manifest); err != nil {
-					return fmt.Errorf("--manifest %s: %w", manifestPath, err)
 				}
 			}
 			if devManifest != "" {

@@ -40,13 +40,9 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	if e.manifest == "" {
 		return nil, usagef("--manifest is required: it holds the measurements the enclave must match")
 	}
-	raw, err := os.ReadFile(e.manifest)
+	_, m, err := readManifest(e.manifest)
 	if err != nil {
 		return nil, err
-	}
-	m, err := attest.ParseManifest(raw)
-	if err != nil {
-		return nil, fmt.Errorf("--manifest %s: %w", e.manifest, err)
 	}
 	pol := attest.DefaultPolicy()
 	pol.AllowDev = e.allowDev

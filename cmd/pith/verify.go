@@ -137,13 +137,9 @@ func runVerify(ctx context.Context, args []string) error {
 	} else if f.cacheDir != "" {
 		return usagef("--cache goes with --fetch")
 	}
-	mb, err := readLimited(f.manifest, 1<<20)
+	_, man, err := readManifest(f.manifest)
 	if err != nil {
 		return err
-	}
-	man, err := attest.ParseManifest(mb)
-	if err != nil {
-		return fmt.Errorf("%s: %w", f.manifest, err)
 	}
 
 	var nonce, raw []byte
@@ -194,6 +190,20 @@ func runVerify(ctx context.Context, args []string) error {
 		fmt.Fprintf(verifyStdout, "  %s %-17s %s\n", state, c.Name, c.Detail)
 	}
 	return nil
+}
+
+// readManifest reads and checks the manifest file a command was given
+// (--manifest), returning its bytes and what they say.
+func readManifest(path string) ([]byte, *attest.Manifest, error) {
+	raw, err := readLimited(path, 1<<20)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := attest.ParseManifest(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--manifest %s: %w", path, err)
+	}
+	return raw, m, nil
 }
 
 func readLimited(path string, max int64) ([]byte, error) {
