@@ -136,8 +136,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ModelName == "" {
 		cfg.ModelName = "pith"
 	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.KeyGrace <= 0 {
+		cfg.KeyGrace = time.Hour
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, gcReq: make(chan struct{}, 1), done: make(chan struct{})}
-	go s.collector()
 	size := ArenaSize(cfg.Model, cfg.Limits)
 	pool, err := arena.NewPool(cfg.Limits.Concurrent, size, arena.Options{AllowUnlocked: cfg.AllowUnlockedArena})
 	if err != nil {
@@ -150,19 +155,15 @@ func New(cfg Config) (*Server, error) {
 		s.log.Warn("built without GOEXPERIMENT=runtimesecret: heap copies of request content are not erased after each request")
 	}
 	s.arenas = pool
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
-	}
-	if cfg.KeyGrace <= 0 {
-		cfg.KeyGrace = time.Hour
-	}
 	s.keys, err = newKeyring(context.Background(), cfg.Attest, cfg.Rand, cfg.KeyGrace, s.log)
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	s.cfg = cfg
 	s.api = s.apiHandler()
+	// Started last, so a New that fails leaves no goroutine behind (only
+	// Close stops it).
+	go s.collector()
 	// Reused buffers (encoding/json's encoder state, fmt's printers) that
 	// were made outside secretDo would keep request content after their
 	// next use and never be erased: drop what start-up left in the pools,
