@@ -122,8 +122,7 @@ Example:
 			lim.Queue, lim.Concurrent, lim.MaxContext, lim.RequestTimeout = queue, concurrent, maxCtx, timeout
 			lim.DefaultContext = min(lim.DefaultContext, maxCtx)
 			s, err := server.New(server.Config{
-				Model: m, ModelName: name, ModelDigest: "sha256:" + info.sha256, ModelSize: info.size, ModelTime: info.mtime,
-				ParameterSize: info.params, Quantization: info.quant, Version: version,
+				Model: m, ModelName: name, ModelDigest: "sha256:" + info.sha256, ModelSize: info.size, ModelTime: info.mtime, Version: version,
 				Attest: p, Manifest: manifest, KeyRotation: rotate, Limits: lim,
 				AllowUnlockedArena: allowUnlocked, Logger: log,
 			})
@@ -145,13 +144,14 @@ Example:
 }
 
 type modelInfo struct {
-	name, sha256, params, quant string
-	size                        int64
-	mtime                       time.Time
+	name, sha256 string
+	size         int64
+	mtime        time.Time
 }
 
-// describeModel reads what the Ollama API reports about the model: its
-// digest (the whole file is hashed), size, parameter count and type.
+// describeModel reads what the Ollama API reports about the model file:
+// its digest (the whole file is hashed), size and time; the server counts
+// the parameters and names the type itself.
 func describeModel(path string, m *model.Model) (modelInfo, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -164,17 +164,6 @@ func describeModel(path string, m *model.Model) (modelInfo, error) {
 	info := modelInfo{sha256: hex.EncodeToString(sum[:]), size: st.Size(), mtime: st.ModTime().UTC()}
 	base := strings.TrimSuffix(filepath.Base(path), ".gguf")
 	info.name = strings.ToLower(base) + ":latest"
-	var params int64
-	for _, t := range m.File.Tensors {
-		params += int64(t.Elements())
-	}
-	switch {
-	case params >= 1e9:
-		info.params = fmt.Sprintf("%.1fB", float64(params)/1e9)
-	default:
-		info.params = fmt.Sprintf("%dM", params/1e6)
-	}
-	info.quant = m.File.FileType()
 	return info, nil
 }
 

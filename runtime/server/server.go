@@ -70,8 +70,8 @@ type Config struct {
 	ModelDigest   string // "sha256:<hex>" of the file
 	ModelSize     int64
 	ModelTime     time.Time
-	ParameterSize string // e.g. "494M"
-	Quantization  string // e.g. "Q4_0"
+	ParameterSize string // e.g. "494M"; counted from the model's tensors if empty
+	Quantization  string // e.g. "Q4_0"; the GGUF file type if empty
 	Version       string
 
 	// Attest signs the attestation documents; Manifest is the image
@@ -136,6 +136,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ModelName == "" {
 		cfg.ModelName = "pith"
 	}
+	if cfg.ParameterSize == "" {
+		cfg.ParameterSize = parameterSize(cfg.Model)
+	}
+	if cfg.Quantization == "" && cfg.Model.File != nil {
+		cfg.Quantization = cfg.Model.File.FileType()
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
@@ -171,6 +177,22 @@ func New(cfg Config) (*Server, error) {
 	runtime.GC()
 	runtime.GC()
 	return s, nil
+}
+
+// parameterSize is the model's parameter count the way Ollama shows it
+// ("494M", "1.5B").
+func parameterSize(m *model.Model) string {
+	if m.File == nil {
+		return ""
+	}
+	var n int64
+	for _, t := range m.File.Tensors {
+		n += int64(t.Elements())
+	}
+	if n >= 1e9 {
+		return fmt.Sprintf("%.1fB", float64(n)/1e9)
+	}
+	return fmt.Sprintf("%dM", n/1e6)
 }
 
 // ArenaSize is the memory one request needs at the limits: what the model

@@ -104,7 +104,8 @@ func TestPlaintextWithOllamaClient(t *testing.T) {
 		t.Fatalf("list: %+v, %v", list, err)
 	}
 	show, err := c.Show(ctx, &api.ShowRequest{Model: "tiny"})
-	if err != nil || show.Details.Family != "qwen2" {
+	// The config names neither: the server derives both from the model.
+	if err != nil || show.Details.Family != "qwen2" || show.Details.ParameterSize == "" || show.Details.QuantizationLevel == "" {
 		t.Fatalf("show: %+v, %v", show, err)
 	}
 
