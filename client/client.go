@@ -85,24 +85,9 @@ func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	u := c.opts.URL + "/v1/attestation?nonce=" + hex.EncodeToString(nonce)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, err := FetchAttestation(ctx, c.opts.HTTP, c.opts.URL, nonce)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := c.opts.HTTP.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("client: fetching the attestation: %w", err)
-	}
-	defer resp.Body.Close()
-	// One byte over attest's own limit, so ParseDocument refuses an
-	// oversized document by name instead of parsing a truncated one.
-	body, err := io.ReadAll(io.LimitReader(resp.Body, attest.MaxDocumentSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("client: reading the attestation: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("client: attestation: %s", resp.Status)
 	}
 	doc, err := attest.ParseDocument(body)
 	if err != nil {
@@ -120,6 +105,35 @@ func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
 	c.cfg, c.result = cfg, res
 	c.mu.Unlock()
 	return res, nil
+}
+
+// FetchAttestation asks the enclave at base for the attestation document
+// that binds nonce (GET /v1/attestation) and returns it unparsed.
+func FetchAttestation(ctx context.Context, hc *http.Client, base string, nonce []byte) ([]byte, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/") + "/v1/attestation")
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("client: %q is not an http or https URL", base)
+	}
+	u.RawQuery = url.Values{"nonce": {hex.EncodeToString(nonce)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: fetching the attestation: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("client: attestation from %s: %s", u.Redacted(), resp.Status)
+	}
+	// One byte over attest's own limit, so ParseDocument refuses an
+	// oversized document by name instead of parsing a truncated one.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, attest.MaxDocumentSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("client: reading the attestation: %w", err)
+	}
+	return body, nil
 }
 
 // pickConfig prefers the post-quantum hybrid KEM, then X25519.

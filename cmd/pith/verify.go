@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/client"
 	// The SEV-SNP and TDX verifiers: pith verify checks hardware evidence.
 	_ "github.com/pith-project/pith/attest/hwverify"
 )
@@ -222,32 +222,13 @@ func readLimited(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// fetchAttestation is client.FetchAttestation with --url checked as a
+// usage error first and a time limit.
 func fetchAttestation(ctx context.Context, base string, nonce []byte) ([]byte, error) {
-	u, err := url.Parse(strings.TrimRight(base, "/") + "/v1/attestation")
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, usagef("--url %q: want an http or https URL", base)
 	}
-	u.RawQuery = url.Values{"nonce": {hex.EncodeToString(nonce)}}.Encode()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch attestation: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch attestation %s: %s", u.Redacted(), resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, attest.MaxDocumentSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("fetch attestation: %w", err)
-	}
-	if len(b) > attest.MaxDocumentSize {
-		return nil, errors.New("fetch attestation: document larger than the limit")
-	}
-	return b, nil
+	return client.FetchAttestation(ctx, http.DefaultClient, base, nonce)
 }
