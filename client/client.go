@@ -283,11 +283,15 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 // the sealed answer.
 const NonceHeader = "Pith-Nonce"
 
+// errWrongNonce is an answer that is not this request's: its nonce, in the
+// inner header or in a summary's body, is not the one sent.
+var errWrongNonce = errors.New("client: the answer does not carry this request's nonce")
+
 // checkNonce refuses an answer that does not echo the request's nonce: it
 // would be another request's.
 func checkNonce(req *http.Request, h http.Header) error {
 	if want := req.Header.Get(NonceHeader); want != "" && h.Get(NonceHeader) != want {
-		return errors.New("client: the answer does not carry this request's nonce")
+		return errWrongNonce
 	}
 	return nil
 }
@@ -389,7 +393,7 @@ func (c *Client) Summarize(ctx context.Context, msgs []Message, maxWords int) (*
 		return nil, fmt.Errorf("client: the summary is not valid JSON: %w", err)
 	}
 	if s.Nonce != nonce {
-		return nil, errors.New("client: the answer does not carry this request's nonce")
+		return nil, errWrongNonce
 	}
 	return &s, nil
 }
