@@ -62,7 +62,6 @@ func checkQuoteV4Layout(b []byte) error {
 // parsing), then the library's parser, with a recover as a second line
 // should the library find another way to index past its input (a parser of
 // host bytes must return an error, never take the process down).
-// ParseTDXQuote should call it in place of abi.QuoteToProto.
 func quoteToProto(b []byte) (q any, err error) {
 	if len(b) >= 2 && binary.LittleEndian.Uint16(b) == abi.QuoteVersion {
 		if err := checkQuoteV4Layout(b); err != nil {
