@@ -76,19 +76,14 @@ const ReadyMessage = "pith-init ready"
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	err := run(context.Background())
-	if err != nil {
-		slog.Error("fatal, powering off", "err", err)
-	} else {
-		slog.Info("powering off")
+	// Fatal logs, drains the console and powers off; should that fail it
+	// exits, which as PID 1 panics the kernel, and panic=-1 with
+	// -no-reboot stops it.
+	if err := run(context.Background()); err != nil {
+		pid1.Fatal(err)
 	}
-	// PowerOff drains the console first, so the line above is seen.
-	if perr := pid1.PowerOff(); perr != nil {
-		err = errors.Join(err, perr)
-	}
-	// Only reached when powering off failed: Fatal logs and exits, which
-	// as PID 1 panics the kernel, and panic=-1 with -no-reboot stops it.
-	pid1.Fatal(err)
+	slog.Info("powering off")
+	pid1.Fatal(pid1.PowerOff()) // PowerOff returns only on failure
 }
 
 func run(parent context.Context) error {
