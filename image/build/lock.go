@@ -191,9 +191,8 @@ func checkRel(p string) error {
 // pinned checks data against a pinned digest and says both when they
 // differ: a changed input is refused, never used.
 func pinned(what string, data []byte, want string) error {
-	got := sha256.Sum256(data)
-	if hex.EncodeToString(got[:]) != want {
-		return fmt.Errorf("build: %s: SHA-256 %x, but image/lock.json pins %s; refusing a changed input", what, got, want)
+	if got := hexSHA256(data); got != want {
+		return fmt.Errorf("build: %s: SHA-256 %s, but image/lock.json pins %s; refusing a changed input", what, got, want)
 	}
 	return nil
 }
