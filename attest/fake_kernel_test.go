@@ -97,13 +97,13 @@ func withPaths(t *testing.T, tsm, sev, tdx string) {
 // snpWith returns the sample report carrying reportData (its signature no
 // longer verifies; providers do not check signatures).
 func snpWith(s samples.SNP, reportData []byte) []byte {
-	r := clone(s.Report)
+	r := bytes.Clone(s.Report)
 	copy(r[0x50:0x90], reportData)
 	return r
 }
 
 func tdxWith(s samples.TDX, reportData []byte) []byte {
-	q := clone(s.Quote)
+	q := bytes.Clone(s.Quote)
 	copy(q[48+520:48+584], reportData)
 	return q
 }
@@ -393,10 +393,8 @@ func TestIoctlLayouts(t *testing.T) {
 	}
 }
 
-func clone(b []byte) []byte { return append([]byte(nil), b...) }
-
 func flipBit(b []byte, i int) []byte {
-	out := clone(b)
+	out := bytes.Clone(b)
 	out[i] ^= 1
 	return out
 }

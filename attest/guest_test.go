@@ -267,12 +267,12 @@ func TestParseTDXQuote(t *testing.T) {
 	// 0x1c0 bytes after that.
 	const certAt = 0x27c + 134
 	put32 := func(at int, v uint32) []byte {
-		b := clone(s.Quote)
+		b := bytes.Clone(s.Quote)
 		binary.LittleEndian.PutUint32(b[at:], v)
 		return b
 	}
 	put16 := func(at int, v uint16) []byte {
-		b := clone(s.Quote)
+		b := bytes.Clone(s.Quote)
 		binary.LittleEndian.PutUint16(b[at:], v)
 		return b
 	}
@@ -321,7 +321,7 @@ func TestParseTDXQuote(t *testing.T) {
 // proportion to the bytes received, never to what the fields claim.
 func TestDecodeQuoteV4BoundedAlloc(t *testing.T) {
 	s := samples.LoadTDX(t)
-	liar := clone(s.Quote)
+	liar := bytes.Clone(s.Quote)
 	binary.LittleEndian.PutUint32(liar[0x278:], 0xfffffff0)
 	for _, b := range [][]byte{s.Quote, liar} {
 		var m0, m1 runtime.MemStats
@@ -346,7 +346,7 @@ func FuzzDecodeQuoteV4(f *testing.F) {
 	f.Add(s.Quote)
 	f.Add(s.Quote[:0x27c])
 	f.Add(s.Quote[:1200])
-	zero := clone(s.Quote)
+	zero := bytes.Clone(s.Quote)
 	binary.LittleEndian.PutUint32(zero[0x278:], 0)
 	f.Add(zero)
 	f.Add([]byte{4, 0, 2, 0, 0x81, 0, 0, 0})

@@ -1,6 +1,7 @@
 package hwverify
 
 import (
+	"bytes"
 	"crypto/sha512"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ func (s snpSample) manifest() *attest.Manifest {
 }
 
 func (s snpSample) evidence() *attest.Evidence {
-	return &attest.Evidence{Platform: attest.SEVSNP, Report: clone(s.report), Certificates: clone(s.certs)}
+	return &attest.Evidence{Platform: attest.SEVSNP, Report: bytes.Clone(s.report), Certificates: bytes.Clone(s.certs)}
 }
 
 // snpSamplePolicy accepts what the go-sev-guest sample is: a debug guest.
@@ -65,10 +66,8 @@ func (s tdxSample) manifest() *attest.Manifest {
 	return &attest.Manifest{Format: attest.ManifestFormat, TDX: &attest.TDXMeasurement{MRTD: s.mrtd, RTMR0: s.rtmrs[0], RTMR1: s.rtmrs[1], RTMR2: s.rtmrs[2]}}
 }
 
-func clone(b []byte) []byte { return append([]byte(nil), b...) }
-
 func flipBit(b []byte, i int) []byte {
-	out := clone(b)
+	out := bytes.Clone(b)
 	out[i] ^= 1
 	return out
 }

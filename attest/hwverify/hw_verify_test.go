@@ -1,6 +1,7 @@
 package hwverify
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -174,7 +175,7 @@ func TestSNPSelfMadeChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := clone(s.report)
+	report := bytes.Clone(s.report)
 	report[0x08+2] |= 1<<3 | 1<<2 // policy bits 19 (DEBUG) and 18 (MIGRATE_MA)
 	report[0x30] = 2              // VMPL 2
 	r, sig, err := signer.Sign(abi.SignedComponent(report))
@@ -222,7 +223,7 @@ func TestTDXSampleVerifies(t *testing.T) {
 	pol := attest.DefaultPolicy()
 	pol.Now = tdxSampleTime
 	pol.SkipBinding = true
-	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, nil, pol, s.manifest())
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, nil, pol, s.manifest())
 	if err != nil {
 		t.Fatalf("%v\n%+v", err, res.Checks)
 	}
@@ -231,10 +232,10 @@ func TestTDXSampleVerifies(t *testing.T) {
 	}
 	pol.SkipBinding = false
 	q, _ := attest.ParseTDXQuote(s.quote)
-	if _, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, q.GetTdQuoteBody().GetReportData(), pol, s.manifest()); err != nil {
+	if _, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, q.GetTdQuoteBody().GetReportData(), pol, s.manifest()); err != nil {
 		t.Fatalf("with the sample's own REPORT_DATA: %v", err)
 	}
-	res, err = attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, otherReportData(), pol, s.manifest())
+	res, err = attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, otherReportData(), pol, s.manifest())
 	if got := failedCheck(t, res, err); got != "report_data" {
 		t.Fatalf("failed check %q (%v), want report_data", got, err)
 	}
@@ -250,7 +251,7 @@ func TestTDXUnpinnedRTMR(t *testing.T) {
 	m := s.manifest()
 	m.TDX.RTMR0, m.TDX.RTMR2 = "", ""
 	m.TDX.NotPinned = map[string]string{"rtmr0": "platform-dependent"}
-	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}, nil, pol, m)
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, nil, pol, m)
 	if err != nil {
 		t.Fatalf("%v\n%+v", err, res.Checks)
 	}
@@ -347,10 +348,10 @@ func TestTDXRefuses(t *testing.T) {
 		{"no manifest tdx entry", func(_ *attest.Evidence, _ *attest.Policy, m *attest.Manifest, _ *[]byte) { m.TDX = nil }, "measurement"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := &attest.Evidence{Platform: attest.TDX, Report: clone(s.quote)}
+			ev := &attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}
 			pol, m := attest.DefaultPolicy(), s.manifest()
 			pol.Now = tdxSampleTime
-			want := clone(q.GetTdQuoteBody().GetReportData())
+			want := bytes.Clone(q.GetTdQuoteBody().GetReportData())
 			tc.mutate(ev, &pol, m, &want)
 			res, err := attest.VerifyEvidence(ev, want, pol, m)
 			if got := failedCheck(t, res, err); got != tc.check {

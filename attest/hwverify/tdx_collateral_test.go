@@ -55,7 +55,7 @@ func TestTDXCollateralRefused(t *testing.T) {
 			}
 			pol := attest.DefaultPolicy()
 			pol.Now, pol.SkipBinding = tc.now, true
-			res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: clone(s.quote), Collateral: tc.collateral}, nil, pol, s.manifest())
+			res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote), Collateral: tc.collateral}, nil, pol, s.manifest())
 			if got := failedCheck(t, res, err); got != "collateral" || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("failed check %q (%v), want collateral mentioning %q", got, err, tc.want)
 			}
@@ -82,7 +82,7 @@ func TestTDXHostileLengths(t *testing.T) {
 		{"QE authentication data size past the end", certAt + 0x1c0, 0xffff, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := clone(s.quote)
+			q := bytes.Clone(s.quote)
 			if tc.n == 4 {
 				binary.LittleEndian.PutUint32(q[tc.at:], tc.v)
 			} else {
