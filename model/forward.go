@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pith-project/pith/arena"
 	"github.com/pith-project/pith/kernels"
 )
 
@@ -85,7 +86,6 @@ func (m *Model) StateBytes(ctx, batch int) int {
 	batch = max(batch, 1)
 	kvDim := c.KVHeads * c.HeadDim
 	qDim := c.Heads * c.HeadDim
-	line := func(n int) int { return (n + 63) &^ 63 }
 	n := 2 * c.Layers * line(2*ctx*kvDim)
 	for _, floats := range []int{batch * c.Embd, batch * c.Embd, batch * qDim, batch * kvDim, batch * kvDim,
 		batch * qDim, batch * c.Embd, batch * c.FFN, batch * c.FFN, kernels.AttentionScratch(ctx, c.Heads), c.Vocab} {
@@ -97,6 +97,10 @@ func (m *Model) StateBytes(ctx, batch int) int {
 	}
 	return n + line(4*ctx)
 }
+
+// line rounds an allocation of n bytes up to the arena's alignment, as
+// the request arena hands it out; StateBytes and GenerateBytes count with it.
+func line(n int) int { return (n + arena.Align - 1) &^ (arena.Align - 1) }
 
 // Pos is the number of positions already in the cache.
 func (s *State) Pos() int { return s.pos }

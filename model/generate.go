@@ -119,7 +119,6 @@ const GenerateBatch = 256
 // StateBytes rounds), so a request arena of this size (plus what the caller
 // allocates itself) never runs out.
 func (m *Model) GenerateBytes(numCtx int, stops []string) int {
-	line := func(n int) int { return (n + 63) &^ 63 }
 	n := m.StateBytes(numCtx, GenerateBatch)
 	n += 2 * line(4*m.Config.Vocab) // the sampler
 	n += line(1024)                 // the stream decoder
