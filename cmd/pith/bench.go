@@ -24,15 +24,9 @@ import (
 	"github.com/pith-project/pith/kernels"
 )
 
-// benchSub is one "pith bench" sub-command.
-type benchSub struct {
-	usage, short, help string
-	run                func(ctx context.Context, args []string) error
-}
-
 var benchOrder = []string{"kernels", "model", "serve", "show", "diff"}
 
-var benchSubs = map[string]*benchSub{
+var benchSubs = map[string]*subcommand{
 	"kernels": {"pith bench kernels [-t N] [-r N] [--paths P,..] [--types T,..] [--json FILE] [--markdown]",
 		"GB/s and GFLOP/s of every kernel path and weight format, against this run's probes",
 		`Measure the matrix-vector product of every kernel path this build and CPU
@@ -109,10 +103,6 @@ Example:
 }
 
 func init() {
-	var list strings.Builder
-	for _, n := range benchOrder {
-		fmt.Fprintf(&list, "  %s\n      %s\n", benchSubs[n].usage, benchSubs[n].short)
-	}
 	register(&command{
 		Name:  "bench",
 		Short: "benchmark kernels and models on this machine, against llama.cpp",
@@ -122,26 +112,13 @@ limits (bandwidth and FMA probes measured in the same run), and how it
 compares with llama.cpp on the same file in the same run.
 'pith bench COMMAND --help' explains each command.
 
-` + list.String() + `
+` + subcommandList(benchOrder, benchSubs) + `
 Example:
   pith bench kernels
   pith bench model --model qwen-q4_0.gguf --compare llama.cpp --json a.json
   pith bench diff a.json b.json`,
 		Run: func(ctx context.Context, args []string) error {
-			if len(args) == 0 {
-				return usagef("which one: %s?", strings.Join(benchOrder, ", "))
-			}
-			sub, ok := benchSubs[args[0]]
-			if !ok {
-				return usagef("unknown bench command %q (%s)", args[0], strings.Join(benchOrder, ", "))
-			}
-			for _, a := range args[1:] {
-				if a == "-h" || a == "--help" || a == "-help" {
-					fmt.Printf("Usage: %s\n\n%s\n", sub.usage, sub.help)
-					return nil
-				}
-			}
-			return sub.run(ctx, args[1:])
+			return runSubcommand(ctx, "bench", benchOrder, benchSubs, args)
 		},
 	})
 }

@@ -31,6 +31,43 @@ type command struct {
 
 var commands = map[string]*command{}
 
+// subcommand is one COMMAND of a command group ('pith model COMMAND',
+// 'pith bench COMMAND'); the groups share subcommandList and
+// runSubcommand rather than each writing its own dispatch.
+type subcommand struct {
+	usage, short, help string
+	run                func(ctx context.Context, args []string) error
+}
+
+// subcommandList is the COMMAND list of a group's help, in order.
+func subcommandList(order []string, subs map[string]*subcommand) string {
+	var list strings.Builder
+	for _, n := range order {
+		fmt.Fprintf(&list, "  %s\n      %s\n", subs[n].usage, subs[n].short)
+	}
+	return list.String()
+}
+
+// runSubcommand runs the COMMAND that args[0] names with the rest of args,
+// or prints its help when --help follows it; group names the group in
+// errors ("bench").
+func runSubcommand(ctx context.Context, group string, order []string, subs map[string]*subcommand, args []string) error {
+	if len(args) == 0 {
+		return usagef("which one: %s?", strings.Join(order, ", "))
+	}
+	sub, ok := subs[args[0]]
+	if !ok {
+		return usagef("unknown %s command %q (%s)", group, args[0], strings.Join(order, ", "))
+	}
+	for _, a := range args[1:] {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Printf("Usage: %s\n\n%s\n", sub.usage, sub.help)
+			return nil
+		}
+	}
+	return sub.run(ctx, args[1:])
+}
+
 func register(c *command) {
 	if _, dup := commands[c.Name]; dup {
 		panic("pith: command registered twice: " + c.Name)

