@@ -118,7 +118,7 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 				}
 			}
 			pp := time.Since(t0)
-			argmax(logits)
+			model.Argmax(logits)
 			ttft := time.Since(start)
 			if warm == 0 {
 				add(ppTest(p), UnitTokPerSec, float64(p)/pp.Seconds())
@@ -142,7 +142,7 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("bench: tg%d: %w", n, err)
 				}
-				tok = argmax(logits)
+				tok = model.Argmax(logits)
 			}
 			if steps == n {
 				add(tgTest(n), UnitTokPerSec, float64(n)/time.Since(t0).Seconds())
@@ -154,16 +154,6 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 		return err
 	}
 	return json.NewEncoder(w).Encode(res)
-}
-
-func argmax(xs []float32) int32 {
-	best := 0
-	for i, v := range xs {
-		if v > xs[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }
 
 // ModelOptions choose what RunModel measures.

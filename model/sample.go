@@ -35,7 +35,7 @@ func NewSampler(opts Options, n int, alloc Allocator, seed uint64) *Sampler {
 func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	s.penalize(logits, history)
 	if s.opts.Temperature == 0 {
-		return argmax(logits)
+		return Argmax(logits)
 	}
 	n := len(logits)
 	idx := s.idx[:n]
@@ -125,9 +125,9 @@ func (s *Sampler) penalize(logits []float32, history []int32) {
 	}
 }
 
-// argmax returns the index of the largest logit, the lowest index on ties,
+// Argmax returns the index of the largest logit, the lowest index on ties,
 // as llama.cpp's greedy sampler does. NaNs never win.
-func argmax(logits []float32) int32 {
+func Argmax(logits []float32) int32 {
 	best := int32(0)
 	bv := float32(math.Inf(-1))
 	for i, v := range logits {
