@@ -50,7 +50,8 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2},
+		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2,
+			repackV: repackV8Q8_0, gemmV: gemmV8Q8_0AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
 		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2, zOff: 8,
 			repackV: repackV8Q4_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2, zOff: 16,
@@ -136,6 +137,12 @@ func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
 func repackV8Q5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func gemmV8Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func repackV8Q8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
 func recordsVAVX2(nb int, row, dst *byte, zOff int)

@@ -2,14 +2,16 @@
 
 // ---------------------------------------------------------------------------
 // The row-lane prefill of gemmv_amd64.s for the avx2 path: eight weight rows
-// in the lanes of a Y register, four tokens per call, Q4_0 and Q5_0.
+// in the lanes of a Y register, four tokens per call, Q4_0 and Q5_0 (Q8_0
+// below).
 //
 // Without VNNI a VPDPBUSD is VPMADDUBSW (unsigned weight bytes by signed
 // activation bytes, adjacent products summed to int16) then VPMADDWD by
 // ones. The int16 sums of four groups are added with VPADDW before one
 // VPMADDWD: a pair is at most 2·31·127 for Q5_0 (Q4_0: 2·15·127), so four
-// stay below 2^15 and nothing saturates or wraps. Q8_0's unsigned weights
-// (up to 255) would saturate VPMADDUBSW, so Q8_0 keeps the tile kernels.
+// stay below 2^15 and nothing saturates or wraps. Q8_0's offset weights
+// (up to 255) would saturate VPMADDUBSW: gemmV8Q8_0AVX2 moves their sign
+// to the activations instead.
 //
 // Repacked weights, per block and eight rows (288 bytes): eight Y registers
 // of unsigned bytes, register g holding k = 4g..4g+3 of rows 0-7, then the
@@ -71,9 +73,10 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VPCMPEQD ·v2Bits(SB), Y13, Y13
 
 // Token T's rows to R11 (masked) unless the call has only T tokens.
-#define STOREV2(T, ACC) \
+#define STOREV2(T, ACC) STOREVL2(T, ACC, v2done)
+#define STOREVL2(T, ACC, DONE) \
 	CMPQ BX, $T; \
-	JLE v2done; \
+	JLE DONE; \
 	VMASKMOVPS ACC, Y13, (R11); \
 	ADDQ R14, R11
 
@@ -148,27 +151,48 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	STORE(2); \
 	STORE(3)
 
+// Eight weight registers: a legacy block's, or sub-block J's of a K-quant.
+#define LOADW2(J) \
+	VMOVDQU J*256+0(SI), Y0; \
+	VMOVDQU J*256+32(SI), Y1; \
+	VMOVDQU J*256+64(SI), Y2; \
+	VMOVDQU J*256+96(SI), Y3; \
+	VMOVDQU J*256+128(SI), Y4; \
+	VMOVDQU J*256+160(SI), Y5; \
+	VMOVDQU J*256+192(SI), Y6; \
+	VMOVDQU J*256+224(SI), Y7
+
+// The legacy row-lane kernels' arguments, the four float accumulators
+// Y8-Y11 cleared.
+#define V2PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11
+
+// Y8-Y11 to the four tokens' output rows with STORE (STOREV2 or STORE82).
+#define V2EPILOGUE(STORE) \
+	MOVQ out+32(FP), R11; \
+	MOVQ ostride+40(FP), R14; \
+	MOVQ ntok+48(FP), BX; \
+	MOVQ rmask+56(FP), AX; \
+	ROWMASK2; \
+	STORE(0, Y8); \
+	STORE(1, Y9); \
+	STORE(2, Y10); \
+	STORE(3, Y11)
+
 // func gemmV8AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 // acc is unused.
 TEXT ·gemmV8AVX2(SB), NOSPLIT, $0-64
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	V2PROLOGUE
 	TESTQ CX, CX
 	JZ v2store
 v2loop:
-	VMOVDQU 0(SI), Y0
-	VMOVDQU 32(SI), Y1
-	VMOVDQU 64(SI), Y2
-	VMOVDQU 96(SI), Y3
-	VMOVDQU 128(SI), Y4
-	VMOVDQU 160(SI), Y5
-	VMOVDQU 192(SI), Y6
-	VMOVDQU 224(SI), Y7
+	LOADW2(0)
 	TOKV2(0, Y8)
 	TOKV2(1, Y9)
 	TOKV2(2, Y10)
@@ -178,15 +202,7 @@ v2loop:
 	DECQ CX
 	JNZ v2loop
 v2store:
-	MOVQ out+32(FP), R11
-	MOVQ ostride+40(FP), R14
-	MOVQ ntok+48(FP), BX
-	MOVQ rmask+56(FP), AX
-	ROWMASK2
-	STOREV2(0, Y8)
-	STOREV2(1, Y9)
-	STOREV2(2, Y10)
-	STOREV2(3, Y11)
+	V2EPILOGUE(STOREV2)
 v2done:
 	VZEROUPPER
 	RET
@@ -344,16 +360,6 @@ rvdone:
 	VPMADDUBSW Y15, W, Y14; \
 	VPADDW Y14, S, S
 
-// A sub-block's eight weight registers.
-#define LOADW2(J) \
-	VMOVDQU J*256+0(SI), Y0; \
-	VMOVDQU J*256+32(SI), Y1; \
-	VMOVDQU J*256+64(SI), Y2; \
-	VMOVDQU J*256+96(SI), Y3; \
-	VMOVDQU J*256+128(SI), Y4; \
-	VMOVDQU J*256+160(SI), Y5; \
-	VMOVDQU J*256+192(SI), Y6; \
-	VMOVDQU J*256+224(SI), Y7
 
 #define SUBBLOCK2(J) \
 	LOADW2(J); \
@@ -830,5 +836,112 @@ r62loop:
 	DECQ CX
 	JNZ r62loop
 r62done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Q8_0 on the avx2 path. Its weights span all of int8, so the offset that
+// makes Q4_0 and Q5_0 unsigned (128 here) would let VPMADDUBSW saturate
+// (2·255·127 > 2^15). As ggml's mul_sum_i8_pairs does, the sign moves to
+// the activations instead: sum(w·x) = sum(|w| · (x·sign(w))), |w| <= 128
+// unsigned by |x| <= 127 signed (the Q8_0 quantiser never makes -128), so
+// a pair sums to at most 32512 and VPMADDUBSW is exact; but two pairs no
+// longer fit int16, so each group's sums go to int32 (VPMADDWD) at once.
+// VPSIGNB takes the signed weights from memory, the |w| stay in registers.
+//
+// Repacked weights, per block and eight rows (544 bytes): 0 |w| in eight
+// Y registers (register g: k = 4g..4g+3 of rows 0-7), 256 the signed w in
+// the same order, 512 the rows' scales as float32. Activations: the
+// records of gemmv_amd64.s with offset 0 (their correction is 0, unused).
+//
+// Register plan (gemmV8Q8_0AVX2): CX blocks left, SI weights, DI records;
+//   Y0-Y7 a block's |w|   Y8-Y11 float accumulators, tokens 0-3
+//   Y12 a token's int32 sum   Y13 x·sign(w)   Y14 products   Y15 int16 ones
+
+// Group G of token T: x·sign(w) times |w| (W), added to Y12 in int32.
+#define SGRP8(T, G, W) \
+	VPBROADCASTD T*40+G*4(DI), Y13; \
+	VPSIGNB 256+G*32(SI), Y13, Y13; \
+	VPMADDUBSW Y13, W, Y14; \
+	VPMADDWD Y15, Y14, Y14; \
+	VPADDD Y14, Y12, Y12
+
+// Token T through the block into ACC.
+#define TOKS8(T, ACC) \
+	VPBROADCASTD T*40(DI), Y13; \
+	VPSIGNB 256(SI), Y13, Y13; \
+	VPMADDUBSW Y13, Y0, Y14; \
+	VPMADDWD Y15, Y14, Y12; \
+	SGRP8(T, 1, Y1); \
+	SGRP8(T, 2, Y2); \
+	SGRP8(T, 3, Y3); \
+	SGRP8(T, 4, Y4); \
+	SGRP8(T, 5, Y5); \
+	SGRP8(T, 6, Y6); \
+	SGRP8(T, 7, Y7); \
+	VCVTDQ2PS Y12, Y12; \
+	VMULPS 512(SI), Y12, Y12; \
+	VBROADCASTSS T*40+36(DI), Y13; \
+	VFMADD231PS Y13, Y12, ACC
+
+#define STORE82(T, ACC) STOREVL2(T, ACC, v82done)
+
+// func gemmV8Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+// acc is unused.
+TEXT ·gemmV8Q8_0AVX2(SB), NOSPLIT, $0-64
+	V2PROLOGUE
+	VMOVDQU ·v2Ones(SB), Y15
+	TESTQ CX, CX
+	JZ v82store
+v82loop:
+	LOADW2(0)
+	TOKS8(0, Y8)
+	TOKS8(1, Y9)
+	TOKS8(2, Y10)
+	TOKS8(3, Y11)
+	ADDQ $544, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ v82loop
+v82store:
+	V2EPILOGUE(STORE82)
+v82done:
+	VZEROUPPER
+	RET
+
+// Group G of the block's 32 signed bytes (at 2): |w| to register G, w to
+// register G of the second half.
+#define BYTES82(G) \
+	GATHER2(2+G*4, Y2); \
+	VPABSB Y2, Y3; \
+	VMOVDQU Y3, G*32(DI); \
+	VMOVDQU Y2, 256+G*32(DI)
+
+// func repackV8Q8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackV8Q8_0(SB), NOSPLIT, $0-40
+	REPACK2_PROLOGUE
+	TESTQ CX, CX
+	JZ r82done
+r82loop:
+	GATHER2(0, Y0)
+	VPSLLD $16, Y0, Y0
+	VPSRLD $16, Y0, Y0
+	VPACKUSDW Y0, Y0, Y0
+	VPERMQ $0x08, Y0, Y0
+	VCVTPH2PS X0, Y0
+	VMOVUPS Y0, 512(DI)
+	BYTES82(0)
+	BYTES82(1)
+	BYTES82(2)
+	BYTES82(3)
+	BYTES82(4)
+	BYTES82(5)
+	BYTES82(6)
+	BYTES82(7)
+	ADDQ $34, SI
+	ADDQ $544, DI
+	DECQ CX
+	JNZ r82loop
+r82done:
 	VZEROUPPER
 	RET
