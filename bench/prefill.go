@@ -6,11 +6,10 @@ import (
 	"github.com/pith-project/pith/kernels"
 )
 
-// PrefillTypes are the formats the prefill test measures: those with a
-// tiled matrix-matrix path (the legacy formats of Q4_0 and Q4_K_M files and
-// the K-quants with tiles); the others run the row-by-row dot products and
-// are covered by the matrix-vector tests.
-var PrefillTypes = map[string]bool{"Q8_0": true, "Q4_0": true, "Q5_0": true, "Q4_K": true, "Q5_K": true, "Q6_K": true}
+// PrefillTypes are the formats the prefill test measures: the legacy and
+// K-quant formats, which have matrix-matrix kernels; the float ones run
+// the row-by-row dot products and are covered by the matrix-vector tests.
+var PrefillTypes = map[string]bool{"Q8_0": true, "Q4_0": true, "Q4_1": true, "Q5_0": true, "Q5_1": true, "Q4_K": true, "Q5_K": true, "Q6_K": true}
 
 // PrefillTokens is the batch of the prefill test, llama-bench's pp128.
 const PrefillTokens = 128

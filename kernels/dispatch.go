@@ -50,10 +50,12 @@ type matKernels struct {
 	// prefetch asks for n bytes at p to come into the cache.
 	prefetch func(p *byte, n int)
 	// laneRows and laneTokens are the rows repackV lays out and the
-	// tokens gemmV takes per call (0: vRows and vGroup).
-	laneRows, laneTokens int
+	// tokens gemmV takes per call (0: vRows and vGroup), laneBlock the
+	// bytes of a repacked block (0: vBlock).
+	laneRows, laneTokens, laneBlock int
 	// recordsV, where a path has it, writes one token's records for
-	// gemmV as quantJob.recordsV does (dst: its first block's record).
+	// gemmV as quantJob.recordsV does (dst: its first block's record);
+	// for Q8_1 activations (Q4_1, Q5_1) it is the only writer.
 	recordsV func(nb int, row, dst *byte, zOff int)
 
 	// quant is ggml's Q8_0 quantiser for nb blocks; false means a value

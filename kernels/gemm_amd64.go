@@ -56,6 +56,10 @@ var (
 			repackV: repackV8Q4_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2, zOff: 16,
 			repackV: repackV8Q5_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
+		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
+		// activations); fewer tokens take their dot products.
+		Q4_1: {repackV: repackV8Q4_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 640, recordsV: recordsV1AVX2},
+		Q5_1: {repackV: repackV8Q5_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 640, recordsV: recordsV1AVX2},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
@@ -66,6 +70,8 @@ var (
 		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, repackV: repackVQ8_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
 		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, zOff: 8, repackV: repackVQ4_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
 		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, zOff: 16, repackV: repackVQ5_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q4_1: {repackV: repackVQ4_1, gemmV: gemmV16M, prefetch: prefetchV, laneBlock: 640, recordsV: recordsV1AVX2},
+		Q5_1: {repackV: repackVQ5_1, gemmV: gemmV16M, prefetch: prefetchV, laneBlock: 640, recordsV: recordsV1AVX2},
 	})
 )
 
@@ -92,6 +98,15 @@ func repackVQ8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
 func repackVQ5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func gemmV16M(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func repackVQ4_1(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func repackVQ5_1(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
 func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
@@ -143,6 +158,18 @@ func gemmV8Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int,
 
 //go:noescape
 func repackV8Q8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func gemmV8MAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func repackV8Q4_1(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func repackV8Q5_1(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
+func recordsV1AVX2(nb int, row, dst *byte, zOff int)
 
 //go:noescape
 func recordsVAVX2(nb int, row, dst *byte, zOff int)

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -113,6 +114,40 @@ func TestRecordsVAVX2EqualsGo(t *testing.T) {
 					t.Fatalf("nb %d offset %d slot %d: records differ", nb, off, slot)
 				}
 			}
+		}
+	}
+}
+
+// The Q8_1 records of the Q4_1 and Q5_1 row-lane kernels hold each block's
+// 32 values, then its sum s and scale d as float32, 640 bytes apart.
+func TestRecordsV1AVX2(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasF16C {
+		t.Skip("this CPU lacks AVX2 or F16C")
+	}
+	r := rand.New(rand.NewPCG(rand.Uint64(), 13))
+	for _, nb := range []int{1, 2, 7, 28} {
+		row := make([]byte, nb*36)
+		quantizeQ8_1(row, randRow(r, nb*QK))
+		got := make([]byte, (nb-1)*vGroup*vRecord+vRecord+1)
+		for i := range got {
+			got[i] = 0xa5
+		}
+		recordsV1AVX2(nb, &row[0], &got[0], 0)
+		for b := range nb {
+			rec, blk := got[b*vGroup*vRecord:], row[b*36:]
+			if !bytes.Equal(rec[:32], blk[4:36]) {
+				t.Fatalf("nb %d block %d: values differ", nb, b)
+			}
+			s, d := math.Float32frombits(binary.LittleEndian.Uint32(rec[32:])), math.Float32frombits(binary.LittleEndian.Uint32(rec[36:]))
+			if s != f16(blk[2:]) || d != f16(blk) {
+				t.Fatalf("nb %d block %d: s, d = %v, %v, want %v, %v", nb, b, s, d, f16(blk[2:]), f16(blk))
+			}
+			if b+1 < nb && rec[vRecord] != 0xa5 {
+				t.Fatalf("nb %d block %d: wrote past its record", nb, b)
+			}
+		}
+		if got[len(got)-1] != 0xa5 {
+			t.Fatalf("nb %d: wrote past the last record", nb)
 		}
 	}
 }

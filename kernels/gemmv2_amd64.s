@@ -2,8 +2,8 @@
 
 // ---------------------------------------------------------------------------
 // The row-lane prefill of gemmv_amd64.s for the avx2 path: eight weight rows
-// in the lanes of a Y register, four tokens per call, Q4_0 and Q5_0 (Q8_0
-// below).
+// in the lanes of a Y register, four tokens per call, Q4_0 and Q5_0 (Q8_0,
+// Q4_1 and Q5_1 below).
 //
 // Without VNNI a VPDPBUSD is VPMADDUBSW (unsigned weight bytes by signed
 // activation bytes, adjacent products summed to int16) then VPMADDWD by
@@ -45,6 +45,13 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 
 // Token T through the block into ACC.
 #define TOKV2(T, ACC) \
+	ISUM2(T); \
+	VPBROADCASTD T*40+32(DI), Y14; \
+	VPADDD Y14, Y12, Y12; \
+	FSTEP2(T, ACC)
+
+// Token T's integer sum over the block to Y12 (Y13 a temporary).
+#define ISUM2(T) \
 	VPBROADCASTD T*40(DI), Y15; \
 	VPMADDUBSW Y15, Y0, Y12; \
 	MADD2(T, 1, Y1, Y12); \
@@ -57,13 +64,22 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	MADD2(T, 7, Y7, Y13); \
 	VPMADDWD ·v2Ones(SB), Y12, Y12; \
 	VPMADDWD ·v2Ones(SB), Y13, Y13; \
-	VPADDD Y13, Y12, Y12; \
-	VPBROADCASTD T*40+32(DI), Y14; \
-	VPADDD Y14, Y12, Y12; \
+	VPADDD Y13, Y12, Y12
+
+// ACC += float(Y12)·dw·dx, the rows' dw at 256(SI).
+#define FSTEP2(T, ACC) \
 	VCVTDQ2PS Y12, Y12; \
 	VMULPS 256(SI), Y12, Y12; \
 	VBROADCASTSS T*40+36(DI), Y14; \
 	VFMADD231PS Y14, Y12, ACC
+
+// Q4_1 and Q5_1 (see gemmV16M): token T's block without an offset, then
+// the rows' m (at 288) times the token's s.
+#define TOKM2(T, ACC) \
+	ISUM2(T); \
+	FSTEP2(T, ACC); \
+	VBROADCASTSS T*40+32(DI), Y14; \
+	VFMADD231PS 288(SI), Y14, ACC
 
 // Y13 = all ones in the lanes of the rows set in rmask (AX).
 #define ROWMASK2 \
@@ -105,16 +121,26 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VMOVD AX, X11; \
 	VPBROADCASTD X11, Y11
 
-// The F16 scales (low half of the dword at 0) as float32 to 256(DI):
-// VPACKUSDW packs each 128-bit lane's four, VPERMQ joins the two lanes.
+// The F16 in the low (F16LO2) or high (F16HI2) halves of Y0's dwords as
+// float32 to OFF(DI), Y1 a temporary: VPACKUSDW packs each 128-bit lane's
+// four, VPERMQ joins the two lanes.
+#define F16LO2(OFF) \
+	VPSLLD $16, Y0, Y1; \
+	VPSRLD $16, Y1, Y1; \
+	PACKCVT2(OFF)
+#define F16HI2(OFF) \
+	VPSRLD $16, Y0, Y1; \
+	PACKCVT2(OFF)
+#define PACKCVT2(OFF) \
+	VPACKUSDW Y1, Y1, Y1; \
+	VPERMQ $0x08, Y1, Y1; \
+	VCVTPH2PS X1, Y1; \
+	VMOVUPS Y1, OFF(DI)
+
+// The F16 scales (low half of the dword at 0) as float32 to 256(DI).
 #define SCALES2 \
 	GATHER2(0, Y0); \
-	VPSLLD $16, Y0, Y0; \
-	VPSRLD $16, Y0, Y0; \
-	VPACKUSDW Y0, Y0, Y0; \
-	VPERMQ $0x08, Y0, Y0; \
-	VCVTPH2PS X0, Y0; \
-	VMOVUPS Y0, 256(DI)
+	F16LO2(256)
 
 // Nibbles in Y (k = 4G.. low, 16+4G.. high) to registers G and G+4.
 #define NIBBLES2(Y, G) \
@@ -123,6 +149,18 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VPSRLD $4, Y, Y; \
 	VPAND Y11, Y, Y; \
 	VMOVDQU Y, G*32+128(DI)
+
+// The 16 bytes of nibbles at OFF of the eight rows' blocks to registers
+// 0-7.
+#define NIB4_2(OFF) \
+	GATHER2(OFF, Y2); \
+	GATHER2(OFF+4, Y3); \
+	GATHER2(OFF+8, Y4); \
+	GATHER2(OFF+12, Y5); \
+	NIBBLES2(Y2, 0); \
+	NIBBLES2(Y3, 1); \
+	NIBBLES2(Y4, 2); \
+	NIBBLES2(Y5, 3)
 
 // The K kernels' arguments, the four tokens' block sums and acc cleared.
 #define K2PROLOGUE \
@@ -207,6 +245,49 @@ v2done:
 	VZEROUPPER
 	RET
 
+#define STOREM2(T, ACC) STOREVL2(T, ACC, vm2done)
+
+// func gemmV8MAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+// Q4_1 and Q5_1: repacked blocks of 320 bytes (the unsigned q as for Q4_0
+// and Q5_0, dw at 256, m at 288), the records of gemmV16M. acc is unused.
+TEXT ·gemmV8MAVX2(SB), NOSPLIT, $0-64
+	V2PROLOGUE
+	TESTQ CX, CX
+	JZ vm2store
+vm2loop:
+	LOADW2(0)
+	TOKM2(0, Y8)
+	TOKM2(1, Y9)
+	TOKM2(2, Y10)
+	TOKM2(3, Y11)
+	ADDQ $320, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ vm2loop
+vm2store:
+	V2EPILOGUE(STOREM2)
+vm2done:
+	VZEROUPPER
+	RET
+
+// func repackV8Q4_1(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackV8Q4_1(SB), NOSPLIT, $0-40
+	REPACK2_PROLOGUE
+	TESTQ CX, CX
+	JZ r241done
+r241loop:
+	GATHER2(0, Y0)
+	F16LO2(256)
+	F16HI2(288)
+	NIB4_2(4)
+	ADDQ $20, SI
+	ADDQ $320, DI
+	DECQ CX
+	JNZ r241loop
+r241done:
+	VZEROUPPER
+	RET
+
 // func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackV8Q4_0(SB), NOSPLIT, $0-40
 	REPACK2_PROLOGUE
@@ -214,14 +295,7 @@ TEXT ·repackV8Q4_0(SB), NOSPLIT, $0-40
 	JZ r24done
 r24loop:
 	SCALES2
-	GATHER2(2, Y2)
-	GATHER2(6, Y3)
-	GATHER2(10, Y4)
-	GATHER2(14, Y5)
-	NIBBLES2(Y2, 0)
-	NIBBLES2(Y3, 1)
-	NIBBLES2(Y4, 2)
-	NIBBLES2(Y5, 3)
+	NIB4_2(2)
 	ADDQ $18, SI
 	ADDQ $288, DI
 	DECQ CX
@@ -240,6 +314,17 @@ r24done:
 	VPSLLD $4, Y10, Y10; \
 	VPOR Y10, Y, Y
 
+#define Q5CONSTS2 \
+	MOVL $0x0f, AX; \
+	VMOVD AX, X7; \
+	VPBROADCASTD X7, Y7; \
+	MOVL $0x00204081, AX; \
+	VMOVD AX, X8; \
+	VPBROADCASTD X8, Y8; \
+	MOVL $0x01010101, AX; \
+	VMOVD AX, X9; \
+	VPBROADCASTD X9, Y9
+
 #define NIBBLES52(Y, G) \
 	VPAND Y11, Y, Y1; \
 	QHBITS2(4*G, Y1); \
@@ -249,36 +334,81 @@ r24done:
 	QHBITS2(16+4*G, Y); \
 	VMOVDQU Y, G*32+128(DI)
 
+// The 32 fifth bits at OFF and the 16 bytes of nibbles after them to
+// registers 0-7 (Q5_0 and Q5_1).
+#define NIB54_2(OFF) \
+	GATHER2(OFF, Y6); \
+	GATHER2(OFF+4, Y2); \
+	GATHER2(OFF+8, Y3); \
+	GATHER2(OFF+12, Y4); \
+	GATHER2(OFF+16, Y5); \
+	NIBBLES52(Y2, 0); \
+	NIBBLES52(Y3, 1); \
+	NIBBLES52(Y4, 2); \
+	NIBBLES52(Y5, 3)
+
 // func repackV8Q5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackV8Q5_0(SB), NOSPLIT, $0-40
 	REPACK2_PROLOGUE
-	MOVL $0x0f, AX
-	VMOVD AX, X7
-	VPBROADCASTD X7, Y7
-	MOVL $0x00204081, AX
-	VMOVD AX, X8
-	VPBROADCASTD X8, Y8
-	MOVL $0x01010101, AX
-	VMOVD AX, X9
-	VPBROADCASTD X9, Y9
+	Q5CONSTS2
 	TESTQ CX, CX
 	JZ r25done
 r25loop:
 	SCALES2
-	GATHER2(2, Y6)
-	GATHER2(6, Y2)
-	GATHER2(10, Y3)
-	GATHER2(14, Y4)
-	GATHER2(18, Y5)
-	NIBBLES52(Y2, 0)
-	NIBBLES52(Y3, 1)
-	NIBBLES52(Y4, 2)
-	NIBBLES52(Y5, 3)
+	NIB54_2(2)
 	ADDQ $22, SI
 	ADDQ $288, DI
 	DECQ CX
 	JNZ r25loop
 r25done:
+	VZEROUPPER
+	RET
+
+// func repackV8Q5_1(nb int, w *byte, wrb int, rmask int, dst *byte)
+TEXT ·repackV8Q5_1(SB), NOSPLIT, $0-40
+	REPACK2_PROLOGUE
+	Q5CONSTS2
+	TESTQ CX, CX
+	JZ r251done
+r251loop:
+	GATHER2(0, Y0)
+	F16LO2(256)
+	F16HI2(288)
+	NIB54_2(4)
+	ADDQ $24, SI
+	ADDQ $320, DI
+	DECQ CX
+	JNZ r251loop
+r251done:
+	VZEROUPPER
+	RET
+
+// func recordsV1AVX2(nb int, row, dst *byte, zOff int)
+// One token's Q8_1 row (nb 36-byte blocks: F16 d, F16 s, 32 values) as
+// its records of gemmV16M and gemmV8MAVX2, block b at dst + b·640: the 32
+// values, s and d as float32. zOff is unused (Q4_1 and Q5_1 need none).
+TEXT ·recordsV1AVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ row+8(FP), SI
+	MOVQ dst+16(FP), DI
+	TESTQ CX, CX
+	JZ rv1done
+rv1loop:
+	VMOVDQU 4(SI), Y0
+	VMOVDQU Y0, (DI)
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VMOVSS X1, 32(DI)
+	MOVWLZX (SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VMOVSS X1, 36(DI)
+	ADDQ $36, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ rv1loop
+rv1done:
 	VZEROUPPER
 	RET
 
@@ -498,17 +628,8 @@ rvdone:
 // A block's d, dmin, scales and mins for eight rows (Q4_K and Q5_K).
 #define K2SCALES \
 	GATHER2(0, Y0); \
-	VPSLLD $16, Y0, Y1; \
-	VPSRLD $16, Y1, Y1; \
-	VPACKUSDW Y1, Y1, Y1; \
-	VPERMQ $0x08, Y1, Y1; \
-	VCVTPH2PS X1, Y1; \
-	VMOVUPS Y1, 2432(DI); \
-	VPSRLD $16, Y0, Y1; \
-	VPACKUSDW Y1, Y1, Y1; \
-	VPERMQ $0x08, Y1, Y1; \
-	VCVTPH2PS X1, Y1; \
-	VMOVUPS Y1, 2464(DI); \
+	F16LO2(2432); \
+	F16HI2(2464); \
 	GATHER2(4, Y2); \
 	GATHER2(8, Y3); \
 	GATHER2(12, Y4); \
@@ -820,11 +941,7 @@ TEXT ·repackV8Q6_K(SB), NOSPLIT, $0-40
 r62loop:
 	// d: the high half of the dword at 206
 	GATHER2(206, Y0)
-	VPSRLD $16, Y0, Y0
-	VPACKUSDW Y0, Y0, Y0
-	VPERMQ $0x08, Y0, Y0
-	VCVTPH2PS X0, Y0
-	VMOVUPS Y0, 2816(DI)
+	F16HI2(2816)
 	Q6SCALES2(0)
 	Q6SCALES2(1)
 	Q6SCALES2(2)
@@ -924,12 +1041,7 @@ TEXT ·repackV8Q8_0(SB), NOSPLIT, $0-40
 	JZ r82done
 r82loop:
 	GATHER2(0, Y0)
-	VPSLLD $16, Y0, Y0
-	VPSRLD $16, Y0, Y0
-	VPACKUSDW Y0, Y0, Y0
-	VPERMQ $0x08, Y0, Y0
-	VCVTPH2PS X0, Y0
-	VMOVUPS Y0, 512(DI)
+	F16LO2(512)
 	BYTES82(0)
 	BYTES82(1)
 	BYTES82(2)

@@ -147,6 +147,17 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 	VCVTPH2PS Y16, Z16; \
 	VMOVUPS Z16, 512(DI)
 
+// The low and high F16 halves of Z16's dwords, as float32, to LO(DI) and
+// HI(DI).
+#define HALVESV(LO, HI) \
+	VPMOVDW Z16, Y17; \
+	VCVTPH2PS Y17, Z17; \
+	VMOVUPS Z17, LO(DI); \
+	VPSRLD $16, Z16, Z16; \
+	VPMOVDW Z16, Y17; \
+	VCVTPH2PS Y17, Z17; \
+	VMOVUPS Z17, HI(DI)
+
 // Nibbles in Z (k = 4G..4G+3 low, 16+4G.. high) to registers G and G+4.
 #define NIBBLESV(Z, G) \
 	VPANDD Z29, Z, Z25; \
@@ -154,6 +165,21 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 	VPSRLD $4, Z, Z; \
 	VPANDD Z29, Z, Z; \
 	VMOVDQU32 Z, G*64+256(DI)
+
+// The four dwords at OFF of the rows' blocks to Z17-Z20, as TRANSPOSEV
+// leaves them.
+#define GATHER4V(OFF) \
+	GATHERV(OFF, Z17); \
+	GATHERV(OFF+4, Z18); \
+	GATHERV(OFF+8, Z19); \
+	GATHERV(OFF+12, Z20)
+
+// Z17-Z20's nibbles to registers 0-7.
+#define NIBBLES4V \
+	NIBBLESV(Z17, 0); \
+	NIBBLESV(Z18, 1); \
+	NIBBLESV(Z19, 2); \
+	NIBBLESV(Z20, 3)
 
 // Q8_0: the 32 signed bytes at offset 2, sign bit flipped (w+128).
 #define BYTESV(G) \
@@ -174,6 +200,15 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 	VPSLLD $4, Z22, Z22; \
 	VPORD Z22, Z, Z
 
+// QHBITSV's constants.
+#define Q5CONSTS \
+	MOVL $0x0f, AX; \
+	VPBROADCASTD AX, Z27; \
+	MOVL $0x00204081, AX; \
+	VPBROADCASTD AX, Z26; \
+	MOVL $0x01010101, AX; \
+	VPBROADCASTD AX, Z28
+
 #define NIBBLES5V(Z, G) \
 	VPANDD Z29, Z, Z25; \
 	QHBITSV(4*G, Z25); \
@@ -182,6 +217,13 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 	VPANDD Z29, Z, Z; \
 	QHBITSV(16+4*G, Z); \
 	VMOVDQU32 Z, G*64+256(DI)
+
+// Z17-Z20's nibbles with the fifth bits of Z21 to registers 0-7.
+#define NIBBLES54V \
+	NIBBLES5V(Z17, 0); \
+	NIBBLES5V(Z18, 1); \
+	NIBBLES5V(Z19, 2); \
+	NIBBLES5V(Z20, 3)
 
 // Four tokens' integer sums for weight register W (k = 4G..4G+3).
 #define DP4(G, W, T0, T1, T2, T3) \
@@ -197,6 +239,11 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 	VPBROADCASTD T1*40+32(DI), Z25; \
 	VPBROADCASTD T2*40+32(DI), Z26; \
 	VPBROADCASTD T3*40+32(DI), Z27; \
+	QUADBODY(T0, T1, T2, T3, A0, A1, A2, A3)
+
+// The block's products added to the four tokens' sums Z24-Z27, then the
+// float step into their accumulators.
+#define QUADBODY(T0, T1, T2, T3, A0, A1, A2, A3) \
 	DP4(0, Z16, T0, T1, T2, T3); \
 	DP4(1, Z17, T0, T1, T2, T3); \
 	DP4(2, Z18, T0, T1, T2, T3); \
@@ -220,76 +267,93 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 
 // Token T's sixteen rows to R11 (masked to the valid rows) unless the
 // group has only T tokens; R11 then moves to the next token's row.
-#define STOREV(T, A) \
+#define STOREV(T, A) STOREVL(T, A, vdone)
+#define STOREVL(T, A, DONE) \
 	CMPQ BX, $T; \
-	JLE vdone; \
+	JLE DONE; \
 	VMOVUPS A, K1, (R11); \
 	ADDQ R14, R11
+
+// The sixteen tokens through the block with Q (QUADV or QUADM), in fours.
+#define QUAD16(Q) \
+	Q(0, 1, 2, 3, Z0, Z1, Z2, Z3); \
+	Q(4, 5, 6, 7, Z4, Z5, Z6, Z7); \
+	Q(8, 9, 10, 11, Z8, Z9, Z10, Z11); \
+	Q(12, 13, 14, 15, Z12, Z13, Z14, Z15)
+
+// The row-lane kernels' arguments, the sixteen float accumulators cleared.
+#define V16PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	VPXORD Z0, Z0, Z0; \
+	VMOVAPS Z0, Z1; \
+	VMOVAPS Z0, Z2; \
+	VMOVAPS Z0, Z3; \
+	VMOVAPS Z0, Z4; \
+	VMOVAPS Z0, Z5; \
+	VMOVAPS Z0, Z6; \
+	VMOVAPS Z0, Z7; \
+	VMOVAPS Z0, Z8; \
+	VMOVAPS Z0, Z9; \
+	VMOVAPS Z0, Z10; \
+	VMOVAPS Z0, Z11; \
+	VMOVAPS Z0, Z12; \
+	VMOVAPS Z0, Z13; \
+	VMOVAPS Z0, Z14; \
+	VMOVAPS Z0, Z15
+
+// A block's eight weight registers and the rows' scales.
+#define LOADV16 \
+	VMOVDQU32 0(SI), Z16; \
+	VMOVDQU32 64(SI), Z17; \
+	VMOVDQU32 128(SI), Z18; \
+	VMOVDQU32 192(SI), Z19; \
+	VMOVDQU32 256(SI), Z20; \
+	VMOVDQU32 320(SI), Z21; \
+	VMOVDQU32 384(SI), Z22; \
+	VMOVDQU32 448(SI), Z23; \
+	VMOVUPS 512(SI), Z28
+
+// Z0-Z15 to the tokens' output rows with STORE (STOREV or STOREM).
+#define V16EPILOGUE(STORE) \
+	MOVQ out+32(FP), R11; \
+	MOVQ ostride+40(FP), R14; \
+	MOVQ ntok+48(FP), BX; \
+	MOVQ rmask+56(FP), AX; \
+	KMOVW AX, K1; \
+	STORE(0, Z0); \
+	STORE(1, Z1); \
+	STORE(2, Z2); \
+	STORE(3, Z3); \
+	STORE(4, Z4); \
+	STORE(5, Z5); \
+	STORE(6, Z6); \
+	STORE(7, Z7); \
+	STORE(8, Z8); \
+	STORE(9, Z9); \
+	STORE(10, Z10); \
+	STORE(11, Z11); \
+	STORE(12, Z12); \
+	STORE(13, Z13); \
+	STORE(14, Z14); \
+	STORE(15, Z15)
 
 // func gemmV16(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 // acc is unused: the sums stay in registers (gemmVQ4_K needs it).
 TEXT ·gemmV16(SB), NOSPLIT, $0-64
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	VPXORD Z0, Z0, Z0
-	VMOVAPS Z0, Z1
-	VMOVAPS Z0, Z2
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z5
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z7
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z10
-	VMOVAPS Z0, Z11
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z13
-	VMOVAPS Z0, Z14
-	VMOVAPS Z0, Z15
+	V16PROLOGUE
 	TESTQ CX, CX
 	JZ vstore
 vloop:
-	VMOVDQU32 0(SI), Z16
-	VMOVDQU32 64(SI), Z17
-	VMOVDQU32 128(SI), Z18
-	VMOVDQU32 192(SI), Z19
-	VMOVDQU32 256(SI), Z20
-	VMOVDQU32 320(SI), Z21
-	VMOVDQU32 384(SI), Z22
-	VMOVDQU32 448(SI), Z23
-	VMOVUPS 512(SI), Z28
-	QUADV(0, 1, 2, 3, Z0, Z1, Z2, Z3)
-	QUADV(4, 5, 6, 7, Z4, Z5, Z6, Z7)
-	QUADV(8, 9, 10, 11, Z8, Z9, Z10, Z11)
-	QUADV(12, 13, 14, 15, Z12, Z13, Z14, Z15)
+	LOADV16
+	QUAD16(QUADV)
 	ADDQ $576, SI
 	ADDQ $640, DI
 	DECQ CX
 	JNZ vloop
 vstore:
-	MOVQ out+32(FP), R11
-	MOVQ ostride+40(FP), R14
-	MOVQ ntok+48(FP), BX
-	MOVQ rmask+56(FP), AX
-	KMOVW AX, K1
-	STOREV(0, Z0)
-	STOREV(1, Z1)
-	STOREV(2, Z2)
-	STOREV(3, Z3)
-	STOREV(4, Z4)
-	STOREV(5, Z5)
-	STOREV(6, Z6)
-	STOREV(7, Z7)
-	STOREV(8, Z8)
-	STOREV(9, Z9)
-	STOREV(10, Z10)
-	STOREV(11, Z11)
-	STOREV(12, Z12)
-	STOREV(13, Z13)
-	STOREV(14, Z14)
-	STOREV(15, Z15)
+	V16EPILOGUE(STOREV)
 vdone:
 	VZEROUPPER
 	RET
@@ -309,10 +373,7 @@ TEXT ·repackVQ4_0(SB), NOSPLIT, $0-40
 r4full:
 	SCALESV
 	TRANSPOSEV(2, Z27, Z28)
-	NIBBLESV(Z17, 0)
-	NIBBLESV(Z18, 1)
-	NIBBLESV(Z19, 2)
-	NIBBLESV(Z20, 3)
+	NIBBLES4V
 	ADDQ $18, SI
 	ADDQ $18, R12
 	ADDQ $576, DI
@@ -321,14 +382,8 @@ r4full:
 	JMP r4done
 r4loop:
 	SCALESV
-	GATHERV(2, Z17)
-	GATHERV(6, Z18)
-	GATHERV(10, Z19)
-	GATHERV(14, Z20)
-	NIBBLESV(Z17, 0)
-	NIBBLESV(Z18, 1)
-	NIBBLESV(Z19, 2)
-	NIBBLESV(Z20, 3)
+	GATHER4V(2)
+	NIBBLES4V
 	ADDQ $18, SI
 	ADDQ $576, DI
 	DECQ CX
@@ -395,12 +450,7 @@ r8done:
 // Full tiles transpose the nibbles as repackVQ4_0 does and gather qh.
 TEXT ·repackVQ5_0(SB), NOSPLIT, $0-40
 	REPACK_PROLOGUE
-	MOVL $0x0f, AX
-	VPBROADCASTD AX, Z27
-	MOVL $0x00204081, AX
-	VPBROADCASTD AX, Z26
-	MOVL $0x01010101, AX
-	VPBROADCASTD AX, Z28
+	Q5CONSTS
 	TESTQ CX, CX
 	JZ r5done
 	CMPQ DX, $0xffff
@@ -410,10 +460,7 @@ r5full:
 	SCALESV
 	GATHERV(2, Z21)
 	TRANSPOSEV(6, Z23, Z24)
-	NIBBLES5V(Z17, 0)
-	NIBBLES5V(Z18, 1)
-	NIBBLES5V(Z19, 2)
-	NIBBLES5V(Z20, 3)
+	NIBBLES54V
 	ADDQ $22, SI
 	ADDQ $22, R12
 	ADDQ $576, DI
@@ -423,14 +470,8 @@ r5full:
 r5loop:
 	SCALESV
 	GATHERV(2, Z21)
-	GATHERV(6, Z17)
-	GATHERV(10, Z18)
-	GATHERV(14, Z19)
-	GATHERV(18, Z20)
-	NIBBLES5V(Z17, 0)
-	NIBBLES5V(Z18, 1)
-	NIBBLES5V(Z19, 2)
-	NIBBLES5V(Z20, 3)
+	GATHER4V(6)
+	NIBBLES54V
 	ADDQ $22, SI
 	ADDQ $576, DI
 	DECQ CX
@@ -455,4 +496,122 @@ pfloop:
 	ADDQ $64, SI
 	JMP pfloop
 pfdone:
+	RET
+
+// ---------------------------------------------------------------------------
+// Q4_1 and Q5_1 (value d·q + m, q unsigned: no offset needed) with Q8_1
+// activations, whose blocks carry s = dx·sum(x) rounded to F16. ggml's dot
+// product per block is dw·dx·sum(q·x) + m·s: the integer sum as for Q4_0,
+// then one more FMA of the rows' m by the token's s.
+//
+// Repacked weights, per block of sixteen rows (640 bytes): the eight
+// registers of unsigned q as for Q4_0 and Q5_0, then dw (512) and m (576)
+// as float32. Activations, per token and block (40 bytes, the records'
+// size): 0 the 32 int8 values, 32 s as float32, 36 dx as float32.
+//
+// Register plan (gemmV16M): as gemmV16, with Z29 the rows' m.
+
+// Tokens T0-T3 through the block, as QUADV without the offset's sums.
+#define QUADM(T0, T1, T2, T3, A0, A1, A2, A3) \
+	VPXORD Z24, Z24, Z24; \
+	VPXORD Z25, Z25, Z25; \
+	VPXORD Z26, Z26, Z26; \
+	VPXORD Z27, Z27, Z27; \
+	QUADBODY(T0, T1, T2, T3, A0, A1, A2, A3); \
+	VFMADD231PS.BCST T0*40+32(DI), Z29, A0; \
+	VFMADD231PS.BCST T1*40+32(DI), Z29, A1; \
+	VFMADD231PS.BCST T2*40+32(DI), Z29, A2; \
+	VFMADD231PS.BCST T3*40+32(DI), Z29, A3
+
+#define STOREM(T, A) STOREVL(T, A, vmdone)
+
+// func gemmV16M(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+// acc is unused.
+TEXT ·gemmV16M(SB), NOSPLIT, $0-64
+	V16PROLOGUE
+	TESTQ CX, CX
+	JZ vmstore
+vmloop:
+	LOADV16
+	VMOVUPS 576(SI), Z29
+	QUAD16(QUADM)
+	ADDQ $640, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ vmloop
+vmstore:
+	V16EPILOGUE(STOREM)
+vmdone:
+	VZEROUPPER
+	RET
+
+// The F16 d and m at offset 0 of the blocks, as float32, to 512(DI) and
+// 576(DI).
+#define SCALESMV \
+	GATHERV(0, Z16); \
+	HALVESV(512, 576)
+
+// func repackVQ4_1(nb int, w *byte, wrb int, rmask int, dst *byte)
+// As repackVQ4_0, with the nibbles at 4 and m beside d.
+TEXT ·repackVQ4_1(SB), NOSPLIT, $0-40
+	REPACK_PROLOGUE
+	TESTQ CX, CX
+	JZ r41done
+	CMPQ DX, $0xffff
+	JNE r41loop
+	FULLV_SETUP(Z27, Z28)
+r41full:
+	SCALESMV
+	TRANSPOSEV(4, Z27, Z28)
+	NIBBLES4V
+	ADDQ $20, SI
+	ADDQ $20, R12
+	ADDQ $640, DI
+	DECQ CX
+	JNZ r41full
+	JMP r41done
+r41loop:
+	SCALESMV
+	GATHER4V(4)
+	NIBBLES4V
+	ADDQ $20, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ r41loop
+r41done:
+	VZEROUPPER
+	RET
+
+// func repackVQ5_1(nb int, w *byte, wrb int, rmask int, dst *byte)
+// As repackVQ5_0, with qh at 4, the nibbles at 8 and m beside d.
+TEXT ·repackVQ5_1(SB), NOSPLIT, $0-40
+	REPACK_PROLOGUE
+	Q5CONSTS
+	TESTQ CX, CX
+	JZ r51done
+	CMPQ DX, $0xffff
+	JNE r51loop
+	FULLV_SETUP(Z23, Z24)
+r51full:
+	SCALESMV
+	GATHERV(4, Z21)
+	TRANSPOSEV(8, Z23, Z24)
+	NIBBLES54V
+	ADDQ $24, SI
+	ADDQ $24, R12
+	ADDQ $640, DI
+	DECQ CX
+	JNZ r51full
+	JMP r51done
+r51loop:
+	SCALESMV
+	GATHERV(4, Z21)
+	GATHER4V(8)
+	NIBBLES54V
+	ADDQ $24, SI
+	ADDQ $640, DI
+	DECQ CX
+	JNZ r51loop
+r51done:
+	VZEROUPPER
 	RET

@@ -65,6 +65,9 @@ func clearPad(x []byte, nb, rec, n int) {
 }
 
 func dxBytes(m Matrix, n int) int {
+	if m.Type.VecDotType() == Q8_1 && n >= vMinTokens {
+		return vBytes(m.Cols, n) // the row-lane kernels' records (Q4_1, Q5_1)
+	}
 	if m.Type.VecDotType() != Q8_0 {
 		return 0
 	}
@@ -141,11 +144,13 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	defer opMu.Unlock()
 
 	nb := w.Cols / QK
-	mk, fast := activeMats[w.Type]
-	fast = fast && nb > 0 && xt == Q8_0
-	// Prefill batches take the row-lane kernels where the path has them,
-	// else the tiles of four tokens.
-	rowLanes := fast && mk.repackV != nil && n >= vMinTokens
+	mk, ok := activeMats[w.Type]
+	// The tiles and rows take Q8_0 activations with float scales. Prefill
+	// batches take the row-lane kernels where the path has them (Q8_0
+	// activations, or Q8_1 for Q4_1 and Q5_1), else the tiles of four
+	// tokens.
+	fast := ok && nb > 0 && xt == Q8_0
+	rowLanes := ok && nb > 0 && mk.repackV != nil && n >= vMinTokens
 	if k, ok := activeDecode[w.Type]; ok && n == 1 && w.Cols >= w.Type.BlockSize() {
 		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
 		return
@@ -153,17 +158,18 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	var dx []float32
 	var xv []byte
 	var lane laneSpec
+	rest := work[xrb*n:]
 	if fast {
-		rest := work[xrb*n:]
 		dx = floatView(rest, n*nb)
 		rest = rest[n*nb*4+4:]
-		if rowLanes {
-			xv = rest[:vBytes(w.Cols, n)]
-			clearPad(xv, nb, vRecord, n)
-			growScratch(Threads(), nb*vBlock+vGroup*vRows*4+64)
-			lane = laneSpec{x: xv, nb: nb, block: vBlock, rec: vRecord, repack: mk.repackV, gemm: mk.gemmV, prefetch: mk.prefetch,
-				rows: cmp.Or(mk.laneRows, vRows), tokens: cmp.Or(mk.laneTokens, vGroup)}
-		}
+	}
+	if rowLanes {
+		block := cmp.Or(mk.laneBlock, vBlock)
+		xv = rest[:vBytes(w.Cols, n)]
+		clearPad(xv, nb, vRecord, n)
+		growScratch(Threads(), nb*block+vGroup*vRows*4+64)
+		lane = laneSpec{x: xv, nb: nb, block: block, rec: vRecord, repack: mk.repackV, gemm: mk.gemmV, prefetch: mk.prefetch,
+			rows: cmp.Or(mk.laneRows, vRows), tokens: cmp.Or(mk.laneTokens, vGroup)}
 	}
 	// K-quants: the row-lane kernels where the path has them.
 	var xk []byte
@@ -177,7 +183,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	}
 	q := &theJobs.quant
 	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
-	if fast {
+	if fast || rowLanes {
 		q.fastQ8, q.recV = mk.quant, mk.recordsV
 	}
 	parallel(n, 1, q)

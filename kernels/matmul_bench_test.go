@@ -61,7 +61,7 @@ func BenchmarkMatMul(b *testing.B) {
 	roof := roofline()
 	r := rand.New(rand.NewPCG(1, 2))
 	shapes := []struct{ rows, cols int }{{896, 896}, {128, 896}, {128, 896}, {896, 896}, {4864, 896}, {4864, 896}, {896, 4864}}
-	for _, typ := range []Type{Q4_0, Q8_0, Q5_0, Q4_K, Q6_K, F16} {
+	for _, typ := range []Type{Q4_0, Q8_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, F16} {
 		var ms []Matrix
 		var bytes, macs int64
 		for _, s := range shapes {

@@ -133,17 +133,24 @@ func TestMatMulIntegerExact(t *testing.T) {
 		SetPath(path)
 		for _, threads := range []int{1, 2} {
 			SetThreads(threads)
-			for _, typ := range []Type{Q8_0, Q4_0, Q5_0} {
+			for _, typ := range []Type{Q8_0, Q4_0, Q5_0, Q4_1, Q5_1} {
 				for _, s := range []struct{ rows, cols, n int }{{1, 32, 1}, {3, 64, 5}, {9, 928, 6}, {40, 960, 11}, {21, 96, 37}, {5, 2176, 6}, {3, 2176, 13}, {3, 64, 1}, {9, 928, 1}, {40, 960, 1}, {5, 2176, 1}} {
 					nb, bb := s.cols/QK, typ.BlockBytes()
 					w := Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: make([]byte, s.rows*nb*bb)}
 					wi := make([]int, s.rows*s.cols) // the integer weights
 					for blk := range s.rows * nb {
 						b := w.Data[blk*bb : (blk+1)*bb]
-						b[0], b[1] = one&0xff, one>>8
+						b[0], b[1] = one&0xff, one>>8 // Q4_1, Q5_1: and m = 0
 						for j := range QK {
 							var q int
 							switch typ {
+							case Q4_1:
+								q = r.IntN(16)
+								b[4+j%16] |= byte(q) << (4 * (j / 16))
+							case Q5_1: // m, 4 bytes of fifth bits, then nibbles
+								q = r.IntN(32)
+								b[8+j%16] |= byte(q&15) << (4 * (j / 16))
+								b[4+j/8] |= byte(q>>4) << (j % 8)
 							case Q8_0:
 								q = r.IntN(256) - 128
 								b[2+j] = byte(int8(q))
@@ -202,7 +209,7 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	const rows, n = 256, 8
 	for _, path := range Paths() {
 		SetPath(path)
-		for _, typ := range []Type{Q4_0, Q8_0, F16, Q4_K, Q6_K} {
+		for _, typ := range []Type{Q4_0, Q8_0, F16, Q4_K, Q6_K, Q4_1} {
 			cols := 896
 			if typ.BlockSize() == QKK {
 				cols = 1024
