@@ -17,7 +17,25 @@ type decodeKernel struct {
 	rows    func(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 	records func(nb int, xq, dst *byte, off int)
 	off     int
+	// quad: the records are decode_amd64.s's quad records (qRecord bytes
+	// per four blocks), not pair records (zRecord per two).
+	quad bool
 }
+
+// qRecord is the size of one quad record (four blocks) of the decode
+// kernels that take four blocks a step (see decQ4_0VNNIQ).
+const qRecord = 256
+
+// size is the room the records of nb blocks take.
+func (k decodeKernel) size(nb int) int {
+	if k.quad {
+		return (nb + 3) / 4 * qRecord
+	}
+	return (nb + 1) / 2 * zRecord
+}
+
+// recordBytes is the room any decode kernel's records of nb blocks take.
+func recordBytes(nb int) int { return max((nb+1)/2*zRecord, (nb+3)/4*qRecord) }
 
 var decodes = map[string]map[Type]decodeKernel{}
 
@@ -53,7 +71,7 @@ func q81Bytes(m Matrix) int {
 	if m.Type.VecDotType() != Q8_1 {
 		return 0
 	}
-	return (m.Cols/QK+1)/2*zRecord + 64
+	return recordBytes(m.Cols/QK) + 64
 }
 
 // matVecDecode is MatMul for one token with the decode kernel k; MatMul

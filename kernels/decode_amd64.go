@@ -23,9 +23,6 @@ func decQ5_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func decQ8_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
-func decQ4_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-
-//go:noescape
 func decQ5_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -36,6 +33,12 @@ func decQ5_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
 func decRecordsQ8_1AVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
+func decQ4_0VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func decRecordsQ4ZAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
@@ -65,9 +68,9 @@ var (
 // checks; avx512Decode leaves them out where it is missing.
 var (
 	_ = registerDecode("avx2", map[Type]decodeKernel{
-		Q4_0: {decQ4_0AVX2, decRecordsQ4QAVX2, 8},
-		Q8_0: {decQ8_0AVX2, decRecordsAVX2, 0},
-		Q5_0: {decQ5_0AVX2, decRecordsQ4AVX2, 16},
+		Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8},
+		Q8_0: {rows: decQ8_0AVX2, records: decRecordsAVX2, off: 0},
+		Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16},
 		Q4_1: {rows: rowsQ4_1AVX2},
 		Q5_1: {rows: rowsQ5_1AVX2},
 		Q4_K: {rows: rowsQ4_KAVX2},
@@ -79,19 +82,19 @@ var (
 
 func avx512Decode() map[Type]decodeKernel {
 	m := map[Type]decodeKernel{
-		Q4_0: {decQ4_0VNNI, decRecordsAVX2, 8},
-		Q8_0: {decQ8_0VNNI, decRecordsAVX2, 128},
-		Q5_0: {decQ5_0VNNI, decRecordsAVX2, 16},
-		Q4_1: {decQ4_1VNNI, decRecordsQ8_1AVX2, 0},
-		Q5_1: {decQ5_1VNNI, decRecordsQ8_1AVX2, 0},
+		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, quad: true},
+		Q8_0: {rows: decQ8_0VNNI, records: decRecordsAVX2, off: 128},
+		Q5_0: {rows: decQ5_0VNNI, records: decRecordsAVX2, off: 16},
+		Q4_1: {rows: decQ4_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
+		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		// The K-quants' kernels of kquant_amd64.s (Q6_K: AVX2).
 		Q4_K: {rows: rowsQ4_KVNNI},
 		Q5_K: {rows: rowsQ5_KVNNI},
 		Q6_K: {rows: rowsQ6_KAVX2},
 	}
 	if !cpu.X86.HasAVX512VBMI {
-		m[Q4_0] = decodeKernel{decQ4_0AVX2, decRecordsQ4QAVX2, 8}
-		m[Q5_0] = decodeKernel{decQ5_0AVX2, decRecordsQ4AVX2, 16}
+		m[Q4_0] = decodeKernel{rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8}
+		m[Q5_0] = decodeKernel{rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16}
 		m[Q4_1] = decodeKernel{rows: rowsQ4_1AVX2}
 		m[Q5_1] = decodeKernel{rows: rowsQ5_1AVX2}
 	}

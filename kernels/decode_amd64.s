@@ -31,18 +31,21 @@
 // most 2·15·127, but Q8_0 made unsigned could reach 2·255·127, so the AVX2
 // Q8_0 kernel keeps the sign trick (|w| times x·sign(w), at most 2·128·127).
 
-// VPERMB index for a Q4_0 pair as DECZ_Q4_0 loads it: the 16 nibble bytes
-// of block 0 twice (low nibbles are elements 0-15, high 16-31), then block
-// 1's (bytes 32-47 there) twice.
-DATA ·decQ4Perm<>+0(SB)/8, $0x0908070605040302
-DATA ·decQ4Perm<>+8(SB)/8, $0x11100f0e0d0c0b0a
-DATA ·decQ4Perm<>+16(SB)/8, $0x0908070605040302
-DATA ·decQ4Perm<>+24(SB)/8, $0x11100f0e0d0c0b0a
-DATA ·decQ4Perm<>+32(SB)/8, $0x2726252423222120
-DATA ·decQ4Perm<>+40(SB)/8, $0x2f2e2d2c2b2a2928
-DATA ·decQ4Perm<>+48(SB)/8, $0x2726252423222120
-DATA ·decQ4Perm<>+56(SB)/8, $0x2f2e2d2c2b2a2928
-GLOBL ·decQ4Perm<>(SB), RODATA|NOPTR, $64
+// Software prefetch: the kernels ask for the weights DEC_PFD bytes ahead
+// of the block they compute (about 16 KiB: decQ4_0VNNIQ on one thread ran
+// 26, 28, 31, 36, 37 and 38 GB/s with 0.5, 1, 2, 4, 8 and 16 KiB, the
+// streaming-read probe 41). The hardware prefetchers stop at a 4 KiB page,
+// so a kernel that computes between its loads keeps too few misses in
+// flight on its own; a prefetch also crosses the page and walks its
+// translation ahead of the loads. Prefetching past the end of a chunk of
+// rows reads a little the kernel will not use; it never faults.
+#define DEC_PFD 16384
+#define DEC_PF2(R) \
+	PREFETCHT0 DEC_PFD(R); \
+	PREFETCHT0 (DEC_PFD+64)(R)
+#define DEC_PF3(R) \
+	DEC_PF2(R); \
+	PREFETCHT0 (DEC_PFD+128)(R)
 
 // VPSRLVW counts: 0 for the low-nibble 128-bit lanes, 4 for the high.
 DATA ·decQ4Shift<>+0(SB)/8, $0x0000000000000000
@@ -54,13 +57,6 @@ DATA ·decQ4Shift<>+40(SB)/8, $0x0000000000000000
 DATA ·decQ4Shift<>+48(SB)/8, $0x0004000400040004
 DATA ·decQ4Shift<>+56(SB)/8, $0x0004000400040004
 GLOBL ·decQ4Shift<>(SB), RODATA|NOPTR, $64
-
-// VPERMW index: the pair's two F16 scales (words 0 and 9), 8 lanes each.
-DATA ·decQ4Scale<>+0(SB)/8, $0x0000000000000000
-DATA ·decQ4Scale<>+8(SB)/8, $0x0000000000000000
-DATA ·decQ4Scale<>+16(SB)/8, $0x0009000900090009
-DATA ·decQ4Scale<>+24(SB)/8, $0x0009000900090009
-GLOBL ·decQ4Scale<>(SB), RODATA|NOPTR, $32
 
 // Q5_0 (22-byte blocks: F16 d, 32 fifth bits, 16 nibble bytes) as
 // DECZ_Q5_0 loads a pair: the VPERMB index of the nibble bytes (block 0's
@@ -380,12 +376,14 @@ d4row:
 	CMPQ CX, $4
 	JLT d4pair
 d4loop:
+	DEC_PF2(R9)
 	DEC_Q4Q(0, 32, 64, 96, 128, 160, Y0)
 	ADDQ $72, R9
 	ADDQ $192, DI
 	SUBQ $4, CX
 	CMPQ CX, $4
 	JLT d4pair
+	DEC_PF2(R9)
 	DEC_Q4Q(0, 32, 64, 96, 128, 160, Y1)
 	ADDQ $72, R9
 	ADDQ $192, DI
@@ -433,6 +431,7 @@ d5row:
 	CMPQ CX, $4
 	JLT d5pair
 d5loop:
+	DEC_PF2(R9)
 	DEC_Q5P(0, 2, 4, 6, 22, 24, 26, 28, 0, 32, 64, 96, Y0)
 	DEC_Q5P(44, 46, 48, 50, 66, 68, 70, 72, 128, 160, 192, 224, Y1)
 	ADDQ $88, R9
@@ -488,6 +487,7 @@ d8row:
 	CMPQ CX, $2
 	JLT d8tail
 d8loop:
+	DEC_PF2(R9)
 	DEC_Q8_0(0, 2, 0, 128, Y8, Y9, Y10, X11, Y11, Y0)
 	DEC_Q8_0(34, 36, 32, 160, Y12, Y13, Y14, X15, Y15, Y1)
 	ADDQ $68, R9
@@ -515,77 +515,6 @@ d8done:
 	VMULPS XD(DI), D, D; \
 	VFMADD231PS D, I, ACC
 
-// Q4_0 pair at WB(R9), 36 bytes: bytes 0-31 to the low half and 20-35 to
-// the third 128-bit lane of R (two loads that stay inside the pair; a
-// masked 64-byte load ran at a third of the speed on data streamed from
-// memory), VPERMB to the nibble bytes of [b0, b0, b1, b1], VPSRLVW by 0 or
-// 4, AND 0x0f; VPERMW gathers the two scales. Z4 0x0f bytes, Z5 the VPERMB index, Z6 the shifts, Y12
-// the VPERMW index. R is the raw pair.
-#define DECZ_Q4_0(WB, WB20, R, YR, W, D, YD) \
-	VMOVDQU32 WB(R9), YR; \
-	VINSERTI32X4 $2, WB20(R9), R, R; \
-	VPERMW YR, Y12, YD; \
-	VCVTPH2PS YD, D; \
-	VPERMB R, Z5, W; \
-	VPSRLVW Z6, W, W; \
-	VPANDD Z4, W, W
-
-#define DECZ_Q4_0_CONSTS \
-	MOVL $0x0f0f0f0f, AX; \
-	VPBROADCASTD AX, Z4; \
-	VMOVDQU64 ·decQ4Perm<>(SB), Z5; \
-	VMOVDQU64 ·decQ4Shift<>(SB), Z6; \
-	VMOVDQU ·decQ4Scale<>(SB), Y12; \
-
-// func decQ4_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-TEXT ·decQ4_0VNNI(SB), NOSPLIT, $0-48
-	DEC_ARGS
-	DECZ_Q4_0_CONSTS
-	TESTQ R10, R10
-	JZ z4done
-z4row:
-	DEC_ROW
-	CMPQ CX, $4
-	JLT z4pair
-z4loop:
-	DECZ_Q4_0(0, 20, Z16, Y16, Z17, Z18, Y18)
-	DECZ_Q4_0(36, 56, Z20, Y20, Z21, Z22, Y22)
-	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
-	DECZ_TOK(192, 256, 320, Z21, Z22, Z23, Z1)
-	ADDQ $72, R9
-	ADDQ $384, DI
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE z4loop
-z4pair:
-	CMPQ CX, $2
-	JLT z4tail
-	DECZ_Q4_0(0, 20, Z16, Y16, Z17, Z18, Y18)
-	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
-	ADDQ $36, R9
-	ADDQ $192, DI
-	SUBQ $2, CX
-z4tail:
-	TESTQ CX, CX
-	JZ z4end
-	// One block on 256 bits: its 16 nibble bytes in both lanes, then
-	// as a pair's first half.
-	VPBROADCASTW (R9), X18
-	VCVTPH2PS X18, Y18
-	VBROADCASTI32X4 2(R9), Y17
-	VPSRLVW Y6, Y17, Y17
-	VPANDD Y4, Y17, Y17
-	VMOVDQU32 64(DI), Y19
-	VPDPBUSD (DI), Y17, Y19
-	VCVTDQ2PS Y19, Y19
-	VMULPS 128(DI), Y18, Y18
-	VFMADD231PS Y18, Y19, Y2
-z4end:
-	DECZ_NEXT(z4row)
-z4done:
-	VZEROUPPER
-	RET
-
 // Q8_0 pair at WB(R9), 68 bytes, made unsigned by flipping the sign bit
 // (Z4 0x80 bytes); the second scale broadcast into the upper 8 words under
 // K2.
@@ -611,6 +540,7 @@ z8row:
 	CMPQ CX, $4
 	JLT z8pair
 z8loop:
+	DEC_PF3(R9)
 	DECZ_Q8_0(0, 34, 2, 36, Z17, Y17, Z18, Y18)
 	DECZ_Q8_0(68, 102, 70, 104, Z21, Y21, Z22, Y22)
 	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
@@ -646,7 +576,11 @@ z8done:
 	VZEROUPPER
 	RET
 
-// Q5_0 pair at WB(R9), 44 bytes: the nibbles as DECZ_Q4_0 unpacks them,
+// Q5_0 pair at WB(R9), 44 bytes: the nibbles unpacked (bytes 0-31 to the
+// low half and 28-43 to the third 128-bit lane: two loads that stay inside
+// the pair, a masked 64-byte load ran at a third of the speed on data
+// streamed from memory; VPERMB to the nibble bytes of [b0, b0, b1, b1],
+// VPSRLVW by 0 or 4, AND 0x0f),
 // then 16 added to each level whose fifth bit is set, through a mask of
 // both blocks' 32 qh bits (KR; VPADDB, whose mask is per byte). Z7 0x10
 // bytes; R13 a temporary.
@@ -682,6 +616,7 @@ z5row:
 	CMPQ CX, $4
 	JLT z5pair
 z5loop:
+	DEC_PF2(R9)
 	DECZ_Q5_0(0, 2, 24, 28, Z16, Y16, Z17, Z18, Y18, K1)
 	DECZ_Q5_0(44, 46, 68, 72, Z20, Y20, Z21, Z22, Y22, K2)
 	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
@@ -791,6 +726,7 @@ z41row:
 	CMPQ CX, $2
 	JLT z41tail
 z41loop:
+	PREFETCHT0 DEC_PFD(R9)
 	DECZ_L1(0, 24, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
 	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
 	ADDQ $40, R9
@@ -822,6 +758,7 @@ z51row:
 	CMPQ CX, $2
 	JLT z51tail
 z51loop:
+	PREFETCHT0 DEC_PFD(R9)
 	DECZ_L1(0, 32, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
 	DECZ_L1BITS(4, 28, Z17, K1)
 	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
@@ -1050,6 +987,28 @@ q8kfail:
 	MOVB $0, finite+24(FP)
 	RET
 
+// The arguments and constants of the split record builders: as REC_ARGS
+// and REC_ONES, -off in four lanes of X6, Y3 zero.
+#define REC_SPLIT_ARGS \
+	REC_ARGS; \
+	VPBROADCASTD X6, X6; \
+	REC_ONES; \
+	VPXOR Y3, Y3, Y3
+
+// A Q8_0 block at SI split into halves for a pair or quad record: its
+// elements 0-15 to (DI)(DX), 16-31 to HI(DI)(DX); in X1 the sums of x
+// that each of four int32 lanes of the two halves cover (lane j: elements
+// 4j..4j+3 and 16+4j..16+4j+3). Y4 0x01 bytes, Y5 0x0001 words.
+#define REC_SPLIT(HI) \
+	VMOVDQU 2(SI), Y0; \
+	VMOVDQU X0, (DI)(DX*1); \
+	VEXTRACTI128 $1, Y0, X1; \
+	VMOVDQU X1, HI(DI)(DX*1); \
+	VPMADDUBSW Y0, Y4, Y1; \
+	VPMADDWD Y5, Y1, Y1; \
+	VEXTRACTI128 $1, Y1, X2; \
+	VPADDD X2, X1, X1
+
 // func decRecordsQ4AVX2(nb int, xq *byte, dst *byte, off int)
 //
 // The records of decQ4_0AVX2, 128 bytes per pair of blocks:
@@ -1063,10 +1022,7 @@ q8kfail:
 // Register plan: CX blocks left, SI Q8_0 block, DI record, DX 0 or 16 (the
 // half), Y4 0x01 bytes, Y5 0x0001 words, X6 -off, X3 zero.
 TEXT ·decRecordsQ4AVX2(SB), NOSPLIT, $0-32
-	REC_ARGS
-	VPBROADCASTD X6, X6
-	REC_ONES
-	VPXOR Y3, Y3, Y3
+	REC_SPLIT_ARGS
 	TESTQ $1, CX
 	JZ rq4even
 	MOVQ CX, AX
@@ -1081,14 +1037,7 @@ rq4even:
 	TESTQ CX, CX
 	JZ rq4done
 rq4loop:
-	VMOVDQU 2(SI), Y0
-	VMOVDQU X0, (DI)(DX*1)
-	VEXTRACTI128 $1, Y0, X1
-	VMOVDQU X1, 32(DI)(DX*1)
-	VPMADDUBSW Y0, Y4, Y1
-	VPMADDWD Y5, Y1, Y1
-	VEXTRACTI128 $1, Y1, X2
-	VPADDD X2, X1, X1
+	REC_SPLIT(32)
 	VPSHUFD $0x4e, X1, X2
 	VPADDD X2, X1, X1
 	VPSHUFD $0xb1, X1, X2
@@ -1127,10 +1076,7 @@ rq4done:
 // Register plan: CX blocks left, SI Q8_0 block, DI record, Y4 0x01 bytes,
 // Y5 0x0001 words, X6 -off, Y3 zero.
 TEXT ·decRecordsQ4QAVX2(SB), NOSPLIT, $0-32
-	REC_ARGS
-	VPBROADCASTD X6, X6
-	REC_ONES
-	VPXOR Y3, Y3, Y3
+	REC_SPLIT_ARGS
 	CMPQ CX, $4
 	JLT rqqrest
 rqqloop:
@@ -1267,4 +1213,203 @@ q81ok:
 q81fail:
 	VZEROUPPER
 	MOVB $0, finite+24(FP)
+	RET
+
+// Q4_0 on the avx512 path, four blocks (72 bytes) per step. The four
+// blocks' 64 nibble bytes come together in one register (VPERMT2B of the
+// quad's first 64 bytes and its last 8), so one AND gives the 64
+// low-nibble levels (elements 0-15 of each block) and one shift and AND
+// the 64 high ones (16-31); two VPDPBUSD then add all 128 products to 16
+// int32 lanes, four per block, on top of the correction, and one
+// conversion, one multiply by dw·dx and one FMA take the four blocks to
+// the float sums: about half the instructions per block of the pair
+// kernel this replaced (38 GB/s of weights in L2 on one core, now 59-67),
+// which left too little room to keep up with memory while it waits for it.
+
+// Its records (decRecordsQ4ZAVX2), 256 bytes per four blocks b0-b3:
+//   0    elements 0-15 of b0, b1, b2, b3 (16 bytes each)
+//   64   elements 16-31 of b0, b1, b2, b3
+//   128  int32 correction: lane 4k+j is -off times the sum of the x that
+//        lane j of block k covers (elements 4j..4j+3 and 16+4j..16+4j+3)
+//   192  float32 dx of block k in lanes 4k..4k+3
+// A last quad of fewer blocks has zeros where the missing blocks would be,
+// and the kernel loads that quad's weights through a zeroing byte mask, so
+// nothing past the row is read and the missing blocks add 0·0.
+
+// VPERMT2B index: the nibble bytes of the four blocks (byte 18k+2.. of the
+// quad; 64-71 are the second table's 0-7).
+DATA ·decQ4ZPerm<>+0(SB)/8, $0x0908070605040302
+DATA ·decQ4ZPerm<>+8(SB)/8, $0x11100f0e0d0c0b0a
+DATA ·decQ4ZPerm<>+16(SB)/8, $0x1b1a191817161514
+DATA ·decQ4ZPerm<>+24(SB)/8, $0x232221201f1e1d1c
+DATA ·decQ4ZPerm<>+32(SB)/8, $0x2d2c2b2a29282726
+DATA ·decQ4ZPerm<>+40(SB)/8, $0x3534333231302f2e
+DATA ·decQ4ZPerm<>+48(SB)/8, $0x3f3e3d3c3b3a3938
+DATA ·decQ4ZPerm<>+56(SB)/8, $0x4746454443424140
+GLOBL ·decQ4ZPerm<>(SB), RODATA|NOPTR, $64
+
+// VPERMW index: the four F16 scales (words 0, 9, 18, 27), four lanes each.
+DATA ·decQ4ZScale<>+0(SB)/8, $0x0000000000000000
+DATA ·decQ4ZScale<>+8(SB)/8, $0x0009000900090009
+DATA ·decQ4ZScale<>+16(SB)/8, $0x0012001200120012
+DATA ·decQ4ZScale<>+24(SB)/8, $0x001b001b001b001b
+DATA ·decQ4ZScale<>+32(SB)/8, $0x0000000000000000
+DATA ·decQ4ZScale<>+40(SB)/8, $0x0000000000000000
+DATA ·decQ4ZScale<>+48(SB)/8, $0x0000000000000000
+DATA ·decQ4ZScale<>+56(SB)/8, $0x0000000000000000
+GLOBL ·decQ4ZScale<>(SB), RODATA|NOPTR, $64
+
+// One quad: the raw 64 bytes in A (and the last 8 in B), to the float sums
+// ACC; its record at R(DI), whose low and high values are in Z8 Z9; D and
+// I temporaries. Z4 0x0f bytes, Z5 the VPERMT2B index,
+// Z6 the VPERMW index.
+#define Q4Z_QUAD(A, B, D, YD, I, ACC, R) \
+	VPERMW A, Z6, D; \
+	VCVTPH2PS YD, D; \
+	VPERMT2B B, Z5, A; \
+	VPSRLW $4, A, B; \
+	VPANDD Z4, A, A; \
+	VPANDD Z4, B, B; \
+	VMOVDQU64 (R+128)(DI), I; \
+	VPDPBUSD Z8, A, I; \
+	VPDPBUSD Z9, B, I; \
+	VCVTDQ2PS I, I; \
+	VMULPS (R+192)(DI), D, D; \
+	VFMADD231PS D, I, ACC
+
+// Z0's 16 lanes summed to the float at OUT; Z2 a temporary.
+#define Q4Z_SUM(ACC, YACC, XACC, OUT) \
+	VEXTRACTF64X4 $1, ACC, Y2; \
+	VADDPS Y2, YACC, YACC; \
+	VEXTRACTF128 $1, YACC, X2; \
+	VADDPS X2, XACC, XACC; \
+	VHADDPS XACC, XACC, XACC; \
+	VHADDPS XACC, XACC, XACC; \
+	VMOVSS XACC, OUT
+
+// func decQ4_0VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+//
+// One row at a time: two rows side by side (sharing the activations'
+// loads) ran at half the speed on weights streamed from memory, which
+// reads one contiguous stream per thread best.
+//
+// Register plan: SI row, R8 row stride, R11 out, R10 rows left; per row
+// CX quads left, R9 the quad, DI its record; K1 the byte mask of a last
+// partial quad (BX its block count, 0 if none); Z0 Z1 float sums (two, so
+// consecutive FMAs do not wait for each other).
+TEXT ·decQ4_0VNNIQ(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z4
+	VMOVDQU64 ·decQ4ZPerm<>(SB), Z5
+	VMOVDQU64 ·decQ4ZScale<>(SB), Z6
+	MOVQ nb+0(FP), BX
+	ANDQ $3, BX
+	IMUL3Q $18, BX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVQ AX, K1
+	TESTQ R10, R10
+	JZ q4zdone
+q4zrow:
+	MOVQ nb+0(FP), CX
+	SHRQ $2, CX
+	MOVQ x+24(FP), DI
+	MOVQ SI, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	CMPQ CX, $2
+	JLT q4zone
+q4zloop:
+	DEC_PF3(R9)
+	VMOVDQU64 (DI), Z8
+	VMOVDQU64 64(DI), Z9
+	VMOVDQU64 (R9), Z16
+	VMOVQ 64(R9), X17
+	Q4Z_QUAD(Z16, Z17, Z18, Y18, Z19, Z0, 0)
+	VMOVDQU64 256(DI), Z8
+	VMOVDQU64 320(DI), Z9
+	VMOVDQU64 72(R9), Z20
+	VMOVQ 136(R9), X21
+	Q4Z_QUAD(Z20, Z21, Z22, Y22, Z23, Z1, 256)
+	ADDQ $144, R9
+	ADDQ $512, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE q4zloop
+q4zone:
+	TESTQ CX, CX
+	JZ q4ztail
+	VMOVDQU64 (DI), Z8
+	VMOVDQU64 64(DI), Z9
+	VMOVDQU64 (R9), Z16
+	VMOVQ 64(R9), X17
+	Q4Z_QUAD(Z16, Z17, Z18, Y18, Z19, Z0, 0)
+	ADDQ $72, R9
+	ADDQ $256, DI
+q4ztail:
+	TESTQ BX, BX
+	JZ q4zend
+	VMOVDQU64 (DI), Z8
+	VMOVDQU64 64(DI), Z9
+	VMOVDQU8.Z (R9), K1, Z16
+	VPXORD Z17, Z17, Z17
+	Q4Z_QUAD(Z16, Z17, Z18, Y18, Z19, Z1, 0)
+q4zend:
+	VADDPS Z1, Z0, Z0
+	Q4Z_SUM(Z0, Y0, X0, (R11))
+	ADDQ $4, R11
+	ADDQ R8, SI
+	DECQ R10
+	JNZ q4zrow
+q4zdone:
+	VZEROUPPER
+	RET
+
+// func decRecordsQ4ZAVX2(nb int, xq *byte, dst *byte, off int)
+//
+// The records of decQ4_0VNNIQ (see there), from a Q8_0 row.
+//
+// Register plan: CX blocks left, SI Q8_0 block, DI quad record, DX 0-48
+// (the block's 16-byte slot), Y4 0x01 bytes, Y5 0x0001 words, X6 -off,
+// Y3 zero.
+TEXT ·decRecordsQ4ZAVX2(SB), NOSPLIT, $0-32
+	REC_SPLIT_ARGS
+	TESTQ $3, CX
+	JZ rqzfull
+	// Zero the last, partial quad first.
+	MOVQ CX, AX
+	SHRQ $2, AX
+	SHLQ $8, AX
+	VMOVDQU Y3, (DI)(AX*1)
+	VMOVDQU Y3, 32(DI)(AX*1)
+	VMOVDQU Y3, 64(DI)(AX*1)
+	VMOVDQU Y3, 96(DI)(AX*1)
+	VMOVDQU Y3, 128(DI)(AX*1)
+	VMOVDQU Y3, 160(DI)(AX*1)
+	VMOVDQU Y3, 192(DI)(AX*1)
+	VMOVDQU Y3, 224(DI)(AX*1)
+rqzfull:
+	XORQ DX, DX
+	TESTQ CX, CX
+	JZ rqzdone
+rqzloop:
+	REC_SPLIT(64)
+	VPMULLD X6, X1, X1
+	VMOVDQU X1, 128(DI)(DX*1)
+	VPBROADCASTW (SI), X2
+	VCVTPH2PS X2, X2
+	VMOVUPS X2, 192(DI)(DX*1)
+	ADDQ $34, SI
+	ADDQ $16, DX
+	CMPQ DX, $64
+	JNE rqznext
+	XORQ DX, DX
+	ADDQ $256, DI
+rqznext:
+	DECQ CX
+	JNZ rqzloop
+rqzdone:
+	VZEROUPPER
 	RET

@@ -116,7 +116,7 @@ func decodeRecords(w Matrix, x []float32, work []byte, xrb int, quant func(nb in
 	nb := w.Cols / w.Type.BlockSize()
 	rest := work[xrb:]
 	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(rest))) & 63)
-	rec := rest[off : off+(nb+1)/2*zRecord]
+	rec := rest[off : off+k.size(nb)]
 	k.records(nb, &xq[0], &rec[0], k.off)
 	return rec
 }

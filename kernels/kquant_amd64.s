@@ -7,6 +7,12 @@
 // has no VCVTPH2PS for the F16 super-block scales and an archsimd loop ran
 // ten times slower than plain Go here.
 
+// Software prefetch DEC_PFD bytes ahead of the weights, as the decode
+// kernels of decode_amd64.s do (see there).
+#define DEC_PFD 16384
+#define K_PF(N) \
+	PREFETCHT0 (DEC_PFD+N)(SI)
+
 // Byte-shuffle controls that spread one 16-bit scale over a register.
 // q4kShuf j: word j to every word. q6kShuf k: word 2k to the low 128-bit
 // lane, word 2k+1 to the high one.
@@ -331,6 +337,9 @@ q4krow:
 	TESTQ CX, CX
 	JZ q4kend
 q4kloop:
+	K_PF(0)
+	K_PF(64)
+	K_PF(128)
 	K4_HEAD
 	VPXOR Y11, Y11, Y11
 	Q4K_PAIR(0)
@@ -384,6 +393,9 @@ q5krow:
 	TESTQ CX, CX
 	JZ q5kend
 q5kloop:
+	K_PF(0)
+	K_PF(64)
+	K_PF(128)
 	K4_HEAD
 	VMOVDQU 16(SI), Y14
 	VPXOR Y11, Y11, Y11
@@ -459,6 +471,10 @@ q6krow:
 	TESTQ CX, CX
 	JZ q6kend
 q6kloop:
+	K_PF(0)
+	K_PF(64)
+	K_PF(128)
+	K_PF(192)
 	VPXOR Y11, Y11, Y11
 	Q6K_HALF(0)
 	Q6K_HALF(1)
@@ -770,6 +786,9 @@ k4zrow:
 	TESTQ CX, CX
 	JZ k4zend
 k4zloop:
+	K_PF(0)
+	K_PF(64)
+	K_PF(128)
 	K4_HEAD
 	VPXORD Z11, Z11, Z11
 	K4Z_NIBBLES(16, 80)
@@ -799,6 +818,9 @@ k5zrow:
 	TESTQ CX, CX
 	JZ k5zend
 k5zloop:
+	K_PF(0)
+	K_PF(64)
+	K_PF(128)
 	K4_HEAD
 	VPXORD Z11, Z11, Z11
 	VBROADCASTI64X4 16(SI), Z28

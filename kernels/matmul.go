@@ -102,7 +102,7 @@ func vBytes(cols, n int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols
 // decode_amd64.s).
 const zRecord = 192
 
-func zBytes(cols, n int) int { return n*(cols/QK+1)/2*zRecord + 64 }
+func zBytes(cols, n int) int { return n*recordBytes(cols/QK) + 64 }
 
 // MatVec computes y = W·x for one token (decode). work holds x converted
 // to the weights' activation type; its size is MatMulWork(w, 1).
