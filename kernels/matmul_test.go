@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -53,7 +54,7 @@ func TestRoPERotatesPairs(t *testing.T) {
 	freqs := []float32{1, 0.5}
 	for _, neox := range []bool{false, true} {
 		x := []float32{1, 2, 3, 4}
-		RoPE(x, 1, freqs, 3, neox)
+		RoPE(x, 1, NewRope(4, 4, nil, neox), 3) // base 4 over 4 dimensions: frequencies 1 and 0.5
 		a, b := [2]int{0, 1}, [2]int{2, 3}
 		if neox {
 			a, b = [2]int{0, 2}, [2]int{1, 3}
@@ -67,6 +68,43 @@ func TestRoPERotatesPairs(t *testing.T) {
 				t.Errorf("neox=%v pair %v: got %v %v, want %v %v", neox, pair, x[pair[0]], x[pair[1]], w0, w1)
 			}
 		}
+	}
+}
+
+// RoPE turns pair i by the angle ggml's rope cache gives it: the position
+// times base^(-2/d) multiplied in float32 i times, divided by the pair's
+// frequency factor, not the exactly rounded pos·base^(-2i/d). At position
+// 30000 the two differ by far more than an ulp, which is why it matters.
+func TestRoPEAnglesAsGGML(t *testing.T) {
+	const d, pos, base = 64, 30000, 500000.0
+	factors := make([]float32, d/2)
+	for i := range factors {
+		factors[i] = 1 + float32(i%4)
+	}
+	r := NewRope(d, base, factors, true)
+	x := make([]float32, 2*d) // two heads
+	for i := range x {
+		x[i] = float32(i%7) - 3
+	}
+	orig := slices.Clone(x)
+	RoPE(x, 2, r, pos)
+	scale := float32(math.Pow(base, -2.0/d))
+	theta := float32(pos)
+	exact := 0.0
+	for i := range d / 2 {
+		th := theta / factors[i]
+		theta *= scale
+		exact = math.Max(exact, math.Abs(float64(th)-float64(pos)*math.Pow(base, -2*float64(i)/d)/float64(factors[i])))
+		s, c := float32(math.Sin(float64(th))), float32(math.Cos(float64(th)))
+		for h := range 2 {
+			a, b := h*d+i, h*d+i+d/2
+			if w0, w1 := orig[a]*c-orig[b]*s, orig[a]*s+orig[b]*c; x[a] != w0 || x[b] != w1 {
+				t.Fatalf("head %d pair %d: got %v %v, want %v %v", h, i, x[a], x[b], w0, w1)
+			}
+		}
+	}
+	if exact < 1e-4 {
+		t.Errorf("ggml's angles are within %g of the exact ones: the test no longer tells them apart", exact)
 	}
 }
 

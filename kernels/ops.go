@@ -3,33 +3,66 @@ package kernels
 import "math"
 
 // RMSNorm writes x / sqrt(mean(x²) + eps) * w into dst (all the same length).
+//
+// The steps round as ggml's rms_norm does: each square in float32, the sum
+// in float64, the mean, the root and its inverse in float32. A scale that
+// differs from ggml's in its last bit moves every element of the row by an
+// ulp, and the Q8_0/Q8_K rounding of the next matrix input tips the other
+// way now and then (model/llamacpp_test.go).
 func RMSNorm(dst, x, w []float32, eps float32) {
 	var ss float64
 	for _, v := range x {
-		ss += float64(v) * float64(v)
+		ss += float64(v * v)
 	}
-	scale := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
+	mean := float32(ss / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = v * scale * w[i]
 	}
 }
 
-// RoPE rotates each of heads vectors of length 2·len(freqs) laid out one
-// after another in x, by the angles pos·freqs[i]. neox pairs element i with
-// i+d/2 (Qwen2's layout); otherwise it pairs 2i with 2i+1 (llama.cpp's
-// normal layout). freqs carries any frequency scaling (llama 3).
-func RoPE(x []float32, heads int, freqs []float32, pos int, neox bool) {
-	half := len(freqs)
-	d := 2 * half
-	for i, f := range freqs {
-		theta := float64(pos) * float64(f)
-		sin, cos := math.Sincos(theta)
-		s, c := float32(sin), float32(cos)
+// Rope is a rotary position embedding: which dimensions pair up and the
+// angle of each pair at each position.
+//
+// The angles are computed as ggml computes them (ggml_rope_cache_init), not
+// exactly: pair i turns by pos·s^i with s = base^(-2/Dim) rounded to
+// float32 and the power built by repeated float32 multiplication, divided
+// by the pair's llama-3 frequency factor. That differs from pos·base^(-2i/d)
+// by a few float32 ulps at large i and pos, and those ulps are enough to
+// tip the F16 rounding of a query or key element the other way now and
+// then; on the synthetic models of the llama.cpp comparison
+// (model/llamacpp_test.go) each tip moved log-probabilities by up to 0.18.
+type Rope struct {
+	Dim        int       // rotated elements per head (the head size)
+	ThetaScale float32   // base^(-2/Dim), as C's powf returns it
+	Factors    []float32 // llama-3 frequency factors, one per pair, or nil
+	Neox       bool      // pair i with i+Dim/2 (Qwen2), not 2i with 2i+1
+}
+
+// NewRope returns the rotation of heads of dim elements with frequency base
+// base (the GGUF's rope.freq_base).
+func NewRope(dim int, base float64, factors []float32, neox bool) Rope {
+	exp := float32(-2) / float32(dim)
+	return Rope{Dim: dim, ThetaScale: float32(math.Pow(float64(float32(base)), float64(exp))), Factors: factors, Neox: neox}
+}
+
+// RoPE rotates each of heads vectors of r.Dim elements laid out one after
+// another in x by the angles of position pos.
+func RoPE(x []float32, heads int, r Rope, pos int) {
+	half := r.Dim / 2
+	theta := float32(pos)
+	for i := range half {
+		th := theta
+		if r.Factors != nil {
+			th /= r.Factors[i]
+		}
+		theta *= r.ThetaScale
+		s, c := float32(math.Sin(float64(th))), float32(math.Cos(float64(th)))
 		for h := range heads {
-			v := x[h*d : (h+1)*d]
+			v := x[h*r.Dim : (h+1)*r.Dim]
 			a, b := 2*i, 2*i+1
-			if neox {
+			if r.Neox {
 				a, b = i, i+half
 			}
 			x0, x1 := v[a], v[b]

@@ -38,19 +38,3 @@ func (c Config) validate() error {
 	}
 	return nil
 }
-
-// ropeFrequencies returns, for each rotated pair i, the angle per position
-// base^(-2i/d), divided by the llama-3 frequency factor of that pair when
-// the model carries them (the rope_freqs tensor of Llama 3.1/3.2 files).
-func (c Config) ropeFrequencies(factors []float32) []float32 {
-	half := c.HeadDim / 2
-	f := make([]float32, half)
-	for i := range f {
-		theta := math.Pow(c.RopeBase, -2*float64(i)/float64(c.HeadDim))
-		if factors != nil {
-			theta /= float64(factors[i])
-		}
-		f[i] = float32(theta)
-	}
-	return f
-}

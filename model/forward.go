@@ -184,8 +184,8 @@ func (s *State) step(tokens []int32) error {
 		addBiasRows(k, L.kBias, n)
 		addBiasRows(v, L.vBias, n)
 		for i := range n {
-			kernels.RoPE(q[i*qDim:(i+1)*qDim], c.Heads, m.ropeFreq, s.pos+i, c.RopeNeox)
-			kernels.RoPE(k[i*kvDim:(i+1)*kvDim], c.KVHeads, m.ropeFreq, s.pos+i, c.RopeNeox)
+			kernels.RoPE(q[i*qDim:(i+1)*qDim], c.Heads, m.rope, s.pos+i)
+			kernels.RoPE(k[i*kvDim:(i+1)*kvDim], c.KVHeads, m.rope, s.pos+i)
 		}
 		kernels.F32ToF16Row(s.kCache[l][s.pos*kvDim:(s.pos+n)*kvDim], k)
 		kernels.F32ToF16Row(s.vCache[l][s.pos*kvDim:(s.pos+n)*kvDim], v)

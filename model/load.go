@@ -23,7 +23,7 @@ type Model struct {
 	outNorm   []float32
 	output    kernels.Matrix
 	layers    []layer
-	ropeFreq  []float32
+	rope      kernels.Rope
 	attnScale float32
 }
 
@@ -96,7 +96,7 @@ func Load(f *gguf.File) (*Model, error) {
 			return nil, err
 		}
 	}
-	m.ropeFreq = c.ropeFrequencies(factors)
+	m.rope = kernels.NewRope(c.HeadDim, c.RopeBase, factors, c.RopeNeox)
 	m.attnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
 	m.layers = make([]layer, c.Layers)
 	for i := range m.layers {
