@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vtranspose_amd64.h"
 
 // ---------------------------------------------------------------------------
 // Prefill on AVX-512 VNNI with weight rows in the lanes: sixteen weight rows
@@ -83,45 +84,6 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 // Repacking. Register plan: CX blocks left, SI the first row's block, DI
 // the destination, DX the valid-row mask (re-armed in K1 before each
 // gather, which clears it), Z30 the row offsets r·wrb, Z29 0x0f bytes.
-
-// Four rows' 16 bytes of nibbles (at A0-A3) into Z, row by 128-bit lane.
-#define LOAD4V(A0, A1, A2, A3, Z) \
-	VMOVDQU32 A0, X8; \
-	VINSERTI32X4 $1, A1, Z8, Z8; \
-	VINSERTI32X4 $2, A2, Z8, Z8; \
-	VINSERTI32X4 $3, A3, Z8, Z8; \
-	VMOVDQA32 Z8, Z
-
-// A full tile's registers: R8 wrb, R9 3·wrb, R10 5·wrb, R11 7·wrb, R12
-// row 8's block, PLO and PHI the VPERMI2D indices.
-#define FULLV_SETUP(PLO, PHI) \
-	MOVQ wrb+16(FP), R8; \
-	LEAQ (R8)(R8*2), R9; \
-	LEAQ (R8)(R8*4), R10; \
-	LEAQ (R9)(R8*4), R11; \
-	LEAQ (SI)(R8*8), R12; \
-	VMOVDQU32 ·vPermLo(SB), PLO; \
-	VMOVDQU32 ·vPermHi(SB), PHI
-
-// The 16 bytes at OFF of the sixteen rows' blocks, transposed: Z17-Z20
-// hold dword 0-3 of rows 0-15 (as four gathers would). Z0-Z8 temporaries.
-#define TRANSPOSEV(OFF, PLO, PHI) \
-	LOAD4V(OFF(SI), OFF(SI)(R8*1), OFF(SI)(R8*2), OFF(SI)(R9*1), Z0); \
-	LOAD4V(OFF(SI)(R8*4), OFF(SI)(R10*1), OFF(SI)(R9*2), OFF(SI)(R11*1), Z1); \
-	LOAD4V(OFF(R12), OFF(R12)(R8*1), OFF(R12)(R8*2), OFF(R12)(R9*1), Z2); \
-	LOAD4V(OFF(R12)(R8*4), OFF(R12)(R10*1), OFF(R12)(R9*2), OFF(R12)(R11*1), Z3); \
-	VMOVDQA32 PLO, Z4; \
-	VPERMI2D Z1, Z0, Z4; \
-	VMOVDQA32 PHI, Z5; \
-	VPERMI2D Z1, Z0, Z5; \
-	VMOVDQA32 PLO, Z6; \
-	VPERMI2D Z3, Z2, Z6; \
-	VMOVDQA32 PHI, Z7; \
-	VPERMI2D Z3, Z2, Z7; \
-	VSHUFI64X2 $0x44, Z6, Z4, Z17; \
-	VSHUFI64X2 $0xee, Z6, Z4, Z18; \
-	VSHUFI64X2 $0x44, Z7, Z5, Z19; \
-	VSHUFI64X2 $0xee, Z7, Z5, Z20
 
 // Z of dword OFF of the sixteen rows' current block (zero in invalid rows).
 #define GATHERV(OFF, Z) \

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vtranspose_amd64.h"
 
 // ---------------------------------------------------------------------------
 // Prefill for Q4_K weights on AVX-512 VNNI with weight rows in the lanes, as
@@ -260,30 +261,54 @@ vkdone:
 // and 2P+1 (high), register G.
 #define NIBK(P, G) \
 	GATHERK(16+P*32+G*4, Z16); \
-	VPANDD Z26, Z16, Z17; \
+	NIBKZ(P, G, Z16)
+
+// NIBK from the dword in Z (Z17 a temporary).
+#define NIBKZ(P, G, Z) \
+	VPANDD Z26, Z, Z17; \
 	VMOVDQU32 Z17, 2*P*512+G*64(DI); \
-	VPSRLD $4, Z16, Z16; \
-	VPANDD Z26, Z16, Z16; \
-	VMOVDQU32 Z16, 2*P*512+512+G*64(DI)
+	VPSRLD $4, Z, Z; \
+	VPANDD Z26, Z, Z; \
+	VMOVDQU32 Z, 2*P*512+512+G*64(DI)
+
+// A full tile's pair P of Q4_K, from two transposes (vPermLo, vPermHi in
+// Z24, Z31) instead of eight gathers.
+#define NIBPAIRT(P) \
+	TRANSPOSE4V(16+P*32, Z24, Z31, Z16, Z19, Z20, Z21); \
+	NIBKZ(P, 0, Z16); NIBKZ(P, 1, Z19); NIBKZ(P, 2, Z20); NIBKZ(P, 3, Z21); \
+	TRANSPOSE4V(32+P*32, Z24, Z31, Z16, Z19, Z20, Z21); \
+	NIBKZ(P, 4, Z16); NIBKZ(P, 5, Z19); NIBKZ(P, 6, Z20); NIBKZ(P, 7, Z21)
 
 // Q5_K: nibbles at 48, and the fifth bit of sub-block 2P (low) and 2P+1
 // (high) from bits 2P and 2P+1 of the qh bytes of group G (QH); Z25
 // 0x01 bytes.
 #define NIB5K(P, G, QH) \
 	GATHERK(48+P*32+G*4, Z16); \
-	VPANDD Z26, Z16, Z17; \
+	NIB5KZ(P, G, Z16, QH)
+
+// NIB5K from the dword in Z (Z17, Z18 temporaries).
+#define NIB5KZ(P, G, Z, QH) \
+	VPANDD Z26, Z, Z17; \
 	VPSRLD $(2*P), QH, Z18; \
 	VPANDD Z25, Z18, Z18; \
 	VPSLLD $4, Z18, Z18; \
 	VPORD Z18, Z17, Z17; \
 	VMOVDQU32 Z17, 2*P*512+G*64(DI); \
-	VPSRLD $4, Z16, Z16; \
-	VPANDD Z26, Z16, Z16; \
+	VPSRLD $4, Z, Z; \
+	VPANDD Z26, Z, Z; \
 	VPSRLD $(2*P+1), QH, Z18; \
 	VPANDD Z25, Z18, Z18; \
 	VPSLLD $4, Z18, Z18; \
-	VPORD Z18, Z16, Z16; \
-	VMOVDQU32 Z16, 2*P*512+512+G*64(DI)
+	VPORD Z18, Z, Z; \
+	VMOVDQU32 Z, 2*P*512+512+G*64(DI)
+
+// A full tile's pair P of Q5_K (qh of group G in Z8+G), from two
+// transposes.
+#define NIB5PAIRT(P) \
+	TRANSPOSE4V(48+P*32, Z24, Z31, Z16, Z19, Z20, Z21); \
+	NIB5KZ(P, 0, Z16, Z8); NIB5KZ(P, 1, Z19, Z9); NIB5KZ(P, 2, Z20, Z10); NIB5KZ(P, 3, Z21, Z11); \
+	TRANSPOSE4V(64+P*32, Z24, Z31, Z16, Z19, Z20, Z21); \
+	NIB5KZ(P, 4, Z16, Z12); NIB5KZ(P, 5, Z19, Z13); NIB5KZ(P, 6, Z20, Z14); NIB5KZ(P, 7, Z21, Z15)
 
 #define NIB5PAIR(P) \
 	NIB5K(P, 0, Z0); NIB5K(P, 1, Z1); NIB5K(P, 2, Z2); NIB5K(P, 3, Z3); \
@@ -334,6 +359,18 @@ vkdone:
 // them (Q4_K and Q5_K lay these out alike).
 #define KSCALES \
 	GATHERK(0, Z16); \
+	GATHERK(4, Z18); \
+	GATHERK(8, Z19); \
+	GATHERK(12, Z20); \
+	KSCALESZ
+
+// KSCALES of a full tile, from one transpose.
+#define KSCALEST \
+	TRANSPOSE4V(0, Z24, Z31, Z16, Z18, Z19, Z20); \
+	KSCALESZ
+
+// KSCALES from the block's first four dwords in Z16, Z18, Z19, Z20.
+#define KSCALESZ \
 	VPMOVDW Z16, Y17; \
 	VCVTPH2PS Y17, Z17; \
 	VMOVUPS Z17, 4864(DI); \
@@ -341,9 +378,6 @@ vkdone:
 	VPMOVDW Z16, Y17; \
 	VCVTPH2PS Y17, Z17; \
 	VMOVUPS Z17, 4928(DI); \
-	GATHERK(4, Z18); \
-	GATHERK(8, Z19); \
-	GATHERK(12, Z20); \
 	SCLO(0, Z0, Z8); \
 	SCLO(1, Z1, Z9); \
 	SCLO(2, Z2, Z10); \
@@ -374,11 +408,27 @@ vkdone:
 	VMOVDQU32 Z14, 4800(DI)
 
 // func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+// A full tile transposes (KSCALEST, NIBPAIRT), a partial one gathers.
 TEXT ·repackVQ4_K(SB), NOSPLIT, $0-40
 	KREPACK_PROLOGUE
 	KCONSTS
 	TESTQ CX, CX
 	JZ rkdone
+	CMPQ DX, $0xffff
+	JNE rkloop
+	FULLV_SETUP(Z24, Z31)
+rkfull:
+	KSCALEST
+	NIBPAIRT(0)
+	NIBPAIRT(1)
+	NIBPAIRT(2)
+	NIBPAIRT(3)
+	ADDQ $144, SI
+	ADDQ $144, R12
+	ADDQ $4992, DI
+	DECQ CX
+	JNZ rkfull
+	JMP rkdone
 rkloop:
 	KSCALES
 	// nibbles
@@ -404,6 +454,23 @@ TEXT ·repackVQ5_K(SB), NOSPLIT, $0-40
 	VPBROADCASTD AX, Z25
 	TESTQ CX, CX
 	JZ r5kdone
+	CMPQ DX, $0xffff
+	JNE r5kloop
+	FULLV_SETUP(Z24, Z31)
+r5kfull:
+	KSCALEST
+	TRANSPOSE4V(16, Z24, Z31, Z8, Z9, Z10, Z11)
+	TRANSPOSE4V(32, Z24, Z31, Z12, Z13, Z14, Z15)
+	NIB5PAIRT(0)
+	NIB5PAIRT(1)
+	NIB5PAIRT(2)
+	NIB5PAIRT(3)
+	ADDQ $176, SI
+	ADDQ $176, R12
+	ADDQ $4992, DI
+	DECQ CX
+	JNZ r5kfull
+	JMP r5kdone
 r5kloop:
 	KSCALES
 	// nibbles
@@ -538,32 +605,52 @@ v6done:
 	GATHERK(64*H+4*G, Z16); \
 	GATHERK(64*H+32+4*G, Z17); \
 	GATHERK(128+32*H+4*G, Z18); \
-	Q6PUT(Z16, 0, 2048*H+256*GD+64*GM); \
-	Q6PUT(Z17, 2, 2048*H+512+256*GD+64*GM); \
-	VPSRLD $4, Z16, Z16; \
-	VPSRLD $4, Z17, Z17; \
-	Q6PUT(Z16, 4, 2048*H+1024+256*GD+64*GM); \
-	Q6PUT(Z17, 6, 2048*H+1536+256*GD+64*GM)
+	Q6PUTS(H, GD, GM, Z16, Z17, Z18)
 
-// (L & 0x0f) | ((Q >> SH) & 3) << 4, to OFF(DI).
-#define Q6PUT(L, SH, OFF) \
-	VPANDD Z26, L, Z19; \
-	VPSRLD $SH, Z18, Z20; \
-	VPANDD Z25, Z20, Z20; \
-	VPSLLD $4, Z20, Z20; \
-	VPORD Z20, Z19, Z19; \
-	VMOVDQU32 Z19, OFF(DI)
+// The four quarters' elements of group G = 4·GD+GM of half H from A (its
+// ql dword), B (the ql dword 32 bytes on) and Q (its qh dword).
+#define Q6PUTS(H, GD, GM, A, B, Q) \
+	Q6PUT(A, Q, 0, 2048*H+256*GD+64*GM); \
+	Q6PUT(B, Q, 2, 2048*H+512+256*GD+64*GM); \
+	VPSRLD $4, A, A; \
+	VPSRLD $4, B, B; \
+	Q6PUT(A, Q, 4, 2048*H+1024+256*GD+64*GM); \
+	Q6PUT(B, Q, 6, 2048*H+1536+256*GD+64*GM)
+
+// (L & 0x0f) | ((Q >> SH) & 3) << 4, to OFF(DI); Z21, Z22 temporaries.
+#define Q6PUT(L, Q, SH, OFF) \
+	VPANDD Z26, L, Z21; \
+	VPSRLD $SH, Q, Z22; \
+	VPANDD Z25, Z22, Z22; \
+	VPSLLD $4, Z22, Z22; \
+	VPORD Z22, Z21, Z21; \
+	VMOVDQU32 Z21, OFF(DI)
+
+// A full tile's groups 4·GQ..4·GQ+3 of half H, from three transposes
+// (vPermLo, vPermHi in Z27, Z28) instead of twelve gathers.
+#define Q6QUADT(H, GQ) \
+	TRANSPOSE4V(64*H+16*GQ, Z27, Z28, Z9, Z10, Z11, Z12); \
+	TRANSPOSE4V(64*H+32+16*GQ, Z27, Z28, Z13, Z14, Z15, Z16); \
+	TRANSPOSE4V(128+32*H+16*GQ, Z27, Z28, Z17, Z18, Z19, Z20); \
+	Q6PUTS(H, GQ, 0, Z9, Z13, Z17); \
+	Q6PUTS(H, GQ, 1, Z10, Z14, Z18); \
+	Q6PUTS(H, GQ, 2, Z11, Z15, Z19); \
+	Q6PUTS(H, GQ, 3, Z12, Z16, Z20)
 
 // Scales 4I..4I+3 (dword at 192+4I) sign-extended to sub-blocks 4I+j.
 #define Q6SCALES(I) \
 	GATHERK(192+4*I, Z16); \
-	VPSLLD $24, Z16, Z17; \
+	Q6SCALESZ(I, Z16)
+
+// Q6SCALES from the dword in Z (Z17, Z0-Z3 temporaries).
+#define Q6SCALESZ(I, Z) \
+	VPSLLD $24, Z, Z17; \
 	VPSRAD $24, Z17, Z0; \
-	VPSLLD $16, Z16, Z17; \
+	VPSLLD $16, Z, Z17; \
 	VPSRAD $24, Z17, Z1; \
-	VPSLLD $8, Z16, Z17; \
+	VPSLLD $8, Z, Z17; \
 	VPSRAD $24, Z17, Z2; \
-	VPSRAD $24, Z16, Z3; \
+	VPSRAD $24, Z, Z3; \
 	VMOVDQU32 Z0, 4096+256*I(DI); \
 	VMOVDQU32 Z1, 4096+256*I+64(DI); \
 	VMOVDQU32 Z2, 4096+256*I+128(DI); \
@@ -583,7 +670,16 @@ v6done:
 	Q6GROUP(H, 0, 0, 0); Q6GROUP(H, 1, 0, 1); Q6GROUP(H, 2, 0, 2); Q6GROUP(H, 3, 0, 3); \
 	Q6GROUP(H, 4, 1, 0); Q6GROUP(H, 5, 1, 1); Q6GROUP(H, 6, 1, 2); Q6GROUP(H, 7, 1, 3)
 
+// d: the high half of the dword at 206, inside the block.
+#define Q6D \
+	GATHERK(206, Z16); \
+	VPSRLD $16, Z16, Z16; \
+	VPMOVDW Z16, Y17; \
+	VCVTPH2PS Y17, Z17; \
+	VMOVUPS Z17, 5632(DI)
+
 // func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
+// A full tile transposes (Q6QUADT), a partial one gathers.
 TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
 	KREPACK_PROLOGUE
 	MOVL $0x0f0f0f0f, AX
@@ -594,13 +690,28 @@ TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
 	VPBROADCASTD AX, Z24
 	TESTQ CX, CX
 	JZ r6done
+	CMPQ DX, $0xffff
+	JNE r6loop
+	FULLV_SETUP(Z27, Z28)
+r6full:
+	Q6D
+	TRANSPOSE4V(192, Z27, Z28, Z9, Z10, Z11, Z12)
+	Q6SCALESZ(0, Z9)
+	Q6SCALESZ(1, Z10)
+	Q6SCALESZ(2, Z11)
+	Q6SCALESZ(3, Z12)
+	Q6QUADT(0, 0)
+	Q6QUADT(0, 1)
+	Q6QUADT(1, 0)
+	Q6QUADT(1, 1)
+	ADDQ $210, SI
+	ADDQ $210, R12
+	ADDQ $5696, DI
+	DECQ CX
+	JNZ r6full
+	JMP r6done
 r6loop:
-	// d: the high half of the dword at 206, inside the block
-	GATHERK(206, Z16)
-	VPSRLD $16, Z16, Z16
-	VPMOVDW Z16, Y17
-	VCVTPH2PS Y17, Z17
-	VMOVUPS Z17, 5632(DI)
+	Q6D
 	Q6SCALES(0)
 	Q6SCALES(1)
 	Q6SCALES(2)
