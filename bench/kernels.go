@@ -29,6 +29,13 @@ type KernelOptions struct {
 	// 0 means 256 MiB, eight times the largest last-level cache seen here
 	// and the size the bandwidth probe streams.
 	BigBytes int
+	// Probe, when set, takes one read-bandwidth sample before each sample
+	// of a decode figure, at its thread count, added to the probe's own
+	// figure (ProbeThreads). Its samples should be as long as MinTime.
+	// The decode shares divide by the best probe sample of the run; the
+	// machines here are shared, and probe samples taken only at the start
+	// met other tenants the decode samples did not, and the other way round.
+	Probe    Probe
 	Progress func(format string, args ...any)
 }
 
@@ -141,6 +148,11 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
+					if c.unit == UnitGBPerSec && opts.Probe != nil {
+						if err := probeSample(r, opts.Probe, c.threads); err != nil {
+							return err
+						}
+					}
 					calls, d := timeLoop(one, opts.MinTime)
 					samples = append(samples, c.per*float64(calls)/d.Seconds()/1e9)
 				}
@@ -151,6 +163,16 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 			}
 		}
 	}
+	return nil
+}
+
+// probeSample adds one read-bandwidth sample of p at threads to r.
+func probeSample(r *Report, p Probe, threads int) error {
+	v, err := p.Bandwidth(threads)
+	if err != nil {
+		return err
+	}
+	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "read-bandwidth", Threads: threads, Path: p.Name(), Unit: UnitGBPerSec, Samples: []float64{v}})
 	return nil
 }
 

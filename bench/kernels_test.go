@@ -35,6 +35,7 @@ func TestRunKernels(t *testing.T) {
 		Types: types, Threads: []int{1, 2}, Reps: 2,
 		MinTime: time.Millisecond, Cols: 256, BigBytes: 1 << 20,
 		Layer: LayerShape{Hidden: 96, KV: 32, FFN: 160},
+		Probe: KernelsProbe{Bytes: 1 << 20, Repeats: 1, MinTime: time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +57,13 @@ func TestRunKernels(t *testing.T) {
 					t.Errorf("%s: %+v", k, f)
 				}
 			}
+		}
+	}
+	// A read-bandwidth sample before each decode sample, at its threads.
+	for _, threads := range []int{1, 2} {
+		f := r.Find(Key{SuiteProbe, SystemProbe, "", "read-bandwidth", threads, "kernels/probe", UnitGBPerSec})
+		if want := 2 * 2 * len(kernels.Paths()); f == nil || len(f.Samples) != want || f.Min <= 0 {
+			t.Errorf("probe at %d threads: %+v, want %d samples", threads, f, want)
 		}
 	}
 	// A format the kernels cannot compute with is a note, not a failure.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pith-project/pith/kernels/probe"
 )
@@ -25,6 +26,9 @@ type Probe interface {
 type KernelsProbe struct {
 	Bytes   int // buffer read per sample; 0 means the probe's default (256 MiB)
 	Repeats int // 0 means 3
+	// MinTime is how long one read-bandwidth run streams (0: the probe's
+	// default, 100 ms); as long as a kernel sample, see RunKernels.
+	MinTime time.Duration
 }
 
 // Name identifies the probe in reports.
@@ -38,7 +42,7 @@ func (p KernelsProbe) options(threads int) (probe.Options, error) {
 	if reps <= 0 {
 		reps = 3
 	}
-	return probe.Options{Threads: threads, Bytes: p.Bytes, Repeats: reps}, nil
+	return probe.Options{Threads: threads, Bytes: p.Bytes, Repeats: reps, MinTime: p.MinTime}, nil
 }
 
 // Bandwidth is the streaming read rate with threads threads, in GB/s.

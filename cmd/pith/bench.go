@@ -32,10 +32,13 @@ var benchSubs = map[string]*subcommand{
 		`Measure the matrix-vector product of every kernel path this build and CPU
 can run, for every weight format the kernels compute with: one thread on an
 L2-resident matrix (GFLOP/s, against the FMA probe) and -t threads on a
-64 MiB matrix (GB/s of weights, against the read-bandwidth probe). For the
+256 MiB stack of Qwen2.5-0.5B-shaped layers, one decode step's products
+(GB/s of weights, against the read-bandwidth probe). For the
 formats with tiled prefill kernels, also a Qwen2.5-0.5B-shaped layer times
 128 tokens at one thread and -t threads (GFLOP/s, against the FMA probe and
-the int8 probe). The probes run in the same process first.
+the int8 probe). The probes run in the same process first, and a
+read-bandwidth sample (as long as a kernel sample, --min-time) before each
+decode sample; decode shares divide by the best of them.
 
 Example:
   pith bench kernels -r 5 --json kernels.json`, benchKernels},
@@ -236,10 +239,13 @@ func runKernelSuite(ctx context.Context, r *bench.Report, threads []int, reps in
 	if !contains(probeThreads, 1) {
 		probeThreads = append([]int{1}, threads...) // the L2 test is judged against one thread
 	}
-	if err := bench.ProbeThreads(ctx, r, bench.KernelsProbe{}, probeThreads, reps, progress); err != nil {
+	// Read-bandwidth samples as long as the kernels' and, for the decode
+	// figures, taken between theirs (see KernelOptions.Probe).
+	p := bench.KernelsProbe{MinTime: minTime, Repeats: 1}
+	if err := bench.ProbeThreads(ctx, r, p, probeThreads, reps, progress); err != nil {
 		return err
 	}
-	return bench.RunKernels(ctx, r, bench.KernelOptions{Paths: paths, Types: types, Threads: threads, Reps: reps, MinTime: minTime, Progress: progress})
+	return bench.RunKernels(ctx, r, bench.KernelOptions{Paths: paths, Types: types, Threads: threads, Reps: reps, MinTime: minTime, Probe: p, Progress: progress})
 }
 
 func benchModel(ctx context.Context, args []string) error {

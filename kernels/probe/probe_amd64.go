@@ -35,8 +35,8 @@ func kernel() string {
 	return "portable"
 }
 
-// readSum reads every byte of b (a multiple of 128 bytes long) with the
-// widest loads the CPU has.
+// readSum reads every byte of b (a multiple of readStep bytes long) with
+// the widest loads the CPU has.
 func readSum(b []byte) uint64 {
 	if len(b) == 0 {
 		return 0

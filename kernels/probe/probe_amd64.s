@@ -38,22 +38,32 @@ r256done:
 	RET
 
 // func readSum512(p *byte, n int) uint64
-// As readSum256 with two 64-byte loads per 128-byte step.
+// Four 64-byte loads into four accumulators per 256-byte step. With the
+// decode kernels' software prefetch (PREFETCHT0 16 KiB ahead) added, it
+// read 1-4% slower (45.0 against 45.6 GB/s on one thread, 93 against 97 on
+// two): plain loads this dense keep the core's misses in flight on their
+// own, which the kernels, computing between loads, need the prefetch for.
 TEXT ·readSum512(SB), NOSPLIT, $0-24
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), CX
 	VPXORQ Z0, Z0, Z0
 	VPXORQ Z1, Z1, Z1
-	SHRQ $7, CX
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	SHRQ $8, CX
 	JZ r512done
 r512loop:
 	VPXORQ 0(SI), Z0, Z0
 	VPXORQ 64(SI), Z1, Z1
-	ADDQ $128, SI
+	VPXORQ 128(SI), Z2, Z2
+	VPXORQ 192(SI), Z3, Z3
+	ADDQ $256, SI
 	DECQ CX
 	JNZ r512loop
 r512done:
 	VPXORQ Z1, Z0, Z0
+	VPXORQ Z3, Z2, Z2
+	VPXORQ Z2, Z0, Z0
 	VEXTRACTI64X4 $1, Z0, Y1
 	VPXOR Y1, Y0, Y0
 	VEXTRACTI128 $1, Y0, X1

@@ -10,7 +10,7 @@ import (
 // equals the portable loop's, and flipping any one bit changes it.
 func TestReadSumSeesEveryByte(t *testing.T) {
 	r := rand.New(rand.NewPCG(rand.Uint64(), 3))
-	for _, n := range []int{0, 128, 256, 4096, 128 * 1001} {
+	for _, n := range []int{0, 256, 512, 4096, 256 * 1001} {
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte(r.Uint32())
