@@ -65,7 +65,7 @@ func runGroup(ys [][]float32, ws []Matrix, rec []byte, wrb int, k decodeKernel) 
 	copy(j.ys[:], ys)
 	copy(j.ws[:], ws)
 	j.rec, j.nb, j.wrb, j.k = rec, ws[0].Cols/ws[0].Type.BlockSize(), wrb, k
-	parallelGuided(j.end, 16, j)
+	parallelSplit(j.end, 16, j)
 	*j = groupJob{} // keep no reference to the caller's data
 }
 

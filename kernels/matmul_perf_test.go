@@ -259,18 +259,18 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 		SetThreads(threads)
 		for _, n := range []int{0, 1, 2, 15, 16, 17, 63, 64, 65, 1000, 4097} {
 			for _, grain := range []int{1, 4, 16} {
-				for _, guided := range []bool{false, true} {
+				for _, split := range []bool{false, true} {
 					j := &countJob{hits: make([]atomic.Int32, n)}
 					opMu.Lock()
-					if guided {
-						parallelGuided(n, grain, j)
+					if split {
+						parallelSplit(n, grain, j)
 					} else {
 						parallel(n, grain, j)
 					}
 					opMu.Unlock()
 					for i := range j.hits {
 						if h := j.hits[i].Load(); h != 1 {
-							t.Fatalf("threads=%d n=%d grain=%d guided=%v: index %d ran %d times", threads, n, grain, guided, i, h)
+							t.Fatalf("threads=%d n=%d grain=%d split=%v: index %d ran %d times", threads, n, grain, split, i, h)
 						}
 					}
 				}

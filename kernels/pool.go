@@ -15,11 +15,13 @@ import (
 // bounded time after each job and only then park on a channel, so an idle
 // process does not burn its cores (the machine is shared).
 //
-// Work is handed out in chunks from an atomic counter rather than split
-// statically, and a worker must join a job before its end to take part, so
-// a thread the OS has descheduled (the machines here are shared and often
-// oversubscribed) never holds up the caller: the caller runs the chunks
-// nobody claimed and waits only for workers already inside a chunk.
+// Work is handed out in chunks from an atomic counter (or, for decode,
+// from per-thread ranges that the other threads steal the ends of: see
+// parallelSplit) rather than split statically, and a worker must join a
+// job before its end to take part, so a thread the OS has descheduled (the
+// machines here are shared and often oversubscribed) never holds up the
+// caller: the caller runs the chunks nobody claimed and waits only for
+// workers already inside a chunk.
 //
 // Nothing here allocates per call: the job is an interface holding a pointer
 // to a job struct that lives in package state (see opMu), and the workers and
@@ -32,8 +34,12 @@ type pool struct {
 
 	job      runner
 	n, chunk int
-	guided   bool         // chunk is the grain of shrinking chunks (parallelGuided)
+	split    bool         // chunk is the grain of split ranges (parallelSplit)
 	next     atomic.Int64 // next unclaimed index of the job
+	// ranges are the threads' ranges of a split job (caller 0, worker i
+	// at i+1), each its lo (low 32 bits) and hi, on a cache line of its
+	// own so an owner's claims do not contend with the other threads'.
+	ranges []splitRange
 
 	// state is the job's generation (high 32 bits), whether it is closed
 	// to joiners (closedBit) and how many workers are inside (the rest).
@@ -48,6 +54,11 @@ const (
 	closedBit = 1 << 31
 	countMask = closedBit - 1
 )
+
+type splitRange struct {
+	lohi atomic.Uint64
+	_    [56]byte
+}
 
 // A runner is one parallel operation: run covers indices [lo, hi).
 type runner interface{ run(lo, hi int) }
@@ -66,6 +77,7 @@ var (
 
 func newPool(threads int) *pool {
 	p := &pool{workers: max(threads, 1) - 1, done: make(chan struct{}, 1)}
+	p.ranges = make([]splitRange, p.workers+1)
 	p.parked = make([]atomic.Bool, p.workers)
 	p.wake = make([]chan struct{}, p.workers)
 	for i := range p.workers {
@@ -125,7 +137,7 @@ func (p *pool) work(i int) {
 		if !p.join(seen) {
 			continue // too late: the caller has finished that job alone
 		}
-		p.claim()
+		p.claim(i + 1)
 		if s := p.state.Add(^uint64(0)); s&closedBit != 0 && s&countMask == 0 && p.callerParked.CompareAndSwap(true, false) {
 			p.done <- struct{}{}
 		}
@@ -145,10 +157,11 @@ func (p *pool) join(gen uint32) bool {
 	}
 }
 
-// claim runs chunks of the current job until none are left.
-func (p *pool) claim() {
-	if p.guided {
-		p.claimGuided()
+// claim runs chunks of the current job until none are left; t is the
+// thread (0 the caller, i+1 worker i).
+func (p *pool) claim(t int) {
+	if p.split {
+		p.claimSplit(t)
 		return
 	}
 	for {
@@ -160,23 +173,34 @@ func (p *pool) claim() {
 	}
 }
 
-// claimGuided takes chunks of a share of what is left (half of it divided
-// by the threads, rounded up to the grain p.chunk), so the first chunks are
-// large and few and the last ones small: the threads finish within a
-// grain of each other with few claims.
-func (p *pool) claimGuided() {
-	threads := p.workers + 1
-	for {
-		lo := int(p.next.Load())
-		if lo >= p.n {
-			return
+// claimSplit runs thread t's own range front to back, half of what is
+// left of it at a time (at least a grain), then steals from the back of
+// the other threads' ranges, half of what is left of one at a time, until
+// every range is empty. So each thread streams one contiguous range with
+// few claims, and the end of a job, or a thread the OS has descheduled,
+// is shared out in ever smaller pieces.
+func (p *pool) claimSplit(t int) {
+	threads := len(p.ranges)
+	for v := 0; v < threads; {
+		r := &p.ranges[(t+v)%threads].lohi
+		s := r.Load()
+		lo, hi := int(uint32(s)), int(s>>32)
+		if lo >= hi {
+			v++ // empty: the next thread's range
+			continue
 		}
-		size := max(p.chunk, (p.n-lo)/(2*threads))
-		size = (size + p.chunk - 1) / p.chunk * p.chunk
-		if !p.next.CompareAndSwap(int64(lo), int64(lo+size)) {
-			continue // another thread claimed first: look again
+		size := ((hi-lo+1)/2 + p.chunk - 1) / p.chunk * p.chunk
+		if v == 0 {
+			nlo := min(lo+size, hi)
+			if r.CompareAndSwap(s, uint64(hi)<<32|uint64(nlo)) {
+				p.job.run(lo, nlo)
+			}
+		} else {
+			nhi := max(hi-size, lo)
+			if r.CompareAndSwap(s, uint64(nhi)<<32|uint64(lo)) {
+				p.job.run(nhi, hi)
+			}
 		}
-		p.job.run(lo, min(lo+size, p.n))
 	}
 }
 
@@ -196,11 +220,15 @@ func parallel(n, grain int, j runner) {
 	p.run(j, n, chunk, false)
 }
 
-// parallelGuided is parallel with shrinking chunks (see claimGuided), for
-// jobs short enough that a thread idling while another finishes its last
-// of four chunks (an eighth of the job at two threads) costs more than a
-// few more claims: decode's matrix-vector products.
-func parallelGuided(n, grain int, j runner) {
+// parallelSplit is parallel with the indices split into one contiguous
+// range per thread (at grain boundaries), each run front to back, and the
+// ranges' ends shared out as claimSplit does: for decode's matrix-vector
+// products, whose threads each stream their rows' weights from memory and
+// lose the stream (the hardware's and the kernels' prefetch, which runs
+// 16 KiB ahead) at every jump to another chunk. Shrinking shared chunks
+// (a quarter of what was left, and so on) jumped about twenty times per
+// product and prefetched 16 KiB past each chunk's end for nothing.
+func parallelSplit(n, grain int, j runner) {
 	p := thePool
 	if p.workers == 0 || n <= grain {
 		j.run(0, n)
@@ -211,14 +239,26 @@ func parallelGuided(n, grain int, j runner) {
 
 // run posts job j over [0, n), takes part in it and waits for the workers
 // that joined.
-func (p *pool) run(j runner, n, chunk int, guided bool) {
-	p.job, p.n, p.chunk, p.guided = j, n, chunk, guided
+func (p *pool) run(j runner, n, chunk int, split bool) {
+	p.job, p.n, p.chunk, p.split = j, n, chunk, split
 	p.next.Store(0)
+	if split {
+		threads := len(p.ranges)
+		lo := 0
+		for t := range threads {
+			hi := n
+			if t+1 < threads {
+				hi = min(n, ((t+1)*n/threads+chunk/2)/chunk*chunk)
+			}
+			p.ranges[t].lohi.Store(uint64(hi)<<32 | uint64(lo))
+			lo = hi
+		}
+	}
 	gen := p.gen.Load() + 1
 	p.state.Store(uint64(gen) << 32)
 	p.gen.Store(gen)
 	p.wakeAll()
-	p.claim()
+	p.claim(0)
 	// Every chunk is claimed: close the job, then wait for the workers
 	// that joined to finish theirs.
 	for {
