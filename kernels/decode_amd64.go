@@ -87,10 +87,10 @@ func avx512Decode() map[Type]decodeKernel {
 		Q5_0: {rows: decQ5_0VNNI, records: decRecordsAVX2, off: 16},
 		Q4_1: {rows: decQ4_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
-		// The K-quants' kernels of kquant_amd64.s (Q6_K: AVX2).
+		// The K-quants' kernels of kquant_amd64.s.
 		Q4_K: {rows: rowsQ4_KVNNI},
 		Q5_K: {rows: rowsQ5_KVNNI},
-		Q6_K: {rows: rowsQ6_KAVX2},
+		Q6_K: {rows: rowsQ6_KVNNI},
 	}
 	if !cpu.X86.HasAVX512VBMI {
 		m[Q4_0] = decodeKernel{rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8}

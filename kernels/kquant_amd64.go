@@ -15,6 +15,9 @@ func rowsQ6_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func rowsQ4_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
+func rowsQ6_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
 func rowsQ5_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape

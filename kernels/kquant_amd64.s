@@ -761,13 +761,16 @@ GLOBL ·k5zShift<>(SB), RODATA|NOPTR, $256
 	SH CNT, Z28, Z29; \
 	VPTERNLOGD $0xf8, Z14, Z29, W
 
-#define K4Z_CONSTS \
+// Z15 0x0f bytes, Z24-Z27 the four VPERMW indices of the table IDX.
+#define KZ_CONSTS(IDX) \
 	MOVL $0x0f0f0f0f, AX; \
 	VPBROADCASTD AX, Z15; \
-	VMOVDQU64 ·k4zIdx<>+0(SB), Z24; \
-	VMOVDQU64 ·k4zIdx<>+64(SB), Z25; \
-	VMOVDQU64 ·k4zIdx<>+128(SB), Z26; \
-	VMOVDQU64 ·k4zIdx<>+192(SB), Z27
+	VMOVDQU64 IDX+0(SB), Z24; \
+	VMOVDQU64 IDX+64(SB), Z25; \
+	VMOVDQU64 IDX+128(SB), Z26; \
+	VMOVDQU64 IDX+192(SB), Z27
+
+#define K4Z_CONSTS KZ_CONSTS(·k4zIdx<>)
 
 // Z0's halves into Y0, then as the AVX2 rows.
 #define K4Z_ROW_END(LOOP) \
@@ -835,5 +838,131 @@ k5zloop:
 k5zend:
 	K4Z_ROW_END(k5zrow)
 k5zdone:
+	VZEROUPPER
+	RET
+
+// AVX-512 decode of Q6_K, for the avx512 path. Per half of a super-block
+// (128 elements), its 64 ql bytes are one vector (ql[l] in the low 256
+// bits, ql[l+32] in the high) and its 32 qh bytes are broadcast to both
+// halves of another, so two vectors of 64 levels come out of few steps:
+// A (elements l and l+32) = ql & 0x0f with qh's bits 0-1 or 2-3 shifted to
+// bits 4-5 (VPSLLVW by 4 in the low half, 2 in the high), B (l+64 and
+// l+96) = ql >> 4 with bits 4-5 or 6-7 (VPSRLVW by 0 and 2), each merged
+// by one VPTERNLOGD. Their activations are then 64 contiguous Q8_K values
+// each; VPMADDUBSW, VPERMW of the sixteen scales (as words, four per
+// vector) and VPDPWSSD add them to the block's int32 sums, and the offset
+// 32 comes off once per block as 32·sum(scale_g·bsum_g), as rowsQ6_KAVX2
+// does. Register plan beyond K_ROWS_ARGS: Z6 the scales as words, Z7-Z10
+// temporaries, Z11 int32 sums, Z13 the offset term, Z14 0x30 bytes, Z15
+// 0x0f bytes, Z16 Z17 the qh shifts, Z24-Z27 the VPERMW indices.
+
+// k6zIdx: the scale of each 16-element group of the four vectors of a
+// block (half 0 A and B, half 1 A and B), eight words each.
+DATA ·k6zIdx<>+0(SB)/8, $0x0000000000000000
+DATA ·k6zIdx<>+8(SB)/8, $0x0000000000000000
+DATA ·k6zIdx<>+16(SB)/8, $0x0001000100010001
+DATA ·k6zIdx<>+24(SB)/8, $0x0001000100010001
+DATA ·k6zIdx<>+32(SB)/8, $0x0002000200020002
+DATA ·k6zIdx<>+40(SB)/8, $0x0002000200020002
+DATA ·k6zIdx<>+48(SB)/8, $0x0003000300030003
+DATA ·k6zIdx<>+56(SB)/8, $0x0003000300030003
+DATA ·k6zIdx<>+64(SB)/8, $0x0004000400040004
+DATA ·k6zIdx<>+72(SB)/8, $0x0004000400040004
+DATA ·k6zIdx<>+80(SB)/8, $0x0005000500050005
+DATA ·k6zIdx<>+88(SB)/8, $0x0005000500050005
+DATA ·k6zIdx<>+96(SB)/8, $0x0006000600060006
+DATA ·k6zIdx<>+104(SB)/8, $0x0006000600060006
+DATA ·k6zIdx<>+112(SB)/8, $0x0007000700070007
+DATA ·k6zIdx<>+120(SB)/8, $0x0007000700070007
+DATA ·k6zIdx<>+128(SB)/8, $0x0008000800080008
+DATA ·k6zIdx<>+136(SB)/8, $0x0008000800080008
+DATA ·k6zIdx<>+144(SB)/8, $0x0009000900090009
+DATA ·k6zIdx<>+152(SB)/8, $0x0009000900090009
+DATA ·k6zIdx<>+160(SB)/8, $0x000a000a000a000a
+DATA ·k6zIdx<>+168(SB)/8, $0x000a000a000a000a
+DATA ·k6zIdx<>+176(SB)/8, $0x000b000b000b000b
+DATA ·k6zIdx<>+184(SB)/8, $0x000b000b000b000b
+DATA ·k6zIdx<>+192(SB)/8, $0x000c000c000c000c
+DATA ·k6zIdx<>+200(SB)/8, $0x000c000c000c000c
+DATA ·k6zIdx<>+208(SB)/8, $0x000d000d000d000d
+DATA ·k6zIdx<>+216(SB)/8, $0x000d000d000d000d
+DATA ·k6zIdx<>+224(SB)/8, $0x000e000e000e000e
+DATA ·k6zIdx<>+232(SB)/8, $0x000e000e000e000e
+DATA ·k6zIdx<>+240(SB)/8, $0x000f000f000f000f
+DATA ·k6zIdx<>+248(SB)/8, $0x000f000f000f000f
+GLOBL ·k6zIdx<>(SB), RODATA|NOPTR, $256
+
+// k6zShift: VPSLLVW counts 4 (low half) and 2 (high) for A, then
+// VPSRLVW counts 0 and 2 for B.
+DATA ·k6zShift<>+0(SB)/8, $0x0004000400040004
+DATA ·k6zShift<>+8(SB)/8, $0x0004000400040004
+DATA ·k6zShift<>+16(SB)/8, $0x0004000400040004
+DATA ·k6zShift<>+24(SB)/8, $0x0004000400040004
+DATA ·k6zShift<>+32(SB)/8, $0x0002000200020002
+DATA ·k6zShift<>+40(SB)/8, $0x0002000200020002
+DATA ·k6zShift<>+48(SB)/8, $0x0002000200020002
+DATA ·k6zShift<>+56(SB)/8, $0x0002000200020002
+DATA ·k6zShift<>+64(SB)/8, $0x0000000000000000
+DATA ·k6zShift<>+72(SB)/8, $0x0000000000000000
+DATA ·k6zShift<>+80(SB)/8, $0x0000000000000000
+DATA ·k6zShift<>+88(SB)/8, $0x0000000000000000
+DATA ·k6zShift<>+96(SB)/8, $0x0002000200020002
+DATA ·k6zShift<>+104(SB)/8, $0x0002000200020002
+DATA ·k6zShift<>+112(SB)/8, $0x0002000200020002
+DATA ·k6zShift<>+120(SB)/8, $0x0002000200020002
+GLOBL ·k6zShift<>(SB), RODATA|NOPTR, $128
+
+// Half H of the super-block at SI against the Q8_K block at DI, its two
+// vectors' scales picked by IA and IB, added to Z11.
+#define K6Z_HALF(H, IA, IB) \
+	VMOVDQU64 (64*H)(SI), Z7; \
+	VBROADCASTI64X4 (128+32*H)(SI), Z8; \
+	VPANDD Z15, Z7, Z9; \
+	VPSLLVW Z16, Z8, Z10; \
+	VPTERNLOGD $0xf8, Z14, Z10, Z9; \
+	VPSRLW $4, Z7, Z7; \
+	VPANDD Z15, Z7, Z7; \
+	VPSRLVW Z17, Z8, Z8; \
+	VPTERNLOGD $0xf8, Z14, Z8, Z7; \
+	VPMADDUBSW (4+128*H)(DI), Z9, Z9; \
+	VPERMW Z6, IA, Z10; \
+	VPDPWSSD Z10, Z9, Z11; \
+	VPMADDUBSW (68+128*H)(DI), Z7, Z7; \
+	VPERMW Z6, IB, Z10; \
+	VPDPWSSD Z10, Z7, Z11
+
+// func rowsQ6_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ6_KVNNI(SB), NOSPLIT, $0-48
+	K_ROWS_ARGS
+	KZ_CONSTS(·k6zIdx<>)
+	MOVL $0x30303030, AX
+	VPBROADCASTD AX, Z14
+	VMOVDQU64 ·k6zShift<>+0(SB), Z16
+	VMOVDQU64 ·k6zShift<>+64(SB), Z17
+	TESTQ R14, R14
+	JZ k6zdone
+k6zrow:
+	K_ROW_START
+	TESTQ CX, CX
+	JZ k6zend
+k6zloop:
+	K_PF(0)
+	K_PF(64)
+	K_PF(128)
+	K_PF(192)
+	VPXORD Z11, Z11, Z11
+	VPMOVSXBW 192(SI), Y6
+	K6Z_HALF(0, Z24, Z25)
+	K6Z_HALF(1, Z26, Z27)
+	// The offset 32 of every level: subtract 32·sum(scale_g·bsum_g).
+	VPMADDWD 260(DI), Y6, Y13
+	VPSLLD $5, Y13, Y13
+	VPSUBD Z13, Z11, Z11
+	SCALE(208, X12)
+	ADDQ $210, SI
+	K4Z_NEXT(k6zloop)
+k6zend:
+	K4Z_ROW_END(k6zrow)
+k6zdone:
 	VZEROUPPER
 	RET
