@@ -17,21 +17,26 @@ type decodeKernel struct {
 	rows    func(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 	records func(nb int, xq, dst *byte, off int)
 	off     int
-	// quad: the records are decode_amd64.s's quad records (qRecord bytes
-	// per four blocks), not pair records (zRecord per two).
-	quad bool
+	// The records take recSize bytes per group blocks (decode_amd64.s's
+	// quad records: 4 and qRecord); zero means pair records (2 and
+	// zRecord).
+	group, recSize int
 }
 
 // qRecord is the size of one quad record (four blocks) of the decode
 // kernels that take four blocks a step (see decQ4_0VNNIQ).
 const qRecord = 256
 
+// kRecordZ is the size of one super-block's record of the K-quant decode
+// kernels that take records (rowsQ4_KVNNI); kBytes leaves room for them.
+const kRecordZ = 320
+
 // size is the room the records of nb blocks take.
 func (k decodeKernel) size(nb int) int {
-	if k.quad {
-		return (nb + 3) / 4 * qRecord
+	if k.group == 0 {
+		return (nb + 1) / 2 * zRecord
 	}
-	return (nb + 1) / 2 * zRecord
+	return (nb + k.group - 1) / k.group * k.recSize
 }
 
 // recordBytes is the room any decode kernel's records of nb blocks take.

@@ -82,13 +82,13 @@ var (
 
 func avx512Decode() map[Type]decodeKernel {
 	m := map[Type]decodeKernel{
-		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, quad: true},
+		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, group: 4, recSize: qRecord},
 		Q8_0: {rows: decQ8_0VNNI, records: decRecordsAVX2, off: 128},
 		Q5_0: {rows: decQ5_0VNNI, records: decRecordsAVX2, off: 16},
 		Q4_1: {rows: decQ4_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		// The K-quants' kernels of kquant_amd64.s.
-		Q4_K: {rows: rowsQ4_KVNNI},
+		Q4_K: {rows: rowsQ4_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q5_K: {rows: rowsQ5_KVNNI},
 		Q6_K: {rows: rowsQ6_KVNNI},
 	}

@@ -18,6 +18,9 @@ func rowsQ4_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func rowsQ6_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
+func decRecordsQ8_KAVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
 func rowsQ5_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape

@@ -49,7 +49,8 @@ func kBytes(t Type, cols, n int) int {
 	if t.VecDotType() != Q8_K {
 		return 0
 	}
-	return (n + vGroup - 1) / vGroup * vGroup * (cols / QKK) * kRecord
+	// Decode's records (kRecordZ) fit in the row-lane kernels' room.
+	return max((n+vGroup-1)/vGroup*vGroup*(cols/QKK)*kRecord, cols/QKK*kRecordZ+64)
 }
 
 // clearPad zeroes the records of the unused token slots of the last group
