@@ -73,7 +73,7 @@ var (
 		Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16},
 		Q4_1: {rows: rowsQ4_1AVX2},
 		Q5_1: {rows: rowsQ5_1AVX2},
-		Q4_K: {rows: rowsQ4_KAVX2},
+		Q4_K: {rows: rowsQ4_KAVX2R, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q5_K: {rows: rowsQ5_KAVX2},
 		Q6_K: {rows: rowsQ6_KAVX2},
 	})

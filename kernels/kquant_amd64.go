@@ -6,6 +6,9 @@ package kernels
 func rowsQ4_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
+func rowsQ4_KAVX2R(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
 func rowsQ5_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape

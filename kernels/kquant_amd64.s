@@ -290,6 +290,27 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 	ANDL $0x3f3f3f3f, AX; \
 	MOVL R9, DX
 
+// The head of a record-fed Q4_K super-block: X12 d·dy and dmin·dy, the
+// mins' share added to X1, the scales (AX) as 8 words in X6.
+#define K4R_HEAD \
+	MOVL (SI), AX; \
+	VMOVD AX, X12; \
+	VCVTPH2PS X12, X12; \
+	VMULPS (DI), X12, X12; \
+	VPERMILPS $0x55, X12, X3; \
+	K4_UNPACK; \
+	SHLQ $32, R8; \
+	ORQ R8, DX; \
+	VMOVQ DX, X2; \
+	VPMOVZXBW X2, X2; \
+	VPMADDWD 16(DI), X2, X2; \
+	VCVTDQ2PS X2, X2; \
+	VFMADD231PS X3, X2, X1; \
+	SHLQ $32, BX; \
+	ORQ BX, AX; \
+	VMOVQ AX, X6; \
+	VPMOVZXBW X6, X6
+
 // The block's int32 sums Y11 times d·dy into Y0.
 #define K4_FOLD \
 	VCVTDQ2PS Y11, Y11; \
@@ -813,26 +834,8 @@ k4zloop:
 	K_PF(0)
 	K_PF(64)
 	K_PF(128)
-	// X12: d·dy, dmin·dy; X3: dmin·dy in every lane.
-	MOVL (SI), AX
-	VMOVD AX, X12
-	VCVTPH2PS X12, X12
-	VMULPS (DI), X12, X12
-	VPERMILPS $0x55, X12, X3
-	K4_UNPACK
-	// The mins' share, dmin·dy·sum(min_j·sum_j), to X1.
-	SHLQ $32, R8
-	ORQ R8, DX
-	VMOVQ DX, X2
-	VPMOVZXBW X2, X2
-	VPMADDWD 16(DI), X2, X2
-	VCVTDQ2PS X2, X2
-	VFMADD231PS X3, X2, X1
 	// The scales as words 0-7 of Z6 for VPERMW.
-	SHLQ $32, BX
-	ORQ BX, AX
-	VMOVQ AX, X6
-	VPMOVZXBW X6, X6
+	K4R_HEAD
 	VPXORD Z11, Z11, Z11
 	K4Z_NIBBLES(16, 80)
 	K4R_VEC(Z7, 64, Z24)
@@ -1052,5 +1055,64 @@ k6zloop:
 k6zend:
 	K4Z_ROW_END(k6zrow)
 k6zdone:
+	VZEROUPPER
+	RET
+
+// rowsQ4_KAVX2R is rowsQ4_KAVX2 for decode, on the records of
+// rowsQ4_KVNNI (decRecordsQ8_KAVX2): each sub-block's activations at a
+// fixed offset, the mins' sums of 32 ready as words, dy in four lanes. Its
+// head is that of rowsQ4_KVNNI, and each sub-block's scale, which is the
+// same for the whole VPMADDUBSW result, comes as a broadcast load of the
+// word twice (written once per super-block to the frame) instead of a
+// VPSHUFB of the scale vector: eight shuffles fewer per super-block, on
+// the ports the unpacking and the multiplies also need.
+
+// Pair J: its nibbles (sub-blocks 2J and 2J+1) against the records' values
+// at XL and XH, the scales at (8J)(SP) and (8J+4)(SP), added to Y11.
+#define K4R_PAIR(J, XL, XH) \
+	VMOVDQU (16+32*J)(SI), Y7; \
+	VPAND Y15, Y7, Y8; \
+	VPSRLW $4, Y7, Y9; \
+	VPAND Y15, Y9, Y9; \
+	VPMADDUBSW XL(DI), Y8, Y8; \
+	VPMADDUBSW XH(DI), Y9, Y9; \
+	VPBROADCASTD (8*J)(SP), Y10; \
+	VPMADDWD Y10, Y8, Y8; \
+	VPBROADCASTD (8*J+4)(SP), Y10; \
+	VPMADDWD Y10, Y9, Y9; \
+	VPADDD Y8, Y11, Y11; \
+	VPADDD Y9, Y11, Y11
+
+// func rowsQ4_KAVX2R(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+TEXT ·rowsQ4_KAVX2R(SB), NOSPLIT, $32-48
+	K_ROWS_ARGS
+	TESTQ R14, R14
+	JZ k4rdone
+k4rrow:
+	K_ROW_START
+	TESTQ CX, CX
+	JZ k4rend
+k4rloop:
+	K_PF(0)
+	K_PF(64)
+	K_PF(128)
+	K4R_HEAD
+	VPUNPCKLWD X6, X6, X7
+	VPUNPCKHWD X6, X6, X6
+	VMOVDQU X7, 0(SP)
+	VMOVDQU X6, 16(SP)
+	VPXOR Y11, Y11, Y11
+	K4R_PAIR(0, 64, 128)
+	K4R_PAIR(1, 96, 160)
+	K4R_PAIR(2, 192, 256)
+	K4R_PAIR(3, 224, 288)
+	K4_FOLD
+	ADDQ $144, SI
+	ADDQ $320, DI
+	DECQ CX
+	JNZ k4rloop
+k4rend:
+	K_ROW_END(k4rrow)
+k4rdone:
 	VZEROUPPER
 	RET
