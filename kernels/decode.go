@@ -44,6 +44,15 @@ func recordBytes(nb int) int { return max((nb+1)/2*zRecord, (nb+3)/4*qRecord) }
 
 var decodes = map[string]map[Type]decodeKernel{}
 
+// decodePrefetch, where the build has one, asks for the first decodeAhead
+// bytes of a range of rows before its kernel runs: the kernels prefetch
+// decodeAhead bytes ahead of what they compute (DEC_PFD in
+// decode_amd64.s), so without this the start of every range a thread
+// takes is read on demand.
+var decodePrefetch func(p *byte, n int)
+
+const decodeAhead = 16 << 10
+
 // registerDecode adds a path's decode kernels from a build-specific file.
 func registerDecode(name string, m map[Type]decodeKernel) bool {
 	decodes[name] = m

@@ -78,6 +78,8 @@ var (
 		Q6_K: {rows: rowsQ6_KAVX2},
 	})
 	_ = registerDecode("avx512", avx512Decode())
+
+	_ = func() bool { decodePrefetch = prefetchV; return true }()
 )
 
 func avx512Decode() map[Type]decodeKernel {

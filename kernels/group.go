@@ -97,7 +97,11 @@ func (j *groupJob) run(lo, hi int) {
 		if a >= b {
 			continue
 		}
-		j.k.rows(j.nb, &j.ws[i].Data[(a-first)*j.wrb], j.wrb, &j.rec[0], &j.ys[i][a-first], b-a)
+		w := &j.ws[i].Data[(a-first)*j.wrb]
+		if decodePrefetch != nil {
+			decodePrefetch(w, min((b-a)*j.wrb, decodeAhead))
+		}
+		j.k.rows(j.nb, w, j.wrb, &j.rec[0], &j.ys[i][a-first], b-a)
 	}
 }
 
