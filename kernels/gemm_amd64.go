@@ -58,8 +58,8 @@ var (
 			repackV: repackV8Q5_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
 		// activations); fewer tokens take their dot products.
-		Q4_1: {repackV: repackV8Q4_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 640, recordsV: recordsV1AVX2},
-		Q5_1: {repackV: repackV8Q5_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 640, recordsV: recordsV1AVX2},
+		Q4_1: {repackV: repackV8Q4_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 320, recordsV: recordsV1AVX2},
+		Q5_1: {repackV: repackV8Q5_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 320, recordsV: recordsV1AVX2},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
