@@ -64,8 +64,9 @@ var (
 	_ = registerQuantizers("avx512", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2, Q8_1: quantizeQ8_1AVX2})
 )
 
-// The avx512 kernels need AVX512VBMI (VPERMB) beyond what avx512Path
-// checks; avx512Decode leaves them out where it is missing.
+// The avx512 kernels need AVX512VBMI (VPERMB), and decQ4_0VNNIQ GFNI,
+// beyond what avx512Path checks; avx512Decode leaves them out where they
+// are missing (every CPU with VBMI so far has GFNI too).
 var (
 	_ = registerDecode("avx2", map[Type]decodeKernel{
 		Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8},
@@ -93,6 +94,9 @@ func avx512Decode() map[Type]decodeKernel {
 		Q4_K: {rows: rowsQ4_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q5_K: {rows: rowsQ5_KVNNI},
 		Q6_K: {rows: rowsQ6_KVNNI},
+	}
+	if !cpu.X86.HasAVX512GFNI { // decQ4_0VNNIQ's shift of the high nibbles
+		m[Q4_0] = decodeKernel{rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8}
 	}
 	if !cpu.X86.HasAVX512VBMI {
 		m[Q4_0] = decodeKernel{rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8}
