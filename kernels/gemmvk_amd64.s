@@ -595,8 +595,8 @@ v6done:
 	VZEROUPPER
 	RET
 
-// Repacking Q6_K. Register plan as repackVQ4_K; Z26 0x0f bytes, Z25 0x03
-// bytes.
+// Repacking Q6_K. Register plan as repackVQ4_K; Z26 0x0f bytes, Z29 0x30
+// bytes, Z24 0xffff.
 
 // Elements 128H+4G.. of the four quarters of half H: A = ql[64H+4G..],
 // B = ql[64H+32+4G..], Q = qh[32H+4G..]; quarter k's element goes to
@@ -610,20 +610,22 @@ v6done:
 // The four quarters' elements of group G = 4·GD+GM of half H from A (its
 // ql dword), B (the ql dword 32 bytes on) and Q (its qh dword).
 #define Q6PUTS(H, GD, GM, A, B, Q) \
-	Q6PUT(A, Q, 0, 2048*H+256*GD+64*GM); \
-	Q6PUT(B, Q, 2, 2048*H+512+256*GD+64*GM); \
+	Q6PUT(A, Q, VPSLLD, 4, 2048*H+256*GD+64*GM); \
+	Q6PUT(B, Q, VPSLLD, 2, 2048*H+512+256*GD+64*GM); \
 	VPSRLD $4, A, A; \
 	VPSRLD $4, B, B; \
-	Q6PUT(A, Q, 4, 2048*H+1024+256*GD+64*GM); \
-	Q6PUT(B, Q, 6, 2048*H+1536+256*GD+64*GM)
+	Q6PUT(A, Q, VPSRLD, 0, 2048*H+1024+256*GD+64*GM); \
+	Q6PUT(B, Q, VPSRLD, 2, 2048*H+1536+256*GD+64*GM)
 
-// (L & 0x0f) | ((Q >> SH) & 3) << 4, to OFF(DI); Z21, Z22 temporaries.
-#define Q6PUT(L, Q, SH, OFF) \
+// (L & 0x0f) | ((Q >> SH) & 3) << 4, to OFF(DI), with SHIFT $N the shift
+// that brings bits SH, SH+1 of each byte of Q to bits 4, 5 (no bit of a
+// byte moves that far into the next), and VPTERNLOGD taking bits 4, 5
+// from it and the rest from L & 0x0f (Z29 0x30 bytes); Z21, Z22
+// temporaries.
+#define Q6PUT(L, Q, SHIFT, N, OFF) \
 	VPANDD Z26, L, Z21; \
-	VPSRLD $SH, Q, Z22; \
-	VPANDD Z25, Z22, Z22; \
-	VPSLLD $4, Z22, Z22; \
-	VPORD Z22, Z21, Z21; \
+	SHIFT $N, Q, Z22; \
+	VPTERNLOGD $0xd8, Z29, Z22, Z21; \
 	VMOVDQU32 Z21, OFF(DI)
 
 // A full tile's groups 4·GQ..4·GQ+3 of half H, from three transposes
@@ -684,8 +686,8 @@ TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
 	KREPACK_PROLOGUE
 	MOVL $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Z26
-	MOVL $0x03030303, AX
-	VPBROADCASTD AX, Z25
+	MOVL $0x30303030, AX
+	VPBROADCASTD AX, Z29
 	MOVL $0xffff, AX
 	VPBROADCASTD AX, Z24
 	TESTQ CX, CX
