@@ -144,19 +144,25 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				one := c.one
 				timeLoop(one, opts.MinTime/4) // warm-up: caches, pool threads, clocks
 				samples := make([]float64, 0, opts.Reps)
+				var paired []float64
 				for range opts.Reps {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
+					var bw float64
 					if c.unit == UnitGBPerSec && opts.Probe != nil {
-						if err := probeSample(r, opts.Probe, c.threads); err != nil {
+						var err error
+						if bw, err = probeSample(r, opts.Probe, c.threads); err != nil {
 							return err
 						}
 					}
 					calls, d := timeLoop(one, opts.MinTime)
 					samples = append(samples, c.per*float64(calls)/d.Seconds()/1e9)
+					if bw > 0 {
+						paired = append(paired, samples[len(samples)-1]/bw)
+					}
 				}
-				f := Figure{Suite: SuiteKernels, System: SystemPith, Test: c.test, Threads: c.threads, Path: path, Unit: c.unit, Samples: samples}
+				f := Figure{Suite: SuiteKernels, System: SystemPith, Test: c.test, Threads: c.threads, Path: path, Unit: c.unit, Samples: samples, Paired: paired}
 				r.Add(f)
 				_, med, _ := Summary(samples)
 				progress("kernels %-6s %-16s t=%d  %8.1f %s", path, c.test, c.threads, med, c.unit)
@@ -166,14 +172,15 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 	return nil
 }
 
-// probeSample adds one read-bandwidth sample of p at threads to r.
-func probeSample(r *Report, p Probe, threads int) error {
+// probeSample adds one read-bandwidth sample of p at threads to r and
+// returns it.
+func probeSample(r *Report, p Probe, threads int) (float64, error) {
 	v, err := p.Bandwidth(threads)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "read-bandwidth", Threads: threads, Path: p.Name(), Unit: UnitGBPerSec, Samples: []float64{v}})
-	return nil
+	return v, nil
 }
 
 // timeLoop calls f until at least d has passed and returns the number of

@@ -59,7 +59,14 @@ func TestRunKernels(t *testing.T) {
 			}
 		}
 	}
-	// A read-bandwidth sample before each decode sample, at its threads.
+	// A read-bandwidth sample before each decode sample, at its threads,
+	// and each decode sample's ratio to it.
+	for _, path := range kernels.Paths() {
+		f := r.Find(Key{SuiteKernels, SystemPith, "", "decode Q4_0", 2, path, UnitGBPerSec})
+		if f == nil || len(f.Paired) != 2 || !(f.Paired[0] > 0) {
+			t.Errorf("%s decode: paired %+v", path, f)
+		}
+	}
 	for _, threads := range []int{1, 2} {
 		f := r.Find(Key{SuiteProbe, SystemProbe, "", "read-bandwidth", threads, "kernels/probe", UnitGBPerSec})
 		if want := 2 * 2 * len(kernels.Paths()); f == nil || len(f.Samples) != want || f.Min <= 0 {

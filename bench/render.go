@@ -134,6 +134,10 @@ func (r *Report) tables() (out []*table) {
 			if p != nil && p.Max > 0 {
 				share = pct(f.Median / p.Max)
 			}
+			if len(f.Paired) > 0 {
+				_, med, _ := Summary(f.Paired)
+				share += " (paired " + pct(med) + ")"
+			}
 			// Prefill multiplies int8 by int8: its own peak is the int8
 			// one (a GOP and a GFLOP both count a multiply-add as 2).
 			if i8 := r.probe("int8-dot", f.Threads); strings.HasPrefix(f.Test, "prefill ") && i8 != nil && i8.Max > 0 {
@@ -252,7 +256,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "> note: "+n)
 	}
-	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants); llama.cpp ran interleaved with pith on the same file and threads.")
+	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a decode share's paired figure is the median of each sample divided by the read-bandwidth sample taken just before it (the same tenants); llama.cpp ran interleaved with pith on the same file and threads.")
 	return err
 }
 

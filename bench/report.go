@@ -91,9 +91,15 @@ type Figure struct {
 	Unit    string `json:"unit"`
 	// Samples are the repetitions in the order they ran.
 	Samples []float64 `json:"samples"`
-	Min     float64   `json:"min"`
-	Median  float64   `json:"median"`
-	Max     float64   `json:"max"`
+	// Paired, for a decode figure measured with probe samples between its
+	// samples (KernelOptions.Probe), is each sample divided by the
+	// read-bandwidth sample taken just before it: on a shared machine the
+	// two met the same other tenants, where the best probe sample of the
+	// run (what the share divides by) may have met none.
+	Paired []float64 `json:"paired,omitempty"`
+	Min    float64   `json:"min"`
+	Median float64   `json:"median"`
+	Max    float64   `json:"max"`
 }
 
 // Key identifies a figure across reports: everything but the numbers.
@@ -136,11 +142,13 @@ func (r *Report) Add(f Figure) {
 	for i := range r.Figures {
 		if r.Figures[i].Key() == f.Key() {
 			r.Figures[i].Samples = append(r.Figures[i].Samples, f.Samples...)
+			r.Figures[i].Paired = append(r.Figures[i].Paired, f.Paired...)
 			r.Figures[i].summarise()
 			return
 		}
 	}
 	f.Samples = slices.Clone(f.Samples)
+	f.Paired = slices.Clone(f.Paired)
 	f.summarise()
 	r.Figures = append(r.Figures, f)
 }
