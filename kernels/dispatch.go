@@ -102,6 +102,9 @@ type kLaneKernels struct {
 	pairs func(dst, bsums []byte)
 	// rows and tokens per repacked tile and per call (0: vRows, vGroup).
 	rows, tokens int
+	// passBytes, if not 0, bounds the records of the tokens that pass
+	// through all rows before the next ones do (see laneSpec.chunk).
+	passBytes int
 }
 
 var (

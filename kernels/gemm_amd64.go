@@ -123,12 +123,21 @@ func gemmVQ6_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok
 //go:noescape
 func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 
-// kLanesAVX512 are the row-lane prefill kernels of gemmvk_amd64.s.
+// kLanesAVX512 are the row-lane prefill kernels of gemmvk_amd64.s. They
+// take at most kPassAVX512 bytes of token records through a thread's rows
+// at a time: 128 tokens of a 4864-wide row (the FFN's down matrix) have
+// 0.74 MB of records, which with the repacked tile and the next one
+// prefetched overflow the 1 MB L2 per core here; passes of 64 tokens ran
+// that matrix at 52-58% of the int8 peak instead of 48-54% (Q6_K, Q4_K),
+// though each tile is repacked once per pass. (The legacy formats' lanes
+// lost 3 points with passes, so they take all tokens at once.)
 var kLanesAVX512 = map[Type]kLaneKernels{
-	Q4_K: {repack: repackVQ4_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K},
-	Q6_K: {repack: repackVQ6_K, gemm: gemmVQ6_K, prefetch: prefetchV, block: 5696, pairs: pairsQ6_K},
-	Q5_K: {repack: repackVQ5_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K},
+	Q4_K: {repack: repackVQ4_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K, passBytes: kPassAVX512},
+	Q6_K: {repack: repackVQ6_K, gemm: gemmVQ6_K, prefetch: prefetchV, block: 5696, pairs: pairsQ6_K, passBytes: kPassAVX512},
+	Q5_K: {repack: repackVQ5_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K, passBytes: kPassAVX512},
 }
+
+const kPassAVX512 = 448 << 10
 
 // pairsQ4_K writes the sums of Q4_K's eight sub-blocks of 32 (two sums of
 // 16 each) as four int16 pairs.

@@ -151,3 +151,59 @@ func TestRecordsV1AVX2(t *testing.T) {
 		}
 	}
 }
+
+// The avx512 K-quant lanes take long rows' tokens in passes (kPassAVX512):
+// a row of 48 blocks takes one group of sixteen tokens per pass, so 37
+// tokens make three passes, the last a partial group, over a full tile of
+// rows and a partial one; every output equals the portable dot product to
+// float32 rounding, and none outside y is written.
+func TestKQuantLanesInPasses(t *testing.T) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	const rows, cols, n = 17, 48 * QKK, 37
+	if chunk := max(1, kPassAVX512/(vGroup*(cols/QKK)*kRecord)) * vGroup; chunk >= n {
+		t.Fatalf("passes of %d tokens: the shape no longer splits", chunk)
+	}
+	r := rand.New(rand.NewPCG(rand.Uint64(), 14))
+	x := randRow(r, cols*n)
+	for _, typ := range []Type{Q4_K, Q5_K, Q6_K} {
+		wrb := mustRowBytes(t, typ, cols)
+		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rows*wrb)}
+		for i := range rows {
+			QuantizeRow(typ, w.Data[i*wrb:(i+1)*wrb], randRow(r, cols))
+		}
+		xrb := mustRowBytes(t, typ.VecDotType(), cols)
+		xq := make([]byte, n*xrb)
+		for i := range n {
+			QuantizeRow(typ.VecDotType(), xq[i*xrb:(i+1)*xrb], x[i*cols:(i+1)*cols])
+		}
+		ref, bound := make([]float32, n*rows), make([]float64, n*rows)
+		for i := range n {
+			for j := range rows {
+				_, mag := exactDot(t, typ, w.Data[j*wrb:], xq[i*xrb:], cols)
+				ref[i*rows+j], _ = DotRow(typ, w.Data[j*wrb:], xq[i*xrb:], cols)
+				bound[i*rows+j] = float64(cols+16) * 0x1p-24 * mag
+			}
+		}
+		for _, path := range Paths() {
+			SetPath(path)
+			for _, threads := range []int{1, 2} {
+				SetThreads(threads)
+				ybuf := make([]float32, rows*n+2)
+				for i := range ybuf {
+					ybuf[i] = float32(math.NaN())
+				}
+				y := ybuf[1 : len(ybuf)-1]
+				MatMul(y, w, x, n, make([]byte, MatMulWork(w, n)))
+				if !math.IsNaN(float64(ybuf[0])) || !math.IsNaN(float64(ybuf[len(ybuf)-1])) {
+					t.Fatalf("%s %v: wrote outside y", path, typ)
+				}
+				for k, got := range y {
+					if d := math.Abs(float64(got - ref[k])); !(d <= bound[k]) {
+						t.Fatalf("%s %d threads %v: y[%d][%d] = %v, portable %v", path, threads, typ, k/rows, k%rows, got, ref[k])
+					}
+				}
+			}
+		}
+	}
+}

@@ -181,6 +181,9 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 		growScratch(Threads(), nbk*kl.block+vGroup*vRows*4+64)
 		lane = laneSpec{x: xk, nb: nbk, block: kl.block, rec: kRecord, repack: kl.repack, gemm: kl.gemm, prefetch: kl.prefetch,
 			rows: cmp.Or(kl.rows, vRows), tokens: cmp.Or(kl.tokens, vGroup)}
+		if kl.passBytes > 0 {
+			lane.chunk = max(1, kl.passBytes/(vGroup*nbk*kRecord)) * vGroup
+		}
 	}
 	q := &theJobs.quant
 	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
@@ -364,15 +367,19 @@ func (j *matmulJob) runRowLanes(lo, hi int) {
 	buf = buf[int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63):]
 	acc := floatView(buf[l.nb*l.block:], vGroup*vRows)
 	gs := vGroup * l.nb * l.rec
-	for r0 := lo; r0 < hi; r0 += l.rows {
-		mask := 1<<min(l.rows, hi-r0) - 1
-		l.repack(l.nb, &j.w.Data[r0*wrb], wrb, mask, &buf[0])
-		if next := min(r0+2*l.rows, hi); next > r0+l.rows {
-			l.prefetch(&j.w.Data[(r0+l.rows)*wrb], (next-r0-l.rows)*wrb)
-		}
-		for t := 0; t < n; t += l.tokens {
-			x := &l.x[t/vGroup*gs+t%vGroup*l.rec]
-			l.gemm(l.nb, &buf[0], x, &acc[0], &j.y[t*rows+r0], rows*4, min(l.tokens, n-t), mask)
+	chunk := cmp.Or(l.chunk, n)
+	for t0 := 0; t0 < n; t0 += chunk {
+		t1 := min(n, t0+chunk)
+		for r0 := lo; r0 < hi; r0 += l.rows {
+			mask := 1<<min(l.rows, hi-r0) - 1
+			l.repack(l.nb, &j.w.Data[r0*wrb], wrb, mask, &buf[0])
+			if next := min(r0+2*l.rows, hi); next > r0+l.rows {
+				l.prefetch(&j.w.Data[(r0+l.rows)*wrb], (next-r0-l.rows)*wrb)
+			}
+			for t := t0; t < t1; t += l.tokens {
+				x := &l.x[t/vGroup*gs+t%vGroup*l.rec]
+				l.gemm(l.nb, &buf[0], x, &acc[0], &j.y[t*rows+r0], rows*4, min(l.tokens, t1-t), mask)
+			}
 		}
 	}
 }
@@ -384,9 +391,13 @@ type laneSpec struct {
 	x              []byte
 	nb, block, rec int
 	rows, tokens   int // per repacked tile and per kernel call
-	repack         func(nb int, w *byte, wrb int, rmask int, dst *byte)
-	gemm           func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-	prefetch       func(p *byte, n int)
+	// chunk is the tokens (a multiple of vGroup) that pass through all
+	// of a thread's rows before the next ones do, each tile repacked
+	// once per pass; 0: all of them in one pass.
+	chunk    int
+	repack   func(nb int, w *byte, wrb int, rmask int, dst *byte)
+	gemm     func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+	prefetch func(p *byte, n int)
 }
 
 // vScratch holds one repacking buffer per thread of a product: a thread
