@@ -5,7 +5,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/internal/oracle"
 	"github.com/pith-project/pith/model"
@@ -56,43 +58,41 @@ func logSoftmax(logits []float32) []float64 {
 }
 
 // The same synthetic file gives the same next-token log-probabilities in
-// pith and in llama.cpp at each of 16 positions, and the same 32-token
-// greedy continuation.
+// pith and in llama.cpp at each of 16 positions (top 10 within 0.05 nats
+// for F16 and Q8_0, 0.10 for the 4-bit mixes), and the same 32-token greedy
+// continuation, for every published shape and --type (the tiny test shapes
+// only, with -short).
 //
 // llama.cpp runs with flash attention off: its CPU flash attention
 // accumulates in F16, which alone moves log-probabilities by up to 0.3 here.
-//
-// The synthetic models are chaotic on purpose (sharp attention, logits
-// spread over tens of nats), so every rounding llama.cpp does must be done
-// here too (forward.go, kernels.AttentionCausal): leaving the query and the attention weights in
-// F32 moved log-probabilities by up to 0.74. With them copied, nearly every
-// position agrees within 1e-4, but the two still add in different orders,
-// and now and then that tips a Q8_0 or F16 rounding of an activation the
-// other way, which the chaotic weights amplify to a tenth of a nat at that
-// position (measured: one position in 60 of the quantised cases, 0.15). So
-// the test holds all but two positions of each file to near-identity
-// (closeTol, which a missing rounding breaks at most positions) and every
-// position to the bars (tol), and the greedy continuation exactly.
-//
-// Only the tiny shapes: with the published ones (24 to 30 layers) the
-// synthetic weights amplify float32 rounding itself. pith and the float64
-// reference, copying the same roundings, part by up to 2.0 nats on
-// SmolLM2-135M Q8_0 and 2.4 on Qwen2.5-0.5B Q8_0 (0.07 on SmolLM2 F16), as
-// far as either is from llama.cpp, so no bound there could tell a bug from
-// noise until the synthetic weights are tamer (measured 2026-11-25).
+// pith copies the roundings llama.cpp makes on the way (matrix inputs to
+// Q8_0/Q8_K or F16, the KV cache, query and attention weights to F16, its
+// RoPE angles and RMSNorm steps); the two still add in different orders,
+// and the synthetic weights are built so that a rounding tipped by that
+// stays small (see synth.Plan): most positions agree within 0.02. Now and
+// then a tipped rounding still moves one position further, so one position
+// of the 16 may exceed the tolerance, within twice it (the test logs it;
+// measured 2026-11-25: Qwen2.5-1.5B Q6_K, 0.114 at one position). The test
+// also checks the comparison can tell: the layers after the first must
+// move the log-probabilities by at least twice the tolerance, else a
+// broken attention could pass.
 func TestMatchesLlamaCpp(t *testing.T) {
 	oracle.Require(t, oracle.Llama)
-	dir := t.TempDir()
 	const prompt = "Alice: are we still meeting tomorrow at 10?\nBob: yes, in the small room. Bring the budget draft please."
-	for _, shape := range []string{"tiny-qwen2", "tiny-llama3"} {
-		for _, typ := range []struct {
-			name string
-			tol  float64
-			// closeTol: all positions but one within it; 0 skips the count.
-			closeTol float64
-		}{{"f16", 0.02, 0}, {"q8_0", 0.2, 2e-3}, {"q4_0", 0.2, 2e-3}} {
-			t.Run(fmt.Sprintf("%s/%s", shape, typ.name), func(t *testing.T) {
-				path, m := synthFile(t, dir, shape, typ.name)
+	shapes := []string{"tiny-qwen2", "tiny-llama3"}
+	if !testing.Short() {
+		shapes = append(shapes, "smollm2-135m", "qwen2.5-0.5b", "smollm2-360m", "llama-3.2-1b", "qwen2.5-1.5b")
+	}
+	types := []struct {
+		name string
+		tol  float64
+	}{{"f16", 0.05}, {"q8_0", 0.05}, {"q4_0", 0.10}, {"q4_k_m", 0.10}, {"q6_k", 0.10}}
+	for _, shape := range shapes {
+		for _, typ := range types {
+			t.Run(shape+"/"+typ.name, func(t *testing.T) {
+				start := time.Now()
+				path, m := synthFile(t, t.TempDir(), shape, typ.name)
+				gen := time.Since(start)
 				srv := oracle.StartLlamaServerT(t, path, "--flash-attn", "off")
 				ids := m.Tokenizer.Encode(prompt, true, false)
 				want, err := srv.Tokenize(prompt, true, false)
@@ -105,81 +105,106 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				if len(ids) < 17 {
 					t.Fatalf("prompt has only %d tokens", len(ids))
 				}
-				st := m.NewState(model.HeapAllocator{}, 512, 1)
-				worst, far := 0.0, 0
-				for pos := 0; pos < 16; pos++ {
-					logits, err := st.Forward(ids[pos : pos+1])
-					if err != nil {
-						t.Fatal(err)
-					}
-					if pos == 0 {
-						continue // llama-server needs a prompt of at least one token to predict after
-					}
-					ours := logSoftmax(logits)
+				ours, first := positions(t, m, ids), positions(t, model.FirstLayerOnly(m), ids)
+				worst, signal := 0.0, 0.0
+				var over []string
+				for pos := 1; pos <= 16; pos++ {
 					top, err := srv.NextTokens(toInts(ids[:pos+1]), 10)
 					if err != nil {
 						t.Fatal(err)
 					}
 					here := 0.0
 					for _, c := range top {
-						d := math.Abs(ours[c.ID] - c.Logprob)
+						d := math.Abs(ours[pos][c.ID] - c.Logprob)
 						here = math.Max(here, d)
-						if d > typ.tol {
-							t.Errorf("position %d, token %d (%q): pith log-prob %.4f, llama.cpp %.4f", pos, c.ID, c.Token, ours[c.ID], c.Logprob)
+						worst = math.Max(worst, d)
+						signal = math.Max(signal, math.Abs(ours[pos][c.ID]-first[pos][c.ID]))
+						if d > 2*typ.tol {
+							t.Errorf("position %d, token %d (%q): pith log-prob %.4f, llama.cpp %.4f", pos, c.ID, c.Token, ours[pos][c.ID], c.Logprob)
 						}
 					}
-					if typ.closeTol > 0 && here > typ.closeTol {
-						far++
-						t.Logf("position %d: top-10 log-probs differ by up to %.4f", pos, here)
-					}
-					worst = math.Max(worst, here)
-				}
-				if far > 2 {
-					t.Errorf("%d of 15 positions differ from llama.cpp by more than %g (at most 2 may: a tipped rounding reaches later positions through the cache)", far, typ.closeTol)
-				}
-				t.Logf("worst top-10 log-prob difference %.5f (tolerance %.2f), %d positions above %g", worst, typ.tol, far, typ.closeTol)
-				// Greedy continuation, 32 tokens, after a batched prefill.
-				steps, err := srv.Complete(toInts(ids), 32, 2)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []int32
-				st2 := m.NewState(model.HeapAllocator{}, 512, 64)
-				logits, err := st2.Forward(ids)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for range 32 {
-					best := int32(0)
-					for i, v := range logits {
-						if v > logits[best] {
-							best = int32(i)
-						}
-					}
-					got = append(got, best)
-					if logits, err = st2.Forward([]int32{best}); err != nil {
-						t.Fatal(err)
+					if here > typ.tol {
+						over = append(over, fmt.Sprintf("position %d by %.3f", pos, here))
 					}
 				}
-				if len(steps) != 32 {
-					t.Fatalf("llama.cpp generated %d tokens, want 32", len(steps))
+				// A rounding that the two sum orders tip apart moves one
+				// position's log-probabilities by a few hundredths now and
+				// then (see synth.Plan); one such position in 16 may pass the
+				// tolerance, within twice it. Two cannot.
+				if len(over) > 1 {
+					t.Errorf("%d positions differ from llama.cpp by more than %.2f: %v", len(over), typ.tol, over)
+				} else if len(over) == 1 {
+					t.Logf("over the tolerance %.2f at %s", typ.tol, over[0])
 				}
-				for i, s := range steps {
-					if int32(s.ID) == got[i] {
-						continue
-					}
-					// The continuations may part only where llama.cpp's own
-					// top two are a near tie, which a rounding can tip.
-					if len(s.Top) == 2 && int32(s.Top[1].ID) == got[i] && s.Top[0].Logprob-s.Top[1].Logprob <= typ.tol {
-						t.Logf("greedy token %d: a near tie (%.4f nats) that pith breaks the other way; %d tokens identical before it", i, s.Top[0].Logprob-s.Top[1].Logprob, i)
-						return
-					}
-					t.Fatalf("greedy token %d: pith %d, llama.cpp %d (top %+v; pith %v)", i, got[i], s.ID, s.Top, got)
+				// The tiny shapes have one layer after the first.
+				if signal < 2*typ.tol && !strings.HasPrefix(shape, "tiny-") {
+					t.Errorf("the layers after the first move the top log-probabilities by at most %.3f: the comparison cannot tell a broken layer from rounding", signal)
 				}
-				t.Log("32 greedy tokens identical")
+				ties := greedyMatches(t, m, srv, ids, typ.tol)
+				t.Logf("worst top-10 log-prob difference %.4f (tolerance %.2f); later layers move them by up to %.2f; 32 greedy tokens identical (%d near ties); file made in %.0fs",
+					worst, typ.tol, signal, ties, gen.Seconds())
 			})
 		}
 	}
+}
+
+// positions runs ids through m one token at a time, as llama-server's
+// decode would, and returns the log-probabilities after each position.
+func positions(t *testing.T, m *model.Model, ids []int32) [][]float64 {
+	t.Helper()
+	st := m.NewState(model.HeapAllocator{}, 512, 1)
+	var out [][]float64
+	for pos := 0; pos <= 16; pos++ {
+		logits, err := st.Forward(ids[pos : pos+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, logSoftmax(logits))
+	}
+	return out
+}
+
+// greedyMatches checks 32 greedy tokens after a batched prefill of ids
+// against llama.cpp's and returns how many near ties it met. Where the two
+// part, llama.cpp's own top two must be within tol (a tie that a rounding
+// can break either way, counted); pith then takes llama.cpp's token, so
+// every later step is still compared.
+func greedyMatches(t *testing.T, m *model.Model, srv *oracle.LlamaServer, ids []int32, tol float64) int {
+	t.Helper()
+	steps, err := srv.Complete(toInts(ids), 32, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 32 {
+		t.Fatalf("llama.cpp generated %d tokens, want 32", len(steps))
+	}
+	st := m.NewState(model.HeapAllocator{}, 512, 64)
+	logits, err := st.Forward(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := toInts(ids)
+	ties := 0
+	for i, s := range steps {
+		if ours := model.Argmax(logits); int(ours) != s.ID {
+			top := s.Top
+			if top == nil { // a token llama-server did not report on
+				if top, err = srv.NextTokens(ctx, 2); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(top) < 2 || top[0].ID != s.ID || top[1].ID != int(ours) || top[0].Logprob-top[1].Logprob > tol {
+				t.Fatalf("greedy token %d: pith %d, llama.cpp %d (its top two %+v)", i, ours, s.ID, top)
+			}
+			t.Logf("greedy token %d: a near tie (%.4f nats) that pith breaks the other way; it goes on with llama.cpp's", i, top[0].Logprob-top[1].Logprob)
+			ties++
+		}
+		ctx = append(ctx, s.ID)
+		if logits, err = st.Forward([]int32{int32(s.ID)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ties
 }
 
 func toInts(ids []int32) []int {

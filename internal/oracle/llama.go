@@ -274,6 +274,9 @@ type TokenLogprob struct {
 }
 
 // Step is one generated token with the top candidates at its position.
+// Top is nil where llama-server left the position out of its report: it
+// drops the probabilities of a token whose bytes are not valid UTF-8
+// (part of a character), though it generates the token.
 type Step struct {
 	TokenLogprob
 	Top []TokenLogprob `json:"top_logprobs"`
@@ -284,8 +287,17 @@ type Step struct {
 // top nProbs candidates with their log-probabilities under the model's raw
 // distribution.
 func (s *LlamaServer) Complete(prompt []int, n, nProbs int) ([]Step, error) {
+	return s.complete(prompt, n, nProbs, nil)
+}
+
+func (s *LlamaServer) complete(prompt []int, n, nProbs int, ban []int) ([]Step, error) {
 	var resp struct {
-		Probs []Step `json:"completion_probabilities"`
+		Tokens []int  `json:"tokens"`
+		Probs  []Step `json:"completion_probabilities"`
+	}
+	bias := [][]any{}
+	for _, id := range ban {
+		bias = append(bias, []any{id, false})
 	}
 	err := s.post("/completion", map[string]any{
 		// Greedy: temperature 0 keeps only the most likely token (an empty
@@ -293,20 +305,49 @@ func (s *LlamaServer) Complete(prompt []int, n, nProbs int) ([]Step, error) {
 		"prompt": prompt, "n_predict": n, "n_probs": nProbs, "temperature": 0, "top_k": 1,
 		"repeat_penalty": 1, "presence_penalty": 0, "frequency_penalty": 0, "dry_multiplier": 0,
 		"cache_prompt": false, "post_sampling_probs": false, "ignore_eos": true, "seed": 1,
+		"return_tokens": true, "logit_bias": bias,
 	}, &resp)
-	return resp.Probs, err
+	if err != nil {
+		return nil, err
+	}
+	// Every generated token, with its report where there is one: the
+	// reports are the tokens' in order, less the dropped ones.
+	steps := make([]Step, len(resp.Tokens))
+	j := 0
+	for i, id := range resp.Tokens {
+		steps[i].ID = id
+		if j < len(resp.Probs) && resp.Probs[j].ID == id {
+			steps[i] = resp.Probs[j]
+			j++
+		}
+	}
+	if j != len(resp.Probs) {
+		return nil, fmt.Errorf("oracle: llama-server reported %d token probabilities that do not follow its %d tokens", len(resp.Probs), len(resp.Tokens))
+	}
+	return steps, nil
 }
 
 // NextTokens returns the top nProbs next-token candidates after prompt.
 func (s *LlamaServer) NextTokens(prompt []int, nProbs int) ([]TokenLogprob, error) {
-	steps, err := s.Complete(prompt, 1, nProbs)
-	if err != nil {
-		return nil, err
+	// Where the most likely token is part of a UTF-8 character,
+	// llama-server drops the report; forbid that token to the sampler and
+	// ask again. The reported log-probabilities are the raw distribution's,
+	// before the sampler's bias, so they are the same.
+	var ban []int
+	for range 8 {
+		steps, err := s.complete(prompt, 1, nProbs, ban)
+		if err != nil {
+			return nil, err
+		}
+		if len(steps) != 1 {
+			return nil, fmt.Errorf("oracle: llama-server returned %d steps for n_predict 1", len(steps))
+		}
+		if steps[0].Top != nil {
+			return steps[0].Top, nil
+		}
+		ban = append(ban, steps[0].ID)
 	}
-	if len(steps) != 1 {
-		return nil, fmt.Errorf("oracle: llama-server returned %d steps for n_predict 1", len(steps))
-	}
-	return steps[0].Top, nil
+	return nil, fmt.Errorf("oracle: llama-server reported no probabilities after %d tries (tokens %v are parts of characters)", len(ban), ban)
 }
 
 func freePort() (int, error) {

@@ -38,44 +38,89 @@ type TensorPlan struct {
 func Plan(s Shape, ft FileType) []TensorPlan {
 	E, F, hd := uint64(s.Embd), uint64(s.FFN), uint64(s.HeadDim())
 	qDim, kvDim, V := uint64(s.Heads)*hd, uint64(s.KVHeads)*hd, uint64(s.Vocab)
-	// The scales make the next-token distribution peaked and varied: the
-	// feed-forward output outweighs the token's own embedding in the
-	// residual stream (else the model repeats its input), and the output
-	// projection spreads logits with a standard deviation near 10 nats, so
-	// the best token usually leads the next by a nat or more and greedy
-	// decoding is stable (TestPeakedDistribution measures it in llama.cpp).
-	embd := weightSpec{std: 10 / math.Sqrt(float64(s.Embd))}
-	w := 0.6 / math.Sqrt(float64(s.Embd))
+	// The scales make the next-token distribution peaked and varied while
+	// keeping the model tame: two implementations that differ only in the
+	// order of float32 sums must give the same log-probabilities.
+	//
+	// ggml and pith round every matrix input to Q8_0 or Q8_K (F16 for F16
+	// weights) and the KV cache to F16. A last-bit difference now and then
+	// tips one such rounding the other way, which moves that matrix's
+	// outputs by a quantisation step, which tips more roundings: in a deep
+	// random network whose layers each rewrite the residual stream this
+	// cascade grew to the size of the quantisation noise itself, 0.1 to 2
+	// nats of log-probability with the earlier scales, as far from a
+	// float64 reference as from llama.cpp (measured 2026-11-25).
+	//
+	// So the residual stream is the exact part, and every later step a
+	// small correction to it, as in a pre-norm transformer at
+	// initialisation:
+	//   - The token's embedding (looked up, never rounded) and the first
+	//     layer's feed-forward output, as large as the embedding, make up
+	//     the stream. The first feed-forward's input is the normalised
+	//     embedding, rounded the same way in both, so its output differs
+	//     only where a rounding tips inside it, and that difference stays
+	//     below a few thousandths of a nat.
+	//   - Every attention and every later feed-forward adds 0.5% of the
+	//     embedding's size. Together they still move the top log-
+	//     probabilities by 0.4 to 0.7 nats (TestMatchesLlamaCpp checks that
+	//     they matter), so a mistake in attention or a later layer shows.
+	//   - Queries and keys have unit-variance elements, so attention is soft
+	//     (scores with a standard deviation near 1), not a sharp choice a
+	//     rounding can flip.
+	//   - The output norm's weights have mean 0: with the tied output matrix
+	//     an embedding-dominated stream would otherwise predict the token
+	//     it came from. Logits spread with a standard deviation of 5 nats,
+	//     so the distribution is peaked (top token probability 0.1 to 0.9)
+	//     and the first feed-forward, a random map of the token, gives a
+	//     varied greedy continuation.
+	//   - The stream's elements have an RMS of 128, not 1: RMSNorm does not
+	//     care, and it keeps the small projections' weights near 0.01, where
+	//     the F16 block scales of Q8_0 and the K-quants are normal numbers.
+	//     At unit scale Q6_K's scales underflowed to zero on Llama 3.2 1B,
+	//     and those layers vanished.
+	const (
+		logitStd  = 5     // nats, of logits against the normalised stream
+		firstFFN  = 1     // the first feed-forward's output over the embedding (RMS)
+		later     = 0.005 // every other projection's output over the embedding (RMS)
+		attnRMS   = 0.7   // of attention's output: soft averages of unit-variance values
+		swigluRMS = 0.6   // of silu(gate)·up with unit-variance gate and up
+		se        = 128   // the embedding's element std: the stream's scale
+	)
+	in := 1 / math.Sqrt(float64(s.Embd)) // unit-variance projections of the normalised stream
 	norm := weightSpec{std: 0.05, mean: 1}
 	bias := weightSpec{std: 0.1}
 	var out []TensorPlan
 	add := func(name string, spec weightSpec, dims ...uint64) {
 		out = append(out, TensorPlan{Name: name, Dims: dims, spec: spec})
 	}
-	add("token_embd.weight", embd, E, V)
+	add("token_embd.weight", weightSpec{std: se}, E, V)
 	if s.Llama3Scale != nil {
 		add("rope_freqs.weight", weightSpec{fixed: llama3Factors(s)}, hd/2)
 	}
 	for l := range s.Layers {
 		p := fmt.Sprintf("blk.%d.", l)
+		ffn := later
+		if l == 0 {
+			ffn = firstFFN
+		}
 		add(p+"attn_norm.weight", norm, E)
-		add(p+"attn_q.weight", weightSpec{std: 4 * w}, E, qDim)
-		add(p+"attn_k.weight", weightSpec{std: 4 * w}, E, kvDim)
-		add(p+"attn_v.weight", weightSpec{std: w}, E, kvDim)
+		add(p+"attn_q.weight", weightSpec{std: in}, E, qDim)
+		add(p+"attn_k.weight", weightSpec{std: in}, E, kvDim)
+		add(p+"attn_v.weight", weightSpec{std: in}, E, kvDim)
 		if s.QKVBias {
 			add(p+"attn_q.bias", bias, qDim)
 			add(p+"attn_k.bias", bias, kvDim)
 			add(p+"attn_v.bias", bias, kvDim)
 		}
-		add(p+"attn_output.weight", weightSpec{std: w}, qDim, E)
+		add(p+"attn_output.weight", weightSpec{std: later * se / (attnRMS * math.Sqrt(float64(qDim)))}, qDim, E)
 		add(p+"ffn_norm.weight", norm, E)
-		add(p+"ffn_gate.weight", weightSpec{std: 2 * w}, E, F)
-		add(p+"ffn_up.weight", weightSpec{std: 2 * w}, E, F)
-		add(p+"ffn_down.weight", weightSpec{std: 6 / math.Sqrt(float64(s.FFN))}, F, E)
+		add(p+"ffn_gate.weight", weightSpec{std: in}, E, F)
+		add(p+"ffn_up.weight", weightSpec{std: in}, E, F)
+		add(p+"ffn_down.weight", weightSpec{std: ffn * se / (swigluRMS * math.Sqrt(float64(s.FFN)))}, F, E)
 	}
-	add("output_norm.weight", norm, E)
+	add("output_norm.weight", weightSpec{std: logitStd / (math.Sqrt(float64(s.Embd)) * se)}, E)
 	if !s.Tied {
-		add("output.weight", embd, E, V)
+		add("output.weight", weightSpec{std: se}, E, V)
 	}
 	st := &mixState{hasOutput: !s.Tied, layers: s.Layers}
 	for i := range out {
