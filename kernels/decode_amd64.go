@@ -64,20 +64,24 @@ var (
 	_ = registerQuantizers("avx512", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2, Q8_1: quantizeQ8_1AVX2})
 )
 
+// avx2Decode are the avx2 path's decode kernels, and the avx512 path's
+// for the types whose avx512 kernels the CPU cannot run.
+var avx2Decode = map[Type]decodeKernel{
+	Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8},
+	Q8_0: {rows: decQ8_0AVX2, records: decRecordsAVX2, off: 0},
+	Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16},
+	Q4_1: {rows: rowsQ4_1AVX2},
+	Q5_1: {rows: rowsQ5_1AVX2},
+	Q4_K: {rows: rowsQ4_KAVX2R, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
+	Q5_K: {rows: rowsQ5_KAVX2},
+	Q6_K: {rows: rowsQ6_KAVX2},
+}
+
 // The avx512 kernels need AVX512VBMI (VPERMB), and decQ4_0VNNIQ GFNI,
-// beyond what avx512Path checks; avx512Decode leaves them out where they
-// are missing (every CPU with VBMI so far has GFNI too).
+// beyond what avx512Path checks; avx512Decode takes the avx2 ones where
+// they are missing (every CPU with VBMI so far has GFNI too).
 var (
-	_ = registerDecode("avx2", map[Type]decodeKernel{
-		Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8},
-		Q8_0: {rows: decQ8_0AVX2, records: decRecordsAVX2, off: 0},
-		Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16},
-		Q4_1: {rows: rowsQ4_1AVX2},
-		Q5_1: {rows: rowsQ5_1AVX2},
-		Q4_K: {rows: rowsQ4_KAVX2R, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
-		Q5_K: {rows: rowsQ5_KAVX2},
-		Q6_K: {rows: rowsQ6_KAVX2},
-	})
+	_ = registerDecode("avx2", avx2Decode)
 	_ = registerDecode("avx512", avx512Decode())
 
 	_ = func() bool { decodePrefetch = prefetchV; return true }()
@@ -96,13 +100,12 @@ func avx512Decode() map[Type]decodeKernel {
 		Q6_K: {rows: rowsQ6_KVNNI},
 	}
 	if !cpu.X86.HasAVX512GFNI { // decQ4_0VNNIQ's shift of the high nibbles
-		m[Q4_0] = decodeKernel{rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8}
+		m[Q4_0] = avx2Decode[Q4_0]
 	}
 	if !cpu.X86.HasAVX512VBMI {
-		m[Q4_0] = decodeKernel{rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8}
-		m[Q5_0] = decodeKernel{rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16}
-		m[Q4_1] = decodeKernel{rows: rowsQ4_1AVX2}
-		m[Q5_1] = decodeKernel{rows: rowsQ5_1AVX2}
+		for _, t := range []Type{Q4_0, Q5_0, Q4_1, Q5_1} {
+			m[t] = avx2Decode[t]
+		}
 	}
 	return m
 }
