@@ -38,23 +38,12 @@ type matKernels struct {
 	// zOff is the offset that makes the weights unsigned for the VNNI
 	// kernels (Q4_0 8, Q5_0 16, Q8_0 128).
 	zOff int32
-	// repackV, where a path has it, lays out nb blocks of sixteen rows
-	// (rmask: which are valid) for gemmV, the prefill kernel that puts
-	// rows in the vector lanes (gemmv_amd64.s); its activations carry the
-	// integer correction for the offset zOff.
-	repackV func(nb int, w *byte, wrb int, rmask int, dst *byte)
-	// gemmV multiplies nb repacked blocks of sixteen rows by a group of
-	// ntok <= 16 tokens' records, token t's sixteen results to out +
-	// t·ostride bytes (only the rows in rmask).
-	gemmV func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-	// prefetch asks for n bytes at p to come into the cache.
-	prefetch func(p *byte, n int)
-	// laneRows and laneTokens are the rows repackV lays out and the
-	// tokens gemmV takes per call (0: vRows and vGroup), laneBlock the
-	// bytes of a repacked block (0: vBlock).
-	laneRows, laneTokens, laneBlock int
+	// lanes, where a path has them, are the prefill kernels that put
+	// rows in the vector lanes (gemmv_amd64.s, gemmv2_amd64.s); their
+	// activations carry the integer correction for the offset zOff.
+	lanes laneKernels
 	// recordsV, where a path has it, writes one token's records for
-	// gemmV as quantJob.recordsV does (dst: its first block's record);
+	// lanes.gemm as quantJob.recordsV does (dst: its first block's record);
 	// for Q8_1 activations (Q4_1, Q5_1) it is the only writer.
 	recordsV func(nb int, row, dst *byte, zOff int)
 
@@ -85,20 +74,24 @@ type floatKernels struct {
 	roundF16s func(dst, src []float32, s float32)
 
 	// kLanes are row-lane prefill kernels for K-quants (Q8_K activations).
-	kLanes map[Type]kLaneKernels
+	kLanes map[Type]laneKernels
 }
 
-// kLaneKernels are a K-quant's row-lane prefill kernels: repack lays out nb
-// blocks of 16 rows in block bytes each; gemm multiplies them by a group of
-// ntok <= 16 tokens' records (kRecord bytes per token and block, made by
-// recordsK with pairs) into out, with acc as scratch for 256 floats.
-type kLaneKernels struct {
+// laneKernels are a weight type's row-lane prefill kernels: repack lays out
+// nb blocks of rows rows (rmask: which are valid) in block bytes each; gemm
+// multiplies them by a group of ntok <= tokens tokens' records (vRecord
+// bytes per token and block, or kRecord for the K-quants, made by recordsK
+// with pairs), token t's results to out + t·ostride bytes (only the rows in
+// rmask), with acc as scratch for 256 floats; prefetch asks for n bytes at
+// p to come into the cache.
+type laneKernels struct {
 	repack   func(nb int, w *byte, wrb int, rmask int, dst *byte)
 	gemm     func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 	prefetch func(p *byte, n int)
-	block    int
-	// pairs writes the block's activation sums as the int16 pairs the
-	// kernel's VPDPWSSD takes, from the Q8_K block's sums of 16.
+	// block is the bytes of a repacked block (0: vBlock).
+	block int
+	// pairs (K-quants) writes the block's activation sums as the int16
+	// pairs the kernel's VPDPWSSD takes, from the Q8_K block's sums of 16.
 	pairs func(dst, bsums []byte)
 	// rows and tokens per repacked tile and per call (0: vRows, vGroup).
 	rows, tokens int

@@ -50,16 +50,13 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2,
-			repackV: repackV8Q8_0, gemmV: gemmV8Q8_0AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
-		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2, zOff: 8,
-			repackV: repackV8Q4_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
-		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2, zOff: 16,
-			repackV: repackV8Q5_0, gemmV: gemmV8AVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, recordsV: recordsVAVX2},
+		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2, lanes: laneKernels{repack: repackV8Q8_0, gemm: gemmV8Q8_0AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2, zOff: 8, lanes: laneKernels{repack: repackV8Q4_0, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
 		// activations); fewer tokens take their dot products.
-		Q4_1: {repackV: repackV8Q4_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 320, recordsV: recordsV1AVX2},
-		Q5_1: {repackV: repackV8Q5_1, gemmV: gemmV8MAVX2, prefetch: prefetchV, laneRows: 8, laneTokens: 4, laneBlock: 320, recordsV: recordsV1AVX2},
+		Q4_1: {lanes: laneKernels{repack: repackV8Q4_1, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
+		Q5_1: {lanes: laneKernels{repack: repackV8Q5_1, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
@@ -67,11 +64,11 @@ var (
 	// rows on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, repackV: repackVQ8_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
-		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, zOff: 8, repackV: repackVQ4_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
-		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, zOff: 16, repackV: repackVQ5_0, gemmV: gemmV16, prefetch: prefetchV, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
-		Q4_1: {repackV: repackVQ4_1, gemmV: gemmV16M, prefetch: prefetchV, laneBlock: 640, recordsV: recordsV1AVX2},
-		Q5_1: {repackV: repackVQ5_1, gemmV: gemmV16M, prefetch: prefetchV, laneBlock: 640, recordsV: recordsV1AVX2},
+		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, lanes: laneKernels{repack: repackVQ8_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, zOff: 8, lanes: laneKernels{repack: repackVQ4_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, zOff: 16, lanes: laneKernels{repack: repackVQ5_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q4_1: {lanes: laneKernels{repack: repackVQ4_1, gemm: gemmV16M, prefetch: prefetchV, block: 640}, recordsV: recordsV1AVX2},
+		Q5_1: {lanes: laneKernels{repack: repackVQ5_1, gemm: gemmV16M, prefetch: prefetchV, block: 640}, recordsV: recordsV1AVX2},
 	})
 )
 
@@ -131,7 +128,7 @@ func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 // that matrix at 52-58% of the int8 peak instead of 48-54% (Q6_K, Q4_K),
 // though each tile is repacked once per pass. (The legacy formats' lanes
 // lost 3 points with passes, so they take all tokens at once.)
-var kLanesAVX512 = map[Type]kLaneKernels{
+var kLanesAVX512 = map[Type]laneKernels{
 	Q4_K: {repack: repackVQ4_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K, passBytes: kPassAVX512},
 	Q6_K: {repack: repackVQ6_K, gemm: gemmVQ6_K, prefetch: prefetchV, block: 5696, pairs: pairsQ6_K, passBytes: kPassAVX512},
 	Q5_K: {repack: repackVQ5_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K, passBytes: kPassAVX512},
@@ -202,7 +199,7 @@ func gemmV8Q6_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int,
 func repackV8Q6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 // kLanesAVX2 are the avx2 path's K-quant row-lane kernels (gemmv2_amd64.s).
-var kLanesAVX2 = map[Type]kLaneKernels{
+var kLanesAVX2 = map[Type]laneKernels{
 	Q4_K: {repack: repackV8Q4_K, gemm: gemmV8Q4_KAVX2, prefetch: prefetchV, block: 2496, pairs: pairsQ4_K, rows: 8, tokens: 4},
 	Q5_K: {repack: repackV8Q5_K, gemm: gemmV8Q5_KAVX2, prefetch: prefetchV, block: 2496, pairs: pairsQ4_K, rows: 8, tokens: 4},
 	Q6_K: {repack: repackV8Q6_K, gemm: gemmV8Q6_KAVX2, prefetch: prefetchV, block: 2848, pairs: pairsQ6_K, rows: 8, tokens: 4},

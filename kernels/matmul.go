@@ -151,7 +151,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	// activations, or Q8_1 for Q4_1 and Q5_1), else the tiles of four
 	// tokens.
 	fast := ok && nb > 0 && xt == Q8_0
-	rowLanes := ok && nb > 0 && mk.repackV != nil && n >= vMinTokens
+	rowLanes := ok && nb > 0 && mk.lanes.repack != nil && n >= vMinTokens
 	if k, ok := activeDecode[w.Type]; ok && n == 1 && w.Cols >= w.Type.BlockSize() {
 		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
 		return
@@ -165,25 +165,15 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 		rest = rest[n*nb*4+4:]
 	}
 	if rowLanes {
-		block := cmp.Or(mk.laneBlock, vBlock)
 		xv = rest[:vBytes(w.Cols, n)]
-		clearPad(xv, nb, vRecord, n)
-		growScratch(Threads(), nb*block+vGroup*vRows*4+64)
-		lane = laneSpec{x: xv, nb: nb, block: block, rec: vRecord, repack: mk.repackV, gemm: mk.gemmV, prefetch: mk.prefetch,
-			rows: cmp.Or(mk.laneRows, vRows), tokens: cmp.Or(mk.laneTokens, vGroup)}
+		lane = mk.lanes.spec(xv, nb, vRecord, n)
 	}
 	// K-quants: the row-lane kernels where the path has them.
 	var xk []byte
 	kl, kLanes := activeFloat.kLanes[w.Type]
 	if nbk := w.Cols / QKK; kLanes && xt == Q8_K && n >= vMinTokens && nbk > 0 {
 		xk = work[xrb*n:][:kBytes(w.Type, w.Cols, n)]
-		clearPad(xk, nbk, kRecord, n)
-		growScratch(Threads(), nbk*kl.block+vGroup*vRows*4+64)
-		lane = laneSpec{x: xk, nb: nbk, block: kl.block, rec: kRecord, repack: kl.repack, gemm: kl.gemm, prefetch: kl.prefetch,
-			rows: cmp.Or(kl.rows, vRows), tokens: cmp.Or(kl.tokens, vGroup)}
-		if kl.passBytes > 0 {
-			lane.chunk = max(1, kl.passBytes/(vGroup*nbk*kRecord)) * vGroup
-		}
+		lane = kl.spec(xk, nbk, kRecord, n)
 	}
 	q := &theJobs.quant
 	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
@@ -384,20 +374,31 @@ func (j *matmulJob) runRowLanes(lo, hi int) {
 	}
 }
 
-// laneSpec is a row-lane product's kernels and activation records: nb
-// blocks per row, block bytes per repacked tile of rows rows, rec bytes per
-// token and block, tokens per kernel call (a divisor of vGroup).
+// laneSpec is a row-lane product's kernels, their defaults filled in, and
+// activation records: nb blocks per row, rec bytes per token and block.
 type laneSpec struct {
-	x              []byte
-	nb, block, rec int
-	rows, tokens   int // per repacked tile and per kernel call
+	laneKernels
+	x       []byte
+	nb, rec int
 	// chunk is the tokens (a multiple of vGroup) that pass through all
 	// of a thread's rows before the next ones do, each tile repacked
 	// once per pass; 0: all of them in one pass.
-	chunk    int
-	repack   func(nb int, w *byte, wrb int, rmask int, dst *byte)
-	gemm     func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-	prefetch func(p *byte, n int)
+	chunk int
+}
+
+// spec readies the row-lane product of n tokens whose records, nb blocks
+// of rec bytes each per token, are x: it zeroes the unused token slots of
+// the last group and makes each thread's scratch room for a repacked tile.
+func (l laneKernels) spec(x []byte, nb, rec, n int) laneSpec {
+	l.block = cmp.Or(l.block, vBlock)
+	l.rows, l.tokens = cmp.Or(l.rows, vRows), cmp.Or(l.tokens, vGroup)
+	clearPad(x, nb, rec, n)
+	growScratch(Threads(), nb*l.block+vGroup*vRows*4+64)
+	s := laneSpec{laneKernels: l, x: x, nb: nb, rec: rec}
+	if l.passBytes > 0 {
+		s.chunk = max(1, l.passBytes/(vGroup*nb*rec)) * vGroup
+	}
+	return s
 }
 
 // vScratch holds one repacking buffer per thread of a product: a thread
