@@ -85,12 +85,12 @@ func q81Bytes(m Matrix) int {
 	if m.Type.VecDotType() != Q8_1 {
 		return 0
 	}
-	return recordBytes(m.Cols/QK) + 64
+	return zBytes(m.Cols)
 }
 
 // matVecDecode is MatMul for one token with the decode kernel k; MatMul
 // has checked the buffers (work holds MatMulWork(w, 1) bytes: the converted
-// row, then for Q8_0 room for the records at a 64-byte boundary) and holds
+// row, then room for k's records at a 64-byte boundary) and holds
 // opMu. quant is the path's Q8_0 quantiser, or nil.
 func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) {
 	rec := decodeRecords(w, x, work, xrb, quant, k)

@@ -75,7 +75,7 @@ func dxBytes(m Matrix, n int) int {
 	// +4: room to align the float32 view; then the token-group records of
 	// the row-lane kernels, or decode's pair records of one token (the
 	// model's one work buffer serves both), whichever is larger.
-	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols, 1), vBytes(m.Cols, n))
+	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols), vBytes(m.Cols, n))
 }
 
 // vRecord is the size of one token's record of one block for the row-lane
@@ -103,7 +103,9 @@ func vBytes(cols, n int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols
 // decode_amd64.s).
 const zRecord = 192
 
-func zBytes(cols, n int) int { return n*recordBytes(cols/QK) + 64 }
+// zBytes is the room decode's records of one token of cols elements take
+// at a 64-byte boundary.
+func zBytes(cols int) int { return recordBytes(cols/QK) + 64 }
 
 // MatVec computes y = W·x for one token (decode). work holds x converted
 // to the weights' activation type; its size is MatMulWork(w, 1).
