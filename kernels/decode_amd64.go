@@ -46,22 +46,32 @@ func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 //go:noescape
 func quantQ8_KAVX2(nb int, src *float32, dst *byte) (finite bool)
 
-// quantizeQ8_KAVX2 is quantizeQ8_K; a row with a NaN or infinity is left
-// to the portable code, whose handling of those is the reference.
-func quantizeQ8_KAVX2(dst []byte, src []float32) {
-	nb := len(src) / QKK
-	if nb == 0 {
-		return
-	}
-	_ = dst[nb*q8KBytes-1]
-	if !quantQ8_KAVX2(nb, &src[0], &dst[0]) {
-		quantizeQ8_K(dst, src)
+// checkedQuantizer is the quantiser of whole rows of t (Q8_1, Q8_K) by
+// fast, for nb blocks; a row with a NaN or infinity is left to the
+// portable code, whose handling of those is the reference.
+func checkedQuantizer(t Type, fast func(nb int, src *float32, dst *byte) (finite bool)) func(dst []byte, src []float32) {
+	bs, bb, ref := t.BlockSize(), t.BlockBytes(), portable[t].quantize
+	return func(dst []byte, src []float32) {
+		nb := len(src) / bs
+		if nb == 0 {
+			return
+		}
+		_ = dst[nb*bb-1]
+		if !fast(nb, &src[0], &dst[0]) {
+			ref(dst, src)
+		}
 	}
 }
 
+// quantizersAVX2 are the avx2 and avx512 paths' activation quantisers.
+var quantizersAVX2 = map[Type]func(dst []byte, src []float32){
+	Q8_K: checkedQuantizer(Q8_K, quantQ8_KAVX2),
+	Q8_1: checkedQuantizer(Q8_1, quantQ8_1AVX2),
+}
+
 var (
-	_ = registerQuantizers("avx2", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2, Q8_1: quantizeQ8_1AVX2})
-	_ = registerQuantizers("avx512", map[Type]func(dst []byte, src []float32){Q8_K: quantizeQ8_KAVX2, Q8_1: quantizeQ8_1AVX2})
+	_ = registerQuantizers("avx2", quantizersAVX2)
+	_ = registerQuantizers("avx512", quantizersAVX2)
 )
 
 // avx2Decode are the avx2 path's decode kernels, and the avx512 path's
