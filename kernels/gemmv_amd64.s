@@ -85,20 +85,9 @@ GLOBL ·vPermHi(SB), RODATA|NOPTR, $64
 // the destination, DX the valid-row mask (re-armed in K1 before each
 // gather, which clears it), Z30 the row offsets r·wrb, Z29 0x0f bytes.
 
-// Z of dword OFF of the sixteen rows' current block (zero in invalid rows).
-#define GATHERV(OFF, Z) \
-	KMOVW DX, K1; \
-	VPXORD Z, Z, Z; \
-	VPGATHERDD OFF(SI)(Z30*1), K1, Z
-
+// VREPACK_ARGS and the gathers (GATHERV) are in vtranspose_amd64.h.
 #define REPACK_PROLOGUE \
-	MOVQ nb+0(FP), CX; \
-	MOVQ w+8(FP), SI; \
-	MOVQ wrb+16(FP), AX; \
-	VPBROADCASTD AX, Z30; \
-	VPMULLD ·vLanes(SB), Z30, Z30; \
-	MOVQ rmask+24(FP), DX; \
-	MOVQ dst+32(FP), DI; \
+	VREPACK_ARGS; \
 	MOVL $0x0f0f0f0f, AX; \
 	VPBROADCASTD AX, Z29
 

@@ -201,16 +201,6 @@
 	FIN(4256, 896, Z14); \
 	FIN(4560, 960, Z15)
 
-// The repacking kernels' arguments, Z30 the rows' offsets r·wrb.
-#define KREPACK_PROLOGUE \
-	MOVQ nb+0(FP), CX; \
-	MOVQ w+8(FP), SI; \
-	MOVQ wrb+16(FP), AX; \
-	VPBROADCASTD AX, Z30; \
-	VPMULLD ·vLanes(SB), Z30, Z30; \
-	MOVQ rmask+24(FP), DX; \
-	MOVQ dst+32(FP), DI
-
 // func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmVQ4_K(SB), NOSPLIT, $0-64
 	KPROLOGUE
@@ -250,17 +240,12 @@ vkdone:
 // at a time with VPGATHERDD as repackVQ4_0 does. Register plan: CX blocks
 // left, SI the first row's block, DI the destination, DX the valid-row
 // mask, Z30 the row offsets, Z29 15 and Z28 63 and Z27 3 in each dword,
-// Z26 0x0f bytes.
-
-#define GATHERK(OFF, Z) \
-	KMOVW DX, K1; \
-	VPXORD Z, Z, Z; \
-	VPGATHERDD OFF(SI)(Z30*1), K1, Z
+// Z26 0x0f bytes. VREPACK_ARGS and GATHERV are in vtranspose_amd64.h.
 
 // Nibbles of bytes 4G..4G+3 of pair P's 32 bytes to sub-blocks 2P (low)
 // and 2P+1 (high), register G.
 #define NIBK(P, G) \
-	GATHERK(16+P*32+G*4, Z16); \
+	GATHERV(16+P*32+G*4, Z16); \
 	NIBKZ(P, G, Z16)
 
 // NIBK from the dword in Z (Z17 a temporary).
@@ -283,7 +268,7 @@ vkdone:
 // (high) from bits 2P and 2P+1 of the qh bytes of group G (QH); Z25
 // 0x01 bytes.
 #define NIB5K(P, G, QH) \
-	GATHERK(48+P*32+G*4, Z16); \
+	GATHERV(48+P*32+G*4, Z16); \
 	NIB5KZ(P, G, Z16, QH)
 
 // NIB5K from the dword in Z (Z17, Z18 temporaries).
@@ -358,10 +343,10 @@ vkdone:
 // A block's d, dmin, scales and mins for sixteen rows as gemmVQ4_K takes
 // them (Q4_K and Q5_K lay these out alike).
 #define KSCALES \
-	GATHERK(0, Z16); \
-	GATHERK(4, Z18); \
-	GATHERK(8, Z19); \
-	GATHERK(12, Z20); \
+	GATHERV(0, Z16); \
+	GATHERV(4, Z18); \
+	GATHERV(8, Z19); \
+	GATHERV(12, Z20); \
 	KSCALESZ
 
 // KSCALES of a full tile, from one transpose.
@@ -410,7 +395,7 @@ vkdone:
 // func repackVQ4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 // A full tile transposes (KSCALEST, NIBPAIRT), a partial one gathers.
 TEXT ·repackVQ4_K(SB), NOSPLIT, $0-40
-	KREPACK_PROLOGUE
+	VREPACK_ARGS
 	KCONSTS
 	TESTQ CX, CX
 	JZ rkdone
@@ -448,7 +433,7 @@ rkdone:
 // Q5_K (176-byte blocks: Q4_K's head, 32 bytes of fifth bits qh, 128 of
 // nibbles) for gemmVQ4_K, whose unsigned weights may reach 31.
 TEXT ·repackVQ5_K(SB), NOSPLIT, $0-40
-	KREPACK_PROLOGUE
+	VREPACK_ARGS
 	KCONSTS
 	MOVL $0x01010101, AX
 	VPBROADCASTD AX, Z25
@@ -474,14 +459,14 @@ r5kfull:
 r5kloop:
 	KSCALES
 	// nibbles
-	GATHERK(16, Z0)
-	GATHERK(20, Z1)
-	GATHERK(24, Z2)
-	GATHERK(28, Z3)
-	GATHERK(32, Z4)
-	GATHERK(36, Z5)
-	GATHERK(40, Z6)
-	GATHERK(44, Z7)
+	GATHERV(16, Z0)
+	GATHERV(20, Z1)
+	GATHERV(24, Z2)
+	GATHERV(28, Z3)
+	GATHERV(32, Z4)
+	GATHERV(36, Z5)
+	GATHERV(40, Z6)
+	GATHERV(44, Z7)
 	NIB5PAIR(0)
 	NIB5PAIR(1)
 	NIB5PAIR(2)
@@ -602,9 +587,9 @@ v6done:
 // B = ql[64H+32+4G..], Q = qh[32H+4G..]; quarter k's element goes to
 // sub-block 8H+2k+GD, register GM (GD, GM = G/4, G mod 4).
 #define Q6GROUP(H, G, GD, GM) \
-	GATHERK(64*H+4*G, Z16); \
-	GATHERK(64*H+32+4*G, Z17); \
-	GATHERK(128+32*H+4*G, Z18); \
+	GATHERV(64*H+4*G, Z16); \
+	GATHERV(64*H+32+4*G, Z17); \
+	GATHERV(128+32*H+4*G, Z18); \
 	Q6PUTS(H, GD, GM, Z16, Z17, Z18)
 
 // The four quarters' elements of group G = 4·GD+GM of half H from A (its
@@ -641,7 +626,7 @@ v6done:
 
 // Scales 4I..4I+3 (dword at 192+4I) sign-extended to sub-blocks 4I+j.
 #define Q6SCALES(I) \
-	GATHERK(192+4*I, Z16); \
+	GATHERV(192+4*I, Z16); \
 	Q6SCALESZ(I, Z16)
 
 // Q6SCALES from the dword in Z (Z17, Z0-Z3 temporaries).
@@ -674,7 +659,7 @@ v6done:
 
 // d: the high half of the dword at 206, inside the block.
 #define Q6D \
-	GATHERK(206, Z16); \
+	GATHERV(206, Z16); \
 	VPSRLD $16, Z16, Z16; \
 	VPMOVDW Z16, Y17; \
 	VCVTPH2PS Y17, Z17; \
@@ -683,7 +668,7 @@ v6done:
 // func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 // A full tile transposes (Q6QUADT), a partial one gathers.
 TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
-	KREPACK_PROLOGUE
+	VREPACK_ARGS
 	MOVL $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Z26
 	MOVL $0x30303030, AX

@@ -1,7 +1,26 @@
-// Transposing sixteen weight rows for the row-lane kernels' repacking
-// (gemmv_amd64.s, gemmvk_amd64.s): loads and permutes instead of gathers,
-// which cost a fifth to a sixth of a prefill. The permute indices
-// vPermLo and vPermHi are in gemmv_amd64.s.
+// The row-lane kernels' repacking (gemmv_amd64.s, gemmvk_amd64.s): the
+// arguments and gathers both files' repacks share, and transposing sixteen
+// weight rows by loads and permutes instead of gathers, which cost a fifth
+// to a sixth of a prefill. The tables vLanes, vPermLo and vPermHi are in
+// gemmv_amd64.s.
+
+// A repacking kernel's arguments: CX blocks, SI the first row's block, DX
+// the valid-row mask, DI the destination, Z30 the rows' offsets r·wrb.
+#define VREPACK_ARGS \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ wrb+16(FP), AX; \
+	VPBROADCASTD AX, Z30; \
+	VPMULLD ·vLanes(SB), Z30, Z30; \
+	MOVQ rmask+24(FP), DX; \
+	MOVQ dst+32(FP), DI
+
+// Z of dword OFF of the sixteen rows' current block (zero in invalid rows):
+// the mask re-armed in K1 from DX, as the gather clears it.
+#define GATHERV(OFF, Z) \
+	KMOVW DX, K1; \
+	VPXORD Z, Z, Z; \
+	VPGATHERDD OFF(SI)(Z30*1), K1, Z
 
 // Four rows' 16 bytes (at A0-A3) into Z (X its low quarter), row by
 // 128-bit lane.
