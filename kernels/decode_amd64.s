@@ -82,23 +82,14 @@ DATA ·decQ5Scale<>+24(SB)/8, $0x000b000b000b000b
 GLOBL ·decQ5Scale<>(SB), RODATA|NOPTR, $32
 
 // decQ5_0AVX2's shuffles: bytes 0-1 of the broadcast qword (low lane) and
-// 2-3 (high lane) eight times each, for the low nibbles; 4-5 and 6-7 for
-// the high ones; and the bit pattern (each byte all bits but its own).
-DATA ·decQ5Lo<>+0(SB)/8, $0x0000000000000000
-DATA ·decQ5Lo<>+8(SB)/8, $0x0101010101010101
-DATA ·decQ5Lo<>+16(SB)/8, $0x0202020202020202
-DATA ·decQ5Lo<>+24(SB)/8, $0x0303030303030303
-GLOBL ·decQ5Lo<>(SB), RODATA|NOPTR, $32
+// 2-3 (high lane) eight times each, for the low nibbles (q5Shuf in
+// gemm_amd64.s); 4-5 and 6-7 for the high ones (decQ5Hi); and the bit
+// pattern, each byte all bits but its own (q5Bits in gemm_amd64.s).
 DATA ·decQ5Hi<>+0(SB)/8, $0x0404040404040404
 DATA ·decQ5Hi<>+8(SB)/8, $0x0505050505050505
 DATA ·decQ5Hi<>+16(SB)/8, $0x0606060606060606
 DATA ·decQ5Hi<>+24(SB)/8, $0x0707070707070707
 GLOBL ·decQ5Hi<>(SB), RODATA|NOPTR, $32
-DATA ·decQ5Bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·decQ5Bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·decQ5Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·decQ5Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
-GLOBL ·decQ5Bits<>(SB), RODATA|NOPTR, $32
 
 // Constants of the quantisers: Y15 the abs mask, Y10 +Inf.
 #define Q_ABS_INF \
@@ -421,9 +412,9 @@ d4done:
 TEXT ·decQ5_0AVX2(SB), NOSPLIT, $0-48
 	DEC_ARGS
 	DEC_CONSTS
-	VMOVDQU ·decQ5Lo<>(SB), Y6
+	VMOVDQU ·q5Shuf(SB), Y6
 	VMOVDQU ·decQ5Hi<>(SB), Y7
-	VMOVDQU ·decQ5Bits<>(SB), Y14
+	VMOVDQU ·q5Bits(SB), Y14
 	VPCMPEQB Y15, Y15, Y15
 	MOVL $0x10101010, AX
 	VMOVD AX, X3

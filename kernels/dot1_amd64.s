@@ -12,21 +12,11 @@
 //
 // Register plan: CX blocks, SI w, DI x; Y0 float sums, X1 lane 1: the sum
 // of m·s; Y4 0x0001 words, Y5 0x0f bytes; Y8 levels, Y9-Y12 temporaries;
-// Q5_1: Y3 all ones, Y6 Y7 the tables below, Y13 0x10 bytes.
+// Q5_1: Y3 all ones, Y6 Y7 the tables named below, Y13 0x10 bytes.
 
 // Q5_1's fifth bits as ggml's bytes_from_bits_32: qh's byte k to bytes
-// 8k..8k+7, each OR-ed with all bits but its own, equal to 0xff where that
-// bit is set.
-DATA ·d1Shuf<>+0(SB)/8, $0x0000000000000000
-DATA ·d1Shuf<>+8(SB)/8, $0x0101010101010101
-DATA ·d1Shuf<>+16(SB)/8, $0x0202020202020202
-DATA ·d1Shuf<>+24(SB)/8, $0x0303030303030303
-GLOBL ·d1Shuf<>(SB), RODATA|NOPTR, $32
-DATA ·d1Bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·d1Bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·d1Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·d1Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
-GLOBL ·d1Bits<>(SB), RODATA|NOPTR, $32
+// 8k..8k+7 (q5Shuf in gemm_amd64.s), each OR-ed with all bits but its own
+// (q5Bits), equal to 0xff where that bit is set.
 
 // Rows as the K-quant kernels: row r at w + r·wstride, its result to
 // out[r]; a dot product is one row. R12 the row, R13 wstride, R11 out, R14
@@ -112,8 +102,8 @@ d41done:
 // func rowsQ5_1AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 TEXT ·rowsQ5_1AVX2(SB), NOSPLIT, $0-48
 	D1_ARGS
-	VMOVDQU ·d1Shuf<>(SB), Y6
-	VMOVDQU ·d1Bits<>(SB), Y7
+	VMOVDQU ·q5Shuf(SB), Y6
+	VMOVDQU ·q5Bits(SB), Y7
 	VPCMPEQB Y3, Y3, Y3
 	MOVL $0x10101010, AX
 	VMOVD AX, X13

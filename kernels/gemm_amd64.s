@@ -1,16 +1,17 @@
 #include "textflag.h"
 
-// Constants of W_Q5_0.
-DATA ·q5Shuf<>+0(SB)/8, $0x0000000000000000
-DATA ·q5Shuf<>+8(SB)/8, $0x0101010101010101
-DATA ·q5Shuf<>+16(SB)/8, $0x0202020202020202
-DATA ·q5Shuf<>+24(SB)/8, $0x0303030303030303
-GLOBL ·q5Shuf<>(SB), RODATA|NOPTR, $32
-DATA ·q5Bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·q5Bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·q5Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·q5Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
-GLOBL ·q5Bits<>(SB), RODATA|NOPTR, $32
+// Constants of W_Q5_0. q5Shuf and q5Bits are ggml's bytes_from_bits_32
+// tables, shared with dot1_amd64.s and decode_amd64.s.
+DATA ·q5Shuf+0(SB)/8, $0x0000000000000000
+DATA ·q5Shuf+8(SB)/8, $0x0101010101010101
+DATA ·q5Shuf+16(SB)/8, $0x0202020202020202
+DATA ·q5Shuf+24(SB)/8, $0x0303030303030303
+GLOBL ·q5Shuf(SB), RODATA|NOPTR, $32
+DATA ·q5Bits+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·q5Bits+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·q5Bits+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·q5Bits+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL ·q5Bits(SB), RODATA|NOPTR, $32
 DATA ·q5Ones<>+0(SB)/8, $0xffffffffffffffff
 DATA ·q5Ones<>+8(SB)/8, $0xffffffffffffffff
 DATA ·q5Ones<>+16(SB)/8, $0xffffffffffffffff
@@ -83,8 +84,8 @@ GLOBL ·q5F0<>(SB), RODATA|NOPTR, $32
 	VPBROADCASTW (SI), X7; \
 	VCVTPH2PS X7, Y7; \
 	VPBROADCASTD 2(SI), Y8; \
-	VPSHUFB ·q5Shuf<>(SB), Y8, Y8; \
-	VPOR ·q5Bits<>(SB), Y8, Y8; \
+	VPSHUFB ·q5Shuf(SB), Y8, Y8; \
+	VPOR ·q5Bits(SB), Y8, Y8; \
 	VPCMPEQB ·q5Ones<>(SB), Y8, Y8; \
 	VPANDN ·q5F0<>(SB), Y8, Y8; \
 	VMOVDQU 6(SI), X9; \
