@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "rows_amd64.h"
 
 // Decode kernels: many weight rows times one token, for MatVec.
 //
@@ -31,15 +32,7 @@
 // most 2·15·127, but Q8_0 made unsigned could reach 2·255·127, so the AVX2
 // Q8_0 kernel keeps the sign trick (|w| times x·sign(w), at most 2·128·127).
 
-// Software prefetch: the kernels ask for the weights DEC_PFD bytes ahead
-// of the block they compute (about 16 KiB: decQ4_0VNNIQ on one thread ran
-// 26, 28, 31, 36, 37 and 38 GB/s with 0.5, 1, 2, 4, 8 and 16 KiB, the
-// streaming-read probe 41). The hardware prefetchers stop at a 4 KiB page,
-// so a kernel that computes between its loads keeps too few misses in
-// flight on its own; a prefetch also crosses the page and walks its
-// translation ahead of the loads. Prefetching past the end of a chunk of
-// rows reads a little the kernel will not use; it never faults.
-#define DEC_PFD 16384
+// Software prefetch: DEC_PFD, in rows_amd64.h.
 
 // GF2P8AFFINEQB's matrix for a logical shift right by 4 of each byte:
 // result bit i (i < 4) is source bit i+4, from the matrix byte 7-i.

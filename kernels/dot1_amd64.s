@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "rows_amd64.h"
 
 // AVX2 dot products of Q4_1 and Q5_1 weight rows with Q8_1 activations,
 // one call per row (nb blocks of 32): the unsigned levels (nibble, plus the
@@ -31,13 +32,6 @@
 	MOVL $0x0f0f0f0f, AX; \
 	VMOVD AX, X5; \
 	VPBROADCASTD X5, Y5
-
-#define D1_ROW_START \
-	MOVQ nb+0(FP), CX; \
-	MOVQ R12, SI; \
-	MOVQ x+24(FP), DI; \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS X1, X1, X1
 
 // The nibbles at Q(SI) as unsigned bytes: low ones (elements 0-15) in the
 // low lane, high ones (16-31) in the high lane.
@@ -83,7 +77,7 @@ TEXT ·rowsQ4_1AVX2(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ d41done
 d41row:
-	D1_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ d41end
 d41loop:
@@ -111,7 +105,7 @@ TEXT ·rowsQ5_1AVX2(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ d51done
 d51row:
-	D1_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ d51end
 d51loop:

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "rows_amd64.h"
 
 // AVX2 dot products of K-quant weight rows with Q8_K activations, one call
 // per row (nb super-blocks of 256). Same integer arithmetic as ggml's AVX2
@@ -7,9 +8,8 @@
 // has no VCVTPH2PS for the F16 super-block scales and an archsimd loop ran
 // ten times slower than plain Go here.
 
-// Software prefetch DEC_PFD bytes ahead of the weights, as the decode
-// kernels of decode_amd64.s do (see there).
-#define DEC_PFD 16384
+// Software prefetch DEC_PFD (rows_amd64.h) bytes ahead of the weights, as
+// the decode kernels of decode_amd64.s do.
 #define K_PF(N) \
 	PREFETCHT0 (DEC_PFD+N)(SI)
 
@@ -331,13 +331,6 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 	VMOVD AX, X15; \
 	VPBROADCASTD X15, Y15
 
-#define K_ROW_START \
-	MOVQ nb+0(FP), CX; \
-	MOVQ R12, SI; \
-	MOVQ x+24(FP), DI; \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS X1, X1, X1
-
 // Y0's lanes minus the mins' X1 (zero for Q6_K), summed, to out[r]; next
 // row.
 #define K_ROW_END(LOOP) \
@@ -359,7 +352,7 @@ TEXT ·rowsQ4_KAVX2(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ q4kdone
 q4krow:
-	K_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ q4kend
 q4kloop:
@@ -415,7 +408,7 @@ TEXT ·rowsQ5_KAVX2(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ q5kdone
 q5krow:
-	K_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ q5kend
 q5kloop:
@@ -493,7 +486,7 @@ TEXT ·rowsQ6_KAVX2(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ q6kdone
 q6krow:
-	K_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ q6kend
 q6kloop:
@@ -827,7 +820,7 @@ TEXT ·rowsQ4_KVNNI(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ k4zdone
 k4zrow:
-	K_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ k4zend
 k4zloop:
@@ -908,7 +901,7 @@ TEXT ·rowsQ5_KVNNI(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ k5zdone
 k5zrow:
-	K_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ k5zend
 k5zloop:
@@ -1033,7 +1026,7 @@ TEXT ·rowsQ6_KVNNI(SB), NOSPLIT, $0-48
 	TESTQ R14, R14
 	JZ k6zdone
 k6zrow:
-	K_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ k6zend
 k6zloop:
@@ -1089,7 +1082,7 @@ TEXT ·rowsQ4_KAVX2R(SB), NOSPLIT, $32-48
 	TESTQ R14, R14
 	JZ k4rdone
 k4rrow:
-	K_ROW_START
+	ROW_START
 	TESTQ CX, CX
 	JZ k4rend
 k4rloop:

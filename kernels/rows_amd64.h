@@ -1,0 +1,22 @@
+// Shared by the kernels that run a chunk of weight rows against one token
+// (decode_amd64.s, dot1_amd64.s, kquant_amd64.s).
+
+// Software prefetch: the kernels ask for the weights DEC_PFD bytes ahead
+// of the block they compute (about 16 KiB: decQ4_0VNNIQ on one thread ran
+// 26, 28, 31, 36, 37 and 38 GB/s with 0.5, 1, 2, 4, 8 and 16 KiB, the
+// streaming-read probe 41). The hardware prefetchers stop at a 4 KiB page,
+// so a kernel that computes between its loads keeps too few misses in
+// flight on its own; a prefetch also crosses the page and walks its
+// translation ahead of the loads. Prefetching past the end of a chunk of
+// rows reads a little the kernel will not use; it never faults.
+#define DEC_PFD 16384
+
+// A row's start in the rows kernels of dot1_amd64.s and kquant_amd64.s
+// (R12 the row): CX its blocks, SI its weights, DI the token's records,
+// the sums Y0 and X1 cleared.
+#define ROW_START \
+	MOVQ nb+0(FP), CX; \
+	MOVQ R12, SI; \
+	MOVQ x+24(FP), DI; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS X1, X1, X1
