@@ -1,0 +1,104 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// BenchmarkDecodeL2 runs each path's decode kernel alone (no activation
+// conversion, no dispatch) over an L2-resident matrix of 4096 columns
+// (about 192 KiB, as `pith bench kernels`' matvec-l2), so its figure is the
+// kernel's own arithmetic rate: GFLOP/s at 2 flops per weight, and
+// weight bytes per second through SetBytes. The records are built once,
+// as decode builds them per call.
+func BenchmarkDecodeL2(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const cols = 4096
+	for _, typ := range []Type{Q4_0, Q8_0, Q5_0, Q4_1, Q5_1} {
+		rb := mustRowBytesB(b, typ, cols)
+		rows := (192 << 10) / rb
+		w := randMatrix(r, typ, rows, cols, rb).Data
+		xt := typ.VecDotType()
+		xq := make([]byte, mustRowBytesB(b, xt, cols))
+		QuantizeRow(xt, xq, randRow(r, cols))
+		for _, path := range Paths() {
+			k, ok := decodes[path][typ]
+			if !ok {
+				continue
+			}
+			if _, err := paths[path](); err != nil {
+				continue
+			}
+			nb := cols / typ.BlockSize()
+			x := xq
+			if k.records != nil {
+				buf := make([]byte, k.size(nb)+64)
+				off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
+				x = buf[off : off+k.size(nb)]
+				k.records(nb, &xq[0], &x[0], k.off)
+			}
+			y := make([]float32, rows)
+			b.Run(typ.String()+"/"+path, func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				cpu0 := cpuSeconds()
+				for b.Loop() {
+					k.rows(nb, &w[0], rb, &x[0], &y[0], rows)
+				}
+				reportGFLOPS(b, rows*cols, cpu0)
+			})
+		}
+	}
+}
+
+// BenchmarkMatVecL2 is MatVec on the matrix of `pith bench kernels`'
+// matvec-l2 (4096 columns, 192 KiB rounded down to 16 rows), at one
+// thread: the decode kernel with the token's conversion and records.
+func BenchmarkMatVecL2(b *testing.B) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	SetThreads(1)
+	r := rand.New(rand.NewPCG(5, 6))
+	const cols = 4096
+	for _, typ := range []Type{Q4_0, Q8_0} {
+		rb := mustRowBytesB(b, typ, cols)
+		rows := (192 << 10) / rb / 16 * 16
+		m := randMatrix(r, typ, rows, cols, rb)
+		x := randRow(r, cols)
+		y := make([]float32, rows)
+		work := make([]byte, MatMulWork(m, 1))
+		for _, path := range Paths() {
+			if SetPath(path) != nil {
+				continue
+			}
+			b.Run(typ.String()+"/"+path, func(b *testing.B) {
+				b.SetBytes(int64(len(m.Data)))
+				cpu0 := cpuSeconds()
+				for b.Loop() {
+					MatVec(y, m, x, work)
+				}
+				reportGFLOPS(b, rows*cols, cpu0)
+			})
+		}
+	}
+}
+
+// reportGFLOPS reports b's rate of 2·macs flops per op by the wall clock
+// and by the process's CPU time since cpu0 (one thread runs the loop: on a
+// shared machine the CPU time leaves out the waits for a core).
+func reportGFLOPS(b *testing.B, macs int, cpu0 float64) {
+	flops := 2 * float64(macs) * float64(b.N)
+	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if c := cpuSeconds() - cpu0; c > 0 {
+		b.ReportMetric(flops/c/1e9, "cpu_GFLOP/s")
+	}
+}
+
+// randMatrix is a matrix of random rows quantised to typ (rb bytes a row).
+func randMatrix(r *rand.Rand, typ Type, rows, cols, rb int) Matrix {
+	m := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rows*rb)}
+	for i := range rows {
+		QuantizeRow(typ, m.Data[i*rb:], randRow(r, cols))
+	}
+	return m
+}
