@@ -51,38 +51,6 @@ func BenchmarkDecodeL2(b *testing.B) {
 	}
 }
 
-// BenchmarkMatVecL2 is MatVec on the matrix of `pith bench kernels`'
-// matvec-l2 (4096 columns, 192 KiB rounded down to 16 rows), at one
-// thread: the decode kernel with the token's conversion and records.
-func BenchmarkMatVecL2(b *testing.B) {
-	defer SetPath(Path())
-	defer SetThreads(Threads())
-	SetThreads(1)
-	r := rand.New(rand.NewPCG(5, 6))
-	const cols = 4096
-	for _, typ := range []Type{Q4_0, Q8_0} {
-		rb := mustRowBytesB(b, typ, cols)
-		rows := (192 << 10) / rb / 16 * 16
-		m := randMatrix(r, typ, rows, cols, rb)
-		x := randRow(r, cols)
-		y := make([]float32, rows)
-		work := make([]byte, MatMulWork(m, 1))
-		for _, path := range Paths() {
-			if SetPath(path) != nil {
-				continue
-			}
-			b.Run(typ.String()+"/"+path, func(b *testing.B) {
-				b.SetBytes(int64(len(m.Data)))
-				cpu0 := cpuSeconds()
-				for b.Loop() {
-					MatVec(y, m, x, work)
-				}
-				reportGFLOPS(b, rows*cols, cpu0)
-			})
-		}
-	}
-}
-
 // reportGFLOPS reports b's rate of 2·macs flops per op by the wall clock
 // and by the process's CPU time since cpu0 (one thread runs the loop: on a
 // shared machine the CPU time leaves out the waits for a core).

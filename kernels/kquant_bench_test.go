@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// BenchmarkMatVecL2 runs the K-quant decode kernels at one thread on a
+// BenchmarkMatVecL2 runs the decode kernels at one thread on a
 // matrix of 4096-wide rows small enough (192 KiB) to stay in L2, as the
 // matvec-l2 line of 'pith bench kernels' does, and reports GFLOP/s (two
 // per weight) of the process's CPU time, which on a shared machine leaves
@@ -18,7 +18,7 @@ func BenchmarkMatVecL2(b *testing.B) {
 	SetThreads(1)
 	r := rand.New(rand.NewPCG(3, 4))
 	const cols = 4096
-	for _, typ := range []Type{Q4_K, Q6_K} {
+	for _, typ := range []Type{Q4_0, Q8_0, Q4_K, Q6_K} {
 		// Eight random rows, repeated, as the bench command's matrix.
 		rb := mustRowBytesB(b, typ, cols)
 		distinct := make([]byte, 8*rb)
