@@ -482,8 +482,7 @@ q5kdone:
 	VPADDD Y9, Y11, Y11
 
 #define Q6K_HALF(H) \
-	VPMOVSXBW (192+8*H)(SI), X6; \
-	VINSERTI128 $1, X6, Y6, Y6; \
+	VBROADCASTI128 (16*H)(SP), Y6; \
 	VMOVDQU (64*H)(SI), Y7; \
 	VMOVDQU (32+64*H)(SI), Y8; \
 	VMOVDQU (128+32*H)(SI), Y12; \
@@ -503,7 +502,7 @@ q5kdone:
 	Q6K_LEVEL(Y13, 3, 100+128*H)
 
 // func rowsQ6_KAVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-TEXT ·rowsQ6_KAVX2(SB), NOSPLIT, $0-48
+TEXT ·rowsQ6_KAVX2(SB), NOSPLIT, $32-48
 	K_ROWS_ARGS
 	LEAQ ·q6kShuf<>(SB), R10
 	MOVL $0x30303030, AX
@@ -521,13 +520,17 @@ q6kloop:
 	K_PF(128)
 	K_PF(192)
 	VPXOR Y11, Y11, Y11
+	// The 16 scales as words, to the frame: each half's eight are then
+	// one broadcast load (no ALU work) where a widening and an insert per
+	// half cost two vector instructions, and the offset term reuses them.
+	VPMOVSXBW 192(SI), Y5
+	VMOVDQU Y5, 0(SP)
 	Q6K_HALF(0)
 	Q6K_HALF(1)
 	// The offset 32 of every level: subtract 32·sum(scale_g·bsum_g).
-	VPMOVSXBW 192(SI), Y13
-	VPMADDWD 260(DI), Y13, Y13
-	VPSLLD $5, Y13, Y13
-	VPSUBD Y13, Y11, Y11
+	VPMADDWD 260(DI), Y5, Y5
+	VPSLLD $5, Y5, Y5
+	VPSUBD Y5, Y11, Y11
 	SCALE(208, X12)
 	VCVTDQ2PS Y11, Y11
 	VBROADCASTSS X12, Y12
