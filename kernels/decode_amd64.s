@@ -1495,3 +1495,249 @@ rqznext:
 rqzdone:
 	VZEROUPPER
 	RET
+
+// The Q8_0 quantisers of decode (decodeKernel.quant): ggml's reference
+// quantiser bit for bit for blocks whose values are all finite, as
+// quantQ8_0AVX2, two blocks a step. A block's amax is the unsigned
+// maximum of the values' bits less the sign (for finite floats the same
+// order as their magnitudes), the two blocks' maxima are folded side by
+// side, and one VDIVPS takes both to d = amax/127 and one more to id =
+// 1/d (0 where d is 0); q = roundf(v·id) is trunc(v + copysign(0.49999997,
+// v)), which equals roundf for every |v| < 128 (checked on all of them),
+// and a byte is the low byte of the truncated int32, as ggml's
+// (int8_t) cast of CVTTSS2SI (so a d that underflows 1/d to infinity
+// gives the portable code's zeros). The largest amax bits seen end up in
+// X14: 0x7f800000 or more means a NaN or an infinity, and the function
+// returns false for the caller to quantise the row with the portable code.
+// quantQ8_0AVX2 spent 35 cycles a block (two dependent VDIVSS, nine
+// instructions of rounding per eight values): a third of a 4096-wide
+// MatVec of 32 rows in L2.
+
+// QZ_AMAX2: the amax bits of the blocks at (SI) and B(SI) in dwords 0 and
+// 1 of X1 (B = 0 for a single block); X14 their running maximum.
+// Z15 the abs mask, Z9 the VPERMD index 0, 8.
+#define QZ_AMAX2(B) \
+	VPANDD (SI), Z15, Z0; \
+	VPANDD 64(SI), Z15, Z1; \
+	VPANDD B(SI), Z15, Z2; \
+	VPANDD (B+64)(SI), Z15, Z3; \
+	VPMAXUD Z1, Z0, Z0; \
+	VPMAXUD Z3, Z2, Z2; \
+	VSHUFI64X2 $0x44, Z2, Z0, Z1; \
+	VSHUFI64X2 $0xee, Z2, Z0, Z3; \
+	VPMAXUD Z3, Z1, Z1; \
+	VSHUFI64X2 $0xb1, Z1, Z1, Z3; \
+	VPMAXUD Z3, Z1, Z1; \
+	VPSHUFD $0x4e, Z1, Z3; \
+	VPMAXUD Z3, Z1, Z1; \
+	VPSHUFD $0xb1, Z1, Z3; \
+	VPMAXUD Z3, Z1, Z1; \
+	VPERMD Z1, Z9, Z1; \
+	VPMAXUD X1, X14, X14
+
+// QZ_SCALE: d (X2), id (X3) of the maxima in X1; the F16 d of the first
+// block in AX's low word, of the second above it. X13 127.0, X12 1.0, X7
+// zero.
+#define QZ_SCALE \
+	VDIVPS X13, X1, X2; \
+	VCMPPS $4, X7, X2, K1; \
+	VDIVPS.Z X2, X12, K1, X3; \
+	VCVTPS2PH $0, X2, X4; \
+	VMOVD X4, AX
+
+// QZ_BLOCK: the 32 values at S(SI) times id (in every lane of ID),
+// rounded, to the bytes at D(DI). Z11 the sign bits, Z10 0.49999997.
+#define QZ_HALF(S, D, ID) \
+	VMULPS S(SI), ID, Z0; \
+	VMOVDQA32 Z10, Z4; \
+	VPTERNLOGD $0xf8, Z0, Z11, Z4; \
+	VADDPS Z4, Z0, Z0; \
+	VCVTTPS2DQ Z0, Z0; \
+	VPMOVDB Z0, D(DI)
+
+#define QZ_BLOCK(S, D, ID) \
+	QZ_HALF(S, D, ID); \
+	QZ_HALF((S+64), (D+16), ID)
+
+// func quantQ8_0Z(nb int, src *float32, dst *byte) (finite bool)
+TEXT ·quantQ8_0Z(SB), NOSPLIT, $0-25
+	MOVQ nb+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ dst+16(FP), DI
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z15
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z11
+	MOVL $0x3effffff, AX
+	VPBROADCASTD AX, Z10
+	MOVL $0x42fe0000, AX // 127.0
+	VPBROADCASTD AX, X13
+	MOVL $0x3f800000, AX // 1.0
+	VPBROADCASTD AX, X12
+	MOVQ $0x0000000800000000, AX
+	VPBROADCASTQ AX, Z9
+	MOVL $1, AX
+	VPBROADCASTD AX, Z8
+	VPXORD X7, X7, X7
+	VPXORD X14, X14, X14
+	CMPQ CX, $2
+	JLT qzone
+qzloop:
+	QZ_AMAX2(128)
+	QZ_SCALE
+	MOVW AX, (DI)
+	SHRL $16, AX
+	MOVW AX, 34(DI)
+	VBROADCASTSS X3, Z5
+	VPERMD Z3, Z8, Z6
+	QZ_BLOCK(0, 2, Z5)
+	QZ_BLOCK(128, 36, Z6)
+	ADDQ $256, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qzloop
+qzone:
+	TESTQ CX, CX
+	JZ qzend
+	QZ_AMAX2(0)
+	QZ_SCALE
+	MOVW AX, (DI)
+	VBROADCASTSS X3, Z5
+	QZ_BLOCK(0, 2, Z5)
+qzend:
+	VPSHUFD $0xb1, X14, X1
+	VPMAXUD X1, X14, X14
+	VMOVD X14, AX
+	CMPL AX, $0x7f800000
+	SETCS finite+24(FP)
+	VZEROUPPER
+	RET
+
+// The same on AVX2 (quantQ8_0D), four 8-value vectors a block; the bytes
+// by two saturating packs with the words masked to their low byte between
+// them (VPACKSSDW keeps the low byte of the integer indefinite
+// 0x80000000, VPACKSSWB would not), then VPERMD undoes the packs' lane
+// order.
+
+// QD_AMAX2: as QZ_AMAX2. Y15 the abs mask, Y9 the VPERMD index 0, 4.
+#define QD_AMAX2(B) \
+	VPAND (SI), Y15, Y0; \
+	VPAND 32(SI), Y15, Y1; \
+	VPAND 64(SI), Y15, Y2; \
+	VPAND 96(SI), Y15, Y3; \
+	VPMAXUD Y1, Y0, Y0; \
+	VPMAXUD Y3, Y2, Y2; \
+	VPMAXUD Y2, Y0, Y0; \
+	VPAND B(SI), Y15, Y1; \
+	VPAND (B+32)(SI), Y15, Y2; \
+	VPAND (B+64)(SI), Y15, Y3; \
+	VPAND (B+96)(SI), Y15, Y4; \
+	VPMAXUD Y2, Y1, Y1; \
+	VPMAXUD Y4, Y3, Y3; \
+	VPMAXUD Y3, Y1, Y1; \
+	VINSERTI128 $1, X1, Y0, Y2; \
+	VPERM2I128 $0x31, Y1, Y0, Y3; \
+	VPMAXUD Y3, Y2, Y1; \
+	VPSHUFD $0x4e, Y1, Y3; \
+	VPMAXUD Y3, Y1, Y1; \
+	VPSHUFD $0xb1, Y1, Y3; \
+	VPMAXUD Y3, Y1, Y1; \
+	VPERMD Y1, Y9, Y1; \
+	VPMAXUD X1, X14, X14
+
+// QD_SCALE: as QZ_SCALE, the zero mask by a compare (with X4 zero) and
+// an AND.
+#define QD_SCALE \
+	VDIVPS X13, X1, X2; \
+	VDIVPS X2, X12, X3; \
+	VXORPS X4, X4, X4; \
+	VCMPPS $4, X4, X2, X4; \
+	VANDPS X4, X3, X3; \
+	VCVTPS2PH $0, X2, X4; \
+	VMOVD X4, AX
+
+// QD_ROUND: the 8 values at S(SI) times ID, rounded, to int32 in V. Y11
+// the sign bits, Y10 0.49999997.
+#define QD_ROUND(S, ID, V) \
+	VMULPS S(SI), ID, V; \
+	VANDPS Y11, V, Y4; \
+	VORPS Y10, Y4, Y4; \
+	VADDPS Y4, V, V; \
+	VCVTTPS2DQ V, V
+
+// QD_BLOCK: the block at S(SI) to the bytes at D(DI). Y8 0x00ff words,
+// Y6 the VPERMD index 0,4,1,5,2,6,3,7.
+#define QD_BLOCK(S, D, ID) \
+	QD_ROUND(S, ID, Y0); \
+	QD_ROUND((S+32), ID, Y1); \
+	QD_ROUND((S+64), ID, Y2); \
+	QD_ROUND((S+96), ID, Y3); \
+	VPACKSSDW Y1, Y0, Y0; \
+	VPACKSSDW Y3, Y2, Y2; \
+	VPAND Y8, Y0, Y0; \
+	VPAND Y8, Y2, Y2; \
+	VPACKUSWB Y2, Y0, Y0; \
+	VPERMD Y0, Y6, Y0; \
+	VMOVDQU Y0, D(DI)
+
+// func quantQ8_0D(nb int, src *float32, dst *byte) (finite bool)
+TEXT ·quantQ8_0D(SB), NOSPLIT, $0-25
+	MOVQ nb+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ dst+16(FP), DI
+	Q_ABS_INF
+	MOVL $0x80000000, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x3effffff, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $0x42fe0000, AX // 127.0
+	VMOVD AX, X13
+	VPBROADCASTD X13, X13
+	MOVL $0x3f800000, AX // 1.0
+	VMOVD AX, X12
+	VPBROADCASTD X12, X12
+	MOVQ $0x0000000400000000, AX
+	VMOVQ AX, X9
+	VPBROADCASTQ X9, Y9
+	MOVL $0x00ff00ff, AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+	VMOVDQU ·d1Perm<>(SB), Y6
+	VPXOR X14, X14, X14
+	CMPQ CX, $2
+	JLT qdone
+qdloop:
+	QD_AMAX2(128)
+	QD_SCALE
+	MOVW AX, (DI)
+	SHRL $16, AX
+	MOVW AX, 34(DI)
+	VBROADCASTSS X3, Y5
+	VMOVSHDUP X3, X3
+	VBROADCASTSS X3, Y7
+	QD_BLOCK(0, 2, Y5)
+	QD_BLOCK(128, 36, Y7)
+	ADDQ $256, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qdloop
+qdone:
+	TESTQ CX, CX
+	JZ qdend
+	QD_AMAX2(0)
+	QD_SCALE
+	MOVW AX, (DI)
+	VBROADCASTSS X3, Y5
+	QD_BLOCK(0, 2, Y5)
+qdend:
+	VPSHUFD $0xb1, X14, X1
+	VPMAXUD X1, X14, X14
+	VMOVD X14, AX
+	CMPL AX, $0x7f800000
+	SETCS finite+24(FP)
+	VZEROUPPER
+	RET
