@@ -11,6 +11,9 @@ func decRecordsAVX2(nb int, xq, dst *byte, off int)
 func decRecordsQ4AVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
+func decRecordsQ8QAVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
 func decRecordsQ4QAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
@@ -100,7 +103,7 @@ var (
 func avx512Decode() map[Type]decodeKernel {
 	m := map[Type]decodeKernel{
 		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, group: 4, recSize: qRecord, quant: quantQ8_0Z},
-		Q8_0: {rows: decQ8_0VNNI, records: decRecordsAVX2, off: 128, quant: quantQ8_0Z},
+		Q8_0: {rows: decQ8_0VNNI, records: decRecordsQ8QAVX2, group: 4, recSize: q8Record, quant: quantQ8_0Z},
 		Q5_0: {rows: decQ5_0VNNI, records: decRecordsAVX2, off: 16, quant: quantQ8_0Z},
 		Q4_1: {rows: decQ4_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
