@@ -295,10 +295,18 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 // and 3 are not used), the mins' share added to X1; AX the scales 0-3, BX
 // 4-7.
 #define K4R_MINS \
+	K4R_D; \
+	K4_UNPACK; \
+	K4R_MINVEC
+
+#define K4R_D \
 	VCVTPH2PS (SI), X12; \
 	VMULPS (DI), X12, X12; \
-	VPERMILPS $0x55, X12, X3; \
-	K4_UNPACK; \
+	VPERMILPS $0x55, X12, X3
+
+// The mins (DX, R8, as K4_UNPACK leaves them) times the sums of 32, times
+// dmin·dy (X3), added to X1.
+#define K4R_MINVEC \
 	SHLQ $32, R8; \
 	ORQ R8, DX; \
 	VMOVQ DX, X2; \
@@ -315,15 +323,16 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 	VMOVQ AX, X6; \
 	VPMOVZXBW X6, X6
 
-// K4R_MINS, and each scale s_j to the frame at 4j(SP) as the dword
-// s_j | s_j<<16 (rowsQ4_KAVX2R's broadcasts) by scalar steps: PDEP of
-// two scales to the low bytes of two dwords, IMUL by 0x10001 to copy each
-// to the high word. The vector widening and unpacking this replaces took
-// six vector instructions, and the vector ports are what the loop is
-// short of while the scalar ones idle: 106 -> 110 GFLOP/s in L2. R10
+// The scales and mins of the super-block at SI unpacked (K4_UNPACK),
+// the mins left in DX and R8, and each scale s_j to the frame at 4j(SP)
+// as the dword s_j | s_j<<16 (rowsQ4_KAVX2R's broadcasts) by scalar
+// steps: PDEP of two scales to the low bytes of two dwords, IMUL by
+// 0x10001 to copy each to the high word. The vector widening and
+// unpacking this replaces took six vector instructions, and the vector
+// ports are what the loop is short of while the scalar ones idle. R10
 // holds the PDEP mask 0x000000ff000000ff.
-#define K4R_HEAD_FRAME \
-	K4R_MINS; \
+#define K4R_SCALES_FRAME \
+	K4_UNPACK; \
 	K4R_SCALE2(AX, 0); \
 	SHRL $16, AX; \
 	K4R_SCALE2(AX, 8); \
@@ -333,9 +342,9 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 
 // The scales in R's low two bytes to the frame at OFF(SP), as dwords.
 #define K4R_SCALE2(R, OFF) \
-	PDEPQ R10, R, R8; \
-	IMUL3Q $0x10001, R8, R8; \
-	MOVQ R8, OFF(SP)
+	PDEPQ R10, R, R9; \
+	IMUL3Q $0x10001, R9, R9; \
+	MOVQ R9, OFF(SP)
 
 // The block's int32 sums Y11 times d·dy into Y0.
 #define K4_FOLD \
@@ -837,10 +846,10 @@ GLOBL ·k5zShift<>(SB), RODATA|NOPTR, $256
 // scales and mins as words in one widening each. About 33 vector
 // instructions per super-block where taking the plain Q8_K row (as
 // rowsQ5_KVNNI does) costs 45: 36 GB/s per core in L2 became 46.
-#define K4R_VEC(W, XV, IDX) \
+#define K4R_VEC(W, XV, IDX, OP, ACC) \
 	VPMADDUBSW XV(DI), W, W; \
 	VPERMW Z6, IDX, Z21; \
-	VPDPWSSD Z21, W, Z11
+	OP Z21, W, ACC
 
 // func rowsQ4_KVNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 TEXT ·rowsQ4_KVNNI(SB), NOSPLIT, $0-48
@@ -858,12 +867,14 @@ k4zloop:
 	K_PF(128)
 	// The scales as words 0-7 of Z6 for VPERMW.
 	K4R_HEAD
-	VPXORD Z11, Z11, Z11
 	K4Z_NIBBLES(16, 80)
-	K4R_VEC(Z7, 64, Z24)
-	K4R_VEC(Z8, 128, Z25)
-	K4R_VEC(Z9, 192, Z26)
-	K4R_VEC(Z10, 256, Z27)
+	// Two sums (Z11, Z22), each started by a VPMADDWD: two chains of two
+	// multiply-adds where one of four made the block's latency.
+	K4R_VEC(Z7, 64, Z24, VPMADDWD, Z11)
+	K4R_VEC(Z8, 128, Z25, VPMADDWD, Z22)
+	K4R_VEC(Z9, 192, Z26, VPDPWSSD, Z11)
+	K4R_VEC(Z10, 256, Z27, VPDPWSSD, Z22)
+	VPADDD Z22, Z11, Z11
 	VCVTDQ2PS Z11, Z11
 	VBROADCASTSS X12, Z12
 	VFMADD231PS Z12, Z11, Z0
@@ -1083,16 +1094,25 @@ k6zdone:
 // rowsQ4_KAVX2R is rowsQ4_KAVX2 for decode, on the records of
 // rowsQ4_KVNNI (decRecordsQ8_KAVX2): each sub-block's activations at a
 // fixed offset, the mins' sums of 32 ready as words, dy in four lanes. Its
-// head is that of rowsQ4_KVNNI but for the scales (K4R_HEAD_FRAME), and
+// head is that of rowsQ4_KVNNI but for the scales (K4R_SCALES_FRAME), and
 // each sub-block's scale, which is the same for the whole VPMADDUBSW
 // result, comes as a broadcast load of the word twice (written once per
 // super-block to the frame) instead of a VPSHUFB of the scale vector:
 // eight shuffles fewer per super-block, on the ports the unpacking and
-// the multiplies also need.
+// the multiplies also need. The scales of the next super-block are
+// unpacked at the end of each step, so that their frame stores are long
+// done when the broadcasts load them, and the pairs' sums are added as a
+// tree started by pair 0 (no clearing, a chain of four adds, not eight).
 
 // Pair J: its nibbles (sub-blocks 2J and 2J+1) against the records' values
 // at XL and XH, the scales at (8J)(SP) and (8J+4)(SP), added to Y11.
 #define K4R_PAIR(J, XL, XH) \
+	K4R_PAIR_DOTS(J, XL, XH); \
+	VPADDD Y8, Y9, Y8; \
+	VPADDD Y8, Y11, Y11
+
+// Pair J's two sub-blocks' scaled int32 sums in Y8 and Y9.
+#define K4R_PAIR_DOTS(J, XL, XH) \
 	VMOVDQU (16+32*J)(SI), Y7; \
 	VPAND Y15, Y7, Y8; \
 	VPSRLW $4, Y7, Y9; \
@@ -1102,9 +1122,7 @@ k6zdone:
 	VPBROADCASTD (8*J)(SP), Y10; \
 	VPMADDWD Y10, Y8, Y8; \
 	VPBROADCASTD (8*J+4)(SP), Y10; \
-	VPMADDWD Y10, Y9, Y9; \
-	VPADDD Y8, Y11, Y11; \
-	VPADDD Y9, Y11, Y11
+	VPMADDWD Y10, Y9, Y9
 
 // func rowsQ4_KAVX2R(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 TEXT ·rowsQ4_KAVX2R(SB), NOSPLIT, $32-48
@@ -1116,13 +1134,16 @@ k4rrow:
 	ROW_START
 	TESTQ CX, CX
 	JZ k4rend
+	K4R_SCALES_FRAME
 k4rloop:
 	K_PF(0)
 	K_PF(64)
 	K_PF(128)
-	K4R_HEAD_FRAME
-	VPXOR Y11, Y11, Y11
-	K4R_PAIR(0, 64, 128)
+	K4R_D
+	K4R_MINVEC
+	// Pair 0 starts the block's sums.
+	K4R_PAIR_DOTS(0, 64, 128)
+	VPADDD Y8, Y9, Y11
 	K4R_PAIR(1, 96, 160)
 	K4R_PAIR(2, 192, 256)
 	K4R_PAIR(3, 224, 288)
@@ -1130,7 +1151,10 @@ k4rloop:
 	ADDQ $144, SI
 	ADDQ $320, DI
 	DECQ CX
-	JNZ k4rloop
+	JZ k4rend
+	// The next super-block's scales, a block ahead of their broadcasts.
+	K4R_SCALES_FRAME
+	JMP k4rloop
 k4rend:
 	K_ROW_END(k4rrow)
 k4rdone:
