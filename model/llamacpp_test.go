@@ -69,13 +69,10 @@ func logSoftmax(logits []float32) []float64 {
 // Q8_0/Q8_K or F16, the KV cache, query and attention weights to F16, its
 // RoPE angles and RMSNorm steps); the two still add in different orders,
 // and the synthetic weights are built so that a rounding tipped by that
-// stays small (see synth.Plan): most positions agree within 0.02. Now and
-// then a tipped rounding still moves one position further, so one position
-// of the 16 may exceed the tolerance, within twice it (the test logs it;
-// measured 2026-11-25: Qwen2.5-1.5B Q6_K, 0.114 at one position). The test
-// also checks the comparison can tell: the layers after the first must
-// move the log-probabilities by at least twice the tolerance, else a
-// broken attention could pass.
+// stays small (see synth.Plan): measured 2026-11-26, the worst position of
+// every case is within 0.045. The test also checks the comparison can
+// tell: the layers after the first must move the log-probabilities by at
+// least twice the tolerance, else a broken attention could pass.
 func TestMatchesLlamaCpp(t *testing.T) {
 	oracle.Require(t, oracle.Llama)
 	const prompt = "Alice: are we still meeting tomorrow at 10?\nBob: yes, in the small room. Bring the budget draft please."
@@ -109,34 +106,19 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				}
 				ours, first := positions(t, m, ids), positions(t, model.FirstLayerOnly(m), ids)
 				worst, signal := 0.0, 0.0
-				var over []string
 				for pos := 1; pos <= 16; pos++ {
 					top, err := srv.NextTokens(toInts(ids[:pos+1]), 10)
 					if err != nil {
 						t.Fatal(err)
 					}
-					here := 0.0
 					for _, c := range top {
 						d := math.Abs(ours[pos][c.ID] - c.Logprob)
-						here = math.Max(here, d)
 						worst = math.Max(worst, d)
 						signal = math.Max(signal, math.Abs(ours[pos][c.ID]-first[pos][c.ID]))
-						if d > 2*typ.tol {
+						if d > typ.tol {
 							t.Errorf("position %d, token %d (%q): pith log-prob %.4f, llama.cpp %.4f", pos, c.ID, c.Token, ours[pos][c.ID], c.Logprob)
 						}
 					}
-					if here > typ.tol {
-						over = append(over, fmt.Sprintf("position %d by %.3f", pos, here))
-					}
-				}
-				// A rounding that the two sum orders tip apart moves one
-				// position's log-probabilities by a few hundredths now and
-				// then (see synth.Plan); one such position in 16 may pass the
-				// tolerance, within twice it. Two cannot.
-				if len(over) > 1 {
-					t.Errorf("%d positions differ from llama.cpp by more than %.2f: %v", len(over), typ.tol, over)
-				} else if len(over) == 1 {
-					t.Logf("over the tolerance %.2f at %s", typ.tol, over[0])
 				}
 				// The tiny shapes have one layer after the first.
 				if signal < 2*typ.tol && !strings.HasPrefix(shape, "tiny-") {
