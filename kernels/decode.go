@@ -30,9 +30,12 @@ type decodeKernel struct {
 // kernels that take four blocks a step (see decQ4_0VNNIQ).
 const qRecord = 256
 
-// q8Record is the size of one quad record of the avx512 Q8_0 decode
-// kernel (decQ8_0VNNI).
-const q8Record = 144
+// q8Record and q8DRecord are the sizes of one quad record of the avx512
+// and the avx2 Q8_0 decode kernels (decQ8_0VNNI, decQ8_0AVX2).
+const (
+	q8Record  = 144
+	q8DRecord = 160
+)
 
 // kRecordZ is the size of one super-block's record of the K-quant decode
 // kernels that take records (rowsQ4_KVNNI); kBytes leaves room for them.

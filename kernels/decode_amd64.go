@@ -14,6 +14,9 @@ func decRecordsQ4AVX2(nb int, xq, dst *byte, off int)
 func decRecordsQ8QAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
+func decRecordsQ8DAVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
 func decRecordsQ4QAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
@@ -81,7 +84,7 @@ var (
 // for the types whose avx512 kernels the CPU cannot run.
 var avx2Decode = map[Type]decodeKernel{
 	Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8, quant: quantQ8_0D},
-	Q8_0: {rows: decQ8_0AVX2, records: decRecordsAVX2, off: 0, quant: quantQ8_0D},
+	Q8_0: {rows: decQ8_0AVX2, records: decRecordsQ8DAVX2, group: 4, recSize: q8DRecord, quant: quantQ8_0D},
 	Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16, quant: quantQ8_0D},
 	Q4_1: {rows: rowsQ4_1AVX2},
 	Q5_1: {rows: rowsQ5_1AVX2},
