@@ -104,7 +104,8 @@ func newDecodeStack(t kernels.Type, s LayerShape, minBytes int, rng *rand.Rand) 
 // grouped as the model's decode groups them (kernels.MatVecGroup): q, k
 // and v read the same input, so do gate and up.
 func (st *decodeStack) step() {
-	for l := 0; l+7 <= len(st.mats); l += 7 {
+	per := layerGroups[len(layerGroups)-1][1]
+	for l := 0; l+per <= len(st.mats); l += per {
 		for _, g := range layerGroups {
 			var ys [kernels.MaxGroup][]float32
 			off := 0
@@ -118,7 +119,8 @@ func (st *decodeStack) step() {
 }
 
 // layerGroups are the products of a layer's seven matrices (in
-// newDecodeStack's order q, k, v, o, gate, up, down) that share an input.
+// newDecodeStack's order q, k, v, o, gate, up, down) that share an input,
+// in order: the last group ends at the layer's end.
 var layerGroups = [][2]int{{0, 3}, {3, 4}, {4, 6}, {6, 7}}
 
 // distinctRows is how many different random rows testMatrices and
