@@ -70,3 +70,29 @@ func randMatrix(r *rand.Rand, typ Type, rows, cols, rb int) Matrix {
 	}
 	return m
 }
+
+// BenchmarkDecodeQuant converts a 4096-wide token to Q8_0 with each
+// path's quantiser that decode uses (decodeKernel.quant), and with the
+// portable one, in ns per token.
+func BenchmarkDecodeQuant(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const cols = 4096
+	x := randRow(r, cols)
+	dst := make([]byte, mustRowBytesB(b, Q8_0, cols))
+	for _, path := range Paths() {
+		k, ok := decodes[path][Q8_0]
+		if _, err := paths[path](); err != nil || !ok || k.quant == nil {
+			continue
+		}
+		b.Run(path, func(b *testing.B) {
+			for b.Loop() {
+				k.quant(cols/QK, &x[0], &dst[0])
+			}
+		})
+	}
+	b.Run("portable", func(b *testing.B) {
+		for b.Loop() {
+			portable[Q8_0].quantize(dst, x)
+		}
+	})
+}
