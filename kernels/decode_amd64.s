@@ -1728,11 +1728,11 @@ rqzdone:
 // returns false for the caller to quantise the row with the portable code.
 // quantQ8_0AVX2 spent 35 cycles a block (two dependent VDIVSS, nine
 // instructions of rounding per eight values): a third of a 4096-wide
-// MatVec of 32 rows in L2. The loops compute a pair's scales one step
-// ahead of its values (the ids pass through the frame): the values'
-// multiplies wait for the two divisions otherwise, and a 4096-wide token
-// took 700 ns on avx2 and 415 on avx512 instead of 575 and 360
-// (BenchmarkDecodeQuant).
+// MatVec of 32 rows in L2. The loops compute a pair's scales two steps
+// ahead of its values (the ids pass through two slots of the frame): the
+// values' multiplies wait for the two divisions otherwise, and a
+// 4096-wide token took 700 ns on avx2 and 415 on avx512; one step ahead
+// 575 and 360, two 445 and 320 (BenchmarkDecodeQuant).
 
 // QZ_AMAX2: the amax bits of the blocks at A(SI) and B(SI) in dwords 0
 // and 1 of X1 (B = A for a single block); X14 their running maximum.
@@ -1767,12 +1767,35 @@ rqzdone:
 	VMOVD X4, AX
 
 // QZ_PUT2: the pair's two F16 d (AX) to the blocks at D(DI) and D+34(DI),
-// its two id (X3) to ids.
-#define QZ_PUT2(D) \
+// its two id (X3) to the frame slot S.
+#define QZ_PUT2(D, S) \
 	MOVW AX, D(DI); \
 	SHRL $16, AX; \
 	MOVW AX, (D+34)(DI); \
-	VMOVQ X3, ids-16(SP)
+	VMOVQ X3, S
+
+// Q_FIRST2: the scales of the first pair (CX >= 2 blocks left) and, if
+// there is one, of the second (else on to LOOP), by AMAX and SCALE, to
+// the frame's two slots; R8 the first slot's offset.
+#define Q_FIRST2(AMAX, SCALE, LOOP) \
+	XORQ R8, R8; \
+	AMAX(0, 128); \
+	SCALE; \
+	QZ_PUT2(0, ids-16(SP)); \
+	CMPQ CX, $4; \
+	JLT LOOP; \
+	AMAX(256, 384); \
+	SCALE; \
+	QZ_PUT2(68, ids-8(SP))
+
+// Q_AHEAD: the scales of the pair after next, if there is one (else on to
+// LAST), to slot R8, whose ids the caller has loaded.
+#define Q_AHEAD(AMAX, SCALE, LAST) \
+	CMPQ CX, $6; \
+	JLT LAST; \
+	AMAX(512, 640); \
+	SCALE; \
+	QZ_PUT2(136, ids-16(SP)(R8*1))
 
 // QZ_BLOCK: the 32 values at S(SI) times id (in every lane of ID),
 // rounded, to the bytes at D(DI). Z11 the sign bits, Z10 0.49999997.
@@ -1809,23 +1832,19 @@ TEXT ·quantQ8_0Z(SB), NOSPLIT, $16-25
 	VPXORD X14, X14, X14
 	CMPQ CX, $2
 	JLT qzone
-	QZ_AMAX2(0, 128)
-	QZ_SCALE
-	QZ_PUT2(0)
+	Q_FIRST2(QZ_AMAX2, QZ_SCALE, qzloop)
 qzloop:
-	// The pair at SI has its d stored and its id at ids; the next pair's
-	// scales are computed before this pair's values, so that their
-	// divisions run while these are quantised.
-	VBROADCASTSS ids-16(SP), Z5
-	VBROADCASTSS ids-12(SP), Z6
-	CMPQ CX, $4
-	JLT qzlast
-	QZ_AMAX2(256, 384)
-	QZ_SCALE
-	QZ_PUT2(68)
+	// The pair at SI has its d stored and its id at ids+R8; the scales
+	// of the pair after next are computed (to the same slot) before this
+	// pair's values, so that their divisions run while these are
+	// quantised.
+	VBROADCASTSS ids-16(SP)(R8*1), Z5
+	VBROADCASTSS ids-12(SP)(R8*1), Z6
+	Q_AHEAD(QZ_AMAX2, QZ_SCALE, qzlast)
 qzlast:
 	QZ_BLOCK(0, 2, Z5)
 	QZ_BLOCK(128, 36, Z6)
+	XORQ $8, R8
 	ADDQ $256, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
@@ -1943,21 +1962,16 @@ TEXT ·quantQ8_0D(SB), NOSPLIT, $16-25
 	VPXOR X14, X14, X14
 	CMPQ CX, $2
 	JLT qdone
-	QD_AMAX2(0, 128)
-	QD_SCALE
-	QZ_PUT2(0)
+	Q_FIRST2(QD_AMAX2, QD_SCALE, qdloop)
 qdloop:
 	// As quantQ8_0Z's loop.
-	VBROADCASTSS ids-16(SP), Y5
-	VBROADCASTSS ids-12(SP), Y7
-	CMPQ CX, $4
-	JLT qdlast
-	QD_AMAX2(256, 384)
-	QD_SCALE
-	QZ_PUT2(68)
+	VBROADCASTSS ids-16(SP)(R8*1), Y5
+	VBROADCASTSS ids-12(SP)(R8*1), Y7
+	Q_AHEAD(QD_AMAX2, QD_SCALE, qdlast)
 qdlast:
 	QD_BLOCK(0, 2, Y5)
 	QD_BLOCK(128, 36, Y7)
+	XORQ $8, R8
 	ADDQ $256, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
