@@ -71,7 +71,7 @@ func checkedQuantizer(t Type, fast func(nb int, src *float32, dst *byte) (finite
 
 // quantizersAVX2 are the avx2 and avx512 paths' activation quantisers.
 var quantizersAVX2 = map[Type]func(dst []byte, src []float32){
-	Q8_K: checkedQuantizer(Q8_K, quantQ8_KAVX2),
+	Q8_K: checkedQuantizer(Q8_K, quantQ8_KD),
 	Q8_1: checkedQuantizer(Q8_1, quantQ8_1AVX2),
 }
 
