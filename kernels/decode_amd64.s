@@ -14,23 +14,27 @@
 // VCVTPH2PS (F16C) and no masked loads, and an archsimd loop measured ten
 // times slower than this assembly for the AVX2 dot products.
 //
-// The activations come as 192-byte pair records,
-// built per call by decRecordsAVX2 (an odd block count leaves a last record
-// with only its first half):
+// The activations come as records built per call from the token's Q8_0
+// row, laid out for each kernel's step. The Q5_0 ones are 192-byte pair
+// records (decRecordsAVX2; an odd block count leaves a last record with
+// only its first half):
 //   0   two blocks' 64 int8 values
 //   64  int32 correction: -off·(sum of x over each group of four values
 //       that one int32 lane of VPDPBUSD / VPMADDWD covers), per block
 //   128 float32 scales: dx of block 0 in 8 lanes, of block 1 in 8 lanes
-// The weights are taken as unsigned bytes (the Q4_0 nibble q, weight q-8:
-// off 8; on the AVX-512 path the Q8_0 byte XOR 0x80, weight w+128-128: off
-// 128), so VPDPBUSD (or VPMADDUBSW+VPMADDWD) multiplies them by the signed
-// activations and the correction, added in integers, makes each block's
-// integer sum exact. Only the float summation order differs from the
-// portable reference.
+// The weights are taken as unsigned bytes (the Q5_0 level q, weight q-16:
+// off 16; the Q4_0 nibble, off 8), so VPDPBUSD (or VPMADDUBSW+VPMADDWD)
+// multiplies them by the signed activations and the correction, added in
+// integers, makes each block's integer sum exact. The Q4_0 and Q8_0
+// kernels take four or eight blocks a step and records of their own (see
+// each). Only the float summation order differs from the portable
+// reference.
 //
 // VPMADDUBSW saturates its int16 pair sums: the AVX2 Q4_0 kernel's are at
 // most 2·15·127, but Q8_0 made unsigned could reach 2·255·127, so the AVX2
-// Q8_0 kernel keeps the sign trick (|w| times x·sign(w), at most 2·128·127).
+// Q8_0 kernel keeps the sign trick (|w| times x·sign(w), at most 2·128·127);
+// the AVX-512 one makes the activations unsigned instead (VPDPBUSD sums
+// in int32).
 
 // Software prefetch: DEC_PFD, in rows_amd64.h.
 
