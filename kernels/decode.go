@@ -21,9 +21,6 @@ type decodeKernel struct {
 	// quad records: 4 and qRecord); zero means pair records (2 and
 	// zRecord).
 	group, recSize int
-	// quant, where set, converts the token to Q8_0 in place of the
-	// path's quantiser (both equal the portable one; decode's is faster).
-	quant func(nb int, src *float32, dst *byte) bool
 }
 
 // qRecord is the size of one quad record (four blocks) of the decode

@@ -83,9 +83,9 @@ var (
 // avx2Decode are the avx2 path's decode kernels, and the avx512 path's
 // for the types whose avx512 kernels the CPU cannot run.
 var avx2Decode = map[Type]decodeKernel{
-	Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8, quant: quantQ8_0D},
-	Q8_0: {rows: decQ8_0AVX2, records: decRecordsQ8DAVX2, group: 4, recSize: q8DRecord, quant: quantQ8_0D},
-	Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16, quant: quantQ8_0D},
+	Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8},
+	Q8_0: {rows: decQ8_0AVX2, records: decRecordsQ8DAVX2, group: 4, recSize: q8DRecord},
+	Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16},
 	Q4_1: {rows: rowsQ4_1AVX2},
 	Q5_1: {rows: rowsQ5_1AVX2},
 	Q4_K: {rows: rowsQ4_KAVX2R, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
@@ -105,9 +105,9 @@ var (
 
 func avx512Decode() map[Type]decodeKernel {
 	m := map[Type]decodeKernel{
-		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, group: 4, recSize: qRecord, quant: quantQ8_0Z},
-		Q8_0: {rows: decQ8_0VNNI, records: decRecordsQ8QAVX2, group: 4, recSize: q8Record, quant: quantQ8_0Z},
-		Q5_0: {rows: decQ5_0VNNI, records: decRecordsAVX2, off: 16, quant: quantQ8_0Z},
+		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, group: 4, recSize: qRecord},
+		Q8_0: {rows: decQ8_0VNNI, records: decRecordsQ8QAVX2, group: 4, recSize: q8Record},
+		Q5_0: {rows: decQ5_0VNNI, records: decRecordsAVX2, off: 16},
 		Q4_1: {rows: decQ4_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		// The K-quants' kernels of kquant_amd64.s.

@@ -1717,9 +1717,9 @@ rqzdone:
 	VZEROUPPER
 	RET
 
-// The Q8_0 quantisers of decode (decodeKernel.quant): ggml's reference
-// quantiser bit for bit for blocks whose values are all finite, as
-// quantQ8_0AVX2, two blocks a step. A block's amax is the unsigned
+// The Q8_0 activation quantisers of the avx512 (quantQ8_0Z) and avx2
+// (quantQ8_0D) paths, for decode and prefill: ggml's reference quantiser
+// bit for bit for blocks whose values are all finite, two blocks a step. A block's amax is the unsigned
 // maximum of the values' bits less the sign (for finite floats the same
 // order as their magnitudes), the two blocks' maxima are folded side by
 // side, and one VDIVPS takes both to d = amax/127 and one more to id =
@@ -1730,8 +1730,8 @@ rqzdone:
 // gives the portable code's zeros). The largest amax bits seen end up in
 // X14: 0x7f800000 or more means a NaN or an infinity, and the function
 // returns false for the caller to quantise the row with the portable code.
-// quantQ8_0AVX2 spent 35 cycles a block (two dependent VDIVSS, nine
-// instructions of rounding per eight values): a third of a 4096-wide
+// The quantiser before these, one block a step, spent 35 cycles a block
+// (two dependent VDIVSS, nine instructions of rounding per eight values): a third of a 4096-wide
 // MatVec of 32 rows in L2. The loops compute a pair's scales two steps
 // ahead of its values (the ids pass through two slots of the frame): the
 // values' multiplies wait for the two divisions otherwise, and a

@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// The decode kernels' own Q8_0 quantisers equal the portable one byte for
-// byte, on rows of odd and even block counts at every magnitude (with
+// The paths' Q8_0 activation quantisers (decode and prefill) equal the
+// portable one byte for byte, on rows of odd and even block counts at every magnitude (with
 // scales whose d underflows, is subnormal, or whose 1/d overflows), ties
 // at every half, signed zeros and subnormal values, and report rows with
 // a NaN or an infinity in any block as non-finite.

@@ -72,15 +72,15 @@ func randMatrix(r *rand.Rand, typ Type, rows, cols, rb int) Matrix {
 }
 
 // BenchmarkDecodeQuant converts a 4096-wide token to Q8_0 with each
-// path's quantiser that decode uses (decodeKernel.quant), and with the
-// portable one, in ns per token.
+// path's activation quantiser (matKernels.quant, which decode and prefill
+// use), and with the portable one, in ns per token.
 func BenchmarkDecodeQuant(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
 	const cols = 4096
 	x := randRow(r, cols)
 	dst := make([]byte, mustRowBytesB(b, Q8_0, cols))
 	for _, path := range Paths() {
-		k, ok := decodes[path][Q8_0]
+		k, ok := mats[path][Q8_0]
 		if _, err := paths[path](); err != nil || !ok || k.quant == nil {
 			continue
 		}

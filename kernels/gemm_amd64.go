@@ -34,9 +34,6 @@ func tileQ8_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, ou
 func tileQ4_0VNNI(nb int, w, x *byte, xstride int, dx *float32, dxstride int, out *float32, ostride int)
 
 //go:noescape
-func quantQ8_0AVX2(nb int, src *float32, dst *byte) (finite bool)
-
-//go:noescape
 func row1Q8_0AVX2(nb int, w, x *byte, dx *float32) float32
 
 //go:noescape
@@ -50,9 +47,9 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0AVX2, lanes: laneKernels{repack: repackV8Q8_0, gemm: gemmV8Q8_0AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
-		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0AVX2, zOff: 8, lanes: laneKernels{repack: repackV8Q4_0, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
-		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0AVX2, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0D, lanes: laneKernels{repack: repackV8Q8_0, gemm: gemmV8Q8_0AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0D, zOff: 8, lanes: laneKernels{repack: repackV8Q4_0, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
 		// activations); fewer tokens take their dot products.
 		Q4_1: {lanes: laneKernels{repack: repackV8Q4_1, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
@@ -64,9 +61,9 @@ var (
 	// rows on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, lanes: laneKernels{repack: repackVQ8_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
-		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, zOff: 8, lanes: laneKernels{repack: repackVQ4_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
-		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, zOff: 16, lanes: laneKernels{repack: repackVQ5_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0AVX2},
+		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, lanes: laneKernels{repack: repackVQ8_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0Z},
+		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, zOff: 8, lanes: laneKernels{repack: repackVQ4_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0Z},
+		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, zOff: 16, lanes: laneKernels{repack: repackVQ5_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0Z},
 		Q4_1: {lanes: laneKernels{repack: repackVQ4_1, gemm: gemmV16M, prefetch: prefetchV, block: 640}, recordsV: recordsV1AVX2},
 		Q5_1: {lanes: laneKernels{repack: repackVQ5_1, gemm: gemmV16M, prefetch: prefetchV, block: 640}, recordsV: recordsV1AVX2},
 	})

@@ -10,66 +10,6 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// The assembly Q8_0 quantiser writes the same bytes as the portable one
-// (ggml's reference), on random rows of many magnitudes, on rows built to
-// hit the rounding ties, zeros, subnormals and huge values, and reports
-// non-finite blocks instead of quantising them.
-func TestQuantQ8_0AVX2EqualsPortable(t *testing.T) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasF16C {
-		t.Skip("this CPU lacks AVX2 or F16C")
-	}
-	r := rand.New(rand.NewPCG(rand.Uint64(), 11))
-	rows := [][]float32{make([]float32, 64)} // all zero
-	for _, scale := range []float64{1e-30, 1e-6, 1, 3, 1e4, 1e30} {
-		for range 20 {
-			x := randRow(r, QK*(1+r.IntN(9)))
-			for i := range x {
-				x[i] *= float32(scale)
-			}
-			rows = append(rows, x)
-		}
-	}
-	// Ties: with amax 127, id is 1 and halves must round away from zero.
-	tie := make([]float32, 2*QK)
-	for i := range tie {
-		tie[i] = float32(r.IntN(254)-127) + 0.5
-		if i%5 == 0 {
-			tie[i] = -tie[i]
-		}
-	}
-	tie[0], tie[QK] = 127, -127
-	tie[1], tie[2], tie[3] = 0.49999997, -0.49999997, 0.5
-	rows = append(rows, tie)
-	sub := []float32{math.SmallestNonzeroFloat32, -3 * math.SmallestNonzeroFloat32}
-	rows = append(rows, append(sub, make([]float32, QK-2)...))
-
-	for k, x := range rows {
-		nb := len(x) / QK
-		want := make([]byte, nb*34)
-		quantizeQ8_0(want, x)
-		got := make([]byte, nb*34+1)
-		got[nb*34] = 0xa5
-		if !quantQ8_0AVX2(nb, &x[0], &got[0]) {
-			t.Fatalf("row %d: finite values reported non-finite", k)
-		}
-		if got[nb*34] != 0xa5 {
-			t.Fatalf("row %d: wrote past the row", k)
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("row %d (amax scale %g): byte %d = %#x, portable %#x", k, x[0], i, got[i], want[i])
-			}
-		}
-	}
-	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
-		x := randRow(r, 3*QK)
-		x[QK+r.IntN(QK)] = bad
-		if quantQ8_0AVX2(3, &x[0], &make([]byte, 3*34)[0]) {
-			t.Errorf("%v reported finite", bad)
-		}
-	}
-}
-
 // The 512-bit kernels are only reachable on AVX-512 VNNI machines; say so
 // rather than pass silently elsewhere.
 func TestWideKernelsRan(t *testing.T) {

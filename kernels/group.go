@@ -109,9 +109,6 @@ func (j *groupJob) run(lo, hi int) {
 // (see matVecDecode) and returns what the kernel reads.
 func decodeRecords(w Matrix, x []float32, work []byte, xrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) []byte {
 	xq := work[:xrb]
-	if k.quant != nil {
-		quant = k.quant
-	}
 	if vt := w.Type.VecDotType(); vt != Q8_0 {
 		quantizerFor(vt)(xq, x[:w.Cols])
 	} else if quant == nil || !quant(w.Cols/QK, &x[0], &xq[0]) {
