@@ -77,7 +77,7 @@ var quantizersAVX2 = map[Type]func(dst []byte, src []float32){
 
 var (
 	_ = registerQuantizers("avx2", quantizersAVX2)
-	_ = registerQuantizers("avx512", quantizersAVX2)
+	_ = registerQuantizers("avx512", quantizersAVX512)
 )
 
 // avx2Decode are the avx2 path's decode kernels, and the avx512 path's

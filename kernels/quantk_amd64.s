@@ -37,36 +37,97 @@
 // Frame: 0 the blocks' signed maxima, then their iscale; 32 the unsigned
 // maxima, then d; 64 vmax while the tie scan patches it.
 
-// QK_MAX4 folds the 32 values at OFF(R8) into the signed (Y0-Y3) and
-// unsigned (Y4-Y7) maxima of the bits.
-#define QK_MAX4(OFF) \
-	VPMAXSD OFF(R8), Y0, Y0; \
-	VPMAXSD OFF+32(R8), Y1, Y1; \
-	VPMAXSD OFF+64(R8), Y2, Y2; \
-	VPMAXSD OFF+96(R8), Y3, Y3; \
-	VPMAXUD OFF(R8), Y4, Y4; \
-	VPMAXUD OFF+32(R8), Y5, Y5; \
-	VPMAXUD OFF+64(R8), Y6, Y6; \
-	VPMAXUD OFF+96(R8), Y7, Y7
+// QK_MAX_FIRST starts the signed (S0-S3) and unsigned (U0-U3) maxima of
+// the bits with the four vectors of W bytes at R8, loaded by MOV.
+#define QK_MAX_FIRST(MOV, W, S0, S1, S2, S3, U0, U1, U2, U3) \
+	MOV 0(R8), S0; \
+	MOV W(R8), S1; \
+	MOV 2*W(R8), S2; \
+	MOV 3*W(R8), S3; \
+	MOV S0, U0; \
+	MOV S1, U1; \
+	MOV S2, U2; \
+	MOV S3, U3
+
+// QK_MAX4 folds the four vectors of W bytes at OFF(R8) into the maxima.
+#define QK_MAX4(OFF, W, S0, S1, S2, S3, U0, U1, U2, U3) \
+	VPMAXSD OFF(R8), S0, S0; \
+	VPMAXSD OFF+W(R8), S1, S1; \
+	VPMAXSD OFF+2*W(R8), S2, S2; \
+	VPMAXSD OFF+3*W(R8), S3, S3; \
+	VPMAXUD OFF(R8), U0, U0; \
+	VPMAXUD OFF+W(R8), U1, U1; \
+	VPMAXUD OFF+2*W(R8), U2, U2; \
+	VPMAXUD OFF+3*W(R8), U3, U3
+
+#define QK_MAXY(OFF) QK_MAX4(OFF, 32, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+#define QK_MAXZ(OFF) QK_MAX4(OFF, 64, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+
+// QK_PACK quantises the four vectors of W bytes at OFF(R8) by S and
+// stores the q, in order (P the VPERMD order undoing the in-lane packs),
+// to 4+OFF/4(R9) by MOV; they stay in R0.
+#define QK_PACK(OFF, W, MOV, R0, R1, R2, R3, S, P) \
+	VMULPS OFF(R8), S, R0; \
+	VMULPS OFF+W(R8), S, R1; \
+	VMULPS OFF+2*W(R8), S, R2; \
+	VMULPS OFF+3*W(R8), S, R3; \
+	VCVTPS2DQ R0, R0; \
+	VCVTPS2DQ R1, R1; \
+	VCVTPS2DQ R2, R2; \
+	VCVTPS2DQ R3, R3; \
+	VPACKSSDW R1, R0, R0; \
+	VPACKSSDW R3, R2, R2; \
+	VPACKSSWB R2, R0, R0; \
+	VPERMD R0, P, R0; \
+	MOV R0, 4+(OFF)/4(R9)
+
+// QK_NEXT_MAX goes to the next block of the step's first pass, at LOOP.
+#define QK_NEXT_MAX(LOOP) \
+	ADDQ $1024, R8; \
+	INCQ R10; \
+	CMPQ R10, R11; \
+	JLT LOOP
+
+// QK_BLOCK starts quantising block R10 of the step: its iscale to all
+// lanes of S, its d to the block.
+#define QK_BLOCK(S) \
+	VBROADCASTSS 0(SP)(R10*4), S; \
+	MOVL 32(SP)(R10*4), AX; \
+	MOVL AX, 0(R9)
+
+// QK_NEXT_QUANT goes to the step's next block, at LOOP, or to the next
+// step, at STEP, or falls through when all are done.
+#define QK_NEXT_QUANT(LOOP, STEP) \
+	ADDQ $1024, R8; \
+	ADDQ $292, R9; \
+	INCQ R10; \
+	CMPQ R10, R11; \
+	JLT LOOP; \
+	MOVQ R8, SI; \
+	MOVQ R9, DI; \
+	SUBQ R11, CX; \
+	JNZ STEP
+
+// QK_RET returns V as finite.
+#define QK_RET(V) \
+	VZEROUPPER; \
+	MOVB $V, finite+24(FP); \
+	RET
+
+// QK_ARGS loads the arguments: CX blocks, SI src, DI dst; none: to DONE.
+#define QK_ARGS(DONE) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ src+8(FP), SI; \
+	MOVQ dst+16(FP), DI; \
+	TESTQ CX, CX; \
+	JLE DONE
 
 // QK_GROUP quantises the 32 values at OFF(R8) by Y9 to q at 4+OFF/4(R9)
 // and leaves in V the eight sums of four q (lanes 0-3 the first 16).
 // Y11 the VPERMD order undoing the in-lane packs, Y12 0x01 bytes, Y13
 // 0x0001 words.
 #define QK_GROUP(OFF, V) \
-	VMULPS OFF(R8), Y9, Y0; \
-	VMULPS OFF+32(R8), Y9, Y1; \
-	VMULPS OFF+64(R8), Y9, Y2; \
-	VMULPS OFF+96(R8), Y9, Y3; \
-	VCVTPS2DQ Y0, Y0; \
-	VCVTPS2DQ Y1, Y1; \
-	VCVTPS2DQ Y2, Y2; \
-	VCVTPS2DQ Y3, Y3; \
-	VPACKSSDW Y1, Y0, Y0; \
-	VPACKSSDW Y3, Y2, Y2; \
-	VPACKSSWB Y2, Y0, Y0; \
-	VPERMD Y0, Y11, Y0; \
-	VMOVDQU Y0, 4+(OFF)/4(R9); \
+	QK_PACK(OFF, 32, VMOVDQU, Y0, Y1, Y2, Y3, Y9, Y11); \
 	VPMADDUBSW Y0, Y12, V; \
 	VPMADDWD Y13, V, V
 
@@ -82,116 +143,148 @@
 	VPHADDD Y5, Y4, Y7; \
 	VPHADDD Y7, Y6, Y6
 
+// QK_STEP starts a step of R11 = min(CX, 8) blocks at SI: the frame's
+// lanes of absent blocks take 1 as both maxima, finite and no tie.
+#define QK_STEP \
+	MOVQ $8, R11; \
+	CMPQ CX, R11; \
+	CMOVQLT CX, R11; \
+	VMOVDQU ·qkOne<>(SB), Y0; \
+	VMOVDQU Y0, 0(SP); \
+	VMOVDQU Y0, 32(SP); \
+	MOVQ SI, R8; \
+	XORQ R10, R10
+
+// QK_FOLD4 folds the four accumulators of each maximum into S0 (signed,
+// S0-S3) and U0 (unsigned, U0-U3).
+#define QK_FOLD4(S0, S1, S2, S3, U0, U1, U2, U3) \
+	VPMAXSD S1, S0, S0; \
+	VPMAXSD S3, S2, S2; \
+	VPMAXUD U1, U0, U0; \
+	VPMAXUD U3, U2, U2; \
+	VPMAXSD S2, S0, S0; \
+	VPMAXUD U2, U0, U0
+
+// QK_FOLD_LANES folds the lanes of Y0 and Y4 and stores the maxima of
+// block R10 to the frame.
+#define QK_FOLD_LANES \
+	VEXTRACTI128 $1, Y0, X1; \
+	VEXTRACTI128 $1, Y4, X5; \
+	VPMAXSD X1, X0, X0; \
+	VPMAXUD X5, X4, X4; \
+	VPSHUFD $0x4e, X0, X1; \
+	VPSHUFD $0x4e, X4, X5; \
+	VPMAXSD X1, X0, X0; \
+	VPMAXUD X5, X4, X4; \
+	VPSHUFD $0xb1, X0, X1; \
+	VPSHUFD $0xb1, X4, X5; \
+	VPMAXSD X1, X0, X0; \
+	VPMAXUD X5, X4, X4; \
+	VMOVD X0, 0(SP)(R10*4); \
+	VMOVD X4, 32(SP)(R10*4)
+
+// QK_SCALES turns the step's maxima in the frame into iscale (0 where
+// infinite) at 0(SP) and d at 32(SP), eight blocks at once, and goes to
+// FAIL if a block has a NaN or an infinity. Ties of opposite signs are
+// settled by a scalar scan of the block (bits of AX) for the first value
+// of that magnitude. Uses Y0-Y9, AX, BX, DX, R12, R13, and leaves R8, R9
+// and R10 at the step's first block for the quantising loop.
+#define QK_SCALES(FAIL) \
+	VMOVDQU 0(SP), Y0; \
+	VMOVDQU 32(SP), Y1; \
+	VPAND ·qkAbs<>(SB), Y0, Y2; \
+	VPAND ·qkAbs<>(SB), Y1, Y3; \
+	VPMAXUD Y3, Y2, Y4; \
+	VPCMPGTD ·qkMaxFin<>(SB), Y4, Y5; \
+	VMOVMSKPS Y5, AX; \
+	TESTL AX, AX; \
+	JNZ FAIL; \
+	VPCMPGTD Y2, Y3, Y5; \
+	VPBLENDVB Y5, Y1, Y0, Y6; \
+	VPXOR Y7, Y7, Y7; \
+	VPCMPEQD Y7, Y4, Y8; \
+	VPSLLD $31, Y8, Y9; \
+	VPOR Y9, Y6, Y6; \
+	VPCMPEQD Y3, Y2, Y5; \
+	VPCMPEQD Y1, Y0, Y9; \
+	VPOR Y8, Y9, Y9; \
+	VPANDN Y5, Y9, Y5; \
+	VMOVMSKPS Y5, AX; \
+	TESTL AX, AX; \
+	JNZ qktie; \
+qkscale: \
+	VMOVUPS ·qkM127<>(SB), Y7; \
+	VDIVPS Y6, Y7, Y7; \
+	VMOVUPS ·qkOne<>(SB), Y8; \
+	VDIVPS Y7, Y8, Y8; \
+	VPAND ·qkAbs<>(SB), Y7, Y9; \
+	VPCMPGTD ·qkMaxFin<>(SB), Y9, Y9; \
+	VPANDN Y7, Y9, Y7; \
+	VMOVDQU Y7, 0(SP); \
+	VMOVDQU Y8, 32(SP); \
+	JMP qkscaled; \
+qktie: \
+	VMOVDQU Y6, 64(SP); \
+qktieblock: \
+	BSFL AX, BX; \
+	MOVL 0(SP)(BX*4), DX; \
+	ANDL $0x7fffffff, DX; \
+	MOVQ BX, R12; \
+	SHLQ $10, R12; \
+	ADDQ SI, R12; \
+qktiescan: \
+	MOVL (R12), R13; \
+	MOVL R13, R9; \
+	ANDL $0x7fffffff, R9; \
+	CMPL R9, DX; \
+	JEQ qktiefound; \
+	ADDQ $4, R12; \
+	JMP qktiescan; \
+qktiefound: \
+	MOVL R13, 64(SP)(BX*4); \
+	BTRL BX, AX; \
+	TESTL AX, AX; \
+	JNZ qktieblock; \
+	VMOVDQU 64(SP), Y6; \
+	JMP qkscale; \
+qkscaled: \
+	MOVQ SI, R8; \
+	MOVQ DI, R9; \
+	XORQ R10, R10
+
 // func quantQ8_KD(nb int, src *float32, dst *byte) (finite bool)
 //
-// Returns false, having written part of dst, when a value is NaN or
-// infinite; the caller then quantises the row with the portable code.
+// The AVX2 quantiser. Returns false, having written part of dst, when a
+// value is NaN or infinite; the caller then quantises the row with the
+// portable code.
 //
 // Registers: CX blocks left, SI/DI the step's first block, R11 blocks in
-// the step, R10 block of the step, R8/R9 that block's src and dst.
+// the step, R10 block of the step, R8/R9 that block's src and dst; Y11
+// the VPERMD order undoing the in-lane packs, Y12 0x01 bytes, Y13 0x0001
+// words, Y14 the VPSHUFB order of the sums.
 TEXT ·quantQ8_KD(SB), NOSPLIT, $96-25
-	MOVQ nb+0(FP), CX
-	MOVQ src+8(FP), SI
-	MOVQ dst+16(FP), DI
-	TESTQ CX, CX
-	JLE kdok
-kdstep:
-	MOVQ $8, R11
-	CMPQ CX, R11
-	CMOVQLT CX, R11
-	// Lanes of absent blocks: 1 as both maxima, which is finite and no tie.
-	VMOVDQU ·qkOne<>(SB), Y0
-	VMOVDQU Y0, 0(SP)
-	VMOVDQU Y0, 32(SP)
-	MOVQ SI, R8
-	XORQ R10, R10
-kdmax:
-	VMOVDQU 0(R8), Y0
-	VMOVDQU 32(R8), Y1
-	VMOVDQU 64(R8), Y2
-	VMOVDQU 96(R8), Y3
-	VMOVDQA Y0, Y4
-	VMOVDQA Y1, Y5
-	VMOVDQA Y2, Y6
-	VMOVDQA Y3, Y7
-	QK_MAX4(128)
-	QK_MAX4(256)
-	QK_MAX4(384)
-	QK_MAX4(512)
-	QK_MAX4(640)
-	QK_MAX4(768)
-	QK_MAX4(896)
-	VPMAXSD Y1, Y0, Y0
-	VPMAXSD Y3, Y2, Y2
-	VPMAXUD Y5, Y4, Y4
-	VPMAXUD Y7, Y6, Y6
-	VPMAXSD Y2, Y0, Y0
-	VPMAXUD Y6, Y4, Y4
-	VEXTRACTI128 $1, Y0, X1
-	VEXTRACTI128 $1, Y4, X5
-	VPMAXSD X1, X0, X0
-	VPMAXUD X5, X4, X4
-	VPSHUFD $0x4e, X0, X1
-	VPSHUFD $0x4e, X4, X5
-	VPMAXSD X1, X0, X0
-	VPMAXUD X5, X4, X4
-	VPSHUFD $0xb1, X0, X1
-	VPSHUFD $0xb1, X4, X5
-	VPMAXSD X1, X0, X0
-	VPMAXUD X5, X4, X4
-	VMOVD X0, 0(SP)(R10*4)
-	VMOVD X4, 32(SP)(R10*4)
-	ADDQ $1024, R8
-	INCQ R10
-	CMPQ R10, R11
-	JLT kdmax
-
-	// The step's vmax, iscale and d, eight blocks at once.
-	VMOVDQU 0(SP), Y0             // S: signed maxima
-	VMOVDQU 32(SP), Y1            // U: unsigned maxima
-	VPAND ·qkAbs<>(SB), Y0, Y2    // |S|
-	VPAND ·qkAbs<>(SB), Y1, Y3    // |U|
-	VPMAXUD Y3, Y2, Y4            // amax
-	VPCMPGTD ·qkMaxFin<>(SB), Y4, Y5
-	VMOVMSKPS Y5, AX
-	TESTL AX, AX
-	JNZ kdfail
-	VPCMPGTD Y2, Y3, Y5           // |U| > |S|
-	VPBLENDVB Y5, Y1, Y0, Y6      // vmax
-	VPXOR Y7, Y7, Y7
-	VPCMPEQD Y7, Y4, Y8           // amax == 0
-	VPSLLD $31, Y8, Y9
-	VPOR Y9, Y6, Y6               // a block of zeros takes vmax -0
-	VPCMPEQD Y3, Y2, Y5           // |S| == |U|
-	VPCMPEQD Y1, Y0, Y9           // S == U: no tie
-	VPOR Y8, Y9, Y9
-	VPANDN Y5, Y9, Y5             // ties of opposite signs
-	VMOVMSKPS Y5, AX
-	TESTL AX, AX
-	JNZ kdtie
-kdscale:
-	VMOVUPS ·qkM127<>(SB), Y7
-	VDIVPS Y6, Y7, Y7             // iscale = -127/vmax
-	VMOVUPS ·qkOne<>(SB), Y8
-	VDIVPS Y7, Y8, Y8             // d = 1/iscale
-	VPAND ·qkAbs<>(SB), Y7, Y9
-	VPCMPGTD ·qkMaxFin<>(SB), Y9, Y9
-	VPANDN Y7, Y9, Y7             // iscale, or 0 where infinite
-	VMOVDQU Y7, 0(SP)
-	VMOVDQU Y8, 32(SP)
-
-	// Quantise the step's blocks.
+	QK_ARGS(kdok)
 	VMOVDQU ·qkPerm<>(SB), Y11
 	VMOVDQU ·qkOnes8<>(SB), Y12
 	VMOVDQU ·qkOnes16<>(SB), Y13
 	VMOVDQU ·qkSumShuf<>(SB), Y14
-	MOVQ SI, R8
-	MOVQ DI, R9
-	XORQ R10, R10
+kdstep:
+	QK_STEP
+kdmax:
+	QK_MAX_FIRST(VMOVDQU, 32, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	QK_MAXY(128)
+	QK_MAXY(256)
+	QK_MAXY(384)
+	QK_MAXY(512)
+	QK_MAXY(640)
+	QK_MAXY(768)
+	QK_MAXY(896)
+	QK_FOLD4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	QK_FOLD_LANES
+	QK_NEXT_MAX(kdmax)
+	QK_SCALES(kdfail)
 kdquant:
-	VBROADCASTSS 0(SP)(R10*4), Y9
-	MOVL 32(SP)(R10*4), AX
-	MOVL AX, 0(R9)
+	QK_BLOCK(Y9)
 	QK_HALF(0)
 	VMOVDQA Y6, Y8
 	QK_HALF(512)
@@ -201,49 +294,71 @@ kdquant:
 	VPERMQ $0xd8, Y6, Y6
 	VPSHUFB Y14, Y6, Y6
 	VMOVDQU Y6, 260(R9)
-	ADDQ $1024, R8
-	ADDQ $292, R9
-	INCQ R10
-	CMPQ R10, R11
-	JLT kdquant
-	MOVQ R8, SI
-	MOVQ R9, DI
-	SUBQ R11, CX
-	JNZ kdstep
+	QK_NEXT_QUANT(kdquant, kdstep)
 kdok:
-	VZEROUPPER
-	MOVB $1, finite+24(FP)
-	RET
+	QK_RET(1)
 kdfail:
-	VZEROUPPER
-	MOVB $0, finite+24(FP)
-	RET
-kdtie:
-	// Blocks (bits of AX) whose largest positive and negative values have
-	// the same magnitude: vmax is whichever comes first.
-	VMOVDQU Y6, 64(SP)
-kdtieblock:
-	BSFL AX, BX
-	MOVL 0(SP)(BX*4), DX
-	ANDL $0x7fffffff, DX
-	MOVQ BX, R12
-	SHLQ $10, R12
-	ADDQ SI, R12
-kdtiescan:
-	MOVL (R12), R13
-	MOVL R13, R9
-	ANDL $0x7fffffff, R9
-	CMPL R9, DX
-	JEQ kdtiefound
-	ADDQ $4, R12
-	JMP kdtiescan
-kdtiefound:
-	MOVL R13, 64(SP)(BX*4)
-	BTRL BX, AX
-	TESTL AX, AX
-	JNZ kdtieblock
-	VMOVDQU 64(SP), Y6
-	JMP kdscale
+	QK_RET(0)
+
+// QKZ_QUARTER quantises the 64 values at OFF(R8) by Z9 to q at
+// 4+OFF/4(R9) and leaves in V the sixteen sums of four q (each 128-bit
+// lane those of one 16). Z11 the VPERMD order undoing the in-lane packs,
+// Z12 0x01 bytes.
+#define QKZ_QUARTER(OFF, V) \
+	QK_PACK(OFF, 64, VMOVDQU32, Z0, Z1, Z2, Z3, Z9, Z11); \
+	VPXORD V, V, V; \
+	VPDPBUSD Z0, Z12, V
+
+// func quantQ8_KZ(nb int, src *float32, dst *byte) (finite bool)
+//
+// The AVX-512 (VNNI) quantiser: as quantQ8_KD with 64-byte vectors, the
+// bytes' sums of four by VPDPBUSD, and each block's 16 sums of 16 by a
+// 4x4 transpose of the four quarters' 128-bit lanes (unpacks and adds),
+// the VPERMD of the values (a transpose too) and VPMOVDW to words.
+// Registers as quantQ8_KD's.
+TEXT ·quantQ8_KZ(SB), NOSPLIT, $96-25
+	QK_ARGS(kzok)
+	VMOVDQU32 ·qkzPerm<>(SB), Z11
+	VPBROADCASTD ·qkOnes8<>(SB), Z12
+kzstep:
+	QK_STEP
+kzmax:
+	QK_MAX_FIRST(VMOVDQU32, 64, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	QK_MAXZ(256)
+	QK_MAXZ(512)
+	QK_MAXZ(768)
+	QK_FOLD4(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	VEXTRACTI64X4 $1, Z0, Y1
+	VEXTRACTI64X4 $1, Z4, Y5
+	VPMAXSD Y1, Y0, Y0
+	VPMAXUD Y5, Y4, Y4
+	QK_FOLD_LANES
+	QK_NEXT_MAX(kzmax)
+	QK_SCALES(kzfail)
+kzquant:
+	QK_BLOCK(Z9)
+	QKZ_QUARTER(0, Z4)
+	QKZ_QUARTER(256, Z5)
+	QKZ_QUARTER(512, Z6)
+	QKZ_QUARTER(768, Z7)
+	// Lane L of Zi: the four sums of four of q's 16s number 4i+L; the
+	// unpacks and adds leave the sum of each lane's four in dword 4L+i.
+	VPUNPCKLDQ Z5, Z4, Z8
+	VPUNPCKHDQ Z5, Z4, Z4
+	VPADDD Z8, Z4, Z4
+	VPUNPCKLDQ Z7, Z6, Z8
+	VPUNPCKHDQ Z7, Z6, Z6
+	VPADDD Z8, Z6, Z6
+	VPUNPCKLQDQ Z6, Z4, Z8
+	VPUNPCKHQDQ Z6, Z4, Z4
+	VPADDD Z8, Z4, Z4
+	VPERMD Z4, Z11, Z4
+	VPMOVDW Z4, 260(R9)
+	QK_NEXT_QUANT(kzquant, kzstep)
+kzok:
+	QK_RET(1)
+kzfail:
+	QK_RET(0)
 
 DATA ·qkAbs<>+0(SB)/8, $0x7fffffff7fffffff
 DATA ·qkAbs<>+8(SB)/8, $0x7fffffff7fffffff
@@ -292,3 +407,14 @@ DATA ·qkSumShuf<>+8(SB)/8, $0x0f0e07060d0c0504
 DATA ·qkSumShuf<>+16(SB)/8, $0x0b0a030209080100
 DATA ·qkSumShuf<>+24(SB)/8, $0x0f0e07060d0c0504
 GLOBL ·qkSumShuf<>(SB), RODATA|NOPTR, $32
+
+// The order of the dwords of a 4x4 transpose of 128-bit lanes.
+DATA ·qkzPerm<>+0(SB)/8, $0x0000000400000000
+DATA ·qkzPerm<>+8(SB)/8, $0x0000000c00000008
+DATA ·qkzPerm<>+16(SB)/8, $0x0000000500000001
+DATA ·qkzPerm<>+24(SB)/8, $0x0000000d00000009
+DATA ·qkzPerm<>+32(SB)/8, $0x0000000600000002
+DATA ·qkzPerm<>+40(SB)/8, $0x0000000e0000000a
+DATA ·qkzPerm<>+48(SB)/8, $0x0000000700000003
+DATA ·qkzPerm<>+56(SB)/8, $0x0000000f0000000b
+GLOBL ·qkzPerm<>(SB), RODATA|NOPTR, $64

@@ -14,6 +14,9 @@ func qkQuantizers() map[string]func(nb int, src *float32, dst *byte) bool {
 	if cpu.X86.HasAVX2 {
 		quants["avx2"] = quantQ8_KD
 	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI {
+		quants["avx512"] = quantQ8_KZ
+	}
 	return quants
 }
 
@@ -139,4 +142,30 @@ func TestQuantQ8_KEqualsPortable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkQuantQ8_K converts a 4096-wide token to Q8_K with each Q8_K
+// quantiser this CPU runs, the one they replace (legacy) and the portable
+// one.
+func BenchmarkQuantQ8_K(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 9))
+	const cols = 4096
+	x := randRow(r, cols)
+	dst := make([]byte, cols/QKK*q8KBytes)
+	quants := qkQuantizers()
+	if cpu.X86.HasAVX2 {
+		quants["legacy"] = quantQ8_KAVX2
+	}
+	for name, quant := range quants {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				quant(cols/QKK, &x[0], &dst[0])
+			}
+		})
+	}
+	b.Run("portable", func(b *testing.B) {
+		for b.Loop() {
+			quantizeQ8_K(dst, x)
+		}
+	})
 }
