@@ -69,7 +69,8 @@ func checkedQuantizer(t Type, fast func(nb int, src *float32, dst *byte) (finite
 	}
 }
 
-// quantizersAVX2 are the avx2 and avx512 paths' activation quantisers.
+// quantizersAVX2 are the avx2 path's activation quantisers (the avx512
+// path's are quantizersAVX512).
 var quantizersAVX2 = map[Type]func(dst []byte, src []float32){
 	Q8_K: checkedQuantizer(Q8_K, quantQ8_KD),
 	Q8_1: checkedQuantizer(Q8_1, quantQ8_1AVX2),
