@@ -49,19 +49,24 @@
 	MOV S2, U2; \
 	MOV S3, U3
 
-// QK_MAX4 folds the four vectors of W bytes at OFF(R8) into the maxima.
-#define QK_MAX4(OFF, W, S0, S1, S2, S3, U0, U1, U2, U3) \
-	VPMAXSD OFF(R8), S0, S0; \
-	VPMAXSD OFF+W(R8), S1, S1; \
-	VPMAXSD OFF+2*W(R8), S2, S2; \
-	VPMAXSD OFF+3*W(R8), S3, S3; \
-	VPMAXUD OFF(R8), U0, U0; \
-	VPMAXUD OFF+W(R8), U1, U1; \
-	VPMAXUD OFF+2*W(R8), U2, U2; \
-	VPMAXUD OFF+3*W(R8), U3, U3
+// QK_MAX4 folds the four vectors of W bytes at OFF(R8), loaded once by
+// MOV to T0-T3, into the maxima.
+#define QK_MAX4(OFF, W, MOV, S0, S1, S2, S3, U0, U1, U2, U3, T0, T1, T2, T3) \
+	MOV OFF(R8), T0; \
+	MOV OFF+W(R8), T1; \
+	MOV OFF+2*W(R8), T2; \
+	MOV OFF+3*W(R8), T3; \
+	VPMAXSD T0, S0, S0; \
+	VPMAXSD T1, S1, S1; \
+	VPMAXSD T2, S2, S2; \
+	VPMAXSD T3, S3, S3; \
+	VPMAXUD T0, U0, U0; \
+	VPMAXUD T1, U1, U1; \
+	VPMAXUD T2, U2, U2; \
+	VPMAXUD T3, U3, U3
 
-#define QK_MAXY(OFF) QK_MAX4(OFF, 32, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
-#define QK_MAXZ(OFF) QK_MAX4(OFF, 64, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+#define QK_MAXY(OFF) QK_MAX4(OFF, 32, VMOVDQU, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y15)
+#define QK_MAXZ(OFF) QK_MAX4(OFF, 64, VMOVDQU32, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z15)
 
 // QK_PACK quantises the four vectors of W bytes at OFF(R8) by S and
 // stores the q, in order (P the VPERMD order undoing the in-lane packs),
