@@ -49,9 +49,6 @@ func decRecordsQ4ZAVX2(nb int, xq, dst *byte, off int)
 //go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
-//go:noescape
-func quantQ8_KAVX2(nb int, src *float32, dst *byte) (finite bool)
-
 // checkedQuantizer is the quantiser of whole rows of t (Q8_1, Q8_K) by
 // fast, for nb blocks; a row with a NaN or infinity is left to the
 // portable code, whose handling of those is the reference.

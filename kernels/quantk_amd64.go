@@ -17,7 +17,3 @@ var quantizersAVX512 = func() map[Type]func(dst []byte, src []float32) {
 	m[Q8_K] = checkedQuantizer(Q8_K, quantQ8_KZ)
 	return m
 }()
-
-// quantQ8_KAVX2 in decode_amd64.s, which quantQ8_KD replaces, stays until
-// that file's edits in flight have landed; this keeps it referenced.
-var _ = quantQ8_KAVX2

@@ -6,18 +6,18 @@
 // ggml's reference takes vmax, the first value of largest magnitude,
 // iscale = -127/vmax, q = min(127, nearest_int(iscale·x)), d = 1/iscale
 // and the sums of q over each 16 values as int16; a block whose values are
-// all zero is all zeros. The quantiser before this one (quantQ8_KAVX2 in
-// decode_amd64.s) spent about 170 cycles a block on one chain of 32
-// VMAXPS, a second pass for vmax and two dependent scalar divides (40 ns
-// a block on this machine's EPYC; these take 17 on avx2 and 12 on avx512,
-// BenchmarkQuantQ8_K). Here:
+// all zero is all zeros. The quantiser before this one spent about 170
+// cycles a block on one chain of 32 VMAXPS, a second pass for vmax and two
+// dependent scalar divides (40 ns a block on this machine's EPYC; these
+// take 17 on avx2 and 12 on avx512, BenchmarkQuantQ8_K). Here:
 //
 //   - amax and vmax in one pass without a chain: the signed maximum of the
 //     bits is the largest value of the non-negative ones (if any), the
 //     unsigned maximum the negative value of largest magnitude (if any),
 //     so vmax is whichever of the two is larger in magnitude; four
-//     accumulators of each, each vector loaded once for both. Only a tie between a positive and a negative
-//     value needs to know which came first: a scalar scan, rare.
+//     accumulators of each, each vector loaded once for both. Only a tie
+//     between a positive and a negative value needs to know which came
+//     first: a scalar scan, rare.
 //   - a NaN or infinity in any block makes one of the two maxima's
 //     magnitude exceed the largest finite float, so the finite check is
 //     one compare per block.

@@ -145,18 +145,13 @@ func TestQuantQ8_KEqualsPortable(t *testing.T) {
 }
 
 // BenchmarkQuantQ8_K converts a 4096-wide token to Q8_K with each Q8_K
-// quantiser this CPU runs, the one they replace (legacy) and the portable
-// one.
+// quantiser this CPU runs and the portable one.
 func BenchmarkQuantQ8_K(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 9))
 	const cols = 4096
 	x := randRow(r, cols)
 	dst := make([]byte, cols/QKK*q8KBytes)
-	quants := qkQuantizers()
-	if cpu.X86.HasAVX2 {
-		quants["legacy"] = quantQ8_KAVX2
-	}
-	for name, quant := range quants {
+	for name, quant := range qkQuantizers() {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				quant(cols/QKK, &x[0], &dst[0])
