@@ -330,7 +330,9 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 // 0x10001 to copy each to the high word. The vector widening and
 // unpacking this replaces took six vector instructions, and the vector
 // ports are what the loop is short of while the scalar ones idle. R10
-// holds the PDEP mask 0x000000ff000000ff.
+// holds the PDEP mask 0x000000ff000000ff. PDEP is BMI2, which the avx2
+// path does not require: decode_amd64.go (q4KDecodeAVX2) takes this
+// kernel only where the CPU has it.
 #define K4R_SCALES_FRAME \
 	K4_UNPACK; \
 	K4R_SCALE2(AX, 0); \
