@@ -155,11 +155,18 @@ GLOBL ·dec51DM<>(SB), RODATA|NOPTR, $64
 	VPACKUSWB Y5, Y5, Y4
 
 // One block of a four- or eight-block record (decRecordsQ4QAVX2): its
-// Q8_0 block at B(SI); its low and high halves of x to LO(DI) and HI(DI),
-// its correction to the int32 at C(DI), its dx to X2 (all four lanes),
-// stored by the callers: to the two floats at D(DI) for four blocks
-// (REC_Q4Q), the float at D(DI) for eight (REC_Q4O).
-#define REC_Q4X(B, LO, HI, C) \
+// Q8_0 block at B(SI); its low and high halves of x to LO(DI) and HI(DI);
+// in X1 the sums of x over the halves of the block that the kernel's two
+// int32 lanes of it cover (dwords 0 and 1: elements 0-7 and 16-23, 8-15
+// and 24-31); its dx to X2 (all four lanes). The callers store -off times
+// those sums and dx: two lanes each for four blocks (REC_Q4Q), whose
+// kernel DEC_Q4Q keeps a block's sum in two lanes, and their total in one
+// for eight (REC_Q4O). A lane's correction covers exactly the values that
+// lane's products do, so each lane's integer sum is exact on its own: the
+// lanes are converted and scaled apart, and a block's whole correction in
+// one of its lanes left the other lane's partial sum to cancel it in
+// float (an all-zero Q4_0 row came out -1.4e-9).
+#define REC_Q4X(B, LO, HI) \
 	VMOVDQU (B+2)(SI), Y0; \
 	VMOVDQU X0, LO(DI); \
 	VEXTRACTI128 $1, Y0, X1; \
@@ -168,27 +175,28 @@ GLOBL ·dec51DM<>(SB), RODATA|NOPTR, $64
 	VPMADDWD Y5, Y1, Y1; \
 	VEXTRACTI128 $1, Y1, X2; \
 	VPADDD X2, X1, X1; \
-	VPSHUFD $0x4e, X1, X2; \
-	VPADDD X2, X1, X1; \
-	VPSHUFD $0xb1, X1, X2; \
-	VPADDD X2, X1, X1; \
-	VPMULLD X6, X1, X1; \
-	VMOVD X1, C(DI); \
+	VPHADDD X1, X1, X1; \
 	VPBROADCASTW B(SI), X2; \
 	VCVTPH2PS X2, X2
 
 #define REC_Q4Q(B, LO, HI, C, D) \
-	REC_Q4X(B, LO, HI, C); \
+	REC_Q4X(B, LO, HI); \
+	VPMULLD X6, X1, X1; \
+	VMOVQ X1, C(DI); \
 	VMOVQ X2, D(DI)
 
 #define REC_Q4O(B, LO, HI, C, D) \
-	REC_Q4X(B, LO, HI, C); \
+	REC_Q4X(B, LO, HI); \
+	VPHADDD X1, X1, X1; \
+	VPMULLD X6, X1, X1; \
+	VMOVD X1, C(DI); \
 	VMOVSS X2, D(DI)
 
 // Four blocks (Q8_0 at B(SI) on) of a four- or eight-block record, by
 // M (REC_Q4Q or REC_Q4O): their x from L(DI) on, in the pair layout of
-// decRecordsQ4QAVX2; their corrections and scales from C(DI) and D(DI)
-// on, in lanes 0, 4, S/4 and 4+S/4 of the four- or eight-lane slots.
+// decRecordsQ4QAVX2; their corrections and scales at C, C+16, C+S and
+// C+16+S (DI), and D likewise: lanes 0, 4, S/4 and 4+S/4 of the eight-lane
+// slots (and the lane after each for four blocks, S = 8).
 #define REC_FOUR(M, B, L, C, D, S) \
 	M((B), (L), (L+32), (C), (D)); \
 	M((B+34), (L+16), (L+48), (C+16), (D+16)); \
@@ -1170,10 +1178,15 @@ recdone:
 // The records of decQ4_0AVX2, 128 bytes per pair of blocks:
 //   0   elements 0-15 of block 0, then of block 1
 //   32  elements 16-31 of block 0, then of block 1
-//   64  int32 correction: lane 0 -off·sum(x of block 0), lane 4 the same
-//       for block 1, other lanes 0
+//   64  int32 corrections: lane j (0-3) -off·(sum of x over elements
+//       4j..4j+3 and 16+4j..16+4j+3 of block 0, what the kernel's lane j
+//       covers), lanes 4-7 the same for block 1
 //   96  float32 scales: dx of block 0 in lanes 0-3, of block 1 in 4-7
-// An odd last block's record has zeros where block 1 would be.
+// An odd last block's record has zeros where block 1 would be. Each
+// lane's correction is its own (as decRecordsQ4ZAVX2's) because the
+// kernels convert and scale the lanes apart: a block's whole correction
+// in lane 0 left lanes 1-3 to cancel it in float (an all-zero row came
+// out -1.4e-9).
 //
 // Register plan: CX blocks left, SI Q8_0 block, DI record, DX 0 or 16 (the
 // half), Y4 0x01 bytes, Y5 0x0001 words, X6 -off, X3 zero.
@@ -1194,12 +1207,7 @@ rq4even:
 	JZ rq4done
 rq4loop:
 	REC_SPLIT(32)
-	VPSHUFD $0x4e, X1, X2
-	VPADDD X2, X1, X1
-	VPSHUFD $0xb1, X1, X2
-	VPADDD X2, X1, X1
 	VPMULLD X6, X1, X1
-	VPBLENDD $1, X1, X3, X1
 	VMOVDQU X1, 64(DI)(DX*1)
 	VPBROADCASTW (SI), X2
 	VCVTPH2PS X2, X2
@@ -1228,9 +1236,10 @@ rq4done:
 // then, if four or more blocks are left, 192 bytes for four (b0-b3), for
 // DEC_Q4Q:
 //   0   as above for b0 to b3
-//   128 int32 correction -off·sum(x) in lanes 0 (b0), 2 (b2), 4 (b1),
-//       6 (b3), other lanes 0
-//   160 float32 scales dx in lanes [b0 b0 b2 b2 b1 b1 b3 b3]
+//   128 int32 corrections -off·sum(x) in lanes [b0 b0 b2 b2 b1 b1 b3 b3],
+//       over elements 0-7 and 16-23 of the block in the first lane of
+//       each, 8-15 and 24-31 in the second (DEC_Q4Q's lanes)
+//   160 float32 scales dx in the same lanes
 // then the last nb%4 blocks as decRecordsQ4AVX2 lays them out (the kernel
 // takes them a pair and a block at a time). All of it fits in the room of
 // decRecordsQ4AVX2's pair records.
@@ -1252,7 +1261,6 @@ rqqloop:
 rqqquad:
 	CMPQ CX, $4
 	JLT rqqrest
-	VMOVDQU Y3, 128(DI)
 	REC_FOUR(REC_Q4Q, 0, 0, 128, 160, 8)
 	ADDQ $136, SI
 	ADDQ $192, DI

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -77,4 +78,57 @@ func TestDecodeQuantQ8_0EqualsPortable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzDecodeKernels feeds the decode kernels weights of any bytes on rows
+// of 1 to 19 blocks (1 to 3 super-blocks), the input repeated to fill
+// them, and wants what the portable MatVec gives, to rounding, or both
+// not finite. FuzzMatMulPaths' rows are of two blocks (one super-block),
+// so its decode calls never reach the Q8_0 kernels' quads, the avx2 Q4_0
+// kernel's eight-block step or the K-quant kernels' next super-block;
+// these take every tail after them.
+func FuzzDecodeKernels(f *testing.F) {
+	f.Add(uint8(0), uint8(8), []byte{0xff, 0x7b, 0x80}, int64(1))
+	f.Add(uint8(1), uint8(16), []byte{0x00, 0x3c, 0x88, 0x0f}, int64(2))
+	f.Add(uint8(3), uint8(2), bytes.Repeat([]byte{0x00, 0x7c, 0x01}, 50), int64(3))
+	// Q4_0 and Q5_0 weights all zero (levels 8 and 16) on six blocks (a
+	// quad and a pair): the avx2 kernels' lanes once cancelled a block's
+	// correction in float.
+	f.Add(uint8(1), uint8(5), []byte{0x88}, int64(33))
+	f.Add(uint8(2), uint8(5), append([]byte{0x88, 0x88, 0xff, 0xff, 0xff, 0xff}, make([]byte, 16)...), int64(0))
+	types := []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q6_K, Q5_K, Q4_1, Q5_1}
+	f.Fuzz(func(t *testing.T, which, width uint8, data []byte, seed int64) {
+		if len(data) == 0 {
+			return
+		}
+		typ := types[int(which)%len(types)]
+		nb := 1 + int(width)%19
+		if typ.BlockSize() == QKK {
+			nb = 1 + int(width)%3
+		}
+		cols := nb * typ.BlockSize()
+		rb := mustRowBytes(t, typ, cols)
+		rows := 1 + int(uint64(seed)%5)
+		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: bytes.Repeat(data, rows*rb/len(data)+1)[:rows*rb]}
+		x := randRow(rand.New(rand.NewPCG(uint64(seed), 9)), cols)
+		defer SetPath(Path())
+		SetPath("portable")
+		want := make([]float32, rows)
+		MatVec(want, w, x, make([]byte, MatMulWork(w, 1)))
+		mag := fuzzMagnitudes(t, w, x, 1)
+		for _, path := range Paths() {
+			SetPath(path)
+			got := make([]float32, rows)
+			MatVec(got, w, x, make([]byte, MatMulWork(w, 1)))
+			for i := range got {
+				if math.IsInf(mag[i], 0) || math.IsNaN(mag[i]) || mag[i] > 1e30 {
+					continue // overflow or NaN: only the absence of a crash counts
+				}
+				bound := float64(max(256, cols+16)) * 0x1p-24 * mag[i]
+				if d := math.Abs(float64(got[i]) - float64(want[i])); !(d <= bound+1e-30) {
+					t.Fatalf("%s %v %d blocks: y[%d] = %v, portable %v (bound %g)", path, typ, nb, i, got[i], want[i], bound)
+				}
+			}
+		}
+	})
 }
