@@ -80,7 +80,7 @@ type floatKernels struct {
 // laneKernels are a weight type's row-lane prefill kernels: repack lays out
 // nb blocks of rows rows (rmask: which are valid) in block bytes each; gemm
 // multiplies them by a group of ntok <= tokens tokens' records (vRecord
-// bytes per token and block, or kRecord for the K-quants, made by recordsK
+// bytes per token and block, or record for the K-quants, made by recordsK
 // with pairs), token t's results to out + t·ostride bytes (only the rows in
 // rmask), with acc as scratch for 256 floats; prefetch asks for n bytes at
 // p to come into the cache.
@@ -90,9 +90,14 @@ type laneKernels struct {
 	prefetch func(p *byte, n int)
 	// block is the bytes of a repacked block (0: vBlock).
 	block int
-	// pairs (K-quants) writes the block's activation sums as the int16
-	// pairs the kernel's VPDPWSSD takes, from the Q8_K block's sums of 16.
+	// pairs (K-quants) writes the block's activation sums as the kernel
+	// takes them (int16 pairs for a VPDPWSSD, say) from the Q8_K block's
+	// sums of 16, to the record's bytes from 256 to record-16 (record-16
+	// holds dx).
 	pairs func(dst, bsums []byte)
+	// record is the bytes of one token's record of one block (K-quants;
+	// 0: kRecord).
+	record int
 	// rows and tokens per repacked tile and per call (0: vRows, vGroup).
 	rows, tokens int
 	// passBytes, if not 0, bounds the records of the tokens that pass

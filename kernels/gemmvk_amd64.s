@@ -482,25 +482,37 @@ r5kdone:
 // ---------------------------------------------------------------------------
 // Q6_K (210-byte blocks: 128 bytes of low nibbles ql, 64 of high bit pairs
 // qh, 16 int8 scales, F16 d) in the same form: sixteen sub-blocks of 16,
-// value d·sc·(q - 32) for the 6-bit q. With the weights unsigned (q), the
-// offset's share -32·sum_s sc_s·sumx_s is in the same scale d, so the mins'
-// VPDPWSSD (pairs of 32·sc_s by the Q8_K block's own sums of 16) is
-// subtracted from the integer block sum (|sums| < 2^29) before the one
-// float step acc += float(isum - msum)·d·dx.
+// value d·sc·(q - 32) for the 6-bit q. The weights stay unsigned (q) for
+// VPDPBUSD, whose signed operand is the broadcast activations; the offset's
+// share -32·sumx_s of sub-block s is token-only, so each token's sub-block
+// sum starts from it (a broadcast load from the record where Q4_K clears
+// the register) and ends as sum (q-32)·x before VPMULLD by sc_s. Exact in
+// integers (|block sum| < 2^29), then one float step per token and block:
+//   acc += float(isum)·d·dx.
+// (An earlier form summed -32·sc_s·sumx_s per token and block with eight
+// VPDPWSSD on int16 pairs at the end, an eighth more multiply-pipe work
+// than the VPDPBUSD themselves, and a dependent chain of eight.)
 //
-// Repacked weights, per block and 16 rows (5696 bytes):
+// Repacked weights, per block and 16 rows (5184 bytes):
 //   0     sub-block s, register g: elements 4g..4g+3 of sub-block s (s·256
 //         + g·64)
 //   4096  sc_s as int32 (s·64)
-//   5120  (32·sc_2i, 32·sc_2i+1) int16 pairs (i·64)
-//   5632  d as float32
-// Activations as for Q4_K, with the Q8_K block's sixteen sums as the eight
-// pairs at 256.
+//   5120  d as float32
+// Activations, per group of 16 tokens, per block, per token (336 bytes,
+// kRecordQ6): 0 the 256 int8 values   256 -32·sumx_s as int32, s = 0-15
+//   320 dx as float32
+
+// Four tokens' sub-block sums Z25-Z28 started at -32·sumx_S.
+#define INIT6(S, R0, R1, R2, R3) \
+	VPBROADCASTD R0+256+4*S(DI), Z25; \
+	VPBROADCASTD R1+256+4*S(DI), Z26; \
+	VPBROADCASTD R2+256+4*S(DI), Z27; \
+	VPBROADCASTD R3+256+4*S(DI), Z28
 
 // Four tokens through sub-block S (four weight registers Z16-Z19, scales
 // Z24) into their block sums.
 #define SUB6K4(S, R0, R1, R2, R3, T0, T1, T2, T3) \
-	ZERO4; \
+	INIT6(S, R0, R1, R2, R3); \
 	DPK4(S*16+0, Z16, R0, R1, R2, R3); \
 	DPK4(S*16+4, Z17, R0, R1, R2, R3); \
 	DPK4(S*16+8, Z18, R0, R1, R2, R3); \
@@ -513,28 +525,17 @@ r5kdone:
 	VMOVDQU32 S*256+128(SI), Z18; \
 	VMOVDQU32 S*256+192(SI), Z19; \
 	VMOVDQU32 4096+S*64(SI), Z24; \
-	SUB6K4(S, 0, 304, 608, 912, Z0, Z1, Z2, Z3); \
-	SUB6K4(S, 1216, 1520, 1824, 2128, Z4, Z5, Z6, Z7); \
-	SUB6K4(S, 2432, 2736, 3040, 3344, Z8, Z9, Z10, Z11); \
-	SUB6K4(S, 3648, 3952, 4256, 4560, Z12, Z13, Z14, Z15)
+	SUB6K4(S, 0, 336, 672, 1008, Z0, Z1, Z2, Z3); \
+	SUB6K4(S, 1344, 1680, 2016, 2352, Z4, Z5, Z6, Z7); \
+	SUB6K4(S, 2688, 3024, 3360, 3696, Z8, Z9, Z10, Z11); \
+	SUB6K4(S, 4032, 4368, 4704, 5040, Z12, Z13, Z14, Z15)
 
-// Token at record offset R: the offset's sum (pairs in Z16-Z23), the float
-// step with d in Z24, A cleared.
+// Token at record offset R: the float step with d in Z24, A cleared.
 #define FIN6(R, AO, A) \
-	VPXORD Z29, Z29, Z29; \
-	VPDPWSSD.BCST R+256(DI), Z16, Z29; \
-	VPDPWSSD.BCST R+260(DI), Z17, Z29; \
-	VPDPWSSD.BCST R+264(DI), Z18, Z29; \
-	VPDPWSSD.BCST R+268(DI), Z19, Z29; \
-	VPDPWSSD.BCST R+272(DI), Z20, Z29; \
-	VPDPWSSD.BCST R+276(DI), Z21, Z29; \
-	VPDPWSSD.BCST R+280(DI), Z22, Z29; \
-	VPDPWSSD.BCST R+284(DI), Z23, Z29; \
-	VPSUBD Z29, A, A; \
 	VCVTDQ2PS A, Z30; \
 	VMULPS Z24, Z30, Z30; \
 	VMOVUPS AO(R8), Z31; \
-	VFMADD231PS.BCST R+288(DI), Z30, Z31; \
+	VFMADD231PS.BCST R+320(DI), Z30, Z31; \
 	VMOVUPS Z31, AO(R8); \
 	VPXORD A, A, A
 
@@ -560,18 +561,25 @@ v6loop:
 	SUB6(13)
 	SUB6(14)
 	SUB6(15)
-	VMOVDQU32 5120(SI), Z16
-	VMOVDQU32 5184(SI), Z17
-	VMOVDQU32 5248(SI), Z18
-	VMOVDQU32 5312(SI), Z19
-	VMOVDQU32 5376(SI), Z20
-	VMOVDQU32 5440(SI), Z21
-	VMOVDQU32 5504(SI), Z22
-	VMOVDQU32 5568(SI), Z23
-	VMOVUPS 5632(SI), Z24
-	FIN16(FIN6)
-	ADDQ $5696, SI
-	ADDQ $4864, DI
+	VMOVUPS 5120(SI), Z24
+	FIN6(0, 0, Z0)
+	FIN6(336, 64, Z1)
+	FIN6(672, 128, Z2)
+	FIN6(1008, 192, Z3)
+	FIN6(1344, 256, Z4)
+	FIN6(1680, 320, Z5)
+	FIN6(2016, 384, Z6)
+	FIN6(2352, 448, Z7)
+	FIN6(2688, 512, Z8)
+	FIN6(3024, 576, Z9)
+	FIN6(3360, 640, Z10)
+	FIN6(3696, 704, Z11)
+	FIN6(4032, 768, Z12)
+	FIN6(4368, 832, Z13)
+	FIN6(4704, 896, Z14)
+	FIN6(5040, 960, Z15)
+	ADDQ $5184, SI
+	ADDQ $5376, DI
 	DECQ CX
 	JNZ v6loop
 v6store:
@@ -581,7 +589,7 @@ v6done:
 	RET
 
 // Repacking Q6_K. Register plan as repackVQ4_K; Z26 0x0f bytes, Z29 0x30
-// bytes, Z24 0xffff.
+// bytes.
 
 // Elements 128H+4G.. of the four quarters of half H: A = ql[64H+4G..],
 // B = ql[64H+32+4G..], Q = qh[32H+4G..]; quarter k's element goes to
@@ -641,17 +649,7 @@ v6done:
 	VMOVDQU32 Z0, 4096+256*I(DI); \
 	VMOVDQU32 Z1, 4096+256*I+64(DI); \
 	VMOVDQU32 Z2, 4096+256*I+128(DI); \
-	VMOVDQU32 Z3, 4096+256*I+192(DI); \
-	Q6PAIR(Z0, Z1, 5120+128*I); \
-	Q6PAIR(Z2, Z3, 5120+128*I+64)
-
-// (32·A & 0xffff) | 32·B << 16, to OFF(DI).
-#define Q6PAIR(A, B, OFF) \
-	VPSLLD $5, A, A; \
-	VPANDD Z24, A, A; \
-	VPSLLD $21, B, B; \
-	VPORD B, A, A; \
-	VMOVDQU32 A, OFF(DI)
+	VMOVDQU32 Z3, 4096+256*I+192(DI)
 
 #define Q6HALF(H) \
 	Q6GROUP(H, 0, 0, 0); Q6GROUP(H, 1, 0, 1); Q6GROUP(H, 2, 0, 2); Q6GROUP(H, 3, 0, 3); \
@@ -663,7 +661,7 @@ v6done:
 	VPSRLD $16, Z16, Z16; \
 	VPMOVDW Z16, Y17; \
 	VCVTPH2PS Y17, Z17; \
-	VMOVUPS Z17, 5632(DI)
+	VMOVUPS Z17, 5120(DI)
 
 // func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 // A full tile transposes (Q6QUADT), a partial one gathers.
@@ -673,8 +671,6 @@ TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
 	VPBROADCASTD AX, Z26
 	MOVL $0x30303030, AX
 	VPBROADCASTD AX, Z29
-	MOVL $0xffff, AX
-	VPBROADCASTD AX, Z24
 	TESTQ CX, CX
 	JZ r6done
 	CMPQ DX, $0xffff
@@ -693,7 +689,7 @@ r6full:
 	Q6QUADT(1, 1)
 	ADDQ $210, SI
 	ADDQ $210, R12
-	ADDQ $5696, DI
+	ADDQ $5184, DI
 	DECQ CX
 	JNZ r6full
 	JMP r6done
@@ -706,7 +702,7 @@ r6loop:
 	Q6HALF(0)
 	Q6HALF(1)
 	ADDQ $210, SI
-	ADDQ $5696, DI
+	ADDQ $5184, DI
 	DECQ CX
 	JNZ r6loop
 r6done:

@@ -45,12 +45,20 @@ func MatMulWork(m Matrix, n int) int {
 // row-lane kernels (see gemmvk_amd64.s).
 const kRecord = 304
 
+// kRecordQ6 is the larger record of the avx512 Q6_K kernel (gemmvk_amd64.s),
+// whose sixteen sums take 64 bytes; kBytes makes room for it on every path.
+const kRecordQ6 = 336
+
 func kBytes(t Type, cols, n int) int {
 	if t.VecDotType() != Q8_K {
 		return 0
 	}
+	rec := kRecord
+	if t == Q6_K {
+		rec = kRecordQ6
+	}
 	// Decode's records (kRecordZ) fit in the row-lane kernels' room.
-	return max((n+vGroup-1)/vGroup*vGroup*(cols/QKK)*kRecord, cols/QKK*kRecordZ+64)
+	return max((n+vGroup-1)/vGroup*vGroup*(cols/QKK)*rec, cols/QKK*kRecordZ+64)
 }
 
 // clearPad zeroes the records of the unused token slots of the last group
@@ -174,11 +182,14 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	var xk []byte
 	kl, kLanes := activeFloat.kLanes[w.Type]
 	if nbk := w.Cols / QKK; kLanes && xt == Q8_K && n >= vMinTokens && nbk > 0 {
-		xk = work[xrb*n:][:kBytes(w.Type, w.Cols, n)]
-		lane = kl.spec(xk, nbk, kRecord, n)
+		// Exactly the groups' records (kBytes may leave more room), since
+		// spec counts the padding token slots from the length.
+		rec := cmp.Or(kl.record, kRecord)
+		xk = work[xrb*n:][:(n+vGroup-1)/vGroup*vGroup*nbk*rec]
+		lane = kl.spec(xk, nbk, rec, n)
 	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, recK: cmp.Or(kl.record, kRecord), zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast || rowLanes {
 		q.fastQ8, q.recV = mk.quant, mk.recordsV
 	}
@@ -216,6 +227,7 @@ type quantJob struct {
 	xk       []byte                                 // the same for the K-quant row-lane kernels, or nil
 	recV     func(nb int, row, dst *byte, zOff int) // or nil: recordsV
 	pairs    func(dst, bsums []byte)
+	recK     int   // bytes of one of xk's records
 	zOff     int32 // their weight offset
 	cols     int
 	xrb      int
@@ -253,13 +265,13 @@ func (j *quantJob) run(lo, hi int) {
 // recordsK lays out token t's Q8_K row as its records of gemmvk_amd64.s.
 func (j *quantJob) recordsK(t int, row []byte) {
 	nb := j.cols / QKK
-	grp := j.xk[t/vGroup*vGroup*nb*kRecord:]
+	grp := j.xk[t/vGroup*vGroup*nb*j.recK:]
 	for b := range nb {
-		rec := grp[(b*vGroup+t%vGroup)*kRecord:][:kRecord]
+		rec := grp[(b*vGroup+t%vGroup)*j.recK:][:j.recK]
 		blk := row[b*q8KBytes : (b+1)*q8KBytes]
 		copy(rec[:256], blk[4:260])
-		j.pairs(rec[256:288], blk[260:292])
-		copy(rec[288:292], blk[:4])
+		j.pairs(rec[256:j.recK-16], blk[260:292])
+		copy(rec[j.recK-16:], blk[:4])
 	}
 }
 
