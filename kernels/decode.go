@@ -1,25 +1,27 @@
 package kernels
 
 // Decode (MatVec, one token) on paths that have a decode kernel for the
-// weight type: the token is quantised to Q8_0 once, laid out as the pair
-// records of the kernel (see decode_amd64.s), and each thread runs whole
-// chunks of rows through one kernel call, so a row of a few dozen blocks
-// costs no call of its own.
+// weight type: the token is converted once to the weights' VecDotType
+// and, for the kernels that take records, laid out as that kernel's
+// records (see decode_amd64.s), and each thread runs whole chunks of rows
+// through one kernel call, so a row of a few dozen blocks costs no call
+// of its own.
 
 // decodeKernel is a path's decode kernel for one weight type: rows
 // multiplies rows weight rows (row r at w + r·wstride, nb blocks) by the
-// activations at x and stores row r's result at out[r]. With records, the
-// activations are the token's Q8_0 row laid out by records for nb blocks
-// of 32, with the weights' unsigned offset off (the correction's factor);
-// without, they are the token in the weights' VecDotType as it is (the
-// K-quants' Q8_K), and nb counts the weights' blocks.
+// activations at x and stores row r's result at out[r]; nb counts the
+// weights' blocks. With records, the activations are the token's row in
+// the VecDotType laid out by records, with the weights' unsigned offset
+// off (the correction's factor, where the records have one); without,
+// they are that row as it is.
 type decodeKernel struct {
 	rows    func(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 	records func(nb int, xq, dst *byte, off int)
 	off     int
-	// The records take recSize bytes per group blocks (decode_amd64.s's
-	// quad records: 4 and qRecord); zero means pair records (2 and
-	// zRecord).
+	// The records take recSize bytes per group blocks: the quad records
+	// of decode_amd64.s (4 and qRecord, q8Record or q8DRecord), the
+	// K-quants' (1 and kRecordZ). Zero means pair records (2 and zRecord)
+	// or records that fit in their room (decRecordsQ4QAVX2's).
 	group, recSize int
 }
 
@@ -33,6 +35,10 @@ const (
 	q8Record  = 144
 	q8DRecord = 160
 )
+
+// recordBytes makes room for quads of qRecord bytes, so the Q8_0 quads
+// must be no larger: the constant would be negative, and not build.
+const _ = uint(qRecord - max(q8Record, q8DRecord))
 
 // kRecordZ is the size of one super-block's record of the K-quant decode
 // kernels that take records (rowsQ4_KVNNI); kBytes leaves room for them.

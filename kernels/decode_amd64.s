@@ -15,9 +15,9 @@
 // times slower than this assembly for the AVX2 dot products.
 //
 // The activations come as records built per call from the token's Q8_0
-// row, laid out for each kernel's step. The Q5_0 ones are 192-byte pair
-// records (decRecordsAVX2; an odd block count leaves a last record with
-// only its first half):
+// row, laid out for each kernel's step. The avx512 Q5_0 kernel's are
+// 192-byte pair records (decRecordsAVX2; an odd block count leaves a last
+// record with only its first half):
 //   0   two blocks' 64 int8 values
 //   64  int32 correction: -off·(sum of x over each group of four values
 //       that one int32 lane of VPDPBUSD / VPMADDWD covers), per block
@@ -25,10 +25,11 @@
 // The weights are taken as unsigned bytes (the Q5_0 level q, weight q-16:
 // off 16; the Q4_0 nibble, off 8), so VPDPBUSD (or VPMADDUBSW+VPMADDWD)
 // multiplies them by the signed activations and the correction, added in
-// integers, makes each block's integer sum exact. The Q4_0 and Q8_0
-// kernels take four or eight blocks a step and records of their own (see
-// each). Only the float summation order differs from the portable
-// reference.
+// integers, makes each block's integer sum exact. The other kernels take
+// records of their own (see each); where those carry an integer
+// correction, it too covers exactly the values of its int32 lane, since
+// the kernels convert the lanes to float apart. Only the float summation
+// order differs from the portable reference.
 //
 // VPMADDUBSW saturates its int16 pair sums: the AVX2 Q4_0 kernel's are at
 // most 2·15·127, but Q8_0 made unsigned could reach 2·255·127, so the AVX2
@@ -370,19 +371,21 @@ GLOBL ·dec51DM<>(SB), RODATA|NOPTR, $64
 
 // Eight Q4_0 blocks (four pairs, 144 bytes at R9) against their 320-byte
 // record at (DI) (see decRecordsQ4QAVX2): each pair's low- and
-// high-nibble products added as int16 as in DEC_Q4P, then three VPHADDW
-// fold the four pairs' words into one register, each block's 32 products
-// in one word pair (at most 32·15·128 = 61440 split over two words, so no
-// word overflows), and one VPMADDWD finishes the sums in dword lanes
+// high-nibble products added as int16 as in DEC_Q4P (four products a
+// word), then two rounds of unpacks (dwords, then qwords) and VPADDW fold
+// the four pairs' words into one register, each block's 32 products in
+// one word pair (16 a word, at most 16·15·128 = 30720, so no word
+// overflows), and one VPMADDWD finishes the sums in dword lanes
 // [b0 b2 b4 b6 | b1 b3 b5 b7]: the correction, the conversion, the
 // scaling and the FMA then run once per eight blocks (on one core in L2:
 // 122 -> 143 GFLOP/s against the four-block step, DEC_Q4Q). The eight
 // F16 scales are gathered in AX (d0 d2 d4 d6) and DX (d1 d3 d5 d7) by
 // word loads into the low word; vector loads placed so that each scale
 // lands in its own dword, blended and put in order by VPSHUFB and VPERMQ,
-// ran 5% slower. Without any scales the step ran 15% faster, and with
-// VPADDW for the VPHADDW (wrong sums) 10%: its vector instructions are
-// what bounds it. Y4 0x0001 words, Y5 0x0f bytes.
+// ran 5% slower. Its vector instructions are what bounds it: when three
+// VPHADDW did the folding (before c3ed48d), the step ran 15% faster
+// without any scales, and 10% faster with VPADDW for the VPHADDW (wrong
+// sums). Y4 0x0001 words, Y5 0x0f bytes.
 #define DEC_Q4P_W(QA, QB, XB, R, T) \
 	VMOVDQU QA(R9), R; \
 	VINSERTI128 $1, QB(R9), R, R; \

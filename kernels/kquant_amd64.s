@@ -479,9 +479,10 @@ q5kdone:
 // 32·sum(scale_g·bsum_g).
 //
 // Register plan: CX blocks, SI w, DI x, R10 shuffles;
-//   Y0 float sums   Y11 int32 sums of the block   Y6 one half's 8 scales
-//   as words, twice   Y13 the offset term   Y14 0x30 bytes   Y15 0x0f bytes
-//   Y7-Y10 temporaries   X12 d·dy
+//   Y0 float sums   Y11 int32 sums of the block   Y5 the 16 scales as
+//   words (also in the frame at 0(SP)), then the offset term   Y6 one
+//   half's 8 scales as words, twice   Y14 0x30 bytes   Y15 0x0f bytes
+//   Y7-Y10, Y12, Y13 temporaries   X12 d·dy
 
 // One level: Y9 holds qh shifted so that its two bits sit at bits 4-5.
 #define Q6K_LEVEL(QL, K, Q8OFF) \
