@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// BenchmarkMatVecL2 runs the decode kernels at one thread on a
+// BenchmarkMatVecL2 runs MatVec (the token's conversion, then the decode
+// kernel; BenchmarkDecodeL2 times the kernel alone) at one thread on a
 // matrix of 4096-wide rows small enough (192 KiB) to stay in L2, as the
 // matvec-l2 line of 'pith bench kernels' does, and reports GFLOP/s (two
 // per weight) of the process's CPU time, which on a shared machine leaves
@@ -43,9 +44,7 @@ func BenchmarkMatVecL2(b *testing.B) {
 				for b.Loop() {
 					MatVec(y, m, x, work)
 				}
-				flops := 2 * float64(rows) * cols * float64(b.N)
-				b.ReportMetric(flops/(cpuSeconds()-cpu0)/1e9, "cpu_GFLOP/s")
-				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				reportGFLOPS(b, rows*cols, cpu0)
 			})
 		}
 	}
