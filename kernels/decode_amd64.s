@@ -1046,6 +1046,35 @@ r81done:
 	VZEROUPPER
 	RET
 
+// One block of a Q8_0 row's quad records (decRecordsQ8QAVX2,
+// decRecordsQ8DAVX2) at SI: its values by X (a macro: to Y0 as the record
+// takes them) to (DI)(DX), its dx (X1) by DXS (a macro) to the dx slots
+// at R8; on to the next block, and the next record of SIZE bytes after a
+// quad's fourth (else to NEXT). The two layouts differ only in X and DXS,
+// so the quads' bookkeeping is written once.
+#define REC_Q8_BLOCK(X, DXS, SIZE, NEXT) \
+	X; \
+	VMOVDQU Y0, (DI)(DX*1); \
+	VPBROADCASTW (SI), X1; \
+	VCVTPH2PS X1, X1; \
+	DXS; \
+	ADDQ $34, SI; \
+	ADDQ $32, DX; \
+	ADDQ $4, R8; \
+	CMPQ R8, $16; \
+	JNE NEXT; \
+	XORQ DX, DX; \
+	XORQ R8, R8; \
+	ADDQ $SIZE, DI
+
+// decRecordsQ8QAVX2's values, x XOR 0x80, and dx.
+#define RQ8Z_X VPXOR 2(SI), Y4, Y0
+#define RQ8Z_DX VMOVSS X1, 128(DI)(R8*1)
+
+// decRecordsQ8DAVX2's values, x as it is, and dx twice.
+#define RQ8D_X VMOVDQU 2(SI), Y0
+#define RQ8D_DX VMOVSS X1, 128(DI)(R8*1); VMOVSS X1, 144(DI)(R8*1)
+
 // func decRecordsQ8QAVX2(nb int, xq *byte, dst *byte, off int)
 //
 // The quad records of decQ8_0VNNI (see there) from a Q8_0 row; off is
@@ -1064,19 +1093,7 @@ TEXT ·decRecordsQ8QAVX2(SB), NOSPLIT, $0-32
 	TESTQ CX, CX
 	JZ rq8done
 rq8loop:
-	VPXOR 2(SI), Y4, Y0
-	VMOVDQU Y0, (DI)(DX*1)
-	VPBROADCASTW (SI), X1
-	VCVTPH2PS X1, X1
-	VMOVSS X1, 128(DI)(R8*1)
-	ADDQ $34, SI
-	ADDQ $32, DX
-	ADDQ $4, R8
-	CMPQ R8, $16
-	JNE rq8next
-	XORQ DX, DX
-	XORQ R8, R8
-	ADDQ $144, DI
+	REC_Q8_BLOCK(RQ8Z_X, RQ8Z_DX, 144, rq8next)
 rq8next:
 	DECQ CX
 	JNZ rq8loop
@@ -1099,20 +1116,7 @@ TEXT ·decRecordsQ8DAVX2(SB), NOSPLIT, $0-32
 	TESTQ CX, CX
 	JZ rq8ddone
 rq8dloop:
-	VMOVDQU 2(SI), Y0
-	VMOVDQU Y0, (DI)(DX*1)
-	VPBROADCASTW (SI), X1
-	VCVTPH2PS X1, X1
-	VMOVSS X1, 128(DI)(R8*1)
-	VMOVSS X1, 144(DI)(R8*1)
-	ADDQ $34, SI
-	ADDQ $32, DX
-	ADDQ $4, R8
-	CMPQ R8, $16
-	JNE rq8dnext
-	XORQ DX, DX
-	XORQ R8, R8
-	ADDQ $160, DI
+	REC_Q8_BLOCK(RQ8D_X, RQ8D_DX, 160, rq8dnext)
 rq8dnext:
 	DECQ CX
 	JNZ rq8dloop
@@ -1692,6 +1696,16 @@ rqzdone:
 	QZ_HALF(S, D, ID); \
 	QZ_HALF((S+64), (D+16), ID)
 
+// Q_FINITE: the carry flag set (the row finite) where the largest amax
+// bits in X14 (dwords 0 and 1: of the pairs' first and second blocks)
+// are below 0x7f800000, the bits of +Inf, which every NaN's and
+// infinity's are at least.
+#define Q_FINITE \
+	VPSHUFD $0xb1, X14, X1; \
+	VPMAXUD X1, X14, X14; \
+	VMOVD X14, AX; \
+	CMPL AX, $0x7f800000
+
 // func quantQ8_0Z(nb int, src *float32, dst *byte) (finite bool)
 TEXT ·quantQ8_0Z(SB), NOSPLIT, $16-25
 	MOVQ nb+0(FP), CX
@@ -1740,10 +1754,7 @@ qzone:
 	VBROADCASTSS X3, Z5
 	QZ_BLOCK(0, 2, Z5)
 qzend:
-	VPSHUFD $0xb1, X14, X1
-	VPMAXUD X1, X14, X14
-	VMOVD X14, AX
-	CMPL AX, $0x7f800000
+	Q_FINITE
 	SETCS finite+24(FP)
 	VZEROUPPER
 	RET
@@ -1867,10 +1878,7 @@ qdone:
 	VBROADCASTSS X3, Y5
 	QD_BLOCK(0, 2, Y5)
 qdend:
-	VPSHUFD $0xb1, X14, X1
-	VPMAXUD X1, X14, X14
-	VMOVD X14, AX
-	CMPL AX, $0x7f800000
+	Q_FINITE
 	SETCS finite+24(FP)
 	VZEROUPPER
 	RET
