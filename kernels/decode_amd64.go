@@ -135,6 +135,10 @@ func avx512Decode() map[Type]decodeKernel {
 	return m
 }
 
+// The Q8_0 activation quantisers of decode_amd64.s (the avx512 and avx2
+// paths' matKernels.quant, for decode and prefill); false leaves the row
+// to the portable quantiser.
+
 //go:noescape
 func quantQ8_0Z(nb int, src *float32, dst *byte) (finite bool)
 
