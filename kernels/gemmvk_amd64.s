@@ -663,6 +663,23 @@ v6done:
 	VCVTPH2PS Y17, Z17; \
 	VMOVUPS Z17, 5120(DI)
 
+// The sixteen rows' bytes OFF on from the current block (full tile
+// registers as TRANSPOSE4V), asked into L1.
+#define Q6PF(OFF) \
+	Q6PF8(OFF, SI); \
+	Q6PF8(OFF, R12)
+
+// Q6PF for the eight rows from base B.
+#define Q6PF8(OFF, B) \
+	PREFETCHT0 OFF(B); \
+	PREFETCHT0 OFF(B)(R8*1); \
+	PREFETCHT0 OFF(B)(R8*2); \
+	PREFETCHT0 OFF(B)(R9*1); \
+	PREFETCHT0 OFF(B)(R8*4); \
+	PREFETCHT0 OFF(B)(R10*1); \
+	PREFETCHT0 OFF(B)(R9*2); \
+	PREFETCHT0 OFF(B)(R11*1)
+
 // func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 // A full tile transposes (Q6QUADT), a partial one gathers.
 TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
@@ -677,6 +694,10 @@ TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
 	JNE r6loop
 	FULLV_SETUP(Z27, Z28)
 r6full:
+	Q6PF(420)
+	Q6PF(484)
+	Q6PF(548)
+	Q6PF(612)
 	Q6D
 	TRANSPOSE4V(192, Z27, Z28, Z9, Z10, Z11, Z12)
 	Q6SCALESZ(0, Z9)
