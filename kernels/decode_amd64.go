@@ -86,20 +86,9 @@ var avx2Decode = map[Type]decodeKernel{
 	Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16},
 	Q4_1: {rows: rowsQ4_1AVX2},
 	Q5_1: {rows: rowsQ5_1AVX2},
-	Q4_K: q4KDecodeAVX2(),
+	Q4_K: {rows: rowsQ4_KAVX2R, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 	Q5_K: {rows: rowsQ5_KAVX2},
 	Q6_K: {rows: rowsQ6_KAVX2},
-}
-
-// q4KDecodeAVX2 is the avx2 Q4_K decode kernel: rowsQ4_KAVX2R on its
-// records where the CPU has BMI2, whose PDEP it unpacks the scales with
-// (K4R_SCALES_FRAME) and which avx2Path does not require (a hypervisor
-// may hide it while it shows AVX2); else rowsQ4_KAVX2 on the Q8_K row.
-func q4KDecodeAVX2() decodeKernel {
-	if !cpu.X86.HasBMI2 {
-		return decodeKernel{rows: rowsQ4_KAVX2}
-	}
-	return decodeKernel{rows: rowsQ4_KAVX2R, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ}
 }
 
 // The avx512 kernels need AVX512VBMI (VPERMB), and decQ4_0VNNIQ GFNI,

@@ -326,13 +326,13 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 // The scales and mins of the super-block at SI unpacked (K4_UNPACK),
 // the mins left in DX and R8, and each scale s_j to the frame at 4j(SP)
 // as the dword s_j | s_j<<16 (rowsQ4_KAVX2R's broadcasts) by scalar
-// steps: PDEP of two scales to the low bytes of two dwords, IMUL by
-// 0x10001 to copy each to the high word. The vector widening and
-// unpacking this replaces took six vector instructions, and the vector
-// ports are what the loop is short of while the scalar ones idle. R10
-// holds the PDEP mask 0x000000ff000000ff. PDEP is BMI2, which the avx2
-// path does not require: decode_amd64.go (q4KDecodeAVX2) takes this
-// kernel only where the CPU has it.
+// steps: two scales to the low bytes of two dwords, IMUL by 0x10001 to
+// copy each to the high word. The vector widening and unpacking this
+// replaces took six vector instructions, and the vector ports are what
+// the loop is short of while the scalar ones idle. R10 holds the mask
+// 0x000000ff000000ff. Not PDEP, which would take the two scales to their
+// dwords in one instruction: it is BMI2, which the avx2 path does not
+// require, and microcoded on Zen 2 (tens of cycles for this mask).
 #define K4R_SCALES_FRAME \
 	K4_UNPACK; \
 	K4R_SCALE2(AX, 0); \
@@ -342,9 +342,13 @@ GLOBL ·q6kHigh<>(SB), RODATA|NOPTR, $32
 	SHRL $16, BX; \
 	K4R_SCALE2(BX, 24)
 
-// The scales in R's low two bytes to the frame at OFF(SP), as dwords.
+// The scales in R's low two bytes to the frame at OFF(SP), as dwords. R
+// holds up to four 6-bit scales s0..s3 (its upper half zero), so R times
+// 0x1000001 has s0 in byte 0 and s1 in byte 4: byte 3 is s3+s0, which
+// carries nothing into byte 4, and the mask drops the rest.
 #define K4R_SCALE2(R, OFF) \
-	PDEPQ R10, R, R9; \
+	IMUL3Q $0x1000001, R, R9; \
+	ANDQ R10, R9; \
 	IMUL3Q $0x10001, R9, R9; \
 	MOVQ R9, OFF(SP)
 
