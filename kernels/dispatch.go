@@ -98,6 +98,9 @@ type laneKernels struct {
 	// record is the bytes of one token's record of one block (K-quants;
 	// 0: kRecord).
 	record int
+	// recordK, if not nil, lays out the whole record rec from the Q8_K
+	// block blk instead (pairs unused).
+	recordK func(rec, blk []byte)
 	// rows and tokens per repacked tile and per call (0: vRows, vGroup).
 	rows, tokens int
 	// passBytes, if not 0, bounds the records of the tokens that pass

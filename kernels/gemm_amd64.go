@@ -127,7 +127,7 @@ func repackVQ6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 // lost 3 points with passes, so they take all tokens at once.)
 var kLanesAVX512 = map[Type]laneKernels{
 	Q4_K: {repack: repackVQ4_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K, passBytes: kPassAVX512},
-	Q6_K: {repack: repackVQ6_K, gemm: gemmVQ6_K, prefetch: prefetchV, block: 5184, pairs: offsetsQ6_K, record: kRecordQ6, passBytes: kPassAVX512},
+	Q6_K: {repack: repackVQ6_K, gemm: gemmVQ6_K, prefetch: prefetchV, block: 5184, recordK: recordQ6_K, record: kRecordQ6, passBytes: kPassAVX512},
 	Q5_K: {repack: repackVQ5_K, gemm: gemmVQ4_K, prefetch: prefetchV, block: 4992, pairs: pairsQ4_K, passBytes: kPassAVX512},
 }
 
@@ -145,15 +145,18 @@ func pairsQ4_K(dst, bsums []byte) {
 // pairsQ6_K: Q6_K's sub-blocks are the Q8_K sums' own sixteen.
 func pairsQ6_K(dst, bsums []byte) { copy(dst, bsums) }
 
-// offsetsQ6_K writes -32 times each of the sixteen sums as int32, the
-// starting value of gemmVQ6_K's sub-block sums (its weights are q, not
-// q-32).
-func offsetsQ6_K(dst, bsums []byte) {
-	dst, bsums = dst[:64], bsums[:32]
-	for i := range 16 {
-		s := int32(int16(binary.LittleEndian.Uint16(bsums[2*i:])))
-		binary.LittleEndian.PutUint32(dst[4*i:], uint32(-32*s))
+// recordQ6_K lays out a Q8_K block as gemmVQ6_K's record: per sub-block s,
+// at s·20, its sixteen values and -32 times their sum as int32 (the
+// starting value of the kernel's sub-block sum: its weights are q, not
+// q-32); dx at 320.
+func recordQ6_K(rec, blk []byte) {
+	rec, blk = rec[:kRecordQ6], blk[:q8KBytes]
+	for s := range 16 {
+		copy(rec[20*s:20*s+16], blk[4+16*s:])
+		sum := int32(int16(binary.LittleEndian.Uint16(blk[260+2*s:])))
+		binary.LittleEndian.PutUint32(rec[20*s+16:], uint32(-32*sum))
 	}
+	copy(rec[320:324], blk[:4])
 }
 
 // The avx2 path's row-lane kernels of gemmv2_amd64.s.

@@ -493,49 +493,54 @@ r5kdone:
 // VPDPWSSD on int16 pairs at the end, an eighth more multiply-pipe work
 // than the VPDPBUSD themselves, and a dependent chain of eight.)
 //
+// The block loop takes two sub-blocks a step (SI and DI moving on) rather
+// than all sixteen unrolled: unrolled, the loop was some 14 KB of long EVEX
+// instructions, and where the binary's layout put it so that it missed
+// the op cache the kernel ran at 30% of the int8 probe instead of 50%.
+//
 // Repacked weights, per block and 16 rows (5184 bytes):
-//   0     sub-block s, register g: elements 4g..4g+3 of sub-block s (s·256
-//         + g·64)
-//   4096  sc_s as int32 (s·64)
+//   s·320 sub-block s: register g (elements 4g..4g+3 of the sub-block) at
+//         g·64, then sc_s as int32 at 256
 //   5120  d as float32
 // Activations, per group of 16 tokens, per block, per token (336 bytes,
-// kRecordQ6): 0 the 256 int8 values   256 -32·sumx_s as int32, s = 0-15
-//   320 dx as float32
+// kRecordQ6): s·20 sub-block s: its 16 int8 values, then -32·sumx_s as
+// int32 at 16   320 dx as float32
 
 // Four tokens' sub-block sums Z25-Z28 started at -32·sumx_S.
 #define INIT6(S, R0, R1, R2, R3) \
-	VPBROADCASTD R0+256+4*S(DI), Z25; \
-	VPBROADCASTD R1+256+4*S(DI), Z26; \
-	VPBROADCASTD R2+256+4*S(DI), Z27; \
-	VPBROADCASTD R3+256+4*S(DI), Z28
+	VPBROADCASTD R0+S*20+16(DI), Z25; \
+	VPBROADCASTD R1+S*20+16(DI), Z26; \
+	VPBROADCASTD R2+S*20+16(DI), Z27; \
+	VPBROADCASTD R3+S*20+16(DI), Z28
 
 // Four tokens through sub-block S (four weight registers Z16-Z19, scales
 // Z24) into their block sums.
 #define SUB6K4(S, R0, R1, R2, R3, T0, T1, T2, T3) \
 	INIT6(S, R0, R1, R2, R3); \
-	DPK4(S*16+0, Z16, R0, R1, R2, R3); \
-	DPK4(S*16+4, Z17, R0, R1, R2, R3); \
-	DPK4(S*16+8, Z18, R0, R1, R2, R3); \
-	DPK4(S*16+12, Z19, R0, R1, R2, R3); \
+	DPK4(S*20+0, Z16, R0, R1, R2, R3); \
+	DPK4(S*20+4, Z17, R0, R1, R2, R3); \
+	DPK4(S*20+8, Z18, R0, R1, R2, R3); \
+	DPK4(S*20+12, Z19, R0, R1, R2, R3); \
 	SCALE4(T0, T1, T2, T3)
 
 #define SUB6(S) \
-	VMOVDQU32 S*256+0(SI), Z16; \
-	VMOVDQU32 S*256+64(SI), Z17; \
-	VMOVDQU32 S*256+128(SI), Z18; \
-	VMOVDQU32 S*256+192(SI), Z19; \
-	VMOVDQU32 4096+S*64(SI), Z24; \
+	VMOVDQU32 S*320+0(SI), Z16; \
+	VMOVDQU32 S*320+64(SI), Z17; \
+	VMOVDQU32 S*320+128(SI), Z18; \
+	VMOVDQU32 S*320+192(SI), Z19; \
+	VMOVDQU32 S*320+256(SI), Z24; \
 	SUB6K4(S, 0, 336, 672, 1008, Z0, Z1, Z2, Z3); \
 	SUB6K4(S, 1344, 1680, 2016, 2352, Z4, Z5, Z6, Z7); \
 	SUB6K4(S, 2688, 3024, 3360, 3696, Z8, Z9, Z10, Z11); \
 	SUB6K4(S, 4032, 4368, 4704, 5040, Z12, Z13, Z14, Z15)
 
-// Token at record offset R: the float step with d in Z24, A cleared.
+// Token at record offset R (DI at its block's records' dx): the float step
+// with d in Z24, A cleared.
 #define FIN6(R, AO, A) \
 	VCVTDQ2PS A, Z30; \
 	VMULPS Z24, Z30, Z30; \
 	VMOVUPS AO(R8), Z31; \
-	VFMADD231PS.BCST R+320(DI), Z30, Z31; \
+	VFMADD231PS.BCST R(DI), Z30, Z31; \
 	VMOVUPS Z31, AO(R8); \
 	VPXORD A, A, A
 
@@ -545,23 +550,15 @@ TEXT ·gemmVQ6_K(SB), NOSPLIT, $0-64
 	TESTQ CX, CX
 	JZ v6store
 v6loop:
+	MOVQ $8, R12
+v6sub:
 	SUB6(0)
 	SUB6(1)
-	SUB6(2)
-	SUB6(3)
-	SUB6(4)
-	SUB6(5)
-	SUB6(6)
-	SUB6(7)
-	SUB6(8)
-	SUB6(9)
-	SUB6(10)
-	SUB6(11)
-	SUB6(12)
-	SUB6(13)
-	SUB6(14)
-	SUB6(15)
-	VMOVUPS 5120(SI), Z24
+	ADDQ $640, SI
+	ADDQ $40, DI
+	DECQ R12
+	JNZ v6sub
+	VMOVUPS (SI), Z24
 	FIN6(0, 0, Z0)
 	FIN6(336, 64, Z1)
 	FIN6(672, 128, Z2)
@@ -578,8 +575,8 @@ v6loop:
 	FIN6(4368, 832, Z13)
 	FIN6(4704, 896, Z14)
 	FIN6(5040, 960, Z15)
-	ADDQ $5184, SI
-	ADDQ $5376, DI
+	ADDQ $64, SI
+	ADDQ $5056, DI
 	DECQ CX
 	JNZ v6loop
 v6store:
@@ -603,12 +600,12 @@ v6done:
 // The four quarters' elements of group G = 4·GD+GM of half H from A (its
 // ql dword), B (the ql dword 32 bytes on) and Q (its qh dword).
 #define Q6PUTS(H, GD, GM, A, B, Q) \
-	Q6PUT(A, Q, VPSLLD, 4, 2048*H+256*GD+64*GM); \
-	Q6PUT(B, Q, VPSLLD, 2, 2048*H+512+256*GD+64*GM); \
+	Q6PUT(A, Q, VPSLLD, 4, 2560*H+320*GD+64*GM); \
+	Q6PUT(B, Q, VPSLLD, 2, 2560*H+640+320*GD+64*GM); \
 	VPSRLD $4, A, A; \
 	VPSRLD $4, B, B; \
-	Q6PUT(A, Q, VPSRLD, 0, 2048*H+1024+256*GD+64*GM); \
-	Q6PUT(B, Q, VPSRLD, 2, 2048*H+1536+256*GD+64*GM)
+	Q6PUT(A, Q, VPSRLD, 0, 2560*H+1280+320*GD+64*GM); \
+	Q6PUT(B, Q, VPSRLD, 2, 2560*H+1920+320*GD+64*GM)
 
 // (L & 0x0f) | ((Q >> SH) & 3) << 4, to OFF(DI), with SHIFT $N the shift
 // that brings bits SH, SH+1 of each byte of Q to bits 4, 5 (no bit of a
@@ -646,10 +643,10 @@ v6done:
 	VPSLLD $8, Z, Z17; \
 	VPSRAD $24, Z17, Z2; \
 	VPSRAD $24, Z, Z3; \
-	VMOVDQU32 Z0, 4096+256*I(DI); \
-	VMOVDQU32 Z1, 4096+256*I+64(DI); \
-	VMOVDQU32 Z2, 4096+256*I+128(DI); \
-	VMOVDQU32 Z3, 4096+256*I+192(DI)
+	VMOVDQU32 Z0, 1280*I+256(DI); \
+	VMOVDQU32 Z1, 1280*I+576(DI); \
+	VMOVDQU32 Z2, 1280*I+896(DI); \
+	VMOVDQU32 Z3, 1280*I+1216(DI)
 
 #define Q6HALF(H) \
 	Q6GROUP(H, 0, 0, 0); Q6GROUP(H, 1, 0, 1); Q6GROUP(H, 2, 0, 2); Q6GROUP(H, 3, 0, 3); \

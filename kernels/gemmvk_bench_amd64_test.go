@@ -29,7 +29,7 @@ func BenchmarkLanesQ6_K(b *testing.B) {
 	}
 	xrb := mustRowBytesB(b, Q8_K, cols)
 	xq := make([]byte, vGroup*xrb)
-	j := quantJob{xk: make([]byte, vGroup*nb*kRecordQ6), pairs: kl.pairs, recK: kRecordQ6, cols: cols}
+	j := quantJob{xk: make([]byte, vGroup*nb*kRecordQ6), recordK: kl.recordK, recK: kRecordQ6, cols: cols}
 	for t := range vGroup {
 		row := xq[t*xrb : (t+1)*xrb]
 		QuantizeRow(Q8_K, row, randRow(r, cols))

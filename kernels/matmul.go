@@ -189,7 +189,7 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 		lane = kl.spec(xk, nbk, rec, n)
 	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, recK: cmp.Or(kl.record, kRecord), zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, recordK: kl.recordK, recK: cmp.Or(kl.record, kRecord), zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast || rowLanes {
 		q.fastQ8, q.recV = mk.quant, mk.recordsV
 	}
@@ -227,8 +227,9 @@ type quantJob struct {
 	xk       []byte                                 // the same for the K-quant row-lane kernels, or nil
 	recV     func(nb int, row, dst *byte, zOff int) // or nil: recordsV
 	pairs    func(dst, bsums []byte)
-	recK     int   // bytes of one of xk's records
-	zOff     int32 // their weight offset
+	recordK  func(rec, blk []byte) // or nil: the values, pairs and dx
+	recK     int                   // bytes of one of xk's records
+	zOff     int32                 // their weight offset
 	cols     int
 	xrb      int
 	quantize func(dst []byte, src []float32)
@@ -269,6 +270,10 @@ func (j *quantJob) recordsK(t int, row []byte) {
 	for b := range nb {
 		rec := grp[(b*vGroup+t%vGroup)*j.recK:][:j.recK]
 		blk := row[b*q8KBytes : (b+1)*q8KBytes]
+		if j.recordK != nil {
+			j.recordK(rec, blk)
+			continue
+		}
 		copy(rec[:256], blk[4:260])
 		j.pairs(rec[256:j.recK-16], blk[260:292])
 		copy(rec[j.recK-16:], blk[:4])
