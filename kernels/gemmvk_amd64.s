@@ -74,25 +74,26 @@
 	VPDPBUSD.BCST R2+O(DI), W, Z27; \
 	VPDPBUSD.BCST R3+O(DI), W, Z28
 
-// Token at record offset R (accumulator A, acc offset AO): the mins' sum,
-// the float step into acc, and A cleared for the next block.
+// Token at record offset R (accumulator A, acc offset AO; DI at the
+// block's records' byte 256): the mins' sum, the float step into acc, and
+// A cleared for the next block.
 #define FINK4(R, AO, A) \
 	VPXORD Z29, Z29, Z29; \
-	VPDPWSSD.BCST R+256(DI), Z16, Z29; \
-	VPDPWSSD.BCST R+260(DI), Z17, Z29; \
-	VPDPWSSD.BCST R+264(DI), Z18, Z29; \
-	VPDPWSSD.BCST R+268(DI), Z19, Z29; \
+	VPDPWSSD.BCST R+0(DI), Z16, Z29; \
+	VPDPWSSD.BCST R+4(DI), Z17, Z29; \
+	VPDPWSSD.BCST R+8(DI), Z18, Z29; \
+	VPDPWSSD.BCST R+12(DI), Z19, Z29; \
 	VCVTDQ2PS A, Z30; \
 	VMULPS Z20, Z30, Z30; \
 	VCVTDQ2PS Z29, Z29; \
 	VFNMADD231PS Z21, Z29, Z30; \
 	VMOVUPS AO(R8), Z31; \
-	VFMADD231PS.BCST R+288(DI), Z30, Z31; \
+	VFMADD231PS.BCST R+32(DI), Z30, Z31; \
 	VMOVUPS Z31, AO(R8); \
 	VPXORD A, A, A
 
-// Sub-block J of the block: its weights and scales, then all sixteen
-// tokens in fours (record offsets t·304).
+// Sub-block J of the step: its weights (SI) and scales (R12), then all
+// sixteen tokens in fours (record offsets t·304).
 #define SUBBLOCK(J) \
 	VMOVDQU32 J*512+0(SI), Z16; \
 	VMOVDQU32 J*512+64(SI), Z17; \
@@ -102,7 +103,7 @@
 	VMOVDQU32 J*512+320(SI), Z21; \
 	VMOVDQU32 J*512+384(SI), Z22; \
 	VMOVDQU32 J*512+448(SI), Z23; \
-	VMOVDQU32 4096+J*64(SI), Z24; \
+	VMOVDQU32 J*64(R12), Z24; \
 	SUBK4(J*32, 0, 304, 608, 912, Z0, Z1, Z2, Z3); \
 	SUBK4(J*32, 1216, 1520, 1824, 2128, Z4, Z5, Z6, Z7); \
 	SUBK4(J*32, 2432, 2736, 3040, 3344, Z8, Z9, Z10, Z11); \
@@ -182,7 +183,7 @@
 	STORE(14); \
 	STORE(15)
 
-// FIN (FINK4 or FIN6) for each of the sixteen tokens.
+// FIN (FINK4) for each of the sixteen tokens.
 #define FIN16(FIN) \
 	FIN(0, 0, Z0); \
 	FIN(304, 64, Z1); \
@@ -207,24 +208,27 @@ TEXT ·gemmVQ4_K(SB), NOSPLIT, $0-64
 	TESTQ CX, CX
 	JZ vkstore
 vkloop:
+	// two sub-blocks a step, not all eight unrolled: see gemmVQ6_K
+	LEAQ 4096(SI), R12
+	MOVQ $4, R13
+vksub:
 	SUBBLOCK(0)
 	SUBBLOCK(1)
-	SUBBLOCK(2)
-	SUBBLOCK(3)
-	SUBBLOCK(4)
-	SUBBLOCK(5)
-	SUBBLOCK(6)
-	SUBBLOCK(7)
-	// mins and the float step, per token
-	VMOVDQU32 4608(SI), Z16
-	VMOVDQU32 4672(SI), Z17
-	VMOVDQU32 4736(SI), Z18
-	VMOVDQU32 4800(SI), Z19
-	VMOVUPS 4864(SI), Z20
-	VMOVUPS 4928(SI), Z21
+	ADDQ $1024, SI
+	ADDQ $128, R12
+	ADDQ $64, DI
+	DECQ R13
+	JNZ vksub
+	// mins and the float step, per token (SI at the block's byte 4096)
+	VMOVDQU32 512(SI), Z16
+	VMOVDQU32 576(SI), Z17
+	VMOVDQU32 640(SI), Z18
+	VMOVDQU32 704(SI), Z19
+	VMOVUPS 768(SI), Z20
+	VMOVUPS 832(SI), Z21
 	FIN16(FINK4)
-	ADDQ $4992, SI
-	ADDQ $4864, DI
+	ADDQ $896, SI
+	ADDQ $4608, DI
 	DECQ CX
 	JNZ vkloop
 vkstore:
