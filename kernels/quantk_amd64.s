@@ -195,8 +195,9 @@
 // infinite) at 0(SP) and d at 32(SP), eight blocks at once, and goes to
 // FAIL if a block has a NaN or an infinity. Ties of opposite signs are
 // settled by a scalar scan of the block (bits of AX) for the first value
-// of that magnitude. Uses Y0-Y9, AX, BX, DX, R12, R13, and leaves R8, R9
-// and R10 at the step's first block for the quantising loop.
+// of that magnitude. Uses Y0-Y9, AX, BX, DX, R9 (the scan's scratch),
+// R12, R13, and leaves R8, R9 and R10 at the step's first block for the
+// quantising loop.
 #define QK_SCALES(FAIL) \
 	VMOVDQU 0(SP), Y0; \
 	VMOVDQU 32(SP), Y1; \
