@@ -30,7 +30,8 @@
 //   288 dx as float32
 // Float accumulators live in acc (16 tokens × 16 floats), zeroed here.
 //
-// Register plan: CX blocks left, SI weights, DI the group's records, R8 acc;
+// Register plan: CX blocks left, SI weights, DI the group's records, R8 acc,
+//   R12 the sub-blocks' scales, R13 the pairs of sub-blocks left;
 //   Z0-Z15 integer block sums, tokens 0-15   Z16-Z23 a sub-block's weights
 //   Z24 its scales   Z25-Z28 four tokens' sub-block sums   Z29-Z31 temps
 
@@ -183,24 +184,25 @@
 	STORE(14); \
 	STORE(15)
 
-// FIN (FINK4) for each of the sixteen tokens.
-#define FIN16(FIN) \
+// FIN (FINK4, FIN6) for each of the sixteen tokens, whose records are
+// REC bytes apart.
+#define FIN16(FIN, REC) \
 	FIN(0, 0, Z0); \
-	FIN(304, 64, Z1); \
-	FIN(608, 128, Z2); \
-	FIN(912, 192, Z3); \
-	FIN(1216, 256, Z4); \
-	FIN(1520, 320, Z5); \
-	FIN(1824, 384, Z6); \
-	FIN(2128, 448, Z7); \
-	FIN(2432, 512, Z8); \
-	FIN(2736, 576, Z9); \
-	FIN(3040, 640, Z10); \
-	FIN(3344, 704, Z11); \
-	FIN(3648, 768, Z12); \
-	FIN(3952, 832, Z13); \
-	FIN(4256, 896, Z14); \
-	FIN(4560, 960, Z15)
+	FIN(REC, 64, Z1); \
+	FIN(2*REC, 128, Z2); \
+	FIN(3*REC, 192, Z3); \
+	FIN(4*REC, 256, Z4); \
+	FIN(5*REC, 320, Z5); \
+	FIN(6*REC, 384, Z6); \
+	FIN(7*REC, 448, Z7); \
+	FIN(8*REC, 512, Z8); \
+	FIN(9*REC, 576, Z9); \
+	FIN(10*REC, 640, Z10); \
+	FIN(11*REC, 704, Z11); \
+	FIN(12*REC, 768, Z12); \
+	FIN(13*REC, 832, Z13); \
+	FIN(14*REC, 896, Z14); \
+	FIN(15*REC, 960, Z15)
 
 // func gemmVQ4_K(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmVQ4_K(SB), NOSPLIT, $0-64
@@ -226,7 +228,7 @@ vksub:
 	VMOVDQU32 704(SI), Z19
 	VMOVUPS 768(SI), Z20
 	VMOVUPS 832(SI), Z21
-	FIN16(FINK4)
+	FIN16(FINK4, 304)
 	ADDQ $896, SI
 	ADDQ $4608, DI
 	DECQ CX
@@ -554,7 +556,7 @@ TEXT ·gemmVQ6_K(SB), NOSPLIT, $0-64
 	TESTQ CX, CX
 	JZ v6store
 v6loop:
-	MOVQ $8, R12
+	MOVQ $8, R12 // pairs of sub-blocks left
 v6sub:
 	SUB6(0)
 	SUB6(1)
@@ -563,22 +565,7 @@ v6sub:
 	DECQ R12
 	JNZ v6sub
 	VMOVUPS (SI), Z24
-	FIN6(0, 0, Z0)
-	FIN6(336, 64, Z1)
-	FIN6(672, 128, Z2)
-	FIN6(1008, 192, Z3)
-	FIN6(1344, 256, Z4)
-	FIN6(1680, 320, Z5)
-	FIN6(2016, 384, Z6)
-	FIN6(2352, 448, Z7)
-	FIN6(2688, 512, Z8)
-	FIN6(3024, 576, Z9)
-	FIN6(3360, 640, Z10)
-	FIN6(3696, 704, Z11)
-	FIN6(4032, 768, Z12)
-	FIN6(4368, 832, Z13)
-	FIN6(4704, 896, Z14)
-	FIN6(5040, 960, Z15)
+	FIN16(FIN6, 336)
 	ADDQ $64, SI
 	ADDQ $5056, DI
 	DECQ CX
@@ -695,6 +682,10 @@ TEXT ·repackVQ6_K(SB), NOSPLIT, $0-40
 	JNE r6loop
 	FULLV_SETUP(Z27, Z28)
 r6full:
+	// Each row's block two ahead into L1: the product's PREFETCHT1 of the
+	// next tile comes in one burst, and the hardware prefetcher does not
+	// follow sixteen row streams (the repack ran at 1.6x its time on a
+	// cached tile).
 	Q6PF(420)
 	Q6PF(484)
 	Q6PF(548)
