@@ -81,7 +81,7 @@ type floatKernels struct {
 // nb blocks of rows rows (rmask: which are valid) in block bytes each; gemm
 // multiplies them by a group of ntok <= tokens tokens' records (vRecord
 // bytes per token and block, or record for the K-quants, made by recordsK
-// with pairs), token t's results to out + t·ostride bytes (only the rows in
+// with pairs or recordK), token t's results to out + t·ostride bytes (only the rows in
 // rmask), with acc as scratch for 256 floats; prefetch asks for n bytes at
 // p to come into the cache.
 type laneKernels struct {
