@@ -3,7 +3,6 @@ package kernels
 import (
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/cpu"
 )
@@ -39,13 +38,15 @@ func BenchmarkLanesQ6_K(b *testing.B) {
 	acc := make([]float32, vGroup*vRows)
 	out := make([]float32, vGroup*vRows)
 	kl.repack(nb, &w[0], wrb, 0xffff, &tile[0])
+	// CPU time like the repack's it divides (wall time on a shared machine
+	// includes waits); enough calls (some 0.15 s) for getrusage's ticks.
 	gemmSec := func() float64 {
-		const calls = 2000
-		t0 := time.Now()
+		const calls = 50000
+		cpu0 := cpuSeconds()
 		for range calls {
 			kl.gemm(nb, &tile[0], &j.xk[0], &acc[0], &out[0], vRows*4, vGroup, 0xffff)
 		}
-		return time.Since(t0).Seconds() / calls
+		return (cpuSeconds() - cpu0) / calls
 	}
 	peak := int8Peak()[0]
 	b.Run("gemm", func(b *testing.B) {
