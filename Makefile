@@ -58,7 +58,7 @@ fuzz: deps
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$(GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f"; \
-	    GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
 	  done; \
 	done
 
