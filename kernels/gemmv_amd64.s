@@ -397,8 +397,59 @@ r8done:
 	VZEROUPPER
 	RET
 
+// The fifth bits without a multiply (full tiles of Q5_0 and Q5_1): byte j of
+// register G is value 4G+j, whose bit in qh (Z21) is bit 4(G%2)+j of byte
+// G/2 (2+G/2 for the high register G+4). VPSHUFB with control CTL (Z8-Z11:
+// byte b of each dword in all four of its bytes) spreads that byte, VPTESTMB
+// with BIT (Z12: bits 0-3, Z13: bits 4-7, one per byte) makes a byte mask,
+// and a masked VPADDB of 0x10 (Z14) sets bit 4 (the nibble is below 16, so
+// adding is OR). Three instructions per register where QHBITSV needs six
+// with a VPMULLD: the fifth bits were most of what made Q5_1 slower than
+// Q4_1.
+#define QHBITSB(CTL, BIT, Z) \
+	VPSHUFB CTL, Z21, Z22; \
+	VPTESTMB BIT, Z22, K2; \
+	VPADDB Z14, Z, K2, Z
+
+#define NIBBLES5B(Z, G, CLO, CHI, BIT) \
+	VPANDD Z29, Z, Z25; \
+	QHBITSB(CLO, BIT, Z25); \
+	VMOVDQU32 Z25, G*64(DI); \
+	VPSRLD $4, Z, Z; \
+	VPANDD Z29, Z, Z; \
+	QHBITSB(CHI, BIT, Z); \
+	VMOVDQU32 Z, G*64+256(DI)
+
+// NIBBLES54V with QHBITSB.
+#define NIBBLES54B \
+	NIBBLES5B(Z17, 0, Z8, Z10, Z12); \
+	NIBBLES5B(Z18, 1, Z8, Z10, Z13); \
+	NIBBLES5B(Z19, 2, Z9, Z11, Z12); \
+	NIBBLES5B(Z20, 3, Z9, Z11, Z13)
+
+// VPSHUFB control: byte 0 of each dword of a 128-bit lane to its four bytes.
+DATA ·vQhSel+0(SB)/8, $0x0404040400000000
+DATA ·vQhSel+8(SB)/8, $0x0c0c0c0c08080808
+GLOBL ·vQhSel(SB), RODATA|NOPTR, $16
+
+// QHBITSB's constants in Z8-Z14.
+#define Q5BCONSTS \
+	VBROADCASTI32X4 ·vQhSel(SB), Z8; \
+	MOVL $0x01010101, AX; \
+	VPBROADCASTD AX, Z15; \
+	VPADDD Z15, Z8, Z9; \
+	VPADDD Z15, Z9, Z10; \
+	VPADDD Z15, Z10, Z11; \
+	MOVL $0x08040201, AX; \
+	VPBROADCASTD AX, Z12; \
+	MOVL $0x80402010, AX; \
+	VPBROADCASTD AX, Z13; \
+	MOVL $0x10101010, AX; \
+	VPBROADCASTD AX, Z14
+
 // func repackVQ5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
-// Full tiles transpose the nibbles as repackVQ4_0 does and gather qh.
+// Full tiles transpose the nibbles as repackVQ4_0 does, gather qh and
+// spread its bits with QHBITSB.
 TEXT ·repackVQ5_0(SB), NOSPLIT, $0-40
 	REPACK_PROLOGUE
 	Q5CONSTS
@@ -407,11 +458,12 @@ TEXT ·repackVQ5_0(SB), NOSPLIT, $0-40
 	CMPQ DX, $0xffff
 	JNE r5loop
 	FULLV_SETUP(Z23, Z24)
+	Q5BCONSTS
 r5full:
 	SCALESV
 	GATHERV(2, Z21)
 	TRANSPOSEV(6, Z23, Z24)
-	NIBBLES54V
+	NIBBLES54B
 	ADDQ $22, SI
 	ADDQ $22, R12
 	ADDQ $576, DI
@@ -532,56 +584,6 @@ r41loop:
 r41done:
 	VZEROUPPER
 	RET
-
-// The fifth bits without a multiply (repackVQ5_1's full tiles): byte j of
-// register G is value 4G+j, whose bit in qh (Z21) is bit 4(G%2)+j of byte
-// G/2 (2+G/2 for the high register G+4). VPSHUFB with control CTL (Z8-Z11:
-// byte b of each dword in all four of its bytes) spreads that byte, VPTESTMB
-// with BIT (Z12: bits 0-3, Z13: bits 4-7, one per byte) makes a byte mask,
-// and a masked VPADDB of 0x10 (Z14) sets bit 4 (the nibble is below 16, so
-// adding is OR). Three instructions per register where QHBITSV needs six
-// with a VPMULLD: the fifth bits were most of what made Q5_1 slower than
-// Q4_1.
-#define QHBITSB(CTL, BIT, Z) \
-	VPSHUFB CTL, Z21, Z22; \
-	VPTESTMB BIT, Z22, K2; \
-	VPADDB Z14, Z, K2, Z
-
-#define NIBBLES5B(Z, G, CLO, CHI, BIT) \
-	VPANDD Z29, Z, Z25; \
-	QHBITSB(CLO, BIT, Z25); \
-	VMOVDQU32 Z25, G*64(DI); \
-	VPSRLD $4, Z, Z; \
-	VPANDD Z29, Z, Z; \
-	QHBITSB(CHI, BIT, Z); \
-	VMOVDQU32 Z, G*64+256(DI)
-
-// NIBBLES54V with QHBITSB.
-#define NIBBLES54B \
-	NIBBLES5B(Z17, 0, Z8, Z10, Z12); \
-	NIBBLES5B(Z18, 1, Z8, Z10, Z13); \
-	NIBBLES5B(Z19, 2, Z9, Z11, Z12); \
-	NIBBLES5B(Z20, 3, Z9, Z11, Z13)
-
-// VPSHUFB control: byte 0 of each dword of a 128-bit lane to its four bytes.
-DATA ·vQhSel+0(SB)/8, $0x0404040400000000
-DATA ·vQhSel+8(SB)/8, $0x0c0c0c0c08080808
-GLOBL ·vQhSel(SB), RODATA|NOPTR, $16
-
-// QHBITSB's constants in Z8-Z14.
-#define Q5BCONSTS \
-	VBROADCASTI32X4 ·vQhSel(SB), Z8; \
-	MOVL $0x01010101, AX; \
-	VPBROADCASTD AX, Z15; \
-	VPADDD Z15, Z8, Z9; \
-	VPADDD Z15, Z9, Z10; \
-	VPADDD Z15, Z10, Z11; \
-	MOVL $0x08040201, AX; \
-	VPBROADCASTD AX, Z12; \
-	MOVL $0x80402010, AX; \
-	VPBROADCASTD AX, Z13; \
-	MOVL $0x10101010, AX; \
-	VPBROADCASTD AX, Z14
 
 // func repackVQ5_1(nb int, w *byte, wrb int, rmask int, dst *byte)
 // As repackVQ5_0, with qh at 4, the nibbles at 8 and m beside d. A full
