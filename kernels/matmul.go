@@ -385,16 +385,7 @@ func (j *matmulJob) runRowLanes(lo, hi int) {
 			if next := min(r0+2*l.rows, hi); next > r0+l.rows {
 				l.prefetch(&j.w.Data[(r0+l.rows)*wrb], (next-r0-l.rows)*wrb)
 			}
-			// Every other tile takes the token groups last to first, so
-			// that it starts with the records the previous tile used last,
-			// still in cache: a layer's down projection (4864 columns)
-			// has 780 KB of records at pp128, most of a 1 MB L2.
-			ng := (t1 - t0 + l.tokens - 1) / l.tokens
-			for g := range ng {
-				if (r0-lo)/l.rows%2 == 1 {
-					g = ng - 1 - g
-				}
-				t := t0 + g*l.tokens
+			for t := t0; t < t1; t += l.tokens {
 				x := &l.x[t/vGroup*gs+t%vGroup*l.rec]
 				l.gemm(l.nb, &buf[0], x, &acc[0], &j.y[t*rows+r0], rows*4, min(l.tokens, t1-t), mask)
 			}
