@@ -181,15 +181,15 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	// K-quants: the row-lane kernels where the path has them.
 	var xk []byte
 	kl, kLanes := activeFloat.kLanes[w.Type]
+	recK := cmp.Or(kl.record, kRecord)
 	if nbk := w.Cols / QKK; kLanes && xt == Q8_K && n >= vMinTokens && nbk > 0 {
 		// Exactly the groups' records (kBytes may leave more room), since
 		// spec counts the padding token slots from the length.
-		rec := cmp.Or(kl.record, kRecord)
-		xk = work[xrb*n:][:(n+vGroup-1)/vGroup*vGroup*nbk*rec]
-		lane = kl.spec(xk, nbk, rec, n)
+		xk = work[xrb*n:][:(n+vGroup-1)/vGroup*vGroup*nbk*recK]
+		lane = kl.spec(xk, nbk, recK, n)
 	}
 	q := &theJobs.quant
-	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, recordK: kl.recordK, recK: cmp.Or(kl.record, kRecord), zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
+	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, recordK: kl.recordK, recK: recK, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast || rowLanes {
 		q.fastQ8, q.recV = mk.quant, mk.recordsV
 	}
