@@ -89,11 +89,14 @@ DATA ·decQ5Hi<>+16(SB)/8, $0x0606060606060606
 DATA ·decQ5Hi<>+24(SB)/8, $0x0707070707070707
 GLOBL ·decQ5Hi<>(SB), RODATA|NOPTR, $32
 
-// Constants of the quantisers: Y15 the abs mask, Y10 +Inf.
-#define Q_ABS_INF \
+// Constants of the quantisers: Y15 the abs mask (Q_ABS), Y10 +Inf.
+#define Q_ABS \
 	MOVL $0x7fffffff, AX; \
 	VMOVD AX, X15; \
-	VPBROADCASTD X15, Y15; \
+	VPBROADCASTD X15, Y15
+
+#define Q_ABS_INF \
+	Q_ABS; \
 	MOVL $0x7f800000, AX; \
 	VMOVD AX, X10; \
 	VPBROADCASTD X10, Y10
@@ -1831,7 +1834,7 @@ TEXT ·quantQ8_0D(SB), NOSPLIT, $16-25
 	MOVQ nb+0(FP), CX
 	MOVQ src+8(FP), SI
 	MOVQ dst+16(FP), DI
-	Q_ABS_INF
+	Q_ABS
 	MOVL $0x80000000, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
