@@ -1709,6 +1709,23 @@ rqzdone:
 	VMOVD X14, AX; \
 	CMPL AX, $0x7f800000
 
+// Q_NEXT2: on to the next pair of blocks (the other scale slot), the
+// flags those left (JGE: a pair more).
+#define Q_NEXT2 \
+	XORQ $8, R8; \
+	ADDQ $256, SI; \
+	ADDQ $68, DI; \
+	SUBQ $2, CX; \
+	CMPQ CX, $2
+
+// Q_ONE: a last block alone, by AMAX, SCALE and BLOCK, its id in V.
+#define Q_ONE(AMAX, SCALE, BLOCK, V) \
+	AMAX(0, 0); \
+	SCALE; \
+	MOVW AX, (DI); \
+	VBROADCASTSS X3, V; \
+	BLOCK(0, 2, V)
+
 // func quantQ8_0Z(nb int, src *float32, dst *byte) (finite bool)
 TEXT ·quantQ8_0Z(SB), NOSPLIT, $16-25
 	MOVQ nb+0(FP), CX
@@ -1742,20 +1759,12 @@ qzloop:
 qzlast:
 	QZ_BLOCK(0, 2, Z5)
 	QZ_BLOCK(128, 36, Z6)
-	XORQ $8, R8
-	ADDQ $256, SI
-	ADDQ $68, DI
-	SUBQ $2, CX
-	CMPQ CX, $2
+	Q_NEXT2
 	JGE qzloop
 qzone:
 	TESTQ CX, CX
 	JZ qzend
-	QZ_AMAX2(0, 0)
-	QZ_SCALE
-	MOVW AX, (DI)
-	VBROADCASTSS X3, Z5
-	QZ_BLOCK(0, 2, Z5)
+	Q_ONE(QZ_AMAX2, QZ_SCALE, QZ_BLOCK, Z5)
 qzend:
 	Q_FINITE
 	SETCS finite+24(FP)
@@ -1866,20 +1875,12 @@ qdloop:
 qdlast:
 	QD_BLOCK(0, 2, Y5)
 	QD_BLOCK(128, 36, Y7)
-	XORQ $8, R8
-	ADDQ $256, SI
-	ADDQ $68, DI
-	SUBQ $2, CX
-	CMPQ CX, $2
+	Q_NEXT2
 	JGE qdloop
 qdone:
 	TESTQ CX, CX
 	JZ qdend
-	QD_AMAX2(0, 0)
-	QD_SCALE
-	MOVW AX, (DI)
-	VBROADCASTSS X3, Y5
-	QD_BLOCK(0, 2, Y5)
+	Q_ONE(QD_AMAX2, QD_SCALE, QD_BLOCK, Y5)
 qdend:
 	Q_FINITE
 	SETCS finite+24(FP)
