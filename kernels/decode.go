@@ -110,6 +110,20 @@ func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int,
 	runGroup([][]float32{y}, []Matrix{w}, rec, wrb, k)
 }
 
+// decodeFor is the active path's decode kernel for w (its type and
+// layout), if it has one; w has at least one block per row.
+func decodeFor(w Matrix) (decodeKernel, bool) {
+	if w.Cols < w.Type.BlockSize() {
+		return decodeKernel{}, false
+	}
+	if w.Layout == Interleaved8 {
+		k, ok := activeInterleaved[w.Type]
+		return k, ok
+	}
+	k, ok := activeDecode[w.Type]
+	return k, ok
+}
+
 // rowDot is the dot product of one row of t (n elements: a whole number of
 // blocks, as RowBytes ensures) with activations in t's VecDotType, through
 // a row kernel of the decode signature run on a single row.

@@ -20,8 +20,10 @@ var (
 	activePath = "portable"
 	activeDots map[Type]vecDotFunc
 	activeMats map[Type]matKernels
-	// activeDecode are the path's decode kernels (see decode.go).
-	activeDecode map[Type]decodeKernel
+	// activeDecode are the path's decode kernels (see decode.go), and
+	// activeInterleaved those for Interleaved8 matrices (interleave.go).
+	activeDecode      map[Type]decodeKernel
+	activeInterleaved map[Type]decodeKernel
 )
 
 // matKernels are a path's matrix kernels for one weight type with Q8_0
@@ -191,6 +193,7 @@ func SetPath(name string) error {
 	defer opMu.Unlock()
 	activePath, activeDots, activeMats, activeFloat = name, dots, mats[name], floats[name]
 	activeDecode, activeQuant = decodes[name], quantizers[name]
+	activeInterleaved = interleavedDecodes[name]
 	return nil
 }
 

@@ -25,11 +25,11 @@ func MatVecGroup(ys [][]float32, ws []Matrix, x []float32, work []byte) {
 		return
 	}
 	w0 := ws[0]
-	k, ok := activeDecode[w0.Type]
+	k, ok := decodeFor(w0)
 	for _, w := range ws[1:] {
-		ok = ok && w.Type == w0.Type && w.Cols == w0.Cols
+		ok = ok && w.Type == w0.Type && w.Cols == w0.Cols && w.Layout == w0.Layout
 	}
-	if !ok || w0.Cols < w0.Type.BlockSize() {
+	if !ok {
 		for i, w := range ws {
 			MatMul(ys[i], w, x, 1, work)
 		}
@@ -53,24 +53,29 @@ func MatVecGroup(ys [][]float32, ws []Matrix, x []float32, work []byte) {
 }
 
 // runGroup runs the decode kernel k over the rows of every matrix of ws
-// (one type and width, converted token rec) as one range split over the
-// threads. The caller holds opMu.
+// (one type, width and layout, converted token rec) as one range split
+// over the threads. The caller holds opMu.
 func runGroup(ys [][]float32, ws []Matrix, rec []byte, wrb int, k decodeKernel) {
 	j := &theGroup
+	j.per = 1
+	if ws[0].Layout == Interleaved8 {
+		j.per = interleaveRows // the kernel takes whole groups of rows
+	}
 	j.count, j.end = len(ws), 0
 	for i, w := range ws {
 		j.start[i] = j.end
-		j.end += w.Rows
+		j.end += w.Rows / j.per
 	}
 	copy(j.ys[:], ys)
 	copy(j.ws[:], ws)
-	j.rec, j.nb, j.wrb, j.k = rec, ws[0].Cols/ws[0].Type.BlockSize(), wrb, k
-	parallelSplit(j.end, 16, j)
+	j.rec, j.nb, j.ub, j.k = rec, ws[0].Cols/ws[0].Type.BlockSize(), wrb*j.per, k
+	parallelSplit(j.end, 16/j.per, j)
 	*j = groupJob{} // keep no reference to the caller's data
 }
 
-// groupJob runs rows [lo, hi) of a group's concatenated rows: matrix i
-// holds rows [start[i], start[i+1]).
+// groupJob runs units [lo, hi) of a group's concatenated rows, a unit
+// being a row (RowMajor) or a group of eight rows (Interleaved8): matrix i
+// holds units [start[i], start[i+1]).
 type groupJob struct {
 	count int
 	start [MaxGroup]int
@@ -79,7 +84,8 @@ type groupJob struct {
 	ws    [MaxGroup]Matrix
 	rec   []byte
 	nb    int
-	wrb   int
+	ub    int // bytes of a unit
+	per   int // rows of a unit
 	k     decodeKernel
 }
 
@@ -97,11 +103,11 @@ func (j *groupJob) run(lo, hi int) {
 		if a >= b {
 			continue
 		}
-		w := &j.ws[i].Data[(a-first)*j.wrb]
+		w := &j.ws[i].Data[(a-first)*j.ub]
 		if decodePrefetch != nil {
-			decodePrefetch(w, min((b-a)*j.wrb, decodeAhead))
+			decodePrefetch(w, min((b-a)*j.ub, decodeAhead))
 		}
-		j.k.rows(j.nb, w, j.wrb, &j.rec[0], &j.ys[i][a-first], b-a)
+		j.k.rows(j.nb, w, j.ub, &j.rec[0], &j.ys[i][(a-first)*j.per], b-a)
 	}
 }
 

@@ -9,12 +9,14 @@ import (
 	"unsafe"
 )
 
-// Matrix is a weight matrix as GGUF stores it: Rows rows of Cols elements,
-// each row Type.RowBytes(Cols) bytes, one after another.
+// Matrix is a weight matrix: Rows rows of Cols elements, each row
+// Type.RowBytes(Cols) bytes, one after another as GGUF stores them
+// (RowMajor), or rearranged eight rows at a time by Interleave.
 type Matrix struct {
 	Type       Type
 	Rows, Cols int
 	Data       []byte
+	Layout     Layout
 }
 
 // Check verifies that the matrix's data has the size its shape needs.
@@ -28,6 +30,13 @@ func (m Matrix) Check() error {
 	}
 	if m.Rows < 0 || len(m.Data) != rb*m.Rows {
 		return fmt.Errorf("kernels: %v matrix %dx%d needs %d bytes, has %d", m.Type, m.Rows, m.Cols, rb*m.Rows, len(m.Data))
+	}
+	switch _, ok := interleavers[m.Type]; {
+	case m.Layout == RowMajor:
+	case m.Layout != Interleaved8:
+		return fmt.Errorf("kernels: %v matrix has an unknown layout %v", m.Type, m.Layout)
+	case !ok || m.Rows%interleaveRows != 0:
+		return fmt.Errorf("kernels: %v matrix of %d rows cannot be %v", m.Type, m.Rows, m.Layout)
 	}
 	return nil
 }
@@ -162,9 +171,12 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	// tokens.
 	fast := ok && nb > 0 && xt == Q8_0
 	rowLanes := ok && nb > 0 && mk.lanes.repack != nil && n >= vMinTokens
-	if k, ok := activeDecode[w.Type]; ok && n == 1 && w.Cols >= w.Type.BlockSize() {
+	if k, ok := decodeFor(w); ok && n == 1 {
 		matVecDecode(y, w, x, work, xrb, wrb, mk.quant, k)
 		return
+	}
+	if w.Layout == Interleaved8 {
+		dScratch.grow(Threads(), deinterleaveRows*wrb)
 	}
 	var dx []float32
 	var xv []byte
@@ -317,11 +329,33 @@ type matmulJob struct {
 // L2 cache (512 KiB to 1 MiB per core here) while every token passes.
 const tileBytes = 128 << 10
 
+// deinterleaveRows is how many rows of an Interleaved8 matrix a thread
+// deinterleaves at a time for the kernels that read RowMajor rows: a
+// multiple of the row-lane kernels' tiles (vRows), as parallel hands out.
+const deinterleaveRows = 64
+
 func (j *matmulJob) run(lo, hi int) {
+	if j.w.Layout != Interleaved8 {
+		j.runRows(j.w.Data[lo*j.wrb:], lo, lo, hi)
+		return
+	}
+	slot := dScratch.claim()
+	defer dScratch.release(slot)
+	buf := dScratch.bufs[slot]
+	for r0 := lo; r0 < hi; r0 += deinterleaveRows {
+		r1 := min(r0+deinterleaveRows, hi)
+		deinterleave(buf, j.w, r0, r1)
+		j.runRows(buf, r0, r0, r1)
+	}
+}
+
+// runRows multiplies the weight rows [lo, hi) by every token; row r's
+// bytes are at data[(r-base)·wrb], RowMajor.
+func (j *matmulJob) runRows(data []byte, base, lo, hi int) {
 	rows, cols, n := j.w.Rows, j.w.Cols, j.n
-	y, xq, data := j.y, j.xq, j.w.Data
+	y, xq := j.y, j.xq
 	if j.lane.x != nil {
-		j.runRowLanes(lo, hi)
+		j.runRowLanes(data, base, lo, hi)
 		return
 	}
 	if !j.fast {
@@ -333,13 +367,13 @@ func (j *matmulJob) run(lo, hi int) {
 				r1 := min(r0+step, hi)
 				for t = 0; t+4 <= n; t += 4 {
 					for r := r0; r < r1; r++ {
-						j.tile4(cols/bs, &data[r*j.wrb], &xq[t*j.xrb], j.xrb, &y[t*rows+r], rows*4)
+						j.tile4(cols/bs, &data[(r-base)*j.wrb], &xq[t*j.xrb], j.xrb, &y[t*rows+r], rows*4)
 					}
 				}
 			}
 		}
 		for r := lo; r < hi; r++ {
-			row := data[r*j.wrb : (r+1)*j.wrb]
+			row := data[(r-base)*j.wrb : (r-base+1)*j.wrb]
 			for i := t; i < n; i++ {
 				y[i*rows+r] = j.dot(cols, row, xq[i*j.xrb:(i+1)*j.xrb])
 			}
@@ -353,12 +387,12 @@ func (j *matmulJob) run(lo, hi int) {
 		t := 0
 		for ; t+4 <= n; t += 4 {
 			for r := r0; r < r1; r++ {
-				j.mk.tile4(nb, &data[r*j.wrb], &xq[t*j.xrb], j.xrb, &j.dx[t*nb], nb*4, &y[t*rows+r], rows*4)
+				j.mk.tile4(nb, &data[(r-base)*j.wrb], &xq[t*j.xrb], j.xrb, &j.dx[t*nb], nb*4, &y[t*rows+r], rows*4)
 			}
 		}
 		for ; t < n; t++ {
 			for r := r0; r < r1; r++ {
-				y[t*rows+r] = j.mk.row1(nb, &data[r*j.wrb], &xq[t*j.xrb], &j.dx[t*nb])
+				y[t*rows+r] = j.mk.row1(nb, &data[(r-base)*j.wrb], &xq[t*j.xrb], &j.dx[t*nb])
 			}
 		}
 	}
@@ -368,10 +402,10 @@ func (j *matmulJob) run(lo, hi int) {
 // repacked into this thread's scratch buffer, then every group of sixteen
 // tokens passes through them. parallel hands out rows in multiples of
 // vRows, so only the matrix's last tile is partial.
-func (j *matmulJob) runRowLanes(lo, hi int) {
+func (j *matmulJob) runRowLanes(data []byte, base, lo, hi int) {
 	rows, n, wrb, l := j.w.Rows, j.n, j.wrb, &j.lane
-	slot := claimScratch()
-	defer vScratch.busy[slot].Store(false)
+	slot := vScratch.claim()
+	defer vScratch.release(slot)
 	buf := vScratch.bufs[slot]
 	buf = buf[int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63):]
 	acc := floatView(buf[l.nb*l.block:], vGroup*vRows)
@@ -381,9 +415,9 @@ func (j *matmulJob) runRowLanes(lo, hi int) {
 		t1 := min(n, t0+chunk)
 		for r0 := lo; r0 < hi; r0 += l.rows {
 			mask := 1<<min(l.rows, hi-r0) - 1
-			l.repack(l.nb, &j.w.Data[r0*wrb], wrb, mask, &buf[0])
+			l.repack(l.nb, &data[(r0-base)*wrb], wrb, mask, &buf[0])
 			if next := min(r0+2*l.rows, hi); next > r0+l.rows {
-				l.prefetch(&j.w.Data[(r0+l.rows)*wrb], (next-r0-l.rows)*wrb)
+				l.prefetch(&data[(r0-base+l.rows)*wrb], (next-r0-l.rows)*wrb)
 			}
 			for t := t0; t < t1; t += l.tokens {
 				x := &l.x[t/vGroup*gs+t%vGroup*l.rec]
@@ -412,7 +446,7 @@ func (l laneKernels) spec(x []byte, nb, rec, n int) laneSpec {
 	l.block = cmp.Or(l.block, vBlock)
 	l.rows, l.tokens = cmp.Or(l.rows, vRows), cmp.Or(l.tokens, vGroup)
 	clearPad(x, nb, rec, n)
-	growScratch(Threads(), nb*l.block+vGroup*vRows*4+64)
+	vScratch.grow(Threads(), nb*l.block+vGroup*vRows*4+64)
 	s := laneSpec{laneKernels: l, x: x, nb: nb, rec: rec}
 	if l.passBytes > 0 {
 		s.chunk = max(1, l.passBytes/(vGroup*nb*rec)) * vGroup
@@ -420,34 +454,42 @@ func (l laneKernels) spec(x []byte, nb, rec, n int) laneSpec {
 	return s
 }
 
-// vScratch holds one repacking buffer per thread of a product: a thread
-// claims a free one for the duration of its chunk. A job runs on at most
-// Threads() goroutines at once, so one is always free.
-var vScratch struct {
+// scratchSet holds one buffer per thread of a product: a thread claims a
+// free one for the duration of its chunk. A job runs on at most Threads()
+// goroutines at once, so one is always free.
+type scratchSet struct {
 	busy []atomic.Bool
 	bufs [][]byte
 }
 
-// growScratch makes sure there are threads buffers of size bytes; it
-// allocates only when the shape or thread count grows. The caller holds
-// opMu, so no job is using them.
-func growScratch(threads, size int) {
-	if len(vScratch.busy) < threads {
-		vScratch.busy = make([]atomic.Bool, threads)
-		vScratch.bufs = append(vScratch.bufs, make([][]byte, threads-len(vScratch.bufs))...)
+// vScratch holds the row-lane kernels' repacked tiles, dScratch the rows
+// of Interleaved8 matrices deinterleaved for the kernels that take
+// RowMajor rows.
+var vScratch, dScratch scratchSet
+
+// grow makes sure there are threads buffers of size bytes; it allocates
+// only when the shape or thread count grows. The caller holds opMu, so no
+// job is using them.
+func (s *scratchSet) grow(threads, size int) {
+	if len(s.busy) < threads {
+		s.busy = make([]atomic.Bool, threads)
+		s.bufs = append(s.bufs, make([][]byte, threads-len(s.bufs))...)
 	}
-	for i := range vScratch.bufs {
-		if len(vScratch.bufs[i]) < size {
-			vScratch.bufs[i] = make([]byte, size)
+	for i := range s.bufs {
+		if len(s.bufs[i]) < size {
+			s.bufs[i] = make([]byte, size)
 		}
 	}
 }
 
-func claimScratch() int {
-	for i := range vScratch.busy {
-		if vScratch.busy[i].CompareAndSwap(false, true) {
+// claim returns a free buffer's slot; release(slot) frees it.
+func (s *scratchSet) claim() int {
+	for i := range s.busy {
+		if s.busy[i].CompareAndSwap(false, true) {
 			return i
 		}
 	}
 	panic("kernels: more threads in a matrix product than scratch buffers")
 }
+
+func (s *scratchSet) release(slot int) { s.busy[slot].Store(false) }

@@ -1,0 +1,139 @@
+#include "textflag.h"
+#include "rows_amd64.h"
+
+// Decode kernels on row-interleaved weights (Interleaved8, packed.go):
+// eight rows' blocks side by side, so one VPMADDUBSW covers four weights
+// of each of eight rows and its int32 lanes are the rows. A block's sums
+// then need no folding across lanes, its eight scales are one VCVTPH2PS
+// of sixteen contiguous bytes, and the activations are broadcast four
+// bytes at a time (loads, no ALU work).
+
+// A Q4_0 group's block (144 bytes at W(R9): the eight rows' F16 scales,
+// then four chunks of 32 bytes, chunk C holding bytes 4C..4C+3 of each
+// row's sixteen nibble bytes, row r at 4r) against its 40-byte record at
+// X(DI) (decRecordsX8AVX2): the low nibbles of chunk C are elements
+// 4C..4C+3, the high ones 16+4C..16+4C+3. Each word sums eight products
+// of at most 15·128, so none saturates (8·2·15·128 = 30720). Y4 0x0001
+// words, Y5 0x0f bytes.
+#define X8_Q4_CHUNK(W, X, C) \
+	VMOVDQU (W+16+32*C)(R9), Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VPAND Y5, Y8, Y8; \
+	VPAND Y5, Y9, Y9; \
+	VPBROADCASTD (X+4*C)(DI), Y10; \
+	VPBROADCASTD (X+16+4*C)(DI), Y11; \
+	VPMADDUBSW Y10, Y8, Y8; \
+	VPMADDUBSW Y11, Y9, Y9; \
+	VPADDW Y8, Y12, Y12; \
+	VPADDW Y9, Y12, Y12
+
+#define X8_Q4_BLOCK(W, X, ACC) \
+	VPXOR Y12, Y12, Y12; \
+	X8_Q4_CHUNK(W, X, 0); \
+	X8_Q4_CHUNK(W, X, 1); \
+	X8_Q4_CHUNK(W, X, 2); \
+	X8_Q4_CHUNK(W, X, 3); \
+	VPMADDWD Y4, Y12, Y12; \
+	VPBROADCASTD (X+32)(DI), Y13; \
+	VPADDD Y13, Y12, Y12; \
+	VCVTDQ2PS Y12, Y12; \
+	VCVTPH2PS (W)(R9), Y13; \
+	VBROADCASTSS (X+36)(DI), Y14; \
+	VMULPS Y14, Y13, Y13; \
+	VFMADD231PS Y13, Y12, ACC
+
+// func decQ4_0X8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+//
+// Register plan: SI the group, R8 gstride, R11 out, R10 groups left; per
+// group CX blocks left, R9 the block, DI its record; Y0 Y1 the sums.
+TEXT ·decQ4_0X8AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+8(FP), SI
+	MOVQ gstride+16(FP), R8
+	MOVQ out+32(FP), R11
+	MOVQ groups+40(FP), R10
+	VPCMPEQW Y4, Y4, Y4
+	VPSRLW $15, Y4, Y4
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X5
+	VPBROADCASTD X5, Y5
+	TESTQ R10, R10
+	JZ x8done
+x8group:
+	MOVQ nb+0(FP), CX
+	MOVQ x+24(FP), DI
+	MOVQ SI, R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	CMPQ CX, $2
+	JLT x8one
+x8loop:
+	PREFETCHT0 DEC_PFD(R9)
+	PREFETCHT0 (DEC_PFD+64)(R9)
+	PREFETCHT0 (DEC_PFD+128)(R9)
+	PREFETCHT0 (DEC_PFD+192)(R9)
+	PREFETCHT0 (DEC_PFD+256)(R9)
+	X8_Q4_BLOCK(0, 0, Y0)
+	X8_Q4_BLOCK(144, 40, Y1)
+	ADDQ $288, R9
+	ADDQ $80, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE x8loop
+x8one:
+	TESTQ CX, CX
+	JZ x8end
+	X8_Q4_BLOCK(0, 0, Y0)
+x8end:
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (R11)
+	ADDQ $32, R11
+	ADDQ R8, SI
+	DECQ R10
+	JNZ x8group
+x8done:
+	VZEROUPPER
+	RET
+
+// func decRecordsX8AVX2(nb int, xq *byte, dst *byte, off int)
+//
+// The records of the Interleaved8 decode kernels, 40 bytes per Q8_0
+// block: its 32 values, the int32 correction -off·sum(x) and the float32
+// scale dx.
+//
+// Register plan: CX blocks left, SI the Q8_0 block, DI the record, X6
+// -off, Y4 0x01 bytes, Y5 0x0001 words.
+TEXT ·decRecordsX8AVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), SI
+	MOVQ dst+16(FP), DI
+	MOVQ off+24(FP), AX
+	NEGL AX
+	VMOVD AX, X6
+	VPCMPEQW Y5, Y5, Y5
+	VPSRLW $15, Y5, Y5
+	VPACKUSWB Y5, Y5, Y4
+	TESTQ CX, CX
+	JZ rx8done
+rx8loop:
+	VMOVDQU 2(SI), Y0
+	VMOVDQU Y0, (DI)
+	VPMADDUBSW Y0, Y4, Y1
+	VPMADDWD Y5, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD X2, X1, X1
+	VPSHUFD $0x4e, X1, X2
+	VPADDD X2, X1, X1
+	VPSHUFD $0xb1, X1, X2
+	VPADDD X2, X1, X1
+	VPMULLD X6, X1, X1
+	VMOVD X1, 32(DI)
+	VPBROADCASTW (SI), X2
+	VCVTPH2PS X2, X2
+	VMOVSS X2, 36(DI)
+	ADDQ $34, SI
+	ADDQ $40, DI
+	DECQ CX
+	JNZ rx8loop
+rx8done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,215 @@
+package kernels
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// interleavedTypes are the types with an Interleaved8 layout, in order.
+func interleavedTypes() []Type {
+	var ts []Type
+	for t := range interleavers {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+// Every type's interleaving moves every byte of eight rows somewhere and
+// deinterleaving puts each back: random bytes (not only valid blocks) of
+// one to nine blocks a row.
+func TestInterleaveRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(rand.Uint64(), 3))
+	for _, typ := range interleavedTypes() {
+		il := interleavers[typ]
+		for nb := 1; nb <= 9; nb++ {
+			src := make([]byte, interleaveRows*nb*typ.BlockBytes())
+			for i := range src {
+				src[i] = byte(r.Uint32())
+			}
+			group := make([]byte, len(src))
+			il.interleave(group, src, nb)
+			back := make([]byte, len(src))
+			il.deinterleave(back, group, nb)
+			if !bytes.Equal(back, src) {
+				t.Fatalf("%v, %d blocks: deinterleave(interleave(rows)) differs from the rows", typ, nb)
+			}
+			sorted := func(b []byte) []byte { c := slices.Clone(b); slices.Sort(c); return c }
+			if !bytes.Equal(sorted(group), sorted(src)) {
+				t.Fatalf("%v, %d blocks: the group is not a rearrangement of the rows' bytes", typ, nb)
+			}
+		}
+	}
+}
+
+// Interleave rewrites a matrix only where the active path decodes the
+// layout (and its rows are whole groups); interleave refuses what it
+// cannot do.
+func TestInterleaveChoosesLayout(t *testing.T) {
+	defer SetPath(Path())
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, typ := range interleavedTypes() {
+			for _, rows := range []int{8, 12, 24} {
+				rb := mustRowBytes(t, typ, 512)
+				w := randMatrix(r, typ, rows, 512, rb)
+				orig := slices.Clone(w.Data)
+				got, err := Interleave(w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, has := interleavedDecodes[path][typ]
+				if want := has && rows%8 == 0; (got.Layout == Interleaved8) != want {
+					t.Fatalf("%s %v %d rows: layout %v, want interleaved %v", path, typ, rows, got.Layout, want)
+				}
+				if got.Layout == RowMajor && !bytes.Equal(got.Data, orig) {
+					t.Fatalf("%s %v %d rows: row-major data changed", path, typ, rows)
+				}
+				if err := got.Check(); err != nil {
+					t.Fatalf("%s %v: %v", path, typ, err)
+				}
+			}
+		}
+	}
+	bad := []Matrix{
+		{Type: F16, Rows: 8, Cols: 32, Data: make([]byte, 8*64)},
+		{Type: Q4_0, Rows: 12, Cols: 32, Data: make([]byte, 12*18)},
+		{Type: Q4_0, Rows: 8, Cols: 32, Data: make([]byte, 8*18), Layout: Interleaved8},
+		{Type: Q4_0, Rows: 8, Cols: 32, Data: make([]byte, 7*18)},
+	}
+	for _, m := range bad {
+		if _, err := interleave(m); err == nil {
+			t.Errorf("interleave(%v %dx%d %v, %d bytes): no error", m.Type, m.Rows, m.Cols, m.Layout, len(m.Data))
+		}
+	}
+	if err := (Matrix{Type: Q4_0, Rows: 12, Cols: 32, Data: make([]byte, 12*18), Layout: Interleaved8}).Check(); err == nil {
+		t.Error("Check accepts an interleaved matrix of 12 rows")
+	}
+}
+
+// Products with an Interleaved8 matrix equal those with its rows as they
+// were, on every path and at one and two threads: prefill exactly (it
+// deinterleaves, then runs the same kernels), decode within float32
+// rounding of the portable reference (the layout's own kernel, or the
+// prefill kernels on one token where the path has none); MatVecGroup of interleaved matrices
+// equals MatVec on each bit for bit. Outputs are poisoned, with guards.
+func TestInterleavedProductsEqualRowMajor(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 17))
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	type shape struct{ rows, cols, n int }
+	shapes := []shape{{8, 32, 1}, {8, 96, 1}, {16, 256, 1}, {24, 928, 1}, {40, 512, 1}, {16, 4864, 1}, {136, 896, 1},
+		{8, 256, 3}, {24, 512, 5}, {40, 896, 17}, {16, 4864, 4}}
+	compared := 0
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			for _, typ := range interleavedTypes() {
+				for _, s := range shapes {
+					wrb, err := typ.RowBytes(s.cols)
+					if err != nil {
+						continue
+					}
+					name := fmt.Sprintf("%s/%dthreads/%v/%dx%dx%d", path, threads, typ, s.rows, s.cols, s.n)
+					rm := randMatrix(r, typ, s.rows, s.cols, wrb)
+					il, err := interleave(Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: slices.Clone(rm.Data)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					x := randRow(r, s.cols*s.n)
+					work := make([]byte, MatMulWork(rm, s.n))
+					want := make([]float32, s.rows*s.n)
+					MatMul(want, rm, x, s.n, work)
+					ybuf := make([]float32, s.rows*s.n+2)
+					for i := range ybuf {
+						ybuf[i] = float32(math.NaN())
+					}
+					ybuf[0], ybuf[len(ybuf)-1] = 12345, 54321
+					y := ybuf[1 : len(ybuf)-1]
+					MatMul(y, il, x, s.n, work)
+					if ybuf[0] != 12345 || ybuf[len(ybuf)-1] != 54321 {
+						t.Fatalf("%s: wrote outside y", name)
+					}
+					if s.n > 1 {
+						for i := range y {
+							if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s: y[%d] = %v interleaved, %v row-major", name, i, y[i], want[i])
+							}
+						}
+					} else {
+						xq := make([]byte, mustRowBytes(t, typ.VecDotType(), s.cols))
+						QuantizeRow(typ.VecDotType(), xq, x)
+						for j := range s.rows {
+							_, mag := exactDot(t, typ, rm.Data[j*wrb:], xq, s.cols)
+							ref, _ := DotRow(typ, rm.Data[j*wrb:], xq, s.cols)
+							bound := float64(s.cols+16) * 0x1p-24 * mag
+							if d := math.Abs(float64(y[j] - ref)); !(d <= bound) {
+								t.Fatalf("%s: y[%d] = %v, portable %v: off by %g > %g", name, j, y[j], ref, d, bound)
+							}
+						}
+					}
+					compared += len(y)
+					if s.n != 1 {
+						continue
+					}
+					// The same matrix twice and a smaller one, as a group.
+					il2, _ := interleave(randMatrix(r, typ, 8, s.cols, wrb))
+					group := []Matrix{il, il2, il}
+					ys := [][]float32{make([]float32, s.rows), make([]float32, 8), make([]float32, s.rows)}
+					MatVecGroup(ys, group, x, work)
+					for i, w := range group {
+						one := make([]float32, w.Rows)
+						MatVec(one, w, x, work)
+						for k := range one {
+							if math.Float32bits(ys[i][k]) != math.Float32bits(one[k]) {
+								t.Fatalf("%s: group matrix %d row %d: %v, MatVec %v", name, i, k, ys[i][k], one[k])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d outputs compared", compared)
+}
+
+// An interleaved product allocates nothing on any path.
+func TestInterleavedDoesNotAllocate(t *testing.T) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	SetThreads(2)
+	r := rand.New(rand.NewPCG(4, 5))
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, typ := range interleavedTypes() {
+			for _, n := range []int{1, 8} {
+				rb := mustRowBytes(t, typ, 512)
+				w, err := interleave(randMatrix(r, typ, 64, 512, rb))
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := randRow(r, 512*n)
+				y := make([]float32, 64*n)
+				work := make([]byte, MatMulWork(w, n))
+				MatMul(y, w, x, n, work) // grows the scratch
+				if a := testing.AllocsPerRun(20, func() { MatMul(y, w, x, n, work) }); a != 0 {
+					t.Errorf("%s %v, %d tokens: %v allocations per product", path, typ, n, a)
+				}
+			}
+		}
+	}
+}
