@@ -1,0 +1,189 @@
+#include "textflag.h"
+#include "rows_amd64.h"
+
+// The Interleaved8 Q4_K decode kernel (layout in interleave_q4k.go): per
+// super-block column of a group (1152 bytes at R9) against its 320-byte
+// record at DI (decRecordsQ8_KAVX2: dy at 0, the sub-blocks' sums of 32 as
+// words at 16, sub-block s's values at 64, 128, 96, 160, 192, 256, 224,
+// 288 for s = 0..7). The int32 lanes of every sum are the eight rows.
+
+// The eight rows' scales and mins of the super-block, unpacked byte-wise
+// as getScaleMinK4 does (A = bytes 0-3 of the rows' packing at 32, B = 4-7
+// at 64, C = 8-11 at 96, each byte k of the rows at 8k), to the frame:
+// scale s of row r at 8s+r (0-63), min s at 64+8s+r. Y15 0x0f bytes.
+#define X8K_UNPACK \
+	VMOVDQU 32(R9), Y3; \
+	VMOVDQU 64(R9), Y4; \
+	VMOVDQU 96(R9), Y5; \
+	VPAND ·x8kLow6<>(SB), Y3, Y6; \
+	VMOVDQU Y6, (SP); \
+	VPAND ·x8kLow6<>(SB), Y4, Y6; \
+	VMOVDQU Y6, 64(SP); \
+	VPSRLW $2, Y3, Y3; \
+	VPAND ·x8kTop2<>(SB), Y3, Y3; \
+	VPAND Y15, Y5, Y6; \
+	VPOR Y6, Y3, Y3; \
+	VMOVDQU Y3, 32(SP); \
+	VPSRLW $2, Y4, Y4; \
+	VPAND ·x8kTop2<>(SB), Y4, Y4; \
+	VPSRLW $4, Y5, Y5; \
+	VPAND Y15, Y5, Y5; \
+	VPOR Y5, Y4, Y4; \
+	VMOVDQU Y4, 96(SP)
+
+// The mins' pair K (sub-blocks 2K, 2K+1) of the eight rows as word pairs
+// in the rows' lanes, times the pair's sums of 32, to Y3.
+#define X8K_MINS(K) \
+	VBROADCASTI128 (64+16*K)(SP), Y3; \
+	VPSHUFB ·x8kMinPair<>(SB), Y3, Y3; \
+	VPBROADCASTD (16+4*K)(DI), Y4; \
+	VPMADDWD Y4, Y3, Y3
+
+// Chunk C of pair J: four nibble bytes of each row (low nibbles against
+// the values at XL+4C, high ones at XH+4C), the words added to Y12 and
+// Y13 (ADD) or started there (ADD empty: pass the first chunk as
+// X8K_CHUNK0). Each word sums at most eight chunks' two products of at
+// most 15·128: 30720, no saturation.
+#define X8K_CHUNK0(J, XL, XH) \
+	VMOVDQU (128+256*J)(R9), Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VPAND Y15, Y8, Y8; \
+	VPAND Y15, Y9, Y9; \
+	VPBROADCASTD XL(DI), Y10; \
+	VPBROADCASTD XH(DI), Y11; \
+	VPMADDUBSW Y10, Y8, Y12; \
+	VPMADDUBSW Y11, Y9, Y13
+
+#define X8K_CHUNK(J, C, XL, XH) \
+	VMOVDQU (128+256*J+32*C)(R9), Y8; \
+	VPSRLW $4, Y8, Y9; \
+	VPAND Y15, Y8, Y8; \
+	VPAND Y15, Y9, Y9; \
+	VPBROADCASTD (XL+4*C)(DI), Y10; \
+	VPBROADCASTD (XH+4*C)(DI), Y11; \
+	VPMADDUBSW Y10, Y8, Y8; \
+	VPMADDUBSW Y11, Y9, Y9; \
+	VPADDW Y8, Y12, Y12; \
+	VPADDW Y9, Y13, Y13
+
+// Pair J's two sub-blocks' int32 sums, each times its eight rows' scales
+// (the scale bytes at 16J(SP) and 16J+8(SP) spread to word pairs by Y14),
+// in Y12 and Y13; four lines of the weights DEC_PFD ahead prefetched.
+#define X8K_PAIR(J, XL, XH) \
+	PREFETCHT0 (DEC_PFD+128+256*J)(R9); \
+	PREFETCHT0 (DEC_PFD+192+256*J)(R9); \
+	X8K_CHUNK0(J, XL, XH); \
+	X8K_CHUNK(J, 1, XL, XH); \
+	X8K_CHUNK(J, 2, XL, XH); \
+	X8K_CHUNK(J, 3, XL, XH); \
+	PREFETCHT0 (DEC_PFD+256+256*J)(R9); \
+	PREFETCHT0 (DEC_PFD+320+256*J)(R9); \
+	X8K_CHUNK(J, 4, XL, XH); \
+	X8K_CHUNK(J, 5, XL, XH); \
+	X8K_CHUNK(J, 6, XL, XH); \
+	X8K_CHUNK(J, 7, XL, XH); \
+	VBROADCASTI128 (16*J)(SP), Y10; \
+	VPSHUFB Y14, Y10, Y10; \
+	VPMADDWD Y10, Y12, Y12; \
+	VBROADCASTI128 (16*J+8)(SP), Y11; \
+	VPSHUFB Y14, Y11, Y11; \
+	VPMADDWD Y11, Y13, Y13
+
+// func decQ4_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+//
+// Register plan: SI the group, R8 gstride, R11 out, R10 groups left; per
+// group CX super-blocks left, R9 the super-block, DI its record; Y0 the
+// float sums, per super-block Y1 the scaled int32 sums, Y2 the mins'.
+// The frame holds the super-block's unpacked scales and mins.
+TEXT ·decQ4_KX8AVX2(SB), NOSPLIT, $128-48
+	MOVQ w+8(FP), SI
+	MOVQ gstride+16(FP), R8
+	MOVQ out+32(FP), R11
+	MOVQ groups+40(FP), R10
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU ·x8kScale<>(SB), Y14
+	TESTQ R10, R10
+	JZ x8kdone
+x8kgroup:
+	MOVQ nb+0(FP), CX
+	MOVQ x+24(FP), DI
+	MOVQ SI, R9
+	VXORPS Y0, Y0, Y0
+	TESTQ CX, CX
+	JZ x8kend
+x8kloop:
+	PREFETCHT0 DEC_PFD(R9)
+	PREFETCHT0 (DEC_PFD+64)(R9)
+	X8K_UNPACK
+	X8K_PAIR(0, 64, 128)
+	VPADDD Y12, Y13, Y1
+	X8K_MINS(0)
+	VMOVDQA Y3, Y2
+	X8K_PAIR(1, 96, 160)
+	VPADDD Y12, Y1, Y1
+	VPADDD Y13, Y1, Y1
+	X8K_MINS(1)
+	VPADDD Y3, Y2, Y2
+	X8K_PAIR(2, 192, 256)
+	VPADDD Y12, Y1, Y1
+	VPADDD Y13, Y1, Y1
+	X8K_MINS(2)
+	VPADDD Y3, Y2, Y2
+	X8K_PAIR(3, 224, 288)
+	VPADDD Y12, Y1, Y1
+	VPADDD Y13, Y1, Y1
+	X8K_MINS(3)
+	VPADDD Y3, Y2, Y2
+	// Floats: d·dy times the sums, less dmin·dy times the mins' sums.
+	VBROADCASTSS (DI), Y4
+	VCVTPH2PS (R9), Y5
+	VMULPS Y4, Y5, Y5
+	VCVTDQ2PS Y1, Y1
+	VFMADD231PS Y5, Y1, Y0
+	VCVTPH2PS 16(R9), Y6
+	VMULPS Y4, Y6, Y6
+	VCVTDQ2PS Y2, Y2
+	VFNMADD231PS Y6, Y2, Y0
+	ADDQ $1152, R9
+	ADDQ $320, DI
+	DECQ CX
+	JNZ x8kloop
+x8kend:
+	VMOVUPS Y0, (R11)
+	ADDQ $32, R11
+	ADDQ R8, SI
+	DECQ R10
+	JNZ x8kgroup
+x8kdone:
+	VZEROUPPER
+	RET
+
+// The low six bits and bits 4-5 of each byte.
+DATA ·x8kLow6<>+0(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA ·x8kLow6<>+8(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA ·x8kLow6<>+16(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA ·x8kLow6<>+24(SB)/8, $0x3f3f3f3f3f3f3f3f
+GLOBL ·x8kLow6<>(SB), RODATA|NOPTR, $32
+
+DATA ·x8kTop2<>+0(SB)/8, $0x3030303030303030
+DATA ·x8kTop2<>+8(SB)/8, $0x3030303030303030
+DATA ·x8kTop2<>+16(SB)/8, $0x3030303030303030
+DATA ·x8kTop2<>+24(SB)/8, $0x3030303030303030
+GLOBL ·x8kTop2<>(SB), RODATA|NOPTR, $32
+
+// Eight bytes (rows 0-7, both halves of the register) to the rows' dword
+// lanes as word pairs: byte r to words 2r and 2r+1 (x8kScale); bytes r
+// and 8+r to words 2r and 2r+1 (x8kMinPair).
+DATA ·x8kScale<>+0(SB)/8, $0x8001800180008000
+DATA ·x8kScale<>+8(SB)/8, $0x8003800380028002
+DATA ·x8kScale<>+16(SB)/8, $0x8005800580048004
+DATA ·x8kScale<>+24(SB)/8, $0x8007800780068006
+GLOBL ·x8kScale<>(SB), RODATA|NOPTR, $32
+
+DATA ·x8kMinPair<>+0(SB)/8, $0x8009800180088000
+DATA ·x8kMinPair<>+8(SB)/8, $0x800b8003800a8002
+DATA ·x8kMinPair<>+16(SB)/8, $0x800d8005800c8004
+DATA ·x8kMinPair<>+24(SB)/8, $0x800f8007800e8006
+GLOBL ·x8kMinPair<>(SB), RODATA|NOPTR, $32
