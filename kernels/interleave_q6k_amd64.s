@@ -1,0 +1,198 @@
+#include "textflag.h"
+#include "rows_amd64.h"
+
+// The Interleaved8 Q6_K decode kernel: a group's super-block column is
+// 1680 bytes at R9 (interleave_q6k.go), its token record 292 bytes at DI
+// (decRecordsQ6_KX8AVX2: the Q8_K block with the values of each 32 in the
+// order of the chunks' row dwords). For half H and level V (0..3: the low
+// nibbles of QA and QB, then their high nibbles, each with its two bits
+// of QH) the eight chunks K give VPMADDUBSW of the unsigned levels (0..63)
+// by the broadcast activations; two chunks' words are added (at most
+// 2·2·63·127 = 32004, no saturation) and VPMADDWD by the scale pair
+// 4H+V, which lies as the words need it, makes the rows' int32 sums. The
+// offset 32 of every level comes off once per super-block as
+// 32·sum(scale_g·bsum_g), by the same scale pairs against the Q8_K
+// block's bsums taken two at a time.
+//
+// Register plan: SI the group, R8 gstride, R11 out, R10 groups left; per
+// group CX super-blocks left, R9 the super-block, DI its record; Y0 the
+// float sums, Y1 the int32 sums, Y2 the offset term, Y6 the scale pair,
+// Y7-Y13 temporaries, Y14 0x30 bytes, Y15 0x0f bytes.
+
+// The levels of chunk C (its QA at offset C) into DST, Y13 scratch.
+#define Q6X_L0(C, DST) \
+	VPAND (C)(R9), Y15, DST; \
+	VPSLLW $4, (C+64)(R9), Y13; \
+	VPAND Y14, Y13, Y13; \
+	VPOR Y13, DST, DST
+
+#define Q6X_L1(C, DST) \
+	VPAND (C+32)(R9), Y15, DST; \
+	VPSLLW $2, (C+64)(R9), Y13; \
+	VPAND Y14, Y13, Y13; \
+	VPOR Y13, DST, DST
+
+#define Q6X_L2(C, DST) \
+	VPSRLW $4, (C)(R9), DST; \
+	VPAND Y15, DST, DST; \
+	VPAND (C+64)(R9), Y14, Y13; \
+	VPOR Y13, DST, DST
+
+#define Q6X_L3(C, DST) \
+	VPSRLW $4, (C+32)(R9), DST; \
+	VPAND Y15, DST, DST; \
+	VPSRLW $2, (C+64)(R9), Y13; \
+	VPAND Y14, Y13, Y13; \
+	VPOR Y13, DST, DST
+
+// Chunks 2P and 2P+1 of level V of half H, through LEV, into Y1.
+#define Q6X_PAIR(LEV, H, V, P) \
+	LEV(144+768*H+192*P, Y7); \
+	VPBROADCASTD (4+128*H+32*V+8*P)(DI), Y8; \
+	VPMADDUBSW Y8, Y7, Y7; \
+	LEV(240+768*H+192*P, Y9); \
+	VPBROADCASTD (8+128*H+32*V+8*P)(DI), Y10; \
+	VPMADDUBSW Y10, Y9, Y9; \
+	VPADDW Y9, Y7, Y7; \
+	VPMADDWD Y6, Y7, Y7; \
+	VPADDD Y7, Y1, Y1
+
+// Level V of half H: its scale pair, its share of the offset term, its
+// eight chunks.
+#define Q6X_LEVEL(LEV, H, V) \
+	VPMOVSXBW (16+64*H+16*V)(R9), Y6; \
+	VPBROADCASTD (260+16*H+4*V)(DI), Y11; \
+	VPMADDWD Y11, Y6, Y11; \
+	VPADDD Y11, Y2, Y2; \
+	Q6X_PAIR(LEV, H, V, 0); \
+	Q6X_PAIR(LEV, H, V, 1); \
+	Q6X_PAIR(LEV, H, V, 2); \
+	Q6X_PAIR(LEV, H, V, 3)
+
+#define Q6X_PF(O) \
+	PREFETCHT0 (DEC_PFD+O)(R9)
+
+// func decQ6_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+TEXT ·decQ6_KX8AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+8(FP), SI
+	MOVQ gstride+16(FP), R8
+	MOVQ out+32(FP), R11
+	MOVQ groups+40(FP), R10
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x30303030, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ R10, R10
+	JZ q6xdone
+q6xgroup:
+	MOVQ nb+0(FP), CX
+	MOVQ x+24(FP), DI
+	MOVQ SI, R9
+	VXORPS Y0, Y0, Y0
+	TESTQ CX, CX
+	JZ q6xend
+q6xloop:
+	Q6X_PF(0)
+	Q6X_PF(64)
+	Q6X_PF(128)
+	Q6X_PF(192)
+	Q6X_PF(256)
+	Q6X_PF(320)
+	Q6X_PF(384)
+	Q6X_PF(448)
+	Q6X_PF(512)
+	Q6X_PF(576)
+	Q6X_PF(640)
+	Q6X_PF(704)
+	Q6X_PF(768)
+	Q6X_PF(832)
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	Q6X_LEVEL(Q6X_L0, 0, 0)
+	Q6X_LEVEL(Q6X_L1, 0, 1)
+	Q6X_LEVEL(Q6X_L2, 0, 2)
+	Q6X_LEVEL(Q6X_L3, 0, 3)
+	Q6X_PF(896)
+	Q6X_PF(960)
+	Q6X_PF(1024)
+	Q6X_PF(1088)
+	Q6X_PF(1152)
+	Q6X_PF(1216)
+	Q6X_PF(1280)
+	Q6X_PF(1344)
+	Q6X_PF(1408)
+	Q6X_PF(1472)
+	Q6X_PF(1536)
+	Q6X_PF(1600)
+	Q6X_PF(1664)
+	Q6X_LEVEL(Q6X_L0, 1, 0)
+	Q6X_LEVEL(Q6X_L1, 1, 1)
+	Q6X_LEVEL(Q6X_L2, 1, 2)
+	Q6X_LEVEL(Q6X_L3, 1, 3)
+	VPSLLD $5, Y2, Y2
+	VPSUBD Y2, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VCVTPH2PS (R9), Y7
+	VBROADCASTSS (DI), Y8
+	VMULPS Y8, Y7, Y7
+	VFMADD231PS Y7, Y1, Y0
+	ADDQ $1680, R9
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q6xloop
+q6xend:
+	VMOVUPS Y0, (R11)
+	ADDQ $32, R11
+	ADDQ R8, SI
+	DECQ R10
+	JNZ q6xgroup
+q6xdone:
+	VZEROUPPER
+	RET
+
+// func decRecordsQ6_KX8AVX2(nb int, xq *byte, dst *byte, off int)
+//
+// The records of decQ6_KX8AVX2, 292 bytes per Q8_K block: the block
+// itself (d, values, bsums) but for the values of each 32, whose two
+// halves are interleaved by words (x[2k], x[2k+1], x[16+2k], x[17+2k] for
+// k = 0..7), the order of a chunk's row dword.
+//
+// Register plan: CX blocks left, SI the Q8_K block, DI the record.
+
+// Values 32S..32S+31 of the block.
+#define RQ6X_32(S) \
+	VMOVDQU (4+32*S)(SI), X0; \
+	VMOVDQU (20+32*S)(SI), X1; \
+	VPUNPCKLWD X1, X0, X2; \
+	VPUNPCKHWD X1, X0, X3; \
+	VMOVDQU X2, (4+32*S)(DI); \
+	VMOVDQU X3, (20+32*S)(DI)
+
+TEXT ·decRecordsQ6_KX8AVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), SI
+	MOVQ dst+16(FP), DI
+	TESTQ CX, CX
+	JZ rq6xdone
+rq6xloop:
+	MOVL (SI), AX
+	MOVL AX, (DI)
+	RQ6X_32(0)
+	RQ6X_32(1)
+	RQ6X_32(2)
+	RQ6X_32(3)
+	RQ6X_32(4)
+	RQ6X_32(5)
+	RQ6X_32(6)
+	RQ6X_32(7)
+	VMOVDQU 260(SI), Y0
+	VMOVDQU Y0, 260(DI)
+	ADDQ $292, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ rq6xloop
+rq6xdone:
+	VZEROUPPER
+	RET
