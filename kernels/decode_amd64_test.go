@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -111,6 +112,10 @@ func FuzzDecodeKernels(f *testing.F) {
 		cols := nb * typ.BlockSize()
 		rb := mustRowBytes(t, typ, cols)
 		rows := 1 + int(uint64(seed)%5)
+		_, interleaved := interleavers[typ]
+		if interleaved && seed&1 == 0 {
+			rows = 8 * (1 + int(uint64(seed)/2%2)) // whole groups, interleaved below
+		}
 		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: bytes.Repeat(data, rows*rb/len(data)+1)[:rows*rb]}
 		x := randRow(rand.New(rand.NewPCG(uint64(seed), 9)), cols)
 		defer SetPath(Path())
@@ -118,6 +123,12 @@ func FuzzDecodeKernels(f *testing.F) {
 		want := make([]float32, rows)
 		MatVec(want, w, x, make([]byte, MatMulWork(w, 1)))
 		mag := fuzzMagnitudes(t, w, x, 1)
+		if rows%8 == 0 && interleaved {
+			var err error
+			if w, err = interleave(Matrix{Type: typ, Rows: rows, Cols: cols, Data: slices.Clone(w.Data)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, path := range Paths() {
 			SetPath(path)
 			got := make([]float32, rows)
@@ -128,7 +139,7 @@ func FuzzDecodeKernels(f *testing.F) {
 				}
 				bound := float64(max(256, cols+16)) * 0x1p-24 * mag[i]
 				if d := math.Abs(float64(got[i]) - float64(want[i])); !(d <= bound+1e-30) {
-					t.Fatalf("%s %v %d blocks: y[%d] = %v, portable %v (bound %g)", path, typ, nb, i, got[i], want[i], bound)
+					t.Fatalf("%s %v %v %d blocks: y[%d] = %v, portable %v (bound %g)", path, typ, w.Layout, nb, i, got[i], want[i], bound)
 				}
 			}
 		}

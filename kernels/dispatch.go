@@ -87,7 +87,10 @@ type floatKernels struct {
 // rmask), with acc as scratch for 256 floats; prefetch asks for n bytes at
 // p to come into the cache.
 type laneKernels struct {
-	repack   func(nb int, w *byte, wrb int, rmask int, dst *byte)
+	repack func(nb int, w *byte, wrb int, rmask int, dst *byte)
+	// repackX8, where the path has it, lays out the same tile of eight
+	// rows from an Interleaved8 group at w (wrb and rmask unused).
+	repackX8 func(nb int, w *byte, wrb int, rmask int, dst *byte)
 	gemm     func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 	prefetch func(p *byte, n int)
 	// block is the bytes of a repacked block (0: vBlock).

@@ -4,6 +4,9 @@ package kernels
 func decQ4_0X8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
 
 //go:noescape
+func repackV8Q4_0X8(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+//go:noescape
 func decRecordsX8AVX2(nb int, xq, dst *byte, off int)
 
 // The avx2 path's Interleaved8 decode kernels (interleave_amd64.s); the

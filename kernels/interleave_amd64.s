@@ -137,3 +137,45 @@ rx8loop:
 rx8done:
 	VZEROUPPER
 	RET
+
+// Chunk C of a Q4_0 group's block at SI: its low nibbles to register C of
+// the tile at DI, its high ones to register C+4. Y5 0x0f bytes.
+#define X8_SPLIT(C) \
+	VMOVDQU (16+32*C)(SI), Y0; \
+	VPSRLW $4, Y0, Y1; \
+	VPAND Y5, Y0, Y0; \
+	VPAND Y5, Y1, Y1; \
+	VMOVDQU Y0, (32*C)(DI); \
+	VMOVDQU Y1, (128+32*C)(DI)
+
+// func repackV8Q4_0X8(nb int, w *byte, wrb int, rmask int, dst *byte)
+//
+// repackV8Q4_0's tile (gemmv2_amd64.s: per block eight registers of
+// unsigned levels, register g elements 4g..4g+3 of rows 0-7, then the
+// rows' scales as float32) from an Interleaved8 group at w: chunk c of the
+// group is what repackV8Q4_0 gathers for registers c and c+4, so a block
+// is four loads instead of five gathers. wrb and rmask are unused: a
+// group always has its eight rows.
+TEXT ·repackV8Q4_0X8(SB), NOSPLIT, $0-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ dst+32(FP), DI
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X5
+	VPBROADCASTD X5, Y5
+	TESTQ CX, CX
+	JZ rx4done
+rx4loop:
+	X8_SPLIT(0)
+	X8_SPLIT(1)
+	X8_SPLIT(2)
+	X8_SPLIT(3)
+	VCVTPH2PS (SI), Y2
+	VMOVUPS Y2, 256(DI)
+	ADDQ $144, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ rx4loop
+rx4done:
+	VZEROUPPER
+	RET

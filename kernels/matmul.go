@@ -335,8 +335,13 @@ const tileBytes = 128 << 10
 const deinterleaveRows = 64
 
 func (j *matmulJob) run(lo, hi int) {
-	if j.w.Layout != Interleaved8 {
+	switch {
+	case j.w.Layout != Interleaved8:
 		j.runRows(j.w.Data[lo*j.wrb:], lo, lo, hi)
+		return
+	case j.lane.x != nil && j.lane.repackX8 != nil && j.lane.rows == interleaveRows:
+		// The tiles come straight from the groups.
+		j.runRowLanes(j.w.Data[lo*j.wrb:], lo, lo, hi, j.lane.repackX8)
 		return
 	}
 	slot := dScratch.claim()
@@ -355,7 +360,7 @@ func (j *matmulJob) runRows(data []byte, base, lo, hi int) {
 	rows, cols, n := j.w.Rows, j.w.Cols, j.n
 	y, xq := j.y, j.xq
 	if j.lane.x != nil {
-		j.runRowLanes(data, base, lo, hi)
+		j.runRowLanes(data, base, lo, hi, j.lane.repack)
 		return
 	}
 	if !j.fast {
@@ -399,10 +404,11 @@ func (j *matmulJob) runRows(data []byte, base, lo, hi int) {
 }
 
 // runRowLanes is run for the row-lane kernels: sixteen rows at a time are
-// repacked into this thread's scratch buffer, then every group of sixteen
+// repacked (by repack, from data: row r at (r-base)·wrb, or its group
+// there) into this thread's scratch buffer, then every group of sixteen
 // tokens passes through them. parallel hands out rows in multiples of
 // vRows, so only the matrix's last tile is partial.
-func (j *matmulJob) runRowLanes(data []byte, base, lo, hi int) {
+func (j *matmulJob) runRowLanes(data []byte, base, lo, hi int, repack func(nb int, w *byte, wrb int, rmask int, dst *byte)) {
 	rows, n, wrb, l := j.w.Rows, j.n, j.wrb, &j.lane
 	slot := vScratch.claim()
 	defer vScratch.release(slot)
@@ -415,7 +421,7 @@ func (j *matmulJob) runRowLanes(data []byte, base, lo, hi int) {
 		t1 := min(n, t0+chunk)
 		for r0 := lo; r0 < hi; r0 += l.rows {
 			mask := 1<<min(l.rows, hi-r0) - 1
-			l.repack(l.nb, &data[(r0-base)*wrb], wrb, mask, &buf[0])
+			repack(l.nb, &data[(r0-base)*wrb], wrb, mask, &buf[0])
 			if next := min(r0+2*l.rows, hi); next > r0+l.rows {
 				l.prefetch(&data[(r0-base+l.rows)*wrb], (next-r0-l.rows)*wrb)
 			}

@@ -181,16 +181,26 @@ func TestMatMulIntegerExact(t *testing.T) {
 							x[i] = float32(127 * (1 - 2*r.IntN(2)))
 						}
 					}
-					y := make([]float32, s.rows*s.n)
-					MatMul(y, w, x, s.n, make([]byte, MatMulWork(w, s.n)))
-					for i := range s.n {
-						for j := range s.rows {
-							want := 0
-							for c := range s.cols {
-								want += wi[j*s.cols+c] * int(x[i*s.cols+c])
-							}
-							if got := y[i*s.rows+j]; got != float32(want) {
-								t.Fatalf("%s %d threads %v %v: y[%d][%d] = %v, want %d", path, threads, typ, s, i, j, got, want)
+					ms := []Matrix{w}
+					if _, ok := interleavers[typ]; ok && s.rows%8 == 0 {
+						il, err := interleave(Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: slices.Clone(w.Data)})
+						if err != nil {
+							t.Fatal(err)
+						}
+						ms = append(ms, il)
+					}
+					for _, w := range ms {
+						y := make([]float32, s.rows*s.n)
+						MatMul(y, w, x, s.n, make([]byte, MatMulWork(w, s.n)))
+						for i := range s.n {
+							for j := range s.rows {
+								want := 0
+								for c := range s.cols {
+									want += wi[j*s.cols+c] * int(x[i*s.cols+c])
+								}
+								if got := y[i*s.rows+j]; got != float32(want) {
+									t.Fatalf("%s %d threads %v %v %v: y[%d][%d] = %v, want %d", path, threads, typ, w.Layout, s, i, j, got, want)
+								}
 							}
 						}
 					}
