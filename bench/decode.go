@@ -100,6 +100,20 @@ func newDecodeStack(t kernels.Type, s LayerShape, minBytes int, rng *rand.Rand) 
 	return st, nil
 }
 
+// laidOut is the stack with its matrices as model.Load lays them out for
+// the active kernel path (laidOut), sharing its other buffers.
+func (st *decodeStack) laidOut() (*decodeStack, error) {
+	c := *st
+	c.mats = make([]kernels.Matrix, len(st.mats))
+	for i, m := range st.mats {
+		var err error
+		if c.mats[i], err = laidOut(m); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
 // step multiplies every matrix of the stack by the activations once,
 // grouped as the model's decode groups them (kernels.MatVecGroup): q, k
 // and v read the same input, so do gate and up.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/pith-project/pith/kernels"
@@ -124,6 +125,22 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				threads int
 				unit    string
 			}
+			// The matrices as the model lays them out for this path.
+			small, err := laidOut(small)
+			if err != nil {
+				return err
+			}
+			stack, pre := stack, pre
+			if stack != nil {
+				if stack, err = stack.laidOut(); err != nil {
+					return err
+				}
+			}
+			if pre != nil {
+				if pre, err = pre.laidOut(); err != nil {
+					return err
+				}
+			}
 			y := make([]float32, small.Rows)
 			work := make([]byte, kernels.MatMulWork(small, 1))
 			cases := []kcase{{"matvec-l2 " + name, func() { kernels.MatVec(y, small, x, work) },
@@ -212,6 +229,17 @@ func testMatrix(t kernels.Type, cols int, rng *rand.Rand) (kernels.Matrix, error
 	}
 	m := kernels.Matrix{Type: t, Rows: n, Cols: cols, Data: data}
 	return m, m.Check()
+}
+
+// laidOut is m as model.Load lays it out for the active kernel path: m
+// itself, or an interleaved copy (kernels.Interleave).
+func laidOut(m kernels.Matrix) (kernels.Matrix, error) {
+	if kernels.PathLayout(m.Type, m.Rows, m.Cols) == m.Layout {
+		return m, nil
+	}
+	c := m
+	c.Data = slices.Clone(m.Data)
+	return kernels.Interleave(c)
 }
 
 func appendOnce(xs []string, s string) []string {

@@ -50,6 +50,20 @@ func newPrefillLayer(t kernels.Type, s LayerShape, tokens int, rng *rand.Rand) (
 	return p, nil
 }
 
+// laidOut is the layer with its matrices as model.Load lays them out for
+// the active kernel path (laidOut), sharing its other buffers.
+func (p *prefillLayer) laidOut() (*prefillLayer, error) {
+	c := *p
+	c.mats = make([]kernels.Matrix, len(p.mats))
+	for i, m := range p.mats {
+		var err error
+		if c.mats[i], err = laidOut(m); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
 // step multiplies every matrix of the layer by the batch once.
 func (p *prefillLayer) step() {
 	for _, m := range p.mats {

@@ -89,6 +89,9 @@ func Load(f *gguf.File) (*Model, error) {
 		if m.output, err = matrix(f, "output.weight", c.Vocab, c.Embd); err != nil {
 			return nil, err
 		}
+		if m.output, err = interleave(f, "output.weight", m.output); err != nil {
+			return nil, err
+		}
 	}
 	var factors []float32
 	if f.Has("rope_freqs.weight") {
@@ -113,6 +116,9 @@ func Load(f *gguf.File) (*Model, error) {
 		}
 		for _, mt := range mats {
 			if *mt.dst, err = matrix(f, p+mt.name, mt.rows, mt.cols); err != nil {
+				return nil, err
+			}
+			if *mt.dst, err = interleave(f, p+mt.name, *mt.dst); err != nil {
 				return nil, err
 			}
 		}
@@ -146,9 +152,29 @@ func matrix(f *gguf.File, name string, rows, cols int) (kernels.Matrix, error) {
 	if len(t.Dims) != 2 || t.Dims[0] != uint64(cols) || t.Dims[1] != uint64(rows) {
 		return kernels.Matrix{}, fmt.Errorf("model: tensor %q has shape %v, want [%d %d]", name, t.Dims, cols, rows)
 	}
-	m := kernels.Matrix{Type: t.Type, Rows: rows, Cols: cols, Data: data}
+	m := kernels.Matrix{Type: t.Type, Rows: rows, Cols: cols, Data: data, Layout: kernels.Layout(f.Rewritten[name])}
 	if err := m.Check(); err != nil {
 		return kernels.Matrix{}, fmt.Errorf("model: tensor %q: %w", name, err)
+	}
+	return m, nil
+}
+
+// interleave lays a matrix that only products read (not the token
+// embeddings, which are also read by rows) out for the active kernel
+// path, in place (kernels.Interleave), and notes it in f.
+func interleave(f *gguf.File, name string, m kernels.Matrix) (kernels.Matrix, error) {
+	if m.Layout != kernels.RowMajor {
+		return m, nil // laid out by an earlier Load of f
+	}
+	m, err := kernels.Interleave(m)
+	if err != nil {
+		return m, fmt.Errorf("model: tensor %q: %w", name, err)
+	}
+	if m.Layout != kernels.RowMajor {
+		if f.Rewritten == nil {
+			f.Rewritten = map[string]uint8{}
+		}
+		f.Rewritten[name] = uint8(m.Layout)
 	}
 	return m, nil
 }

@@ -42,9 +42,8 @@ func (r *refMatrix) row(i int) []float64 {
 	if r.rows != nil {
 		return r.rows[i]
 	}
-	rb, _ := r.m.Type.RowBytes(r.m.Cols)
 	f := make([]float32, r.m.Cols)
-	if err := kernels.DequantizeRow(r.m.Type, f, r.m.Data[i*rb:(i+1)*rb]); err != nil {
+	if err := r.m.DequantizeRow(f, i); err != nil {
 		panic(err)
 	}
 	out := make([]float64, len(f))
@@ -68,10 +67,9 @@ func (r *refMatrix) mul(x []float64, o refOptions) []float64 {
 	}
 	y := make([]float64, r.m.Rows)
 	if r.rows == nil { // large and used once per position: dequantise row by row
-		rb, _ := r.m.Type.RowBytes(r.m.Cols)
 		f := make([]float32, r.m.Cols)
 		for i := range y {
-			if err := kernels.DequantizeRow(r.m.Type, f, r.m.Data[i*rb:(i+1)*rb]); err != nil {
+			if err := r.m.DequantizeRow(f, i); err != nil {
 				panic(err)
 			}
 			var s float64

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -159,7 +160,11 @@ func describeModel(path string, m *model.Model) (modelInfo, error) {
 	}
 	sum := m.File.SHA256
 	if sum == ([32]byte{}) {
-		sum = sha256.Sum256(m.File.Data) // mapped, not yet hashed
+		// Mapped, not yet hashed: hash the file itself, since loading
+		// rewrote weights in the mapping's private copy.
+		if sum, err = fileSHA256(path); err != nil {
+			return modelInfo{}, err
+		}
 	}
 	info := modelInfo{sha256: hex.EncodeToString(sum[:]), size: st.Size(), mtime: st.ModTime().UTC()}
 	base := strings.TrimSuffix(filepath.Base(path), ".gguf")
@@ -189,4 +194,18 @@ func writeDevManifest(path string, info modelInfo) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// fileSHA256 is the SHA-256 of the file at path.
+func fileSHA256(path string) ([32]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return [32]byte{}, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return [32]byte(h.Sum(nil)), nil
 }

@@ -22,6 +22,12 @@ type File struct {
 	Data      []byte
 	SHA256    [32]byte // set by ReadFile; zero for Mmap and Parse
 
+	// Rewritten records, for a loader that rewrites tensors' data in
+	// place (model.Load lays weights out for its kernels), what it made
+	// of each tensor it rewrote, so that loading the same File again
+	// reads them as they now are. The reader leaves it empty.
+	Rewritten map[string]uint8
+
 	index   map[string]int
 	kvIndex map[string]int
 	unmap   func() error
@@ -64,8 +70,9 @@ func ReadFile(path, wantSHA256 string) (*File, error) {
 	return f, nil
 }
 
-// Mmap maps a GGUF file read-only, for development on a host: pages are read
-// lazily, so the digest is not checked. Close unmaps it.
+// Mmap maps a GGUF file copy-on-write, for development on a host: pages
+// are read lazily, so the digest is not checked, and a loader may rewrite
+// tensors in place (the file is never written). Close unmaps it.
 func Mmap(path string) (*File, error) {
 	fd, err := os.Open(path)
 	if err != nil {
@@ -79,7 +86,7 @@ func Mmap(path string) (*File, error) {
 	if st.Size() == 0 {
 		return nil, fmt.Errorf("gguf: %s is empty", path)
 	}
-	data, err := unix.Mmap(int(fd.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	data, err := unix.Mmap(int(fd.Fd()), 0, int(st.Size()), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: mmap %s: %w", path, err)
 	}
