@@ -16,61 +16,80 @@
 //
 // Register plan: SI the group, R8 gstride, R11 out, R10 groups left; per
 // group CX super-blocks left, R9 the super-block, DI its record; Y0 the
-// float sums, Y1 the int32 sums, Y2 the offset term, Y6 the scale pair,
-// Y7-Y13 temporaries, Y14 0x30 bytes, Y15 0x0f bytes.
+// float sums, Y1 and Y12 the int32 sums, Y2 the offset term, Y3 and Y6
+// two scale pairs, Y4 and Y5 the tables of Q6X_LO, Y7-Y11 and Y13
+// temporaries, Y14 0x30 bytes, Y15 0x0f bytes.
 
-// The levels of chunk C (its QA at offset C) into DST, Y13 scratch.
-#define Q6X_L0(C, DST) \
-	VPAND (C)(R9), Y15, DST; \
-	VPSLLW $4, (C+64)(R9), Y13; \
-	VPAND Y14, Y13, Y13; \
-	VPOR Y13, DST, DST
+// Levels 0 and 1 (the low nibbles of QA and QB) of the chunk whose QA is
+// at C, by their activations from XO and XO+32, into LA and LB: QH's low
+// nibble indexes the tables Y4 and Y5, which give its bits 0-1 and 2-3 at
+// bits 4-5.
+#define Q6X_LO(C, XO, LA, LB) \
+	VPAND (C+64)(R9), Y15, Y13; \
+	VPAND (C)(R9), Y15, LA; \
+	VPSHUFB Y13, Y4, Y8; \
+	VPOR Y8, LA, LA; \
+	VPBROADCASTD (XO)(DI), Y8; \
+	VPMADDUBSW Y8, LA, LA; \
+	VPAND (C+32)(R9), Y15, LB; \
+	VPSHUFB Y13, Y5, Y8; \
+	VPOR Y8, LB, LB; \
+	VPBROADCASTD (XO+32)(DI), Y8; \
+	VPMADDUBSW Y8, LB, LB
 
-#define Q6X_L1(C, DST) \
-	VPAND (C+32)(R9), Y15, DST; \
-	VPSLLW $2, (C+64)(R9), Y13; \
-	VPAND Y14, Y13, Y13; \
-	VPOR Y13, DST, DST
+// Levels 2 and 3 (the high nibbles, QH's bits 4-5 and 6-7), by their
+// activations from XO+64 and XO+96.
+#define Q6X_HI(C, XO, LA, LB) \
+	VPSRLW $4, (C)(R9), LA; \
+	VPAND Y15, LA, LA; \
+	VPAND (C+64)(R9), Y14, Y8; \
+	VPOR Y8, LA, LA; \
+	VPBROADCASTD (XO+64)(DI), Y8; \
+	VPMADDUBSW Y8, LA, LA; \
+	VPSRLW $4, (C+32)(R9), LB; \
+	VPAND Y15, LB, LB; \
+	VPSRLW $2, (C+64)(R9), Y8; \
+	VPAND Y14, Y8, Y8; \
+	VPOR Y8, LB, LB; \
+	VPBROADCASTD (XO+96)(DI), Y8; \
+	VPMADDUBSW Y8, LB, LB
 
-#define Q6X_L2(C, DST) \
-	VPSRLW $4, (C)(R9), DST; \
-	VPAND Y15, DST, DST; \
-	VPAND (C+64)(R9), Y14, Y13; \
-	VPOR Y13, DST, DST
+// Chunks 2P and 2P+1 of half H through LEVS (Q6X_LO or Q6X_HI), by the
+// scale pairs Y3 and Y6, into Y1 and Y12.
+#define Q6X_PAIR(LEVS, H, P) \
+	LEVS(144+768*H+192*P, 4+128*H+8*P, Y7, Y9); \
+	LEVS(240+768*H+192*P, 8+128*H+8*P, Y10, Y11); \
+	VPADDW Y10, Y7, Y7; \
+	VPADDW Y11, Y9, Y9; \
+	VPMADDWD Y3, Y7, Y7; \
+	VPMADDWD Y6, Y9, Y9; \
+	VPADDD Y7, Y1, Y1; \
+	VPADDD Y9, Y12, Y12
 
-#define Q6X_L3(C, DST) \
-	VPSRLW $4, (C+32)(R9), DST; \
-	VPAND Y15, DST, DST; \
-	VPSRLW $2, (C+64)(R9), Y13; \
-	VPAND Y14, Y13, Y13; \
-	VPOR Y13, DST, DST
-
-// Chunks 2P and 2P+1 of level V of half H, through LEV, into Y1.
-#define Q6X_PAIR(LEV, H, V, P) \
-	LEV(144+768*H+192*P, Y7); \
-	VPBROADCASTD (4+128*H+32*V+8*P)(DI), Y8; \
-	VPMADDUBSW Y8, Y7, Y7; \
-	LEV(240+768*H+192*P, Y9); \
-	VPBROADCASTD (8+128*H+32*V+8*P)(DI), Y10; \
-	VPMADDUBSW Y10, Y9, Y9; \
-	VPADDW Y9, Y7, Y7; \
-	VPMADDWD Y6, Y7, Y7; \
-	VPADDD Y7, Y1, Y1
-
-// Level V of half H: its scale pair, its share of the offset term, its
-// eight chunks.
-#define Q6X_LEVEL(LEV, H, V) \
-	VPMOVSXBW (16+64*H+16*V)(R9), Y6; \
-	VPBROADCASTD (260+16*H+4*V)(DI), Y11; \
-	VPMADDWD Y11, Y6, Y11; \
-	VPADDD Y11, Y2, Y2; \
-	Q6X_PAIR(LEV, H, V, 0); \
-	Q6X_PAIR(LEV, H, V, 1); \
-	Q6X_PAIR(LEV, H, V, 2); \
-	Q6X_PAIR(LEV, H, V, 3)
+// Levels V and V+1 of half H: their scale pairs, their share of the
+// offset term, their eight chunks.
+#define Q6X_LEVELS(LEVS, H, V) \
+	VPMOVSXBW (16+64*H+16*V)(R9), Y3; \
+	VPMOVSXBW (32+64*H+16*V)(R9), Y6; \
+	VPBROADCASTD (260+16*H+4*V)(DI), Y7; \
+	VPBROADCASTD (264+16*H+4*V)(DI), Y9; \
+	VPMADDWD Y7, Y3, Y7; \
+	VPMADDWD Y9, Y6, Y9; \
+	VPADDD Y7, Y2, Y2; \
+	VPADDD Y9, Y2, Y2; \
+	Q6X_PAIR(LEVS, H, 0); \
+	Q6X_PAIR(LEVS, H, 1); \
+	Q6X_PAIR(LEVS, H, 2); \
+	Q6X_PAIR(LEVS, H, 3)
 
 #define Q6X_PF(O) \
 	PREFETCHT0 (DEC_PFD+O)(R9)
+
+// q6xHigh: byte i's bits 2-3 at bits 4-5 (Y5); Y4 holds its bits 0-1
+// there, 0x30201000 in each dword.
+DATA ·q6xHigh<>+0(SB)/8, $0x1010101000000000
+DATA ·q6xHigh<>+8(SB)/8, $0x3030303020202020
+GLOBL ·q6xHigh<>(SB), RODATA|NOPTR, $16
 
 // func decQ6_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
 TEXT ·decQ6_KX8AVX2(SB), NOSPLIT, $0-48
@@ -84,6 +103,10 @@ TEXT ·decQ6_KX8AVX2(SB), NOSPLIT, $0-48
 	MOVL $0x30303030, AX
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
+	MOVL $0x30201000, AX
+	VMOVD AX, X4
+	VPBROADCASTD X4, Y4
+	VBROADCASTI128 ·q6xHigh<>(SB), Y5
 	TESTQ R10, R10
 	JZ q6xdone
 q6xgroup:
@@ -110,10 +133,9 @@ q6xloop:
 	Q6X_PF(832)
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
-	Q6X_LEVEL(Q6X_L0, 0, 0)
-	Q6X_LEVEL(Q6X_L1, 0, 1)
-	Q6X_LEVEL(Q6X_L2, 0, 2)
-	Q6X_LEVEL(Q6X_L3, 0, 3)
+	VPXOR Y12, Y12, Y12
+	Q6X_LEVELS(Q6X_LO, 0, 0)
+	Q6X_LEVELS(Q6X_HI, 0, 2)
 	Q6X_PF(896)
 	Q6X_PF(960)
 	Q6X_PF(1024)
@@ -127,10 +149,9 @@ q6xloop:
 	Q6X_PF(1536)
 	Q6X_PF(1600)
 	Q6X_PF(1664)
-	Q6X_LEVEL(Q6X_L0, 1, 0)
-	Q6X_LEVEL(Q6X_L1, 1, 1)
-	Q6X_LEVEL(Q6X_L2, 1, 2)
-	Q6X_LEVEL(Q6X_L3, 1, 3)
+	Q6X_LEVELS(Q6X_LO, 1, 0)
+	Q6X_LEVELS(Q6X_HI, 1, 2)
+	VPADDD Y12, Y1, Y1
 	VPSLLD $5, Y2, Y2
 	VPSUBD Y2, Y1, Y1
 	VCVTDQ2PS Y1, Y1
