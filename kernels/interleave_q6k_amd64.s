@@ -40,15 +40,16 @@
 // Levels 2 and 3 (the high nibbles, QH's bits 4-5 and 6-7), by their
 // activations from XO+64 and XO+96.
 #define Q6X_HI(C, XO, LA, LB) \
+	VMOVDQU (C+64)(R9), Y13; \
 	VPSRLW $4, (C)(R9), LA; \
 	VPAND Y15, LA, LA; \
-	VPAND (C+64)(R9), Y14, Y8; \
+	VPAND Y13, Y14, Y8; \
 	VPOR Y8, LA, LA; \
 	VPBROADCASTD (XO+64)(DI), Y8; \
 	VPMADDUBSW Y8, LA, LA; \
 	VPSRLW $4, (C+32)(R9), LB; \
 	VPAND Y15, LB, LB; \
-	VPSRLW $2, (C+64)(R9), Y8; \
+	VPSRLW $2, Y13, Y8; \
 	VPAND Y14, Y8, Y8; \
 	VPOR Y8, LB, LB; \
 	VPBROADCASTD (XO+96)(DI), Y8; \
