@@ -1,17 +1,22 @@
 package kernels
 
-// The Q6_K group (decQ6_KX8AVX2), 1680 bytes per super-block column, the
-// eight rows' 210-byte blocks rearranged byte for byte (ql, qh, scales
-// and d as in format_kquant.go; row r at the positions given):
+// The Q6_K group (decQ6_KX8AVX2): the eight rows' 210-byte blocks of each
+// super-block column rearranged byte for byte (ql, qh, scales and d as in
+// format_kquant.go), 1680 bytes a column as 1536 of levels and a head of
+// 144. The group holds first the columns' levels (column b's at 1536b),
+// then their heads (column b's at 1536nb+144b), so the kernel's 32-byte
+// loads of levels keep the alignment of the group. A head:
 //
-//	[0, 16)      the rows' F16 d, row r at 2r
-//	[16, 144)    eight scale pairs: pair j (j = 0..7) at 16+16j holds
-//	             scales 2j and 2j+1 of row r at 2r, 2r+1
-//	[144, 1680)  for half h (0, 1) and chunk k (0..7), at 144+768h+96k,
-//	             three 32-byte chunks, row r at 4r in each:
-//	               QA  ql[64h+2k], ql[64h+2k+1], ql[64h+2k+16], ql[64h+2k+17]
-//	               QB  the same bytes of ql[64h+32:]
-//	               QH  the same bytes of qh[32h:]
+//	[0, 16)    the rows' F16 d, row r at 2r
+//	[16, 144)  eight scale pairs: pair j (j = 0..7) at 16+16j holds
+//	           scales 2j and 2j+1 of row r at 2r, 2r+1
+//
+// A column's levels: for half h (0, 1) and chunk k (0..7), at 768h+96k,
+// three 32-byte chunks, row r at 4r in each:
+//
+//	QA  ql[64h+2k], ql[64h+2k+1], ql[64h+2k+16], ql[64h+2k+17]
+//	QB  the same bytes of ql[64h+32:]
+//	QH  the same bytes of qh[32h:]
 //
 // A chunk's row dword thus holds two bytes of each of two neighbouring
 // 16-element groups: the low nibbles of QA (with qh bits 0-1) are
@@ -23,8 +28,9 @@ package kernels
 // duplication) applies them; the activations come in the same order
 // (decRecordsQ6_KX8AVX2).
 
-// q6kX8Map gives, for each byte of a super-block column of a group, its
-// source: row·q6KBytes plus the byte's offset in the row's block.
+// q6kX8Map gives, for each byte of a super-block column (its head, then
+// its levels), its source: row·q6KBytes plus the byte's offset in the
+// row's block.
 var q6kX8Map = func() (m [interleaveRows * q6KBytes]uint16) {
 	src := func(r, off int) uint16 { return uint16(r*q6KBytes + off) }
 	for r := range interleaveRows {
@@ -35,7 +41,7 @@ var q6kX8Map = func() (m [interleaveRows * q6KBytes]uint16) {
 		}
 		for h := range 2 {
 			for k := range 8 {
-				at := 144 + 768*h + 96*k + 4*r
+				at := q6kX8Head + 768*h + 96*k + 4*r
 				for i, l := range [4]int{2 * k, 2*k + 1, 2*k + 16, 2*k + 17} {
 					m[at+i] = src(r, 64*h+l)        // QA
 					m[at+32+i] = src(r, 64*h+32+l)  // QB
@@ -47,18 +53,29 @@ var q6kX8Map = func() (m [interleaveRows * q6KBytes]uint16) {
 	return m
 }()
 
+// q6kX8Head is the size of a super-block column's head.
+const q6kX8Head = 144
+
 // q6kX8Move moves nb super-block columns between eight rows (rows, row r
 // at r·nb·q6KBytes) and a group (group): into the group if in, else out.
 func q6kX8Move(group, rows []byte, nb int, in bool) {
 	rb := nb * q6KBytes
+	levels := nb * (len(q6kX8Map) - q6kX8Head)
 	for b := range nb {
-		g := group[b*len(q6kX8Map) : (b+1)*len(q6kX8Map)]
+		head := group[levels+b*q6kX8Head:][:q6kX8Head]
+		lv := group[b*(len(q6kX8Map)-q6kX8Head):][:len(q6kX8Map)-q6kX8Head]
 		for i, s := range q6kX8Map {
+			var g *byte
+			if i < q6kX8Head {
+				g = &head[i]
+			} else {
+				g = &lv[i-q6kX8Head]
+			}
 			p := &rows[int(s)/q6KBytes*rb+b*q6KBytes+int(s)%q6KBytes]
 			if in {
-				g[i] = *p
+				*g = *p
 			} else {
-				*p = g[i]
+				*p = *g
 			}
 		}
 	}

@@ -2,7 +2,8 @@
 #include "rows_amd64.h"
 
 // The Interleaved8 Q6_K decode kernel: a group's super-block column is
-// 1680 bytes at R9 (interleave_q6k.go), its token record 292 bytes at DI
+// 1536 bytes of levels at R9 and a head of 144 (the rows' d, the scale
+// pairs) at R12 (interleave_q6k.go), its token record 292 bytes at DI
 // (decRecordsQ6_KX8AVX2: the Q8_K block with the values of each 32 in the
 // order of the chunks' row dwords). For half H and level V (0..3: the low
 // nibbles of QA and QB, then their high nibbles, each with its two bits
@@ -14,11 +15,12 @@
 // 32·sum(scale_g·bsum_g), by the same scale pairs against the Q8_K
 // block's bsums taken two at a time.
 //
-// Register plan: SI the group, R8 gstride, R11 out, R10 groups left; per
-// group CX super-blocks left, R9 the super-block, DI its record; Y0 the
-// float sums, Y1 and Y12 the int32 sums, Y2 the offset term, Y3 and Y6
-// two scale pairs, Y4 and Y5 the tables of Q6X_LO, Y7-Y11 and Y13
-// temporaries, Y14 0x30 bytes, Y15 0x0f bytes.
+// Register plan: SI the group, R8 gstride, R11 out, R10 groups left, R13
+// the bytes of a group's levels; per group CX super-blocks left, R9 the
+// super-block's levels, R12 its head, DI its record; Y0 the float sums,
+// Y1 and Y12 the int32 sums, Y2 the offset term, Y3 and Y6 two scale
+// pairs, Y4 and Y5 the tables of Q6X_LO, Y7-Y11 and Y13 temporaries, Y14
+// 0x30 bytes, Y15 0x0f bytes.
 
 // Levels 0 and 1 (the low nibbles of QA and QB) of the chunk whose QA is
 // at C, by their activations from XO and XO+32, into LA and LB: QH's low
@@ -58,8 +60,8 @@
 // Chunks 2P and 2P+1 of half H through LEVS (Q6X_LO or Q6X_HI), by the
 // scale pairs Y3 and Y6, into Y1 and Y12.
 #define Q6X_PAIR(LEVS, H, P) \
-	LEVS(144+768*H+192*P, 4+128*H+8*P, Y7, Y9); \
-	LEVS(240+768*H+192*P, 8+128*H+8*P, Y10, Y11); \
+	LEVS(768*H+192*P, 4+128*H+8*P, Y7, Y9); \
+	LEVS(96+768*H+192*P, 8+128*H+8*P, Y10, Y11); \
 	VPADDW Y10, Y7, Y7; \
 	VPADDW Y11, Y9, Y9; \
 	VPMADDWD Y3, Y7, Y7; \
@@ -70,8 +72,8 @@
 // Levels V and V+1 of half H: their scale pairs, their share of the
 // offset term, their eight chunks.
 #define Q6X_LEVELS(LEVS, H, V) \
-	VPMOVSXBW (16+64*H+16*V)(R9), Y3; \
-	VPMOVSXBW (32+64*H+16*V)(R9), Y6; \
+	VPMOVSXBW (16+64*H+16*V)(R12), Y3; \
+	VPMOVSXBW (32+64*H+16*V)(R12), Y6; \
 	VPBROADCASTD (260+16*H+4*V)(DI), Y7; \
 	VPBROADCASTD (264+16*H+4*V)(DI), Y9; \
 	VPMADDWD Y7, Y3, Y7; \
@@ -86,6 +88,9 @@
 #define Q6X_PF(O) \
 	PREFETCHT0 (DEC_PFD+O)(R9)
 
+#define Q6X_PFH(O) \
+	PREFETCHT0 (DEC_PFD+O)(R12)
+
 // q6xHigh: byte i's bits 2-3 at bits 4-5 (Y5); Y4 holds its bits 0-1
 // there, 0x30201000 in each dword.
 DATA ·q6xHigh<>+0(SB)/8, $0x1010101000000000
@@ -98,6 +103,8 @@ TEXT ·decQ6_KX8AVX2(SB), NOSPLIT, $0-48
 	MOVQ gstride+16(FP), R8
 	MOVQ out+32(FP), R11
 	MOVQ groups+40(FP), R10
+	MOVQ nb+0(FP), R13
+	IMUL3Q $1536, R13, R13
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
@@ -114,6 +121,7 @@ q6xgroup:
 	MOVQ nb+0(FP), CX
 	MOVQ x+24(FP), DI
 	MOVQ SI, R9
+	LEAQ (SI)(R13*1), R12
 	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ q6xend
@@ -130,13 +138,16 @@ q6xloop:
 	Q6X_PF(576)
 	Q6X_PF(640)
 	Q6X_PF(704)
-	Q6X_PF(768)
-	Q6X_PF(832)
+	Q6X_PFH(0)
+	Q6X_PFH(64)
+	Q6X_PFH(128)
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y12, Y12, Y12
 	Q6X_LEVELS(Q6X_LO, 0, 0)
 	Q6X_LEVELS(Q6X_HI, 0, 2)
+	Q6X_PF(768)
+	Q6X_PF(832)
 	Q6X_PF(896)
 	Q6X_PF(960)
 	Q6X_PF(1024)
@@ -147,20 +158,18 @@ q6xloop:
 	Q6X_PF(1344)
 	Q6X_PF(1408)
 	Q6X_PF(1472)
-	Q6X_PF(1536)
-	Q6X_PF(1600)
-	Q6X_PF(1664)
 	Q6X_LEVELS(Q6X_LO, 1, 0)
 	Q6X_LEVELS(Q6X_HI, 1, 2)
 	VPADDD Y12, Y1, Y1
 	VPSLLD $5, Y2, Y2
 	VPSUBD Y2, Y1, Y1
 	VCVTDQ2PS Y1, Y1
-	VCVTPH2PS (R9), Y7
+	VCVTPH2PS (R12), Y7
 	VBROADCASTSS (DI), Y8
 	VMULPS Y8, Y7, Y7
 	VFMADD231PS Y7, Y1, Y0
-	ADDQ $1680, R9
+	ADDQ $1536, R9
+	ADDQ $144, R12
 	ADDQ $292, DI
 	DECQ CX
 	JNZ q6xloop
