@@ -1,8 +1,11 @@
 package kernels
 
 import (
+	"bytes"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -185,4 +188,56 @@ func BenchmarkInterleavedQ4_KL2(b *testing.B) {
 			run("interleaved8", k, il.Data, interleaveRows*rb, rows/interleaveRows)
 		}
 	}
+}
+
+// FuzzInterleavedQ4_K multiplies Interleaved8 Q4_K matrices of any bytes
+// (scales NaN, infinite, subnormal; 8 to 32 rows of one to three
+// super-blocks, so the kernels take one to four groups a call) on every
+// path, and wants the portable product of the rows as they were, to
+// rounding, or both not finite. TestInterleavedProductsEqualRowMajor
+// takes only valid quantised rows.
+func FuzzInterleavedQ4_K(f *testing.F) {
+	f.Add(uint8(0), []byte{0xff, 0x7b, 0x80}, int64(1))
+	f.Add(uint8(5), []byte{0x00, 0x3c, 0x88, 0x0f}, int64(2))
+	f.Add(uint8(10), bytes.Repeat([]byte{0x00, 0x7c, 0x01}, 50), int64(3))
+	// Whole blocks of d = dmin = 1 and every scale and min 63, which takes
+	// every bit of the packing.
+	f.Add(uint8(11), append(append([]byte{0x00, 0x3c, 0x00, 0x3c}, bytes.Repeat([]byte{0xff}, 12)...), bytes.Repeat([]byte{0x5a}, 128)...), int64(4))
+	f.Fuzz(func(t *testing.T, shape uint8, data []byte, seed int64) {
+		if len(data) == 0 {
+			return
+		}
+		nb := 1 + int(shape)%3
+		rows := interleaveRows * (1 + int(shape/3)%4)
+		cols, rb := nb*QKK, nb*q4KBytes
+		rm := Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: bytes.Repeat(data, rows*rb/len(data)+1)[:rows*rb]}
+		il, err := interleave(Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: slices.Clone(rm.Data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randRow(rand.New(rand.NewPCG(uint64(seed), 9)), cols)
+		defer SetPath(Path())
+		if err := SetPath("portable"); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float32, rows)
+		MatVec(want, rm, x, make([]byte, MatMulWork(rm, 1)))
+		mag := fuzzMagnitudes(t, rm, x, 1)
+		for _, path := range Paths() {
+			if err := SetPath(path); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, rows)
+			MatVec(got, il, x, make([]byte, MatMulWork(il, 1)))
+			for i := range got {
+				if math.IsInf(mag[i], 0) || math.IsNaN(mag[i]) || mag[i] > 1e30 {
+					continue // overflow or NaN: only the absence of a crash counts
+				}
+				bound := float64(cols+16) * 0x1p-24 * mag[i]
+				if d := math.Abs(float64(got[i]) - float64(want[i])); !(d <= bound+1e-30) {
+					t.Fatalf("%s, %d rows of %d super-blocks: y[%d] = %v, portable %v (bound %g)", path, rows, nb, i, got[i], want[i], bound)
+				}
+			}
+		}
+	})
 }
