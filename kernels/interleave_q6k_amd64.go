@@ -6,8 +6,21 @@ func decQ6_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups i
 //go:noescape
 func decRecordsQ6_KX8AVX2(nb int, xq, dst *byte, off int)
 
+//go:noescape
+func repackV8Q6_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
+
 // The avx2 path's Interleaved8 Q6_K kernel (interleave_q6k_amd64.s); its
 // records are Q8_K blocks with their values reordered, q8KBytes a block.
 var _ = registerInterleavedDecode("avx2", Q6_K, decodeKernel{rows: decQ6_KX8AVX2, records: decRecordsQ6_KX8AVX2, group: 1, recSize: q8KBytes})
 
 const _ = uint(kRecordZ - q8KBytes) // kBytes leaves kRecordZ bytes a block
+
+// The avx2 row-lane prefill takes its Q6_K tiles straight from the
+// groups, as it does Q4_0's, rather than deinterleaving the rows into
+// scratch first (which cost more than the product itself at 16 tokens).
+var _ = func() bool {
+	l := kLanesAVX2[Q6_K]
+	l.repackX8 = repackV8Q6_KX8
+	kLanesAVX2[Q6_K] = l
+	return true
+}()

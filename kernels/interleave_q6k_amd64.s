@@ -227,3 +227,111 @@ rq6xloop:
 rq6xdone:
 	VZEROUPPER
 	RET
+
+// func repackV8Q6_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
+//
+// repackV8Q6_K's tile (gemmv2_amd64.s: per super-block the eight rows'
+// levels as 64 registers, then their scales sign-extended to int32 and
+// as pairs of 32·scale words, then d as float32) from an Interleaved8
+// group at w: each row dword that repackV8Q6_K gathers (bytes 4G..4G+3 of
+// ql or qh) is a word of each of two neighbouring chunks, one blend; the
+// scales and d are loads. wrb and rmask are unused: a group always has
+// its eight rows.
+//
+// Register plan: CX super-blocks left, SI their levels, R12 their heads,
+// DI the tile; Y0-Y2 a gathered ql, ql and qh, Y3-Y6 temporaries, Y10
+// 0x30 bytes, Y11 0x0f bytes.
+
+// The dwords of bytes 4G..4G+3 of the rows' ql or qh into Y: G < 4, the
+// first words of the chunks at A and B (Q6X8_LO), else their second ones
+// (Q6X8_HI).
+#define Q6X8_LO(A, B, Y) \
+	VMOVDQU (A)(SI), Y; \
+	VPSLLD $16, (B)(SI), Y5; \
+	VPBLENDW $0xaa, Y5, Y, Y
+
+#define Q6X8_HI(A, B, Y) \
+	VPSRLD $16, (A)(SI), Y; \
+	VPBLENDW $0xaa, (B)(SI), Y, Y
+
+// Nibbles L (low four bits) and qh bits Q (bits 4-5) as levels to OFF(DI).
+#define Q6X8_PUT(L, Q, OFF) \
+	VPAND Y11, L, Y3; \
+	VPAND Y10, Q, Y4; \
+	VPOR Y4, Y3, Y3; \
+	VMOVDQU Y3, OFF(DI)
+
+// The four level registers of bytes 4G..4G+3 (through DW from the chunks
+// at CA and CB) to the tile at OUT, OUT+256, OUT+512 and OUT+768.
+#define Q6X8_GROUP(DW, CA, CB, OUT) \
+	DW(CA, CB, Y0); \
+	DW(CA+32, CB+32, Y1); \
+	DW(CA+64, CB+64, Y2); \
+	VPSLLW $4, Y2, Y6; \
+	Q6X8_PUT(Y0, Y6, OUT); \
+	VPSLLW $2, Y2, Y6; \
+	Q6X8_PUT(Y1, Y6, OUT+256); \
+	VPSRLW $4, Y0, Y0; \
+	Q6X8_PUT(Y0, Y2, OUT+512); \
+	VPSRLW $4, Y1, Y1; \
+	VPSRLW $2, Y2, Y6; \
+	Q6X8_PUT(Y1, Y6, OUT+768)
+
+// Chunks 2M and 2M+1 of half H: bytes 4M.. and 16+4M.. of each quarter.
+#define Q6X8_CHUNKS(H, M) \
+	Q6X8_GROUP(Q6X8_LO, 768*H+192*M, 768*H+192*M+96, 1024*H+32*M); \
+	Q6X8_GROUP(Q6X8_HI, 768*H+192*M, 768*H+192*M+96, 1024*H+128+32*M)
+
+// Scale pair P (scales 2P, 2P+1 of each row as words) to the tile: each
+// sign-extended to int32, and both times 32 as they lie.
+#define Q6X8_SCALES(P) \
+	VPMOVSXBW (16+16*P)(R12), Y0; \
+	VPSLLD $16, Y0, Y1; \
+	VPSRAD $16, Y1, Y1; \
+	VMOVDQU Y1, (2048+64*P)(DI); \
+	VPSRAD $16, Y0, Y1; \
+	VMOVDQU Y1, (2080+64*P)(DI); \
+	VPSLLW $5, Y0, Y0; \
+	VMOVDQU Y0, (2560+32*P)(DI)
+
+TEXT ·repackV8Q6_KX8(SB), NOSPLIT, $0-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ dst+32(FP), DI
+	IMUL3Q $1536, CX, R12
+	ADDQ SI, R12
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x30303030, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	TESTQ CX, CX
+	JZ rq6x8done
+rq6x8loop:
+	Q6X8_CHUNKS(0, 0)
+	Q6X8_CHUNKS(0, 1)
+	Q6X8_CHUNKS(0, 2)
+	Q6X8_CHUNKS(0, 3)
+	Q6X8_CHUNKS(1, 0)
+	Q6X8_CHUNKS(1, 1)
+	Q6X8_CHUNKS(1, 2)
+	Q6X8_CHUNKS(1, 3)
+	Q6X8_SCALES(0)
+	Q6X8_SCALES(1)
+	Q6X8_SCALES(2)
+	Q6X8_SCALES(3)
+	Q6X8_SCALES(4)
+	Q6X8_SCALES(5)
+	Q6X8_SCALES(6)
+	Q6X8_SCALES(7)
+	VCVTPH2PS (R12), Y1
+	VMOVUPS Y1, 2816(DI)
+	ADDQ $1536, SI
+	ADDQ $144, R12
+	ADDQ $2848, DI
+	DECQ CX
+	JNZ rq6x8loop
+rq6x8done:
+	VZEROUPPER
+	RET

@@ -134,6 +134,38 @@ func TestInterleavedQ6_KExact(t *testing.T) {
 	decQ6_KX8AVX2(nb, &il.Data[0], interleaveRows*rb, &rec[0], &out[1], 0)
 }
 
+// repackV8Q6_KX8 lays out from a group the very tile repackV8Q6_K lays
+// out from its eight rows, for one to five super-blocks of random bytes.
+func TestRepackV8Q6_KX8(t *testing.T) {
+	if _, err := paths["avx2"](); err != nil {
+		t.Skip("no avx2:", err)
+	}
+	r := rand.New(rand.NewPCG(rand.Uint64(), 62))
+	const tile = 2848 // kLanesAVX2[Q6_K].block
+	for nb := 1; nb <= 5; nb++ {
+		rb := nb * q6KBytes
+		rows := make([]byte, interleaveRows*rb)
+		for i := range rows {
+			rows[i] = byte(r.Uint32())
+		}
+		group := make([]byte, len(rows))
+		interleavers[Q6_K].interleave(group, rows, nb)
+		want := make([]byte, nb*tile)
+		repackV8Q6_K(nb, &rows[0], rb, 0xff, &want[0])
+		got := make([]byte, nb*tile+1)
+		got[nb*tile] = 0x5a
+		repackV8Q6_KX8(nb, &group[0], rb, 0xff, &got[0])
+		if got[nb*tile] != 0x5a {
+			t.Fatalf("%d super-blocks: wrote past the tile", nb)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%d super-blocks: tile byte %d (block %d, offset %d) is %#x, repackV8Q6_K's %#x", nb, i, i/tile, i%tile, got[i], want[i])
+			}
+		}
+	}
+}
+
 // BenchmarkInterleavedQ6_KL2 runs the avx2 Q6_K decode kernels on row-
 // major and on Interleaved8 rows of the same L2-resident matrix (4096
 // columns, about 192 KiB), as BenchmarkDecodeL2: the kernels alone, the
