@@ -28,56 +28,49 @@ package kernels
 // duplication) applies them; the activations come in the same order
 // (decRecordsQ6_KX8AVX2).
 
-// q6kX8Map gives, for each byte of a super-block column (its head, then
-// its levels), its source: row·q6KBytes plus the byte's offset in the
-// row's block.
-var q6kX8Map = func() (m [interleaveRows * q6KBytes]uint16) {
-	src := func(r, off int) uint16 { return uint16(r*q6KBytes + off) }
-	for r := range interleaveRows {
-		m[2*r], m[2*r+1] = src(r, 208), src(r, 209)
-		for j := range 8 {
-			m[16+16*j+2*r] = src(r, 192+2*j)
-			m[16+16*j+2*r+1] = src(r, 193+2*j)
-		}
-		for h := range 2 {
-			for k := range 8 {
-				at := q6kX8Head + 768*h + 96*k + 4*r
-				for i, l := range [4]int{2 * k, 2*k + 1, 2*k + 16, 2*k + 17} {
-					m[at+i] = src(r, 64*h+l)        // QA
-					m[at+32+i] = src(r, 64*h+32+l)  // QB
-					m[at+64+i] = src(r, 128+32*h+l) // QH
+// The sizes of a super-block column's levels and head in a group.
+const (
+	q6kX8Levels = 1536
+	q6kX8Head   = 144
+)
+
+// q6kX8Move moves nb super-block columns between eight rows (rows, row r
+// at r·nb·q6KBytes) and a group (group): into the group if in, else out.
+// Every piece is two bytes; the loops name them with constant offsets so
+// that Load, which interleaves a model's matrices, moves gigabytes a second.
+func q6kX8Move(group, rows []byte, nb int, in bool) {
+	rb := nb * q6KBytes
+	for b := range nb {
+		lv := group[b*q6kX8Levels:][:q6kX8Levels]
+		head := group[nb*q6kX8Levels+b*q6kX8Head:][:q6kX8Head]
+		for r := range interleaveRows {
+			blk := (*[q6KBytes]byte)(rows[r*rb+b*q6KBytes:])
+			move2(in, head[2*r:], blk[208:])
+			for j := range 8 {
+				move2(in, head[16+16*j+2*r:], blk[192+2*j:])
+			}
+			for h := range 2 {
+				for k := range 8 {
+					c := (*[68]byte)(lv[768*h+96*k+4*r:])
+					ql, qh := blk[64*h+2*k:], blk[128+32*h+2*k:]
+					move2(in, c[0:], ql[0:]) // QA
+					move2(in, c[2:], ql[16:])
+					move2(in, c[32:], ql[32:]) // QB
+					move2(in, c[34:], ql[48:])
+					move2(in, c[64:], qh[0:]) // QH
+					move2(in, c[66:], qh[16:])
 				}
 			}
 		}
 	}
-	return m
-}()
+}
 
-// q6kX8Head is the size of a super-block column's head.
-const q6kX8Head = 144
-
-// q6kX8Move moves nb super-block columns between eight rows (rows, row r
-// at r·nb·q6KBytes) and a group (group): into the group if in, else out.
-func q6kX8Move(group, rows []byte, nb int, in bool) {
-	rb := nb * q6KBytes
-	levels := nb * (len(q6kX8Map) - q6kX8Head)
-	for b := range nb {
-		head := group[levels+b*q6kX8Head:][:q6kX8Head]
-		lv := group[b*(len(q6kX8Map)-q6kX8Head):][:len(q6kX8Map)-q6kX8Head]
-		for i, s := range q6kX8Map {
-			var g *byte
-			if i < q6kX8Head {
-				g = &head[i]
-			} else {
-				g = &lv[i-q6kX8Head]
-			}
-			p := &rows[int(s)/q6KBytes*rb+b*q6KBytes+int(s)%q6KBytes]
-			if in {
-				*g = *p
-			} else {
-				*p = *g
-			}
-		}
+// move2 copies two bytes from p to g if in, else from g to p.
+func move2(in bool, g, p []byte) {
+	if in {
+		g[0], g[1] = p[0], p[1]
+	} else {
+		p[0], p[1] = g[0], g[1]
 	}
 }
 
