@@ -3,6 +3,7 @@ package kernels
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -240,4 +241,41 @@ func FuzzInterleavedQ4_K(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkInterleavedQ4_KPrefill multiplies a 1024x4096 Q4_K matrix by 64
+// tokens on each path with an Interleaved8 Q4_K kernel, row-major and
+// interleaved, at one and two threads: the interleaved matrix's tiles come
+// from its groups (repackX8) or, without that, from rows deinterleaved
+// first, which must not cost prefill what the layout wins in decode.
+func BenchmarkInterleavedQ4_KPrefill(b *testing.B) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	r := rand.New(rand.NewPCG(1, 2))
+	const rows, cols, n = 1024, 4096, 64
+	m := randMatrix(r, Q4_K, rows, cols, mustRowBytesB(b, Q4_K, cols))
+	il, err := interleave(Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: slices.Clone(m.Data)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := randRow(r, cols*n)
+	y := make([]float32, rows*n)
+	for _, path := range Paths() {
+		if _, ok := interleavedDecodes[path][Q4_K]; !ok || SetPath(path) != nil {
+			continue
+		}
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			for _, w := range []Matrix{m, il} {
+				work := make([]byte, MatMulWork(w, n))
+				b.Run(fmt.Sprintf("%v/%s/%dthreads", w.Layout, path, threads), func(b *testing.B) {
+					cpu0 := cpuSeconds()
+					for b.Loop() {
+						MatMul(y, w, x, n, work)
+					}
+					reportGFLOPS(b, rows*cols*n, cpu0)
+				})
+			}
+		}
+	}
 }
