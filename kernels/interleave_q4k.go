@@ -1,5 +1,7 @@
 package kernels
 
+import "encoding/binary"
+
 // The Q4_K group (decQ4_KX8AVX2), 1152 bytes per super-block column (the
 // eight rows' 144-byte blocks b), in this order:
 //
@@ -21,43 +23,51 @@ var _ = registerInterleaver(Q4_K, interleaver{
 	interleave: func(dst, src []byte, nb int) {
 		rb := nb * q4KBytes
 		for b := range nb {
-			g := dst[b*interleaveRows*q4KBytes:][:interleaveRows*q4KBytes]
+			g := (*[interleaveRows * q4KBytes]byte)(dst[b*interleaveRows*q4KBytes:])
 			for r := range interleaveRows {
-				blk := src[r*rb+b*q4KBytes:][:q4KBytes]
-				q4KGroupMove(g, blk, r, true)
+				blk := (*[q4KBytes]byte)(src[r*rb+b*q4KBytes:])
+				q4KToGroup(g, blk, r)
 			}
 		}
 	},
 	deinterleave: func(dst, src []byte, nb int) {
 		rb := nb * q4KBytes
 		for b := range nb {
-			g := src[b*interleaveRows*q4KBytes:][:interleaveRows*q4KBytes]
+			g := (*[interleaveRows * q4KBytes]byte)(src[b*interleaveRows*q4KBytes:])
 			for r := range interleaveRows {
-				blk := dst[r*rb+b*q4KBytes:][:q4KBytes]
-				q4KGroupMove(g, blk, r, false)
+				blk := (*[q4KBytes]byte)(dst[r*rb+b*q4KBytes:])
+				q4KFromGroup(blk, g, r)
 			}
 		}
 	},
 })
 
-// q4KGroupMove copies row r's block blk into its places in the group's
-// super-block column g (toGroup), or back.
-func q4KGroupMove(g, blk []byte, r int, toGroup bool) {
-	mv := func(gi, bi, n int) {
-		if toGroup {
-			copy(g[gi:gi+n], blk[bi:bi+n])
-		} else {
-			copy(blk[bi:bi+n], g[gi:gi+n])
-		}
-	}
-	mv(2*r, 0, 2)    // d
-	mv(16+2*r, 2, 2) // dmin
+// q4KToGroup puts row r's block blk in its places in the group's
+// super-block column g; q4KFromGroup takes it back. Nibble chunk q (bytes
+// 4q..4q+3 of qs) goes to 128+32q+4r, as 256j+32c is 32(8j+c). Moves of
+// constant width on fixed-size arrays, not a copy per piece: Load
+// interleaves every Q4_K matrix of a model, and prefill on paths without
+// a repackX8 deinterleaves rows for every product.
+func q4KToGroup(g *[interleaveRows * q4KBytes]byte, blk *[q4KBytes]byte, r int) {
+	le := binary.LittleEndian
+	le.PutUint16(g[2*r:], le.Uint16(blk[0:]))
+	le.PutUint16(g[16+2*r:], le.Uint16(blk[2:]))
 	for k := range 12 {
-		mv(32+8*k+r, 4+k, 1)
+		g[32+8*k+r] = blk[4+k]
 	}
-	for j := range 4 {
-		for c := range 8 {
-			mv(128+256*j+32*c+4*r, 16+32*j+4*c, 4)
-		}
+	for q := range 32 {
+		le.PutUint32(g[128+32*q+4*r:], le.Uint32(blk[16+4*q:]))
+	}
+}
+
+func q4KFromGroup(blk *[q4KBytes]byte, g *[interleaveRows * q4KBytes]byte, r int) {
+	le := binary.LittleEndian
+	le.PutUint16(blk[0:], le.Uint16(g[2*r:]))
+	le.PutUint16(blk[2:], le.Uint16(g[16+2*r:]))
+	for k := range 12 {
+		blk[4+k] = g[32+8*k+r]
+	}
+	for q := range 32 {
+		le.PutUint32(blk[16+4*q:], le.Uint32(g[128+32*q+4*r:]))
 	}
 }
