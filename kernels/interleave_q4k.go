@@ -2,8 +2,9 @@ package kernels
 
 import "encoding/binary"
 
-// The Q4_K group (decQ4_KX8AVX2), 1152 bytes per super-block column (the
-// eight rows' 144-byte blocks b), in this order:
+// The Q4_K group (decQ4_KX8AVX2, and repackV8Q4_KX8 for prefill), 1152
+// bytes per super-block column (the eight rows' 144-byte blocks b), in
+// this order:
 //
 //	0    d of rows 0-7, F16 (2 bytes a row)
 //	16   dmin of rows 0-7, F16
