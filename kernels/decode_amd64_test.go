@@ -99,6 +99,9 @@ func FuzzDecodeKernels(f *testing.F) {
 	// correction in float.
 	f.Add(uint8(1), uint8(5), []byte{0x88}, int64(33))
 	f.Add(uint8(2), uint8(5), append([]byte{0x88, 0x88, 0xff, 0xff, 0xff, 0xff}, make([]byte, 16)...), int64(0))
+	// Q4_K (3) interleaved, a whole block of d = dmin = 1 and every scale
+	// and min 63, which takes every bit of the packing.
+	f.Add(uint8(3), uint8(0), append(append([]byte{0x00, 0x3c, 0x00, 0x3c}, bytes.Repeat([]byte{0xff}, 12)...), bytes.Repeat([]byte{0x5a}, 128)...), int64(4))
 	types := []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q6_K, Q5_K, Q4_1, Q5_1}
 	f.Fuzz(func(t *testing.T, which, width uint8, data []byte, seed int64) {
 		if len(data) == 0 {

@@ -1,29 +1,10 @@
 package kernels
 
 import (
-	"bytes"
 	"encoding/binary"
-	"fmt"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"unsafe"
 )
-
-// alignedRecords is k's records of the Q8_K row xq (nb super-blocks) in a
-// 64-byte aligned buffer, as decode lays them out; xq itself where k takes
-// the row as it is.
-func alignedRecords(k decodeKernel, xq []byte, nb int) []byte {
-	if k.records == nil {
-		return xq
-	}
-	buf := make([]byte, k.size(nb)+64)
-	off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
-	x := buf[off : off+k.size(nb)]
-	k.records(nb, &xq[0], &x[0], k.off)
-	return x
-}
 
 // packScalesMinsK4 is the inverse of scalesMinsK4 (values below 64).
 func packScalesMinsK4(q []byte, sc, mn [8]uint8) {
@@ -146,136 +127,5 @@ func TestInterleavedQ4_KExact(t *testing.T) {
 	}
 	if ran == 0 {
 		t.Skip("no path with an Interleaved8 Q4_K kernel runs here")
-	}
-}
-
-// BenchmarkInterleavedQ4_KL2 runs each path's Q4_K decode kernels alone,
-// row-major and Interleaved8, over the same L2-resident matrix of 4096
-// columns (about 192 KiB; as BenchmarkDecodeL2), for the ratio of their
-// GFLOP/s at 2 flops per weight.
-func BenchmarkInterleavedQ4_KL2(b *testing.B) {
-	r := rand.New(rand.NewPCG(5, 6))
-	const cols = 4096
-	rb := mustRowBytesB(b, Q4_K, cols)
-	rows := (192 << 10) / rb / interleaveRows * interleaveRows
-	m := randMatrix(r, Q4_K, rows, cols, rb)
-	xq := make([]byte, mustRowBytesB(b, Q8_K, cols))
-	QuantizeRow(Q8_K, xq, randRow(r, cols))
-	nb := cols / QKK
-	il, err := interleave(Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: append([]byte(nil), m.Data...)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, path := range Paths() {
-		if _, err := paths[path](); err != nil {
-			continue
-		}
-		run := func(name string, k decodeKernel, w []byte, stride, calls int) {
-			x := alignedRecords(k, xq, nb)
-			y := make([]float32, rows)
-			b.Run(name+"/"+path, func(b *testing.B) {
-				b.SetBytes(int64(len(w)))
-				cpu0 := cpuSeconds()
-				for b.Loop() {
-					k.rows(nb, &w[0], stride, &x[0], &y[0], calls)
-				}
-				reportGFLOPS(b, rows*cols, cpu0)
-			})
-		}
-		if k, ok := decodes[path][Q4_K]; ok {
-			run("rowmajor", k, m.Data, rb, rows)
-		}
-		if k, ok := interleavedDecodes[path][Q4_K]; ok {
-			run("interleaved8", k, il.Data, interleaveRows*rb, rows/interleaveRows)
-		}
-	}
-}
-
-// FuzzInterleavedQ4_K multiplies Interleaved8 Q4_K matrices of any bytes
-// (scales NaN, infinite, subnormal; 8 to 32 rows of one to three
-// super-blocks, so the kernels take one to four groups a call) on every
-// path, and wants the portable product of the rows as they were, to
-// rounding, or both not finite. TestInterleavedProductsEqualRowMajor
-// takes only valid quantised rows.
-func FuzzInterleavedQ4_K(f *testing.F) {
-	f.Add(uint8(0), []byte{0xff, 0x7b, 0x80}, int64(1))
-	f.Add(uint8(5), []byte{0x00, 0x3c, 0x88, 0x0f}, int64(2))
-	f.Add(uint8(10), bytes.Repeat([]byte{0x00, 0x7c, 0x01}, 50), int64(3))
-	// Whole blocks of d = dmin = 1 and every scale and min 63, which takes
-	// every bit of the packing.
-	f.Add(uint8(11), append(append([]byte{0x00, 0x3c, 0x00, 0x3c}, bytes.Repeat([]byte{0xff}, 12)...), bytes.Repeat([]byte{0x5a}, 128)...), int64(4))
-	f.Fuzz(func(t *testing.T, shape uint8, data []byte, seed int64) {
-		if len(data) == 0 {
-			return
-		}
-		nb := 1 + int(shape)%3
-		rows := interleaveRows * (1 + int(shape/3)%4)
-		cols, rb := nb*QKK, nb*q4KBytes
-		rm := Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: bytes.Repeat(data, rows*rb/len(data)+1)[:rows*rb]}
-		il, err := interleave(Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: slices.Clone(rm.Data)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := randRow(rand.New(rand.NewPCG(uint64(seed), 9)), cols)
-		defer SetPath(Path())
-		if err := SetPath("portable"); err != nil {
-			t.Fatal(err)
-		}
-		want := make([]float32, rows)
-		MatVec(want, rm, x, make([]byte, MatMulWork(rm, 1)))
-		mag := fuzzMagnitudes(t, rm, x, 1)
-		for _, path := range Paths() {
-			if err := SetPath(path); err != nil {
-				t.Fatal(err)
-			}
-			got := make([]float32, rows)
-			MatVec(got, il, x, make([]byte, MatMulWork(il, 1)))
-			for i := range got {
-				if math.IsInf(mag[i], 0) || math.IsNaN(mag[i]) || mag[i] > 1e30 {
-					continue // overflow or NaN: only the absence of a crash counts
-				}
-				bound := float64(cols+16) * 0x1p-24 * mag[i]
-				if d := math.Abs(float64(got[i]) - float64(want[i])); !(d <= bound+1e-30) {
-					t.Fatalf("%s, %d rows of %d super-blocks: y[%d] = %v, portable %v (bound %g)", path, rows, nb, i, got[i], want[i], bound)
-				}
-			}
-		}
-	})
-}
-
-// BenchmarkInterleavedQ4_KPrefill multiplies a 1024x4096 Q4_K matrix by 64
-// tokens on each path with an Interleaved8 Q4_K kernel, row-major and
-// interleaved, at one and two threads: the interleaved matrix's tiles come
-// from its groups (repackX8) or, without that, from rows deinterleaved
-// first, which must not cost prefill what the layout wins in decode.
-func BenchmarkInterleavedQ4_KPrefill(b *testing.B) {
-	defer SetPath(Path())
-	defer SetThreads(Threads())
-	r := rand.New(rand.NewPCG(1, 2))
-	const rows, cols, n = 1024, 4096, 64
-	m := randMatrix(r, Q4_K, rows, cols, mustRowBytesB(b, Q4_K, cols))
-	il, err := interleave(Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: slices.Clone(m.Data)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	x := randRow(r, cols*n)
-	y := make([]float32, rows*n)
-	for _, path := range Paths() {
-		if _, ok := interleavedDecodes[path][Q4_K]; !ok || SetPath(path) != nil {
-			continue
-		}
-		for _, threads := range []int{1, 2} {
-			SetThreads(threads)
-			for _, w := range []Matrix{m, il} {
-				work := make([]byte, MatMulWork(w, n))
-				b.Run(fmt.Sprintf("%v/%s/%dthreads", w.Layout, path, threads), func(b *testing.B) {
-					cpu0 := cpuSeconds()
-					for b.Loop() {
-						MatMul(y, w, x, n, work)
-					}
-					reportGFLOPS(b, rows*cols*n, cpu0)
-				})
-			}
-		}
 	}
 }

@@ -14,13 +14,3 @@ func repackV8Q6_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
 var _ = registerInterleavedDecode("avx2", Q6_K, decodeKernel{rows: decQ6_KX8AVX2, records: decRecordsQ6_KX8AVX2, group: 1, recSize: q8KBytes})
 
 const _ = uint(kRecordZ - q8KBytes) // kBytes leaves kRecordZ bytes a block
-
-// The avx2 row-lane prefill takes its Q6_K tiles straight from the
-// groups, as it does Q4_0's, rather than deinterleaving the rows into
-// scratch first (which cost more than the product itself at 16 tokens).
-var _ = func() bool {
-	l := kLanesAVX2[Q6_K]
-	l.repackX8 = repackV8Q6_KX8
-	kLanesAVX2[Q6_K] = l
-	return true
-}()

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 )
 
 // packQ6K writes a Q6_K block of levels q (0..63), scales sc and d, in
@@ -164,50 +163,4 @@ func TestRepackV8Q6_KX8(t *testing.T) {
 			}
 		}
 	}
-}
-
-// BenchmarkInterleavedQ6_KL2 runs the avx2 Q6_K decode kernels on row-
-// major and on Interleaved8 rows of the same L2-resident matrix (4096
-// columns, about 192 KiB), as BenchmarkDecodeL2: the kernels alone, the
-// records built once.
-func BenchmarkInterleavedQ6_KL2(b *testing.B) {
-	if _, err := paths["avx2"](); err != nil {
-		b.Skip("no avx2:", err)
-	}
-	r := rand.New(rand.NewPCG(5, 6))
-	const cols = 4096
-	rb := mustRowBytesB(b, Q6_K, cols)
-	rows := (192 << 10) / rb / interleaveRows * interleaveRows
-	w := randMatrix(r, Q6_K, rows, cols, rb)
-	xq := make([]byte, mustRowBytesB(b, Q8_K, cols))
-	QuantizeRow(Q8_K, xq, randRow(r, cols))
-	nb := cols / QKK
-	rm := decodes["avx2"][Q6_K]
-	iw := Matrix{Type: Q6_K, Rows: rows, Cols: cols, Data: append([]byte(nil), w.Data...)}
-	iw, err := interleave(iw)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ik := interleavedDecodes["avx2"][Q6_K]
-	buf := make([]byte, ik.size(nb)+64)
-	off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
-	rec := buf[off : off+ik.size(nb)]
-	ik.records(nb, &xq[0], &rec[0], ik.off)
-	y := make([]float32, rows)
-	b.Run("row-major", func(b *testing.B) {
-		b.SetBytes(int64(len(w.Data)))
-		cpu0 := cpuSeconds()
-		for b.Loop() {
-			rm.rows(nb, &w.Data[0], rb, &xq[0], &y[0], rows)
-		}
-		reportGFLOPS(b, rows*cols, cpu0)
-	})
-	b.Run("interleaved8", func(b *testing.B) {
-		b.SetBytes(int64(len(iw.Data)))
-		cpu0 := cpuSeconds()
-		for b.Loop() {
-			ik.rows(nb, &iw.Data[0], interleaveRows*rb, &rec[0], &y[0], rows/interleaveRows)
-		}
-		reportGFLOPS(b, rows*cols, cpu0)
-	})
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // interleavedTypes are the types with an Interleaved8 layout, in order.
@@ -208,6 +209,105 @@ func TestInterleavedDoesNotAllocate(t *testing.T) {
 				MatMul(y, w, x, n, work) // grows the scratch
 				if a := testing.AllocsPerRun(20, func() { MatMul(y, w, x, n, work) }); a != 0 {
 					t.Errorf("%s %v, %d tokens: %v allocations per product", path, typ, n, a)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkInterleavedL2 runs each path's decode kernels for every type
+// with an Interleaved8 layout, on RowMajor rows and on the same rows
+// interleaved, alone (no activation conversion, no dispatch) over an
+// L2-resident matrix of 4096 columns (about 192 KiB): the kernels' own
+// arithmetic rates, side by side.
+func BenchmarkInterleavedL2(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const cols = 4096
+	for _, typ := range interleavedTypes() {
+		rb := mustRowBytesB(b, typ, cols)
+		rows := (192 << 10) / rb / interleaveRows * interleaveRows
+		m := randMatrix(r, typ, rows, cols, rb)
+		il, err := interleave(Matrix{Type: typ, Rows: rows, Cols: cols, Data: slices.Clone(m.Data)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		xq := make([]byte, mustRowBytesB(b, typ.VecDotType(), cols))
+		QuantizeRow(typ.VecDotType(), xq, randRow(r, cols))
+		nb := cols / typ.BlockSize()
+		for _, path := range Paths() {
+			if _, err := paths[path](); err != nil {
+				continue
+			}
+			run := func(layout Layout, k decodeKernel, w []byte, stride, calls int) {
+				x := alignedRecords(k, xq, nb)
+				y := make([]float32, rows)
+				b.Run(fmt.Sprintf("%v/%s/%v", typ, path, layout), func(b *testing.B) {
+					b.SetBytes(int64(len(w)))
+					cpu0 := cpuSeconds()
+					for b.Loop() {
+						k.rows(nb, &w[0], stride, &x[0], &y[0], calls)
+					}
+					reportGFLOPS(b, rows*cols, cpu0)
+				})
+			}
+			if k, ok := decodes[path][typ]; ok {
+				run(RowMajor, k, m.Data, rb, rows)
+			}
+			if k, ok := interleavedDecodes[path][typ]; ok {
+				run(Interleaved8, k, il.Data, interleaveRows*rb, rows/interleaveRows)
+			}
+		}
+	}
+}
+
+// alignedRecords is k's records of the Q8_K row xq (nb super-blocks) in a
+// 64-byte aligned buffer, as decode lays them out; xq itself where k takes
+// the row as it is.
+func alignedRecords(k decodeKernel, xq []byte, nb int) []byte {
+	if k.records == nil {
+		return xq
+	}
+	buf := make([]byte, k.size(nb)+64)
+	off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
+	x := buf[off : off+k.size(nb)]
+	k.records(nb, &xq[0], &x[0], k.off)
+	return x
+}
+
+// BenchmarkInterleavedPrefill multiplies a 1024x4096 matrix by 64 tokens
+// for every type with an Interleaved8 layout, on each path with a decode
+// kernel for it, row-major and interleaved, at one and two threads: the
+// interleaved matrix's tiles come from its groups (repackX8) or, without
+// that, from rows deinterleaved first, which must not cost prefill what
+// the layout wins in decode.
+func BenchmarkInterleavedPrefill(b *testing.B) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	r := rand.New(rand.NewPCG(1, 2))
+	const rows, cols, n = 1024, 4096, 64
+	x := randRow(r, cols*n)
+	y := make([]float32, rows*n)
+	for _, typ := range interleavedTypes() {
+		m := randMatrix(r, typ, rows, cols, mustRowBytesB(b, typ, cols))
+		il, err := interleave(Matrix{Type: typ, Rows: rows, Cols: cols, Data: slices.Clone(m.Data)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, path := range Paths() {
+			if _, ok := interleavedDecodes[path][typ]; !ok || SetPath(path) != nil {
+				continue
+			}
+			for _, threads := range []int{1, 2} {
+				SetThreads(threads)
+				for _, w := range []Matrix{m, il} {
+					work := make([]byte, MatMulWork(w, n))
+					b.Run(fmt.Sprintf("%v/%s/%v/%dthreads", typ, path, w.Layout, threads), func(b *testing.B) {
+						cpu0 := cpuSeconds()
+						for b.Loop() {
+							MatMul(y, w, x, n, work)
+						}
+						reportGFLOPS(b, rows*cols*n, cpu0)
+					})
 				}
 			}
 		}
