@@ -43,13 +43,15 @@
 // activations from XO+64 and XO+96.
 #define Q6X_HI(C, XO, LA, LB) \
 	VMOVDQU (C+64)(R9), Y13; \
-	VPSRLW $4, (C)(R9), LA; \
+	VMOVDQU (C)(R9), LA; \
+	VPSRLW $4, LA, LA; \
 	VPAND Y15, LA, LA; \
 	VPAND Y13, Y14, Y8; \
 	VPOR Y8, LA, LA; \
 	VPBROADCASTD (XO+64)(DI), Y8; \
 	VPMADDUBSW Y8, LA, LA; \
-	VPSRLW $4, (C+32)(R9), LB; \
+	VMOVDQU (C+32)(R9), LB; \
+	VPSRLW $4, LB, LB; \
 	VPAND Y15, LB, LB; \
 	VPSRLW $2, Y13, Y8; \
 	VPAND Y14, Y8, Y8; \
@@ -247,11 +249,13 @@ rq6xdone:
 // (Q6X8_HI).
 #define Q6X8_LO(A, B, Y) \
 	VMOVDQU (A)(SI), Y; \
-	VPSLLD $16, (B)(SI), Y5; \
+	VMOVDQU (B)(SI), Y5; \
+	VPSLLD $16, Y5, Y5; \
 	VPBLENDW $0xaa, Y5, Y, Y
 
 #define Q6X8_HI(A, B, Y) \
-	VPSRLD $16, (A)(SI), Y; \
+	VMOVDQU (A)(SI), Y; \
+	VPSRLD $16, Y, Y; \
 	VPBLENDW $0xaa, (B)(SI), Y, Y
 
 // Nibbles L (low four bits) and qh bits Q (bits 4-5) as levels to OFF(DI).
