@@ -141,8 +141,9 @@ func deinterleave(dst []byte, m Matrix, r0, r1 int) {
 // 4c..4c+3 of each row's sixteen nibble bytes (row r at 4r): the low
 // nibbles of chunk c are elements 4c..4c+3 of the rows, the high ones
 // 16+4c..16+4c+3. The moves are whole words, not copy calls, because
-// prefill deinterleaves every matrix it multiplies on paths with this
-// layout (copy calls cost a tenth of a Q4_0 prefill).
+// the products without a kernel for the layout (prefill of two or three
+// tokens, paths without repackX8) deinterleave the rows they multiply
+// (copy calls cost a tenth of a Q4_0 prefill).
 var _ = registerInterleaver(Q4_0, interleaver{
 	interleave: func(dst, src []byte, nb int) {
 		rb := nb * 18

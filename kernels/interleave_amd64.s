@@ -1,7 +1,7 @@
 #include "textflag.h"
 #include "rows_amd64.h"
 
-// Decode kernels on row-interleaved weights (Interleaved8, packed.go):
+// Decode kernels on row-interleaved weights (Interleaved8, interleave.go):
 // eight rows' blocks side by side, so one VPMADDUBSW covers four weights
 // of each of eight rows and its int32 lanes are the rows. A block's sums
 // then need no folding across lanes, its eight scales are one VCVTPH2PS

@@ -21,8 +21,7 @@ func packScalesMinsK4(q []byte, sc, mn [8]uint8) {
 // activation ±127 (one sign per sub-block), so each sub-block's words
 // reach 8·2·15·127 before they are widened; "random" takes random nibbles
 // against small activations with scales and mins over their whole six
-// bits. Groups of one to three super-blocks, one to four groups a call
-// (the kernel takes two groups a step, and an odd last one alone).
+// bits. Groups of one to three super-blocks, one to four groups a call.
 func TestInterleavedQ4_KExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(rand.Uint64(), 41))
 	pows := []float32{1, 0.5, 0.25}

@@ -109,7 +109,9 @@ func TestInterleavedProductsEqualRowMajor(t *testing.T) {
 	defer SetThreads(Threads())
 	type shape struct{ rows, cols, n int }
 	shapes := []shape{{8, 32, 1}, {8, 96, 1}, {16, 256, 1}, {24, 928, 1}, {40, 512, 1}, {16, 4864, 1}, {136, 896, 1},
-		{8, 256, 3}, {24, 512, 5}, {40, 896, 17}, {16, 4864, 4}}
+		{8, 256, 3}, {24, 512, 5}, {40, 896, 17}, {16, 4864, 4},
+		// More rows than a thread deinterleaves at a time (deinterleaveRows).
+		{136, 512, 5}}
 	compared := 0
 	for _, path := range Paths() {
 		if err := SetPath(path); err != nil {
