@@ -103,14 +103,12 @@ func newDecodeStack(t kernels.Type, s LayerShape, minBytes int, rng *rand.Rand) 
 // laidOut is the stack with its matrices as model.Load lays them out for
 // the active kernel path (laidOut), sharing its other buffers.
 func (st *decodeStack) laidOut() (*decodeStack, error) {
-	c := *st
-	c.mats = make([]kernels.Matrix, len(st.mats))
-	for i, m := range st.mats {
-		var err error
-		if c.mats[i], err = laidOut(m); err != nil {
-			return nil, err
-		}
+	mats, err := laidOutAll(st.mats)
+	if err != nil {
+		return nil, err
 	}
+	c := *st
+	c.mats = mats
 	return &c, nil
 }
 

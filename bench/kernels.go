@@ -242,6 +242,19 @@ func laidOut(m kernels.Matrix) (kernels.Matrix, error) {
 	return kernels.Interleave(c)
 }
 
+// laidOutAll is laidOut of each of ms, in a slice of its own: the decode
+// stack's and the prefill layer's matrices.
+func laidOutAll(ms []kernels.Matrix) ([]kernels.Matrix, error) {
+	out := make([]kernels.Matrix, len(ms))
+	for i, m := range ms {
+		var err error
+		if out[i], err = laidOut(m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func appendOnce(xs []string, s string) []string {
 	for _, x := range xs {
 		if x == s {

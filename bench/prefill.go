@@ -53,14 +53,12 @@ func newPrefillLayer(t kernels.Type, s LayerShape, tokens int, rng *rand.Rand) (
 // laidOut is the layer with its matrices as model.Load lays them out for
 // the active kernel path (laidOut), sharing its other buffers.
 func (p *prefillLayer) laidOut() (*prefillLayer, error) {
-	c := *p
-	c.mats = make([]kernels.Matrix, len(p.mats))
-	for i, m := range p.mats {
-		var err error
-		if c.mats[i], err = laidOut(m); err != nil {
-			return nil, err
-		}
+	mats, err := laidOutAll(p.mats)
+	if err != nil {
+		return nil, err
 	}
+	c := *p
+	c.mats = mats
 	return &c, nil
 }
 
