@@ -10,8 +10,9 @@ import (
 	"github.com/pith-project/pith/model/tokenizer"
 )
 
-// Model is a loaded transformer. Its weights are read-only views into the
-// GGUF file, shared by every request.
+// Model is a loaded transformer. Its weights are views into the GGUF
+// file's data (some rewritten in place by Load), shared by every request,
+// which only read them.
 type Model struct {
 	Config    Config
 	Tokenizer *tokenizer.Tokenizer
@@ -27,7 +28,12 @@ type Model struct {
 	attnScale float32
 }
 
-// Load builds a model from a parsed GGUF file.
+// Load builds a model from a parsed GGUF file. Where the active kernel
+// path multiplies another layout faster, it rewrites the data of the layer
+// matrices (and of a separate output matrix) in place and notes it in
+// f.Rewritten, which a later Load of f reads: f's data must be writable
+// (ReadFile, Mmap's private mapping, Parse of the caller's buffer), and no
+// other Load of f, nor anything else reading its tensors, may run meanwhile.
 func Load(f *gguf.File) (*Model, error) {
 	arch, err := f.String("general.architecture")
 	if err != nil {
