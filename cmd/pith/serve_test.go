@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/pith-project/pith/kernels"
+)
+
+// describeModel reports the SHA-256 of the model file, which a client
+// checks, on every kernel path: also where Load has rewritten weights in
+// the private copy of the mapping (openModel maps the file when no digest
+// is given), so that hashing the mapped data would report another digest.
+func TestDescribeModelHashesTheFile(t *testing.T) {
+	defer kernels.SetPath(kernels.Path())
+	path := tinyBenchModel(t)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(raw)
+	want := hex.EncodeToString(sum[:])
+	rewritten := 0
+	for _, p := range kernels.Paths() {
+		if err := kernels.SetPath(p); err != nil {
+			t.Fatal(err)
+		}
+		m, err := openModel(path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.File.Rewritten) > 0 {
+			rewritten++
+			if bytes.Equal(m.File.Data, raw) {
+				t.Fatalf("%s: Load notes %d rewritten tensors, but the mapping equals the file", p, len(m.File.Rewritten))
+			}
+		}
+		info, err := describeModel(path, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.sha256 != want {
+			t.Errorf("%s: digest %s, the file's is %s (%d tensors rewritten)", p, info.sha256, want, len(m.File.Rewritten))
+		}
+		if err := m.File.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, raw) {
+		t.Fatalf("the model file changed on disk (%v)", err)
+	}
+	t.Logf("%d of %d paths rewrote weights", rewritten, len(kernels.Paths()))
+}
