@@ -99,8 +99,9 @@ func TestInterleaveChoosesLayout(t *testing.T) {
 // were, on every path and at one and two threads: prefill exactly (it
 // deinterleaves, then runs the same kernels), decode within float32
 // rounding of the portable reference (the layout's own kernel, or the
-// prefill kernels on one token where the path has none); MatVecGroup of interleaved matrices
-// equals MatVec on each bit for bit. Outputs are poisoned, with guards.
+// prefill kernels on one token where the path has none); MatVecGroup of
+// interleaved matrices, and of one with a RowMajor one, equals MatVec on
+// each bit for bit. Outputs are poisoned, with guards.
 func TestInterleavedProductsEqualRowMajor(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
@@ -167,17 +168,23 @@ func TestInterleavedProductsEqualRowMajor(t *testing.T) {
 					if s.n != 1 {
 						continue
 					}
-					// The same matrix twice and a smaller one, as a group.
+					// The same matrix twice and a smaller one, as a group
+					// (one range over all their groups of rows); and the
+					// matrix with its rows as they were (layouts mixed).
 					il2, _ := interleave(randMatrix(r, typ, 8, s.cols, wrb))
-					group := []Matrix{il, il2, il}
-					ys := [][]float32{make([]float32, s.rows), make([]float32, 8), make([]float32, s.rows)}
-					MatVecGroup(ys, group, x, work)
-					for i, w := range group {
-						one := make([]float32, w.Rows)
-						MatVec(one, w, x, work)
-						for k := range one {
-							if math.Float32bits(ys[i][k]) != math.Float32bits(one[k]) {
-								t.Fatalf("%s: group matrix %d row %d: %v, MatVec %v", name, i, k, ys[i][k], one[k])
+					for _, group := range [][]Matrix{{il, il2, il}, {il, rm}} {
+						ys := make([][]float32, len(group))
+						for i, w := range group {
+							ys[i] = make([]float32, w.Rows)
+						}
+						MatVecGroup(ys, group, x, work)
+						for i, w := range group {
+							one := make([]float32, w.Rows)
+							MatVec(one, w, x, work)
+							for k := range one {
+								if math.Float32bits(ys[i][k]) != math.Float32bits(one[k]) {
+									t.Fatalf("%s: group matrix %d (%v) row %d: %v, MatVec %v", name, i, w.Layout, k, ys[i][k], one[k])
+								}
 							}
 						}
 					}
