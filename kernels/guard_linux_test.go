@@ -51,44 +51,34 @@ func guarded(t *testing.T, b []byte, start bool) (g []byte, free func()) {
 // groups, one and two threads.
 func TestInterleavedReadsStayInTheMatrix(t *testing.T) {
 	r := rand.New(rand.NewPCG(rand.Uint64(), 23))
-	defer SetPath(Path())
-	defer SetThreads(Threads())
-	for _, path := range Paths() {
-		if err := SetPath(path); err != nil {
-			t.Fatal(err)
-		}
-		for _, threads := range []int{1, 2} {
-			SetThreads(threads)
-			for _, typ := range interleavedTypes() {
-				for _, nb := range []int{1, 3} {
-					for _, rows := range []int{8, 24} {
-						cols := nb * typ.BlockSize()
-						rb := mustRowBytes(t, typ, cols)
-						il, err := interleave(randMatrix(r, typ, rows, cols, rb))
-						if err != nil {
-							t.Fatal(err)
-						}
-						for i := range 2 {
-							g, free := guarded(t, il.Data, i == 0)
-							gm := il
-							gm.Data = g
-							for _, n := range []int{1, 2, 5} {
-								name := fmt.Sprintf("%s/%dthreads/%v/%dx%dx%d/start=%v", path, threads, typ, rows, cols, n, i == 0)
-								x := randRow(r, cols*n)
-								work := make([]byte, MatMulWork(il, n))
-								want := make([]float32, rows*n)
-								MatMul(want, il, x, n, work)
-								got := make([]float32, rows*n)
-								MatMul(got, gm, x, n, work)
-								if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
-									t.Fatalf("%s: the guarded matrix gives %v, on the heap %v", name, got, want)
-								}
-							}
-							free()
+	forPathsThreadsTypes(t, func(path string, threads int, typ Type) {
+		for _, nb := range []int{1, 3} {
+			for _, rows := range []int{8, 24} {
+				cols := nb * typ.BlockSize()
+				rb := mustRowBytes(t, typ, cols)
+				il, err := interleave(randMatrix(r, typ, rows, cols, rb))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range 2 {
+					g, free := guarded(t, il.Data, i == 0)
+					gm := il
+					gm.Data = g
+					for _, n := range []int{1, 2, 5} {
+						name := fmt.Sprintf("%s/%dthreads/%v/%dx%dx%d/start=%v", path, threads, typ, rows, cols, n, i == 0)
+						x := randRow(r, cols*n)
+						work := make([]byte, MatMulWork(il, n))
+						want := make([]float32, rows*n)
+						MatMul(want, il, x, n, work)
+						got := make([]float32, rows*n)
+						MatMul(got, gm, x, n, work)
+						if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+							t.Fatalf("%s: the guarded matrix gives %v, on the heap %v", name, got, want)
 						}
 					}
+					free()
 				}
 			}
 		}
-	}
+	})
 }

@@ -106,14 +106,91 @@ func TestInterleavedProductsEqualRowMajor(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 17))
-	defer SetPath(Path())
-	defer SetThreads(Threads())
 	type shape struct{ rows, cols, n int }
 	shapes := []shape{{8, 32, 1}, {8, 96, 1}, {16, 256, 1}, {24, 928, 1}, {40, 512, 1}, {16, 4864, 1}, {136, 896, 1},
 		{8, 256, 3}, {24, 512, 5}, {40, 896, 17}, {16, 4864, 4},
 		// More rows than a thread deinterleaves at a time (deinterleaveRows).
 		{136, 512, 5}}
 	compared := 0
+	forPathsThreadsTypes(t, func(path string, threads int, typ Type) {
+		for _, s := range shapes {
+			wrb, err := typ.RowBytes(s.cols)
+			if err != nil {
+				continue
+			}
+			name := fmt.Sprintf("%s/%dthreads/%v/%dx%dx%d", path, threads, typ, s.rows, s.cols, s.n)
+			rm := randMatrix(r, typ, s.rows, s.cols, wrb)
+			il, err := interleave(Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: slices.Clone(rm.Data)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randRow(r, s.cols*s.n)
+			work := make([]byte, MatMulWork(rm, s.n))
+			want := make([]float32, s.rows*s.n)
+			MatMul(want, rm, x, s.n, work)
+			ybuf := make([]float32, s.rows*s.n+2)
+			for i := range ybuf {
+				ybuf[i] = float32(math.NaN())
+			}
+			ybuf[0], ybuf[len(ybuf)-1] = 12345, 54321
+			y := ybuf[1 : len(ybuf)-1]
+			MatMul(y, il, x, s.n, work)
+			if ybuf[0] != 12345 || ybuf[len(ybuf)-1] != 54321 {
+				t.Fatalf("%s: wrote outside y", name)
+			}
+			if s.n > 1 {
+				for i := range y {
+					if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s: y[%d] = %v interleaved, %v row-major", name, i, y[i], want[i])
+					}
+				}
+			} else {
+				xq := make([]byte, mustRowBytes(t, typ.VecDotType(), s.cols))
+				QuantizeRow(typ.VecDotType(), xq, x)
+				for j := range s.rows {
+					_, mag := exactDot(t, typ, rm.Data[j*wrb:], xq, s.cols)
+					ref, _ := DotRow(typ, rm.Data[j*wrb:], xq, s.cols)
+					bound := float64(s.cols+16) * 0x1p-24 * mag
+					if d := math.Abs(float64(y[j] - ref)); !(d <= bound) {
+						t.Fatalf("%s: y[%d] = %v, portable %v: off by %g > %g", name, j, y[j], ref, d, bound)
+					}
+				}
+			}
+			compared += len(y)
+			if s.n != 1 {
+				continue
+			}
+			// The same matrix twice and a smaller one, as a group
+			// (one range over all their groups of rows); and the
+			// matrix with its rows as they were (layouts mixed).
+			il2, _ := interleave(randMatrix(r, typ, 8, s.cols, wrb))
+			for _, group := range [][]Matrix{{il, il2, il}, {il, rm}} {
+				ys := make([][]float32, len(group))
+				for i, w := range group {
+					ys[i] = make([]float32, w.Rows)
+				}
+				MatVecGroup(ys, group, x, work)
+				for i, w := range group {
+					one := make([]float32, w.Rows)
+					MatVec(one, w, x, work)
+					for k := range one {
+						if math.Float32bits(ys[i][k]) != math.Float32bits(one[k]) {
+							t.Fatalf("%s: group matrix %d (%v) row %d: %v, MatVec %v", name, i, w.Layout, k, ys[i][k], one[k])
+						}
+					}
+				}
+			}
+		}
+	})
+	t.Logf("%d outputs compared", compared)
+}
+
+// forPathsThreadsTypes runs f on every path, at one and two threads, for
+// every type with an Interleaved8 layout, and restores the path and the
+// threads after.
+func forPathsThreadsTypes(t *testing.T, f func(path string, threads int, typ Type)) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
 	for _, path := range Paths() {
 		if err := SetPath(path); err != nil {
 			t.Fatal(err)
@@ -121,78 +198,10 @@ func TestInterleavedProductsEqualRowMajor(t *testing.T) {
 		for _, threads := range []int{1, 2} {
 			SetThreads(threads)
 			for _, typ := range interleavedTypes() {
-				for _, s := range shapes {
-					wrb, err := typ.RowBytes(s.cols)
-					if err != nil {
-						continue
-					}
-					name := fmt.Sprintf("%s/%dthreads/%v/%dx%dx%d", path, threads, typ, s.rows, s.cols, s.n)
-					rm := randMatrix(r, typ, s.rows, s.cols, wrb)
-					il, err := interleave(Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: slices.Clone(rm.Data)})
-					if err != nil {
-						t.Fatal(err)
-					}
-					x := randRow(r, s.cols*s.n)
-					work := make([]byte, MatMulWork(rm, s.n))
-					want := make([]float32, s.rows*s.n)
-					MatMul(want, rm, x, s.n, work)
-					ybuf := make([]float32, s.rows*s.n+2)
-					for i := range ybuf {
-						ybuf[i] = float32(math.NaN())
-					}
-					ybuf[0], ybuf[len(ybuf)-1] = 12345, 54321
-					y := ybuf[1 : len(ybuf)-1]
-					MatMul(y, il, x, s.n, work)
-					if ybuf[0] != 12345 || ybuf[len(ybuf)-1] != 54321 {
-						t.Fatalf("%s: wrote outside y", name)
-					}
-					if s.n > 1 {
-						for i := range y {
-							if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
-								t.Fatalf("%s: y[%d] = %v interleaved, %v row-major", name, i, y[i], want[i])
-							}
-						}
-					} else {
-						xq := make([]byte, mustRowBytes(t, typ.VecDotType(), s.cols))
-						QuantizeRow(typ.VecDotType(), xq, x)
-						for j := range s.rows {
-							_, mag := exactDot(t, typ, rm.Data[j*wrb:], xq, s.cols)
-							ref, _ := DotRow(typ, rm.Data[j*wrb:], xq, s.cols)
-							bound := float64(s.cols+16) * 0x1p-24 * mag
-							if d := math.Abs(float64(y[j] - ref)); !(d <= bound) {
-								t.Fatalf("%s: y[%d] = %v, portable %v: off by %g > %g", name, j, y[j], ref, d, bound)
-							}
-						}
-					}
-					compared += len(y)
-					if s.n != 1 {
-						continue
-					}
-					// The same matrix twice and a smaller one, as a group
-					// (one range over all their groups of rows); and the
-					// matrix with its rows as they were (layouts mixed).
-					il2, _ := interleave(randMatrix(r, typ, 8, s.cols, wrb))
-					for _, group := range [][]Matrix{{il, il2, il}, {il, rm}} {
-						ys := make([][]float32, len(group))
-						for i, w := range group {
-							ys[i] = make([]float32, w.Rows)
-						}
-						MatVecGroup(ys, group, x, work)
-						for i, w := range group {
-							one := make([]float32, w.Rows)
-							MatVec(one, w, x, work)
-							for k := range one {
-								if math.Float32bits(ys[i][k]) != math.Float32bits(one[k]) {
-									t.Fatalf("%s: group matrix %d (%v) row %d: %v, MatVec %v", name, i, w.Layout, k, ys[i][k], one[k])
-								}
-							}
-						}
-					}
-				}
+				f(path, threads, typ)
 			}
 		}
 	}
-	t.Logf("%d outputs compared", compared)
 }
 
 // An interleaved product allocates nothing on any path.
