@@ -331,3 +331,38 @@ func BenchmarkInterleavedPrefill(b *testing.B) {
 		}
 	}
 }
+
+// MatMul and MatVecGroup refuse an Interleaved8 matrix whose rows are not
+// whole groups, on every path: the decode kernels would leave the last
+// rows' results unwritten, and deinterleaving would read past its data.
+func TestInterleavedBadShapePanics(t *testing.T) {
+	defer SetPath(Path())
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 5} {
+			// A matrix of 12 rows in a buffer of 16, as a tensor followed
+			// by another in a file.
+			buf := make([]byte, 16*18)
+			w := Matrix{Type: Q4_0, Rows: 12, Cols: 32, Data: buf[:12*18], Layout: Interleaved8}
+			x := make([]float32, 32*n)
+			y := make([]float32, 12*n)
+			work := make([]byte, MatMulWork(w, n))
+			calls := map[string]func(){"MatMul": func() { MatMul(y, w, x, n, work) }}
+			if n == 1 {
+				calls["MatVecGroup"] = func() { MatVecGroup([][]float32{y, y}, []Matrix{w, w}, x, work) }
+			}
+			for name, call := range calls {
+				func() {
+					defer func() {
+						if recover() == nil {
+							t.Errorf("%s: %s of a 12-row interleaved matrix by %d tokens did not panic", path, name, n)
+						}
+					}()
+					call()
+				}()
+			}
+		}
+	}
+}

@@ -157,6 +157,10 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	case n < 0 || w.Rows < 0 || len(w.Data) < w.Rows*wrb || len(x) < n*w.Cols || len(y) < n*w.Rows || len(work) < MatMulWork(w, n):
 		panic(fmt.Sprintf("kernels: MatMul of %v %dx%d by %d tokens: short buffers (weights %d, x %d, y %d, work %d bytes)",
 			w.Type, w.Rows, w.Cols, n, len(w.Data), len(x), len(y), len(work)))
+	case w.Layout != RowMajor && w.Check() != nil:
+		// A layout the matrix cannot have (rows not whole groups): its
+		// kernels would skip rows, or deinterleave past its data.
+		panic(fmt.Sprintf("kernels: MatMul: %v", w.Check()))
 	case n == 0 || w.Rows == 0:
 		return
 	}
