@@ -3,7 +3,9 @@
 // and the element-wise operations of a transformer (norms, RoPE, softmax,
 // activations, attention). Every operation has a portable Go reference; amd64
 // fast paths (AVX2+FMA, AVX-512 with VNNI) are chosen once at start-up and can
-// be forced with PITH_KERNELS=portable|avx2|avx512.
+// be forced with PITH_KERNELS=portable|avx2|avx512. A path may ask for a
+// weight matrix's rows rearranged eight at a time (Interleave), which its
+// decode and prefill kernels read faster; every path multiplies both layouts.
 //
 // Nothing here knows about models. Functions that need temporary memory take
 // it from the caller, because per-request data lives in the caller's request
