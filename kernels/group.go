@@ -46,10 +46,8 @@ func MatVecGroup(ys [][]float32, ws []Matrix, x []float32, work []byte) {
 			panic(fmt.Sprintf("kernels: MatVecGroup of %v %dx%d: short buffers (weights %d, x %d, y %d, work %d bytes)",
 				w.Type, w.Rows, w.Cols, len(w.Data), len(x), len(ys[i]), len(work)))
 		}
-		if w.Layout != RowMajor {
-			if err := w.Check(); err != nil {
-				panic(fmt.Sprintf("kernels: MatVecGroup: %v", err)) // as in MatMul
-			}
+		if err := w.layoutErr(); err != nil {
+			panic(fmt.Sprintf("kernels: MatVecGroup: %v", err)) // as in MatMul
 		}
 	}
 	opMu.Lock()

@@ -1,7 +1,5 @@
 package kernels
 
-import "encoding/binary"
-
 // The Q4_K group (decQ4_KX8AVX2, and repackV8Q4_KX8 for prefill), 1152
 // bytes per super-block column (the eight rows' 144-byte blocks b), in
 // this order:
@@ -50,7 +48,6 @@ var _ = registerInterleaver(Q4_K, interleaver{
 // interleaves every Q4_K matrix of a model, and prefill on paths without
 // a repackX8 deinterleaves rows for every product.
 func q4KToGroup(g *[interleaveRows * q4KBytes]byte, blk *[q4KBytes]byte, r int) {
-	le := binary.LittleEndian
 	le.PutUint16(g[2*r:], le.Uint16(blk[0:]))
 	le.PutUint16(g[16+2*r:], le.Uint16(blk[2:]))
 	for k := range 12 {
@@ -62,7 +59,6 @@ func q4KToGroup(g *[interleaveRows * q4KBytes]byte, blk *[q4KBytes]byte, r int) 
 }
 
 func q4KFromGroup(blk *[q4KBytes]byte, g *[interleaveRows * q4KBytes]byte, r int) {
-	le := binary.LittleEndian
 	le.PutUint16(blk[0:], le.Uint16(g[2*r:]))
 	le.PutUint16(blk[2:], le.Uint16(g[16+2*r:]))
 	for k := range 12 {

@@ -31,6 +31,12 @@ func (m Matrix) Check() error {
 	if m.Rows < 0 || len(m.Data) != rb*m.Rows {
 		return fmt.Errorf("kernels: %v matrix %dx%d needs %d bytes, has %d", m.Type, m.Rows, m.Cols, rb*m.Rows, len(m.Data))
 	}
+	return m.layoutErr()
+}
+
+// layoutErr says why m's rows cannot be in m's layout (an unknown one, or
+// Interleaved8 for a type without it or rows that are not whole groups).
+func (m Matrix) layoutErr() error {
 	switch _, ok := interleavers[m.Type]; {
 	case m.Layout == RowMajor:
 	case m.Layout != Interleaved8:
@@ -157,10 +163,10 @@ func MatMul(y []float32, w Matrix, x []float32, n int, work []byte) {
 	case n < 0 || w.Rows < 0 || len(w.Data) < w.Rows*wrb || len(x) < n*w.Cols || len(y) < n*w.Rows || len(work) < MatMulWork(w, n):
 		panic(fmt.Sprintf("kernels: MatMul of %v %dx%d by %d tokens: short buffers (weights %d, x %d, y %d, work %d bytes)",
 			w.Type, w.Rows, w.Cols, n, len(w.Data), len(x), len(y), len(work)))
-	case w.Layout != RowMajor && w.Check() != nil:
+	case w.layoutErr() != nil:
 		// A layout the matrix cannot have (rows not whole groups): its
 		// kernels would skip rows, or deinterleave past its data.
-		panic(fmt.Sprintf("kernels: MatMul: %v", w.Check()))
+		panic(fmt.Sprintf("kernels: MatMul: %v", w.layoutErr()))
 	case n == 0 || w.Rows == 0:
 		return
 	}
