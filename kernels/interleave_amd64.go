@@ -1,7 +1,7 @@
 package kernels
 
 //go:noescape
-func decQ4_0X8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+func decQ4_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 
 //go:noescape
 func repackV8Q4_0X8(nb int, w *byte, wrb int, rmask int, dst *byte)

@@ -42,15 +42,12 @@
 	VMULPS Y14, Y13, Y13; \
 	VFMADD231PS Y13, Y12, ACC
 
-// func decQ4_0X8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+// func decQ4_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 //
-// Register plan: SI the group, R8 gstride, R11 out, R10 groups left; per
+// Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
 // group CX blocks left, R9 the block, DI its record; Y0 Y1 the sums.
 TEXT ·decQ4_0X8AVX2(SB), NOSPLIT, $0-48
-	MOVQ w+8(FP), SI
-	MOVQ gstride+16(FP), R8
-	MOVQ out+32(FP), R11
-	MOVQ groups+40(FP), R10
+	X8_ARGS
 	VPCMPEQW Y4, Y4, Y4
 	VPSRLW $15, Y4, Y4
 	MOVL $0x0f0f0f0f, AX
@@ -59,10 +56,7 @@ TEXT ·decQ4_0X8AVX2(SB), NOSPLIT, $0-48
 	TESTQ R10, R10
 	JZ x8done
 x8group:
-	MOVQ nb+0(FP), CX
-	MOVQ x+24(FP), DI
-	MOVQ SI, R9
-	VXORPS Y0, Y0, Y0
+	X8_GROUP
 	VXORPS Y1, Y1, Y1
 	CMPQ CX, $2
 	JLT x8one
@@ -85,11 +79,7 @@ x8one:
 	X8_Q4_BLOCK(0, 0, Y0)
 x8end:
 	VADDPS Y1, Y0, Y0
-	VMOVUPS Y0, (R11)
-	ADDQ $32, R11
-	ADDQ R8, SI
-	DECQ R10
-	JNZ x8group
+	X8_NEXT(x8group)
 x8done:
 	VZEROUPPER
 	RET

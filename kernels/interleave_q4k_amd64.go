@@ -1,7 +1,7 @@
 package kernels
 
 //go:noescape
-func decQ4_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+func decQ4_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 
 // repackV8Q4_KX8 is kLanesAVX2's Q4_K repackX8 (gemm_amd64.go).
 //

@@ -96,17 +96,14 @@
 	VPSHUFB Y14, Y11, Y11; \
 	VPMADDWD Y11, Y13, Y13
 
-// func decQ4_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+// func decQ4_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 //
-// Register plan: SI the group, R8 gstride, R11 out, R10 groups left; per
+// Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
 // group CX super-blocks left, R9 the super-block, DI its record; Y0 the
 // float sums, per super-block Y1 the scaled int32 sums, Y2 the mins'.
 // The frame holds the super-block's unpacked scales and mins.
 TEXT ·decQ4_KX8AVX2(SB), NOSPLIT, $128-48
-	MOVQ w+8(FP), SI
-	MOVQ gstride+16(FP), R8
-	MOVQ out+32(FP), R11
-	MOVQ groups+40(FP), R10
+	X8_ARGS
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
@@ -114,10 +111,7 @@ TEXT ·decQ4_KX8AVX2(SB), NOSPLIT, $128-48
 	TESTQ R10, R10
 	JZ x8kdone
 x8kgroup:
-	MOVQ nb+0(FP), CX
-	MOVQ x+24(FP), DI
-	MOVQ SI, R9
-	VXORPS Y0, Y0, Y0
+	X8_GROUP
 	TESTQ CX, CX
 	JZ x8kend
 x8kloop:
@@ -158,11 +152,7 @@ x8kloop:
 	DECQ CX
 	JNZ x8kloop
 x8kend:
-	VMOVUPS Y0, (R11)
-	ADDQ $32, R11
-	ADDQ R8, SI
-	DECQ R10
-	JNZ x8kgroup
+	X8_NEXT(x8kgroup)
 x8kdone:
 	VZEROUPPER
 	RET

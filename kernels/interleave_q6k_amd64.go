@@ -1,7 +1,7 @@
 package kernels
 
 //go:noescape
-func decQ6_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+func decQ6_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 
 //go:noescape
 func decRecordsQ6_KX8AVX2(nb int, xq, dst *byte, off int)

@@ -15,7 +15,7 @@
 // 32·sum(scale_g·bsum_g), by the same scale pairs against the Q8_K
 // block's bsums taken two at a time.
 //
-// Register plan: SI the group, R8 gstride, R11 out, R10 groups left, R13
+// Register plan: SI the group, R8 wstride, R11 out, R10 groups left, R13
 // the bytes of a group's levels; per group CX super-blocks left, R9 the
 // super-block's levels, R12 its head, DI its record; Y0 the float sums,
 // Y1 and Y12 the int32 sums, Y2 the offset term, Y3 and Y6 two scale
@@ -99,12 +99,9 @@ DATA ·q6xHigh<>+0(SB)/8, $0x1010101000000000
 DATA ·q6xHigh<>+8(SB)/8, $0x3030303020202020
 GLOBL ·q6xHigh<>(SB), RODATA|NOPTR, $16
 
-// func decQ6_KX8AVX2(nb int, w *byte, gstride int, x *byte, out *float32, groups int)
+// func decQ6_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ6_KX8AVX2(SB), NOSPLIT, $0-48
-	MOVQ w+8(FP), SI
-	MOVQ gstride+16(FP), R8
-	MOVQ out+32(FP), R11
-	MOVQ groups+40(FP), R10
+	X8_ARGS
 	MOVQ nb+0(FP), R13
 	IMUL3Q $1536, R13, R13
 	MOVL $0x0f0f0f0f, AX
@@ -120,11 +117,8 @@ TEXT ·decQ6_KX8AVX2(SB), NOSPLIT, $0-48
 	TESTQ R10, R10
 	JZ q6xdone
 q6xgroup:
-	MOVQ nb+0(FP), CX
-	MOVQ x+24(FP), DI
-	MOVQ SI, R9
+	X8_GROUP
 	LEAQ (SI)(R13*1), R12
-	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ q6xend
 q6xloop:
@@ -176,11 +170,7 @@ q6xloop:
 	DECQ CX
 	JNZ q6xloop
 q6xend:
-	VMOVUPS Y0, (R11)
-	ADDQ $32, R11
-	ADDQ R8, SI
-	DECQ R10
-	JNZ q6xgroup
+	X8_NEXT(q6xgroup)
 q6xdone:
 	VZEROUPPER
 	RET

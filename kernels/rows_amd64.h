@@ -20,3 +20,29 @@
 	MOVQ x+24(FP), DI; \
 	VXORPS Y0, Y0, Y0; \
 	VXORPS X1, X1, X1
+
+// The Interleaved8 decode kernels (interleave*_amd64.s), whose signature
+// is (nb int, w *byte, wstride int, x *byte, out *float32, groups int):
+// SI the first group, R8 wstride (a group's bytes), R11 out, R10 the
+// groups.
+#define X8_ARGS \
+	MOVQ w+8(FP), SI; \
+	MOVQ wstride+16(FP), R8; \
+	MOVQ out+32(FP), R11; \
+	MOVQ groups+40(FP), R10
+
+// A group's start: CX its blocks, DI the token's records, R9 the group's
+// first block, the sums Y0 cleared.
+#define X8_GROUP \
+	MOVQ nb+0(FP), CX; \
+	MOVQ x+24(FP), DI; \
+	MOVQ SI, R9; \
+	VXORPS Y0, Y0, Y0
+
+// The group's eight sums in Y0 to out; on to the next group (LOOP).
+#define X8_NEXT(LOOP) \
+	VMOVUPS Y0, (R11); \
+	ADDQ $32, R11; \
+	ADDQ R8, SI; \
+	DECQ R10; \
+	JNZ LOOP
