@@ -31,13 +31,7 @@ func BenchmarkDecodeL2(b *testing.B) {
 				continue
 			}
 			nb := cols / typ.BlockSize()
-			x := xq
-			if k.records != nil {
-				buf := make([]byte, k.size(nb)+64)
-				off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
-				x = buf[off : off+k.size(nb)]
-				k.records(nb, &xq[0], &x[0], k.off)
-			}
+			x := alignedRecords(k, xq, nb)
 			y := make([]float32, rows)
 			b.Run(typ.String()+"/"+path, func(b *testing.B) {
 				b.SetBytes(int64(len(w)))
@@ -95,4 +89,18 @@ func BenchmarkDecodeQuant(b *testing.B) {
 			portable[Q8_0].quantize(dst, x)
 		}
 	})
+}
+
+// alignedRecords is k's records of the token's converted row xq (nb
+// blocks of the weights) in a 64-byte aligned buffer, as decode lays them
+// out; xq itself where k takes the row as it is.
+func alignedRecords(k decodeKernel, xq []byte, nb int) []byte {
+	if k.records == nil {
+		return xq
+	}
+	buf := make([]byte, k.size(nb)+64)
+	off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
+	x := buf[off : off+k.size(nb)]
+	k.records(nb, &xq[0], &x[0], k.off)
+	return x
 }

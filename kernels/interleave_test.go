@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"unsafe"
 )
 
 // interleavedTypes are the types with an Interleaved8 layout, in order.
@@ -276,20 +275,6 @@ func BenchmarkInterleavedL2(b *testing.B) {
 			}
 		}
 	}
-}
-
-// alignedRecords is k's records of the Q8_K row xq (nb super-blocks) in a
-// 64-byte aligned buffer, as decode lays them out; xq itself where k takes
-// the row as it is.
-func alignedRecords(k decodeKernel, xq []byte, nb int) []byte {
-	if k.records == nil {
-		return xq
-	}
-	buf := make([]byte, k.size(nb)+64)
-	off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
-	x := buf[off : off+k.size(nb)]
-	k.records(nb, &xq[0], &x[0], k.off)
-	return x
 }
 
 // BenchmarkInterleavedPrefill multiplies a 1024x4096 matrix by 64 tokens
