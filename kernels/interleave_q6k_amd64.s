@@ -5,55 +5,59 @@
 // 1536 bytes of levels at R9 and a head of 144 (the rows' d, the scale
 // pairs) at R12 (interleave_q6k.go), its token record 292 bytes at DI
 // (decRecordsQ6_KX8AVX2: the Q8_K block with the values of each 32 in the
-// order of the chunks' row dwords). For half H and level V (0..3: bits
-// 0-5 of A, B and C, then their bits 6-7 gathered) the eight chunks K
-// give VPMADDUBSW of the unsigned levels (0..63) by the broadcast
-// activations; two chunks' words are added (at most 2·2·63·128 = 32256,
-// no saturation) and VPMADDWD by the scale pair 4H+V, which lies as the
-// words need it, makes the rows' int32 sums. The offset 32 of every level
-// comes off once per super-block as 32·sum(scale_g·bsum_g), by the same
-// scale pairs against the Q8_K block's bsums taken two at a time.
+// order of the chunks' row dwords). For half H and level V (0..3: the low
+// nibbles of QA and QB, then their high nibbles, each with its two bits
+// of QH) the eight chunks K give VPMADDUBSW of the unsigned levels (0..63)
+// by the broadcast activations; two chunks' words are added (at most
+// 2·2·63·127 = 32004, no saturation) and VPMADDWD by the scale pair
+// 4H+V, which lies as the words need it, makes the rows' int32 sums. The
+// offset 32 of every level comes off once per super-block as
+// 32·sum(scale_g·bsum_g), by the same scale pairs against the Q8_K
+// block's bsums taken two at a time.
 //
 // Register plan: SI the group, R8 wstride, R11 out, R10 groups left, R13
 // the bytes of a group's levels; per group CX super-blocks left, R9 the
 // super-block's levels, R12 its head, DI its record; Y0 the float sums,
 // Y1 and Y12 the int32 sums, Y2 the offset term, Y3 and Y6 two scale
-// pairs, Y7-Y11 and Y13 temporaries, Y14 0xc0 bytes, Y15 0x3f bytes.
+// pairs, Y4 and Y5 the tables of Q6X_LO, Y7-Y11 and Y13 temporaries, Y14
+// 0x30 bytes, Y15 0x0f bytes.
 
-// Levels 0 and 1 (bits 0-5 of A and B) of the chunk whose A is at C, by
-// their activations from XO and XO+32, into LA and LB.
+// Levels 0 and 1 (the low nibbles of QA and QB) of the chunk whose QA is
+// at C, by their activations from XO and XO+32, into LA and LB: QH's low
+// nibble indexes the tables Y4 and Y5, which give its bits 0-1 and 2-3 at
+// bits 4-5.
 #define Q6X_LO(C, XO, LA, LB) \
+	VPAND (C+64)(R9), Y15, Y13; \
 	VPAND (C)(R9), Y15, LA; \
+	VPSHUFB Y13, Y4, Y8; \
+	VPOR Y8, LA, LA; \
 	VPBROADCASTD (XO)(DI), Y8; \
 	VPMADDUBSW Y8, LA, LA; \
 	VPAND (C+32)(R9), Y15, LB; \
-	VPBROADCASTD (XO+32)(DI), Y13; \
-	VPMADDUBSW Y13, LB, LB
+	VPSHUFB Y13, Y5, Y8; \
+	VPOR Y8, LB, LB; \
+	VPBROADCASTD (XO+32)(DI), Y8; \
+	VPMADDUBSW Y8, LB, LB
 
-// Level 3 into L from bits 6-7 of CA, CB and CC (registers or memory)
-// under M (0xc0 bytes), as its bits 4-5, 2-3 and 0-1, T a temporary:
-// masked first, the bits move by word shifts without crossing into the
-// next byte. repackV8Q6_KX8 takes level 3 the same way.
-#define Q6X_LEVEL3(CA, CB, CC, M, T, L) \
-	VPAND CC, M, L; \
-	VPSRLW $6, L, L; \
-	VPAND CB, M, T; \
-	VPSRLW $4, T, T; \
-	VPOR T, L, L; \
-	VPAND CA, M, T; \
-	VPSRLW $2, T, T; \
-	VPOR T, L, L
-
-// Levels 2 and 3 (bits 0-5 of C; bits 6-7 of A, B and C), by their
+// Levels 2 and 3 (the high nibbles, QH's bits 4-5 and 6-7), by their
 // activations from XO+64 and XO+96.
 #define Q6X_HI(C, XO, LA, LB) \
 	VMOVDQU (C+64)(R9), Y13; \
-	VPAND Y13, Y15, LA; \
-	Q6X_LEVEL3((C)(R9), (C+32)(R9), Y13, Y14, Y8, LB); \
+	VMOVDQU (C)(R9), LA; \
+	VPSRLW $4, LA, LA; \
+	VPAND Y15, LA, LA; \
+	VPAND Y13, Y14, Y8; \
+	VPOR Y8, LA, LA; \
 	VPBROADCASTD (XO+64)(DI), Y8; \
 	VPMADDUBSW Y8, LA, LA; \
-	VPBROADCASTD (XO+96)(DI), Y13; \
-	VPMADDUBSW Y13, LB, LB
+	VMOVDQU (C+32)(R9), LB; \
+	VPSRLW $4, LB, LB; \
+	VPAND Y15, LB, LB; \
+	VPSRLW $2, Y13, Y8; \
+	VPAND Y14, Y8, Y8; \
+	VPOR Y8, LB, LB; \
+	VPBROADCASTD (XO+96)(DI), Y8; \
+	VPMADDUBSW Y8, LB, LB
 
 // Chunks 2P and 2P+1 of half H through LEVS (Q6X_LO or Q6X_HI), by the
 // scale pairs Y3 and Y6, into Y1 and Y12.
@@ -89,17 +93,27 @@
 #define Q6X_PFH(O) \
 	PREFETCHT0 (DEC_PFD+O)(R12)
 
+// q6xHigh: byte i's bits 2-3 at bits 4-5 (Y5); Y4 holds its bits 0-1
+// there, 0x30201000 in each dword.
+DATA ·q6xHigh<>+0(SB)/8, $0x1010101000000000
+DATA ·q6xHigh<>+8(SB)/8, $0x3030303020202020
+GLOBL ·q6xHigh<>(SB), RODATA|NOPTR, $16
+
 // func decQ6_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ6_KX8AVX2(SB), NOSPLIT, $0-48
 	X8_ARGS
 	MOVQ nb+0(FP), R13
 	IMUL3Q $1536, R13, R13
-	MOVL $0x3f3f3f3f, AX
+	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
-	MOVL $0xc0c0c0c0, AX
+	MOVL $0x30303030, AX
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
+	MOVL $0x30201000, AX
+	VMOVD AX, X4
+	VPBROADCASTD X4, Y4
+	VBROADCASTI128 ·q6xHigh<>(SB), Y5
 	TESTQ R10, R10
 	JZ q6xdone
 q6xgroup:
@@ -211,17 +225,16 @@ rq6xdone:
 // repackV8Q6_K's tile (gemmv2_amd64.s: per super-block the eight rows'
 // levels as 64 registers, then their scales sign-extended to int32 and
 // as pairs of 32·scale words, then d as float32) from an Interleaved8
-// group at w: the four level registers of the rows' elements 4G..4G+3 of
-// a half come from A, B and C of the two neighbouring chunks holding
-// them (a word of each, one blend), as decQ6_KX8AVX2 takes its levels;
-// the scales and d are loads. wrb and rmask are unused: a group always
-// has its eight rows.
+// group at w: each row dword that repackV8Q6_K gathers (bytes 4G..4G+3 of
+// ql or qh) is a word of each of two neighbouring chunks, one blend; the
+// scales and d are loads. wrb and rmask are unused: a group always has
+// its eight rows.
 //
 // Register plan: CX super-blocks left, SI their levels, R12 their heads,
-// DI the tile; Y0-Y2 a gathered A, B and C, Y3-Y5 temporaries, Y10 0xc0
-// bytes, Y11 0x3f bytes.
+// DI the tile; Y0-Y2 a gathered ql, ql and qh, Y3-Y6 temporaries, Y10
+// 0x30 bytes, Y11 0x0f bytes.
 
-// The row dwords of elements 4G..4G+3 of A, B or C into Y: G < 4, the
+// The dwords of bytes 4G..4G+3 of the rows' ql or qh into Y: G < 4, the
 // first words of the chunks at A and B (Q6X8_LO), else their second ones
 // (Q6X8_HI).
 #define Q6X8_LO(A, B, Y) \
@@ -235,22 +248,30 @@ rq6xdone:
 	VPSRLD $16, Y, Y; \
 	VPBLENDW $0xaa, (B)(SI), Y, Y
 
-// The four level registers of elements 4G..4G+3 (through DW from the
-// chunks at CA and CB) to the tile at OUT, OUT+256, OUT+512 and OUT+768.
+// Nibbles L (low four bits) and qh bits Q (bits 4-5) as levels to OFF(DI).
+#define Q6X8_PUT(L, Q, OFF) \
+	VPAND Y11, L, Y3; \
+	VPAND Y10, Q, Y4; \
+	VPOR Y4, Y3, Y3; \
+	VMOVDQU Y3, OFF(DI)
+
+// The four level registers of bytes 4G..4G+3 (through DW from the chunks
+// at CA and CB) to the tile at OUT, OUT+256, OUT+512 and OUT+768.
 #define Q6X8_GROUP(DW, CA, CB, OUT) \
 	DW(CA, CB, Y0); \
 	DW(CA+32, CB+32, Y1); \
 	DW(CA+64, CB+64, Y2); \
-	VPAND Y0, Y11, Y3; \
-	VMOVDQU Y3, (OUT)(DI); \
-	VPAND Y1, Y11, Y3; \
-	VMOVDQU Y3, (OUT+256)(DI); \
-	VPAND Y2, Y11, Y3; \
-	VMOVDQU Y3, (OUT+512)(DI); \
-	Q6X_LEVEL3(Y0, Y1, Y2, Y10, Y4, Y3); \
-	VMOVDQU Y3, (OUT+768)(DI)
+	VPSLLW $4, Y2, Y6; \
+	Q6X8_PUT(Y0, Y6, OUT); \
+	VPSLLW $2, Y2, Y6; \
+	Q6X8_PUT(Y1, Y6, OUT+256); \
+	VPSRLW $4, Y0, Y0; \
+	Q6X8_PUT(Y0, Y2, OUT+512); \
+	VPSRLW $4, Y1, Y1; \
+	VPSRLW $2, Y2, Y6; \
+	Q6X8_PUT(Y1, Y6, OUT+768)
 
-// Chunks 2M and 2M+1 of half H: elements 4M.. and 16+4M.. of the half.
+// Chunks 2M and 2M+1 of half H: bytes 4M.. and 16+4M.. of each quarter.
 #define Q6X8_CHUNKS(H, M) \
 	Q6X8_GROUP(Q6X8_LO, 768*H+192*M, 768*H+192*M+96, 1024*H+32*M); \
 	Q6X8_GROUP(Q6X8_HI, 768*H+192*M, 768*H+192*M+96, 1024*H+128+32*M)
@@ -273,10 +294,10 @@ TEXT ·repackV8Q6_KX8(SB), NOSPLIT, $0-40
 	MOVQ dst+32(FP), DI
 	IMUL3Q $1536, CX, R12
 	ADDQ SI, R12
-	MOVL $0x3f3f3f3f, AX
+	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
-	MOVL $0xc0c0c0c0, AX
+	MOVL $0x30303030, AX
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
 	TESTQ CX, CX

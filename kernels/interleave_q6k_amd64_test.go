@@ -164,21 +164,3 @@ func TestRepackV8Q6_KX8(t *testing.T) {
 		}
 	}
 }
-
-// repackV8Q6_KX8's rate alone: prefill repacks every Q6_K group it
-// multiplies (BenchmarkInterleavedPrefill measures it in a product).
-func BenchmarkRepackV8Q6_KX8(b *testing.B) {
-	if _, err := paths["avx2"](); err != nil {
-		b.Skip("no avx2:", err)
-	}
-	const nb, tile = 16, 2848
-	group := make([]byte, interleaveRows*nb*q6KBytes)
-	for i := range group {
-		group[i] = byte(i * 13)
-	}
-	dst := make([]byte, nb*tile)
-	b.SetBytes(int64(len(group)))
-	for b.Loop() {
-		repackV8Q6_KX8(nb, &group[0], nb*q6KBytes, 0xff, &dst[0])
-	}
-}
