@@ -30,9 +30,12 @@ var Qwen05B = LayerShape{Hidden: 896, KV: 128, FFN: 4864}
 type decodeStack struct {
 	mats  []kernels.Matrix
 	bytes int // weight bytes read per step
-	x     []float32
-	y     []float32
-	work  []byte
+	// products are the weight bytes of one layer's products (layerGroups),
+	// in order: what LayerProbe reads to give decode's ceiling.
+	products []int
+	x        []float32
+	y        []float32
+	work     []byte
 }
 
 // newDecodeStack builds enough layers of shape s in format t to hold at
@@ -90,6 +93,13 @@ func newDecodeStack(t kernels.Type, s LayerShape, minBytes int, rng *rand.Rand) 
 			maxCols, maxRows = max(maxCols, sh.cols), max(maxRows, sh.rows)
 			work = max(work, kernels.MatMulWork(m, 1))
 		}
+	}
+	for _, g := range layerGroups {
+		n := 0
+		for _, m := range st.mats[g[0]:g[1]] {
+			n += len(m.Data)
+		}
+		st.products = append(st.products, n)
 	}
 	st.x = make([]float32, maxCols)
 	for i := range st.x {

@@ -114,6 +114,9 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 			r.Notes = appendOnce(r.Notes, fmt.Sprintf("kernels: %s skipped: %v", name, err))
 			continue
 		}
+		if err := layerReads(ctx, r, opts, name, stack, progress); err != nil {
+			return err
+		}
 		for _, path := range opts.Paths {
 			if err := kernels.SetPath(path); err != nil {
 				return fmt.Errorf("bench: kernel path %q: %w", path, err)
@@ -185,6 +188,35 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				progress("kernels %-6s %-16s t=%d  %8.1f %s", path, c.test, c.threads, med, c.unit)
 			}
 		}
+	}
+	return nil
+}
+
+// layerReads adds the figure "layer-read TYPE" at each of opts.Threads,
+// where opts.Probe is a LayerProbe: the ceiling of the decode test, its
+// stack's products read with nothing else (probe.LayerRead). It is the same
+// for every kernel path, so it is measured once per format.
+func layerReads(ctx context.Context, r *Report, opts KernelOptions, name string, stack *decodeStack, progress func(string, ...any)) error {
+	lp, ok := opts.Probe.(LayerProbe)
+	if !ok || stack == nil {
+		return nil
+	}
+	for _, t := range opts.Threads {
+		var samples []float64
+		for range opts.Reps + 1 { // the first is a warm-up
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			v, err := lp.LayerRead(t, stack.products)
+			if err != nil {
+				return err
+			}
+			samples = append(samples, v)
+		}
+		samples = samples[1:]
+		r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "layer-read " + name, Threads: t, Path: lp.Name(), Unit: UnitGBPerSec, Samples: samples})
+		_, med, _ := Summary(samples)
+		progress("probe  %-16s t=%d  %8.1f %s", "layer-read "+name, t, med, UnitGBPerSec)
 	}
 	return nil
 }

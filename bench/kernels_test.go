@@ -73,6 +73,15 @@ func TestRunKernels(t *testing.T) {
 			t.Errorf("probe at %d threads: %+v, want %d samples", threads, f, want)
 		}
 	}
+	// Each format's decode ceiling, once for all paths, at each thread count.
+	for _, typ := range []string{"Q8_0", "Q4_0"} {
+		for _, threads := range []int{1, 2} {
+			f := r.Find(Key{SuiteProbe, SystemProbe, "", "layer-read " + typ, threads, "kernels/probe", UnitGBPerSec})
+			if f == nil || len(f.Samples) != 2 || f.Min <= 0 {
+				t.Errorf("layer-read %s at %d threads: %+v", typ, threads, f)
+			}
+		}
+	}
 	// A format the kernels cannot compute with is a note, not a failure.
 	if skip != "" && (len(r.Notes) != 1 || !strings.Contains(r.Notes[0], skip)) {
 		t.Errorf("notes %q", r.Notes)
@@ -107,6 +116,16 @@ func TestDecodeStack(t *testing.T) {
 		}
 		if sum != st.bytes {
 			t.Fatalf("%v: bytes %d, matrices hold %d", c.typ, st.bytes, sum)
+		}
+		// The layer-read probe reads a layer's products: q, k and v
+		// together, o, gate and up together, down.
+		layer := 0
+		for _, m := range st.mats[:7] {
+			layer += len(m.Data)
+		}
+		p := st.products
+		if len(p) != 4 || p[0]+p[1]+p[2]+p[3] != layer || p[1] != len(st.mats[3].Data) || p[3] != len(st.mats[6].Data) {
+			t.Fatalf("%v: products %v of a %d-byte layer", c.typ, p, layer)
 		}
 		st.step()
 	}

@@ -71,3 +71,25 @@ func (p KernelsProbe) Int8(threads int) (float64, error) {
 	}
 	return probe.Int8Peak(o), nil
 }
+
+// A LayerProbe also measures the ceiling of decode's access pattern:
+// reads of a layer's products one after another, the threads meeting after
+// each (see probe.LayerRead). A probe without it leaves that figure out.
+type LayerProbe interface {
+	Probe
+	// LayerRead streams products of these sizes in bytes, one sample.
+	LayerRead(threads int, products []int) (gbPerSec float64, err error)
+}
+
+// LayerRead is probe.LayerRead with threads threads, in GB/s.
+func (p KernelsProbe) LayerRead(threads int, products []int) (float64, error) {
+	o, err := p.options(threads)
+	if err != nil {
+		return 0, err
+	}
+	v := probe.LayerRead(o, products)
+	if v == 0 {
+		return 0, fmt.Errorf("bench: layer-read probe: products %v do not fit %d threads and the buffer", products, threads)
+	}
+	return v, nil
+}

@@ -18,6 +18,8 @@ func sampleReport() *Report {
 	r.Started = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "read-bandwidth", Threads: 2, Path: "builtin", Unit: UnitGBPerSec, Samples: []float64{40, 39, 41}})
 	r.Add(Figure{Suite: SuiteKernels, System: SystemPith, Test: "matvec Q4_0", Threads: 2, Path: "avx2", Unit: UnitGBPerSec, Samples: []float64{20, 20, 20}})
+	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "layer-read Q8_0", Threads: 2, Path: "builtin", Unit: UnitGBPerSec, Samples: []float64{30, 32}})
+	r.Add(Figure{Suite: SuiteKernels, System: SystemPith, Test: "decode Q8_0", Threads: 2, Path: "avx2", Unit: UnitGBPerSec, Samples: []float64{24, 28, 26}, Paired: []float64{0.6, 0.7, 0.65}})
 	for _, sys := range []string{SystemPith, SystemLlama} {
 		scale := 1.0
 		if sys == SystemLlama {

@@ -1,0 +1,170 @@
+package probe
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// LayerRead streams a buffer of o.Bytes the way a decode step reads a
+// model's weights, and returns the best rate of o.Repeats samples in GB/s:
+// one product after another of the given sizes in bytes (a layer's, say,
+// repeated), each split into one contiguous share per thread, every thread
+// waiting for the whole product to be read before it starts the next,
+// because a decode step's next product reads the last one's output. Each
+// product reads the next bytes of the buffer, so every byte comes from
+// memory, as the weights do.
+//
+// It is the ceiling of decode on this memory system, with nothing but the
+// reads and the cheapest hand-off: each product starts every thread's
+// stream afresh and ends it at the meeting, which costs microseconds where
+// a product is a few hundred KiB per thread (a Qwen2.5-0.5B layer's
+// attention products are), so it is below ReadBandwidth's long streams.
+// Decode kernels that reach it lose nothing of their own. (At one thread
+// the products follow one another in the buffer, one stream, so it reads
+// about as fast as ReadBandwidth.)
+//
+// As the kernels' pool does, a thread that has read its share takes
+// pieces from the back of the others', so that a thread the OS has taken
+// away (the machines here are shared) holds up a product by a piece, not
+// by a time slice. Sizes must be at least one readStep per thread and at
+// most the buffer; otherwise it returns 0.
+func LayerRead(o Options, products []int) float64 {
+	o = o.withDefaults()
+	if len(products) == 0 {
+		return 0
+	}
+	for _, n := range products {
+		if n < o.Threads*readStep || n > o.Bytes {
+			return 0
+		}
+	}
+	buf := touched(o.Bytes)
+	best := 0.0
+	for range o.Repeats {
+		best = max(best, layerRead(buf, products, o.Threads, o.MinTime))
+	}
+	return best
+}
+
+// piece is the most bytes a thread reads per claim: small enough that
+// the others can share out a late thread's rest, large enough that the
+// claims cost nothing against the reads.
+const piece = 64 << 10
+
+// A share is one thread's range of the current product, in pieces, with
+// the round it belongs to, and the bytes that thread has read in all
+// rounds so far; on a cache line of its own.
+type share struct {
+	// word is (round+1)<<40 | lo<<20 | hi, lo and hi in pieces of the
+	// product: an owner claims at lo, a thief at hi. A word of an older
+	// round stands for the thread's whole share of the current one.
+	word atomic.Uint64
+	done atomic.Int64
+	_    [48]byte
+}
+
+const (
+	pieceBits = 20
+	pieceMask = 1<<pieceBits - 1
+)
+
+// layerRead is one sample of LayerRead: rounds of one product each until
+// minTime has passed, then the rate of the rounds' bytes over the time.
+func layerRead(buf []byte, products []int, threads int, minTime time.Duration) float64 {
+	shares := make([]share, threads)
+	// stop is the last round. A thread that sees the time is up sets it
+	// before it counts a piece as read, so it is set before any thread
+	// sees the round complete, and every thread stops after the same one.
+	var stop atomic.Int64
+	stop.Store(-1)
+	var total int64 // bytes of the rounds read, as thread 0 counts them
+	start := time.Now()
+	sec := timeThreads(threads, func(t int) {
+		var v uint64
+		off, target := 0, int64(0)
+		for round := int64(0); ; round++ {
+			n := products[round%int64(len(products))] &^ (readStep - 1)
+			if off+n > len(buf) {
+				off = 0
+			}
+			target += int64(n)
+			pieces := (n + piece - 1) / piece
+			// Thread i's share is pieces [i·pieces/threads, (i+1)·pieces/threads).
+			claim := func(i int, front bool) (lo, hi int, ok bool) {
+				s := &shares[i].word
+				for {
+					w := s.Load()
+					a, b := int(w>>pieceBits&pieceMask), int(w&pieceMask)
+					switch tag := int64(w >> (2 * pieceBits)); {
+					case tag > round+1:
+						return 0, 0, false // the others have finished this round
+					case tag < round+1:
+						a, b = i*pieces/threads, (i+1)*pieces/threads
+					}
+					if a >= b {
+						return 0, 0, false
+					}
+					p := a
+					if front {
+						a++
+					} else {
+						b--
+						p = b
+					}
+					if s.CompareAndSwap(w, uint64(round+1)<<(2*pieceBits)|uint64(a)<<pieceBits|uint64(b)) {
+						return off + p*piece, off + min((p+1)*piece, n), true
+					}
+				}
+			}
+			for k := range threads {
+				i := (t + k) % threads
+				for {
+					lo, hi, ok := claim(i, k == 0)
+					if !ok {
+						break
+					}
+					v ^= readSum(buf[lo:hi])
+					if time.Since(start) >= minTime {
+						stop.Store(round)
+					}
+					shares[t].done.Add(int64(hi - lo))
+				}
+			}
+			// Wait for the pieces the others are still reading.
+			var since time.Time
+			for spins := 0; ; spins++ {
+				var sum int64
+				for i := range shares {
+					sum += shares[i].done.Load()
+				}
+				if sum >= target {
+					break
+				}
+				// A wait this long (the pool's spinFor) is for a thread
+				// the OS took away, perhaps to run another process on
+				// this core: yield, which hands a locked thread's core
+				// back to the OS for a moment and costs it microseconds,
+				// so only then.
+				if spins&255 == 255 {
+					if since.IsZero() {
+						since = time.Now()
+					} else if time.Since(since) > 100*time.Microsecond {
+						runtime.Gosched()
+					}
+				}
+			}
+			off += n
+			if stop.Load() == round {
+				if t == 0 {
+					total = target
+				}
+				break
+			}
+		}
+		sink.Lock()
+		sink.v += v
+		sink.Unlock()
+	})
+	return float64(total) / sec / 1e9
+}
