@@ -28,7 +28,8 @@ import (
 // pieces from the back of the others', so that a thread the OS has taken
 // away (the machines here are shared) holds up a product by a piece, not
 // by a time slice. Sizes must be at least one readStep per thread and at
-// most the buffer; otherwise it returns 0.
+// most the buffer; otherwise it returns 0. A sample ends after 2^24-1
+// products even before o.MinTime (see tagRounds).
 func LayerRead(o Options, products []int) float64 {
 	o = o.withDefaults()
 	if len(products) == 0 {
@@ -67,7 +68,26 @@ type share struct {
 const (
 	pieceBits = 20
 	pieceMask = 1<<pieceBits - 1
+	// tagRounds is how many rounds the tag of a share's word can tell
+	// apart: a sample stops after the last of them even before minTime,
+	// because the next round's tag would wrap to 0, read as an older
+	// round's, and every claim would restore the whole share, forever.
+	// (The smallest products, one readStep at one thread, go round in
+	// 45 ns here: 0.7 s.)
+	tagRounds = 1<<(64-2*pieceBits) - 1
 )
+
+// maxRounds is tagRounds, lowered by a test to see the stop at it.
+var maxRounds int64 = tagRounds
+
+// layerTrace, set only by tests, sees every range of buf a thread reads in
+// a round, and the round after which each thread stops, so that a test can
+// check that every round reads each byte of its product exactly once and
+// that all threads stop together.
+var layerTrace struct {
+	read func(t int, round int64, lo, hi int)
+	stop func(t int, round int64)
+}
 
 // layerRead is one sample of LayerRead: rounds of one product each until
 // minTime has passed, then the rate of the rounds' bytes over the time.
@@ -79,6 +99,7 @@ func layerRead(buf []byte, products []int, threads int, minTime time.Duration) f
 	var stop atomic.Int64
 	stop.Store(-1)
 	var total int64 // bytes of the rounds read, as thread 0 counts them
+	trace, last := layerTrace, maxRounds-1
 	start := time.Now()
 	sec := timeThreads(threads, func(t int) {
 		var v uint64
@@ -125,7 +146,10 @@ func layerRead(buf []byte, products []int, threads int, minTime time.Duration) f
 						break
 					}
 					v ^= readSum(buf[lo:hi])
-					if time.Since(start) >= minTime {
+					if trace.read != nil {
+						trace.read(t, round, lo, hi)
+					}
+					if round == last || time.Since(start) >= minTime {
 						stop.Store(round)
 					}
 					shares[t].done.Add(int64(hi - lo))
@@ -158,6 +182,9 @@ func layerRead(buf []byte, products []int, threads int, minTime time.Duration) f
 			if stop.Load() == round {
 				if t == 0 {
 					total = target
+				}
+				if trace.stop != nil {
+					trace.stop(t, round)
 				}
 				break
 			}
