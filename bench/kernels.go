@@ -55,6 +55,9 @@ type KernelOptions struct {
 //     (GFLOP/s, judged against the FMA probe and, as the kernels multiply
 //     int8, the int8 probe).
 //
+// Where opts.Probe is a LayerProbe, each format also adds the probe figure
+// "layer-read TYPE" at each of opts.Threads, decode's ceiling (layerReads).
+//
 // The kernel path and thread count in force before the call are restored.
 func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 	if opts.Paths == nil {
