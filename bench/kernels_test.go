@@ -86,6 +86,23 @@ func TestRunKernels(t *testing.T) {
 	if skip != "" && (len(r.Notes) != 1 || !strings.Contains(r.Notes[0], skip)) {
 		t.Errorf("notes %q", r.Notes)
 	}
+	// A layer the layer-read probe cannot split over the threads (less
+	// than its read step a thread) loses only that figure, with a note.
+	small := NewReport(Env{})
+	err = RunKernels(context.Background(), small, KernelOptions{
+		Types: []string{"Q8_0"}, Threads: []int{64}, Reps: 1, Paths: []string{kernels.Path()},
+		MinTime: time.Millisecond, Cols: 256, BigBytes: 1 << 16,
+		Layer: LayerShape{Hidden: 32, KV: 32, FFN: 32},
+		Probe: KernelsProbe{Bytes: 1 << 20, Repeats: 1, MinTime: time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.Find(Key{SuiteKernels, SystemPith, "", "decode Q8_0", 64, kernels.Path(), UnitGBPerSec}) == nil ||
+		small.Find(Key{SuiteProbe, SystemProbe, "", "layer-read Q8_0", 64, "kernels/probe", UnitGBPerSec}) != nil ||
+		len(small.Notes) != 1 || !strings.Contains(small.Notes[0], "layer-read Q8_0 at 64 threads skipped") {
+		t.Errorf("a layer too small for the layer-read probe: figures %d, notes %q", len(small.Figures), small.Notes)
+	}
 	if err := RunKernels(context.Background(), r, KernelOptions{Types: []string{"Q9_9"}}); err == nil {
 		t.Error("unknown type accepted")
 	}

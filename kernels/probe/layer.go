@@ -48,10 +48,10 @@ func LayerRead(o Options, products []int) float64 {
 	return best
 }
 
-// piece is the most bytes a thread reads per claim: small enough that
+// stealPiece is the most bytes a thread reads per claim: small enough that
 // the others can share out a late thread's rest, large enough that the
 // claims cost nothing against the reads.
-const piece = 64 << 10
+const stealPiece = 64 << 10
 
 // A share is one thread's range of the current product, in pieces, with
 // the round it belongs to, and the bytes that thread has read in all
@@ -110,7 +110,7 @@ func layerRead(buf []byte, products []int, threads int, minTime time.Duration) f
 				off = 0
 			}
 			target += int64(n)
-			pieces := (n + piece - 1) / piece
+			pieces := (n + stealPiece - 1) / stealPiece
 			// Thread i's share is pieces [i·pieces/threads, (i+1)·pieces/threads).
 			claim := func(i int, front bool) (lo, hi int, ok bool) {
 				s := &shares[i].word
@@ -134,7 +134,7 @@ func layerRead(buf []byte, products []int, threads int, minTime time.Duration) f
 						p = b
 					}
 					if s.CompareAndSwap(w, uint64(round+1)<<(2*pieceBits)|uint64(a)<<pieceBits|uint64(b)) {
-						return off + p*piece, off + min((p+1)*piece, n), true
+						return off + p*stealPiece, off + min((p+1)*stealPiece, n), true
 					}
 				}
 			}

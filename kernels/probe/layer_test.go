@@ -31,7 +31,7 @@ func TestLayerRead(t *testing.T) {
 	}
 }
 
-// piece is one range of the buffer a thread read in a round.
+// tracedPiece is one range of the buffer a thread read in a round.
 type tracedPiece struct {
 	round  int64
 	lo, hi int
@@ -69,13 +69,13 @@ func TestLayerReadPieces(t *testing.T) {
 		o        Options
 		products []int
 	}{
-		{"one thread", Options{Threads: 1, Bytes: 1 << 20, MinTime: time.Millisecond}, []int{580 << 10, 3*piece + 5*readStep + 3, 450 << 10}},
-		{"two threads, wrapping", Options{Threads: 2, Bytes: 1 << 20, MinTime: 2 * time.Millisecond}, []int{580 << 10, 450 << 10, 3*readStep + 17, 2 * piece}},
+		{"one thread", Options{Threads: 1, Bytes: 1 << 20, MinTime: time.Millisecond}, []int{580 << 10, 3*stealPiece + 5*readStep + 3, 450 << 10}},
+		{"two threads, wrapping", Options{Threads: 2, Bytes: 1 << 20, MinTime: 2 * time.Millisecond}, []int{580 << 10, 450 << 10, 3*readStep + 17, 2 * stealPiece}},
 		// More threads than this machine's cores: threads wait for ones
 		// the OS has not run yet, and take their pieces.
-		{"more threads than cores", Options{Threads: 2 * runtime.NumCPU(), Bytes: 1 << 20, MinTime: 2 * time.Millisecond}, []int{1 << 20, 5*piece + 7*readStep, 2 * runtime.NumCPU() * readStep}},
+		{"more threads than cores", Options{Threads: 2 * runtime.NumCPU(), Bytes: 1 << 20, MinTime: 2 * time.Millisecond}, []int{1 << 20, 5*stealPiece + 7*readStep, 2 * runtime.NumCPU() * readStep}},
 		{"no time", Options{Threads: 3, Bytes: 1 << 20, MinTime: time.Nanosecond}, []int{700 << 10}},
-		{"fewer pieces than threads", Options{Threads: 5, Bytes: 2 << 20, MinTime: time.Millisecond}, []int{2*piece + readStep, 5 * readStep}},
+		{"fewer pieces than threads", Options{Threads: 5, Bytes: 2 << 20, MinTime: time.Millisecond}, []int{2*stealPiece + readStep, 5 * readStep}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pieces, stops, rate := traceLayerRead(t, c.o, c.products)
@@ -109,7 +109,7 @@ func TestLayerReadPieces(t *testing.T) {
 				slices.SortFunc(ps, func(a, b tracedPiece) int { return a.lo - b.lo })
 				at := start
 				for _, p := range ps {
-					if p.lo != at || p.hi <= p.lo || p.hi-p.lo > piece || (p.hi-p.lo)%readStep != 0 {
+					if p.lo != at || p.hi <= p.lo || p.hi-p.lo > stealPiece || (p.hi-p.lo)%readStep != 0 {
 						t.Fatalf("round %d (%d bytes from %d): pieces %v", r, n, start, ps)
 					}
 					at = p.hi
