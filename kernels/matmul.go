@@ -37,11 +37,15 @@ func (m Matrix) Check() error {
 // layoutErr says why m's rows cannot be in m's layout (an unknown one, or
 // Interleaved8 for a type without it or rows that are not whole groups).
 func (m Matrix) layoutErr() error {
-	switch _, ok := interleavers[m.Type]; {
+	// RowMajor first: MatMul and MatVecGroup ask this of every matrix of
+	// every product, and the map lookup is for the other layout only.
+	switch {
 	case m.Layout == RowMajor:
+		return nil
 	case m.Layout != Interleaved8:
 		return fmt.Errorf("kernels: %v matrix has an unknown layout %v", m.Type, m.Layout)
-	case !ok || m.Rows%interleaveRows != 0:
+	}
+	if _, ok := interleavers[m.Type]; !ok || m.Rows%interleaveRows != 0 {
 		return fmt.Errorf("kernels: %v matrix of %d rows cannot be %v", m.Type, m.Rows, m.Layout)
 	}
 	return nil
