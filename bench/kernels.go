@@ -204,9 +204,10 @@ func layerReads(ctx context.Context, r *Report, opts KernelOptions, name string,
 	if !ok || stack == nil {
 		return nil
 	}
+threads:
 	for _, t := range opts.Threads {
 		var samples []float64
-		for range opts.Reps + 1 { // the first is a warm-up
+		for i := range opts.Reps + 1 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -216,15 +217,12 @@ func layerReads(ctx context.Context, r *Report, opts KernelOptions, name string,
 				// the threads, or larger than its buffer) leave the
 				// ceiling out; the kernels' figures stand without it.
 				r.Notes = appendOnce(r.Notes, fmt.Sprintf("kernels: layer-read %s at %d threads skipped: %v", name, t, err))
-				samples = nil
-				break
+				continue threads
 			}
-			samples = append(samples, v)
+			if i > 0 { // the first is a warm-up
+				samples = append(samples, v)
+			}
 		}
-		if len(samples) < 2 {
-			continue
-		}
-		samples = samples[1:]
 		r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "layer-read " + name, Threads: t, Path: lp.Name(), Unit: UnitGBPerSec, Samples: samples})
 		_, med, _ := Summary(samples)
 		progress("probe  %-16s t=%d  %8.1f %s", "layer-read "+name, t, med, UnitGBPerSec)
