@@ -66,6 +66,10 @@ var decodePrefetch func(p *byte, n int)
 
 const decodeAhead = 16 << 10
 
+// decodeOwn, where the build has one, asks for n bytes at p to come into
+// this core's cache for writing (see decodeInput).
+var decodeOwn func(p *byte, n int)
+
 // registerDecode adds a path's decode kernels from a build-specific file.
 func registerDecode(name string, m map[Type]decodeKernel) bool {
 	decodes[name] = m
@@ -102,12 +106,11 @@ func q81Bytes(m Matrix) int {
 }
 
 // matVecDecode is MatMul for one token with the decode kernel k; MatMul
-// has checked the buffers (work holds MatMulWork(w, 1) bytes: the converted
-// row, then room for k's records at a 64-byte boundary) and holds
-// opMu. quant is the path's Q8_0 quantiser, or nil.
+// has checked the buffers (work holds MatMulWork(w, 1) bytes: see
+// decodeInput) and holds opMu. quant is the path's Q8_0 quantiser, or nil.
 func matVecDecode(y []float32, w Matrix, x []float32, work []byte, xrb, wrb int, quant func(nb int, src *float32, dst *byte) bool, k decodeKernel) {
-	rec := decodeRecords(w, x, work, xrb, quant, k)
-	runGroup([][]float32{y}, []Matrix{w}, rec, wrb, k)
+	rec, own := decodeInput(w, x, work, xrb, quant, k)
+	runGroup([][]float32{y}, []Matrix{w}, rec, own, wrb, k)
 }
 
 // decodeFor is the active path's decode kernel for w (its type and

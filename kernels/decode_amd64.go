@@ -98,7 +98,7 @@ var (
 	_ = registerDecode("avx2", avx2Decode)
 	_ = registerDecode("avx512", avx512Decode())
 
-	_ = func() bool { decodePrefetch = prefetchV; return true }()
+	_ = func() bool { decodePrefetch, decodeOwn = prefetchV, prefetchW; return true }()
 )
 
 func avx512Decode() map[Type]decodeKernel {

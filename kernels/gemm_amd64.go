@@ -85,6 +85,9 @@ func gemmV16(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok i
 func prefetchV(p *byte, n int)
 
 //go:noescape
+func prefetchW(p *byte, n int)
+
+//go:noescape
 func repackVQ4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape

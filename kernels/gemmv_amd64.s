@@ -501,6 +501,24 @@ pfloop:
 pfdone:
 	RET
 
+// func prefetchW(p *byte, n int)
+// Asks for the n bytes at p to come into the cache for writing, owned by
+// this core (see decodeInput). The assembler has no PREFETCHW, hence the
+// bytes: 0F 0D /1 with ModRM 00 001 110, (SI). CPUs without the
+// instruction execute that encoding as a no-op.
+TEXT ·prefetchW(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+pwloop:
+	CMPQ SI, CX
+	JGE pwdone
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0E // PREFETCHW (SI)
+	ADDQ $64, SI
+	JMP pwloop
+pwdone:
+	RET
+
 // ---------------------------------------------------------------------------
 // Q4_1 and Q5_1 (value d·q + m, q unsigned: no offset needed) with Q8_1
 // activations, whose blocks carry s = dx·sum(x) rounded to F16. ggml's dot

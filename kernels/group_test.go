@@ -91,3 +91,49 @@ func TestMatVecGroupEqualsMatVec(t *testing.T) {
 		}
 	}
 }
+
+// Decode converts each token into the half of the work buffer the
+// previous product did not use (decodeInput). Consecutive products on one
+// buffer of exactly MatMulWork bytes, at an odd address, each with a new
+// token, must give what each token gives on a fresh buffer: a kernel that
+// read the other half would see the previous token (or zeros).
+func TestDecodeAlternatesWorkHalves(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	SetThreads(2)
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			typ        Type
+			rows, cols int
+		}{{Q4_0, 72, 896}, {Q8_0, 40, 4864}, {Q4_K, 64, 512}, {Q6_K, 33, 256}, {Q5_0, 17, 96}, {Q4_1, 24, 64}} {
+			rb := mustRowBytes(t, c.typ, c.cols)
+			w := Matrix{Type: c.typ, Rows: c.rows, Cols: c.cols, Data: make([]byte, c.rows*rb)}
+			for i := range c.rows {
+				QuantizeRow(c.typ, w.Data[i*rb:(i+1)*rb], randRow(r, c.cols))
+			}
+			const calls = 5
+			var xs, wants [calls][]float32
+			for i := range calls {
+				xs[i], wants[i] = randRow(r, c.cols), make([]float32, c.rows)
+				MatVec(wants[i], w, xs[i], make([]byte, MatMulWork(w, 1)))
+			}
+			shared := make([]byte, MatMulWork(w, 1)+1)[1:]
+			for i := range calls {
+				got := make([]float32, c.rows)
+				for k := range got {
+					got[k] = float32(math.NaN())
+				}
+				MatVec(got, w, xs[i], shared)
+				for k := range got {
+					if math.Float32bits(got[k]) != math.Float32bits(wants[i][k]) {
+						t.Fatalf("%s %v call %d row %d: %v on the shared buffer, %v on a fresh one", path, c.typ, i, k, got[k], wants[i][k])
+					}
+				}
+			}
+		}
+	}
+}

@@ -54,8 +54,14 @@ func (m Matrix) layoutErr() error {
 // MatMulWork is the size of the work buffer MatMul needs for n tokens: the
 // activations converted to the weights' activation type, plus (for Q8_0
 // activations) their block scales as float32, so the fast kernels convert
-// each scale once per call rather than once per weight row.
+// each scale once per call rather than once per weight row; and at least
+// twice what one token needs, as decode converts into alternate halves of
+// it (see decodeInput).
 func MatMulWork(m Matrix, n int) int {
+	return max(matMulWork(m, n), 2*matMulWork(m, 1))
+}
+
+func matMulWork(m Matrix, n int) int {
 	rb, _ := m.Type.VecDotType().RowBytes(m.Cols)
 	return rb*n + dxBytes(m, n) + kBytes(m.Type, m.Cols, n) + q81Bytes(m)
 }

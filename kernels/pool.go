@@ -63,6 +63,10 @@ type splitRange struct {
 // A runner is one parallel operation: run covers indices [lo, hi).
 type runner interface{ run(lo, hi int) }
 
+// A postHook is a runner with work for the caller to start once the job
+// is posted, before it takes its share (groupJob's).
+type postHook interface{ posted() }
+
 // spinFor is how long an idle worker (or a waiting caller) spins before it
 // parks. Long enough to bridge the gap between two matrix products of one
 // forward pass, short enough not to matter to other processes.
@@ -258,6 +262,9 @@ func (p *pool) run(j runner, n, chunk int, split bool) {
 	p.state.Store(uint64(gen) << 32)
 	p.gen.Store(gen)
 	p.wakeAll()
+	if h, ok := j.(postHook); ok {
+		h.posted()
+	}
 	p.claim(0)
 	// Every chunk is claimed: close the job, then wait for the workers
 	// that joined to finish theirs.
