@@ -45,7 +45,7 @@ func newPrefillLayer(t kernels.Type, s LayerShape, tokens int, rng *rand.Rand) (
 	for i := range p.x {
 		p.x[i] = float32(rng.NormFloat64())
 	}
-	p.y = make([]float32, maxRows*tokens)
+	p.y = make([]float32, (2*maxRows+2*s.KV)*tokens) // the largest group's outputs side by side
 	p.work = make([]byte, work)
 	return p, nil
 }
@@ -62,9 +62,17 @@ func (p *prefillLayer) laidOut() (*prefillLayer, error) {
 	return &c, nil
 }
 
-// step multiplies every matrix of the layer by the batch once.
+// step multiplies every matrix of the layer by the batch once, grouped as
+// the model's prompt groups them (kernels.MatMulGroup): q, k and v
+// convert their shared input once, and so do gate and up.
 func (p *prefillLayer) step() {
-	for _, m := range p.mats {
-		kernels.MatMul(p.y[:m.Rows*p.tokens], m, p.x[:m.Cols*p.tokens], p.tokens, p.work)
+	for _, g := range layerGroups {
+		var ys [kernels.MaxGroup][]float32
+		off := 0
+		for i, m := range p.mats[g[0]:g[1]] {
+			ys[i] = p.y[off : off+m.Rows*p.tokens]
+			off += m.Rows * p.tokens
+		}
+		kernels.MatMulGroup(ys[:g[1]-g[0]], p.mats[g[0]:g[1]], p.x[:p.mats[g[0]].Cols*p.tokens], p.tokens, p.work)
 	}
 }

@@ -19,17 +19,6 @@ func TestMatVecGroupEqualsMatVec(t *testing.T) {
 	r := rand.New(rand.NewPCG(seed, 11))
 	defer SetPath(Path())
 	defer SetThreads(Threads())
-	matrix := func(typ Type, rows, cols int) Matrix {
-		rb, err := typ.RowBytes(cols)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rows*rb)}
-		for i := range rows {
-			QuantizeRow(typ, w.Data[i*rb:(i+1)*rb], randRow(r, cols))
-		}
-		return w
-	}
 	for _, path := range Paths() {
 		if err := SetPath(path); err != nil {
 			t.Fatal(err)
@@ -57,7 +46,7 @@ func TestMatVecGroupEqualsMatVec(t *testing.T) {
 				var ys, want [][]float32
 				work := 0
 				for i, typ := range c.types {
-					w := matrix(typ, c.rows[i], c.cols)
+					w := randomMatrix(t, r, typ, c.rows[i], c.cols)
 					ws = append(ws, w)
 					work = max(work, MatMulWork(w, 1))
 					y := make([]float32, w.Rows+2)
@@ -110,11 +99,7 @@ func TestDecodeAlternatesWorkHalves(t *testing.T) {
 			typ        Type
 			rows, cols int
 		}{{Q4_0, 72, 896}, {Q8_0, 40, 4864}, {Q4_K, 64, 512}, {Q6_K, 33, 256}, {Q5_0, 17, 96}, {Q4_1, 24, 64}} {
-			rb := mustRowBytes(t, c.typ, c.cols)
-			w := Matrix{Type: c.typ, Rows: c.rows, Cols: c.cols, Data: make([]byte, c.rows*rb)}
-			for i := range c.rows {
-				QuantizeRow(c.typ, w.Data[i*rb:(i+1)*rb], randRow(r, c.cols))
-			}
+			w := randomMatrix(t, r, c.typ, c.rows, c.cols)
 			const calls = 5
 			var xs, wants [calls][]float32
 			for i := range calls {
@@ -136,4 +121,89 @@ func TestDecodeAlternatesWorkHalves(t *testing.T) {
 			}
 		}
 	}
+}
+
+// MatMulGroup gives, bit for bit, what MatMul gives on each matrix of the
+// group, for batches below and above the row-lane kernels' threshold, on
+// every path and at one and two threads: for groups of one type (one
+// conversion), mixed groups (a conversion per run of one type), layouts
+// mixed within a run, and with poisoned outputs and guards.
+func TestMatMulGroupEqualsMatMul(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 12))
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			for _, c := range []struct {
+				types []Type
+				rows  []int
+				cols  int
+			}{
+				{[]Type{Q4_0, Q4_0, Q4_0}, []int{64, 16, 16}, 256},
+				{[]Type{Q8_0, Q8_0}, []int{48, 32}, 224},
+				{[]Type{Q4_K, Q4_K}, []int{32, 48}, 512},
+				{[]Type{Q6_K, Q6_K, Q6_K}, []int{16, 8, 24}, 256},
+				{[]Type{Q4_1, Q4_1}, []int{24, 40}, 64},
+				{[]Type{Q4_K, Q6_K, Q4_K}, []int{16, 32, 8}, 256}, // three runs
+				{[]Type{Q5_0, Q5_0, Q8_0}, []int{40, 16, 24}, 96},
+			} {
+				for _, n := range []int{2, 5, 16, 37} {
+					name := fmt.Sprintf("%s/%dthreads/%v/%d tokens", path, threads, c.types, n)
+					var ws []Matrix
+					var ys, want [][]float32
+					work := 0
+					for i, typ := range c.types {
+						w := randomMatrix(t, r, typ, c.rows[i], c.cols)
+						if i == 1 && w.Rows%8 == 0 {
+							// Another layout within the run, where the type has one.
+							if il, err := interleave(w); err == nil {
+								w = il
+							}
+						}
+						ws = append(ws, w)
+						work = max(work, MatMulWork(w, n))
+						y := make([]float32, n*w.Rows+2)
+						for k := range y {
+							y[k] = float32(math.NaN())
+						}
+						y[n*w.Rows], y[n*w.Rows+1] = 7, 7 // guards
+						ys = append(ys, y[:n*w.Rows])
+						want = append(want, make([]float32, n*w.Rows))
+					}
+					x := randRow(r, n*c.cols)
+					buf := make([]byte, work)
+					for i, w := range ws {
+						MatMul(want[i], w, x, n, buf)
+					}
+					MatMulGroup(ys, ws, x, n, buf)
+					for i := range ws {
+						for k, v := range ys[i] {
+							if math.Float32bits(v) != math.Float32bits(want[i][k]) {
+								t.Fatalf("%s: matrix %d element %d: group %v, MatMul %v", name, i, k, v, want[i][k])
+							}
+						}
+						if g := ys[i][:len(ys[i])+2]; g[len(g)-2] != 7 || g[len(g)-1] != 7 {
+							t.Fatalf("%s: matrix %d: guards overwritten", name, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// randomMatrix is a rows×cols matrix of typ quantised from random rows.
+func randomMatrix(t *testing.T, r *rand.Rand, typ Type, rows, cols int) Matrix {
+	rb := mustRowBytes(t, typ, cols)
+	w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: make([]byte, rows*rb)}
+	for i := range rows {
+		QuantizeRow(typ, w.Data[i*rb:(i+1)*rb], randRow(r, cols))
+	}
+	return w
 }

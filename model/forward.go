@@ -242,12 +242,13 @@ type product struct {
 	w kernels.Matrix
 }
 
-// matMuls runs products that share their input x. Decoding one token
-// with quantised weights, they go to the kernels as one group (one
-// dispatch over all their rows: see kernels.MatVecGroup); otherwise one
-// after the other through matMul.
+// matMuls runs products that share their input x. With quantised
+// weights they go to the kernels as one group: decoding one token, one
+// dispatch over all their rows (kernels.MatVecGroup); for a prompt, one
+// conversion of the batch per run of matrices of one type
+// (kernels.MatMulGroup). Otherwise one after the other through matMul.
 func (s *State) matMuls(x []float32, n int, ps ...product) {
-	quantised := n == 1
+	quantised := true
 	for _, p := range ps {
 		quantised = quantised && p.w.Type != kernels.F16 && p.w.Type != kernels.BF16 && p.w.Type != kernels.F32
 	}
@@ -262,7 +263,7 @@ func (s *State) matMuls(x []float32, n int, ps ...product) {
 	for i, p := range ps {
 		ys[i], ws[i] = p.y, p.w
 	}
-	kernels.MatVecGroup(ys[:len(ps)], ws[:len(ps)], x, s.work)
+	kernels.MatMulGroup(ys[:len(ps)], ws[:len(ps)], x, n, s.work)
 }
 
 // roundF16 rounds every element of x to the nearest F16 value, in place.
