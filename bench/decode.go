@@ -129,15 +129,23 @@ func (st *decodeStack) step() {
 	per := layerGroups[len(layerGroups)-1][1]
 	for l := 0; l+per <= len(st.mats); l += per {
 		for _, g := range layerGroups {
-			var ys [kernels.MaxGroup][]float32
-			off := 0
-			for i, m := range st.mats[l+g[0] : l+g[1]] {
-				ys[i] = st.y[off : off+m.Rows]
-				off += m.Rows
-			}
-			kernels.MatVecGroup(ys[:g[1]-g[0]], st.mats[l+g[0]:l+g[1]], st.x, st.work)
+			mats := st.mats[l+g[0] : l+g[1]]
+			ys := groupOutputs(st.y, mats, 1)
+			kernels.MatVecGroup(ys[:len(mats)], mats, st.x, st.work)
 		}
 	}
+}
+
+// groupOutputs splits y into the outputs of a group's matrices for tokens
+// tokens, side by side.
+func groupOutputs(y []float32, mats []kernels.Matrix, tokens int) [kernels.MaxGroup][]float32 {
+	var ys [kernels.MaxGroup][]float32
+	off := 0
+	for i, m := range mats {
+		ys[i] = y[off : off+m.Rows*tokens]
+		off += m.Rows * tokens
+	}
+	return ys
 }
 
 // layerGroups are the products of a layer's seven matrices (in

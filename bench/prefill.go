@@ -67,12 +67,8 @@ func (p *prefillLayer) laidOut() (*prefillLayer, error) {
 // convert their shared input once, and so do gate and up.
 func (p *prefillLayer) step() {
 	for _, g := range layerGroups {
-		var ys [kernels.MaxGroup][]float32
-		off := 0
-		for i, m := range p.mats[g[0]:g[1]] {
-			ys[i] = p.y[off : off+m.Rows*p.tokens]
-			off += m.Rows * p.tokens
-		}
-		kernels.MatMulGroup(ys[:g[1]-g[0]], p.mats[g[0]:g[1]], p.x[:p.mats[g[0]].Cols*p.tokens], p.tokens, p.work)
+		mats := p.mats[g[0]:g[1]]
+		ys := groupOutputs(p.y, mats, p.tokens)
+		kernels.MatMulGroup(ys[:len(mats)], mats, p.x[:mats[0].Cols*p.tokens], p.tokens, p.work)
 	}
 }

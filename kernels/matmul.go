@@ -192,8 +192,9 @@ func MatMulGroup(ys [][]float32, ws []Matrix, x []float32, n int, work []byte) {
 		MatVecGroup(ys, ws, x, work)
 		return
 	}
+	var rbs [MaxGroup][2]int // each matrix's xrb and wrb
 	for i, w := range ws {
-		checkMatMul(ys[i], w, x, n, work)
+		rbs[i][0], rbs[i][1] = checkMatMul(ys[i], w, x, n, work)
 	}
 	if n == 0 {
 		return
@@ -202,11 +203,10 @@ func MatMulGroup(ys [][]float32, ws []Matrix, x []float32, n int, work []byte) {
 	defer opMu.Unlock()
 	for i := 0; i < len(ws); {
 		w0 := ws[i]
-		xrb, wrb := checkMatMul(ys[i], w0, x, n, work)
-		b := convertBatch(w0, x, n, work, xrb)
+		b := convertBatch(w0, x, n, work, rbs[i][0])
 		for ; i < len(ws) && ws[i].Type == w0.Type && ws[i].Cols == w0.Cols; i++ {
 			if ws[i].Rows > 0 {
-				multiplyBatch(ys[i], ws[i], n, wrb, &b)
+				multiplyBatch(ys[i], ws[i], n, rbs[i][1], &b)
 			}
 		}
 	}
