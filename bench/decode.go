@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/pith-project/pith/internal/hugemem"
 	"github.com/pith-project/pith/kernels"
 )
 
@@ -75,12 +76,18 @@ func newDecodeStack(t kernels.Type, s LayerShape, minBytes int, rng *rand.Rand) 
 		rowSets[m.cols] = rows
 	}
 	layers := max(1, (minBytes+layerBytes-1)/layerBytes)
+	// One buffer on huge pages holds every matrix, as one file's bytes on
+	// huge pages hold a model's (gguf.ReadFile): a stream of weights reads
+	// faster than from 4 KiB pages (internal/hugemem).
+	arena := hugemem.Make(layers * (layerBytes + 64*len(layer)))
 	st := &decodeStack{}
 	maxCols, maxRows, work := 0, 0, 0
 	for range layers {
 		for _, sh := range layer {
 			rows := rowSets[sh.cols]
-			data := make([]byte, sh.rows*len(rows)/distinctRows)
+			n := sh.rows * len(rows) / distinctRows
+			data := arena[:n:n]
+			arena = arena[align64(n):]
 			for off := 0; off < len(data); off += len(rows) {
 				copy(data[off:], rows)
 			}

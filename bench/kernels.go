@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pith-project/pith/internal/hugemem"
 	"github.com/pith-project/pith/kernels"
 )
 
@@ -284,17 +285,36 @@ func laidOut(m kernels.Matrix) (kernels.Matrix, error) {
 }
 
 // laidOutAll is laidOut of each of ms, in a slice of its own: the decode
-// stack's and the prefill layer's matrices.
+// stack's and the prefill layer's matrices. The copies it makes share one
+// buffer on huge pages, as the model's weights (see newDecodeStack).
 func laidOutAll(ms []kernels.Matrix) ([]kernels.Matrix, error) {
-	out := make([]kernels.Matrix, len(ms))
+	out := slices.Clone(ms)
+	var moved []int
+	total := 0
 	for i, m := range ms {
+		if kernels.PathLayout(m.Type, m.Rows, m.Cols) != m.Layout {
+			moved = append(moved, i)
+			total += align64(len(m.Data))
+		}
+	}
+	arena := hugemem.Make(total)
+	for _, i := range moved {
+		c := ms[i]
+		n := len(c.Data)
+		c.Data = arena[:n:n]
+		copy(c.Data, ms[i].Data)
+		arena = arena[align64(n):]
 		var err error
-		if out[i], err = laidOut(m); err != nil {
+		if out[i], err = kernels.Interleave(c); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
+
+// align64 rounds n up to a whole number of cache lines, where the next
+// matrix of a shared buffer starts (GGUF aligns tensors to 32 bytes).
+func align64(n int) int { return (n + 63) &^ 63 }
 
 func appendOnce(xs []string, s string) []string {
 	for _, x := range xs {

@@ -76,11 +76,12 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 		}
 		return json.NewEncoder(w).Encode(res)
 	}
-	f, err := gguf.Mmap(req.Model)
+	// Read whole, as pith-init reads it (on huge pages, which decode
+	// streams faster than a mapped file's 4 KiB pages: internal/hugemem).
+	f, err := gguf.ReadFile(req.Model, "")
 	if err != nil {
 		return fmt.Errorf("bench: model %q: %w", req.Model, err)
 	}
-	defer f.Close()
 	m, err := model.Load(f)
 	if err != nil {
 		return fmt.Errorf("bench: model %q: %w", req.Model, err)

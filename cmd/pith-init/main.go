@@ -26,7 +26,8 @@
 // runtime/harden (PID-1 duties), runtime/server with ohttp, bhttp and
 // arena (the sealed API, with its own Ollama wire types: ollama's api
 // package would bring its client, SSH keys and YAML), model, kernels,
-// gguf, tokenizer and chat (inference), attest (the report providers).
+// gguf, tokenizer and chat (inference), internal/hugemem (the model's
+// bytes on huge pages), attest (the report providers).
 // What comes from outside, and why:
 //
 //	golang.org/x/sys                 system calls (mounts, modules, netlink, reboot), CPU features
@@ -53,6 +54,7 @@ import (
 	"time"
 
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/internal/hugemem"
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/gguf"
 	"github.com/pith-project/pith/runtime/harden"
@@ -136,7 +138,8 @@ func run(parent context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pith-init: model refused: %w", err)
 	}
-	slog.Info("model checked", "bytes", len(model), "sha256", fmt.Sprintf("%x", cfg.ModelSHA256), "took", time.Since(t).Round(time.Millisecond))
+	pages, _ := hugemem.Stat(model)
+	slog.Info("model checked", "bytes", len(model), "huge_page_bytes", pages.Huge, "sha256", fmt.Sprintf("%x", cfg.ModelSHA256), "took", time.Since(t).Round(time.Millisecond))
 
 	err = serve(ctx, cfg, model)
 	clear(model)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pith-project/pith/internal/hugemem"
 )
 
 // Options sets the size and number of measurements.
@@ -103,13 +105,16 @@ var buffer struct {
 }
 
 // touched is a buffer of n bytes with every page written, so that a probe
-// reads memory, not the shared zero page.
+// reads memory, not the shared zero page. It is on huge pages where the
+// kernel offers them, as the model's weights are (internal/hugemem): the
+// probes measure the memory, and on 4 KiB pages they read 7% (one
+// thread) and 11% (two) slower here.
 func touched(n int) []byte {
 	buffer.Lock()
 	defer buffer.Unlock()
 	if len(buffer.b) != n {
 		buffer.b = nil // let the old one go before the new one is made
-		b := make([]byte, n)
+		b := hugemem.Make(n)
 		for i := range b {
 			b[i] = byte(i)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pith-project/pith/internal/hugemem"
 	"github.com/pith-project/pith/kernels"
 )
 
@@ -207,5 +208,44 @@ func TestReadFileAndMmap(t *testing.T) {
 	os.WriteFile(empty, nil, 0o600)
 	if _, err := Mmap(empty); err == nil {
 		t.Error("empty file mapped")
+	}
+}
+
+// A model-sized file comes into memory whole and equal, advised for huge
+// pages where the kernel offers them (decode streams it once per token).
+func TestReadFileLargeOnHugePages(t *testing.T) {
+	w := NewWriter()
+	const rows = 1 << 19 // blocks of 32 Q8_0 weights, 34 bytes each: 17 MiB
+	data := make([]byte, 34*rows)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := w.AddTensor("big.weight", kernels.Q8_0, []uint64{32 * 16, rows / 16}, data); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := w.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "big.gguf")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadFile(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f.Data, b.Bytes()) {
+		t.Fatal("ReadFile's bytes differ from the file's")
+	}
+	if !hugemem.Enabled() {
+		t.Skip("this kernel gives no transparent huge pages on request")
+	}
+	st, err := hugemem.Stat(f.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole := int64(len(f.Data)) &^ (hugemem.Size - 1); st.Advised != whole {
+		t.Errorf("%d KiB of a %d KiB file advised for huge pages, want %d", st.Advised>>10, len(f.Data)>>10, whole>>10)
 	}
 }
