@@ -32,7 +32,8 @@ type KernelOptions struct {
 	// and the size the bandwidth probe streams.
 	BigBytes int
 	// Probe, when set, takes one read-bandwidth sample before each sample
-	// of a decode figure, at its thread count, added to the probe's own
+	// of a decode figure and one after the last (see bracketed), at its
+	// thread count, added to the probe's own
 	// figure (ProbeThreads). Its samples should be as long as MinTime.
 	// The decode shares divide by the best probe sample of the run; the
 	// machines here are shared, and probe samples taken only at the start
@@ -168,23 +169,31 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				one := c.one
 				timeLoop(one, opts.MinTime/4) // warm-up: caches, pool threads, clocks
 				samples := make([]float64, 0, opts.Reps)
-				var paired []float64
+				probing := c.unit == UnitGBPerSec && opts.Probe != nil
+				var bws []float64 // read-bandwidth samples around decode's
+				probe := func() error {
+					bw, err := probeSample(r, opts.Probe, c.threads)
+					bws = append(bws, bw)
+					return err
+				}
 				for range opts.Reps {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					var bw float64
-					if c.unit == UnitGBPerSec && opts.Probe != nil {
-						var err error
-						if bw, err = probeSample(r, opts.Probe, c.threads); err != nil {
+					if probing {
+						if err := probe(); err != nil {
 							return err
 						}
 					}
 					calls, d := timeLoop(one, opts.MinTime)
 					samples = append(samples, c.per*float64(calls)/d.Seconds()/1e9)
-					if bw > 0 {
-						paired = append(paired, samples[len(samples)-1]/bw)
+				}
+				var paired []float64
+				if probing {
+					if err := probe(); err != nil {
+						return err
 					}
+					paired = bracketed(samples, bws)
 				}
 				f := Figure{Suite: SuiteKernels, System: SystemPith, Test: c.test, Threads: c.threads, Path: path, Unit: c.unit, Samples: samples, Paired: paired}
 				r.Add(f)
@@ -240,6 +249,24 @@ func probeSample(r *Report, p Probe, threads int) (float64, error) {
 	}
 	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "read-bandwidth", Threads: threads, Path: p.Name(), Unit: UnitGBPerSec, Samples: []float64{v}})
 	return v, nil
+}
+
+// bracketed divides each sample by the larger of the read-bandwidth
+// samples taken just before and just after it (bws holds one more than
+// samples): the machines here switch between memory systems of 35–40 and
+// 75–85 GB/s within seconds, and a pair whose window changed midway is
+// then judged against the faster one, never flattered by the slower.
+func bracketed(samples, bws []float64) []float64 {
+	if len(bws) != len(samples)+1 {
+		return nil
+	}
+	out := make([]float64, 0, len(samples))
+	for i, v := range samples {
+		if bw := max(bws[i], bws[i+1]); bw > 0 {
+			out = append(out, v/bw)
+		}
+	}
+	return out
 }
 
 // timeLoop calls f until at least d has passed and returns the number of

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -59,8 +60,9 @@ func TestRunKernels(t *testing.T) {
 			}
 		}
 	}
-	// A read-bandwidth sample before each decode sample, at its threads,
-	// and each decode sample's ratio to it.
+	// A read-bandwidth sample before each decode sample and after the
+	// last, at its threads, and each decode sample's ratio to those around
+	// it.
 	for _, path := range kernels.Paths() {
 		f := r.Find(Key{SuiteKernels, SystemPith, "", "decode Q4_0", 2, path, UnitGBPerSec})
 		if f == nil || len(f.Paired) != 2 || !(f.Paired[0] > 0) {
@@ -69,7 +71,7 @@ func TestRunKernels(t *testing.T) {
 	}
 	for _, threads := range []int{1, 2} {
 		f := r.Find(Key{SuiteProbe, SystemProbe, "", "read-bandwidth", threads, "kernels/probe", UnitGBPerSec})
-		if want := 2 * 2 * len(kernels.Paths()); f == nil || len(f.Samples) != want || f.Min <= 0 {
+		if want := (2 + 1) * 2 * len(kernels.Paths()); f == nil || len(f.Samples) != want || f.Min <= 0 {
 			t.Errorf("probe at %d threads: %+v, want %d samples", threads, f, want)
 		}
 	}
@@ -145,5 +147,29 @@ func TestDecodeStack(t *testing.T) {
 			t.Fatalf("%v: products %v of a %d-byte layer", c.typ, p, layer)
 		}
 		st.step()
+	}
+}
+
+func TestBracketedTakesTheFasterNeighbour(t *testing.T) {
+	for _, c := range []struct {
+		samples, bws, want []float64
+	}{
+		{[]float64{30, 60}, []float64{40, 80, 75}, []float64{30.0 / 80, 60.0 / 80}},
+		{[]float64{30}, []float64{40, 35}, []float64{30.0 / 40}},
+		{[]float64{30}, []float64{0, 50}, []float64{30.0 / 50}},
+		{[]float64{30}, []float64{0, 0}, nil},
+		{[]float64{30, 60}, []float64{40, 80}, nil}, // not bracketed
+		{nil, []float64{40}, nil},
+	} {
+		got := bracketed(c.samples, c.bws)
+		if len(got) != len(c.want) {
+			t.Errorf("bracketed(%v, %v) = %v, want %v", c.samples, c.bws, got, c.want)
+			continue
+		}
+		for i := range got {
+			if math.Abs(got[i]-c.want[i]) > 1e-12 {
+				t.Errorf("bracketed(%v, %v) = %v, want %v", c.samples, c.bws, got, c.want)
+			}
+		}
 	}
 }

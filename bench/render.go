@@ -263,7 +263,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "> note: "+n)
 	}
-	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a decode share's paired figure is the median of each sample divided by the read-bandwidth sample taken just before it (the same tenants), and its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system); llama.cpp ran interleaved with pith on the same file and threads.")
+	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a decode share's paired figure is the median of each sample divided by the larger of the read-bandwidth samples taken just before and just after it (the same tenants), and its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system); llama.cpp ran interleaved with pith on the same file and threads.")
 	return err
 }
 

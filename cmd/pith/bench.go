@@ -38,7 +38,8 @@ formats with tiled prefill kernels, also a Qwen2.5-0.5B-shaped layer times
 128 tokens at one thread and -t threads (GFLOP/s, against the FMA probe and
 the int8 probe). The probes run in the same process first, and a
 read-bandwidth sample (as long as a kernel sample, --min-time) before each
-decode sample; decode shares divide by the best of them. A layer-read probe
+decode sample and after the last; decode shares divide by the best of them,
+and their paired figures by the larger of the two around each sample. A layer-read probe
 per format reads the same layers' bytes with nothing else, the threads
 meeting after each product as decode's do: the ceiling of decode's access
 pattern, which its "layer reads" share divides by.
