@@ -212,7 +212,7 @@ func modelTokenize(args []string, reverse bool) error {
 	if err != nil {
 		return err
 	}
-	m, err := openModel(path, "")
+	m, err := openModelMapped(path)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ Example:
   pith run --summarize chat.txt --max-words 60 --verbose`,
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&modelPath, "model", "", "GGUF model file (default $PITH_MODEL or the demo model)")
-			fs.StringVar(&sha, "sha256", "", "read the whole model and check its SHA-256 (hex) before use")
+			fs.StringVar(&sha, "sha256", "", "check the model's SHA-256 (hex) before use")
 			fs.StringVar(&summarize, "summarize", "", "summarise the conversation in this file (- for stdin)")
 			fs.IntVar(&maxWords, "max-words", 80, "summary length limit in words, with --summarize")
 			fs.StringVar(&system, "system", "", "system message for a prompt")

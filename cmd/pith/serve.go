@@ -54,7 +54,7 @@ Example:
   pith summarize --url http://127.0.0.1:8080 --manifest /tmp/manifest.json --allow-dev chat.txt`,
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&modelPath, "model", "", "GGUF model file (default $PITH_MODEL or the demo model)")
-			fs.StringVar(&sha, "sha256", "", "read the whole model and check its SHA-256 (hex) before use")
+			fs.StringVar(&sha, "sha256", "", "check the model's SHA-256 (hex) before use")
 			fs.StringVar(&name, "name", "", "model name the Ollama API answers to (default from the file)")
 			fs.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
 			fs.StringVar(&attestMode, "attest", "auto", "attestation: auto (SEV-SNP or TDX), sev-snp, tdx, or dev (proves nothing)")
@@ -160,8 +160,8 @@ func describeModel(path string, m *model.Model) (modelInfo, error) {
 	}
 	sum := m.File.SHA256
 	if sum == ([32]byte{}) {
-		// Mapped, not yet hashed: hash the file itself, since loading
-		// rewrote weights in the mapping's private copy.
+		// Not hashed when read (a mapped file): hash the file itself,
+		// since loading rewrote weights in place.
 		if sum, err = fileSHA256(path); err != nil {
 			return modelInfo{}, err
 		}
