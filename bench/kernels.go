@@ -171,7 +171,7 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				samples := make([]float64, 0, opts.Reps)
 				probing := c.unit == UnitGBPerSec && opts.Probe != nil
 				var bws []float64 // read-bandwidth samples around decode's
-				probe := func() error {
+				sampleProbe := func() error {
 					bw, err := probeSample(r, opts.Probe, c.threads)
 					bws = append(bws, bw)
 					return err
@@ -181,7 +181,7 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 						return err
 					}
 					if probing {
-						if err := probe(); err != nil {
+						if err := sampleProbe(); err != nil {
 							return err
 						}
 					}
@@ -190,7 +190,7 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				}
 				var paired []float64
 				if probing {
-					if err := probe(); err != nil {
+					if err := sampleProbe(); err != nil {
 						return err
 					}
 					paired = bracketed(samples, bws)

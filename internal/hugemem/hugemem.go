@@ -27,8 +27,10 @@ const minBytes = 4 * Size
 
 // Make returns a zeroed slice of n bytes. From minBytes up, the slice
 // starts on a huge page boundary and the kernel has been asked to back it
-// with huge pages before anything touched it, since the kernel picks the
-// page size when a page is first written.
+// with huge pages before the caller writes it, since the kernel picks the
+// page size when a page is first touched. (Memory the Go heap hands out
+// again may already be backed by small pages; a fresh allocation of this
+// size comes untouched from the kernel.)
 func Make(n int) []byte {
 	if n < minBytes {
 		return make([]byte, n)

@@ -91,8 +91,10 @@ func readAll(path string) ([]byte, error) {
 		return io.ReadAll(fd)
 	}
 	data := hugemem.Make(int(st.Size()))
-	if _, err := io.ReadFull(fd, data); err != nil {
-		return nil, fmt.Errorf("reading %s: %w (did it shrink while being read?)", path, err)
+	if _, err := io.ReadFull(fd, data); errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s shrank while being read", path)
+	} else if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if n, _ := fd.Read(make([]byte, 1)); n != 0 {
 		return nil, fmt.Errorf("%s grew while being read", path)
