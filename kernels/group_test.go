@@ -17,68 +17,48 @@ func TestMatVecGroupEqualsMatVec(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 11))
-	defer SetPath(Path())
-	defer SetThreads(Threads())
-	for _, path := range Paths() {
-		if err := SetPath(path); err != nil {
-			t.Fatal(err)
-		}
-		for _, threads := range []int{1, 2} {
-			SetThreads(threads)
-			for _, c := range []struct {
-				types []Type
-				rows  []int
-				cols  int
-			}{
-				{[]Type{Q4_0}, []int{33}, 96},
-				{[]Type{Q4_0, Q4_0, Q4_0}, []int{896 / 8, 17, 17}, 896},
-				{[]Type{Q8_0, Q8_0}, []int{1, 300}, 224},
-				{[]Type{Q5_0, Q5_0}, []int{40, 7}, 896},
-				{[]Type{Q4_K, Q4_K, Q4_K, Q4_K}, []int{3, 64, 5, 129}, 512},
-				{[]Type{Q6_K, Q6_K}, []int{31, 2}, 256},
-				{[]Type{Q5_K, Q5_K}, []int{16, 16}, 768},
-				{[]Type{Q4_1, Q4_1}, []int{9, 100}, 64},
-				{[]Type{Q4_K, Q6_K, Q4_K}, []int{10, 20, 30}, 256}, // mixed: falls back
-				{[]Type{F16, F16}, []int{5, 6}, 64},                // no decode kernel
-			} {
-				name := fmt.Sprintf("%s/%dthreads/%v/%v", path, threads, c.types, c.rows)
-				var ws []Matrix
-				var ys, want [][]float32
-				work := 0
-				for i, typ := range c.types {
-					w := randomMatrix(t, r, typ, c.rows[i], c.cols)
-					ws = append(ws, w)
-					work = max(work, MatMulWork(w, 1))
-					y := make([]float32, w.Rows+2)
-					for k := range y {
-						y[k] = float32(math.NaN())
-					}
-					y[w.Rows], y[w.Rows+1] = 7, 7 // guards
-					ys = append(ys, y[:w.Rows])
-					want = append(want, make([]float32, w.Rows))
-				}
-				x := randRow(r, c.cols)
-				buf := make([]byte, work)
-				for i, w := range ws {
-					MatVec(want[i], w, x, buf)
-				}
-				MatVecGroup(ys, ws, x, buf)
-				for i := range ws {
-					for k, v := range ys[i] {
-						if math.Float32bits(v) != math.Float32bits(want[i][k]) {
-							t.Fatalf("%s: matrix %d row %d: group %v, MatVec %v", name, i, k, v, want[i][k])
-						}
-					}
-					if g := ys[i][:len(ys[i])+2]; g[len(g)-2] != 7 || g[len(g)-1] != 7 {
-						t.Fatalf("%s: matrix %d: wrote past its output", name, i)
-					}
-				}
-				if a := testing.AllocsPerRun(10, func() { MatVecGroup(ys, ws, x, buf) }); a != 0 {
-					t.Errorf("%s: %v allocations per call", name, a)
-				}
+	forPathsThreads(t, func(path string, threads int) {
+		for _, c := range []struct {
+			types []Type
+			rows  []int
+			cols  int
+		}{
+			{[]Type{Q4_0}, []int{33}, 96},
+			{[]Type{Q4_0, Q4_0, Q4_0}, []int{896 / 8, 17, 17}, 896},
+			{[]Type{Q8_0, Q8_0}, []int{1, 300}, 224},
+			{[]Type{Q5_0, Q5_0}, []int{40, 7}, 896},
+			{[]Type{Q4_K, Q4_K, Q4_K, Q4_K}, []int{3, 64, 5, 129}, 512},
+			{[]Type{Q6_K, Q6_K}, []int{31, 2}, 256},
+			{[]Type{Q5_K, Q5_K}, []int{16, 16}, 768},
+			{[]Type{Q4_1, Q4_1}, []int{9, 100}, 64},
+			{[]Type{Q4_K, Q6_K, Q4_K}, []int{10, 20, 30}, 256}, // mixed: falls back
+			{[]Type{F16, F16}, []int{5, 6}, 64},                // no decode kernel
+		} {
+			name := fmt.Sprintf("%s/%dthreads/%v/%v", path, threads, c.types, c.rows)
+			var ws []Matrix
+			var ys, want [][]float32
+			work := 0
+			for i, typ := range c.types {
+				w := randomMatrix(t, r, typ, c.rows[i], c.cols)
+				ws = append(ws, w)
+				work = max(work, MatMulWork(w, 1))
+				ys = append(ys, guardedOutput(w.Rows))
+				want = append(want, make([]float32, w.Rows))
+			}
+			x := randRow(r, c.cols)
+			buf := make([]byte, work)
+			for i, w := range ws {
+				MatVec(want[i], w, x, buf)
+			}
+			MatVecGroup(ys, ws, x, buf)
+			for i := range ws {
+				checkGuarded(t, fmt.Sprintf("%s: matrix %d: group against MatVec", name, i), ys[i], want[i])
+			}
+			if a := testing.AllocsPerRun(10, func() { MatVecGroup(ys, ws, x, buf) }); a != 0 {
+				t.Errorf("%s: %v allocations per call", name, a)
 			}
 		}
-	}
+	})
 }
 
 // Decode converts each token into the half of the work buffer the
@@ -132,69 +112,75 @@ func TestMatMulGroupEqualsMatMul(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 12))
-	defer SetPath(Path())
-	defer SetThreads(Threads())
-	for _, path := range Paths() {
-		if err := SetPath(path); err != nil {
-			t.Fatal(err)
-		}
-		for _, threads := range []int{1, 2} {
-			SetThreads(threads)
-			for _, c := range []struct {
-				types []Type
-				rows  []int
-				cols  int
-			}{
-				{[]Type{Q4_0, Q4_0, Q4_0}, []int{64, 16, 16}, 256},
-				{[]Type{Q8_0, Q8_0}, []int{48, 32}, 224},
-				{[]Type{Q4_K, Q4_K}, []int{32, 48}, 512},
-				{[]Type{Q6_K, Q6_K, Q6_K}, []int{16, 8, 24}, 256},
-				{[]Type{Q4_1, Q4_1}, []int{24, 40}, 64},
-				{[]Type{Q4_K, Q6_K, Q4_K}, []int{16, 32, 8}, 256}, // three runs
-				{[]Type{Q5_0, Q5_0, Q8_0}, []int{40, 16, 24}, 96},
-			} {
-				for _, n := range []int{2, 5, 16, 37} {
-					name := fmt.Sprintf("%s/%dthreads/%v/%d tokens", path, threads, c.types, n)
-					var ws []Matrix
-					var ys, want [][]float32
-					work := 0
-					for i, typ := range c.types {
-						w := randomMatrix(t, r, typ, c.rows[i], c.cols)
-						if i == 1 && w.Rows%8 == 0 {
-							// Another layout within the run, where the type has one.
-							if il, err := interleave(w); err == nil {
-								w = il
-							}
-						}
-						ws = append(ws, w)
-						work = max(work, MatMulWork(w, n))
-						y := make([]float32, n*w.Rows+2)
-						for k := range y {
-							y[k] = float32(math.NaN())
-						}
-						y[n*w.Rows], y[n*w.Rows+1] = 7, 7 // guards
-						ys = append(ys, y[:n*w.Rows])
-						want = append(want, make([]float32, n*w.Rows))
-					}
-					x := randRow(r, n*c.cols)
-					buf := make([]byte, work)
-					for i, w := range ws {
-						MatMul(want[i], w, x, n, buf)
-					}
-					MatMulGroup(ys, ws, x, n, buf)
-					for i := range ws {
-						for k, v := range ys[i] {
-							if math.Float32bits(v) != math.Float32bits(want[i][k]) {
-								t.Fatalf("%s: matrix %d element %d: group %v, MatMul %v", name, i, k, v, want[i][k])
-							}
-						}
-						if g := ys[i][:len(ys[i])+2]; g[len(g)-2] != 7 || g[len(g)-1] != 7 {
-							t.Fatalf("%s: matrix %d: guards overwritten", name, i)
+	forPathsThreads(t, func(path string, threads int) {
+		for _, c := range []struct {
+			types []Type
+			rows  []int
+			cols  int
+		}{
+			{[]Type{Q4_0, Q4_0, Q4_0}, []int{64, 16, 16}, 256},
+			{[]Type{Q8_0, Q8_0}, []int{48, 32}, 224},
+			{[]Type{Q4_K, Q4_K}, []int{32, 48}, 512},
+			{[]Type{Q6_K, Q6_K, Q6_K}, []int{16, 8, 24}, 256},
+			{[]Type{Q4_1, Q4_1}, []int{24, 40}, 64},
+			{[]Type{Q4_K, Q6_K, Q4_K}, []int{16, 32, 8}, 256}, // three runs
+			{[]Type{Q5_0, Q5_0, Q8_0}, []int{40, 16, 24}, 96},
+		} {
+			for _, n := range []int{2, 5, 16, 37} {
+				name := fmt.Sprintf("%s/%dthreads/%v/%d tokens", path, threads, c.types, n)
+				var ws []Matrix
+				var ys, want [][]float32
+				work := 0
+				for i, typ := range c.types {
+					w := randomMatrix(t, r, typ, c.rows[i], c.cols)
+					if i == 1 && w.Rows%8 == 0 {
+						// Another layout within the run, where the type has one.
+						if il, err := interleave(w); err == nil {
+							w = il
 						}
 					}
+					ws = append(ws, w)
+					work = max(work, MatMulWork(w, n))
+					ys = append(ys, guardedOutput(n*w.Rows))
+					want = append(want, make([]float32, n*w.Rows))
+				}
+				x := randRow(r, n*c.cols)
+				buf := make([]byte, work)
+				for i, w := range ws {
+					MatMul(want[i], w, x, n, buf)
+				}
+				MatMulGroup(ys, ws, x, n, buf)
+				for i := range ws {
+					checkGuarded(t, fmt.Sprintf("%s: matrix %d: group against MatMul", name, i), ys[i], want[i])
 				}
 			}
 		}
+	})
+}
+
+// guardedOutput is an output of n elements poisoned with NaN (an element
+// left unwritten fails checkGuarded) with two guard elements of 7 beyond
+// its length (so does a write past its end).
+func guardedOutput(n int) []float32 {
+	y := make([]float32, n+2)
+	for k := range y {
+		y[k] = float32(math.NaN())
+	}
+	y[n], y[n+1] = 7, 7
+	return y[:n]
+}
+
+// checkGuarded fails unless got (from guardedOutput) equals want bit for
+// bit and its guards are intact.
+func checkGuarded(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for k, v := range got {
+		if math.Float32bits(v) != math.Float32bits(want[k]) {
+			t.Fatalf("%s: element %d is %v, want %v", what, k, v, want[k])
+		}
+	}
+	if g := got[:len(got)+2]; g[len(g)-2] != 7 || g[len(g)-1] != 7 {
+		t.Fatalf("%s: wrote past its output", what)
 	}
 }
 

@@ -184,10 +184,9 @@ func TestInterleavedProductsEqualRowMajor(t *testing.T) {
 	t.Logf("%d outputs compared", compared)
 }
 
-// forPathsThreadsTypes runs f on every path, at one and two threads, for
-// every type with an Interleaved8 layout, and restores the path and the
-// threads after.
-func forPathsThreadsTypes(t *testing.T, f func(path string, threads int, typ Type)) {
+// forPathsThreads runs f on every path, at one and two threads, and
+// restores the path and the threads after.
+func forPathsThreads(t *testing.T, f func(path string, threads int)) {
 	defer SetPath(Path())
 	defer SetThreads(Threads())
 	for _, path := range Paths() {
@@ -196,11 +195,19 @@ func forPathsThreadsTypes(t *testing.T, f func(path string, threads int, typ Typ
 		}
 		for _, threads := range []int{1, 2} {
 			SetThreads(threads)
-			for _, typ := range interleavedTypes() {
-				f(path, threads, typ)
-			}
+			f(path, threads)
 		}
 	}
+}
+
+// forPathsThreadsTypes is forPathsThreads for every type with an
+// Interleaved8 layout.
+func forPathsThreadsTypes(t *testing.T, f func(path string, threads int, typ Type)) {
+	forPathsThreads(t, func(path string, threads int) {
+		for _, typ := range interleavedTypes() {
+			f(path, threads, typ)
+		}
+	})
 }
 
 // An interleaved product allocates nothing on any path.
