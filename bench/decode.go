@@ -85,9 +85,7 @@ func newDecodeStack(t kernels.Type, s LayerShape, minBytes int, rng *rand.Rand) 
 	for range layers {
 		for _, sh := range layer {
 			rows := rowSets[sh.cols]
-			n := sh.rows * len(rows) / distinctRows
-			data := arena[:n:n]
-			arena = arena[align64(n):]
+			data := carve(&arena, sh.rows*len(rows)/distinctRows)
 			for off := 0; off < len(data); off += len(rows) {
 				copy(data[off:], rows)
 			}

@@ -327,10 +327,8 @@ func laidOutAll(ms []kernels.Matrix) ([]kernels.Matrix, error) {
 	arena := hugemem.Make(total)
 	for _, i := range moved {
 		c := ms[i]
-		n := len(c.Data)
-		c.Data = arena[:n:n]
+		c.Data = carve(&arena, len(c.Data))
 		copy(c.Data, ms[i].Data)
-		arena = arena[align64(n):]
 		var err error
 		if out[i], err = kernels.Interleave(c); err != nil {
 			return nil, err
@@ -342,6 +340,14 @@ func laidOutAll(ms []kernels.Matrix) ([]kernels.Matrix, error) {
 // align64 rounds n up to a whole number of cache lines, where the next
 // matrix of a shared buffer starts (GGUF aligns tensors to 32 bytes).
 func align64(n int) int { return (n + 63) &^ 63 }
+
+// carve takes the next n bytes of *arena for one matrix (capped, so that
+// no append runs into the next) and moves *arena on to a cache line.
+func carve(arena *[]byte, n int) []byte {
+	b := (*arena)[:n:n]
+	*arena = (*arena)[align64(n):]
+	return b
+}
 
 func appendOnce(xs []string, s string) []string {
 	for _, x := range xs {
