@@ -35,20 +35,11 @@ func MatVecGroup(ys [][]float32, ws []Matrix, x []float32, work []byte) {
 		}
 		return
 	}
-	xt := w0.Type.VecDotType()
-	xrb, err1 := xt.RowBytes(w0.Cols)
-	wrb, err2 := w0.Type.RowBytes(w0.Cols)
-	if err1 != nil || err2 != nil {
-		panic(fmt.Sprintf("kernels: MatVecGroup: %v %v", err1, err2))
-	}
+	// The same contract as MatMul's for each matrix; they share a type
+	// and width, so the row sizes are the same.
+	var xrb, wrb int
 	for i, w := range ws {
-		if len(w.Data) < w.Rows*wrb || len(x) < w.Cols || len(ys[i]) < w.Rows || len(work) < MatMulWork(w, 1) {
-			panic(fmt.Sprintf("kernels: MatVecGroup of %v %dx%d: short buffers (weights %d, x %d, y %d, work %d bytes)",
-				w.Type, w.Rows, w.Cols, len(w.Data), len(x), len(ys[i]), len(work)))
-		}
-		if err := w.layoutErr(); err != nil {
-			panic(fmt.Sprintf("kernels: MatVecGroup: %v", err)) // as in MatMul
-		}
+		xrb, wrb = checkMatMul(ys[i], w, x, 1, work)
 	}
 	opMu.Lock()
 	defer opMu.Unlock()
