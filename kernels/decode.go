@@ -130,14 +130,19 @@ func decodeFor(w Matrix) (decodeKernel, bool) {
 // rowDot is the dot product of one row of t (n elements: a whole number of
 // blocks, as RowBytes ensures) with activations in t's VecDotType, through
 // a row kernel of the decode signature run on a single row.
+//
+// rowDot must stay small enough to inline: then rows is a known assembly
+// function at each call site, and out stays on the stack; called through
+// a func value, out escapes and every dot product allocates (which
+// TestInterleavedDoesNotAllocate catches). Hence the closure looks the
+// sizes up itself, rather than rowDot once.
 func rowDot(t Type, rows func(nb int, w *byte, wstride int, x *byte, out *float32, rows int)) vecDotFunc {
-	bs, wb, xb := t.BlockSize(), t.BlockBytes(), t.VecDotType().BlockBytes()
 	return func(n int, w, x []byte) float32 {
-		nb := n / bs
+		nb := n / t.BlockSize()
 		if nb == 0 {
 			return 0
 		}
-		_, _ = w[nb*wb-1], x[nb*xb-1]
+		_, _ = w[nb*t.BlockBytes()-1], x[nb*t.VecDotType().BlockBytes()-1]
 		var out float32
 		rows(nb, &w[0], 0, &x[0], &out, 1)
 		return out

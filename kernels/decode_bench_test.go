@@ -104,3 +104,39 @@ func alignedRecords(k decodeKernel, xq []byte, nb int) []byte {
 	k.records(nb, &xq[0], &x[0], k.off)
 	return x
 }
+
+// BenchmarkMatVecGroupFixed is the fixed cost of one decode product on the
+// caller, for a group of three 8-row matrices of Qwen2.5-0.5B's width
+// (its q, k and v are one group): the checks, the token's conversion, the
+// dispatch and a few rows of arithmetic. At two threads the other thread
+// waits through all but the arithmetic, every product of every token, so
+// this is the serial part of decode that the weights' stream cannot hide.
+func BenchmarkMatVecGroupFixed(b *testing.B) {
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	SetThreads(1)
+	r := rand.New(rand.NewPCG(7, 8))
+	const cols = 896
+	for _, typ := range []Type{Q4_0, Q4_K} {
+		cols := (cols + typ.BlockSize() - 1) / typ.BlockSize() * typ.BlockSize()
+		rb := mustRowBytesB(b, typ, cols)
+		for _, path := range Paths() {
+			if err := SetPath(path); err != nil {
+				b.Fatal(err)
+			}
+			var ws []Matrix
+			var ys [][]float32
+			for range 3 {
+				ws = append(ws, randMatrix(r, typ, 8, cols, rb))
+				ys = append(ys, make([]float32, 8))
+			}
+			x := randRow(r, cols)
+			work := make([]byte, MatMulWork(ws[0], 1))
+			b.Run(typ.String()+"/"+path, func(b *testing.B) {
+				for b.Loop() {
+					MatVecGroup(ys, ws, x, work)
+				}
+			})
+		}
+	}
+}

@@ -42,6 +42,9 @@ var portable = map[Type]*formatFuncs{
 	Q8_K: {dequantizeQ8_K, quantizeQ8_K, nil, Q8_K},
 }
 
+// portableOf is portable as a table (see byType).
+var portableOf = tableOf(portable)
+
 // funcs returns the functions of a type that can hold weights.
 func funcs(t Type) (*formatFuncs, error) {
 	f, err := codec(t)
@@ -56,7 +59,7 @@ func funcs(t Type) (*formatFuncs, error) {
 
 // codec returns the functions of any stored type, weights or activations.
 func codec(t Type) (*formatFuncs, error) {
-	f, ok := portable[t]
+	f, ok := portableOf.get(t)
 	if !ok || f == nil {
 		return nil, fmt.Errorf("kernels: type %v is not supported for computation", t)
 	}
@@ -70,7 +73,7 @@ func codec(t Type) (*formatFuncs, error) {
 // for float weights, where ggml would round activations to F16: keeping
 // them in F32 is at least as accurate).
 func (t Type) VecDotType() Type {
-	if f, ok := portable[t]; ok {
+	if f, ok := portableOf.get(t); ok {
 		return f.vecDotType
 	}
 	return F32
