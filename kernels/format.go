@@ -24,7 +24,7 @@ type formatFuncs struct {
 // portable holds every type the package stores. Q8_1 and Q8_K are
 // activation formats only (ggml has no dot product with them as weights),
 // so their vecDot is nil and funcs refuses them for computation.
-var portable = map[Type]*formatFuncs{
+var portable = [typeSlots]*formatFuncs{
 	F32:  {dequantizeF32, quantizeF32, dotF32, F32},
 	F16:  {dequantizeF16, quantizeF16, dotF16F32, F32},
 	BF16: {dequantizeBF16, quantizeBF16, dotBF16F32, F32},
@@ -42,8 +42,13 @@ var portable = map[Type]*formatFuncs{
 	Q8_K: {dequantizeQ8_K, quantizeQ8_K, nil, Q8_K},
 }
 
-// portableOf is portable as a table (see byType).
-var portableOf = tableOf(portable)
+// portableFor is t's portable functions, or nil where t has none.
+func portableFor(t Type) *formatFuncs {
+	if t < typeSlots {
+		return portable[t]
+	}
+	return nil
+}
 
 // funcs returns the functions of a type that can hold weights.
 func funcs(t Type) (*formatFuncs, error) {
@@ -59,8 +64,8 @@ func funcs(t Type) (*formatFuncs, error) {
 
 // codec returns the functions of any stored type, weights or activations.
 func codec(t Type) (*formatFuncs, error) {
-	f, ok := portableOf.get(t)
-	if !ok || f == nil {
+	f := portableFor(t)
+	if f == nil {
 		return nil, fmt.Errorf("kernels: type %v is not supported for computation", t)
 	}
 	return f, nil
@@ -73,7 +78,7 @@ func codec(t Type) (*formatFuncs, error) {
 // for float weights, where ggml would round activations to F16: keeping
 // them in F32 is at least as accurate).
 func (t Type) VecDotType() Type {
-	if f, ok := portableOf.get(t); ok {
+	if f := portableFor(t); f != nil {
 		return f.vecDotType
 	}
 	return F32

@@ -34,7 +34,11 @@ func TestRowFunctionsDoNotAllocate(t *testing.T) {
 	const n = 4 * QKK
 	x := randRow(r, n)
 	out := make([]float32, n)
-	for typ, f := range portable {
+	for i, f := range portable {
+		if f == nil {
+			continue
+		}
+		typ := Type(i)
 		rb, _ := typ.RowBytes(n)
 		q := make([]byte, rb)
 		if a := testing.AllocsPerRun(5, func() { _ = QuantizeRow(typ, q, x) }); a != 0 {

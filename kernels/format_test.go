@@ -138,7 +138,7 @@ func FuzzDequantize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, typ uint8, data []byte) {
 		tt := Type(typ)
-		if _, ok := portable[tt]; !ok {
+		if portableFor(tt) == nil {
 			return
 		}
 		n := len(data) / tt.BlockBytes() * tt.BlockSize()

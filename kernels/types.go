@@ -50,7 +50,7 @@ type geometry struct {
 	blockBytes int
 }
 
-var geometries = map[Type]geometry{
+var geometries = [typeSlots]geometry{
 	F32:  {"F32", 1, 4},
 	F16:  {"F16", 1, 2},
 	BF16: {"BF16", 1, 2},
@@ -68,63 +68,44 @@ var geometries = map[Type]geometry{
 	Q8_K: {"Q8_K", QKK, 4 + QKK + QKK/16*2},
 }
 
-// geometryOf is geometries as a table (see byType).
-var geometryOf = tableOf(geometries)
-
 // typeSlots bounds the types the package knows (BF16 is the largest), so
-// that a Type can index an array. Every product checks its matrix's and
-// activations' geometry and functions several times before it starts, on
-// the caller alone while the other threads wait, and with maps each of
-// those lookups took about 25 ns: a third of the fixed cost of a decode
-// group of three matrices of Qwen2.5-0.5B's width, 95 ns per matrix
+// that a Type indexes the tables of geometries and functions. Every
+// product checks its matrix's and activations' geometry and functions
+// several times before it starts, on the caller alone while the other
+// threads wait, and when the tables were maps each of those lookups took
+// about 25 ns: a third of the fixed cost of a decode group of three
+// matrices of Qwen2.5-0.5B's width, 95 ns per matrix
 // (BenchmarkMatVecGroupFixed, avx512 Q4_0: 843 ns with maps, 553 without).
 const typeSlots = BF16 + 1
 
-// byType is a table indexed by Type, built from a map by tableOf.
-type byType[V any] struct {
-	v  [typeSlots]V
-	ok [typeSlots]bool
-}
-
-func tableOf[V any](m map[Type]V) *byType[V] {
-	t := new(byType[V])
-	for k, v := range m {
-		if k >= typeSlots {
-			panic(fmt.Sprintf("kernels: type %d is beyond typeSlots", uint32(k)))
-		}
-		t.v[k], t.ok[k] = v, true
+// geometryOf is t's geometry, if the package knows t.
+func geometryOf(t Type) (geometry, bool) {
+	if t < typeSlots && geometries[t].blockSize != 0 {
+		return geometries[t], true
 	}
-	return t
-}
-
-func (t *byType[V]) get(k Type) (V, bool) {
-	if k < typeSlots && t.ok[k] {
-		return t.v[k], true
-	}
-	var zero V
-	return zero, false
+	return geometry{}, false
 }
 
 // Known reports whether t is a type this package can store.
-func (t Type) Known() bool { _, ok := geometryOf.get(t); return ok }
+func (t Type) Known() bool { _, ok := geometryOf(t); return ok }
 
 func (t Type) String() string {
-	if g, ok := geometryOf.get(t); ok {
+	if g, ok := geometryOf(t); ok {
 		return g.name
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
 }
 
 // BlockSize is the number of elements in one block (1 for float types).
-func (t Type) BlockSize() int { g, _ := geometryOf.get(t); return g.blockSize }
+func (t Type) BlockSize() int { g, _ := geometryOf(t); return g.blockSize }
 
 // BlockBytes is the number of bytes one block takes.
-func (t Type) BlockBytes() int { g, _ := geometryOf.get(t); return g.blockBytes }
+func (t Type) BlockBytes() int { g, _ := geometryOf(t); return g.blockBytes }
 
 // RowBytes is the size in bytes of n elements of type t; n must be a whole
 // number of blocks.
 func (t Type) RowBytes(n int) (int, error) {
-	g, ok := geometryOf.get(t)
+	g, ok := geometryOf(t)
 	if !ok {
 		return 0, fmt.Errorf("kernels: unknown type %d", uint32(t))
 	}
@@ -137,8 +118,8 @@ func (t Type) RowBytes(n int) (int, error) {
 // ParseType maps a name such as "Q4_K" or "f16" to its Type.
 func ParseType(name string) (Type, error) {
 	for t, g := range geometries {
-		if equalFold(g.name, name) {
-			return t, nil
+		if g.name != "" && equalFold(g.name, name) {
+			return Type(t), nil
 		}
 	}
 	return 0, fmt.Errorf("kernels: unknown type %q", name)
