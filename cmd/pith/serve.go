@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -158,14 +156,9 @@ func describeModel(path string, m *model.Model) (modelInfo, error) {
 	if err != nil {
 		return modelInfo{}, err
 	}
+	// openModel read the file whole and hashed it before loading
+	// rewrote any weights in place.
 	sum := m.File.SHA256
-	if sum == ([32]byte{}) {
-		// Not hashed when read (a mapped file): hash the file itself,
-		// since loading rewrote weights in place.
-		if sum, err = fileSHA256(path); err != nil {
-			return modelInfo{}, err
-		}
-	}
 	info := modelInfo{sha256: hex.EncodeToString(sum[:]), size: st.Size(), mtime: st.ModTime().UTC()}
 	base := strings.TrimSuffix(filepath.Base(path), ".gguf")
 	info.name = strings.ToLower(base) + ":latest"
@@ -194,18 +187,4 @@ func writeDevManifest(path string, info modelInfo) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// fileSHA256 is the SHA-256 of the file at path.
-func fileSHA256(path string) ([32]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return [32]byte{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return [32]byte{}, fmt.Errorf("hashing %s: %w", path, err)
-	}
-	return [32]byte(h.Sum(nil)), nil
 }
