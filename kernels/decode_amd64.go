@@ -7,6 +7,10 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func decRecordsAVX2(nb int, xq, dst *byte, off int)
 
+// decRecordsQ4AVX2 builds the last pairs' records of decRecordsQ4QAVX2,
+// which jumps to it; it has no caller in Go.
+//
+//lint:ignore U1000 reached by a JMP from decRecordsQ4QAVX2
 //go:noescape
 func decRecordsQ4AVX2(nb int, xq, dst *byte, off int)
 
@@ -83,7 +87,7 @@ var (
 var avx2Decode = map[Type]decodeKernel{
 	Q4_0: {rows: decQ4_0AVX2, records: decRecordsQ4QAVX2, off: 8},
 	Q8_0: {rows: decQ8_0AVX2, records: decRecordsQ8DAVX2, group: 4, recSize: q8DRecord},
-	Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4AVX2, off: 16},
+	Q5_0: {rows: decQ5_0AVX2, records: decRecordsQ4QAVX2, off: 16},
 	Q4_1: {rows: rowsQ4_1AVX2},
 	Q5_1: {rows: rowsQ5_1AVX2},
 	Q4_K: {rows: rowsQ4_KAVX2R, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
