@@ -34,13 +34,7 @@
 	X8_Q4_CHUNK(W, X, 2); \
 	X8_Q4_CHUNK(W, X, 3); \
 	VPMADDWD Y4, Y12, Y12; \
-	VPBROADCASTD (X+32)(DI), Y13; \
-	VPADDD Y13, Y12, Y12; \
-	VCVTDQ2PS Y12, Y12; \
-	VCVTPH2PS (W)(R9), Y13; \
-	VBROADCASTSS (X+36)(DI), Y14; \
-	VMULPS Y14, Y13, Y13; \
-	VFMADD231PS Y13, Y12, ACC
+	X8_BLOCK_END(W, X, ACC)
 
 // func decQ4_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 //

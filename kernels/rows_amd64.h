@@ -46,3 +46,16 @@
 	ADDQ R8, SI; \
 	DECQ R10; \
 	JNZ LOOP
+
+// The end of a legacy block of an Interleaved8 group (decQ4_0X8AVX2,
+// decQ5_0X8AVX2): the rows' int32 sums in Y12, the record's correction
+// (at X+32) added, converted, times the rows' F16 d (at W(R9)) and the
+// record's dx (at X+36), to ACC. Y13 and Y14 temporaries.
+#define X8_BLOCK_END(W, X, ACC) \
+	VPBROADCASTD (X+32)(DI), Y13; \
+	VPADDD Y13, Y12, Y12; \
+	VCVTDQ2PS Y12, Y12; \
+	VCVTPH2PS (W)(R9), Y13; \
+	VBROADCASTSS (X+36)(DI), Y14; \
+	VMULPS Y14, Y13, Y13; \
+	VFMADD231PS Y13, Y12, ACC

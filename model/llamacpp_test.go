@@ -85,9 +85,15 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	types := []struct {
 		name string
 		tol  float64
-	}{{"f16", 0.05}, {"q8_0", 0.05}, {"q4_0", 0.10}, {"q4_k_m", 0.10}, {"q6_k", 0.10}}
+	}{{"f16", 0.05}, {"q8_0", 0.05}, {"q4_0", 0.10}, {"q4_k_m", 0.10}, {"q5_k_m", 0.10}, {"q6_k", 0.10}}
 	for _, shape := range shapes {
 		for _, typ := range types {
+			// Q5_K_M only where rows too narrow for Q5_K fall back to
+			// Q5_1 (Qwen2.5-0.5B's 896 and the tiny Qwen's): elsewhere it
+			// adds nothing Q4_K_M and Q6_K do not test.
+			if typ.name == "q5_k_m" && shape != "qwen2.5-0.5b" && shape != "tiny-qwen2" {
+				continue
+			}
 			t.Run(shape+"/"+typ.name, func(t *testing.T) {
 				start := time.Now()
 				path, m := synthFile(t, t.TempDir(), shape, typ.name)
