@@ -1,15 +1,16 @@
 #include "textflag.h"
 #include "rows_amd64.h"
 
-// The Interleaved8 Q5_0 and Q5_1 kernels (interleave_q5_0.go lays out
-// the groups): decode as decQ4_0X8AVX2 (interleave_amd64.s) with the fifth
+// The Interleaved8 Q5_0 and Q5_1 kernels (interleave_q5.go lays out the
+// groups): decode as decQ4_0X8AVX2 (interleave_amd64.s) with the fifth
 // bits, and the prefill tile from a group.
 
 // Levels register G (0-7: elements 4G..4G+3 of rows 0-7) of a group's
 // block: the nibbles of chunk G%4 in R (low for G < 4, high above), then
 // the block's fifth bits (Y15) shifted so that bit G of each byte lands
-// on bit 4, masked and OR-ed in. SHIFT is VPSLLW $(4-G) or VPSRLW $(G-4); a word shift by at
-// most four never moves a bit that reaches bit 4 across the byte.
+// on bit 4, masked and OR-ed in: SHIFT $N is VPSLLW $(4-G) or VPSRLW
+// $(G-4), and a word shift by at most four never moves a bit that reaches
+// bit 4 across the byte.
 // Y3 0x10 bytes, Y5 0x0f bytes; T a temporary.
 #define X8_Q5_BITS(SHIFT, N, R, T) \
 	SHIFT $N, Y15, T; \
@@ -38,7 +39,6 @@
 	VPMADDUBSW Y11, Y9, Y9; \
 	VPADDW Y8, S, S; \
 	VPADDW Y9, S, S
-
 
 // The integer sums of a block (fifth bits at W+H, nibbles at W+Q) with
 // its record at X(DI), in Y12's int32 lanes (the rows). Y4 0x0001 words.
