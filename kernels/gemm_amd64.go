@@ -215,6 +215,6 @@ func repackV8Q6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 // kLanesAVX2 are the avx2 path's K-quant row-lane kernels (gemmv2_amd64.s).
 var kLanesAVX2 = map[Type]laneKernels{
 	Q4_K: {repack: repackV8Q4_K, repackX8: repackV8Q4_KX8, gemm: gemmV8Q4_KAVX2, prefetch: prefetchV, block: 2496, pairs: pairsQ4_K, rows: 8, tokens: 4},
-	Q5_K: {repack: repackV8Q5_K, gemm: gemmV8Q5_KAVX2, prefetch: prefetchV, block: 2496, pairs: pairsQ4_K, rows: 8, tokens: 4},
+	Q5_K: {repack: repackV8Q5_K, repackX8: repackV8Q5_KX8, gemm: gemmV8Q5_KAVX2, prefetch: prefetchV, block: 2496, pairs: pairsQ4_K, rows: 8, tokens: 4},
 	Q6_K: {repack: repackV8Q6_K, repackX8: repackV8Q6_KX8, gemm: gemmV8Q6_KAVX2, prefetch: prefetchV, block: 2848, pairs: pairsQ6_K, rows: 8, tokens: 4},
 }

@@ -96,6 +96,19 @@
 	VPSHUFB Y14, Y11, Y11; \
 	VPMADDWD Y11, Y13, Y13
 
+// The end of a super-block (decQ4_KX8AVX2, decQ5_KX8AVX2): d·dy times
+// the scaled sums (Y1), less dmin·dy times the mins' sums (Y2), to Y0.
+#define X8K_FLOATS \
+	VBROADCASTSS (DI), Y4; \
+	VCVTPH2PS (R9), Y5; \
+	VMULPS Y4, Y5, Y5; \
+	VCVTDQ2PS Y1, Y1; \
+	VFMADD231PS Y5, Y1, Y0; \
+	VCVTPH2PS 16(R9), Y6; \
+	VMULPS Y4, Y6, Y6; \
+	VCVTDQ2PS Y2, Y2; \
+	VFNMADD231PS Y6, Y2, Y0
+
 // func decQ4_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 //
 // Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
@@ -137,16 +150,7 @@ x8kloop:
 	VPADDD Y13, Y1, Y1
 	X8K_MINS(3)
 	VPADDD Y3, Y2, Y2
-	// Floats: d·dy times the sums, less dmin·dy times the mins' sums.
-	VBROADCASTSS (DI), Y4
-	VCVTPH2PS (R9), Y5
-	VMULPS Y4, Y5, Y5
-	VCVTDQ2PS Y1, Y1
-	VFMADD231PS Y5, Y1, Y0
-	VCVTPH2PS 16(R9), Y6
-	VMULPS Y4, Y6, Y6
-	VCVTDQ2PS Y2, Y2
-	VFNMADD231PS Y6, Y2, Y0
+	X8K_FLOATS
 	ADDQ $1152, R9
 	ADDQ $320, DI
 	DECQ CX
@@ -183,6 +187,28 @@ x8kdone:
 	VPSHUFB ·x8kMinPair<>(SB), Y0, Y0; \
 	VMOVDQU Y0, (2304+32*I)(DI)
 
+// A repacked tile's scales, mins, d and dmin (repackV8Q4_KX8,
+// repackV8Q5_KX8): the group's super-block at R9 unpacked as
+// decQ4_KX8AVX2 does, to the tile at DI.
+#define RK4X8_HEAD \
+	X8K_UNPACK; \
+	VCVTPH2PS (R9), Y0; \
+	VMOVUPS Y0, 2432(DI); \
+	VCVTPH2PS 16(R9), Y0; \
+	VMOVUPS Y0, 2464(DI); \
+	RK4X8_SCALE(0); \
+	RK4X8_SCALE(1); \
+	RK4X8_SCALE(2); \
+	RK4X8_SCALE(3); \
+	RK4X8_SCALE(4); \
+	RK4X8_SCALE(5); \
+	RK4X8_SCALE(6); \
+	RK4X8_SCALE(7); \
+	RK4X8_MINS(0); \
+	RK4X8_MINS(1); \
+	RK4X8_MINS(2); \
+	RK4X8_MINS(3)
+
 // func repackV8Q4_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
 // repackV8Q4_K's tile (gemmv2_amd64.s: per super-block 2496 bytes, sub-block
@@ -205,23 +231,7 @@ TEXT ·repackV8Q4_KX8(SB), NOSPLIT, $128-40
 	TESTQ CX, CX
 	JZ rk4x8done
 rk4x8loop:
-	X8K_UNPACK
-	VCVTPH2PS (R9), Y0
-	VMOVUPS Y0, 2432(DI)
-	VCVTPH2PS 16(R9), Y0
-	VMOVUPS Y0, 2464(DI)
-	RK4X8_SCALE(0)
-	RK4X8_SCALE(1)
-	RK4X8_SCALE(2)
-	RK4X8_SCALE(3)
-	RK4X8_SCALE(4)
-	RK4X8_SCALE(5)
-	RK4X8_SCALE(6)
-	RK4X8_SCALE(7)
-	RK4X8_MINS(0)
-	RK4X8_MINS(1)
-	RK4X8_MINS(2)
-	RK4X8_MINS(3)
+	RK4X8_HEAD
 	RK4X8_PAIR(0)
 	RK4X8_PAIR(1)
 	RK4X8_PAIR(2)
@@ -261,3 +271,182 @@ DATA ·x8kMinPair<>+8(SB)/8, $0x800b8003800a8002
 DATA ·x8kMinPair<>+16(SB)/8, $0x800d8005800c8004
 DATA ·x8kMinPair<>+24(SB)/8, $0x800f8007800e8006
 GLOBL ·x8kMinPair<>(SB), RODATA|NOPTR, $32
+
+// The Interleaved8 Q5_K decode kernel (layout in interleave_q5k.go):
+// decQ4_KX8AVX2 (interleave_q4k_amd64.s) with the fifth bits OR-ed into
+// each chunk's levels. Its records are the Q4_K kernel's
+// (decRecordsQ8_KAVX2), and it is in the Q4_K kernel's file for that
+// kernel's macros and constants (X8K_UNPACK, X8K_MINS, x8kScale); the
+// chunks differ because a level reaches 31: a word of VPMADDUBSW sums then
+// holds at most four chunks (8·31·128 < 2^15, Q4_K's take eight), so each
+// sub-block's sums go to int32 by halves.
+
+// Chunk C of pair J's levels, low in L and high in H: the nibbles, and
+// the fifth bits of chunk C (32 bytes at 1152+32C, bits 2J and 2J+1)
+// moved to bit 4 by LOP $LN and HOP $HN (VPSLLW or VPSRLW by at most
+// four, which never carries a bit into bit 4 across a byte), masked and
+// OR-ed in. Y15 0x0f bytes; Y7 and T temporaries.
+#define X8K5_LEVELS(J, C, LOP, LN, HOP, HN, L, H, T) \
+	VMOVDQU (128+256*J+32*C)(R9), L; \
+	VPSRLW $4, L, H; \
+	VPAND Y15, L, L; \
+	VPAND Y15, H, H; \
+	VMOVDQU (1152+32*C)(R9), Y7; \
+	LOP $LN, Y7, T; \
+	VPAND ·x8k5Bit<>(SB), T, T; \
+	VPOR T, L, L; \
+	HOP $HN, Y7, T; \
+	VPAND ·x8k5Bit<>(SB), T, T; \
+	VPOR T, H, H
+
+// Chunk C of pair J: its levels (X8K5_LEVELS, in Y8 and Y9) times the
+// values at XL+4C and XH+4C, the words to Y12 and Y13 by OP (X8K5_ADD,
+// or X8K5_SET to start them).
+#define X8K5_CHUNK(J, C, XL, XH, LOP, LN, HOP, HN, OP) \
+	X8K5_LEVELS(J, C, LOP, LN, HOP, HN, Y8, Y9, Y10); \
+	VPBROADCASTD (XL+4*C)(DI), Y10; \
+	VPBROADCASTD (XH+4*C)(DI), Y11; \
+	VPMADDUBSW Y10, Y8, Y8; \
+	VPMADDUBSW Y11, Y9, Y9; \
+	OP(Y8, Y12); \
+	OP(Y9, Y13)
+
+// The int16 sums in Y12 and Y13 times pair J's scales (as X8K_PAIR), to
+// int32 in Y12.
+#define X8K5_SCALE(J) \
+	VBROADCASTI128 (16*J)(SP), Y10; \
+	VPSHUFB Y14, Y10, Y10; \
+	VPMADDWD Y10, Y12, Y12; \
+	VBROADCASTI128 (16*J+8)(SP), Y11; \
+	VPSHUFB Y14, Y11, Y11; \
+	VPMADDWD Y11, Y13, Y13; \
+	VPADDD Y13, Y12, Y12
+
+#define X8K5_ADD(S, D) VPADDW S, D, D
+#define X8K5_SET(S, D) VMOVDQA S, D
+
+// Pair J's scaled int32 sums: chunks 0-3 in Y5, chunks 4-7 in Y12 (the
+// caller adds both); the four lines of its nibbles DEC_PFD ahead
+// prefetched. LOP $LN moves bit 2J to bit 4, HOP $HN bit 2J+1.
+#define X8K5_PAIR(J, XL, XH, LOP, LN, HOP, HN) \
+	PREFETCHT0 (DEC_PFD+128+256*J)(R9); \
+	PREFETCHT0 (DEC_PFD+192+256*J)(R9); \
+	X8K5_CHUNK(J, 0, XL, XH, LOP, LN, HOP, HN, X8K5_SET); \
+	X8K5_CHUNK(J, 1, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
+	X8K5_CHUNK(J, 2, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
+	X8K5_CHUNK(J, 3, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
+	X8K5_SCALE(J); \
+	VMOVDQA Y12, Y5; \
+	PREFETCHT0 (DEC_PFD+256+256*J)(R9); \
+	PREFETCHT0 (DEC_PFD+320+256*J)(R9); \
+	X8K5_CHUNK(J, 4, XL, XH, LOP, LN, HOP, HN, X8K5_SET); \
+	X8K5_CHUNK(J, 5, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
+	X8K5_CHUNK(J, 6, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
+	X8K5_CHUNK(J, 7, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
+	X8K5_SCALE(J)
+
+// func decQ5_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
+//
+// Register plan as decQ4_KX8AVX2's: SI the group, R8 wstride, R11 out,
+// R10 groups left; per group CX super-blocks left, R9 the super-block, DI
+// its record; Y0 the float sums, per super-block Y1 the scaled int32
+// sums, Y2 the mins'. The frame holds the unpacked scales and mins.
+TEXT ·decQ5_KX8AVX2(SB), NOSPLIT, $128-48
+	X8_ARGS
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU ·x8kScale<>(SB), Y14
+	TESTQ R10, R10
+	JZ x5kdone
+x5kgroup:
+	X8_GROUP
+	TESTQ CX, CX
+	JZ x5kend
+x5kloop:
+	PREFETCHT0 DEC_PFD(R9)
+	PREFETCHT0 (DEC_PFD+64)(R9)
+	PREFETCHT0 (DEC_PFD+1152)(R9)
+	PREFETCHT0 (DEC_PFD+1216)(R9)
+	PREFETCHT0 (DEC_PFD+1280)(R9)
+	PREFETCHT0 (DEC_PFD+1344)(R9)
+	X8K_UNPACK
+	X8K5_PAIR(0, 64, 128, VPSLLW, 4, VPSLLW, 3)
+	VPADDD Y5, Y12, Y1
+	X8K_MINS(0)
+	VMOVDQA Y3, Y2
+	X8K5_PAIR(1, 96, 160, VPSLLW, 2, VPSLLW, 1)
+	VPADDD Y12, Y1, Y1
+	VPADDD Y5, Y1, Y1
+	X8K_MINS(1)
+	VPADDD Y3, Y2, Y2
+	X8K5_PAIR(2, 192, 256, VPSRLW, 0, VPSRLW, 1)
+	VPADDD Y12, Y1, Y1
+	VPADDD Y5, Y1, Y1
+	X8K_MINS(2)
+	VPADDD Y3, Y2, Y2
+	X8K5_PAIR(3, 224, 288, VPSRLW, 2, VPSRLW, 3)
+	VPADDD Y12, Y1, Y1
+	VPADDD Y5, Y1, Y1
+	X8K_MINS(3)
+	VPADDD Y3, Y2, Y2
+	X8K_FLOATS
+	ADDQ $1408, R9
+	ADDQ $320, DI
+	DECQ CX
+	JNZ x5kloop
+x5kend:
+	X8_NEXT(x5kgroup)
+x5kdone:
+	VZEROUPPER
+	RET
+
+// Pair P's chunk C of a Q5_K group's super-block at R9, its fifth bits
+// (1152+32C) OR-ed in as X8K5_CHUNK does, to repackV8Q5_K's registers C
+// of sub-blocks 2P and 2P+1 at DI. Y15 0x0f bytes.
+#define RK5X8_SPLIT(P, C, LOP, LN, HOP, HN) \
+	X8K5_LEVELS(P, C, LOP, LN, HOP, HN, Y0, Y1, Y2); \
+	VMOVDQU Y0, (512*P+32*C)(DI); \
+	VMOVDQU Y1, (512*P+256+32*C)(DI)
+
+#define RK5X8_PAIR(P, LOP, LN, HOP, HN) \
+	RK5X8_SPLIT(P, 0, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 1, LOP, LN, HOP, HN); \
+	RK5X8_SPLIT(P, 2, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 3, LOP, LN, HOP, HN); \
+	RK5X8_SPLIT(P, 4, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 5, LOP, LN, HOP, HN); \
+	RK5X8_SPLIT(P, 6, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 7, LOP, LN, HOP, HN)
+
+// func repackV8Q5_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
+//
+// repackV8Q5_K's tile (repackV8Q4_K's, with levels up to 31) from an
+// Interleaved8 Q5_K group, as repackV8Q4_KX8 does for Q4_K. Without it,
+// prefill on an interleaved Q5_K matrix deinterleaved rows in Go first:
+// 96 cpu-GFLOP/s against 126 on RowMajor rows (BenchmarkInterleavedPrefill,
+// one thread).
+TEXT ·repackV8Q5_KX8(SB), NOSPLIT, $128-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), R9
+	MOVQ dst+32(FP), DI
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	TESTQ CX, CX
+	JZ rk5x8done
+rk5x8loop:
+	RK4X8_HEAD
+	RK5X8_PAIR(0, VPSLLW, 4, VPSLLW, 3)
+	RK5X8_PAIR(1, VPSLLW, 2, VPSLLW, 1)
+	RK5X8_PAIR(2, VPSRLW, 0, VPSRLW, 1)
+	RK5X8_PAIR(3, VPSRLW, 2, VPSRLW, 3)
+	ADDQ $1408, R9
+	ADDQ $2496, DI
+	DECQ CX
+	JNZ rk5x8loop
+rk5x8done:
+	VZEROUPPER
+	RET
+
+DATA ·x8k5Bit<>+0(SB)/8, $0x1010101010101010
+DATA ·x8k5Bit<>+8(SB)/8, $0x1010101010101010
+DATA ·x8k5Bit<>+16(SB)/8, $0x1010101010101010
+DATA ·x8k5Bit<>+24(SB)/8, $0x1010101010101010
+GLOBL ·x8k5Bit<>(SB), RODATA|NOPTR, $32

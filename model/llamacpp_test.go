@@ -88,10 +88,10 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	}{{"f16", 0.05}, {"q8_0", 0.05}, {"q4_0", 0.10}, {"q4_k_m", 0.10}, {"q5_k_m", 0.10}, {"q6_k", 0.10}}
 	for _, shape := range shapes {
 		for _, typ := range types {
-			// Q5_K_M only where rows too narrow for Q5_K fall back to
-			// Q5_1 (Qwen2.5-0.5B's 896 and the tiny Qwen's): elsewhere it
-			// adds nothing Q4_K_M and Q6_K do not test.
-			if typ.name == "q5_k_m" && shape != "qwen2.5-0.5b" && shape != "tiny-qwen2" {
+			// Q5_K_M on one shape of each kind: rows too narrow for Q5_K
+			// falling back to Q5_1 (Qwen2.5-0.5B's 896, the tiny Qwen's
+			// 128) and Q5_K throughout (Llama 3.2 1B's 2048).
+			if typ.name == "q5_k_m" && shape != "qwen2.5-0.5b" && shape != "tiny-qwen2" && shape != "llama-3.2-1b" {
 				continue
 			}
 			t.Run(shape+"/"+typ.name, func(t *testing.T) {
