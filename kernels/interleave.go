@@ -61,6 +61,32 @@ func registerInterleaver(t Type, il interleaver) bool {
 	return true
 }
 
+// columnInterleaver is the interleaver of a type whose group is laid out
+// one block column at a time (its eight rows' block b side by side):
+// to puts row r's block blk (bb bytes) in its places in the column g
+// (8·bb bytes), from takes it back.
+func columnInterleaver(bb int, to, from func(g, blk []byte, r int)) interleaver {
+	gb := interleaveRows * bb
+	return interleaver{
+		interleave: func(dst, src []byte, nb int) {
+			for b := range nb {
+				g := dst[b*gb:][:gb]
+				for r := range interleaveRows {
+					to(g, src[r*nb*bb+b*bb:][:bb], r)
+				}
+			}
+		},
+		deinterleave: func(dst, src []byte, nb int) {
+			for b := range nb {
+				g := src[b*gb:][:gb]
+				for r := range interleaveRows {
+					from(g, dst[r*nb*bb+b*bb:][:bb], r)
+				}
+			}
+		},
+	}
+}
+
 // interleavedDecodes are the paths' decode kernels for Interleaved8
 // matrices, by path and type. Their rows argument counts groups, wstride
 // is a group's bytes, and group g's eight results go to out[8g:8g+8].

@@ -18,53 +18,37 @@ package kernels
 // unpack with a few byte-wise operations on three vectors (as
 // getScaleMinK4 does for one row), each sub-block's eight scales then
 // contiguous for one shuffle to the rows' lanes.
-var _ = registerInterleaver(Q4_K, interleaver{
-	interleave: func(dst, src []byte, nb int) {
-		rb := nb * q4KBytes
-		for b := range nb {
-			g := (*[interleaveRows * q4KBytes]byte)(dst[b*interleaveRows*q4KBytes:])
-			for r := range interleaveRows {
-				blk := (*[q4KBytes]byte)(src[r*rb+b*q4KBytes:])
-				q4KToGroup(g, blk, r)
-			}
-		}
-	},
-	deinterleave: func(dst, src []byte, nb int) {
-		rb := nb * q4KBytes
-		for b := range nb {
-			g := (*[interleaveRows * q4KBytes]byte)(src[b*interleaveRows*q4KBytes:])
-			for r := range interleaveRows {
-				blk := (*[q4KBytes]byte)(dst[r*rb+b*q4KBytes:])
-				q4KFromGroup(blk, g, r)
-			}
-		}
-	},
-})
+var _ = registerInterleaver(Q4_K, columnInterleaver(q4KBytes,
+	func(g, blk []byte, r int) { kToGroup(g, blk, r, 16) },
+	func(g, blk []byte, r int) { kFromGroup(blk, g, r, 16) }))
 
-// q4KToGroup puts row r's block blk in its places in the group's
-// super-block column g; q4KFromGroup takes it back. Nibble chunk q (bytes
-// 4q..4q+3 of qs) goes to 128+32q+4r, as 256j+32c is 32(8j+c). Moves of
-// constant width on fixed-size arrays, not a copy per piece: Load
-// interleaves every Q4_K matrix of a model, and prefill on paths without
-// a repackX8 deinterleaves rows for every product.
-func q4KToGroup(g *[interleaveRows * q4KBytes]byte, blk *[q4KBytes]byte, r int) {
+// kToGroup puts row r's Q4_K or Q5_K block blk (d, dmin, scales[12],
+// and the nibbles qs[128] at qs) in its places in the group's super-block
+// column g; kFromGroup takes it back. Nibble chunk q (bytes 4q..4q+3 of
+// qs) goes to 128+32q+4r, as 256j+32c is 32(8j+c). Moves of constant
+// width, not a copy per piece: Load interleaves every Q4_K matrix of a
+// model, and prefill on paths without a repackX8 deinterleaves rows for
+// every product.
+func kToGroup(g, blk []byte, r, qs int) {
+	g, blk = g[:interleaveRows*q4KBytes], blk[:qs+128]
 	le.PutUint16(g[2*r:], le.Uint16(blk[0:]))
 	le.PutUint16(g[16+2*r:], le.Uint16(blk[2:]))
 	for k := range 12 {
 		g[32+8*k+r] = blk[4+k]
 	}
 	for q := range 32 {
-		le.PutUint32(g[128+32*q+4*r:], le.Uint32(blk[16+4*q:]))
+		le.PutUint32(g[128+32*q+4*r:], le.Uint32(blk[qs+4*q:]))
 	}
 }
 
-func q4KFromGroup(blk *[q4KBytes]byte, g *[interleaveRows * q4KBytes]byte, r int) {
+func kFromGroup(blk, g []byte, r, qs int) {
+	g, blk = g[:interleaveRows*q4KBytes], blk[:qs+128]
 	le.PutUint16(blk[0:], le.Uint16(g[2*r:]))
 	le.PutUint16(blk[2:], le.Uint16(g[16+2*r:]))
 	for k := range 12 {
 		blk[4+k] = g[32+8*k+r]
 	}
 	for q := range 32 {
-		le.PutUint32(blk[16+4*q:], le.Uint32(g[128+32*q+4*r:]))
+		le.PutUint32(blk[qs+4*q:], le.Uint32(g[128+32*q+4*r:]))
 	}
 }

@@ -20,8 +20,12 @@ package kernels
 // bytes, where GGUF's 32-bit qh would take a byte shuffle, a compare and
 // two masks (decQ5_0AVX2's DEC_Q5HX) for every register.
 var (
-	_ = registerInterleaver(Q5_0, q5Interleaver(q5_0Bytes, 2))
-	_ = registerInterleaver(Q5_1, q5Interleaver(q5_1Bytes, 4))
+	_ = registerInterleaver(Q5_0, columnInterleaver(q5_0Bytes,
+		func(g, blk []byte, r int) { q5ToGroup(g, blk, r, 2) },
+		func(g, blk []byte, r int) { q5FromGroup(blk, g, r, 2) }))
+	_ = registerInterleaver(Q5_1, columnInterleaver(q5_1Bytes,
+		func(g, blk []byte, r int) { q5ToGroup(g, blk, r, 4) },
+		func(g, blk []byte, r int) { q5FromGroup(blk, g, r, 4) }))
 )
 
 // Block sizes: F16 d (and Q5_1's F16 m), 32-bit qh, 16 nibble bytes.
@@ -30,34 +34,10 @@ const (
 	q5_1Bytes = 24
 )
 
-// q5Interleaver lays out the groups of a type whose blocks of bb bytes
-// hold F16 scales in their first hb bytes, each at 16·k in the group
-// (row r at 2r), then qh and the nibbles.
-func q5Interleaver(bb, hb int) interleaver {
-	gb := interleaveRows * bb
-	return interleaver{
-		interleave: func(dst, src []byte, nb int) {
-			for b := range nb {
-				g := dst[b*gb:][:gb]
-				for r := range interleaveRows {
-					q5ToGroup(g, src[r*nb*bb+b*bb:][:bb], r, hb)
-				}
-			}
-		},
-		deinterleave: func(dst, src []byte, nb int) {
-			for b := range nb {
-				g := src[b*gb:][:gb]
-				for r := range interleaveRows {
-					q5FromGroup(dst[r*nb*bb+b*bb:][:bb], g, r, hb)
-				}
-			}
-		},
-	}
-}
-
-// q5ToGroup puts row r's block blk in its places in the group's block
-// column g; q5FromGroup takes it back. The fifth bits and nibbles follow
-// the scales' 8·hb bytes.
+// q5ToGroup puts row r's block blk, whose first hb bytes are F16 scales
+// (each at 16·k in the column, row r at 2r), in its places in the group's
+// block column g; q5FromGroup takes it back. The fifth bits and nibbles
+// follow the scales' 8·hb bytes.
 func q5ToGroup(g, blk []byte, r, hb int) {
 	for k := 0; k < hb; k += 2 {
 		le.PutUint16(g[8*k+2*r:], le.Uint16(blk[k:]))
