@@ -52,7 +52,7 @@ var (
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, repackX8: repackV8Q5_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
 		// activations); fewer tokens take their dot products.
-		Q4_1: {lanes: laneKernels{repack: repackV8Q4_1, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
+		Q4_1: {lanes: laneKernels{repack: repackV8Q4_1, repackX8: repackV8Q4_1X8, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
 		Q5_1: {lanes: laneKernels{repack: repackV8Q5_1, repackX8: repackV8Q5_1X8, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
 	})
 

@@ -14,9 +14,10 @@
 // X(DI) (decRecordsX8AVX2): the low nibbles of chunk C are elements
 // 4C..4C+3, the high ones 16+4C..16+4C+3. Each word sums eight products
 // of at most 15·128, so none saturates (8·2·15·128 = 30720). Y4 0x0001
-// words, Y5 0x0f bytes.
-#define X8_Q4_CHUNK(W, X, C) \
-	VMOVDQU (W+16+32*C)(R9), Y8; \
+// words, Y5 0x0f bytes. A Q4_1 group's block (160 bytes) has the rows' m
+// after the scales and the chunks at Q = 32, not 16.
+#define X8_Q4_CHUNK(W, Q, X, C) \
+	VMOVDQU (W+Q+32*C)(R9), Y8; \
 	VPSRLW $4, Y8, Y9; \
 	VPAND Y5, Y8, Y8; \
 	VPAND Y5, Y9, Y9; \
@@ -27,56 +28,84 @@
 	VPADDW Y8, Y12, Y12; \
 	VPADDW Y9, Y12, Y12
 
-#define X8_Q4_BLOCK(W, X, ACC) \
+// The block's integer sums in Y12's int32 lanes (the rows).
+#define X8_Q4_SUMS(W, Q, X) \
 	VPXOR Y12, Y12, Y12; \
-	X8_Q4_CHUNK(W, X, 0); \
-	X8_Q4_CHUNK(W, X, 1); \
-	X8_Q4_CHUNK(W, X, 2); \
-	X8_Q4_CHUNK(W, X, 3); \
-	VPMADDWD Y4, Y12, Y12; \
+	X8_Q4_CHUNK(W, Q, X, 0); \
+	X8_Q4_CHUNK(W, Q, X, 1); \
+	X8_Q4_CHUNK(W, Q, X, 2); \
+	X8_Q4_CHUNK(W, Q, X, 3); \
+	VPMADDWD Y4, Y12, Y12
+
+#define X8_Q4_BLOCK(W, X, ACC) \
+	X8_Q4_SUMS(W, 16, X); \
 	X8_BLOCK_END(W, X, ACC)
 
-// func decQ4_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
-//
-// Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
-// group CX blocks left, R9 the block, DI its record; Y0 Y1 the sums.
-TEXT ·decQ4_0X8AVX2(SB), NOSPLIT, $0-48
-	X8_ARGS
-	VPCMPEQW Y4, Y4, Y4
-	VPSRLW $15, Y4, Y4
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X5
+// Q4_1's block against its record of decRecordsX8_1AVX2.
+#define X8_Q41_BLOCK(W, X, ACC) \
+	X8_Q4_SUMS(W, 32, X); \
+	X8_BLOCK_END_M(W, X, ACC)
+
+// Y4 0x0001 words, Y5 0x0f bytes.
+#define X8_Q4_CONSTS \
+	VPCMPEQW Y4, Y4, Y4; \
+	VPSRLW $15, Y4, Y4; \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, X5; \
 	VPBROADCASTD X5, Y5
-	TESTQ R10, R10
-	JZ x8done
-x8group:
-	X8_GROUP
-	VXORPS Y1, Y1, Y1
-	CMPQ CX, $2
-	JLT x8one
-x8loop:
-	PREFETCHT0 DEC_PFD(R9)
-	PREFETCHT0 (DEC_PFD+64)(R9)
-	PREFETCHT0 (DEC_PFD+128)(R9)
-	PREFETCHT0 (DEC_PFD+192)(R9)
-	PREFETCHT0 (DEC_PFD+256)(R9)
-	X8_Q4_BLOCK(0, 0, Y0)
-	X8_Q4_BLOCK(144, 40, Y1)
-	ADDQ $288, R9
-	ADDQ $80, DI
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE x8loop
-x8one:
-	TESTQ CX, CX
-	JZ x8end
-	X8_Q4_BLOCK(0, 0, Y0)
-x8end:
-	VADDPS Y1, Y0, Y0
-	X8_NEXT(x8group)
-x8done:
-	VZEROUPPER
+
+// Chunk C of a group's block at SI (nibbles from Q on): its low nibbles
+// to register C of the tile at DI, its high ones to register C+4. Y5 0x0f
+// bytes.
+#define X8_SPLIT(Q, C) \
+	VMOVDQU (Q+32*C)(SI), Y0; \
+	VPSRLW $4, Y0, Y1; \
+	VPAND Y5, Y0, Y0; \
+	VPAND Y5, Y1, Y1; \
+	VMOVDQU Y0, (32*C)(DI); \
+	VMOVDQU Y1, (128+32*C)(DI)
+
+// The body of repackV8Q4_0X8 and repackV8Q4_1X8: per block of BB bytes
+// at SI, the eight levels registers from the nibbles at Q, then SCALES.
+#define X8_Q4_REPACK(BB, Q, TILE, SCALES) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ dst+32(FP), DI; \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, X5; \
+	VPBROADCASTD X5, Y5; \
+	TESTQ CX, CX; \
+	JZ rx4done; \
+rx4loop: \
+	X8_SPLIT(Q, 0); \
+	X8_SPLIT(Q, 1); \
+	X8_SPLIT(Q, 2); \
+	X8_SPLIT(Q, 3); \
+	SCALES; \
+	ADDQ $BB, SI; \
+	ADDQ $TILE, DI; \
+	DECQ CX; \
+	JNZ rx4loop; \
+rx4done: \
+	VZEROUPPER; \
 	RET
+
+// The rows' d (and m) as float32 after the levels.
+#define X8_Q4_D \
+	VCVTPH2PS (SI), Y2; \
+	VMOVUPS Y2, 256(DI)
+#define X8_Q41_DM \
+	X8_Q4_D; \
+	VCVTPH2PS 16(SI), Y2; \
+	VMOVUPS Y2, 288(DI)
+
+// func decQ4_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
+TEXT ·decQ4_0X8AVX2(SB), NOSPLIT, $0-48
+	X8_KERNEL(X8_Q4_CONSTS, X8_PF5, X8_Q4_BLOCK, 144)
+
+// func decQ4_1X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
+TEXT ·decQ4_1X8AVX2(SB), NOSPLIT, $0-48
+	X8_KERNEL(X8_Q4_CONSTS, X8_PF5, X8_Q41_BLOCK, 160)
 
 // func decRecordsX8AVX2(nb int, xq *byte, dst *byte, off int)
 //
@@ -122,16 +151,6 @@ rx8done:
 	VZEROUPPER
 	RET
 
-// Chunk C of a Q4_0 group's block at SI: its low nibbles to register C of
-// the tile at DI, its high ones to register C+4. Y5 0x0f bytes.
-#define X8_SPLIT(C) \
-	VMOVDQU (16+32*C)(SI), Y0; \
-	VPSRLW $4, Y0, Y1; \
-	VPAND Y5, Y0, Y0; \
-	VPAND Y5, Y1, Y1; \
-	VMOVDQU Y0, (32*C)(DI); \
-	VMOVDQU Y1, (128+32*C)(DI)
-
 // func repackV8Q4_0X8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
 // repackV8Q4_0's tile (gemmv2_amd64.s: per block eight registers of
@@ -141,25 +160,11 @@ rx8done:
 // is four loads instead of five gathers. wrb and rmask are unused: a
 // group always has its eight rows.
 TEXT ·repackV8Q4_0X8(SB), NOSPLIT, $0-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ dst+32(FP), DI
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X5
-	VPBROADCASTD X5, Y5
-	TESTQ CX, CX
-	JZ rx4done
-rx4loop:
-	X8_SPLIT(0)
-	X8_SPLIT(1)
-	X8_SPLIT(2)
-	X8_SPLIT(3)
-	VCVTPH2PS (SI), Y2
-	VMOVUPS Y2, 256(DI)
-	ADDQ $144, SI
-	ADDQ $288, DI
-	DECQ CX
-	JNZ rx4loop
-rx4done:
-	VZEROUPPER
-	RET
+	X8_Q4_REPACK(144, 16, 288, X8_Q4_D)
+
+// func repackV8Q4_1X8(nb int, w *byte, wrb int, rmask int, dst *byte)
+//
+// The same for repackV8Q4_1's tile: the levels, then the rows' d and m
+// as float32.
+TEXT ·repackV8Q4_1X8(SB), NOSPLIT, $0-40
+	X8_Q4_REPACK(160, 32, 320, X8_Q41_DM)

@@ -59,19 +59,10 @@
 	X8_Q5_SUMS(W, 16, 48, X); \
 	X8_BLOCK_END(W, X, ACC)
 
-// One Q5_1 block of a group (its d at W, m at W+16) against its record
-// (decRecordsX8_1AVX2: no correction, dx and s at 32 and 36), to ACC:
-// d·dx·sum + m·s, as ggml's Q5_1 dot product.
+// One Q5_1 block of a group (its d at W, m at W+16) against its record.
 #define X8_Q51_BLOCK(W, X, ACC) \
 	X8_Q5_SUMS(W, 32, 64, X); \
-	VCVTDQ2PS Y12, Y12; \
-	VCVTPH2PS (W)(R9), Y13; \
-	VBROADCASTSS (X+32)(DI), Y14; \
-	VMULPS Y14, Y13, Y13; \
-	VFMADD231PS Y13, Y12, ACC; \
-	VCVTPH2PS (W+16)(R9), Y13; \
-	VBROADCASTSS (X+36)(DI), Y14; \
-	VFMADD231PS Y14, Y13, ACC
+	X8_BLOCK_END_M(W, X, ACC)
 
 // The constants: Y3 0x10 bytes, Y4 0x0001 words, Y5 0x0f bytes.
 #define X8_Q5_CONSTS \
@@ -83,46 +74,6 @@
 	MOVL $0x10101010, AX; \
 	VMOVD AX, X3; \
 	VPBROADCASTD X3, Y3
-
-// The body of decQ5_0X8AVX2 and decQ5_1X8AVX2: BLOCK one block, of BB
-// bytes a group's column (labels are the function's own).
-//
-// Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
-// group CX blocks left, R9 the block, DI its record; Y0 Y1 the sums.
-#define X8_Q5_KERNEL(BLOCK, BB) \
-	X8_ARGS; \
-	X8_Q5_CONSTS; \
-	TESTQ R10, R10; \
-	JZ x5done; \
-x5group: \
-	X8_GROUP; \
-	VXORPS Y1, Y1, Y1; \
-	CMPQ CX, $2; \
-	JLT x5one; \
-x5loop: \
-	PREFETCHT0 DEC_PFD(R9); \
-	PREFETCHT0 (DEC_PFD+64)(R9); \
-	PREFETCHT0 (DEC_PFD+128)(R9); \
-	PREFETCHT0 (DEC_PFD+192)(R9); \
-	PREFETCHT0 (DEC_PFD+256)(R9); \
-	PREFETCHT0 (DEC_PFD+320)(R9); \
-	BLOCK(0, 0, Y0); \
-	BLOCK(BB, 40, Y1); \
-	ADDQ $(2*BB), R9; \
-	ADDQ $80, DI; \
-	SUBQ $2, CX; \
-	CMPQ CX, $2; \
-	JGE x5loop; \
-x5one: \
-	TESTQ CX, CX; \
-	JZ x5end; \
-	BLOCK(0, 0, Y0); \
-x5end: \
-	VADDPS Y1, Y0, Y0; \
-	X8_NEXT(x5group); \
-x5done: \
-	VZEROUPPER; \
-	RET
 
 // Chunk C of the block at R9 (nibbles from Q on) to registers C and C+4
 // of the tile at DI.
@@ -167,11 +118,11 @@ rx5done: \
 
 // func decQ5_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ5_0X8AVX2(SB), NOSPLIT, $0-48
-	X8_Q5_KERNEL(X8_Q5_BLOCK, 176)
+	X8_KERNEL(X8_Q5_CONSTS, X8_PF6, X8_Q5_BLOCK, 176)
 
 // func decQ5_1X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ5_1X8AVX2(SB), NOSPLIT, $0-48
-	X8_Q5_KERNEL(X8_Q51_BLOCK, 192)
+	X8_KERNEL(X8_Q5_CONSTS, X8_PF6, X8_Q51_BLOCK, 192)
 
 // func repackV8Q5_0X8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //

@@ -59,3 +59,67 @@
 	VBROADCASTSS (X+36)(DI), Y14; \
 	VMULPS Y14, Y13, Y13; \
 	VFMADD231PS Y13, Y12, ACC
+
+// The end of a Q4_1 or Q5_1 block of an Interleaved8 group
+// (decQ4_1X8AVX2, decQ5_1X8AVX2): the rows' int32 sums in Y12, the rows'
+// F16 d at W(R9) and m at W+16, the record's (decRecordsX8_1AVX2: no
+// correction) dx and s at X+32 and X+36; d·dx·sum + m·s, as ggml's dot
+// product, to ACC. Y13 and Y14 temporaries.
+#define X8_BLOCK_END_M(W, X, ACC) \
+	VCVTDQ2PS Y12, Y12; \
+	VCVTPH2PS (W)(R9), Y13; \
+	VBROADCASTSS (X+32)(DI), Y14; \
+	VMULPS Y14, Y13, Y13; \
+	VFMADD231PS Y13, Y12, ACC; \
+	VCVTPH2PS (W+16)(R9), Y13; \
+	VBROADCASTSS (X+36)(DI), Y14; \
+	VFMADD231PS Y14, Y13, ACC
+
+// The body of the legacy Interleaved8 decode kernels (decQ4_0X8AVX2,
+// decQ4_1X8AVX2, decQ5_0X8AVX2, decQ5_1X8AVX2): CONSTS sets up the
+// registers BLOCK takes, BLOCK computes one block of BB bytes a group's
+// column, two at a time, PREFETCH asks for the weights of the next pairs
+// (X8_PF5 covers two blocks of up to 160 bytes, X8_PF6 of 192). Labels
+// are the function's own.
+//
+// Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
+// group CX blocks left, R9 the block, DI its record; Y0 Y1 the sums.
+#define X8_KERNEL(CONSTS, PREFETCH, BLOCK, BB) \
+	X8_ARGS; \
+	CONSTS; \
+	TESTQ R10, R10; \
+	JZ x8done; \
+x8group: \
+	X8_GROUP; \
+	VXORPS Y1, Y1, Y1; \
+	CMPQ CX, $2; \
+	JLT x8one; \
+x8loop: \
+	PREFETCH; \
+	BLOCK(0, 0, Y0); \
+	BLOCK(BB, 40, Y1); \
+	ADDQ $(2*BB), R9; \
+	ADDQ $80, DI; \
+	SUBQ $2, CX; \
+	CMPQ CX, $2; \
+	JGE x8loop; \
+x8one: \
+	TESTQ CX, CX; \
+	JZ x8end; \
+	BLOCK(0, 0, Y0); \
+x8end: \
+	VADDPS Y1, Y0, Y0; \
+	X8_NEXT(x8group); \
+x8done: \
+	VZEROUPPER; \
+	RET
+
+#define X8_PF5 \
+	PREFETCHT0 DEC_PFD(R9); \
+	PREFETCHT0 (DEC_PFD+64)(R9); \
+	PREFETCHT0 (DEC_PFD+128)(R9); \
+	PREFETCHT0 (DEC_PFD+192)(R9); \
+	PREFETCHT0 (DEC_PFD+256)(R9)
+#define X8_PF6 \
+	X8_PF5; \
+	PREFETCHT0 (DEC_PFD+320)(R9)
