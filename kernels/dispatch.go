@@ -81,11 +81,12 @@ type floatKernels struct {
 
 // laneKernels are a weight type's row-lane prefill kernels: repack lays out
 // nb blocks of rows rows (rmask: which are valid) in block bytes each; gemm
-// multiplies them by a group of ntok <= tokens tokens' records (vRecord
-// bytes per token and block, or record for the K-quants, made by recordsK
-// with pairs or recordK), token t's results to out + t·ostride bytes (only the rows in
-// rmask), with acc as scratch for 256 floats; prefetch asks for n bytes at
-// p to come into the cache.
+// multiplies them by a group of ntok <= tokens tokens' records (record
+// bytes per token and block: made by the path's recordsV for the legacy
+// types, by recordsK with pairs or recordK for the K-quants), token t's
+// results to out + t·ostride bytes (only the rows in rmask), with acc as
+// scratch for 256 floats; prefetch asks for n bytes at p to come into the
+// cache.
 type laneKernels struct {
 	repack func(nb int, w *byte, wrb int, rmask int, dst *byte)
 	// repackX8, where the path has it, lays out the same tile of eight
@@ -100,8 +101,8 @@ type laneKernels struct {
 	// sums of 16, to the record's bytes from 256 to record-16 (record-16
 	// holds dx).
 	pairs func(dst, bsums []byte)
-	// record is the bytes of one token's record of one block (K-quants;
-	// 0: kRecord).
+	// record is the bytes of one token's record of one block (0: vRecord,
+	// or kRecord for the K-quants).
 	record int
 	// recordK, if not nil, lays out the whole record rec from the Q8_K
 	// block blk instead (pairs unused).

@@ -47,7 +47,7 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0D, lanes: laneKernels{repack: repackV8Q8_0, gemm: gemmV8Q8_0AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0D, lanes: laneKernels{repack: repackV8Q8_0, gemm: gemmV8Q8_0AVX2, prefetch: prefetchV, rows: 8, tokens: 4, record: vRecordQ8AVX2}, recordsV: recordsVQ8AVX2},
 		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0D, zOff: 8, lanes: laneKernels{repack: repackV8Q4_0, repackX8: repackV8Q4_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, repackX8: repackV8Q5_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
@@ -193,6 +193,16 @@ func recordsV1AVX2(nb int, row, dst *byte, zOff int)
 
 //go:noescape
 func recordsVAVX2(nb int, row, dst *byte, zOff int)
+
+// recordsVQ8AVX2 writes the records of gemmV8Q8_0AVX2, whose activations
+// are int16 (gemmv2_amd64.s): vRecordQ8AVX2 bytes a block.
+//
+//go:noescape
+func recordsVQ8AVX2(nb int, row, dst *byte, zOff int)
+
+// vRecordQ8AVX2 is a block's record of recordsVQ8AVX2: 32 int16 values,
+// dx as float32, four bytes of padding.
+const vRecordQ8AVX2 = 72
 
 //go:noescape
 func gemmV8Q4_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)

@@ -92,6 +92,41 @@ func TestRecordsV1AVX2(t *testing.T) {
 	}
 }
 
+// The records of the avx2 Q8_0 row-lane kernel hold each block's 32 values
+// widened to int16, then its scale as float32, vGroup records apart.
+func TestRecordsVQ8AVX2(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasF16C {
+		t.Skip("this CPU lacks AVX2 or F16C")
+	}
+	r := rand.New(rand.NewPCG(rand.Uint64(), 14))
+	const rec = vRecordQ8AVX2
+	for _, nb := range []int{1, 2, 7, 28} {
+		x := randRow(r, nb*QK)
+		x[0], x[1] = 1, -1 // the extremes: 127 and -127
+		row := make([]byte, nb*34)
+		quantizeQ8_0(row, x)
+		got := make([]byte, (nb-1)*vGroup*rec+68+1)
+		for i := range got {
+			got[i] = 0xa5
+		}
+		recordsVQ8AVX2(nb, &row[0], &got[0], 0)
+		for b := range nb {
+			rc, blk := got[b*vGroup*rec:], row[b*34:]
+			for i := range QK {
+				if v := int16(binary.LittleEndian.Uint16(rc[2*i:])); v != int16(int8(blk[2+i])) {
+					t.Fatalf("nb %d block %d value %d: %d, want %d", nb, b, i, v, int8(blk[2+i]))
+				}
+			}
+			if d := math.Float32frombits(binary.LittleEndian.Uint32(rc[64:])); d != f16(blk) {
+				t.Fatalf("nb %d block %d: d = %v, want %v", nb, b, d, f16(blk))
+			}
+		}
+		if got[len(got)-1] != 0xa5 {
+			t.Fatalf("nb %d: wrote past the last record", nb)
+		}
+	}
+}
+
 // The avx512 K-quant lanes take long rows' tokens in passes (kPassAVX512):
 // a row of 48 blocks takes one group of sixteen tokens per pass, so 37
 // tokens make three passes, the last a partial group, over a full tile of

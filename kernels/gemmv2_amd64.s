@@ -959,47 +959,50 @@ r62done:
 // ---------------------------------------------------------------------------
 // Q8_0 on the avx2 path. Its weights span all of int8, so the offset that
 // makes Q4_0 and Q5_0 unsigned (128 here) would let VPMADDUBSW saturate
-// (2·255·127 > 2^15). As ggml's mul_sum_i8_pairs does, the sign moves to
-// the activations instead: sum(w·x) = sum(|w| · (x·sign(w))), |w| <= 128
-// unsigned by |x| <= 127 signed (the Q8_0 quantiser never makes -128), so
-// a pair sums to at most 32512 and VPMADDUBSW is exact; but two pairs no
-// longer fit int16, so each group's sums go to int32 (VPMADDWD) at once.
-// VPSIGNB takes the signed weights from memory, the |w| stay in registers.
+// (2·255·127 > 2^15). ggml's mul_sum_i8_pairs moves the weights' sign to
+// the activations (VPSIGNB) instead, but that costs a third instruction a
+// group of 32 products on the two pipes that multiply (on Zen 4 VPSIGNB,
+// VPMADDUBSW and VPMADDWD share them), with the VPMADDWD that each group
+// needs anyway because two pairs of such products overflow int16. So
+// both sides are widened to int16 once, the weights when a tile is
+// repacked and the activations when their records are written, and
+// VPMADDWD multiplies them: two multiplies a group, nothing else on those
+// pipes. Products of at most 127·127, two to an int32: exact. One core,
+// four tokens by eight rows of 28 blocks in L1: 44-45 GMAC/s with
+// VPSIGNB, 51-52 this way; the broadcasts (two a cycle) now bound it.
 //
-// Repacked weights, per block and eight rows (544 bytes): 0 |w| in eight
-// Y registers (register g: k = 4g..4g+3 of rows 0-7), 256 the signed w in
-// the same order, 512 the rows' scales as float32. Activations: the
-// records of gemmv_amd64.s with offset 0 (their correction is 0, unused).
+// Repacked weights, per block and eight rows (544 bytes): sixteen Y
+// registers of int16 pairs, register p holding k = 2p, 2p+1 of rows 0-7
+// (row r in dword lane r), then the rows' scales as float32 at 512.
+// Activations: records of 72 bytes (vRecordQ8AVX2, recordsVQ8AVX2), the
+// block's 32 values as int16 then dx as float32 at 64, a group of sixteen
+// tokens 1152 bytes apart.
 //
 // Register plan (gemmV8Q8_0AVX2): CX blocks left, SI weights, DI records;
-//   Y0-Y7 a block's |w|   Y8-Y11 float accumulators, tokens 0-3
-//   Y12 a token's int32 sum   Y13 x·sign(w)   Y14 products   Y15 int16 ones
+//   Y0 a pair register of weights   Y1-Y3, Y12 broadcast pairs, products
+//   Y4-Y7 int32 sums, tokens 0-3   Y8-Y11 float accumulators
+//   Y13 a token's dx
 
-// Group G of token T: x·sign(w) times |w| (W), added to Y12 in int32.
-#define SGRP8(T, G, W) \
-	VPBROADCASTD T*40+G*4(DI), Y13; \
-	VPSIGNB 256+G*32(SI), Y13, Y13; \
-	VPMADDUBSW Y13, W, Y14; \
-	VPMADDWD Y15, Y14, Y14; \
-	VPADDD Y14, Y12, Y12
+// Pair P of token T times the weights in Y0, added to S (R a temporary).
+#define Q8P(T, P, R, S) \
+	VPBROADCASTD T*72+P*4(DI), R; \
+	VPMADDWD R, Y0, R; \
+	VPADDD R, S, S
 
-// Token T through the block into ACC.
-#define TOKS8(T, ACC) \
-	VPBROADCASTD T*40(DI), Y13; \
-	VPSIGNB 256(SI), Y13, Y13; \
-	VPMADDUBSW Y13, Y0, Y14; \
-	VPMADDWD Y15, Y14, Y12; \
-	SGRP8(T, 1, Y1); \
-	SGRP8(T, 2, Y2); \
-	SGRP8(T, 3, Y3); \
-	SGRP8(T, 4, Y4); \
-	SGRP8(T, 5, Y5); \
-	SGRP8(T, 6, Y6); \
-	SGRP8(T, 7, Y7); \
-	VCVTDQ2PS Y12, Y12; \
-	VMULPS 512(SI), Y12, Y12; \
-	VBROADCASTSS T*40+36(DI), Y13; \
-	VFMADD231PS Y13, Y12, ACC
+// Pair register P of the block against the four tokens.
+#define Q8PAIR(P) \
+	VMOVDQU P*32(SI), Y0; \
+	Q8P(0, P, Y1, Y4); \
+	Q8P(1, P, Y2, Y5); \
+	Q8P(2, P, Y3, Y6); \
+	Q8P(3, P, Y12, Y7)
+
+// ACC += float(S)·dw·dx of token T, the rows' dw at 512(SI).
+#define Q8F(T, S, ACC) \
+	VCVTDQ2PS S, S; \
+	VMULPS 512(SI), S, S; \
+	VBROADCASTSS T*72+64(DI), Y13; \
+	VFMADD231PS Y13, S, ACC
 
 #define STORE82(T, ACC) STOREVL2(T, ACC, v82done)
 
@@ -1007,17 +1010,35 @@ r62done:
 // acc is unused.
 TEXT ·gemmV8Q8_0AVX2(SB), NOSPLIT, $0-64
 	V2PROLOGUE
-	VMOVDQU ·v2Ones(SB), Y15
 	TESTQ CX, CX
 	JZ v82store
 v82loop:
-	LOADW2(0)
-	TOKS8(0, Y8)
-	TOKS8(1, Y9)
-	TOKS8(2, Y10)
-	TOKS8(3, Y11)
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	Q8PAIR(0)
+	Q8PAIR(1)
+	Q8PAIR(2)
+	Q8PAIR(3)
+	Q8PAIR(4)
+	Q8PAIR(5)
+	Q8PAIR(6)
+	Q8PAIR(7)
+	Q8PAIR(8)
+	Q8PAIR(9)
+	Q8PAIR(10)
+	Q8PAIR(11)
+	Q8PAIR(12)
+	Q8PAIR(13)
+	Q8PAIR(14)
+	Q8PAIR(15)
+	Q8F(0, Y4, Y8)
+	Q8F(1, Y5, Y9)
+	Q8F(2, Y6, Y10)
+	Q8F(3, Y7, Y11)
 	ADDQ $544, SI
-	ADDQ $640, DI
+	ADDQ $1152, DI
 	DECQ CX
 	JNZ v82loop
 v82store:
@@ -1026,13 +1047,20 @@ v82done:
 	VZEROUPPER
 	RET
 
-// Group G of the block's 32 signed bytes (at 2): |w| to register G, w to
-// register G of the second half.
-#define BYTES82(G) \
+// Group G of the block's 32 signed bytes (at 2), k = 4G..4G+3 of each
+// row, widened to pair registers 2G (k = 4G, 4G+1) and 2G+1. Y3 the even
+// bytes sign-extended (words k = 4G, 4G+2 of a row), Y4 the odd ones.
+#define WIDEN82(G) \
 	GATHER2(2+G*4, Y2); \
-	VPABSB Y2, Y3; \
-	VMOVDQU Y3, G*32(DI); \
-	VMOVDQU Y2, 256+G*32(DI)
+	VPSLLW $8, Y2, Y3; \
+	VPSRAW $8, Y3, Y3; \
+	VPSRAW $8, Y2, Y4; \
+	VPSLLD $16, Y4, Y5; \
+	VPBLENDW $0xaa, Y5, Y3, Y5; \
+	VMOVDQU Y5, (2*G)*32(DI); \
+	VPSRLD $16, Y3, Y3; \
+	VPBLENDW $0xaa, Y4, Y3, Y3; \
+	VMOVDQU Y3, (2*G+1)*32(DI)
 
 // func repackV8Q8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackV8Q8_0(SB), NOSPLIT, $0-40
@@ -1042,18 +1070,46 @@ TEXT ·repackV8Q8_0(SB), NOSPLIT, $0-40
 r82loop:
 	GATHER2(0, Y0)
 	F16LO2(512)
-	BYTES82(0)
-	BYTES82(1)
-	BYTES82(2)
-	BYTES82(3)
-	BYTES82(4)
-	BYTES82(5)
-	BYTES82(6)
-	BYTES82(7)
+	WIDEN82(0)
+	WIDEN82(1)
+	WIDEN82(2)
+	WIDEN82(3)
+	WIDEN82(4)
+	WIDEN82(5)
+	WIDEN82(6)
+	WIDEN82(7)
 	ADDQ $34, SI
 	ADDQ $544, DI
 	DECQ CX
 	JNZ r82loop
 r82done:
+	VZEROUPPER
+	RET
+
+// func recordsVQ8AVX2(nb int, row, dst *byte, zOff int)
+//
+// Token records for gemmV8Q8_0AVX2 from its Q8_0 row: per block, the 32
+// values as int16, then dx as float32; block b's record at dst +
+// b·vGroup·72. zOff is unused (no offset, no correction).
+TEXT ·recordsVQ8AVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ row+8(FP), SI
+	MOVQ dst+16(FP), DI
+	TESTQ CX, CX
+	JZ rq8done
+rq8loop:
+	VPMOVSXBW 2(SI), Y0
+	VPMOVSXBW 18(SI), Y1
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	MOVWLZX (SI), AX
+	VMOVD AX, X2
+	VCVTPH2PS X2, X2
+	VMOVSS X2, 64(DI)
+	ADDQ $34, SI
+	ADDQ $1152, DI
+	DECQ CX
+	JNZ rq8loop
+rq8done:
 	VZEROUPPER
 	RET

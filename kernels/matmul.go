@@ -100,7 +100,7 @@ func clearPad(x []byte, nb, rec, n int) {
 
 func dxBytes(m Matrix, n int) int {
 	if m.Type.VecDotType() == Q8_1 && n >= vMinTokens {
-		return vBytes(m.Cols, n) // the row-lane kernels' records (Q4_1, Q5_1)
+		return vBytes(m.Cols, n, laneRecord(m.Type)) // the row-lane kernels' records (Q4_1, Q5_1)
 	}
 	if m.Type.VecDotType() != Q8_0 {
 		return 0
@@ -108,11 +108,22 @@ func dxBytes(m Matrix, n int) int {
 	// +4: room to align the float32 view; then the token-group records of
 	// the row-lane kernels, or decode's pair records of one token (the
 	// model's one work buffer serves both), whichever is larger.
-	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols), vBytes(m.Cols, n))
+	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols), vBytes(m.Cols, n, laneRecord(m.Type)))
+}
+
+// laneRecord is the largest record of a block that any path's row-lane
+// kernels for t take (vRecord, or their own record), so that a work
+// buffer serves whichever path is active when it is used.
+func laneRecord(t Type) int {
+	rec := vRecord
+	for _, mk := range mats {
+		rec = max(rec, mk[t].lanes.record)
+	}
+	return rec
 }
 
 // vRecord is the size of one token's record of one block for the row-lane
-// kernels, vGroup the tokens of a group and vRows the weight rows of a
+// kernels (where laneKernels.record does not say otherwise), vGroup the tokens of a group and vRows the weight rows of a
 // call (see gemmv_amd64.s), vBlock the size of a repacked block of vRows
 // rows.
 const (
@@ -130,7 +141,8 @@ const (
 // product that came out 7.6e-6), so they take every batch from four.
 const vMinTokens = 4
 
-func vBytes(cols, n int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols / QK) * vRecord }
+// vBytes is the room of n tokens' records of rec bytes a block.
+func vBytes(cols, n, rec int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols / QK) * rec }
 
 // zRecord is the size of one pair record of decode's kernels (see
 // decode_amd64.s).
@@ -267,9 +279,10 @@ func convertBatch(w Matrix, x []float32, n int, work []byte, xrb int) batch {
 		dx = floatView(rest, n*nb)
 		rest = rest[n*nb*4+4:]
 	}
+	recV := cmp.Or(mk.lanes.record, vRecord)
 	if rowLanes {
-		xv = rest[:vBytes(w.Cols, n)]
-		lane = mk.lanes.spec(xv, nb, vRecord, n)
+		xv = rest[:vBytes(w.Cols, n, recV)]
+		lane = mk.lanes.spec(xv, nb, recV, n)
 	}
 	// K-quants: the row-lane kernels where the path has them.
 	var xk []byte
@@ -284,7 +297,7 @@ func convertBatch(w Matrix, x []float32, n int, work []byte, xrb int) batch {
 	q := &theJobs.quant
 	*q = quantJob{x: x, xq: work[:xrb*n], dx: dx, xv: xv, xk: xk, pairs: kl.pairs, recordK: kl.recordK, recK: recK, zOff: mk.zOff, cols: w.Cols, xrb: xrb, quantize: quantizerFor(xt)}
 	if fast || rowLanes {
-		q.fastQ8, q.recV = mk.quant, mk.recordsV
+		q.fastQ8, q.recV, q.recVSize = mk.quant, mk.recordsV, recV
 	}
 	parallel(n, 1, q)
 	*q = quantJob{}
@@ -327,6 +340,7 @@ type quantJob struct {
 	xv       []byte                                 // token-group records for the row-lane kernels, or nil
 	xk       []byte                                 // the same for the K-quant row-lane kernels, or nil
 	recV     func(nb int, row, dst *byte, zOff int) // or nil: recordsV
+	recVSize int                                    // bytes of one of recV's records
 	pairs    func(dst, bsums []byte)
 	recordK  func(rec, blk []byte) // or nil: the values, pairs and dx
 	recK     int                   // bytes of one of xk's records
@@ -346,7 +360,7 @@ func (j *quantJob) run(lo, hi int) {
 			j.quantize(row, src)
 		}
 		if j.xv != nil && j.recV != nil {
-			j.recV(nb, &row[0], &j.xv[t/vGroup*vGroup*nb*vRecord+t%vGroup*vRecord], int(j.zOff))
+			j.recV(nb, &row[0], &j.xv[t/vGroup*vGroup*nb*j.recVSize+t%vGroup*j.recVSize], int(j.zOff))
 			continue // the row-lane kernels need nothing else
 		}
 		if j.dx != nil {
@@ -381,8 +395,9 @@ func (j *quantJob) recordsK(t int, row []byte) {
 	}
 }
 
-// recordsV lays out token t's Q8_0 row as its records of gemmv_amd64.s:
-// block b of the token's group of vGroup, slot t mod vGroup.
+// recordsV lays out token t's Q8_0 row as its records of gemmv_amd64.s
+// (vRecord bytes): block b of the token's group of vGroup, slot t mod
+// vGroup. Kernels with records of their own have their own recordsV.
 func (j *quantJob) recordsV(t int, row []byte, dx []float32) {
 	nb := len(dx)
 	grp := j.xv[t/vGroup*vGroup*nb*vRecord:]
