@@ -20,6 +20,7 @@ var fileTypes = []FileType{
 	{"f32", 0, kernels.F32},
 	{"f16", 1, kernels.F16},
 	{"q4_0", 2, kernels.Q4_0},
+	{"q4_1", 3, kernels.Q4_1},
 	{"q8_0", 7, kernels.Q8_0},
 	{"q4_k_m", 15, kernels.Q4_K},
 	{"q5_k_m", 17, kernels.Q5_K},

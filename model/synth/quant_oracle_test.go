@@ -158,7 +158,7 @@ func TestQwenMixMatchesLlamaQuantize(t *testing.T) {
 
 // llamaPreset is llama-quantize's name for a --type.
 func llamaPreset(ft FileType) string {
-	p := map[string]string{"f16": "F16", "q4_0": "Q4_0", "q8_0": "Q8_0", "q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K"}[ft.Name]
+	p := map[string]string{"f16": "F16", "q4_0": "Q4_0", "q4_1": "Q4_1", "q8_0": "Q8_0", "q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K"}[ft.Name]
 	if p == "" {
 		panic(fmt.Sprintf("no llama-quantize preset for --type %s", ft.Name))
 	}

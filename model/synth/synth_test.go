@@ -84,7 +84,11 @@ func TestBuiltinVocabFile(t *testing.T) {
 	if pre, _ := f.String("tokenizer.ggml.pre"); pre != "smollm" {
 		t.Errorf("pre %q", pre)
 	}
-	plan := Plan(mixShape, fileTypes[3])
+	ft, err := LookupType("q8_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := Plan(mixShape, ft)
 	if len(f.Tensors) != len(plan) {
 		t.Fatalf("%d tensors, plan %d", len(f.Tensors), len(plan))
 	}
