@@ -968,8 +968,12 @@ r62done:
 // repacked and the activations when their records are written, and
 // VPMADDWD multiplies them: two multiplies a group, nothing else on those
 // pipes. Products of at most 127·127, two to an int32: exact. One core,
-// four tokens by eight rows of 28 blocks in L1: 44-45 GMAC/s with
-// VPSIGNB, 51-52 this way; the broadcasts (two a cycle) now bound it.
+// four tokens by eight rows of 28 and 152 blocks, the best of twelve
+// samples alternated in one process: 48 and 49 GMAC/s with VPSIGNB, 52
+// and 55 this way. Not more, because the activations' broadcasts (two a
+// cycle here) bound it as much; one 8-byte broadcast per four columns
+// against registers of four rows each (VPHADDD folding them at the
+// block's end) ran no faster.
 //
 // Repacked weights, per block and eight rows (544 bytes): sixteen Y
 // registers of int16 pairs, register p holding k = 2p, 2p+1 of rows 0-7
