@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "rows_amd64.h"
 
 // ---------------------------------------------------------------------------
 // The row-lane prefill of gemmv_amd64.s for the avx2 path: eight weight rows
@@ -1052,19 +1053,11 @@ v82done:
 	RET
 
 // Group G of the block's 32 signed bytes (at 2), k = 4G..4G+3 of each
-// row, widened to pair registers 2G (k = 4G, 4G+1) and 2G+1. Y3 the even
-// bytes sign-extended (words k = 4G, 4G+2 of a row), Y4 the odd ones.
+// row, widened to pair registers 2G (k = 4G, 4G+1) and 2G+1
+// (WIDEN_PAIRS, rows_amd64.h).
 #define WIDEN82(G) \
 	GATHER2(2+G*4, Y2); \
-	VPSLLW $8, Y2, Y3; \
-	VPSRAW $8, Y3, Y3; \
-	VPSRAW $8, Y2, Y4; \
-	VPSLLD $16, Y4, Y5; \
-	VPBLENDW $0xaa, Y5, Y3, Y5; \
-	VMOVDQU Y5, (2*G)*32(DI); \
-	VPSRLD $16, Y3, Y3; \
-	VPBLENDW $0xaa, Y4, Y3, Y3; \
-	VMOVDQU Y3, (2*G+1)*32(DI)
+	WIDEN_PAIRS(G)
 
 // func repackV8Q8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackV8Q8_0(SB), NOSPLIT, $0-40

@@ -17,9 +17,9 @@ const (
 	// each of the eight rows and its lanes are the rows. A decode kernel
 	// then needs no horizontal sums per block, and loads the eight rows'
 	// scales of a block as one vector: on the avx2 path it runs 1.5 to
-	// 1.7 times as fast as on RowMajor rows (Q4_1 2.4 times; Q5_0, Q5_1
-	// and Q5_K, whose fifth bits the group also lays out for the lanes,
-	// 1.7, 2.2 and 1.6 times),
+	// 1.7 times as fast as on RowMajor rows (Q4_1 2.4 times, Q8_0 1.4;
+	// Q5_0, Q5_1 and Q5_K, whose fifth bits the group also lays out for
+	// the lanes, 1.7, 2.2 and 1.6 times),
 	// enough to keep up with the memory of two cores, which RowMajor
 	// kernels were not. llama.cpp
 	// repacks Q4_0 and Q4_K for AVX2 the same way (its q4_0_8x8). Rows is

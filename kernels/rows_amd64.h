@@ -123,3 +123,19 @@ x8done: \
 #define X8_PF6 \
 	X8_PF5; \
 	PREFETCHT0 (DEC_PFD+320)(R9)
+
+// Values 4G..4G+3 of rows 0-7 (Y2, row r in dword lane r, signed bytes)
+// widened to the avx2 Q8_0 prefill tile's pair registers 2G (values 4G,
+// 4G+1) and 2G+1 at 64G(DI) and 64G+32(DI): int16 pairs, row r in dword
+// lane r (gemmv2_amd64.s). Y3 the even bytes sign-extended (words 4G and
+// 4G+2 of a row), Y4 the odd ones, Y5 a temporary.
+#define WIDEN_PAIRS(G) \
+	VPSLLW $8, Y2, Y3; \
+	VPSRAW $8, Y3, Y3; \
+	VPSRAW $8, Y2, Y4; \
+	VPSLLD $16, Y4, Y5; \
+	VPBLENDW $0xaa, Y5, Y3, Y5; \
+	VMOVDQU Y5, (64*G)(DI); \
+	VPSRLD $16, Y3, Y3; \
+	VPBLENDW $0xaa, Y4, Y3, Y3; \
+	VMOVDQU Y3, (64*G+32)(DI)

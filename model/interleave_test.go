@@ -17,7 +17,7 @@ func TestLoadInterleavesForThePath(t *testing.T) {
 		if err := kernels.SetPath(path); err != nil {
 			t.Fatal(err)
 		}
-		for _, typ := range []string{"q4_0", "q4_k_m", "q6_k"} {
+		for _, typ := range []string{"q4_0", "q8_0", "q4_k_m", "q6_k"} {
 			m := builtinModel(t, "tiny-qwen2", typ)
 			layouts := func(m *Model) (out []kernels.Layout) {
 				for _, L := range m.layers {
