@@ -45,8 +45,10 @@ type matKernels struct {
 	// activations carry the integer correction for the offset zOff.
 	lanes laneKernels
 	// recordsV, where a path has it, writes one token's records for
-	// lanes.gemm as quantJob.recordsV does (dst: its first block's record);
-	// for Q8_1 activations (Q4_1, Q5_1) it is the only writer.
+	// lanes.gemm, lanes.record bytes a block (dst: its first block's
+	// record); where that is vRecord, as quantJob.recordsV does. For Q8_1
+	// activations (Q4_1, Q5_1) and records of another size it is the only
+	// writer (registerMats checks that it is there).
 	recordsV func(nb int, row, dst *byte, zOff int)
 
 	// quant is ggml's Q8_0 quantiser for nb blocks; false means a value
@@ -129,9 +131,20 @@ var mats = map[string]map[Type]matKernels{}
 
 // registerMats adds a path's matrix kernels from a build-specific file.
 func registerMats(name string, m map[Type]matKernels) bool {
+	for t, mk := range m {
+		if mk.lanes.record != 0 && mk.lanes.record != vRecord && mk.recordsV == nil {
+			panic(fmt.Sprintf("kernels: path %s: %v lanes take %d-byte records but have no recordsV to write them", name, t, mk.lanes.record))
+		}
+		laneRecords[t] = max(laneRecords[t], mk.lanes.record)
+	}
 	mats[name] = m
 	return true
 }
+
+// laneRecords is, by type, the largest record any path's row-lane kernels
+// set (laneRecord), kept as paths register so that products look it up
+// without going through every path's kernels.
+var laneRecords = map[Type]int{}
 
 func init() {
 	name := os.Getenv("PITH_KERNELS")

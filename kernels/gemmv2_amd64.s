@@ -11,8 +11,8 @@
 // ones. The int16 sums of four groups are added with VPADDW before one
 // VPMADDWD: a pair is at most 2·31·127 for Q5_0 (Q4_0: 2·15·127), so four
 // stay below 2^15 and nothing saturates or wraps. Q8_0's offset weights
-// (up to 255) would saturate VPMADDUBSW: gemmV8Q8_0AVX2 moves their sign
-// to the activations instead.
+// (up to 255) would saturate VPMADDUBSW: gemmV8Q8_0AVX2 widens weights and
+// activations to int16 instead (see there).
 //
 // Repacked weights, per block and eight rows (288 bytes): eight Y registers
 // of unsigned bytes, register g holding k = 4g..4g+3 of rows 0-7, then the
@@ -968,7 +968,7 @@ r62done:
 // both sides are widened to int16 once, the weights when a tile is
 // repacked and the activations when their records are written, and
 // VPMADDWD multiplies them: two multiplies a group, nothing else on those
-// pipes. Products of at most 127·127, two to an int32: exact. One core,
+// pipes. Products of at most 128·127, two to an int32: exact. One core,
 // four tokens by eight rows of 28 and 152 blocks, the best of twelve
 // samples alternated in one process: 48 and 49 GMAC/s with VPSIGNB, 52
 // and 55 this way. Not more, because the activations' broadcasts (two a

@@ -16,14 +16,13 @@ const (
 	// interleaver) so that one vector instruction covers a few weights of
 	// each of the eight rows and its lanes are the rows. A decode kernel
 	// then needs no horizontal sums per block, and loads the eight rows'
-	// scales of a block as one vector: on the avx2 path it runs 1.5 to
-	// 1.7 times as fast as on RowMajor rows (Q4_1 2.4 times, Q8_0 1.4;
-	// Q5_0, Q5_1 and Q5_K, whose fifth bits the group also lays out for
-	// the lanes, 1.7, 2.2 and 1.6 times),
-	// enough to keep up with the memory of two cores, which RowMajor
-	// kernels were not. llama.cpp
-	// repacks Q4_0 and Q4_K for AVX2 the same way (its q4_0_8x8). Rows is
-	// a multiple of 8.
+	// scales of a block as one vector: on the avx2 path it runs 1.4 to
+	// 2.4 times as fast as on RowMajor rows (Q4_0 and Q4_K 1.5 to 1.7,
+	// Q8_0 1.4, Q4_1 2.4; Q5_0, Q5_1 and Q5_K, whose fifth bits the group
+	// also lays out for the lanes, 1.7, 2.2 and 1.6), enough to keep up
+	// with the memory of two cores, which RowMajor kernels were not.
+	// llama.cpp repacks Q4_0 and Q4_K for AVX2 the same way (its
+	// q4_0_8x8). Rows is a multiple of 8.
 	Interleaved8
 )
 
@@ -206,24 +205,48 @@ var le = binary.LittleEndian
 
 // DequantizeRow writes row r of m, whatever its layout, to dst (Cols
 // floats). An Interleaved8 row is taken from its group deinterleaved into
-// a buffer of its own, so reading such a matrix by rows allocates: the
-// model reads only its RowMajor token embeddings by rows.
+// a buffer of its own, so this allocates; Row with scratch does not.
 func (m Matrix) DequantizeRow(dst []float32, r int) error {
-	rb, err := m.Type.RowBytes(m.Cols)
+	row, err := m.Row(r, make([]byte, m.RowScratch()))
 	if err != nil {
 		return err
 	}
+	return DequantizeRow(m.Type, dst, row)
+}
+
+// Row returns row r of m in GGUF's layout: for a RowMajor matrix the
+// row's part of Data; for an Interleaved8 one, the row's part of its group
+// deinterleaved into scratch (at least RowScratch bytes), so that reading
+// such a matrix by rows (a tied embedding table, which the output product
+// reads interleaved) allocates nothing.
+func (m Matrix) Row(r int, scratch []byte) ([]byte, error) {
+	rb, err := m.Type.RowBytes(m.Cols)
+	if err != nil {
+		return nil, err
+	}
 	if r < 0 || r >= m.Rows || len(m.Data) < m.Rows*rb {
-		return fmt.Errorf("kernels: row %d of a %v matrix of %d rows (%d bytes)", r, m.Type, m.Rows, len(m.Data))
+		return nil, fmt.Errorf("kernels: row %d of a %v matrix of %d rows (%d bytes)", r, m.Type, m.Rows, len(m.Data))
 	}
 	if m.Layout != Interleaved8 {
-		return DequantizeRow(m.Type, dst, m.Data[r*rb:(r+1)*rb])
+		return m.Data[r*rb : (r+1)*rb], nil
 	}
 	if err := m.Check(); err != nil {
-		return err
+		return nil, err
+	}
+	if len(scratch) < interleaveRows*rb {
+		return nil, fmt.Errorf("kernels: row %d of an interleaved %v matrix needs %d bytes of scratch, have %d", r, m.Type, interleaveRows*rb, len(scratch))
 	}
 	g := r / interleaveRows * interleaveRows
-	rows := make([]byte, interleaveRows*rb)
-	deinterleave(rows, m, g, g+interleaveRows)
-	return DequantizeRow(m.Type, dst, rows[(r-g)*rb:(r-g+1)*rb])
+	deinterleave(scratch, m, g, g+interleaveRows)
+	return scratch[(r-g)*rb : (r-g+1)*rb], nil
+}
+
+// RowScratch is the scratch Row needs for m: none for RowMajor rows, a
+// group of eight rows for Interleaved8 ones.
+func (m Matrix) RowScratch() int {
+	if m.Layout != Interleaved8 {
+		return 0
+	}
+	rb, _ := m.Type.RowBytes(m.Cols)
+	return interleaveRows * rb
 }

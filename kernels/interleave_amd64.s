@@ -15,7 +15,8 @@
 // 4C..4C+3, the high ones 16+4C..16+4C+3. Each word sums eight products
 // of at most 15·128, so none saturates (8·2·15·128 = 30720). Y4 0x0001
 // words, Y5 0x0f bytes. A Q4_1 group's block (160 bytes) has the rows' m
-// after the scales and the chunks at Q = 32, not 16.
+// after the scales and the chunks at Q = 32, not 16, and its record is
+// decRecordsX8_1AVX2's (the values at the same offsets).
 #define X8_Q4_CHUNK(W, Q, X, C) \
 	VMOVDQU (W+Q+32*C)(R9), Y8; \
 	VPSRLW $4, Y8, Y9; \

@@ -142,7 +142,7 @@ TEXT ·repackV8Q5_1X8(SB), NOSPLIT, $0-40
 
 // func decRecordsX8_1AVX2(nb int, xq *byte, dst *byte, off int)
 //
-// The records of decQ5_1X8AVX2, 40 bytes per Q8_1 block (F16 d, F16 s,
+// The records of decQ5_1X8AVX2 and decQ4_1X8AVX2, 40 bytes per Q8_1 block (F16 d, F16 s,
 // 32 values): the values, then d and s as float32. off is unused.
 TEXT ·decRecordsX8_1AVX2(SB), NOSPLIT, $0-32
 	MOVQ nb+0(FP), CX

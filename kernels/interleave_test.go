@@ -381,3 +381,41 @@ func TestGather4Scatter4(t *testing.T) {
 		}
 	}
 }
+
+// Row gives a row's GGUF bytes whatever the layout: of an interleaved
+// matrix, from its group deinterleaved into the caller's scratch, with no
+// allocation, and an error (not a panic) when the scratch is too small.
+func TestRowOfInterleaved(t *testing.T) {
+	r := rand.New(rand.NewPCG(rand.Uint64(), 19))
+	for _, typ := range interleavedTypes() {
+		const rows, cols = 24, 512
+		rb := mustRowBytes(t, typ, cols)
+		rm := randMatrix(r, typ, rows, cols, rb)
+		il, err := interleave(Matrix{Type: typ, Rows: rows, Cols: cols, Data: slices.Clone(rm.Data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scratch := make([]byte, il.RowScratch())
+		for i := range rows {
+			got, err := il.Row(i, scratch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, rm.Data[i*rb:(i+1)*rb]) {
+				t.Fatalf("%v row %d differs from the row-major row", typ, i)
+			}
+		}
+		if n := testing.AllocsPerRun(10, func() { _, _ = il.Row(13, scratch) }); n != 0 {
+			t.Errorf("%v: Row allocates %v times", typ, n)
+		}
+		if _, err := il.Row(3, scratch[:len(scratch)-1]); err == nil {
+			t.Errorf("%v: Row accepts too small a scratch", typ)
+		}
+		if _, err := il.Row(rows, scratch); err == nil {
+			t.Errorf("%v: Row accepts row %d of %d", typ, rows, rows)
+		}
+		if rm.RowScratch() != 0 {
+			t.Errorf("%v: a row-major matrix asks for scratch", typ)
+		}
+	}
+}

@@ -114,18 +114,12 @@ func dxBytes(m Matrix, n int) int {
 // laneRecord is the largest record of a block that any path's row-lane
 // kernels for t take (vRecord, or their own record), so that a work
 // buffer serves whichever path is active when it is used.
-func laneRecord(t Type) int {
-	rec := vRecord
-	for _, mk := range mats {
-		rec = max(rec, mk[t].lanes.record)
-	}
-	return rec
-}
+func laneRecord(t Type) int { return max(vRecord, laneRecords[t]) }
 
 // vRecord is the size of one token's record of one block for the row-lane
-// kernels (where laneKernels.record does not say otherwise), vGroup the tokens of a group and vRows the weight rows of a
-// call (see gemmv_amd64.s), vBlock the size of a repacked block of vRows
-// rows.
+// kernels (where laneKernels.record does not say otherwise), vGroup the
+// tokens of a group and vRows the weight rows of a call (see
+// gemmv_amd64.s), vBlock the size of a repacked block of vRows rows.
 const (
 	vRecord = 40
 	vGroup  = 16

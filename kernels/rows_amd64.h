@@ -1,5 +1,7 @@
 // Shared by the kernels that run a chunk of weight rows against one token
-// (decode_amd64.s, dot1_amd64.s, kquant_amd64.s).
+// (decode_amd64.s, dot1_amd64.s, kquant_amd64.s, interleave*_amd64.s),
+// and WIDEN_PAIRS by the Q8_0 prefill repacks (gemmv2_amd64.s,
+// interleave_q8_amd64.s).
 
 // Software prefetch: the kernels ask for the weights DEC_PFD bytes ahead
 // of the block they compute (about 16 KiB: decQ4_0VNNIQ on one thread ran
@@ -48,7 +50,7 @@
 	JNZ LOOP
 
 // The end of a legacy block of an Interleaved8 group (decQ4_0X8AVX2,
-// decQ5_0X8AVX2): the rows' int32 sums in Y12, the record's correction
+// decQ5_0X8AVX2, decQ8_0X8AVX2): the rows' int32 sums in Y12, the record's correction
 // (at X+32) added, converted, times the rows' F16 d (at W(R9)) and the
 // record's dx (at X+36), to ACC. Y13 and Y14 temporaries.
 #define X8_BLOCK_END(W, X, ACC) \

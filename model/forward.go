@@ -160,8 +160,13 @@ func (s *State) step(tokens []int32) error {
 		if t < 0 || int(t) >= c.Vocab {
 			return &TokenError{Token: t, Vocab: c.Vocab}
 		}
-		rb, _ := m.tokEmbd.Type.RowBytes(E)
-		if err := kernels.DequantizeRow(m.tokEmbd.Type, s.x[i*E:(i+1)*E], m.tokEmbd.Data[int(t)*rb:]); err != nil {
+		// A tied table is interleaved: its row comes from its group,
+		// deinterleaved into the work buffer, free until the products.
+		row, err := m.tokEmbd.Row(int(t), s.work)
+		if err == nil {
+			err = kernels.DequantizeRow(m.tokEmbd.Type, s.x[i*E:(i+1)*E], row)
+		}
+		if err != nil {
 			return fmt.Errorf("model: embedding of token %d: %w", t, err)
 		}
 		s.history[s.pos+i] = t
@@ -314,9 +319,11 @@ func addBiasRows(x, bias []float32, n int) {
 }
 
 // workBytes is the scratch the matrix kernels need for a batch: the
-// largest activation row of any matrix, converted, times the batch.
+// largest activation row of any matrix, converted, times the batch; and
+// at least a group of an interleaved (tied) embedding table's rows, which
+// step deinterleaves there.
 func (m *Model) workBytes(batch int) int {
-	n := kernels.MatMulWork(m.output, 1)
+	n := max(kernels.MatMulWork(m.output, 1), m.tokEmbd.RowScratch())
 	for _, L := range m.layers {
 		for _, w := range []kernels.Matrix{L.q, L.k, L.v, L.o, L.gate, L.up, L.down} {
 			n = max(n, kernels.MatMulWork(w, batch))

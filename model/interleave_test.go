@@ -17,9 +17,12 @@ func TestLoadInterleavesForThePath(t *testing.T) {
 		if err := kernels.SetPath(path); err != nil {
 			t.Fatal(err)
 		}
-		for _, typ := range []string{"q4_0", "q8_0", "q4_k_m", "q6_k"} {
+		for _, typ := range []string{"q4_0", "q4_1", "q8_0", "q4_k_m", "q5_k_m", "q6_k"} {
 			m := builtinModel(t, "tiny-qwen2", typ)
+			// The output matrix too: tiny-qwen2's is its tied token
+			// embeddings, interleaved and read by rows through Row.
 			layouts := func(m *Model) (out []kernels.Layout) {
+				out = append(out, m.output.Layout)
 				for _, L := range m.layers {
 					for _, w := range []kernels.Matrix{L.q, L.k, L.v, L.o, L.gate, L.up, L.down} {
 						out = append(out, w.Layout)
@@ -37,7 +40,7 @@ func TestLoadInterleavesForThePath(t *testing.T) {
 			if n != len(m.File.Rewritten) {
 				t.Fatalf("%s %s: %d interleaved matrices, %d noted as rewritten", path, typ, n, len(m.File.Rewritten))
 			}
-			t.Logf("%s %s: %d of %d layer matrices interleaved", path, typ, n, len(first))
+			t.Logf("%s %s: %d of %d matrices interleaved", path, typ, n, len(first))
 
 			tokens := []int32{1, 17, 42, 99, 7, 123}
 			ref := refForward(m, tokens, refOptions{quantAct: true, f16Act: true, f16KV: true, f16Q: true, f16P: true})

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"testing"
 
@@ -55,6 +56,9 @@ func (r *refMatrix) row(i int) []float64 {
 
 // mul returns W·x.
 func (r *refMatrix) mul(x []float64, o refOptions) []float64 {
+	if vt := r.m.Type.VecDotType(); o.quantAct && vt == kernels.Q8_1 {
+		return r.mulQ8_1(x)
+	}
 	if vt := r.m.Type.VecDotType(); o.quantAct && (vt == kernels.Q8_0 || vt == kernels.Q8_K) {
 		x = roundQuant(vt, x)
 	}
@@ -84,6 +88,52 @@ func (r *refMatrix) mul(x []float64, o refOptions) []float64 {
 		var s float64
 		for j, v := range r.rows[i] {
 			s += v * x[j]
+		}
+		y[i] = s
+	}
+	return y
+}
+
+// mulQ8_1 is W·x for Q4_1 and Q5_1 weights as ggml computes it: x
+// quantised to Q8_1, whose blocks carry s = d·sum(q) rounded to F16, and
+// each block's product d_w·d_x·sum(q_w·q_x) + m_w·s, the weights' offset m
+// against that rounded s rather than against the values themselves.
+func (r *refMatrix) mulQ8_1(x []float64) []float64 {
+	f := make([]float32, len(x))
+	for i, v := range x {
+		f[i] = float32(v)
+	}
+	rb, err := kernels.Q8_1.RowBytes(len(x))
+	if err != nil {
+		panic(err)
+	}
+	xq := make([]byte, rb)
+	if err := kernels.QuantizeRow(kernels.Q8_1, xq, f); err != nil {
+		panic(err)
+	}
+	if err := kernels.DequantizeRow(kernels.Q8_1, f, xq); err != nil {
+		panic(err)
+	}
+	const qk, xBytes = 32, 36 // Q8_1: F16 d, F16 s, 32 values
+	wBytes := map[kernels.Type]int{kernels.Q4_1: 20, kernels.Q5_1: 24}[r.m.Type]
+	scratch := make([]byte, r.m.RowScratch())
+	w := make([]float32, r.m.Cols)
+	y := make([]float64, r.m.Rows)
+	for i := range y {
+		raw, err := r.m.Row(i, scratch)
+		if err != nil {
+			panic(err)
+		}
+		if err := kernels.DequantizeRow(r.m.Type, w, raw); err != nil {
+			panic(err)
+		}
+		var s float64
+		for b := 0; b < len(w)/qk; b++ {
+			m := float64(kernels.F16ToF32(binary.LittleEndian.Uint16(raw[b*wBytes+2:])))
+			for j := b * qk; j < (b+1)*qk; j++ {
+				s += (float64(w[j]) - m) * float64(f[j])
+			}
+			s += m * float64(kernels.F16ToF32(binary.LittleEndian.Uint16(xq[b*xBytes+2:])))
 		}
 		y[i] = s
 	}
