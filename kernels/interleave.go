@@ -86,6 +86,34 @@ func columnInterleaver(bb int, to, from func(g, blk []byte, r int)) interleaver 
 	}
 }
 
+// The moves of the legacy column layouts: putScales puts row r's hb bytes
+// of F16 scales (blk) at 2r of each 16-byte run of the column g, putWords
+// its n 4-byte words at 4r of each 32-byte chunk; takeScales and
+// takeWords take them back.
+func putScales(g, blk []byte, r, hb int) {
+	for k := 0; k < hb; k += 2 {
+		le.PutUint16(g[8*k+2*r:], le.Uint16(blk[k:]))
+	}
+}
+
+func takeScales(blk, g []byte, r, hb int) {
+	for k := 0; k < hb; k += 2 {
+		le.PutUint16(blk[k:], le.Uint16(g[8*k+2*r:]))
+	}
+}
+
+func putWords(g, blk []byte, r, n int) {
+	for c := range n {
+		le.PutUint32(g[32*c+4*r:], le.Uint32(blk[4*c:]))
+	}
+}
+
+func takeWords(blk, g []byte, r, n int) {
+	for c := range n {
+		le.PutUint32(blk[4*c:], le.Uint32(g[32*c+4*r:]))
+	}
+}
+
 // interleavedDecodes are the paths' decode kernels for Interleaved8
 // matrices, by path and type. Their rows argument counts groups, wstride
 // is a group's bytes, and group g's eight results go to out[8g:8g+8].

@@ -109,6 +109,29 @@
 	VCVTDQ2PS Y2, Y2; \
 	VFNMADD231PS Y6, Y2, Y0
 
+// The body of repackV8Q4_KX8 and repackV8Q5_KX8: per super-block of BB
+// bytes at R9, the head (RK4X8_HEAD) and the levels (LEVELS), to a tile
+// of 2496 bytes at DI. Y15 0x0f bytes.
+#define RKX8_REPACK(LEVELS, BB) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), R9; \
+	MOVQ dst+32(FP), DI; \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, X15; \
+	VPBROADCASTD X15, Y15; \
+	TESTQ CX, CX; \
+	JZ rkx8done; \
+rkx8loop: \
+	RK4X8_HEAD; \
+	LEVELS; \
+	ADDQ $BB, R9; \
+	ADDQ $2496, DI; \
+	DECQ CX; \
+	JNZ rkx8loop; \
+rkx8done: \
+	VZEROUPPER; \
+	RET
+
 // func decQ4_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 //
 // Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
@@ -209,6 +232,12 @@ x8kdone:
 	RK4X8_MINS(2); \
 	RK4X8_MINS(3)
 
+#define RK4X8_LEVELS \
+	RK4X8_PAIR(0); \
+	RK4X8_PAIR(1); \
+	RK4X8_PAIR(2); \
+	RK4X8_PAIR(3)
+
 // func repackV8Q4_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
 // repackV8Q4_K's tile (gemmv2_amd64.s: per super-block 2496 bytes, sub-block
@@ -222,27 +251,7 @@ x8kdone:
 // cpu-GFLOP/s against 290 (1024x4096, 64 tokens, one thread). wrb and
 // rmask are unused: a group always has its eight rows.
 TEXT ·repackV8Q4_KX8(SB), NOSPLIT, $128-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), R9
-	MOVQ dst+32(FP), DI
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	TESTQ CX, CX
-	JZ rk4x8done
-rk4x8loop:
-	RK4X8_HEAD
-	RK4X8_PAIR(0)
-	RK4X8_PAIR(1)
-	RK4X8_PAIR(2)
-	RK4X8_PAIR(3)
-	ADDQ $1152, R9
-	ADDQ $2496, DI
-	DECQ CX
-	JNZ rk4x8loop
-rk4x8done:
-	VZEROUPPER
-	RET
+	RKX8_REPACK(RK4X8_LEVELS, 1152)
 
 // The low six bits and bits 4-5 of each byte.
 DATA ·x8kLow6<>+0(SB)/8, $0x3f3f3f3f3f3f3f3f
@@ -415,6 +424,14 @@ x5kdone:
 	RK5X8_SPLIT(P, 4, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 5, LOP, LN, HOP, HN); \
 	RK5X8_SPLIT(P, 6, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 7, LOP, LN, HOP, HN)
 
+// The fifth bits of pair P's low and high levels sit at bits 2P and
+// 2P+1 of the qh chunks; each shift puts them on bit 4.
+#define RK5X8_LEVELS \
+	RK5X8_PAIR(0, VPSLLW, 4, VPSLLW, 3); \
+	RK5X8_PAIR(1, VPSLLW, 2, VPSLLW, 1); \
+	RK5X8_PAIR(2, VPSRLW, 0, VPSRLW, 1); \
+	RK5X8_PAIR(3, VPSRLW, 2, VPSRLW, 3)
+
 // func repackV8Q5_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
 // repackV8Q5_K's tile (repackV8Q4_K's, with levels up to 31) from an
@@ -423,27 +440,7 @@ x5kdone:
 // 96 cpu-GFLOP/s against 126 on RowMajor rows (BenchmarkInterleavedPrefill,
 // one thread).
 TEXT ·repackV8Q5_KX8(SB), NOSPLIT, $128-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), R9
-	MOVQ dst+32(FP), DI
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	TESTQ CX, CX
-	JZ rk5x8done
-rk5x8loop:
-	RK4X8_HEAD
-	RK5X8_PAIR(0, VPSLLW, 4, VPSLLW, 3)
-	RK5X8_PAIR(1, VPSLLW, 2, VPSLLW, 1)
-	RK5X8_PAIR(2, VPSRLW, 0, VPSRLW, 1)
-	RK5X8_PAIR(3, VPSRLW, 2, VPSRLW, 3)
-	ADDQ $1408, R9
-	ADDQ $2496, DI
-	DECQ CX
-	JNZ rk5x8loop
-rk5x8done:
-	VZEROUPPER
-	RET
+	RKX8_REPACK(RK5X8_LEVELS, 1408)
 
 DATA ·x8k5Bit<>+0(SB)/8, $0x1010101010101010
 DATA ·x8k5Bit<>+8(SB)/8, $0x1010101010101010

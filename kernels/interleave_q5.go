@@ -20,18 +20,12 @@ package kernels
 // bytes, where GGUF's 32-bit qh would take a byte shuffle, a compare and
 // two masks (decQ5_0AVX2's DEC_Q5HX) for every register.
 var (
-	_ = registerInterleaver(Q5_0, columnInterleaver(q5_0Bytes,
+	_ = registerInterleaver(Q5_0, columnInterleaver(Q5_0.BlockBytes(),
 		func(g, blk []byte, r int) { q5ToGroup(g, blk, r, 2) },
 		func(g, blk []byte, r int) { q5FromGroup(blk, g, r, 2) }))
-	_ = registerInterleaver(Q5_1, columnInterleaver(q5_1Bytes,
+	_ = registerInterleaver(Q5_1, columnInterleaver(Q5_1.BlockBytes(),
 		func(g, blk []byte, r int) { q5ToGroup(g, blk, r, 4) },
 		func(g, blk []byte, r int) { q5FromGroup(blk, g, r, 4) }))
-)
-
-// Block sizes: F16 d (and Q5_1's F16 m), 32-bit qh, 16 nibble bytes.
-const (
-	q5_0Bytes = 22
-	q5_1Bytes = 24
 )
 
 // q5ToGroup puts row r's block blk, whose first hb bytes are F16 scales
@@ -39,32 +33,24 @@ const (
 // block column g; q5FromGroup takes it back. The fifth bits and nibbles
 // follow the scales' 8·hb bytes.
 func q5ToGroup(g, blk []byte, r, hb int) {
-	for k := 0; k < hb; k += 2 {
-		le.PutUint16(g[8*k+2*r:], le.Uint16(blk[k:]))
-	}
+	putScales(g, blk, r, hb)
 	g, blk = g[8*hb:], blk[hb:]
 	qh := le.Uint32(blk)
 	for i := range 4 {
 		g[4*r+i] = gather4(qh >> i)
 	}
-	for c := range 4 {
-		le.PutUint32(g[32+32*c+4*r:], le.Uint32(blk[4+4*c:]))
-	}
+	putWords(g[32:], blk[4:], r, 4)
 }
 
 func q5FromGroup(blk, g []byte, r, hb int) {
-	for k := 0; k < hb; k += 2 {
-		le.PutUint16(blk[k:], le.Uint16(g[8*k+2*r:]))
-	}
+	takeScales(blk, g, r, hb)
 	g, blk = g[8*hb:], blk[hb:]
 	var qh uint32
 	for i := range 4 {
 		qh |= scatter4(g[4*r+i]) << i
 	}
 	le.PutUint32(blk, qh)
-	for c := range 4 {
-		le.PutUint32(blk[4+4*c:], le.Uint32(g[32+32*c+4*r:]))
-	}
+	takeWords(blk[4:], g[32:], r, 4)
 }
 
 // gather4 packs bits 0, 4, 8, ..., 28 of x into a byte, in that order;

@@ -114,8 +114,8 @@ func (r *refMatrix) mulQ8_1(x []float64) []float64 {
 	if err := kernels.DequantizeRow(kernels.Q8_1, f, xq); err != nil {
 		panic(err)
 	}
-	const qk, xBytes = 32, 36 // Q8_1: F16 d, F16 s, 32 values
-	wBytes := map[kernels.Type]int{kernels.Q4_1: 20, kernels.Q5_1: 24}[r.m.Type]
+	// Both blocks start F16 d, F16 m (the weights') or s (Q8_1's).
+	qk, xBytes, wBytes := r.m.Type.BlockSize(), kernels.Q8_1.BlockBytes(), r.m.Type.BlockBytes()
 	scratch := make([]byte, r.m.RowScratch())
 	w := make([]float32, r.m.Cols)
 	y := make([]float64, r.m.Rows)
