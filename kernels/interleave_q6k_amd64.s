@@ -78,14 +78,20 @@
 	VPBROADCASTD (XO+96)(DI), Y8; \
 	VPMADDUBSW Y8, LB, LB
 
+// A line OFF past DX (the weights DEC_PFD ahead) into L2, and the same
+// line DEC_NEAR ahead into L1 (X8_PF in rows_amd64.h says why).
+#define Q6X_PF(OFF) \
+	PREFETCHT1 (OFF)(DX); \
+	PREFETCHT0 (OFF-DEC_PFD+DEC_NEAR)(DX)
+
 // Chunks 2P and 2P+1 of half H through LEVS (Q6X_LO or Q6X_HI), by the
 // scale pairs Y3 and Y6, into Y1 and Y12; the super-block's Q-th pair
 // (0..15) of prefetches, at 105Q and 105Q+52 from DX, 16 of which reach
 // every line of its 1680 bytes.
 #define Q6X_PAIR(LEVS, H, P, Q) \
-	PREFETCHT0 (105*Q)(DX); \
+	Q6X_PF(105*Q); \
 	LEVS(768*H+192*P, 4+128*H+8*P, Y7, Y9); \
-	PREFETCHT0 (105*Q+52)(DX); \
+	Q6X_PF(105*Q+52); \
 	LEVS(96+768*H+192*P, 8+128*H+8*P, Y10, Y11); \
 	VPADDW Y10, Y7, Y7; \
 	VPADDW Y11, Y9, Y9; \

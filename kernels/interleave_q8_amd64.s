@@ -43,9 +43,9 @@
 // Two blocks of 272 bytes: nine lines.
 #define X8_PF9 \
 	X8_PF6; \
-	PREFETCHT0 (DEC_PFD+384)(R9); \
-	PREFETCHT0 (DEC_PFD+448)(R9); \
-	PREFETCHT0 (DEC_PFD+512)(R9)
+	X8_PF(384); \
+	X8_PF(448); \
+	X8_PF(512)
 
 // func decQ8_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ8_0X8AVX2(SB), NOSPLIT, $0-48

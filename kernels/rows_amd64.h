@@ -13,6 +13,25 @@
 // rows reads a little the kernel will not use; it never faults.
 #define DEC_PFD 16384
 
+// The Interleaved8 kernels (interleave*_amd64.s, avx2) ask for every line
+// twice: into L2 (PREFETCHT1) DEC_PFD ahead, and into L1 (PREFETCHT0)
+// DEC_NEAR ahead. On a Zen 4 without AVX-512, one thread decoding from
+// memory with PREFETCHT0 alone at 16 KiB read at 54-77% of the read probe
+// sampled beside it (medians of two runs of 8 and 10 rounds, alternated
+// in one process: Q4_0 60/63%, Q8_0 77/67%, Q4_K 67/54%, Q6_K 60/59%),
+// this way at 75-84% (76/76, 80/79, 82/75, 84/77). Likely why: far T0
+// prefetches keep half the 32 KiB L1 full of lines not needed yet and
+// hold its miss buffers for a whole DRAM round trip. T1 alone left the L1
+// fill to the hardware and lost Q8_0 5-10%. Also tried: T0 alone at 4 and
+// 8 KiB (Q6_K lost), T1 alone at 16 and 24 KiB, T1 at 12 and 24 KiB with
+// T0 at 1, 2 or 4 KiB (no better). Two threads sharing the memory system
+// read about as fast either way. The avx512 kernels keep T0 at DEC_PFD,
+// tuned on their own machine.
+#define DEC_NEAR 2048
+#define X8_PF(OFF) \
+	PREFETCHT1 (DEC_PFD+OFF)(R9); \
+	PREFETCHT0 (DEC_NEAR+OFF)(R9)
+
 // A row's start in the rows kernels of dot1_amd64.s and kquant_amd64.s
 // (R12 the row): CX its blocks, SI its weights, DI the token's records,
 // the sums Y0 and X1 cleared.
@@ -117,14 +136,14 @@ x8done: \
 	RET
 
 #define X8_PF5 \
-	PREFETCHT0 DEC_PFD(R9); \
-	PREFETCHT0 (DEC_PFD+64)(R9); \
-	PREFETCHT0 (DEC_PFD+128)(R9); \
-	PREFETCHT0 (DEC_PFD+192)(R9); \
-	PREFETCHT0 (DEC_PFD+256)(R9)
+	X8_PF(0); \
+	X8_PF(64); \
+	X8_PF(128); \
+	X8_PF(192); \
+	X8_PF(256)
 #define X8_PF6 \
 	X8_PF5; \
-	PREFETCHT0 (DEC_PFD+320)(R9)
+	X8_PF(320)
 
 // Values 4G..4G+3 of rows 0-7 (Y2, row r in dword lane r, signed bytes)
 // widened to the avx2 Q8_0 prefill tile's pair registers 2G (values 4G,
