@@ -27,22 +27,26 @@ import (
 var benchOrder = []string{"kernels", "model", "serve", "show", "diff"}
 
 var benchSubs = map[string]*subcommand{
-	"kernels": {"pith bench kernels [-t N] [-r N] [--paths P,..] [--types T,..] [--json FILE] [--markdown]",
+	"kernels": {"pith bench kernels [-t 1,N] [-r N] [--paths P,..] [--types T,..] [--json FILE] [--markdown]",
 		"GB/s and GFLOP/s of every kernel path and weight format, against this run's probes",
 		`Measure the matrix-vector product of every kernel path this build and CPU
 can run, for every weight format the kernels compute with: one thread on an
-L2-resident matrix (GFLOP/s, against the FMA probe) and -t threads on a
-256 MiB stack of Qwen2.5-0.5B-shaped layers, one decode step's products
-(GB/s of weights, against the read-bandwidth probe). For the
-formats with tiled prefill kernels, also a Qwen2.5-0.5B-shaped layer times
-128 tokens at one thread and -t threads (GFLOP/s, against the FMA probe and
-the int8 probe). The probes run in the same process first, and a
-read-bandwidth sample (as long as a kernel sample, --min-time) before each
-decode sample and after the last; decode shares divide by the best of them,
-and their paired figures by the larger of the two around each sample. A layer-read probe
-per format reads the same layers' bytes with nothing else, the threads
-meeting after each product as decode's do: the ceiling of decode's access
-pattern, which its "layer reads" share divides by.
+L2-resident matrix (GFLOP/s, against the FMA probe) and each of -t threads
+(default one and all cores) on a 256 MiB stack of Qwen2.5-0.5B-shaped
+layers, one decode step's products (GB/s of weights, against the
+read-bandwidth probe). One thread's decode share says how near a core
+decodes to its own stream: on a shared machine whose cores sometimes share
+a memory path and sometimes do not, all cores reach about that share when
+they do not. For the formats with tiled prefill kernels, also a
+Qwen2.5-0.5B-shaped layer times 128 tokens at one thread and -t threads
+(GFLOP/s, against the FMA probe and the int8 probe). The probes run in the
+same process first, and a read-bandwidth sample (as long as a kernel
+sample, --min-time) before each decode sample and after the last; decode
+shares divide by the best of them, and their paired figures by the larger
+of the two around each sample. A layer-read probe per format reads the
+same layers' bytes with nothing else, the threads meeting after each
+product as decode's do: the ceiling of decode's access pattern, which its
+"layer reads" share divides by.
 
 Example:
   pith bench kernels -r 5 --json kernels.json`, benchKernels},
@@ -212,7 +216,7 @@ func benchKernels(ctx context.Context, args []string) error {
 	var reps int
 	var minTime time.Duration
 	fs, err := parseBench("kernels", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&threads, "t", "", "threads of the memory-bound test and the probes, comma-separated (default all cores)")
+		fs.StringVar(&threads, "t", "", "threads of the memory-bound test and the probes, comma-separated (default 1 and all cores)")
 		fs.IntVar(&reps, "r", 5, "repetitions of each figure")
 		fs.StringVar(&paths, "paths", "", "kernel paths, comma-separated (default every one this CPU runs: "+strings.Join(kernels.Paths(), ", ")+")")
 		fs.StringVar(&types, "types", "", "weight formats, comma-separated (default "+strings.Join(bench.KernelTypes, ",")+")")
@@ -228,6 +232,9 @@ func benchKernels(ctx context.Context, args []string) error {
 	ts, err := parseThreads(threads)
 	if err != nil {
 		return err
+	}
+	if threads == "" && ts[0] > 1 {
+		ts = []int{1, ts[0]}
 	}
 	r := bench.NewReport(bench.CollectEnv(version, commit))
 	r.Command = append([]string{"pith", "bench", "kernels"}, args...)
