@@ -101,11 +101,15 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
-	for _, name := range opts.Types {
-		t, err := kernels.ParseType(name)
+	for _, arg := range opts.Types {
+		t, err := kernels.ParseType(arg)
 		if err != nil {
-			return fmt.Errorf("bench: kernel type %q: %w", name, err)
+			return fmt.Errorf("bench: kernel type %q: %w", arg, err)
 		}
+		// The canonical name ("Q4_0", not "q4_0"), so that the prefill
+		// test is not skipped for a lower-case name and the figures of
+		// any two runs compare by name (bench diff).
+		name := t.String()
 		small, err := testMatrix(t, opts.Cols, rng)
 		var stack *decodeStack
 		if err == nil {
