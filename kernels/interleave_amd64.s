@@ -69,12 +69,7 @@
 // The body of repackV8Q4_0X8 and repackV8Q4_1X8: per block of BB bytes
 // at SI, the eight levels registers from the nibbles at Q, then SCALES.
 #define X8_Q4_REPACK(BB, Q, TILE, SCALES) \
-	MOVQ nb+0(FP), CX; \
-	MOVQ w+8(FP), SI; \
-	MOVQ dst+32(FP), DI; \
-	MOVL $0x0f0f0f0f, AX; \
-	VMOVD AX, X5; \
-	VPBROADCASTD X5, Y5; \
+	X8_REPACK_ARGS(SI, X5, Y5); \
 	TESTQ CX, CX; \
 	JZ rx4done; \
 rx4loop: \

@@ -113,12 +113,7 @@
 // bytes at R9, the head (RK4X8_HEAD) and the levels (LEVELS), to a tile
 // of 2496 bytes at DI. Y15 0x0f bytes.
 #define RKX8_REPACK(LEVELS, BB) \
-	MOVQ nb+0(FP), CX; \
-	MOVQ w+8(FP), R9; \
-	MOVQ dst+32(FP), DI; \
-	MOVL $0x0f0f0f0f, AX; \
-	VMOVD AX, X15; \
-	VPBROADCASTD X15, Y15; \
+	X8_REPACK_ARGS(R9, X15, Y15); \
 	TESTQ CX, CX; \
 	JZ rkx8done; \
 rkx8loop: \

@@ -42,6 +42,17 @@
 	VXORPS Y0, Y0, Y0; \
 	VXORPS X1, X1, X1
 
+// The Interleaved8 repacks' arguments (nb int, w *byte, wrb int, rmask
+// int, dst *byte): CX nb, W w, DI dst; YM 0x0f bytes (XM its low half).
+// wrb and rmask are unused: a group always has its eight rows.
+#define X8_REPACK_ARGS(W, XM, YM) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), W; \
+	MOVQ dst+32(FP), DI; \
+	MOVL $0x0f0f0f0f, AX; \
+	VMOVD AX, XM; \
+	VPBROADCASTD XM, YM
+
 // The Interleaved8 decode kernels (interleave*_amd64.s), whose signature
 // is (nb int, w *byte, wstride int, x *byte, out *float32, groups int):
 // SI the first group, R8 wstride (a group's bytes), R11 out, R10 the
