@@ -194,9 +194,12 @@ x8kdone:
 	RK4X8_SPLIT(P, 0); RK4X8_SPLIT(P, 1); RK4X8_SPLIT(P, 2); RK4X8_SPLIT(P, 3); \
 	RK4X8_SPLIT(P, 4); RK4X8_SPLIT(P, 5); RK4X8_SPLIT(P, 6); RK4X8_SPLIT(P, 7)
 
-// Sub-block S's eight scales (frame 8S) as int32 to 2048+32S.
+// Sub-block S's eight scales (frame 8S) as word pairs (sc | sc<<16) to
+// 2048+32S, Y1 a temporary.
 #define RK4X8_SCALE(S) \
 	VPMOVZXBD (8*S)(SP), Y0; \
+	VPSLLD $16, Y0, Y1; \
+	VPOR Y1, Y0, Y0; \
 	VMOVDQU Y0, (2048+32*S)(DI)
 
 // Mins 2I and 2I+1 (frame 64+16I) as word pairs to 2304+32I.
@@ -237,7 +240,7 @@ x8kdone:
 //
 // repackV8Q4_K's tile (gemmv2_amd64.s: per super-block 2496 bytes, sub-block
 // j's register g, elements 4g..4g+3 of rows 0-7, at 256j+32g; the scales
-// as int32 at 2048, the mins as word pairs at 2304, d and dmin as float32
+// as word pairs at 2048, the mins as word pairs at 2304, d and dmin as float32
 // at 2432 and 2464) from an Interleaved8 group at w, for prefill: chunk c
 // of pair p is registers c of sub-blocks 2p and 2p+1, and the scales
 // unpack as decQ4_KX8AVX2's, so a super-block is 32 loads and a few

@@ -224,8 +224,8 @@ rq6xdone:
 // func repackV8Q6_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
 // repackV8Q6_K's tile (gemmv2_amd64.s: per super-block the eight rows'
-// levels as 64 registers, then their scales sign-extended to int32 and
-// as pairs of 32·scale words, then d as float32) from an Interleaved8
+// levels as 64 registers, then their scales as word pairs (sc | sc<<16)
+// and as pairs of 32·scale words, then d as float32) from an Interleaved8
 // group at w: each row dword that repackV8Q6_K gathers (bytes 4G..4G+3 of
 // ql or qh) is a word of each of two neighbouring chunks, one blend; the
 // scales and d are loads. wrb and rmask are unused: a group always has
@@ -278,13 +278,14 @@ rq6xdone:
 	Q6X8_GROUP(Q6X8_HI, 768*H+192*M, 768*H+192*M+96, 1024*H+128+32*M)
 
 // Scale pair P (scales 2P, 2P+1 of each row as words) to the tile: each
-// sign-extended to int32, and both times 32 as they lie.
+// as a word pair (sc | sc<<16), and both times 32 as they lie.
 #define Q6X8_SCALES(P) \
 	VPMOVSXBW (16+16*P)(R12), Y0; \
 	VPSLLD $16, Y0, Y1; \
-	VPSRAD $16, Y1, Y1; \
+	VPBLENDW $0xaa, Y1, Y0, Y1; \
 	VMOVDQU Y1, (2048+64*P)(DI); \
-	VPSRAD $16, Y0, Y1; \
+	VPSRLD $16, Y0, Y1; \
+	VPBLENDW $0xaa, Y0, Y1, Y1; \
 	VMOVDQU Y1, (2080+64*P)(DI); \
 	VPSLLW $5, Y0, Y0; \
 	VMOVDQU Y0, (2560+32*P)(DI)
