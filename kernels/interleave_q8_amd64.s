@@ -40,16 +40,24 @@
 	VPCMPEQW Y4, Y4, Y4; \
 	VPSRLW $15, Y4, Y4
 
-// Two blocks of 272 bytes: nine lines.
-#define X8_PF9 \
-	X8_PF6; \
-	X8_PF(384); \
-	X8_PF(448); \
-	X8_PF(512)
+// No software prefetch: a group is one sequential stream, which the
+// hardware prefetchers follow alone, and Q8_0 has the least arithmetic a
+// byte to hide the eighteen prefetches two blocks took (X8_PF over their
+// nine lines). On the Qwen2.5-0.5B-shaped 256 MiB decode stack of pith
+// bench kernels, alternated with the prefetching kernel in one process
+// (10 or 14 rounds, each sample over the read-probe sample before it,
+// Zen 4 avx2), medians of five runs at one thread without and with:
+// 0.92/0.85, 0.89/0.81, 0.88/0.82, 0.87/0.81, 0.91/0.85. At two threads
+// 0.96/0.92, 0.99/0.93, 0.94/0.93, and in windows of about 40 GB/s 0.75/0.76
+// and 0.80/0.79. One thread with PREFETCHT0 alone at DEC_NEAR: 0.78 and
+// 0.81; PREFETCHT1 alone at DEC_PFD: 0.71 and 0.76. Q4_0 and Q4_K (no
+// gain either way) and Q6_K (0.60 without, 0.84 with: its ql and qh are
+// two streams) keep theirs.
+#define X8_Q8_NOPF
 
 // func decQ8_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ8_0X8AVX2(SB), NOSPLIT, $0-48
-	X8_KERNEL(X8_Q8_CONSTS, X8_PF9, X8_Q8_BLOCK, 272)
+	X8_KERNEL(X8_Q8_CONSTS, X8_Q8_NOPF, X8_Q8_BLOCK, 272)
 
 // func repackV8Q8_0X8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
