@@ -5,34 +5,33 @@
 // groups): decode as decQ4_0X8AVX2 (interleave_amd64.s) with the fifth
 // bits, and the prefill tile from a group.
 
-// Levels register G (0-7: elements 4G..4G+3 of rows 0-7) of a group's
-// block: the nibbles of chunk G%4 in R (low for G < 4, high above), then
-// the block's fifth bits (Y15) shifted so that bit G of each byte lands
-// on bit 4, masked and OR-ed in: SHIFT $N is VPSLLW $(4-G) or VPSRLW
-// $(G-4), and a word shift by at most four never moves a bit that reaches
-// bit 4 across the byte.
-// Y3 0x10 bytes, Y5 0x0f bytes; T a temporary.
-#define X8_Q5_BITS(SHIFT, N, R, T) \
-	SHIFT $N, Y15, T; \
-	VPAND Y3, T, T; \
-	VPOR T, R, R
-
-// Chunk C of the block at W(R9), its nibbles from Q on, to levels
-// registers C (Y8) and C+4 (Y9).
-#define X8_Q5_LEVELS(W, Q, C) \
+// Chunk C of the block at W(R9), its levels from Q on and the high
+// levels' top bits in Y15 (interleave_q5.go), to levels registers C (Y8)
+// and C+4 (Y9): the low five bits of each byte, and its top three with
+// the two bits that SHIFT(N) brings to bits 3-4: a left word shift by
+// 3-2C or a right one by 2C-3 (X8_Q5_SL, X8_Q5_SR), or X8_Q5_DBL for one
+// left (a byte doubling, on any vector pipe). A word shift by at most
+// three moves no bit into bits 3-4 across a byte.
+// Y3 0x18 bytes, Y5 0x1f bytes, Y6 0x07 bytes.
+#define X8_Q5_LEVELS(W, Q, C, SHIFT, N) \
 	VMOVDQU (W+Q+32*C)(R9), Y8; \
-	VPSRLW $4, Y8, Y9; \
+	VPSRLW $5, Y8, Y9; \
 	VPAND Y5, Y8, Y8; \
-	VPAND Y5, Y9, Y9; \
-	X8_Q5_BITS(VPSLLW, (4-C), Y8, Y10); \
-	X8_Q5_BITS(VPSRLW, C, Y9, Y11)
+	VPAND Y6, Y9, Y9; \
+	SHIFT(N, Y15, Y10); \
+	VPAND Y3, Y10, Y10; \
+	VPOR Y10, Y9, Y9
+
+#define X8_Q5_SL(N, S, D) VPSLLW $N, S, D
+#define X8_Q5_SR(N, S, D) VPSRLW $N, S, D
+#define X8_Q5_DBL(N, S, D) VPADDB S, S, D
 
 // Chunk C times its activations (the block's 40-byte record at X(DI),
 // decRecordsX8AVX2's) added to the int16 sums S: four products a word a
 // chunk, at most 4·31·127, so a word takes two chunks before VPMADDWD
 // (8·31·127 < 2^15; Q4_0's take all four).
-#define X8_Q5_CHUNK(W, Q, X, C, S) \
-	X8_Q5_LEVELS(W, Q, C); \
+#define X8_Q5_CHUNK(W, Q, X, C, S, SHIFT, N) \
+	X8_Q5_LEVELS(W, Q, C, SHIFT, N); \
 	VPBROADCASTD (X+4*C)(DI), Y10; \
 	VPBROADCASTD (X+16+4*C)(DI), Y11; \
 	VPMADDUBSW Y10, Y8, Y8; \
@@ -40,16 +39,16 @@
 	VPADDW Y8, S, S; \
 	VPADDW Y9, S, S
 
-// The integer sums of a block (fifth bits at W+H, nibbles at W+Q) with
+// The integer sums of a block (top bits at W+H, levels at W+Q) with
 // its record at X(DI), in Y12's int32 lanes (the rows). Y4 0x0001 words.
 #define X8_Q5_SUMS(W, H, Q, X) \
 	VMOVDQU (W+H)(R9), Y15; \
 	VPXOR Y12, Y12, Y12; \
 	VPXOR Y13, Y13, Y13; \
-	X8_Q5_CHUNK(W, Q, X, 0, Y12); \
-	X8_Q5_CHUNK(W, Q, X, 1, Y12); \
-	X8_Q5_CHUNK(W, Q, X, 2, Y13); \
-	X8_Q5_CHUNK(W, Q, X, 3, Y13); \
+	X8_Q5_CHUNK(W, Q, X, 0, Y12, X8_Q5_SL, 3); \
+	X8_Q5_CHUNK(W, Q, X, 1, Y12, X8_Q5_DBL, 1); \
+	X8_Q5_CHUNK(W, Q, X, 2, Y13, X8_Q5_SR, 1); \
+	X8_Q5_CHUNK(W, Q, X, 3, Y13, X8_Q5_SR, 3); \
 	VPMADDWD Y4, Y12, Y12; \
 	VPMADDWD Y4, Y13, Y13; \
 	VPADDD Y13, Y12, Y12
@@ -64,27 +63,31 @@
 	X8_Q5_SUMS(W, 32, 64, X); \
 	X8_BLOCK_END_M(W, X, ACC)
 
-// The constants: Y3 0x10 bytes, Y4 0x0001 words, Y5 0x0f bytes.
+// The constants: Y3 0x18 bytes, Y4 0x0001 words, Y5 0x1f bytes, Y6 0x07
+// bytes.
 #define X8_Q5_CONSTS \
 	VPCMPEQW Y4, Y4, Y4; \
 	VPSRLW $15, Y4, Y4; \
-	MOVL $0x0f0f0f0f, AX; \
+	MOVL $0x1f1f1f1f, AX; \
 	VMOVD AX, X5; \
 	VPBROADCASTD X5, Y5; \
-	MOVL $0x10101010, AX; \
+	MOVL $0x18181818, AX; \
 	VMOVD AX, X3; \
-	VPBROADCASTD X3, Y3
+	VPBROADCASTD X3, Y3; \
+	MOVL $0x07070707, AX; \
+	VMOVD AX, X6; \
+	VPBROADCASTD X6, Y6
 
-// Chunk C of the block at R9 (nibbles from Q on) to registers C and C+4
+// Chunk C of the block at R9 (levels from Q on) to registers C and C+4
 // of the tile at DI.
-#define X8_Q5_SPLIT(Q, C) \
-	X8_Q5_LEVELS(0, Q, C); \
+#define X8_Q5_SPLIT(Q, C, SHIFT, N) \
+	X8_Q5_LEVELS(0, Q, C, SHIFT, N); \
 	VMOVDQU Y8, (32*C)(DI); \
 	VMOVDQU Y9, (128+32*C)(DI)
 
 // The body of repackV8Q5_0X8 and repackV8Q5_1X8: per block of BB bytes,
-// the eight levels registers from the fifth bits at H and the nibbles at
-// Q, then SCALES.
+// the eight levels registers from the top bits at H and the levels at Q,
+// then SCALES.
 #define X8_Q5_REPACK(BB, H, Q, TILE, SCALES) \
 	MOVQ nb+0(FP), CX; \
 	MOVQ w+8(FP), R9; \
@@ -94,10 +97,10 @@
 	JZ rx5done; \
 rx5loop: \
 	VMOVDQU H(R9), Y15; \
-	X8_Q5_SPLIT(Q, 0); \
-	X8_Q5_SPLIT(Q, 1); \
-	X8_Q5_SPLIT(Q, 2); \
-	X8_Q5_SPLIT(Q, 3); \
+	X8_Q5_SPLIT(Q, 0, X8_Q5_SL, 3); \
+	X8_Q5_SPLIT(Q, 1, X8_Q5_DBL, 1); \
+	X8_Q5_SPLIT(Q, 2, X8_Q5_SR, 1); \
+	X8_Q5_SPLIT(Q, 3, X8_Q5_SR, 3); \
 	SCALES; \
 	ADDQ $BB, R9; \
 	ADDQ $TILE, DI; \

@@ -366,18 +366,18 @@ func TestInterleavedBadShapePanics(t *testing.T) {
 	}
 }
 
-// gather4 and scatter4 against the bit-by-bit definition, on every byte.
-func TestGather4Scatter4(t *testing.T) {
+// spread8 and gather8 against the bit-by-bit definition, on every byte.
+func TestSpread8Gather8(t *testing.T) {
 	for b := range 256 {
-		var want uint32
+		var want uint64
 		for k := range 8 {
-			want |= uint32(b>>k&1) << (4 * k)
+			want |= uint64(b>>k&1) << (8 * k)
 		}
-		if got := scatter4(byte(b)); got != want {
-			t.Fatalf("scatter4(%#x) = %#x, want %#x", b, got, want)
+		if got := spread8(byte(b)); got != want {
+			t.Fatalf("spread8(%#x) = %#x, want %#x", b, got, want)
 		}
-		if got := gather4(want | 0xeeeeeeee); got != byte(b) {
-			t.Fatalf("gather4(%#x) = %#x, want %#x", want|0xeeeeeeee, got, b)
+		if got := gather8(want | 0xfefefefefefefefe); got != byte(b) {
+			t.Fatalf("gather8(%#x) = %#x, want %#x", want|0xfefefefefefefefe, got, b)
 		}
 	}
 }
