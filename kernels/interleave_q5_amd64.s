@@ -2,8 +2,8 @@
 #include "rows_amd64.h"
 
 // The Interleaved8 Q5_0 and Q5_1 kernels (interleave_q5.go lays out the
-// groups): decode as decQ4_0X8AVX2 (interleave_amd64.s) with the fifth
-// bits, and the prefill tile from a group.
+// groups): decode as decQ4_0X8AVX2 (interleave_amd64.s) with five-bit
+// levels, and the prefill tile from a group.
 
 // Chunk C of the block at W(R9), its levels from Q on and the high
 // levels' top bits in Y15 (interleave_q5.go), to levels registers C (Y8)
