@@ -19,7 +19,7 @@ const (
 	// scales of a block as one vector: on the avx2 path it runs 1.4 to
 	// 2.4 times as fast as on RowMajor rows (Q4_0 and Q4_K 1.5 to 1.7,
 	// Q8_0 1.4, Q4_1 2.4; Q5_0, Q5_1 and Q5_K, whose fifth bits the group
-	// also lays out for the lanes, 1.7, 2.2 and 1.6), enough to keep up
+	// also lays out for the lanes, 1.7, 2.2 and 2.1), enough to keep up
 	// with the memory of two cores, which RowMajor kernels were not.
 	// llama.cpp repacks Q4_0 and Q4_K for AVX2 the same way (its
 	// q4_0_8x8). Rows is a multiple of 8.

@@ -31,11 +31,7 @@ var _ = registerInterleaver(Q4_K, columnInterleaver(q4KBytes,
 // every product.
 func kToGroup(g, blk []byte, r, qs int) {
 	g, blk = g[:interleaveRows*q4KBytes], blk[:qs+128]
-	le.PutUint16(g[2*r:], le.Uint16(blk[0:]))
-	le.PutUint16(g[16+2*r:], le.Uint16(blk[2:]))
-	for k := range 12 {
-		g[32+8*k+r] = blk[4+k]
-	}
+	kHeadToGroup(g, blk, r)
 	for q := range 32 {
 		le.PutUint32(g[128+32*q+4*r:], le.Uint32(blk[qs+4*q:]))
 	}
@@ -43,12 +39,29 @@ func kToGroup(g, blk []byte, r, qs int) {
 
 func kFromGroup(blk, g []byte, r, qs int) {
 	g, blk = g[:interleaveRows*q4KBytes], blk[:qs+128]
+	kHeadFromGroup(blk, g, r)
+	for q := range 32 {
+		le.PutUint32(blk[qs+4*q:], le.Uint32(g[128+32*q+4*r:]))
+	}
+}
+
+// kHeadToGroup puts row r's d, dmin and scales (the first 16 bytes of a
+// Q4_K or Q5_K block) in the group's first 128 bytes; kHeadFromGroup takes
+// them back.
+func kHeadToGroup(g, blk []byte, r int) {
+	g, blk = g[:128], blk[:16]
+	le.PutUint16(g[2*r:], le.Uint16(blk[0:]))
+	le.PutUint16(g[16+2*r:], le.Uint16(blk[2:]))
+	for k := range 12 {
+		g[32+8*k+r] = blk[4+k]
+	}
+}
+
+func kHeadFromGroup(blk, g []byte, r int) {
+	g, blk = g[:128], blk[:16]
 	le.PutUint16(blk[0:], le.Uint16(g[2*r:]))
 	le.PutUint16(blk[2:], le.Uint16(g[16+2*r:]))
 	for k := range 12 {
 		blk[4+k] = g[32+8*k+r]
-	}
-	for q := range 32 {
-		le.PutUint32(blk[qs+4*q:], le.Uint32(g[128+32*q+4*r:]))
 	}
 }

@@ -17,26 +17,30 @@
 // The eight rows' scales and mins of the super-block, unpacked byte-wise
 // as getScaleMinK4 does (A = bytes 0-3 of the rows' packing at 32, B = 4-7
 // at 64, C = 8-11 at 96, each byte k of the rows at 8k), to the frame:
-// scale s of row r at 8s+r (0-63), min s at 64+8s+r. Y15 0x0f bytes.
-#define X8K_UNPACK \
-	VMOVDQU 32(R9), Y3; \
-	VMOVDQU 64(R9), Y4; \
-	VMOVDQU 96(R9), Y5; \
-	VPAND ·x8kLow6<>(SB), Y3, Y6; \
-	VMOVDQU Y6, (SP); \
-	VPAND ·x8kLow6<>(SB), Y4, Y6; \
-	VMOVDQU Y6, 64(SP); \
-	VPSRLW $2, Y3, Y3; \
-	VPAND ·x8kTop2<>(SB), Y3, Y3; \
-	VPAND Y15, Y5, Y6; \
-	VPOR Y6, Y3, Y3; \
-	VMOVDQU Y3, 32(SP); \
-	VPSRLW $2, Y4, Y4; \
-	VPAND ·x8kTop2<>(SB), Y4, Y4; \
-	VPSRLW $4, Y5, Y5; \
-	VPAND Y15, Y5, Y5; \
-	VPOR Y5, Y4, Y4; \
-	VMOVDQU Y4, 96(SP)
+// scale s of row r at 8s+r (0-63), min s at 64+8s+r. X8K_UNPACK_R takes
+// four temporaries and the 0x0f bytes (M, a register or memory);
+// X8K_UNPACK takes Y3-Y6 and Y15.
+#define X8K_UNPACK_R(A, B, C, T, M) \
+	VMOVDQU 32(R9), A; \
+	VMOVDQU 64(R9), B; \
+	VMOVDQU 96(R9), C; \
+	VPAND ·x8kLow6<>(SB), A, T; \
+	VMOVDQU T, (SP); \
+	VPAND ·x8kLow6<>(SB), B, T; \
+	VMOVDQU T, 64(SP); \
+	VPSRLW $2, A, A; \
+	VPAND ·x8kTop2<>(SB), A, A; \
+	VPAND M, C, T; \
+	VPOR T, A, A; \
+	VMOVDQU A, 32(SP); \
+	VPSRLW $2, B, B; \
+	VPAND ·x8kTop2<>(SB), B, B; \
+	VPSRLW $4, C, C; \
+	VPAND M, C, C; \
+	VPOR C, B, B; \
+	VMOVDQU B, 96(SP)
+
+#define X8K_UNPACK X8K_UNPACK_R(Y3, Y4, Y5, Y6, Y15)
 
 // The mins' pair K (sub-blocks 2K, 2K+1) of the eight rows as word pairs
 // in the rows' lanes, times the pair's sums of 32, to Y3.
@@ -98,16 +102,19 @@
 
 // The end of a super-block (decQ4_KX8AVX2, decQ5_KX8AVX2): d·dy times
 // the scaled sums (Y1), less dmin·dy times the mins' sums (Y2), to Y0.
-#define X8K_FLOATS \
-	VBROADCASTSS (DI), Y4; \
-	VCVTPH2PS (R9), Y5; \
-	VMULPS Y4, Y5, Y5; \
+// X8K_FLOATS_R takes three temporaries, X8K_FLOATS Y4-Y6.
+#define X8K_FLOATS_R(A, B, C) \
+	VBROADCASTSS (DI), A; \
+	VCVTPH2PS (R9), B; \
+	VMULPS A, B, B; \
 	VCVTDQ2PS Y1, Y1; \
-	VFMADD231PS Y5, Y1, Y0; \
-	VCVTPH2PS 16(R9), Y6; \
-	VMULPS Y4, Y6, Y6; \
+	VFMADD231PS B, Y1, Y0; \
+	VCVTPH2PS 16(R9), C; \
+	VMULPS A, C, C; \
 	VCVTDQ2PS Y2, Y2; \
-	VFNMADD231PS Y6, Y2, Y0
+	VFNMADD231PS C, Y2, Y0
+
+#define X8K_FLOATS X8K_FLOATS_R(Y4, Y5, Y6)
 
 // The body of repackV8Q4_KX8 and repackV8Q5_KX8: per super-block of BB
 // bytes at R9, the head (RK4X8_HEAD) and the levels (LEVELS), to a tile
@@ -280,55 +287,48 @@ DATA ·x8kMinPair<>+24(SB)/8, $0x800f8007800e8006
 GLOBL ·x8kMinPair<>(SB), RODATA|NOPTR, $32
 
 // The Interleaved8 Q5_K decode kernel (layout in interleave_q5k.go):
-// decQ4_KX8AVX2 (interleave_q4k_amd64.s) with the fifth bits OR-ed into
-// each chunk's levels. Its records are the Q4_K kernel's
-// (decRecordsQ8_KAVX2), and it is in the Q4_K kernel's file for that
-// kernel's macros and constants (X8K_UNPACK, X8K_MINS, x8kScale); the
-// chunks differ because a level reaches 31: a word of VPMADDUBSW sums then
-// holds at most four chunks (8·31·128 < 2^15, Q4_K's take eight), so each
-// sub-block's sums go to int32 by halves.
+// decQ4_KX8AVX2 (interleave_q4k_amd64.s) with five-bit levels. Its records
+// are the Q4_K kernel's (decRecordsQ8_KAVX2), and it is in the Q4_K
+// kernel's file for that kernel's macros and constants (X8K_UNPACK_R,
+// X8K_MINS, x8kScale); the chunks differ because a level reaches 31: a
+// word of VPMADDUBSW sums then holds at most four chunks (8·31·128 < 2^15,
+// Q4_K's take eight), so each sub-block's sums go to int32 by halves.
 
-// Chunk C of pair J's levels, low in L and high in H: the nibbles, and
-// the fifth bits of chunk C (32 bytes at 1152+32C, bits 2J and 2J+1)
-// moved to bit 4 by LOP(LN) and HOP(HN) (X8K5_SL, X8K5_SR, X8K5_DBL or
-// X8K5_KEEP: a word shift by at most four never carries a bit into bit 4
-// across a byte), masked by M (0x10 bytes) and OR-ed in. Y15 0x0f bytes;
-// Y7 and T temporaries.
-#define X8K5_LEVELS(J, C, LOP, LN, HOP, HN, L, H, T, M) \
+// Chunk C of pair J's levels, low in L and high in H: the low five bits
+// of each byte (mask M1F, 0x1f bytes), and its top three (mask M07, 0x07
+// bytes) with the two bits that SHIFT(N) brings from the half's top bits
+// (Y7) to bits 3-4 (mask M18, 0x18 bytes): a left word shift by 3-2k or a
+// right one by 2k-3 for the half's chunk k (X8K5_SL, X8K5_SR), or
+// X8K5_DBL for one left (a byte doubling, on any vector pipe). A word
+// shift by at most three moves no bit into bits 3-4 across a byte. T a
+// temporary.
+#define X8K5_LEVELS(J, C, SHIFT, N, L, H, T, M1F, M07, M18) \
 	VMOVDQU (128+256*J+32*C)(R9), L; \
-	VPSRLW $4, L, H; \
-	VPAND Y15, L, L; \
-	VPAND Y15, H, H; \
-	VMOVDQU (1152+32*C)(R9), Y7; \
-	LOP(LN, Y7, T); \
-	VPAND M, T, T; \
-	VPOR T, L, L; \
-	HOP(HN, Y7, T); \
-	VPAND M, T, T; \
+	VPSRLW $5, L, H; \
+	VPAND M1F, L, L; \
+	VPAND M07, H, H; \
+	SHIFT(N, Y7, T); \
+	VPAND M18, T, T; \
 	VPOR T, H, H
 
-// The moves of the fifth bits: shifts by N, a byte doubling (a shift by
-// one on any vector pipe, where word shifts have two), or none. With
-// these and the 0x10 mask in a register (Y6) rather than read from
-// memory twice a chunk, decQ5_KX8AVX2 ran 77-79 GFLOP/s against 71-74
-// (best of 16, alternated in one process, L2-resident, Zen 4 avx2):
-// Q5_K's chunks take twice Q4_K's vector operations, so every one counts.
 #define X8K5_SL(N, S, D) VPSLLW $N, S, D
 #define X8K5_SR(N, S, D) VPSRLW $N, S, D
 #define X8K5_DBL(N, S, D) VPADDB S, S, D
-#define X8K5_KEEP(N, S, D) VMOVDQA S, D
 
 // Chunk C of pair J: its levels (X8K5_LEVELS, in Y8 and Y9) times the
 // values at XL+4C and XH+4C, the words to Y12 and Y13 by OP (X8K5_ADD,
-// or X8K5_SET to start them).
-#define X8K5_CHUNK(J, C, XL, XH, LOP, LN, HOP, HN, OP) \
-	X8K5_LEVELS(J, C, LOP, LN, HOP, HN, Y8, Y9, Y10, Y6); \
+// or X8K5_SET to start them). Y15 0x1f bytes, Y6 0x07, Y5 0x18.
+#define X8K5_CHUNK(J, C, XL, XH, SHIFT, N, OP) \
+	X8K5_LEVELS(J, C, SHIFT, N, Y8, Y9, Y10, Y15, Y6, Y5); \
 	VPBROADCASTD (XL+4*C)(DI), Y10; \
 	VPBROADCASTD (XH+4*C)(DI), Y11; \
 	VPMADDUBSW Y10, Y8, Y8; \
 	VPMADDUBSW Y11, Y9, Y9; \
 	OP(Y8, Y12); \
 	OP(Y9, Y13)
+
+#define X8K5_ADD(S, D) VPADDW S, D, D
+#define X8K5_SET(S, D) VMOVDQA S, D
 
 // The int16 sums in Y12 and Y13 times pair J's scales (as X8K_PAIR), to
 // int32 in Y12.
@@ -341,40 +341,47 @@ GLOBL ·x8kMinPair<>(SB), RODATA|NOPTR, $32
 	VPMADDWD Y11, Y13, Y13; \
 	VPADDD Y13, Y12, Y12
 
-#define X8K5_ADD(S, D) VPADDW S, D, D
-#define X8K5_SET(S, D) VMOVDQA S, D
+// Half H (chunks C0-C3) of pair J, scaled, added to Y1.
+#define X8K5_HALF(J, H, C0, C1, C2, C3, XL, XH) \
+	VMOVDQU (1152+64*J+32*H)(R9), Y7; \
+	X8K5_CHUNK(J, C0, XL, XH, X8K5_SL, 3, X8K5_SET); \
+	X8K5_CHUNK(J, C1, XL, XH, X8K5_DBL, 1, X8K5_ADD); \
+	X8K5_CHUNK(J, C2, XL, XH, X8K5_SR, 1, X8K5_ADD); \
+	X8K5_CHUNK(J, C3, XL, XH, X8K5_SR, 3, X8K5_ADD); \
+	X8K5_SCALE(J); \
+	VPADDD Y12, Y1, Y1
 
-// Pair J's scaled int32 sums: chunks 0-3 in Y5, chunks 4-7 in Y12 (the
-// caller adds both); the four lines of its nibbles DEC_PFD ahead
-// prefetched. LOP(LN) moves bit 2J to bit 4, HOP(HN) bit 2J+1.
-#define X8K5_PAIR(J, XL, XH, LOP, LN, HOP, HN) \
+// Pair J's scaled sums added to Y1 and its mins' to Y2; the four lines of
+// its levels DEC_PFD ahead prefetched.
+#define X8K5_PAIR(J, XL, XH) \
 	X8_PF(128+256*J); \
 	X8_PF(192+256*J); \
-	X8K5_CHUNK(J, 0, XL, XH, LOP, LN, HOP, HN, X8K5_SET); \
-	X8K5_CHUNK(J, 1, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
-	X8K5_CHUNK(J, 2, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
-	X8K5_CHUNK(J, 3, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
-	X8K5_SCALE(J); \
-	VMOVDQA Y12, Y5; \
+	X8K5_HALF(J, 0, 0, 1, 2, 3, XL, XH); \
 	X8_PF(256+256*J); \
 	X8_PF(320+256*J); \
-	X8K5_CHUNK(J, 4, XL, XH, LOP, LN, HOP, HN, X8K5_SET); \
-	X8K5_CHUNK(J, 5, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
-	X8K5_CHUNK(J, 6, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
-	X8K5_CHUNK(J, 7, XL, XH, LOP, LN, HOP, HN, X8K5_ADD); \
-	X8K5_SCALE(J)
+	X8K5_HALF(J, 1, 4, 5, 6, 7, XL, XH); \
+	X8K_MINS(J); \
+	VPADDD Y3, Y2, Y2
 
 // func decQ5_KX8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 //
 // Register plan as decQ4_KX8AVX2's: SI the group, R8 wstride, R11 out,
 // R10 groups left; per group CX super-blocks left, R9 the super-block, DI
 // its record; Y0 the float sums, per super-block Y1 the scaled int32
-// sums, Y2 the mins'. The frame holds the unpacked scales and mins.
+// sums, Y2 the mins'. The frame holds the unpacked scales and mins; the
+// masks stay in Y5, Y6 and Y15 throughout, so the unpacking and the
+// floats take other temporaries (Y8-Y11).
 TEXT ·decQ5_KX8AVX2(SB), NOSPLIT, $128-48
 	X8_ARGS
-	MOVL $0x0f0f0f0f, AX
+	MOVL $0x1f1f1f1f, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
+	MOVL $0x07070707, AX
+	VMOVD AX, X6
+	VPBROADCASTD X6, Y6
+	MOVL $0x18181818, AX
+	VMOVD AX, X5
+	VPBROADCASTD X5, Y5
 	VMOVDQU ·x8kScale<>(SB), Y14
 	TESTQ R10, R10
 	JZ x5kdone
@@ -389,28 +396,14 @@ x5kloop:
 	X8_PF(1216)
 	X8_PF(1280)
 	X8_PF(1344)
-	X8K_UNPACK
-	VMOVDQU ·x8k5Bit<>(SB), Y6
-	X8K5_PAIR(0, 64, 128, X8K5_SL, 4, X8K5_SL, 3)
-	VPADDD Y5, Y12, Y1
-	X8K_MINS(0)
-	VMOVDQA Y3, Y2
-	X8K5_PAIR(1, 96, 160, X8K5_SL, 2, X8K5_DBL, 1)
-	VPADDD Y12, Y1, Y1
-	VPADDD Y5, Y1, Y1
-	X8K_MINS(1)
-	VPADDD Y3, Y2, Y2
-	X8K5_PAIR(2, 192, 256, X8K5_KEEP, 0, X8K5_SR, 1)
-	VPADDD Y12, Y1, Y1
-	VPADDD Y5, Y1, Y1
-	X8K_MINS(2)
-	VPADDD Y3, Y2, Y2
-	X8K5_PAIR(3, 224, 288, X8K5_SR, 2, X8K5_SR, 3)
-	VPADDD Y12, Y1, Y1
-	VPADDD Y5, Y1, Y1
-	X8K_MINS(3)
-	VPADDD Y3, Y2, Y2
-	X8K_FLOATS
+	X8K_UNPACK_R(Y8, Y9, Y10, Y11, ·x8kNib<>(SB))
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	X8K5_PAIR(0, 64, 128)
+	X8K5_PAIR(1, 96, 160)
+	X8K5_PAIR(2, 192, 256)
+	X8K5_PAIR(3, 224, 288)
+	X8K_FLOATS_R(Y8, Y9, Y10)
 	ADDQ $1408, R9
 	ADDQ $320, DI
 	DECQ CX
@@ -421,27 +414,31 @@ x5kdone:
 	VZEROUPPER
 	RET
 
-// Pair P's chunk C of a Q5_K group's super-block at R9, its fifth bits
-// (1152+32C) OR-ed in as X8K5_CHUNK does, to repackV8Q5_K's registers C
-// of sub-blocks 2P and 2P+1 at DI. Y15 0x0f bytes.
-#define RK5X8_SPLIT(P, C, LOP, LN, HOP, HN) \
-	X8K5_LEVELS(P, C, LOP, LN, HOP, HN, Y0, Y1, Y2, ·x8k5Bit<>(SB)); \
+// Pair P's chunk C of a Q5_K group's super-block at R9 (its half's top
+// bits in Y7) to repackV8Q5_K's registers C of sub-blocks 2P and 2P+1 at
+// DI, the masks read from memory: the tile's head (RK4X8_HEAD) takes most
+// registers.
+#define RK5X8_SPLIT(P, C, SHIFT, N) \
+	X8K5_LEVELS(P, C, SHIFT, N, Y0, Y1, Y2, ·x8k5Low5<>(SB), ·x8k5Low3<>(SB), ·x8k5Top2<>(SB)); \
 	VMOVDQU Y0, (512*P+32*C)(DI); \
 	VMOVDQU Y1, (512*P+256+32*C)(DI)
 
-#define RK5X8_PAIR(P, LOP, LN, HOP, HN) \
-	RK5X8_SPLIT(P, 0, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 1, LOP, LN, HOP, HN); \
-	RK5X8_SPLIT(P, 2, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 3, LOP, LN, HOP, HN); \
-	RK5X8_SPLIT(P, 4, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 5, LOP, LN, HOP, HN); \
-	RK5X8_SPLIT(P, 6, LOP, LN, HOP, HN); RK5X8_SPLIT(P, 7, LOP, LN, HOP, HN)
+#define RK5X8_HALF(P, H, C0, C1, C2, C3) \
+	VMOVDQU (1152+64*P+32*H)(R9), Y7; \
+	RK5X8_SPLIT(P, C0, X8K5_SL, 3); \
+	RK5X8_SPLIT(P, C1, X8K5_DBL, 1); \
+	RK5X8_SPLIT(P, C2, X8K5_SR, 1); \
+	RK5X8_SPLIT(P, C3, X8K5_SR, 3)
 
-// The fifth bits of pair P's low and high levels sit at bits 2P and
-// 2P+1 of the qh chunks; each move puts them on bit 4.
+#define RK5X8_PAIR(P) \
+	RK5X8_HALF(P, 0, 0, 1, 2, 3); \
+	RK5X8_HALF(P, 1, 4, 5, 6, 7)
+
 #define RK5X8_LEVELS \
-	RK5X8_PAIR(0, X8K5_SL, 4, X8K5_SL, 3); \
-	RK5X8_PAIR(1, X8K5_SL, 2, X8K5_DBL, 1); \
-	RK5X8_PAIR(2, X8K5_KEEP, 0, X8K5_SR, 1); \
-	RK5X8_PAIR(3, X8K5_SR, 2, X8K5_SR, 3)
+	RK5X8_PAIR(0); \
+	RK5X8_PAIR(1); \
+	RK5X8_PAIR(2); \
+	RK5X8_PAIR(3)
 
 // func repackV8Q5_KX8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
@@ -453,8 +450,28 @@ x5kdone:
 TEXT ·repackV8Q5_KX8(SB), NOSPLIT, $128-40
 	RKX8_REPACK(RK5X8_LEVELS, 1408)
 
-DATA ·x8k5Bit<>+0(SB)/8, $0x1010101010101010
-DATA ·x8k5Bit<>+8(SB)/8, $0x1010101010101010
-DATA ·x8k5Bit<>+16(SB)/8, $0x1010101010101010
-DATA ·x8k5Bit<>+24(SB)/8, $0x1010101010101010
-GLOBL ·x8k5Bit<>(SB), RODATA|NOPTR, $32
+// Byte masks: 0x0f (the unpacking's, for decQ5_KX8AVX2), and the levels'
+// 0x1f, 0x07 and 0x18 (for repackV8Q5_KX8).
+DATA ·x8kNib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·x8kNib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·x8kNib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·x8kNib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL ·x8kNib<>(SB), RODATA|NOPTR, $32
+
+DATA ·x8k5Low5<>+0(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA ·x8k5Low5<>+8(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA ·x8k5Low5<>+16(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA ·x8k5Low5<>+24(SB)/8, $0x1f1f1f1f1f1f1f1f
+GLOBL ·x8k5Low5<>(SB), RODATA|NOPTR, $32
+
+DATA ·x8k5Low3<>+0(SB)/8, $0x0707070707070707
+DATA ·x8k5Low3<>+8(SB)/8, $0x0707070707070707
+DATA ·x8k5Low3<>+16(SB)/8, $0x0707070707070707
+DATA ·x8k5Low3<>+24(SB)/8, $0x0707070707070707
+GLOBL ·x8k5Low3<>(SB), RODATA|NOPTR, $32
+
+DATA ·x8k5Top2<>+0(SB)/8, $0x1818181818181818
+DATA ·x8k5Top2<>+8(SB)/8, $0x1818181818181818
+DATA ·x8k5Top2<>+16(SB)/8, $0x1818181818181818
+DATA ·x8k5Top2<>+24(SB)/8, $0x1818181818181818
+GLOBL ·x8k5Top2<>(SB), RODATA|NOPTR, $32
