@@ -76,6 +76,9 @@ type floatKernels struct {
 	swiglu    func(dst, gate, up []float32)
 	expShift  func(dst, src []float32, m float32)
 	roundF16s func(dst, src []float32, s float32)
+	// attn, where the path has it, takes attention's products over the
+	// cache a few tokens at a time (attendTiled).
+	attn *attnKernels
 
 	// kLanes are row-lane prefill kernels for K-quants (Q8_K activations).
 	kLanes map[Type]laneKernels

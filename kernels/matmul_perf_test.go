@@ -469,42 +469,54 @@ func attentionRef(q []float32, kc, vc []uint16, n, h, group, kvHeads, d int, sca
 
 // AttentionCausal matches the float64 reference on every path and thread
 // count, for a batch of tokens after a prefix, and equals per-token
-// Attention calls bit for bit.
+// Attention calls bit for bit. The shapes cover the tiled loops' cases:
+// whole and partial groups of attnQueries tokens, odd and even numbers of
+// keys, head sizes with and without a last 8 or 16 dimensions, and one
+// (12) that is not a multiple of 8 and takes attendHead.
 func TestAttentionCausalEqualsReference(t *testing.T) {
 	defer SetPath(Path())
 	defer SetThreads(Threads())
 	r := rand.New(rand.NewPCG(rand.Uint64(), 23))
-	const heads, kvHeads, d, pos, nTok = 14, 2, 64, 5, 9
-	ctx := pos + nTok
-	q := randRow(r, nTok*heads*d)
-	for i := range q {
-		q[i] *= 3 // sharp enough that the softmax is not flat
-	}
-	kc := make([]uint16, ctx*kvHeads*d)
-	vc := make([]uint16, ctx*kvHeads*d)
-	F32ToF16Row(kc, randRow(r, len(kc)))
-	F32ToF16Row(vc, randRow(r, len(vc)))
-	for _, path := range Paths() {
-		SetPath(path)
-		for _, threads := range []int{1, 2} {
-			SetThreads(threads)
-			out := make([]float32, nTok*heads*d)
-			for i := range out {
-				out[i] = float32(math.NaN())
-			}
-			AttentionCausal(out, q, kc, vc, pos, nTok, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
-			for tok := range nTok {
-				one := make([]float32, heads*d)
-				Attention(one, q[tok*heads*d:(tok+1)*heads*d], kc, vc, pos+tok+1, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
-				for h := range heads {
-					want, mag := attentionRef(q[tok*heads*d+h*d:], kc, vc, pos+tok+1, h, heads/kvHeads, kvHeads, d, 0.125)
-					for i := range d {
-						got := out[tok*heads*d+h*d+i]
-						if got != one[h*d+i] {
-							t.Fatalf("%s %dt: token %d head %d [%d]: batch %v, single %v", path, threads, tok, h, i, got, one[h*d+i])
-						}
-						if !(math.Abs(float64(got)-want[i]) <= 2e-3*mag[i]+1e-6) {
-							t.Fatalf("%s %dt: token %d head %d [%d]: %v, reference %v", path, threads, tok, h, i, got, want[i])
+	for _, sh := range []struct{ heads, kvHeads, d, pos, nTok int }{
+		{14, 2, 64, 5, 9},
+		{4, 4, 24, 0, 7},
+		{6, 2, 40, 3, 6},
+		{2, 1, 8, 11, 5},
+		{2, 1, 128, 0, 4},
+		{3, 1, 12, 2, 5},
+	} {
+		heads, kvHeads, d, pos, nTok := sh.heads, sh.kvHeads, sh.d, sh.pos, sh.nTok
+		ctx := pos + nTok
+		q := randRow(r, nTok*heads*d)
+		for i := range q {
+			q[i] *= 3 // sharp enough that the softmax is not flat
+		}
+		kc := make([]uint16, ctx*kvHeads*d)
+		vc := make([]uint16, ctx*kvHeads*d)
+		F32ToF16Row(kc, randRow(r, len(kc)))
+		F32ToF16Row(vc, randRow(r, len(vc)))
+		for _, path := range Paths() {
+			SetPath(path)
+			for _, threads := range []int{1, 2} {
+				SetThreads(threads)
+				out := make([]float32, nTok*heads*d)
+				for i := range out {
+					out[i] = float32(math.NaN())
+				}
+				AttentionCausal(out, q, kc, vc, pos, nTok, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+				for tok := range nTok {
+					one := make([]float32, heads*d)
+					Attention(one, q[tok*heads*d:(tok+1)*heads*d], kc, vc, pos+tok+1, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+					for h := range heads {
+						want, mag := attentionRef(q[tok*heads*d+h*d:], kc, vc, pos+tok+1, h, heads/kvHeads, kvHeads, d, 0.125)
+						for i := range d {
+							got := out[tok*heads*d+h*d+i]
+							if got != one[h*d+i] {
+								t.Fatalf("%+v %s %dt: token %d head %d [%d]: batch %v, single %v", sh, path, threads, tok, h, i, got, one[h*d+i])
+							}
+							if !(math.Abs(float64(got)-want[i]) <= 2e-3*mag[i]+1e-6) {
+								t.Fatalf("%+v %s %dt: token %d head %d [%d]: %v, reference %v", sh, path, threads, tok, h, i, got, want[i])
+							}
 						}
 					}
 				}

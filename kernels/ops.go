@@ -188,18 +188,27 @@ type attnJob struct {
 }
 
 func (j *attnJob) run(lo, hi int) {
+	if a := activeFloat.attn; a != nil && j.d%8 == 0 {
+		for h := lo; h < hi; h++ {
+			for i := 0; i < j.nTok; i += attnQueries {
+				j.attendTiled(a, h, i, min(attnQueries, j.nTok-i))
+			}
+		}
+		return
+	}
 	d, ctx, row := j.d, j.pos+j.nTok, j.heads*j.d
 	for h := lo; h < hi; h++ {
 		for i := range j.nTok {
 			n := j.pos + i + 1
 			o := j.out[i*row+h*d : i*row+(h+1)*d]
-			attendHead(o, j.q[i*row+h*d:i*row+(h+1)*d], j.k, j.v, n, (h/j.group)*d, j.stride, j.scale, j.scores[h*ctx:h*ctx+n])
+			attendHead(o, j.q[i*row+h*d:i*row+(h+1)*d], j.k, j.v, n, (h/j.group)*d, j.stride, j.scale, j.scores[attnQueries*h*ctx:][:n])
 		}
 	}
 }
 
-// AttentionScratch is the scratch size Attention needs for n positions.
-func AttentionScratch(n, heads int) int { return n * heads }
+// AttentionScratch is the scratch size Attention needs for n positions:
+// a row of scores for each of attnQueries tokens of each head.
+func AttentionScratch(n, heads int) int { return attnQueries * n * heads }
 
 // roundF16 is v rounded to the nearest F16 value (ties to even). Attention
 // rounds every softmax weight, so values whose F16 is normal take a short
@@ -233,10 +242,10 @@ func roundF16sGo(dst, src []float32, s float32) {
 	}
 }
 
-// attendHead attends one head of one token. out doubles as the F16-rounded
-// query until the scores are known, so nothing is allocated.
-func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, scale float32, sc []float32) {
-	d := len(q)
+// softmaxF16 turns scores into softmax weights rounded to F16, as ggml's
+// soft_max and its F16 cache's product do: exponentials in float32, their
+// sum in float64 (on paths with attn, in eight running sums).
+func softmaxF16(sc []float32) {
 	expShift, roundF16s := activeFloat.expShift, activeFloat.roundF16s
 	if roundF16s == nil {
 		roundF16s = roundF16sGo
@@ -244,9 +253,36 @@ func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, s
 	if expShift == nil {
 		expShift = expShiftGo
 	}
+	a, m := activeFloat.attn, 0
+	mx := float32(math.Inf(-1))
+	if a != nil && len(sc) >= 8 {
+		m = len(sc) &^ 7
+		mx = a.max(m, &sc[0])
+	}
+	for _, s := range sc[m:] {
+		mx = max(mx, s)
+	}
+	expShift(sc, sc, mx)
+	var sum float64
+	if m > 0 {
+		sum = a.sum(m, &sc[0])
+	}
+	for _, e := range sc[m:] {
+		sum += float64(e)
+	}
+	roundF16s(sc, sc, float32(1/sum))
+}
+
+// attendHead attends one head of one token. out doubles as the F16-rounded
+// query until the scores are known, so nothing is allocated.
+func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, scale float32, sc []float32) {
+	d := len(q)
+	roundF16s := activeFloat.roundF16s
+	if roundF16s == nil {
+		roundF16s = roundF16sGo
+	}
 	roundF16s(out, q, 1)
 	dot, axpy := activeFloat.dotF16, activeFloat.axpyF16
-	mx := float32(math.Inf(-1))
 	for t := range n {
 		k := kCache[t*stride+off : t*stride+off+d]
 		var s float32
@@ -258,14 +294,8 @@ func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, s
 			}
 		}
 		sc[t] = s * scale
-		mx = max(mx, sc[t])
 	}
-	expShift(sc[:n], sc[:n], mx)
-	var sum float64
-	for _, e := range sc[:n] {
-		sum += float64(e)
-	}
-	roundF16s(sc[:n], sc[:n], float32(1/sum))
+	softmaxF16(sc[:n])
 	clear(out)
 	for t := range n {
 		v := vCache[t*stride+off : t*stride+off+d]

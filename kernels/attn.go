@@ -1,0 +1,67 @@
+package kernels
+
+// attnQueries is how many tokens of one head attendTiled takes at a time:
+// each key and value converted from F16 serves that many queries.
+const attnQueries = 4
+
+// attnKernels are a path's tiled attention loops (attn_amd64.s). scores
+// writes the scores of four queries (or one) against keys 0..n-1, times
+// scale; pv adds four (or one) rows of weights' sums of values 0..n-1 to
+// their outputs. Strides are in bytes, d a multiple of 8. Each result's
+// order of additions is the same whichever takes it, so a batch of
+// tokens gets the bits that one token at a time gets.
+type attnKernels struct {
+	scores4 func(n, d int, q *float32, qs int, k *uint16, ks int, scale float32, sc *float32, ss int)
+	scores1 func(n, d int, q *float32, k *uint16, ks int, scale float32, sc *float32)
+	pv4     func(n, d int, p *float32, ps int, v *uint16, vs int, out *float32, os int)
+	pv1     func(n, d int, p *float32, v *uint16, vs int, out *float32)
+	// max and sum are the softmax's (softmaxF16) over n, a multiple of 8,
+	// scores: max as Go's (NaN if any is NaN), sum in float64.
+	max func(n int, x *float32) float32
+	sum func(n int, x *float32) float64
+}
+
+// attendTiled attends head h of tokens i..i+g-1 (g at most attnQueries).
+// As attendHead, each token's output doubles as its F16-rounded query
+// until its scores are known. Token u's scores take row u of the head's
+// scratch; it sees positions 0..pos+i+u, so the first pos+i+1 are every
+// token's, and the rest of token u's u are its own.
+func (j *attnJob) attendTiled(a *attnKernels, h, i, g int) {
+	d, ctx, row := j.d, j.pos+j.nTok, j.heads*j.d
+	roundF16s := activeFloat.roundF16s
+	if roundF16s == nil {
+		roundF16s = roundF16sGo
+	}
+	var out, sc [attnQueries][]float32
+	for u := range g {
+		t := (i + u) * row
+		out[u] = j.out[t+h*d:][:d]
+		roundF16s(out[u], j.q[t+h*d:][:d], 1)
+		sc[u] = j.scores[(attnQueries*h+u)*ctx:][:ctx]
+	}
+	off := (h / j.group) * d
+	n0, last := j.pos+i+1, j.pos+i+g
+	k, v := j.k[off:][:(last-1)*j.stride+d], j.v[off:][:(last-1)*j.stride+d]
+	ks, rs, ss := 2*j.stride, 4*row, 4*ctx
+	if g == attnQueries {
+		a.scores4(last, d, &out[0][0], rs, &k[0], ks, j.scale, &sc[0][0], ss)
+	} else {
+		for u := range g {
+			a.scores1(n0+u, d, &out[u][0], &k[0], ks, j.scale, &sc[u][0])
+		}
+	}
+	for u := range g {
+		softmaxF16(sc[u][:n0+u])
+		clear(out[u])
+	}
+	if g == attnQueries {
+		a.pv4(n0, d, &sc[0][0], ss, &v[0], ks, &out[0][0], rs)
+		for u := 1; u < g; u++ {
+			a.pv1(u, d, &sc[u][n0], &v[n0*j.stride], ks, &out[u][0])
+		}
+		return
+	}
+	for u := range g {
+		a.pv1(n0+u, d, &sc[u][0], &v[0], ks, &out[u][0])
+	}
+}
