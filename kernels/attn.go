@@ -21,47 +21,54 @@ type attnKernels struct {
 	sum func(n int, x *float32) float64
 }
 
-// attendTiled attends head h of tokens i..i+g-1 (g at most attnQueries).
-// As attendHead, each token's output doubles as its F16-rounded query
-// until its scores are known. Token u's scores take row u of the head's
-// scratch; it sees positions 0..pos+i+u, so the first pos+i+1 are every
-// token's, and the rest of token u's u are its own.
-func (j *attnJob) attendTiled(a *attnKernels, h, i, g int) {
+// attendTiled attends g (at most attnQueries) queries at once: tokens
+// i..i+g-1 of head h, or with byHead, heads h..h+g-1 (one KV head's) of
+// token i. As attendHead, each query's output doubles as its F16-rounded
+// query until its scores are known. Query u's scores take row u of head
+// h's scratch, or row 0 of head h+u's. Token i sees positions 0..pos+i, so
+// the first pos+i+1 are every query's, and token i+u's last u its own.
+func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 	d, ctx, row := j.d, j.pos+j.nTok, j.heads*j.d
 	roundF16s := activeFloat.roundF16s
 	if roundF16s == nil {
 		roundF16s = roundF16sGo
 	}
+	// Query u's output (and query) at u·qs floats past the first's, its
+	// scores' row at u·ss, its positions n0+u·dn.
+	qs, ss, dn := row, ctx, 1
+	if byHead {
+		qs, ss, dn = d, attnQueries*ctx, 0
+	}
+	first := i*row + h*d
 	var out, sc [attnQueries][]float32
 	for u := range g {
-		t := (i + u) * row
-		out[u] = j.out[t+h*d:][:d]
-		roundF16s(out[u], j.q[t+h*d:][:d], 1)
-		sc[u] = j.scores[(attnQueries*h+u)*ctx:][:ctx]
+		out[u] = j.out[first+u*qs:][:d]
+		roundF16s(out[u], j.q[first+u*qs:][:d], 1)
+		sc[u] = j.scores[attnQueries*h*ctx+u*ss:][:ctx]
 	}
 	off := (h / j.group) * d
-	n0, last := j.pos+i+1, j.pos+i+g
+	n0, last := j.pos+i+1, j.pos+i+1+(g-1)*dn
 	k, v := j.k[off:][:(last-1)*j.stride+d], j.v[off:][:(last-1)*j.stride+d]
-	ks, rs, ss := 2*j.stride, 4*row, 4*ctx
+	ks := 2 * j.stride
 	if g == attnQueries {
-		a.scores4(last, d, &out[0][0], rs, &k[0], ks, j.scale, &sc[0][0], ss)
+		a.scores4(last, d, &out[0][0], 4*qs, &k[0], ks, j.scale, &sc[0][0], 4*ss)
 	} else {
 		for u := range g {
-			a.scores1(n0+u, d, &out[u][0], &k[0], ks, j.scale, &sc[u][0])
+			a.scores1(n0+u*dn, d, &out[u][0], &k[0], ks, j.scale, &sc[u][0])
 		}
 	}
 	for u := range g {
-		softmaxF16(sc[u][:n0+u])
+		softmaxF16(sc[u][:n0+u*dn])
 		clear(out[u])
 	}
 	if g == attnQueries {
-		a.pv4(n0, d, &sc[0][0], ss, &v[0], ks, &out[0][0], rs)
-		for u := 1; u < g; u++ {
-			a.pv1(u, d, &sc[u][n0], &v[n0*j.stride], ks, &out[u][0])
+		a.pv4(n0, d, &sc[0][0], 4*ss, &v[0], ks, &out[0][0], 4*qs)
+		for u := 1; u < g && dn > 0; u++ {
+			a.pv1(u*dn, d, &sc[u][n0], &v[n0*j.stride], ks, &out[u][0])
 		}
 		return
 	}
 	for u := range g {
-		a.pv1(n0+u, d, &sc[u][0], &v[0], ks, &out[u][0])
+		a.pv1(n0+u*dn, d, &sc[u][0], &v[0], ks, &out[u][0])
 	}
 }

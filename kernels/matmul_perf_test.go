@@ -471,8 +471,10 @@ func attentionRef(q []float32, kc, vc []uint16, n, h, group, kvHeads, d int, sca
 // count, for a batch of tokens after a prefix, and equals per-token
 // Attention calls bit for bit. The shapes cover the tiled loops' cases:
 // whole and partial groups of attnQueries tokens, odd and even numbers of
-// keys, head sizes with and without a last 8 or 16 dimensions, and one
-// (12) that is not a multiple of 8 and takes attendHead.
+// keys, groups of heads sharing a KV head (whole and partial, which take
+// batches of fewer tokens), head sizes with and without a last 8 or 16
+// dimensions, and one (12) that is not a multiple of 8 and takes
+// attendHead.
 func TestAttentionCausalEqualsReference(t *testing.T) {
 	defer SetPath(Path())
 	defer SetThreads(Threads())
@@ -484,6 +486,7 @@ func TestAttentionCausalEqualsReference(t *testing.T) {
 		{2, 1, 8, 11, 5},
 		{2, 1, 128, 0, 4},
 		{3, 1, 12, 2, 5},
+		{8, 2, 32, 3, 2},
 	} {
 		heads, kvHeads, d, pos, nTok := sh.heads, sh.kvHeads, sh.d, sh.pos, sh.nTok
 		ctx := pos + nTok

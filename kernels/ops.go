@@ -169,29 +169,47 @@ func AttentionCausal(out, q []float32, kCache, vCache []uint16, pos, nTok, heads
 		return
 	}
 	ctx := pos + nTok
-	_, _, _ = out[nTok*heads*d-1], q[nTok*heads*d-1], scores[ctx*heads-1]
+	_, _, _ = out[nTok*heads*d-1], q[nTok*heads*d-1], scores[AttentionScratch(ctx, heads)-1]
 	_, _ = kCache[ctx*kvHeads*d-1], vCache[ctx*kvHeads*d-1]
 	opMu.Lock()
 	defer opMu.Unlock()
 	j := &theJobs.attn
 	*j = attnJob{out: out, q: q, k: kCache, v: vCache, pos: pos, nTok: nTok, heads: heads, group: heads / kvHeads, d: d, stride: kvHeads * d, scale: scale, scores: scores}
-	parallel(heads, 1, j)
+	units := heads
+	if activeFloat.attn != nil && d%8 == 0 && nTok < attnQueries {
+		// Too few tokens to fill a group of queries: the heads that
+		// share a KV head fill it instead (decode).
+		j.quads = (j.group + attnQueries - 1) / attnQueries
+		units = kvHeads * j.quads
+	}
+	parallel(units, 1, j)
 	*j = attnJob{}
 }
 
-// attnJob attends the query heads [lo, hi) for every token.
+// attnJob attends the query heads [lo, hi) for every token, or with
+// quads set, the units [lo, hi) of up to attnQueries heads that share a
+// KV head (quads units a KV head).
 type attnJob struct {
 	out, q, scores                     []float32
 	k, v                               []uint16
 	pos, nTok, heads, group, d, stride int
+	quads                              int
 	scale                              float32
 }
 
 func (j *attnJob) run(lo, hi int) {
 	if a := activeFloat.attn; a != nil && j.d%8 == 0 {
-		for h := lo; h < hi; h++ {
-			for i := 0; i < j.nTok; i += attnQueries {
-				j.attendTiled(a, h, i, min(attnQueries, j.nTok-i))
+		for u := lo; u < hi; u++ {
+			if j.quads == 0 {
+				for i := 0; i < j.nTok; i += attnQueries {
+					j.attendTiled(a, u, i, min(attnQueries, j.nTok-i), false)
+				}
+				continue
+			}
+			kv, first := u/j.quads, u%j.quads*attnQueries
+			h := kv*j.group + first
+			for i := range j.nTok {
+				j.attendTiled(a, h, i, min(attnQueries, j.group-first), true)
 			}
 		}
 		return
