@@ -1,24 +1,32 @@
 package kernels
 
+import "unsafe"
+
 // attnQueries is how many tokens of one head attendTiled takes at a time:
 // each key and value converted from F16 serves that many queries.
 const attnQueries = 4
 
-// attnKernels are a path's tiled attention loops (attn_amd64.s). scores
-// writes the scores of four queries (or one) against keys 0..n-1, times
-// scale; pv adds four (or one) rows of weights' sums of values 0..n-1 to
-// their outputs. Strides are in bytes, d a multiple of 8. Each result's
-// order of additions is the same whichever takes it, so a batch of
-// tokens gets the bits that one token at a time gets.
+// attnKernels are a path's tiled attention loops (attn_amd64.s), over an
+// F16 cache and a float32 one, and the softmax's max and sum.
 type attnKernels struct {
-	scores4 func(n, d int, q *float32, qs int, k *uint16, ks int, scale float32, sc *float32, ss int)
-	scores1 func(n, d int, q *float32, k *uint16, ks int, scale float32, sc *float32)
-	pv4     func(n, d int, p *float32, ps int, v *uint16, vs int, out *float32, os int)
-	pv1     func(n, d int, p *float32, v *uint16, vs int, out *float32)
-	// max and sum are the softmax's (softmaxF16) over n, a multiple of 8,
+	f16, f32 attnLoops
+	// max and sum are the softmax's (softmax) over n, a multiple of 8,
 	// scores: max as Go's (NaN if any is NaN), sum in float64.
 	max func(n int, x *float32) float32
 	sum func(n int, x *float32) float64
+}
+
+// attnLoops are the loops over one kind of cache (k and v point at its
+// elements). scores writes the scores of four queries (or one) against
+// keys 0..n-1, times scale; pv adds four (or one) rows of weights' sums of
+// values 0..n-1 to their outputs. Strides are in bytes, d a multiple of
+// 8. Each result's order of additions is the same whichever takes it, so
+// a batch of tokens gets the bits that one token at a time gets.
+type attnLoops struct {
+	scores4 func(n, d int, q *float32, qs int, k unsafe.Pointer, ks int, scale float32, sc *float32, ss int)
+	scores1 func(n, d int, q *float32, k unsafe.Pointer, ks int, scale float32, sc *float32)
+	pv4     func(n, d int, p *float32, ps int, v unsafe.Pointer, vs int, out *float32, os int)
+	pv1     func(n, d int, p *float32, v unsafe.Pointer, vs int, out *float32)
 }
 
 // attendTiled attends g (at most attnQueries) queries at once: tokens
@@ -43,32 +51,47 @@ func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 	var out, sc [attnQueries][]float32
 	for u := range g {
 		out[u] = j.out[first+u*qs:][:d]
-		roundF16s(out[u], j.q[first+u*qs:][:d], 1)
+		if j.f32 {
+			copy(out[u], j.q[first+u*qs:][:d])
+		} else {
+			roundF16s(out[u], j.q[first+u*qs:][:d], 1)
+		}
 		sc[u] = j.scores[attnQueries*h*ctx+u*ss:][:ctx]
 	}
 	off := (h / j.group) * d
 	n0, last := j.pos+i+1, j.pos+i+1+(g-1)*dn
-	k, v := j.k[off:][:(last-1)*j.stride+d], j.v[off:][:(last-1)*j.stride+d]
-	ks := 2 * j.stride
+	// The cache from KV head off/d on, through the last position's row:
+	// its elements' size es, their pointer at position t (t·stride on).
+	l, es, kv := a.f16, 2, func(t int) (unsafe.Pointer, unsafe.Pointer) {
+		return unsafe.Pointer(&j.k[off:][:(last-1)*j.stride+d][t*j.stride]), unsafe.Pointer(&j.v[off:][:(last-1)*j.stride+d][t*j.stride])
+	}
+	if j.f32 {
+		l, es, kv = a.f32, 4, func(t int) (unsafe.Pointer, unsafe.Pointer) {
+			return unsafe.Pointer(&j.kf[off:][:(last-1)*j.stride+d][t*j.stride]), unsafe.Pointer(&j.vf[off:][:(last-1)*j.stride+d][t*j.stride])
+		}
+	}
+	k, v := kv(0)
+	ks := es * j.stride
 	if g == attnQueries {
-		a.scores4(last, d, &out[0][0], 4*qs, &k[0], ks, j.scale, &sc[0][0], 4*ss)
+		l.scores4(last, d, &out[0][0], 4*qs, k, ks, j.scale, &sc[0][0], 4*ss)
 	} else {
 		for u := range g {
-			a.scores1(n0+u*dn, d, &out[u][0], &k[0], ks, j.scale, &sc[u][0])
+			l.scores1(n0+u*dn, d, &out[u][0], k, ks, j.scale, &sc[u][0])
 		}
 	}
 	for u := range g {
-		softmaxF16(sc[u][:n0+u*dn])
+		softmax(sc[u][:n0+u*dn], !j.f32)
 		clear(out[u])
 	}
 	if g == attnQueries {
-		a.pv4(n0, d, &sc[0][0], 4*ss, &v[0], ks, &out[0][0], 4*qs)
+		l.pv4(n0, d, &sc[0][0], 4*ss, v, ks, &out[0][0], 4*qs)
 		for u := 1; u < g && dn > 0; u++ {
-			a.pv1(u*dn, d, &sc[u][n0], &v[n0*j.stride], ks, &out[u][0])
+			_, vn := kv(n0)
+			l.pv1(u*dn, d, &sc[u][n0], vn, ks, &out[u][0])
 		}
 		return
 	}
 	for u := range g {
-		a.pv1(n0+u*dn, d, &sc[u][0], &v[0], ks, &out[u][0])
+		l.pv1(n0+u*dn, d, &sc[u][0], v, ks, &out[u][0])
 	}
 }

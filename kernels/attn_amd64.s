@@ -1,6 +1,7 @@
 #include "textflag.h"
 
-// Attention's two products over an F16 cache, a few queries at a time:
+// Attention's two products over an F16 cache (or a float32 one: the same
+// loops with plain loads), a few queries at a time:
 // the scores of queries against keys, and the softmax weights' sums of
 // values (attendTiled in attn.go). One F16 key or value converted to
 // float32 serves four queries, where a dot product and an axpy per query
@@ -12,8 +13,8 @@
 // gets: a score is eight float32 lanes, each summing its dimensions (8c+l
 // for chunk c) in chunk order, then ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7));
 // an output element adds its positions' products in position order to
-// what out held. The products are exact (F16 times F16-rounded values),
-// so an FMA rounds as a product and an add would.
+// what out held. Over an F16 cache the products are exact (F16 times
+// F16-rounded values), so an FMA rounds as a product and an add would.
 
 // The eight accumulators' scores: Y0/Y1 (query A, keys t and t+1) and
 // Y2/Y3 (query B) to X0 as (A t, A t+1, B t, B t+1), times the scale in
@@ -26,92 +27,95 @@
 	VADDPS X_T, X_A, X_A; \
 	VMULPS X15, X_A, X_A
 
-// func attnScores4AVX2(n, d int, q *float32, qs int, k *uint16, ks int, scale float32, sc *float32, ss int)
-//
-// Scores of four queries (q, q+qs, q+2qs, q+3qs: d float32 each, F16
-// values) against keys 0..n-1 (key t: d F16 at k+t·ks), times scale, to
-// row j's sc+j·ss+4t (strides in bytes). d is a multiple of 8.
+// The element loads of the two caches' loops: eight F16 converted, or
+// eight float32; a dimension's offset in a cache row is KS times its
+// offset in F16 bytes.
+#define LOADF16(M, Y) VCVTPH2PS M, Y
+#define LOADF32(M, Y) VMOVUPS M, Y
+
+// attnScores4AVX2 and attnScores4F32AVX2 (LOADK and KS for the cache):
+// scores of four queries (q, q+qs, q+2qs, q+3qs: d float32 each)
+// against keys 0..n-1 (key t: d elements at k+t·ks), times scale, to row
+// j's sc+j·ss+4t (strides in bytes). d is a multiple of 8.
 //
 // Register plan: CX keys left, SI key t, DI key t+1 (key t again for an
-// odd last key), BX the chunk's offset in a key (2 bytes a dimension; the
-// queries' is 2·BX), DX 2d, R8-R11 the queries, R12 row 0's score t, R13
+// odd last key), BX the chunk's offset in F16 bytes (2 a dimension; the
+// keys' is KS·BX, the queries' 2·BX), DX 2d, R8-R11 the queries, R12 row 0's score t, R13
 // ss, R14 the keys' step; Y0-Y7 the accumulators (query j, key t+u in
 // Y(2j+u)), Y12/Y13 the keys' chunks, Y14 a query's chunk, X15 scale.
-TEXT ·attnScores4AVX2(SB), NOSPLIT, $0-72
-	MOVQ n+0(FP), CX
-	MOVQ d+8(FP), DX
-	SHLQ $1, DX
-	MOVQ q+16(FP), R8
-	MOVQ qs+24(FP), AX
-	LEAQ (R8)(AX*1), R9
-	LEAQ (R9)(AX*1), R10
-	LEAQ (R10)(AX*1), R11
-	MOVQ k+32(FP), SI
-	MOVQ ks+40(FP), R14
-	VBROADCASTSS scale+48(FP), X15
-	MOVQ sc+56(FP), R12
-	MOVQ ss+64(FP), R13
-	TESTQ CX, CX
-	JZ s4done
-s4pair:
-	LEAQ (SI)(R14*1), DI
-	CMPQ CX, $1
-	JNE s4keys
-	MOVQ SI, DI
-s4keys:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	XORQ BX, BX
-s4chunk:
-	VCVTPH2PS (SI)(BX*1), Y12
-	VCVTPH2PS (DI)(BX*1), Y13
-	VMOVUPS (R8)(BX*2), Y14
-	VFMADD231PS Y14, Y12, Y0
-	VFMADD231PS Y14, Y13, Y1
-	VMOVUPS (R9)(BX*2), Y14
-	VFMADD231PS Y14, Y12, Y2
-	VFMADD231PS Y14, Y13, Y3
-	VMOVUPS (R10)(BX*2), Y14
-	VFMADD231PS Y14, Y12, Y4
-	VFMADD231PS Y14, Y13, Y5
-	VMOVUPS (R11)(BX*2), Y14
-	VFMADD231PS Y14, Y12, Y6
-	VFMADD231PS Y14, Y13, Y7
-	ADDQ $16, BX
-	CMPQ BX, DX
-	JLT s4chunk
-	REDUCE_PAIR(Y0, Y1, Y2, Y3, X0, X1)
-	REDUCE_PAIR(Y4, Y5, Y6, Y7, X4, X5)
-	LEAQ (R12)(R13*2), AX
-	CMPQ CX, $1
-	JEQ s4last
-	VMOVLPS X0, (R12)
-	VMOVHPS X0, (R12)(R13*1)
-	VMOVLPS X4, (AX)
-	VMOVHPS X4, (AX)(R13*1)
-	ADDQ $8, R12
-	LEAQ (SI)(R14*2), SI
-	SUBQ $2, CX
-	JNZ s4pair
-	JMP s4done
-s4last:
-	VMOVSS X0, (R12)
-	VEXTRACTPS $2, X0, (R12)(R13*1)
-	VMOVSS X4, (AX)
-	VEXTRACTPS $2, X4, (AX)(R13*1)
-s4done:
-	VZEROUPPER
+#define SCORES4(LOADK, KS) \
+	MOVQ n+0(FP), CX; \
+	MOVQ d+8(FP), DX; \
+	SHLQ $1, DX; \
+	MOVQ q+16(FP), R8; \
+	MOVQ qs+24(FP), AX; \
+	LEAQ (R8)(AX*1), R9; \
+	LEAQ (R9)(AX*1), R10; \
+	LEAQ (R10)(AX*1), R11; \
+	MOVQ k+32(FP), SI; \
+	MOVQ ks+40(FP), R14; \
+	VBROADCASTSS scale+48(FP), X15; \
+	MOVQ sc+56(FP), R12; \
+	MOVQ ss+64(FP), R13; \
+	TESTQ CX, CX; \
+	JZ s4done; \
+s4pair: \
+	LEAQ (SI)(R14*1), DI; \
+	CMPQ CX, $1; \
+	JNE s4keys; \
+	MOVQ SI, DI; \
+s4keys: \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	XORQ BX, BX; \
+s4chunk: \
+	LOADK((SI)(BX*KS), Y12); \
+	LOADK((DI)(BX*KS), Y13); \
+	VMOVUPS (R8)(BX*2), Y14; \
+	VFMADD231PS Y14, Y12, Y0; \
+	VFMADD231PS Y14, Y13, Y1; \
+	VMOVUPS (R9)(BX*2), Y14; \
+	VFMADD231PS Y14, Y12, Y2; \
+	VFMADD231PS Y14, Y13, Y3; \
+	VMOVUPS (R10)(BX*2), Y14; \
+	VFMADD231PS Y14, Y12, Y4; \
+	VFMADD231PS Y14, Y13, Y5; \
+	VMOVUPS (R11)(BX*2), Y14; \
+	VFMADD231PS Y14, Y12, Y6; \
+	VFMADD231PS Y14, Y13, Y7; \
+	ADDQ $16, BX; \
+	CMPQ BX, DX; \
+	JLT s4chunk; \
+	REDUCE_PAIR(Y0, Y1, Y2, Y3, X0, X1); \
+	REDUCE_PAIR(Y4, Y5, Y6, Y7, X4, X5); \
+	LEAQ (R12)(R13*2), AX; \
+	CMPQ CX, $1; \
+	JEQ s4last; \
+	VMOVLPS X0, (R12); \
+	VMOVHPS X0, (R12)(R13*1); \
+	VMOVLPS X4, (AX); \
+	VMOVHPS X4, (AX)(R13*1); \
+	ADDQ $8, R12; \
+	LEAQ (SI)(R14*2), SI; \
+	SUBQ $2, CX; \
+	JNZ s4pair; \
+	JMP s4done; \
+s4last: \
+	VMOVSS X0, (R12); \
+	VEXTRACTPS $2, X0, (R12)(R13*1); \
+	VMOVSS X4, (AX); \
+	VEXTRACTPS $2, X4, (AX)(R13*1); \
+s4done: \
+	VZEROUPPER; \
 	RET
 
-// func attnScores1AVX2(n, d int, q *float32, k *uint16, ks int, scale float32, sc *float32)
-//
-// attnScores4AVX2 for one query, four keys at a time (the reduction of
+// attnScores1AVX2 and attnScores1F32AVX2: SCORES4 for one query, four keys at a time (the reduction of
 // keys t, t+1 and t+2, t+3 is REDUCE_PAIR's of two queries), its scores to
 // sc+4t. For the last n%4 keys the missing ones repeat key n-1, their
 // scores not stored.
@@ -119,256 +123,283 @@ s4done:
 // Register plan: CX keys left, SI R9 R10 R11 keys t..t+3, BX the chunk's
 // offset, DX 2d, R8 the query, R12 score t, R14 the keys' step; Y0-Y3 the
 // accumulators, Y12 the query's chunk.
-TEXT ·attnScores1AVX2(SB), NOSPLIT, $0-56
-	MOVQ n+0(FP), CX
-	MOVQ d+8(FP), DX
-	SHLQ $1, DX
-	MOVQ q+16(FP), R8
-	MOVQ k+24(FP), SI
-	MOVQ ks+32(FP), R14
-	VBROADCASTSS scale+40(FP), X15
-	MOVQ sc+48(FP), R12
-	TESTQ CX, CX
-	JZ s1done
-s1quad:
-	// Keys t+1..t+3, or key t+u-1's pointer again past the last.
-	MOVQ SI, R9
-	CMPQ CX, $1
-	JEQ s1k2
-	ADDQ R14, R9
-s1k2:
-	MOVQ R9, R10
-	CMPQ CX, $2
-	JLE s1k3
-	ADDQ R14, R10
-s1k3:
-	MOVQ R10, R11
-	CMPQ CX, $3
-	JLE s1keys
-	ADDQ R14, R11
-s1keys:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ BX, BX
-s1chunk:
-	VMOVUPS (R8)(BX*2), Y12
-	VCVTPH2PS (SI)(BX*1), Y13
-	VFMADD231PS Y12, Y13, Y0
-	VCVTPH2PS (R9)(BX*1), Y13
-	VFMADD231PS Y12, Y13, Y1
-	VCVTPH2PS (R10)(BX*1), Y13
-	VFMADD231PS Y12, Y13, Y2
-	VCVTPH2PS (R11)(BX*1), Y13
-	VFMADD231PS Y12, Y13, Y3
-	ADDQ $16, BX
-	CMPQ BX, DX
-	JLT s1chunk
-	REDUCE_PAIR(Y0, Y1, Y2, Y3, X0, X1)
-	CMPQ CX, $4
-	JLT s1tail
-	VMOVUPS X0, (R12)
-	ADDQ $16, R12
-	LEAQ (R11)(R14*1), SI
-	SUBQ $4, CX
-	JNZ s1quad
-	JMP s1done
-s1tail:
-	VMOVSS X0, (R12)
-	CMPQ CX, $1
-	JEQ s1done
-	VEXTRACTPS $1, X0, 4(R12)
-	CMPQ CX, $2
-	JEQ s1done
-	VEXTRACTPS $2, X0, 8(R12)
-s1done:
-	VZEROUPPER
+#define SCORES1(LOADK, KS) \
+	MOVQ n+0(FP), CX; \
+	MOVQ d+8(FP), DX; \
+	SHLQ $1, DX; \
+	MOVQ q+16(FP), R8; \
+	MOVQ k+24(FP), SI; \
+	MOVQ ks+32(FP), R14; \
+	VBROADCASTSS scale+40(FP), X15; \
+	MOVQ sc+48(FP), R12; \
+	TESTQ CX, CX; \
+	JZ s1done; \
+s1quad: \
+	MOVQ SI, R9; \
+	CMPQ CX, $1; \
+	JEQ s1k2; \
+	ADDQ R14, R9; \
+s1k2: \
+	MOVQ R9, R10; \
+	CMPQ CX, $2; \
+	JLE s1k3; \
+	ADDQ R14, R10; \
+s1k3: \
+	MOVQ R10, R11; \
+	CMPQ CX, $3; \
+	JLE s1keys; \
+	ADDQ R14, R11; \
+s1keys: \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	XORQ BX, BX; \
+s1chunk: \
+	VMOVUPS (R8)(BX*2), Y12; \
+	LOADK((SI)(BX*KS), Y13); \
+	VFMADD231PS Y12, Y13, Y0; \
+	LOADK((R9)(BX*KS), Y13); \
+	VFMADD231PS Y12, Y13, Y1; \
+	LOADK((R10)(BX*KS), Y13); \
+	VFMADD231PS Y12, Y13, Y2; \
+	LOADK((R11)(BX*KS), Y13); \
+	VFMADD231PS Y12, Y13, Y3; \
+	ADDQ $16, BX; \
+	CMPQ BX, DX; \
+	JLT s1chunk; \
+	REDUCE_PAIR(Y0, Y1, Y2, Y3, X0, X1); \
+	CMPQ CX, $4; \
+	JLT s1tail; \
+	VMOVUPS X0, (R12); \
+	ADDQ $16, R12; \
+	LEAQ (R11)(R14*1), SI; \
+	SUBQ $4, CX; \
+	JNZ s1quad; \
+	JMP s1done; \
+s1tail: \
+	VMOVSS X0, (R12); \
+	CMPQ CX, $1; \
+	JEQ s1done; \
+	VEXTRACTPS $1, X0, 4(R12); \
+	CMPQ CX, $2; \
+	JEQ s1done; \
+	VEXTRACTPS $2, X0, 8(R12); \
+s1done: \
+	VZEROUPPER; \
 	RET
 
-// func attnPV4AVX2(n, d int, p *float32, ps int, v *uint16, vs int, out *float32, os int)
-//
-// For four queries j (weights at p+j·ps, outputs at out+j·os, strides in
-// bytes): out_j[i] += p_j[t]·v_t[i] for t = 0..n-1 in order, value t's d
-// F16 at v+t·vs. d is a multiple of 8: sixteen dimensions a pass over the
-// positions, then eight if d%16 is 8.
+// attnPV4AVX2 and attnPV4F32AVX2: for four queries j (weights at p+j·ps,
+// outputs at out+j·os, strides in bytes): out_j[i] += p_j[t]·v_t[i] for
+// t = 0..n-1 in order, value t's d elements at v+t·vs. d is a multiple
+// of 8: sixteen dimensions a pass over the positions, then eight if d%16
+// is 8.
 //
 // Register plan: DX dimensions left, CX positions left in the pass, AX
 // the weights' offset (4t), SI value t's chunk, R14 vs, BX the chunk's
-// offset in a value (its outputs' is 2·BX), R8-R11 the weights, DI and
+// offset in F16 bytes (the values' is KS·BX, the outputs' 2·BX), R8-R11 the weights, DI and
 // R12 outputs 0 and 2 (1 and 3 os = R13 past them); Y0-Y7 the
 // accumulators (query j, chunk u in Y(2j+u)), Y8/Y9 the chunks, Y10 a
 // weight.
-TEXT ·attnPV4AVX2(SB), NOSPLIT, $0-64
-	MOVQ d+8(FP), DX
-	MOVQ p+16(FP), R8
-	MOVQ ps+24(FP), AX
-	LEAQ (R8)(AX*1), R9
-	LEAQ (R9)(AX*1), R10
-	LEAQ (R10)(AX*1), R11
-	MOVQ vs+40(FP), R14
-	MOVQ out+48(FP), DI
-	MOVQ os+56(FP), R13
-	LEAQ (DI)(R13*2), R12
-	XORQ BX, BX
-	CMPQ n+0(FP), $0
-	JEQ pv4done
-pv4pass:
-	CMPQ DX, $16
-	JLT pv4one
-	VMOVUPS (DI)(BX*2), Y0
-	VMOVUPS 32(DI)(BX*2), Y1
-	LEAQ (DI)(R13*1), AX
-	VMOVUPS (AX)(BX*2), Y2
-	VMOVUPS 32(AX)(BX*2), Y3
-	VMOVUPS (R12)(BX*2), Y4
-	VMOVUPS 32(R12)(BX*2), Y5
-	LEAQ (R12)(R13*1), AX
-	VMOVUPS (AX)(BX*2), Y6
-	VMOVUPS 32(AX)(BX*2), Y7
-	MOVQ v+32(FP), SI
-	ADDQ BX, SI
-	MOVQ n+0(FP), CX
-	XORQ AX, AX
-pv4pos:
-	VCVTPH2PS (SI), Y8
-	VCVTPH2PS 16(SI), Y9
-	VBROADCASTSS (R8)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y0
-	VFMADD231PS Y10, Y9, Y1
-	VBROADCASTSS (R9)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y2
-	VFMADD231PS Y10, Y9, Y3
-	VBROADCASTSS (R10)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y4
-	VFMADD231PS Y10, Y9, Y5
-	VBROADCASTSS (R11)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y6
-	VFMADD231PS Y10, Y9, Y7
-	ADDQ $4, AX
-	ADDQ R14, SI
-	DECQ CX
-	JNZ pv4pos
-	VMOVUPS Y0, (DI)(BX*2)
-	VMOVUPS Y1, 32(DI)(BX*2)
-	LEAQ (DI)(R13*1), AX
-	VMOVUPS Y2, (AX)(BX*2)
-	VMOVUPS Y3, 32(AX)(BX*2)
-	VMOVUPS Y4, (R12)(BX*2)
-	VMOVUPS Y5, 32(R12)(BX*2)
-	LEAQ (R12)(R13*1), AX
-	VMOVUPS Y6, (AX)(BX*2)
-	VMOVUPS Y7, 32(AX)(BX*2)
-	ADDQ $32, BX
-	SUBQ $16, DX
-	JNZ pv4pass
-	JMP pv4done
-pv4one:
-	// The last eight dimensions.
-	VMOVUPS (DI)(BX*2), Y0
-	LEAQ (DI)(R13*1), AX
-	VMOVUPS (AX)(BX*2), Y2
-	VMOVUPS (R12)(BX*2), Y4
-	LEAQ (R12)(R13*1), AX
-	VMOVUPS (AX)(BX*2), Y6
-	MOVQ v+32(FP), SI
-	ADDQ BX, SI
-	MOVQ n+0(FP), CX
-	XORQ AX, AX
-pv4pos1:
-	VCVTPH2PS (SI), Y8
-	VBROADCASTSS (R8)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y0
-	VBROADCASTSS (R9)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y2
-	VBROADCASTSS (R10)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y4
-	VBROADCASTSS (R11)(AX*1), Y10
-	VFMADD231PS Y10, Y8, Y6
-	ADDQ $4, AX
-	ADDQ R14, SI
-	DECQ CX
-	JNZ pv4pos1
-	VMOVUPS Y0, (DI)(BX*2)
-	LEAQ (DI)(R13*1), AX
-	VMOVUPS Y2, (AX)(BX*2)
-	VMOVUPS Y4, (R12)(BX*2)
-	LEAQ (R12)(R13*1), AX
-	VMOVUPS Y6, (AX)(BX*2)
-pv4done:
-	VZEROUPPER
+#define PV4(LOADV, KS) \
+	MOVQ d+8(FP), DX; \
+	MOVQ p+16(FP), R8; \
+	MOVQ ps+24(FP), AX; \
+	LEAQ (R8)(AX*1), R9; \
+	LEAQ (R9)(AX*1), R10; \
+	LEAQ (R10)(AX*1), R11; \
+	MOVQ vs+40(FP), R14; \
+	MOVQ out+48(FP), DI; \
+	MOVQ os+56(FP), R13; \
+	LEAQ (DI)(R13*2), R12; \
+	XORQ BX, BX; \
+	CMPQ n+0(FP), $0; \
+	JEQ pv4done; \
+pv4pass: \
+	CMPQ DX, $16; \
+	JLT pv4one; \
+	VMOVUPS (DI)(BX*2), Y0; \
+	VMOVUPS 32(DI)(BX*2), Y1; \
+	LEAQ (DI)(R13*1), AX; \
+	VMOVUPS (AX)(BX*2), Y2; \
+	VMOVUPS 32(AX)(BX*2), Y3; \
+	VMOVUPS (R12)(BX*2), Y4; \
+	VMOVUPS 32(R12)(BX*2), Y5; \
+	LEAQ (R12)(R13*1), AX; \
+	VMOVUPS (AX)(BX*2), Y6; \
+	VMOVUPS 32(AX)(BX*2), Y7; \
+	MOVQ v+32(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+pv4pos: \
+	LOADV((SI), Y8); \
+	LOADV((16*KS)(SI), Y9); \
+	VBROADCASTSS (R8)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y0; \
+	VFMADD231PS Y10, Y9, Y1; \
+	VBROADCASTSS (R9)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y2; \
+	VFMADD231PS Y10, Y9, Y3; \
+	VBROADCASTSS (R10)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y4; \
+	VFMADD231PS Y10, Y9, Y5; \
+	VBROADCASTSS (R11)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y6; \
+	VFMADD231PS Y10, Y9, Y7; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ pv4pos; \
+	VMOVUPS Y0, (DI)(BX*2); \
+	VMOVUPS Y1, 32(DI)(BX*2); \
+	LEAQ (DI)(R13*1), AX; \
+	VMOVUPS Y2, (AX)(BX*2); \
+	VMOVUPS Y3, 32(AX)(BX*2); \
+	VMOVUPS Y4, (R12)(BX*2); \
+	VMOVUPS Y5, 32(R12)(BX*2); \
+	LEAQ (R12)(R13*1), AX; \
+	VMOVUPS Y6, (AX)(BX*2); \
+	VMOVUPS Y7, 32(AX)(BX*2); \
+	ADDQ $32, BX; \
+	SUBQ $16, DX; \
+	JNZ pv4pass; \
+	JMP pv4done; \
+pv4one: \
+	VMOVUPS (DI)(BX*2), Y0; \
+	LEAQ (DI)(R13*1), AX; \
+	VMOVUPS (AX)(BX*2), Y2; \
+	VMOVUPS (R12)(BX*2), Y4; \
+	LEAQ (R12)(R13*1), AX; \
+	VMOVUPS (AX)(BX*2), Y6; \
+	MOVQ v+32(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+pv4pos1: \
+	LOADV((SI), Y8); \
+	VBROADCASTSS (R8)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y0; \
+	VBROADCASTSS (R9)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y2; \
+	VBROADCASTSS (R10)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y4; \
+	VBROADCASTSS (R11)(AX*1), Y10; \
+	VFMADD231PS Y10, Y8, Y6; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ pv4pos1; \
+	VMOVUPS Y0, (DI)(BX*2); \
+	LEAQ (DI)(R13*1), AX; \
+	VMOVUPS Y2, (AX)(BX*2); \
+	VMOVUPS Y4, (R12)(BX*2); \
+	LEAQ (R12)(R13*1), AX; \
+	VMOVUPS Y6, (AX)(BX*2); \
+pv4done: \
+	VZEROUPPER; \
 	RET
 
-// func attnPV1AVX2(n, d int, p *float32, v *uint16, vs int, out *float32)
-//
-// attnPV4AVX2 for one query: 32 dimensions a pass, then eight at a time.
+// attnPV1AVX2 and attnPV1F32AVX2: PV4 for one query: 32 dimensions a pass, then eight at a time.
 //
 // Register plan: DX dimensions left, CX positions left in the pass, AX
 // the weights' offset, SI value t's chunk, BX the chunk's offset in a
 // value, R8 the weights, DI the outputs; Y0-Y3 the accumulators, Y4-Y7
 // the chunks, Y8 a weight.
-TEXT ·attnPV1AVX2(SB), NOSPLIT, $0-48
-	MOVQ d+8(FP), DX
-	MOVQ p+16(FP), R8
-	MOVQ vs+32(FP), R14
-	MOVQ out+40(FP), DI
-	XORQ BX, BX
-	CMPQ n+0(FP), $0
-	JEQ pv1done
-pv1pass:
-	CMPQ DX, $32
-	JLT pv1one
-	VMOVUPS (DI)(BX*2), Y0
-	VMOVUPS 32(DI)(BX*2), Y1
-	VMOVUPS 64(DI)(BX*2), Y2
-	VMOVUPS 96(DI)(BX*2), Y3
-	MOVQ v+24(FP), SI
-	ADDQ BX, SI
-	MOVQ n+0(FP), CX
-	XORQ AX, AX
-pv1pos:
-	VBROADCASTSS (R8)(AX*1), Y8
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS 16(SI), Y5
-	VCVTPH2PS 32(SI), Y6
-	VCVTPH2PS 48(SI), Y7
-	VFMADD231PS Y8, Y4, Y0
-	VFMADD231PS Y8, Y5, Y1
-	VFMADD231PS Y8, Y6, Y2
-	VFMADD231PS Y8, Y7, Y3
-	ADDQ $4, AX
-	ADDQ R14, SI
-	DECQ CX
-	JNZ pv1pos
-	VMOVUPS Y0, (DI)(BX*2)
-	VMOVUPS Y1, 32(DI)(BX*2)
-	VMOVUPS Y2, 64(DI)(BX*2)
-	VMOVUPS Y3, 96(DI)(BX*2)
-	ADDQ $64, BX
-	SUBQ $32, DX
-	JNZ pv1pass
-	JMP pv1done
-pv1one:
-	VMOVUPS (DI)(BX*2), Y0
-	MOVQ v+24(FP), SI
-	ADDQ BX, SI
-	MOVQ n+0(FP), CX
-	XORQ AX, AX
-pv1pos1:
-	VBROADCASTSS (R8)(AX*1), Y8
-	VCVTPH2PS (SI), Y4
-	VFMADD231PS Y8, Y4, Y0
-	ADDQ $4, AX
-	ADDQ R14, SI
-	DECQ CX
-	JNZ pv1pos1
-	VMOVUPS Y0, (DI)(BX*2)
-	ADDQ $16, BX
-	SUBQ $8, DX
-	JNZ pv1pass
-pv1done:
-	VZEROUPPER
+#define PV1(LOADV, KS) \
+	MOVQ d+8(FP), DX; \
+	MOVQ p+16(FP), R8; \
+	MOVQ vs+32(FP), R14; \
+	MOVQ out+40(FP), DI; \
+	XORQ BX, BX; \
+	CMPQ n+0(FP), $0; \
+	JEQ pv1done; \
+pv1pass: \
+	CMPQ DX, $32; \
+	JLT pv1one; \
+	VMOVUPS (DI)(BX*2), Y0; \
+	VMOVUPS 32(DI)(BX*2), Y1; \
+	VMOVUPS 64(DI)(BX*2), Y2; \
+	VMOVUPS 96(DI)(BX*2), Y3; \
+	MOVQ v+24(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+pv1pos: \
+	VBROADCASTSS (R8)(AX*1), Y8; \
+	LOADV((SI), Y4); \
+	LOADV((16*KS)(SI), Y5); \
+	LOADV((32*KS)(SI), Y6); \
+	LOADV((48*KS)(SI), Y7); \
+	VFMADD231PS Y8, Y4, Y0; \
+	VFMADD231PS Y8, Y5, Y1; \
+	VFMADD231PS Y8, Y6, Y2; \
+	VFMADD231PS Y8, Y7, Y3; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ pv1pos; \
+	VMOVUPS Y0, (DI)(BX*2); \
+	VMOVUPS Y1, 32(DI)(BX*2); \
+	VMOVUPS Y2, 64(DI)(BX*2); \
+	VMOVUPS Y3, 96(DI)(BX*2); \
+	ADDQ $64, BX; \
+	SUBQ $32, DX; \
+	JNZ pv1pass; \
+	JMP pv1done; \
+pv1one: \
+	VMOVUPS (DI)(BX*2), Y0; \
+	MOVQ v+24(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+pv1pos1: \
+	VBROADCASTSS (R8)(AX*1), Y8; \
+	LOADV((SI), Y4); \
+	VFMADD231PS Y8, Y4, Y0; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ pv1pos1; \
+	VMOVUPS Y0, (DI)(BX*2); \
+	ADDQ $16, BX; \
+	SUBQ $8, DX; \
+	JNZ pv1pass; \
+pv1done: \
+	VZEROUPPER; \
 	RET
+
+// func attnScores4AVX2(n, d int, q *float32, qs int, k unsafe.Pointer, ks int, scale float32, sc *float32, ss int)
+TEXT ·attnScores4AVX2(SB), NOSPLIT, $0-72
+	SCORES4(LOADF16, 1)
+
+// func attnScores4F32AVX2(n, d int, q *float32, qs int, k unsafe.Pointer, ks int, scale float32, sc *float32, ss int)
+TEXT ·attnScores4F32AVX2(SB), NOSPLIT, $0-72
+	SCORES4(LOADF32, 2)
+
+// func attnScores1AVX2(n, d int, q *float32, k unsafe.Pointer, ks int, scale float32, sc *float32)
+TEXT ·attnScores1AVX2(SB), NOSPLIT, $0-56
+	SCORES1(LOADF16, 1)
+
+// func attnScores1F32AVX2(n, d int, q *float32, k unsafe.Pointer, ks int, scale float32, sc *float32)
+TEXT ·attnScores1F32AVX2(SB), NOSPLIT, $0-56
+	SCORES1(LOADF32, 2)
+
+// func attnPV4AVX2(n, d int, p *float32, ps int, v unsafe.Pointer, vs int, out *float32, os int)
+TEXT ·attnPV4AVX2(SB), NOSPLIT, $0-64
+	PV4(LOADF16, 1)
+
+// func attnPV4F32AVX2(n, d int, p *float32, ps int, v unsafe.Pointer, vs int, out *float32, os int)
+TEXT ·attnPV4F32AVX2(SB), NOSPLIT, $0-64
+	PV4(LOADF32, 2)
+
+// func attnPV1AVX2(n, d int, p *float32, v unsafe.Pointer, vs int, out *float32)
+TEXT ·attnPV1AVX2(SB), NOSPLIT, $0-48
+	PV1(LOADF16, 1)
+
+// func attnPV1F32AVX2(n, d int, p *float32, v unsafe.Pointer, vs int, out *float32)
+TEXT ·attnPV1F32AVX2(SB), NOSPLIT, $0-48
+	PV1(LOADF32, 2)
 
 // func attnMaxAVX2(n int, x *float32) float32
 //

@@ -97,3 +97,53 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// attentionRefF32 is ggml's attention with a float32 cache in float64:
+// nothing rounded to F16. It also returns, per output, the sum of
+// |weight·value|, which bounds the rounding.
+func attentionRefF32(q, kc, vc []float32, n, h, group, kvHeads, d int, scale float32) (out, mag []float64) {
+	off, stride := (h/group)*d, kvHeads*d
+	sc := make([]float64, n)
+	mx := math.Inf(-1)
+	for t := range n {
+		var s float64
+		for i := range d {
+			s += float64(q[i]) * float64(kc[t*stride+off+i])
+		}
+		sc[t] = s * float64(scale)
+		mx = max(mx, sc[t])
+	}
+	var sum float64
+	for t := range sc {
+		sc[t] = math.Exp(sc[t] - mx)
+		sum += sc[t]
+	}
+	out, mag = make([]float64, d), make([]float64, d)
+	for t := range n {
+		w := sc[t] / sum
+		for i := range d {
+			v := w * float64(vc[t*stride+off+i])
+			out[i] += v
+			mag[i] += math.Abs(v)
+		}
+	}
+	return out, mag
+}
+
+// AttentionCausalF32 matches the float64 reference with nothing rounded
+// to F16 (so 1e-4, where F16's rounding would miss by more), and a batch
+// its tokens one at a time bit for bit.
+func TestAttentionCausalF32(t *testing.T) {
+	r := rand.New(rand.NewPCG(rand.Uint64(), 29))
+	checkAttention(t, r, 1e-4, func(sh attnShape, ctx int) (func(out, q []float32, pos, nTok int, sc []float32), func(q []float32, n, h int) ([]float64, []float64)) {
+		heads, kvHeads, d := sh.heads, sh.kvHeads, sh.d
+		kc, vc := randRow(r, ctx*kvHeads*d), randRow(r, ctx*kvHeads*d)
+		run := func(out, q []float32, pos, nTok int, sc []float32) {
+			AttentionCausalF32(out, q, kc, vc, pos, nTok, heads, kvHeads, d, 0.125, sc)
+		}
+		ref := func(q []float32, n, h int) ([]float64, []float64) {
+			return attentionRefF32(q, kc, vc, n, h, heads/kvHeads, kvHeads, d, 0.125)
+		}
+		return run, ref
+	})
+}

@@ -251,6 +251,15 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	if a := testing.AllocsPerRun(20, func() { Attention(out, q, kc, vc, ctx, heads, kvHeads, d, 0.125, sc) }); a != 0 {
 		t.Errorf("Attention: %v allocations", a)
 	}
+	const nTok = 6 // a batch: a group of four tokens, then two one at a time
+	qb, ob := randRow(r, nTok*heads*d), make([]float32, nTok*heads*d)
+	kf, vf := randRow(r, ctx*kvHeads*d), randRow(r, ctx*kvHeads*d)
+	if a := testing.AllocsPerRun(20, func() { AttentionCausal(ob, qb, kc, vc, ctx-nTok, nTok, heads, kvHeads, d, 0.125, sc) }); a != 0 {
+		t.Errorf("AttentionCausal: %v allocations", a)
+	}
+	if a := testing.AllocsPerRun(20, func() { AttentionCausalF32(ob, qb, kf, vf, ctx-nTok, nTok, heads, kvHeads, d, 0.125, sc) }); a != 0 {
+		t.Errorf("AttentionCausalF32: %v allocations", a)
+	}
 }
 
 // countJob records how often each index was run.
@@ -467,37 +476,40 @@ func attentionRef(q []float32, kc, vc []uint16, n, h, group, kvHeads, d int, sca
 	return out, mag
 }
 
-// AttentionCausal matches the float64 reference on every path and thread
-// count, for a batch of tokens after a prefix, and equals per-token
-// Attention calls bit for bit. The shapes cover the tiled loops' cases:
-// whole and partial groups of attnQueries tokens, odd and even numbers of
-// keys, groups of heads sharing a KV head (whole and partial, which take
-// batches of fewer tokens), head sizes with and without a last 8 or 16
-// dimensions, and one (12) that is not a multiple of 8 and takes
-// attendHead.
-func TestAttentionCausalEqualsReference(t *testing.T) {
+// attnShapes are the attention tests' shapes, which cover the tiled
+// loops' cases: whole and partial groups of attnQueries tokens, odd and
+// even numbers of keys, groups of heads sharing a KV head (whole and
+// partial, which take batches of fewer tokens), head sizes with and
+// without a last 8 or 16 dimensions, and one (12) that is not a multiple
+// of 8 and takes attendHead.
+var attnShapes = []attnShape{
+	{14, 2, 64, 5, 9},
+	{4, 4, 24, 0, 7},
+	{6, 2, 40, 3, 6},
+	{2, 1, 8, 11, 5},
+	{2, 1, 128, 0, 4},
+	{3, 1, 12, 2, 5},
+	{8, 2, 32, 3, 2},
+}
+
+type attnShape struct{ heads, kvHeads, d, pos, nTok int }
+
+// checkAttention runs attention (made for a shape and its context by
+// setup, with a float64 reference for query q of head h seeing n
+// positions) on every path and thread count over attnShapes: a batch of
+// tokens after a prefix must equal its tokens one at a time bit for bit,
+// and each output the reference within tol of the sum of |weight·value|.
+func checkAttention(t *testing.T, r *rand.Rand, tol float64, setup func(sh attnShape, ctx int) (run func(out, q []float32, pos, nTok int, sc []float32), ref func(q []float32, n, h int) (out, mag []float64))) {
 	defer SetPath(Path())
 	defer SetThreads(Threads())
-	r := rand.New(rand.NewPCG(rand.Uint64(), 23))
-	for _, sh := range []struct{ heads, kvHeads, d, pos, nTok int }{
-		{14, 2, 64, 5, 9},
-		{4, 4, 24, 0, 7},
-		{6, 2, 40, 3, 6},
-		{2, 1, 8, 11, 5},
-		{2, 1, 128, 0, 4},
-		{3, 1, 12, 2, 5},
-		{8, 2, 32, 3, 2},
-	} {
-		heads, kvHeads, d, pos, nTok := sh.heads, sh.kvHeads, sh.d, sh.pos, sh.nTok
+	for _, sh := range attnShapes {
+		heads, d, pos, nTok := sh.heads, sh.d, sh.pos, sh.nTok
 		ctx := pos + nTok
 		q := randRow(r, nTok*heads*d)
 		for i := range q {
 			q[i] *= 3 // sharp enough that the softmax is not flat
 		}
-		kc := make([]uint16, ctx*kvHeads*d)
-		vc := make([]uint16, ctx*kvHeads*d)
-		F32ToF16Row(kc, randRow(r, len(kc)))
-		F32ToF16Row(vc, randRow(r, len(vc)))
+		run, ref := setup(sh, ctx)
 		for _, path := range Paths() {
 			SetPath(path)
 			for _, threads := range []int{1, 2} {
@@ -506,18 +518,18 @@ func TestAttentionCausalEqualsReference(t *testing.T) {
 				for i := range out {
 					out[i] = float32(math.NaN())
 				}
-				AttentionCausal(out, q, kc, vc, pos, nTok, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+				run(out, q, pos, nTok, make([]float32, AttentionScratch(ctx, heads)))
 				for tok := range nTok {
 					one := make([]float32, heads*d)
-					Attention(one, q[tok*heads*d:(tok+1)*heads*d], kc, vc, pos+tok+1, heads, kvHeads, d, 0.125, make([]float32, AttentionScratch(ctx, heads)))
+					run(one, q[tok*heads*d:(tok+1)*heads*d], pos+tok, 1, make([]float32, AttentionScratch(ctx, heads)))
 					for h := range heads {
-						want, mag := attentionRef(q[tok*heads*d+h*d:], kc, vc, pos+tok+1, h, heads/kvHeads, kvHeads, d, 0.125)
+						want, mag := ref(q[tok*heads*d+h*d:], pos+tok+1, h)
 						for i := range d {
 							got := out[tok*heads*d+h*d+i]
 							if got != one[h*d+i] {
 								t.Fatalf("%+v %s %dt: token %d head %d [%d]: batch %v, single %v", sh, path, threads, tok, h, i, got, one[h*d+i])
 							}
-							if !(math.Abs(float64(got)-want[i]) <= 2e-3*mag[i]+1e-6) {
+							if !(math.Abs(float64(got)-want[i]) <= tol*mag[i]+1e-6) {
 								t.Fatalf("%+v %s %dt: token %d head %d [%d]: %v, reference %v", sh, path, threads, tok, h, i, got, want[i])
 							}
 						}
@@ -526,6 +538,30 @@ func TestAttentionCausalEqualsReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// AttentionCausal over an F16 cache matches the float64 reference, and a
+// batch its tokens one at a time (Attention) bit for bit.
+func TestAttentionCausalEqualsReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(rand.Uint64(), 23))
+	checkAttention(t, r, 2e-3, func(sh attnShape, ctx int) (func(out, q []float32, pos, nTok int, sc []float32), func(q []float32, n, h int) ([]float64, []float64)) {
+		heads, kvHeads, d := sh.heads, sh.kvHeads, sh.d
+		kc := make([]uint16, ctx*kvHeads*d)
+		vc := make([]uint16, ctx*kvHeads*d)
+		F32ToF16Row(kc, randRow(r, len(kc)))
+		F32ToF16Row(vc, randRow(r, len(vc)))
+		run := func(out, q []float32, pos, nTok int, sc []float32) {
+			if nTok == 1 {
+				Attention(out, q, kc, vc, pos+1, heads, kvHeads, d, 0.125, sc)
+				return
+			}
+			AttentionCausal(out, q, kc, vc, pos, nTok, heads, kvHeads, d, 0.125, sc)
+		}
+		ref := func(q []float32, n, h int) ([]float64, []float64) {
+			return attentionRef(q, kc, vc, n, h, heads/kvHeads, kvHeads, d, 0.125)
+		}
+		return run, ref
+	})
 }
 
 // A Q8_0 matrix times two tokens: row 0 sums the token, row 1 takes its

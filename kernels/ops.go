@@ -169,12 +169,33 @@ func AttentionCausal(out, q []float32, kCache, vCache []uint16, pos, nTok, heads
 		return
 	}
 	ctx := pos + nTok
-	_, _, _ = out[nTok*heads*d-1], q[nTok*heads*d-1], scores[AttentionScratch(ctx, heads)-1]
 	_, _ = kCache[ctx*kvHeads*d-1], vCache[ctx*kvHeads*d-1]
+	attend(attnJob{out: out, q: q, k: kCache, v: vCache}, pos, nTok, heads, kvHeads, d, scale, scores)
+}
+
+// AttentionCausalF32 is AttentionCausal over a float32 cache, rounding
+// where ggml's CPU backend rounds with one (llama.cpp's --cache-type-k
+// f32): nowhere but in float32's own operations. The query and the
+// softmax weights stay float32, so a product of two is not exact and the
+// results differ from llama.cpp's by more than the order of additions.
+func AttentionCausalF32(out, q []float32, kCache, vCache []float32, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
+	if nTok <= 0 || heads <= 0 {
+		return
+	}
+	ctx := pos + nTok
+	_, _ = kCache[ctx*kvHeads*d-1], vCache[ctx*kvHeads*d-1]
+	attend(attnJob{out: out, q: q, kf: kCache, vf: vCache, f32: true}, pos, nTok, heads, kvHeads, d, scale, scores)
+}
+
+// attend runs j (its outputs, queries and cache set) over the heads.
+func attend(j0 attnJob, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
+	ctx := pos + nTok
+	_, _, _ = j0.out[nTok*heads*d-1], j0.q[nTok*heads*d-1], scores[AttentionScratch(ctx, heads)-1]
 	opMu.Lock()
 	defer opMu.Unlock()
 	j := &theJobs.attn
-	*j = attnJob{out: out, q: q, k: kCache, v: vCache, pos: pos, nTok: nTok, heads: heads, group: heads / kvHeads, d: d, stride: kvHeads * d, scale: scale, scores: scores}
+	*j = j0
+	j.pos, j.nTok, j.heads, j.group, j.d, j.stride, j.scale, j.scores = pos, nTok, heads, heads/kvHeads, d, kvHeads*d, scale, scores
 	units := heads
 	if activeFloat.attn != nil && d%8 == 0 && nTok < attnQueries {
 		// Too few tokens to fill a group of queries: the heads that
@@ -188,10 +209,13 @@ func AttentionCausal(out, q []float32, kCache, vCache []uint16, pos, nTok, heads
 
 // attnJob attends the query heads [lo, hi) for every token, or with
 // quads set, the units [lo, hi) of up to attnQueries heads that share a
-// KV head (quads units a KV head).
+// KV head (quads units a KV head). Its cache is k and v, or with f32 kf
+// and vf.
 type attnJob struct {
 	out, q, scores                     []float32
 	k, v                               []uint16
+	kf, vf                             []float32
+	f32                                bool
 	pos, nTok, heads, group, d, stride int
 	quads                              int
 	scale                              float32
@@ -218,8 +242,12 @@ func (j *attnJob) run(lo, hi int) {
 	for h := lo; h < hi; h++ {
 		for i := range j.nTok {
 			n := j.pos + i + 1
-			o := j.out[i*row+h*d : i*row+(h+1)*d]
-			attendHead(o, j.q[i*row+h*d:i*row+(h+1)*d], j.k, j.v, n, (h/j.group)*d, j.stride, j.scale, j.scores[attnQueries*h*ctx:][:n])
+			o, q, sc, off := j.out[i*row+h*d:][:d], j.q[i*row+h*d:][:d], j.scores[attnQueries*h*ctx:][:n], (h/j.group)*d
+			if j.f32 {
+				attendHeadF32(o, q, j.kf, j.vf, n, off, j.stride, j.scale, sc)
+				continue
+			}
+			attendHead(o, q, j.k, j.v, n, off, j.stride, j.scale, sc)
 		}
 	}
 }
@@ -263,7 +291,11 @@ func roundF16sGo(dst, src []float32, s float32) {
 // softmaxF16 turns scores into softmax weights rounded to F16, as ggml's
 // soft_max and its F16 cache's product do: exponentials in float32, their
 // sum in float64 (on paths with attn, in eight running sums).
-func softmaxF16(sc []float32) {
+func softmaxF16(sc []float32) { softmax(sc, true) }
+
+// softmax is softmaxF16, or without round ggml's soft_max alone (the
+// weights float32, as a float32 cache's product takes them).
+func softmax(sc []float32, round bool) {
 	expShift, roundF16s := activeFloat.expShift, activeFloat.roundF16s
 	if roundF16s == nil {
 		roundF16s = roundF16sGo
@@ -288,7 +320,37 @@ func softmaxF16(sc []float32) {
 	for _, e := range sc[m:] {
 		sum += float64(e)
 	}
-	roundF16s(sc, sc, float32(1/sum))
+	if round {
+		roundF16s(sc, sc, float32(1/sum))
+		return
+	}
+	inv := float32(1 / sum)
+	for i := range sc {
+		sc[i] *= inv
+	}
+}
+
+// attendHeadF32 is attendHead over a float32 cache: the query and weights
+// as they are.
+func attendHeadF32(out, q []float32, kCache, vCache []float32, n, off, stride int, scale float32, sc []float32) {
+	d := len(q)
+	for t := range n {
+		k := kCache[t*stride+off:][:d]
+		var s float32
+		for i, kv := range k {
+			s += q[i] * kv
+		}
+		sc[t] = s * scale
+	}
+	softmax(sc[:n], false)
+	clear(out)
+	for t := range n {
+		v := vCache[t*stride+off:][:d]
+		p := sc[t]
+		for i, vv := range v {
+			out[i] += p * vv
+		}
+	}
 }
 
 // attendHead attends one head of one token. out doubles as the F16-rounded
