@@ -58,8 +58,8 @@ func TestAttnMaxSum(t *testing.T) {
 }
 
 // BenchmarkAttention runs Qwen2.5-0.5B's attention (14 heads over 2 KV
-// heads of 64) on each path at one thread: a 512-token prompt, and one
-// token after 2048 positions. GFLOP/s counts the scores' and the values'
+// heads of 64) on each path at one thread, over an F16 cache and a
+// float32 one: a 512-token prompt, and one token after 2048 positions. GFLOP/s counts the scores' and the values'
 // multiply-adds the causal mask leaves.
 func BenchmarkAttention(b *testing.B) {
 	defer SetPath(Path())
@@ -77,6 +77,7 @@ func BenchmarkAttention(b *testing.B) {
 		vc := make([]uint16, ctx*kvHeads*d)
 		F32ToF16Row(kc, randRow(r, len(kc)))
 		F32ToF16Row(vc, randRow(r, len(vc)))
+		kf, vf := randRow(r, len(kc)), randRow(r, len(vc))
 		out := make([]float32, len(q))
 		sc := make([]float32, AttentionScratch(ctx, heads))
 		macs := 0
@@ -91,6 +92,13 @@ func BenchmarkAttention(b *testing.B) {
 				cpu0 := cpuSeconds()
 				for b.Loop() {
 					AttentionCausal(out, q, kc, vc, c.pos, c.nTok, heads, kvHeads, d, 0.125, sc)
+				}
+				reportGFLOPS(b, macs, cpu0)
+			})
+			b.Run(c.name+"/f32cache/"+path, func(b *testing.B) {
+				cpu0 := cpuSeconds()
+				for b.Loop() {
+					AttentionCausalF32(out, q, kf, vf, c.pos, c.nTok, heads, kvHeads, d, 0.125, sc)
 				}
 				reportGFLOPS(b, macs, cpu0)
 			})
