@@ -37,41 +37,39 @@ type attnLoops struct {
 // the first pos+i+1 are every query's, and token i+u's last u its own.
 func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 	d, ctx, row := j.d, j.pos+j.nTok, j.heads*j.d
-	roundF16s := activeFloat.roundF16s
-	if roundF16s == nil {
-		roundF16s = roundF16sGo
-	}
 	// Query u's output (and query) at u·qs floats past the first's, its
 	// scores' row at u·ss, its positions n0+u·dn.
 	qs, ss, dn := row, ctx, 1
 	if byHead {
 		qs, ss, dn = d, attnQueries*ctx, 0
 	}
+	f32 := j.kf != nil
 	first := i*row + h*d
 	var out, sc [attnQueries][]float32
 	for u := range g {
 		out[u] = j.out[first+u*qs:][:d]
-		if j.f32 {
+		if f32 {
 			copy(out[u], j.q[first+u*qs:][:d])
 		} else {
-			roundF16s(out[u], j.q[first+u*qs:][:d], 1)
+			activeFloat.roundF16s(out[u], j.q[first+u*qs:][:d], 1)
 		}
 		sc[u] = j.scores[attnQueries*h*ctx+u*ss:][:ctx]
 	}
-	off := (h / j.group) * d
+	// The cache of KV head h/group from position 0 (k, v) through the
+	// last one's row (end), position t at t·ks bytes.
 	n0, last := j.pos+i+1, j.pos+i+1+(g-1)*dn
-	// The cache from KV head off/d on, through the last position's row:
-	// its elements' size es, their pointer at position t (t·stride on).
-	l, es, kv := a.f16, 2, func(t int) (unsafe.Pointer, unsafe.Pointer) {
-		return unsafe.Pointer(&j.k[off:][:(last-1)*j.stride+d][t*j.stride]), unsafe.Pointer(&j.v[off:][:(last-1)*j.stride+d][t*j.stride])
+	off := (h / j.group) * d
+	end := off + (last-1)*j.stride + d
+	var l attnLoops
+	var k, v unsafe.Pointer
+	var ks int
+	if f32 {
+		l, ks = a.f32, 4*j.stride
+		k, v = unsafe.Pointer(&j.kf[off:end][0]), unsafe.Pointer(&j.vf[off:end][0])
+	} else {
+		l, ks = a.f16, 2*j.stride
+		k, v = unsafe.Pointer(&j.k[off:end][0]), unsafe.Pointer(&j.v[off:end][0])
 	}
-	if j.f32 {
-		l, es, kv = a.f32, 4, func(t int) (unsafe.Pointer, unsafe.Pointer) {
-			return unsafe.Pointer(&j.kf[off:][:(last-1)*j.stride+d][t*j.stride]), unsafe.Pointer(&j.vf[off:][:(last-1)*j.stride+d][t*j.stride])
-		}
-	}
-	k, v := kv(0)
-	ks := es * j.stride
 	if g == attnQueries {
 		l.scores4(last, d, &out[0][0], 4*qs, k, ks, j.scale, &sc[0][0], 4*ss)
 	} else {
@@ -80,18 +78,20 @@ func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 		}
 	}
 	for u := range g {
-		softmax(sc[u][:n0+u*dn], !j.f32)
+		softmax(sc[u][:n0+u*dn], !f32)
 		clear(out[u])
 	}
-	if g == attnQueries {
-		l.pv4(n0, d, &sc[0][0], 4*ss, v, ks, &out[0][0], 4*qs)
-		for u := 1; u < g && dn > 0; u++ {
-			_, vn := kv(n0)
-			l.pv1(u*dn, d, &sc[u][n0], vn, ks, &out[u][0])
+	if g < attnQueries {
+		for u := range g {
+			l.pv1(n0+u*dn, d, &sc[u][0], v, ks, &out[u][0])
 		}
 		return
 	}
-	for u := range g {
-		l.pv1(n0+u*dn, d, &sc[u][0], v, ks, &out[u][0])
+	l.pv4(n0, d, &sc[0][0], 4*ss, v, ks, &out[0][0], 4*qs)
+	if dn > 0 {
+		// Token i+u sees u positions past the group's shared ones.
+		for u := 1; u < g; u++ {
+			l.pv1(u, d, &sc[u][n0], unsafe.Add(v, n0*ks), ks, &out[u][0])
+		}
 	}
 }

@@ -16,9 +16,9 @@
 // what out held. Over an F16 cache the products are exact (F16 times
 // F16-rounded values), so an FMA rounds as a product and an add would.
 
-// The eight accumulators' scores: Y0/Y1 (query A, keys t and t+1) and
-// Y2/Y3 (query B) to X0 as (A t, A t+1, B t, B t+1), times the scale in
-// X15. Y1-Y3 are clobbered.
+// Four accumulators' scores: A0/A1 (query A, keys t and t+1) and B0/B1
+// (query B) to X_A (A0's low half) as (A t, A t+1, B t, B t+1), times the
+// scale in X15. A0, B0 and X_T are clobbered.
 #define REDUCE_PAIR(A0, A1, B0, B1, X_A, X_T) \
 	VHADDPS A1, A0, A0; \
 	VHADDPS B1, B0, B0; \

@@ -58,12 +58,9 @@ type matKernels struct {
 
 // floatKernels are a path's further fast paths: dot products for the float
 // and K-quant weight types (kept apart from the legacy quantised dots, whose
-// test assumes 32-element blocks), and the two loops of attention over an
-// F16 KV cache.
+// test assumes 32-element blocks), and attention's loops over its cache.
 type floatKernels struct {
-	dots    map[Type]vecDotFunc
-	dotF16  func(h []uint16, x []float32) float32
-	axpyF16 func(y []float32, a float32, h []uint16) // y += a·h
+	dots map[Type]vecDotFunc
 
 	// tiles4 compute one weight row against four tokens of activations
 	// in their plain vecDotType rows (token t at x + t·xstride bytes, its

@@ -18,14 +18,11 @@ func dotBF16F32AVX2(n int, w *uint16, x *float32) float32
 //go:noescape
 func dotF32F32AVX2(n int, w *float32, x *float32) float32
 
-//go:noescape
-func axpyF16AVX2(n int, a float32, h *uint16, y *float32)
-
 // Both AVX2 and AVX-512 paths use them (256-bit: the loop is bound by
 // loads and conversions, not by the vector width).
 var (
-	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), dotF16: dotHalfAVX2, axpyF16: axpyHalfAVX2, tiles4: kquantTilesAVX2, swiglu: swigluVec(swigluAVX2, 4), expShift: expShiftVec(expShiftAVX2, 4), roundF16s: roundF16sVec, attn: attnAVX2, kLanes: kLanesAVX2})
-	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), dotF16: dotHalfAVX2, axpyF16: axpyHalfAVX2, tiles4: kquantTilesAVX2, swiglu: swigluVec(swigluAVX512, 8), expShift: expShiftVec(expShiftAVX512, 8), roundF16s: roundF16sVec, attn: attnAVX2, kLanes: kLanesAVX512})
+	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec(swigluAVX2, 4), expShift: expShiftVec(expShiftAVX2, 4), roundF16s: roundF16sVec, attn: attnAVX2, kLanes: kLanesAVX2})
+	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec(swigluAVX512, 8), expShift: expShiftVec(expShiftAVX512, 8), roundF16s: roundF16sVec, attn: attnAVX2, kLanes: kLanesAVX512})
 )
 
 // moreDotsAVX2 are the float dot products, the K-quant ones and those of
@@ -81,28 +78,4 @@ var floatDotsAVX2 = map[Type]vecDotFunc{
 		}
 		return s
 	},
-}
-
-func dotHalfAVX2(h []uint16, x []float32) float32 {
-	n := min(len(h), len(x))
-	m := n &^ 31
-	var s float32
-	if m > 0 {
-		s = dotF16F32AVX2(m, &h[0], &x[0])
-	}
-	for i := m; i < n; i++ {
-		s += F16ToF32(h[i]) * x[i]
-	}
-	return s
-}
-
-func axpyHalfAVX2(y []float32, a float32, h []uint16) {
-	n := min(len(h), len(y))
-	m := n &^ 15
-	if m > 0 {
-		axpyF16AVX2(m, a, &h[0], &y[0])
-	}
-	for i := m; i < n; i++ {
-		y[i] += a * F16ToF32(h[i])
-	}
 }

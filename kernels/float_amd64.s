@@ -1,7 +1,7 @@
 #include "textflag.h"
 
-// Float dot products for F32, F16 and BF16 weights with F32 activations,
-// and y += a·h for the F16 value cache of attention. In assembly because
+// Float dot products for F32, F16 and BF16 weights with F32 activations.
+// In assembly because
 // simd/archsimd has no VCVTPH2PS (F16 to F32), and Go's scalar loop
 // converts one half at a time.
 //
@@ -90,30 +90,3 @@ f32loop:
 	JNZ f32loop
 f32done:
 	HSUM4
-
-// func axpyF16AVX2(n int, a float32, h *uint16, y *float32)
-// y[i] += a·h[i] for n a multiple of 16. Register plan: CX steps, SI h,
-// DI y, Y8 a; Y4/Y5 converted h, Y0/Y1 y.
-TEXT ·axpyF16AVX2(SB), NOSPLIT, $0-32
-	MOVQ n+0(FP), CX
-	VBROADCASTSS a+8(FP), Y8
-	MOVQ h+16(FP), SI
-	MOVQ y+24(FP), DI
-	SHRQ $4, CX
-	JZ axdone
-axloop:
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS 16(SI), Y5
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	VFMADD231PS Y4, Y8, Y0
-	VFMADD231PS Y5, Y8, Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ $32, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ axloop
-axdone:
-	VZEROUPPER
-	RET

@@ -184,7 +184,7 @@ func AttentionCausalF32(out, q []float32, kCache, vCache []float32, pos, nTok, h
 	}
 	ctx := pos + nTok
 	_, _ = kCache[ctx*kvHeads*d-1], vCache[ctx*kvHeads*d-1]
-	attend(attnJob{out: out, q: q, kf: kCache, vf: vCache, f32: true}, pos, nTok, heads, kvHeads, d, scale, scores)
+	attend(attnJob{out: out, q: q, kf: kCache, vf: vCache}, pos, nTok, heads, kvHeads, d, scale, scores)
 }
 
 // attend runs j (its outputs, queries and cache set) over the heads.
@@ -197,7 +197,10 @@ func attend(j0 attnJob, pos, nTok, heads, kvHeads, d int, scale float32, scores 
 	*j = j0
 	j.pos, j.nTok, j.heads, j.group, j.d, j.stride, j.scale, j.scores = pos, nTok, heads, heads/kvHeads, d, kvHeads*d, scale, scores
 	units := heads
-	if activeFloat.attn != nil && d%8 == 0 && nTok < attnQueries {
+	if d%8 == 0 {
+		j.tiled = activeFloat.attn
+	}
+	if j.tiled != nil && nTok < attnQueries {
 		// Too few tokens to fill a group of queries: the heads that
 		// share a KV head fill it instead (decode).
 		j.quads = (j.group + attnQueries - 1) / attnQueries
@@ -209,20 +212,21 @@ func attend(j0 attnJob, pos, nTok, heads, kvHeads, d int, scale float32, scores 
 
 // attnJob attends the query heads [lo, hi) for every token, or with
 // quads set, the units [lo, hi) of up to attnQueries heads that share a
-// KV head (quads units a KV head). Its cache is k and v, or with f32 kf
-// and vf.
+// KV head (quads units a KV head). Its cache is k and v, or (float32) kf
+// and vf. tiled is the path's loops when they take the head size
+// (attendTiled), else nil (attendHead).
 type attnJob struct {
 	out, q, scores                     []float32
 	k, v                               []uint16
 	kf, vf                             []float32
-	f32                                bool
 	pos, nTok, heads, group, d, stride int
 	quads                              int
 	scale                              float32
+	tiled                              *attnKernels
 }
 
 func (j *attnJob) run(lo, hi int) {
-	if a := activeFloat.attn; a != nil && j.d%8 == 0 {
+	if a := j.tiled; a != nil {
 		for u := lo; u < hi; u++ {
 			if j.quads == 0 {
 				for i := 0; i < j.nTok; i += attnQueries {
@@ -243,7 +247,7 @@ func (j *attnJob) run(lo, hi int) {
 		for i := range j.nTok {
 			n := j.pos + i + 1
 			o, q, sc, off := j.out[i*row+h*d:][:d], j.q[i*row+h*d:][:d], j.scores[attnQueries*h*ctx:][:n], (h/j.group)*d
-			if j.f32 {
+			if j.kf != nil {
 				attendHeadF32(o, q, j.kf, j.vf, n, off, j.stride, j.scale, sc)
 				continue
 			}
@@ -288,13 +292,10 @@ func roundF16sGo(dst, src []float32, s float32) {
 	}
 }
 
-// softmaxF16 turns scores into softmax weights rounded to F16, as ggml's
-// soft_max and its F16 cache's product do: exponentials in float32, their
-// sum in float64 (on paths with attn, in eight running sums).
-func softmaxF16(sc []float32) { softmax(sc, true) }
-
-// softmax is softmaxF16, or without round ggml's soft_max alone (the
-// weights float32, as a float32 cache's product takes them).
+// softmax turns scores into softmax weights as ggml's soft_max does:
+// exponentials in float32, their sum in float64 (on paths with attn, in
+// eight running sums). With round the weights are rounded to F16, as an
+// F16 cache's product takes them; a float32 cache's takes them as they are.
 func softmax(sc []float32, round bool) {
 	expShift, roundF16s := activeFloat.expShift, activeFloat.roundF16s
 	if roundF16s == nil {
@@ -353,8 +354,9 @@ func attendHeadF32(out, q []float32, kCache, vCache []float32, n, off, stride in
 	}
 }
 
-// attendHead attends one head of one token. out doubles as the F16-rounded
-// query until the scores are known, so nothing is allocated.
+// attendHead attends one head of one token: the portable path's, and every
+// path's for a head size that is not a multiple of 8. out doubles as the
+// F16-rounded query until the scores are known, so nothing is allocated.
 func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, scale float32, sc []float32) {
 	d := len(q)
 	roundF16s := activeFloat.roundF16s
@@ -362,28 +364,19 @@ func attendHead(out, q []float32, kCache, vCache []uint16, n, off, stride int, s
 		roundF16s = roundF16sGo
 	}
 	roundF16s(out, q, 1)
-	dot, axpy := activeFloat.dotF16, activeFloat.axpyF16
 	for t := range n {
 		k := kCache[t*stride+off : t*stride+off+d]
 		var s float32
-		if dot != nil {
-			s = dot(k, out)
-		} else {
-			for i, kv := range k {
-				s += out[i] * F16ToF32(kv)
-			}
+		for i, kv := range k {
+			s += out[i] * F16ToF32(kv)
 		}
 		sc[t] = s * scale
 	}
-	softmaxF16(sc[:n])
+	softmax(sc[:n], true)
 	clear(out)
 	for t := range n {
 		v := vCache[t*stride+off : t*stride+off+d]
 		p := sc[t]
-		if axpy != nil {
-			axpy(out, p, v)
-			continue
-		}
 		for i, vv := range v {
 			out[i] += p * F16ToF32(vv)
 		}
