@@ -31,17 +31,18 @@ func q5KToGroup(g, blk []byte, r int) {
 	g, blk = g[:interleaveRows*q5KBytes], blk[:q5KBytes]
 	kHeadToGroup(g, blk, r)
 	var top [8]uint32
-	for h := range 4 { // chunks 2h and 2h+1
+	for h := range 4 {
+		// Chunks c and c+1, their top bits' fields at bit s and s+2.
+		c, s := 2*h, 4*(h%2)
 		qh := le.Uint64(blk[16+8*h:])
 		for j := range 4 {
 			qs := le.Uint64(blk[48+32*j+8*h:])
 			e := qs&lo4 | qh>>(2*j)&ones8<<4
 			f := qs>>4&lo4 | qh>>(2*j+1)&ones8<<4
 			w := e | f&lo3<<5
-			c := 2 * h
 			le.PutUint32(g[128+256*j+32*c+4*r:], uint32(w))
 			le.PutUint32(g[160+256*j+32*c+4*r:], uint32(w>>32))
-			t, s := f>>3&(3*ones8), 2*(c%4)
+			t := f >> 3 & (3 * ones8)
 			top[2*j+c/4] |= uint32(t)<<s | uint32(t>>32)<<(s+2)
 		}
 	}
@@ -54,11 +55,11 @@ func q5KFromGroup(g, blk []byte, r int) {
 	g, blk = g[:interleaveRows*q5KBytes], blk[:q5KBytes]
 	kHeadFromGroup(blk, g, r)
 	for h := range 4 {
+		c, s := 2*h, 4*(h%2)
 		var qh uint64
 		for j := range 4 {
-			c := 2 * h
 			w := uint64(le.Uint32(g[128+256*j+32*c+4*r:])) | uint64(le.Uint32(g[160+256*j+32*c+4*r:]))<<32
-			t, s := uint64(le.Uint32(g[1152+32*(2*j+c/4)+4*r:])), 2*(c%4)
+			t := uint64(le.Uint32(g[1152+32*(2*j+c/4)+4*r:]))
 			e := w & lo5
 			f := w>>5&lo3 | (t>>s|t>>(s+2)<<32)&(3*ones8)<<3
 			le.PutUint64(blk[48+32*j+8*h:], e&lo4|f&lo4<<4)
