@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 )
@@ -30,6 +31,10 @@ func Merge(reports ...*Report) (*Report, error) {
 				out.Env.Models = append(out.Env.Models, m)
 			}
 		}
+		if r.Env.KVCache != "" && out.Env.KVCache != "" && r.Env.KVCache != out.Env.KVCache {
+			return nil, fmt.Errorf("bench: merge: report %d: different KV cache types (%q, %q)", i+1, out.Env.KVCache, r.Env.KVCache)
+		}
+		out.Env.KVCache = cmp.Or(out.Env.KVCache, r.Env.KVCache)
 		switch {
 		case out.Env.Llama == "":
 			out.Env.Llama = r.Env.Llama

@@ -41,6 +41,8 @@ type WorkerRequest struct {
 	// Request, when positive, makes the worker measure only the memory of
 	// one request of that many context positions (runRequest).
 	Request int
+	// Cache is the KV cache type by its llama.cpp name ("" for f16).
+	Cache string
 }
 
 // Args are the command-line flags that carry r to a worker.
@@ -48,6 +50,9 @@ func (r WorkerRequest) Args() []string {
 	args := []string{"--model", r.Model, "-p", joinInts(r.Prompts), "-n", joinInts(r.Gens), "-t", strconv.Itoa(r.Threads)}
 	if r.Request > 0 {
 		args = append(args, "--request", strconv.Itoa(r.Request))
+	}
+	if r.Cache != "" {
+		args = append(args, "--cache-type", r.Cache)
 	}
 	return args
 }
@@ -69,9 +74,13 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 		return fmt.Errorf("bench: worker threads %d", req.Threads)
 	}
 	kernels.SetThreads(req.Threads)
+	cache, err := parseCache(req.Cache)
+	if err != nil {
+		return err
+	}
 	if req.Request > 0 {
 		res := WorkerResult{KernelPath: kernels.Path()}
-		if err := runRequest(ctx, req, &res); err != nil {
+		if err := runRequest(ctx, req, cache, &res); err != nil {
 			return err
 		}
 		return json.NewEncoder(w).Encode(res)
@@ -86,6 +95,7 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bench: model %q: %w", req.Model, err)
 	}
+	m.Cache = cache
 	res := WorkerResult{KernelPath: kernels.Path()}
 	add := func(test, unit string, v float64) {
 		res.Figures = append(res.Figures, Figure{Suite: SuiteModel, System: SystemPith, Model: filepath.Base(req.Model), Test: test, Threads: req.Threads, Unit: unit, Samples: []float64{v}})
@@ -168,6 +178,10 @@ type ModelOptions struct {
 	// many context positions (a worker of its own per repetition, at the
 	// largest thread count) and its budget.
 	Request int
+	// Cache is pith's KV cache type by its llama.cpp name (model.CacheTypes;
+	// "" for f16, both systems' default, and the only one llama-bench
+	// shares).
+	Cache string
 	// PithCommand returns the command that runs a pith worker with the
 	// given flags (in pith, `pith bench model --worker FLAGS`). Each run is
 	// its own process so that its peak resident memory is its own.
@@ -196,6 +210,13 @@ func RunModel(ctx context.Context, r *Report, opts ModelOptions) error {
 			return fmt.Errorf("bench: lengths and thread counts must be positive, have %d", v)
 		}
 	}
+	if cache, err := parseCache(opts.Cache); err != nil {
+		return err
+	} else if cache != model.CacheF16 && opts.Llama != nil {
+		// Its -ctk takes f16, bf16 and quantised types, not f32
+		// (llama-server's does).
+		return fmt.Errorf("bench: llama-bench has no %s KV cache: pith's cannot be compared with it", cache)
+	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(string, ...any) {}
@@ -216,7 +237,7 @@ func RunModel(ctx context.Context, r *Report, opts ModelOptions) error {
 		for _, t := range opts.Threads {
 			step++
 			runPith := func() error {
-				req := WorkerRequest{Model: opts.Model, Prompts: opts.Prompts, Gens: opts.Gens, Threads: t}
+				req := WorkerRequest{Model: opts.Model, Prompts: opts.Prompts, Gens: opts.Gens, Threads: t, Cache: opts.Cache}
 				figs, rss, err := runWorker(ctx, opts.PithCommand(ctx, req.Args()))
 				if err != nil {
 					return err
@@ -259,7 +280,7 @@ func RunModel(ctx context.Context, r *Report, opts ModelOptions) error {
 		}
 		if opts.Request > 0 {
 			t := slices.Max(opts.Threads)
-			req := WorkerRequest{Model: opts.Model, Threads: t, Request: opts.Request}
+			req := WorkerRequest{Model: opts.Model, Threads: t, Request: opts.Request, Cache: opts.Cache}
 			figs, _, err := runWorker(ctx, opts.PithCommand(ctx, req.Args()))
 			if err != nil {
 				return err
@@ -392,4 +413,16 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// parseCache reads a KV cache type, "" being f16.
+func parseCache(name string) (model.CacheType, error) {
+	if name == "" {
+		return model.CacheF16, nil
+	}
+	t, err := model.ParseCacheType(name)
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	return t, nil
 }

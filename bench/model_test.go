@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,8 @@ func testWorker(ctx context.Context, args []string) *exec.Cmd {
 			fmt.Sscan(v, &r.Threads)
 		case "--request":
 			fmt.Sscan(v, &r.Request)
+		case "--cache-type":
+			r.Cache = v
 		}
 	}
 	b, _ := json.Marshal(r)
@@ -203,6 +206,18 @@ func TestRunModelRequest(t *testing.T) {
 	if file := float64(st.Size()) / (1 << 20); rss.Min < file || budget.Min < file+64 || budget.Min > file+80 {
 		t.Errorf("file %.1f MiB, peak %v MiB, budget %v MiB", file, rss.Samples, budget.Samples)
 	}
+	// A float32 cache doubles the budget's KV cache.
+	r32 := NewReport(Env{})
+	if err := RunModel(context.Background(), r32, ModelOptions{Model: m, Gens: []int{2}, Threads: []int{1}, Reps: 1, Request: 256, Cache: "f32", PithCommand: testWorker}); err != nil {
+		t.Fatal(err)
+	}
+	budget32 := r32.Find(Key{SuiteModel, SystemPith, filepath.Base(m), "req256-budget", 1, "", UnitMiB})
+	if kv := budget.Min - float64(st.Size())/(1<<20) - 64; budget32 == nil || math.Abs(budget32.Min-(budget.Min+kv)) > 1e-6 {
+		t.Errorf("budget %v MiB with an F16 cache of %.3f MiB, %+v with an F32 cache", budget.Samples, kv, budget32)
+	}
+	if err := RunModel(context.Background(), r, ModelOptions{Model: m, Gens: []int{2}, Threads: []int{1}, Reps: 1, Cache: "q8_0", PithCommand: testWorker}); err == nil || !strings.Contains(err.Error(), "cache type") {
+		t.Errorf("an unknown cache type: %v", err)
+	}
 	if err := RunModel(context.Background(), r, ModelOptions{Model: m, Gens: []int{2}, Threads: []int{1}, Reps: 1, Request: 1 << 30, PithCommand: testWorker}); err == nil || !strings.Contains(err.Error(), "context") {
 		t.Errorf("a request beyond the model's context: %v", err)
 	}
@@ -247,6 +262,11 @@ func TestRunModelCompareLlama(t *testing.T) {
 	}
 	if !strings.Contains(r.Env.Llama, "llama-bench build") {
 		t.Errorf("llama.cpp build not recorded: %q", r.Env.Llama)
+	}
+	// llama-bench has no float32 cache (llama-server has): refused
+	// before anything runs, rather than compared with an F16 one.
+	if err := RunModel(ctx, NewReport(Env{}), ModelOptions{Model: m, Gens: []int{4}, Threads: []int{1}, Reps: 1, Cache: "f32", PithCommand: testWorker, Llama: llamaOracle()}); err == nil || !strings.Contains(err.Error(), "no f32 KV cache") {
+		t.Errorf("an F32 cache compared with llama-bench: %v", err)
 	}
 }
 

@@ -223,6 +223,9 @@ func (r *Report) envLines() []string {
 	if e.Llama != "" {
 		lines = append(lines, "llama:  "+e.Llama)
 	}
+	if e.KVCache != "" {
+		lines = append(lines, "cache:  pith's keys and values in "+e.KVCache)
+	}
 	return lines
 }
 

@@ -15,8 +15,8 @@ import (
 
 // Request figures: the peak resident memory of a process that serves one
 // request of n context positions the way the enclave does, and the budget
-// issue 5 sets for it (the model file, the request's F16 KV cache, and
-// 64 MiB for everything else).
+// issue 5 sets for it (the model file, the request's KV cache, and 64 MiB
+// for everything else).
 func reqRSSTest(n int) string    { return "req" + strconv.Itoa(n) + "-peak-rss" }
 func reqBudgetTest(n int) string { return "req" + strconv.Itoa(n) + "-budget" }
 
@@ -25,7 +25,7 @@ func reqBudgetTest(n int) string { return "req" + strconv.Itoa(n) + "-budget" }
 // would count only the pages touched), a server-sized request arena locked
 // in memory for a context of n, and a generation filling it: a prompt of
 // n-33 tokens, then 32 greedy tokens.
-func runRequest(ctx context.Context, req WorkerRequest, res *WorkerResult) error {
+func runRequest(ctx context.Context, req WorkerRequest, cache model.CacheType, res *WorkerResult) error {
 	n := req.Request
 	f, err := gguf.ReadFile(req.Model, "")
 	if err != nil {
@@ -35,6 +35,7 @@ func runRequest(ctx context.Context, req WorkerRequest, res *WorkerResult) error
 	if err != nil {
 		return fmt.Errorf("bench: model %q: %w", req.Model, err)
 	}
+	m.Cache = cache
 	c := m.Config
 	if n > c.ContextLen || n < 64 {
 		return fmt.Errorf("bench: a request of %d positions (the model's context is %d; at least 64)", n, c.ContextLen)
@@ -70,7 +71,7 @@ func runRequest(ctx context.Context, req WorkerRequest, res *WorkerResult) error
 	if err != nil {
 		return err
 	}
-	kv := 2 * c.Layers * n * c.KVHeads * c.HeadDim * 2
+	kv := 2 * c.Layers * n * c.KVHeads * c.HeadDim * cache.Size()
 	res.PeakRSS = rss
 	add := func(test string, v float64) {
 		res.Figures = append(res.Figures, Figure{Suite: SuiteModel, System: SystemPith, Model: filepath.Base(req.Model), Test: test, Threads: req.Threads, Unit: UnitMiB, Samples: []float64{v}})

@@ -50,8 +50,13 @@ func TestSummarizeInArenaLeavesNothing(t *testing.T) {
 // allocations.
 func TestStateAndGenerateBytes(t *testing.T) {
 	dir := t.TempDir()
-	for _, typ := range []string{"q8_0", "f16"} { // F16 weights need the rounding buffer too
-		_, m := synthFile(t, dir, "tiny-qwen2", typ)
+	for _, tc := range []struct {
+		typ   string
+		cache model.CacheType
+	}{{"q8_0", model.CacheF16}, {"f16", model.CacheF16}, {"q8_0", model.CacheF32}} { // F16 weights need the rounding buffer too
+		typ := tc.typ + "/" + tc.cache.String()
+		_, m := synthFile(t, dir, "tiny-qwen2", tc.typ)
+		m.Cache = tc.cache
 		a, err := arena.New(64<<20, arena.Options{AllowUnlocked: true})
 		if err != nil {
 			t.Fatal(err)

@@ -23,11 +23,13 @@ type layer struct {
 // so the server's arena holds it and wipes it when the request ends.
 type State struct {
 	m      *Model
-	ctx    int // positions the cache holds
-	batch  int // tokens one forward step processes at most
-	pos    int // positions filled so far
-	kCache [][]uint16
-	vCache [][]uint16
+	ctx    int         // positions the cache holds
+	batch  int         // tokens one forward step processes at most
+	pos    int         // positions filled so far
+	kCache [][]uint16  // per layer, positions × kvHeads·headDim, with CacheF16
+	vCache [][]uint16  //
+	kF32   [][]float32 // the same with CacheF32
+	vF32   [][]float32 //
 
 	x, xn    []float32       // residual stream and its normalised copy, batch × embd
 	q, k, v  []float32       // batch × heads·headDim, batch × kvHeads·headDim (×2)
@@ -51,11 +53,16 @@ func (m *Model) NewState(alloc Allocator, ctx, batch int) *State {
 	kvDim := c.KVHeads * c.HeadDim
 	qDim := c.Heads * c.HeadDim
 	s := &State{m: m, ctx: ctx, batch: batch}
-	s.kCache = make([][]uint16, c.Layers)
-	s.vCache = make([][]uint16, c.Layers)
-	for l := range c.Layers {
-		s.kCache[l] = alloc.Uint16s(ctx * kvDim)
-		s.vCache[l] = alloc.Uint16s(ctx * kvDim)
+	if m.Cache == CacheF32 {
+		s.kF32, s.vF32 = make([][]float32, c.Layers), make([][]float32, c.Layers)
+		for l := range c.Layers {
+			s.kF32[l], s.vF32[l] = alloc.Float32s(ctx*kvDim), alloc.Float32s(ctx*kvDim)
+		}
+	} else {
+		s.kCache, s.vCache = make([][]uint16, c.Layers), make([][]uint16, c.Layers)
+		for l := range c.Layers {
+			s.kCache[l], s.vCache[l] = alloc.Uint16s(ctx*kvDim), alloc.Uint16s(ctx*kvDim)
+		}
 	}
 	s.x = alloc.Float32s(batch * c.Embd)
 	s.xn = alloc.Float32s(batch * c.Embd)
@@ -86,7 +93,7 @@ func (m *Model) StateBytes(ctx, batch int) int {
 	batch = max(batch, 1)
 	kvDim := c.KVHeads * c.HeadDim
 	qDim := c.Heads * c.HeadDim
-	n := 2 * c.Layers * line(2*ctx*kvDim)
+	n := 2 * c.Layers * line(m.Cache.Size()*ctx*kvDim)
 	for _, floats := range []int{batch * c.Embd, batch * c.Embd, batch * qDim, batch * kvDim, batch * kvDim,
 		batch * qDim, batch * c.Embd, batch * c.FFN, batch * c.FFN, kernels.AttentionScratch(ctx, c.Heads), c.Vocab} {
 		n += line(4 * floats)
@@ -192,15 +199,22 @@ func (s *State) step(tokens []int32) error {
 			kernels.RoPE(q[i*qDim:(i+1)*qDim], c.Heads, m.rope, s.pos+i)
 			kernels.RoPE(k[i*kvDim:(i+1)*kvDim], c.KVHeads, m.rope, s.pos+i)
 		}
-		kernels.F32ToF16Row(s.kCache[l][s.pos*kvDim:(s.pos+n)*kvDim], k)
-		kernels.F32ToF16Row(s.vCache[l][s.pos*kvDim:(s.pos+n)*kvDim], v)
 		att := s.att[:n*qDim]
-		// kernels rounds the query and the attention weights to F16, as
-		// ggml's attention without flash attention does: on the synthetic
-		// models, whose attention is sharp, leaving either in F32 moved
-		// log-probabilities by up to 0.74 nats against llama.cpp
-		// (reference_test.go measures both with and without).
-		kernels.AttentionCausal(att, q, s.kCache[l], s.vCache[l], s.pos, n, c.Heads, c.KVHeads, c.HeadDim, m.attnScale, s.scores)
+		if s.kF32 != nil {
+			copy(s.kF32[l][s.pos*kvDim:], k)
+			copy(s.vF32[l][s.pos*kvDim:], v)
+			kernels.AttentionCausalF32(att, q, s.kF32[l], s.vF32[l], s.pos, n, c.Heads, c.KVHeads, c.HeadDim, m.attnScale, s.scores)
+		} else {
+			kernels.F32ToF16Row(s.kCache[l][s.pos*kvDim:(s.pos+n)*kvDim], k)
+			kernels.F32ToF16Row(s.vCache[l][s.pos*kvDim:(s.pos+n)*kvDim], v)
+			// kernels rounds the query and the attention weights to F16,
+			// as ggml's attention without flash attention does with an
+			// F16 cache: on the synthetic models, whose attention is
+			// sharp, leaving either in F32 moved log-probabilities by up
+			// to 0.74 nats against llama.cpp (reference_test.go measures
+			// both with and without).
+			kernels.AttentionCausal(att, q, s.kCache[l], s.vCache[l], s.pos, n, c.Heads, c.KVHeads, c.HeadDim, m.attnScale, s.scores)
+		}
 		s.matMul(s.tmp[:n*E], L.o, att, n)
 		kernels.Add(x, x, s.tmp[:n*E])
 

@@ -19,6 +19,10 @@ type Model struct {
 	Chat      chat.Template // nil when the file's template is not supported
 	ChatErr   error         // why Chat is nil
 	File      *gguf.File
+	// Cache is the element type of the key and value cache of every State
+	// made after it is set: CacheF16 (the zero value, llama.cpp's default)
+	// or CacheF32, twice the memory for keys and values kept unrounded.
+	Cache CacheType
 
 	tokEmbd   kernels.Matrix
 	outNorm   []float32

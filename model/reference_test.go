@@ -332,26 +332,37 @@ func TestForwardMatchesReference(t *testing.T) {
 	for _, tc := range []struct {
 		shape, typ string
 		tol        float64 // relative to the largest logit
+		cache      CacheType
 	}{
 		// F32 weights: float32 error is about 1e-6 here, and dropping one
 		// of the F16 roundings gives 3e-4.
-		{"tiny-qwen2", "f32", 1e-5}, {"tiny-llama3", "f32", 1e-5},
+		{"tiny-qwen2", "f32", 1e-5, CacheF16}, {"tiny-llama3", "f32", 1e-5, CacheF16},
 		// F16 weights round every activation to F16 (matMul), and float32
 		// error tips some of those roundings: 5e-4 measured.
-		{"tiny-llama3", "f16", 2e-3},
+		{"tiny-llama3", "f16", 2e-3, CacheF16},
 		// Quantised weights, whose matrix inputs ggml rounds through Q8_0
 		// or, for the K-quants (here the 256-wide ffn_down), Q8_K: the
 		// reference rounding only through Q8_0 parts from pith at every
 		// position of the K-quant cases.
-		{"tiny-qwen2", "q8_0", 1e-5}, {"tiny-llama3", "q4_k_m", 1e-5}, {"tiny-qwen2", "q6_k", 1e-5},
+		{"tiny-qwen2", "q8_0", 1e-5, CacheF16}, {"tiny-llama3", "q4_k_m", 1e-5, CacheF16}, {"tiny-qwen2", "q6_k", 1e-5, CacheF16},
+		// A float32 cache, which rounds neither keys and values nor the
+		// query and the attention weights, and neither does the
+		// reference. On these models those roundings move logits by only
+		// about 1e-6 of the largest, near float32's own error on the
+		// portable path, so this checks the F32 path's arithmetic but
+		// cannot tell it from the F16 cache's: TestMatchesLlamaCppF32Cache
+		// does.
+		{"tiny-qwen2", "f32", 1e-5, CacheF32}, {"tiny-llama3", "f32", 1e-5, CacheF32},
 	} {
-		t.Run(tc.shape+"/"+tc.typ, func(t *testing.T) {
+		t.Run(tc.shape+"/"+tc.typ+"/"+tc.cache.String(), func(t *testing.T) {
 			m := builtinModel(t, tc.shape, tc.typ)
+			m.Cache = tc.cache
+			f16 := tc.cache == CacheF16
 			tokens := []int32{1, 17, 42, 99, 7, 7, 123, 250, 3, 64, 200, 11}
 			for i := range tokens {
 				tokens[i] %= int32(m.Config.Vocab)
 			}
-			ref := refForward(m, tokens, refOptions{quantAct: true, f16Act: true, f16KV: true, f16Q: true, f16P: true})
+			ref := refForward(m, tokens, refOptions{quantAct: true, f16Act: true, f16KV: f16, f16Q: f16, f16P: f16})
 			for _, batch := range []int{1, 5} { // one token at a time; a prefill of 5, then one at a time
 				st := m.NewState(HeapAllocator{}, 32, batch)
 				far := 0
