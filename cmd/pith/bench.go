@@ -22,6 +22,7 @@ import (
 	"github.com/pith-project/pith/client"
 	"github.com/pith-project/pith/internal/oracle"
 	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/model"
 )
 
 var benchOrder = []string{"kernels", "model", "serve", "show", "diff"}
@@ -134,16 +135,6 @@ Example:
 	})
 }
 
-func parseBench(name string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
-	fs := flag.NewFlagSet("pith bench "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	define(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v (see 'pith bench %s --help')", err, name)
-	}
-	return fs, nil
-}
-
 // benchOutput holds the output flags every report-writing command shares.
 type benchOutput struct {
 	json, plot string
@@ -215,7 +206,7 @@ func benchKernels(ctx context.Context, args []string) error {
 	var threads, paths, types string
 	var reps int
 	var minTime time.Duration
-	fs, err := parseBench("kernels", args, func(fs *flag.FlagSet) {
+	fs, err := parseFlags("bench", "kernels", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&threads, "t", "", "threads of the memory-bound test and the probes, comma-separated (default 1 and all cores)")
 		fs.IntVar(&reps, "r", 5, "repetitions of each figure")
 		fs.StringVar(&paths, "paths", "", "kernel paths, comma-separated (default every one this CPU runs: "+strings.Join(kernels.Paths(), ", ")+")")
@@ -265,7 +256,8 @@ func benchModel(ctx context.Context, args []string) error {
 	var prompts, gens, threads, compare, llamaBench string
 	var reps, request int
 	var worker, withKernels bool
-	fs, err := parseBench("model", args, func(fs *flag.FlagSet) {
+	var cache string
+	fs, err := parseFlags("bench", "model", args, func(fs *flag.FlagSet) {
 		fs.Func("model", "GGUF model file (repeat for several)", func(s string) error { models = append(models, s); return nil })
 		fs.StringVar(&prompts, "p", "512", "prompt lengths, comma-separated")
 		fs.StringVar(&gens, "n", "128", "generation lengths, comma-separated")
@@ -275,6 +267,7 @@ func benchModel(ctx context.Context, args []string) error {
 		fs.StringVar(&llamaBench, "llama-bench", "", "llama-bench binary to compare with (instead of the oracle root)")
 		fs.BoolVar(&withKernels, "kernels", false, "also run the kernel suite into the same report")
 		fs.IntVar(&request, "request", 0, "also measure the peak memory of one request of this many context positions\n(the model read into memory, a locked request arena; 0: skip), against the\nbudget of the model file + its KV cache + 64 MiB")
+		fs.StringVar(&cache, "cache-type", "f16", "element type of the key and value cache: "+strings.Join(model.CacheTypes, " or ")+"\n(only f16 with --compare: llama-bench has no f32 cache)")
 		fs.BoolVar(&worker, "worker", false, "internal: measure once in this process and print JSON (used by the runs)")
 		out.define(fs)
 	})
@@ -299,11 +292,17 @@ func benchModel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := model.ParseCacheType(cache); err != nil {
+		return usagef("--cache-type: %v", err)
+	}
+	if cache == model.CacheF16.String() {
+		cache = "" // the default, which neither system needs told
+	}
 	if worker {
 		if len(models) != 1 || len(ts) != 1 {
 			return usagef("--worker takes one --model and one -t")
 		}
-		return bench.RunWorker(ctx, bench.WorkerRequest{Model: models[0], Prompts: ps, Gens: ns, Threads: ts[0], Request: request}, os.Stdout)
+		return bench.RunWorker(ctx, bench.WorkerRequest{Model: models[0], Prompts: ps, Gens: ns, Threads: ts[0], Request: request, Cache: cache}, os.Stdout)
 	}
 	if reps < 1 {
 		return usagef("-r must be at least 1")
@@ -325,6 +324,9 @@ func benchModel(ctx context.Context, args []string) error {
 	case compare != "":
 		return usagef("--compare knows only llama.cpp, not %q", compare)
 	}
+	if llama != nil && cache != "" {
+		return usagef("llama-bench has no %s KV cache: --cache-type %s cannot be compared with it", cache, cache)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("bench: cannot find pith's own binary for the worker runs: %w", err)
@@ -338,6 +340,7 @@ func benchModel(ctx context.Context, args []string) error {
 		}
 		env.Models = append(env.Models, *d)
 	}
+	env.KVCache = cache
 	r := bench.NewReport(env)
 	r.Command = append([]string{"pith", "bench", "model"}, args...)
 	if withKernels {
@@ -349,7 +352,7 @@ func benchModel(ctx context.Context, args []string) error {
 	}
 	for _, m := range models {
 		err := bench.RunModel(ctx, r, bench.ModelOptions{
-			Model: m, Prompts: ps, Gens: ns, Threads: ts, Reps: reps, Llama: llama, Progress: progress, Request: request,
+			Model: m, Prompts: ps, Gens: ns, Threads: ts, Reps: reps, Llama: llama, Progress: progress, Request: request, Cache: cache,
 			PithCommand: func(ctx context.Context, args []string) *exec.Cmd {
 				return exec.CommandContext(ctx, self, append([]string{"bench", "model", "--worker"}, args...)...)
 			},
@@ -366,17 +369,15 @@ func benchShow(ctx context.Context, args []string) error {
 	// Flags may come after the files, as in the example: parse, take the
 	// leading file, parse the rest again.
 	var files []string
-	fs := flag.NewFlagSet("pith bench show", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	out.define(fs)
-	for rest := args; ; rest = fs.Args()[1:] {
-		if err := fs.Parse(rest); err != nil {
+	fs, err := parseFlags("bench", "show", args, out.define)
+	if err != nil {
+		return err
+	}
+	for fs.NArg() > 0 {
+		files = append(files, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return usagef("%v (see 'pith bench show --help')", err)
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
 	}
 	if len(files) == 0 {
 		return usagef("show takes one or more report files")
@@ -410,6 +411,11 @@ func readReport(path string) (*bench.Report, error) {
 }
 
 func benchDiff(ctx context.Context, args []string) error {
+	fs, err := parseFlags("bench", "diff", args, nil)
+	if err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) != 2 {
 		return usagef("diff takes two report files: OLD.json NEW.json")
 	}
@@ -453,7 +459,7 @@ func benchServe(ctx context.Context, args []string) error {
 	var compare string
 	var allowDev bool
 	var nowipe string
-	fs, err := parseBench("serve", args, func(fs *flag.FlagSet) {
+	fs, err := parseFlags("bench", "serve", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&modelPath, "model", "", "GGUF model file to serve")
 		fs.StringVar(&levels, "c", "1,2,4,8", "concurrency levels, comma-separated")
 		fs.IntVar(&gen, "n", 64, "tokens to generate per request")

@@ -62,10 +62,52 @@ func runSubcommand(ctx context.Context, group string, order []string, subs map[s
 	for _, a := range args[1:] {
 		if a == "-h" || a == "--help" || a == "-help" {
 			fmt.Printf("Usage: %s\n\n%s\n", sub.usage, sub.help)
+			// Every COMMAND parses its flags first, with parseFlags,
+			// which answers -help with them before anything runs.
+			var fh flagsHelp
+			if err := sub.run(ctx, []string{"-help"}); errors.As(err, &fh) {
+				printFlags(os.Stdout, fh.fs)
+			}
 			return nil
 		}
 	}
 	return sub.run(ctx, args[1:])
+}
+
+// flagsHelp is parseFlags' answer to -h or --help: runSubcommand prints
+// the command's help with these flags.
+type flagsHelp struct{ fs *flag.FlagSet }
+
+func (flagsHelp) Error() string { return "flags help requested" }
+
+// parseFlags parses the flags of a group's COMMAND ("pith bench model"),
+// which define declares (nil for none, so that a stray flag is an error
+// rather than an argument).
+func parseFlags(group, name string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet("pith "+group+" "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if define != nil {
+		define(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flagsHelp{fs}
+		}
+		return nil, usagef("%v (see 'pith %s %s --help')", err, group, name)
+	}
+	return fs, nil
+}
+
+// printFlags lists fs's flags and their defaults under a heading, if it
+// has any.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
 }
 
 func register(c *command) {
@@ -124,7 +166,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if err := c.Run(ctx, fs.Args()); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "pith %s: %s (see 'pith %s --help')\n", c.Name, ue.msg, c.Name)
+			if !strings.Contains(ue.msg, "(see '") { // a COMMAND's error names its own help
+				ue.msg += fmt.Sprintf(" (see 'pith %s --help')", c.Name)
+			}
+			fmt.Fprintf(stderr, "pith %s: %s\n", c.Name, ue.msg)
 			return 2
 		}
 		fmt.Fprintf(stderr, "pith %s: %v\n", c.Name, err)
@@ -158,11 +203,5 @@ func printHelp(w io.Writer, c *command) {
 	if c.Flags != nil {
 		c.Flags(fs)
 	}
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n > 0 {
-		fmt.Fprint(w, "\nFlags:\n")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-	}
+	printFlags(w, fs)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -15,6 +17,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"no-such-command"}, 2, "unknown command"},
 		{[]string{"version", "extra"}, 2, "takes no arguments"},
 		{[]string{"version", "--no-such-flag"}, 2, "flag provided but not defined"},
+		{[]string{"model", "inspect", "--no-such-flag"}, 2, "(see 'pith model inspect --help')"},
+		{[]string{"bench", "model", "--model", "x.gguf", "--cache-type", "q3"}, 2, "want one of [f16 f32]"},
+		{[]string{"run", "--cache-type", "q3", "hi"}, 2, "want one of [f16 f32]"},
 		{nil, 2, ""},
 		{[]string{"help"}, 0, ""},
 		{[]string{"version"}, 0, ""},
@@ -31,6 +36,9 @@ func TestUsageErrors(t *testing.T) {
 		if code == 2 && strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
 			t.Errorf("pith %v: usage error is not one line: %q", tt.args, errb.String())
 		}
+		if n := strings.Count(errb.String(), "(see '"); code == 2 && n > 1 {
+			t.Errorf("pith %v: usage error points to %d helps: %q", tt.args, n, errb.String())
+		}
 	}
 }
 
@@ -45,4 +53,55 @@ func TestEveryCommandHasHelpWithExample(t *testing.T) {
 			t.Errorf("pith %s --help has no example:\n%s", name, out.String())
 		}
 	}
+}
+
+// Every COMMAND of a group explains itself, and lists its flags with the
+// same help text the command itself defines.
+func TestSubcommandHelpListsFlags(t *testing.T) {
+	groups := []struct {
+		name  string
+		order []string
+		subs  map[string]*subcommand
+	}{{"bench", benchOrder, benchSubs}, {"model", modelOrder, modelSubs}}
+	wantFlags := map[string][]string{
+		"bench kernels":  {"-paths", "-types"},
+		"bench model":    {"-cache-type", "-compare", "-request"},
+		"bench serve":    {"-nowipe-binary"},
+		"bench show":     {"-markdown"},
+		"model synth":    {"-shape", "-type"},
+		"model tokenize": {"-json"},
+	}
+	for _, g := range groups {
+		for _, name := range g.order {
+			out := captureStdout(t, func() {
+				if err := runSubcommand(t.Context(), g.name, g.order, g.subs, []string{name, "--help"}); err != nil {
+					t.Errorf("pith %s %s --help: %v", g.name, name, err)
+				}
+			})
+			if !strings.HasPrefix(out, "Usage: ") || !strings.Contains(out, "Example") {
+				t.Errorf("pith %s %s --help has no usage or no example:\n%s", g.name, name, out)
+			}
+			for _, f := range wantFlags[g.name+" "+name] {
+				if !strings.Contains(out, "\nFlags:\n") || !(strings.Contains(out, "  "+f+" ") || strings.Contains(out, "  "+f+"\n")) {
+					t.Errorf("pith %s %s --help does not list %s:\n%s", g.name, name, f, out)
+				}
+			}
+		}
+	}
+}
+
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() { b, _ := io.ReadAll(r); done <- string(b) }()
+	defer func() { os.Stdout = old }()
+	f()
+	w.Close()
+	return <-done
 }

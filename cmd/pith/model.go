@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -73,17 +72,12 @@ Example:
 	})
 }
 
-func parseSub(name string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
-	fs := flag.NewFlagSet("pith model "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	define(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v (see 'pith model %s --help')", err, name)
-	}
-	return fs, nil
-}
-
 func modelImport(args []string) error {
+	fs, err := parseFlags("model", "import", args, nil)
+	if err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) != 1 {
 		return usagef("import takes one NAME[:TAG]")
 	}
@@ -100,7 +94,7 @@ func modelSynth(args []string) error {
 	var shape, typ, out, tokDir string
 	var seed uint64
 	var builtin bool
-	fs, err := parseSub("synth", args, func(fs *flag.FlagSet) {
+	fs, err := parseFlags("model", "synth", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&shape, "shape", "qwen2.5-0.5b", "model shape: "+strings.Join(synth.ShapeNames(), ", "))
 		fs.StringVar(&typ, "type", "q4_0", "weight type: "+strings.Join(synth.TypeNames(), ", "))
 		fs.StringVar(&out, "o", "", "output file (required)")
@@ -146,6 +140,11 @@ func modelSynth(args []string) error {
 }
 
 func modelInspect(args []string) error {
+	fs, err := parseFlags("model", "inspect", args, nil)
+	if err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) != 1 {
 		return usagef("inspect takes one FILE")
 	}
@@ -205,7 +204,7 @@ func modelInspect(args []string) error {
 func modelTokenize(args []string, reverse bool) error {
 	var path string
 	var asJSON bool
-	fs, err := parseSub("tokenize", args, func(fs *flag.FlagSet) {
+	fs, err := parseFlags("model", "tokenize", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&path, "model", "", "GGUF model file (default $PITH_MODEL or the demo model)")
 		fs.BoolVar(&asJSON, "json", false, "print JSON with the pieces")
 	})

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/gguf"
@@ -50,4 +52,13 @@ func loadModel(path string, open func(string) (*gguf.File, error)) (*model.Model
 func isNotExist(path string) bool {
 	_, err := os.Stat(path)
 	return os.IsNotExist(err)
+}
+
+// cacheTypeVar defines --cache-type, the KV cache's element type, into t.
+func cacheTypeVar(fs *flag.FlagSet, t *model.CacheType) {
+	fs.Func("cache-type", "element type of the key and value cache: "+strings.Join(model.CacheTypes, " or ")+
+		" (default f16;\nf32 takes twice the memory and keeps them unrounded)", func(s string) (err error) {
+		*t, err = model.ParseCacheType(s)
+		return err
+	})
 }

@@ -20,6 +20,7 @@ func init() {
 		verbose                           bool
 		temp                              float64
 		numPredict, threads, maxWords     int
+		cache                             model.CacheType
 		seed                              int64
 	)
 	register(&command{
@@ -50,6 +51,7 @@ Example:
 			fs.IntVar(&numPredict, "num-predict", 256, "tokens to generate at most")
 			fs.Int64Var(&seed, "seed", -1, "sampling seed; -1 picks one")
 			fs.IntVar(&threads, "threads", 0, "cores to use (default all)")
+			cacheTypeVar(fs, &cache)
 		},
 		Run: func(ctx context.Context, args []string) error {
 			if len(args) > 1 {
@@ -68,6 +70,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			m.Cache = cache
 			out := func(b []byte) error { _, err := os.Stdout.Write(b); return err }
 			var res model.Result
 			if summarize != "" {

@@ -25,6 +25,7 @@ func init() {
 		modelPath, sha, name, listen, attestMode, manifestPath, devManifest string
 		plaintext, allowUnlocked                                            bool
 		queue, concurrent, maxCtx, threads                                  int
+		cache                                                               model.CacheType
 		rotate, timeout                                                     time.Duration
 	)
 	register(&command{
@@ -64,6 +65,7 @@ Example:
 			fs.IntVar(&concurrent, "concurrent", server.DefaultLimits().Concurrent, "generations at once")
 			fs.IntVar(&maxCtx, "max-context", server.DefaultLimits().MaxContext, "largest num_ctx a request may ask for")
 			fs.IntVar(&threads, "threads", 0, "cores to use (default all)")
+			cacheTypeVar(fs, &cache)
 			fs.DurationVar(&rotate, "rotate-keys", 24*time.Hour, "OHTTP key rotation period (0: never)")
 			fs.DurationVar(&timeout, "timeout", server.DefaultLimits().RequestTimeout, "longest a request may run")
 		},
@@ -94,6 +96,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			m.Cache = cache
 			info, err := describeModel(modelPath, m)
 			if err != nil {
 				return err
