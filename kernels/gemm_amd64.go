@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"errors"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
@@ -47,7 +48,7 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0D, lanes: laneKernels{repack: repackV8Q8_0, repackX8: repackV8Q8_0X8, gemm: gemmV8Q8_0AVX2, prefetch: prefetchV, rows: 8, tokens: 4, record: vRecordQ8AVX2}, recordsV: recordsVQ8AVX2},
+		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0D, lanes: laneKernels{repack: twoTiles(repackV8Q8_0, v8BlockQ8_0), repackX8: twoTiles(repackV8Q8_0X8, v8BlockQ8_0), gemm: gemmV16Q8_0AVX2, prefetch: prefetchV, block: 2 * v8BlockQ8_0, rows: 16, tokens: 4, record: vRecordQ8AVX2}, recordsV: recordsVQ8AVX2},
 		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0D, zOff: 8, lanes: laneKernels{repack: repackV8Q4_0, repackX8: repackV8Q4_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, repackX8: repackV8Q5_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
@@ -174,7 +175,7 @@ func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 func repackV8Q5_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 //go:noescape
-func gemmV8Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+func gemmV16Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 
 //go:noescape
 func repackV8Q8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
@@ -194,7 +195,7 @@ func recordsV1AVX2(nb int, row, dst *byte, zOff int)
 //go:noescape
 func recordsVAVX2(nb int, row, dst *byte, zOff int)
 
-// recordsVQ8AVX2 writes the records of gemmV8Q8_0AVX2, whose activations
+// recordsVQ8AVX2 writes the records of gemmV16Q8_0AVX2, whose activations
 // are int16 (gemmv2_amd64.s): vRecordQ8AVX2 bytes a block.
 //
 //go:noescape
@@ -203,6 +204,23 @@ func recordsVQ8AVX2(nb int, row, dst *byte, zOff int)
 // vRecordQ8AVX2 is a block's record of recordsVQ8AVX2: 32 int16 values,
 // dx as float32, four bytes of padding.
 const vRecordQ8AVX2 = 72
+
+// v8BlockQ8_0 is the bytes of a block of repackV8Q8_0's tile of eight rows.
+const v8BlockQ8_0 = 544
+
+// twoTiles lays out sixteen rows as two of repack's tiles of eight (block
+// bytes a block), rows 8-15 after rows 0-7's nb blocks, as
+// gemmV16Q8_0AVX2 reads them. For a last tile of eight rows the second
+// is left as it was: the kernel computes those rows but does not store
+// them.
+func twoTiles(repack func(nb int, w *byte, wrb int, rmask int, dst *byte), block int) func(nb int, w *byte, wrb int, rmask int, dst *byte) {
+	return func(nb int, w *byte, wrb int, rmask int, dst *byte) {
+		repack(nb, w, wrb, rmask&0xff, dst)
+		if rmask>>8 != 0 {
+			repack(nb, (*byte)(unsafe.Add(unsafe.Pointer(w), 8*wrb)), wrb, rmask>>8, (*byte)(unsafe.Add(unsafe.Pointer(dst), nb*block)))
+		}
+	}
+}
 
 //go:noescape
 func gemmV8Q4_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)

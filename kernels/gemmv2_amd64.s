@@ -11,7 +11,7 @@
 // ones. The int16 sums of four groups are added with VPADDW before one
 // VPMADDWD: a pair is at most 2·31·127 for Q5_0 (Q4_0: 2·15·127), so four
 // stay below 2^15 and nothing saturates or wraps. Q8_0's offset weights
-// (up to 255) would saturate VPMADDUBSW: gemmV8Q8_0AVX2 widens weights and
+// (up to 255) would saturate VPMADDUBSW: gemmV16Q8_0AVX2 widens weights and
 // activations to int16 instead (see there).
 //
 // Repacked weights, per block and eight rows (288 bytes): eight Y registers
@@ -212,7 +212,7 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VXORPS Y10, Y10, Y10; \
 	VXORPS Y11, Y11, Y11
 
-// Y8-Y11 to the four tokens' output rows with STORE (STOREV2 or STORE82).
+// Y8-Y11 to the four tokens' output rows with STORE (STOREV2).
 #define V2EPILOGUE(STORE) \
 	MOVQ out+32(FP), R11; \
 	MOVQ ostride+40(FP), R14; \
@@ -993,86 +993,75 @@ r62done:
 // pipes. Products of at most 128·127, two to an int32: exact. One core,
 // four tokens by eight rows of 28 and 152 blocks, the best of twelve
 // samples alternated in one process: 48 and 49 GMAC/s with VPSIGNB, 52
-// and 55 this way. Not more, because the activations' broadcasts (two a
-// cycle here) bound it as much; one 8-byte broadcast per four columns
-// against registers of four rows each (VPHADDD folding them at the
-// block's end) ran no faster.
+// and 55 this way.
+//
+// What bounds that is the activations' broadcasts (two a cycle here), one
+// per VPMADDWD; one 8-byte broadcast per four columns against registers
+// of four rows each (VPHADDD folding them at the block's end) ran no
+// faster. So a call takes sixteen rows, two tiles of eight, and each
+// broadcast serves both: 32 products a broadcast instead of 16. The
+// float accumulators of four tokens by sixteen rows no longer fit in
+// registers beside the int32 sums, so they live in acc, one FMA with a
+// memory addend and one store a block each. MatMul of 128 tokens on
+// interleaved Qwen2.5-0.5B shapes (896×896, 4864×896, 896×4864),
+// alternated with the eight-row kernel in one process, three runs: one
+// thread 47-52 → 54-60 GMAC/s, two threads 65-99 → 74-115.
 //
 // Repacked weights, per block and eight rows (544 bytes): sixteen Y
 // registers of int16 pairs, register p holding k = 2p, 2p+1 of rows 0-7
-// (row r in dword lane r), then the rows' scales as float32 at 512.
-// Activations: records of 72 bytes (vRecordQ8AVX2, recordsVQ8AVX2), the
-// block's 32 values as int16 then dx as float32 at 64, a group of sixteen
-// tokens 1152 bytes apart.
+// (row r in dword lane r), then the rows' scales as float32 at 512; rows
+// 8-15 are a second such tile, nb blocks on (twoTiles). Activations:
+// records of 72 bytes (vRecordQ8AVX2, recordsVQ8AVX2), the block's 32
+// values as int16 then dx as float32 at 64, a group of sixteen tokens
+// 1152 bytes apart.
 //
-// Register plan (gemmV8Q8_0AVX2): CX blocks left, SI weights, DI records;
-//   Y0 a pair register of weights   Y1-Y3, Y12 broadcast pairs, products
-//   Y4-Y7 int32 sums, tokens 0-3   Y8-Y11 float accumulators
-//   Y13 a token's dx
+// Register plan (gemmV16Q8_0AVX2): CX blocks left, SI rows 0-7, R8 rows
+// 8-15, DI records, R9 acc (token t's rows 0-7 at t·64, rows 8-15 at
+// t·64+32);
+//   Y0, Y1 a pair register of each tile   Y2, Y3 a broadcast pair, products
+//   Y4-Y11 int32 sums, token t's two tiles in Y4+2t and Y5+2t
+//   Y12 a token's dx   Y13, Y14 the valid rows of each tile, at the end
 
-// Pair P of token T times the weights in Y0, added to S (R a temporary).
-#define Q8P(T, P, R, S) \
-	VPBROADCASTD T*72+P*4(DI), R; \
-	VPMADDWD R, Y0, R; \
-	VPADDD R, S, S
+// Pair P of token T times both tiles, added to S0 and S1.
+#define Q16P(T, P, S0, S1) \
+	VPBROADCASTD T*72+P*4(DI), Y2; \
+	VPMADDWD Y2, Y1, Y3; \
+	VPMADDWD Y2, Y0, Y2; \
+	VPADDD Y2, S0, S0; \
+	VPADDD Y3, S1, S1
 
-// Pair register P of the block against the four tokens.
-#define Q8PAIR(P) \
+// Pair register P of both tiles against the four tokens.
+#define Q16PAIR(P) \
 	VMOVDQU P*32(SI), Y0; \
-	Q8P(0, P, Y1, Y4); \
-	Q8P(1, P, Y2, Y5); \
-	Q8P(2, P, Y3, Y6); \
-	Q8P(3, P, Y12, Y7)
+	VMOVDQU P*32(R8), Y1; \
+	Q16P(0, P, Y4, Y5); \
+	Q16P(1, P, Y6, Y7); \
+	Q16P(2, P, Y8, Y9); \
+	Q16P(3, P, Y10, Y11)
 
-// ACC += float(S)·dw·dx of token T, the rows' dw at 512(SI).
-#define Q8F(T, S, ACC) \
+// acc[OFF] += float(S)·dw·dx, the tile's dw at 512(W), dx in Y12.
+#define Q16F(S, W, OFF) \
 	VCVTDQ2PS S, S; \
-	VMULPS 512(SI), S, S; \
-	VBROADCASTSS T*72+64(DI), Y13; \
-	VFMADD231PS Y13, S, ACC
+	VMULPS 512(W), S, S; \
+	VFMADD213PS OFF(R9), Y12, S; \
+	VMOVUPS S, OFF(R9)
 
-#define STORE82(T, ACC) STOREVL2(T, ACC, v82done)
+// Token T's sums S0 (rows 0-7) and S1 (rows 8-15) into acc.
+#define Q16TOK(T, S0, S1) \
+	VBROADCASTSS T*72+64(DI), Y12; \
+	Q16F(S0, SI, T*64); \
+	Q16F(S1, R8, T*64+32)
 
-// func gemmV8Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-// acc is unused.
-TEXT ·gemmV8Q8_0AVX2(SB), NOSPLIT, $0-64
-	V2PROLOGUE
-	TESTQ CX, CX
-	JZ v82store
-v82loop:
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	Q8PAIR(0)
-	Q8PAIR(1)
-	Q8PAIR(2)
-	Q8PAIR(3)
-	Q8PAIR(4)
-	Q8PAIR(5)
-	Q8PAIR(6)
-	Q8PAIR(7)
-	Q8PAIR(8)
-	Q8PAIR(9)
-	Q8PAIR(10)
-	Q8PAIR(11)
-	Q8PAIR(12)
-	Q8PAIR(13)
-	Q8PAIR(14)
-	Q8PAIR(15)
-	Q8F(0, Y4, Y8)
-	Q8F(1, Y5, Y9)
-	Q8F(2, Y6, Y10)
-	Q8F(3, Y7, Y11)
-	ADDQ $544, SI
-	ADDQ $1152, DI
-	DECQ CX
-	JNZ v82loop
-v82store:
-	V2EPILOGUE(STORE82)
-v82done:
-	VZEROUPPER
-	RET
+// Token T's sixteen rows from acc to R11 (masked) unless the call has
+// only T tokens.
+#define STORE16(T) \
+	CMPQ BX, $T; \
+	JLE v16done; \
+	VMOVUPS T*64(R9), Y0; \
+	VMASKMOVPS Y0, Y13, (R11); \
+	VMOVUPS T*64+32(R9), Y1; \
+	VMASKMOVPS Y1, Y14, 32(R11); \
+	ADDQ R14, R11
 
 // Group G of the block's 32 signed bytes (at 2), k = 4G..4G+3 of each
 // row, widened to pair registers 2G (k = 4G, 4G+1) and 2G+1
@@ -1107,7 +1096,7 @@ r82done:
 
 // func recordsVQ8AVX2(nb int, row, dst *byte, zOff int)
 //
-// Token records for gemmV8Q8_0AVX2 from its Q8_0 row: per block, the 32
+// Token records for gemmV16Q8_0AVX2 from its Q8_0 row: per block, the 32
 // values as int16, then dx as float32; block b's record at dst +
 // b·vGroup·72. zOff is unused (no offset, no correction).
 TEXT ·recordsVQ8AVX2(SB), NOSPLIT, $0-32
@@ -1130,5 +1119,78 @@ rq8loop:
 	DECQ CX
 	JNZ rq8loop
 rq8done:
+	VZEROUPPER
+	RET
+
+// func gemmV16Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmV16Q8_0AVX2(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ acc+24(FP), R9
+	IMUL3Q $544, CX, R8
+	ADDQ SI, R8
+	VXORPS Y0, Y0, Y0
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y0, 32(R9)
+	VMOVUPS Y0, 64(R9)
+	VMOVUPS Y0, 96(R9)
+	VMOVUPS Y0, 128(R9)
+	VMOVUPS Y0, 160(R9)
+	VMOVUPS Y0, 192(R9)
+	VMOVUPS Y0, 224(R9)
+	TESTQ CX, CX
+	JZ v16store
+v16loop:
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	Q16PAIR(0)
+	Q16PAIR(1)
+	Q16PAIR(2)
+	Q16PAIR(3)
+	Q16PAIR(4)
+	Q16PAIR(5)
+	Q16PAIR(6)
+	Q16PAIR(7)
+	Q16PAIR(8)
+	Q16PAIR(9)
+	Q16PAIR(10)
+	Q16PAIR(11)
+	Q16PAIR(12)
+	Q16PAIR(13)
+	Q16PAIR(14)
+	Q16PAIR(15)
+	Q16TOK(0, Y4, Y5)
+	Q16TOK(1, Y6, Y7)
+	Q16TOK(2, Y8, Y9)
+	Q16TOK(3, Y10, Y11)
+	ADDQ $544, SI
+	ADDQ $544, R8
+	ADDQ $1152, DI
+	DECQ CX
+	JNZ v16loop
+v16store:
+	MOVQ out+32(FP), R11
+	MOVQ ostride+40(FP), R14
+	MOVQ ntok+48(FP), BX
+	MOVQ rmask+56(FP), AX
+	MOVQ AX, DX
+	SHRQ $8, DX
+	ROWMASK2
+	VMOVD DX, X14
+	VPBROADCASTD X14, Y14
+	VPAND ·v2Bits(SB), Y14, Y14
+	VPCMPEQD ·v2Bits(SB), Y14, Y14
+	STORE16(0)
+	STORE16(1)
+	STORE16(2)
+	STORE16(3)
+v16done:
 	VZEROUPPER
 	RET

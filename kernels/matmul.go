@@ -437,7 +437,7 @@ func (j *matmulJob) run(lo, hi int) {
 	case j.w.Layout != Interleaved8:
 		j.runRows(j.w.Data[lo*j.wrb:], lo, lo, hi)
 		return
-	case j.lane.x != nil && j.lane.repackX8 != nil && j.lane.rows == interleaveRows:
+	case j.lane.x != nil && j.lane.repackX8 != nil && j.lane.rows%interleaveRows == 0:
 		// The tiles come straight from the groups.
 		j.runRowLanes(j.w.Data[lo*j.wrb:], lo, lo, hi, j.lane.repackX8)
 		return
