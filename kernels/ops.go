@@ -277,11 +277,11 @@ func roundF16(v float32) float32 {
 	return F16ToF32(F32ToF16(v))
 }
 
-// expShiftGo writes float32(exp(src[i] - m)) into dst: softmax's
-// exponentials, float32 argument, float64 exp, as ggml's soft_max.
+// expShiftGo writes e^(src[i] - m) into dst: softmax's exponentials,
+// float32 argument and float32 exp (expf32), as ggml's soft_max.
 func expShiftGo(dst, src []float32, m float32) {
 	for i, v := range src {
-		dst[i] = float32(math.Exp(float64(v - m)))
+		dst[i] = expf32(v - m)
 	}
 }
 

@@ -240,16 +240,6 @@ GLOBL ·sgOne32<>(SB), RODATA|NOPTR, $64
 	VMULPS (DX), G, G; \
 	VMOVUPS G, (DI)
 
-// One step of softmax's exponentials: dst = float32(exp(float64(src - M)))
-// with M the maximum broadcast in float32 (half width). SI src, DI dst.
-#define EXPSHIFT_STEP(F, M, D0, D1, D3, I2, CVTDQ, CVTPS) \
-	VMOVUPS (SI), F; \
-	VSUBPS M, F, F; \
-	VCVTPS2PD F, D0; \
-	EXPD(D0, D1, D3, I2, CVTDQ); \
-	CVTPS D0, F; \
-	VMOVUPS F, (DI)
-
 // func swigluAVX512(n int, dst, gate, up *float32)
 // n is a multiple of 8.
 TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
@@ -290,41 +280,131 @@ sg256done:
 	VZEROUPPER
 	RET
 
-// func expShiftAVX512(n int, dst, src *float32, m float32)
-// n is a multiple of 8.
-TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
+// ---------------------------------------------------------------------------
+// Softmax's exponentials in float32: expf32 (expf.go) on eight lanes, the
+// same float32 operations in the same order (no FMA, which would round
+// once where Go rounds twice), so each lane is expf32's bits. Its
+// constants are expf32's, eight copies each.
+
+DATA ·efLo<>+0(SB)/8, $0xc2ae0000c2ae0000
+DATA ·efLo<>+8(SB)/8, $0xc2ae0000c2ae0000
+DATA ·efLo<>+16(SB)/8, $0xc2ae0000c2ae0000
+DATA ·efLo<>+24(SB)/8, $0xc2ae0000c2ae0000
+GLOBL ·efLo<>(SB), RODATA|NOPTR, $32
+DATA ·efHi<>+0(SB)/8, $0x42b0000042b00000
+DATA ·efHi<>+8(SB)/8, $0x42b0000042b00000
+DATA ·efHi<>+16(SB)/8, $0x42b0000042b00000
+DATA ·efHi<>+24(SB)/8, $0x42b0000042b00000
+GLOBL ·efHi<>(SB), RODATA|NOPTR, $32
+DATA ·efLog2e<>+0(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA ·efLog2e<>+8(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA ·efLog2e<>+16(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA ·efLog2e<>+24(SB)/8, $0x3fb8aa3b3fb8aa3b
+GLOBL ·efLog2e<>(SB), RODATA|NOPTR, $32
+DATA ·efC1<>+0(SB)/8, $0x3f3180003f318000
+DATA ·efC1<>+8(SB)/8, $0x3f3180003f318000
+DATA ·efC1<>+16(SB)/8, $0x3f3180003f318000
+DATA ·efC1<>+24(SB)/8, $0x3f3180003f318000
+GLOBL ·efC1<>(SB), RODATA|NOPTR, $32
+DATA ·efC2<>+0(SB)/8, $0xb95e8083b95e8083
+DATA ·efC2<>+8(SB)/8, $0xb95e8083b95e8083
+DATA ·efC2<>+16(SB)/8, $0xb95e8083b95e8083
+DATA ·efC2<>+24(SB)/8, $0xb95e8083b95e8083
+GLOBL ·efC2<>(SB), RODATA|NOPTR, $32
+DATA ·efP0<>+0(SB)/8, $0x3950696739506967
+DATA ·efP0<>+8(SB)/8, $0x3950696739506967
+DATA ·efP0<>+16(SB)/8, $0x3950696739506967
+DATA ·efP0<>+24(SB)/8, $0x3950696739506967
+GLOBL ·efP0<>(SB), RODATA|NOPTR, $32
+DATA ·efP1<>+0(SB)/8, $0x3ab743ce3ab743ce
+DATA ·efP1<>+8(SB)/8, $0x3ab743ce3ab743ce
+DATA ·efP1<>+16(SB)/8, $0x3ab743ce3ab743ce
+DATA ·efP1<>+24(SB)/8, $0x3ab743ce3ab743ce
+GLOBL ·efP1<>(SB), RODATA|NOPTR, $32
+DATA ·efP2<>+0(SB)/8, $0x3c0889083c088908
+DATA ·efP2<>+8(SB)/8, $0x3c0889083c088908
+DATA ·efP2<>+16(SB)/8, $0x3c0889083c088908
+DATA ·efP2<>+24(SB)/8, $0x3c0889083c088908
+GLOBL ·efP2<>(SB), RODATA|NOPTR, $32
+DATA ·efP3<>+0(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA ·efP3<>+8(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA ·efP3<>+16(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA ·efP3<>+24(SB)/8, $0x3d2aa9c13d2aa9c1
+GLOBL ·efP3<>(SB), RODATA|NOPTR, $32
+DATA ·efP4<>+0(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA ·efP4<>+8(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA ·efP4<>+16(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA ·efP4<>+24(SB)/8, $0x3e2aaaaa3e2aaaaa
+GLOBL ·efP4<>(SB), RODATA|NOPTR, $32
+DATA ·efP5<>+0(SB)/8, $0x3f0000003f000000
+DATA ·efP5<>+8(SB)/8, $0x3f0000003f000000
+DATA ·efP5<>+16(SB)/8, $0x3f0000003f000000
+DATA ·efP5<>+24(SB)/8, $0x3f0000003f000000
+GLOBL ·efP5<>(SB), RODATA|NOPTR, $32
+DATA ·efOne<>+0(SB)/8, $0x3f8000003f800000
+DATA ·efOne<>+8(SB)/8, $0x3f8000003f800000
+DATA ·efOne<>+16(SB)/8, $0x3f8000003f800000
+DATA ·efOne<>+24(SB)/8, $0x3f8000003f800000
+GLOBL ·efOne<>(SB), RODATA|NOPTR, $32
+DATA ·efBias<>+0(SB)/8, $0x0000007f0000007f
+DATA ·efBias<>+8(SB)/8, $0x0000007f0000007f
+DATA ·efBias<>+16(SB)/8, $0x0000007f0000007f
+DATA ·efBias<>+24(SB)/8, $0x0000007f0000007f
+GLOBL ·efBias<>(SB), RODATA|NOPTR, $32
+
+// func expShiftF32AVX2(n int, dst, src *float32, m float32)
+// dst = expf32(src - m). n is a multiple of 8.
+//
+// Register plan: Y15 m, Y14 -87, Y13 88, Y12 log2 e; Y0 x then the
+// result, Y1 n, Y2 r, Y3 r², Y4 the polynomial, Y5 2^n, Y6 lanes below
+// -87.
+TEXT ·expShiftF32AVX2(SB), NOSPLIT, $0-28
 	MOVQ n+0(FP), CX
 	MOVQ dst+8(FP), DI
 	MOVQ src+16(FP), SI
-	VBROADCASTSS m+24(FP), Y6
+	VBROADCASTSS m+24(FP), Y15
+	VMOVUPS ·efLo<>(SB), Y14
+	VMOVUPS ·efHi<>(SB), Y13
+	VMOVUPS ·efLog2e<>(SB), Y12
 	SHRQ $3, CX
-	JZ es512done
-es512loop:
-	EXPSHIFT_STEP(Y4, Y6, Z0, Z1, Z3, Y2, VCVTPD2DQ, VCVTPD2PS)
+	JZ efdone
+efloop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y15, Y0, Y0
+	VCMPPS $1, Y14, Y0, Y6
+	// min(88, x) with x second, so that a NaN x stays NaN.
+	VMINPS Y0, Y13, Y0
+	VMULPS Y12, Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VMULPS ·efC1<>(SB), Y1, Y2
+	VSUBPS Y2, Y0, Y2
+	VMULPS ·efC2<>(SB), Y1, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y2, Y3
+	VMULPS ·efP0<>(SB), Y2, Y4
+	VADDPS ·efP1<>(SB), Y4, Y4
+	VMULPS Y2, Y4, Y4
+	VADDPS ·efP2<>(SB), Y4, Y4
+	VMULPS Y2, Y4, Y4
+	VADDPS ·efP3<>(SB), Y4, Y4
+	VMULPS Y2, Y4, Y4
+	VADDPS ·efP4<>(SB), Y4, Y4
+	VMULPS Y2, Y4, Y4
+	VADDPS ·efP5<>(SB), Y4, Y4
+	VMULPS Y3, Y4, Y4
+	VADDPS Y2, Y4, Y4
+	VADDPS ·efOne<>(SB), Y4, Y4
+	VCVTPS2DQ Y1, Y5
+	VPADDD ·efBias<>(SB), Y5, Y5
+	VPSLLD $23, Y5, Y5
+	VMULPS Y5, Y4, Y0
+	VANDNPS Y0, Y6, Y0
+	VMOVUPS Y0, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
 	DECQ CX
-	JNZ es512loop
-es512done:
-	VZEROUPPER
-	RET
-
-// func expShiftAVX2(n int, dst, src *float32, m float32)
-// n is a multiple of 4.
-TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	VBROADCASTSS m+24(FP), X6
-	SHRQ $2, CX
-	JZ es256done
-es256loop:
-	EXPSHIFT_STEP(X4, X6, Y0, Y1, Y3, X2, VCVTPD2DQY, VCVTPD2PSY)
-	ADDQ $16, SI
-	ADDQ $16, DI
-	DECQ CX
-	JNZ es256loop
-es256done:
+	JNZ efloop
+efdone:
 	VZEROUPPER
 	RET
 
