@@ -42,4 +42,14 @@ func TestMerge(t *testing.T) {
 	if _, err := Merge(); err == nil {
 		t.Fatal("merged nothing")
 	}
+	// A report without model runs takes the other's KV cache; two whose
+	// model runs had different caches do not merge.
+	k16, k32 := NewReport(a.Env), NewReport(a.Env)
+	k16.Env.KVCache, k32.Env.KVCache = "f16", "f32"
+	if m, err := Merge(a, k16); err != nil || m.Env.KVCache != "f16" {
+		t.Errorf("merged cache %q, %v", m.Env.KVCache, err)
+	}
+	if _, err := Merge(k16, k32); err == nil || !strings.Contains(err.Error(), "different KV cache") {
+		t.Errorf("caches f16 and f32 merged: %v", err)
+	}
 }

@@ -41,8 +41,8 @@ type WorkerRequest struct {
 	// Request, when positive, makes the worker measure only the memory of
 	// one request of that many context positions (runRequest).
 	Request int
-	// Cache is the KV cache type by its llama.cpp name ("" for f16).
-	Cache string
+	// Cache is the model's KV cache type.
+	Cache model.CacheType
 }
 
 // Args are the command-line flags that carry r to a worker.
@@ -51,8 +51,8 @@ func (r WorkerRequest) Args() []string {
 	if r.Request > 0 {
 		args = append(args, "--request", strconv.Itoa(r.Request))
 	}
-	if r.Cache != "" {
-		args = append(args, "--cache-type", r.Cache)
+	if r.Cache != model.CacheF16 {
+		args = append(args, "--cache-type", r.Cache.String())
 	}
 	return args
 }
@@ -74,13 +74,9 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 		return fmt.Errorf("bench: worker threads %d", req.Threads)
 	}
 	kernels.SetThreads(req.Threads)
-	cache, err := parseCache(req.Cache)
-	if err != nil {
-		return err
-	}
 	if req.Request > 0 {
 		res := WorkerResult{KernelPath: kernels.Path()}
-		if err := runRequest(ctx, req, cache, &res); err != nil {
+		if err := runRequest(ctx, req, &res); err != nil {
 			return err
 		}
 		return json.NewEncoder(w).Encode(res)
@@ -95,7 +91,7 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bench: model %q: %w", req.Model, err)
 	}
-	m.Cache = cache
+	m.Cache = req.Cache
 	res := WorkerResult{KernelPath: kernels.Path()}
 	add := func(test, unit string, v float64) {
 		res.Figures = append(res.Figures, Figure{Suite: SuiteModel, System: SystemPith, Model: filepath.Base(req.Model), Test: test, Threads: req.Threads, Unit: unit, Samples: []float64{v}})
@@ -178,10 +174,9 @@ type ModelOptions struct {
 	// many context positions (a worker of its own per repetition, at the
 	// largest thread count) and its budget.
 	Request int
-	// Cache is pith's KV cache type by its llama.cpp name (model.CacheTypes;
-	// "" for f16, both systems' default, and the only one llama-bench
-	// shares).
-	Cache string
+	// Cache is pith's KV cache type: with Llama, only f16 (both systems'
+	// default), since llama-bench has no f32 cache.
+	Cache model.CacheType
 	// PithCommand returns the command that runs a pith worker with the
 	// given flags (in pith, `pith bench model --worker FLAGS`). Each run is
 	// its own process so that its peak resident memory is its own.
@@ -210,12 +205,10 @@ func RunModel(ctx context.Context, r *Report, opts ModelOptions) error {
 			return fmt.Errorf("bench: lengths and thread counts must be positive, have %d", v)
 		}
 	}
-	if cache, err := parseCache(opts.Cache); err != nil {
-		return err
-	} else if cache != model.CacheF16 && opts.Llama != nil {
+	if opts.Cache != model.CacheF16 && opts.Llama != nil {
 		// Its -ctk takes f16, bf16 and quantised types, not f32
 		// (llama-server's does).
-		return fmt.Errorf("bench: llama-bench has no %s KV cache: pith's cannot be compared with it", cache)
+		return fmt.Errorf("bench: llama-bench has no %s KV cache: pith's cannot be compared with it", opts.Cache)
 	}
 	progress := opts.Progress
 	if progress == nil {
@@ -413,16 +406,4 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
-}
-
-// parseCache reads a KV cache type, "" being f16.
-func parseCache(name string) (model.CacheType, error) {
-	if name == "" {
-		return model.CacheF16, nil
-	}
-	t, err := model.ParseCacheType(name)
-	if err != nil {
-		return 0, fmt.Errorf("bench: %w", err)
-	}
-	return t, nil
 }

@@ -224,7 +224,7 @@ func (r *Report) envLines() []string {
 		lines = append(lines, "llama:  "+e.Llama)
 	}
 	if e.KVCache != "" {
-		lines = append(lines, "cache:  pith's keys and values in "+e.KVCache)
+		lines = append(lines, "cache:  pith's keys and values in "+e.KVCache+" in the model runs")
 	}
 	return lines
 }

@@ -66,8 +66,8 @@ type Env struct {
 	Commit      string   `json:"pith_commit"`
 	Models      []Model  `json:"models,omitempty"`
 	Llama       string   `json:"llama_cpp,omitempty"` // llama-bench's build, when compared
-	// KVCache is pith's key and value cache type in the model runs when it
-	// is not f16, the default (pith bench model --cache-type).
+	// KVCache is pith's key and value cache type in the model runs (pith
+	// bench model --cache-type); empty in reports without them.
 	KVCache string `json:"kv_cache,omitempty"`
 }
 

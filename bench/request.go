@@ -25,7 +25,7 @@ func reqBudgetTest(n int) string { return "req" + strconv.Itoa(n) + "-budget" }
 // would count only the pages touched), a server-sized request arena locked
 // in memory for a context of n, and a generation filling it: a prompt of
 // n-33 tokens, then 32 greedy tokens.
-func runRequest(ctx context.Context, req WorkerRequest, cache model.CacheType, res *WorkerResult) error {
+func runRequest(ctx context.Context, req WorkerRequest, res *WorkerResult) error {
 	n := req.Request
 	f, err := gguf.ReadFile(req.Model, "")
 	if err != nil {
@@ -35,7 +35,7 @@ func runRequest(ctx context.Context, req WorkerRequest, cache model.CacheType, r
 	if err != nil {
 		return fmt.Errorf("bench: model %q: %w", req.Model, err)
 	}
-	m.Cache = cache
+	m.Cache = req.Cache
 	c := m.Config
 	if n > c.ContextLen || n < 64 {
 		return fmt.Errorf("bench: a request of %d positions (the model's context is %d; at least 64)", n, c.ContextLen)
@@ -71,7 +71,7 @@ func runRequest(ctx context.Context, req WorkerRequest, cache model.CacheType, r
 	if err != nil {
 		return err
 	}
-	kv := 2 * c.Layers * n * c.KVHeads * c.HeadDim * cache.Size()
+	kv := 2 * c.Layers * n * c.KVHeads * c.HeadDim * req.Cache.Size()
 	res.PeakRSS = rss
 	add := func(test string, v float64) {
 		res.Figures = append(res.Figures, Figure{Suite: SuiteModel, System: SystemPith, Model: filepath.Base(req.Model), Test: test, Threads: req.Threads, Unit: UnitMiB, Samples: []float64{v}})

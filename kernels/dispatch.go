@@ -91,8 +91,9 @@ type floatKernels struct {
 // cache.
 type laneKernels struct {
 	repack func(nb int, w *byte, wrb int, rmask int, dst *byte)
-	// repackX8, where the path has it, lays out the same tile of eight
-	// rows from an Interleaved8 group at w (wrb and rmask unused).
+	// repackX8, where the path has it, lays out the same tile from the
+	// Interleaved8 groups of its rows, the first at w and the next wrb·8
+	// bytes on (an eight-row tile takes one and ignores wrb and rmask).
 	repackX8 func(nb int, w *byte, wrb int, rmask int, dst *byte)
 	gemm     func(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 	prefetch func(p *byte, n int)

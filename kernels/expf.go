@@ -4,8 +4,8 @@ import "math"
 
 // expf32 is e^x in float32 arithmetic, for softmax's exponentials, where a
 // float64 exp (math.Exp) cost as much as the attention scores themselves
-// (9% of a 2048-token prefill). ggml's soft_max does not call libm either:
-// it uses its own float32 approximation (ggml_v_expf).
+// (9% of a 2048-token prefill). ggml's soft_max is float32 too: its own
+// approximation (ggml_v_expf) on whole vectors, libm's expf on the rest.
 //
 // The method is Cephes' expf: n = round(x·log2 e); r = x - n·ln 2 with
 // ln 2 in two parts (the first, 0.693359375, exact in nine bits, so n times
@@ -14,9 +14,9 @@ import "math"
 // (the conversions stop Go fusing a product and a sum into an FMA), so the
 // vector loop (expShiftF32AVX2) computes the same bits on eight lanes.
 // Within 1 ULP of the correctly rounded e^x on every x in [-87, 88] that
-// TestExpf32Accuracy tries (it allows 2). Below -87 it is 0: e^x is under 2^-125 there, a
-// softmax weight too small for anything downstream to see (F16 rounds it
-// to 0). Above 88 it is e^88; softmax never passes a positive x (it
+// TestExpf32Accuracy tries (it allows 2). Below -87 it is 0: e^x is under
+// 2^-125 there, a softmax weight nothing downstream can see beside the
+// maximum's 1. Above 88 it is e^88; softmax never passes a positive x (it
 // subtracts the maximum). NaN stays NaN.
 func expf32(x float32) float32 {
 	if x < expLo {

@@ -205,14 +205,15 @@ func recordsVQ8AVX2(nb int, row, dst *byte, zOff int)
 // dx as float32, four bytes of padding.
 const vRecordQ8AVX2 = 72
 
-// v8BlockQ8_0 is the bytes of a block of repackV8Q8_0's tile of eight rows.
+// v8BlockQ8_0 is the bytes of a block of repackV8Q8_0's tile of eight rows
+// (gemmV16Q8_0AVX2 steps by it and finds the second tile nb of them on).
 const v8BlockQ8_0 = 544
 
 // twoTiles lays out sixteen rows as two of repack's tiles of eight (block
 // bytes a block), rows 8-15 after rows 0-7's nb blocks, as
-// gemmV16Q8_0AVX2 reads them. For a last tile of eight rows the second
-// is left as it was: the kernel computes those rows but does not store
-// them.
+// gemmV16Q8_0AVX2 reads them. For a last tile of at most eight rows the
+// second is left as it was: the kernel computes those rows but does not
+// store them.
 func twoTiles(repack func(nb int, w *byte, wrb int, rmask int, dst *byte), block int) func(nb int, w *byte, wrb int, rmask int, dst *byte) {
 	return func(nb int, w *byte, wrb int, rmask int, dst *byte) {
 		repack(nb, w, wrb, rmask&0xff, dst)

@@ -417,8 +417,8 @@ func TestKQuantDotsEqualPortable(t *testing.T) {
 }
 
 // attentionRef is ggml's attention with an F16 cache in float64: query and
-// softmax weights rounded to F16, exponentials in float32, their sum in
-// float64. It also returns, per output, the sum of |weight·value|, which
+// softmax weights rounded to F16, exponentials rounded to float32 (math.Exp's,
+// independent of the kernels' expf32), their sum in float64. It also returns, per output, the sum of |weight·value|, which
 // bounds the rounding.
 func attentionRef(q []float32, kc, vc []uint16, n, h, group, kvHeads, d int, scale float32) (out, mag []float64) {
 	off, stride := (h/group)*d, kvHeads*d

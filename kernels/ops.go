@@ -80,7 +80,7 @@ func Softmax(x []float32) {
 	}
 	var sum float64
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
+		e := expf32(v - m)
 		x[i] = e
 		sum += float64(e)
 	}
@@ -161,9 +161,10 @@ func Attention(out, q []float32, kCache, vCache []uint16, n, heads, kvHeads, d i
 // It rounds where ggml's CPU backend rounds when it runs attention as two
 // matrix products with an F16 cache (llama.cpp without flash attention):
 // the query and the softmax weights become F16 before their products with
-// the cache, so every product is exact in float32 and only the order of the
-// additions differs from llama.cpp. The exponentials are float32 and their
-// sum float64, as in ggml's soft_max.
+// the cache, so every product is exact in float32. What differs from
+// llama.cpp is the order of the additions and the exponentials: float32
+// like ggml's soft_max, but by expf32, not its ggml_v_expf and expf, both
+// within about an ULP of e^x. Their sum is float64, as in ggml.
 func AttentionCausal(out, q []float32, kCache, vCache []uint16, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
 	if nTok <= 0 || heads <= 0 {
 		return
@@ -277,8 +278,8 @@ func roundF16(v float32) float32 {
 	return F16ToF32(F32ToF16(v))
 }
 
-// expShiftGo writes e^(src[i] - m) into dst: softmax's exponentials,
-// float32 argument and float32 exp (expf32), as ggml's soft_max.
+// expShiftGo writes expf32(src[i] - m) into dst: softmax's exponentials,
+// float32 argument and result, like ggml's soft_max.
 func expShiftGo(dst, src []float32, m float32) {
 	for i, v := range src {
 		dst[i] = expf32(v - m)

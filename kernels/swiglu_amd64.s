@@ -19,8 +19,8 @@
 // one scalar math.Exp call per element; Go has no vector exp and archsimd
 // ran our loops ten times slower than assembly (see gemm_amd64.s).
 //
-// Constants are 64-byte arrays so that both widths can take them as full
-// memory operands (AVX2 has no embedded broadcast).
+// SwiGLU's constants are 64-byte arrays so that both widths can take them
+// as full memory operands (AVX2 has no embedded broadcast).
 
 DATA ·sgNegOne<>+0(SB)/8, $0xbff0000000000000
 DATA ·sgNegOne<>+8(SB)/8, $0xbff0000000000000

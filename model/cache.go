@@ -15,24 +15,33 @@ const (
 	CacheF32
 )
 
-// CacheTypes are the names ParseCacheType accepts, in order.
-var CacheTypes = []string{"f16", "f32"}
+// CacheTypeNames is the names ParseCacheType accepts, for help texts.
+const CacheTypeNames = "f16 or f32"
 
 func (t CacheType) String() string {
-	if int(t) < len(CacheTypes) {
-		return CacheTypes[t]
+	switch t {
+	case CacheF16:
+		return "f16"
+	case CacheF32:
+		return "f32"
 	}
 	return fmt.Sprintf("CacheType(%d)", uint8(t))
 }
 
 // ParseCacheType reads a cache type by its llama.cpp name.
 func ParseCacheType(s string) (CacheType, error) {
-	for i, name := range CacheTypes {
-		if s == name {
-			return CacheType(i), nil
+	for _, t := range []CacheType{CacheF16, CacheF32} {
+		if s == t.String() {
+			return t, nil
 		}
 	}
-	return 0, fmt.Errorf("model: cache type %q: want one of %v", s, CacheTypes)
+	return 0, fmt.Errorf("cache type %q: want %s", s, CacheTypeNames)
+}
+
+// Set and the String above make a *CacheType a flag.Value.
+func (t *CacheType) Set(s string) (err error) {
+	*t, err = ParseCacheType(s)
+	return err
 }
 
 // Size is the bytes of one cached key or value element.

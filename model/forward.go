@@ -201,8 +201,8 @@ func (s *State) step(tokens []int32) error {
 		}
 		att := s.att[:n*qDim]
 		if s.kF32 != nil {
-			copy(s.kF32[l][s.pos*kvDim:], k)
-			copy(s.vF32[l][s.pos*kvDim:], v)
+			copy(s.kF32[l][s.pos*kvDim:(s.pos+n)*kvDim], k)
+			copy(s.vF32[l][s.pos*kvDim:(s.pos+n)*kvDim], v)
 			kernels.AttentionCausalF32(att, q, s.kF32[l], s.vF32[l], s.pos, n, c.Heads, c.KVHeads, c.HeadDim, m.attnScale, s.scores)
 		} else {
 			kernels.F32ToF16Row(s.kCache[l][s.pos*kvDim:(s.pos+n)*kvDim], k)

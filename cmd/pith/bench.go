@@ -51,7 +51,7 @@ product as decode's do: the ceiling of decode's access pattern, which its
 
 Example:
   pith bench kernels -r 5 --json kernels.json`, benchKernels},
-	"model": {"pith bench model --model FILE [--model FILE2] [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--compare llama.cpp | --llama-bench PATH] [--kernels] [--json FILE] [--markdown] [--plot FILE.svg]",
+	"model": {"pith bench model --model FILE [--model FILE2] [-p 128,512] [-n 128] [-t 1,2] [-r 5] [--compare llama.cpp | --llama-bench PATH] [--cache-type f16|f32] [--kernels] [--json FILE] [--markdown] [--plot FILE.svg]",
 		"prompt and generation tokens/s, time to first token and peak memory, optionally against llama-bench",
 		`Measure prompt processing (-p lengths) and generation (-n lengths) tokens/s
 at each thread count (-t), like llama-bench's table, with time to first
@@ -256,7 +256,7 @@ func benchModel(ctx context.Context, args []string) error {
 	var prompts, gens, threads, compare, llamaBench string
 	var reps, request int
 	var worker, withKernels bool
-	var cache string
+	var cache model.CacheType
 	fs, err := parseFlags("bench", "model", args, func(fs *flag.FlagSet) {
 		fs.Func("model", "GGUF model file (repeat for several)", func(s string) error { models = append(models, s); return nil })
 		fs.StringVar(&prompts, "p", "512", "prompt lengths, comma-separated")
@@ -267,7 +267,7 @@ func benchModel(ctx context.Context, args []string) error {
 		fs.StringVar(&llamaBench, "llama-bench", "", "llama-bench binary to compare with (instead of the oracle root)")
 		fs.BoolVar(&withKernels, "kernels", false, "also run the kernel suite into the same report")
 		fs.IntVar(&request, "request", 0, "also measure the peak memory of one request of this many context positions\n(the model read into memory, a locked request arena; 0: skip), against the\nbudget of the model file + its KV cache + 64 MiB")
-		fs.StringVar(&cache, "cache-type", "f16", "element type of the key and value cache: "+strings.Join(model.CacheTypes, " or ")+"\n(only f16 with --compare: llama-bench has no f32 cache)")
+		cacheTypeVar(fs, &cache, "\n(only f16 against llama-bench, which has no f32 cache)")
 		fs.BoolVar(&worker, "worker", false, "internal: measure once in this process and print JSON (used by the runs)")
 		out.define(fs)
 	})
@@ -292,12 +292,6 @@ func benchModel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := model.ParseCacheType(cache); err != nil {
-		return usagef("--cache-type: %v", err)
-	}
-	if cache == model.CacheF16.String() {
-		cache = "" // the default, which neither system needs told
-	}
 	if worker {
 		if len(models) != 1 || len(ts) != 1 {
 			return usagef("--worker takes one --model and one -t")
@@ -306,6 +300,9 @@ func benchModel(ctx context.Context, args []string) error {
 	}
 	if reps < 1 {
 		return usagef("-r must be at least 1")
+	}
+	if cache != model.CacheF16 && (compare != "" || llamaBench != "") {
+		return usagef("llama-bench has no %s KV cache: --cache-type %s cannot be compared with it", cache, cache)
 	}
 	var llama *bench.LlamaBench
 	switch {
@@ -324,9 +321,6 @@ func benchModel(ctx context.Context, args []string) error {
 	case compare != "":
 		return usagef("--compare knows only llama.cpp, not %q", compare)
 	}
-	if llama != nil && cache != "" {
-		return usagef("llama-bench has no %s KV cache: --cache-type %s cannot be compared with it", cache, cache)
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("bench: cannot find pith's own binary for the worker runs: %w", err)
@@ -340,7 +334,7 @@ func benchModel(ctx context.Context, args []string) error {
 		}
 		env.Models = append(env.Models, *d)
 	}
-	env.KVCache = cache
+	env.KVCache = cache.String()
 	r := bench.NewReport(env)
 	r.Command = append([]string{"pith", "bench", "model"}, args...)
 	if withKernels {
@@ -426,6 +420,9 @@ func benchDiff(ctx context.Context, args []string) error {
 			return err
 		}
 		reps[i] = r
+	}
+	if a, b := reps[0].Env.KVCache, reps[1].Env.KVCache; a != "" && b != "" && a != b {
+		progress("note: the reports' model runs had different KV caches (%s, %s)", a, b)
 	}
 	return bench.WriteDiff(os.Stdout, bench.Diff(reps[0], reps[1]))
 }

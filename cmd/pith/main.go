@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -59,19 +60,25 @@ func runSubcommand(ctx context.Context, group string, order []string, subs map[s
 	if !ok {
 		return usagef("unknown %s command %q (%s)", group, args[0], strings.Join(order, ", "))
 	}
-	for _, a := range args[1:] {
-		if a == "-h" || a == "--help" || a == "-help" {
-			fmt.Printf("Usage: %s\n\n%s\n", sub.usage, sub.help)
-			// Every COMMAND parses its flags first, with parseFlags,
-			// which answers -help with them before anything runs.
-			var fh flagsHelp
-			if err := sub.run(ctx, []string{"-help"}); errors.As(err, &fh) {
-				printFlags(os.Stdout, fh.fs)
-			}
-			return nil
-		}
+	// Every COMMAND parses its flags first, with parseFlags, which
+	// answers -help (in any spelling the flag package takes, and here
+	// anywhere among the arguments) with them before anything runs.
+	rest := args[1:]
+	if slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "--help" || a == "-help" }) {
+		rest = []string{"-help"}
 	}
-	return sub.run(ctx, args[1:])
+	err := sub.run(ctx, rest)
+	var fh flagsHelp
+	var ue usageError
+	switch {
+	case errors.As(err, &fh):
+		fmt.Printf("Usage: %s\n\n%s\n", sub.usage, sub.help)
+		printFlags(os.Stdout, fh.fs)
+		return nil
+	case errors.As(err, &ue) && !strings.Contains(ue.msg, "(see '"):
+		return usagef("%s (see 'pith %s %s --help')", ue.msg, group, args[0])
+	}
+	return err
 }
 
 // flagsHelp is parseFlags' answer to -h or --help: runSubcommand prints
@@ -93,7 +100,7 @@ func parseFlags(group, name string, args []string, define func(fs *flag.FlagSet)
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, flagsHelp{fs}
 		}
-		return nil, usagef("%v (see 'pith %s %s --help')", err, group, name)
+		return nil, usagef("%v", err) // runSubcommand names the help
 	}
 	return fs, nil
 }

@@ -204,7 +204,11 @@ func modelInspect(args []string) error {
 func modelTokenize(args []string, reverse bool) error {
 	var path string
 	var asJSON bool
-	fs, err := parseFlags("model", "tokenize", args, func(fs *flag.FlagSet) {
+	name := "tokenize"
+	if reverse {
+		name = "detokenize"
+	}
+	fs, err := parseFlags("model", name, args, func(fs *flag.FlagSet) {
 		fs.StringVar(&path, "model", "", "GGUF model file (default $PITH_MODEL or the demo model)")
 		fs.BoolVar(&asJSON, "json", false, "print JSON with the pieces")
 	})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/gguf"
@@ -54,11 +53,9 @@ func isNotExist(path string) bool {
 	return os.IsNotExist(err)
 }
 
-// cacheTypeVar defines --cache-type, the KV cache's element type, into t.
-func cacheTypeVar(fs *flag.FlagSet, t *model.CacheType) {
-	fs.Func("cache-type", "element type of the key and value cache: "+strings.Join(model.CacheTypes, " or ")+
-		" (default f16;\nf32 takes twice the memory and keeps them unrounded)", func(s string) (err error) {
-		*t, err = model.ParseCacheType(s)
-		return err
-	})
+// cacheTypeVar defines --cache-type, the KV cache's element type, into t;
+// more is added to its help.
+func cacheTypeVar(fs *flag.FlagSet, t *model.CacheType, more string) {
+	fs.Var(t, "cache-type", "element type of the key and value cache: "+model.CacheTypeNames+
+		" (default f16;\nf32 takes twice the memory and keeps them unrounded)"+more)
 }

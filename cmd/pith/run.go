@@ -51,7 +51,7 @@ Example:
 			fs.IntVar(&numPredict, "num-predict", 256, "tokens to generate at most")
 			fs.Int64Var(&seed, "seed", -1, "sampling seed; -1 picks one")
 			fs.IntVar(&threads, "threads", 0, "cores to use (default all)")
-			cacheTypeVar(fs, &cache)
+			cacheTypeVar(fs, &cache, "")
 		},
 		Run: func(ctx context.Context, args []string) error {
 			if len(args) > 1 {

@@ -65,7 +65,7 @@ Example:
 			fs.IntVar(&concurrent, "concurrent", server.DefaultLimits().Concurrent, "generations at once")
 			fs.IntVar(&maxCtx, "max-context", server.DefaultLimits().MaxContext, "largest num_ctx a request may ask for")
 			fs.IntVar(&threads, "threads", 0, "cores to use (default all)")
-			cacheTypeVar(fs, &cache)
+			cacheTypeVar(fs, &cache, "")
 			fs.DurationVar(&rotate, "rotate-keys", 24*time.Hour, "OHTTP key rotation period (0: never)")
 			fs.DurationVar(&timeout, "timeout", server.DefaultLimits().RequestTimeout, "longest a request may run")
 		},
