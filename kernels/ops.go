@@ -124,10 +124,11 @@ func swiglu(dst, gate, up []float32) {
 	swigluGo(dst, gate, up)
 }
 
-// swigluGo is the reference: exp in float64 (math.Exp), the rest in float32.
+// swigluGo is the reference, all in float32, e^x by expf32 (ggml's silu is
+// float32 too).
 func swigluGo(dst, gate, up []float32) {
 	for i, g := range gate {
-		dst[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
+		dst[i] = g / (1 + expf32(-g)) * up[i]
 	}
 }
 
