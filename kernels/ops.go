@@ -167,11 +167,6 @@ func Attention(out, q []float32, kCache, vCache []uint16, n, heads, kvHeads, d i
 // like ggml's soft_max, but by expf32, not its ggml_v_expf and expf, both
 // within about an ULP of e^x. Their sum is float64, as in ggml.
 func AttentionCausal(out, q []float32, kCache, vCache []uint16, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
-	if nTok <= 0 || heads <= 0 {
-		return
-	}
-	ctx := pos + nTok
-	_, _ = kCache[ctx*kvHeads*d-1], vCache[ctx*kvHeads*d-1]
 	attend(attnJob{out: out, q: q, k: kCache, v: vCache}, pos, nTok, heads, kvHeads, d, scale, scores)
 }
 
@@ -181,17 +176,21 @@ func AttentionCausal(out, q []float32, kCache, vCache []uint16, pos, nTok, heads
 // softmax weights stay float32, so a product of two is not exact and the
 // results differ from llama.cpp's by more than the order of additions.
 func AttentionCausalF32(out, q []float32, kCache, vCache []float32, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
+	attend(attnJob{out: out, q: q, kf: kCache, vf: vCache}, pos, nTok, heads, kvHeads, d, scale, scores)
+}
+
+// attend runs j (its outputs, queries and one cache, F16 or float32, set)
+// over the heads, after checking every buffer's length.
+func attend(j0 attnJob, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
 	if nTok <= 0 || heads <= 0 {
 		return
 	}
 	ctx := pos + nTok
-	_, _ = kCache[ctx*kvHeads*d-1], vCache[ctx*kvHeads*d-1]
-	attend(attnJob{out: out, q: q, kf: kCache, vf: vCache}, pos, nTok, heads, kvHeads, d, scale, scores)
-}
-
-// attend runs j (its outputs, queries and cache set) over the heads.
-func attend(j0 attnJob, pos, nTok, heads, kvHeads, d int, scale float32, scores []float32) {
-	ctx := pos + nTok
+	if n := ctx * kvHeads * d; j0.kf != nil {
+		_, _ = j0.kf[n-1], j0.vf[n-1]
+	} else {
+		_, _ = j0.k[n-1], j0.v[n-1]
+	}
 	_, _, _ = j0.out[nTok*heads*d-1], j0.q[nTok*heads*d-1], scores[AttentionScratch(ctx, heads)-1]
 	opMu.Lock()
 	defer opMu.Unlock()
