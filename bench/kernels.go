@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pith-project/pith/internal/hugemem"
@@ -31,13 +32,14 @@ type KernelOptions struct {
 	// 0 means 256 MiB, eight times the largest last-level cache seen here
 	// and the size the bandwidth probe streams.
 	BigBytes int
-	// Probe, when set, takes one read-bandwidth sample before each sample
-	// of a decode figure and one after the last (see bracketed), at its
-	// thread count, added to the probe's own
-	// figure (ProbeThreads). Its samples should be as long as MinTime.
-	// The decode shares divide by the best probe sample of the run; the
-	// machines here are shared, and probe samples taken only at the start
-	// met other tenants the decode samples did not, and the other way round.
+	// Probe, when set, takes one sample before each sample of a decode or
+	// prefill figure and one after the last (see bracketed), at its
+	// thread count: read bandwidth for decode, the int8 peak for prefill,
+	// each added to the probe's own figure (ProbeThreads). Its samples
+	// should be as long as MinTime. The shares divide by the best probe
+	// sample of the run; the machines here are shared, and probe samples
+	// taken only at the start met other tenants the kernel samples did
+	// not, and the other way round.
 	Probe    Probe
 	Progress func(format string, args ...any)
 }
@@ -173,18 +175,20 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				one := c.one
 				timeLoop(one, opts.MinTime/4) // warm-up: caches, pool threads, clocks
 				samples := make([]float64, 0, opts.Reps)
-				probing := c.unit == UnitGBPerSec && opts.Probe != nil
-				var bws []float64 // read-bandwidth samples around decode's
+				// Decode is paired with read-bandwidth samples, prefill
+				// with int8 ones (its own arithmetic's ceiling).
+				pair := pairProbe(opts.Probe, c.test)
+				var around []float64 // probe samples around the kernel's
 				sampleProbe := func() error {
-					bw, err := probeSample(r, opts.Probe, c.threads)
-					bws = append(bws, bw)
+					v, err := pair.sample(r, c.threads)
+					around = append(around, v)
 					return err
 				}
 				for range opts.Reps {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					if probing {
+					if pair.f != nil {
 						if err := sampleProbe(); err != nil {
 							return err
 						}
@@ -193,11 +197,11 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 					samples = append(samples, c.per*float64(calls)/d.Seconds()/1e9)
 				}
 				var paired []float64
-				if probing {
+				if pair.f != nil {
 					if err := sampleProbe(); err != nil {
 						return err
 					}
-					paired = bracketed(samples, bws)
+					paired = bracketed(samples, around)
 				}
 				f := Figure{Suite: SuiteKernels, System: SystemPith, Test: c.test, Threads: c.threads, Path: path, Unit: c.unit, Samples: samples, Paired: paired}
 				r.Add(f)
@@ -244,22 +248,44 @@ threads:
 	return nil
 }
 
-// probeSample adds one read-bandwidth sample of p at threads to r and
-// returns it.
-func probeSample(r *Report, p Probe, threads int) (float64, error) {
-	v, err := p.Bandwidth(threads)
-	if err != nil {
-		return 0, err
+// pairedProbe is the probe whose samples a kernel figure's are taken
+// between: f takes one, added to the figure test (unit) of the report.
+type pairedProbe struct {
+	name, test, unit string
+	f                func(threads int) (float64, error)
+}
+
+// pairProbe is the probe paired with the kernel test: read bandwidth for
+// decode, the int8 peak for prefill, none for the rest or without p.
+func pairProbe(p Probe, test string) pairedProbe {
+	switch {
+	case p == nil:
+		return pairedProbe{}
+	case strings.HasPrefix(test, "decode "):
+		return pairedProbe{p.Name(), "read-bandwidth", UnitGBPerSec, p.Bandwidth}
+	case strings.HasPrefix(test, "prefill "):
+		return pairedProbe{p.Name(), "int8-dot", UnitGOPS, p.Int8}
 	}
-	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "read-bandwidth", Threads: threads, Path: p.Name(), Unit: UnitGBPerSec, Samples: []float64{v}})
+	return pairedProbe{}
+}
+
+// sample adds one sample of the probe at threads to r and returns it; a
+// CPU without the probe's instruction (0) adds nothing.
+func (pp pairedProbe) sample(r *Report, threads int) (float64, error) {
+	v, err := pp.f(threads)
+	if err != nil || v == 0 {
+		return v, err
+	}
+	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: pp.test, Threads: threads, Path: pp.name, Unit: pp.unit, Samples: []float64{v}})
 	return v, nil
 }
 
-// bracketed divides each sample by the larger of the read-bandwidth
-// samples taken just before and just after it (bws holds one more than
-// samples): the machines here switch between memory systems of 35–40 and
-// 75–85 GB/s within seconds, and a pair whose window changed midway is
-// then judged against the faster one, never flattered by the slower.
+// bracketed divides each sample by the larger of the probe samples taken
+// just before and just after it (bws holds one more than samples): the
+// machines here switch between memory systems of 35–40 and 75–85 GB/s
+// within seconds, and their cores' arithmetic by a third as other tenants
+// come and go, and a pair whose window changed midway is then judged
+// against the faster one, never flattered by the slower.
 func bracketed(samples, bws []float64) []float64 {
 	if len(bws) != len(samples)+1 {
 		return nil

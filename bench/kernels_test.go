@@ -71,6 +71,24 @@ func TestRunKernels(t *testing.T) {
 			t.Errorf("%s decode: paired %+v", path, f)
 		}
 	}
+	// Likewise an int8 sample around each prefill sample, where the CPU
+	// has an int8 instruction for the probe.
+	if i8, _ := (KernelsProbe{Repeats: 1}).Int8(1); i8 > 0 {
+		for _, path := range kernels.Paths() {
+			for _, threads := range []int{1, 2} {
+				f := r.Find(Key{SuiteKernels, SystemPith, "", "prefill Q8_0", threads, path, UnitGFLOPS})
+				if f == nil || len(f.Paired) != 2 || !(f.Paired[0] > 0) {
+					t.Errorf("%s prefill at %d threads: paired %+v", path, threads, f)
+				}
+			}
+		}
+		for _, threads := range []int{1, 2} {
+			f := r.Find(Key{SuiteProbe, SystemProbe, "", "int8-dot", threads, "kernels/probe", UnitGOPS})
+			if want := (2 + 1) * 2 * len(kernels.Paths()); f == nil || len(f.Samples) != want {
+				t.Errorf("int8 probe at %d threads: %+v, want %d samples", threads, f, want)
+			}
+		}
+	}
 	for _, threads := range []int{1, 2} {
 		f := r.Find(Key{SuiteProbe, SystemProbe, "", "read-bandwidth", threads, "kernels/probe", UnitGBPerSec})
 		if want := (2 + 1) * 2 * len(kernels.Paths()); f == nil || len(f.Samples) != want || f.Min <= 0 {

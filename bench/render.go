@@ -134,21 +134,30 @@ func (r *Report) tables() (out []*table) {
 			if p != nil && p.Max > 0 {
 				share = pct(f.Median / p.Max)
 			}
+			paired := ""
 			if len(f.Paired) > 0 {
 				_, med, _ := Summary(f.Paired)
-				share += " (paired " + pct(med) + ")"
+				paired = "paired " + pct(med)
 			}
-			// Decode against its own access pattern's ceiling: what is
-			// left below it is the kernels', the rest the memory system's.
 			if t, ok := strings.CutPrefix(f.Test, "decode "); ok {
+				if paired != "" {
+					share += " (" + paired + ")"
+				}
+				// Against its own access pattern's ceiling: what is left
+				// below it is the kernels', the rest the memory system's.
 				if lr := r.probe("layer-read "+t, f.Threads); lr != nil && lr.Max > 0 {
 					share += " (layer reads " + pct(f.Median/lr.Max) + ")"
 				}
 			}
 			// Prefill multiplies int8 by int8: its own peak is the int8
-			// one (a GOP and a GFLOP both count a multiply-add as 2).
+			// one (a GOP and a GFLOP both count a multiply-add as 2), and
+			// its samples were paired with int8 ones.
 			if i8 := r.probe("int8-dot", f.Threads); strings.HasPrefix(f.Test, "prefill ") && i8 != nil && i8.Max > 0 {
-				share += " (int8 " + pct(f.Median/i8.Max) + ")"
+				share += " (int8 " + pct(f.Median/i8.Max)
+				if paired != "" {
+					share += ", " + paired
+				}
+				share += ")"
 			}
 			kern.rows = append(kern.rows, []string{f.Test, f.Path, fmt.Sprint(f.Threads), spread(f), f.Unit, share})
 		case SuiteModel:
@@ -266,7 +275,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "> note: "+n)
 	}
-	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a decode share's paired figure is the median of each sample divided by the larger of the read-bandwidth samples taken just before and just after it (the same tenants), and its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system); llama.cpp ran interleaved with pith on the same file and threads.")
+	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a paired figure is the median of each sample divided by the larger of the probe samples taken just before and just after it (the same tenants; read bandwidth for decode, int8 for prefill), and its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system); llama.cpp ran interleaved with pith on the same file and threads.")
 	return err
 }
 

@@ -94,12 +94,12 @@ type Figure struct {
 	Unit    string `json:"unit"`
 	// Samples are the repetitions in the order they ran.
 	Samples []float64 `json:"samples"`
-	// Paired, for a decode figure measured with probe samples between its
-	// samples (KernelOptions.Probe), is each sample divided by the larger
-	// of the read-bandwidth samples taken just before and just after it:
-	// on a shared machine they met the same other tenants, where the best
-	// probe sample of the run (what the share divides by) may have met
-	// none.
+	// Paired, for a decode or prefill figure measured with probe samples
+	// between its samples (KernelOptions.Probe), is each sample divided by
+	// the larger of the probe samples taken just before and just after it
+	// (read bandwidth for decode, the int8 peak for prefill): on a shared
+	// machine they met the same other tenants, where the best probe sample
+	// of the run (what the share divides by) may have met none.
 	Paired []float64 `json:"paired,omitempty"`
 	Min    float64   `json:"min"`
 	Median float64   `json:"median"`

@@ -20,6 +20,9 @@ func sampleReport() *Report {
 	r.Add(Figure{Suite: SuiteKernels, System: SystemPith, Test: "matvec Q4_0", Threads: 2, Path: "avx2", Unit: UnitGBPerSec, Samples: []float64{20, 20, 20}})
 	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "layer-read Q8_0", Threads: 2, Path: "builtin", Unit: UnitGBPerSec, Samples: []float64{30, 32}})
 	r.Add(Figure{Suite: SuiteKernels, System: SystemPith, Test: "decode Q8_0", Threads: 2, Path: "avx2", Unit: UnitGBPerSec, Samples: []float64{24, 28, 26}, Paired: []float64{0.6, 0.7, 0.65}})
+	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "fma-f32", Threads: 2, Path: "builtin", Unit: UnitGFLOPS, Samples: []float64{400}})
+	r.Add(Figure{Suite: SuiteProbe, System: SystemProbe, Test: "int8-dot", Threads: 2, Path: "builtin", Unit: UnitGOPS, Samples: []float64{300, 320}})
+	r.Add(Figure{Suite: SuiteKernels, System: SystemPith, Test: "prefill Q4_0", Threads: 2, Path: "avx2", Unit: UnitGFLOPS, Samples: []float64{150, 170, 160}, Paired: []float64{0.5, 0.6, 0.55}})
 	for _, sys := range []string{SystemPith, SystemLlama} {
 		scale := 1.0
 		if sys == SystemLlama {

@@ -41,10 +41,12 @@ a memory path and sometimes do not, all cores reach about that share when
 they do not. For the formats with tiled prefill kernels, also a
 Qwen2.5-0.5B-shaped layer times 128 tokens at one thread and -t threads
 (GFLOP/s, against the FMA probe and the int8 probe). The probes run in the
-same process first, and a read-bandwidth sample (as long as a kernel
-sample, --min-time) before each decode sample and after the last; decode
-shares divide by the best of them, and their paired figures by the larger
-of the two around each sample. A layer-read probe per format reads the
+same process first, then again between the kernel samples: a read-bandwidth
+sample (as long as a kernel sample, --min-time) before each decode sample
+and after the last, an int8 sample likewise around the prefill samples.
+Shares divide by the best probe sample of the run, and their paired
+figures by the larger of the two around each sample (the same other
+tenants on a shared machine). A layer-read probe per format reads the
 same layers' bytes with nothing else, the threads meeting after each
 product as decode's do: the ceiling of decode's access pattern, which its
 "layer reads" share divides by.
