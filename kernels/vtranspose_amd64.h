@@ -16,11 +16,23 @@
 	MOVQ dst+32(FP), DI
 
 // Z of dword OFF of the sixteen rows' current block (zero in invalid rows):
-// the mask re-armed in K1 from DX, as the gather clears it.
+// the mask re-armed in K1 from DX, as the gather clears it. The offsets
+// are swapped from Z30 into Z15 for the gather and back (three XORs each
+// way leave both registers as they were; Z15 is never a gather's Z),
+// because Bochs 2.7, the emulator that tests this path on machines
+// without AVX-512 (internal/cmd/emutest), faults on an EVEX gather whose
+// index is Z16-Z31, which the hardware takes. Six XORs a gather cost
+// little: the gathers serve only partial tiles and Q5_0's fifth bits.
 #define GATHERV(OFF, Z) \
 	KMOVW DX, K1; \
 	VPXORD Z, Z, Z; \
-	VPGATHERDD OFF(SI)(Z30*1), K1, Z
+	VPXORD Z30, Z15, Z15; \
+	VPXORD Z15, Z30, Z30; \
+	VPXORD Z30, Z15, Z15; \
+	VPGATHERDD OFF(SI)(Z15*1), K1, Z; \
+	VPXORD Z30, Z15, Z15; \
+	VPXORD Z15, Z30, Z30; \
+	VPXORD Z30, Z15, Z15
 
 // Four rows' 16 bytes (at A0-A3) into Z (X its low quarter), row by
 // 128-bit lane.
