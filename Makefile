@@ -15,7 +15,7 @@ export GOTOOLCHAIN := local
 BIN := bin
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-go test-portable test-image lint fuzz bench demo image oracles deps clean
+.PHONY: all build test test-go test-portable test-image test-avx512-emulated lint fuzz bench demo image oracles deps clean
 
 all: build
 
@@ -95,6 +95,25 @@ test-image: deps
 	bash scripts/install-qemu.sh
 	PITH_ORACLES=1 GOEXPERIMENT=$(EXPERIMENTS) $(GO) test -count=1 -timeout 20m \
 	  -run 'TestReproducible|TestMeasurementsVectors|TestImageBootQEMU|TestImageBuildMeasure' ./image/build/ ./cmd/pith/
+
+# The kernels' tests on an emulated CPU with AVX-512 and VNNI (Bochs, Ice
+# Lake model) for machines without it, where the avx512 path would go
+# untested: internal/cmd/emutest boots them as PID 1 of a Linux guest.
+# Slow (a minute to boot, about twenty to run); EMUTEST_FLAGS are the test
+# binary's flags. Left out, as the guest cannot run them right:
+#   - the EVEX check, which reads the package's sources (it runs natively);
+#   - Bochs 2.7 errs in two instructions that the hardware, and the
+#     avx512 path's past runs on it, get right: VGF2P8AFFINEQB gives 0xff
+#     for every byte of the shift the Q4_0 decode kernel uses, so GODEBUG
+#     turns GFNI off and that kernel gives way to the avx2 one; and
+#     VCVTPS2PH rounds some exact ties up instead of to even (11 of 228454
+#     random values), so the two tests that compare F16 roundings bit for
+#     bit are skipped.
+EMUTEST_FLAGS ?= -test.short -test.v -test.skip 'TestAsmNoEVEXOnlyShifts|TestQuantizersEqualPortable|TestAttentionLoopsBitExact'
+EMUTEST_ENV   ?= -env GODEBUG=cpu.avx512gfni=off
+test-avx512-emulated: deps
+	bash scripts/install-bochs.sh
+	GOEXPERIMENT=$(EXPERIMENTS) CGO_ENABLED=0 $(GO) run ./internal/cmd/emutest -pkg ./kernels $(EMUTEST_ENV) -- $(EMUTEST_FLAGS)
 
 # Benchmarks: pith against llama.cpp (llama-bench, llama-server) on synthetic
 # Qwen2.5-0.5B files in the same run, judged against this run's bandwidth and
