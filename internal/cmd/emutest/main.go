@@ -28,7 +28,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
@@ -44,7 +43,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pith-project/pith/image/build"
+	"github.com/pith-project/pith/image/cpio"
 	"github.com/pith-project/pith/image/measure/inputs"
+	"github.com/pith-project/pith/runtime/pid1"
 )
 
 // doneMarker starts the guest's last line: the test binary's exit status
@@ -233,71 +235,26 @@ func makeISO(dir string, t tools, kernel, self, testBin string, testArgs, env []
 	return iso, nil
 }
 
-// initramfs is a gzipped newc cpio of this program as /init, the test
-// binary as /test, its arguments in /args and its environment's additions
-// in /env (a KEY=VALUE a line).
+// initramfs is the gzipped newc archive (the image's own writer) of this
+// program as /init, the test binary as /test, its arguments in /args and
+// its environment's additions in /env (a KEY=VALUE a line), with the
+// mount points pid1.MountAll uses.
 func initramfs(self, testBin, args, env string) ([]byte, error) {
-	var raw bytes.Buffer
-	w := cpioWriter{w: &raw}
+	var entries []cpio.Entry
 	for _, d := range []string{"dev", "proc", "sys", "tmp"} {
-		w.add(d, 0o040755, nil)
+		entries = append(entries, cpio.Entry{Path: d, Mode: cpio.TypeDir | 0o755})
 	}
 	for _, f := range []struct{ name, src string }{{"init", self}, {"test", testBin}} {
 		b, err := os.ReadFile(f.src)
 		if err != nil {
 			return nil, err
 		}
-		w.add(f.name, 0o100755, b)
+		entries = append(entries, cpio.Entry{Path: f.name, Mode: cpio.TypeReg | 0o755, Data: b})
 	}
-	w.add("args", 0o100644, []byte(args))
-	w.add("env", 0o100644, []byte(env))
-	w.add("TRAILER!!!", 0, nil)
-	if w.err != nil {
-		return nil, w.err
-	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	if _, err := zw.Write(raw.Bytes()); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return gz.Bytes(), nil
-}
-
-// cpioWriter writes the "newc" format the kernel unpacks.
-type cpioWriter struct {
-	w   io.Writer
-	ino int
-	err error
-}
-
-func (c *cpioWriter) add(name string, mode uint32, data []byte) {
-	if c.err != nil {
-		return
-	}
-	c.ino++
-	nlink := 1
-	if mode&0o040000 != 0 {
-		nlink = 2
-	}
-	hdr := fmt.Sprintf("070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		c.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, 0, 0, len(name)+1, 0)
-	var b bytes.Buffer
-	b.WriteString(hdr)
-	b.WriteString(name)
-	b.WriteByte(0)
-	pad4(&b)
-	b.Write(data)
-	pad4(&b)
-	_, c.err = c.w.Write(b.Bytes())
-}
-
-func pad4(b *bytes.Buffer) {
-	for b.Len()%4 != 0 {
-		b.WriteByte(0)
-	}
+	entries = append(entries,
+		cpio.Entry{Path: "args", Mode: cpio.TypeReg | 0o644, Data: []byte(args)},
+		cpio.Entry{Path: "env", Mode: cpio.TypeReg | 0o644, Data: []byte(env)})
+	return build.Initramfs(entries, 0)
 }
 
 func runBochs(ctx context.Context, dir string, t tools, iso, model string, timeout time.Duration) error {
@@ -406,34 +363,31 @@ func logf(format string, args ...any) {
 // kernel paths are chosen by.
 var cpuFlags = regexp.MustCompile(`^(avx\S*|fma|f16c|gfni|xsave)$`)
 
-// guest runs as the emulated machine's PID 1.
+// guest runs as the emulated machine's PID 1, with pith-init's mounts and
+// power-off (which drains the console first: the UART is slow, and the
+// last lines would be cut).
 func guest() {
-	for _, m := range []struct{ src, dst, typ string }{
-		{"devtmpfs", "/dev", "devtmpfs"}, {"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"tmpfs", "/tmp", "tmpfs"},
-	} {
-		if err := syscall.Mount(m.src, m.dst, m.typ, 0, ""); err != nil {
-			fmt.Fprintf(os.Stderr, "emutest: mount %s: %v\n", m.dst, err)
-		}
+	merr := pid1.MountAll("/") // before the UART: its node is on devtmpfs
+	if tty, err := os.OpenFile("/dev/ttyS0", os.O_WRONLY, 0); err == nil {
+		os.Stdout, os.Stderr = tty, tty
 	}
-	var console io.Writer = os.Stdout
-	tty, err := os.OpenFile("/dev/ttyS0", os.O_WRONLY, 0)
-	if err == nil {
-		console = tty
+	if merr != nil {
+		fmt.Println("emutest:", merr)
 	}
-	fmt.Fprintln(console, "emutest: cpu flags:", strings.Join(guestFlags(), " "))
+	fmt.Println("emutest: cpu flags:", strings.Join(guestFlags(), " "))
 	status := 1
 	args, err := os.ReadFile("/args")
 	if err != nil {
-		fmt.Fprintln(console, "emutest:", err)
+		fmt.Println("emutest:", err)
 	} else {
 		cmd := exec.Command("/test", strings.Fields(string(args))...)
-		cmd.Stdout, cmd.Stderr = console, console
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 		cmd.Env = []string{"PATH=/", "HOME=/tmp", "TMPDIR=/tmp"}
 		if env, err := os.ReadFile("/env"); err == nil {
 			for _, kv := range strings.Split(string(env), "\n") {
 				if kv != "" {
 					cmd.Env = append(cmd.Env, kv)
-					fmt.Fprintln(console, "emutest: env", kv)
+					fmt.Println("emutest: env", kv)
 				}
 			}
 		}
@@ -446,17 +400,11 @@ func guest() {
 		case errors.As(err, &ee) && ee.ExitCode() > 0:
 			status = ee.ExitCode()
 		default:
-			fmt.Fprintln(console, "emutest: test binary:", err)
+			fmt.Println("emutest: test binary:", err)
 		}
 	}
-	fmt.Fprintf(console, "%s%d\n", doneMarker, status)
-	if tty != nil {
-		// tcdrain (TCSBRK with a non-zero argument): the UART is slow,
-		// and powering off would cut the last lines.
-		syscall.Syscall(syscall.SYS_IOCTL, tty.Fd(), 0x5409, 1)
-	}
-	syscall.Sync()
-	syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+	fmt.Printf("%s%d\n", doneMarker, status)
+	fmt.Println("emutest:", pid1.PowerOff())
 }
 
 func guestFlags() []string {
