@@ -542,6 +542,9 @@ func (j *matmulJob) runRowLanes(data []byte, base, lo, hi int, repack func(nb in
 			}
 		}
 	}
+	// The K-quant kernels' float sums, the request's activations, must
+	// not outlive the product in package memory (see the package doc).
+	clear(acc)
 }
 
 // laneSpec is a row-lane product's kernels, their defaults filled in, and
