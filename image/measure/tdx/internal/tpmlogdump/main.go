@@ -10,43 +10,49 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/pith-project/pith/runtime/pid1"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
-	for _, m := range []struct{ src, dir, fs string }{
-		{"devtmpfs", "/dev", "devtmpfs"},
-		{"proc", "/proc", "proc"},
-		{"sysfs", "/sys", "sysfs"},
-		{"securityfs", "/sys/kernel/security", "securityfs"},
-	} {
-		_ = os.MkdirAll(m.dir, 0o755)
-		if err := syscall.Mount(m.src, m.dir, m.fs, 0, ""); err != nil {
-			say("tpmlogdump: mount %s: %v", m.dir, err)
-		}
+	// pith-init's own mounts, and securityfs, where the kernel shows the
+	// TPM's event log.
+	if err := pid1.MountAll("/"); err != nil {
+		say("tpmlogdump: %v", err)
+	}
+	const security = "/sys/kernel/security"
+	if err := unix.Mount("securityfs", security, "securityfs", 0, ""); err != nil {
+		say("tpmlogdump: mount %s: %v", security, err)
 	}
 	dump()
-	syscall.Sync()
-	// Let the UART drain before the power goes.
-	time.Sleep(200 * time.Millisecond)
-	if err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
-		say("tpmlogdump: power off: %v", err)
+	// pid1.PowerOff drains stdout and stderr before the power goes: the
+	// console, which the initrd (having no /dev/console node) did not
+	// give the kernel's /init.
+	os.Stdout, os.Stderr = console(), console()
+	if err := pid1.PowerOff(); err != nil {
+		say("tpmlogdump: %v", err)
 	}
 	select {}
 }
 
-var console *os.File
+var cons *os.File
 
-func say(format string, a ...any) {
-	if console == nil {
+// console is /dev/console once devtmpfs is mounted, else stdout.
+func console() *os.File {
+	if cons == nil {
 		f, err := os.OpenFile("/dev/console", os.O_WRONLY, 0)
 		if err != nil {
 			f = os.Stdout
 		}
-		console = f
+		cons = f
 	}
-	fmt.Fprintf(console, format+"\n", a...)
+	return cons
+}
+
+func say(format string, a ...any) {
+	fmt.Fprintf(console(), format+"\n", a...)
 }
 
 func dump() {
