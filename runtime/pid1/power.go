@@ -29,8 +29,11 @@ func (s ShutdownSignal) Error() string { return fmt.Sprintf("shutdown signal %v"
 
 // ShutdownContext returns a context that ends, with a ShutdownSignal as
 // its cause, when one of ShutdownSignals arrives. stop releases the
-// signals (a later one is then handled by default, which for PID 1 means
-// ignored).
+// signals and ignores any that come later: pith-init stops them only to
+// power off, and had it merely released them, Go's runtime, which keeps
+// its own handler for SIGINT and SIGTERM, would exit on the next one
+// (a second Ctrl-Alt-Del from the host), killing init before the power
+// off had synced and drained the console.
 func ShutdownContext(parent context.Context) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	ch := make(chan os.Signal, 1)
@@ -47,6 +50,7 @@ func ShutdownContext(parent context.Context) (ctx context.Context, stop func()) 
 	}()
 	return ctx, func() {
 		signal.Stop(ch)
+		signal.Ignore(ShutdownSignals...)
 		close(done)
 		cancel(context.Canceled)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,6 +39,13 @@ func TestShutdownContext(t *testing.T) {
 	if errors.As(context.Cause(ctx), new(ShutdownSignal)) {
 		t.Fatal("stop reported a signal")
 	}
+	// After stop a signal is ignored: released to Go's runtime, SIGINT
+	// would end this process (and PID 1 with it) with exit status 2.
+	defer signal.Reset(ShutdownSignals...)
+	if err := unix.Kill(os.Getpid(), unix.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
 }
 
 func TestPowerOffRefusesOutsidePID1(t *testing.T) {
