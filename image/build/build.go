@@ -380,11 +380,14 @@ func withParents(entries []cpio.Entry) []cpio.Entry {
 // bytes and its non-standard dependencies. The environment is rebuilt from
 // nothing but what locates the toolchain and the module cache, so a
 // developer's GOFLAGS, CGO settings or GOAMD64 cannot leak into the image.
+// GOENV=off too: go takes an empty variable as unset and falls back to the
+// user's go env file ($HOME/.config/go/env, written by go env -w), whose
+// GOFLAGS would otherwise change pith-init and the measurements.
 func BuildInit(ctx context.Context, source string, pin GoPin, out string) ([]byte, []string, error) {
 	env := []string{
 		"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64",
 		"GOAMD64=" + pin.GOAMD64, "GOEXPERIMENT=" + pin.GOEXPERIMENT,
-		"GOFLAGS=", "GOTOOLCHAIN=local", "GOWORK=off", "LC_ALL=C", "TZ=UTC",
+		"GOFLAGS=", "GOENV=off", "GOTOOLCHAIN=local", "GOWORK=off", "LC_ALL=C", "TZ=UTC",
 	}
 	for _, k := range []string{"PATH", "HOME", "GOROOT", "GOPATH", "GOCACHE", "GOMODCACHE", "GOPROXY", "GONOSUMDB", "GOPRIVATE", "GOSUMDB", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {

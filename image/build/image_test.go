@@ -93,8 +93,9 @@ func tinyModel(t *testing.T, dir string) string {
 }
 
 // TestReproducible builds the image twice, in separate processes with
-// different folders, umask, TZ, LC_ALL, GOFLAGS and GOAMD64, a second
-// apart, and compares every output byte for byte (pith-init too).
+// different folders, umask, TZ, LC_ALL, GOFLAGS, GOAMD64 and user go env
+// file (go env -w), a second apart, and compares every output byte for
+// byte (pith-init too).
 func TestReproducible(t *testing.T) {
 	requireInputs(t)
 	root := repoRoot(t)
@@ -105,11 +106,18 @@ func TestReproducible(t *testing.T) {
 	}
 	type run struct {
 		umask, tz, lcAll, goflags, goamd64 string
+		goenv                              string // the user's go env file, or none
 	}
 	runs := []run{
-		{"022", "UTC", "C", "", ""},
-		{"077", "Pacific/Chatham", "de_DE.UTF-8", "-tags=pithreprotest", "v3"},
+		{"022", "UTC", "C", "", "", ""},
+		{"077", "Pacific/Chatham", "de_DE.UTF-8", "-tags=pithreprotest", "v3", "GOFLAGS=-tags=pithreprotest2\n"},
 	}
+	// The toolchain's caches stay where they are when a run moves HOME.
+	caches, err := exec.Command("go", "env", "GOPATH", "GOCACHE", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheVars := strings.Fields(string(caches))
 	var outs []string
 	for i, r := range runs {
 		if i > 0 {
@@ -123,13 +131,23 @@ func TestReproducible(t *testing.T) {
 		cmd := exec.Command("sh", "-c", "umask "+r.umask+" && exec \"$0\" -test.run=^$", self)
 		cmd.Dir = work
 		cmd.Env = append(os.Environ(), helperEnv+"="+string(js), "TZ="+r.tz, "LC_ALL="+r.lcAll, "GOFLAGS="+r.goflags, "GOAMD64="+r.goamd64)
+		if r.goenv != "" {
+			home := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(home, ".config", "go"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(home, ".config", "go", "env"), []byte(r.goenv), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Env = append(cmd.Env, "HOME="+home, "GOPATH="+cacheVars[0], "GOCACHE="+cacheVars[1], "GOMODCACHE="+cacheVars[2])
+		}
 		var log bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &log, &log
 		start := time.Now()
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("build %d: %v\n%s", i, err, log.String())
 		}
-		t.Logf("build %d (umask %s, TZ %s, LC_ALL %s, GOFLAGS %q, GOAMD64 %q) in %s", i, r.umask, r.tz, r.lcAll, r.goflags, r.goamd64, time.Since(start).Round(time.Millisecond))
+		t.Logf("build %d (umask %s, TZ %s, LC_ALL %s, GOFLAGS %q, GOAMD64 %q, go env file %q) in %s", i, r.umask, r.tz, r.lcAll, r.goflags, r.goamd64, r.goenv, time.Since(start).Round(time.Millisecond))
 		outs = append(outs, out)
 	}
 	a, b := listDir(t, outs[0]), listDir(t, outs[1])
