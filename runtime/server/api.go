@@ -121,17 +121,15 @@ func statusOf(err error) int {
 }
 
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBody)
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &apiError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", s.cfg.Limits.MaxBody)}
-		}
+	err := s.readBody(w, r, s.cfg.Limits.MaxBody, func(body io.Reader) error {
+		return json.NewDecoder(body).Decode(v)
+	})
+	var ae *apiError
+	if err != nil && !errors.As(err, &ae) {
 		// The decoder's message can quote the body; say only where it failed.
 		return badRequest("request body is not valid JSON for this endpoint")
 	}
-	return nil
+	return err
 }
 
 func (s *Server) checkModel(name string) error {

@@ -83,9 +83,17 @@ func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The body is ciphertext: holding it on the heap reveals nothing.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBody+4096))
+	var body []byte
+	err := s.readBody(w, r, s.cfg.Limits.MaxBody+4096, func(rd io.Reader) (err error) {
+		body, err = io.ReadAll(rd)
+		return err
+	})
 	if err != nil {
-		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = &apiError{http.StatusBadRequest, nil}
+		}
+		http.Error(w, http.StatusText(ae.status), ae.status)
 		return
 	}
 	s.scope(func() {

@@ -44,6 +44,7 @@ type Limits struct {
 	DefaultContext  int           // num_ctx when the request does not say
 	MaxStops        int           // stop strings per request
 	RequestTimeout  time.Duration // wall time of one request
+	BodyTimeout     time.Duration // time a client may take to send a request body
 	Queue           int           // requests admitted at once (running or waiting); more get 503
 	Concurrent      int           // generations running at once (each has its own arena)
 }
@@ -58,6 +59,7 @@ func DefaultLimits() Limits {
 		DefaultContext:  4096,
 		MaxStops:        16,
 		RequestTimeout:  10 * time.Minute,
+		BodyTimeout:     30 * time.Second,
 		Queue:           16,
 		Concurrent:      1,
 	}
@@ -241,6 +243,38 @@ func (s *Server) queued(h http.HandlerFunc) http.HandlerFunc {
 		defer release()
 		h(w, r)
 	}
+}
+
+// readBody reads a request's body, at most limit bytes, within the
+// limits' BodyTimeout: a request holds its admission (queued) while it
+// reads, so a client that stalls or trickles its body would otherwise
+// keep the slot for good, and Queue of them would turn every other
+// request away. The deadline is lifted once the body is in, so that it
+// bounds the body alone: a generation may rightly take minutes. An error
+// is an apiError: 413 over limit, 408 too slow, 400 otherwise.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, read func(io.Reader) error) error {
+	rc := http.NewResponseController(w)
+	// Not every ResponseWriter has deadlines (httptest's); those read
+	// without one.
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.Limits.BodyTimeout))
+	err := read(http.MaxBytesReader(w, r.Body, limit))
+	_ = rc.SetReadDeadline(time.Time{})
+	if err != nil {
+		// Else net/http would read the rest of the body before it
+		// replies, with no deadline left: the stalled client again.
+		w.Header().Set("Connection", "close")
+	}
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return &apiError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", limit)}
+	case errors.As(err, &ne) && ne.Timeout():
+		return &apiError{http.StatusRequestTimeout, fmt.Errorf("request body not received within the server's limit of %s", s.cfg.Limits.BodyTimeout)}
+	}
+	return err
 }
 
 // withArena runs fn with a request arena, waiting for one while ctx allows,

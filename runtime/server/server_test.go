@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,7 +22,9 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/pith-project/pith/arena"
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/bhttp"
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/gguf"
 	"github.com/pith-project/pith/model/synth"
@@ -386,5 +390,94 @@ func TestRequestTimeout(t *testing.T) {
 		func([]byte) error { time.Sleep(20 * time.Millisecond); return nil })
 	if err == nil || !strings.Contains(err.Error(), "longer than the server's limit") || statusOf(err) != http.StatusGatewayTimeout {
 		t.Fatalf("past the time limit: %v (status %d)", err, statusOf(err))
+	}
+}
+
+// A client that sends its headers and then stalls its body gets 408
+// within BodyTimeout and gives its admission back, on the gateway and the
+// plaintext API alike: Queue such clients no longer turn everyone else
+// away. A request that runs past BodyTimeout is not cut short.
+func TestStalledBodyTimesOut(t *testing.T) {
+	lim := DefaultLimits()
+	lim.MaxContext, lim.DefaultContext, lim.MaxPredict = 512, 512, 64
+	lim.Queue, lim.Concurrent = 2, 1
+	lim.BodyTimeout = 300 * time.Millisecond
+	s := newTestServer(t, lim)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, true, time.Second) }()
+	defer func() {
+		cancel()
+		<-served
+	}()
+	addr := ln.Addr().String()
+	for _, req := range []string{
+		"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\nContent-Length: 1000\r\n\r\nab",
+		"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"mo",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%.20q: %v", req, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Fatalf("%.20q: status %d, want 408", req, resp.StatusCode)
+		}
+	}
+	if n := s.admitted.Load(); n != 0 {
+		t.Fatalf("%d requests still admitted after their bodies timed out", n)
+	}
+	// A sealed request may then take longer than BodyTimeout: here it
+	// waits that long for the one arena.
+	held := make(chan struct{})
+	go s.arenas.Do(context.Background(), func(*arena.Arena) error {
+		close(held)
+		time.Sleep(3 * lim.BodyTimeout)
+		return nil
+	})
+	<-held
+	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := (&bhttp.Request{Method: "POST", Scheme: "https", Authority: "pith", Path: "/api/generate",
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   []byte(`{"model":"tiny","prompt":"hello","stream":false,"options":{"num_predict":4}}`)}).MarshalKnownLength()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, cc, err := ohttp.EncapsulateRequest(cfgs[1], cfgs[1].Suites[0], inner, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/v1/ohttp", ohttp.MediaTypeRequest, bytes.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	plain, err := cc.DecapsulateResponse(sealed)
+	if err != nil {
+		t.Fatalf("outer %d: %v", resp.StatusCode, err)
+	}
+	res, err := bhttp.ParseResponse(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != 200 {
+		t.Fatalf("a sealed generation longer than BodyTimeout: %d %s", res.Status, res.Body)
 	}
 }
