@@ -84,16 +84,30 @@ func quote(s string) string {
 // emit as it is generated. Sampling is greedy so that the same conversation
 // gets the same summary.
 func (m *Model) Summarize(ctx context.Context, conv []Message, maxWords int, alloc Allocator, emit func([]byte) error) (Result, error) {
+	prompt, opts, err := m.SummaryTokens(conv, maxWords, alloc)
+	if err != nil {
+		return Result{}, err
+	}
+	return m.Generate(ctx, prompt, opts, alloc, 0, emit)
+}
+
+// SummaryTokens is Summarize's prompt, SummaryPrompt through the model's
+// chat template, tokenized into alloc (at most as many tokens as the text
+// has bytes), and the options it generates with: greedy, and a context
+// just large enough for the prompt and a summary of maxWords words, within
+// the model's. A server applies its own limits to both before it
+// generates.
+func (m *Model) SummaryTokens(conv []Message, maxWords int, alloc Allocator) ([]int32, Options, error) {
 	if m.Chat == nil {
-		return Result{}, fmt.Errorf("summarize: %w", m.ChatErr)
+		return nil, Options{}, fmt.Errorf("summarize: %w", m.ChatErr)
 	}
 	msgs, err := SummaryPrompt(conv, maxWords)
 	if err != nil {
-		return Result{}, err
+		return nil, Options{}, err
 	}
 	text, err := m.Chat.Render(msgs, true)
 	if err != nil {
-		return Result{}, err
+		return nil, Options{}, err
 	}
 	// The rendered template is trusted text: its special tokens are parsed.
 	// The conversation inside it was quoted, so it contains none.
@@ -103,5 +117,5 @@ func (m *Model) Summarize(ctx context.Context, conv []Message, maxWords int, all
 	opts.RepeatPenalty = 1.1
 	opts.NumPredict = maxWords*2 + 16 // words are about 1.3 tokens; leave room
 	opts.NumCtx = min(m.Config.ContextLen, len(prompt)+opts.NumPredict+1)
-	return m.Generate(ctx, prompt, opts, alloc, 0, emit)
+	return prompt, opts, nil
 }

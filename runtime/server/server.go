@@ -210,8 +210,11 @@ func ArenaSize(m *model.Model, lim Limits) int {
 	body := int(lim.MaxBody)
 	gen := m.GenerateBytes(lim.MaxContext, nil) + 2*body + 64*(lim.MaxStops+1)
 	// A summary's prompt is the messages quoted one per line inside fixed
-	// instructions: up to twice the body, plus the instructions.
-	ids := 4 * (lim.MaxContext + 2*body + 64<<10)
+	// instructions, tokenized into room for a token per byte: up to three
+	// times the body (a '<' in JSON becomes the three bytes of '‹'; a
+	// newline, two bytes in JSON, the five of " ⏎ "), plus the
+	// instructions.
+	ids := 4 * (lim.MaxContext + 3*body + 64<<10)
 	return gen + ids + 1<<20
 }
 

@@ -184,7 +184,11 @@ func errorAs(err error, se *api.StatusError) bool {
 }
 
 func TestSummarize(t *testing.T) {
-	s := newTestServer(t, Limits{})
+	// The tiny model's vocabulary takes about 530 tokens for the
+	// instructions alone.
+	base := DefaultLimits()
+	base.MaxContext, base.DefaultContext, base.MaxPromptTokens, base.MaxPredict = 4096, 512, 4000, 64
+	s := newTestServer(t, base)
 	body, _ := json.Marshal(SummarizeRequest{Messages: []model.Message{{From: "Ann", Text: "Lunch at noon?"}, {From: "Bo", Text: "Yes, the usual place."}}, MaxWords: 10})
 	rec := httptest.NewRecorder()
 	s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/v1/summarize", bytes.NewReader(body)))
@@ -200,6 +204,30 @@ func TestSummarize(t *testing.T) {
 		s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/v1/summarize", strings.NewReader(bad)))
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"error"`) {
 			t.Errorf("%s: %d %s", bad, rec.Code, rec.Body)
+		}
+	}
+	// A summary's prompt is held to the server's limits like any other.
+	long, _ := json.Marshal(SummarizeRequest{Messages: []model.Message{{From: "Ann", Text: strings.Repeat("lunch at noon? ", 200)}}, MaxWords: 10})
+	rec = httptest.NewRecorder()
+	s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/v1/summarize", bytes.NewReader(long)))
+	if rec.Code != 200 {
+		t.Fatalf("summarize a long conversation: %d %s", rec.Code, rec.Body)
+	}
+	for _, tc := range []struct {
+		name string
+		lim  func(*Limits)
+		want string
+	}{
+		{"prompt tokens", func(l *Limits) { l.MaxPromptTokens = 1000 }, "above this server's limit of 1000"},
+		{"context", func(l *Limits) { l.MaxContext = 1000 }, "does not fit this server's context of 1000"},
+	} {
+		lim := s.cfg.Limits
+		tc.lim(&lim)
+		small := newTestServer(t, lim)
+		rec := httptest.NewRecorder()
+		small.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/v1/summarize", bytes.NewReader(long)))
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s: %d %s, want 400 %q", tc.name, rec.Code, rec.Body, tc.want)
 		}
 	}
 }
