@@ -34,7 +34,10 @@ type served struct {
 	proc   *Proc
 	url    string
 	client *client.Client
-	model  *model.Model // the same file, loaded here to tokenize canaries
+	// unchunked seals each request as one RFC 9458 message (the server's
+	// other gateway path), where client chunks them.
+	unchunked *client.Client
+	model     *model.Model // the same file, loaded here to tokenize canaries
 	// manifest is the development manifest the server wrote.
 	manifest string
 }
@@ -100,6 +103,10 @@ func startServeArgs(t *testing.T, bin string, env []string, extra ...string) *se
 	if err != nil {
 		t.Fatalf("verify: %v\nserver log:\n%s", err, p.Log())
 	}
+	cu, err := client.New(context.Background(), client.Options{URL: "http://" + addr, Manifest: m, Policy: pol, Unchunked: true})
+	if err != nil {
+		t.Fatalf("verify: %v\nserver log:\n%s", err, p.Log())
+	}
 	f, err := gguf.ReadFile(mpath, "")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +115,7 @@ func startServeArgs(t *testing.T, bin string, env []string, extra ...string) *se
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &served{proc: p, url: "http://" + addr, client: c, model: mod, manifest: manifest}
+	return &served{proc: p, url: "http://" + addr, client: c, unchunked: cu, model: mod, manifest: manifest}
 }
 
 // needles are the forms a canary can take in the server: its text (UTF-8
@@ -128,14 +135,16 @@ type scanCase struct {
 	replies []string // response texts, also searched for
 }
 
-// exercise sends the canary requests: a summary (success), a sealed chat
-// with a canary system prompt and stop string, a streamed generation the
-// client abandons mid-stream, and a request refused mid-way (too long).
+// exercise sends the canary requests: a summary (success) through each of
+// the gateway's paths (chunked and one-message OHTTP), a sealed chat with
+// a canary system prompt and stop string, a streamed generation the client
+// abandons mid-stream, and a request refused mid-way (too long).
 func exercise(t *testing.T, s *served) scanCase {
 	ctx := context.Background()
 	var sc scanCase
-	conv, sys, stop, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t)
+	conv, single, sys, stop, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
 	sc.needles = append(sc.needles, s.needles("conversation canary", conv)...)
+	sc.needles = append(sc.needles, s.needles("unchunked conversation canary", single)...)
 	sc.needles = append(sc.needles, s.needles("system canary", sys)...)
 	sc.needles = append(sc.needles, memscan.Encodings("stop canary", []byte(stop))...)
 	sc.needles = append(sc.needles, s.needles("abandoned-stream canary", gone)...)
@@ -144,6 +153,11 @@ func exercise(t *testing.T, s *served) scanCase {
 	sum, err := s.client.Summarize(ctx, []client.Message{{From: "Ann", Text: "the code is " + conv + " ok"}, {From: "Bo", Text: "noted"}}, 20)
 	if err != nil {
 		t.Fatalf("summarize: %v", err)
+	}
+	sc.replies = append(sc.replies, sum.Summary)
+	sum, err = s.unchunked.Summarize(ctx, []client.Message{{From: "Cy", Text: "the pin is " + single + " ok"}, {From: "Di", Text: "got it"}}, 20)
+	if err != nil {
+		t.Fatalf("unchunked summarize: %v", err)
 	}
 	sc.replies = append(sc.replies, sum.Summary)
 
