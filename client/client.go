@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pith-project/pith/attest"
@@ -36,7 +37,13 @@ type Options struct {
 	// URL is the enclave's base URL (attestation and, without a relay, the gateway).
 	URL string
 	// RelayURL, when set, receives the sealed requests instead of the
-	// gateway: an OHTTP relay sees who asks, never what.
+	// gateway: an OHTTP relay sees who asks, never what. The enclave then
+	// sees this client's address once, when New verifies it (so make the
+	// client well before its first request); when the enclave rotates its
+	// keys, the client verifies it again through the relay, sealed to the
+	// old key while the enclave still keeps it. A client idle for longer
+	// than that grace period gets ErrKeyExpired instead of a direct
+	// verification: make a new Client.
 	RelayURL string
 	// Manifest holds the expected launch measurements; Policy the rest of
 	// what the verifier demands (set Policy.AllowDev for the stand-in).
@@ -55,7 +62,11 @@ type Client struct {
 
 	mu     sync.Mutex
 	cfg    ohttp.KeyConfig
+	suite  ohttp.Suite // of cfg, one this client can seal with
 	result *attest.Result
+	// rotated: an answer said the pinned key is a previous one
+	// (KeyRotatedHeader), so the next request verifies again first.
+	rotated atomic.Bool
 }
 
 // New verifies the enclave and returns a client pinned to its key.
@@ -77,9 +88,10 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// Verify fetches a fresh attestation, verifies it, and pins the key
-// configuration it binds. New calls it; the client calls it again when the
-// gateway says its key is unknown (the enclave rotated its keys).
+// Verify fetches a fresh attestation from the enclave directly, verifies
+// it, and pins the key configuration it binds. New calls it; without a
+// relay, the client calls it again when the gateway says its key is
+// unknown (the enclave rotated its keys).
 func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
 	nonce := make([]byte, attest.NonceSize)
 	if _, err := rand.Read(nonce); err != nil {
@@ -89,6 +101,49 @@ func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.pin(body, nonce)
+}
+
+// Refresh verifies the enclave again through the gateway (and the relay,
+// if any): GET /v1/attestation sealed to the pinned key, which the
+// enclave, having rotated its keys, keeps for a grace period. So the
+// enclave does not see this client's address, as Verify would show it
+// just before the request that found the rotation. The client refreshes
+// by itself when an answer says the enclave rotated its keys; a
+// long-lived client with a relay that may sit idle for longer than the
+// grace period calls it now and then, so that its key never expires
+// (ErrKeyExpired).
+func (c *Client) Refresh(ctx context.Context) (*attest.Result, error) {
+	nonce := make([]byte, attest.NonceSize)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://pith/v1/attestation?"+url.Values{"nonce": {hex.EncodeToString(nonce)}}.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.roundTrip(req, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("client: attestation through the gateway: %s", resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, attest.MaxDocumentSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("client: reading the attestation: %w", err)
+	}
+	res, err := c.pin(body, nonce)
+	if err == nil {
+		c.rotated.Store(false)
+	}
+	return res, err
+}
+
+// pin verifies the attestation document body for nonce and pins the key
+// configuration it binds.
+func (c *Client) pin(body, nonce []byte) (*attest.Result, error) {
 	doc, err := attest.ParseDocument(body)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
@@ -97,12 +152,12 @@ func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("client: %w", err)
 	}
-	cfg, err := pickConfig(doc.KeyConfig)
+	cfg, suite, err := pickConfig(doc.KeyConfig)
 	if err != nil {
 		return res, err
 	}
 	c.mu.Lock()
-	c.cfg, c.result = cfg, res
+	c.cfg, c.suite, c.result = cfg, suite, res
 	c.mu.Unlock()
 	return res, nil
 }
@@ -136,20 +191,28 @@ func FetchAttestation(ctx context.Context, hc *http.Client, base string, nonce [
 	return body, nil
 }
 
-// pickConfig prefers the post-quantum hybrid KEM, then X25519.
-func pickConfig(b []byte) (ohttp.KeyConfig, error) {
+// pickConfig prefers the post-quantum hybrid KEM, then X25519, each with
+// the first of its suites this client can seal with (RFC 9458 section 3
+// leaves the choice to the client; ParseKeyConfigs keeps suites it does
+// not know).
+func pickConfig(b []byte) (ohttp.KeyConfig, ohttp.Suite, error) {
 	cfgs, err := ohttp.ParseKeyConfigs(b)
 	if err != nil {
-		return ohttp.KeyConfig{}, fmt.Errorf("client: key configuration: %w", err)
+		return ohttp.KeyConfig{}, ohttp.Suite{}, fmt.Errorf("client: key configuration: %w", err)
 	}
 	for _, kem := range []uint16{ohttp.KEMMLKEM768X25519, ohttp.KEMX25519} {
 		for _, c := range cfgs {
-			if c.KEM == kem && len(c.Suites) > 0 {
-				return c, nil
+			if c.KEM != kem {
+				continue
+			}
+			for _, s := range c.Suites {
+				if ohttp.SupportedSuite(s) {
+					return c, s, nil
+				}
 			}
 		}
 	}
-	return ohttp.KeyConfig{}, errors.New("client: the enclave offers no key configuration this client supports")
+	return ohttp.KeyConfig{}, ohttp.Suite{}, errors.New("client: the enclave offers no key configuration this client supports")
 }
 
 // Attestation is what the last verification proved.
@@ -169,9 +232,22 @@ func (c *Client) gatewayURL() string {
 // errStaleKey is the gateway's 422: it no longer has the key we sealed to.
 var errStaleKey = errors.New("client: the enclave no longer has the pinned key")
 
+// ErrKeyExpired is the answer of a client with a relay when the enclave
+// no longer has the pinned key, even as a previous one: it rotated its
+// keys longer than its grace period ago. Verifying it again directly
+// would show the enclave this client's address right beside the request,
+// so the client does not: make a new Client (ahead of the next request).
+var ErrKeyExpired = errors.New("client: the enclave's key has expired, and verifying it again directly would show it this client's address: make a new Client")
+
+// KeyRotatedHeader, in a sealed answer, says the enclave has rotated out
+// the key the request was sealed to (runtime/server's KeyRotatedHeader).
+const KeyRotatedHeader = "Pith-Key-Rotated"
+
 // RoundTrip seals req, sends it, and returns the opened response. Its body
-// streams when the request was sent chunked. A rotated key makes the client
-// verify the enclave again and retry once.
+// streams when the request was sent chunked. After an answer said the
+// enclave rotated its keys, the client first verifies it again through the
+// gateway. A key the enclave no longer has makes the client verify it
+// again directly and retry once, or with a relay, return ErrKeyExpired.
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
 	if req.Body != nil {
@@ -182,8 +258,18 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
+	if c.rotated.Load() {
+		// An expired key is found again below; any other failure is this
+		// request's.
+		if _, err := c.Refresh(req.Context()); err != nil && !errors.Is(err, errStaleKey) {
+			return nil, err
+		}
+	}
 	resp, err := c.roundTrip(req, body)
 	if errors.Is(err, errStaleKey) {
+		if c.opts.RelayURL != "" {
+			return nil, ErrKeyExpired
+		}
 		if _, verr := c.Verify(req.Context()); verr != nil {
 			return nil, verr
 		}
@@ -194,7 +280,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, error) {
 	c.mu.Lock()
-	cfg := c.cfg
+	cfg, suite := c.cfg, c.suite
 	c.mu.Unlock()
 	inner := bhttp.Request{
 		Method: req.Method, Scheme: "https", Authority: "pith", Path: req.URL.RequestURI(),
@@ -204,7 +290,6 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 	if err != nil {
 		return nil, fmt.Errorf("client: encoding the request: %w", err)
 	}
-	suite := cfg.Suites[0]
 	var (
 		msg   []byte
 		ctype string
@@ -264,6 +349,7 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		if err := checkNonce(req, br.Header); err != nil {
 			return nil, err
 		}
+		c.noteRotated(br.Header)
 		return httpResponse(req, br.Status, br.Header, io.NopCloser(bytes.NewReader(br.Body))), nil
 	}
 	dec := bhttp.NewResponseDecoder(ohttp.NewChunkedResponseReader(cc, resp.Body), nil)
@@ -276,7 +362,16 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		resp.Body.Close()
 		return nil, err
 	}
+	c.noteRotated(head.Header)
 	return httpResponse(req, head.Status, head.Header, &streamBody{dec: dec, outer: resp.Body}), nil
+}
+
+// noteRotated remembers an answer's word that the pinned key is a
+// previous one. It came inside the seal: a relay cannot forge it.
+func (c *Client) noteRotated(h http.Header) {
+	if h.Get(KeyRotatedHeader) != "" {
+		c.rotated.Store(true)
+	}
 }
 
 // NonceHeader carries a request's random nonce; the enclave echoes it in

@@ -3,14 +3,18 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ollama/ollama/api"
@@ -137,8 +141,12 @@ func TestClientRefuses(t *testing.T) {
 	}
 }
 
-// Through a relay, which sees only ciphertext; and after the enclave
-// rotates its keys, the client verifies again and goes on.
+// Through a relay, which sees only ciphertext. After the enclave rotates
+// its keys (keeping the old ones for the grace period) the client verifies
+// it again through the relay, never directly: the enclave sees the
+// client's address only at New. And once the old key is gone, the client
+// says so (ErrKeyExpired) rather than verify directly beside a request.
+// Without a relay it verifies again directly and goes on.
 func TestClientRelayAndRotation(t *testing.T) {
 	hs, s, err := startEnclave()
 	if err != nil {
@@ -164,24 +172,103 @@ func TestClientRelayAndRotation(t *testing.T) {
 		io.Copy(w, resp.Body)
 	}))
 	defer relay.Close()
+	// direct is the enclave as the client reaches it without the relay;
+	// it counts what it is asked.
+	var directs atomic.Int32
+	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		directs.Add(1)
+		httputil.NewSingleHostReverseProxy(mustURL(t, hs.URL)).ServeHTTP(w, r)
+	}))
+	defer direct.Close()
 	ctx := context.Background()
-	c, err := client.New(ctx, client.Options{URL: hs.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy(), Unchunked: true})
+	summarize := func(c *client.Client, text string) error {
+		_, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: text}}, 5)
+		return err
+	}
+	for _, unchunked := range []bool{true, false} {
+		directs.Store(0)
+		c, err := client.New(ctx, client.Options{URL: direct.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy(), Unchunked: unchunked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := "meet at the old mill at nine"
+		if err := summarize(c, secret); err != nil {
+			t.Fatal(err)
+		}
+		if seen.Len() == 0 || bytes.Contains(seen.Bytes(), []byte(secret)) {
+			t.Fatalf("relay saw %d bytes, plaintext among them: %v", seen.Len(), bytes.Contains(seen.Bytes(), []byte(secret)))
+		}
+		before := c.Attestation().KeyConfig
+		if err := s.RotateKeys(true); err != nil {
+			t.Fatal(err)
+		}
+		// Sealed to the previous key, which still opens; the answer says
+		// it was rotated, and the next request verifies first.
+		for i := range 2 {
+			if err := summarize(c, "again"); err != nil {
+				t.Fatalf("unchunked %v, request %d after rotation: %v", unchunked, i, err)
+			}
+		}
+		if bytes.Equal(c.Attestation().KeyConfig, before) {
+			t.Fatalf("unchunked %v: the client still pins the rotated-out key", unchunked)
+		}
+		if n := directs.Load(); n != 1 {
+			t.Fatalf("unchunked %v: after the rotation the client asked the enclave directly %d times, want once (New)", unchunked, n)
+		}
+		// Both old keys gone at once: the pinned one has expired.
+		for range 2 {
+			if err := s.RotateKeys(false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := summarize(c, "late"); !errors.Is(err, client.ErrKeyExpired) {
+			t.Fatalf("unchunked %v: with an expired key: %v, want ErrKeyExpired", unchunked, err)
+		}
+		if n := directs.Load(); n != 1 {
+			t.Fatalf("unchunked %v: the client asked the enclave directly %d times, want once (New)", unchunked, n)
+		}
+	}
+	// A client that refreshes now and then follows the rotations without
+	// a request to find them.
+	directs.Store(0)
+	c, err := client.New(ctx, client.Options{URL: direct.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := "meet at the old mill at nine"
-	if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: secret}}, 5); err != nil {
-		t.Fatal(err)
+	for range 3 {
+		before := c.Attestation().KeyConfig
+		if err := s.RotateKeys(true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(c.Attestation().KeyConfig, before) {
+			t.Fatal("Refresh kept the rotated-out key")
+		}
 	}
-	if seen.Len() == 0 || bytes.Contains(seen.Bytes(), []byte(secret)) {
-		t.Fatalf("relay saw %d bytes, plaintext among them: %v", seen.Len(), bytes.Contains(seen.Bytes(), []byte(secret)))
+	if err := summarize(c, "refreshed"); err != nil || directs.Load() != 1 {
+		t.Fatalf("after refreshes: %v, %d direct requests (want 1, New's)", err, directs.Load())
+	}
+	// Without a relay there is no address to hide: verify again and go on.
+	c, err = client.New(ctx, client.Options{URL: direct.URL, Manifest: devManifest(t), Policy: devPolicy()})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := s.RotateKeys(false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: "again"}}, 5); err != nil {
-		t.Fatalf("after rotation: %v", err)
+	if err := summarize(c, "no relay"); err != nil {
+		t.Fatalf("no relay, after rotation: %v", err)
 	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // Example: verify an enclave against a manifest, then ask for a summary,

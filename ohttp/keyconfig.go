@@ -88,6 +88,9 @@ func lookupKEM(id uint16) (kemInfo, bool) {
 // supportedSuite reports whether the symmetric suite is one this package
 // implements: the response side derives keys with HKDF-SHA256 and seals
 // with AES-GCM itself.
+// SupportedSuite reports whether this package can seal and open with s.
+func SupportedSuite(s Suite) bool { return supportedSuite(s) }
+
 func supportedSuite(s Suite) bool {
 	return s.KDF == KDFHKDFSHA256 && (s.AEAD == AEADAES128GCM || s.AEAD == AEADAES256GCM)
 }

@@ -134,11 +134,14 @@ Example:
 	register(&command{
 		Name:  "proxy",
 		Short: "a local Ollama endpoint that forwards every call sealed to a verified enclave",
-		Usage: "pith proxy --url URL --manifest FILE [--listen 127.0.0.1:11434]",
+		Usage: "pith proxy --url URL --manifest FILE [--relay URL] [--listen 127.0.0.1:11434]",
 		Help: `Verifies the enclave once (and again whenever it rotates its keys), then
 serves the Ollama API unsealed on a loopback address and forwards every
 call sealed with Oblivious HTTP, streaming included. Existing Ollama
 clients work unchanged: point them at the proxy (OLLAMA_HOST).
+
+With --relay, the enclave sees this machine's address only at start-up:
+later verifications go through the relay, sealed, every ten minutes.
 
 Example:
   pith proxy --url http://127.0.0.1:8080 --manifest manifest.json --allow-dev &
@@ -163,6 +166,9 @@ Example:
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "pith proxy: Ollama API on http://%s, sealed to %s\n", ln.Addr(), pf.url)
+			if pf.relay != "" {
+				go refreshEvery(ctx, c, proxyRefresh)
+			}
 			hs := &http.Server{Handler: proxyHandler(c), ReadHeaderTimeout: 10 * time.Second,
 				ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
 			go func() {
@@ -177,6 +183,29 @@ Example:
 			return nil
 		},
 	})
+}
+
+// proxyRefresh is how often a proxy with a relay verifies the enclave
+// again through it: well inside the enclave's key grace period (an hour
+// by default), so that an idle proxy's key never expires, which it would
+// answer with client.ErrKeyExpired rather than verify the enclave directly
+// beside a request.
+const proxyRefresh = 10 * time.Minute
+
+// refreshEvery calls c.Refresh every period until ctx ends.
+func refreshEvery(ctx context.Context, c *client.Client, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
+				slog.Warn("verifying the enclave again through the relay failed", "err", err)
+			}
+		}
+	}
 }
 
 // proxyHandler forwards each request sealed and copies the answer back as

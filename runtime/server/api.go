@@ -77,6 +77,9 @@ func (s *Server) apiHandler() http.Handler {
 		io.WriteString(w, "pith is running")
 	})
 	mux.HandleFunc("POST /v1/summarize", s.handleSummarize)
+	// Inside the seal too, so that a client can verify the enclave again
+	// through its relay (KeyRotatedHeader).
+	mux.HandleFunc("GET /v1/attestation", s.handleAttestation)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errors.New("no such endpoint"))
 	})

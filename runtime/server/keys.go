@@ -144,6 +144,19 @@ func (k *keyring) config() []byte {
 	return k.cfg
 }
 
+// isCurrent reports whether key id is one of the current pair, not a
+// previous one kept for its grace period.
+func (k *keyring) isCurrent(id uint8) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, key := range k.current {
+		if key.Config().KeyID == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (k *keyring) gateway() *ohttp.Gateway {
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -153,6 +153,7 @@ func (s *Server) sealed(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	in, err := innerRequest(r, plain)
 	var rw bufferedResponse
+	s.noteRotated(&rw, body)
 	if err != nil {
 		writeError(&rw, http.StatusBadRequest, errors.New("the sealed message is not a valid binary HTTP request"))
 	} else {
@@ -246,6 +247,7 @@ func (s *Server) sealedChunked(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	sw := &streamResponse{enc: bhttp.NewResponseEncoder(cw)}
+	s.noteRotated(sw, body)
 	in, err := innerRequest(r, plain)
 	if err != nil {
 		writeError(sw, http.StatusBadRequest, errors.New("the sealed message is not a valid binary HTTP request"))
@@ -255,6 +257,24 @@ func (s *Server) sealedChunked(w http.ResponseWriter, r *http.Request, body []by
 	}
 	if sw.finish() == nil {
 		cw.Close()
+	}
+}
+
+// KeyRotatedHeader, in a sealed answer, says that the request was sealed
+// to a key the enclave has rotated out and keeps only for its grace
+// period. A client then verifies the enclave again through the gateway
+// (GET /v1/attestation, sealed to the old key and sent the way its
+// requests go, through a relay if it has one) before the key is gone: a
+// fetch of its own would show the enclave the client's address, right
+// beside a request.
+const KeyRotatedHeader = "Pith-Key-Rotated"
+
+// noteRotated marks the inner answer to msg, an OHTTP request that
+// opened (its first byte is the key id, chunked or not), when its key is
+// a previous one.
+func (s *Server) noteRotated(w http.ResponseWriter, msg []byte) {
+	if len(msg) > 0 && !s.keys.isCurrent(msg[0]) {
+		w.Header().Set(KeyRotatedHeader, "1")
 	}
 }
 
