@@ -16,6 +16,10 @@ func FuzzVerifyEvidenceExtras(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(uint8(0), snp.certs)
+	// Offset+length wrapping in 32 bits, and a 4 GiB length: go-sev-guest's
+	// parser panics on the first and allocates for the second.
+	f.Add(uint8(0), certTable(0, [2]uint32{0xFFFFFFF0, 0x20}))
+	f.Add(uint8(0), certTable(0, [2]uint32{48, 0xFFFFFFFF}))
 	f.Add(uint8(1), col.TCBInfo)
 	f.Add(uint8(2), col.QEIdentity)
 	f.Add(uint8(3), col.PCKCRL)

@@ -3,7 +3,10 @@ package hwverify
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -141,9 +144,9 @@ func onOff(what string, on bool, why string) string {
 func snpChain(ev *attest.Evidence, rep *spb.Report, pol attest.Policy, c *attest.Recorder) (*spb.Attestation, *x509.Certificate, string) {
 	att := &spb.Attestation{Report: rep, CertificateChain: &spb.CertificateChain{Extras: map[string][]byte{}}}
 	if len(ev.Certificates) > 0 {
-		var t abi.CertTable
-		if err := t.Unmarshal(ev.Certificates); err != nil {
-			c.Add("certificates", false, "", fmt.Sprintf("SEV-SNP certificate table: %v", err))
+		t, err := parseCertTable(ev.Certificates)
+		if err != nil {
+			c.Add("certificates", false, "", err.Error())
 			return att, nil, ""
 		}
 		att.CertificateChain = t.Proto()
@@ -201,6 +204,76 @@ func snpChain(ev *attest.Evidence, rep *spb.Report, pol attest.Policy, c *attest
 	}
 	c.Add("certificates", true, fmt.Sprintf("%v certificate chains to AMD's %s ASK and ARK compiled into go-sev-guest (the document's own ASK/ARK are ignored)", info.SigningKey, productLine), "")
 	return att, cert, productLine
+}
+
+// errCertTable marks a certificate table that cannot be read.
+var errCertTable = errors.New("SEV-SNP certificate table")
+
+// maxCertTableEntries bounds the table walk. AMD defines entries for the
+// ARK, ASK, VCEK, VLEK and a CRL; a real table has a handful.
+const maxCertTableEntries = 64
+
+// checkCertTable walks the GUID table at the head of an extended report's
+// certificate blob (24-byte entries: GUID, offset and length as uint32 LE,
+// ended by an all-zero entry) and refuses any entry whose bytes are not
+// inside the blob, after the table. go-sev-guest v0.15.0's
+// CertTable.Unmarshal adds offset and length in 32 bits: a hostile host's
+// offset 0xFFFFFFF0 with length 0x20 wraps past its check and panics the
+// verifier, and length 0xFFFFFFFF at a small offset makes it allocate 4 GiB.
+// Here the sums are 64-bit, so with this walk passed every range the
+// library slices is in the blob.
+func checkCertTable(b []byte) error {
+	type entry struct {
+		guid        []byte
+		off, length uint64
+	}
+	var entries []entry
+	end := 0 // the end of the table, terminator included
+	for {
+		if len(entries) > maxCertTableEntries {
+			return fmt.Errorf("%w: more than %d entries", errCertTable, maxCertTableEntries)
+		}
+		if len(b)-end < abi.CertTableEntrySize {
+			return fmt.Errorf("%w: entry %d at byte %d: %d bytes left, want %d (the table ends with an all-zero entry)", errCertTable, len(entries), end, len(b)-end, abi.CertTableEntrySize)
+		}
+		e := b[end : end+abi.CertTableEntrySize]
+		end += abi.CertTableEntrySize
+		if !slices.ContainsFunc(e, func(x byte) bool { return x != 0 }) {
+			break
+		}
+		entries = append(entries, entry{
+			guid:   e[:abi.GUIDSize],
+			off:    uint64(binary.LittleEndian.Uint32(e[abi.GUIDSize:])),
+			length: uint64(binary.LittleEndian.Uint32(e[abi.GUIDSize+4:])),
+		})
+	}
+	for i, e := range entries {
+		if e.off < uint64(end) || e.off+e.length > uint64(len(b)) {
+			return fmt.Errorf("%w: entry %d (GUID %x) claims bytes %d to %d, outside the certificates after the %d-byte table in a %d-byte blob",
+				errCertTable, i, e.guid, e.off, e.off+e.length, end, len(b))
+		}
+	}
+	return nil
+}
+
+// parseCertTable is abi.CertTable.Unmarshal for a table from the host:
+// checkCertTable first, then the library's parser, with a recover as a
+// second line (as quoteToProto for TDX quotes): a parser of host bytes must
+// return an error, never take the client down.
+func parseCertTable(b []byte) (t *abi.CertTable, err error) {
+	if err := checkCertTable(b); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("%w: go-sev-guest parser: %v", errCertTable, r)
+		}
+	}()
+	t = new(abi.CertTable)
+	if err := t.Unmarshal(b); err != nil {
+		return nil, fmt.Errorf("%w: %v", errCertTable, err)
+	}
+	return t, nil
 }
 
 // matchSNP finds the manifest entry with the reported measurement among the
