@@ -97,11 +97,19 @@ func failedCheck(t *testing.T, res *attest.Result, err error) string {
 	return ce.Check.Name
 }
 
-func checkState(res *attest.Result, name string) (attest.Check, bool) {
+// checkState returns the check called name, and fails the test when the
+// verifier did not record one: a check deleted from the verifier must not
+// read as a check that passed or failed.
+func checkState(t *testing.T, res *attest.Result, name string) attest.Check {
+	t.Helper()
+	if res == nil {
+		t.Fatalf("no Result to find the %s check in", name)
+	}
 	for _, c := range res.Checks {
 		if c.Name == name {
-			return c, true
+			return c
 		}
 	}
-	return attest.Check{}, false
+	t.Fatalf("no %s check among %+v", name, res.Checks)
+	return attest.Check{}
 }

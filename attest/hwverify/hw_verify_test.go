@@ -200,19 +200,19 @@ func TestSNPSelfMadeChain(t *testing.T) {
 	if got := failedCheck(t, res, err); got != "certificates" {
 		t.Fatalf("self-made chain: failed check %q (%v), want certificates", got, err)
 	}
-	if c, _ := checkState(res, "debug"); c.OK {
+	if c := checkState(t, res, "debug"); c.OK {
 		t.Fatalf("debug check passed on a debug guest: %+v", c)
 	}
-	if c, _ := checkState(res, "migration_agent"); c.OK {
+	if c := checkState(t, res, "migration_agent"); c.OK {
 		t.Fatalf("migration_agent check passed on a guest with a migration agent: %+v", c)
 	}
-	if c, _ := checkState(res, "vmpl"); c.OK {
+	if c := checkState(t, res, "vmpl"); c.OK {
 		t.Fatalf("vmpl check passed on a VMPL 2 report: %+v", c)
 	}
 	pol.AllowDebug, pol.AllowMigrationAgent, pol.MaxSNPVMPL = true, true, 2
 	res, _ = attest.VerifyEvidence(&attest.Evidence{Platform: attest.SEVSNP, Report: report, Certificates: certs}, nil, pol, s.manifest())
 	for _, name := range []string{"debug", "migration_agent", "vmpl"} {
-		if c, _ := checkState(res, name); !c.OK {
+		if c := checkState(t, res, name); !c.OK {
 			t.Fatalf("%s check failed although the policy allows it: %+v", name, c)
 		}
 	}
@@ -227,7 +227,7 @@ func TestTDXSampleVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%+v", err, res.Checks)
 	}
-	if c, _ := checkState(res, "collateral"); !c.Skipped || !strings.Contains(res.Proven, "NOT CHECKED") {
+	if c := checkState(t, res, "collateral"); !c.Skipped || !strings.Contains(res.Proven, "NOT CHECKED") {
 		t.Fatalf("without collateral: check %+v, Proven:\n%s", c, res.Proven)
 	}
 	pol.SkipBinding = false
@@ -277,7 +277,7 @@ func TestTDXCollateralOldTCB(t *testing.T) {
 	if got := failedCheck(t, res, err); got != "collateral" || !strings.Contains(err.Error(), "TCB") {
 		t.Fatalf("failed check %q (%v), want collateral naming the TCB", got, err)
 	}
-	if c, _ := checkState(res, "signature"); !c.OK {
+	if c := checkState(t, res, "signature"); !c.OK {
 		t.Fatalf("signature check %+v", c)
 	}
 	pol.Now = time.Date(2053, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -360,7 +360,7 @@ func TestTDXRefuses(t *testing.T) {
 			// The attribute checks fail too, beside the signature.
 			for name, attr := range map[string]string{"debug attribute": "debug", "migratable attribute": "migration_agent"} {
 				if tc.name == name {
-					if c, _ := checkState(res, attr); c.OK {
+					if c := checkState(t, res, attr); c.OK {
 						t.Fatalf("%s check passed: %+v", attr, c)
 					}
 				}

@@ -59,7 +59,7 @@ func TestTDXCollateralRefused(t *testing.T) {
 			if got := failedCheck(t, res, err); got != "collateral" || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("failed check %q (%v), want collateral mentioning %q", got, err, tc.want)
 			}
-			if c, _ := checkState(res, "signature"); !c.OK {
+			if c := checkState(t, res, "signature"); !c.OK {
 				t.Fatalf("signature check %+v: only the collateral should fail", c)
 			}
 		})
