@@ -52,7 +52,10 @@ type Policy struct {
 
 	// MinTDXTeeTCBSVN is the minimum TEE_TCB_SVN of a TDX quote, byte by byte.
 	MinTDXTeeTCBSVN [16]byte
-	// MinTDXQESVN and MinTDXPCESVN bound the quoting enclave's versions.
+	// MinTDXQESVN bounds the quoting enclave's ISVSVN, read from its report
+	// (signed by the PCK key), and MinTDXPCESVN the PCE SVN the PCK
+	// certificate was issued for; never the quote header's QE_SVN and
+	// PCE_SVN, which are reserved (zero) in version 4 quotes.
 	MinTDXQESVN, MinTDXPCESVN uint16
 
 	// Fetch, when set, downloads the VCEK (SEV-SNP) or the collateral

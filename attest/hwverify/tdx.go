@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/google/go-tdx-guest/pcs"
+	pb "github.com/google/go-tdx-guest/proto/tdx"
 	"github.com/google/go-tdx-guest/verify"
 	"github.com/pith-project/pith/attest"
 )
@@ -42,14 +43,16 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	body := q.GetTdQuoteBody()
 	obs := &attest.Observed{Measurement: body.GetMrTd(), ReportData: body.GetReportData()}
 
-	roots := tdxChain(q.GetSignedData().GetCertificationData().GetQeReportCertificationData().GetPckCertificateChainData().GetPckCertChain(), c)
+	roots, leaf := tdxChain(q.GetSignedData().GetCertificationData().GetQeReportCertificationData().GetPckCertificateChainData().GetPckCertChain(), c)
 	chainOK := roots != nil
+	signed := false
 	if !chainOK {
 		c.Skip("signature", "no PCK certificate chain to check it with")
 	} else {
 		err := verify.TdxQuote(q, &verify.Options{Now: pol.Now, TrustedRoots: roots})
-		if c.Add("signature", err == nil, "PCK chain to Intel's SGX Root CA; QE report and quote signatures verify",
-			fmt.Sprintf("go-tdx-guest: %v", err)) {
+		signed = c.Add("signature", err == nil, "PCK chain to Intel's SGX Root CA; QE report and quote signatures verify",
+			fmt.Sprintf("go-tdx-guest: %v", err))
+		if signed {
 			obs.Facts = append(obs.Facts, "The quote was signed by a genuine Intel TDX platform's quoting enclave (PCK certificate chained to Intel's SGX Root CA).")
 		}
 	}
@@ -87,15 +90,8 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	migratable := len(attrs) > 3 && attrs[3]&(1<<5) != 0
 	c.Add("migration_agent", !migratable || pol.AllowMigrationAgent, onOff("TD_ATTRIBUTES.MIGRATABLE", migratable, ""),
 		"TD_ATTRIBUTES.MIGRATABLE is set: a migration TD may take the TD's keys")
-	svn := body.GetTeeTcbSvn()
-	tcbOK := len(svn) == 16
-	for i := 0; tcbOK && i < 16; i++ {
-		tcbOK = svn[i] >= pol.MinTDXTeeTCBSVN[i]
-	}
-	qe, pce := le16(q.GetHeader().GetQeSvn()), le16(q.GetHeader().GetPceSvn())
-	c.Add("tcb", tcbOK && qe >= pol.MinTDXQESVN && pce >= pol.MinTDXPCESVN,
-		fmt.Sprintf("TEE_TCB_SVN %x, QE SVN %d, PCE SVN %d", svn, qe, pce),
-		fmt.Sprintf("TEE_TCB_SVN %x, QE SVN %d, PCE SVN %d: below the minimum %x, %d, %d", svn, qe, pce, pol.MinTDXTeeTCBSVN, pol.MinTDXQESVN, pol.MinTDXPCESVN))
+	tcbOK, tcbGot, tcbFail := tdxTCB(q, leaf, signed, pol)
+	c.Add("tcb", tcbOK, tcbGot, tcbFail)
 
 	rtmrs := body.GetRtmrs()
 	switch {
@@ -151,11 +147,38 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	return obs
 }
 
-func le16(b []byte) uint16 {
-	if len(b) < 2 {
-		return 0
+// tdxTCB compares the quote's TCB with the policy's minimums and returns
+// the outcome, what was compared, and why it failed. The QE and PCE SVNs
+// are not the quote header's QE_SVN and PCE_SVN, which are reserved (zero
+// in version 4 quotes from Intel's QE, so any minimum refused every genuine
+// quote) and covered by no signature but the attestation key's. The QE's is
+// the ISVSVN of its own report, which the PCK key signs; the PCE's is the
+// PCESVN the PCK certificate was issued for. Both are believed only when
+// the signature check verified the chain and those signatures (signed).
+func tdxTCB(q *pb.QuoteV4, leaf *x509.Certificate, signed bool, pol attest.Policy) (ok bool, got, fail string) {
+	svn := q.GetTdQuoteBody().GetTeeTcbSvn()
+	ok = len(svn) == 16
+	for i := 0; ok && i < 16; i++ {
+		ok = svn[i] >= pol.MinTDXTeeTCBSVN[i]
 	}
-	return binary.LittleEndian.Uint16(b)
+	got = fmt.Sprintf("TEE_TCB_SVN %x", svn)
+	if !signed {
+		// Nothing vouches for the QE report or the PCK certificate, so
+		// a minimum on them cannot be met.
+		if pol.MinTDXQESVN != 0 || pol.MinTDXPCESVN != 0 {
+			return false, "", got + "; the QE and PCE SVNs are not read from a quote whose signatures did not verify, and the policy sets minimums for them"
+		}
+		return ok, got + " (QE and PCE SVNs not read: the quote's signatures did not verify)", fmt.Sprintf("%s: below the minimum %x", got, pol.MinTDXTeeTCBSVN)
+	}
+	ext, err := pcs.PckCertificateExtensions(leaf)
+	if err != nil {
+		return false, "", fmt.Sprintf("%s; PCK certificate's SGX extensions: %v", got, err)
+	}
+	qe := q.GetSignedData().GetCertificationData().GetQeReportCertificationData().GetQeReport().GetIsvSvn()
+	pce := ext.TCB.PCESvn
+	got += fmt.Sprintf(", QE report ISVSVN %d, PCK certificate PCESVN %d", qe, pce)
+	ok = ok && qe >= uint32(pol.MinTDXQESVN) && pce >= pol.MinTDXPCESVN
+	return ok, got, fmt.Sprintf("%s: below the minimum TEE_TCB_SVN %x, QE ISVSVN %d, PCESVN %d", got, pol.MinTDXTeeTCBSVN, pol.MinTDXQESVN, pol.MinTDXPCESVN)
 }
 
 // intelSGXRootSHA256 pins Intel's SGX Root CA, the root of every TDX PCK
@@ -167,8 +190,8 @@ const intelSGXRootSHA256 = "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cb
 
 // tdxChain checks that the quote carries a PCK chain (leaf, intermediate,
 // root, each signed by the next) whose root is Intel's, and returns a pool
-// holding that root.
-func tdxChain(pemChain []byte, c *attest.Recorder) *x509.CertPool {
+// holding that root and the leaf (the PCK certificate).
+func tdxChain(pemChain []byte, c *attest.Recorder) (*x509.CertPool, *x509.Certificate) {
 	var certs []*x509.Certificate
 	rest := bytes.TrimRight(pemChain, "\x00")
 	for len(bytes.TrimSpace(rest)) > 0 && len(certs) < 4 {
@@ -176,32 +199,32 @@ func tdxChain(pemChain []byte, c *attest.Recorder) *x509.CertPool {
 		blk, rest = pem.Decode(rest)
 		if blk == nil || blk.Type != "CERTIFICATE" {
 			c.Add("certificates", false, "", "PCK certificate chain is not a sequence of PEM certificates")
-			return nil
+			return nil, nil
 		}
 		cert, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
 			c.Add("certificates", false, "", fmt.Sprintf("PCK chain certificate %d: %v", len(certs), err))
-			return nil
+			return nil, nil
 		}
 		certs = append(certs, cert)
 	}
 	if len(certs) != 3 {
 		c.Add("certificates", false, "", fmt.Sprintf("PCK chain has %d certificates, want 3", len(certs)))
-		return nil
+		return nil, nil
 	}
 	for i := 0; i < 3; i++ {
 		parent := certs[min(i+1, 2)]
 		if err := certs[i].CheckSignatureFrom(parent); err != nil {
 			c.Add("certificates", false, "", fmt.Sprintf("PCK chain: %q not signed by %q: %v", certs[i].Subject.CommonName, parent.Subject.CommonName, err))
-			return nil
+			return nil, nil
 		}
 	}
 	if sum := sha256.Sum256(certs[2].Raw); hex.EncodeToString(sum[:]) != intelSGXRootSHA256 {
 		c.Add("certificates", false, "", fmt.Sprintf("PCK chain root %q (SHA-256 %x) is not Intel's SGX Root CA", certs[2].Subject.CommonName, sum))
-		return nil
+		return nil, nil
 	}
 	c.Add("certificates", true, fmt.Sprintf("PCK chain %q <- %q <- %q (Intel's SGX Root CA)", certs[0].Subject.CommonName, certs[1].Subject.CommonName, certs[2].Subject.CommonName), "")
 	pool := x509.NewCertPool()
 	pool.AddCert(certs[2])
-	return pool
+	return pool, certs[0]
 }
