@@ -146,7 +146,11 @@ func Verify(doc *Document, nonce []byte, policy Policy, manifest *Manifest) (*Re
 	}
 	ev := &Evidence{Platform: doc.Platform, Report: doc.Report, Certificates: doc.Certificates, Collateral: doc.Collateral}
 	res, err := VerifyEvidence(ev, want, policy, manifest)
-	if res != nil && want != nil && res.check("report_data").OK {
+	// REPORT_DATA proves the enclave made the key configuration only when
+	// the report itself is proven: genuine platform, chain, signature,
+	// policy and measurement. A matching REPORT_DATA in a report that
+	// failed any of them is the host's word.
+	if err == nil && want != nil && res.check("report_data").OK {
 		res.KeyConfig = append([]byte(nil), doc.KeyConfig...)
 	}
 	return res, err
