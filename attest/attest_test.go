@@ -122,6 +122,38 @@ func TestDevRoundTrip(t *testing.T) {
 	}
 }
 
+// TestReportDataEveryByte: the report_data check compares all 64 bytes of
+// REPORT_DATA; an expected value that differs in any one byte, the last
+// included, fails it.
+func TestReportDataEveryByte(t *testing.T) {
+	ctx := context.Background()
+	p, err := Open(ctx, "dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := ReportData(bytes.Repeat([]byte{5}, 32), []byte("kc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := p.Evidence(ctx, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := DefaultPolicy()
+	pol.AllowDev = true
+	if _, err := VerifyEvidence(ev, rd[:], pol, devManifest(t)); err != nil {
+		t.Fatalf("the evidence's own REPORT_DATA: %v", err)
+	}
+	for _, i := range []int{0, 31, 32, 63} {
+		want := bytes.Clone(rd[:])
+		want[i] ^= 1
+		res, err := VerifyEvidence(ev, want, pol, devManifest(t))
+		if bad, _ := res.Failed(); err == nil || bad.Name != "report_data" {
+			t.Errorf("REPORT_DATA differing in byte %d: failed check %q (%v), want report_data", i, bad.Name, err)
+		}
+	}
+}
+
 // TestNoHardwareVerifierLinked: this package's tests do not import
 // attest/hwverify, so SEV-SNP and TDX evidence must be refused at the
 // platform check, naming the import, never passed.

@@ -119,6 +119,9 @@ func TestSNPRefuses(t *testing.T) {
 		{"wrong nonce", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, want *[]byte) {
 			*want = flipBit(rep.GetReportData(), 0)
 		}, "report_data"},
+		{"wrong nonce in the last byte only", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, want *[]byte) {
+			*want = flipBit(rep.GetReportData(), 63) // a 32-byte comparison would pass it
+		}, "report_data"},
 		{"no nonce", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, want *[]byte) {
 			*want = nil
 		}, "report_data"},
@@ -339,6 +342,9 @@ func TestTDXRefuses(t *testing.T) {
 		{"old TCB", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) { p.MinTDXTeeTCBSVN[0] = 0xff }, "tcb"},
 		{"old QE", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) { p.MinTDXQESVN = 0xffff }, "tcb"},
 		{"wrong nonce", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, w *[]byte) { *w = otherReportData() }, "report_data"},
+		{"wrong nonce in the last byte only", func(_ *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, w *[]byte) {
+			*w = flipBit(*w, 63) // a 32-byte comparison would pass it
+		}, "report_data"},
 		{"certificates expired", func(_ *attest.Evidence, p *attest.Policy, _ *attest.Manifest, _ *[]byte) {
 			p.Now = time.Date(2053, 1, 1, 0, 0, 0, 0, time.UTC)
 		}, "signature"},
