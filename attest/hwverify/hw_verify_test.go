@@ -169,6 +169,45 @@ func TestSNPRefuses(t *testing.T) {
 	})
 }
 
+// TestSNPFirmwareCheck reaches the firmware check, go-sev-guest's
+// comparison of the report with its VCEK: a report cannot be re-signed by
+// AMD's key, but the check runs beside the signature check, on a changed
+// REPORTED_TCB or CHIP_ID, with the sample's genuine VCEK.
+func TestSNPFirmwareCheck(t *testing.T) {
+	s := loadSNPSample(t)
+	const (
+		offReportedTCB = 0x180
+		offChipID      = 0x1A0
+	)
+	for _, tc := range []struct {
+		name string
+		at   int    // the report byte to change, -1 for none
+		want string // in the firmware check's detail; "" for a pass
+	}{
+		{"genuine sample", -1, ""},
+		{"REPORTED_TCB bit", offReportedTCB, "REPORTED_TCB"},
+		{"last CHIP_ID byte", offChipID + 63, "CHIP_ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, pol := s.evidence(), snpSamplePolicy()
+			pol.SkipBinding = true
+			want := ""
+			if tc.at >= 0 {
+				ev.Report[tc.at] ^= 1
+				want = "signature"
+			}
+			res, err := attest.VerifyEvidence(ev, nil, pol, s.manifest())
+			if got := failedCheck(t, res, err); got != want {
+				t.Fatalf("failed check %q (%v), want %q", got, err, want)
+			}
+			c := checkState(t, res, "firmware")
+			if c.OK != (tc.want == "") || !strings.Contains(c.Detail, tc.want) {
+				t.Fatalf("firmware check %+v, want it to fail naming %q", c, tc.want)
+			}
+		})
+	}
+}
+
 // TestSNPSelfMadeChain re-signs the sample, with debugging switched on, by
 // a chain made here (go-sev-guest's test-only ARK/ASK/VCEK): the document's
 // own chain must not be trusted, and the debug check must fail as well.
