@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -269,6 +270,7 @@ func normReq(r *Request) *Request {
 func FuzzParseResponse(f *testing.F) {
 	f.Add(unhex(f, rfcInterimResponse))
 	f.Add(unhex(f, rfcKnownResponse))
+	f.Add([]byte{1, 0x40, 200, 0x83, 0xff, 0xff, 0xf0}) // a section claiming nearly 64 MiB
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := Parser{MaxFields: 64, MaxFieldSize: 4096}
 		r, err := p.ParseResponse(b)
@@ -330,6 +332,97 @@ func TestAllocationBounded(t *testing.T) {
 		if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(8*len(tc.in)+64<<10); got > limit {
 			t.Errorf("%s: %d bytes allocated for a %d-byte message (limit %d)", tc.name, got, len(tc.in), limit)
 		}
+	}
+}
+
+// allocated returns the bytes f allocates on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// The stream decoder keeps the package's promise too: a length prefix that
+// claims more than the stream holds costs about what the stream holds. A
+// known-length section longer than its field lines could be is refused
+// outright; one within that bound is read as its bytes arrive.
+func TestDecoderAllocationBounded(t *testing.T) {
+	head := []byte{1, 0x40, 200} // known-length response, status 200
+	claim := func(n uint64) []byte { return appendVarint(slices.Clip(head), n) }
+	most := new(Parser).maxSection(0)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"section near MaxTotal", claim(DefaultMaxTotal - 16), ErrTooLarge},
+		{"section one past the bound", claim(most + 1), ErrTooLarge},
+		{"section at the bound, then nothing", claim(most), ErrInvalid},
+		{"section at the bound, one field line", append(claim(most), 1, 'a', 0), ErrInvalid},
+		{"field value near MaxFieldSize, then nothing", []byte{3, 0x40, 200, 1, 'a', 0x80, 0, 0xff, 0xf0}, ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			got := allocated(func() {
+				_, err = io.ReadAll(NewResponseDecoder(bytes.NewReader(tc.in), nil))
+			})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if limit := uint64(8*len(tc.in) + 64<<10); got > limit {
+				t.Errorf("%d bytes allocated for a %d-byte stream (limit %d)", got, len(tc.in), limit)
+			}
+			if _, perr := ParseResponse(tc.in); !errors.Is(perr, tc.want) {
+				t.Errorf("ParseResponse: got %v, want %v", perr, tc.want)
+			}
+		})
+	}
+}
+
+// The section bound is not tighter than the limits: a section as long as
+// its field lines can be (the most lines, each the largest, behind 8-byte
+// length prefixes) decodes both ways.
+func TestSectionBoundTight(t *testing.T) {
+	p := Parser{MaxFields: 2, MaxFieldSize: 10}
+	varint8 := func(b []byte, v byte) []byte { return append(b, 0xc0, 0, 0, 0, 0, 0, 0, v) }
+	var sec []byte
+	for _, name := range []string{"a", "b"} {
+		sec = append(varint8(sec, 1), name...)
+		sec = append(varint8(sec, 9), "123456789"...)
+	}
+	wire := append(appendVarint([]byte{1, 0x40, 200}, uint64(len(sec))), sec...)
+	if r, err := p.ParseResponse(wire); err != nil || r.Header.Get("B") != "123456789" {
+		t.Fatalf("ParseResponse: %+v %v", r, err)
+	}
+	if _, err := io.ReadAll(NewResponseDecoder(bytes.NewReader(wire), &p)); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	if uint64(len(sec)) != p.maxSection(0) {
+		t.Fatalf("section of %d bytes is not at the bound %d", len(sec), p.maxSection(0))
+	}
+}
+
+// A header section longer than the first piece readN allocates, arriving a
+// byte at a time, decodes as it does from memory.
+func TestDecoderLargeSection(t *testing.T) {
+	h := http.Header{}
+	for i := range 5 {
+		h.Set(fmt.Sprintf("x-%d", i), strings.Repeat(string(rune('a'+i)), 10000))
+	}
+	wire, err := (&Response{Status: 200, Header: h, Body: []byte("body")}).MarshalKnownLength()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ParseResponse(wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewResponseDecoder(iotest.OneByteReader(bytes.NewReader(wire)), nil)
+	body, err := io.ReadAll(d)
+	if err != nil || string(body) != "body" || !reflect.DeepEqual(d.Response().Header, want.Header) {
+		t.Fatalf("body %q, err %v; header equal: %v", body, err, reflect.DeepEqual(d.Response().Header, want.Header))
 	}
 }
 

@@ -2,6 +2,7 @@ package bhttp
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 )
 
@@ -34,6 +35,28 @@ type Parser struct {
 func (p *Parser) maxFields() int    { return orDefault(p.MaxFields, DefaultMaxFields) }
 func (p *Parser) maxFieldSize() int { return orDefault(p.MaxFieldSize, DefaultMaxFieldSize) }
 func (p *Parser) maxTotal() int     { return orDefault(p.MaxTotal, DefaultMaxTotal) }
+
+// maxSection is the longest a known-length field section can be once
+// linesUsed field lines of the message have been read: the lines still
+// allowed, each at most MaxFieldSize bytes of name and value behind two
+// length prefixes of up to 8 bytes (non-minimal varints are valid). A
+// longer claim cannot be valid, so it is refused before anything is read
+// or allocated for it.
+func (p *Parser) maxSection(linesUsed int) uint64 {
+	lines := uint64(max(p.maxFields()-linesUsed, 0))
+	line := uint64(p.maxFieldSize()) + 16
+	if lines > math.MaxUint64/line {
+		return math.MaxUint64
+	}
+	return lines * line
+}
+
+func (p *Parser) checkSection(n uint64, linesUsed int, what string) error {
+	if limit := p.maxSection(linesUsed); n > limit {
+		return fmt.Errorf("bhttp: %s section of %d bytes is longer than the field lines still allowed can be (%d bytes): %w", what, n, limit, ErrTooLarge)
+	}
+	return nil
+}
 
 func orDefault(v, d int) int {
 	if v <= 0 {
@@ -300,7 +323,14 @@ func (c *cursor) fields(indet bool, what string) (http.Header, error) {
 	}
 	sec := c
 	if !indet {
-		s, err := c.lengthPrefixed(what + " section")
+		n, err := c.varint(what + " section length")
+		if err != nil {
+			return nil, err
+		}
+		if err := c.p.checkSection(n, c.n, what); err != nil {
+			return nil, err
+		}
+		s, err := c.take(n, what+" section")
 		if err != nil {
 			return nil, err
 		}

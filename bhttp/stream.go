@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 )
 
 // ResponseEncoder writes an indeterminate-length response to a stream: the
@@ -232,16 +233,32 @@ func (d *ResponseDecoder) readN(n uint64, what string) ([]byte, error) {
 	if n > uint64(d.p.maxTotal()-d.used) {
 		return nil, fmt.Errorf("bhttp: %s of %d bytes exceeds the limit: %w", what, n, ErrTooLarge)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(d.r, b); err != nil {
+	// Start with at most readPiece and double as bytes arrive, so memory
+	// follows what was received rather than what was claimed.
+	b := make([]byte, min(n, readPiece))
+	for off := 0; ; {
+		m, err := io.ReadFull(d.r, b[off:])
+		off += m
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil, errorf("stream ends inside %s (truncated)", what)
 		}
-		return nil, fmt.Errorf("bhttp: read %s: %w", what, err)
+		if err != nil {
+			return nil, fmt.Errorf("bhttp: read %s: %w", what, err)
+		}
+		if uint64(off) == n {
+			break
+		}
+		more := int(min(n-uint64(off), uint64(off)))
+		b = slices.Grow(b, more)[:off+more]
 	}
 	d.used += int(n)
 	return b, nil
 }
+
+// readPiece is the most readN allocates ahead of the bytes it has received:
+// a length prefix is only a claim, and a stream that ends early must not
+// cost what it claimed.
+const readPiece = 16 << 10
 
 // section reads one field section; ended reports that the stream ended
 // where the section would start (truncation).
@@ -250,6 +267,9 @@ func (d *ResponseDecoder) section(what string) (h http.Header, ended bool, err e
 		n, eof, err := d.varint(what+" section length", true)
 		if err != nil || eof {
 			return nil, eof, err
+		}
+		if err := d.p.checkSection(n, d.sink.n, what); err != nil {
+			return nil, false, err
 		}
 		b, err := d.readN(n, what+" section")
 		if err != nil {
