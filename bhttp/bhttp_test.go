@@ -271,6 +271,8 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add(unhex(f, rfcInterimResponse))
 	f.Add(unhex(f, rfcKnownResponse))
 	f.Add([]byte{1, 0x40, 200, 0x83, 0xff, 0xff, 0xf0}) // a section claiming nearly 64 MiB
+	f.Add(withInformational(framingKnownResponse, MaxInformational))
+	f.Add(withInformational(framingIndeterminateResponse, MaxInformational+1))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := Parser{MaxFields: 64, MaxFieldSize: 4096}
 		r, err := p.ParseResponse(b)
@@ -331,6 +333,60 @@ func TestAllocationBounded(t *testing.T) {
 		}
 		if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(8*len(tc.in)+64<<10); got > limit {
 			t.Errorf("%s: %d bytes allocated for a %d-byte message (limit %d)", tc.name, got, len(tc.in), limit)
+		}
+	}
+}
+
+// withInformational is a response, in the framing given, preceded by n
+// informational responses with empty field sections: three bytes each.
+func withInformational(framing byte, n int) []byte {
+	b := []byte{framing}
+	for range n {
+		b = append(b, 0x40, 100, 0)
+	}
+	return append(b, 0x40, 200)
+}
+
+// Informational responses are limited in number, by ParseResponse and the
+// stream decoder alike, in both framings; at the limit both decode them all.
+func TestInformationalLimit(t *testing.T) {
+	for _, framing := range []byte{framingKnownResponse, framingIndeterminateResponse} {
+		for _, tc := range []struct {
+			n    int
+			want error
+		}{{0, nil}, {MaxInformational, nil}, {MaxInformational + 1, ErrTooLarge}} {
+			in := withInformational(framing, tc.n)
+			r, err := ParseResponse(in)
+			if !errors.Is(err, tc.want) || (err == nil && (len(r.Informational) != tc.n || r.Status != 200)) {
+				t.Errorf("framing %d, %d informational: ParseResponse %v; want %v", framing, tc.n, err, tc.want)
+			}
+			d := NewResponseDecoder(bytes.NewReader(in), nil)
+			_, err = io.ReadAll(d)
+			if !errors.Is(err, tc.want) || (err == nil && (len(d.Response().Informational) != tc.n || d.Response().Status != 200)) {
+				t.Errorf("framing %d, %d informational: stream %v; want %v", framing, tc.n, err, tc.want)
+			}
+		}
+	}
+}
+
+// A megabyte of empty informational responses is refused without costing
+// a multiple of its size.
+func TestInformationalAllocationBounded(t *testing.T) {
+	in := withInformational(framingKnownResponse, 1<<20/3)
+	for _, tc := range []struct {
+		name  string
+		parse func() error
+	}{
+		{"ParseResponse", func() error { _, err := ParseResponse(in); return err }},
+		{"stream", func() error { _, err := io.ReadAll(NewResponseDecoder(bytes.NewReader(in), nil)); return err }},
+	} {
+		var err error
+		got := allocated(func() { err = tc.parse() })
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: got %v, want ErrTooLarge", tc.name, err)
+		}
+		if limit := uint64(64 << 10); got > limit {
+			t.Errorf("%s: %d bytes allocated for a %d-byte message (limit %d)", tc.name, got, len(in), limit)
 		}
 	}
 }

@@ -14,6 +14,15 @@ const (
 	DefaultMaxTotal     = 64 << 20
 )
 
+// MaxInformational bounds the informational (1xx) responses before the
+// final one. Servers send one or two (100 Continue, 103 Early Hints), but
+// each costs as little as three bytes on the wire and a Response entry in
+// memory, and with no field lines it counts against no other limit: a
+// megabyte of them would cost fifty times its size.
+const MaxInformational = 16
+
+var errTooManyInformational = fmt.Errorf("bhttp: more than %d informational responses: %w", MaxInformational, ErrTooLarge)
+
 // Parser decodes binary HTTP messages under limits. The zero value uses the
 // defaults; ParseRequest and ParseResponse use a zero Parser.
 type Parser struct {
@@ -230,6 +239,9 @@ func (p *Parser) ParseResponse(b []byte) (*Response, error) {
 		}
 		if st < 100 || st > 199 {
 			return nil, errorf("status code %d outside 100..599", st)
+		}
+		if len(r.Informational) == MaxInformational {
+			return nil, errTooManyInformational
 		}
 		h, err := c.fields(indet, "informational header")
 		if err != nil {

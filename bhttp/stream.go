@@ -346,6 +346,9 @@ func (d *ResponseDecoder) ReadHeader() (*Response, error) {
 		if st < 100 || st > 199 {
 			return nil, d.fail(errorf("status code %d outside 100..599", st))
 		}
+		if len(d.resp.Informational) == MaxInformational {
+			return nil, d.fail(errTooManyInformational)
+		}
 		h, eof, err := d.section("informational header")
 		if err != nil {
 			return nil, d.fail(err)
