@@ -92,21 +92,62 @@ func parseJSON(data []byte) ([]Message, error) {
 // parseLines reads "Name: text" lines; a line without "Name: " continues
 // the previous message, and blank lines are skipped.
 func parseLines(text string) ([]Message, error) {
-	var msgs []Message
+	var g gather
 	for n, line := range strings.Split(text, "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		if from, body, ok := splitSender(line); ok {
-			msgs = append(msgs, Message{From: from, Text: body})
+			g.start(from, body)
 			continue
 		}
-		if len(msgs) == 0 {
+		if len(g.msgs) == 0 {
 			return nil, fmt.Errorf("conversation: line %d: expected \"Name: text\", got %q", n+1, clip(line))
 		}
-		msgs[len(msgs)-1].Text += "\n" + line
+		g.add(line)
 	}
-	return nonEmpty(msgs)
+	return nonEmpty(g.done())
+}
+
+// gather collects messages whose text arrives a line at a time. Appending
+// each line to the text so far would copy the whole message once per line,
+// quadratic in its length (a 2 MiB message took minutes); the lines go
+// into a builder instead, and a message of one line keeps its text as is.
+type gather struct {
+	msgs    []Message
+	text    strings.Builder // the last message's text, once it has grown
+	growing bool
+}
+
+// start begins a new message.
+func (g *gather) start(from, text string) {
+	g.finish()
+	g.msgs = append(g.msgs, Message{From: from, Text: text})
+}
+
+// add appends a line to the last message, which must exist.
+func (g *gather) add(line string) {
+	if !g.growing {
+		g.text.WriteString(g.msgs[len(g.msgs)-1].Text)
+		g.growing = true
+	}
+	g.text.WriteByte('\n')
+	g.text.WriteString(line)
+}
+
+// finish stores the last message's text, if it has grown.
+func (g *gather) finish() {
+	if g.growing {
+		g.msgs[len(g.msgs)-1].Text = g.text.String()
+		g.text.Reset()
+		g.growing = false
+	}
+}
+
+// done returns the messages, all complete.
+func (g *gather) done() []Message {
+	g.finish()
+	return g.msgs
 }
 
 // splitSender splits "Name: text" where Name is short and has no colon.

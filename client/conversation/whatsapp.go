@@ -27,15 +27,15 @@ func isWhatsApp(text string) bool {
 }
 
 func parseWhatsApp(text string) ([]Message, error) {
-	var msgs []Message
+	var g gather
 	inMessage := false
 	for n, line := range strings.Split(text, "\n") {
 		line = strings.ReplaceAll(line, "\u200e", "")
 		rest, ok := stripStamp(line)
 		if !ok {
 			if inMessage {
-				msgs[len(msgs)-1].Text += "\n" + line
-			} else if strings.TrimSpace(line) != "" && len(msgs) == 0 && n > 0 {
+				g.add(line)
+			} else if strings.TrimSpace(line) != "" && len(g.msgs) == 0 && n > 0 {
 				return nil, fmt.Errorf("conversation: WhatsApp export, line %d: expected a timestamped message", n+1)
 			}
 			continue
@@ -45,9 +45,10 @@ func parseWhatsApp(text string) ([]Message, error) {
 			inMessage = false // a notice such as "Messages are end-to-end encrypted"
 			continue
 		}
-		msgs = append(msgs, Message{From: from, Text: body})
+		g.start(from, body)
 		inMessage = true
 	}
+	msgs := g.done()
 	for i := range msgs {
 		msgs[i].Text = strings.TrimRight(msgs[i].Text, "\n")
 	}
