@@ -44,5 +44,10 @@ func corpus() []string {
 		}
 		out = append(out, b.String())
 	}
+	// Long words of one repeated letter or pair, where merges of equal
+	// rank overlap all along the word and only the leftmost-first rule
+	// gives the reference's tokens.
+	out = append(out, strings.Repeat("a", 301), strings.Repeat("in", 150), " "+strings.Repeat("ab", 99)+"c",
+		strings.Repeat("Ω", 120), strings.Repeat("ー", 90))
 	return out
 }

@@ -7,6 +7,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -46,13 +47,30 @@ type Config struct {
 // Tokenizer encodes and decodes text. It is read-only and safe for
 // concurrent use.
 type Tokenizer struct {
-	cfg      Config
-	vocab    map[string]int32
-	ranks    map[[2]string]int
+	cfg   Config
+	vocab map[string]int32
+	// outside numbers the pieces that merges name or make but the
+	// vocabulary lacks, from len(cfg.Tokens) up, so that every piece a merge
+	// involves has an id and merging compares ids, never building strings.
+	outside  map[string]int32
+	merges   map[[2]int32]merge // by the ids of the pair
 	split    splitter
 	specials []special // sorted longest first
 	eog      map[int32]bool
 }
+
+// pieceID is the id of a piece: its vocabulary id, or past the vocabulary
+// if only merges name it.
+func (t *Tokenizer) pieceID(s string) (int32, bool) {
+	if id, ok := t.vocab[s]; ok {
+		return id, true
+	}
+	id, ok := t.outside[s]
+	return id, ok
+}
+
+// merge is one BPE merge rule: its rank and the piece it makes.
+type merge struct{ rank, piece int32 }
 
 type special struct {
 	text string
@@ -70,7 +88,8 @@ func New(cfg Config) (*Tokenizer, error) {
 	if cfg.Types != nil && len(cfg.Types) != len(cfg.Tokens) {
 		return nil, fmt.Errorf("tokenizer: %d token types for %d tokens", len(cfg.Types), len(cfg.Tokens))
 	}
-	t := &Tokenizer{cfg: cfg, vocab: make(map[string]int32, len(cfg.Tokens)), ranks: make(map[[2]string]int, len(cfg.Merges)), eog: map[int32]bool{}}
+	t := &Tokenizer{cfg: cfg, vocab: make(map[string]int32, len(cfg.Tokens)), outside: map[string]int32{},
+		merges: make(map[[2]int32]merge, len(cfg.Merges)), eog: map[int32]bool{}}
 	switch cfg.Pre {
 	case "qwen2", "default", "":
 		t.split = newSplitter(1)
@@ -94,14 +113,31 @@ func New(cfg Config) (*Tokenizer, error) {
 		}
 	}
 	sort.SliceStable(t.specials, func(a, b int) bool { return len(t.specials[a].text) > len(t.specials[b].text) })
+	intern := func(s string) int32 {
+		if id, ok := t.pieceID(s); ok {
+			return id
+		}
+		id := int32(len(cfg.Tokens) + len(t.outside))
+		t.outside[s] = id
+		return id
+	}
 	for rank, m := range cfg.Merges {
 		a, b, ok := strings.Cut(m, " ")
 		if !ok {
 			return nil, fmt.Errorf("tokenizer: merge %d (%q) is not two pieces", rank, m)
 		}
-		if _, dup := t.ranks[[2]string{a, b}]; !dup {
-			t.ranks[[2]string{a, b}] = rank
+		// The first of duplicate rules counts, as its rank is the lowest.
+		pair := [2]int32{intern(a), intern(b)}
+		if _, dup := t.merges[pair]; dup {
+			continue
 		}
+		// What a merge makes is nearly always in the vocabulary; looking
+		// it up there first saves building the string.
+		made, ok := t.vocab[a+b]
+		if !ok {
+			made = intern(a + b)
+		}
+		t.merges[pair] = merge{int32(rank), made}
 	}
 	for _, id := range append([]int32{cfg.EOS, cfg.EOT}, cfg.EOG...) {
 		if id >= 0 && int(id) < len(cfg.Tokens) {
@@ -180,54 +216,197 @@ func (t *Tokenizer) encodeOrdinary(dst []int32, text string) []int32 {
 		text = norm.NFC.String(text)
 	}
 	var buf []byte
+	var work bpeWork
 	for i := 0; i < len(text); {
 		j := t.split(text, i)
 		buf = appendByteLevel(buf[:0], text[i:j])
-		dst = t.bpe(dst, string(buf))
+		dst = t.bpe(dst, &work, string(buf))
 		i = j
 	}
 	return dst
 }
 
+// bpeWork is bpe's working memory, reused across the words of a text.
+type bpeWork struct {
+	syms []symbol
+	q    mergeQueue
+}
+
+// symbol is one piece of a word being merged, a node of a linked list over
+// the word's characters; merging keeps the left node and unlinks the right.
+// Offsets and indexes are int32, which halves bpe's memory (a word can be a
+// whole request body), and bpe refuses words of 2 GiB and more.
+type symbol struct {
+	start      int32 // byte offset in the word; the piece ends where the next starts
+	prev, next int32 // indexes of the neighbours, -1 at the ends
+	piece      int32 // from Tokenizer.pieceID; -1 if it has none, or merged away
+}
+
 // bpe merges the characters of one byte-level word by rank and appends the
-// ids of the resulting pieces.
-func (t *Tokenizer) bpe(dst []int32, word string) []int32 {
+// ids of the resulting pieces. Of the merges possible at each step the lowest
+// rank goes first, and of equal ranks the leftmost, as Hugging Face's
+// tokenizers and llama.cpp merge.
+//
+// A word can be as long as a request, since the pre-tokenizer does not cap a
+// run of letters, so finding each merge by rescanning the word (quadratic:
+// minutes for 64 KiB) would let one request hold the server. Instead the
+// symbols are a linked list and the candidate merges a heap ordered by
+// (rank, position), which costs O(n log n) for n characters.
+func (t *Tokenizer) bpe(dst []int32, w *bpeWork, word string) []int32 {
 	if id, ok := t.vocab[word]; ok && (t.cfg.IgnoreMerges || utf8.RuneCountInString(word) == 1) {
 		return append(dst, id)
 	}
-	parts := make([]string, 0, len(word))
+	if word == "" {
+		return dst
+	}
+	if len(word) > math.MaxInt32 {
+		// Offsets are int32 (see symbol). The server caps request bodies
+		// far below this, so only a caller without such a cap gets here.
+		panic("tokenizer: a word of 2 GiB or more")
+	}
+	if n := utf8.RuneCountInString(word); cap(w.syms) < n {
+		// Sized once for the word rather than grown by appending, which
+		// for a long word would allocate several times over.
+		w.syms = make([]symbol, 0, n)
+		w.q.c = make([]candidate, 0, n)
+	}
+	syms := w.syms[:0]
 	for i := 0; i < len(word); {
 		_, n := utf8.DecodeRuneInString(word[i:])
-		parts = append(parts, word[i:i+n])
+		piece, ok := t.pieceID(word[i : i+n])
+		if !ok {
+			piece = -1 // neither in the vocabulary nor in a merge
+		}
+		at := int32(len(syms))
+		next := at + 1
+		if i+n == len(word) {
+			next = -1
+		}
+		syms = append(syms, symbol{start: int32(i), prev: at - 1, next: next, piece: piece})
 		i += n
 	}
-	for len(parts) > 1 {
-		best, at := -1, -1
-		for i := 0; i+1 < len(parts); i++ {
-			if r, ok := t.ranks[[2]string{parts[i], parts[i+1]}]; ok && (best < 0 || r < best) {
-				best, at = r, i
+	w.syms = syms
+	q := &w.q
+	for i := range int32(len(syms)) {
+		if c, ok := t.candidate(syms, i); ok {
+			q.c = append(q.c, c)
+		}
+	}
+	q.init()
+	for len(q.c) > 0 {
+		c := q.pop()
+		l := &syms[c.pos]
+		r := l.next
+		// Skip a candidate whose pair has changed since it was found, by
+		// a merge on either side (a merged-away symbol has piece -1). A
+		// pair that still matches is a current candidate, with the key a
+		// fresh one would have.
+		if l.piece != c.left || r < 0 || syms[r].piece != c.right {
+			continue
+		}
+		l.piece, l.next = c.piece, syms[r].next
+		if l.next >= 0 {
+			syms[l.next].prev = c.pos
+		}
+		syms[r].piece = -1
+		if l.prev >= 0 {
+			if c, ok := t.candidate(syms, l.prev); ok {
+				q.push(c)
 			}
 		}
-		if at < 0 {
-			break
+		if c, ok := t.candidate(syms, c.pos); ok {
+			q.push(c)
 		}
-		parts[at] = parts[at] + parts[at+1]
-		parts = append(parts[:at+1], parts[at+2:]...)
 	}
-	for _, p := range parts {
-		if id, ok := t.vocab[p]; ok {
-			dst = append(dst, id)
+	for i := int32(0); i >= 0; i = syms[i].next {
+		end := len(word)
+		if n := syms[i].next; n >= 0 {
+			end = int(syms[n].start)
+		}
+		// pieceID gives a piece in the vocabulary its vocabulary id.
+		if p := syms[i].piece; p >= 0 && int(p) < len(t.cfg.Tokens) {
+			dst = append(dst, p)
 			continue
 		}
 		// A piece outside the vocabulary: fall back to its single
 		// characters, which byte-level vocabularies always hold.
-		for _, r := range p {
+		for _, r := range word[syms[i].start:end] {
 			if id, ok := t.vocab[string(r)]; ok {
 				dst = append(dst, id)
 			}
 		}
 	}
 	return dst
+}
+
+// candidate is a merge of the symbol at pos with its right neighbour, as it
+// was when found: left and right are the two pieces it joins.
+type candidate struct{ rank, piece, left, right, pos int32 }
+
+// candidate returns the merge of syms[pos] with its right neighbour, if a
+// rule merges them.
+func (t *Tokenizer) candidate(syms []symbol, pos int32) (candidate, bool) {
+	r := syms[pos].next
+	if r < 0 {
+		return candidate{}, false
+	}
+	pair := [2]int32{syms[pos].piece, syms[r].piece}
+	m, ok := t.merges[pair]
+	return candidate{rank: m.rank, piece: m.piece, left: pair[0], right: pair[1], pos: pos}, ok
+}
+
+// mergeQueue is a binary min-heap of candidates by (rank, pos), typed so
+// that pushing does not allocate as container/heap's interface would.
+type mergeQueue struct{ c []candidate }
+
+func (q *mergeQueue) less(a, b int) bool {
+	x, y := &q.c[a], &q.c[b]
+	return x.rank < y.rank || x.rank == y.rank && x.pos < y.pos
+}
+
+// init orders candidates appended to q.c into a heap.
+func (q *mergeQueue) init() {
+	for i := len(q.c)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+func (q *mergeQueue) push(c candidate) {
+	q.c = append(q.c, c)
+	for i := len(q.c) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !q.less(i, up) {
+			break
+		}
+		q.c[i], q.c[up] = q.c[up], q.c[i]
+		i = up
+	}
+}
+
+func (q *mergeQueue) pop() candidate {
+	top := q.c[0]
+	last := len(q.c) - 1
+	q.c[0] = q.c[last]
+	q.c = q.c[:last]
+	q.down(0)
+	return top
+}
+
+func (q *mergeQueue) down(i int) {
+	for {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < len(q.c) && q.less(l, least) {
+			least = l
+		}
+		if r < len(q.c) && q.less(r, least) {
+			least = r
+		}
+		if least == i {
+			return
+		}
+		q.c[i], q.c[least] = q.c[least], q.c[i]
+		i = least
+	}
 }
 
 // Decode returns the text of ids. Control tokens are left out unless
