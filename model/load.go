@@ -118,6 +118,12 @@ func Load(f *gguf.File) (*Model, error) {
 	}
 	m.rope = kernels.NewRope(c.HeadDim, c.RopeBase, factors, c.RopeNeox)
 	m.attnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
+	// Each layer is a few hundred bytes of records before its tensors are
+	// read: a file whose block_count is far beyond its tensors would make
+	// this allocate gigabytes for nothing, so its last layer must exist.
+	if last := fmt.Sprintf("blk.%d.attn_q.weight", c.Layers-1); c.Layers > 0 && !f.Has(last) {
+		return nil, fmt.Errorf("model: block_count is %d, but the file has no tensor %q", c.Layers, last)
+	}
 	m.layers = make([]layer, c.Layers)
 	for i := range m.layers {
 		L := &m.layers[i]

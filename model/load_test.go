@@ -1,0 +1,53 @@
+package model_test
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/gguf"
+)
+
+// A file whose block_count is far beyond its tensors is refused before
+// the layers' records are allocated: a 700-byte file once made Load
+// allocate 8 GiB.
+func TestLoadRefusesLayersWithoutTensors(t *testing.T) {
+	w := gguf.NewWriter()
+	w.Set("general.architecture", "llama")
+	w.Set("llama.embedding_length", uint32(2))
+	w.Set("llama.block_count", uint32(1<<24))
+	w.Set("llama.feed_forward_length", uint32(1))
+	w.Set("llama.attention.head_count", uint32(1))
+	w.Set("llama.attention.head_count_kv", uint32(1))
+	w.Set("llama.context_length", uint32(16))
+	w.Set("llama.attention.layer_norm_rms_epsilon", float32(1e-5))
+	w.Set("tokenizer.ggml.model", "gpt2")
+	w.Set("tokenizer.ggml.tokens", []string{"a"})
+	w.Set("tokenizer.ggml.merges", []string{})
+	for name, dims := range map[string][]uint64{"token_embd.weight": {2, 1}, "output_norm.weight": {2}} {
+		if err := w.AddTensor(name, kernels.F32, dims, make([]byte, 8)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b bytes.Buffer
+	if _, err := w.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = model.Load(f)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "block_count") {
+		t.Fatalf("Load: %v, want an error about block_count", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Fatalf("Load allocated %d MiB for a %d-byte file before refusing it", n>>20, b.Len())
+	}
+}
