@@ -134,7 +134,7 @@ func Find(dir, name string) (*Model, error) {
 	}
 	hexDigest = strings.ToLower(hexDigest)
 	blob := filepath.Join(dir, "blobs", "sha256-"+hexDigest)
-	sum, size, err := hashFile(blob)
+	sum, size, err := hashFile(blob, found.Size)
 	if err != nil {
 		return nil, fmt.Errorf("ollamastore: %s: model blob: %w", resolved, err)
 	}
@@ -147,8 +147,22 @@ func Find(dir, name string) (*Model, error) {
 	return &Model{Name: resolved, Path: blob, SHA256: sum, Size: size}, nil
 }
 
+// openRegular opens path for reading if it is a regular file (or a link
+// to one): the store is outside data, and a FIFO would block the open for
+// good, a device such as /dev/zero never end.
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%v)", path, st.Mode().Type())
+	}
+	return os.Open(path)
+}
+
 func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -163,14 +177,21 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
+// hashFile hashes path, a regular file; with want (the size the manifest
+// gives, 0 if none) it reads at most a byte more, so a file that grows
+// while it is read still ends.
+func hashFile(path string, want int64) (string, int64, error) {
+	f, err := openRegular(path)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	var r io.Reader = f
+	if want > 0 {
+		r = io.LimitReader(f, want+1)
+	}
+	n, err := io.Copy(h, r)
 	if err != nil {
 		return "", 0, err
 	}

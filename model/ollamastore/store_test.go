@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -92,6 +93,22 @@ func TestFindRefuses(t *testing.T) {
 		{"no model layer", "qwen2.5:0.5b", func(dir, d string) {
 			os.WriteFile(filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "qwen2.5", "0.5b"), []byte(`{"layers":[]}`), 0o644)
 		}, "no application/vnd.ollama.image.model layer"},
+		// Neither may hang Find: a FIFO blocks its open for good, and
+		// /dev/zero never ends.
+		{"manifest is a FIFO", "qwen2.5:0.5b", func(dir, d string) {
+			m := filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "qwen2.5", "0.5b")
+			os.Remove(m)
+			if err := syscall.Mkfifo(m, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"blob is /dev/zero", "qwen2.5:0.5b", func(dir, d string) {
+			b := filepath.Join(dir, "blobs", "sha256-"+d)
+			os.Remove(b)
+			if err := os.Symlink("/dev/zero", b); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
 		{"bad digest", "qwen2.5:0.5b", func(dir, d string) {
 			os.WriteFile(filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "qwen2.5", "0.5b"),
 				[]byte(`{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:../x"}]}`), 0o644)
