@@ -50,10 +50,34 @@ func Detect(template string) (Template, error) {
 		case strings.Contains(template, smolDefaultSystem):
 			// Without it SmolLM2 would get a prompt its template never makes.
 			c.name, c.defaultSystem = "smollm2", smolDefaultSystem
+		case hasDefaultSystem(template):
+			// Another default system message (Qwen2's "You are a helpful
+			// assistant.", say): the generic form would leave it out.
+			return nil, errors.New("chat: a ChatML template with a default system message pith does not know")
 		}
 		return c, nil
 	}
 	return nil, fmt.Errorf("chat: unrecognised chat template (%d bytes); supported: Qwen2.5/SmolLM2 ChatML, Llama 3", len(template))
+}
+
+// hasDefaultSystem reports whether a ChatML template writes a system turn
+// of its own text: a Jinja string literal '<|im_start|>system\n' (the
+// escape as files have it, or a newline) followed by more literal text,
+// where a template without one follows it with the message's content.
+func hasDefaultSystem(template string) bool {
+	for _, open := range []string{`<|im_start|>system\n`, "<|im_start|>system\n"} {
+		for rest := template; ; {
+			i := strings.Index(rest, open)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(open):]
+			if rest != "" && rest[0] != '\'' && rest[0] != '"' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func checkRoles(msgs []Message) error {

@@ -104,10 +104,24 @@ func TestRenderMatchesJinja(t *testing.T) {
 	}
 }
 
+// Qwen2-Instruct's template: ChatML with a default system message that is
+// neither Qwen2.5's nor SmolLM2's.
+const qwen2Template = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
 func TestDetectRefusesUnknown(t *testing.T) {
-	for _, s := range []string{"", "{{ messages }}", "[INST] {{ content }} [/INST]"} {
+	for _, s := range []string{"", "{{ messages }}", "[INST] {{ content }} [/INST]", qwen2Template, strings.ReplaceAll(qwen2Template, `\n`, "\n")} {
 		if _, err := Detect(s); err == nil {
 			t.Errorf("Detect(%q) accepted an unknown template", s)
+		}
+	}
+	// ChatML without a default system message of its own is the generic
+	// form, a system turn from the messages included.
+	for _, s := range []string{
+		strings.Replace(qwen2Template, "You are a helpful assistant.", "' + messages[0]['content'] + '", 1),
+		"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}",
+	} {
+		if tmpl, err := Detect(s); err != nil || tmpl.Name() != "chatml" {
+			t.Errorf("Detect(%q): %v, %v; want chatml", s, tmpl, err)
 		}
 	}
 	tmpl, _ := Detect(Qwen25)
