@@ -72,13 +72,22 @@ func runImage(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usagef("which one: build or measure?")
 	}
+	var err error
 	switch args[0] {
 	case "build":
-		return imageBuild(ctx, args[1:], stdout, os.Stderr)
+		err = imageBuild(ctx, args[1:], stdout, os.Stderr)
 	case "measure":
-		return imageMeasure(args[1:], stdout)
+		err = imageMeasure(args[1:], stdout)
+	default:
+		return usagef("unknown image command %q (build, measure)", args[0])
 	}
-	return usagef("unknown image command %q (build, measure)", args[0])
+	// A sub-command's usage error points to its own help, not to
+	// 'pith image --help' (which runMain would add).
+	var ue usageError
+	if errors.As(err, &ue) && !strings.Contains(ue.msg, "(see '") {
+		return usagef("%s (see 'pith image %s --help')", ue.msg, args[0])
+	}
+	return err
 }
 
 // imageFlags parses a sub-command's flags; help is printed and reported
@@ -147,6 +156,10 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	t := time.Now()
 	res, err := build.Build(ctx, o)
+	var oe *build.OptionError
+	if errors.As(err, &oe) { // refused before any work: how it was called
+		return usagef("%v", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,22 @@ import (
 )
 
 func TestImageUsage(t *testing.T) {
+	tmp := t.TempDir()
+	model := filepath.Join(tmp, "tiny.gguf")
+	var buf bytes.Buffer
+	if err := synth.Generate(&buf, synth.Options{Shape: "tiny-llama3", Type: "q8_0", Seed: 1, Builtin: true}); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(tmp, "text.txt")
+	for name, b := range map[string][]byte{model: buf.Bytes(), text: []byte("hello\n")} {
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(tmp, "img")
+	build := func(args ...string) []string {
+		return append([]string{"build", "--model", model, "--out", out}, args...)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -32,6 +48,13 @@ func TestImageUsage(t *testing.T) {
 		{"empty type", []string{"build", "--model", "m", "--out", "o", "--vcpu-type", "EPYC-v4,"}, true, "empty CPU model", ""},
 		{"bad features", []string{"build", "--model", "m", "--out", "o", "--guest-features", "snp"}, true, "--guest-features", ""},
 		{"extra args", []string{"build", "--model", "m", "--out", "o", "more"}, true, "unexpected arguments", ""},
+		{"help pointer", []string{"build", "--out", "x"}, true, "(see 'pith image build --help')", ""},
+		{"measure help pointer", []string{"measure"}, true, "(see 'pith image measure --help')", ""},
+		{"model is text", []string{"build", "--model", text, "--out", out}, true, "--model: not a GGUF model", ""},
+		{"attest bogus", build("--attest", "bogus"), true, "--attest: pith-init would refuse it", ""},
+		{"net garbage", build("--net", "garbage"), true, "--net: pith-init would refuse it", ""},
+		{"listen nonsense", build("--listen", "nonsense"), true, "--listen: \"nonsense\": want HOST:PORT", ""},
+		{"out is a file", []string{"build", "--model", model, "--out", text}, true, "--out: " + text + " exists and is not a folder (see 'pith image build --help')", ""},
 		{"measure no dir", []string{"measure"}, true, "one DIR", ""},
 		{"measure missing", []string{"measure", filepath.Join(t.TempDir(), "none")}, false, "no such file", ""},
 	}
@@ -39,6 +62,12 @@ func TestImageUsage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			err := runImage(context.Background(), tc.args, &out)
+			// A sub-command's usage error names its own help (runMain
+			// adds 'pith image --help' to the others).
+			if sub := tc.args; tc.usage && len(sub) > 0 && (sub[0] == "build" || sub[0] == "measure") &&
+				!strings.Contains(err.Error(), "(see 'pith image "+sub[0]+" --help')") {
+				t.Errorf("err = %v, names not 'pith image %s --help'", err, sub[0])
+			}
 			var ue usageError
 			if tc.usage != errors.As(err, &ue) {
 				t.Fatalf("err = %v (%T), usage error wanted: %v", err, err, tc.usage)
@@ -48,6 +77,9 @@ func TestImageUsage(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), tc.wantOut) {
 				t.Fatalf("output lacks %q:\n%s", tc.wantOut, out.String())
+			}
+			if _, err := os.Stat(filepath.Join(tmp, "img")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("refused build made its output folder: %v", err)
 			}
 		})
 	}

@@ -22,6 +22,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -34,6 +37,8 @@ import (
 	"github.com/pith-project/pith/image/cpio"
 	"github.com/pith-project/pith/image/measure/inputs"
 	"github.com/pith-project/pith/image/measure/tdx"
+	"github.com/pith-project/pith/model/gguf"
+	"github.com/pith-project/pith/runtime/pid1"
 )
 
 // Options are a build's choices. Everything else is pinned.
@@ -93,7 +98,20 @@ type FileInfo struct {
 	SHA256 string
 }
 
-// Build makes the image in opts.Out.
+// OptionError is an option Build refuses before doing any work: one an
+// image could not boot with, or an output folder it could not write.
+// Flag names the option as 'pith image build' spells it.
+type OptionError struct {
+	Flag string // "model", "out", "net", "listen" or "attest"
+	Err  error
+}
+
+func (e *OptionError) Error() string { return "build: --" + e.Flag + ": " + e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// Build makes the image in opts.Out. Options an image could not boot with
+// are refused first, as an *OptionError, before anything is fetched,
+// compiled or written.
 func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
@@ -108,6 +126,12 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	p.step("model %s: %d bytes, SHA-256 %s", opts.Model, model.size, model.sha256)
+	// The whole measured command line, read as pith-init reads it at
+	// boot: what it would refuse there powers the VM off.
+	cmdline := Cmdline(model.sha256, model.size, lock, opts)
+	if err := checkBootCmdline(cmdline); err != nil {
+		return nil, err
+	}
 
 	kernelPkg, _ := lock.pkg(pkgKernel)
 	kernelDeb, err := readPinnedDeb(ctx, kernelPkg)
@@ -198,7 +222,6 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	done()
 
-	cmdline := Cmdline(model.sha256, model.size, lock, opts)
 	out := map[string][]byte{
 		FileKernel:  kernel,
 		FileInitrd:  initrd,
@@ -288,13 +311,86 @@ func (o *Options) check() error {
 		}
 		seen[c] = true
 	}
-	for _, v := range []struct{ key, val string }{{"pith.net", o.Net}, {"pith.listen", o.Listen}, {"pith.attest", o.Attest}} {
-		if strings.ContainsAny(v.val, " \t\n\"") {
-			return fmt.Errorf("build: %s=%q: no spaces or quotes on the command line", v.key, v.val)
-		}
-	}
 	if o.Source == "" {
 		return errors.New("build: no source folder (the pith repository)")
+	}
+	if err := o.checkBootOptions(); err != nil {
+		return err
+	}
+	// Out is written only at the end: a file in its way would fail
+	// the build after all the work.
+	if st, err := os.Stat(o.Out); err == nil && !st.IsDir() {
+		return &OptionError{"out", fmt.Errorf("%s exists and is not a folder", o.Out)}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return &OptionError{"out", err}
+	}
+	// The header and tensor table, through the mapped file: pith-init
+	// loads the model as GGUF at boot, and anything else powers the VM
+	// off. The tensor data is not read here.
+	f, err := gguf.Mmap(o.Model)
+	if err != nil {
+		return &OptionError{"model", fmt.Errorf("not a GGUF model the image could boot: %w", err)}
+	}
+	return f.Close()
+}
+
+// checkBootOptions reads Net, Listen and Attest the way pith-init reads
+// the measured command line at boot (pid1.ParseCmdline, pid1.ParseConfig),
+// each as Cmdline writes it, and wants back what was given.
+func (o *Options) checkBootOptions() error {
+	for _, v := range []struct{ flag, param, val string }{
+		{"net", "pith.net", o.Net}, {"listen", "pith.listen", o.Listen}, {"attest", "pith.attest", o.Attest},
+	} {
+		if v.val == "" {
+			continue
+		}
+		if strings.ContainsAny(v.val, " \t\r\n\"") {
+			return &OptionError{v.flag, fmt.Errorf("%q: no spaces or quotes on the command line", v.val)}
+		}
+		ps, err := pid1.ParseCmdline(v.param + "=" + v.val)
+		if err == nil {
+			_, err = pid1.ParseConfig(ps)
+		}
+		if err != nil {
+			return &OptionError{v.flag, fmt.Errorf("pith-init would refuse it at boot: %w", err)}
+		}
+	}
+	if o.Listen != "" {
+		if err := checkListen(o.Listen); err != nil {
+			return &OptionError{"listen", err}
+		}
+	}
+	return nil
+}
+
+// checkListen refuses what the server in the VM cannot listen on:
+// pith-init passes pith.listen to net.Listen("tcp", ...), which the
+// command-line parser does not check. The VM resolves no names, so the
+// host is an IP address or empty (every address).
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q: want HOST:PORT (%v)", s, err)
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("%q: host %q is not an IP address (the VM resolves no names; leave it empty for every address)", s, host)
+		}
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q: port %q: want 1..65535", s, port)
+	}
+	return nil
+}
+
+// checkBootCmdline parses the whole command line as pith-init does.
+func checkBootCmdline(cmdline string) error {
+	ps, err := pid1.ParseCmdline(cmdline)
+	if err == nil {
+		_, err = pid1.ParseConfig(ps)
+	}
+	if err != nil {
+		return fmt.Errorf("build: pith-init would refuse the command line %q at boot: %w", cmdline, err)
 	}
 	return nil
 }

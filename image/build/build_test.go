@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -366,20 +367,51 @@ func TestCmdline(t *testing.T) {
 }
 
 func TestOptionsCheck(t *testing.T) {
-	ok := Options{Model: "m", Out: "o", SNP: []SNPConfig{{1, "EPYC-v4", 1}}, Source: "s"}
+	dir := t.TempDir()
+	model := tinyModel(t, dir)
+	text := filepath.Join(dir, "text.txt")
+	if err := os.WriteFile(text, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "truncated.gguf")
+	if b, err := os.ReadFile(model); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(truncated, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok := Options{Model: model, Out: filepath.Join(dir, "out"), SNP: []SNPConfig{{1, "EPYC-v4", 1}}, Source: "s"}
 	for _, tc := range []struct {
 		name string
 		edit func(*Options)
-		want string
+		flag string // the *OptionError's Flag, "" for another error or none
+		want string // "" for accepted
 	}{
-		{"ok", func(*Options) {}, ""},
-		{"no model", func(o *Options) { o.Model = "" }, "no model"},
-		{"vcpus", func(o *Options) { o.SNP = []SNPConfig{{0, "EPYC-v4", 1}} }, "vCPUs"},
-		{"no snp", func(o *Options) { o.SNP = nil }, "no SEV-SNP"},
-		{"twice", func(o *Options) { o.SNP = []SNPConfig{{2, "EPYC-v4", 1}, {2, "EPYC-v4", 1}} }, "twice"},
-		{"epoch", func(o *Options) { o.SourceDateEpoch = 1 << 33 }, "SOURCE_DATE_EPOCH"},
-		{"space", func(o *Options) { o.Listen = "a b" }, "no spaces"},
-		{"quote", func(o *Options) { o.Net = `"x` }, "no spaces"},
+		{"ok", func(*Options) {}, "", ""},
+		{"ok options", func(o *Options) {
+			o.Net, o.Listen, o.Attest = "10.0.2.15/24,10.0.2.2,eth0", "[::]:8443", "sev-snp"
+		}, "", ""},
+		{"ok dhcp, port only", func(o *Options) { o.Net, o.Listen, o.Attest = "dhcp", ":8080", "auto" }, "", ""},
+		{"ok out exists", func(o *Options) { o.Out = dir }, "", ""},
+		{"no model", func(o *Options) { o.Model = "" }, "", "no model"},
+		{"vcpus", func(o *Options) { o.SNP = []SNPConfig{{0, "EPYC-v4", 1}} }, "", "vCPUs"},
+		{"no snp", func(o *Options) { o.SNP = nil }, "", "no SEV-SNP"},
+		{"twice", func(o *Options) { o.SNP = []SNPConfig{{2, "EPYC-v4", 1}, {2, "EPYC-v4", 1}} }, "", "twice"},
+		{"epoch", func(o *Options) { o.SourceDateEpoch = 1 << 33 }, "", "SOURCE_DATE_EPOCH"},
+		{"space", func(o *Options) { o.Listen = "a b" }, "listen", "no spaces"},
+		{"quote", func(o *Options) { o.Net = `"x` }, "net", "no spaces"},
+		{"model is text", func(o *Options) { o.Model = text }, "model", "not a GGUF file"},
+		{"model truncated", func(o *Options) { o.Model = truncated }, "model", "past the file"},
+		{"model missing", func(o *Options) { o.Model = filepath.Join(dir, "none.gguf") }, "model", "no such file"},
+		{"attest bogus", func(o *Options) { o.Attest = "bogus" }, "attest", "pith.attest=\"bogus\""},
+		{"net garbage", func(o *Options) { o.Net = "garbage" }, "net", "pith.net=\"garbage\""},
+		{"net bad gateway", func(o *Options) { o.Net = "10.0.2.15/24,fe80::1" }, "net", "family"},
+		{"net dhcp extra", func(o *Options) { o.Net = "dhcp,eth0,eth1" }, "net", "dhcp[,IFNAME]"},
+		{"listen nonsense", func(o *Options) { o.Listen = "nonsense" }, "listen", "HOST:PORT"},
+		{"listen name", func(o *Options) { o.Listen = "example.com:80" }, "listen", "not an IP address"},
+		{"listen port", func(o *Options) { o.Listen = "0.0.0.0:http" }, "listen", "1..65535"},
+		{"listen port 0", func(o *Options) { o.Listen = ":0" }, "listen", "1..65535"},
+		{"out is a file", func(o *Options) { o.Out = text }, "out", "not a folder"},
+		{"out under a file", func(o *Options) { o.Out = filepath.Join(text, "img") }, "out", "not a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := ok
@@ -387,6 +419,57 @@ func TestOptionsCheck(t *testing.T) {
 			err := o.check()
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("check = %v, want %q", err, tc.want)
+			}
+			var oe *OptionError
+			if got := errors.As(err, &oe); got != (tc.flag != "") || got && oe.Flag != tc.flag {
+				t.Fatalf("check = %v (%T), want an OptionError for --%s", err, err, tc.flag)
+			}
+			if tc.flag != "" && !strings.HasPrefix(err.Error(), "build: --"+tc.flag+": ") {
+				t.Fatalf("check = %q does not name --%s", err, tc.flag)
+			}
+		})
+	}
+	if _, err := os.Stat(ok.Out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("check made or touched %s: %v", ok.Out, err)
+	}
+}
+
+// TestBuildRefusesFirst: Build refuses a bad option before it reads the
+// lock file or the packages (the source folder here has neither) and
+// leaves the output folder unmade.
+func TestBuildRefusesFirst(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	_, err := Build(context.Background(), Options{Model: tinyModel(t, dir), Out: out, SNP: []SNPConfig{{1, "EPYC-v4", 1}},
+		Source: filepath.Join(dir, "no-source"), Attest: "bogus"})
+	var oe *OptionError
+	if !errors.As(err, &oe) || oe.Flag != "attest" {
+		t.Fatalf("Build = %v, want an OptionError for --attest", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Build made %s: %v", out, err)
+	}
+}
+
+func TestCheckBootCmdline(t *testing.T) {
+	l, err := ReadLock("../lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := Cmdline(strings.Repeat("ab", 32), 1234, l, Options{Net: "dhcp", Listen: ":8080", Attest: "tdx"})
+	for _, tc := range []struct {
+		name, cmdline, want string
+	}{
+		{"built", good, ""},
+		{"size 0", strings.Replace(good, "pith.model.size=1234", "pith.model.size=0", 1), "pith.model.size"},
+		{"given twice", good + " pith.attest=dev", "given twice"},
+		{"empty modules", strings.Replace(good, "pith.modules=virtio_net,", "pith.modules=,", 1), "bad module name"},
+		{"unknown key", good + " pith.nett=dhcp", "unknown key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkBootCmdline(tc.cmdline)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("checkBootCmdline = %v, want %q", err, tc.want)
 			}
 		})
 	}
