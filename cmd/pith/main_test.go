@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"flag"
 	"io"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/model"
 )
@@ -130,4 +133,61 @@ func captureStdout(t *testing.T, f func()) string {
 	f()
 	w.Close()
 	return <-done
+}
+
+// withOpenStdin runs f with os.Stdin a pipe that is never written nor
+// closed, as a forgotten stdin is: anything that reads it waits forever.
+func withOpenStdin(t *testing.T, f func()) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(); r.Close() })
+	old := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = old }()
+	f()
+}
+
+// A summarize call without its required flags says so at once, without
+// first waiting for a conversation on stdin.
+func TestSummarizeChecksFlagsBeforeStdin(t *testing.T) {
+	tests := []struct {
+		args     []string
+		inStderr string
+	}{
+		{[]string{"summarize"}, "--url is required"},
+		{[]string{"summarize", "-"}, "--url is required"},
+		{[]string{"summarize", "--url", "http://127.0.0.1:1"}, "--manifest is required"},
+	}
+	for _, tt := range tests {
+		withOpenStdin(t, func() {
+			done := make(chan struct{})
+			var code int
+			var errb bytes.Buffer
+			go func() { code = runMain(tt.args, io.Discard, &errb); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("pith %v: still waiting after 5s (reading stdin?)", tt.args)
+			}
+			if code != 2 || !strings.Contains(errb.String(), tt.inStderr) {
+				t.Errorf("pith %v: exit %d, stderr %q; want 2 and %q", tt.args, code, errb.String(), tt.inStderr)
+			}
+		})
+	}
+}
+
+// A read of stdin cut short by Ctrl-C reports the interruption, not the
+// empty input a cancelled read would otherwise look like.
+func TestReadStdinInterrupted(t *testing.T) {
+	withOpenStdin(t, func() {
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		data, err := readArgContext(ctx, "-")
+		if err == nil || !strings.Contains(err.Error(), "interrupted") || !errors.Is(err, context.Canceled) {
+			t.Errorf("interrupted read: %q, %v; want an interruption error", data, err)
+		}
+	})
 }

@@ -74,7 +74,7 @@ Example:
 			out := func(b []byte) error { _, err := os.Stdout.Write(b); return err }
 			var res model.Result
 			if summarize != "" {
-				data, err := readArg(summarize)
+				data, err := readArgContext(ctx, summarize)
 				if err != nil {
 					return err
 				}
@@ -143,6 +143,37 @@ func readArg(name string) ([]byte, error) {
 		return io.ReadAll(io.LimitReader(os.Stdin, conversation.MaxInput+1))
 	}
 	return os.ReadFile(name)
+}
+
+// readArgContext is readArg that gives up when ctx ends (Ctrl-C) rather
+// than report what it read so far, usually nothing, as the input. When it
+// reads a terminal it says so on stderr, so that a user who forgot the
+// file argument is not left facing a silent wait.
+func readArgContext(ctx context.Context, name string) ([]byte, error) {
+	if name != "-" {
+		return readArg(name)
+	}
+	if isTerminal(os.Stdin) {
+		fmt.Fprintln(os.Stderr, "pith: reading the conversation from standard input; end with Ctrl-D")
+	}
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() { // left blocked in its read if ctx ends; the command is ending too
+		data, err := readArg(name)
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		if ctx.Err() != nil { // a signal can end the read early, as an empty one
+			return nil, fmt.Errorf("interrupted while reading standard input: %w", ctx.Err())
+		}
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted while reading standard input: %w", ctx.Err())
+	}
 }
 
 func readPrompt(arg string) (string, error) {

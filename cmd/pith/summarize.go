@@ -32,13 +32,22 @@ func (e *enclaveFlags) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&e.allowDev, "allow-dev", false, "accept the development stand-in, which proves nothing")
 }
 
-// connect verifies the enclave and says what was proven, on stderr.
-func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Client, error) {
+// check refuses a call without the flags connect needs, so that a
+// command can say so before it reads its input.
+func (e *enclaveFlags) check() error {
 	if e.url == "" {
-		return nil, usagef("--url is required")
+		return usagef("--url is required")
 	}
 	if e.manifest == "" {
-		return nil, usagef("--manifest is required: it holds the measurements the enclave must match")
+		return usagef("--manifest is required: it holds the measurements the enclave must match")
+	}
+	return nil
+}
+
+// connect verifies the enclave and says what was proven, on stderr.
+func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Client, error) {
+	if err := e.check(); err != nil {
+		return nil, err
 	}
 	_, m, err := readManifest(e.manifest)
 	if err != nil {
@@ -92,11 +101,16 @@ Example:
 			if len(args) > 1 {
 				return usagef("give one conversation file (or - for stdin)")
 			}
+			// The flags first: a call without them must not wait for
+			// a conversation on stdin that it would then refuse.
+			if err := ef.check(); err != nil {
+				return err
+			}
 			src := "-"
 			if len(args) == 1 {
 				src = args[0]
 			}
-			data, err := readArg(src)
+			data, err := readArgContext(ctx, src)
 			if err != nil {
 				return err
 			}
