@@ -200,6 +200,11 @@ func parseThreads(s string) ([]int, error) {
 	if err != nil {
 		return nil, usagef("-t: %v", err)
 	}
+	for _, t := range ts {
+		if err := checkThreads("-t", t); err != nil {
+			return nil, err
+		}
+	}
 	return ts, nil
 }
 
@@ -482,8 +487,11 @@ func benchServe(ctx context.Context, args []string) error {
 	if err != nil || len(cs) == 0 {
 		return usagef("-c: give concurrency levels such as 1,2,4,8")
 	}
-	if gen < 1 || threads < 1 || words < 1 || requests < 0 {
-		return usagef("-n, -t and --prompt-words must be positive")
+	if gen < 1 || words < 1 || requests < 0 {
+		return usagef("-n and --prompt-words must be positive")
+	}
+	if err := checkThreads("-t", threads); err != nil {
+		return err
 	}
 	if (url == "") == (modelPath == "") {
 		return usagef("give --model FILE (to start a server) or --url URL, not both")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/pith-project/pith/client/conversation"
@@ -50,7 +51,7 @@ Example:
 			fs.Float64Var(&temp, "temperature", 0.8, "sampling temperature; 0 is greedy")
 			fs.IntVar(&numPredict, "num-predict", 256, "tokens to generate at most")
 			fs.Int64Var(&seed, "seed", -1, "sampling seed; -1 picks one")
-			fs.IntVar(&threads, "threads", 0, "cores to use (default all)")
+			fs.IntVar(&threads, "threads", runtime.NumCPU(), "cores to use, at most 4 per core (the default is all of this machine's)")
 			cacheTypeVar(fs, &cache, "")
 		},
 		Run: func(ctx context.Context, args []string) error {
@@ -63,7 +64,10 @@ Example:
 			if summarize == "" && len(args) == 0 {
 				return usagef("no prompt (give one, - for stdin, or --summarize FILE)")
 			}
-			if threads > 0 {
+			if err := checkThreads("--threads", threads); err != nil {
+				return err
+			}
+			if threads != kernels.Threads() {
 				kernels.SetThreads(threads)
 			}
 			m, err := openModel(modelPath, sha)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ Example:
 			fs.IntVar(&queue, "queue", server.DefaultLimits().Queue, "requests admitted at once; more get 503")
 			fs.IntVar(&concurrent, "concurrent", server.DefaultLimits().Concurrent, "generations at once")
 			fs.IntVar(&maxCtx, "max-context", server.DefaultLimits().MaxContext, "largest num_ctx a request may ask for")
-			fs.IntVar(&threads, "threads", 0, "cores to use (default all)")
+			fs.IntVar(&threads, "threads", runtime.NumCPU(), "cores to use, at most 4 per core (the default is all of this machine's)")
 			cacheTypeVar(fs, &cache, "")
 			fs.DurationVar(&rotate, "rotate-keys", 24*time.Hour, "OHTTP key rotation period (0: never)")
 			fs.DurationVar(&timeout, "timeout", server.DefaultLimits().RequestTimeout, "longest a request may run")
@@ -82,10 +83,13 @@ Example:
 			if devManifest != "" && attestMode != "dev" {
 				return usagef("--write-dev-manifest needs --attest dev")
 			}
+			if err := checkThreads("--threads", threads); err != nil {
+				return err
+			}
 			if err := harden.Apply(); err != nil {
 				return err
 			}
-			if threads > 0 {
+			if threads != kernels.Threads() {
 				kernels.SetThreads(threads)
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
