@@ -86,6 +86,9 @@ Example:
 			if err := checkThreads("--threads", threads); err != nil {
 				return err
 			}
+			if err := checkServeLimits(queue, concurrent, maxCtx, timeout, rotate); err != nil {
+				return err
+			}
 			if err := harden.Apply(); err != nil {
 				return err
 			}
@@ -147,6 +150,26 @@ Example:
 			return s.Serve(ctx, ln, plaintext, 30*time.Second)
 		},
 	})
+}
+
+// checkServeLimits refuses serve's limit flags that the server cannot
+// run with, naming the flag, before the model is loaded: a zero context or
+// timeout would fail every request, a negative rotation means nothing,
+// and server.New's own message for the queue speaks of fields, not flags.
+func checkServeLimits(queue, concurrent, maxCtx int, timeout, rotate time.Duration) error {
+	switch {
+	case concurrent < 1:
+		return usagef("--concurrent %d: give at least 1 generation at once", concurrent)
+	case queue < concurrent:
+		return usagef("--queue %d is below --concurrent %d: the queue counts the running generations too", queue, concurrent)
+	case maxCtx < 1:
+		return usagef("--max-context %d: give at least 1 token", maxCtx)
+	case timeout <= 0:
+		return usagef("--timeout %s: give a positive duration such as 10m", timeout)
+	case rotate < 0:
+		return usagef("--rotate-keys %s: give a positive duration such as 24h, or 0 never to rotate", rotate)
+	}
+	return nil
 }
 
 type modelInfo struct {

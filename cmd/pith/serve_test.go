@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/runtime/server"
 )
 
 // describeModel reports the SHA-256 of the model file, which a client
@@ -53,4 +55,22 @@ func TestDescribeModelHashesTheFile(t *testing.T) {
 		t.Fatalf("the model file changed on disk (%v)", err)
 	}
 	t.Logf("%d of %d paths rewrote weights", rewritten, len(kernels.Paths()))
+}
+
+// The limits serve's defaults and documented values give pass the check
+// that refuses bad ones (TestUsageErrors covers those).
+func TestCheckServeLimitsAcceptsGoodValues(t *testing.T) {
+	d := server.DefaultLimits()
+	tests := []struct {
+		queue, concurrent, maxCtx int
+		timeout, rotate           time.Duration
+	}{
+		{d.Queue, d.Concurrent, d.MaxContext, d.RequestTimeout, 24 * time.Hour},
+		{1, 1, 1, time.Second, 0}, // --rotate-keys 0: never
+	}
+	for _, tt := range tests {
+		if err := checkServeLimits(tt.queue, tt.concurrent, tt.maxCtx, tt.timeout, tt.rotate); err != nil {
+			t.Errorf("checkServeLimits%v: %v", tt, err)
+		}
+	}
 }
