@@ -144,9 +144,16 @@ type benchOutput struct {
 }
 
 func (o *benchOutput) define(fs *flag.FlagSet) {
+	o.defineNoPlot(fs)
+	fs.StringVar(&o.plot, "plot", "", "also draw the model figures as an SVG plot in FILE")
+}
+
+// defineNoPlot declares the output flags of a command whose report has
+// nothing bench.Report.WriteSVG draws (kernels: no model figures), so
+// that --plot is refused rather than accepted and ignored.
+func (o *benchOutput) defineNoPlot(fs *flag.FlagSet) {
 	fs.StringVar(&o.json, "json", "", "also write the report as JSON ("+bench.Format+") to FILE")
 	fs.BoolVar(&o.markdown, "markdown", false, "print Markdown tables instead of the terminal table")
-	fs.StringVar(&o.plot, "plot", "", "also draw the model figures as an SVG plot in FILE")
 }
 
 func (o *benchOutput) write(r *bench.Report, stdout io.Writer) error {
@@ -219,7 +226,7 @@ func benchKernels(ctx context.Context, args []string) error {
 		fs.StringVar(&paths, "paths", "", "kernel paths, comma-separated (default every one this CPU runs: "+strings.Join(kernels.Paths(), ", ")+")")
 		fs.StringVar(&types, "types", "", "weight formats, comma-separated (default "+strings.Join(bench.KernelTypes, ",")+")")
 		fs.DurationVar(&minTime, "min-time", 100*time.Millisecond, "time of one repetition")
-		out.define(fs)
+		out.defineNoPlot(fs)
 	})
 	if err != nil {
 		return err
@@ -239,7 +246,6 @@ func benchKernels(ctx context.Context, args []string) error {
 	if err := runKernelSuite(ctx, r, ts, reps, splitList(paths), splitList(types), minTime); err != nil {
 		return err
 	}
-	out.plot = "" // kernels have no plot of their own
 	return out.write(r, os.Stdout)
 }
 

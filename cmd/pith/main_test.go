@@ -44,6 +44,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--timeout", "-1s"}, 2, "--timeout -1s: give a positive duration"},
 		{[]string{"serve", "--timeout", "0"}, 2, "--timeout 0s: give a positive duration"},
 		{[]string{"serve", "--rotate-keys", "-1h"}, 2, "--rotate-keys -1h0m0s: give a positive duration"},
+		{[]string{"bench", "kernels", "--plot", "k.svg"}, 2, "flag provided but not defined: -plot"},
 		{nil, 2, ""},
 		{[]string{"help"}, 0, ""},
 		{[]string{"version"}, 0, ""},
