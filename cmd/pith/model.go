@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/chat"
 	"github.com/pith-project/pith/model/gguf"
 	"github.com/pith-project/pith/model/ollamastore"
@@ -45,7 +46,7 @@ Example:
 
 Example:
   pith model tokenize --model qwen-synth.gguf "Hello world"`, func(_ context.Context, a []string) error { return modelTokenize(a, false) }},
-	"detokenize": {"pith model detokenize --model FILE ID...", "text of token ids", `Print the text of token ids.
+	"detokenize": {"pith model detokenize --model FILE [--json] ID...", "text of token ids", `Print the text of token ids (with --json, each id's piece too).
 
 Example:
   pith model detokenize --model qwen-synth.gguf 9707 1879`, func(_ context.Context, a []string) error { return modelTokenize(a, true) }},
@@ -228,8 +229,14 @@ func modelTokenize(args []string, reverse bool) error {
 			}
 			ids = append(ids, int32(v))
 		}
-		fmt.Println(m.Tokenizer.Decode(ids, true))
-		return nil
+		if !asJSON {
+			fmt.Println(m.Tokenizer.Decode(ids, true))
+			return nil
+		}
+		return json.NewEncoder(os.Stdout).Encode(struct {
+			Text   string     `json:"text"`
+			Tokens []tokPiece `json:"tokens"`
+		}{m.Tokenizer.Decode(ids, true), tokPieces(m, ids)})
 	}
 	if fs.NArg() != 1 {
 		return usagef("tokenize takes one TEXT argument (or - for stdin)")
@@ -247,15 +254,21 @@ func modelTokenize(args []string, reverse bool) error {
 		fmt.Println(strings.Join(s, " "))
 		return nil
 	}
-	type tok struct {
-		ID    int32  `json:"id"`
-		Piece string `json:"piece"`
-	}
-	out := make([]tok, len(ids))
+	return json.NewEncoder(os.Stdout).Encode(tokPieces(m, ids))
+}
+
+// tokPiece is one token of tokenize and detokenize --json.
+type tokPiece struct {
+	ID    int32  `json:"id"`
+	Piece string `json:"piece"`
+}
+
+func tokPieces(m *model.Model, ids []int32) []tokPiece {
+	out := make([]tokPiece, len(ids))
 	for i, id := range ids {
-		out[i] = tok{id, m.Tokenizer.Decode([]int32{id}, true)}
+		out[i] = tokPiece{id, m.Tokenizer.Decode([]int32{id}, true)}
 	}
-	return json.NewEncoder(os.Stdout).Encode(out)
+	return out
 }
 
 func randomSeed() uint64 {

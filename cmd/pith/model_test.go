@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -25,5 +28,37 @@ func TestModelSubcommandHelp(t *testing.T) {
 	}
 	if code := runMain([]string{"model", "frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown model command") {
 		t.Errorf("unknown sub-command: exit %d, %q", code, errb.String())
+	}
+}
+
+// detokenize --json prints the text and each id's piece, as its help says,
+// and the pieces are the ones tokenize --json gives for the same text.
+func TestDetokenizeJSON(t *testing.T) {
+	path := tinyBenchModel(t)
+	code, out, errs := runPith(t, "model", "tokenize", "--model", path, "--json", "Hello world")
+	if code != 0 {
+		t.Fatalf("tokenize --json: exit %d: %s", code, errs)
+	}
+	var toks []tokPiece
+	if err := json.Unmarshal([]byte(out), &toks); err != nil || len(toks) == 0 {
+		t.Fatalf("tokenize --json: %q: %v", out, err)
+	}
+	args := []string{"model", "detokenize", "--model", path, "--json"}
+	for _, tk := range toks {
+		args = append(args, strconv.Itoa(int(tk.ID)))
+	}
+	code, out, errs = runPith(t, args...)
+	if code != 0 {
+		t.Fatalf("detokenize --json: exit %d: %s", code, errs)
+	}
+	var got struct {
+		Text   string     `json:"text"`
+		Tokens []tokPiece `json:"tokens"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("detokenize --json printed no JSON: %q: %v", out, err)
+	}
+	if got.Text != "Hello world" || !slices.Equal(got.Tokens, toks) {
+		t.Errorf("detokenize --json: %+v, want text %q and tokens %+v", got, "Hello world", toks)
 	}
 }
