@@ -156,41 +156,86 @@ func (o *benchOutput) defineNoPlot(fs *flag.FlagSet) {
 	fs.BoolVar(&o.markdown, "markdown", false, "print Markdown tables instead of the terminal table")
 }
 
+// check refuses output files the command could not write, before it
+// runs: a benchmark takes minutes, and a bad path found at the end loses
+// them.
+func (o *benchOutput) check() error {
+	if err := checkOutputPath("--json", o.json); err != nil {
+		return err
+	}
+	return checkOutputPath("--plot", o.plot)
+}
+
+// write prints the report's table and writes the files asked for. The
+// table comes first and regardless, so that a file that cannot be written
+// after all (a full disk) does not lose the figures too.
 func (o *benchOutput) write(r *bench.Report, stdout io.Writer) error {
+	var err error
+	if o.markdown {
+		err = r.WriteMarkdown(stdout)
+	} else {
+		err = r.WriteText(stdout)
+	}
 	if o.json != "" {
-		if err := writeFileWith(o.json, r.WriteJSON); err != nil {
-			return err
+		if werr := writeFileWith(o.json, r.WriteJSON); werr != nil {
+			err = errors.Join(err, fmt.Errorf("writing --json %s: %w (the table above has the figures)", o.json, werr))
 		}
 	}
 	if o.plot != "" {
-		if err := writeFileWith(o.plot, r.WriteSVG); err != nil {
-			return err
+		if werr := writeFileWith(o.plot, r.WriteSVG); werr != nil {
+			err = errors.Join(err, fmt.Errorf("writing --plot %s: %w", o.plot, werr))
 		}
 	}
-	if o.markdown {
-		return r.WriteMarkdown(stdout)
+	return err
+}
+
+// checkOutputPath refuses, as a usage error naming flagName, an output
+// path that is a directory or whose directory does not exist or cannot be
+// written, so that a long job finds out before it starts. An empty path
+// (the flag not given) passes.
+func checkOutputPath(flagName, path string) error {
+	if path == "" {
+		return nil
 	}
-	return r.WriteText(stdout)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("%s %s is a directory: give a file name inside it", flagName, path)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return usagef("%s %s: directory %s does not exist (create it with 'mkdir -p %s')", flagName, path, dir, dir)
+	}
+	if !st.IsDir() {
+		return usagef("%s %s: %s is not a directory", flagName, path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".pith-write-check-*")
+	if err != nil {
+		return usagef("%s %s: cannot write in %s: %v", flagName, path, dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 // writeFileWith writes a file through a temporary name, so a failed run
-// never leaves half a report where a good one was.
+// never leaves half a report where a good one was, nor the temporary file.
 func writeFileWith(path string, write func(io.Writer) error) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
+	if err == nil {
+		err = os.Rename(tmp, path)
 	}
-	return os.Rename(tmp, path)
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // progress prints one line per step to stderr, so the table on stdout
@@ -229,6 +274,9 @@ func benchKernels(ctx context.Context, args []string) error {
 		out.defineNoPlot(fs)
 	})
 	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || reps < 1 {
@@ -285,6 +333,9 @@ func benchModel(ctx context.Context, args []string) error {
 		out.define(fs)
 	})
 	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -389,6 +440,9 @@ func benchShow(ctx context.Context, args []string) error {
 	if len(files) == 0 {
 		return usagef("show takes one or more report files")
 	}
+	if err := out.check(); err != nil {
+		return err
+	}
 	var reps []*bench.Report
 	for _, p := range files {
 		r, err := readReport(p)
@@ -484,6 +538,9 @@ func benchServe(ctx context.Context, args []string) error {
 		out.define(fs)
 	})
 	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

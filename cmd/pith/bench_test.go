@@ -320,3 +320,63 @@ func TestBenchServe(t *testing.T) {
 		t.Errorf("no serving table:\n%s", out)
 	}
 }
+
+// Output paths are checked before the work that fills them: a bad one is
+// a usage error naming the flag, at once (bench model with a model that
+// does not exist would fail otherwise, after the check), and no .tmp file
+// is left behind.
+func TestOutputPathsCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	adir := filepath.Join(dir, "adir")
+	if err := os.Mkdir(adir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "nonexistent", "x.json")
+	tests := []struct {
+		args     []string
+		inStderr string
+	}{
+		{[]string{"bench", "model", "--model", "x.gguf", "--json", missing}, "--json " + missing + ": directory"},
+		{[]string{"bench", "model", "--model", "x.gguf", "--plot", adir}, "--plot " + adir + " is a directory"},
+		{[]string{"bench", "kernels", "--json", adir}, "--json " + adir + " is a directory"},
+		{[]string{"bench", "serve", "--model", "x.gguf", "--json", missing}, "does not exist (create it with 'mkdir -p"},
+		{[]string{"bench", "show", "x.json", "--plot", adir}, "--plot " + adir + " is a directory"},
+		{[]string{"model", "synth", "--builtin-vocab", "-o", adir}, "-o " + adir + " is a directory"},
+		{[]string{"model", "synth", "--builtin-vocab", "-o", missing}, "-o " + missing + ": directory"},
+	}
+	for _, tt := range tests {
+		code, _, errs := runPith(t, tt.args...)
+		if code != 2 || !strings.Contains(errs, tt.inStderr) {
+			t.Errorf("pith %v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.inStderr)
+		}
+	}
+	if _, err := os.Stat(adir + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("%s.tmp left behind: %v", adir, err)
+	}
+}
+
+// A file that cannot be written at the end (here a plot of a report with
+// nothing to draw) fails the command, but the table is printed all the
+// same and no .tmp file is left.
+func TestBenchTablePrintedWhenFileFails(t *testing.T) {
+	dir := t.TempDir()
+	r := bench.NewReport(bench.Env{})
+	r.Add(bench.Figure{Suite: bench.SuiteKernels, System: bench.SystemPith, Test: "q4_0 avx2 L2", Threads: 1, Unit: bench.UnitTokPerSec, Samples: []float64{7, 8}})
+	rp := filepath.Join(dir, "k.json")
+	if err := writeFileWith(rp, r.WriteJSON); err != nil {
+		t.Fatal(err)
+	}
+	svg := filepath.Join(dir, "k.svg")
+	code, out, errs := runPith(t, "bench", "show", rp, "--plot", svg)
+	if code != 1 || !strings.Contains(errs, "writing --plot "+svg) {
+		t.Errorf("show --plot of a kernels report: exit %d, stderr %q; want 1 and the plot's error", code, errs)
+	}
+	if !strings.Contains(out, "q4_0 avx2 L2") {
+		t.Errorf("the table was not printed:\n%s", out)
+	}
+	for _, p := range []string{svg, svg + ".tmp"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after the failed write: %v", p, err)
+		}
+	}
+}

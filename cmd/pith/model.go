@@ -109,6 +109,9 @@ func modelSynth(args []string) error {
 	if out == "" || fs.NArg() > 0 {
 		return usagef("synth needs -o FILE and no other arguments")
 	}
+	if err := checkOutputPath("-o", out); err != nil {
+		return err
+	}
 	start := time.Now()
 	tmp := out + ".tmp"
 	f, err := os.Create(tmp)
@@ -132,6 +135,7 @@ func modelSynth(args []string) error {
 		return err
 	}
 	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	st, _ := os.Stat(out)
