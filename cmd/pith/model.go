@@ -35,7 +35,7 @@ is meaningless. Progress goes to stderr.
   types:  ` + strings.Join(synth.TypeNames(), ", ") + `
 
 Example:
-  pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf`, func(_ context.Context, a []string) error { return modelSynth(a) }},
+  pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-synth.gguf`, modelSynth},
 	"import": {"pith model import NAME[:TAG]", "path and SHA-256 of a model in the local ollama store", `Find a model in the local ollama store ($OLLAMA_MODELS or ~/.ollama/models)
 and print the path and SHA-256 of its GGUF blob, after checking the blob
 against the manifest's digest.
@@ -91,7 +91,7 @@ func modelImport(args []string) error {
 	return nil
 }
 
-func modelSynth(args []string) error {
+func modelSynth(ctx context.Context, args []string) error {
 	var shape, typ, out, tokDir string
 	var seed uint64
 	var builtin bool
@@ -125,13 +125,16 @@ func modelSynth(args []string) error {
 			fmt.Fprintln(os.Stderr, msg)
 		}
 	}
-	err = synth.Generate(f, synth.Options{Shape: shape, Type: typ, Seed: seed, TokenizerDir: tokDir, Builtin: builtin, Progress: progress})
+	err = synth.Generate(f, synth.Options{Shape: shape, Type: typ, Seed: seed, TokenizerDir: tokDir, Builtin: builtin, Progress: progress, Context: ctx})
 	fmt.Fprintln(os.Stderr)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		os.Remove(tmp)
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: %s not written (its partial %s removed)", out, tmp)
+		}
 		return err
 	}
 	if err := os.Rename(tmp, out); err != nil {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,5 +63,22 @@ func TestDetokenizeJSON(t *testing.T) {
 	}
 	if got.Text != "Hello world" || !slices.Equal(got.Tokens, toks) {
 		t.Errorf("detokenize --json: %+v, want text %q and tokens %+v", got, "Hello world", toks)
+	}
+}
+
+// model synth stopped by Ctrl-C (its context done) fails, says so, and
+// leaves neither the file nor its .tmp.
+func TestModelSynthInterrupted(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.gguf")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := modelSynth(ctx, []string{"--shape", "tiny-qwen2", "--builtin-vocab", "-o", out})
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("synth with a cancelled context: %v, want an interruption error", err)
+	}
+	for _, p := range []string{out, out + ".tmp"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after the interrupted synth: %v", p, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -22,6 +23,10 @@ type Options struct {
 	Builtin      bool
 	TokenizerDir string
 	Progress     func(format string, args ...any) // optional, one line per call
+	// Context, when set, stops Generate between tensors once it is done
+	// (Ctrl-C): Generate then returns its error, with the file half
+	// written, for the caller to remove.
+	Context context.Context
 }
 
 // TensorPlan is one tensor of a synthetic file: its name, ggml dims (row
@@ -227,6 +232,9 @@ func generate(w io.Writer, shape Shape, opts Options) error {
 			rows *= int(d)
 		}
 		g.AddTensorFunc(t.Name, t.Type, t.Dims, func(dst []byte) error {
+			if opts.Context != nil && opts.Context.Err() != nil {
+				return fmt.Errorf("synth: stopped before %s: %w", t.Name, context.Cause(opts.Context))
+			}
 			if len(t.Dims) > 1 {
 				progress("synth: %d/%d %s %v %v", i+1, len(plan), t.Name, t.Dims, t.Type)
 			}

