@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,6 +109,13 @@ func modelSynth(ctx context.Context, args []string) error {
 	}
 	if out == "" || fs.NArg() > 0 {
 		return usagef("synth needs -o FILE and no other arguments")
+	}
+	if out == demoModelPath() {
+		// The demo path's folder is pith's own, in the user's cache:
+		// made here, so that the command loadModel suggests works.
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
 	}
 	if err := checkOutputPath("-o", out); err != nil {
 		return err

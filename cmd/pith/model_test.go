@@ -82,3 +82,37 @@ func TestModelSynthInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// A missing model gets the 'pith model synth' hint only when it is the
+// demo model (no --model, no $PITH_MODEL), and the hinted command works:
+// synth makes the demo path's folder in the cache.
+func TestMissingModelHint(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("PITH_MODEL", "")
+	demo := demoModelPath()
+	tests := []struct {
+		path     string
+		wantHint bool
+	}{
+		{"", true},
+		{demo, true},
+		{filepath.Join(t.TempDir(), "typo.gguf"), false},
+	}
+	for _, tt := range tests {
+		_, err := openModelMapped(tt.path)
+		if err == nil {
+			t.Fatalf("openModelMapped(%q): no error", tt.path)
+		}
+		hint := "pith model synth -o " + demo
+		if got := strings.Contains(err.Error(), hint); got != tt.wantHint {
+			t.Errorf("openModelMapped(%q): %q; hint %q shown %v, want %v", tt.path, err, hint, got, tt.wantHint)
+		}
+	}
+	code, _, errs := runPith(t, "model", "synth", "--shape", "tiny-qwen2", "--builtin-vocab", "-o", demo)
+	if code != 0 {
+		t.Fatalf("the hinted synth -o %s: exit %d: %s", demo, code, errs)
+	}
+	if _, err := openModelMapped(""); err != nil {
+		t.Errorf("the demo model synth wrote does not open: %v", err)
+	}
+}

@@ -16,6 +16,12 @@ func defaultModelPath() string {
 	if p := os.Getenv("PITH_MODEL"); p != "" {
 		return p
 	}
+	return demoModelPath()
+}
+
+// demoModelPath is the model file pith uses when neither --model nor
+// $PITH_MODEL names one, in the user's cache.
+func demoModelPath() string {
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".cache", "pith", "models", "qwen2.5-0.5b-q4_0.gguf")
 }
@@ -40,7 +46,9 @@ func loadModel(path string, open func(string) (*gguf.File, error)) (*model.Model
 	}
 	f, err := open(path)
 	if err != nil {
-		if os.IsNotExist(err) || isNotExist(path) {
+		// The hint is for the demo model, which a user may not have made
+		// yet; a path the user gave is more likely mistyped.
+		if path == demoModelPath() && (os.IsNotExist(err) || isNotExist(path)) {
 			return nil, fmt.Errorf("%w\n(make a synthetic one with 'pith model synth -o %s', or run 'make demo')", err, path)
 		}
 		return nil, err
