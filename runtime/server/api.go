@@ -390,19 +390,15 @@ func (s *Server) handleSummarize(w http.ResponseWriter, r *http.Request) {
 	}
 	var out strings.Builder
 	var res model.Result
-	lim := s.cfg.Limits
 	err := s.withArena(r.Context(), func(ctx context.Context, a *arena.Arena) error {
 		prompt, opts, err := s.cfg.Model.SummaryTokens(req.Messages, req.MaxWords, a)
 		if err != nil {
 			return err
 		}
 		// The server's limits, as for any prompt (generate).
-		if len(prompt) > lim.MaxPromptTokens {
-			return badRequest("the conversation's prompt is %d tokens, above this server's limit of %d", len(prompt), lim.MaxPromptTokens)
-		}
-		opts.NumCtx = min(opts.NumCtx, lim.MaxContext)
-		if len(prompt) >= opts.NumCtx {
-			return badRequest("the conversation's prompt is %d tokens, which does not fit this server's context of %d", len(prompt), opts.NumCtx)
+		opts.NumCtx = min(opts.NumCtx, s.cfg.Limits.MaxContext)
+		if err := s.promptFits(len(prompt), opts.NumCtx, "this server's context of"); err != nil {
+			return err
 		}
 		res, err = s.cfg.Model.Generate(ctx, prompt, opts, a, 0, func(p []byte) error {
 			out.Write(p)

@@ -89,11 +89,11 @@ func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			ae = &apiError{http.StatusBadRequest, nil}
+		status := http.StatusBadRequest
+		if ae := (*apiError)(nil); errors.As(err, &ae) {
+			status = ae.status
 		}
-		http.Error(w, http.StatusText(ae.status), ae.status)
+		http.Error(w, http.StatusText(status), status)
 		return
 	}
 	s.scope(func() {

@@ -309,17 +309,26 @@ func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts
 		// The rendered template is trusted text whose special tokens are
 		// parsed; in raw mode the client wrote them on purpose.
 		ids = m.Tokenizer.AppendEncode(ids, prompt, len(prefix) == 0, true)
-		if len(ids) > s.cfg.Limits.MaxPromptTokens {
-			return badRequest("prompt is %d tokens, above this server's limit of %d", len(ids), s.cfg.Limits.MaxPromptTokens)
-		}
-		if len(ids) >= opts.NumCtx {
-			return badRequest("prompt is %d tokens, which does not fit num_ctx %d", len(ids), opts.NumCtx)
+		if err := s.promptFits(len(ids), opts.NumCtx, "num_ctx"); err != nil {
+			return err
 		}
 		var err error
 		res, err = m.Generate(ctx, ids, opts, a, 0, emit)
 		return err
 	})
 	return res, err
+}
+
+// promptFits applies the server's limits to a prompt of n tokens that is
+// to run in a context of numCtx, which the error names as ctxName.
+func (s *Server) promptFits(n, numCtx int, ctxName string) error {
+	if n > s.cfg.Limits.MaxPromptTokens {
+		return badRequest("prompt is %d tokens, above this server's limit of %d", n, s.cfg.Limits.MaxPromptTokens)
+	}
+	if n >= numCtx {
+		return badRequest("prompt is %d tokens, which does not fit %s %d", n, ctxName, numCtx)
+	}
+	return nil
 }
 
 // scope runs one request's content-touching work: inside secretDo, and then
