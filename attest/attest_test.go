@@ -83,18 +83,26 @@ func devManifest(t *testing.T) *Manifest {
 	return &Manifest{Format: ManifestFormat, Dev: &DevEntry{Measurement: m}}
 }
 
-func TestDevRoundTrip(t *testing.T) {
+// devDocument is the stand-in's attestation document for a fixed nonce
+// and key configuration.
+func devDocument(t *testing.T) (nonce, kc, doc []byte) {
+	t.Helper()
 	ctx := context.Background()
 	p, err := Open(ctx, "dev", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce := bytes.Repeat([]byte{7}, 32)
-	kc := []byte("ohttp key configuration bytes")
-	b, err := NewDocument(ctx, p, nonce, kc, nil)
+	nonce = bytes.Repeat([]byte{7}, 32)
+	kc = []byte("ohttp key configuration bytes")
+	doc, err = NewDocument(ctx, p, nonce, kc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return nonce, kc, doc
+}
+
+func TestDevRoundTrip(t *testing.T) {
+	nonce, kc, b := devDocument(t)
 	doc, err := ParseDocument(b)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package attest
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 )
@@ -12,17 +11,7 @@ import (
 // REPORT_DATA itself matches, so only the other checks stand between the
 // client and a key the host chose.
 func TestKeyConfigOnlyOnSuccess(t *testing.T) {
-	ctx := context.Background()
-	p, err := Open(ctx, "dev", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce := bytes.Repeat([]byte{7}, 32)
-	kc := []byte("ohttp key configuration bytes")
-	b, err := NewDocument(ctx, p, nonce, kc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nonce, kc, b := devDocument(t)
 	for _, tc := range []struct {
 		name   string
 		mutate func(doc *Document, pol *Policy, m *Manifest)
