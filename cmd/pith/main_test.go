@@ -202,7 +202,7 @@ func TestReadStdinInterrupted(t *testing.T) {
 	withOpenStdin(t, func() {
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(50*time.Millisecond, cancel)
-		data, err := readArgContext(ctx, "-")
+		data, err := readArg(ctx, "-")
 		if err == nil || !strings.Contains(err.Error(), "interrupted") || !errors.Is(err, context.Canceled) {
 			t.Errorf("interrupted read: %q, %v; want an interruption error", data, err)
 		}

@@ -78,7 +78,7 @@ Example:
 			out := func(b []byte) error { _, err := os.Stdout.Write(b); return err }
 			var res model.Result
 			if summarize != "" {
-				data, err := readArgContext(ctx, summarize)
+				data, err := readArg(ctx, summarize)
 				if err != nil {
 					return err
 				}
@@ -142,20 +142,14 @@ func printTimings(w io.Writer, r model.Result) {
 	fmt.Fprintf(w, "kernels:    %s, %d threads\n", kernels.Path(), kernels.Threads())
 }
 
-func readArg(name string) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(io.LimitReader(os.Stdin, conversation.MaxInput+1))
-	}
-	return os.ReadFile(name)
-}
-
-// readArgContext is readArg that gives up when ctx ends (Ctrl-C) rather
-// than report what it read so far, usually nothing, as the input. When it
-// reads a terminal it says so on stderr, so that a user who forgot the
-// file argument is not left facing a silent wait.
-func readArgContext(ctx context.Context, name string) ([]byte, error) {
+// readArg reads the file name, or standard input for "-". Reading
+// standard input it gives up when ctx ends (Ctrl-C) rather than report
+// what it read so far, usually nothing, as the input; and when that is a
+// terminal it says so on stderr, so that a user who forgot the file
+// argument is not left facing a silent wait.
+func readArg(ctx context.Context, name string) ([]byte, error) {
 	if name != "-" {
-		return readArg(name)
+		return os.ReadFile(name)
 	}
 	if isTerminal(os.Stdin) {
 		fmt.Fprintln(os.Stderr, "pith: reading the conversation from standard input; end with Ctrl-D")
@@ -166,7 +160,7 @@ func readArgContext(ctx context.Context, name string) ([]byte, error) {
 	}
 	done := make(chan result, 1)
 	go func() { // left blocked in its read if ctx ends; the command is ending too
-		data, err := readArg(name)
+		data, err := io.ReadAll(io.LimitReader(os.Stdin, conversation.MaxInput+1))
 		done <- result{data, err}
 	}()
 	select {

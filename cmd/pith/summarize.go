@@ -110,7 +110,7 @@ Example:
 			if len(args) == 1 {
 				src = args[0]
 			}
-			data, err := readArgContext(ctx, src)
+			data, err := readArg(ctx, src)
 			if err != nil {
 				return err
 			}
