@@ -119,6 +119,12 @@ func (r *Response) MarshalIndeterminate() ([]byte, error) {
 }
 
 func (r *Response) marshal(indet bool) ([]byte, error) {
+	// Checked before encoding anything: our own decoders refuse the message
+	// otherwise, and a peer that did not would be exposed to the cost
+	// MaxInformational is there to bound.
+	if n := len(r.Informational); n > MaxInformational {
+		return nil, fmt.Errorf("bhttp: encode %d informational responses, more than the %d a decoder accepts: %w", n, MaxInformational, ErrTooLarge)
+	}
 	b := make([]byte, 0, 64+len(r.Body))
 	if indet {
 		b = appendVarint(b, framingIndeterminateResponse)

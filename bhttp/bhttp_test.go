@@ -512,3 +512,66 @@ func TestEncoderPartsWriter(t *testing.T) {
 		t.Fatalf("%d WriteParts calls; bytes equal: %v", pr.calls, bytes.Equal(pr.Bytes(), plain.Bytes()))
 	}
 }
+
+// The encoders refuse to produce more informational responses than the
+// decoders accept, before writing anything; at the limit what they write
+// decodes to the same responses.
+func TestEncodeInformationalLimit(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want error
+	}{{0, nil}, {1, nil}, {MaxInformational, nil}, {MaxInformational + 1, ErrTooLarge}, {1000, ErrTooLarge}} {
+		r := &Response{Status: 200, Header: http.Header{"A": {"b"}}, Body: []byte("body")}
+		for i := range tc.n {
+			r.Informational = append(r.Informational, InfoResponse{Status: 100 + i%100, Header: http.Header{"I": {fmt.Sprint(i)}}})
+		}
+		for _, m := range []struct {
+			name    string
+			marshal func(*Response) ([]byte, error)
+		}{{"known length", (*Response).MarshalKnownLength}, {"indeterminate", (*Response).MarshalIndeterminate}} {
+			wire, err := m.marshal(r)
+			if !errors.Is(err, tc.want) || (err != nil) == (wire != nil) {
+				t.Errorf("%s, %d informational: Marshal %d bytes, %v; want %v", m.name, tc.n, len(wire), err, tc.want)
+				continue
+			}
+			if err != nil {
+				continue
+			}
+			got, err := ParseResponse(wire)
+			if err != nil || !reflect.DeepEqual(got.Informational, r.Informational) || got.Status != 200 || string(got.Body) != "body" {
+				t.Errorf("%s, %d informational: round trip gave %+v, %v", m.name, tc.n, got, err)
+			}
+		}
+
+		// The stream encoder sends them one by one: all up to the limit,
+		// none past it, and the final response still follows.
+		var buf bytes.Buffer
+		e := NewResponseEncoder(&buf)
+		var err error
+		for _, info := range r.Informational {
+			before := buf.Len()
+			if err = e.WriteInformational(info.Status, info.Header); err != nil {
+				if buf.Len() != before {
+					t.Errorf("stream, %d informational: refused one but wrote %d bytes", tc.n, buf.Len()-before)
+				}
+				break
+			}
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("stream, %d informational: WriteInformational %v; want %v", tc.n, err, tc.want)
+		}
+		if err := e.WriteHeader(200, r.Header); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Write(r.Body); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseResponse(buf.Bytes())
+		if wantN := min(tc.n, MaxInformational); err != nil || !reflect.DeepEqual(got.Informational, r.Informational[:wantN]) || got.Status != 200 || string(got.Body) != "body" {
+			t.Errorf("stream, %d informational: decoded %+v, %v; want the first %d", tc.n, got, err, wantN)
+		}
+	}
+}

@@ -29,6 +29,7 @@ type ResponseEncoder struct {
 	Buf []byte
 
 	started, headerDone, closed bool
+	informational               int // sent so far
 	err                         error
 }
 
@@ -60,10 +61,16 @@ func (e *ResponseEncoder) start() []byte {
 	return appendVarint(nil, framingIndeterminateResponse)
 }
 
-// WriteInformational sends a 1xx response ahead of the final one.
+// WriteInformational sends a 1xx response ahead of the final one. At most
+// MaxInformational are sent, the number our decoders accept; one more is
+// refused, with nothing written, and the encoder can still send the final
+// response.
 func (e *ResponseEncoder) WriteInformational(status int, h http.Header) error {
 	if e.headerDone {
 		return errors.New("bhttp: informational response after the final header")
+	}
+	if e.informational == MaxInformational {
+		return fmt.Errorf("bhttp: encode informational response %d, more than the %d a decoder accepts: %w", e.informational+1, MaxInformational, ErrTooLarge)
 	}
 	if status < 100 || status > 199 {
 		return fmt.Errorf("bhttp: informational status %d outside 100..199: %w", status, ErrInvalid)
@@ -73,7 +80,11 @@ func (e *ResponseEncoder) WriteInformational(status int, h http.Header) error {
 	if err != nil {
 		return err
 	}
-	return e.write(b)
+	if err := e.write(b); err != nil {
+		return err
+	}
+	e.informational++
+	return nil
 }
 
 // WriteHeader sends the final status and header section. Write calls it
