@@ -344,6 +344,11 @@ func benchModel(ctx context.Context, args []string) error {
 	if len(models) == 0 {
 		return usagef("--model FILE is required")
 	}
+	for _, m := range models {
+		if err := checkInputFile("--model", m, "a GGUF file"); err != nil {
+			return err
+		}
+	}
 	ps, err := bench.ParseInts(prompts)
 	if err != nil {
 		return usagef("-p: %v", err)
@@ -562,6 +567,16 @@ func benchServe(ctx context.Context, args []string) error {
 	if url != "" && manifest == "" {
 		return usagef("--url needs --manifest")
 	}
+	if modelPath != "" {
+		if err := checkInputFile("--model", modelPath, "a GGUF file"); err != nil {
+			return err
+		}
+	}
+	if manifest != "" {
+		if err := checkManifestFile(manifest); err != nil {
+			return err
+		}
+	}
 	if compare != "" && compare != "llama.cpp" {
 		return usagef("--compare knows only llama.cpp, not %q", compare)
 	}
@@ -590,13 +605,9 @@ func benchServe(ctx context.Context, args []string) error {
 		defer srv.stop()
 		url, manifest, allowDev = srv.url, srv.manifest, true
 	}
-	raw, err := os.ReadFile(manifest)
+	_, man, err := readManifest(manifest)
 	if err != nil {
 		return err
-	}
-	man, err := attest.ParseManifest(raw)
-	if err != nil {
-		return fmt.Errorf("--manifest %s: %w", manifest, err)
 	}
 	pol := attest.DefaultPolicy()
 	pol.AllowDev = allowDev

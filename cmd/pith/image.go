@@ -146,6 +146,9 @@ func imageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.Model == "" || o.Out == "" {
 		return usagef("--model and --out are required")
 	}
+	if err := checkInputFile("--model", o.Model, "a GGUF file"); err != nil {
+		return err
+	}
 	if o.SNP, err = snpConfigs(vcpus, types, features); err != nil {
 		return err
 	}
@@ -243,6 +246,11 @@ func imageMeasure(args []string, stdout io.Writer) error {
 	}
 	if fs.NArg() != 1 {
 		return usagef("measure takes one DIR")
+	}
+	if modelFile != "" {
+		if err := checkInputFile("--model", modelFile, "a GGUF file"); err != nil {
+			return err
+		}
 	}
 	c, err := build.Measure(fs.Arg(0))
 	if err != nil {

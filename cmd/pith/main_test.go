@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/model"
 )
 
@@ -207,4 +209,68 @@ func TestReadStdinInterrupted(t *testing.T) {
 			t.Errorf("interrupted read: %q, %v; want an interruption error", data, err)
 		}
 	})
+}
+
+// A directory or an empty file given where a model or a manifest belongs
+// is a usage error that says which, not the reader's puzzle ("mmap: no
+// such device", "bad magic", "EOF").
+func TestInputFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := dir + "/empty.gguf"
+	emptyJSON := dir + "/empty.json"
+	for _, p := range []string{empty, emptyJSON} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isDir := func(flag string) string { return flag + " " + dir + ": is a directory, not " }
+	isEmpty := func(flag, p string) string { return flag + " " + p + ": file is empty" }
+	tests := []struct {
+		env      string // $PITH_MODEL
+		args     []string
+		inStderr string
+	}{
+		{"", []string{"run", "--model", dir, "hi"}, isDir("--model")},
+		{"", []string{"run", "--model", empty, "hi"}, isEmpty("--model", empty)},
+		{dir, []string{"run", "hi"}, isDir("$PITH_MODEL")},
+		{"", []string{"serve", "--model", dir}, isDir("--model")},
+		{"", []string{"serve", "--model", empty}, isEmpty("--model", empty)},
+		{dir, []string{"serve"}, isDir("$PITH_MODEL")},
+		{"", []string{"model", "tokenize", "--model", dir, "x"}, isDir("--model")},
+		{"", []string{"model", "detokenize", "--model", empty, "1"}, isEmpty("--model", empty)},
+		{"", []string{"model", "inspect", dir}, dir + ": is a directory, not a GGUF file"},
+		{"", []string{"model", "inspect", empty}, empty + ": file is empty"},
+		{"", []string{"bench", "model", "--model", dir}, isDir("--model")},
+		{"", []string{"bench", "model", "--model", empty}, isEmpty("--model", empty)},
+		{"", []string{"bench", "serve", "--model", dir}, isDir("--model")},
+		{"", []string{"bench", "serve", "--url", "http://127.0.0.1:1", "--manifest", dir}, isDir("--manifest")},
+		{"", []string{"image", "build", "--model", dir, "--out", dir + "/out"}, isDir("--model")},
+		{"", []string{"image", "measure", "--model", empty, dir}, isEmpty("--model", empty)},
+		{"", []string{"verify", "--manifest", dir, "--skip-binding", empty}, isDir("--manifest")},
+		{"", []string{"verify", "--manifest", emptyJSON, "--skip-binding", empty}, isEmpty("--manifest", emptyJSON)},
+		{"", []string{"summarize", "--url", "http://127.0.0.1:1", "--manifest", dir, empty}, isDir("--manifest")},
+		{"", []string{"summarize", "--url", "http://127.0.0.1:1", "--manifest", emptyJSON, empty}, isEmpty("--manifest", emptyJSON)},
+		{"", []string{"proxy", "--url", "http://127.0.0.1:1", "--manifest", emptyJSON}, isEmpty("--manifest", emptyJSON)},
+		{"", []string{"serve", "--model", "/no/such/model.gguf", "--manifest", emptyJSON}, isEmpty("--manifest", emptyJSON)},
+	}
+	for _, tt := range tests {
+		t.Setenv("PITH_MODEL", tt.env)
+		var errb bytes.Buffer
+		code := runMain(tt.args, io.Discard, &errb)
+		if code != 2 || !strings.Contains(errb.String(), tt.inStderr) || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
+			t.Errorf("pith %v: exit %d, stderr %q; want 2 and one line with %q", tt.args, code, errb.String(), tt.inStderr)
+		}
+	}
+	// The DOCUMENT argument of verify, after a good manifest.
+	man := dir + "/manifest.json"
+	mb, _ := json.Marshal(attest.Manifest{Format: attest.ManifestFormat, Dev: &attest.DevEntry{Measurement: strings.Repeat("ab", 48)}})
+	if err := os.WriteFile(man, mb, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{dir, empty} {
+		code, _, errText := runVerifyCmd(t, "--manifest", man, "--skip-binding", doc)
+		if code != 2 || !strings.Contains(errText, doc+": ") || !strings.Contains(errText, "not an attestation document") {
+			t.Errorf("pith verify %s: exit %d, stderr %q; want 2 and the document refused by name", doc, code, errText)
+		}
+	}
 }

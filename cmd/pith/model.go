@@ -164,6 +164,9 @@ func modelInspect(args []string) error {
 	if len(args) != 1 {
 		return usagef("inspect takes one FILE")
 	}
+	if err := checkInputFile("", args[0], "a GGUF file"); err != nil {
+		return err
+	}
 	f, err := gguf.Mmap(args[0])
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ func openModelMapped(path string) (*model.Model, error) {
 }
 
 func loadModel(path string, open func(string) (*gguf.File, error)) (*model.Model, error) {
+	if err := checkModelFile(path); err != nil {
+		return nil, err
+	}
 	if path == "" {
 		path = defaultModelPath()
 	}
@@ -54,6 +57,45 @@ func loadModel(path string, open func(string) (*gguf.File, error)) (*model.Model
 		return nil, err
 	}
 	return model.Load(f)
+}
+
+// checkModelFile refuses the model file a --model flag names ("" for the
+// default, $PITH_MODEL or the demo model) when it is a directory or empty,
+// naming where the path came from.
+func checkModelFile(flagValue string) error {
+	from, path := "--model", flagValue
+	if path == "" {
+		from, path = "$PITH_MODEL", defaultModelPath()
+		if os.Getenv("PITH_MODEL") == "" {
+			from = "the demo model"
+		}
+	}
+	return checkInputFile(from, path, "a GGUF file")
+}
+
+// checkInputFile refuses, as a usage error, an input path that is a
+// directory or an empty file: the readers' own words for them ("mmap d:
+// no such device", "bad magic", "EOF") do not tell the user that the
+// path given was the wrong kind of thing. from names where the path came
+// from ("--manifest"; "" for an argument), what the kind of file wanted
+// ("a GGUF file"). A path that cannot be read at all passes: its reader
+// says why, naming it.
+func checkInputFile(from, path, what string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	name := path
+	if from != "" {
+		name = from + " " + path
+	}
+	switch {
+	case st.IsDir():
+		return usagef("%s: is a directory, not %s", name, what)
+	case st.Mode().IsRegular() && st.Size() == 0:
+		return usagef("%s: file is empty, not %s", name, what)
+	}
+	return nil
 }
 
 func isNotExist(path string) bool {

@@ -89,6 +89,14 @@ Example:
 			if err := checkServeLimits(queue, concurrent, maxCtx, timeout, rotate); err != nil {
 				return err
 			}
+			if err := checkModelFile(modelPath); err != nil {
+				return err
+			}
+			if manifestPath != "" {
+				if err := checkManifestFile(manifestPath); err != nil {
+					return err
+				}
+			}
 			if err := harden.Apply(); err != nil {
 				return err
 			}

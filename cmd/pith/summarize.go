@@ -41,7 +41,7 @@ func (e *enclaveFlags) check() error {
 	if e.manifest == "" {
 		return usagef("--manifest is required: it holds the measurements the enclave must match")
 	}
-	return nil
+	return checkManifestFile(e.manifest)
 }
 
 // connect verifies the enclave and says what was proven, on stderr.

@@ -157,6 +157,9 @@ func runVerify(ctx context.Context, args []string) error {
 				return usagef("--nonce: want %d bytes as %d hex digits", attest.NonceSize, 2*attest.NonceSize)
 			}
 		}
+		if err := checkInputFile("", args[0], "an attestation document (JSON)"); err != nil {
+			return err
+		}
 		if raw, err = readLimited(args[0], attest.MaxDocumentSize); err != nil {
 			return err
 		}
@@ -195,6 +198,9 @@ func runVerify(ctx context.Context, args []string) error {
 // readManifest reads and checks the manifest file a command was given
 // (--manifest), returning its bytes and what they say.
 func readManifest(path string) ([]byte, *attest.Manifest, error) {
+	if err := checkManifestFile(path); err != nil {
+		return nil, nil, err
+	}
 	raw, err := readLimited(path, 1<<20)
 	if err != nil {
 		return nil, nil, err
@@ -204,6 +210,11 @@ func readManifest(path string) ([]byte, *attest.Manifest, error) {
 		return nil, nil, fmt.Errorf("--manifest %s: %w", path, err)
 	}
 	return raw, m, nil
+}
+
+// checkManifestFile refuses a --manifest that is a directory or empty.
+func checkManifestFile(path string) error {
+	return checkInputFile("--manifest", path, "a manifest (JSON)")
 }
 
 func readLimited(path string, max int64) ([]byte, error) {
