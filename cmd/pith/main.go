@@ -160,10 +160,13 @@ func main() {
 func runMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				printHelp(stdout, c)
-				return 0
+			c, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintln(stderr, unknownCommand(args[1]))
+				return 2
 			}
+			printHelp(stdout, c)
+			return 0
 		}
 		printTop(stdout)
 		if len(args) == 0 {
@@ -173,7 +176,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "pith: unknown command %q (see 'pith help')\n", args[0])
+		fmt.Fprintln(stderr, unknownCommand(args[0]))
 		return 2
 	}
 	fs := flag.NewFlagSet("pith "+c.Name, flag.ContinueOnError)
@@ -206,6 +209,22 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// unknownCommand is the one-line error for a command pith does not have,
+// whether run or asked about ('pith help NAME'): it lists the commands, so
+// that a typo is answered with the right spelling.
+func unknownCommand(name string) string {
+	return fmt.Sprintf("pith: unknown command %q (commands: %s; see 'pith help')", name, strings.Join(commandNames(), ", "))
+}
+
+func commandNames() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 func printTop(w io.Writer) {
 	fmt.Fprint(w, `pith summarises private conversations inside a confidential VM (AMD SEV-SNP or
 Intel TDX) with a quantised LLM, so that nobody outside the VM can read them.
@@ -214,12 +233,7 @@ Usage: pith COMMAND [flags] [args]
 
 Commands:
 `)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].Short)
 	}
 	fmt.Fprint(w, "\nRun 'pith COMMAND --help' for a command's flags and examples.\n")

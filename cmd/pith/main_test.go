@@ -22,7 +22,10 @@ func TestUsageErrors(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{[]string{"no-such-command"}, 2, "unknown command"},
+		{[]string{"no-such-command"}, 2, `unknown command "no-such-command" (commands: bench, image, model, `},
+		{[]string{"help", "nosuch"}, 2, `unknown command "nosuch" (commands: bench, image, model, `},
+		{[]string{"--help", "nosuch"}, 2, `unknown command "nosuch"`},
+		{[]string{"help", "verify"}, 0, ""},
 		{[]string{"version", "extra"}, 2, "takes no arguments"},
 		{[]string{"version", "--no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"model", "inspect", "--no-such-flag"}, 2, "(see 'pith model inspect --help')"},
