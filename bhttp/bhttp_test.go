@@ -575,3 +575,52 @@ func TestEncodeInformationalLimit(t *testing.T) {
 		}
 	}
 }
+
+// A head or trailer the stream encoder refuses leaves it as it was: the
+// framing indicator is still sent with the first head that goes out, and
+// Close does not report success until the end of the stream is written.
+func TestEncoderRefusalKeepsState(t *testing.T) {
+	bad := http.Header{"Bad Name": {"x"}}
+	for _, tc := range []struct {
+		name  string
+		steps func(e *ResponseEncoder) error // returns the refusal
+	}{
+		{"refused informational", func(e *ResponseEncoder) error { return e.WriteInformational(103, bad) }},
+		{"refused final head", func(e *ResponseEncoder) error { return e.WriteHeader(200, bad) }},
+		{"informational, then refused final head", func(e *ResponseEncoder) error {
+			if err := e.WriteInformational(100, nil); err != nil {
+				t.Fatal(err)
+			}
+			return e.WriteHeader(200, bad)
+		}},
+		{"refused trailer", func(e *ResponseEncoder) error {
+			e.Trailer = bad
+			err := e.Close()
+			if again := e.Close(); !errors.Is(again, ErrInvalid) {
+				t.Errorf("refused trailer: second Close %v; want ErrInvalid again", again)
+			}
+			e.Trailer = http.Header{"T": {"v"}}
+			return err
+		}},
+	} {
+		var buf bytes.Buffer
+		e := NewResponseEncoder(&buf)
+		if err := tc.steps(e); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v; want ErrInvalid", tc.name, err)
+		}
+		if _, err := e.Write([]byte("body")); err != nil {
+			t.Fatalf("%s: Write: %v", tc.name, err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatalf("%s: Close: %v", tc.name, err)
+		}
+		d := NewResponseDecoder(bytes.NewReader(buf.Bytes()), nil)
+		body, err := io.ReadAll(d)
+		if err != nil || string(body) != "body" || d.Response().Status != 200 {
+			t.Errorf("%s: wrote %x, which decodes to %q, %v", tc.name, buf.Bytes(), body, err)
+		}
+		if tc.name == "refused trailer" && d.Response().Trailer.Get("T") != "v" {
+			t.Errorf("%s: trailer %v, want T: v", tc.name, d.Response().Trailer)
+		}
+	}
+}

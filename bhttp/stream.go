@@ -53,12 +53,15 @@ func (e *ResponseEncoder) write(b []byte) error {
 	return e.err
 }
 
-func (e *ResponseEncoder) start() []byte {
-	if e.started {
-		return nil
+// head encodes a status and field section, after the framing indicator if
+// nothing has been sent yet. It changes no state: a head it refuses must
+// not cost the stream its framing indicator.
+func (e *ResponseEncoder) head(status int, h http.Header) ([]byte, error) {
+	var b []byte
+	if !e.started {
+		b = appendVarint(b, framingIndeterminateResponse)
 	}
-	e.started = true
-	return appendVarint(nil, framingIndeterminateResponse)
+	return appendFields(appendVarint(b, uint64(status)), h, true, e.FieldOrder)
 }
 
 // WriteInformational sends a 1xx response ahead of the final one. At most
@@ -75,11 +78,11 @@ func (e *ResponseEncoder) WriteInformational(status int, h http.Header) error {
 	if status < 100 || status > 199 {
 		return fmt.Errorf("bhttp: informational status %d outside 100..199: %w", status, ErrInvalid)
 	}
-	b := appendVarint(e.start(), uint64(status))
-	b, err := appendFields(b, h, true, e.FieldOrder)
+	b, err := e.head(status, h)
 	if err != nil {
 		return err
 	}
+	e.started = true
 	if err := e.write(b); err != nil {
 		return err
 	}
@@ -96,12 +99,11 @@ func (e *ResponseEncoder) WriteHeader(status int, h http.Header) error {
 	if status < 200 || status > 599 {
 		return fmt.Errorf("bhttp: final status %d outside 200..599: %w", status, ErrInvalid)
 	}
-	b := appendVarint(e.start(), uint64(status))
-	b, err := appendFields(b, h, true, e.FieldOrder)
+	b, err := e.head(status, h)
 	if err != nil {
 		return err
 	}
-	e.headerDone = true
+	e.started, e.headerDone = true, true
 	return e.write(b)
 }
 
@@ -159,11 +161,13 @@ func (e *ResponseEncoder) Close() error {
 			return err
 		}
 	}
-	e.closed = true
 	b, err := appendFields(appendVarint(nil, 0), e.Trailer, true, e.FieldOrder)
 	if err != nil {
+		// Not closed: a second Close must not report success for a
+		// stream whose end was never written.
 		return err
 	}
+	e.closed = true
 	return e.write(b)
 }
 
