@@ -73,6 +73,36 @@ func (t *table) markdown(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
+// dropColumns removes the columns at the given indices, in increasing
+// order, from the header and every row.
+func (t *table) dropColumns(cols ...int) {
+	drop := func(r []string) []string {
+		out := make([]string, 0, len(r))
+		for i, c := range r {
+			if !slices.Contains(cols, i) {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	t.header = drop(t.header)
+	for i, r := range t.rows {
+		t.rows[i] = drop(r)
+	}
+}
+
+// compared reports whether llama.cpp has figures in suite: a table leaves
+// its llama.cpp columns out without them, rather than show a column of
+// dashes for a comparison nobody asked for (no --compare).
+func (r *Report) compared(suite, model string) bool {
+	for _, f := range r.Figures {
+		if f.Suite == suite && f.System == SystemLlama && (model == "" || f.Model == model) {
+			return true
+		}
+	}
+	return false
+}
+
 // num prints a figure with about three significant digits.
 func num(v float64) string {
 	switch a := max(v, -v); {
@@ -213,6 +243,9 @@ func (r *Report) tables() (out []*table) {
 			}
 			mt.rows = append(mt.rows, row)
 		}
+		if !r.compared(SuiteModel, name) {
+			mt.dropColumns(4, 5, 7)
+		}
 		out = append(out, mt)
 	}
 	return out
@@ -275,7 +308,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "> note: "+n)
 	}
-	_, err := fmt.Fprintln(w, "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a paired figure is the median of each sample divided by the larger of the probe samples taken just before and just after it (the same tenants; read bandwidth for decode, int8 for prefill), and its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system); llama.cpp ran interleaved with pith on the same file and threads.")
+	note := "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a paired figure is the median of each sample divided by the larger of the probe samples taken just before and just after it (the same tenants; read bandwidth for decode, int8 for prefill), and its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system)"
+	if r.compared(SuiteModel, "") {
+		note += "; llama.cpp ran interleaved with pith on the same file and threads"
+	}
+	_, err := fmt.Fprintln(w, note+".")
 	return err
 }
 
@@ -364,6 +401,9 @@ func (r *Report) serveTable() *table {
 			t.rows = append(t.rows, []string{sys, fmt.Sprint(c), fmt.Sprint(len(lat.Samples)), pcts(get(sys, "ttft", c, UnitMillis)), pcts(lat), g, th,
 				vs(lat, get(SystemPithPlain, "latency", c, UnitMillis)), vs(lat, get(SystemLlama, "latency", c, UnitMillis))})
 		}
+	}
+	if !r.compared(SuiteServe, "") {
+		t.dropColumns(8)
 	}
 	return t
 }

@@ -62,7 +62,8 @@ fresh worker process that warms up first; the table shows median (min–max).
 
 --compare llama.cpp runs llama.cpp's llama-bench (from the oracle root that
 scripts/install-oracles.sh installs, or --llama-bench PATH) on the same file
-with the same threads, interleaved with pith's runs, and prints the ratios.
+with the same threads, interleaved with pith's runs, and prints the ratios;
+without it the tables and the JSON report have pith's figures only.
 Generation speed is also shown as GB/s of weights read, against the
 read-bandwidth probe measured in the same run. --kernels adds the kernel
 suite to the same report. Progress goes to stderr.

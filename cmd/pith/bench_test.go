@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,49 @@ func TestBenchModelRun(t *testing.T) {
 	}
 	if err := xml.Unmarshal(b, new(struct{})); err != nil {
 		t.Fatalf("SVG not well-formed: %v", err)
+	}
+	checkLlamaColumns(t, js, out)
+}
+
+// checkLlamaColumns checks, on a report of pith alone (js, printed as
+// Markdown in md), that the tables leave the llama.cpp columns out, in
+// Markdown and as text, and the JSON names no llama.cpp; and that the
+// same report with llama.cpp's figures added shows them, filled.
+func checkLlamaColumns(t *testing.T, js, md string) {
+	t.Helper()
+	const pithOnly = "| test | threads | unit | pith | pith weights GB/s (of best bandwidth) |"
+	if !strings.Contains(md, pithOnly) || strings.Contains(md, "llama") {
+		t.Errorf("markdown without --compare: want the header %q and no llama.cpp:\n%s", pithOnly, md)
+	}
+	code, text, errs := runPith(t, "bench", "show", js)
+	if code != 0 || !strings.Contains(text, "Model tiny.gguf") || strings.Contains(text, "llama") {
+		t.Errorf("text without --compare: exit %d %s; want no llama.cpp:\n%s", code, errs, text)
+	}
+	raw, _ := os.ReadFile(js)
+	if strings.Contains(string(raw), "llama") {
+		t.Errorf("JSON without --compare names llama.cpp:\n%s", raw)
+	}
+	// The same figures as llama-bench's, half as fast.
+	r := readReportFile(t, js)
+	for _, f := range slices.Clone(r.Figures) {
+		if f.Suite == bench.SuiteModel && f.System == bench.SystemPith && f.Test == "pp8" {
+			f.System, f.Samples, f.Paired = bench.SystemLlama, []float64{f.Median / 2}, nil
+			r.Add(f)
+		}
+	}
+	withLlama := filepath.Join(t.TempDir(), "llama.json")
+	if err := writeFileWith(withLlama, r.WriteJSON); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"--markdown", ""} {
+		args := []string{"bench", "show", withLlama}
+		if format != "" {
+			args = append(args, format)
+		}
+		code, out, errs := runPith(t, args...)
+		if code != 0 || !strings.Contains(out, "pith / llama.cpp") || !strings.Contains(out, "2.00×") {
+			t.Errorf("bench show %s with llama.cpp figures: exit %d %s; want the llama.cpp columns, filled:\n%s", format, code, errs, out)
+		}
 	}
 }
 
