@@ -62,7 +62,9 @@ With --url it asks URL/v1/attestation with a fresh random nonce. With a
 DOCUMENT file it needs the --nonce the document was requested with; without
 one, --skip-binding checks everything else and says plainly that freshness and
 the key binding were NOT proven. Platform dev (the development stand-in) is
-refused unless --allow-dev, and then the first line says nothing was proven.
+refused unless --allow-dev, and then the first line says nothing was proven
+and the next ones, NOT CHECKED, what it cannot show: the hardware signature,
+the launch measurement and the model's digest.
 
 Nothing is downloaded unless --fetch is given: then a VCEK the document
 lacks comes from AMD KDS, TDX collateral (TCB status, revocation) from Intel
@@ -172,6 +174,9 @@ func runVerify(ctx context.Context, args []string) error {
 	if res == nil {
 		return verr
 	}
+	if verr == nil && res.Platform == attest.Dev {
+		markDevUnchecked(res, man)
+	}
 	if f.json {
 		b, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
@@ -190,9 +195,38 @@ func runVerify(ctx context.Context, args []string) error {
 		if c.Skipped {
 			state = "SKIP"
 		}
-		fmt.Fprintf(verifyStdout, "  %s %-17s %s\n", state, c.Name, c.Detail)
+		fmt.Fprintf(verifyStdout, "  %s %-18s %s\n", state, c.Name, c.Detail)
 	}
 	return nil
+}
+
+// markDevUnchecked adds to an accepted stand-in's result, as skipped
+// checks and as NOT CHECKED lines right under its first line, what the
+// stand-in cannot show and hardware evidence would: its "ok" signature,
+// measurement and report_data read like a real platform's otherwise, and
+// the model it serves is bound by nothing at all (on SEV-SNP and TDX the
+// model's digest is on the measured command line, so the launch
+// measurement covers it). Nothing here changes whether it was accepted.
+func markDevUnchecked(res *attest.Result, man *attest.Manifest) {
+	model := "the manifest names no model, and nothing in the stand-in's evidence names one"
+	if man.Model != nil {
+		model = fmt.Sprintf("the manifest names %s (sha256 %s), but nothing in the stand-in's evidence binds the model the server runs", man.Model.Name, man.Model.SHA256)
+	}
+	unchecked := []attest.Check{
+		{Name: "hardware_signature", Skipped: true, Detail: "no AMD or Intel processor signed this report: the stand-in signs with a key it made at start-up, so the signature, and REPORT_DATA's binding of the OHTTP key under it, show nothing about where the server runs"},
+		{Name: "launch_measurement", Skipped: true, Detail: "no hardware measured what was launched: the executable's SHA-384 is the server's own claim"},
+		{Name: "model_digest", Skipped: true, Detail: model + " (on SEV-SNP and TDX its digest is on the measured command line)"},
+	}
+	first, rest, _ := strings.Cut(res.Proven, "\n")
+	lines := []string{first}
+	for _, c := range unchecked {
+		res.Checks = append(res.Checks, c)
+		lines = append(lines, "NOT CHECKED: "+strings.ReplaceAll(c.Name, "_", " ")+": "+c.Detail+".")
+	}
+	if rest != "" {
+		lines = append(lines, rest)
+	}
+	res.Proven = strings.Join(lines, "\n")
 }
 
 // readManifest reads and checks the manifest file a command was given

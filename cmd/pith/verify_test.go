@@ -97,7 +97,7 @@ func TestVerifyCommandSNPSample(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errText := runVerifyCmd(t, tc.args...)
-			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) {
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) || strings.Contains(out, "hardware_signature") {
 				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errText)
 			}
 		})
@@ -130,13 +130,49 @@ func TestVerifyCommandURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, _ := json.Marshal(attest.Manifest{Format: attest.ManifestFormat, Dev: &attest.DevEntry{Measurement: m}})
+	digest := strings.Repeat("5e", 32)
+	mb, _ := json.Marshal(attest.Manifest{Format: attest.ManifestFormat, Dev: &attest.DevEntry{Measurement: m},
+		Model: &attest.Artifact{Name: "tiny:latest", SHA256: digest, Size: 1}})
 	man := filepath.Join(t.TempDir(), "manifest.json")
 	os.WriteFile(man, mb, 0o600)
 
 	code, out, errText := runVerifyCmd(t, "--manifest", man, "--url", srv.URL, "--allow-dev")
 	if code != 0 || !strings.HasPrefix(out, "NOTHING WAS PROVEN") {
 		t.Fatalf("--allow-dev: exit %d\n%s\n%s", code, out, errText)
+	}
+	// What the stand-in cannot show is said loudly, at the top and
+	// among the checks: the hardware signature, the launch measurement
+	// and the model, which nothing binds.
+	lines := strings.Split(out, "\n")
+	for i, want := range []string{
+		"NOT CHECKED: hardware signature: no AMD or Intel processor signed this report",
+		"NOT CHECKED: launch measurement: no hardware measured what was launched",
+		"NOT CHECKED: model digest: the manifest names tiny:latest (sha256 " + digest + "), but nothing in the stand-in's evidence binds",
+	} {
+		if len(lines) <= i+1 || !strings.HasPrefix(lines[i+1], want) {
+			t.Errorf("--allow-dev: line %d is not %q:\n%s", i+2, want, out)
+		}
+	}
+	for _, want := range []string{"SKIP hardware_signature ", "SKIP launch_measurement ", "SKIP model_digest "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--allow-dev: the checks lack %q:\n%s", want, out)
+		}
+	}
+	code, out, errText = runVerifyCmd(t, "--manifest", man, "--url", srv.URL, "--allow-dev", "--json")
+	var res attest.Result
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil {
+		t.Fatalf("--allow-dev --json: exit %d, %v\n%s\n%s", code, err, out, errText)
+	}
+	if c := res.Checks[len(res.Checks)-1]; c.Name != "model_digest" || !c.Skipped || c.OK || !strings.Contains(res.Proven, "NOT CHECKED: model digest") {
+		t.Errorf("--allow-dev --json: last check %+v, proven %q", c, res.Proven)
+	}
+	// Saying so weakens nothing: a stand-in of another executable is
+	// still refused.
+	wrong := filepath.Join(t.TempDir(), "wrong.json")
+	wb, _ := json.Marshal(attest.Manifest{Format: attest.ManifestFormat, Dev: &attest.DevEntry{Measurement: strings.Repeat("ab", 48)}})
+	os.WriteFile(wrong, wb, 0o600)
+	if code, out, errText := runVerifyCmd(t, "--manifest", wrong, "--url", srv.URL, "--allow-dev"); code != 1 || !strings.Contains(errText, "verify: measurement:") || out != "" {
+		t.Errorf("--allow-dev, other executable: exit %d\n%s\n%s", code, out, errText)
 	}
 	code, _, errText = runVerifyCmd(t, "--manifest", man, "--url", srv.URL)
 	if code != 1 || !strings.Contains(errText, "verify: platform:") {
