@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -80,7 +81,8 @@ type Config struct {
 	// or DHCP (pith.net=dhcp[,IFNAME]); nil when absent, which Boot takes
 	// as DHCP on the first Ethernet link if there is one (see AutoNet).
 	Net *NetConfig
-	// Listen is the server's address (pith.listen=HOST:PORT), "" for the
+	// Listen is the server's address (pith.listen=HOST:PORT, HOST an IP
+	// address or empty for every address, PORT 1..65535), "" for the
 	// server's default.
 	Listen string
 	// Attest selects the attestation provider (pith.attest=auto|sev-snp|tdx|dev),
@@ -149,6 +151,9 @@ func ParseConfig(ps []Param) (Config, error) {
 			}
 			c.Net = &n
 		case "pith.listen":
+			if err := checkListen(p.Value); err != nil {
+				return Config{}, err
+			}
 			c.Listen = p.Value
 		case "pith.attest":
 			switch p.Value {
@@ -223,6 +228,38 @@ func ParseNet(s string) (NetConfig, error) {
 func checkIface(name string) error {
 	if name == "" || len(name) >= 16 || strings.ContainsAny(name, "/ \x00") {
 		return fmt.Errorf("pid1: pith.net interface name %q", name)
+	}
+	return nil
+}
+
+// checkListen refuses a pith.listen the server could not listen on, so the
+// image builder, which checks options with this parser, refuses it too,
+// rather than the VM failing at boot after it has loaded the model.
+//
+// The host must be an IP address, or empty for every address: the VM has
+// no resolver configuration, and if it had one the resolver would be
+// reached over the host's network, so the address the server binds to
+// would be chosen by the untrusted host, not by the measured command line.
+// A zone is refused as pith.net refuses one: the server is reached through
+// routed addresses, never a link-local one. The port is a number, because
+// service names are looked up in /etc/services, which the initramfs does
+// not hold, and 0 would bind a port nobody could know in advance.
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("pid1: command line: pith.listen=%q: want HOST:PORT: %w", s, err)
+	}
+	if host != "" {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return fmt.Errorf("pid1: command line: pith.listen=%q: host %q is not an IP address (no names are resolved in the VM; leave it empty for every address)", s, host)
+		}
+		if a.Zone() != "" {
+			return fmt.Errorf("pid1: command line: pith.listen=%q: address %s has a zone", s, a)
+		}
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("pid1: command line: pith.listen=%q: port %q is not a number in 1..65535", s, port)
 	}
 	return nil
 }

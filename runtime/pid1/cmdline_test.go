@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -72,14 +73,40 @@ func TestParseConfig(t *testing.T) {
 		"pith.net=10.0.2.15/24,fe80::1", // mixed families
 		"pith.net=10.0.2.15/24,10.0.2.2,eth0,extra",
 		"pith.net=10.0.2.15/24,10.0.2.2,averyveryverylongname",
+		"pith.listen=8443",                // no colon
+		"pith.listen=:",                   // no port
+		"pith.listen=:0",                  // a port nobody knows in advance
+		"pith.listen=:65536",              // too large
+		"pith.listen=:-1",                 // negative
+		"pith.listen=:+80",                // not just digits
+		"pith.listen=:https",              // service names need /etc/services
+		"pith.listen=localhost:8443",      // names need a resolver
+		"pith.listen=pith.example:8443",   // names need a resolver
+		"pith.listen=10.0.2.256:8443",     // not an address
+		"pith.listen=::1:8443",            // IPv6 without brackets
+		"pith.listen=[fe80::1%eth0]:8443", // zone
+		"pith.listen=[::1]:80:80",
+		`pith.listen="1.2.3.4:8443 x"`,
 	}
 	for _, b := range bad {
 		ps, err := ParseCmdline(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ParseConfig(ps); err == nil {
-			t.Errorf("accepted %q", b)
+		// The error names the parameter, so the image's author knows
+		// which one to fix.
+		key, _, _ := strings.Cut(b, "=")
+		if _, err := ParseConfig(ps); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%q: got %v, want an error naming %s", b, err, key)
+		}
+	}
+	for _, l := range []string{":8443", ":1", ":65535", "0.0.0.0:8080", "10.0.2.15:443", "[::]:8443", "[fd00::2]:8443", "[::ffff:10.0.0.1]:80"} {
+		ps, err := ParseCmdline("pith.listen=" + l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := ParseConfig(ps); err != nil || c.Listen != l {
+			t.Errorf("pith.listen=%s: got %q, %v", l, c.Listen, err)
 		}
 	}
 	// IPv6, no gateway, a named interface.
@@ -100,6 +127,9 @@ func FuzzParseCmdline(f *testing.F) {
 	f.Add("console=ttyS0 pith.model=/dev/vda pith.model.sha256=" + strings.Repeat("0", 64))
 	f.Add(`a="b c" pith.net=10.0.0.2/8,10.0.0.1,eth0 -- x`)
 	f.Add(`pith.net="fd00::1/64,fd00::2" pith.modules=a,b "`)
+	f.Add("pith.listen=[fd00::2]:8443")
+	f.Add("pith.listen=[fe80::1%eth0]:0")
+	f.Add("pith.listen=localhost:https")
 	f.Fuzz(func(t *testing.T, s string) {
 		ps, err := ParseCmdline(s)
 		if err != nil {
@@ -112,6 +142,18 @@ func FuzzParseCmdline(f *testing.F) {
 				t.Fatalf("bad parameter %+v from %q", p, s)
 			}
 		}
-		ParseConfig(ps)
+		c, err := ParseConfig(ps)
+		if err != nil || c.Listen == "" {
+			return
+		}
+		// An accepted address is one the server can listen on, without
+		// a name or service lookup: an IP literal or none, a real port.
+		host, _, err := net.SplitHostPort(c.Listen)
+		if err != nil || host != "" && net.ParseIP(host) == nil {
+			t.Fatalf("pith.listen=%q accepted, but its host is not an IP literal (%v)", c.Listen, err)
+		}
+		if a, err := net.ResolveTCPAddr("tcp", c.Listen); err != nil || a.Port == 0 || a.Zone != "" {
+			t.Fatalf("pith.listen=%q accepted, but it resolves to %v, %v", c.Listen, a, err)
+		}
 	})
 }
