@@ -36,14 +36,26 @@ import (
 type Options struct {
 	// URL is the enclave's base URL (attestation and, without a relay, the gateway).
 	URL string
+	// AttestationURL is the base URL New fetches the attestation
+	// document from (GET /v1/attestation?nonce=...); default URL. With a
+	// relay, point it at a plain HTTP forwarder beside the relay that
+	// passes that one request on to the enclave, so that the enclave
+	// never sees this client's address. The forwarder need not be
+	// trusted: the document authenticates itself (the vendor's signature
+	// chain, and REPORT_DATA binding this client's fresh nonce and the
+	// key configuration), and is verified and pinned exactly as one
+	// fetched from URL.
+	AttestationURL string
 	// RelayURL, when set, receives the sealed requests instead of the
-	// gateway: an OHTTP relay sees who asks, never what. The enclave then
-	// sees this client's address once, when New verifies it (so make the
-	// client well before its first request); when the enclave rotates its
-	// keys, the client verifies it again through the relay, sealed to the
-	// old key while the enclave still keeps it. A client idle for longer
-	// than that grace period gets ErrKeyExpired instead of a direct
-	// verification: make a new Client.
+	// gateway: an OHTTP relay sees who asks, never what. Unless
+	// AttestationURL points elsewhere, the enclave still sees this
+	// client's address once, when New fetches the attestation from URL
+	// (so then make the client well before its first request). When the
+	// enclave rotates its keys, the client verifies it again through the
+	// relay, sealed to the old key while the enclave still keeps it. A
+	// client idle for longer than that grace period gets ErrKeyExpired
+	// instead of a verification that could show the enclave its address:
+	// make a new Client.
 	RelayURL string
 	// Manifest holds the expected launch measurements; Policy the rest of
 	// what the verifier demands (set Policy.AllowDev for the stand-in).
@@ -78,6 +90,10 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, errors.New("client: no manifest: the expected measurements are what makes verification mean something")
 	}
 	opts.URL = strings.TrimRight(opts.URL, "/")
+	if opts.AttestationURL == "" {
+		opts.AttestationURL = opts.URL
+	}
+	opts.AttestationURL = strings.TrimRight(opts.AttestationURL, "/")
 	if opts.HTTP == nil {
 		opts.HTTP = http.DefaultClient
 	}
@@ -88,16 +104,16 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// Verify fetches a fresh attestation from the enclave directly, verifies
-// it, and pins the key configuration it binds. New calls it; without a
-// relay, the client calls it again when the gateway says its key is
-// unknown (the enclave rotated its keys).
+// Verify fetches a fresh attestation from Options.AttestationURL (the
+// enclave itself by default), verifies it, and pins the key configuration
+// it binds. New calls it; without a relay, the client calls it again when
+// the gateway says its key is unknown (the enclave rotated its keys).
 func (c *Client) Verify(ctx context.Context) (*attest.Result, error) {
 	nonce := make([]byte, attest.NonceSize)
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	body, err := FetchAttestation(ctx, c.opts.HTTP, c.opts.URL, nonce)
+	body, err := FetchAttestation(ctx, c.opts.HTTP, c.opts.AttestationURL, nonce)
 	if err != nil {
 		return nil, err
 	}

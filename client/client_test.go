@@ -263,6 +263,96 @@ func TestClientRelayAndRotation(t *testing.T) {
 	}
 }
 
+// With AttestationURL at a forwarder beside the relay, the enclave never
+// sees the client's address: not at New, not after rotations. The
+// forwarder is not trusted: a document it replays fails the nonce.
+func TestClientAttestationURL(t *testing.T) {
+	hs, s, err := startEnclave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every way to the enclave is an httptest server whose handler sees
+	// the client's requests; each counts them.
+	var directs, relayed, forwarded atomic.Int32
+	proxyTo := func(n *atomic.Int32, method, path string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			if r.Method != method || r.URL.Path != path {
+				http.Error(w, "only "+method+" "+path, http.StatusForbidden)
+				return
+			}
+			rp := httputil.NewSingleHostReverseProxy(mustURL(t, hs.URL))
+			r.URL.Path = path
+			rp.ServeHTTP(w, r)
+		}))
+	}
+	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		directs.Add(1)
+		httputil.NewSingleHostReverseProxy(mustURL(t, hs.URL)).ServeHTTP(w, r)
+	}))
+	defer direct.Close()
+	relay := proxyTo(&relayed, http.MethodPost, "/v1/ohttp")
+	defer relay.Close()
+	forwarder := proxyTo(&forwarded, http.MethodGet, "/v1/attestation")
+	defer forwarder.Close()
+
+	ctx := context.Background()
+	opts := client.Options{URL: direct.URL, RelayURL: relay.URL + "/v1/ohttp", AttestationURL: forwarder.URL + "/",
+		Manifest: devManifest(t), Policy: devPolicy()}
+	c, err := client.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: "hi"}}, 5); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Attestation().KeyConfig
+	if err := s.RotateKeys(true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // the first finds the rotation, the second refreshes through the relay
+		if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: "again"}}, 5); err != nil {
+			t.Fatalf("request %d after rotation: %v", i, err)
+		}
+	}
+	if bytes.Equal(c.Attestation().KeyConfig, before) {
+		t.Fatal("the client still pins the rotated-out key")
+	}
+	if n, f, r := directs.Load(), forwarded.Load(), relayed.Load(); n != 0 || f != 1 || r < 4 {
+		t.Fatalf("the enclave saw the client directly %d times (want 0); forwarder %d (want 1, New's), relay %d (want 4 or more)", n, f, r)
+	}
+
+	// A forwarder that answers every fetch with the first document it
+	// got is refused: that document binds another nonce.
+	var first []byte
+	var fmu sync.Mutex
+	replay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmu.Lock()
+		defer fmu.Unlock()
+		if first == nil {
+			resp, err := http.Get(hs.URL + r.URL.RequestURI())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			first, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		w.Write(first)
+	}))
+	defer replay.Close()
+	opts.AttestationURL = replay.URL
+	if _, err := client.New(ctx, opts); err != nil {
+		t.Fatalf("first document through the replaying forwarder: %v", err)
+	}
+	if _, err := client.New(ctx, opts); err == nil || !strings.Contains(err.Error(), "report_data") {
+		t.Fatalf("replayed document: %v, want a report_data failure", err)
+	}
+	if n := directs.Load(); n != 0 {
+		t.Fatalf("the enclave saw the client directly %d times, want 0", n)
+	}
+}
+
 func mustURL(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	if err != nil {
