@@ -21,13 +21,14 @@ import (
 
 // enclaveFlags are the flags every command that talks to an enclave shares.
 type enclaveFlags struct {
-	url, relay, manifest string
-	allowDev             bool
+	url, relay, attestationURL, manifest string
+	allowDev                             bool
 }
 
 func (e *enclaveFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&e.url, "url", "", "the enclave's base URL, e.g. http://127.0.0.1:8080")
 	fs.StringVar(&e.relay, "relay", "", "send sealed requests through this OHTTP relay URL")
+	fs.StringVar(&e.attestationURL, "attestation-url", "", "fetch the attestation document (GET /v1/attestation) from this base `URL`\ninstead of --url: with --relay, a plain forwarder beside the relay, so that\nthe enclave never sees this machine's address (the document proves itself;\nthe forwarder need not be trusted)")
 	fs.StringVar(&e.manifest, "manifest", "", "manifest.json with the expected measurements (from 'pith image build')")
 	fs.BoolVar(&e.allowDev, "allow-dev", false, "accept the development stand-in, which proves nothing")
 }
@@ -55,7 +56,7 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	}
 	pol := attest.DefaultPolicy()
 	pol.AllowDev = e.allowDev
-	c, err := client.New(ctx, client.Options{URL: e.url, RelayURL: e.relay, Manifest: m, Policy: pol, Unchunked: unchunked})
+	c, err := client.New(ctx, client.Options{URL: e.url, RelayURL: e.relay, AttestationURL: e.attestationURL, Manifest: m, Policy: pol, Unchunked: unchunked})
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +79,14 @@ func init() {
 	register(&command{
 		Name:  "summarize",
 		Short: "summarise a conversation in a verified enclave, sealed end to end",
-		Usage: "pith summarize --url URL --manifest FILE [--allow-dev] [CONVERSATION | -]",
+		Usage: "pith summarize --url URL --manifest FILE [--relay URL [--attestation-url URL]] [--allow-dev] [CONVERSATION | -]",
 		Help: `Verifies the enclave at --url against --manifest (hardware signature chain,
 policy, launch measurement, and the binding of its key to a fresh nonce),
 then seals the conversation to that key with Oblivious HTTP and prints the
-summary. Nothing leaves this machine unsealed.
+summary. Nothing leaves this machine unsealed. With --relay the sealed
+request goes through an OHTTP relay, which sees this machine but not the
+conversation; add --attestation-url (a forwarder of GET /v1/attestation
+beside the relay) and the enclave never sees this machine's address.
 
 The conversation is read from the file (or stdin): JSON
 ([{"from":..,"text":..}] or {"messages":[..]}), "Name: text" lines, or a
@@ -91,7 +95,9 @@ messages included).
 
 Example:
   pith summarize --url http://127.0.0.1:8080 --manifest manifest.json chat.txt
-  cat export.txt | pith summarize --url https://enclave.example --manifest m.json -`,
+  cat export.txt | pith summarize --url https://enclave.example --manifest m.json -
+  pith summarize --url https://enclave.example --relay https://relay.example/ohttp \
+      --attestation-url https://relay.example/attest --manifest m.json chat.txt`,
 		Flags: func(fs *flag.FlagSet) {
 			ef.declare(fs)
 			fs.IntVar(&maxWords, "max-words", 80, "summary length limit in words")
@@ -148,14 +154,16 @@ Example:
 	register(&command{
 		Name:  "proxy",
 		Short: "a local Ollama endpoint that forwards every call sealed to a verified enclave",
-		Usage: "pith proxy --url URL --manifest FILE [--relay URL] [--listen 127.0.0.1:11434]",
+		Usage: "pith proxy --url URL --manifest FILE [--relay URL [--attestation-url URL]] [--listen 127.0.0.1:11434]",
 		Help: `Verifies the enclave once (and again whenever it rotates its keys), then
 serves the Ollama API unsealed on a loopback address and forwards every
 call sealed with Oblivious HTTP, streaming included. Existing Ollama
 clients work unchanged: point them at the proxy (OLLAMA_HOST).
 
-With --relay, the enclave sees this machine's address only at start-up:
-later verifications go through the relay, sealed, every ten minutes.
+With --relay, the enclave sees this machine's address only at start-up,
+when the proxy fetches the attestation from --url; with --attestation-url
+pointing at a forwarder of GET /v1/attestation beside the relay, not even
+then. Later verifications go through the relay, sealed, every ten minutes.
 
 Example:
   pith proxy --url http://127.0.0.1:8080 --manifest manifest.json --allow-dev &
