@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -173,6 +174,50 @@ func TestBPEMatchesNaive(t *testing.T) {
 		t.Fatalf("%d of %d words differ from the naive merge", bad, len(words))
 	}
 	t.Logf("%d words, %d merges, all identical to the naive merge", len(words), merged)
+}
+
+// A word longer than the limit is merged as consecutive words of at most
+// the limit, cut at character boundaries (checked with small limits, since
+// the real one, maxWord, takes a 2 GiB word): the result is the naive merge
+// of each part, words within the limit are untouched, and nothing panics.
+func TestBPESplitsLongWords(t *testing.T) {
+	tok := mergeVocab(t)
+	ranks := naiveRanks(tok.cfg)
+	// "Ġ" is two bytes, so cuts fall inside characters and must move.
+	alphabet := []rune("abinĠĠĠxz")
+	r := rand.New(rand.NewPCG(19, 3))
+	var work bpeWork
+	for _, limit := range []int{utf8.UTFMax, 5, 7, 16, 64} {
+		for range 300 {
+			w := make([]rune, 1+r.IntN(100))
+			for i := range w {
+				w[i] = alphabet[r.IntN(len(alphabet))]
+			}
+			word := string(w)
+			// The parts, found independently of bpeSplit: whole
+			// characters, as many as fit.
+			var want []int32
+			part := ""
+			for _, c := range w {
+				if len(part)+len(string(c)) > limit {
+					want = naiveBPE(tok, ranks, want, part)
+					part = ""
+				}
+				part += string(c)
+			}
+			want = naiveBPE(tok, ranks, want, part)
+			got := tok.bpeSplit(nil, &work, word, limit)
+			if !slices.Equal(got, want) {
+				t.Fatalf("limit %d, bpeSplit(%q):\n got  %v\n want %v", limit, word, got, want)
+			}
+			if len(word) <= limit && !slices.Equal(got, tok.bpe(nil, &work, word)) {
+				t.Fatalf("limit %d: %q, within the limit, was split", limit, word)
+			}
+		}
+	}
+	if maxWord > math.MaxInt32 {
+		t.Fatalf("maxWord %d does not fit symbol's int32 offsets", maxWord)
+	}
 }
 
 // One word as long as a request body, which the pre-tokenizer does not

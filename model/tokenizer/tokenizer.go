@@ -173,7 +173,10 @@ func (t *Tokenizer) ID(piece string) (int32, bool) {
 // Encode tokenizes text. addSpecial prepends BOS when the model wants one;
 // parseSpecial lets special tokens written in the text (such as
 // "<|im_start|>") become those tokens, which only trusted text (a chat
-// template's) may do.
+// template's) may do. A pre-tokenized word of more than 2 GiB - 1 bytes
+// (after the byte-level mapping, which can double its size) is encoded as
+// consecutive words of at most that size, so no merge crosses where it is
+// cut; Decode still gives back the text.
 func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	return t.AppendEncode(nil, text, addSpecial, parseSpecial)
 }
@@ -235,7 +238,7 @@ type bpeWork struct {
 // symbol is one piece of a word being merged, a node of a linked list over
 // the word's characters; merging keeps the left node and unlinks the right.
 // Offsets and indexes are int32, which halves bpe's memory (a word can be a
-// whole request body), and bpe refuses words of 2 GiB and more.
+// whole request body), so bpe merges at most maxWord bytes as one word.
 type symbol struct {
 	start      int32 // byte offset in the word; the piece ends where the next starts
 	prev, next int32 // indexes of the neighbours, -1 at the ends
@@ -253,16 +256,40 @@ type symbol struct {
 // symbols are a linked list and the candidate merges a heap ordered by
 // (rank, position), which costs O(n log n) for n characters.
 func (t *Tokenizer) bpe(dst []int32, w *bpeWork, word string) []int32 {
+	return t.bpeSplit(dst, w, word, maxWord)
+}
+
+// maxWord is the longest word, in bytes after the byte-level mapping, that
+// bpe merges as one: symbol's offsets and indexes are int32.
+const maxWord = math.MaxInt32
+
+// bpeSplit is bpe for words of at most max bytes (max >= utf8.UTFMax); a
+// longer word is merged as consecutive words of at most max bytes, cut at
+// character boundaries, so no merge crosses a cut. Encode returns no
+// error, and splitting keeps what callers rely on, that Decode gives back
+// the text, where refusing would have to drop text or panic. Only a caller
+// that does not cap its input reaches this (the server's 1 MiB body is far
+// below maxWord), and no reference tokenizer gives an answer to match for
+// a 2 GiB word anyway.
+func (t *Tokenizer) bpeSplit(dst []int32, w *bpeWork, word string, max int) []int32 {
+	for len(word) > max {
+		cut := max
+		for cut > max-(utf8.UTFMax-1) && !utf8.RuneStart(word[cut]) {
+			cut--
+		}
+		dst = t.bpeWord(dst, w, word[:cut])
+		word = word[cut:]
+	}
+	return t.bpeWord(dst, w, word)
+}
+
+// bpeWord is bpe for a word of at most maxWord bytes.
+func (t *Tokenizer) bpeWord(dst []int32, w *bpeWork, word string) []int32 {
 	if id, ok := t.vocab[word]; ok && (t.cfg.IgnoreMerges || utf8.RuneCountInString(word) == 1) {
 		return append(dst, id)
 	}
 	if word == "" {
 		return dst
-	}
-	if len(word) > math.MaxInt32 {
-		// Offsets are int32 (see symbol). The server caps request bodies
-		// far below this, so only a caller without such a cap gets here.
-		panic("tokenizer: a word of 2 GiB or more")
 	}
 	if n := utf8.RuneCountInString(word); cap(w.syms) < n {
 		// Sized once for the word rather than grown by appending, which
