@@ -53,9 +53,10 @@ type Options struct {
 	// (so then make the client well before its first request). When the
 	// enclave rotates its keys, the client verifies it again through the
 	// relay, sealed to the old key while the enclave still keeps it. A
-	// client idle for longer than that grace period gets ErrKeyExpired
-	// instead of a verification that could show the enclave its address:
-	// make a new Client.
+	// client idle for longer than that grace period verifies it again
+	// through AttestationURL when that is not URL; otherwise it gets
+	// ErrKeyExpired instead of a verification that would show the enclave
+	// its address: make a new Client.
 	RelayURL string
 	// Manifest holds the expected launch measurements; Policy the rest of
 	// what the verifier demands (set Policy.AllowDev for the stand-in).
@@ -248,11 +249,12 @@ func (c *Client) gatewayURL() string {
 // errStaleKey is the gateway's 422: it no longer has the key we sealed to.
 var errStaleKey = errors.New("client: the enclave no longer has the pinned key")
 
-// ErrKeyExpired is the answer of a client with a relay when the enclave
-// no longer has the pinned key, even as a previous one: it rotated its
-// keys longer than its grace period ago. Verifying it again directly
-// would show the enclave this client's address right beside the request,
-// so the client does not: make a new Client (ahead of the next request).
+// ErrKeyExpired is the answer of a client with a relay, and no
+// AttestationURL of its own, when the enclave no longer has the pinned
+// key, even as a previous one: it rotated its keys longer than its grace
+// period ago. Verifying it again directly would show the enclave this
+// client's address right beside the request, so the client does not: make
+// a new Client (ahead of the next request), or give it an AttestationURL.
 var ErrKeyExpired = errors.New("client: the enclave's key has expired, and verifying it again directly would show it this client's address: make a new Client")
 
 // KeyRotatedHeader, in a sealed answer, says the enclave has rotated out
@@ -263,7 +265,8 @@ const KeyRotatedHeader = "Pith-Key-Rotated"
 // streams when the request was sent chunked. After an answer said the
 // enclave rotated its keys, the client first verifies it again through the
 // gateway. A key the enclave no longer has makes the client verify it
-// again directly and retry once, or with a relay, return ErrKeyExpired.
+// again (through AttestationURL) and retry once, or with a relay and no
+// AttestationURL of its own, return ErrKeyExpired.
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
 	if req.Body != nil {
@@ -283,7 +286,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := c.roundTrip(req, body)
 	if errors.Is(err, errStaleKey) {
-		if c.opts.RelayURL != "" {
+		if c.opts.RelayURL != "" && c.opts.AttestationURL == c.opts.URL {
 			return nil, ErrKeyExpired
 		}
 		if _, verr := c.Verify(req.Context()); verr != nil {

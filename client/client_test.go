@@ -321,6 +321,23 @@ func TestClientAttestationURL(t *testing.T) {
 	if n, f, r := directs.Load(), forwarded.Load(), relayed.Load(); n != 0 || f != 1 || r < 4 {
 		t.Fatalf("the enclave saw the client directly %d times (want 0); forwarder %d (want 1, New's), relay %d (want 4 or more)", n, f, r)
 	}
+	// Both old keys gone at once: the pinned one has expired, and the
+	// client verifies again through the forwarder, not ErrKeyExpired.
+	before = c.Attestation().KeyConfig
+	for range 2 {
+		if err := s.RotateKeys(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: "late"}}, 5); err != nil {
+		t.Fatalf("with an expired key and a forwarder: %v", err)
+	}
+	if bytes.Equal(c.Attestation().KeyConfig, before) {
+		t.Fatal("after the key expired the client still pins it")
+	}
+	if n, f := directs.Load(), forwarded.Load(); n != 0 || f != 2 {
+		t.Fatalf("after the key expired: the enclave saw the client directly %d times (want 0); forwarder %d (want 2)", n, f)
+	}
 
 	// A forwarder that answers every fetch with the first document it
 	// got is refused: that document binds another nonce.
