@@ -121,6 +121,10 @@ func TestDevRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(res.Proven, "NOTHING WAS PROVEN") {
 		t.Fatalf("Proven does not start by saying nothing was proven:\n%s", res.Proven)
 	}
+	// Its binding line must not claim what only hardware evidence shows.
+	if strings.Contains(res.Proven, "made inside this guest") {
+		t.Fatalf("Proven claims the stand-in's key was made inside a guest:\n%s", res.Proven)
+	}
 	if !bytes.Equal(res.KeyConfig, kc) {
 		t.Fatalf("KeyConfig = %q", res.KeyConfig)
 	}
