@@ -53,7 +53,7 @@ func TestImageUsage(t *testing.T) {
 		{"model is text", []string{"build", "--model", text, "--out", out}, true, "--model: not a GGUF model", ""},
 		{"attest bogus", build("--attest", "bogus"), true, "--attest: pith-init would refuse it", ""},
 		{"net garbage", build("--net", "garbage"), true, "--net: pith-init would refuse it", ""},
-		{"listen nonsense", build("--listen", "nonsense"), true, "--listen: \"nonsense\": want HOST:PORT", ""},
+		{"listen nonsense", build("--listen", "nonsense"), true, "--listen: pith-init would refuse it at boot: pid1: command line: pith.listen=\"nonsense\": want HOST:PORT", ""},
 		{"out is a file", []string{"build", "--model", model, "--out", text}, true, "--out: " + text + " exists and is not a folder (see 'pith image build --help')", ""},
 		{"measure no dir", []string{"measure"}, true, "one DIR", ""},
 		{"measure missing", []string{"measure", filepath.Join(t.TempDir(), "none")}, false, "no such file", ""},

@@ -23,8 +23,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -354,31 +352,6 @@ func (o *Options) checkBootOptions() error {
 		if err != nil {
 			return &OptionError{v.flag, fmt.Errorf("pith-init would refuse it at boot: %w", err)}
 		}
-	}
-	if o.Listen != "" {
-		if err := checkListen(o.Listen); err != nil {
-			return &OptionError{"listen", err}
-		}
-	}
-	return nil
-}
-
-// checkListen refuses what the server in the VM cannot listen on:
-// pith-init passes pith.listen to net.Listen("tcp", ...), which the
-// command-line parser does not check. The VM resolves no names, so the
-// host is an IP address or empty (every address).
-func checkListen(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("%q: want HOST:PORT (%v)", s, err)
-	}
-	if host != "" {
-		if _, err := netip.ParseAddr(host); err != nil {
-			return fmt.Errorf("%q: host %q is not an IP address (the VM resolves no names; leave it empty for every address)", s, host)
-		}
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return fmt.Errorf("%q: port %q: want 1..65535", s, port)
 	}
 	return nil
 }
