@@ -179,10 +179,21 @@ func (st *stream) send(v any) error {
 	if err := json.NewEncoder(st.w).Encode(v); err != nil {
 		return err
 	}
-	if f, ok := st.w.(http.Flusher); ok {
-		f.Flush()
+	return flush(st.w)
+}
+
+// flush pushes what was written to the client and reports a failure, so
+// that a generation stops at the piece its client could not take:
+// http.Flusher cannot say that it failed, and net/http buffers writes, so
+// the failure would otherwise show only when the buffer next filled or the
+// connection's context was cancelled, tokens later. A writer that does not
+// flush (a sealed answer collected whole) has nothing to report.
+func flush(w http.ResponseWriter) error {
+	err := http.NewResponseController(w).Flush()
+	if errors.Is(err, http.ErrNotSupported) {
+		return nil
 	}
-	return nil
+	return err
 }
 
 // fail reports an error: as a status before the stream starts, as an NDJSON

@@ -241,12 +241,10 @@ func (s *Server) sealedChunked(w http.ResponseWriter, r *http.Request, body []by
 	}
 	w.Header().Set("Content-Type", mediaChunkedRes)
 	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	cw, err := ohttp.NewChunkedResponseWriter(rc, flushWriter{w, flusher})
+	sw, err := newStreamResponse(w, rc)
 	if err != nil {
 		return
 	}
-	sw := &streamResponse{enc: bhttp.NewResponseEncoder(cw)}
 	s.noteRotated(sw, body)
 	in, err := innerRequest(r, plain)
 	if err != nil {
@@ -255,9 +253,7 @@ func (s *Server) sealedChunked(w http.ResponseWriter, r *http.Request, body []by
 		echoNonce(sw, in)
 		s.api.ServeHTTP(sw, in)
 	}
-	if sw.finish() == nil {
-		cw.Close()
-	}
+	sw.finish()
 }
 
 // KeyRotatedHeader, in a sealed answer, says that the request was sealed
@@ -278,38 +274,51 @@ func (s *Server) noteRotated(w http.ResponseWriter, msg []byte) {
 	}
 }
 
-type flushWriter struct {
-	w http.ResponseWriter
-	f http.Flusher
-}
+// flushWriter is the client's connection under a chunked answer: ohttp
+// flushes each sealed chunk through Flush, which reports a failed flush
+// (http.Flusher's would drop it).
+type flushWriter struct{ w http.ResponseWriter }
 
-func (f flushWriter) Write(p []byte) (int, error) {
-	n, err := f.w.Write(p)
-	if f.f != nil {
-		f.f.Flush()
-	}
-	return n, err
-}
+func (f flushWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
+
+func (f flushWriter) Flush() error { return flush(f.w) }
 
 // streamResponse is the inner ResponseWriter of a streamed answer: the
 // BHTTP head goes out with the first write, and every Flush seals what was
-// written since as one chunk.
+// written since as one chunk. Once a chunk could not be sent, every Write
+// and FlushError reports why, so the handler's next piece fails and its
+// generation stops there.
 type streamResponse struct {
 	innerHead
+	cw      *ohttp.ChunkedResponseWriter
 	enc     *bhttp.ResponseEncoder
 	started bool
 	pending bytes.Buffer
 	err     error
 }
 
+// newStreamResponse starts the chunked answer, sealed under rc, to w.
+func newStreamResponse(w http.ResponseWriter, rc *ohttp.ResponseContext) (*streamResponse, error) {
+	cw, err := ohttp.NewChunkedResponseWriter(rc, flushWriter{w})
+	if err != nil {
+		return nil, err
+	}
+	return &streamResponse{cw: cw, enc: bhttp.NewResponseEncoder(cw)}, nil
+}
+
 func (s *streamResponse) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	s.WriteHeader(http.StatusOK)
 	return s.pending.Write(p)
 }
 
-func (s *streamResponse) Flush() {
+// FlushError seals and sends what was written since the last flush
+// (http.ResponseController calls it).
+func (s *streamResponse) FlushError() error {
 	if s.err != nil {
-		return
+		return s.err
 	}
 	s.WriteHeader(http.StatusOK)
 	if !s.started {
@@ -320,12 +329,19 @@ func (s *streamResponse) Flush() {
 		_, s.err = s.enc.Write(s.pending.Bytes())
 		s.pending.Reset()
 	}
+	return s.err
 }
 
+func (s *streamResponse) Flush() { _ = s.FlushError() }
+
+// finish sends the rest and the authenticated final chunk; after a failed
+// write it sends nothing more, so the client sees a truncated answer.
 func (s *streamResponse) finish() error {
-	s.Flush()
-	if s.err == nil {
+	if s.FlushError() == nil {
 		s.err = s.enc.Close()
+	}
+	if s.err == nil {
+		s.err = s.cw.Close()
 	}
 	return s.err
 }
