@@ -220,7 +220,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	// An empty prompt loads the model in Ollama; here it is always loaded.
 	if req.Prompt == "" && len(req.Context) == 0 {
-		st.failOrNil(st.sendDoneGenerate(req.Model, model.Result{Reason: "load"}, ""))
+		st.failOrNil(st.final(doneGenerate(req.Model, model.Result{Reason: "load"}, "", nil)))
 		return
 	}
 	switch {
@@ -259,29 +259,33 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, text, err := s.respond(r, st, prompt, req.Context, opts, func(piece string) any {
+	// Ollama returns the context to continue from for a templated prompt
+	// only: a raw prompt's text is the client's own to keep.
+	err = s.respond(r, st, prompt, req.Context, !req.Raw, opts, func(piece string) any {
 		return GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: piece}
+	}, func(res model.Result, text string, ctxIDs json.RawMessage) any {
+		return doneGenerate(req.Model, res, text, ctxIDs)
 	})
-	if err != nil {
-		st.fail(err)
-		return
-	}
-	st.failOrNil(st.sendDoneGenerate(req.Model, res, text))
+	st.failOrNil(err)
 }
 
 // respond runs a generation: each piece of text goes out as its own NDJSON
 // object (piece makes it) when streaming, or is collected for the final
-// answer, which it returns.
-func (s *Server) respond(r *http.Request, st *stream, prompt string, prefix []int, opts model.Options, piece func(string) any) (model.Result, string, error) {
+// answer. done makes the final object from the result, the collected text
+// and, with keep, the context (see generate); it is sent while the request
+// arena still holds the context.
+func (s *Server) respond(r *http.Request, st *stream, prompt string, prefix []int, keep bool, opts model.Options,
+	piece func(string) any, done func(model.Result, string, json.RawMessage) any) error {
 	var out strings.Builder
-	res, err := s.generate(r.Context(), prompt, prefix, opts, func(p []byte) error {
+	return s.generate(r.Context(), prompt, prefix, opts, keep, func(p []byte) error {
 		if !st.enabled {
 			out.Write(p)
 			return nil
 		}
 		return st.send(piece(string(p)))
+	}, func(res model.Result, ctxIDs json.RawMessage) error {
+		return st.final(done(res, out.String(), ctxIDs))
 	})
-	return res, out.String(), err
 }
 
 // final sends the last object: the whole JSON answer when not streaming,
@@ -294,11 +298,11 @@ func (st *stream) final(v any) error {
 	return st.send(v)
 }
 
-func (st *stream) sendDoneGenerate(name string, res model.Result, text string) error {
-	return st.final(GenerateResponse{
+func doneGenerate(name string, res model.Result, text string, ctxIDs json.RawMessage) GenerateResponse {
+	return GenerateResponse{
 		Model: name, CreatedAt: time.Now().UTC(), Response: text, Done: true, DoneReason: string(res.Reason),
-		Metrics: metrics(res),
-	})
+		Context: ctxIDs, Metrics: metrics(res),
+	}
 }
 
 func metrics(res model.Result) Metrics {
@@ -336,7 +340,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Messages) == 0 {
 		// Ollama answers an empty chat by loading the model.
-		st.failOrNil(st.sendDoneChat(req.Model, model.Result{Reason: "load"}, ""))
+		st.failOrNil(st.final(doneChat(req.Model, model.Result{Reason: "load"}, "")))
 		return
 	}
 	msgs := make([]chat.Message, 0, len(req.Messages))
@@ -364,25 +368,23 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		st.fail(badRequest("%v", err))
 		return
 	}
-	res, text, err := s.respond(r, st, prompt, nil, opts, func(piece string) any {
+	err = s.respond(r, st, prompt, nil, false, opts, func(piece string) any {
 		return ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: Message{Role: "assistant", Content: piece}}
+	}, func(res model.Result, text string, _ json.RawMessage) any {
+		return doneChat(req.Model, res, text)
 	})
-	if err != nil {
-		st.fail(err)
-		return
-	}
-	st.failOrNil(st.sendDoneChat(req.Model, res, text))
+	st.failOrNil(err)
 }
 
-func (st *stream) sendDoneChat(name string, res model.Result, text string) error {
-	return st.final(ChatResponse{
+func doneChat(name string, res model.Result, text string) ChatResponse {
+	return ChatResponse{
 		Model: name, CreatedAt: time.Now().UTC(), Done: true, DoneReason: string(res.Reason),
 		Message: Message{Role: "assistant", Content: text},
 		Metrics: metrics(res),
-	})
+	}
 }
 
-// failOrNil is for the final write of a handler: a nil error writes nothing.
+// failOrNil is for the end of a handler: a nil error writes nothing.
 func (st *stream) failOrNil(err error) {
 	if err != nil {
 		st.fail(err)

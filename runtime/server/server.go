@@ -19,6 +19,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -201,8 +203,8 @@ func parameterSize(m *model.Model) string {
 // takes for a generation at MaxContext positions (KV cache, activations for
 // a prompt batch, logits, sampler; model.GenerateBytes), with stop strings
 // as long as a whole body; the prompt's token ids (at most one per byte of
-// prompt text, after the context tokens); and a MiB for the cache-line rounding of
-// the rest. The arenas are locked in memory, so every byte here is resident
+// prompt text, after the context tokens); the context a generate answer
+// returns; and a MiB for the cache-line rounding of the rest. The arenas are locked in memory, so every byte here is resident
 // whether a request uses it or not: sizing them to what a request can take,
 // and no more, is what keeps a server's memory at the model plus one KV
 // cache and a little.
@@ -215,7 +217,11 @@ func ArenaSize(m *model.Model, lim Limits) int {
 	// newline, two bytes in JSON, the five of " ⏎ "), plus the
 	// instructions.
 	ids := 4 * (lim.MaxContext + 3*body + 64<<10)
-	return gen + ids + 1<<20
+	// The context a generate answer returns: its ids (a buffer that may
+	// have doubled once) and their JSON, 12 bytes an id, for a prompt
+	// and an answer as long as they may be.
+	kept := (2*4 + 12) * (lim.MaxContext + lim.MaxPredict)
+	return gen + ids + kept + 1<<20
 }
 
 // Close releases the arenas.
@@ -293,12 +299,16 @@ func (s *Server) withArena(ctx context.Context, fn func(ctx context.Context, a *
 }
 
 // generate tokenizes prompt (after the context tokens, if any) and runs the
-// model, all in a request arena. prefix holds the token ids of an earlier
-// turn (Ollama's "context").
-func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts model.Options, emit func([]byte) error) (model.Result, error) {
+// model, all in a request arena, and hands the result to done while the
+// arena still holds it. prefix holds the token ids of an earlier turn
+// (Ollama's "context"). With keep, done also gets the context to continue
+// from, as Ollama returns it: the prompt's token ids (prefix included) and
+// the answer's, as a JSON array written in the arena, so that the ids,
+// request content, leave it only for the encoder of the final answer.
+func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts model.Options, keep bool,
+	emit func([]byte) error, done func(model.Result, json.RawMessage) error) error {
 	m := s.cfg.Model
-	var res model.Result
-	err := s.withArena(ctx, func(ctx context.Context, a *arena.Arena) error {
+	return s.withArena(ctx, func(ctx context.Context, a *arena.Arena) error {
 		ids := a.Int32s(len(prefix) + len(prompt) + 8)[:0]
 		for _, t := range prefix {
 			if t < 0 || t >= m.Config.Vocab {
@@ -312,11 +322,59 @@ func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts
 		if err := s.promptFits(len(ids), opts.NumCtx, "num_ctx"); err != nil {
 			return err
 		}
-		var err error
-		res, err = m.Generate(ctx, ids, opts, a, 0, emit)
-		return err
+		var kept []int32
+		if keep {
+			kept = append(a.Int32s(len(ids) + opts.NumPredict + 64)[:0], ids...)
+		}
+		res, err := m.Generate(ctx, ids, opts, a, 0, func(p []byte) error {
+			if err := emit(p); err != nil || !keep {
+				return err
+			}
+			// The answer's text, tokenized again as Ollama does, so that
+			// it is the text the client saw (stop strings cut) and a
+			// control token's text that the model spelled out stays text.
+			kept = growIDs(a, kept, maxTokens(len(p)))
+			kept = m.Tokenizer.AppendEncode(kept, string(p), false, false)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var ctxJSON json.RawMessage
+		if keep {
+			ctxJSON = appendIDsJSON(a.Bytes(2 + 12*len(kept))[:0], kept)
+		}
+		return done(res, ctxJSON)
 	})
-	return res, err
+}
+
+// maxTokens bounds the token ids of n bytes of text: NFC can at most
+// triple a text's bytes, and every token is at least one byte.
+func maxTokens(n int) int { return 3*n + 1 }
+
+// growIDs returns ids with room for n more, moved into a larger arena
+// buffer if need be: an append past an arena slice's capacity would move
+// the ids to the Go heap.
+func growIDs(a *arena.Arena, ids []int32, n int) []int32 {
+	if cap(ids)-len(ids) >= n {
+		return ids
+	}
+	grown := a.Int32s(max(2*cap(ids), len(ids)+n))[:len(ids)]
+	copy(grown, ids)
+	return grown
+}
+
+// appendIDsJSON writes ids as a JSON array into dst, which has room for 12
+// bytes an id (an int32 and a comma) and two.
+func appendIDsJSON(dst []byte, ids []int32) []byte {
+	dst = append(dst, '[')
+	for i, id := range ids {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, int64(id), 10)
+	}
+	return append(dst, ']')
 }
 
 // promptFits applies the server's limits to a prompt of n tokens that is

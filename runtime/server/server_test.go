@@ -93,10 +93,7 @@ func newTestServer(t testing.TB, lim Limits) *Server {
 // The real Ollama Go client, unchanged, talks to the plaintext API.
 func TestPlaintextWithOllamaClient(t *testing.T) {
 	s := newTestServer(t, Limits{})
-	hs := httptest.NewServer(s.PlaintextHandler())
-	defer hs.Close()
-	u, _ := url.Parse(hs.URL)
-	c := api.NewClient(u, hs.Client())
+	c := ollamaClient(t, s)
 	ctx := context.Background()
 
 	ver, err := c.Version(ctx)
@@ -173,6 +170,14 @@ func TestPlaintextWithOllamaClient(t *testing.T) {
 			t.Errorf("%+v: got %v, want %d %q", tc.req.Options, err, tc.code, tc.msg)
 		}
 	}
+}
+
+// ollamaClient is the real Ollama client on s's plaintext API.
+func ollamaClient(t *testing.T, s *Server) *api.Client {
+	hs := httptest.NewServer(s.PlaintextHandler())
+	t.Cleanup(hs.Close)
+	u, _ := url.Parse(hs.URL)
+	return api.NewClient(u, hs.Client())
 }
 
 func errorAs(err error, se *api.StatusError) bool {
@@ -261,13 +266,13 @@ func TestCancel(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	_, err := s.generate(ctx, "hello", nil, model.Options{Temperature: 0, TopP: 1, RepeatPenalty: 1, NumPredict: 60, NumCtx: 256, Seed: 1}, func([]byte) error {
+	err := s.generate(ctx, "hello", nil, model.Options{Temperature: 0, TopP: 1, RepeatPenalty: 1, NumPredict: 60, NumCtx: 256, Seed: 1}, false, func([]byte) error {
 		n++
 		if n == 2 {
 			cancel()
 		}
 		return nil
-	})
+	}, func(model.Result, json.RawMessage) error { return nil })
 	if err == nil || n > 4 {
 		t.Fatalf("after cancel: %d pieces, err %v", n, err)
 	}
@@ -414,8 +419,8 @@ func TestRequestTimeout(t *testing.T) {
 	lim.MaxContext, lim.DefaultContext, lim.MaxPredict = 512, 512, 64
 	lim.RequestTimeout = 50 * time.Millisecond
 	s := newTestServer(t, lim)
-	_, err := s.generate(context.Background(), "hello", nil, model.Options{Temperature: 0, TopP: 1, RepeatPenalty: 1, NumPredict: 64, NumCtx: 512, Seed: 1},
-		func([]byte) error { time.Sleep(20 * time.Millisecond); return nil })
+	err := s.generate(context.Background(), "hello", nil, model.Options{Temperature: 0, TopP: 1, RepeatPenalty: 1, NumPredict: 64, NumCtx: 512, Seed: 1}, false,
+		func([]byte) error { time.Sleep(20 * time.Millisecond); return nil }, func(model.Result, json.RawMessage) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "longer than the server's limit") || statusOf(err) != http.StatusGatewayTimeout {
 		t.Fatalf("past the time limit: %v (status %d)", err, statusOf(err))
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -122,12 +123,14 @@ func TestStreamStopsOnWriteError(t *testing.T) {
 				c := &brokenConn{limit: limit}
 				st := &stream{w: tc.writer(c), enabled: true}
 				r := httptest.NewRequest("POST", "/api/generate", nil)
-				_, _, err = s.respond(r, st, "hello", nil, opts, func(p string) any {
+				err = s.respond(r, st, "hello", nil, true, opts, func(p string) any {
 					pieces++
 					if c.broken {
 						after++
 					}
 					return GenerateResponse{Model: "tiny", Response: p}
+				}, func(res model.Result, text string, ctxIDs json.RawMessage) any {
+					return doneGenerate("tiny", res, text, ctxIDs)
 				})
 				return pieces, after, err
 			}

@@ -73,7 +73,11 @@ type GenerateResponse struct {
 	Response   string    `json:"response"`
 	Done       bool      `json:"done"`
 	DoneReason string    `json:"done_reason,omitempty"`
-	Context    []int     `json:"context,omitempty"`
+	// Context, in the final object of a templated generation, is the
+	// token ids to send back as the next request's context: a JSON array
+	// of numbers, written in the request arena (Server.generate) so that
+	// no Go slice of them outlives the request.
+	Context json.RawMessage `json:"context,omitempty"`
 	Metrics
 }
 

@@ -114,7 +114,7 @@ func TestWireCompat(t *testing.T) {
 	}{
 		{"generate piece", GenerateResponse{Model: "tiny", CreatedAt: when, Response: "he"},
 			api.GenerateResponse{Model: "tiny", CreatedAt: when, Response: "he"}, &api.GenerateResponse{}},
-		{"generate done", GenerateResponse{Model: "tiny", CreatedAt: when, Response: "hello", Done: true, DoneReason: "stop", Context: []int{4, 5}, Metrics: m},
+		{"generate done", GenerateResponse{Model: "tiny", CreatedAt: when, Response: "hello", Done: true, DoneReason: "stop", Context: json.RawMessage("[4,5]"), Metrics: m},
 			api.GenerateResponse{Model: "tiny", CreatedAt: when, Response: "hello", Done: true, DoneReason: "stop", Context: []int{4, 5}, Metrics: am}, &api.GenerateResponse{}},
 		{"chat piece", ChatResponse{Model: "tiny", CreatedAt: when, Message: Message{Role: "assistant", Content: "he"}},
 			api.ChatResponse{Model: "tiny", CreatedAt: when, Message: api.Message{Role: "assistant", Content: "he"}}, &api.ChatResponse{}},

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/pith-project/pith/arena"
+	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/chat"
+)
+
+// The final object of a templated /api/generate carries Ollama's context:
+// the ids of the prompt as the model ran it (an earlier context first)
+// and of the answer. The real Ollama client sends it back and the next
+// turn continues from it, streamed or not; a raw prompt gets none.
+func TestGenerateContext(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	c := ollamaClient(t, s)
+	m := s.cfg.Model
+	promptIDs := func(prompt string, first bool) []int {
+		text, err := m.Chat.Render([]chat.Message{{Role: "user", Content: prompt}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int
+		for _, id := range m.Tokenizer.Encode(text, first, true) {
+			ids = append(ids, int(id))
+		}
+		return ids
+	}
+	generate := func(req *api.GenerateRequest) (final api.GenerateResponse, text string) {
+		t.Helper()
+		err := c.Generate(context.Background(), req, func(r api.GenerateResponse) error {
+			text += r.Response
+			if r.Done {
+				final = r
+			} else if r.Context != nil {
+				t.Errorf("a piece before the end carries a context")
+			}
+			return nil
+		})
+		if err != nil || !final.Done {
+			t.Fatalf("generate %q: %v (final %+v)", req.Prompt, err, final)
+		}
+		return final, text
+	}
+	for _, streaming := range []bool{true, false} {
+		opts := map[string]any{"num_predict": 12, "temperature": 0, "seed": 1}
+		first, text1 := generate(&api.GenerateRequest{Model: "tiny", Prompt: "hello there", Stream: &streaming, Options: opts})
+		want := promptIDs("hello there", true)
+		checkContext(t, m, first.Context, want, text1)
+
+		second, text2 := generate(&api.GenerateRequest{Model: "tiny", Prompt: "and then?", Context: first.Context, Stream: &streaming, Options: opts})
+		want = append(slices.Clone(first.Context), promptIDs("and then?", false)...)
+		if second.PromptEvalCount != len(want) {
+			t.Errorf("stream %v: the second turn ran %d prompt tokens, want %d (the first turn's context and its own)", streaming, second.PromptEvalCount, len(want))
+		}
+		checkContext(t, m, second.Context, want, text2)
+
+		raw, _ := generate(&api.GenerateRequest{Model: "tiny", Prompt: "hello there", Raw: true, Stream: &streaming, Options: opts})
+		if raw.Context != nil {
+			t.Errorf("stream %v: a raw generation returned a context of %d ids", streaming, len(raw.Context))
+		}
+	}
+}
+
+// checkContext holds a returned context to the prompt's ids followed by
+// ids that spell the answer.
+func checkContext(t *testing.T, m *model.Model, got, prompt []int, answer string) {
+	t.Helper()
+	if len(got) <= len(prompt) || !slices.Equal(got[:len(prompt)], prompt) {
+		t.Fatalf("context %v does not start with the prompt's ids %v and go on", got, prompt)
+	}
+	var out []int32
+	for _, id := range got[len(prompt):] {
+		out = append(out, int32(id))
+	}
+	if dec := m.Tokenizer.Decode(out, false); dec != answer {
+		t.Fatalf("the context's answer ids spell %q, the answer was %q", dec, answer)
+	}
+}
+
+// The context's JSON is written in the request arena and wiped with it:
+// once the request is over, the bytes its final object was encoded from
+// are zero.
+func TestGenerateContextInArena(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	opts := model.Options{Temperature: 0, TopP: 1, RepeatPenalty: 1, NumPredict: 12, NumCtx: 256, Seed: 1}
+	var held json.RawMessage
+	var ids []int
+	err := s.generate(context.Background(), "hello there", []int{1, 2, 3}, opts, true, func([]byte) error { return nil },
+		func(_ model.Result, ctxIDs json.RawMessage) error {
+			held = ctxIDs
+			return json.Unmarshal(ctxIDs, &ids)
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) < 4 || !slices.Equal(ids[:3], []int{1, 2, 3}) {
+		t.Fatalf("context %v does not start with the prefix", ids)
+	}
+	for i, b := range held {
+		if b != 0 {
+			t.Fatalf("byte %d of the context's JSON is %q after the request", i, b)
+		}
+	}
+}
+
+// growIDs keeps the answer's ids in the arena: a buffer without room is
+// replaced by a larger one from the arena, holding the same ids, which the
+// arena's wipe then zeroes; one with room is kept as it is.
+func TestGrowIDsStaysInArena(t *testing.T) {
+	a, err := arena.New(1<<16, arena.Options{AllowUnlocked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for _, tc := range []struct {
+		cap, len, need int
+		moves          bool
+	}{
+		{8, 2, 6, false},
+		{8, 2, 7, true},
+		{8, 8, 1, true},
+		{4, 3, 100, true},
+	} {
+		ids := a.Int32s(tc.cap)[:tc.len]
+		for i := range ids {
+			ids[i] = int32(i + 1)
+		}
+		used := a.Used()
+		got := growIDs(a, ids, tc.need)
+		if moved := &got[:1][0] != &ids[:1][0]; moved != tc.moves {
+			t.Errorf("%+v: moved %v", tc, moved)
+		}
+		if !slices.Equal(got, ids) || cap(got)-len(got) < tc.need {
+			t.Errorf("%+v: grew to %v (cap %d)", tc, got, cap(got))
+		}
+		if tc.moves && a.Used() < used+4*(tc.len+tc.need) {
+			t.Errorf("%+v: the new buffer is not from the arena (%d bytes used, %d before)", tc, a.Used(), used)
+		}
+		got = append(got, 99)
+		a.Wipe()
+		if slices.ContainsFunc(got, func(id int32) bool { return id != 0 }) {
+			t.Errorf("%+v: the ids are not wiped with the arena: %v", tc, got)
+		}
+	}
+}
