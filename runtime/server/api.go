@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -140,7 +141,12 @@ func (s *Server) checkModel(name string) error {
 		return badRequest("model is required")
 	}
 	if !s.modelMatches(name) {
-		return &apiError{http.StatusNotFound, fmt.Errorf("model %q not found, this server has %q", clip(name, 64), s.cfg.ModelName)}
+		// Not fmt: its printers are pooled, and one made outside any
+		// request (http.Error, slog) is never erased, so the request's
+		// name could outlive it there. Quote and concatenation allocate
+		// afresh, inside secretDo.
+		msg := "model " + strconv.Quote(clip(name, 64)) + " not found, this server has " + strconv.Quote(s.cfg.ModelName)
+		return &apiError{http.StatusNotFound, errors.New(msg)}
 	}
 	return nil
 }

@@ -174,10 +174,13 @@ func New(cfg Config) (*Server, error) {
 	// Started last, so a New that fails leaves no goroutine behind (only
 	// Close stops it).
 	go s.collector()
-	// Reused buffers (encoding/json's encoder state, fmt's printers) that
-	// were made outside secretDo would keep request content after their
-	// next use and never be erased: drop what start-up left in the pools,
-	// so every such buffer from now on is made inside a request's secretDo.
+	// Reused buffers (encoding/json's encoder state) that were made
+	// outside secretDo would keep request content after their next use
+	// and never be erased: drop what start-up left in the pools, so every
+	// such buffer from now on is made inside a request's secretDo. fmt's
+	// printers cannot be kept so (net/http's http.Error and slog take
+	// them outside any request), so request content is never formatted
+	// with fmt (checkModel).
 	runtime.GC()
 	runtime.GC()
 	return s, nil

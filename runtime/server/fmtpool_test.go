@@ -1,0 +1,56 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// heldWriter keeps the slice it is given: fmt.Fprint writes its pooled
+// printer's own buffer, so this is a window into that buffer.
+type heldWriter struct{ held []byte }
+
+func (w *heldWriter) Write(p []byte) (int, error) {
+	w.held = p
+	return len(p), nil
+}
+
+// fmt's printers live in a sync.Pool, and one made outside secretDo (by
+// http.Error on the gateway's outer errors, by slog, by net/http) is
+// never erased: request content formatted with fmt inside a request can
+// land in such a printer's buffer and stay in freed memory after the
+// request. So no error that quotes request content may be made with fmt.
+func TestRequestContentNotFormattedWithFmt(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	canary := "c4n4ry" + strings.Repeat("q", 40)
+	for _, tc := range []struct {
+		name string
+		err  func() error
+	}{
+		{"unknown model", func() error { return s.checkModel(canary) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// One P, no automatic collection: the printer the next fmt
+			// call takes from the pool is the one put there below.
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			defer debug.SetGCPercent(debug.SetGCPercent(-1))
+			runtime.GC()
+			runtime.GC() // the pool is empty now
+			var w heldWriter
+			if _, err := fmt.Fprint(&w, strings.Repeat("-", 256)); err != nil {
+				t.Fatal(err)
+			}
+			printer := w.held[:cap(w.held)]
+			err := tc.err()
+			if err == nil || !strings.Contains(err.Error(), canary) {
+				t.Fatalf("error %v does not name the request's value: the test checks nothing", err)
+			}
+			if bytes.Contains(printer, []byte(canary)) {
+				t.Fatalf("the request's %q was formatted in fmt's pooled printer", canary)
+			}
+		})
+	}
+}
