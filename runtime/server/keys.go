@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +38,11 @@ type keyring struct {
 	prevUntil time.Time
 	gw        *ohttp.Gateway
 	cfg       []byte
+
+	// currentIDs are current's key ids, kept at rotation for isCurrent,
+	// which runs on every sealed request: PrivateKey.Config copies the
+	// public key each time.
+	currentIDs []uint8
 }
 
 // newKeyring makes the first keys. rand is the kernel's RNG; the platform's
@@ -101,14 +107,17 @@ func (k *keyring) rotate(now time.Time, keep time.Duration) error {
 		fresh = append(fresh, key)
 	}
 	var configs []ohttp.KeyConfig
+	var ids []uint8
 	for _, key := range fresh {
-		configs = append(configs, key.Config())
+		c := key.Config()
+		configs = append(configs, c)
+		ids = append(ids, c.KeyID)
 	}
 	cfg := ohttp.MarshalKeyConfigs(configs)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.previous, k.prevUntil = k.current, now.Add(keep)
-	k.current = fresh
+	k.current, k.currentIDs = fresh, ids
 	k.next = id + 2
 	k.cfg = cfg
 	return k.rebuild(now)
@@ -149,12 +158,7 @@ func (k *keyring) config() []byte {
 func (k *keyring) isCurrent(id uint8) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, key := range k.current {
-		if key.Config().KeyID == id {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(k.currentIDs, id)
 }
 
 func (k *keyring) gateway() *ohttp.Gateway {

@@ -514,3 +514,42 @@ func TestStalledBodyTimesOut(t *testing.T) {
 		t.Fatalf("a sealed generation longer than BodyTimeout: %d %s", res.Status, res.Body)
 	}
 }
+
+// isCurrent runs on every sealed request: it tells the current keys from
+// the previous ones kept for their grace period, across rotations, and
+// allocates nothing.
+func TestKeyIsCurrent(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	ids := func() []uint8 {
+		cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []uint8
+		for _, c := range cfgs {
+			ids = append(ids, c.KeyID)
+		}
+		return ids
+	}
+	old := ids()
+	for _, keep := range []bool{true, false} {
+		if err := s.RotateKeys(keep); err != nil {
+			t.Fatal(err)
+		}
+		cur := ids()
+		for _, id := range cur {
+			if !s.keys.isCurrent(id) {
+				t.Errorf("keep %v: current key %d is not current", keep, id)
+			}
+		}
+		for _, id := range append(old, 250) {
+			if s.keys.isCurrent(id) {
+				t.Errorf("keep %v: key %d is current, the current ones are %v", keep, id, cur)
+			}
+		}
+		old = cur
+	}
+	if n := testing.AllocsPerRun(100, func() { s.keys.isCurrent(old[1]) }); n != 0 {
+		t.Errorf("isCurrent allocates %.0f times a call", n)
+	}
+}
