@@ -1,0 +1,227 @@
+// Package relay is an Oblivious HTTP relay (RFC 9458 section 2) in front
+// of a pith enclave, for a party other than the enclave's operator to run.
+//
+// The relay sees who asks and never what: the requests it passes on are
+// sealed to a key only the attested enclave holds. The enclave sees what is
+// asked and never who: the relay passes on no address and none of the
+// client's header fields, only the body and its media type, so nothing but
+// the sealed content reaches the enclave (RFC 9458 section 6.1 on the
+// fields a relay must drop). Collusion of the two is outside the model, as
+// for every OHTTP deployment.
+//
+// Besides the sealed requests (POST /v1/ohttp), the relay passes on the
+// two unsealed GETs a client needs before it can seal anything: the
+// attestation (GET /v1/attestation?nonce=...) and the key configuration
+// (GET /.well-known/ohttp-gateway). Both prove themselves to the client
+// (the vendor's signature over a report binding the client's nonce and the
+// key configuration), so the relay need not be trusted with them, and the
+// client, pointed at the relay for them (client.Options.AttestationURL),
+// never shows the enclave its address. Everything else is refused.
+//
+// It logs one line a request (method, path, status, duration), never an
+// address or a byte of content.
+package relay
+
+import (
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/pith-project/pith/ohttp"
+)
+
+// Paths the relay passes on, as the enclave serves them.
+const (
+	GatewayPath     = "/v1/ohttp"
+	AttestationPath = "/v1/attestation"
+	KeysPath        = "/.well-known/ohttp-gateway"
+)
+
+// DefaultMaxBody bounds a sealed request's body: the enclave's own limit
+// (runtime/server's Limits.MaxBody, 1 MiB) plus room for the encapsulation.
+const DefaultMaxBody = 1<<20 + 64<<10
+
+// userAgent is the one User-Agent the enclave sees from a relay, whoever
+// the client: a client's own would tell the enclave about it.
+const userAgent = "pith-relay"
+
+// Options configure a relay.
+type Options struct {
+	// Gateway is the enclave's base URL (the --url its clients verify).
+	Gateway *url.URL
+	// MaxBody bounds a sealed request's body (default DefaultMaxBody);
+	// a longer one is refused with 413 before anything is sent on.
+	MaxBody int64
+	// Transport carries the requests to the enclave (default
+	// http.DefaultTransport).
+	Transport http.RoundTripper
+	// Logger gets a line a request (default: slog.Default()).
+	Logger *slog.Logger
+}
+
+// New returns the relay's handler.
+func New(opts Options) (http.Handler, error) {
+	g := opts.Gateway
+	if g == nil || (g.Scheme != "http" && g.Scheme != "https") || g.Host == "" {
+		return nil, errors.New("relay: the gateway must be an http or https URL with a host")
+	}
+	if g.RawQuery != "" || g.Fragment != "" || g.User != nil {
+		return nil, errors.New("relay: the gateway URL must have no query, fragment or user")
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &handler{opts: opts}
+	h.proxy = &httputil.ReverseProxy{
+		Rewrite:        h.rewrite,
+		Transport:      opts.Transport,
+		FlushInterval:  -1, // chunked OHTTP answers stream, chunk by chunk
+		ModifyResponse: keepResponseFields,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				refuse(w, http.StatusRequestEntityTooLarge, "", "relay: the request is longer than "+strconv.FormatInt(opts.MaxBody, 10)+" bytes")
+				return
+			}
+			// Not the error's text: it names the enclave's address and
+			// the transport's state, which are not the client's business.
+			opts.Logger.Warn("relay: the enclave did not answer", "path", r.URL.Path, "err", err)
+			http.Error(w, "relay: the enclave did not answer", http.StatusBadGateway)
+		},
+		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return h, nil
+}
+
+type handler struct {
+	opts  Options
+	proxy *httputil.ReverseProxy
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusWriter{ResponseWriter: w}
+	h.serve(rec, r)
+	path := r.URL.Path
+	if path != GatewayPath && path != AttestationPath && path != KeysPath {
+		path = "(other)" // the client's own words, not logged
+	}
+	h.opts.Logger.Info("relay", "method", r.Method, "path", path, "status", rec.code, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case GatewayPath:
+		if r.Method != http.MethodPost {
+			refuse(w, http.StatusMethodNotAllowed, http.MethodPost, "relay: "+GatewayPath+" takes POST")
+			return
+		}
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt != ohttp.MediaTypeRequest && mt != ohttp.MediaTypeChunkedReq {
+			refuse(w, http.StatusUnsupportedMediaType, "", "relay: a sealed request is "+ohttp.MediaTypeRequest+" or "+ohttp.MediaTypeChunkedReq)
+			return
+		}
+		if r.ContentLength > h.opts.MaxBody {
+			refuse(w, http.StatusRequestEntityTooLarge, "", "relay: the request is longer than "+strconv.FormatInt(h.opts.MaxBody, 10)+" bytes")
+			return
+		}
+		// A body of unknown length is cut at the limit as it streams; the
+		// enclave then sees a truncated message and refuses it.
+		r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBody)
+	case AttestationPath:
+		if r.Method != http.MethodGet {
+			refuse(w, http.StatusMethodNotAllowed, http.MethodGet, "relay: "+AttestationPath+" takes GET")
+			return
+		}
+		if n := r.URL.Query().Get("nonce"); len(n) != 64 || !isHex(n) {
+			refuse(w, http.StatusBadRequest, "", "relay: "+AttestationPath+" wants ?nonce= and 64 hex digits")
+			return
+		}
+	case KeysPath:
+		if r.Method != http.MethodGet {
+			refuse(w, http.StatusMethodNotAllowed, http.MethodGet, "relay: "+KeysPath+" takes GET")
+			return
+		}
+	default:
+		refuse(w, http.StatusNotFound, "", "relay: only POST "+GatewayPath+", GET "+AttestationPath+" and GET "+KeysPath+" are passed on")
+		return
+	}
+	h.proxy.ServeHTTP(w, r)
+}
+
+// rewrite makes the request the enclave sees: the gateway's URL, the
+// path, for the attestation the nonce alone, and of the client's fields
+// only the body's media type. httputil.ReverseProxy has already dropped
+// any Forwarded and X-Forwarded-* fields, and adds none with Rewrite.
+func (h *handler) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(h.opts.Gateway)
+	pr.Out.URL.RawQuery = ""
+	if pr.In.URL.Path == AttestationPath {
+		pr.Out.URL.RawQuery = url.Values{"nonce": {pr.In.URL.Query().Get("nonce")}}.Encode()
+	}
+	ct := pr.In.Header.Get("Content-Type")
+	pr.Out.Header = http.Header{"User-Agent": {userAgent}}
+	if ct != "" {
+		pr.Out.Header.Set("Content-Type", ct)
+	}
+	pr.Out.Trailer = nil
+}
+
+// keepResponseFields passes on of the enclave's answer only the fields a
+// client reads: what the body is, whether it may be cached, and when to
+// come back after a 503. Others (cookies above all) could let the enclave
+// recognise a client on its next request.
+func keepResponseFields(resp *http.Response) error {
+	kept := http.Header{}
+	for _, k := range []string{"Content-Type", "Cache-Control", "Retry-After"} {
+		if v := resp.Header.Values(k); len(v) > 0 {
+			kept[k] = v
+		}
+	}
+	resp.Header = kept
+	resp.Trailer = nil
+	return nil
+}
+
+func refuse(w http.ResponseWriter, status int, allow, msg string) {
+	if allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	http.Error(w, msg, status)
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// statusWriter notes the status a handler sent, for the log line, and
+// passes Flush on so that answers still stream.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
