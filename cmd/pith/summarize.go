@@ -193,16 +193,7 @@ Example:
 			}
 			hs := &http.Server{Handler: proxyHandler(c), ReadHeaderTimeout: 10 * time.Second,
 				ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
-			go func() {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				hs.Shutdown(sctx)
-			}()
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return serveUntil(ctx, hs, ln)
 		},
 	})
 }
@@ -276,4 +267,19 @@ func proxyHandler(c *client.Client) http.Handler {
 			}
 		}
 	})
+}
+
+// serveUntil serves hs on ln until ctx ends, then shuts it down, giving
+// the requests in flight five seconds.
+func serveUntil(ctx context.Context, hs *http.Server, ln net.Listener) error {
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

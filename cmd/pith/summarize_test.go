@@ -9,16 +9,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/relay"
 	"github.com/pith-project/pith/runtime/server"
 )
 
 // pith summarize with --relay and --attestation-url reaches the enclave
-// only through them: the enclave's own address (--url) is asked nothing,
-// and the summary comes back. pith proxy takes the same flags.
+// only through them (pith relay's handler): the enclave's own address
+// (--url) is asked nothing, it sees none of the client's fields, and the
+// summary comes back. pith proxy takes the same flags.
 func TestSummarizeAttestationURL(t *testing.T) {
 	m, err := openModel(tinyBenchModel(t), "")
 	if err != nil {
@@ -36,27 +39,33 @@ func TestSummarizeAttestationURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	enclave := httptest.NewServer(s.Handler(false))
+	// The enclave notes the User-Agent of every request it gets.
+	var agents sync.Map
+	inner := s.Handler(false)
+	enclave := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agents.Store(r.UserAgent(), true)
+		inner.ServeHTTP(w, r)
+	}))
 	defer enclave.Close()
 	target, _ := url.Parse(enclave.URL)
-	// Each way in forwards one kind of request to the enclave and counts
-	// what it is asked.
-	way := func(n *atomic.Int32, method, path string) string {
+	rh, err := relay.New(relay.Options{Gateway: target, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each way in counts what it is asked: --url a plain proxy, which
+	// must see nothing, --relay and --attestation-url pith's relay.
+	way := func(n *atomic.Int32, h http.Handler) string {
 		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			n.Add(1)
-			if method != "" && (r.Method != method || r.URL.Path != path) {
-				http.Error(w, "only "+method+" "+path, http.StatusForbidden)
-				return
-			}
-			httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+			h.ServeHTTP(w, r)
 		}))
 		t.Cleanup(hs.Close)
 		return hs.URL
 	}
 	var direct, relayed, forwarded atomic.Int32
-	directURL := way(&direct, "", "")
-	relayURL := way(&relayed, http.MethodPost, "/v1/ohttp") + "/v1/ohttp"
-	forwarderURL := way(&forwarded, http.MethodGet, "/v1/attestation")
+	directURL := way(&direct, httputil.NewSingleHostReverseProxy(target))
+	relayURL := way(&relayed, rh) + "/v1/ohttp"
+	forwarderURL := way(&forwarded, rh)
 
 	dir := t.TempDir()
 	meas, err := attest.DevMeasurement("/proc/self/exe")
@@ -79,6 +88,12 @@ func TestSummarizeAttestationURL(t *testing.T) {
 	if d, f, r := direct.Load(), forwarded.Load(), relayed.Load(); d != 0 || f != 1 || r != 1 {
 		t.Errorf("requests: %d to --url (want 0), %d to --attestation-url (want 1), %d to --relay (want 1)", d, f, r)
 	}
+	agents.Range(func(k, _ any) bool {
+		if k != "pith-relay" {
+			t.Errorf("the enclave saw the User-Agent %q, not the relay's", k)
+		}
+		return true
+	})
 	for _, cmd := range []string{"summarize", "proxy"} {
 		if code, help, _ := runPith(t, cmd, "--help"); code != 0 || !strings.Contains(help, "-attestation-url URL") {
 			t.Errorf("pith %s --help: exit %d, no --attestation-url:\n%s", cmd, code, help)
