@@ -89,8 +89,8 @@ func (r *Request) marshal(indet bool) ([]byte, error) {
 	if err := checkToken("method", r.Method); err != nil {
 		return nil, err
 	}
-	for _, s := range []string{r.Scheme, r.Authority, r.Path} {
-		if err := checkControl(s); err != nil {
+	for _, c := range [...]struct{ what, s string }{{"scheme", r.Scheme}, {"authority", r.Authority}, {"path", r.Path}} {
+		if err := checkControl(c.what, c.s); err != nil {
 			return nil, err
 		}
 	}
@@ -207,11 +207,11 @@ func headerValues(h http.Header, n string) []string {
 func appendFields(b []byte, h http.Header, indet bool, order []string) ([]byte, error) {
 	var sec []byte
 	for _, n := range fieldNames(h, order) {
-		if err := checkName(n); err != nil {
+		if err := checkName("", n); err != nil {
 			return nil, err
 		}
 		for _, v := range headerValues(h, n) {
-			if err := checkValue(n, v); err != nil {
+			if err := checkValue("", v); err != nil {
 				return nil, err
 			}
 			sec = appendVarint(sec, uint64(len(n)))
@@ -237,39 +237,64 @@ func isTchar(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
+// The check errors below name what broke which rule by kind, length and
+// index, never by the bytes themselves: the server parses decrypted
+// requests inside runtime/secret.Do, and fmt's pooled printers, made
+// outside any request, are never erased, so bytes formatted there would
+// outlive the request (and a server should not reflect them anyway).
+
 func checkToken(what, s string) error {
 	if s == "" {
 		return fmt.Errorf("bhttp: empty %s: %w", what, ErrInvalid)
 	}
+	if i := notToken(s); i >= 0 {
+		return fmt.Errorf("bhttp: %s of %d bytes is not an HTTP token (byte %d): %w", what, len(s), i, ErrInvalid)
+	}
+	return nil
+}
+
+// notToken returns the index of the first byte of s that may not appear
+// in a token, or -1.
+func notToken(s string) int {
 	for i := 0; i < len(s); i++ {
 		if !isTchar(s[i]) {
-			return fmt.Errorf("bhttp: %s %q is not an HTTP token: %w", what, s, ErrInvalid)
+			return i
+		}
+	}
+	return -1
+}
+
+// checkControl applies HTTP/2's rule for pseudo-header values to the
+// scheme, authority and path: no control characters or spaces.
+func checkControl(what, s string) error {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return fmt.Errorf("bhttp: %s of %d bytes holds a control character or space (byte %d): %w", what, len(s), i, ErrInvalid)
 		}
 	}
 	return nil
 }
 
-// checkControl applies HTTP/2's rule for pseudo-header values to the
-// scheme, authority and path: no control characters or spaces.
-func checkControl(s string) error {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] == 0x7f {
-			return fmt.Errorf("bhttp: control data %q holds a control character or space: %w", s, ErrInvalid)
-		}
+// fieldPart names a part of a field line in an error: section is
+// "header", "trailer" and so on, or "" where it is not known. Built only
+// once a check has failed, so valid lines cost no allocation for it.
+func fieldPart(section, part string) string {
+	if section == "" {
+		return "field " + part
 	}
-	return nil
+	return section + " field " + part
 }
 
 // checkName applies RFC 9113 section 8.2.1: a token, in lower case. Pseudo
 // fields are refused: the ones RFC 9292 names are invalid, and pith knows
 // no extension that defines others.
-func checkName(n string) error {
-	if err := checkToken("field name", n); err != nil {
-		return err
+func checkName(section, n string) error {
+	if n == "" || notToken(n) >= 0 {
+		return checkToken(fieldPart(section, "name"), n)
 	}
 	for i := 0; i < len(n); i++ {
 		if 'A' <= n[i] && n[i] <= 'Z' {
-			return fmt.Errorf("bhttp: field name %q is not lower case: %w", n, ErrInvalid)
+			return fmt.Errorf("bhttp: %s of %d bytes is not lower case (byte %d): %w", fieldPart(section, "name"), len(n), i, ErrInvalid)
 		}
 	}
 	return nil
@@ -277,16 +302,22 @@ func checkName(n string) error {
 
 // checkValue applies RFC 9113 section 8.2.1 to a field value: no NUL, CR
 // or LF, and no leading or trailing space or tab.
-func checkValue(n, v string) error {
+func checkValue(section, v string) error {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c == 0 || c == '\r' || c == '\n' {
-			return fmt.Errorf("bhttp: value of field %q holds NUL, CR or LF: %w", n, ErrInvalid)
+			return fmt.Errorf("bhttp: %s of %d bytes holds NUL, CR or LF (byte %d): %w", fieldPart(section, "value"), len(v), i, ErrInvalid)
 		}
 	}
 	if v != "" && (isWS(v[0]) || isWS(v[len(v)-1])) {
-		return fmt.Errorf("bhttp: value of field %q has surrounding whitespace: %w", n, ErrInvalid)
+		return fmt.Errorf("bhttp: %s of %d bytes has surrounding whitespace: %w", fieldPart(section, "value"), len(v), ErrInvalid)
 	}
 	return nil
+}
+
+// fieldTooLarge reports a field line of n bytes over the limit, without
+// its name (see checkToken).
+func fieldTooLarge(section string, n uint64, limit int) error {
+	return fmt.Errorf("bhttp: %s of %d bytes exceeds the limit of %d: %w", fieldPart(section, "line"), n, limit, ErrTooLarge)
 }
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' }

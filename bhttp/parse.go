@@ -113,14 +113,14 @@ func (s *sink) add(h http.Header, name, value []byte, what string) (http.Header,
 		return nil, fmt.Errorf("bhttp: more than %d field lines: %w", s.p.maxFields(), ErrTooLarge)
 	}
 	if len(name)+len(value) > s.p.maxFieldSize() {
-		return nil, fmt.Errorf("bhttp: %s field %.40q of %d bytes exceeds the limit of %d: %w", what, name, len(name)+len(value), s.p.maxFieldSize(), ErrTooLarge)
+		return nil, fieldTooLarge(what, uint64(len(name)+len(value)), s.p.maxFieldSize())
 	}
 	ns := string(name)
-	if err := checkName(ns); err != nil {
+	if err := checkName(what, ns); err != nil {
 		return nil, err
 	}
 	vs := string(value)
-	if err := checkValue(ns, vs); err != nil {
+	if err := checkValue(what, vs); err != nil {
 		return nil, err
 	}
 	if h == nil {
@@ -200,8 +200,8 @@ func (p *Parser) ParseRequest(b []byte) (*Request, error) {
 	if err := checkToken("method", ctl[0]); err != nil {
 		return nil, err
 	}
-	for _, s := range ctl[1:] {
-		if err := checkControl(s); err != nil {
+	for i, what := range []string{"scheme", "authority", "path"} {
+		if err := checkControl(what, ctl[i+1]); err != nil {
 			return nil, err
 		}
 	}

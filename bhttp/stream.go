@@ -317,7 +317,7 @@ func (d *ResponseDecoder) section(what string) (h http.Header, ended bool, err e
 			return nil, false, err
 		}
 		if vn+n > uint64(d.p.maxFieldSize()) {
-			return nil, false, fmt.Errorf("bhttp: %s field %.40q of %d bytes exceeds the limit of %d: %w", what, name, vn+n, d.p.maxFieldSize(), ErrTooLarge)
+			return nil, false, fieldTooLarge(what, vn+n, d.p.maxFieldSize())
 		}
 		value, err := d.readN(vn, what+" field value")
 		if err != nil {
