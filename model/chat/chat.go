@@ -88,7 +88,9 @@ func checkRoles(msgs []Message) error {
 		switch m.Role {
 		case "system", "user", "assistant":
 		default:
-			return fmt.Errorf("chat: message %d has role %q (system, user or assistant)", i+1, m.Role)
+			// The role is request content: named by its length only, as
+			// fmt's pooled printers, never erased, would keep its bytes.
+			return fmt.Errorf("chat: message %d has a role of %d bytes that is not system, user or assistant", i+1, len(m.Role))
 		}
 	}
 	return nil

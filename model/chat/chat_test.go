@@ -149,3 +149,19 @@ func TestLlama31DefaultsToToday(t *testing.T) {
 		t.Errorf("no dated preamble with the trimmed system message in %q", got)
 	}
 }
+
+// A role comes from the request, and the server renders inside
+// runtime/secret.Do, where bytes formatted with fmt land in a pooled
+// printer that is never erased; the error names the message by number.
+func TestRoleErrorCarriesNoContent(t *testing.T) {
+	const canary = "c4n4ry7f3a9e"
+	for _, tmpl := range []Template{chatML{name: "chatml"}, llama3{}, llama31{date: "01 Jan 2026"}} {
+		_, err := tmpl.Render([]Message{{"user", "hi"}, {canary, canary}}, true)
+		if err == nil || !strings.Contains(err.Error(), "message 2") {
+			t.Fatalf("%s: got %v, want an error about message 2", tmpl.Name(), err)
+		}
+		if strings.Contains(err.Error(), canary) {
+			t.Errorf("%s: error %q carries the message's role", tmpl.Name(), err)
+		}
+	}
+}
