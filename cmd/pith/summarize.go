@@ -62,6 +62,9 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	}
 	res := c.Attestation()
 	fmt.Fprintf(os.Stderr, "%s\n", firstLine(res.Proven))
+	if e.relay != "" && e.attestationURL == "" {
+		fmt.Fprintf(os.Stderr, "pith: the enclave saw this machine's address when it was verified; --attestation-url (a forwarder such as pith relay) keeps it from ever seeing it\n")
+	}
 	return c, nil
 }
 

@@ -88,12 +88,21 @@ func TestSummarizeAttestationURL(t *testing.T) {
 	if d, f, r := direct.Load(), forwarded.Load(), relayed.Load(); d != 0 || f != 1 || r != 1 {
 		t.Errorf("requests: %d to --url (want 0), %d to --attestation-url (want 1), %d to --relay (want 1)", d, f, r)
 	}
+	if strings.Contains(errs, "saw this machine's address") {
+		t.Errorf("with --attestation-url, summarize warned that the enclave saw the address:\n%s", errs)
+	}
 	agents.Range(func(k, _ any) bool {
 		if k != "pith-relay" {
 			t.Errorf("the enclave saw the User-Agent %q, not the relay's", k)
 		}
 		return true
 	})
+	// Without it, the enclave is verified directly, and summarize says so.
+	code, _, errs = runPith(t, "summarize", "--url", directURL, "--relay", relayURL,
+		"--manifest", man, "--allow-dev", "--max-words", "5", conv)
+	if code != 0 || !strings.Contains(errs, "saw this machine's address") || direct.Load() != 1 {
+		t.Errorf("--relay alone: exit %d, %d direct requests (want 1), no warning:\n%s", code, direct.Load(), errs)
+	}
 	for _, cmd := range []string{"summarize", "proxy"} {
 		if code, help, _ := runPith(t, cmd, "--help"); code != 0 || !strings.Contains(help, "-attestation-url URL") {
 			t.Errorf("pith %s --help: exit %d, no --attestation-url:\n%s", cmd, code, help)
