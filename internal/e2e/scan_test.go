@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -233,12 +234,13 @@ func (r *scanRun) after(step string, f forms, replies ...string) {
 // exercise sends the canary requests, scanning after each: a summary
 // (success) through each of the gateway's paths (chunked and one-message
 // OHTTP), a sealed chat with a canary system prompt and stop string, a
-// streamed generation the client abandons mid-stream, and a request
-// refused mid-way (too long).
+// generation whose returned context (Ollama's, the prompt's token ids) is
+// sent back in a second one, a streamed generation the client abandons
+// mid-stream, and a request refused mid-way (too long).
 func exercise(t *testing.T, s *served, control bool) *scanRun {
 	ctx := context.Background()
 	r := &scanRun{t: t, s: s, control: control, names: map[string]bool{}}
-	conv, single, sys, stop, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
+	conv, single, sys, stop, kept, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
 
 	sum, err := s.client.Summarize(ctx, []client.Message{{From: "Ann", Text: "the code is " + conv + " ok"}, {From: "Bo", Text: "noted"}}, 20)
 	if err != nil {
@@ -267,6 +269,11 @@ func exercise(t *testing.T, s *served, control bool) *scanRun {
 	chatForms.also = append(chatForms.also, stopForms.also...)
 	r.after("chat", chatForms, reply.String())
 
+	keptForms := s.generateWithContext(t, oc, kept)
+	r.after("generation that returned a context", keptForms.forms)
+	second := s.continueContext(t, oc, keptForms.context)
+	r.after("generation continuing that context", forms{shown: keptForms.sentBack}, second)
+
 	// A streamed generation that the client abandons after two pieces.
 	cctx, cancel := context.WithCancel(ctx)
 	pieces := 0
@@ -294,6 +301,71 @@ func exercise(t *testing.T, s *served, control bool) *scanRun {
 	}
 	r.after("refused request", s.canaryForms(t, "refused-request canary", refused, true))
 	return r
+}
+
+// contextForms are a context canary's forms, those its context still has
+// when sent back (its ids: in the arena, in JSON, and as the []int the
+// request is decoded into; not its text), and the context that holds it.
+type contextForms struct {
+	forms
+	sentBack []memscan.Needle
+	context  []int
+}
+
+// generateWithContext sends a templated generation that carries text and
+// returns its forms: the text, its token ids, and those ids as the JSON
+// of the returned context writes them. The context must hold the ids
+// the needles are made of, or the needles are not what the server makes.
+func (s *served) generateWithContext(t *testing.T, oc *api.Client, text string) contextForms {
+	t.Helper()
+	var final api.GenerateResponse
+	err := oc.Generate(context.Background(), &api.GenerateRequest{Model: "tiny", Prompt: "remember " + text,
+		Options: map[string]any{"num_predict": 8, "temperature": 0}}, func(r api.GenerateResponse) error {
+		if r.Done {
+			final = r
+		}
+		return nil
+	})
+	if err != nil || !final.Done {
+		t.Fatalf("generate with a context canary: %v", err)
+	}
+	ids := s.canaryIDs(t, text)
+	got := make([]int32, len(final.Context))
+	for i, id := range final.Context {
+		got[i] = int32(id)
+	}
+	if !bytes.Contains(memscan.Int32LE(got), memscan.Int32LE(ids)) {
+		t.Fatalf("the returned context does not hold the context canary's token ids as the needle makes them")
+	}
+	f := s.canaryForms(t, "context canary", text, false)
+	sentBack := []memscan.Needle{
+		{Name: "context canary token ids", Bytes: memscan.Int32LE(ids)},
+		{Name: "context canary token ids in JSON", Bytes: memscan.DecimalIDs(ids)},
+	}
+	f.shown = append(f.shown, sentBack...)
+	// Only the request that sends the context back decodes it.
+	sentBack = append(sentBack, memscan.Needle{Name: "context canary token ids decoded ([]int)", Bytes: memscan.Int64LE(ids)})
+	return contextForms{forms: f, sentBack: sentBack, context: final.Context}
+}
+
+// continueContext sends ctxIDs back, as Ollama's clients do for the next
+// turn, unstreamed this time, and returns the answer.
+func (s *served) continueContext(t *testing.T, oc *api.Client, ctxIDs []int) string {
+	t.Helper()
+	stream := false
+	var final api.GenerateResponse
+	err := oc.Generate(context.Background(), &api.GenerateRequest{Model: "tiny", Prompt: "and then?", Context: ctxIDs, Stream: &stream,
+		Options: map[string]any{"num_predict": 8, "temperature": 0}}, func(r api.GenerateResponse) error {
+		final = r
+		return nil
+	})
+	if err != nil || !final.Done {
+		t.Fatalf("generate continuing a context: %v", err)
+	}
+	if len(final.Context) <= len(ctxIDs) {
+		t.Fatalf("the continued generation returned a context of %d ids, sent %d", len(final.Context), len(ctxIDs))
+	}
+	return final.Response
 }
 
 // TestMemoryScan is the proof of the memory discipline: after each of

@@ -2,6 +2,7 @@ package memscan
 
 import (
 	"encoding/binary"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -48,4 +49,29 @@ func Encodings(name string, secret []byte) []Needle {
 		{Name: name + "/raw", Bytes: append([]byte(nil), secret...)},
 		{Name: name + "/utf16le", Bytes: UTF16LE(secret)},
 	}
+}
+
+// Int64LE encodes token ids as a Go []int holds them on a 64-bit machine:
+// the form of Ollama's "context" once a server has decoded a request into
+// its api.GenerateRequest.
+func Int64LE(ids []int32) []byte {
+	out := make([]byte, 0, 8*len(ids))
+	for _, id := range ids {
+		out = binary.LittleEndian.AppendUint64(out, uint64(int64(id)))
+	}
+	return out
+}
+
+// DecimalIDs writes token ids as they sit inside a JSON array, decimal and
+// comma-separated without spaces ("1234,5678"): the form of Ollama's
+// "context", which the server writes and a client sends back.
+func DecimalIDs(ids []int32) []byte {
+	var out []byte
+	for i, id := range ids {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendInt(out, int64(id), 10)
+	}
+	return out
 }

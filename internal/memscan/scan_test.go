@@ -2,10 +2,12 @@ package memscan
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unicode/utf16"
 )
@@ -172,9 +174,26 @@ func TestEncodings(t *testing.T) {
 	if got := Int32LE([]int32{1, -1, 151643}); !bytes.Equal(got, []byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x5b, 0x50, 0x02, 0}) {
 		t.Fatalf("Int32LE: % x", got)
 	}
+	if got := Int64LE([]int32{1, -1, 151643}); !bytes.Equal(got, []byte{1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x5b, 0x50, 0x02, 0, 0, 0, 0, 0}) {
+		t.Fatalf("Int64LE: % x", got)
+	}
 	ns := Encodings("c", []byte("ab"))
 	if len(ns) != 2 || !bytes.Equal(ns[1].Bytes, []byte("a\x00b\x00")) || ns[0].Name != "c/raw" {
 		t.Fatalf("Encodings: %+v", ns)
+	}
+}
+
+// DecimalIDs is what encoding/json writes between the brackets of an
+// []int32, so a needle made from it matches the context's JSON.
+func TestDecimalIDs(t *testing.T) {
+	for _, ids := range [][]int32{{7}, {1, -1, 151643}, {0, 10, 2147483647, -2147483648}, {}} {
+		j, err := json.Marshal(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(DecimalIDs(ids)), strings.Trim(string(j), "[]"); got != want {
+			t.Errorf("DecimalIDs(%v) = %q, want %q", ids, got, want)
+		}
 	}
 }
 
