@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/api"
@@ -11,6 +15,7 @@ import (
 	"github.com/pith-project/pith/arena"
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/chat"
+	"github.com/pith-project/pith/model/tokenizer"
 )
 
 // The final object of a templated /api/generate carries Ollama's context:
@@ -149,4 +154,102 @@ func TestGrowIDsStaysInArena(t *testing.T) {
 			t.Errorf("%+v: the ids are not wiped with the arena: %v", tc, got)
 		}
 	}
+}
+
+// nfcTokenizer is the test model's vocabulary with NFC normalisation on,
+// as a tokenizer built from Qwen2's tokenizer.json has it.
+func nfcTokenizer(t *testing.T, m *model.Model) *tokenizer.Tokenizer {
+	t.Helper()
+	f := m.File
+	cfg := tokenizer.Config{Model: "gpt2", BOS: -1, EOS: -1, EOT: -1, NFC: true}
+	var err error
+	cfg.Pre, _ = f.String("tokenizer.ggml.pre")
+	if cfg.Tokens, err = f.Strings("tokenizer.ggml.tokens"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Types, err = f.Int32s("tokenizer.ggml.token_type"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Merges, err = f.Strings("tokenizer.ggml.merges"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// A prompt's ids stay in the arena however many tokens its text makes,
+// also when NFC makes the text longer than it came (U+1D160 triples, a
+// run of U+0344 doubles and gets a U+034F every 30 marks), so that its
+// tokens outnumber its bytes: an arena buffer sized by the bytes would
+// overflow, and the append move the ids to the Go heap.
+func TestPromptIDsStayInArena(t *testing.T) {
+	m := testModel(t)
+	a, err := arena.New(1<<20, arena.Options{AllowUnlocked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	musical := strings.Repeat("\U0001D160", 40)
+	for _, tc := range []struct {
+		name    string
+		tok     *tokenizer.Tokenizer
+		prefix  []int
+		prompt  string
+		outgrow bool // more ids than the prompt has bytes
+	}{
+		{"ascii", m.Tokenizer, nil, "<|im_start|>user\nhello there<|im_end|>\n", false},
+		{"ascii after a context", m.Tokenizer, []int{1, 2, 3}, "and then?", false},
+		{"NFC triples", nfcTokenizer(t, m), nil, musical, true},
+		{"NFC triples after a context", nfcTokenizer(t, m), []int{1, 2, 3}, "<|im_start|>user\n" + musical + "<|im_end|>", true},
+		{"NFC doubles a run of marks", nfcTokenizer(t, m), nil, "a" + strings.Repeat("\u0344", 100), true},
+	} {
+		used := a.Used()
+		ids, err := promptIDs(a, tc.tok, m.Config.Vocab, tc.prefix, tc.prompt)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		want := tc.tok.Encode(tc.prompt, len(tc.prefix) == 0, true)
+		if !slices.Equal(ids[:len(tc.prefix)], toInt32(tc.prefix)) || !slices.Equal(ids[len(tc.prefix):], want) {
+			t.Fatalf("%s: ids %v, want the prefix %v and %v", tc.name, ids, tc.prefix, want)
+		}
+		if got := len(ids) - len(tc.prefix); (got > len(tc.prompt)+8) != tc.outgrow {
+			t.Fatalf("%s: %d ids for %d bytes: the case does not test what it says", tc.name, got, len(tc.prompt))
+		}
+		if a.Used() < used+4*len(ids) {
+			t.Errorf("%s: the ids are not in the arena (%d bytes used, %d before, %d ids)", tc.name, a.Used(), used, len(ids))
+		}
+		ids = ids[:cap(ids)]
+		a.Wipe()
+		if slices.ContainsFunc(ids, func(id int32) bool { return id != 0 }) {
+			t.Errorf("%s: the ids are not wiped with the arena: they moved to the heap", tc.name)
+		}
+	}
+}
+
+// The arena holds the ids buffer of the longest prompt a body can carry: a
+// raw prompt of invalid bytes, each of which JSON decoding makes U+FFFD's
+// three, so that the prompt is three times the body and its buffer nine
+// ids a byte of body. The request is refused for its tokens, as any
+// prompt above the limit is, not for the arena's size.
+func TestLongestPromptFitsArena(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	head := `{"model":"tiny","raw":true,"prompt":"`
+	body := append([]byte(head), bytes.Repeat([]byte{0xff}, int(s.cfg.Limits.MaxBody)-len(head)-2)...)
+	body = append(body, `"}`...)
+	rec := httptest.NewRecorder()
+	s.PlaintextHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/api/generate", bytes.NewReader(body)))
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "above this server's limit") {
+		t.Fatalf("a prompt of %d invalid bytes: %d %s", len(body)-len(head)-2, rec.Code, rec.Body)
+	}
+}
+
+func toInt32(ids []int) []int32 {
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		out[i] = int32(id)
+	}
+	return out
 }

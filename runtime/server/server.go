@@ -35,6 +35,7 @@ import (
 	"github.com/pith-project/pith/arena"
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/tokenizer"
 )
 
 // Limits bound what one request may ask for; each refusal is a clear error.
@@ -218,8 +219,11 @@ func ArenaSize(m *model.Model, lim Limits) int {
 	// instructions, tokenized into room for a token per byte: up to three
 	// times the body (a '<' in JSON becomes the three bytes of '‹'; a
 	// newline, two bytes in JSON, the five of " ⏎ "), plus the
-	// instructions.
-	ids := 4 * (lim.MaxContext + 3*body + 64<<10)
+	// instructions. A generation's prompt is up to three times the body
+	// too (JSON decoding makes each invalid byte U+FFFD's three), inside
+	// its template, and gets room for three tokens a byte (maxTokens)
+	// after the context's ids, which take at least two bytes of body each.
+	ids := 4 * (lim.MaxContext + 9*body + 64<<10)
 	// The context a generate answer returns: its ids (a buffer that may
 	// have doubled once) and their JSON, 12 bytes an id, for a prompt
 	// and an answer as long as they may be.
@@ -312,16 +316,10 @@ func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts
 	emit func([]byte) error, done func(model.Result, json.RawMessage) error) error {
 	m := s.cfg.Model
 	return s.withArena(ctx, func(ctx context.Context, a *arena.Arena) error {
-		ids := a.Int32s(len(prefix) + len(prompt) + 8)[:0]
-		for _, t := range prefix {
-			if t < 0 || t >= m.Config.Vocab {
-				return badRequest("context holds token %d, outside the vocabulary of %d", t, m.Config.Vocab)
-			}
-			ids = append(ids, int32(t))
+		ids, err := promptIDs(a, m.Tokenizer, m.Config.Vocab, prefix, prompt)
+		if err != nil {
+			return err
 		}
-		// The rendered template is trusted text whose special tokens are
-		// parsed; in raw mode the client wrote them on purpose.
-		ids = m.Tokenizer.AppendEncode(ids, prompt, len(prefix) == 0, true)
 		if err := s.promptFits(len(ids), opts.NumCtx, "num_ctx"); err != nil {
 			return err
 		}
@@ -351,8 +349,28 @@ func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts
 	})
 }
 
-// maxTokens bounds the token ids of n bytes of text: NFC can at most
-// triple a text's bytes, and every token is at least one byte.
+// promptIDs are the ids the model runs for prompt after prefix (the
+// context's ids, checked against the vocabulary of vocab), in an arena
+// buffer sized so that tokenizing cannot outgrow it: an append past its
+// capacity would move the ids to the Go heap, out of the arena's wipe.
+func promptIDs(a *arena.Arena, tok *tokenizer.Tokenizer, vocab int, prefix []int, prompt string) ([]int32, error) {
+	ids := a.Int32s(len(prefix) + maxTokens(len(prompt)))[:0]
+	for _, t := range prefix {
+		if t < 0 || t >= vocab {
+			return nil, badRequest("context holds token %d, outside the vocabulary of %d", t, vocab)
+		}
+		ids = append(ids, int32(t))
+	}
+	// The rendered template is trusted text whose special tokens are
+	// parsed; in raw mode the client wrote them on purpose.
+	return tok.AppendEncode(ids, prompt, len(prefix) == 0, true), nil
+}
+
+// maxTokens bounds the token ids of n bytes of text, BOS included: a
+// tokenizer that normalises (NFC) can make the text longer, by at most
+// three times in UTF-8 (Unicode's bound, UAX #15: U+1D160's four bytes
+// become twelve), and every other token, special ones too, is at least
+// one byte of it.
 func maxTokens(n int) int { return 3*n + 1 }
 
 // growIDs returns ids with room for n more, moved into a larger arena
