@@ -224,6 +224,14 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		st.fail(err)
 		return
 	}
+	// As Ollama (and before its empty-prompt load): a raw prompt is all
+	// the model reads, so a system prompt or a template would be dropped
+	// without a word, and a context, ids of an earlier templated turn,
+	// does not continue a prompt the client formats itself.
+	if req.Raw && (req.Template != "" || req.System != "" || len(req.Context) > 0) {
+		st.fail(badRequest("raw mode does not support template, system, or context"))
+		return
+	}
 	// An empty prompt loads the model in Ollama; here it is always loaded.
 	if req.Prompt == "" && len(req.Context) == 0 {
 		st.failOrNil(st.final(doneGenerate(req.Model, model.Result{Reason: "load"}, "", nil)))

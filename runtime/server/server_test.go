@@ -163,11 +163,16 @@ func TestPlaintextWithOllamaClient(t *testing.T) {
 		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Options: map[string]any{"num_ctx": 100000}}, 400, "num_ctx"},
 		{&api.GenerateRequest{Model: "tiny", Prompt: strings.Repeat("word ", 600)}, 400, "limit"},
 		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Images: []api.ImageData{{1}}}, 400, "images"},
+		// Ollama's refusals of raw mode, word for word.
+		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Raw: true, Context: []int{1, 2}}, 400, "raw mode does not support template, system, or context"},
+		{&api.GenerateRequest{Model: "tiny", Raw: true, Context: []int{1, 2}}, 400, "raw mode does not support template, system, or context"},
+		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Raw: true, System: "be brief"}, 400, "raw mode does not support template, system, or context"},
+		{&api.GenerateRequest{Model: "tiny", Prompt: "x", Raw: true, Template: "{{ .Prompt }}"}, 400, "raw mode does not support template, system, or context"},
 	} {
 		err := c.Generate(ctx, tc.req, func(api.GenerateResponse) error { return nil })
 		var se api.StatusError
 		if !errorAs(err, &se) || se.StatusCode != tc.code || !strings.Contains(se.ErrorMessage, tc.msg) {
-			t.Errorf("%+v: got %v, want %d %q", tc.req.Options, err, tc.code, tc.msg)
+			t.Errorf("%+v: got %v, want %d %q", *tc.req, err, tc.code, tc.msg)
 		}
 	}
 }
