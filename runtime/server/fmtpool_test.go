@@ -3,10 +3,14 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/pith-project/pith/bhttp"
 )
 
 // heldWriter keeps the slice it is given: fmt.Fprint writes its pooled
@@ -26,11 +30,22 @@ func (w *heldWriter) Write(p []byte) (int, error) {
 func TestRequestContentNotFormattedWithFmt(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	canary := "c4n4ry" + strings.Repeat("q", 40)
+	// An inner request whose path net/url would parse as an authority
+	// with a bad port.
+	authority, err := (&bhttp.Request{Method: "GET", Scheme: "https", Authority: "pith", Path: "//h:" + canary + "/x"}).MarshalKnownLength()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer := httptest.NewRequest(http.MethodPost, "/v1/ohttp", nil)
 	for _, tc := range []struct {
 		name string
 		err  func() error
+		// names: the error itself names the value, so that the test
+		// sees it was formatted; otherwise the error must not be nil.
+		names bool
 	}{
-		{"unknown model", func() error { return s.checkModel(canary) }},
+		{"unknown model", func() error { return s.checkModel(canary) }, true},
+		{"inner path parsed as an authority", func() error { _, err := innerRequest(outer, authority); return err }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// One P, no automatic collection: the printer the next fmt
@@ -45,11 +60,12 @@ func TestRequestContentNotFormattedWithFmt(t *testing.T) {
 			}
 			printer := w.held[:cap(w.held)]
 			err := tc.err()
-			if err == nil || !strings.Contains(err.Error(), canary) {
-				t.Fatalf("error %v does not name the request's value: the test checks nothing", err)
-			}
+			// The printer first: the error's Error may use fmt itself.
 			if bytes.Contains(printer, []byte(canary)) {
 				t.Fatalf("the request's %q was formatted in fmt's pooled printer", canary)
+			}
+			if err == nil || tc.names != strings.Contains(err.Error(), canary) {
+				t.Fatalf("error %v: want one that names the request's value %v", err, tc.names)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/bhttp"
@@ -132,6 +133,12 @@ func innerRequest(r *http.Request, plain []byte) (*http.Request, error) {
 	path := br.Path
 	if path == "" || path[0] != '/' {
 		return nil, errors.New("inner request path must be absolute")
+	}
+	// A path that starts with "//" would be parsed as an authority, whose
+	// errors net/url makes with fmt from the request's bytes (see
+	// checkModel on fmt's pooled printers); no inner endpoint has one.
+	if strings.HasPrefix(path, "//") {
+		return nil, errors.New("inner request path must not start with //")
 	}
 	in, err := http.NewRequestWithContext(r.Context(), br.Method, path, bytes.NewReader(br.Body))
 	if err != nil {
