@@ -253,3 +253,28 @@ func toInt32(ids []int) []int32 {
 	}
 	return out
 }
+
+// A summary's prompt ids stay in the arena too when the tokenizer's
+// normalisation makes the conversation longer than its bytes.
+func TestSummaryIDsStayInArena(t *testing.T) {
+	m := *testModel(t)
+	m.Tokenizer = nfcTokenizer(t, &m)
+	a, err := arena.New(1<<20, arena.Options{AllowUnlocked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	text := strings.Repeat("\U0001D160", 200)
+	ids, _, err := m.SummaryTokens([]model.Message{{From: "Ann", Text: text}}, 10, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) <= 3*len(text) {
+		t.Fatalf("%d ids for a text of %d bytes: the case does not outgrow the old room", len(ids), len(text))
+	}
+	ids = ids[:cap(ids)]
+	a.Wipe()
+	if slices.ContainsFunc(ids, func(id int32) bool { return id != 0 }) {
+		t.Error("the summary's ids are not wiped with the arena: they moved to the heap")
+	}
+}

@@ -206,12 +206,14 @@ func parameterSize(m *model.Model) string {
 // ArenaSize is the memory one request needs at the limits: what the model
 // takes for a generation at MaxContext positions (KV cache, activations for
 // a prompt batch, logits, sampler; model.GenerateBytes), with stop strings
-// as long as a whole body; the prompt's token ids (at most one per byte of
+// as long as a whole body; the prompt's token ids (room for three a byte of
 // prompt text, after the context tokens); the context a generate answer
-// returns; and a MiB for the cache-line rounding of the rest. The arenas are locked in memory, so every byte here is resident
-// whether a request uses it or not: sizing them to what a request can take,
-// and no more, is what keeps a server's memory at the model plus one KV
-// cache and a little.
+// returns; and a MiB for the cache-line rounding of the rest. A page of an
+// arena is locked from its first touch (MLOCK_ONFAULT) and the part above
+// Options.Retain goes back to the kernel after each request, so an idle
+// arena costs address space, not memory; what it bounds is the memory one
+// request can take, which sizing to the limits, and no more, keeps at the
+// KV cache and a little.
 func ArenaSize(m *model.Model, lim Limits) int {
 	body := int(lim.MaxBody)
 	gen := m.GenerateBytes(lim.MaxContext, nil) + 2*body + 64*(lim.MaxStops+1)
