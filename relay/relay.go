@@ -18,6 +18,11 @@
 // client, pointed at the relay for them (client.Options.AttestationURL),
 // never shows the enclave its address. Everything else is refused.
 //
+// Of the enclave's answer, only the final status, the body and three
+// fields (Content-Type, Cache-Control, Retry-After) reach the client: no
+// cookies, no informational (1xx) answers, no trailers, since the
+// connection to the enclave runs over the untrusted host's network.
+//
 // It logs one line a request (method, path, status, duration), never an
 // address or a byte of content.
 package relay
@@ -31,6 +36,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pith-project/pith/ohttp"
@@ -82,10 +88,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	h := &handler{opts: opts}
 	h.proxy = &httputil.ReverseProxy{
-		Rewrite:        h.rewrite,
-		Transport:      opts.Transport,
-		FlushInterval:  -1, // chunked OHTTP answers stream, chunk by chunk
-		ModifyResponse: keepResponseFields,
+		Rewrite:       h.rewrite,
+		Transport:     opts.Transport,
+		FlushInterval: -1, // chunked OHTTP answers stream, chunk by chunk
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 				refuse(w, http.StatusRequestEntityTooLarge, "", "relay: the request is longer than "+strconv.FormatInt(opts.MaxBody, 10)+" bytes")
@@ -109,12 +114,16 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusWriter{ResponseWriter: w}
+	// Deferred: a stream the client abandons ends in ReverseProxy's
+	// panic(http.ErrAbortHandler), and it gets its line too.
+	defer func() {
+		path := r.URL.Path
+		if path != GatewayPath && path != AttestationPath && path != KeysPath {
+			path = "(other)" // the client's own words, not logged
+		}
+		h.opts.Logger.Info("relay", "method", r.Method, "path", path, "status", rec.code, "duration", time.Since(start).Round(time.Millisecond))
+	}()
 	h.serve(rec, r)
-	path := r.URL.Path
-	if path != GatewayPath && path != AttestationPath && path != KeysPath {
-		path = "(other)" // the client's own words, not logged
-	}
-	h.opts.Logger.Info("relay", "method", r.Method, "path", path, "status", rec.code, "duration", time.Since(start).Round(time.Millisecond))
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
@@ -154,42 +163,85 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusNotFound, "", "relay: only POST "+GatewayPath+", GET "+AttestationPath+" and GET "+KeysPath+" are passed on")
 		return
 	}
-	h.proxy.ServeHTTP(w, r)
+	h.proxy.ServeHTTP(&answerWriter{w: w, staged: http.Header{}}, r)
 }
 
-// rewrite makes the request the enclave sees: the gateway's URL, the
-// path, for the attestation the nonce alone, and of the client's fields
-// only the body's media type. httputil.ReverseProxy has already dropped
-// any Forwarded and X-Forwarded-* fields, and adds none with Rewrite.
+// rewrite makes the request the enclave sees: the gateway's URL and the
+// path as the relay spells it (not the client's encoding of it), for the
+// attestation the nonce alone, for a sealed request the body and its media
+// type without parameters, and none of the client's fields.
+// httputil.ReverseProxy has already dropped any Forwarded and
+// X-Forwarded-* fields, and adds none with Rewrite.
 func (h *handler) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(h.opts.Gateway)
+	pr.Out.URL.Path = strings.TrimSuffix(h.opts.Gateway.Path, "/") + pr.In.URL.Path
+	pr.Out.URL.RawPath = ""
 	pr.Out.URL.RawQuery = ""
 	if pr.In.URL.Path == AttestationPath {
 		pr.Out.URL.RawQuery = url.Values{"nonce": {pr.In.URL.Query().Get("nonce")}}.Encode()
 	}
-	ct := pr.In.Header.Get("Content-Type")
 	pr.Out.Header = http.Header{"User-Agent": {userAgent}}
-	if ct != "" {
-		pr.Out.Header.Set("Content-Type", ct)
+	if pr.In.Method == http.MethodPost {
+		mt, _, _ := mime.ParseMediaType(pr.In.Header.Get("Content-Type"))
+		pr.Out.Header.Set("Content-Type", mt)
+	} else {
+		// A GET's body is the client's, and nothing the enclave reads.
+		pr.Out.Body, pr.Out.ContentLength, pr.Out.TransferEncoding = nil, 0, nil
 	}
 	pr.Out.Trailer = nil
 }
 
-// keepResponseFields passes on of the enclave's answer only the fields a
-// client reads: what the body is, whether it may be cached, and when to
-// come back after a 503. Others (cookies above all) could let the enclave
-// recognise a client on its next request.
-func keepResponseFields(resp *http.Response) error {
-	kept := http.Header{}
-	for _, k := range []string{"Content-Type", "Cache-Control", "Retry-After"} {
-		if v := resp.Header.Values(k); len(v) > 0 {
-			kept[k] = v
+// keptFields are the fields of the enclave's answer that reach the client:
+// what the body is, whether it may be cached, and when to come back after
+// a 503. Others (cookies above all) could let the enclave recognise a
+// client on its next request.
+var keptFields = []string{"Content-Type", "Cache-Control", "Retry-After"}
+
+// answerWriter is what ReverseProxy writes the enclave's answer to: only
+// the final status and its keptFields reach the client. Informational
+// (1xx) answers, which ReverseProxy passes on as they come, and trailers,
+// which it sets in the header map after the body, would otherwise carry
+// any field the enclave's side of the connection likes, and that side is
+// the untrusted host's network.
+type answerWriter struct {
+	w      http.ResponseWriter
+	staged http.Header // what ReverseProxy sets; copied in part at WriteHeader
+	sent   bool
+}
+
+func (a *answerWriter) Header() http.Header {
+	if a.sent {
+		return http.Header{} // trailers, dropped
+	}
+	return a.staged
+}
+
+func (a *answerWriter) WriteHeader(code int) {
+	if a.sent {
+		return
+	}
+	if code < 200 {
+		clear(a.staged)
+		return
+	}
+	a.sent = true
+	h := a.w.Header()
+	for _, k := range keptFields {
+		if v := a.staged.Values(k); len(v) > 0 {
+			h[k] = v
 		}
 	}
-	resp.Header = kept
-	resp.Trailer = nil
-	return nil
+	a.w.WriteHeader(code)
 }
+
+func (a *answerWriter) Write(p []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.w.Write(p)
+}
+
+// Unwrap lets ReverseProxy flush each chunk of a streamed answer through
+// http.ResponseController.
+func (a *answerWriter) Unwrap() http.ResponseWriter { return a.w }
 
 func refuse(w http.ResponseWriter, status int, allow, msg string) {
 	if allow != "" {

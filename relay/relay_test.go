@@ -3,10 +3,13 @@ package relay
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -36,11 +39,19 @@ func enclaveStub(t *testing.T, s *seen) *httptest.Server {
 		s.method, s.uri, s.header, s.body, s.remote = r.Method, r.URL.RequestURI(), r.Header.Clone(), b, r.RemoteAddr
 		s.n++
 		s.mu.Unlock()
+		// An early hint and trailers, announced and not, all carrying
+		// fields a client could be recognised by.
+		w.Header().Set("Set-Cookie", "early=enclave-knows-you")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Set-Cookie")
+		w.Header().Set("Trailer", "X-Tag")
 		w.Header().Set("Content-Type", ohttp.MediaTypeResponse)
 		w.Header().Set("Retry-After", "3")
 		w.Header().Set("Set-Cookie", "id=enclave-knows-you")
 		w.Header().Set("Server", "pith")
 		w.Write([]byte("sealed answer"))
+		w.Header().Set("X-Tag", "enclave-knows-you")
+		w.Header().Set(http.TrailerPrefix+"X-Late", "enclave-knows-you")
 	}))
 	t.Cleanup(hs.Close)
 	return hs
@@ -61,12 +72,23 @@ func newRelay(t *testing.T, gateway string, maxBody int64) *httptest.Server {
 }
 
 // send makes a request of the relay with a body of media type ctype ("":
-// none) and the extra fields h, and returns the answer.
-func send(t *testing.T, method, u, ctype string, body io.Reader, h map[string]string) *http.Response {
+// none) and the extra fields h, and returns the answer; informational
+// answers' fields, if any, go to early.
+func send(t *testing.T, method, u, ctype string, body io.Reader, h map[string]string, early ...*http.Header) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, u, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(early) > 0 {
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+				for k, v := range h {
+					(*early[0])[k] = append((*early[0])[k], v...)
+				}
+				return nil
+			},
+		}))
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
@@ -90,41 +112,52 @@ func TestRelayPassesOnNothingOfTheClient(t *testing.T) {
 	relay := newRelay(t, enclave.URL, 0)
 	nonce := strings.Repeat("ab", 32)
 	for _, tc := range []struct {
-		name, method, path, ctype, body, wantURI string
+		name, method, path, ctype, body, wantURI, wantCtype, wantBody string
 	}{
-		{"sealed", http.MethodPost, GatewayPath, ohttp.MediaTypeRequest, "ciphertext", GatewayPath},
-		{"chunked", http.MethodPost, GatewayPath, ohttp.MediaTypeChunkedReq, "chunks", GatewayPath},
-		{"attestation", http.MethodGet, AttestationPath + "?nonce=" + nonce + "&who=me", "", "", AttestationPath + "?nonce=" + nonce},
-		{"keys", http.MethodGet, KeysPath + "?who=me", "", "", KeysPath},
+		{"sealed", http.MethodPost, GatewayPath, ohttp.MediaTypeRequest, "ciphertext", GatewayPath, ohttp.MediaTypeRequest, "ciphertext"},
+		{"chunked", http.MethodPost, GatewayPath, ohttp.MediaTypeChunkedReq, "chunks", GatewayPath, ohttp.MediaTypeChunkedReq, "chunks"},
+		{"media type parameters", http.MethodPost, GatewayPath, "Message/OHTTP-req ; client=42", "x", GatewayPath, ohttp.MediaTypeRequest, "x"},
+		{"the client's encoding of the path", http.MethodPost, "/v1/oh%74tp", ohttp.MediaTypeRequest, "x", GatewayPath, ohttp.MediaTypeRequest, "x"},
+		{"attestation", http.MethodGet, AttestationPath + "?nonce=" + nonce + "&who=me", "", "", AttestationPath + "?nonce=" + nonce, "", ""},
+		{"attestation with a body", http.MethodGet, AttestationPath + "?nonce=" + nonce, "text/plain; who=client-42", "client-42", AttestationPath + "?nonce=" + nonce, "", ""},
+		{"keys", http.MethodGet, KeysPath + "?who=me", "", "", KeysPath, "", ""},
+		{"keys with a body", http.MethodGet, "/.well-known/%6fhttp-gateway", "text/plain", "client-42", KeysPath, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			early := http.Header{}
 			resp := send(t, tc.method, relay.URL+tc.path, tc.ctype, strings.NewReader(tc.body), map[string]string{
 				"User-Agent": "client-version-7", "Cookie": "session=client", "X-Forwarded-For": "198.51.100.7",
 				"Forwarded": "for=198.51.100.7", "Accept-Language": "fr-CH", "Authorization": "Bearer client",
-			})
+			}, &early)
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK || string(b) != "sealed answer" {
 				t.Fatalf("answer %d %q", resp.StatusCode, b)
 			}
-			if resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("Server") != "" {
+			if resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("Server") != "" || resp.Header.Get("Trailer") != "" {
 				t.Errorf("the enclave's own fields reached the client: %v", resp.Header)
+			}
+			if len(early) > 0 || len(resp.Trailer) > 0 {
+				t.Errorf("the enclave's early hints %v or trailers %v reached the client", early, resp.Trailer)
 			}
 			if resp.Header.Get("Retry-After") != "3" || resp.Header.Get("Content-Type") != ohttp.MediaTypeResponse {
 				t.Errorf("fields the client reads were dropped: %v", resp.Header)
 			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if s.method != tc.method || s.uri != tc.wantURI || string(s.body) != tc.body {
-				t.Errorf("enclave got %s %s %q, want %s %s %q", s.method, s.uri, s.body, tc.method, tc.wantURI, tc.body)
+			if s.method != tc.method || s.uri != tc.wantURI || string(s.body) != tc.wantBody {
+				t.Errorf("enclave got %s %s %q, want %s %s %q", s.method, s.uri, s.body, tc.method, tc.wantURI, tc.wantBody)
 			}
 			// Of the fields, the enclave sees only the relay's own, Go's
-			// transport's, and the body's media type and length.
-			want := map[string]string{"User-Agent": userAgent, "Accept-Encoding": "gzip", "Content-Type": tc.ctype}
+			// transport's, and a sealed body's media type and length.
+			want := map[string]string{"User-Agent": userAgent, "Accept-Encoding": "gzip", "Content-Type": tc.wantCtype}
 			for k := range s.header {
 				if w, ok := want[k]; k != "Content-Length" && (!ok || s.header.Get(k) != w) {
 					t.Errorf("the enclave saw the field %s: %q", k, s.header.Values(k))
 				}
+			}
+			if len(tc.wantBody) == 0 && (s.header.Get("Content-Length") != "" || len(s.header.Values("Transfer-Encoding")) > 0) {
+				t.Errorf("the enclave was sent a body's framing for a GET: %v", s.header)
 			}
 			for _, v := range []string{"198.51.100.7", "client"} {
 				for k, vs := range s.header {
@@ -230,5 +263,67 @@ func TestNewRefusesGateway(t *testing.T) {
 	}
 	if _, err := New(Options{}); err == nil {
 		t.Error("no gateway accepted")
+	}
+}
+
+// lockedBuffer is a log destination the handler's goroutines share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A stream the client abandons still gets its log line (ReverseProxy
+// ends it with a panic), with the final status.
+func TestRelayLogsAbandonedStream(t *testing.T) {
+	enclave := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Content-Type", ohttp.MediaTypeChunkedResp)
+		io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		for r.Context().Err() == nil {
+			io.WriteString(w, "more\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(time.Millisecond)
+		}
+	}))
+	defer enclave.Close()
+	u, _ := url.Parse(enclave.URL)
+	var logs lockedBuffer
+	h, err := New(Options{Gateway: u, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := httptest.NewServer(h)
+	defer relay.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, relay.URL+GatewayPath, strings.NewReader("sealed"))
+	req.Header.Set("Content-Type", ohttp.MediaTypeChunkedReq)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || line != "first\n" {
+		t.Fatalf("first chunk %q, %v", line, err)
+	}
+	cancel()
+	resp.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "path=/v1/ohttp") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := logs.String(); !strings.Contains(got, "path=/v1/ohttp status=200") {
+		t.Fatalf("no line with the final status for the abandoned stream:\n%s", got)
 	}
 }
