@@ -98,6 +98,16 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.HTTP == nil {
 		opts.HTTP = http.DefaultClient
 	}
+	if opts.RelayURL != "" || opts.AttestationURL != opts.URL {
+		// A redirect from the relay or the forwarder (or from anyone on
+		// the path to a plain-HTTP one) could send this client to the
+		// enclave itself, its address beside its request.
+		hc := *opts.HTTP
+		hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			return fmt.Errorf("client: %s redirected to %s, which is not followed with a relay or a forwarder: it could show the enclave this client's address", via[0].URL.Redacted(), req.URL.Redacted())
+		}
+		opts.HTTP = &hc
+	}
 	c := &Client{opts: opts}
 	if _, err := c.Verify(ctx); err != nil {
 		return nil, err
@@ -431,16 +441,19 @@ type streamBody struct {
 func (s *streamBody) Read(p []byte) (int, error) { return s.dec.Read(p) }
 func (s *streamBody) Close() error               { return s.outer.Close() }
 
-// cleanHeader keeps the end-to-end fields of a request; hop-by-hop ones
-// and those the outer request carries are dropped.
+// sealedFields are the fields of a request that go inside the seal: what
+// the enclave reads. Any other (User-Agent, Cookie, Authorization,
+// Accept-Language, whatever a local application behind pith proxy sends)
+// could let the enclave tell one client from another.
+var sealedFields = []string{"Content-Type", "Accept", NonceHeader}
+
+// cleanHeader keeps of a request's fields only sealedFields.
 func cleanHeader(h http.Header) http.Header {
 	out := http.Header{}
-	for k, v := range h {
-		switch http.CanonicalHeaderKey(k) {
-		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer", "Host", "Content-Length", "Accept-Encoding", "User-Agent":
-			continue
+	for _, k := range sealedFields {
+		if v := h.Values(k); len(v) > 0 {
+			out[k] = v
 		}
-		out[k] = v
 	}
 	return out
 }

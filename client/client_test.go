@@ -370,6 +370,46 @@ func TestClientAttestationURL(t *testing.T) {
 	}
 }
 
+// A relay or forwarder that answers with a redirect to the enclave itself
+// is not followed: the enclave would see the client's address.
+func TestClientRefusesRedirects(t *testing.T) {
+	hs, _, err := startEnclave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var directs atomic.Int32
+	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		directs.Add(1)
+		httputil.NewSingleHostReverseProxy(mustURL(t, hs.URL)).ServeHTTP(w, r)
+	}))
+	defer direct.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, direct.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	forwarder := httptest.NewServer(httputil.NewSingleHostReverseProxy(mustURL(t, hs.URL)))
+	defer forwarder.Close()
+	ctx := context.Background()
+	base := client.Options{URL: direct.URL, Manifest: devManifest(t), Policy: devPolicy()}
+
+	opts := base
+	opts.RelayURL, opts.AttestationURL = forwarder.URL+"/v1/ohttp", redirect.URL
+	if _, err := client.New(ctx, opts); err == nil || !strings.Contains(err.Error(), "not followed") {
+		t.Errorf("a forwarder's redirect: %v, want it refused", err)
+	}
+	opts.RelayURL, opts.AttestationURL = redirect.URL+"/v1/ohttp", forwarder.URL
+	c, err := client.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: "hi"}}, 5); err == nil || !strings.Contains(err.Error(), "not followed") {
+		t.Errorf("a relay's redirect: %v, want it refused", err)
+	}
+	if n := directs.Load(); n != 0 {
+		t.Errorf("the enclave saw the client directly %d times, want 0", n)
+	}
+}
+
 func mustURL(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	if err != nil {

@@ -2,6 +2,9 @@ package client
 
 import (
 	"bytes"
+	"maps"
+	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/pith-project/pith/ohttp"
@@ -45,5 +48,21 @@ func TestPickConfigSuite(t *testing.T) {
 				t.Errorf("%s: sealing with the picked suite: %v", tc.name, err)
 			}
 		}
+	}
+}
+
+// Of a request's fields only what the enclave reads goes inside the seal:
+// a local application's own (behind pith proxy) could tell the enclave
+// which client it serves.
+func TestSealedFields(t *testing.T) {
+	in := http.Header{
+		"Content-Type": {"application/json"}, "Accept": {"application/x-ndjson"}, NonceHeader: {"ab12"},
+		"User-Agent": {"ollama/0.5.1 (amd64 linux) Go/1.22"}, "Cookie": {"session=1"}, "Authorization": {"Bearer x"},
+		"Accept-Language": {"fr-CH"}, "X-Request-Id": {"42"}, "Connection": {"keep-alive"}, "Host": {"localhost"},
+	}
+	got := cleanHeader(in)
+	want := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/x-ndjson"}, NonceHeader: {"ab12"}}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("sealed fields %v, want %v", got, want)
 	}
 }
