@@ -46,6 +46,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"relay", "--gateway", "ftp://enclave.example"}, 2, "http or https URL"},
 		{[]string{"relay", "--gateway", "http://enclave.example", "--max-body", "0"}, 2, "--max-body: want at least 1 byte"},
 		{[]string{"relay", "--gateway", "http://enclave.example", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"relay", "--gateway", "http://enclave.example", "--tls-cert", "c.pem"}, 2, "--tls-cert and --tls-key go together"},
+		{[]string{"relay", "--gateway", "http://enclave.example", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, 2, "--tls-cert /nonexistent/c.pem, --tls-key /nonexistent/k.pem: open"},
 		{[]string{"serve", "--concurrent", "0"}, 2, "--concurrent 0: give at least 1"},
 		{[]string{"serve", "--concurrent", "8", "--queue", "4"}, 2, "--queue 4 is below --concurrent 8"},
 		{[]string{"serve", "--max-context", "0"}, 2, "--max-context 0: give at least 1 token"},

@@ -62,7 +62,7 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	}
 	res := c.Attestation()
 	fmt.Fprintf(os.Stderr, "%s\n", firstLine(res.Proven))
-	if e.relay != "" && e.attestationURL == "" {
+	if e.relay != "" && (e.attestationURL == "" || strings.TrimRight(e.attestationURL, "/") == strings.TrimRight(e.url, "/")) {
 		fmt.Fprintf(os.Stderr, "pith: the enclave saw this machine's address when it was verified; --attestation-url (a forwarder such as pith relay) keeps it from ever seeing it\n")
 	}
 	return c, nil
@@ -99,8 +99,8 @@ messages included).
 Example:
   pith summarize --url http://127.0.0.1:8080 --manifest manifest.json chat.txt
   cat export.txt | pith summarize --url https://enclave.example --manifest m.json -
-  pith summarize --url https://enclave.example --relay https://relay.example/ohttp \
-      --attestation-url https://relay.example/attest --manifest m.json chat.txt`,
+  pith summarize --url https://enclave.example --relay https://relay.example/v1/ohttp \
+      --attestation-url https://relay.example --manifest m.json chat.txt   # pith relay`,
 		Flags: func(fs *flag.FlagSet) {
 			ef.declare(fs)
 			fs.IntVar(&maxWords, "max-words", 80, "summary length limit in words")
@@ -196,7 +196,7 @@ Example:
 			}
 			hs := &http.Server{Handler: proxyHandler(c), ReadHeaderTimeout: 10 * time.Second,
 				ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
-			return serveUntil(ctx, hs, ln)
+			return serveUntil(ctx, hs, ln, "", "")
 		},
 	})
 }
@@ -273,15 +273,21 @@ func proxyHandler(c *client.Client) http.Handler {
 }
 
 // serveUntil serves hs on ln until ctx ends, then shuts it down, giving
-// the requests in flight five seconds.
-func serveUntil(ctx context.Context, hs *http.Server, ln net.Listener) error {
+// the requests in flight five seconds; with certFile and keyFile, over TLS.
+func serveUntil(ctx context.Context, hs *http.Server, ln net.Listener, certFile, keyFile string) error {
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hs.Shutdown(sctx)
 	}()
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	var err error
+	if certFile != "" {
+		err = hs.ServeTLS(ln, certFile, keyFile)
+	} else {
+		err = hs.Serve(ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

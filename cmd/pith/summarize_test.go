@@ -1,7 +1,18 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
 	"log/slog"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/relay"
@@ -97,15 +109,71 @@ func TestSummarizeAttestationURL(t *testing.T) {
 		}
 		return true
 	})
-	// Without it, the enclave is verified directly, and summarize says so.
-	code, _, errs = runPith(t, "summarize", "--url", directURL, "--relay", relayURL,
-		"--manifest", man, "--allow-dev", "--max-words", "5", conv)
-	if code != 0 || !strings.Contains(errs, "saw this machine's address") || direct.Load() != 1 {
-		t.Errorf("--relay alone: exit %d, %d direct requests (want 1), no warning:\n%s", code, direct.Load(), errs)
+	// Without it, or with the enclave's own URL as it, the enclave is
+	// verified directly, and summarize says so.
+	for i, extra := range [][]string{nil, {"--attestation-url", directURL + "/"}} {
+		args := append(append([]string{"summarize", "--url", directURL, "--relay", relayURL,
+			"--manifest", man, "--allow-dev", "--max-words", "5"}, extra...), conv)
+		code, _, errs = runPith(t, args...)
+		if code != 0 || !strings.Contains(errs, "saw this machine's address") || direct.Load() != int32(i+1) {
+			t.Errorf("--relay with %q: exit %d, %d direct requests (want %d), no warning:\n%s", extra, code, direct.Load(), i+1, errs)
+		}
 	}
 	for _, cmd := range []string{"summarize", "proxy"} {
 		if code, help, _ := runPith(t, cmd, "--help"); code != 0 || !strings.Contains(help, "-attestation-url URL") {
 			t.Errorf("pith %s --help: exit %d, no --attestation-url:\n%s", cmd, code, help)
 		}
+	}
+}
+
+// serveUntil serves TLS with a certificate and key from files (pith
+// relay's --tls-cert, --tls-key) and returns nil once its context ends.
+func TestServeUntilTLS(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "over "+r.Proto) })}
+	go func() { done <- serveUntil(ctx, hs, ln, certFile, keyFile) }()
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.TLS == nil || !strings.HasPrefix(string(b), "over HTTP/") {
+		t.Errorf("answer %q, TLS %v", b, resp.TLS != nil)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serveUntil after its context ended: %v", err)
 	}
 }
