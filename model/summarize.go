@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pith-project/pith/model/chat"
+	"github.com/pith-project/pith/model/tokenizer"
 )
 
 // Message is one message of a conversation to summarise.
@@ -110,11 +111,10 @@ func (m *Model) SummaryTokens(conv []Message, maxWords int, alloc Allocator) ([]
 		return nil, Options{}, err
 	}
 	// The rendered template is trusted text: its special tokens are parsed.
-	// The conversation inside it was quoted, so it contains none. Room for
-	// three ids a byte: a tokenizer that normalises (NFC) can triple the
-	// text, and an append past an arena slice's capacity would move the
-	// ids to the Go heap, out of the arena's wipe.
-	prompt := m.Tokenizer.AppendEncode(alloc.Int32s(3*len(text) + 8)[:0], text, true, true)
+	// The conversation inside it was quoted, so it contains none. An
+	// append past an arena slice's capacity would move the ids to the Go
+	// heap, out of the arena's wipe.
+	prompt := m.Tokenizer.AppendEncode(alloc.Int32s(tokenizer.MaxTokens(len(text)))[:0], text, true, true)
 	opts := DefaultOptions()
 	opts.Temperature = 0
 	opts.RepeatPenalty = 1.1

@@ -181,6 +181,14 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	return t.AppendEncode(nil, text, addSpecial, parseSpecial)
 }
 
+// MaxTokens bounds the ids AppendEncode appends for n bytes of text, BOS
+// included: normalising (NFC) can make the text longer, by at most three
+// times in UTF-8 (Unicode's bound, UAX #15: U+1D160's four bytes become
+// twelve), and every other token, special ones too, is at least one byte
+// of it. A caller that keeps ids in a buffer it cannot let grow (an arena)
+// sizes it with this.
+func MaxTokens(n int) int { return 3*n + 1 }
+
 // AppendEncode is Encode appending to dst, so callers can keep token ids in
 // memory they own.
 func (t *Tokenizer) AppendEncode(dst []int32, text string, addSpecial, parseSpecial bool) []int32 {

@@ -223,7 +223,7 @@ func ArenaSize(m *model.Model, lim Limits) int {
 	// newline, two bytes in JSON, the five of " ⏎ "), plus the
 	// instructions. A generation's prompt is up to three times the body
 	// too (JSON decoding makes each invalid byte U+FFFD's three), inside
-	// its template, and gets room for three tokens a byte (maxTokens)
+	// its template, and gets room for three tokens a byte (tokenizer.MaxTokens)
 	// after the context's ids, which take at least two bytes of body each.
 	ids := 4 * (lim.MaxContext + 9*body + 64<<10)
 	// The context a generate answer returns: its ids (a buffer that may
@@ -336,7 +336,7 @@ func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts
 			// The answer's text, tokenized again as Ollama does, so that
 			// it is the text the client saw (stop strings cut) and a
 			// control token's text that the model spelled out stays text.
-			kept = growIDs(a, kept, maxTokens(len(p)))
+			kept = growIDs(a, kept, tokenizer.MaxTokens(len(p)))
 			kept = m.Tokenizer.AppendEncode(kept, string(p), false, false)
 			return nil
 		})
@@ -356,7 +356,7 @@ func (s *Server) generate(ctx context.Context, prompt string, prefix []int, opts
 // buffer sized so that tokenizing cannot outgrow it: an append past its
 // capacity would move the ids to the Go heap, out of the arena's wipe.
 func promptIDs(a *arena.Arena, tok *tokenizer.Tokenizer, vocab int, prefix []int, prompt string) ([]int32, error) {
-	ids := a.Int32s(len(prefix) + maxTokens(len(prompt)))[:0]
+	ids := a.Int32s(len(prefix) + tokenizer.MaxTokens(len(prompt)))[:0]
 	for _, t := range prefix {
 		if t < 0 || t >= vocab {
 			return nil, badRequest("context holds token %d, outside the vocabulary of %d", t, vocab)
@@ -367,13 +367,6 @@ func promptIDs(a *arena.Arena, tok *tokenizer.Tokenizer, vocab int, prefix []int
 	// parsed; in raw mode the client wrote them on purpose.
 	return tok.AppendEncode(ids, prompt, len(prefix) == 0, true), nil
 }
-
-// maxTokens bounds the token ids of n bytes of text, BOS included: a
-// tokenizer that normalises (NFC) can make the text longer, by at most
-// three times in UTF-8 (Unicode's bound, UAX #15: U+1D160's four bytes
-// become twelve), and every other token, special ones too, is at least
-// one byte of it.
-func maxTokens(n int) int { return 3*n + 1 }
 
 // growIDs returns ids with room for n more, moved into a larger arena
 // buffer if need be: an append past an arena slice's capacity would move
