@@ -232,8 +232,9 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		st.fail(badRequest("raw mode does not support template, system, or context"))
 		return
 	}
-	// An empty prompt loads the model in Ollama; here it is always loaded.
-	if req.Prompt == "" && len(req.Context) == 0 {
+	// An empty prompt loads the model in Ollama, whatever context comes
+	// with it (a context alone is not a turn); here it is always loaded.
+	if req.Prompt == "" {
 		st.failOrNil(st.final(doneGenerate(req.Model, model.Result{Reason: "load"}, "", nil)))
 		return
 	}

@@ -66,6 +66,12 @@ func TestGenerateContext(t *testing.T) {
 		}
 		checkContext(t, m, second.Context, want, text2)
 
+		// As Ollama: an empty prompt loads the model, context or not.
+		load, text3 := generate(&api.GenerateRequest{Model: "tiny", Prompt: "", Context: second.Context, Stream: &streaming, Options: opts})
+		if load.DoneReason != "load" || text3 != "" || load.PromptEvalCount != 0 || load.Context != nil {
+			t.Errorf("stream %v: an empty prompt with a context: done_reason %q, %d prompt tokens, %d bytes of answer, %d ids of context; want Ollama's load and nothing else", streaming, load.DoneReason, load.PromptEvalCount, len(text3), len(load.Context))
+		}
+
 		raw, _ := generate(&api.GenerateRequest{Model: "tiny", Prompt: "hello there", Raw: true, Stream: &streaming, Options: opts})
 		if raw.Context != nil {
 			t.Errorf("stream %v: a raw generation returned a context of %d ids", streaming, len(raw.Context))
