@@ -178,6 +178,9 @@ func (r *Report) tables() (out []*table) {
 				if lr := r.probe("layer-read "+t, f.Threads); lr != nil && lr.Max > 0 {
 					share += " (layer reads " + pct(f.Median/lr.Max) + ")"
 				}
+				if p != nil && p.Max > 0 {
+					share += " (best " + pct(f.Max/p.Max) + ")"
+				}
 			}
 			// Prefill multiplies int8 by int8: its own peak is the int8
 			// one (a GOP and a GFLOP both count a multiply-add as 2), and
@@ -187,7 +190,7 @@ func (r *Report) tables() (out []*table) {
 				if paired != "" {
 					share += ", " + paired
 				}
-				share += ")"
+				share += ", best " + pct(f.Max/i8.Max) + ")"
 			}
 			kern.rows = append(kern.rows, []string{f.Test, f.Path, fmt.Sprint(f.Threads), spread(f), f.Unit, share})
 		case SuiteModel:
@@ -308,7 +311,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "> note: "+n)
 	}
-	note := "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a paired figure is the median of each sample divided by the larger of the probe samples taken just before and just after it (the same tenants; read bandwidth for decode, int8 for prefill), and its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system)"
+	note := "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a paired figure is the median of each sample divided by the larger of the probe samples taken just before and just after it (the same tenants; read bandwidth for decode, int8 for prefill), its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system), and its best figure is its best sample over the probe's best (each the nearest a run came to the machine without other tenants)"
 	if r.compared(SuiteModel, "") {
 		note += "; llama.cpp ran interleaved with pith on the same file and threads"
 	}

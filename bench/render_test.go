@@ -23,15 +23,16 @@ func TestWriteText(t *testing.T) {
 		"tg64              2  tok/s              20.0           40.0             0.50×                             10.0 (24%)                                  20.0 (49%)",
 		"ttft-pp128        2     ms  1250 (1200–1300)              -                 -",
 		// The kernel's 20 GB/s against the probe's best 41 GB/s.
-		"matvec Q4_0   avx2        2              20.0     GB/s                                 49%",
-		// 26 GB/s: 63% of the probe's best, the paired median 65%, and
-		// 81% of the best layer-read sample, 32 GB/s.
-		"decode Q8_0   avx2        2  26.0 (24.0–28.0)     GB/s  63% (paired 65%) (layer reads 81%)",
+		"matvec Q4_0   avx2        2              20.0     GB/s                                            49%",
+		// 26 GB/s: 63% of the probe's best, the paired median 65%, 81%
+		// of the best layer-read sample, 32 GB/s, and the best sample
+		// (28 GB/s) 68% of the probe's best.
+		"decode Q8_0   avx2        2  26.0 (24.0–28.0)     GB/s  63% (paired 65%) (layer reads 81%) (best 68%)",
 		"layer-read Q8_0        2  31.0 (30.0–32.0)     GB/s  builtin",
 		// 160 GFLOP/s: 40% of the FMA probe's 400, 50% of the int8
-		// probe's best 320, and its samples' median against the int8
-		// samples around each 55%.
-		"prefill Q4_0  avx2        2     160 (150–170)  GFLOP/s          40% (int8 50%, paired 55%)",
+		// probe's best 320, its samples' median against the int8
+		// samples around each 55%, and its best sample, 170, 53% of 320.
+		"prefill Q4_0  avx2        2     160 (150–170)  GFLOP/s           40% (int8 50%, paired 55%, best 53%)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q", want)

@@ -49,7 +49,9 @@ figures by the larger of the two around each sample (the same other
 tenants on a shared machine). A layer-read probe per format reads the
 same layers' bytes with nothing else, the threads meeting after each
 product as decode's do: the ceiling of decode's access pattern, which its
-"layer reads" share divides by.
+"layer reads" share divides by. A "best" share is the best sample over
+the probe's best: both the nearest the run came to a machine without
+other tenants.
 
 Example:
   pith bench kernels -r 5 --json kernels.json`, benchKernels},
