@@ -56,6 +56,8 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 			obs.Facts = append(obs.Facts, "The quote was signed by a genuine Intel TDX platform's quoting enclave (PCK certificate chained to Intel's SGX Root CA).")
 		}
 	}
+	qeErr := checkTDQEIdentity(q.GetSignedData().GetCertificationData().GetQeReportCertificationData().GetQeReport())
+	c.Add("qe_identity", qeErr == nil, "the QE report is Intel's TD quoting enclave's (MRSIGNER, ISVPRODID 2, DEBUG off)", fmt.Sprint(qeErr))
 	if len(ev.Collateral) == 0 && pol.Fetch != nil && chainOK {
 		err := verify.TdxQuote(q, &verify.Options{Now: pol.Now, TrustedRoots: roots, GetCollateral: true, CheckRevocations: true, Getter: intelGetter{pol.Fetch}})
 		if c.Add("collateral", err == nil, "TCB level, QE identity, PCK and root CRLs checked against collateral fetched from Intel PCS",
@@ -63,7 +65,7 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 			obs.Facts = append(obs.Facts, "Intel's signed collateral (fetched from PCS) lists this platform's TCB level as acceptable and its PCK certificate as not revoked.")
 		}
 	} else if len(ev.Collateral) == 0 {
-		c.Skip("collateral", "no collateral: TCB status, QE identity and revocation were NOT checked")
+		c.Skip("collateral", "no collateral: the TCB status of the platform and of the QE, and revocation, were NOT checked (the QE identity was checked against the pinned one)")
 		obs.NotRun = append(obs.NotRun, "NOT CHECKED: whether Intel considers this platform's TCB up to date, and revocation (no collateral in the document).")
 	} else if chainOK {
 		if col, err := attest.ParseTDXCollateral(ev.Collateral); err != nil {
@@ -145,6 +147,59 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 		obs.Facts = append(obs.Facts, "Debugging is off.")
 	}
 	return obs
+}
+
+// tdQE is Intel's TDX quoting enclave as PCS describes it
+// (tdx/certification/v4/qe/identity, id TD_QE; unchanged across its
+// versions: only its TCB levels move). The PCK key signs the report of any
+// enclave allowed the provisioning key, and on a platform with flexible
+// launch control the host decides which enclaves are: without this check
+// a host's own enclave could get its attestation key certified and sign
+// any TD quote body. go-tdx-guest compares the QE report with the QE
+// identity only when given collateral, and collateral is optional here, so
+// the identity is pinned and checked always; collateral, when present,
+// checks it again against Intel's signed copy, with the QE's TCB status.
+var tdQE = struct {
+	mrSigner             string // hex
+	isvProdID            uint32
+	miscSelect, miscMask uint32
+	attributes, attrMask string // hex, 16 bytes
+}{
+	mrSigner:   "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5",
+	isvProdID:  2,
+	miscSelect: 0, miscMask: 0xffffffff,
+	// INIT and MODE64BIT set, DEBUG (bit 1) clear; PROVISIONKEY (bit 4)
+	// and KSS are masked off, XFRM bytes too.
+	attributes: "11000000000000000000000000000000",
+	attrMask:   "fbffffffffffffff0000000000000000",
+}
+
+// checkTDQEIdentity refuses a QE report that is not Intel's TD quoting
+// enclave's, compared as Intel's verifier compares the QE identity:
+// MISCSELECT and ATTRIBUTES under their masks, MRSIGNER and ISVPRODID
+// exactly.
+func checkTDQEIdentity(r *pb.EnclaveReport) error {
+	attrs, _ := hex.DecodeString(tdQE.attributes)
+	mask, _ := hex.DecodeString(tdQE.attrMask)
+	got := r.GetAttributes()
+	if len(got) != len(mask) {
+		return fmt.Errorf("QE report ATTRIBUTES of %d bytes, want %d", len(got), len(mask))
+	}
+	for i := range mask {
+		if got[i]&mask[i] != attrs[i] {
+			return fmt.Errorf("QE report ATTRIBUTES %x, want %s under mask %s (bit 1 is DEBUG: a debug enclave's keys are readable)", got, tdQE.attributes, tdQE.attrMask)
+		}
+	}
+	if m := r.GetMiscSelect(); m&tdQE.miscMask != tdQE.miscSelect {
+		return fmt.Errorf("QE report MISCSELECT %#x, want %#x", m, tdQE.miscSelect)
+	}
+	if s := hex.EncodeToString(r.GetMrSigner()); s != tdQE.mrSigner {
+		return fmt.Errorf("QE report MRSIGNER %s is not Intel's TD quoting enclave signer %s", s, tdQE.mrSigner)
+	}
+	if id := r.GetIsvProdId(); id != tdQE.isvProdID {
+		return fmt.Errorf("QE report ISVPRODID %d, want %d (Intel's TD quoting enclave)", id, tdQE.isvProdID)
+	}
+	return nil
 }
 
 // tdxTCB compares the quote's TCB with the policy's minimums and returns
