@@ -366,6 +366,9 @@ func TestTDXRefuses(t *testing.T) {
 			ev.Report = flipBit(ev.Report, offReportData)
 		}, "signature"},
 		{"debug attribute", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) { ev.Report[offTDAttrs] |= 1 }, "signature"},
+		{"reserved TUD bit", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
+			ev.Report[offTDAttrs] |= 1 << 1
+		}, "signature"},
 		{"migratable attribute", func(ev *attest.Evidence, _ *attest.Policy, _ *attest.Manifest, _ *[]byte) {
 			ev.Report[offTDAttrs+3] |= 1 << 5
 		}, "signature"},
@@ -403,7 +406,7 @@ func TestTDXRefuses(t *testing.T) {
 				t.Fatalf("failed check %q (%v), want %q", got, err, tc.check)
 			}
 			// The attribute checks fail too, beside the signature.
-			for name, attr := range map[string]string{"debug attribute": "debug", "migratable attribute": "migration_agent"} {
+			for name, attr := range map[string]string{"debug attribute": "debug", "reserved TUD bit": "debug", "migratable attribute": "migration_agent"} {
 				if tc.name == name {
 					if c := checkState(t, res, attr); c.OK {
 						t.Fatalf("%s check passed: %+v", attr, c)

@@ -81,14 +81,27 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 		c.Skip("collateral", "no trusted PCK chain")
 	}
 
+	// Byte 0 of TD_ATTRIBUTES is TUD, "TD under debug": bit 0 is DEBUG and
+	// bits 1-7 are reserved for more such flags. Intel's TDX module ABI
+	// (TD_ATTRIBUTES, TUD group) says a TD with any of them set is
+	// untrusted, and Intel's dcap-qvl (validate_td10) refuses it: a
+	// reserved bit is a debug mode this verifier cannot describe.
 	attrs := body.GetTdAttributes()
-	debug := len(attrs) > 0 && attrs[0]&1 != 0
-	debugOK := "TD_ATTRIBUTES.DEBUG off (the host cannot read the TD's memory)"
+	var tud byte
+	if len(attrs) > 0 {
+		tud = attrs[0]
+	}
+	debug := tud != 0
+	debugOK := "TD_ATTRIBUTES.TUD clear: DEBUG off (the host cannot read the TD's memory)"
+	debugFail := "TD_ATTRIBUTES.DEBUG is set: the host can read and write the TD's memory"
+	if tud&^1 != 0 {
+		debugFail = fmt.Sprintf("TD_ATTRIBUTES.TUD is %#02x: a reserved TD-under-debug bit is set, which makes the TD untrusted", tud)
+	}
 	if debug {
-		debugOK = "TD_ATTRIBUTES.DEBUG ON, accepted by policy: the host can read and write the TD's memory"
+		debugOK = fmt.Sprintf("TD_ATTRIBUTES.TUD %#02x (TD under debug), accepted by policy: the host can read and write the TD's memory", tud)
 		obs.Facts = append([]string{"DEBUGGING IS ON: the host can read and write this TD's memory, so nothing in it is confidential."}, obs.Facts...)
 	}
-	c.Add("debug", !debug || pol.AllowDebug, debugOK, "TD_ATTRIBUTES.DEBUG is set: the host can read and write the TD's memory")
+	c.Add("debug", !debug || pol.AllowDebug, debugOK, debugFail)
 	migratable := len(attrs) > 3 && attrs[3]&(1<<5) != 0
 	c.Add("migration_agent", !migratable || pol.AllowMigrationAgent, onOff("TD_ATTRIBUTES.MIGRATABLE", migratable, ""),
 		"TD_ATTRIBUTES.MIGRATABLE is set: a migration TD may take the TD's keys")
