@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/google/go-tdx-guest/pcs"
@@ -56,6 +57,8 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 			obs.Facts = append(obs.Facts, "The quote was signed by a genuine Intel TDX platform's quoting enclave (PCK certificate chained to Intel's SGX Root CA).")
 		}
 	}
+	seamErr := checkTDXModule(body)
+	c.Add("tdx_module", seamErr == nil, "MRSIGNERSEAM and SEAMATTRIBUTES are the Intel TDX module's (zero)", fmt.Sprint(seamErr))
 	qeErr := checkTDQEIdentity(q.GetSignedData().GetCertificationData().GetQeReportCertificationData().GetQeReport())
 	c.Add("qe_identity", qeErr == nil, "the QE report is Intel's TD quoting enclave's (MRSIGNER, ISVPRODID 2, DEBUG off)", fmt.Sprint(qeErr))
 	if len(ev.Collateral) == 0 && pol.Fetch != nil && chainOK {
@@ -211,6 +214,22 @@ func checkTDQEIdentity(r *pb.EnclaveReport) error {
 	}
 	if id := r.GetIsvProdId(); id != tdQE.isvProdID {
 		return fmt.Errorf("QE report ISVPRODID %d, want %d (Intel's TD quoting enclave)", id, tdQE.isvProdID)
+	}
+	return nil
+}
+
+// checkTDXModule refuses a quote whose TDX module is not one Intel signed
+// and released: Intel's TCB info (tdxModule: mrsigner all zero, attributes
+// 0 under mask ffffffffffffffff) and the TDX module ABI (MRSIGNERSEAM "zero
+// for the Intel TDX module") say what Intel's module reports. go-tdx-guest
+// compares these with the TCB info only when given collateral, which is
+// optional here; the values are fixed, so they are checked always.
+func checkTDXModule(body *pb.TDQuoteBody) error {
+	if s := body.GetMrSignerSeam(); len(s) == 0 || slices.ContainsFunc(s, func(b byte) bool { return b != 0 }) {
+		return fmt.Errorf("MRSIGNERSEAM %x is not zero: the TDX module was not signed by Intel", s)
+	}
+	if a := body.GetSeamAttributes(); len(a) == 0 || slices.ContainsFunc(a, func(b byte) bool { return b != 0 }) {
+		return fmt.Errorf("SEAMATTRIBUTES %x is not zero, as Intel's TCB info requires of its TDX module", a)
 	}
 	return nil
 }

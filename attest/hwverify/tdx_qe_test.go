@@ -59,15 +59,7 @@ func TestTDQEIdentity(t *testing.T) {
 // another signer, even where no collateral is given.
 func TestTDXQEIdentityChecked(t *testing.T) {
 	s := loadTDXSample(t)
-	pol := attest.DefaultPolicy()
-	pol.Now, pol.SkipBinding = tdxSampleTime, true
-	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, nil, pol, s.manifest())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := checkState(t, res, "qe_identity"); !c.OK {
-		t.Fatalf("sample: %+v", c)
-	}
+	pol := tdxSamplePasses(t, s, "qe_identity")
 	// Header, body, signature length, quote signature, attestation key,
 	// certification data type and size, then the QE report; its MRSIGNER
 	// is at 128.
@@ -76,11 +68,60 @@ func TestTDXQEIdentityChecked(t *testing.T) {
 	if got := q.GetSignedData().GetCertificationData().GetQeReportCertificationData().GetQeReport().GetMrSigner(); !bytes.Equal(got, s.quote[offQEMRSigner:offQEMRSigner+32]) {
 		t.Fatalf("offset %d is not the QE report's MRSIGNER", offQEMRSigner)
 	}
-	res, err = attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: flipBit(s.quote, offQEMRSigner)}, nil, pol, s.manifest())
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: flipBit(s.quote, offQEMRSigner)}, nil, pol, s.manifest())
 	if err == nil {
 		t.Fatal("accepted")
 	}
 	if c := checkState(t, res, "qe_identity"); c.OK || !strings.Contains(c.Detail, "MRSIGNER") {
 		t.Fatalf("another QE signer: %+v", c)
 	}
+}
+
+// TestTDXModuleIdentity: the sample's TDX module is Intel's; a quote whose
+// MRSIGNERSEAM or SEAMATTRIBUTES is not zero fails the tdx_module check by
+// name, with or without collateral.
+func TestTDXModuleIdentity(t *testing.T) {
+	s := loadTDXSample(t)
+	pol := tdxSamplePasses(t, s, "tdx_module")
+	const (
+		offBody          = 48
+		offMRSignerSEAM  = offBody + 64
+		offSEAMAttribute = offBody + 112
+	)
+	for _, tc := range []struct {
+		name string
+		off  int
+		want string
+	}{
+		{"MRSIGNERSEAM", offMRSignerSEAM + 47, "MRSIGNERSEAM"},
+		{"SEAMATTRIBUTES", offSEAMAttribute, "SEAMATTRIBUTES"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, col := range [][]byte{nil, s.collateral} {
+				res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: flipBit(s.quote, tc.off), Collateral: col}, nil, pol, s.manifest())
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				if c := checkState(t, res, "tdx_module"); c.OK || !strings.Contains(c.Detail, tc.want) {
+					t.Fatalf("collateral %v: %+v", col != nil, c)
+				}
+			}
+		})
+	}
+}
+
+// tdxSamplePasses verifies the TDX sample without collateral or binding,
+// requires the named check to pass, and returns the policy it used.
+func tdxSamplePasses(t *testing.T, s tdxSample, check string) attest.Policy {
+	t.Helper()
+	pol := attest.DefaultPolicy()
+	pol.Now, pol.SkipBinding = tdxSampleTime, true
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, nil, pol, s.manifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checkState(t, res, check); !c.OK {
+		t.Fatalf("sample: %+v", c)
+	}
+	return pol
 }
