@@ -24,6 +24,10 @@ type Policy struct {
 	// AllowSMT accepts guests whose policy lets the host run them with SMT
 	// enabled (the usual cloud setting; the sibling thread is a side channel).
 	AllowSMT bool
+	// AllowCXL accepts SEV-SNP guests whose policy sets CXL_ALLOW, letting
+	// the host populate CXL devices or memory for the guest; go-sev-guest
+	// refuses them unless asked, and so does this verifier.
+	AllowCXL bool
 	// SkipBinding verifies evidence without a nonce: the report_data check
 	// is marked skipped and Result.Proven says freshness and key binding are
 	// NOT proven. Without it a missing nonce fails.

@@ -208,9 +208,10 @@ func TestSNPFirmwareCheck(t *testing.T) {
 	}
 }
 
-// TestSNPSelfMadeChain re-signs the sample, with debugging switched on, by
-// a chain made here (go-sev-guest's test-only ARK/ASK/VCEK): the document's
-// own chain must not be trusted, and the debug check must fail as well.
+// TestSNPSelfMadeChain re-signs the sample, with debugging, a migration
+// agent and CXL allowed and at VMPL 2, by a chain made here (go-sev-guest's
+// test-only ARK/ASK/VCEK): the document's own chain must not be trusted,
+// and those policy checks must fail as well.
 func TestSNPSelfMadeChain(t *testing.T) {
 	s := loadSNPSample(t)
 	signer, err := sevtest.DefaultTestOnlyCertChain("Milan-B0", time.Now().Add(-time.Hour))
@@ -218,8 +219,8 @@ func TestSNPSelfMadeChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	report := bytes.Clone(s.report)
-	report[0x08+2] |= 1<<3 | 1<<2 // policy bits 19 (DEBUG) and 18 (MIGRATE_MA)
-	report[0x30] = 2              // VMPL 2
+	report[0x08+2] |= 1<<5 | 1<<3 | 1<<2 // policy bits 21 (CXL_ALLOW), 19 (DEBUG) and 18 (MIGRATE_MA)
+	report[0x30] = 2                     // VMPL 2
 	r, sig, err := signer.Sign(abi.SignedComponent(report))
 	if err != nil {
 		t.Fatal(err)
@@ -251,9 +252,12 @@ func TestSNPSelfMadeChain(t *testing.T) {
 	if c := checkState(t, res, "vmpl"); c.OK {
 		t.Fatalf("vmpl check passed on a VMPL 2 report: %+v", c)
 	}
-	pol.AllowDebug, pol.AllowMigrationAgent, pol.MaxSNPVMPL = true, true, 2
+	if c := checkState(t, res, "cxl"); c.OK {
+		t.Fatalf("cxl check passed on a guest allowing CXL: %+v", c)
+	}
+	pol.AllowDebug, pol.AllowMigrationAgent, pol.MaxSNPVMPL, pol.AllowCXL = true, true, 2, true
 	res, _ = attest.VerifyEvidence(&attest.Evidence{Platform: attest.SEVSNP, Report: report, Certificates: certs}, nil, pol, s.manifest())
-	for _, name := range []string{"debug", "migration_agent", "vmpl"} {
+	for _, name := range []string{"debug", "migration_agent", "vmpl", "cxl"} {
 		if c := checkState(t, res, name); !c.OK {
 			t.Fatalf("%s check failed although the policy allows it: %+v", name, c)
 		}

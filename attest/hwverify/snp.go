@@ -78,6 +78,8 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 		"the guest policy allows a migration agent, which holds the guest's memory keys")
 	c.Add("smt", !gp.SMT || pol.AllowSMT, onOff("SMT", gp.SMT, "allowed by policy"),
 		"the guest policy allows SMT, which this verifier's policy refuses")
+	c.Add("cxl", !gp.CXLAllowed || pol.AllowCXL, onOff("CXL", gp.CXLAllowed, ""),
+		"the guest policy sets CXL_ALLOW: the host may populate CXL devices or memory for the guest, which this verifier's policy refuses")
 	abiOK := gp.ABIMajor > pol.MinSNPABIMajor || (gp.ABIMajor == pol.MinSNPABIMajor && gp.ABIMinor >= pol.MinSNPABIMinor)
 	c.Add("guest_policy_abi", abiOK, fmt.Sprintf("guest demands firmware ABI %d.%d or newer", gp.ABIMajor, gp.ABIMinor),
 		fmt.Sprintf("guest demands firmware ABI %d.%d, policy wants at least %d.%d", gp.ABIMajor, gp.ABIMinor, pol.MinSNPABIMajor, pol.MinSNPABIMinor))
@@ -93,7 +95,8 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	if ekCert != nil {
 		// The rules go-sev-guest knows beyond ours: the reported TCB equals
 		// the one the VCEK was issued for, committed firmware is not newer
-		// than current, CHIP_ID equals the VCEK's HWID.
+		// than current, CHIP_ID equals the VCEK's HWID. Its guest policy
+		// rules are switched off: the checks above run them, by name.
 		err := validate.SnpAttestation(att, &validate.Options{
 			GuestPolicy:               abi.SnpPolicy{Debug: true, MigrateMA: true, SMT: true, CXLAllowed: true},
 			PermitProvisionalFirmware: true,
