@@ -48,8 +48,17 @@ type Policy struct {
 
 	// MinSNPTCB is the minimum SEV-SNP REPORTED_TCB, part by part.
 	MinSNPTCB SNPTCB
-	// MinSNPGuestSVN is the minimum guest SVN from the ID block.
+	// MinSNPGuestSVN is the minimum guest SVN from the ID block. The host
+	// supplies the ID block at launch and may sign one with a key of its
+	// own, claiming any GUEST_SVN for the launch digest the manifest
+	// publishes; so a minimum above 0 is met only by an ID block signed by
+	// a key in SNPIDKeyDigests.
 	MinSNPGuestSVN uint32
+	// SNPIDKeyDigests, when not empty, lists the SHA-384 digests of the
+	// public keys trusted to sign SEV-SNP ID blocks: the report's
+	// ID_KEY_DIGEST, or its AUTHOR_KEY_DIGEST when AUTHOR_KEY_EN is set,
+	// must be one of them.
+	SNPIDKeyDigests [][]byte
 	// MinSNPABIMajor/Minor is the minimum firmware ABI the guest policy
 	// demands (the guest refuses to run on older firmware).
 	MinSNPABIMajor, MinSNPABIMinor uint8

@@ -214,29 +214,10 @@ func TestSNPFirmwareCheck(t *testing.T) {
 // and those policy checks must fail as well.
 func TestSNPSelfMadeChain(t *testing.T) {
 	s := loadSNPSample(t)
-	signer, err := sevtest.DefaultTestOnlyCertChain("Milan-B0", time.Now().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	report := bytes.Clone(s.report)
-	report[0x08+2] |= 1<<5 | 1<<3 | 1<<2 // policy bits 21 (CXL_ALLOW), 19 (DEBUG) and 18 (MIGRATE_MA)
-	report[0x30] = 2                     // VMPL 2
-	r, sig, err := signer.Sign(abi.SignedComponent(report))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := abi.SetSignature(r, sig, report); err != nil {
-		t.Fatal(err)
-	}
-	certs, err := signer.CertTableBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The forged report really is signed by the forged VCEK.
-	h := sha512.Sum384(abi.SignedComponent(report))
-	if !ecdsa.Verify(&signer.Keys.Vcek.PublicKey, h[:], r, sig) {
-		t.Fatal("forged signature does not verify with the forged key")
-	}
+	report, certs := selfSignedSNP(t, s, func(report []byte) {
+		report[0x08+2] |= 1<<5 | 1<<3 | 1<<2 // policy bits 21 (CXL_ALLOW), 19 (DEBUG) and 18 (MIGRATE_MA)
+		report[0x30] = 2                     // VMPL 2
+	})
 	pol := attest.DefaultPolicy()
 	pol.SkipBinding = true
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.SEVSNP, Report: report, Certificates: certs}, nil, pol, s.manifest())
@@ -419,4 +400,34 @@ func TestTDXRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// selfSignedSNP changes a copy of the sample report with edit and signs it
+// with a chain made here (go-sev-guest's test-only ARK/ASK/VCEK), which the
+// verifier must refuse at the certificates check; the checks after it
+// still run on the changed fields.
+func selfSignedSNP(t *testing.T, s snpSample, edit func(report []byte)) (report, certs []byte) {
+	t.Helper()
+	signer, err := sevtest.DefaultTestOnlyCertChain("Milan-B0", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report = bytes.Clone(s.report)
+	edit(report)
+	r, sig, err := signer.Sign(abi.SignedComponent(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := abi.SetSignature(r, sig, report); err != nil {
+		t.Fatal(err)
+	}
+	if certs, err = signer.CertTableBytes(); err != nil {
+		t.Fatal(err)
+	}
+	// The forged report really is signed by the forged VCEK.
+	h := sha512.Sum384(abi.SignedComponent(report))
+	if !ecdsa.Verify(&signer.Keys.Vcek.PublicKey, h[:], r, sig) {
+		t.Fatal("forged signature does not verify with the forged key")
+	}
+	return report, certs
 }

@@ -90,8 +90,18 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	tcb := snpTCB(rep.GetReportedTcb(), productLine)
 	c.Add("tcb", tcb.AtLeast(pol.MinSNPTCB), "reported TCB "+tcb.String(),
 		fmt.Sprintf("reported TCB %s is below the minimum %s", tcb, pol.MinSNPTCB))
-	c.Add("guest_svn", rep.GetGuestSvn() >= pol.MinSNPGuestSVN, fmt.Sprintf("guest SVN %d", rep.GetGuestSvn()),
-		fmt.Sprintf("guest SVN %d is below the minimum %d", rep.GetGuestSvn(), pol.MinSNPGuestSVN))
+	idKeyTrusted := false
+	if len(pol.SNPIDKeyDigests) > 0 {
+		var which string
+		idKeyTrusted, which = snpIDKeyTrusted(rep, pol.SNPIDKeyDigests)
+		c.Add("id_key", idKeyTrusted, "ID block signed by a trusted key ("+which+")",
+			fmt.Sprintf("ID block keys ID_KEY_DIGEST %x, AUTHOR_KEY_DIGEST %x: neither is in Policy.SNPIDKeyDigests", rep.GetIdKeyDigest(), rep.GetAuthorKeyDigest()))
+	}
+	svnFail := fmt.Sprintf("guest SVN %d is below the minimum %d", rep.GetGuestSvn(), pol.MinSNPGuestSVN)
+	if pol.MinSNPGuestSVN > 0 && !idKeyTrusted {
+		svnFail = fmt.Sprintf("a minimum guest SVN (%d) is met only under an ID block key in Policy.SNPIDKeyDigests: GUEST_SVN %d comes from an ID block the host supplies and may sign with a key of its own", pol.MinSNPGuestSVN, rep.GetGuestSvn())
+	}
+	c.Add("guest_svn", rep.GetGuestSvn() >= pol.MinSNPGuestSVN && (pol.MinSNPGuestSVN == 0 || idKeyTrusted), fmt.Sprintf("guest SVN %d", rep.GetGuestSvn()), svnFail)
 	if ekCert != nil {
 		// The rules go-sev-guest knows beyond ours: the reported TCB equals
 		// the one the VCEK was issued for, committed firmware is not newer
@@ -129,6 +139,29 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	rules = append(rules, "reported TCB "+tcb.String())
 	obs.Facts = append(obs.Facts, "Its policy: "+strings.Join(rules, ", ")+".")
 	return obs
+}
+
+// snpIDKeyTrusted reports whether the report's ID block was signed by a
+// key in trusted, directly (ID_KEY_DIGEST) or through an author key
+// (AUTHOR_KEY_DIGEST, counted only when AUTHOR_KEY_EN says the firmware
+// checked it), as go-sev-guest's validateKeys. An all-zero digest is a
+// launch without that key and never matches.
+func snpIDKeyTrusted(rep *spb.Report, trusted [][]byte) (bool, string) {
+	info, err := abi.ParseSignerInfo(rep.GetSignerInfo())
+	if err != nil {
+		return false, ""
+	}
+	listed := func(d []byte) bool {
+		return slices.ContainsFunc(d, func(b byte) bool { return b != 0 }) &&
+			slices.ContainsFunc(trusted, func(t []byte) bool { return bytes.Equal(t, d) })
+	}
+	if info.AuthorKeyEn && listed(rep.GetAuthorKeyDigest()) {
+		return true, fmt.Sprintf("AUTHOR_KEY_DIGEST %x", rep.GetAuthorKeyDigest())
+	}
+	if listed(rep.GetIdKeyDigest()) {
+		return true, fmt.Sprintf("ID_KEY_DIGEST %x", rep.GetIdKeyDigest())
+	}
+	return false, ""
 }
 
 func onOff(what string, on bool, why string) string {
