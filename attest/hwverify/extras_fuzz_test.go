@@ -26,15 +26,16 @@ func FuzzVerifyEvidenceExtras(f *testing.F) {
 	f.Add(uint8(4), col.RootCRL)
 	f.Add(uint8(5), []byte(col.TCBInfoIssuerChain))
 	f.Add(uint8(6), []byte(col.PCKCRLIssuerChain))
+	f.Add(uint8(7), []byte(col.QEIdentityIssuerChain))
 	pol := attest.DefaultPolicy()
 	pol.Now, pol.SkipBinding, pol.AllowDebug = tdxSampleTime, true, true
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
-		if which%7 == 0 {
+		if which%8 == 0 {
 			attest.VerifyEvidence(&attest.Evidence{Platform: attest.SEVSNP, Report: snp.report, Certificates: b}, nil, pol, snp.manifest())
 			return
 		}
 		c := col
-		switch which % 7 {
+		switch which % 8 {
 		case 1:
 			c.TCBInfo = b
 		case 2:
@@ -47,6 +48,8 @@ func FuzzVerifyEvidenceExtras(f *testing.F) {
 			c.TCBInfoIssuerChain = string(b)
 		case 6:
 			c.PCKCRLIssuerChain = string(b)
+		case 7:
+			c.QEIdentityIssuerChain = string(b)
 		}
 		raw, _ := json.Marshal(c)
 		attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: tdx.quote, Collateral: raw}, nil, pol, tdx.manifest())
