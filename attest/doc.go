@@ -11,17 +11,26 @@ package attest
 //	                  TDX: PCK chain ends at Intel's SGX root       TestTDXForgedChain
 //	signature         the report/quote signature (and, for TDX,     TestSNPRefuses/signature_bit (and the measurement, report data
 //	                  the QE report) verifies                       and debug bits), TestTDXRefuses/signature_bit, TestDevReportTampering
+//	tdx_module        TDX only: MRSIGNERSEAM and SEAMATTRIBUTES     TestTDXModuleIdentity
+//	                  are Intel's (zero), with or without collateral
+//	qe_identity       TDX only: the QE report is Intel's TD_QE      TestTDQEIdentity, TestTDXQEIdentityChecked
+//	                  (MRSIGNER, ISVPRODID 2, DEBUG off), pinned
 //	collateral        TDX only: TCB level, QE identity, CRLs from   TestTDXCollateralOldTCB, TestFetchTDXCollateralCached
 //	                  Intel collateral (skipped, and said, if none)
 //	guest_policy      SEV-SNP policy word parses                    FuzzVerifyReport
 //	debug             debugging off unless Policy.AllowDebug        TestSNPSampleVerifies (the sample is a debug guest),
-//	                                                                TestSNPSelfMadeChain, TestVerifyCommandSNPSample
+//	                  (TDX: no TUD bit at all)                      TestSNPSelfMadeChain, TestVerifyCommandSNPSample,
+//	                                                                TestTDXRefuses/reserved_TUD_bit
 //	migration_agent   no migration agent / migratable TD            TestSNPSelfMadeChain, TestTDXRefuses/migratable_attribute
 //	smt               SMT allowed by the guest only if the policy   TestSNPRefuses/smt
+//	cxl               SEV-SNP CXL_ALLOW only with Policy.AllowCXL   TestSNPSelfMadeChain
 //	guest_policy_abi  minimum firmware ABI the guest demands        TestSNPRefuses/guest_policy_ABI
 //	vmpl              SEV-SNP report asked for at VMPL <= MaxSNPVMPL   TestSNPSelfMadeChain
 //	tcb               minimum SNP TCB / TDX TEE_TCB_SVN, QE, PCE    TestSNPRefuses/old_TCB, TestTDXRefuses/old_TCB, old_QE
-//	guest_svn         minimum SEV-SNP guest SVN                     TestSNPRefuses/guest_SVN
+//	id_key            ID block key in Policy.SNPIDKeyDigests (only  TestSNPGuestSVNNeedsIDKey
+//	                  when that list is set)
+//	guest_svn         minimum SEV-SNP guest SVN, met only under a   TestSNPRefuses/guest_SVN, TestSNPGuestSVNNeedsIDKey
+//	                  trusted ID block key
 //	firmware          go-sev-guest validate: reported TCB equals    (passes on the sample; run on every SNP report)
 //	                  the VCEK's, CHIP_ID equals its HWID
 //	chip_id           optional CHIP_ID allowlist                    TestSNPRefuses/chip_not_on_the_allowlist
