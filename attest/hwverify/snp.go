@@ -63,6 +63,11 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 		if c.Add("signature", err == nil, "report signed by that key (ECDSA P-384)", fmt.Sprintf("go-sev-guest: %v", err)) {
 			obs.Facts = append(obs.Facts, fmt.Sprintf("The report was signed by a genuine AMD %s processor's firmware (endorsement key chained to AMD's %s root, which is compiled into go-sev-guest).", productLine, productLine))
 		}
+		// Said as the TDX verifier says it of Intel's CRLs: the chain was
+		// checked against the compiled-in roots, but AMD's CRL (which
+		// revokes intermediate keys; VCEKs are superseded by TCB instead)
+		// was not fetched.
+		obs.NotRun = append(obs.NotRun, fmt.Sprintf("NOT CHECKED: AMD's certificate revocation list, that is whether AMD has revoked the %s intermediate key that issued this endorsement key.", productLine))
 	}
 
 	gp, err := abi.ParseSnpPolicy(rep.GetPolicy())
