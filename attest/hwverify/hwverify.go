@@ -9,7 +9,8 @@
 // at the platform check, naming the import.
 //
 // Roots of trust: for SEV-SNP, the AMD ARK/ASK pairs compiled into
-// go-sev-guest (Milan, Genoa, Turin), never the chain a document brings; for
+// go-sev-guest (Milan, Genoa, Turin; Turin reports are refused, by name,
+// until go-sev-guest reads Turin VCEKs), never the chain a document brings; for
 // TDX, Intel's SGX Root CA, pinned by digest (the one go-tdx-guest compiles
 // in).
 package hwverify
