@@ -10,6 +10,7 @@ import (
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/attest/internal/samples"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,7 +410,11 @@ func TestTDXRefuses(t *testing.T) {
 // still run on the changed fields.
 func selfSignedSNP(t *testing.T, s snpSample, edit func(report []byte)) (report, certs []byte) {
 	t.Helper()
-	signer, err := sevtest.DefaultTestOnlyCertChain("Milan-B0", time.Now().Add(-time.Hour))
+	// Making the chain's RSA keys takes seconds; one chain serves all.
+	testSignerOnce.Do(func() {
+		testSigner, testSignerErr = sevtest.DefaultTestOnlyCertChain("Milan-B0", time.Now().Add(-time.Hour))
+	})
+	signer, err := testSigner, testSignerErr
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,3 +437,9 @@ func selfSignedSNP(t *testing.T, s snpSample, edit func(report []byte)) (report,
 	}
 	return report, certs
 }
+
+var (
+	testSignerOnce sync.Once
+	testSigner     *sevtest.AmdSigner
+	testSignerErr  error
+)

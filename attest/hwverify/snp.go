@@ -93,9 +93,19 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	c.Add("vmpl", rep.GetVmpl() <= pol.MaxSNPVMPL, fmt.Sprintf("requested at VMPL %d", rep.GetVmpl()),
 		fmt.Sprintf("requested at VMPL %d, policy accepts VMPL %d or more privileged", rep.GetVmpl(), pol.MaxSNPVMPL))
 
+	// The minimum binds COMMITTED_TCB as well as REPORTED_TCB: firmware
+	// newer than the committed version is provisional, and the host may
+	// load any firmware down to COMMITTED_TCB while the guest runs, so a
+	// report at a new REPORTED_TCB over an old commitment proves only the
+	// older level (AMD's attestation guidance: reported <= committed <=
+	// current, check that COMMITTED_TCB addresses the vulnerabilities).
 	tcb := snpTCB(rep.GetReportedTcb(), productLine)
-	c.Add("tcb", tcb.AtLeast(pol.MinSNPTCB), "reported TCB "+tcb.String(),
-		fmt.Sprintf("reported TCB %s is below the minimum %s", tcb, pol.MinSNPTCB))
+	committed := snpTCB(rep.GetCommittedTcb(), productLine)
+	tcbFail := fmt.Sprintf("reported TCB %s is below the minimum %s", tcb, pol.MinSNPTCB)
+	if tcb.AtLeast(pol.MinSNPTCB) {
+		tcbFail = fmt.Sprintf("committed TCB %s is below the minimum %s: the host may roll the firmware back to it while the guest runs", committed, pol.MinSNPTCB)
+	}
+	c.Add("tcb", tcb.AtLeast(pol.MinSNPTCB) && committed.AtLeast(pol.MinSNPTCB), fmt.Sprintf("reported TCB %s; committed TCB %s", tcb, committed), tcbFail)
 	idKeyTrusted := false
 	if len(pol.SNPIDKeyDigests) > 0 {
 		var which string
