@@ -26,7 +26,8 @@ package attest
 //	cxl               SEV-SNP CXL_ALLOW only with Policy.AllowCXL   TestSNPSelfMadeChain
 //	guest_policy_abi  minimum firmware ABI the guest demands        TestSNPRefuses/guest_policy_ABI
 //	vmpl              SEV-SNP report asked for at VMPL <= MaxSNPVMPL   TestSNPSelfMadeChain
-//	tcb               minimum SNP TCB / TDX TEE_TCB_SVN, QE, PCE    TestSNPRefuses/old_TCB, TestTDXRefuses/old_TCB, old_QE
+//	tcb               minimum SNP TCB (reported, committed and      TestSNPRefuses/old_TCB, TestSNPMinTCBCommitted,
+//	                  launch) / TDX TEE_TCB_SVN, QE, PCE            TestTDXRefuses/old_TCB, old_QE
 //	id_key            ID block key in Policy.SNPIDKeyDigests (only  TestSNPGuestSVNNeedsIDKey
 //	                  when that list is set)
 //	guest_svn         minimum SEV-SNP guest SVN, met only under a   TestSNPRefuses/guest_SVN, TestSNPGuestSVNNeedsIDKey

@@ -46,9 +46,10 @@ type Policy struct {
 	// default, refuses reports that a less privileged component asked for.
 	MaxSNPVMPL uint32
 
-	// MinSNPTCB is the minimum SEV-SNP REPORTED_TCB and COMMITTED_TCB,
-	// part by part: the host may roll provisional firmware back to the
-	// committed level while the guest runs.
+	// MinSNPTCB is the minimum SEV-SNP REPORTED_TCB, COMMITTED_TCB and
+	// LAUNCH_TCB, part by part: the host may roll provisional firmware
+	// back to the committed level while the guest runs, and the launch
+	// firmware computed the measurement.
 	MinSNPTCB SNPTCB
 	// MinSNPGuestSVN is the minimum guest SVN from the ID block. The host
 	// supplies the ID block at launch and may sign one with a key of its

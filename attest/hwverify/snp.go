@@ -99,13 +99,22 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	// report at a new REPORTED_TCB over an old commitment proves only the
 	// older level (AMD's attestation guidance: reported <= committed <=
 	// current, check that COMMITTED_TCB addresses the vulnerabilities).
+	// LAUNCH_TCB too: the firmware the guest was launched under computed
+	// the MEASUREMENT, and a later live update does not make that
+	// computation trustworthy (go-sev-guest's MinimumLaunchTCB).
 	tcb := snpTCB(rep.GetReportedTcb(), productLine)
 	committed := snpTCB(rep.GetCommittedTcb(), productLine)
-	tcbFail := fmt.Sprintf("reported TCB %s is below the minimum %s", tcb, pol.MinSNPTCB)
-	if tcb.AtLeast(pol.MinSNPTCB) {
+	launch := snpTCB(rep.GetLaunchTcb(), productLine)
+	var tcbFail string
+	switch {
+	case !tcb.AtLeast(pol.MinSNPTCB):
+		tcbFail = fmt.Sprintf("reported TCB %s is below the minimum %s", tcb, pol.MinSNPTCB)
+	case !committed.AtLeast(pol.MinSNPTCB):
 		tcbFail = fmt.Sprintf("committed TCB %s is below the minimum %s: the host may roll the firmware back to it while the guest runs", committed, pol.MinSNPTCB)
+	case !launch.AtLeast(pol.MinSNPTCB):
+		tcbFail = fmt.Sprintf("launch TCB %s is below the minimum %s: the guest was launched, and measured, under that firmware", launch, pol.MinSNPTCB)
 	}
-	c.Add("tcb", tcb.AtLeast(pol.MinSNPTCB) && committed.AtLeast(pol.MinSNPTCB), fmt.Sprintf("reported TCB %s; committed TCB %s", tcb, committed), tcbFail)
+	c.Add("tcb", tcbFail == "", fmt.Sprintf("reported TCB %s; committed TCB %s; launch TCB %s", tcb, committed, launch), tcbFail)
 	idKeyTrusted := false
 	if len(pol.SNPIDKeyDigests) > 0 {
 		var which string
