@@ -56,6 +56,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--timeout", "0"}, 2, "--timeout 0s: give a positive duration"},
 		{[]string{"serve", "--rotate-keys", "-1h"}, 2, "--rotate-keys -1h0m0s: give a positive duration"},
 		{[]string{"bench", "kernels", "--plot", "k.svg"}, 2, "flag provided but not defined: -plot"},
+		// The firmware floor is checked before the manifest is read or an
+		// enclave asked.
+		{[]string{"summarize", "--url", "http://127.0.0.1:1", "--manifest", "/nonexistent/m.json", "--min-snp-tcb", "fmc=1", "c.txt"}, 2, `--min-snp-tcb: "fmc=1" is not one of`},
+		{[]string{"proxy", "--url", "http://127.0.0.1:1", "--manifest", "/nonexistent/m.json", "--min-tdx-tcb", "xyz"}, 2, "--min-tdx-tcb: want 16 bytes as 32 hex digits"},
 		{nil, 2, ""},
 		{[]string{"help"}, 0, ""},
 		{[]string{"version"}, 0, ""},

@@ -23,6 +23,7 @@ import (
 type enclaveFlags struct {
 	url, relay, attestationURL, manifest string
 	allowDev                             bool
+	floor                                floorFlags
 }
 
 func (e *enclaveFlags) declare(fs *flag.FlagSet) {
@@ -31,6 +32,7 @@ func (e *enclaveFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&e.attestationURL, "attestation-url", "", "fetch the attestation document (GET /v1/attestation) from this base `URL`\ninstead of --url: with --relay, a plain forwarder beside the relay, so that\nthe enclave never sees this machine's address (the document proves itself;\nthe forwarder need not be trusted)")
 	fs.StringVar(&e.manifest, "manifest", "", "manifest.json with the expected measurements (from 'pith image build')")
 	fs.BoolVar(&e.allowDev, "allow-dev", false, "accept the development stand-in, which proves nothing")
+	e.floor.declare(fs)
 }
 
 // check refuses a call without the flags connect needs, so that a
@@ -41,6 +43,9 @@ func (e *enclaveFlags) check() error {
 	}
 	if e.manifest == "" {
 		return usagef("--manifest is required: it holds the measurements the enclave must match")
+	}
+	if err := e.floor.apply(&attest.Policy{}); err != nil {
+		return err
 	}
 	return checkManifestFile(e.manifest)
 }
@@ -56,6 +61,9 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	}
 	pol := attest.DefaultPolicy()
 	pol.AllowDev = e.allowDev
+	if err := e.floor.apply(&pol); err != nil {
+		return nil, err
+	}
 	c, err := client.New(ctx, client.Options{URL: e.url, RelayURL: e.relay, AttestationURL: e.attestationURL, Manifest: m, Policy: pol, Unchunked: unchunked})
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ type verifyOpts struct {
 	chipIDs     string
 	fetch       bool
 	cacheDir    string
+	floor       floorFlags
 }
 
 var verifyFlags verifyOpts
@@ -50,13 +51,16 @@ func init() {
 		Short: "check an enclave's hardware attestation against a manifest before trusting it",
 		Usage: "pith verify --manifest FILE [--nonce HEX | --skip-binding] [--allow-dev] [--json] (--url URL | DOCUMENT)",
 		Help: `Checks an attestation document (GET /v1/attestation) in one call: the vendor
-certificate chain (AMD's Milan/Genoa/Turin roots or Intel's SGX root, compiled
-in; never the chain the document brings alone), the report's signature, the
-platform policy (debug off, no migration agent, SMT, minimum TCB), the launch
+certificate chain (AMD's Milan/Genoa roots or Intel's SGX root, compiled in;
+never the chain the document brings alone; Turin reports are refused, by
+name, until go-sev-guest reads Turin VCEKs), the report's signature, TDX's
+quoting enclave and module against Intel's, the platform policy (debug off,
+no migration agent, no CXL, SMT) and the firmware floor of --min-snp-tcb and
+--min-tdx-tcb (without them any firmware level passes), the launch
 measurement against the manifest you trust (SEV-SNP MEASUREMENT for the vCPU
 count and type; TDX MRTD and each RTMR the manifest pins, naming those it does
-not as not checked), and REPORT_DATA, which must bind your
-nonce and the OHTTP key configuration the enclave serves.
+not as not checked), and REPORT_DATA, which must bind your nonce and the
+OHTTP key configuration the enclave serves.
 
 With --url it asks URL/v1/attestation with a fresh random nonce. With a
 DOCUMENT file it needs the --nonce the document was requested with; without
@@ -75,6 +79,7 @@ failing check; --json prints every check.
 
 Example:
   pith verify --manifest manifest.json --url https://enclave.example:8443
+  pith verify --manifest manifest.json --min-snp-tcb bootloader=4,tee=0,snp=22,microcode=213 --url https://enclave.example:8443
   pith verify --manifest manifest.json --nonce 9f86d0...(64 hex) attestation.json
   pith verify --manifest manifest.json --skip-binding --json attestation.json`,
 		Flags: func(fs *flag.FlagSet) {
@@ -94,6 +99,7 @@ Example:
 			fs.StringVar(&f.chipIDs, "chip-ids", "", "comma-separated hex SEV-SNP CHIP_IDs to accept (default any)")
 			fs.BoolVar(&f.fetch, "fetch", false, "download a missing VCEK from AMD KDS or TDX collateral from Intel PCS (network; off by default)")
 			fs.StringVar(&f.cacheDir, "cache", "", "`dir` for what --fetch downloads (default: the user cache dir's pith/attest)")
+			f.floor.declare(fs)
 		},
 		Run: runVerify,
 	})
@@ -119,6 +125,9 @@ func runVerify(ctx context.Context, args []string) error {
 	pol := attest.DefaultPolicy()
 	pol.AllowDev, pol.AllowDebug, pol.AllowMigrationAgent, pol.AllowSMT = f.allowDev, f.allowDebug, f.allowMA, !f.noSMT
 	pol.RequireVCPUs, pol.VCPUType, pol.SkipBinding = f.vcpus, f.vcpuType, f.skipBinding
+	if err := f.floor.apply(&pol); err != nil {
+		return err
+	}
 	if f.chipIDs != "" {
 		for _, s := range strings.Split(f.chipIDs, ",") {
 			id, err := hex.DecodeString(strings.TrimSpace(s))

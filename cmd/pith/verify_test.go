@@ -94,6 +94,11 @@ func TestVerifyCommandSNPSample(t *testing.T) {
 		{"missing file", []string{"--manifest", man, "--skip-binding", doc + ".nope"}, 1, "", "no such file"},
 		{"cache without fetch", []string{"--manifest", man, "--skip-binding", "--cache", "/tmp/x", doc}, 2, "", "--cache goes with --fetch"},
 		{"manifest is not one", []string{"--manifest", doc, "--skip-binding", doc}, 1, "", "attest: manifest"},
+		// The sample's firmware is bootloader 2, tee 0, snp 5, microcode 68.
+		{"firmware floor met", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--min-snp-tcb", "bootloader=2,tee=0,snp=5,microcode=68", doc}, 0, "genuine AMD Milan", ""},
+		{"firmware below the floor", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--min-snp-tcb", "snp=6", doc}, 1, "", "verify: tcb: reported TCB bootloader 2, tee 0, snp 5, microcode 68 is below the minimum bootloader 0, tee 0, snp 6, microcode 0"},
+		{"floor not a number", []string{"--manifest", man, "--skip-binding", "--min-snp-tcb", "snp=256", doc}, 2, "", "--min-snp-tcb: snp=\"256\" is not a number"},
+		{"tdx floor short", []string{"--manifest", man, "--skip-binding", "--min-tdx-tcb", "0304", doc}, 2, "", "--min-tdx-tcb: want 16 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errText := runVerifyCmd(t, tc.args...)
@@ -181,5 +186,29 @@ func TestVerifyCommandURL(t *testing.T) {
 	code, _, errText = runVerifyCmd(t, "--manifest", man, "--url", srv.URL+"/nothing-here", "--allow-dev")
 	if code != 1 || !strings.Contains(errText, "400 Bad Request") {
 		t.Fatalf("bad URL: exit %d, %s", code, errText)
+	}
+}
+
+func TestParseSNPTCB(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want attest.SNPTCB
+		err  string
+	}{
+		{"bootloader=4,tee=0,snp=22,microcode=213", attest.SNPTCB{BootLoader: 4, SNP: 22, Microcode: 213}, ""},
+		{" snp=7 , microcode=1", attest.SNPTCB{SNP: 7, Microcode: 1}, ""},
+		{"snp=1,snp=2", attest.SNPTCB{}, "given twice"},
+		{"fmc=1", attest.SNPTCB{}, "is not one of"},
+		{"snp", attest.SNPTCB{}, "is not one of"},
+		{"tee=-1", attest.SNPTCB{}, "not a number"},
+		{"", attest.SNPTCB{}, "is not one of"},
+	} {
+		got, err := parseSNPTCB(tc.in)
+		if tc.err == "" && (err != nil || got != tc.want) {
+			t.Errorf("%q: %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+		if tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%q: error %v, want one saying %q", tc.in, err, tc.err)
+		}
 	}
 }
