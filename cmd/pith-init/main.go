@@ -3,7 +3,8 @@
 // run. `pith image build` compiles it (static, CGO_ENABLED=0, -trimpath
 // -buildvcs=false -ldflags=-buildid=) into /init of the measured initramfs.
 //
-// What it does, in order: harden the process (runtime/harden); mount the
+// What it does, in order: refuse an environment the kernel command line
+// added to (pid1.CheckEnviron); harden the process (runtime/harden); mount the
 // pseudo file systems, load the kernel modules named on the measured command
 // line and bring the network up, static or by DHCP (pid1.Boot); load the confidential-computing
 // guest drivers the platform has (sev-guest, tdx-guest: a driver for the
@@ -90,6 +91,9 @@ func main() {
 
 func run(parent context.Context) error {
 	start := time.Now()
+	if err := pid1.CheckEnviron(os.Environ()); err != nil {
+		return fmt.Errorf("pith-init: %w", err)
+	}
 	if err := harden.Apply(); err != nil {
 		return fmt.Errorf("pith-init: harden: %w", err)
 	}
