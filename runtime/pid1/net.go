@@ -167,8 +167,9 @@ func Routes() ([]Route, error) {
 // NetUp brings the loopback link up (the kernel gives it 127.0.0.1/8 and
 // ::1) and, when n is not nil, the configured link: up, its address, and
 // the default route through the gateway, given or leased by DHCP (n.DHCP).
-// It waits until ctx is done for the link to appear, since a network
-// driver may still be probing. It does not renew a lease; Boot does.
+// It waits up to linkWait (or until ctx is done) for the link to appear,
+// since a network driver may still be probing. It does not renew a lease;
+// Boot does.
 func NetUp(ctx context.Context, n *NetConfig) error {
 	return netUp(ctx, n, nil)
 }
@@ -202,7 +203,13 @@ func netUp(ctx context.Context, n *NetConfig, lost func(error)) error {
 		match = func(l Link) bool { return l.Name == n.Iface }
 		what = "link " + n.Iface
 	}
-	link, err := waitLink(ctx, c, match, what)
+	// Boot's ctx ends only on a shutdown signal, and a NIC the host did
+	// not attach, or a pith.net naming a link the image has no driver
+	// for, must end in an error that powers off, not a machine that
+	// waits forever with nothing on the console.
+	wctx, cancel := context.WithTimeoutCause(ctx, linkWait, fmt.Errorf("no %s within %s", what, linkWait))
+	link, err := waitLink(wctx, c, match, what)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -238,6 +245,11 @@ func netUp(ctx context.Context, n *NetConfig, lost func(error)) error {
 	slog.Info("network up", "link", link.Name, "address", n.Addr.String(), "gateway", gatewayString(n.Gateway), "dhcp", n.DHCP)
 	return nil
 }
+
+// linkWait bounds the wait for the configured link to appear: drivers
+// probe within a second or two of loading, so this is generous; tests
+// shorten it.
+var linkWait = 30 * time.Second
 
 // dhcpTiming is DefaultDHCPTiming; tests shorten it.
 var dhcpTiming = DefaultDHCPTiming

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,4 +210,26 @@ func netUpChild() error {
 		return fmt.Errorf("missing link: %v, want the deadline", err)
 	}
 	return nil
+}
+
+// A configured link that never appears ends NetUp with an error after
+// linkWait even when ctx never ends, as Boot's does not without a
+// shutdown signal: PID 1 must power off with a reason, not wait forever.
+func TestNetUpGivesUpOnMissingLink(t *testing.T) {
+	inNetNS(t, func() error {
+		linkWait = 300 * time.Millisecond
+		done := make(chan error, 1)
+		go func() {
+			done <- NetUp(context.Background(), &NetConfig{Addr: netip.MustParsePrefix("10.77.0.2/24"), Iface: "absent0"})
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "no link absent0 within 300ms") {
+				return fmt.Errorf("missing link: %v, want the bounded wait's error", err)
+			}
+			return nil
+		case <-time.After(5 * time.Second):
+			return errors.New("NetUp still waiting for a link that is not there after 5s")
+		}
+	})
 }
