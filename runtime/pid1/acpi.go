@@ -144,11 +144,29 @@ func WatchPowerButton(ctx context.Context, press func()) error {
 		return fmt.Errorf("pid1: power button: %w", err)
 	}
 	defer unix.Close(fd)
+	recv := func(b []byte) (int, error) {
+		n, _, err := unix.Recvfrom(fd, b, 0)
+		return n, err
+	}
+	return watchACPI(ctx, recv, family, press)
+}
+
+// watchACPI reads ACPI events with recv (a receive with a timeout) and
+// calls press for each power button event until ctx is done.
+func watchACPI(ctx context.Context, recv func([]byte) (int, error), family uint16, press func()) error {
 	buf := make([]byte, 16<<10)
 	for ctx.Err() == nil {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
+		n, err := recv(buf)
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			continue // the 1 s receive timeout: look at ctx again
+		}
+		if errors.Is(err, unix.ENOBUFS) {
+			// The socket's buffer overflowed and events were dropped
+			// (netlink(7)); the socket itself goes on working. Giving
+			// up here would leave the power button dead for the rest
+			// of the machine's life after one burst of ACPI events.
+			slog.Warn("ACPI events lost: receive buffer overrun")
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("pid1: power button: receive: %w", err)

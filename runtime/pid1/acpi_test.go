@@ -66,6 +66,51 @@ func TestWatchPowerButton(t *testing.T) {
 	}
 }
 
+// The watcher's receive loop: timeouts and a buffer overrun (events
+// dropped, the socket still good) go on to the next event; any other
+// receive error ends the watch.
+func TestWatchACPIReceiveErrors(t *testing.T) {
+	const fam = 0x1a
+	press := acpiEventMsg(fam, "button/power", "LNXPWRBN:00", 0x80, 1)
+	other := acpiEventMsg(fam, "button/lid", "PNP0C0D:00", 0x80, 1)
+	tests := []struct {
+		name      string
+		errs      []error // returned by the receives before the press
+		wantErr   error
+		wantPress int
+	}{
+		{"timeout", []error{unix.EAGAIN, unix.EINTR}, nil, 1},
+		{"overrun", []error{unix.ENOBUFS, unix.ENOBUFS}, nil, 1},
+		{"other event then overrun", []error{nil, unix.ENOBUFS}, nil, 1},
+		{"broken socket", []error{unix.EBADF}, unix.EBADF, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			i := 0
+			recv := func(b []byte) (int, error) {
+				defer func() { i++ }()
+				switch {
+				case i < len(tc.errs) && tc.errs[i] == nil:
+					return copy(b, other), nil
+				case i < len(tc.errs):
+					return 0, tc.errs[i]
+				case i == len(tc.errs):
+					return copy(b, press), nil
+				}
+				t.Fatal("receive after the press")
+				return 0, nil
+			}
+			presses := 0
+			err := watchACPI(ctx, recv, fam, func() { presses++; cancel() })
+			if !errors.Is(err, tc.wantErr) || tc.wantErr == nil && err != nil || presses != tc.wantPress {
+				t.Fatalf("watchACPI = %v with %d presses, want %v with %d", err, presses, tc.wantErr, tc.wantPress)
+			}
+		})
+	}
+}
+
 func FuzzParseACPIEvent(f *testing.F) {
 	f.Add(acpiEventMsg(0x1a, "button/power", "PNP0C0C:00", 0x80, 2)[16:])
 	f.Add(genlFamilyMsg(1, "acpi_event")[16:])
