@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -23,13 +24,21 @@ type Param struct {
 const maxCmdline = 64 << 10
 
 // ParseCmdline splits a kernel command line the way the kernel does
-// (lib/cmdline.c next_arg): parameters separated by spaces, a value after
-// the first '=', double quotes grouping spaces (around the value or the
-// whole parameter, and removed). Parsing stops at "--", after which the
-// words belong to init's argv.
+// (lib/cmdline.c next_arg, with lib/ctype.c's isspace): parameters
+// separated by whitespace, a value after the first '=', double quotes
+// grouping whitespace. Like the kernel, it removes only a quote that opens
+// the whole parameter or the value and the quote that ends the parameter;
+// quotes elsewhere stay, so `"pith.attest"=dev` is the parameter
+// `pith.attest"`, as the kernel and anyone who reads the command line by
+// its rules sees it, not pith.attest. Parsing stops at a bare "--", after
+// which the words belong to init's argv. Where the kernel would read on
+// (an unterminated quote, a NUL byte), this refuses.
 func ParseCmdline(s string) ([]Param, error) {
 	if len(s) > maxCmdline {
 		return nil, fmt.Errorf("pid1: command line of %d bytes (limit %d)", len(s), maxCmdline)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, errors.New("pid1: command line with a NUL byte")
 	}
 	var out []Param
 	i := 0
@@ -40,28 +49,67 @@ func ParseCmdline(s string) ([]Param, error) {
 		if i == len(s) {
 			return out, nil
 		}
-		var word strings.Builder
-		quoted := false
-		for ; i < len(s) && (quoted || !isSpace(s[i])); i++ {
-			if s[i] == '"' {
-				quoted = !quoted
-				continue
-			}
-			word.WriteByte(s[i])
-		}
+		quoted := s[i] == '"'
 		if quoted {
+			i++
+		}
+		// The kernel's loop: equals is the offset of the first '=' in
+		// the parameter, where 0 means none (so a leading '=' counts
+		// only if another follows, as in the kernel).
+		start, equals, inQuote := i, 0, quoted
+		for ; i < len(s) && (inQuote || !isSpace(s[i])); i++ {
+			if equals == 0 && s[i] == '=' {
+				equals = i - start
+			}
+			if s[i] == '"' {
+				inQuote = !inQuote
+			}
+		}
+		if inQuote {
 			return nil, errors.New("pid1: command line: unterminated quote")
 		}
-		w := word.String()
-		if w == "--" {
+		// The kernel cuts the parameter in place with NULs; the same
+		// cuts on a copy, then each part ends at its first NUL.
+		w := []byte(s[start:i])
+		p := Param{}
+		valAt := len(w)
+		if equals > 0 {
+			w[equals] = 0
+			valAt = equals + 1
+			if valAt < len(w) && w[valAt] == '"' {
+				valAt++
+				if w[len(w)-1] == '"' {
+					w[len(w)-1] = 0
+				}
+			}
+			p.HasValue = true
+		}
+		if quoted && len(w) > 0 && w[len(w)-1] == '"' {
+			w[len(w)-1] = 0
+		}
+		p.Key = cstring(w)
+		if p.HasValue {
+			p.Value = cstring(w[valAt:])
+		}
+		if !p.HasValue && p.Key == "--" {
 			return out, nil
 		}
-		k, v, has := strings.Cut(w, "=")
-		out = append(out, Param{Key: k, Value: v, HasValue: has})
+		out = append(out, p)
 	}
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// cstring is b up to its first NUL.
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// isSpace is the kernel's isspace: lib/ctype.c marks \t, \n, \v, \f, \r,
+// the space and Latin-1's no-break space (0xa0) as space, and next_arg
+// splits the command line at each.
+func isSpace(c byte) bool { return c == ' ' || c >= '\t' && c <= '\r' || c == 0xa0 }
 
 // Config is what pith-init takes from the measured command line. Only
 // pith.* keys are read; an unknown or repeated pith.* key is an error, so

@@ -19,8 +19,27 @@ func TestParseCmdline(t *testing.T) {
 		{`a="b c" "d=e f" g=`, []Param{{"a", "b c", true}, {"d", "e f", true}, {"g", "", true}}},
 		{"x=1=2 -- pith.model=/evil", []Param{{"x", "1=2", true}}},
 		{"\tinit_on_free=1\r\n", []Param{{"init_on_free", "1", true}}},
+		// The kernel's isspace splits at \v, \f and 0xa0 too.
+		{"pith.attest=dev\vquiet", []Param{{"pith.attest", "dev", true}, {"quiet", "", false}}},
+		{"a\fpith.model=/x\xa0b", []Param{{"a", "", false}, {"pith.model", "/x", true}, {"b", "", false}}},
+		// Only the quote that opens the parameter or the value, and the
+		// one that ends the parameter, are removed (next_arg).
+		{`pith.model="/dev/vda" "pith.listen=:80"`, []Param{{"pith.model", "/dev/vda", true}, {"pith.listen", ":80", true}}},
+		{`"pith.attest"=dev`, []Param{{`pith.attest"`, "dev", true}}},
+		{`pi"th.att"est=dev`, []Param{{`pi"th.att"est`, "dev", true}}},
+		{`pith.model=/dev/v"d"a`, []Param{{"pith.model", `/dev/v"d"a`, true}}},
+		{`"pith.model="/dev/vda""`, []Param{{"pith.model", `/dev/vda"`, true}}},
+		{`a=" b="`, []Param{{"a", ` b=`, true}}},
+		{`"" a="`, nil}, // an unterminated quote: refused below
+		// A leading '=' is no separator unless another follows.
+		{"=x =a=b", []Param{{"=x", "", false}, {"=a", "b", true}}},
+		// Only a bare "--" ends the parameters.
+		{`-"-" --=1 "--" x`, []Param{{`-"-"`, "", false}, {"--", "1", true}}},
 	}
 	for _, tt := range tests {
+		if strings.Count(tt.in, `"`)%2 == 1 {
+			continue
+		}
 		got, err := ParseCmdline(tt.in)
 		if err != nil {
 			t.Errorf("%q: %v", tt.in, err)
@@ -30,7 +49,7 @@ func TestParseCmdline(t *testing.T) {
 			t.Errorf("%q: %+v, want %+v", tt.in, got, tt.want)
 		}
 	}
-	for _, bad := range []string{`a="b`, strings.Repeat("x", maxCmdline+1)} {
+	for _, bad := range []string{`a="b`, `"" a="`, "a\x00b", strings.Repeat("x", maxCmdline+1)} {
 		if _, err := ParseCmdline(bad); err == nil {
 			t.Errorf("accepted %.20q", bad)
 		}
@@ -135,10 +154,11 @@ func FuzzParseCmdline(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Quotes may group spaces into a key or value, but they are
-		// removed, the first '=' splits, and "--" ends the list.
+		// Keys and values are pieces of the line; a key has no '='
+		// after its first byte; a bare "--" ends the list.
 		for _, p := range ps {
-			if strings.ContainsAny(p.Key, "\"=") || strings.Contains(p.Value, "\"") || p.Key == "--" && !p.HasValue {
+			if !strings.Contains(s, p.Key) || !strings.Contains(s, p.Value) || strings.Contains(p.Key[min(1, len(p.Key)):], "=") ||
+				!p.HasValue && p.Value != "" || p.Key == "--" && !p.HasValue {
 				t.Fatalf("bad parameter %+v from %q", p, s)
 			}
 		}
