@@ -226,7 +226,9 @@ func usable(a netip.Addr) bool {
 // leaseFrom checks an OFFER or ACK and reads the lease from it. It wants
 // a usable address, a server identifier, and a contiguous subnet mask
 // (without one the prefix would be a guess); a router, when given, must
-// be on the subnet, since the default route goes through it directly.
+// be another usable host. It may be outside the subnet: a cloud that
+// leases a /32 (Google Compute Engine) names a router beyond it, and
+// netUp reaches it through a host route on the link.
 func leaseFrom(m *dhcpMsg) (Lease, error) {
 	var l Lease
 	if !usable(m.Yiaddr) {
@@ -254,8 +256,8 @@ func leaseFrom(m *dhcpMsg) (Lease, error) {
 			return Lease{}, fmt.Errorf("dhcp: router option of %d bytes", len(r))
 		}
 		l.Gateway, _ = ip4(r[:4])
-		if !usable(l.Gateway) || !l.Addr.Masked().Contains(l.Gateway) || l.Gateway == l.Addr.Addr() {
-			return Lease{}, fmt.Errorf("dhcp: router %s is not another host on %s", l.Gateway, l.Addr.Masked())
+		if !usable(l.Gateway) || l.Gateway == l.Addr.Addr() {
+			return Lease{}, fmt.Errorf("dhcp: router %s is not another host", l.Gateway)
 		}
 	}
 	if d, ok := m.Opts[optDNS]; ok {

@@ -138,7 +138,12 @@ func TestLeaseFrom(t *testing.T) {
 		{"mask length", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255)}, "subnet mask of 3", nil},
 		{"holey mask", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 0, 255, 0)}, "not a prefix", nil},
 		{"zero mask", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 0, 0, 0, 0)}, "not a prefix", nil},
-		{"router off subnet", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 3, 1)}, "not another host", nil},
+		// Google Compute Engine: a /32 and a router outside it.
+		{"router off subnet", "10.128.0.5", [][]byte{opt(54, 169, 254, 169, 254), opt(1, 255, 255, 255, 255), opt(3, 10, 128, 0, 1)}, "", func(l Lease) bool {
+			return l.Addr == netip.MustParsePrefix("10.128.0.5/32") && l.Gateway == netip.MustParseAddr("10.128.0.1")
+		}},
+		{"router broadcast", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 255, 255, 255, 255)}, "not another host", nil},
+		{"router link-local", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 169, 254, 0, 1)}, "not another host", nil},
 		{"router is us", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 2, 15)}, "not another host", nil},
 		{"router length", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 2, 1, 9)}, "router option of 5", nil},
 		{"dns length", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(6, 1, 1, 1)}, "DNS option of 3", nil},
@@ -268,7 +273,7 @@ func FuzzParseDHCP(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !usable(l.Addr.Addr()) || !l.Server.Is4() || l.Addr.Bits() < 1 || l.Gateway.IsValid() && !l.Addr.Masked().Contains(l.Gateway) {
+		if !usable(l.Addr.Addr()) || !l.Server.Is4() || l.Addr.Bits() < 1 || l.Gateway.IsValid() && (!usable(l.Gateway) || l.Gateway == l.Addr.Addr()) {
 			t.Fatalf("leaseFrom accepted %+v", l)
 		}
 	})

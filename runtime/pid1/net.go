@@ -238,6 +238,11 @@ func netUp(ctx context.Context, n *NetConfig, lost func(error)) error {
 		return fmt.Errorf("netlink: %s address %s: %w", link.Name, n.Addr, err)
 	}
 	if n.Gateway.IsValid() {
+		if offLink(n.Addr, n.Gateway) {
+			if err := c.request(func(seq uint32) []byte { return hostRouteMsg(seq, link.Index, n.Gateway) }); err != nil {
+				return fmt.Errorf("netlink: route to gateway %s on %s: %w", n.Gateway, link.Name, err)
+			}
+		}
 		if err := c.request(func(seq uint32) []byte { return defaultRouteMsg(seq, link.Index, n.Gateway) }); err != nil {
 			return fmt.Errorf("netlink: default route via %s on %s: %w", n.Gateway, link.Name, err)
 		}
@@ -250,6 +255,17 @@ func netUp(ctx context.Context, n *NetConfig, lost func(error)) error {
 // probe within a second or two of loading, so this is generous; tests
 // shorten it.
 var linkWait = 30 * time.Second
+
+// offLink reports whether gw lies outside addr's subnet, so that the
+// kernel would refuse a default route through it ("network is
+// unreachable") until a host route puts it on the link. Clouds do this:
+// Google Compute Engine leases a /32 with a router outside it (and says
+// so in RFC 3442 classless routes, a host route to the router and a
+// default route through it, which is what netUp installs). An IPv6
+// link-local gateway is on the link by definition.
+func offLink(addr netip.Prefix, gw netip.Addr) bool {
+	return !addr.Masked().Contains(gw) && !gw.IsLinkLocalUnicast()
+}
 
 // dhcpTiming is DefaultDHCPTiming; tests shorten it.
 var dhcpTiming = DefaultDHCPTiming

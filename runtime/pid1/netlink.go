@@ -127,13 +127,36 @@ func addrMsg(seq uint32, index int32, p netip.Prefix) []byte {
 
 // defaultRouteMsg adds a default route through gw on the link.
 func defaultRouteMsg(seq uint32, index int32, gw netip.Addr) []byte {
+	return routeMsg(seq, index, netip.Prefix{}, gw, unix.RT_SCOPE_UNIVERSE)
+}
+
+// hostRouteMsg adds a route to dst alone, directly on the link (scope
+// link, no gateway): what makes a gateway outside the address's subnet
+// reachable.
+func hostRouteMsg(seq uint32, index int32, dst netip.Addr) []byte {
+	return routeMsg(seq, index, netip.PrefixFrom(dst, dst.BitLen()), netip.Addr{}, unix.RT_SCOPE_LINK)
+}
+
+// routeMsg adds a route to dst (the default route when invalid) on the
+// link, through gw when it is valid.
+func routeMsg(seq uint32, index int32, dst netip.Prefix, gw netip.Addr, scope uint8) []byte {
 	b := make([]byte, unix.SizeofRtMsg)
-	b[0] = family(gw)
+	if dst.IsValid() {
+		b[0] = family(dst.Addr())
+		b[1] = uint8(dst.Bits())
+	} else {
+		b[0] = family(gw)
+	}
 	b[4] = unix.RT_TABLE_MAIN
 	b[5] = unix.RTPROT_BOOT
-	b[6] = unix.RT_SCOPE_UNIVERSE
+	b[6] = scope
 	b[7] = unix.RTN_UNICAST
-	b = attr(b, unix.RTA_GATEWAY, gw.AsSlice())
+	if dst.IsValid() {
+		b = attr(b, unix.RTA_DST, dst.Addr().AsSlice())
+	}
+	if gw.IsValid() {
+		b = attr(b, unix.RTA_GATEWAY, gw.AsSlice())
+	}
 	b = attr(b, unix.RTA_OIF, u32(uint32(index)))
 	return encodeMsg(unix.RTM_NEWROUTE, unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_REPLACE, seq, b)
 }

@@ -135,14 +135,19 @@ func TestNetUpInNamespace(t *testing.T) {
 	inNetNS(t, netUpChild)
 }
 
-func netUpChild() error {
+// vethUp makes the veth pair pitha, pithb, both up (the peer up too, so
+// that the link has carrier), and returns the index of every link.
+func vethUp() (map[string]int32, error) {
 	c, err := openRtnl()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close()
-	// The peer up too, so the link has carrier.
-	idx, err := vethPairs(c, []string{"pitha", "pithb"}, [2]string{"pitha", "pithb"})
+	return vethPairs(c, []string{"pitha", "pithb"}, [2]string{"pitha", "pithb"})
+}
+
+func netUpChild() error {
+	idx, err := vethUp()
 	if err != nil {
 		return err
 	}
@@ -231,5 +236,47 @@ func TestNetUpGivesUpOnMissingLink(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			return errors.New("NetUp still waiting for a link that is not there after 5s")
 		}
+	})
+}
+
+// A gateway outside the address's subnet, as Google Compute Engine's /32
+// leases have, is reached through a host route on the link; the kernel
+// refuses the default route without one. An IPv6 link-local gateway
+// needs none.
+func TestNetUpOffLinkGateway(t *testing.T) {
+	inNetNS(t, func() error {
+		idx, err := vethUp()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		v4 := &NetConfig{Addr: netip.MustParsePrefix("10.128.0.5/32"), Gateway: netip.MustParseAddr("10.128.0.1"), Iface: "pitha"}
+		if err := NetUp(ctx, v4); err != nil {
+			return err
+		}
+		v6 := &NetConfig{Addr: netip.MustParsePrefix("fd77::2/64"), Gateway: netip.MustParseAddr("fe80::1"), Iface: "pithb"}
+		if err := NetUp(ctx, v6); err != nil {
+			return err
+		}
+		routes, err := Routes()
+		if err != nil {
+			return err
+		}
+		var def4, host4, host6 bool
+		for _, r := range routes {
+			switch {
+			case !r.Dst.IsValid() && r.Gateway == v4.Gateway && r.OIF == idx["pitha"]:
+				def4 = true
+			case r.Dst == netip.PrefixFrom(v4.Gateway, 32) && !r.Gateway.IsValid() && r.OIF == idx["pitha"]:
+				host4 = true
+			case r.Dst == netip.PrefixFrom(v6.Gateway, 128):
+				host6 = true
+			}
+		}
+		if !def4 || !host4 || host6 {
+			return fmt.Errorf("routes %+v: default via %s %v, host route to it %v, host route to %s %v", routes, v4.Gateway, def4, host4, v6.Gateway, host6)
+		}
+		return nil
 	})
 }
