@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -262,6 +263,18 @@ func ParseNet(s string) (NetConfig, error) {
 	if n.Addr.Addr().Zone() != "" {
 		return NetConfig{}, fmt.Errorf("pid1: pith.net address %s has a zone", n.Addr)
 	}
+	// The kernel takes 0.0.0.0/24, 224.0.0.5/24, 127.0.0.9/8, a /0 or a
+	// gateway that is the address itself without a word, and the machine
+	// boots unreachable; a subnet's broadcast address as the gateway, or
+	// an IPv6 gateway equal to the address, it refuses only at boot. The
+	// image builder checks pith.net with this parser, so all are refused
+	// here, before an image is measured.
+	if !hostAddr(n.Addr.Addr()) || n.Addr.Bits() == 0 || edgeOfSubnet(n.Addr, n.Addr.Addr()) {
+		return NetConfig{}, fmt.Errorf("pid1: pith.net address %s is not one a host may take", n.Addr)
+	}
+	if n.Gateway.IsValid() && (!hostAddr(n.Gateway) || n.Gateway == n.Addr.Addr() || edgeOfSubnet(n.Addr, n.Gateway)) {
+		return NetConfig{}, fmt.Errorf("pid1: pith.net gateway %s is not another host", n.Gateway)
+	}
 	if len(parts) == 3 {
 		n.Iface = parts[2]
 		if err := checkIface(n.Iface); err != nil {
@@ -269,6 +282,25 @@ func ParseNet(s string) (NetConfig, error) {
 		}
 	}
 	return n, nil
+}
+
+// hostAddr reports whether a is a unicast address a host may have: not
+// unspecified, loopback, multicast, the limited broadcast, or an IPv6
+// spelling of an IPv4 address.
+func hostAddr(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsLoopback() && !a.IsMulticast() && !a.Is4In6() &&
+		a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// edgeOfSubnet reports whether a is the network or the broadcast address
+// of p's IPv4 subnet, which are no host's (RFC 1122 3.2.1.3); subnets of
+// /31 (RFC 3021) and /32 have no such addresses.
+func edgeOfSubnet(p netip.Prefix, a netip.Addr) bool {
+	if !a.Is4() || p.Bits() > 30 || !p.Masked().Contains(a) {
+		return false
+	}
+	v, base := binary.BigEndian.Uint32(a.AsSlice()), binary.BigEndian.Uint32(p.Masked().Addr().AsSlice())
+	return v == base || v == base|(1<<(32-p.Bits())-1)
 }
 
 // checkIface refuses what cannot be a Linux interface name (IFNAMSIZ 16

@@ -92,18 +92,35 @@ func TestParseConfig(t *testing.T) {
 		"pith.net=10.0.2.15/24,fe80::1", // mixed families
 		"pith.net=10.0.2.15/24,10.0.2.2,eth0,extra",
 		"pith.net=10.0.2.15/24,10.0.2.2,averyveryverylongname",
-		"pith.listen=8443",                // no colon
-		"pith.listen=:",                   // no port
-		"pith.listen=:0",                  // a port nobody knows in advance
-		"pith.listen=:65536",              // too large
-		"pith.listen=:-1",                 // negative
-		"pith.listen=:+80",                // not just digits
-		"pith.listen=:https",              // service names need /etc/services
-		"pith.listen=localhost:8443",      // names need a resolver
-		"pith.listen=pith.example:8443",   // names need a resolver
-		"pith.listen=10.0.2.256:8443",     // not an address
-		"pith.listen=::1:8443",            // IPv6 without brackets
-		"pith.listen=[fe80::1%eth0]:8443", // zone
+		"pith.net=0.0.0.0/24,10.0.2.2",          // unspecified
+		"pith.net=224.0.0.5/24,",                // multicast
+		"pith.net=127.0.0.9/8,",                 // loopback
+		"pith.net=255.255.255.255/32,",          // limited broadcast
+		"pith.net=10.9.0.1/0,",                  // the whole Internet on the link
+		"pith.net=::/64,",                       // unspecified
+		"pith.net=ff02::5/64,",                  // multicast
+		"pith.net=::ffff:10.0.0.1/120,",         // IPv4 in IPv6 clothing
+		"pith.net=10.0.2.0/24,10.0.2.2",         // the subnet's network address
+		"pith.net=10.0.2.255/24,10.0.2.2",       // the subnet's broadcast address
+		"pith.net=10.0.2.15/24,10.0.2.15",       // the gateway is the address
+		"pith.net=fd03::2/64,fd03::2",           // the gateway is the address
+		"pith.net=10.0.2.15/24,10.0.2.255",      // the subnet's broadcast as gateway
+		"pith.net=10.0.2.15/24,0.0.0.0",         // unspecified gateway
+		"pith.net=10.0.2.15/24,224.0.0.1",       // multicast gateway
+		"pith.net=fd00::2/64,::1",               // loopback gateway
+		"pith.net=10.0.2.15/24,255.255.255.255", // limited broadcast gateway
+		"pith.listen=8443",                      // no colon
+		"pith.listen=:",                         // no port
+		"pith.listen=:0",                        // a port nobody knows in advance
+		"pith.listen=:65536",                    // too large
+		"pith.listen=:-1",                       // negative
+		"pith.listen=:+80",                      // not just digits
+		"pith.listen=:https",                    // service names need /etc/services
+		"pith.listen=localhost:8443",            // names need a resolver
+		"pith.listen=pith.example:8443",         // names need a resolver
+		"pith.listen=10.0.2.256:8443",           // not an address
+		"pith.listen=::1:8443",                  // IPv6 without brackets
+		"pith.listen=[fe80::1%eth0]:8443",       // zone
 		"pith.listen=[::1]:80:80",
 		`pith.listen="1.2.3.4:8443 x"`,
 	}
@@ -126,6 +143,15 @@ func TestParseConfig(t *testing.T) {
 		}
 		if c, err := ParseConfig(ps); err != nil || c.Listen != l {
 			t.Errorf("pith.listen=%s: got %q, %v", l, c.Listen, err)
+		}
+	}
+	// Hosts that are: a /31's two ends, a /32 with a router outside it
+	// (netUp adds the host route), an IPv6 link-local gateway, and a
+	// network or broadcast address of another subnet as the gateway.
+	for _, s := range []string{"10.0.2.0/31,10.0.2.1", "10.0.2.1/31,10.0.2.0", "10.128.0.5/32,10.128.0.1", "fd00::2/64,fe80::1",
+		"10.0.2.15/24,10.0.3.0", "10.0.2.15/24,10.0.3.255", "169.254.0.2/16,"} {
+		if _, err := ParseNet(s); err != nil {
+			t.Errorf("ParseNet(%q): %v", s, err)
 		}
 	}
 	// IPv6, no gateway, a named interface.
