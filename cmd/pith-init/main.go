@@ -6,7 +6,9 @@
 // What it does, in order: refuse an environment the kernel command line
 // added to (pid1.CheckEnviron); harden the process (runtime/harden); mount the
 // pseudo file systems, load the kernel modules named on the measured command
-// line and bring the network up, static or by DHCP (pid1.Boot); load the confidential-computing
+// line and bring the network up, static or by DHCP (pid1.Boot); turn off
+// the magic SysRq key, which the host could press on the serial console
+// (pid1.DisableSysRq); load the confidential-computing
 // guest drivers the platform has (sev-guest, tdx-guest: a driver for the
 // other vendor refuses to load with ENODEV, which is expected); read the
 // model from the raw virtio disk wholly into memory and check it against the
@@ -108,6 +110,9 @@ func run(parent context.Context) error {
 	cfg, err := pid1.Boot(ctx, pid1.BootOptions{ModulesDir: modulesDir, LeaseLost: func(err error) { cancel(err) }})
 	if err != nil {
 		return fmt.Errorf("pith-init: boot: %w", err)
+	}
+	if err := pid1.DisableSysRq("/"); err != nil {
+		return fmt.Errorf("pith-init: %w", err)
 	}
 	for _, m := range platformModules {
 		err := pid1.LoadModules(modulesDir, nil, m)
