@@ -251,12 +251,15 @@ func leaseFrom(m *dhcpMsg) (Lease, error) {
 		return Lease{}, fmt.Errorf("dhcp: subnet mask %d.%d.%d.%d is not a prefix", mask[0], mask[1], mask[2], mask[3])
 	}
 	l.Addr = netip.PrefixFrom(m.Yiaddr, ones)
+	if edgeOfSubnet(l.Addr, l.Addr.Addr()) {
+		return Lease{}, fmt.Errorf("dhcp: offered address %s is its subnet's network or broadcast address", l.Addr)
+	}
 	if r, ok := m.Opts[optRouter]; ok {
 		if len(r) < 4 || len(r)%4 != 0 {
 			return Lease{}, fmt.Errorf("dhcp: router option of %d bytes", len(r))
 		}
 		l.Gateway, _ = ip4(r[:4])
-		if !usable(l.Gateway) || l.Gateway == l.Addr.Addr() {
+		if !usable(l.Gateway) || l.Gateway == l.Addr.Addr() || edgeOfSubnet(l.Addr, l.Gateway) {
 			return Lease{}, fmt.Errorf("dhcp: router %s is not another host", l.Gateway)
 		}
 	}

@@ -142,6 +142,10 @@ func TestLeaseFrom(t *testing.T) {
 		{"router off subnet", "10.128.0.5", [][]byte{opt(54, 169, 254, 169, 254), opt(1, 255, 255, 255, 255), opt(3, 10, 128, 0, 1)}, "", func(l Lease) bool {
 			return l.Addr == netip.MustParsePrefix("10.128.0.5/32") && l.Gateway == netip.MustParseAddr("10.128.0.1")
 		}},
+		{"subnet's broadcast", "10.0.2.255", goodOpts(5), "network or broadcast address", nil},
+		{"subnet's network", "10.0.2.0", goodOpts(5), "network or broadcast address", nil},
+		{"/31", "10.0.2.0", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 254), opt(3, 10, 0, 2, 1)}, "", func(l Lease) bool { return l.Addr.Bits() == 31 }},
+		{"router is the subnet's broadcast", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 2, 255)}, "not another host", nil},
 		{"router broadcast", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 255, 255, 255, 255)}, "not another host", nil},
 		{"router link-local", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 169, 254, 0, 1)}, "not another host", nil},
 		{"router is us", "10.0.2.15", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 2, 15)}, "not another host", nil},
@@ -273,7 +277,8 @@ func FuzzParseDHCP(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !usable(l.Addr.Addr()) || !l.Server.Is4() || l.Addr.Bits() < 1 || l.Gateway.IsValid() && (!usable(l.Gateway) || l.Gateway == l.Addr.Addr()) {
+		if !usable(l.Addr.Addr()) || !l.Server.Is4() || l.Addr.Bits() < 1 || l.Gateway.IsValid() && (!usable(l.Gateway) || l.Gateway == l.Addr.Addr()) ||
+			edgeOfSubnet(l.Addr, l.Addr.Addr()) || l.Gateway.IsValid() && edgeOfSubnet(l.Addr, l.Gateway) {
 			t.Fatalf("leaseFrom accepted %+v", l)
 		}
 	})
