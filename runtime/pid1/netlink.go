@@ -112,11 +112,20 @@ func family(a netip.Addr) uint8 {
 	return unix.AF_INET6
 }
 
-// addrMsg adds p's address with p's prefix length to the link.
+// addrMsg adds p's address with p's prefix length to the link. An IPv6
+// address skips duplicate address detection (IFA_F_NODAD): until DAD
+// ends, a second or more, the address is tentative, and binding to it
+// fails (EADDRNOTAVAIL), so a pith.listen naming it could fail at boot
+// by a race; and as for the leased IPv4 address, which gets no ARP
+// probe, the host that runs the VM's network is the authority on who
+// has which address, and may as well drop the packets.
 func addrMsg(seq uint32, index int32, p netip.Prefix) []byte {
 	b := make([]byte, unix.SizeofIfAddrmsg)
 	b[0] = family(p.Addr())
 	b[1] = uint8(p.Bits())
+	if !p.Addr().Is4() {
+		b[2] = unix.IFA_F_NODAD
+	}
 	b[3] = unix.RT_SCOPE_UNIVERSE
 	ne.PutUint32(b[4:], uint32(index))
 	ip := p.Addr().AsSlice()

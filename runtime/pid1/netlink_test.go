@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -278,5 +279,24 @@ func TestNetUpOffLinkGateway(t *testing.T) {
 			return fmt.Errorf("routes %+v: default via %s %v, host route to it %v, host route to %s %v", routes, v4.Gateway, def4, host4, v6.Gateway, host6)
 		}
 		return nil
+	})
+}
+
+// A static IPv6 address can be bound to as soon as NetUp returns: it
+// skips duplicate address detection, during which it would be tentative
+// and a pith.listen naming it would fail to bind.
+func TestNetUpIPv6AddressUsableAtOnce(t *testing.T) {
+	inNetNS(t, func() error {
+		if _, err := vethUp(); err != nil {
+			return err
+		}
+		if err := NetUp(context.Background(), &NetConfig{Addr: netip.MustParsePrefix("fd77::2/64"), Iface: "pitha"}); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "[fd77::2]:8443")
+		if err != nil {
+			return fmt.Errorf("listen right after NetUp: %w", err)
+		}
+		return ln.Close()
 	})
 }
