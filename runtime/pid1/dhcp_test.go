@@ -479,13 +479,16 @@ func TestKeepLease(t *testing.T) {
 		lease    Lease
 		want     string // in the error lost gets; "" for none
 		renewals int    // at least
+		openErrs int    // how many times opening the transport fails first
 	}{
-		{"renewed", func(*fakeServer) {}, lease, "", 1},
-		{"nak", func(s *fakeServer) { s.renewNak = true }, lease, "NAK", 1},
-		{"silence", func(s *fakeServer) { s.silent = true }, lease, "lease ended", 0},
-		{"other address", func(s *fakeServer) { s.renewAddr = "10.0.2.16" }, lease, "renewal gave 10.0.2.16/24", 1},
-		{"infinite", func(*fakeServer) {}, Lease{Addr: lease.Addr, Server: testServer, Duration: -1}, "", 0},
-		{"early T1", func(*fakeServer) {}, Lease{Addr: lease.Addr, Server: testServer, Duration: time.Hour, Renew: 50 * time.Millisecond}, "", 1},
+		{"renewed", func(*fakeServer) {}, lease, "", 1, 0},
+		{"nak", func(s *fakeServer) { s.renewNak = true }, lease, "NAK", 1, 0},
+		{"silence", func(s *fakeServer) { s.silent = true }, lease, "lease ended", 0, 0},
+		{"other address", func(s *fakeServer) { s.renewAddr = "10.0.2.16" }, lease, "renewal gave 10.0.2.16/24", 1, 0},
+		{"infinite", func(*fakeServer) {}, Lease{Addr: lease.Addr, Server: testServer, Duration: -1}, "", 0, 0},
+		{"early T1", func(*fakeServer) {}, Lease{Addr: lease.Addr, Server: testServer, Duration: time.Hour, Renew: 50 * time.Millisecond}, "", 1, 0},
+		{"socket fails for a while", func(*fakeServer) {}, Lease{Addr: lease.Addr, Server: testServer, Duration: 400 * time.Millisecond, Renew: 20 * time.Millisecond}, "", 1, 1},
+		{"socket always fails", func(*fakeServer) {}, lease, "lease ended", 0, 1 << 30},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -496,8 +499,15 @@ func TestKeepLease(t *testing.T) {
 			lost := make(chan error, 1)
 			done := make(chan struct{})
 			t0 := time.Now()
+			opens := 0
+			open := func() (dhcpTransport, error) {
+				if opens++; opens <= tc.openErrs {
+					return nil, unix.EMFILE
+				}
+				return s, nil
+			}
 			go func() {
-				keepLease(ctx, func() (dhcpTransport, error) { return s, nil }, testMAC, tc.lease, t0, func(err error) { lost <- err })
+				keepLease(ctx, open, testMAC, tc.lease, t0, func(err error) { lost <- err })
 				close(done)
 			}()
 			select {

@@ -276,22 +276,34 @@ func keepLease(ctx context.Context, open func() (dhcpTransport, error), mac net.
 
 // renewOnce asks for the lease to be extended until expiry, retransmitting
 // after a quarter of the time left (at least a second, at most a minute).
+// A transport that cannot be opened (no buffer space, the descriptor
+// limit reached by many connections) is tried again on the same
+// schedule: only the lease's end, a NAK or another address loses it.
 func renewOnce(ctx context.Context, open func() (dhcpTransport, error), mac net.HardwareAddr, l Lease, expiry time.Time) (Lease, error) {
 	left := time.Until(expiry)
 	if left <= 0 {
 		return Lease{}, errLeaseEnded
 	}
+	retry := min(max(left/4, renewMinRetry), time.Minute)
+	ctx, cancel := context.WithDeadlineCause(ctx, expiry, errLeaseEnded)
+	defer cancel()
 	tr, err := open()
-	if err != nil {
-		return Lease{}, err
+	for err != nil {
+		slog.Warn("DHCP renewal: cannot open the link's socket, trying again", "err", err, "in", retry.String())
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Lease{}, fmt.Errorf("dhcp: %w (the link's socket: %w)", context.Cause(ctx), err)
+		case <-t.C:
+		}
+		tr, err = open()
 	}
 	if c, ok := tr.(interface{ Close() error }); ok {
 		defer c.Close()
 	}
 	c := &dhcpClient{tr: tr, mac: mac, start: time.Now(),
-		tm: DHCPTiming{First: min(max(left/4, renewMinRetry), time.Minute), Max: time.Minute, Total: left}}
-	ctx, cancel := context.WithDeadlineCause(ctx, expiry, errLeaseEnded)
-	defer cancel()
+		tm: DHCPTiming{First: retry, Max: time.Minute, Total: left}}
 	xid := rand.Uint32()
 	var got Lease
 	err = c.transact(ctx, xid, func(secs uint16) []byte {
