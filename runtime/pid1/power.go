@@ -49,12 +49,21 @@ func ShutdownContext(parent context.Context) (ctx context.Context, stop func()) 
 		}
 	}()
 	return ctx, func() {
-		signal.Stop(ch)
+		// Ignore first: it also undoes Notify. Stopping the channel
+		// first would leave a moment in which no channel wants the
+		// signals and Go's runtime, which keeps its handler, would exit
+		// on a SIGTERM or SIGINT.
 		signal.Ignore(ShutdownSignals...)
+		stopping()
+		signal.Stop(ch)
 		close(done)
 		cancel(context.Canceled)
 	}
 }
+
+// stopping runs inside ShutdownContext's stop, between its two releases
+// of the signals (tests).
+var stopping = func() {}
 
 // DisableCtrlAltDel makes Ctrl-Alt-Del send SIGINT to PID 1 instead of
 // rebooting at once, so it too passes through the orderly shutdown.

@@ -48,6 +48,23 @@ func TestShutdownContext(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 }
 
+// No moment of stop leaves a shutdown signal to Go's runtime, which
+// would end the process: a SIGTERM sent from inside stop, in a child
+// process of its own, is ignored.
+func TestShutdownStopHasNoFatalMoment(t *testing.T) {
+	if !inChild(t.Name()) {
+		childOK(t, t.Name(), 0)
+		return
+	}
+	_, stop := ShutdownContext(context.Background())
+	stopping = func() {
+		unix.Kill(os.Getpid(), unix.SIGTERM)
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	childDone(nil)
+}
+
 func TestPowerOffRefusesOutsidePID1(t *testing.T) {
 	if os.Getpid() == 1 {
 		t.Skip("running as PID 1")
