@@ -32,6 +32,7 @@ const (
 	optSubnetMask   = 1
 	optRouter       = 3
 	optDNS          = 6
+	optMTU          = 26
 	optRequestedIP  = 50
 	optLeaseTime    = 51
 	optOverload     = 52
@@ -117,7 +118,7 @@ type dhcpOpt struct {
 // lease needs, and the largest message taken (an IP datagram of 576
 // bytes, which every host must accept).
 var clientOpts = []dhcpOpt{
-	{optParamRequest, []byte{optSubnetMask, optRouter, optDNS, optLeaseTime, optServerID, optRenewalTime}},
+	{optParamRequest, []byte{optSubnetMask, optRouter, optDNS, optMTU, optLeaseTime, optServerID, optRenewalTime}},
 	{optMaxSize, []byte{576 >> 8, 576 & 0xff}},
 }
 
@@ -207,7 +208,12 @@ type Lease struct {
 	Server   netip.Addr    // the server identifier (option 54)
 	Duration time.Duration // the lease time; 0 when the server gave none, -1 for infinite
 	Renew    time.Duration // when to renew (option 58, T1); 0 for the default, half the lease
+	MTU      int           // the link's MTU (option 26); 0 when the server gave none
 }
+
+// minMTU is the smallest MTU option 26 may carry (RFC 2132 5.1), the
+// IPv4 minimum of RFC 791.
+const minMTU = 68
 
 // ip4 reads a 4-byte address option.
 func ip4(v []byte) (netip.Addr, bool) {
@@ -271,6 +277,12 @@ func leaseFrom(m *dhcpMsg) (Lease, error) {
 			a, _ := ip4(d[i : i+4])
 			l.DNS = append(l.DNS, a)
 		}
+	}
+	if v, ok := m.Opts[optMTU]; ok {
+		if len(v) != 2 || binary.BigEndian.Uint16(v) < minMTU {
+			return Lease{}, fmt.Errorf("dhcp: interface MTU option % x, want 2 bytes of at least %d", v, minMTU)
+		}
+		l.MTU = int(binary.BigEndian.Uint16(v))
 	}
 	if t, ok := m.Opts[optLeaseTime]; ok {
 		if len(t) != 4 {

@@ -142,6 +142,10 @@ func TestLeaseFrom(t *testing.T) {
 		{"router off subnet", "10.128.0.5", [][]byte{opt(54, 169, 254, 169, 254), opt(1, 255, 255, 255, 255), opt(3, 10, 128, 0, 1)}, "", func(l Lease) bool {
 			return l.Addr == netip.MustParsePrefix("10.128.0.5/32") && l.Gateway == netip.MustParseAddr("10.128.0.1")
 		}},
+		{"mtu", "10.0.2.15", append(goodOpts(5), opt(26, 0x05, 0xb4)), "", func(l Lease) bool { return l.MTU == 1460 }},
+		{"no mtu", "10.0.2.15", goodOpts(5), "", func(l Lease) bool { return l.MTU == 0 }},
+		{"mtu length", "10.0.2.15", append(goodOpts(5), opt(26, 5)), "MTU option", nil},
+		{"mtu below 68", "10.0.2.15", append(goodOpts(5), opt(26, 0, 67)), "MTU option", nil},
 		{"subnet's broadcast", "10.0.2.255", goodOpts(5), "network or broadcast address", nil},
 		{"subnet's network", "10.0.2.0", goodOpts(5), "network or broadcast address", nil},
 		{"/31", "10.0.2.0", [][]byte{opt(54, 10, 0, 2, 2), opt(1, 255, 255, 255, 254), opt(3, 10, 0, 2, 1)}, "", func(l Lease) bool { return l.Addr.Bits() == 31 }},
@@ -364,7 +368,7 @@ func (s *fakeServer) send(msg []byte) error {
 	}
 	for _, id := range s.servers {
 		sid := netip.MustParseAddr(id).AsSlice()
-		opts := [][]byte{opt(54, sid...), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 2, 2), opt(51, 0, 0, 0, 60)}
+		opts := [][]byte{opt(54, sid...), opt(1, 255, 255, 255, 0), opt(3, 10, 0, 2, 2), opt(51, 0, 0, 0, 60), opt(26, 0x05, 0xb4)}
 		if s.bad {
 			opts = [][]byte{opt(54, sid...)}
 		}
@@ -692,14 +696,19 @@ func dhcpChild() error {
 	if p != netip.MustParsePrefix("10.0.2.15/24") {
 		return fmt.Errorf("leased %s, want 10.0.2.15/24", p)
 	}
+	// The server's MTU (option 26, as Google Compute Engine's 1460) is
+	// the link's now; the veth pair started at 1500.
+	links, err := Links()
+	if err != nil {
+		return err
+	}
+	if i := slices.IndexFunc(links, func(l Link) bool { return l.Name == "dhcpc" }); i < 0 || links[i].MTU != 1460 {
+		return fmt.Errorf("links %+v: dhcpc should have the leased MTU 1460", links)
+	}
 	// A renewal, from the leased address, through the kernel too. Both
 	// ends are in this namespace, so the server's side must be told to
 	// take packets from an address of its own host.
 	if err := os.WriteFile("/proc/sys/net/ipv4/conf/dhcps/accept_local", []byte("1"), 0o644); err != nil {
-		return err
-	}
-	links, err := Links()
-	if err != nil {
 		return err
 	}
 	i := slices.IndexFunc(links, func(l Link) bool { return l.Name == "dhcpc" })

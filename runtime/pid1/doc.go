@@ -22,7 +22,10 @@
 // Network: pith.net=ADDR/PREFIX,GATEWAY[,IFNAME] is static;
 // pith.net=dhcp[,IFNAME] leases an IPv4 address with the DHCP client of
 // dhcp*.go (DISCOVER, OFFER, REQUEST, ACK over a packet socket, since the
-// link has no address yet to bind a UDP socket to); without pith.net,
+// link has no address yet to bind a UDP socket to), taking the
+// server's MTU (option 26) and a router outside the leased subnet (the
+// /32 leases of Google Compute Engine, reached by a host route) as
+// clouds give them; without pith.net,
 // Boot leases by DHCP on the first Ethernet link when there is one
 // (AutoNet), and keeps to loopback when there is none. No lease within
 // DefaultDHCPTiming's 30 s is fatal. Boot keeps the lease renewed (at T1,

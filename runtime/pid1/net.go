@@ -222,6 +222,18 @@ func netUp(ctx context.Context, n *NetConfig, lost func(error)) error {
 			return fmt.Errorf("%s: %w", link.Name, err)
 		}
 		n = &NetConfig{Addr: lease.Addr, Gateway: lease.Gateway, Iface: link.Name, DHCP: true}
+		// The network's MTU, when the server gives one: Google Compute
+		// Engine's is 1460, and frames of a 1500-byte MTU are dropped
+		// there, so that larger responses stall. A link that cannot take
+		// it (a larger MTU than the device's) keeps its own, which is
+		// what it had before anyway.
+		if lease.MTU > 0 && lease.MTU != link.MTU {
+			if err := c.request(func(seq uint32) []byte { return linkMTUMsg(seq, link.Index, lease.MTU) }); err != nil {
+				slog.Warn("DHCP names an MTU the link does not take", "link", link.Name, "mtu", lease.MTU, "kept", link.MTU, "err", err)
+			} else {
+				slog.Info("link MTU from DHCP", "link", link.Name, "mtu", lease.MTU)
+			}
+		}
 		if lost != nil {
 			acquired := time.Now()
 			defer func() {

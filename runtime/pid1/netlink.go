@@ -105,6 +105,12 @@ func linkUpMsg(seq uint32, index int32) []byte {
 	return encodeMsg(unix.RTM_NEWLINK, unix.NLM_F_REQUEST|unix.NLM_F_ACK, seq, ifinfomsg(index, unix.IFF_UP, unix.IFF_UP))
 }
 
+// linkMTUMsg sets the link's MTU.
+func linkMTUMsg(seq uint32, index int32, mtu int) []byte {
+	body := attr(ifinfomsg(index, 0, 0), unix.IFLA_MTU, u32(uint32(mtu)))
+	return encodeMsg(unix.RTM_NEWLINK, unix.NLM_F_REQUEST|unix.NLM_F_ACK, seq, body)
+}
+
 func family(a netip.Addr) uint8 {
 	if a.Is4() {
 		return unix.AF_INET
@@ -193,6 +199,7 @@ type Link struct {
 	Type   uint16 // ARPHRD_*
 	Flags  uint32 // IFF_*
 	HWAddr net.HardwareAddr
+	MTU    int
 }
 
 func parseLink(data []byte) (Link, error) {
@@ -209,6 +216,9 @@ func parseLink(data []byte) (Link, error) {
 		name = name[:len(name)-1]
 	}
 	l.Name = string(name)
+	if m := attrs[unix.IFLA_MTU]; len(m) == 4 {
+		l.MTU = int(ne.Uint32(m))
+	}
 	if hw := attrs[unix.IFLA_ADDRESS]; len(hw) > 0 {
 		l.HWAddr = net.HardwareAddr(append([]byte(nil), hw...))
 	}
