@@ -83,6 +83,9 @@ func Load(f *gguf.File) (*Model, error) {
 	m.Config = c
 	if tmpl, err := f.String("tokenizer.chat_template"); err == nil {
 		m.Chat, m.ChatErr = chat.Detect(tmpl)
+		if m.Tokenizer.AddsBOS() {
+			m.Chat = chat.TrimBOS(m.Chat, m.Tokenizer.Piece(m.Tokenizer.BOS()))
+		}
 	} else {
 		m.ChatErr = err
 	}

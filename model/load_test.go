@@ -5,9 +5,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/kernels"
 	"github.com/pith-project/pith/model"
+	"github.com/pith-project/pith/model/chat"
 	"github.com/pith-project/pith/model/gguf"
 )
 
@@ -49,5 +51,33 @@ func TestLoadRefusesLayersWithoutTensors(t *testing.T) {
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
 		t.Fatalf("Load allocated %d MiB for a %d-byte file before refusing it", n>>20, b.Len())
+	}
+}
+
+// A Llama 3 file adds BOS when tokenizing and its template also begins
+// with <|begin_of_text|>: the prompt must start with one BOS, as
+// llama.cpp's (common/chat.cpp strips the template's) and Ollama's do,
+// not two.
+func TestChatPromptHasOneBOS(t *testing.T) {
+	m := builtinModel(t)
+	if !m.Tokenizer.AddsBOS() {
+		t.Fatal("the Llama 3 test file does not add BOS; the test would prove nothing")
+	}
+	for _, tmpl := range []chat.Template{m.Chat, chat.WithDate(m.Chat, time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC))} {
+		text, err := tmpl.Render([]chat.Message{{Role: "user", Content: "hi"}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := m.Tokenizer.Encode(text, true, true)
+		bos := m.Tokenizer.BOS()
+		n := 0
+		for _, id := range ids {
+			if id == bos {
+				n++
+			}
+		}
+		if ids[0] != bos || n != 1 {
+			t.Errorf("%s: prompt %v has %d BOS (%d), want exactly one, first", tmpl.Name(), ids[:min(4, len(ids))], n, bos)
+		}
 	}
 }

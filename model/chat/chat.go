@@ -80,6 +80,31 @@ func hasDefaultSystem(template string) bool {
 	return false
 }
 
+// TrimBOS returns t rendering without a leading bos, for a tokenizer that
+// adds the BOS token itself: Llama 3's templates begin with
+// <|begin_of_text|>, and parsed as a special token after the BOS the
+// tokenizer adds it would make the prompt start with two, which the model
+// never saw in training. llama.cpp does the same (common/chat.cpp strips
+// the template's leading bos_token when the vocabulary's add_bos is set),
+// and Ollama's templates leave it out for the tokenizer to add. An empty
+// bos returns t.
+func TrimBOS(t Template, bos string) Template {
+	if bos == "" || t == nil {
+		return t
+	}
+	return bosTrimmed{t, bos}
+}
+
+type bosTrimmed struct {
+	Template
+	bos string
+}
+
+func (b bosTrimmed) Render(msgs []Message, gen bool) (string, error) {
+	s, err := b.Template.Render(msgs, gen)
+	return strings.TrimPrefix(s, b.bos), err
+}
+
 func checkRoles(msgs []Message) error {
 	if len(msgs) == 0 {
 		return errors.New("chat: no messages")
@@ -169,6 +194,10 @@ const DateFormat = "02 Jan 2006"
 // templates use the local date at the time of rendering, as llama.cpp and
 // Llama 3.2's template do.
 func WithDate(t Template, date time.Time) Template {
+	if b, ok := t.(bosTrimmed); ok {
+		b.Template = WithDate(b.Template, date)
+		return b
+	}
 	if l, ok := t.(llama31); ok {
 		l.date = date.Format(DateFormat)
 		return l

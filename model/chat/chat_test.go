@@ -165,3 +165,25 @@ func TestRoleErrorCarriesNoContent(t *testing.T) {
 		}
 	}
 }
+
+// TrimBOS drops the template's leading BOS text and nothing else, and
+// WithDate still dates a trimmed Llama 3.1 template.
+func TestTrimBOS(t *testing.T) {
+	base, err := Detect(llama31Template(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2026, time.March, 5, 0, 0, 0, 0, time.UTC)
+	msgs := []Message{{"user", "<|begin_of_text|>hi"}}
+	full, _ := WithDate(base, date).Render(msgs, true)
+	got, err := WithDate(TrimBOS(base, "<|begin_of_text|>"), date).Render(msgs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimPrefix(full, "<|begin_of_text|>"); got != want || want == full {
+		t.Errorf("trimmed:\n got  %q\n want %q", got, want)
+	}
+	if TrimBOS(base, "") != base {
+		t.Error("TrimBOS with no BOS text changed the template")
+	}
+}

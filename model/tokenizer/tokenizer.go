@@ -153,6 +153,9 @@ func (t *Tokenizer) Vocab() int { return len(t.cfg.Tokens) }
 // BOS is the beginning-of-sequence token, or -1.
 func (t *Tokenizer) BOS() int32 { return t.cfg.BOS }
 
+// AddsBOS reports whether AppendEncode with addSpecial prepends BOS.
+func (t *Tokenizer) AddsBOS() bool { return t.cfg.AddBOS && t.cfg.BOS >= 0 }
+
 // IsEndOfGeneration reports whether id ends generation (EOS, EOT, ...).
 func (t *Tokenizer) IsEndOfGeneration(id int32) bool { return t.eog[id] }
 
