@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pith-project/pith/kernels"
 	"github.com/pith-project/pith/model/chat"
@@ -247,12 +248,9 @@ func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
 	}
 	cfg.BOS, cfg.EOS, cfg.EOT = id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"), id("tokenizer.ggml.eot_token_id")
 	cfg.AddBOS, _ = f.Bool("tokenizer.ggml.add_bos_token")
-	// llama.cpp also ends generation at these markers when the vocabulary has them.
-	for i, t := range cfg.Tokens {
-		switch t {
-		case "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>":
-			cfg.EOG = append(cfg.EOG, int32(i))
-		}
+	cfg.Types, cfg.EOG = specialsByText(f, cfg.Tokens, cfg.Types)
+	if eom := id("tokenizer.ggml.eom_token_id"); eom >= 0 {
+		cfg.EOG = append(cfg.EOG, eom)
 	}
 	cfg.IgnoreMerges = cfg.Pre == "llama-bpe"
 	tok, err := tokenizer.New(cfg)
@@ -260,4 +258,78 @@ func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	return tok, nil
+}
+
+// eogTexts are the tokens llama.cpp ends generation at whatever the file
+// says (src/llama-vocab.cpp, llama_vocab::impl::load, "maintain a list of
+// tokens that cause end-of-generation"). Its workarounds for gpt-oss's
+// <|end|> and Gemma 4's </s> are left out: their pre-tokenizers are not
+// supported, so their files never get this far.
+var eogTexts = map[string]bool{
+	"<|eot_id|>": true, "<|im_end|>": true, "<|end|>": true, "<|return|>": true, "<|call|>": true,
+	"<|flush|>": true, "<|calls|>": true, "<end_of_turn>": true, "<|endoftext|>": true, "</s>": true,
+	"<|eom_id|>": true, "<EOT>": true, "_<EOT>": true, "[EOT]": true, "[EOS]": true, "<|end_of_text|>": true,
+	"<end_of_utterance>": true, "<eos>": true, "<turn|>": true, "<|tool_response>": true,
+	"<｜end▁of▁sentence｜>": true, "[e~[": true,
+}
+
+// fimTokens are llama.cpp's fill-in-the-middle tokens, found by their text
+// when the file does not name them; the pad, repository and file-separator
+// ones end generation too (Qwen2.5's <|fim_pad|>, <|repo_name|> and
+// <|file_sep|>, SmolLM2's <reponame>).
+var fimTokens = []struct {
+	key   string
+	texts []string
+	eog   bool
+}{
+	{"tokenizer.ggml.fim_pre_token_id", []string{"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>"}, false},
+	{"tokenizer.ggml.fim_suf_token_id", []string{"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>"}, false},
+	{"tokenizer.ggml.fim_mid_token_id", []string{"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>"}, false},
+	{"tokenizer.ggml.fim_pad_token_id", []string{"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"}, true},
+	{"tokenizer.ggml.fim_rep_token_id", []string{"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"}, true},
+	{"tokenizer.ggml.fim_sep_token_id", []string{"<|file_sep|>"}, true},
+}
+
+// specialsByText finds, as llama.cpp does, the tokens that end generation
+// besides EOS and EOT, and the control tokens the file forgot to mark:
+// every token llama.cpp recognises by its text becomes a control token
+// (hidden when decoding without specials, matched as a special in trusted
+// text), as llama.cpp overrides its type. types is copied, never written:
+// it is the file's metadata.
+func specialsByText(f *gguf.File, tokens []string, types []int32) ([]int32, []int32) {
+	out := make([]int32, len(tokens))
+	if types != nil {
+		copy(out, types)
+	} else {
+		for i := range out {
+			out[i] = tokenizer.TypeNormal
+		}
+	}
+	var eog []int32
+	for i, t := range tokens {
+		if eogTexts[t] {
+			eog = append(eog, int32(i))
+			out[i] = tokenizer.TypeControl
+		}
+	}
+	for _, fim := range fimTokens {
+		if v, err := f.Int(fim.key, len(tokens)-1); err == nil {
+			if fim.eog {
+				eog = append(eog, int32(v))
+			}
+			continue
+		}
+		// llama.cpp takes the first match in its hash map's order; real
+		// vocabularies have at most one of each kind.
+		for i, t := range tokens {
+			if slices.Contains(fim.texts, t) {
+				out[i] = tokenizer.TypeControl
+				if fim.eog {
+					eog = append(eog, int32(i))
+				}
+				break
+			}
+		}
+	}
+	return out, eog
 }

@@ -20,7 +20,7 @@ func corpus() []string {
 		"func main() {\n\tfmt.Println(\"hi\")\n}\n", "if (x <= 10 && y != 0) { return x / y; }", "<div class=\"a\">text</div>",
 		"SELECT * FROM users WHERE id = 42;", "    indented code\n        more", "path/to/file.go:123:45", "https://example.com/a?b=c&d=e#f",
 		"<|im_start|>user\nhi<|im_end|>", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>", "<|endoftext|>", "<think>hmm</think>",
-		"<|im_start|", "|im_end|>", "<<|im_start|>>", "\n\n\n", "   \n   \n", " \n", "\n ", "a\n\n\nb", "x \t \n y",
+		"<|im_start|", "|im_end|>", "a </s> b</s>", "x<|fim_pad|>y <reponame>z <|file_sep|>", "<<|im_start|>>", "\n\n\n", "   \n   \n", " \n", "\n ", "a\n\n\nb", "x \t \n y",
 		"!!!???...", "...", "—–-", "$100 €200 £300 ¥400", "@user #hashtag", "C++ C# F# .NET", "1,000,000", "٣٤٥ ٦٧٨", "①②③ Ⅻ",
 		"", " ", "a", "A", "'", "''", "'s", " 's", "\u00a0nbsp\u00a0", "\u3000ideographic space\u3000", "line\u2028sep",
 	}

