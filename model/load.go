@@ -247,12 +247,19 @@ func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
 		return int32(v)
 	}
 	cfg.BOS, cfg.EOS, cfg.EOT = id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"), id("tokenizer.ggml.eot_token_id")
-	cfg.AddBOS, _ = f.Bool("tokenizer.ggml.add_bos_token")
+	// llama.cpp's Llama 3 pre-tokenizers add BOS and skip merging a word
+	// the vocabulary holds; add_bos_token, when present, decides the first.
+	llama3 := cfg.Pre == "llama-bpe" || cfg.Pre == "llama3" || cfg.Pre == "llama-v3"
+	cfg.AddBOS, cfg.IgnoreMerges = llama3, llama3
+	if f.HasKey("tokenizer.ggml.add_bos_token") {
+		if cfg.AddBOS, err = f.Bool("tokenizer.ggml.add_bos_token"); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
+	}
 	cfg.Types, cfg.EOG = specialsByText(f, cfg.Tokens, cfg.Types)
 	if eom := id("tokenizer.ggml.eom_token_id"); eom >= 0 {
 		cfg.EOG = append(cfg.EOG, eom)
 	}
-	cfg.IgnoreMerges = cfg.Pre == "llama-bpe"
 	tok, err := tokenizer.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)

@@ -3,6 +3,7 @@ package model_test
 import (
 	"bytes"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/chat"
 	"github.com/pith-project/pith/model/gguf"
+	"github.com/pith-project/pith/model/synth"
 )
 
 // A file whose block_count is far beyond its tensors is refused before
@@ -34,23 +36,16 @@ func TestLoadRefusesLayersWithoutTensors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var b bytes.Buffer
-	if _, err := w.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Parse(b.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := written(t, w)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err = model.Load(f)
+	_, err := model.Load(f)
 	runtime.ReadMemStats(&after)
 	if err == nil || !strings.Contains(err.Error(), "block_count") {
 		t.Fatalf("Load: %v, want an error about block_count", err)
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
-		t.Fatalf("Load allocated %d MiB for a %d-byte file before refusing it", n>>20, b.Len())
+		t.Fatalf("Load allocated %d MiB for a %d-byte file before refusing it", n>>20, len(f.Data))
 	}
 }
 
@@ -78,6 +73,104 @@ func TestChatPromptHasOneBOS(t *testing.T) {
 		}
 		if ids[0] != bos || n != 1 {
 			t.Errorf("%s: prompt %v has %d BOS (%d), want exactly one, first", tmpl.Name(), ids[:min(4, len(ids))], n, bos)
+		}
+	}
+}
+
+// builtinFile is a tiny synthetic file of shape with the built-in test
+// vocabulary, its metadata edited: a nil value removes the key.
+func builtinFile(t *testing.T, shape string, edits map[string]any) *gguf.File {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := synth.Generate(&buf, synth.Options{Shape: shape, Type: "q8_0", Seed: 11, Builtin: true}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := gguf.NewWriter()
+	for _, kv := range f.Metadata {
+		if _, ok := edits[kv.Key]; !ok {
+			w.Set(kv.Key, kv.Value)
+		}
+	}
+	for k, v := range edits {
+		if v != nil {
+			w.Set(k, v)
+		}
+	}
+	for _, ti := range f.Tensors {
+		_, data, err := f.Tensor(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return written(t, w)
+}
+
+// written is what w writes, parsed.
+func written(t *testing.T, w *gguf.Writer) *gguf.File {
+	t.Helper()
+	var out bytes.Buffer
+	if _, err := w.WriteTo(&out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Without tokenizer.ggml.add_bos_token, llama.cpp adds BOS for the Llama
+// 3 pre-tokenizers and for no other byte-level one (llama-vocab.cpp:
+// add_bos = true for "llama3", "llama-v3", "llama-bpe"; false for BPE
+// otherwise), and the key, when present, decides.
+func TestAddBOSDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		shape string
+		edits map[string]any
+		want  bool
+	}{
+		{"tiny-llama3", map[string]any{"tokenizer.ggml.add_bos_token": nil}, true},
+		{"tiny-llama3", map[string]any{"tokenizer.ggml.add_bos_token": nil, "tokenizer.ggml.pre": "llama3"}, true},
+		{"tiny-llama3", map[string]any{"tokenizer.ggml.add_bos_token": false}, false},
+		{"tiny-qwen2", map[string]any{"tokenizer.ggml.add_bos_token": nil}, false},
+		{"tiny-qwen2", map[string]any{"tokenizer.ggml.add_bos_token": true}, true},
+	} {
+		m, err := model.Load(builtinFile(t, tc.shape, tc.edits))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Tokenizer.AddsBOS(); got != tc.want {
+			t.Errorf("%s %v: adds BOS %v, want %v", tc.shape, tc.edits, got, tc.want)
+		}
+	}
+	_, err := model.Load(builtinFile(t, "tiny-llama3", map[string]any{"tokenizer.ggml.add_bos_token": uint8(1)}))
+	if err == nil || !strings.Contains(err.Error(), "add_bos_token") {
+		t.Errorf("add_bos_token of the wrong type: %v, want an error naming it", err)
+	}
+}
+
+// llama.cpp's other names for the Llama 3 pre-tokenizer, "llama3" and
+// "llama-v3", tokenize as "llama-bpe" does, a word the vocabulary holds
+// taken whole rather than merged.
+func TestLlama3PreTokenizerNames(t *testing.T) {
+	var want []int32
+	for _, pre := range []string{"llama-bpe", "llama3", "llama-v3"} {
+		m, err := model.Load(builtinFile(t, "tiny-llama3", map[string]any{"tokenizer.ggml.pre": pre}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := m.Tokenizer.Encode("Hello world", false, false)
+		if want == nil {
+			want = got
+		} else if !slices.Equal(got, want) {
+			t.Errorf("pre-tokenizer %q: %v, want %v as llama-bpe", pre, got, want)
 		}
 	}
 }
