@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -51,21 +52,53 @@ func Load(f *gguf.File) (*Model, error) {
 		dst *int
 	}{
 		{".embedding_length", &c.Embd}, {".block_count", &c.Layers}, {".feed_forward_length", &c.FFN},
-		{".attention.head_count", &c.Heads}, {".attention.head_count_kv", &c.KVHeads}, {".context_length", &c.ContextLen},
+		{".attention.head_count", &c.Heads}, {".context_length", &c.ContextLen},
 	}
 	for _, kv := range ints {
 		if *kv.dst, err = f.Int(arch+kv.key, big); err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}
 	}
+	// The optional keys take llama.cpp's defaults when absent
+	// (llama_model::load_hparams); one that is present but unreadable is
+	// an error there, and here, rather than a default that runs the model
+	// wrong.
 	if c.Heads > 0 {
 		c.HeadDim = c.Embd / c.Heads
 	}
-	if d, err := f.Int(arch+".attention.key_length", big); err == nil {
-		c.HeadDim = d
+	optInt := func(key string, dst *int) error {
+		if !f.HasKey(arch + key) {
+			return nil
+		}
+		v, err := f.Int(arch+key, big)
+		if err != nil {
+			return fmt.Errorf("model: %w", err)
+		}
+		*dst = v
+		return nil
 	}
-	if c.RopeBase, err = f.Float(arch + ".rope.freq_base"); err != nil {
-		c.RopeBase = 10000 // llama.cpp's default when the key is absent
+	c.KVHeads = c.Heads
+	if err := cmp.Or(optInt(".attention.head_count_kv", &c.KVHeads), optInt(".attention.key_length", &c.HeadDim)); err != nil {
+		return nil, err
+	}
+	valueDim, ropeDim := c.HeadDim, c.HeadDim
+	if err := cmp.Or(optInt(".attention.value_length", &valueDim), optInt(".rope.dimension_count", &ropeDim)); err != nil {
+		return nil, err
+	}
+	if valueDim != c.HeadDim {
+		return nil, fmt.Errorf("model: %s: value heads of %d and key heads of %d: pith supports equal ones", arch, valueDim, c.HeadDim)
+	}
+	if ropeDim != c.HeadDim {
+		return nil, fmt.Errorf("model: %s: rope.dimension_count %d differs from the head dimension %d: partial rotary embeddings are not supported", arch, ropeDim, c.HeadDim)
+	}
+	c.RopeBase = 10000
+	if f.HasKey(arch + ".rope.freq_base") {
+		if c.RopeBase, err = f.Float(arch + ".rope.freq_base"); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
+	}
+	if err := checkRopeScaling(f, arch); err != nil {
+		return nil, err
 	}
 	eps, err := f.Float(arch + ".attention.layer_norm_rms_epsilon")
 	if err != nil {
@@ -168,6 +201,42 @@ func Load(f *gguf.File) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// checkRopeScaling refuses the rope scalings pith does not apply. llama.cpp
+// reads rope.scaling.type ("none", "linear" or "yarn"; any other value
+// stops it) and rope.scaling.factor (or the older rope.scale_linear),
+// which divides every position; the files pith targets carry neither
+// (Llama 3.1 and 3.2 scale through their rope_freqs.weight tensor, which
+// Load applies), and one that does would be run wrong without them.
+func checkRopeScaling(f *gguf.File, arch string) error {
+	typ := "linear" // llama.cpp's default: with no factor it changes nothing
+	if f.HasKey(arch + ".rope.scaling.type") {
+		var err error
+		if typ, err = f.String(arch + ".rope.scaling.type"); err != nil {
+			return fmt.Errorf("model: %w", err)
+		}
+	}
+	factor := 0.0
+	for _, key := range []string{".rope.scaling.factor", ".rope.scale_linear"} {
+		if f.HasKey(arch + key) {
+			v, err := f.Float(arch + key)
+			if err != nil {
+				return fmt.Errorf("model: %w", err)
+			}
+			factor = v
+			break
+		}
+	}
+	switch {
+	case typ != "none" && typ != "linear" && typ != "yarn":
+		return fmt.Errorf("model: %s: rope scaling type %q is not one llama.cpp knows (none, linear, yarn)", arch, typ)
+	case typ == "yarn":
+		return fmt.Errorf("model: %s: YaRN rope scaling (factor %v) is not supported", arch, factor)
+	case typ == "linear" && factor != 0 && factor != 1:
+		return fmt.Errorf("model: %s: linear rope scaling by %v is not supported", arch, factor)
+	}
+	return nil
 }
 
 // matrix returns a 2-D tensor as a kernels.Matrix of rows × cols.

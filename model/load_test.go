@@ -174,3 +174,40 @@ func TestLlama3PreTokenizerNames(t *testing.T) {
 		}
 	}
 }
+
+// The optional hyper-parameters take llama.cpp's defaults when absent
+// (llama_model::load_hparams), and what pith cannot run as llama.cpp
+// would is refused by name instead of run wrong: rope scaling other than
+// none (Llama 3.1/3.2 scale through rope_freqs.weight), partial rotary
+// embeddings, value heads unlike key heads, and a key of the wrong type,
+// which llama.cpp refuses too.
+func TestOptionalHyperParameters(t *testing.T) {
+	for _, tc := range []struct {
+		edits   map[string]any
+		wantErr string // "" loads
+	}{
+		{map[string]any{"llama.rope.scaling.type": "none"}, ""},
+		{map[string]any{"llama.rope.scaling.type": "linear", "llama.rope.scaling.factor": float32(1)}, ""},
+		{map[string]any{"llama.rope.dimension_count": uint32(32), "llama.attention.key_length": uint32(32), "llama.attention.value_length": uint32(32)}, ""},
+		{map[string]any{"llama.rope.scaling.type": "yarn", "llama.rope.scaling.factor": float32(4)}, "YaRN"},
+		{map[string]any{"llama.rope.scaling.type": "llama3"}, `"llama3" is not one llama.cpp knows`},
+		{map[string]any{"llama.rope.scaling.factor": float32(2)}, "linear rope scaling by 2"},
+		{map[string]any{"llama.rope.scale_linear": float32(4)}, "linear rope scaling by 4"},
+		{map[string]any{"llama.rope.scaling.type": uint32(1)}, "rope.scaling.type"},
+		{map[string]any{"llama.rope.freq_base": uint32(500000)}, "rope.freq_base"},
+		{map[string]any{"llama.attention.key_length": float32(32)}, "key_length"},
+		{map[string]any{"llama.attention.value_length": uint32(16)}, "value heads of 16"},
+		{map[string]any{"llama.rope.dimension_count": uint32(16)}, "partial rotary"},
+		// Absent, the KV heads default to the heads (4), which this
+		// file's 2-head K tensors then contradict.
+		{map[string]any{"llama.attention.head_count_kv": nil}, `"blk.0.attn_k.weight" has shape [128 64], want [128 128]`},
+	} {
+		_, err := model.Load(builtinFile(t, "tiny-llama3", tc.edits))
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%v: %v", tc.edits, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: %v, want an error with %q", tc.edits, err, tc.wantErr)
+		}
+	}
+}
