@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/pith-project/pith/kernels"
 	"github.com/pith-project/pith/model/chat"
@@ -147,8 +149,11 @@ func Load(f *gguf.File) (*Model, error) {
 		}
 		m.output = m.tokEmbd
 	}
+	if err := checkTensorNames(f, c); err != nil {
+		return nil, err
+	}
 	var factors []float32
-	if f.Has("rope_freqs.weight") {
+	if arch == "llama" && f.Has("rope_freqs.weight") {
 		if factors, err = vector(f, "rope_freqs.weight", c.HeadDim/2); err != nil {
 			return nil, err
 		}
@@ -188,19 +193,57 @@ func Load(f *gguf.File) (*Model, error) {
 		if L.ffnNorm, err = vector(f, p+"ffn_norm.weight", c.Embd); err != nil {
 			return nil, err
 		}
-		if arch == "qwen2" {
-			if L.qBias, err = vector(f, p+"attn_q.bias", qDim); err != nil {
-				return nil, err
-			}
-			if L.kBias, err = vector(f, p+"attn_k.bias", kvDim); err != nil {
-				return nil, err
-			}
-			if L.vBias, err = vector(f, p+"attn_v.bias", kvDim); err != nil {
-				return nil, err
+		// Qwen2 has q, k and v biases; llama.cpp takes each as optional
+		// for llama, and adds it when the file has it.
+		for _, b := range []struct {
+			name string
+			dst  *[]float32
+			n    int
+		}{{"attn_q.bias", &L.qBias, qDim}, {"attn_k.bias", &L.kBias, kvDim}, {"attn_v.bias", &L.vBias, kvDim}} {
+			if arch == "qwen2" || f.Has(p+b.name) {
+				if *b.dst, err = vector(f, p+b.name, b.n); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
 	return m, nil
+}
+
+// layerTensors are the tensors of each layer that Load reads; the biases
+// are Qwen2's, optional for llama.
+var layerTensors = map[string]bool{
+	"attn_q.weight": true, "attn_k.weight": true, "attn_v.weight": true, "attn_output.weight": true,
+	"ffn_gate.weight": true, "ffn_up.weight": true, "ffn_down.weight": true,
+	"attn_norm.weight": true, "ffn_norm.weight": true,
+	"attn_q.bias": true, "attn_k.bias": true, "attn_v.bias": true,
+}
+
+// checkTensorNames refuses a file holding a tensor Load would not read.
+// llama.cpp refuses a file with tensors its architecture does not create
+// ("wrong number of tensors"), and uses the optional ones it knows (an
+// output or feed-forward bias of llama, say): running without such a
+// tensor would run another model than the file's, so pith refuses it by
+// name. It runs before Load rewrites any tensor.
+func checkTensorNames(f *gguf.File, c Config) error {
+	for _, t := range f.Tensors {
+		switch t.Name {
+		case "token_embd.weight", "output_norm.weight", "output.weight":
+			continue
+		case "rope_freqs.weight":
+			if c.Arch == "llama" {
+				continue
+			}
+		}
+		if rest, ok := strings.CutPrefix(t.Name, "blk."); ok {
+			num, suffix, _ := strings.Cut(rest, ".")
+			if i, err := strconv.Atoi(num); err == nil && i >= 0 && strconv.Itoa(i) == num && i < c.Layers && layerTensors[suffix] {
+				continue
+			}
+		}
+		return fmt.Errorf("model: %s: tensor %q is not one pith runs", c.Arch, t.Name)
+	}
+	return nil
 }
 
 // checkRopeScaling refuses the rope scalings pith does not apply. llama.cpp

@@ -2,6 +2,9 @@ package model_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -81,6 +84,13 @@ func TestChatPromptHasOneBOS(t *testing.T) {
 // vocabulary, its metadata edited: a nil value removes the key.
 func builtinFile(t *testing.T, shape string, edits map[string]any) *gguf.File {
 	t.Helper()
+	return builtinFileWith(t, shape, edits, nil)
+}
+
+// builtinFileWith is builtinFile with extra F32 tensors, each of the
+// values given (its only dimension their count).
+func builtinFileWith(t *testing.T, shape string, edits map[string]any, extra map[string][]float32) *gguf.File {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := synth.Generate(&buf, synth.Options{Shape: shape, Type: "q8_0", Seed: 11, Builtin: true}); err != nil {
 		t.Fatal(err)
@@ -106,6 +116,15 @@ func builtinFile(t *testing.T, shape string, edits map[string]any) *gguf.File {
 			t.Fatal(err)
 		}
 		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, v := range extra {
+		data := make([]byte, 4*len(v))
+		for i, x := range v {
+			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
+		}
+		if err := w.AddTensor(name, kernels.F32, []uint64{uint64(len(v))}, data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -209,5 +228,56 @@ func TestOptionalHyperParameters(t *testing.T) {
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%v: %v, want an error with %q", tc.edits, err, tc.wantErr)
 		}
+	}
+}
+
+// A tensor Load would not read is refused by name, as llama.cpp refuses a
+// file with tensors its architecture does not create, rather than run a
+// model without it; the q, k and v biases that llama.cpp takes as optional
+// for llama are added when present.
+func TestTensorsLoadReads(t *testing.T) {
+	ones := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = 1
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		shape, name string
+		n           int
+	}{
+		{"tiny-llama3", "blk.0.attn_output.bias", 128},
+		{"tiny-llama3", "blk.1.ffn_down.bias", 128},
+		{"tiny-llama3", "blk.2.attn_norm.weight", 128},
+		{"tiny-llama3", "blk.01.attn_norm.weight", 128},
+		{"tiny-llama3", "blk.-1.attn_norm.weight", 128},
+		{"tiny-llama3", "blk.0.ffn_gate_exps.weight", 128},
+		{"tiny-qwen2", "rope_freqs.weight", 16},
+	} {
+		_, err := model.Load(builtinFileWith(t, tc.shape, nil, map[string][]float32{tc.name: ones(tc.n)}))
+		if want := fmt.Sprintf("%q is not one pith runs", tc.name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s with %s: %v, want an error with %s", tc.shape, tc.name, err, want)
+		}
+	}
+	logits := func(f *gguf.File) []float32 {
+		m, err := model.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.NewState(model.HeapAllocator{}, 16, 4).Forward([]int32{1, 2, 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(out)
+	}
+	plain := logits(builtinFile(t, "tiny-llama3", nil))
+	biased := logits(builtinFileWith(t, "tiny-llama3", nil, map[string][]float32{"blk.1.attn_v.bias": ones(64)}))
+	moved := 0.0
+	for i := range plain {
+		moved = max(moved, math.Abs(float64(plain[i]-biased[i])))
+	}
+	if moved < 1e-3 {
+		t.Errorf("a llama attn_v.bias of ones moved no logit (at most %g): it was not added", moved)
 	}
 }
