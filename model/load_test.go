@@ -281,3 +281,83 @@ func TestTensorsLoadReads(t *testing.T) {
 		t.Errorf("a llama attn_v.bias of ones moved no logit (at most %g): it was not added", moved)
 	}
 }
+
+// tinyFile is a whole llama model in a few kilobytes (F32 weights, a
+// four-token vocabulary), the seed of FuzzLoad.
+func tinyFile(t testing.TB) []byte {
+	w := gguf.NewWriter()
+	for k, v := range map[string]any{
+		"general.architecture": "llama", "llama.embedding_length": uint32(8), "llama.block_count": uint32(1),
+		"llama.feed_forward_length": uint32(16), "llama.attention.head_count": uint32(2),
+		"llama.attention.head_count_kv": uint32(1), "llama.context_length": uint32(32),
+		"llama.attention.layer_norm_rms_epsilon": float32(1e-5), "llama.rope.freq_base": float32(10000),
+		"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "llama-bpe",
+		"tokenizer.ggml.tokens":     []string{"a", "b", "ab", "<|eot_id|>"},
+		"tokenizer.ggml.token_type": []int32{1, 1, 1, 3}, "tokenizer.ggml.merges": []string{"a b"},
+		"tokenizer.ggml.bos_token_id": uint32(3), "tokenizer.ggml.eos_token_id": uint32(3),
+		"tokenizer.chat_template": "<|start_header_id|><|eot_id|>add_generation_prompt",
+	} {
+		w.Set(k, v)
+	}
+	r := uint32(1)
+	for name, dims := range map[string][]uint64{
+		"token_embd.weight": {8, 4}, "output_norm.weight": {8}, "rope_freqs.weight": {2},
+		"blk.0.attn_q.weight": {8, 8}, "blk.0.attn_k.weight": {8, 4}, "blk.0.attn_v.weight": {8, 4},
+		"blk.0.attn_output.weight": {8, 8}, "blk.0.ffn_gate.weight": {8, 16}, "blk.0.ffn_up.weight": {8, 16},
+		"blk.0.ffn_down.weight": {16, 8}, "blk.0.attn_norm.weight": {8}, "blk.0.ffn_norm.weight": {8},
+	} {
+		n := 1
+		for _, d := range dims {
+			n *= int(d)
+		}
+		data := make([]byte, 4*n)
+		for i := range n {
+			r = r*1664525 + 1013904223
+			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(float32(int32(r))/(1<<33)))
+		}
+		if err := w.AddTensor(name, kernels.F32, dims, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b bytes.Buffer
+	if _, err := w.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// FuzzLoad: a file the GGUF reader accepts either fails to load with an
+// error that says where it came from, or loads into a model that runs a
+// step and tokenizes without panicking.
+func FuzzLoad(f *testing.F) {
+	seed := tinyFile(f)
+	g, err := gguf.Parse(slices.Clone(seed))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := model.Load(g); err != nil {
+		f.Fatalf("the seed does not load: %v", err)
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := gguf.Parse(data)
+		if err != nil {
+			return
+		}
+		m, err := model.Load(g)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "model: ") && !strings.HasPrefix(err.Error(), "tokenizer: ") {
+				t.Fatalf("error without context: %v", err)
+			}
+			return
+		}
+		if m.Config.Embd*m.Config.Vocab > 1<<20 || m.Config.Layers > 4 {
+			return // a big model: loading it was the test
+		}
+		ids := m.Tokenizer.Encode("ab a<|eot_id|>", true, true)
+		m.Tokenizer.Decode(ids, true)
+		if _, err := m.NewState(model.HeapAllocator{}, 4, 2).Forward([]int32{0, 1}); err != nil {
+			t.Fatalf("Forward: %v", err)
+		}
+	})
+}
