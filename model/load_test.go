@@ -32,6 +32,7 @@ func TestLoadRefusesLayersWithoutTensors(t *testing.T) {
 	w.Set("llama.context_length", uint32(16))
 	w.Set("llama.attention.layer_norm_rms_epsilon", float32(1e-5))
 	w.Set("tokenizer.ggml.model", "gpt2")
+	w.Set("tokenizer.ggml.pre", "llama-bpe")
 	w.Set("tokenizer.ggml.tokens", []string{"a"})
 	w.Set("tokenizer.ggml.merges", []string{})
 	for name, dims := range map[string][]uint64{"token_embd.weight": {2, 1}, "output_norm.weight": {2}} {
@@ -360,4 +361,18 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Forward: %v", err)
 		}
 	})
+}
+
+// A file that names no pre-tokenizer, or "default", is split by llama.cpp
+// with its default regular expressions, which pith does not implement: on
+// Qwen2.5's vocabulary "I'm here, you're there" is [40 6 76 1588 11 498 6
+// 265 1052] there and was [40 2776 1588 11 498 2299 1052] here. It is
+// refused rather than tokenized otherwise.
+func TestDefaultPreTokenizerRefused(t *testing.T) {
+	for _, pre := range []any{nil, "default", uint32(2)} {
+		_, err := model.Load(builtinFile(t, "tiny-qwen2", map[string]any{"tokenizer.ggml.pre": pre}))
+		if err == nil || !strings.Contains(err.Error(), "tokenizer.ggml.pre") {
+			t.Errorf("tokenizer.ggml.pre %v: %v, want an error naming it", pre, err)
+		}
+	}
 }
