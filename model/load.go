@@ -356,6 +356,15 @@ func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
 	if cfg.Tokens, err = f.Strings("tokenizer.ggml.tokens"); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
+	// llama.cpp refuses a vocabulary that holds a piece twice ("duplicate
+	// token in vocabulary"): text would encode to one of the ids only.
+	seen := make(map[string]int, len(cfg.Tokens))
+	for i, t := range cfg.Tokens {
+		if j, dup := seen[t]; dup {
+			return nil, fmt.Errorf("model: tokenizer.ggml.tokens holds %q at ids %d and %d", t, j, i)
+		}
+		seen[t] = i
+	}
 	if cfg.Types, err = f.Int32s("tokenizer.ggml.token_type"); err != nil {
 		cfg.Types = nil
 	}

@@ -376,3 +376,19 @@ func TestDefaultPreTokenizerRefused(t *testing.T) {
 		}
 	}
 }
+
+// A vocabulary holding a piece twice is refused, as llama.cpp refuses it:
+// encoding would reach one of the ids only.
+func TestDuplicateTokenRefused(t *testing.T) {
+	f := builtinFile(t, "tiny-qwen2", nil)
+	toks, err := f.Strings("tokenizer.ggml.tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks = slices.Clone(toks)
+	toks[300] = toks[299]
+	_, err = model.Load(builtinFile(t, "tiny-qwen2", map[string]any{"tokenizer.ggml.tokens": toks}))
+	if err == nil || !strings.Contains(err.Error(), "ids 299 and 300") {
+		t.Errorf("duplicate token: %v, want an error naming ids 299 and 300", err)
+	}
+}
