@@ -346,13 +346,9 @@ func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
 			return nil, fmt.Errorf("model: %w", err)
 		}
 	}
-	// Without a named pre-tokenizer llama.cpp splits text with its default
-	// regular expressions (punctuation runs apart first, digits in threes),
-	// which pith does not implement: tokenizing such a file another way
-	// would feed the model other tokens than llama.cpp does.
-	if cfg.Pre == "" || cfg.Pre == "default" {
-		return nil, fmt.Errorf("model: tokenizer.ggml.pre is %q: llama.cpp's default pre-tokenizer is not supported (qwen2, llama-bpe, smollm are); convert_hf_to_gguf.py names the pre-tokenizer of Qwen2.5, Llama 3 and SmolLM2", cfg.Pre)
-	}
+	// Without a named pre-tokenizer ("" or Ollama's "default") the
+	// tokenizer splits text with llama.cpp's default expressions, as
+	// llama.cpp does.
 	if cfg.Tokens, err = f.Strings("tokenizer.ggml.tokens"); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}

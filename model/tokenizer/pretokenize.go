@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -216,3 +217,58 @@ func gpt2Word(s string, i int, digitsAlone bool) int {
 	}
 	return i + max(n0, 1)
 }
+
+// newDefaultSplitter is llama.cpp's default pre-tokenizer, its choice for
+// a file that names none or "default" (Ollama's converter writes that for
+// a tokenizer.json it does not recognise): four regular expressions, each
+// splitting the pieces the one before it made into its matches and the
+// text between them (llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_DEFAULT;
+// unicode.cpp, unicode_regex_split):
+//
+//	[\p{P}\$\+<=>\^~\|]+
+//	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)
+//	\p{N}+
+//	[0-9][0-9][0-9]
+//
+// So punctuation runs stand apart first ("I'm" is three words), a space
+// before a number becomes a word of its own, and digits go in threes from
+// the left. The word that starts at i ends at the first of the four
+// boundaries after it, each found within the piece the one before gave.
+func newDefaultSplitter() splitter { return defaultWord }
+
+func defaultWord(s string, i int) int {
+	// 1. The run of the first expression's class, or of the rest, that i
+	// is in (pieces are maximal runs, so its end is the run's from i).
+	c0, _ := at(s, i)
+	end := i
+	for c, n := at(s, end); c >= 0 && isPunctRun(c) == isPunctRun(c0); c, n = at(s, end) {
+		end += n
+	}
+	// 2. The GPT-2 expression within that piece, its look-ahead too.
+	end = gpt2Word(s[:end], i, false)
+	// 3. A run of numbers, or of anything else, within that word.
+	j := i
+	for c, n := at(s, j); j < end && isN(c) == isN(c0); c, n = at(s, j) {
+		j += n
+	}
+	end = j
+	// 4. Three ASCII digits where they start, or the text before the first
+	// three within that run.
+	for k := i; k+3 <= end; k++ {
+		if isDigit(s[k]) && isDigit(s[k+1]) && isDigit(s[k+2]) {
+			if k == i {
+				return i + 3
+			}
+			return k
+		}
+	}
+	return end
+}
+
+// isPunctRun is the class of the default pre-tokenizer's first expression:
+// punctuation (\p{P}) and the ASCII symbols it names.
+func isPunctRun(c rune) bool {
+	return unicode.IsPunct(c) || strings.ContainsRune("$+<=>^~|", c)
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -13,7 +14,7 @@ func FuzzPreTokenize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add("a  1 22\t\t333 \xff x")
-	splitters := map[string]splitter{"qwen2": newSplitter(1), "llama-bpe": newSplitter(3), "smollm": newGPT2Splitter(true), "gpt2": newGPT2Splitter(false)}
+	splitters := map[string]splitter{"qwen2": newSplitter(1), "llama-bpe": newSplitter(3), "smollm": newGPT2Splitter(true), "gpt2": newGPT2Splitter(false), "default": newDefaultSplitter()}
 	f.Fuzz(func(t *testing.T, s string) {
 		for name, split := range splitters {
 			for i := 0; i < len(s); {
@@ -30,4 +31,33 @@ func FuzzPreTokenize(f *testing.F) {
 			}
 		}
 	})
+}
+
+// llama.cpp's default pre-tokenizer: punctuation runs first, then GPT-2's
+// expression, then numbers apart from what precedes them, in threes. The
+// words of the first two are llama-server's on Qwen2.5's vocabulary with
+// the file's pre-tokenizer set to "default" (TestMatchesLlamaServer holds
+// the whole corpus to it).
+func TestDefaultSplitter(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"I'm here, you're there", []string{"I", "'", "m", " here", ",", " you", "'", "re", " there"}},
+		{"Hello, world!! (ok)", []string{"Hello", ",", " world", "!!", " ", "(", "ok", ")"}},
+		{"pay $1234567 now", []string{"pay", " ", "$", "123", "456", "7", " now"}},
+		{"x 12345", []string{"x", " ", "123", "45"}},
+		{"a+=b^2 ~x|y`z", []string{"a", "+=", "b", "^", "2", " ", "~", "x", "|", "y", "`", "z"}},
+		{"٣45678", []string{"٣", "456", "78"}},
+	} {
+		var got []string
+		for i := 0; i < len(tc.in); {
+			j := defaultWord(tc.in, i)
+			got = append(got, tc.in[i:j])
+			i = j
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

@@ -91,14 +91,16 @@ func New(cfg Config) (*Tokenizer, error) {
 	t := &Tokenizer{cfg: cfg, vocab: make(map[string]int32, len(cfg.Tokens)), outside: map[string]int32{},
 		merges: make(map[[2]int32]merge, len(cfg.Merges)), eog: map[int32]bool{}}
 	switch cfg.Pre {
-	case "qwen2", "default", "":
+	case "qwen2":
 		t.split = newSplitter(1)
+	case "default", "":
+		t.split = newDefaultSplitter()
 	case "smollm":
 		t.split = newGPT2Splitter(true)
 	case "llama-bpe", "llama3", "llama-v3":
 		t.split = newSplitter(3)
 	default:
-		return nil, fmt.Errorf("tokenizer: pre-tokenizer %q is not supported (qwen2, llama-bpe, smollm)", cfg.Pre)
+		return nil, fmt.Errorf("tokenizer: pre-tokenizer %q is not supported (qwen2, llama-bpe, smollm, default)", cfg.Pre)
 	}
 	for id, tok := range cfg.Tokens {
 		if _, dup := t.vocab[tok]; !dup {
