@@ -15,8 +15,9 @@ package attest
 //	                  are Intel's (zero), with or without collateral
 //	qe_identity       TDX only: the QE report is Intel's TD_QE      TestTDQEIdentity, TestTDXQEIdentityChecked
 //	                  (MRSIGNER, ISVPRODID 2, DEBUG off), pinned
-//	collateral        TDX only: TCB level, QE identity, CRLs from   TestTDXCollateralOldTCB, TestFetchTDXCollateralCached
-//	                  Intel collateral (skipped, and said, if none)
+//	collateral        TDX only: TCB level, QE identity, CRLs from   TestTDXCollateralOldTCB, TestFetchTDXCollateralCached,
+//	                  Intel collateral (with Fetch, PCS's over the  TestFetchTDXCollateralOverDocument
+//	                  document's; skipped, and said, if none)
 //	guest_policy      SEV-SNP policy word parses                    FuzzVerifyReport
 //	debug             debugging off unless Policy.AllowDebug        TestSNPSampleVerifies (the sample is a debug guest),
 //	                  (TDX: no TUD bit at all)                      TestSNPSelfMadeChain, TestVerifyCommandSNPSample,

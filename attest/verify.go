@@ -74,9 +74,11 @@ type Policy struct {
 	// PCE_SVN, which are reserved (zero) in version 4 quotes.
 	MinTDXQESVN, MinTDXPCESVN uint16
 
-	// Fetch, when set, downloads the VCEK (SEV-SNP) or the collateral
-	// (TDX) a document lacks from AMD or Intel, with a cache. Nil, the
-	// default, never touches the network.
+	// Fetch, when set, downloads the VCEK (SEV-SNP) a document lacks from
+	// AMD, and the TDX collateral from Intel whether or not the document
+	// carries some (the host could serve a copy from before a TCB
+	// recovery until it expires), with a cache. Nil, the default, never
+	// touches the network.
 	Fetch *Fetcher
 
 	// Now is the time certificates and collateral must be valid at; zero

@@ -84,3 +84,20 @@ func TestFetchErrors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// With Fetch, the collateral comes from Intel PCS even when the document
+// carries some: a host could serve a copy from before a TCB recovery
+// until it expires.
+func TestFetchTDXCollateralOverDocument(t *testing.T) {
+	s := loadTDXSample(t)
+	pcs := &fakePCS{}
+	if err := json.Unmarshal(s.collateral, &pcs.col); err != nil {
+		t.Fatal(err)
+	}
+	pol := attest.DefaultPolicy()
+	pol.Now, pol.SkipBinding, pol.Fetch = tdxSampleTime, true, &attest.Fetcher{Client: &http.Client{Transport: pcs}}
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: s.quote, Collateral: s.collateral}, nil, pol, s.manifest())
+	if got := failedCheck(t, res, err); got != "collateral" || !strings.Contains(err.Error(), "fetched collateral") || pcs.hits == 0 {
+		t.Fatalf("failed check %q (%v), %d requests to PCS; want the fetched collateral checked", got, err, pcs.hits)
+	}
+}

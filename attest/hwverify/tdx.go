@@ -61,7 +61,11 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	c.Add("tdx_module", seamErr == nil, "MRSIGNERSEAM and SEAMATTRIBUTES are the Intel TDX module's (zero)", fmt.Sprint(seamErr))
 	qeErr := checkTDQEIdentity(q.GetSignedData().GetCertificationData().GetQeReportCertificationData().GetQeReport())
 	c.Add("qe_identity", qeErr == nil, "the QE report is Intel's TD quoting enclave's (MRSIGNER, ISVPRODID 2, DEBUG off)", fmt.Sprint(qeErr))
-	if len(ev.Collateral) == 0 && pol.Fetch != nil && chainOK {
+	// With Fetch the verifier's own collateral from Intel PCS wins over the
+	// document's: a host may keep serving collateral from before a TCB
+	// recovery until it expires (about a month), and only a fresh copy
+	// says whether Intel still considers this platform's TCB up to date.
+	if pol.Fetch != nil && chainOK {
 		err := verify.TdxQuote(q, &verify.Options{Now: pol.Now, TrustedRoots: roots, GetCollateral: true, CheckRevocations: true, Getter: intelGetter{pol.Fetch}})
 		if c.Add("collateral", err == nil, "TCB level, QE identity, PCK and root CRLs checked against collateral fetched from Intel PCS",
 			fmt.Sprintf("go-tdx-guest with fetched collateral: %v", err)) {

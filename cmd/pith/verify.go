@@ -71,8 +71,10 @@ and the next ones, NOT CHECKED, what it cannot show: the hardware signature,
 the launch measurement and the model's digest.
 
 Nothing is downloaded unless --fetch is given: then a VCEK the document
-lacks comes from AMD KDS, TDX collateral (TCB status, revocation) from Intel
-PCS, kept in --cache, and checked against the same compiled-in roots.
+lacks comes from AMD KDS, and TDX collateral (TCB status, revocation) from
+Intel PCS even if the document carries some (the host could keep serving a
+copy from before a TCB recovery until it expires), kept in --cache, and
+checked against the same compiled-in roots.
 
 Success prints what was proven in plain words; failure exits 1 naming the first
 failing check; --json prints every check.
@@ -97,7 +99,7 @@ Example:
 			fs.IntVar(&f.vcpus, "vcpus", 0, "require the manifest entry for this many vCPUs (SEV-SNP)")
 			fs.StringVar(&f.vcpuType, "vcpu-type", "", "require the manifest entry for this vCPU `type` (SEV-SNP)")
 			fs.StringVar(&f.chipIDs, "chip-ids", "", "comma-separated hex SEV-SNP CHIP_IDs to accept (default any)")
-			fs.BoolVar(&f.fetch, "fetch", false, "download a missing VCEK from AMD KDS or TDX collateral from Intel PCS (network; off by default)")
+			fs.BoolVar(&f.fetch, "fetch", false, "download a missing VCEK from AMD KDS, and TDX collateral from Intel PCS\nin place of the document's (network; off by default)")
 			fs.StringVar(&f.cacheDir, "cache", "", "`dir` for what --fetch downloads (default: the user cache dir's pith/attest)")
 			f.floor.declare(fs)
 		},
