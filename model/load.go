@@ -395,19 +395,6 @@ func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
 	return tok, nil
 }
 
-// eogTexts are the tokens llama.cpp ends generation at whatever the file
-// says (src/llama-vocab.cpp, llama_vocab::impl::load, "maintain a list of
-// tokens that cause end-of-generation"). Its workarounds for gpt-oss's
-// <|end|> and Gemma 4's </s> are left out: their pre-tokenizers are not
-// supported, so their files never get this far.
-var eogTexts = map[string]bool{
-	"<|eot_id|>": true, "<|im_end|>": true, "<|end|>": true, "<|return|>": true, "<|call|>": true,
-	"<|flush|>": true, "<|calls|>": true, "<end_of_turn>": true, "<|endoftext|>": true, "</s>": true,
-	"<|eom_id|>": true, "<EOT>": true, "_<EOT>": true, "[EOT]": true, "[EOS]": true, "<|end_of_text|>": true,
-	"<end_of_utterance>": true, "<eos>": true, "<turn|>": true, "<|tool_response>": true,
-	"<｜end▁of▁sentence｜>": true, "[e~[": true,
-}
-
 // fimTokens are llama.cpp's fill-in-the-middle tokens, found by their text
 // when the file does not name them; the pad, repository and file-separator
 // ones end generation too (Qwen2.5's <|fim_pad|>, <|repo_name|> and
@@ -442,7 +429,7 @@ func specialsByText(f *gguf.File, tokens []string, types []int32) ([]int32, []in
 	}
 	var eog []int32
 	for i, t := range tokens {
-		if eogTexts[t] {
+		if tokenizer.EndsGeneration(t) {
 			eog = append(eog, int32(i))
 			out[i] = tokenizer.TypeControl
 		}

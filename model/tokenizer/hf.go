@@ -116,10 +116,10 @@ func FromHFJSON(tokenizerJSON, configJSON []byte, pre string) (Config, error) {
 	}
 	cfg.BOS, cfg.EOS = lookup(tc.BOS), lookup(tc.EOS)
 	cfg.AddBOS = tc.AddBOS != nil && *tc.AddBOS
-	// End-of-generation tokens: the EOS and the end-of-turn markers.
+	// End-of-generation tokens: the ones llama.cpp finds by their text,
+	// the end-of-turn marker among them.
 	for id, tok := range cfg.Tokens {
-		switch tok {
-		case "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>":
+		if EndsGeneration(tok) {
 			cfg.EOG = append(cfg.EOG, int32(id))
 			if tok == "<|im_end|>" || tok == "<|eot_id|>" {
 				cfg.EOT = int32(id)
@@ -152,3 +152,21 @@ func ChatTemplate(configJSON []byte) (string, error) {
 	}
 	return "", fmt.Errorf("tokenizer: tokenizer_config.json has no usable chat_template")
 }
+
+// eogTexts are the tokens llama.cpp ends generation at whatever the file
+// says (src/llama-vocab.cpp, llama_vocab::impl::load, "maintain a list of
+// tokens that cause end-of-generation"). Its workarounds for gpt-oss's
+// <|end|> and Gemma 4's </s> are left out: their pre-tokenizers are not
+// supported, so their files never get this far.
+var eogTexts = map[string]bool{
+	"<|eot_id|>": true, "<|im_end|>": true, "<|end|>": true, "<|return|>": true, "<|call|>": true,
+	"<|flush|>": true, "<|calls|>": true, "<end_of_turn>": true, "<|endoftext|>": true, "</s>": true,
+	"<|eom_id|>": true, "<EOT>": true, "_<EOT>": true, "[EOT]": true, "[EOS]": true, "<|end_of_text|>": true,
+	"<end_of_utterance>": true, "<eos>": true, "<turn|>": true, "<|tool_response>": true,
+	"<｜end▁of▁sentence｜>": true, "[e~[": true,
+}
+
+// EndsGeneration reports whether llama.cpp ends generation at a token with
+// this text, whatever the file names as EOS or EOT: the one list both a
+// GGUF file's vocabulary (model.Load) and Hugging Face's (FromHFJSON) use.
+func EndsGeneration(text string) bool { return eogTexts[text] }
