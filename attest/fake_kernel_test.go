@@ -18,7 +18,7 @@ import (
 	spb "github.com/google/go-sev-guest/proto/sevsnp"
 	tdxclient "github.com/google/go-tdx-guest/client"
 	tdxlabi "github.com/google/go-tdx-guest/client/linuxabi"
-	"github.com/pith-project/pith/attest/internal/samples"
+	samples "github.com/pith-project/pith/internal/attestsamples"
 )
 
 // FAKE kernel interfaces. Nothing here talks to a real TEE: a temp

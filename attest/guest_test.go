@@ -18,7 +18,7 @@ import (
 	sevlabi "github.com/google/go-sev-guest/client/linuxabi"
 	tdxabi "github.com/google/go-tdx-guest/abi"
 	tdxlabi "github.com/google/go-tdx-guest/client/linuxabi"
-	"github.com/pith-project/pith/attest/internal/samples"
+	samples "github.com/pith-project/pith/internal/attestsamples"
 )
 
 // fakeTSMStatic is a FAKE configfs-tsm report directory whose entries hold

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/pith-project/pith/attest"
-	"github.com/pith-project/pith/attest/internal/samples"
+	samples "github.com/pith-project/pith/internal/attestsamples"
 )
 
 type snpSample struct {

@@ -8,7 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"github.com/pith-project/pith/attest"
-	"github.com/pith-project/pith/attest/internal/samples"
+	samples "github.com/pith-project/pith/internal/attestsamples"
 	"strings"
 	"sync"
 	"testing"

@@ -1,9 +1,9 @@
-// Package samples loads, for tests, the real attestation evidence that
+// Package attestsamples loads, for tests, the real attestation evidence that
 // ships inside the go-sev-guest and go-tdx-guest modules: a Milan SEV-SNP
 // report with its VCEK and AMD's Milan ASK/ARK, and a Sapphire Rapids TDX
 // quote with Intel PCS collateral. The files are read from the module cache
 // at test time, never copied into this repository.
-package samples
+package attestsamples
 
 import (
 	"encoding/hex"
