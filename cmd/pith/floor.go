@@ -1,30 +1,55 @@
 package main
 
 import (
+	"crypto/sha512"
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
 	"github.com/pith-project/pith/attest"
 )
 
-// floorFlags are the firmware minimums a verifier may demand. Without them
-// attest.DefaultPolicy accepts any firmware level: a platform whose
-// firmware has a published vulnerability passes as well as a patched one,
-// and only the verifier knows which levels it trusts (AMD and Intel
+// floorFlags are the policy flags every command that verifies an enclave
+// shares (verify, summarize, proxy): the firmware and enclave minimums a
+// verifier may demand, and the few relaxations of attest.Policy. Without
+// the minimums attest.DefaultPolicy accepts any firmware level: a platform
+// whose firmware has a published vulnerability passes as well as a patched
+// one, and only the verifier knows which levels it trusts (AMD and Intel
 // publish them with each security bulletin).
 type floorFlags struct {
-	snpTCB, tdxTCB string
+	snpTCB, tdxTCB      string
+	tdxQESVN, tdxPCESVN uint64
+	snpGuestSVN         uint64
+	snpIDKeys           hexList
+	allowSNPVMPL        uint64
+	allowCXL            bool
 }
+
+// hexList collects a repeatable flag's values.
+type hexList []string
+
+func (l *hexList) String() string     { return strings.Join(*l, ",") }
+func (l *hexList) Set(s string) error { *l = append(*l, s); return nil }
 
 func (f *floorFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.snpTCB, "min-snp-tcb", "", "refuse SEV-SNP firmware below these security versions: any of\n`bootloader=N,tee=N,snp=N,microcode=N`, held against the report's\nreported, committed and launch TCB (the parts not named may be anything)")
 	fs.StringVar(&f.tdxTCB, "min-tdx-tcb", "", "refuse a TDX module whose TEE_TCB_SVN is below this one, byte by byte\n(16 bytes as 32 `hex` digits)")
+	fs.Uint64Var(&f.tdxQESVN, "min-tdx-qe-svn", 0, "refuse a TDX quote whose quoting enclave's ISVSVN (from its report,\nsigned by the PCK key) is below `N`")
+	fs.Uint64Var(&f.tdxPCESVN, "min-tdx-pce-svn", 0, "refuse a TDX quote whose PCK certificate was issued for a PCESVN\nbelow `N`")
+	fs.Uint64Var(&f.snpGuestSVN, "min-snp-guest-svn", 0, "refuse an SEV-SNP guest whose ID block's GUEST_SVN is below `N`;\nneeds --snp-id-key-digest, since the host may sign an ID block itself")
+	// fs.Var, unlike the typed declarations, leaves the value as it was:
+	// a command declared again (each run in tests) must not keep old keys.
+	f.snpIDKeys = nil
+	fs.Var(&f.snpIDKeys, "snp-id-key-digest", "accept only SEV-SNP guests whose ID block was signed by the key with this\nSHA-384 digest (48 bytes as 96 `hex` digits; ID or author key); repeat\nthe flag to trust several keys")
+	fs.Uint64Var(&f.allowSNPVMPL, "allow-snp-vmpl", 0, "WEAKENS the check: accept SEV-SNP reports requested at VMPL `N` or more\nprivileged, not only VMPL 0 (pith's guest runs at VMPL 0; a report from\nVMPL 1-3 was asked for by a less privileged component, such as a guest\nunder an SVSM or paravisor that pith's image does not have)")
+	fs.BoolVar(&f.allowCXL, "allow-snp-cxl", false, "WEAKENS the check: accept SEV-SNP guests whose policy sets CXL_ALLOW,\nletting the host populate CXL devices or memory for the guest")
 }
 
-// apply sets pol's minimums from the flags, or says which flag is wrong.
+// apply sets pol's minimums and relaxations from the flags, or says which
+// flag is wrong.
 func (f *floorFlags) apply(pol *attest.Policy) error {
 	if f.snpTCB != "" {
 		t, err := parseSNPTCB(f.snpTCB)
@@ -39,6 +64,36 @@ func (f *floorFlags) apply(pol *attest.Policy) error {
 			return usagef("--min-tdx-tcb: want %d bytes as %d hex digits", len(pol.MinTDXTeeTCBSVN), 2*len(pol.MinTDXTeeTCBSVN))
 		}
 		copy(pol.MinTDXTeeTCBSVN[:], b)
+	}
+	for _, n := range []struct {
+		name string
+		v    uint64
+		max  uint64
+		what string
+	}{
+		{"--min-tdx-qe-svn", f.tdxQESVN, math.MaxUint16, "an ISVSVN is 16 bits"},
+		{"--min-tdx-pce-svn", f.tdxPCESVN, math.MaxUint16, "a PCESVN is 16 bits"},
+		{"--min-snp-guest-svn", f.snpGuestSVN, math.MaxUint32, "GUEST_SVN is 32 bits"},
+		{"--allow-snp-vmpl", f.allowSNPVMPL, 3, "SEV-SNP has VMPLs 0 to 3"},
+	} {
+		if n.v > n.max {
+			return usagef("%s %d: at most %d (%s)", n.name, n.v, n.max, n.what)
+		}
+	}
+	pol.MinTDXQESVN, pol.MinTDXPCESVN = uint16(f.tdxQESVN), uint16(f.tdxPCESVN)
+	pol.MinSNPGuestSVN, pol.MaxSNPVMPL = uint32(f.snpGuestSVN), uint32(f.allowSNPVMPL)
+	pol.AllowCXL = f.allowCXL
+	for _, s := range f.snpIDKeys {
+		d, err := hex.DecodeString(strings.TrimSpace(s))
+		if err != nil || len(d) != sha512.Size384 {
+			return usagef("--snp-id-key-digest %q: want a SHA-384 digest, %d bytes as %d hex digits", s, sha512.Size384, 2*sha512.Size384)
+		}
+		pol.SNPIDKeyDigests = append(pol.SNPIDKeyDigests, d)
+	}
+	if pol.MinSNPGuestSVN > 0 && len(pol.SNPIDKeyDigests) == 0 {
+		// The verifier would refuse every report at guest_svn; saying so
+		// now, before anything is fetched, names the missing flag.
+		return usagef("--min-snp-guest-svn needs --snp-id-key-digest: GUEST_SVN comes from an ID block the host may sign with a key of its own")
 	}
 	return nil
 }

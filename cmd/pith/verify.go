@@ -24,6 +24,11 @@ import (
 // verifyStdout is where `pith verify` prints; tests capture it.
 var verifyStdout io.Writer = os.Stdout
 
+// verifyNow is the time `pith verify` checks certificates and collateral
+// at; zero means the current time. Tests set it to when the vendors'
+// sample collateral was valid.
+var verifyNow time.Time
+
 // verifyOpts holds the flags of one `pith verify` call.
 type verifyOpts struct {
 	manifest    string
@@ -55,12 +60,15 @@ certificate chain (AMD's Milan/Genoa roots or Intel's SGX root, compiled in;
 never the chain the document brings alone; Turin reports are refused, by
 name, until go-sev-guest reads Turin VCEKs), the report's signature, TDX's
 quoting enclave and module against Intel's, the platform policy (debug off,
-no migration agent, no CXL, SMT) and the firmware floor of --min-snp-tcb and
---min-tdx-tcb (without them any firmware level passes), the launch
-measurement against the manifest you trust (SEV-SNP MEASUREMENT for the vCPU
-count and type; TDX MRTD and each RTMR the manifest pins, naming those it does
-not as not checked), and REPORT_DATA, which must bind your nonce and the
-OHTTP key configuration the enclave serves.
+no migration agent, no CXL, VMPL 0, SMT) and the minimums you set:
+--min-snp-tcb and --min-tdx-tcb for the firmware (without them any firmware
+level passes), --min-tdx-qe-svn and --min-tdx-pce-svn for Intel's quoting
+and provisioning enclaves, --min-snp-guest-svn under the ID block keys of
+--snp-id-key-digest (the flags that start --allow- weaken a check); then
+the launch measurement against the manifest you trust (SEV-SNP MEASUREMENT
+for the vCPU count and type; TDX MRTD and each RTMR the manifest pins, naming
+those it does not as not checked), and REPORT_DATA, which must bind your
+nonce and the OHTTP key configuration the enclave serves.
 
 With --url it asks URL/v1/attestation with a fresh random nonce. With a
 DOCUMENT file it needs the --nonce the document was requested with; without
@@ -127,6 +135,7 @@ func runVerify(ctx context.Context, args []string) error {
 	pol := attest.DefaultPolicy()
 	pol.AllowDev, pol.AllowDebug, pol.AllowMigrationAgent, pol.AllowSMT = f.allowDev, f.allowDebug, f.allowMA, !f.noSMT
 	pol.RequireVCPUs, pol.VCPUType, pol.SkipBinding = f.vcpus, f.vcpuType, f.skipBinding
+	pol.Now = verifyNow
 	if err := f.floor.apply(&pol); err != nil {
 		return err
 	}

@@ -5,19 +5,15 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-sev-guest/abi"
-	"github.com/google/uuid"
-
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/internal/attestsamples"
 )
 
 // snpSampleFiles writes an attestation document around go-sev-guest's real
@@ -25,38 +21,53 @@ import (
 // measurement.
 func snpSampleFiles(t *testing.T) (doc, manifest string) {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/google/go-sev-guest").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(strings.TrimSpace(string(out)), "verify", "testdata")
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+	s := attestsamples.LoadSNP(t)
+	d := attest.Document{Format: attest.DocumentFormat, Platform: attest.SEVSNP, Report: s.Report, Certificates: s.Certs, KeyConfig: []byte("key config")}
+	m := attest.Manifest{Format: attest.ManifestFormat, SEVSNP: []attest.SNPMeasurement{{VCPUs: 4, VCPUType: "EPYC-Milan", GuestFeatures: 1, Measurement: s.Measurement}}}
+	return writeSampleFiles(t, d, m)
+}
+
+// tdxSampleFiles writes an attestation document around go-tdx-guest's real
+// Sapphire Rapids quote, with or without the Intel collateral its tests
+// use, and a manifest pinning its MRTD and RTMRs. The collateral is valid
+// at attestsamples.TDXTime only (a test sets verifyNow to it), and it rates
+// the sample's TCB out of date, so the collateral check fails on it.
+func tdxSampleFiles(t *testing.T, withCollateral bool) (doc, manifest string) {
+	t.Helper()
+	s := attestsamples.LoadTDX(t)
+	var col []byte
+	if withCollateral {
+		var err error
+		col, err = json.Marshal(attest.TDXCollateral{
+			TCBInfo: s.TCBInfo, TCBInfoIssuerChain: s.TCBInfoIssuerChain,
+			QEIdentity: s.QEIdentity, QEIdentityIssuerChain: s.QEIdentityIssuerChain,
+			PCKCRL: s.PCKCRL, PCKCRLIssuerChain: s.PCKCRLIssuerChain, RootCRL: s.RootCRL,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
 	}
-	report := read("attestation.bin")
-	ask, rest := pem.Decode(read("milan.testcer"))
-	ark, _ := pem.Decode(rest)
-	table := abi.CertTable{Entries: []abi.CertTableEntry{
-		{GUID: uuid.MustParse(abi.VcekGUID), RawCert: read("vcek.testcer")},
-		{GUID: uuid.MustParse(abi.AskGUID), RawCert: ask.Bytes},
-		{GUID: uuid.MustParse(abi.ArkGUID), RawCert: ark.Bytes},
-	}}
-	rep, err := abi.ReportToProto(report)
+	d := attest.Document{Format: attest.DocumentFormat, Platform: attest.TDX, Report: s.Quote, Collateral: col, KeyConfig: []byte("key config")}
+	m := attest.Manifest{Format: attest.ManifestFormat, TDX: &attest.TDXMeasurement{MRTD: s.MRTD, RTMR0: s.RTMRs[0], RTMR1: s.RTMRs[1], RTMR2: s.RTMRs[2]}}
+	return writeSampleFiles(t, d, m)
+}
+
+func writeSampleFiles(t *testing.T, d attest.Document, m attest.Manifest) (doc, manifest string) {
+	t.Helper()
+	db, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
-	d, _ := json.Marshal(attest.Document{Format: attest.DocumentFormat, Platform: attest.SEVSNP, Report: report, Certificates: table.Marshal(), KeyConfig: []byte("key config")})
-	m, _ := json.Marshal(attest.Manifest{Format: attest.ManifestFormat, SEVSNP: []attest.SNPMeasurement{{VCPUs: 4, VCPUType: "EPYC-Milan", GuestFeatures: 1, Measurement: hex.EncodeToString(rep.GetMeasurement())}}})
 	doc, manifest = filepath.Join(tmp, "attestation.json"), filepath.Join(tmp, "manifest.json")
-	if err := os.WriteFile(doc, d, 0o600); err != nil {
+	if err := os.WriteFile(doc, db, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(manifest, m, 0o600); err != nil {
+	if err := os.WriteFile(manifest, mb, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return doc, manifest
@@ -75,13 +86,8 @@ func runVerifyCmd(t *testing.T, args ...string) (int, string, string) {
 func TestVerifyCommandSNPSample(t *testing.T) {
 	doc, man := snpSampleFiles(t)
 	nonce := strings.Repeat("ab", 32)
-	for _, tc := range []struct {
-		name    string
-		args    []string
-		code    int
-		out     string // in stdout
-		errText string // in stderr
-	}{
+	idKey := strings.Repeat("11", 48)
+	runVerifyCases(t, []verifyCase{
 		{"proven", []string{"--manifest", man, "--skip-binding", "--allow-debug", doc}, 0, "genuine AMD Milan", ""},
 		{"binding not proven said", []string{"--manifest", man, "--skip-binding", "--allow-debug", doc}, 0, "NOT PROVEN", ""},
 		{"debug guest refused", []string{"--manifest", man, "--skip-binding", doc}, 1, "", "verify: debug:"},
@@ -99,7 +105,32 @@ func TestVerifyCommandSNPSample(t *testing.T) {
 		{"firmware below the floor", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--min-snp-tcb", "snp=6", doc}, 1, "", "verify: tcb: reported TCB bootloader 2, tee 0, snp 5, microcode 68 is below the minimum bootloader 0, tee 0, snp 6, microcode 0"},
 		{"floor not a number", []string{"--manifest", man, "--skip-binding", "--min-snp-tcb", "snp=256", doc}, 2, "", "--min-snp-tcb: snp=\"256\" is not a number"},
 		{"tdx floor short", []string{"--manifest", man, "--skip-binding", "--min-tdx-tcb", "0304", doc}, 2, "", "--min-tdx-tcb: want 16 bytes"},
-	} {
+		// The sample was asked for at VMPL 0, by a guest without an ID
+		// block (GUEST_SVN 0, ID and author key digests zero) nor CXL_ALLOW.
+		{"VMPL relaxed", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--allow-snp-vmpl", "3", doc}, 0, "genuine AMD Milan", ""},
+		{"VMPL past 3", []string{"--manifest", man, "--skip-binding", "--allow-snp-vmpl", "4", doc}, 2, "", "--allow-snp-vmpl 4: at most 3"},
+		{"CXL relaxed", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--allow-snp-cxl", doc}, 0, "genuine AMD Milan", ""},
+		{"guest SVN floor at the sample's", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--min-snp-guest-svn", "0", doc}, 0, "genuine AMD Milan", ""},
+		{"guest SVN floor without an ID key", []string{"--manifest", man, "--skip-binding", "--min-snp-guest-svn", "1", doc}, 2, "", "--min-snp-guest-svn needs --snp-id-key-digest"},
+		{"ID key not the sample's", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--snp-id-key-digest", idKey, doc}, 1, "", "verify: id_key: ID block keys"},
+		{"ID keys repeated, guest SVN above", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--json", "--snp-id-key-digest", idKey, "--snp-id-key-digest", strings.Repeat("22", 48), "--min-snp-guest-svn", "1", doc}, 1, "a minimum guest SVN (1) is met only under an ID block key", "verify: id_key:"},
+		{"ID key short", []string{"--manifest", man, "--skip-binding", "--snp-id-key-digest", "abcd", doc}, 2, "", `--snp-id-key-digest "abcd": want a SHA-384 digest`},
+		{"guest SVN past 32 bits", []string{"--manifest", man, "--skip-binding", "--min-snp-guest-svn", "4294967296", "--snp-id-key-digest", idKey, doc}, 2, "", "--min-snp-guest-svn 4294967296: at most 4294967295"},
+	})
+}
+
+// verifyCase is one `pith verify` call and what it must give.
+type verifyCase struct {
+	name    string
+	args    []string
+	code    int
+	out     string // in stdout
+	errText string // in stderr
+}
+
+func runVerifyCases(t *testing.T, cases []verifyCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errText := runVerifyCmd(t, tc.args...)
 			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) || strings.Contains(out, "hardware_signature") {
@@ -107,6 +138,31 @@ func TestVerifyCommandSNPSample(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerifyCommandTDXSample checks the TDX floors end to end on
+// go-tdx-guest's real quote and Intel's collateral for it: a floor at the
+// sample's level passes, one step above fails naming the check.
+func TestVerifyCommandTDXSample(t *testing.T) {
+	doc, man := tdxSampleFiles(t, false)
+	old := verifyNow
+	verifyNow = attestsamples.TDXTime
+	defer func() { verifyNow = old }()
+	base := []string{"--manifest", man, "--skip-binding"}
+	cases := []verifyCase{
+		{"proven", nil, 0, "genuine Intel TDX platform", ""},
+		// The QE report's ISVSVN is 4, the PCK certificate's PCESVN 11.
+		{"QE SVN at the sample's", []string{"--min-tdx-qe-svn", "4"}, 0, "QE report ISVSVN 4", ""},
+		{"QE SVN above", []string{"--min-tdx-qe-svn", "5"}, 1, "", "verify: tcb: TEE_TCB_SVN"},
+		{"PCE SVN at the sample's", []string{"--min-tdx-pce-svn", "11"}, 0, "PCK certificate PCESVN 11", ""},
+		{"PCE SVN above", []string{"--min-tdx-pce-svn", "12"}, 1, "", "PCESVN 12"},
+		{"QE SVN past 16 bits", []string{"--min-tdx-qe-svn", "65536"}, 2, "", "--min-tdx-qe-svn 65536: at most 65535"},
+		{"PCE SVN negative", []string{"--min-tdx-pce-svn", "-1"}, 2, "", "-min-tdx-pce-svn"},
+	}
+	for i := range cases {
+		cases[i].args = append(append(append([]string(nil), base...), cases[i].args...), doc)
+	}
+	runVerifyCases(t, cases)
 }
 
 // TestVerifyCommandURL fetches from a server that answers with the
