@@ -15,6 +15,9 @@ package attest
 //	                  are Intel's (zero), with or without collateral
 //	qe_identity       TDX only: the QE report is Intel's TD_QE      TestTDQEIdentity, TestTDXQEIdentityChecked
 //	                  (MRSIGNER, ISVPRODID 2, DEBUG off), pinned
+//	tcb_evaluation    TDX only, with a minimum: the collateral's    TestTDXTCBEvaluationNumber, TestVerifyCommandTDXSample
+//	                  TCB info and QE identity tcbEvaluationDataNumber
+//	                  (Policy.MinTDXTCBEvaluationDataNumber)
 //	collateral        TDX only: TCB level, QE identity, CRLs from   TestTDXCollateralOldTCB, TestFetchTDXCollateralCached,
 //	                  Intel collateral (with Fetch, PCS's over the  TestFetchTDXCollateralOverDocument
 //	                  document's; skipped, and said, if none)

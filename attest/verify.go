@@ -73,6 +73,13 @@ type Policy struct {
 	// certificate was issued for; never the quote header's QE_SVN and
 	// PCE_SVN, which are reserved (zero) in version 4 quotes.
 	MinTDXQESVN, MinTDXPCESVN uint16
+	// MinTDXTCBEvaluationDataNumber is the minimum tcbEvaluationDataNumber
+	// of the TDX collateral, in both its TCB info and its QE identity.
+	// Intel raises it at each TCB recovery, and collateral from before one
+	// stays valid until it expires (about a month): a host could keep
+	// attaching that copy. Above 0 it needs collateral, from the document
+	// or from Fetch.
+	MinTDXTCBEvaluationDataNumber uint32
 
 	// Fetch, when set, downloads the VCEK (SEV-SNP) a document lacks from
 	// AMD, and the TDX collateral from Intel whether or not the document

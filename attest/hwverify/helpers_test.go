@@ -62,6 +62,28 @@ func loadTDXSample(t testing.TB) tdxSample {
 	return tdxSample{quote: s.Quote, collateral: col, mrtd: s.MRTD, rtmrs: s.RTMRs}
 }
 
+// parsedCollateral is the sample's collateral as the document carries it.
+func (s tdxSample) parsedCollateral(t testing.TB) attest.TDXCollateral {
+	t.Helper()
+	var col attest.TDXCollateral
+	if err := json.Unmarshal(s.collateral, &col); err != nil {
+		t.Fatal(err)
+	}
+	return col
+}
+
+// collateralWith is the sample's collateral changed by edit, encoded.
+func (s tdxSample) collateralWith(t testing.TB, edit func(c *attest.TDXCollateral)) []byte {
+	t.Helper()
+	col := s.parsedCollateral(t)
+	edit(&col)
+	b, err := json.Marshal(col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func (s tdxSample) manifest() *attest.Manifest {
 	return &attest.Manifest{Format: attest.ManifestFormat, TDX: &attest.TDXMeasurement{MRTD: s.mrtd, RTMR0: s.rtmrs[0], RTMR1: s.rtmrs[1], RTMR2: s.rtmrs[2]}}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/url"
@@ -24,9 +25,9 @@ type collateralGetter struct{ c *attest.TDXCollateral }
 func (g collateralGetter) Get(u string) (map[string][]string, []byte, error) {
 	h := func(k, v string) map[string][]string { return map[string][]string{k: {url.QueryEscape(v)}} }
 	switch {
-	case strings.Contains(u, "/tcb?fmspc="):
+	case isTCBInfoURL(u):
 		return h("Tcb-Info-Issuer-Chain", g.c.TCBInfoIssuerChain), g.c.TCBInfo, nil
-	case strings.HasSuffix(u, "/qe/identity"):
+	case isQEIdentityURL(u):
 		return h("Sgx-Enclave-Identity-Issuer-Chain", g.c.QEIdentityIssuerChain), g.c.QEIdentity, nil
 	case strings.Contains(u, "/pckcrl?"):
 		return h("Sgx-Pck-Crl-Issuer-Chain", g.c.PCKCRLIssuerChain), g.c.PCKCRL, nil
@@ -34,6 +35,29 @@ func (g collateralGetter) Get(u string) (map[string][]string, []byte, error) {
 		return nil, g.c.RootCRL, nil
 	}
 	return nil, nil, fmt.Errorf("collateral has no answer for %s", u)
+}
+
+func isTCBInfoURL(u string) bool    { return strings.Contains(u, "/tcb?fmspc=") }
+func isQEIdentityURL(u string) bool { return strings.HasSuffix(u, "/qe/identity") }
+
+// recordingGetter keeps the TCB info and QE identity bodies go-tdx-guest
+// fetched through it, so that the tcb_evaluation check reads exactly the
+// bytes whose signatures the collateral check verified.
+type recordingGetter struct {
+	g                   intelGetter
+	tcbInfo, qeIdentity []byte
+}
+
+func (r *recordingGetter) Get(u string) (map[string][]string, []byte, error) {
+	h, b, err := r.g.Get(u)
+	switch {
+	case err != nil:
+	case isTCBInfoURL(u):
+		r.tcbInfo = b
+	case isQEIdentityURL(u):
+		r.qeIdentity = b
+	}
+	return h, b, err
 }
 
 func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *attest.Recorder) *attest.Observed {
@@ -66,18 +90,24 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	// recovery until it expires (about a month), and only a fresh copy
 	// says whether Intel still considers this platform's TCB up to date.
 	if pol.Fetch != nil && chainOK {
-		err := verify.TdxQuote(q, &verify.Options{Now: pol.Now, TrustedRoots: roots, GetCollateral: true, CheckRevocations: true, Getter: intelGetter{pol.Fetch}})
+		g := &recordingGetter{g: intelGetter{pol.Fetch}}
+		err := verify.TdxQuote(q, &verify.Options{Now: pol.Now, TrustedRoots: roots, GetCollateral: true, CheckRevocations: true, Getter: g})
+		checkTCBEvaluation(c, pol, g.tcbInfo, g.qeIdentity, "fetched from Intel PCS", obs)
 		if c.Add("collateral", err == nil, "TCB level, QE identity, PCK and root CRLs checked against collateral fetched from Intel PCS",
 			fmt.Sprintf("go-tdx-guest with fetched collateral: %v", err)) {
 			obs.Facts = append(obs.Facts, "Intel's signed collateral (fetched from PCS) lists this platform's TCB level as acceptable and its PCK certificate as not revoked.")
 		}
 	} else if len(ev.Collateral) == 0 {
+		if pol.MinTDXTCBEvaluationDataNumber > 0 {
+			c.Add("tcb_evaluation", false, "", fmt.Sprintf("a minimum tcbEvaluationDataNumber (%d) is met only by Intel's collateral, and the document carries none (fetching it from Intel PCS is opt-in)", pol.MinTDXTCBEvaluationDataNumber))
+		}
 		c.Skip("collateral", "no collateral: the TCB status of the platform and of the QE, and revocation, were NOT checked (the QE identity was checked against the pinned one)")
 		obs.NotRun = append(obs.NotRun, "NOT CHECKED: whether Intel considers this platform's TCB up to date, and revocation (no collateral in the document).")
 	} else if chainOK {
 		if col, err := attest.ParseTDXCollateral(ev.Collateral); err != nil {
 			c.Add("collateral", false, "", err.Error())
 		} else {
+			checkTCBEvaluation(c, pol, col.TCBInfo, col.QEIdentity, "carried by the document", obs)
 			err := verify.TdxQuote(q, &verify.Options{Now: pol.Now, TrustedRoots: roots, GetCollateral: true, CheckRevocations: true, Getter: collateralGetter{col}})
 			if c.Add("collateral", err == nil, "TCB level, QE identity, PCK and root CRLs checked against Intel-signed collateral",
 				fmt.Sprintf("go-tdx-guest with collateral: %v", err)) {
@@ -85,6 +115,9 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 			}
 		}
 	} else {
+		if pol.MinTDXTCBEvaluationDataNumber > 0 {
+			c.Skip("tcb_evaluation", "no trusted PCK chain, so no collateral was checked")
+		}
 		c.Skip("collateral", "no trusted PCK chain")
 	}
 
@@ -167,6 +200,54 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 		obs.Facts = append(obs.Facts, "Debugging is off.")
 	}
 	return obs
+}
+
+// checkTCBEvaluation holds the collateral's tcbEvaluationDataNumber, in
+// both the TCB info and the QE identity, against the policy's minimum (as
+// Intel's QVL and dcap-qvl do). Intel raises the number at each TCB
+// recovery, and collateral from before one stays valid until its
+// nextUpdate, about a month: without a minimum a host can keep attaching
+// the old copy, which still rates a platform acceptable that the recovery
+// demoted. The numbers are read from the very bytes the collateral check
+// verifies Intel's signature over, and verification passes only when that
+// check passes too; a refusal here needs no signature.
+func checkTCBEvaluation(c *attest.Recorder, pol attest.Policy, tcbInfo, qeIdentity []byte, from string, obs *attest.Observed) {
+	floor := int64(pol.MinTDXTCBEvaluationDataNumber)
+	if floor == 0 {
+		return
+	}
+	var ti struct {
+		TCBInfo struct {
+			N *int64 `json:"tcbEvaluationDataNumber"`
+		} `json:"tcbInfo"`
+	}
+	var qe struct {
+		EnclaveIdentity struct {
+			N *int64 `json:"tcbEvaluationDataNumber"`
+		} `json:"enclaveIdentity"`
+	}
+	for _, part := range []struct {
+		name string
+		body []byte
+		into any
+		n    **int64
+	}{{"TCB info", tcbInfo, &ti, &ti.TCBInfo.N}, {"QE identity", qeIdentity, &qe, &qe.EnclaveIdentity.N}} {
+		err := json.Unmarshal(part.body, part.into)
+		if err != nil || *part.n == nil {
+			why := "it has none"
+			if err != nil {
+				why = err.Error()
+			}
+			c.Add("tcb_evaluation", false, "", fmt.Sprintf("%s %s: no tcbEvaluationDataNumber to hold against the minimum %d (%s)", part.name, from, floor, why))
+			return
+		}
+	}
+	t, q := *ti.TCBInfo.N, *qe.EnclaveIdentity.N
+	got := fmt.Sprintf("collateral %s: TCB info tcbEvaluationDataNumber %d, QE identity %d", from, t, q)
+	if c.Add("tcb_evaluation", t >= floor && q >= floor, fmt.Sprintf("%s, at least the minimum %d", got, floor),
+		fmt.Sprintf("%s: below the minimum %d, so it may be from before a TCB recovery Intel has since published", got, floor)) {
+		obs.Facts = append(obs.Facts, fmt.Sprintf("Intel's collateral is from TCB evaluation %d or later.", min(t, q)))
+	}
 }
 
 // tdQE is Intel's TDX quoting enclave as PCS describes it

@@ -3,7 +3,6 @@ package hwverify
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -16,19 +15,7 @@ import (
 // check alone; the quote's own signature still verifies.
 func TestTDXCollateralRefused(t *testing.T) {
 	s := loadTDXSample(t)
-	var col attest.TDXCollateral
-	if err := json.Unmarshal(s.collateral, &col); err != nil {
-		t.Fatal(err)
-	}
-	with := func(edit func(c *attest.TDXCollateral)) []byte {
-		c := col
-		edit(&c)
-		b, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	with := func(edit func(c *attest.TDXCollateral)) []byte { return s.collateralWith(t, edit) }
 	for _, tc := range []struct {
 		name       string
 		now        time.Time

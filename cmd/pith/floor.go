@@ -22,6 +22,7 @@ import (
 type floorFlags struct {
 	snpTCB, tdxTCB      string
 	tdxQESVN, tdxPCESVN uint64
+	tdxTCBEvaluation    uint64
 	snpGuestSVN         uint64
 	snpIDKeys           hexList
 	allowSNPVMPL        uint64
@@ -39,6 +40,7 @@ func (f *floorFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.tdxTCB, "min-tdx-tcb", "", "refuse a TDX module whose TEE_TCB_SVN is below this one, byte by byte\n(16 bytes as 32 `hex` digits)")
 	fs.Uint64Var(&f.tdxQESVN, "min-tdx-qe-svn", 0, "refuse a TDX quote whose quoting enclave's ISVSVN (from its report,\nsigned by the PCK key) is below `N`")
 	fs.Uint64Var(&f.tdxPCESVN, "min-tdx-pce-svn", 0, "refuse a TDX quote whose PCK certificate was issued for a PCESVN\nbelow `N`")
+	fs.Uint64Var(&f.tdxTCBEvaluation, "min-tdx-tcb-evaluation", 0, "refuse TDX collateral whose TCB info or QE identity has a\ntcbEvaluationDataNumber below `N` (Intel raises it at each TCB recovery;\nthe host could keep attaching older collateral until it expires); needs\ncollateral in the document, or --fetch where the command has it")
 	fs.Uint64Var(&f.snpGuestSVN, "min-snp-guest-svn", 0, "refuse an SEV-SNP guest whose ID block's GUEST_SVN is below `N`;\nneeds --snp-id-key-digest, since the host may sign an ID block itself")
 	// fs.Var, unlike the typed declarations, leaves the value as it was:
 	// a command declared again (each run in tests) must not keep old keys.
@@ -74,6 +76,7 @@ func (f *floorFlags) apply(pol *attest.Policy) error {
 		{"--min-tdx-qe-svn", f.tdxQESVN, math.MaxUint16, "an ISVSVN is 16 bits"},
 		{"--min-tdx-pce-svn", f.tdxPCESVN, math.MaxUint16, "a PCESVN is 16 bits"},
 		{"--min-snp-guest-svn", f.snpGuestSVN, math.MaxUint32, "GUEST_SVN is 32 bits"},
+		{"--min-tdx-tcb-evaluation", f.tdxTCBEvaluation, math.MaxUint32, "Intel's evaluation numbers are far below"},
 		{"--allow-snp-vmpl", f.allowSNPVMPL, 3, "SEV-SNP has VMPLs 0 to 3"},
 	} {
 		if n.v > n.max {
@@ -81,6 +84,7 @@ func (f *floorFlags) apply(pol *attest.Policy) error {
 		}
 	}
 	pol.MinTDXQESVN, pol.MinTDXPCESVN = uint16(f.tdxQESVN), uint16(f.tdxPCESVN)
+	pol.MinTDXTCBEvaluationDataNumber = uint32(f.tdxTCBEvaluation)
 	pol.MinSNPGuestSVN, pol.MaxSNPVMPL = uint32(f.snpGuestSVN), uint32(f.allowSNPVMPL)
 	pol.AllowCXL = f.allowCXL
 	for _, s := range f.snpIDKeys {

@@ -162,6 +162,23 @@ func TestVerifyCommandTDXSample(t *testing.T) {
 	for i := range cases {
 		cases[i].args = append(append(append([]string(nil), base...), cases[i].args...), doc)
 	}
+	// Intel's collateral for the sample has tcbEvaluationDataNumber 15 in
+	// its TCB info and QE identity, and rates the sample's TCB out of date:
+	// at the minimum only the collateral check fails.
+	withCol, man := tdxSampleFiles(t, true)
+	for _, tc := range []verifyCase{
+		{"evaluation at the sample's", []string{"--min-tdx-tcb-evaluation", "15"}, 1, "", "verify: collateral: go-tdx-guest with collateral: TDX TCB info reported by Intel PCS failed TCB status check"},
+		{"evaluation at the sample's, every check", []string{"--min-tdx-tcb-evaluation", "15", "--json"}, 1, "QE identity 15, at least the minimum 15", "verify: collateral:"},
+		{"evaluation above", []string{"--min-tdx-tcb-evaluation", "16"}, 1, "", "verify: tcb_evaluation: collateral carried by the document: TCB info tcbEvaluationDataNumber 15, QE identity 15: below the minimum 16"},
+		{"evaluation without collateral", []string{"--min-tdx-tcb-evaluation", "1", doc}, 1, "", "verify: tcb_evaluation: a minimum tcbEvaluationDataNumber (1) is met only by Intel's collateral"},
+		{"evaluation past 32 bits", []string{"--min-tdx-tcb-evaluation", "4294967296"}, 2, "", "--min-tdx-tcb-evaluation 4294967296: at most 4294967295"},
+	} {
+		if tc.args[len(tc.args)-1] != doc {
+			tc.args = append(tc.args, withCol)
+		}
+		tc.args = append([]string{"--manifest", man, "--skip-binding"}, tc.args...)
+		cases = append(cases, tc)
+	}
 	runVerifyCases(t, cases)
 }
 
