@@ -26,7 +26,8 @@ package attest
 //	                  (TDX: no TUD bit at all)                      TestSNPSelfMadeChain, TestVerifyCommandSNPSample,
 //	                                                                TestTDXRefuses/reserved_TUD_bit
 //	migration_agent   no migration agent / migratable TD            TestSNPSelfMadeChain, TestTDXRefuses/migratable_attribute
-//	smt               SMT allowed by the guest only if the policy   TestSNPRefuses/smt
+//	smt               SEV-SNP: SMT enabled on the platform            TestSNPRefuses/smt, TestSNPSMTPlatformInfo
+//	                  (PLATFORM_INFO.SMT_EN) only if Policy.AllowSMT
 //	cxl               SEV-SNP CXL_ALLOW only with Policy.AllowCXL   TestSNPSelfMadeChain
 //	guest_policy_abi  minimum firmware ABI the guest demands        TestSNPRefuses/guest_policy_ABI
 //	vmpl              SEV-SNP report asked for at VMPL <= MaxSNPVMPL   TestSNPSelfMadeChain

@@ -21,8 +21,10 @@ type Policy struct {
 	// AllowMigrationAgent accepts SEV-SNP guests that may be migrated by a
 	// migration agent, which then sees the guest's memory keys.
 	AllowMigrationAgent bool
-	// AllowSMT accepts guests whose policy lets the host run them with SMT
-	// enabled (the usual cloud setting; the sibling thread is a side channel).
+	// AllowSMT accepts SEV-SNP guests on a platform whose firmware reports
+	// SMT enabled (PLATFORM_INFO.SMT_EN; the usual cloud setting, and the
+	// sibling thread is a side channel). A guest policy that merely permits
+	// SMT on a platform with it disabled passes without it.
 	AllowSMT bool
 	// AllowCXL accepts SEV-SNP guests whose policy sets CXL_ALLOW, letting
 	// the host populate CXL devices or memory for the guest; go-sev-guest

@@ -82,8 +82,11 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	c.Add("debug", !gp.Debug || pol.AllowDebug, debugOK, "the guest policy lets the host debug (read and write) the guest's memory")
 	c.Add("migration_agent", !gp.MigrateMA || pol.AllowMigrationAgent, onOff("migration agent", gp.MigrateMA, ""),
 		"the guest policy allows a migration agent, which holds the guest's memory keys")
-	c.Add("smt", !gp.SMT || pol.AllowSMT, onOff("SMT", gp.SMT, "allowed by policy"),
-		"the guest policy allows SMT, which this verifier's policy refuses")
+	smtOn, smtDetail := snpSMT(gp.SMT, rep.GetPlatformInfo())
+	if smtOn && pol.AllowSMT {
+		smtDetail += ", accepted by policy"
+	}
+	c.Add("smt", !smtOn || pol.AllowSMT, smtDetail, smtDetail+": this verifier's policy refuses SMT (the sibling thread is a side channel)")
 	c.Add("cxl", !gp.CXLAllowed || pol.AllowCXL, onOff("CXL", gp.CXLAllowed, ""),
 		"the guest policy sets CXL_ALLOW: the host may populate CXL devices or memory for the guest, which this verifier's policy refuses")
 	abiOK := gp.ABIMajor > pol.MinSNPABIMajor || (gp.ABIMajor == pol.MinSNPABIMajor && gp.ABIMinor >= pol.MinSNPABIMinor)
@@ -161,9 +164,38 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	if !gp.MigrateMA {
 		rules = append(rules, "no migration agent")
 	}
+	if !smtOn {
+		rules = append(rules, "SMT off on the platform")
+	}
 	rules = append(rules, "reported TCB "+tcb.String())
 	obs.Facts = append(obs.Facts, "Its policy: "+strings.Join(rules, ", ")+".")
 	return obs
+}
+
+// snpSMT reports whether SMT is on for the guest and says why. The guest
+// policy's SMT bit only permits SMT: the firmware refuses to launch a guest
+// whose policy forbids it on a platform that has it (SEV-SNP ABI, guest
+// policy bit 16), but a policy that permits it says nothing of whether the
+// platform has it. PLATFORM_INFO bit 0, SMT_EN, does: the firmware signs
+// it in the report, and SMT is a platform setting that changes only with a
+// reset, which ends the guest. So a guest whose policy permits SMT on a
+// platform that has it off has no sibling thread to fear, and passes (as
+// go-sev-guest's validate keeps the two apart: GuestPolicy.SMT and
+// PlatformInfo.SMTEnabled); SMT_EN set under a policy forbidding SMT is a
+// report genuine firmware cannot make, and counts as on.
+func snpSMT(policySMT bool, platformInfo uint64) (on bool, detail string) {
+	// ParseSnpPlatformInfo fills SMTEnabled even when it also refuses bits
+	// it does not know; the other bits are not this check's business.
+	pi, _ := abi.ParseSnpPlatformInfo(platformInfo)
+	switch {
+	case pi.SMTEnabled && policySMT:
+		return true, "SMT on: the guest policy allows it and PLATFORM_INFO.SMT_EN says the platform has it enabled"
+	case pi.SMTEnabled:
+		return true, "PLATFORM_INFO.SMT_EN says SMT is enabled although the guest policy forbids it"
+	case policySMT:
+		return false, "SMT off: the guest policy allows it, but PLATFORM_INFO.SMT_EN says the platform has it disabled"
+	}
+	return false, "SMT off: the guest policy forbids it and PLATFORM_INFO.SMT_EN is clear"
 }
 
 // snpIDKeyTrusted reports whether the report's ID block was signed by a

@@ -101,7 +101,7 @@ Example:
 			fs.BoolVar(&f.allowDev, "allow-dev", false, "accept the development stand-in (proves nothing)")
 			fs.BoolVar(&f.allowDebug, "allow-debug", false, "accept guests the host may debug (never for real data)")
 			fs.BoolVar(&f.allowMA, "allow-migration-agent", false, "accept SEV-SNP guests with a migration agent")
-			fs.BoolVar(&f.noSMT, "no-smt", false, "refuse guests whose policy allows SMT")
+			fs.BoolVar(&f.noSMT, "no-smt", false, "refuse SEV-SNP guests on a platform that has SMT enabled (PLATFORM_INFO.SMT_EN)")
 			fs.BoolVar(&f.skipBinding, "skip-binding", false, "with a DOCUMENT and no --nonce: check the rest, report the binding as NOT proven")
 			fs.BoolVar(&f.json, "json", false, "print the full result with every check as JSON")
 			fs.IntVar(&f.vcpus, "vcpus", 0, "require the manifest entry for this many vCPUs (SEV-SNP)")
