@@ -1,5 +1,6 @@
 // Package harden makes the server process hard to read from outside: not
-// dumpable and no core files. The server calls Apply first thing, before
+// dumpable (which is what rules out core dumps, see Apply), and no core
+// files to a file core_pattern. The server calls Apply first thing, before
 // any request data can exist.
 //
 // What it does not do, and why:
@@ -32,17 +33,26 @@ func (s Status) Hardened() bool {
 
 // Apply makes the process non-dumpable and sets RLIMIT_CORE to zero.
 //
-// PR_SET_DUMPABLE 0 does three things: no core dump is ever written; the
-// files under /proc/PID (mem, maps, environ, ...) become owned by root, so
-// another process of the same user can no longer read this one's memory
-// or ptrace it; and a process without CAP_SYS_PTRACE cannot attach. Root
-// with CAP_SYS_PTRACE (the memory-scan test, or a root on the host of a
-// non-confidential VM) still can: against that, only the confidential VM's
-// memory encryption helps. The setting is reset by execve of a set-uid
-// binary and by credential changes, so Apply belongs after any of those.
+// PR_SET_DUMPABLE 0 is what stops core dumps, all of them: the kernel's
+// do_coredump gives up on a non-dumpable process before it looks at
+// core_pattern. It does two more things: the files under /proc/PID (mem,
+// maps, environ, ...) become owned by root, so another process of the
+// same user can no longer read this one's memory; and a process without
+// CAP_SYS_PTRACE cannot attach. Root with CAP_SYS_PTRACE (the memory-scan
+// test, or a root on the host of a non-confidential VM) still can: against
+// that, only the confidential VM's memory encryption helps. The setting is
+// reset by execve and by credential changes, so Apply belongs after any of
+// those.
 //
-// RLIMIT_CORE 0 (soft and hard) is the belt to those braces: should
-// something make the process dumpable again, there is still no core.
+// RLIMIT_CORE 0 (soft and hard) covers less than it seems, and nothing
+// here relies on it: it stops a core file only when core_pattern names a
+// file. A core_pattern that starts with '|' pipes the dump to a helper
+// and the kernel ignores RLIMIT_CORE then (fs/coredump.c honours only the
+// value 1, as its guard against a crashing helper), so should something
+// make the process dumpable again, a piped pattern would still get the
+// whole memory. It is set because it costs nothing and stops a dump to a
+// file pattern, the kernel's default ("core"); the request arena is
+// MADV_DONTDUMP besides, which every kind of dump honours.
 func Apply() error {
 	var errs []error
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
