@@ -50,6 +50,13 @@ type Limits struct {
 	BodyTimeout     time.Duration // time a client may take to send a request body
 	Queue           int           // requests admitted at once (running or waiting); more get 503
 	Concurrent      int           // generations running at once (each has its own arena)
+	// MaxConns bounds the connections open at once (0: the default);
+	// more wait in the kernel's listen backlog. Every connection is a
+	// descriptor out of PID 1's 4096, which the model file, attestation
+	// and DHCP need too.
+	MaxConns      int
+	HeaderTimeout time.Duration // time a connection may take to send a request's headers (0: the default)
+	IdleTimeout   time.Duration // time a kept-alive connection may wait for its next request (0: the default)
 }
 
 // DefaultLimits suit a 2-core confidential VM serving a small model.
@@ -65,6 +72,9 @@ func DefaultLimits() Limits {
 		BodyTimeout:     30 * time.Second,
 		Queue:           16,
 		Concurrent:      1,
+		MaxConns:        256,
+		HeaderTimeout:   10 * time.Second,
+		IdleTimeout:     2 * time.Minute,
 	}
 }
 
@@ -130,6 +140,24 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Limits.Concurrent < 1 || cfg.Limits.Queue < cfg.Limits.Concurrent {
 		return nil, fmt.Errorf("server: limits: queue %d must be at least concurrent %d >= 1", cfg.Limits.Queue, cfg.Limits.Concurrent)
+	}
+	def := DefaultLimits()
+	if cfg.Limits.MaxConns == 0 {
+		cfg.Limits.MaxConns = def.MaxConns
+	}
+	if cfg.Limits.HeaderTimeout == 0 {
+		cfg.Limits.HeaderTimeout = def.HeaderTimeout
+	}
+	if cfg.Limits.IdleTimeout == 0 {
+		cfg.Limits.IdleTimeout = def.IdleTimeout
+	}
+	// Each admitted request holds a connection, so fewer connections than
+	// the queue would leave the queue's tail unreachable.
+	if cfg.Limits.MaxConns < cfg.Limits.Queue {
+		return nil, fmt.Errorf("server: limits: max connections %d must be at least queue %d", cfg.Limits.MaxConns, cfg.Limits.Queue)
+	}
+	if cfg.Limits.HeaderTimeout < 0 || cfg.Limits.IdleTimeout < 0 {
+		return nil, fmt.Errorf("server: limits: header timeout %s and idle timeout %s must not be negative", cfg.Limits.HeaderTimeout, cfg.Limits.IdleTimeout)
 	}
 	if mc := cfg.Model.Config.ContextLen; mc > 0 {
 		cfg.Limits.MaxContext = min(cfg.Limits.MaxContext, mc)
@@ -474,8 +502,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, plaintext bool, gra
 	defer cancelBase()
 	hs := &http.Server{
 		Handler:           s.Handler(plaintext),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
+		IdleTimeout:       s.cfg.Limits.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		// net/http's own log lines can quote a request line; keep them out.
@@ -488,7 +516,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, plaintext bool, gra
 	runtime.GC()
 	runtime.GC()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(newLimitListener(ln, s.cfg.Limits.MaxConns, s.log)) }()
 	select {
 	case err := <-errc:
 		return err

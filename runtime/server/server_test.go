@@ -441,18 +441,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 	lim.Queue, lim.Concurrent = 2, 1
 	lim.BodyTimeout = 300 * time.Millisecond
 	s := newTestServer(t, lim)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln, true, time.Second) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
-	addr := ln.Addr().String()
+	addr := serveLoopback(t, s, true)
 	for _, req := range []string{
 		"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\nContent-Length: 1000\r\n\r\nab",
 		"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"mo",
