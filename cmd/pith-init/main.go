@@ -107,7 +107,13 @@ func run(parent context.Context) error {
 
 	// A lost DHCP lease stops serving like a shutdown signal, but ends as
 	// a fatal error: the address may be another machine's by now.
-	cfg, err := pid1.Boot(ctx, pid1.BootOptions{ModulesDir: modulesDir, LeaseLost: func(err error) { cancel(err) }})
+	// The power button is watched from Boot's first step: a press during
+	// the boot, module loading and the model read included, powers off.
+	cfg, err := pid1.Boot(ctx, pid1.BootOptions{
+		ModulesDir:  modulesDir,
+		LeaseLost:   func(err error) { cancel(err) },
+		PowerButton: func() { cancel(pid1.ErrPowerButton) },
+	})
 	if err != nil {
 		return fmt.Errorf("pith-init: boot: %w", err)
 	}
@@ -130,14 +136,6 @@ func run(parent context.Context) error {
 	if err := pid1.MountAll("/"); err != nil {
 		return fmt.Errorf("pith-init: %w", err)
 	}
-	go func() {
-		if err := pid1.WatchPowerButton(ctx, func() {
-			cancel(errors.New("ACPI power button"))
-		}); err != nil {
-			// The tiny driver's signal still reaches ShutdownContext.
-			slog.Warn("no ACPI power button events", "err", err)
-		}
-	}()
 
 	if err := waitFor(ctx, cfg.Model, 10*time.Second); err != nil {
 		return err

@@ -134,21 +134,65 @@ func genlSubscribe(family, group string) (fd int, familyID uint16, err error) {
 	return fd, id, nil
 }
 
-// WatchPowerButton calls press for every ACPI power button event until ctx
-// is done. It fails at once when the kernel has no ACPI event family
-// (no ACPI, or no button driver registered it yet); then only the tiny
-// driver's signal (ShutdownSignals) can report the button.
-func WatchPowerButton(ctx context.Context, press func()) error {
+// ErrPowerButton is the cause pith-init gives its context when the ACPI
+// power button is pressed.
+var ErrPowerButton = errors.New("ACPI power button")
+
+// acpiSource is where ACPI events come from: recv is a receive with a
+// timeout, closeFn releases it. A variable, so the tests can press the
+// button.
+type acpiSource struct {
+	recv    func([]byte) (int, error)
+	family  uint16
+	closeFn func()
+}
+
+var openACPI = func() (acpiSource, error) {
 	fd, family, err := genlSubscribe(acpiFamily, acpiGroup)
+	if err != nil {
+		return acpiSource{}, err
+	}
+	return acpiSource{
+		recv: func(b []byte) (int, error) {
+			n, _, err := unix.Recvfrom(fd, b, 0)
+			return n, err
+		},
+		family:  family,
+		closeFn: func() { unix.Close(fd) },
+	}, nil
+}
+
+// WatchPowerButton calls press for every ACPI power button event until ctx
+// is done. It fails at once when the kernel has no ACPI event family (no
+// ACPI: the family belongs to the ACPI core, drivers/acpi/event.c, not to
+// the button driver); then only the tiny driver's signal
+// (ShutdownSignals) can report the button.
+func WatchPowerButton(ctx context.Context, press func()) error {
+	src, err := openACPI()
 	if err != nil {
 		return fmt.Errorf("pid1: power button: %w", err)
 	}
-	defer unix.Close(fd)
-	recv := func(b []byte) (int, error) {
-		n, _, err := unix.Recvfrom(fd, b, 0)
-		return n, err
+	defer src.closeFn()
+	return watchACPI(ctx, src.recv, src.family, press)
+}
+
+// StartPowerButton subscribes to ACPI events now and calls press for each
+// power button event, from a goroutine of its own, until ctx is done.
+// Events that come after it returns are kept by the kernel in the
+// socket's buffer until read, so it belongs before whatever loads the
+// button driver: a press the driver reports to no subscriber is lost.
+func StartPowerButton(ctx context.Context, press func()) error {
+	src, err := openACPI()
+	if err != nil {
+		return fmt.Errorf("pid1: power button: %w", err)
 	}
-	return watchACPI(ctx, recv, family, press)
+	go func() {
+		defer src.closeFn()
+		if err := watchACPI(ctx, src.recv, src.family, press); err != nil {
+			slog.Warn("ACPI power button events stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 // watchACPI reads ACPI events with recv (a receive with a timeout) and

@@ -18,6 +18,9 @@
 //     which WatchPowerButton turns into a callback.
 //
 // The image must carry one of them, built in or as a module it loads.
+// Boot listens for the netlink events before it loads any module and
+// loads the button's driver first: a press before the driver is bound is
+// dropped by ACPI, and one the driver reports to no listener is lost.
 //
 // Network: pith.net=ADDR/PREFIX,GATEWAY[,IFNAME] is static;
 // pith.net=dhcp[,IFNAME] leases an IPv4 address with the DHCP client of
