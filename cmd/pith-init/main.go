@@ -14,9 +14,12 @@
 // model from the raw virtio disk wholly into memory and check it against the
 // SHA-256 on the measured command line (a mismatch powers off with the two
 // digests on the console); then serve until SIGTERM, SIGINT, Ctrl-Alt-Del or
-// the ACPI power button, and power off. Any error on the way is fatal: it
-// is logged and the machine powers off (pid1.Fatal), never a shell and never
-// a hang.
+// the ACPI power button, and power off. Those stop the boot too, from its
+// first step: the model's read stops within a chunk and its load is
+// abandoned, and the machine syncs and powers off as after serving
+// (nothing is written anywhere, so nothing is left half-written). Any
+// other error on the way is fatal: it is logged and the machine powers
+// off (pid1.Fatal), never a shell and never a hang.
 //
 // The console carries system events only (module loads, sizes, digests of
 // public inputs, timings), never request content.
@@ -103,6 +106,28 @@ func run(parent context.Context) error {
 	defer stopSignals()
 	ctx, cancel := context.WithCancelCause(sigCtx)
 	defer cancel(nil)
+	err := boot(ctx, cancel, start)
+	if err != nil && shutdownRequested(ctx) {
+		// A signal or the power button during the boot: the step it
+		// cut short failed for that reason only, and the machine powers
+		// off as after serving, not as on a fault.
+		slog.Info("stopped during boot", "cause", context.Cause(ctx).Error(), "step", err.Error())
+		return nil
+	}
+	return err
+}
+
+// shutdownRequested reports whether ctx has ended by a request to stop (a
+// shutdown signal or the power button) rather than by a lost lease,
+// which is a fault.
+func shutdownRequested(ctx context.Context) bool {
+	cause := context.Cause(ctx)
+	return cause != nil && !errors.Is(cause, pid1.ErrLeaseLost)
+}
+
+// boot brings the machine up and serves until ctx ends; cancel ends ctx
+// with a cause.
+func boot(ctx context.Context, cancel context.CancelCauseFunc, start time.Time) error {
 	go pid1.Reap(ctx)
 
 	// A lost DHCP lease stops serving like a shutdown signal, but ends as
@@ -141,15 +166,26 @@ func run(parent context.Context) error {
 		return err
 	}
 	t := time.Now()
-	model, err := pid1.ReadModel(cfg)
+	data, err := pid1.ReadModel(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("pith-init: model refused: %w", err)
 	}
-	pages, _ := hugemem.Stat(model)
-	slog.Info("model checked", "bytes", len(model), "huge_page_bytes", pages.Huge, "sha256", fmt.Sprintf("%x", cfg.ModelSHA256), "took", time.Since(t).Round(time.Millisecond))
-
-	err = serve(ctx, cfg, model)
-	clear(model)
+	pages, _ := hugemem.Stat(data)
+	slog.Info("model checked", "bytes", len(data), "huge_page_bytes", pages.Huge, "sha256", fmt.Sprintf("%x", cfg.ModelSHA256), "took", time.Since(t).Round(time.Millisecond))
+	m, err := unlessStopped(ctx, func() (*model.Model, error) {
+		f, err := gguf.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return model.Load(f)
+	})
+	if err != nil {
+		// On a shutdown the load may still be rewriting data, which
+		// is left alone: the machine powers off next.
+		return fmt.Errorf("pith-init: model: %w", err)
+	}
+	err = serve(ctx, cfg, m, int64(len(data)))
+	clear(data)
 	if err != nil {
 		return err
 	}
@@ -173,21 +209,13 @@ const keyRotation = 24 * time.Hour
 
 // serve opens the attestation provider, loads the checked model and serves
 // the sealed API until ctx ends. The plaintext API is never offered here.
-func serve(ctx context.Context, cfg pid1.Config, data []byte) error {
+func serve(ctx context.Context, cfg pid1.Config, m *model.Model, size int64) error {
 	prov, err := attest.Open(ctx, cfg.Attest, slog.Default())
 	if err != nil {
 		return fmt.Errorf("pith-init: attestation: %w", err)
 	}
-	f, err := gguf.Parse(data)
-	if err != nil {
-		return fmt.Errorf("pith-init: model: %w", err)
-	}
-	m, err := model.Load(f)
-	if err != nil {
-		return fmt.Errorf("pith-init: model: %w", err)
-	}
 	srv, err := server.New(server.Config{
-		Model: m, ModelDigest: "sha256:" + hex.EncodeToString(cfg.ModelSHA256), ModelSize: int64(len(data)),
+		Model: m, ModelDigest: "sha256:" + hex.EncodeToString(cfg.ModelSHA256), ModelSize: size,
 		Attest: prov, KeyRotation: keyRotation, Logger: slog.Default(),
 	})
 	if err != nil {
@@ -207,6 +235,30 @@ func serve(ctx context.Context, cfg pid1.Config, data []byte) error {
 		return fmt.Errorf("pith-init: serve: %w", err)
 	}
 	return nil
+}
+
+// unlessStopped runs fn, and returns ctx's cause as soon as ctx ends
+// even if fn has not: a step of seconds that cannot look at ctx itself
+// (the model's load, which repacks its weights) must not hold up a
+// shutdown. fn then goes on in the background, harmless only because the
+// caller powers off next; the caller must leave alone what fn uses.
+func unlessStopped[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("stopped: %w", context.Cause(ctx))
+	}
 }
 
 // waitFor waits for a device node to appear: devtmpfs creates /dev/vda only

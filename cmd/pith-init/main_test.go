@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pith-project/pith/runtime/pid1"
 )
 
 func TestWaitFor(t *testing.T) {
@@ -84,5 +87,59 @@ func TestDepsDocumented(t *testing.T) {
 	sort.Strings(real)
 	if strings.Join(listed, "\n") != strings.Join(real, "\n") {
 		t.Fatalf("the package doc lists the modules\n%s\n\nbut go list -deps says\n%s", strings.Join(listed, "\n"), strings.Join(real, "\n"))
+	}
+}
+
+// A step that cannot look at its context (the model's load) does not hold
+// up a shutdown: unlessStopped returns the shutdown's cause at once, and
+// the step's own result when no shutdown comes.
+func TestUnlessStopped(t *testing.T) {
+	stop := pid1.ShutdownSignal{Signal: os.Interrupt}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
+	slow := make(chan struct{})
+	defer close(slow)
+	t0 := time.Now()
+	_, err := unlessStopped(ctx, func() (int, error) {
+		select {
+		case <-slow:
+		case <-time.After(3 * time.Second):
+		}
+		return 1, nil
+	})
+	if !errors.Is(err, stop) || time.Since(t0) > 2*time.Second {
+		t.Fatalf("unlessStopped = %v after %s, want the shutdown at once", err, time.Since(t0))
+	}
+	if v, err := unlessStopped(context.Background(), func() (int, error) { return 7, nil }); v != 7 || err != nil {
+		t.Fatalf("unlessStopped = %d, %v", v, err)
+	}
+	bad := errors.New("not a GGUF file")
+	if _, err := unlessStopped(context.Background(), func() (int, error) { return 0, bad }); !errors.Is(err, bad) {
+		t.Fatalf("unlessStopped = %v, want %v", err, bad)
+	}
+}
+
+// A signal or the power button is a request to stop; a lost lease, and a
+// context still running, are not.
+func TestShutdownRequested(t *testing.T) {
+	tests := []struct {
+		name  string
+		cause error // nil: not cancelled
+		want  bool
+	}{
+		{"running", nil, false},
+		{"signal", pid1.ShutdownSignal{Signal: os.Interrupt}, true},
+		{"power button", pid1.ErrPowerButton, true},
+		{"lease lost", fmt.Errorf("eth0: %w: NAK", pid1.ErrLeaseLost), false},
+	}
+	for _, tc := range tests {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		if tc.cause != nil {
+			cancel(tc.cause)
+		}
+		if got := shutdownRequested(ctx); got != tc.want {
+			t.Errorf("%s: shutdownRequested = %v, want %v", tc.name, got, tc.want)
+		}
+		cancel(nil)
 	}
 }

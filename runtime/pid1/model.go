@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -23,8 +24,10 @@ const maxModel = 64 << 30
 // later from a disk the host controls. cfg.ModelSize bytes are read (a raw
 // disk is padded to whole sectors), or the whole file or device when it is
 // zero. A missing digest is an error: PID 1 never serves an unchecked
-// model. A mismatch names both digests, for the console.
-func ReadModel(cfg Config) ([]byte, error) {
+// model. A mismatch names both digests, for the console. It stops, within
+// one chunk's read, when ctx ends: a shutdown request during a read of
+// gigabytes must not wait for it.
+func ReadModel(ctx context.Context, cfg Config) ([]byte, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("pid1: no pith.model= on the command line")
 	}
@@ -53,14 +56,35 @@ func ReadModel(cfg Config) ([]byte, error) {
 	// On huge pages where the kernel offers them: decode streams every
 	// weight once per token, faster than from 4 KiB pages (hugemem).
 	data := hugemem.Make(int(size))
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("pid1: model %s: reading %d bytes: %w", cfg.Model, size, err)
-	}
-	sum := sha256.Sum256(data)
-	if !bytes.Equal(sum[:], cfg.ModelSHA256) {
-		return nil, fmt.Errorf("pid1: model %s: SHA-256 %x, but the measured command line says %x", cfg.Model, sum, cfg.ModelSHA256)
+	if err := readChecked(ctx, f, data, cfg.ModelSHA256); err != nil {
+		return nil, fmt.Errorf("pid1: model %s: %w", cfg.Model, err)
 	}
 	return data, nil
+}
+
+// readChunk is how much readChecked reads between looks at its context:
+// tens of milliseconds from a virtio disk.
+const readChunk = 4 << 20
+
+// readChecked fills data from r in chunks, hashing as it goes, and checks
+// the SHA-256 against want; it gives up between chunks once ctx ends.
+func readChecked(ctx context.Context, r io.Reader, data, want []byte) error {
+	h := sha256.New()
+	for off := 0; off < len(data); {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped after %d of %d bytes: %w", off, len(data), context.Cause(ctx))
+		}
+		n, err := io.ReadFull(r, data[off:min(off+readChunk, len(data))])
+		h.Write(data[off : off+n])
+		off += n
+		if err != nil {
+			return fmt.Errorf("reading %d bytes: %w", len(data), err)
+		}
+	}
+	if sum := h.Sum(nil); !bytes.Equal(sum, want) {
+		return fmt.Errorf("SHA-256 %x, but the measured command line says %x", sum, want)
+	}
+	return nil
 }
 
 // sizeOf is a regular file's length or a block device's capacity.

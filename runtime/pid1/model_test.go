@@ -2,12 +2,16 @@ package pid1
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadModel(t *testing.T) {
@@ -21,11 +25,11 @@ func TestReadModel(t *testing.T) {
 	sum := sha256.Sum256(model)
 	diskSum := sha256.Sum256(disk)
 
-	got, err := ReadModel(Config{Model: path, ModelSHA256: sum[:], ModelSize: int64(len(model))})
+	got, err := ReadModel(context.Background(), Config{Model: path, ModelSHA256: sum[:], ModelSize: int64(len(model))})
 	if err != nil || !bytes.Equal(got, model) {
 		t.Fatalf("sized read: %v", err)
 	}
-	if got, err := ReadModel(Config{Model: path, ModelSHA256: diskSum[:]}); err != nil || len(got) != len(disk) {
+	if got, err := ReadModel(context.Background(), Config{Model: path, ModelSHA256: diskSum[:]}); err != nil || len(got) != len(disk) {
 		t.Fatalf("whole read: %v", err)
 	}
 
@@ -44,9 +48,50 @@ func TestReadModel(t *testing.T) {
 		{"directory", Config{Model: dir, ModelSHA256: sum[:]}, "neither a file"},
 	}
 	for _, b := range bad {
-		_, err := ReadModel(b.cfg)
+		_, err := ReadModel(context.Background(), b.cfg)
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%s: %v, want an error containing %q", b.name, err, b.want)
 		}
+	}
+}
+
+// slowReader gives n bytes per read, each after a pause, as a large model
+// comes from a slow disk.
+type slowReader struct {
+	n     int
+	pause time.Duration
+	reads int
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	time.Sleep(r.pause)
+	r.reads++
+	return copy(p, make([]byte, min(r.n, len(p)))), nil
+}
+
+// A shutdown during the model's read stops it within a chunk, with the
+// shutdown as the cause; without one, the same slow read completes.
+func TestReadCheckedStopsOnShutdown(t *testing.T) {
+	data := make([]byte, 16*readChunk)
+	stop := errors.New("shutdown signal terminated")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r := &slowReader{n: readChunk / 4, pause: 10 * time.Millisecond} // 0.64 s for all of it
+	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
+	t0 := time.Now()
+	err := readChecked(ctx, r, data, make([]byte, sha256.Size))
+	if !errors.Is(err, stop) {
+		t.Fatalf("readChecked = %v, want the shutdown as its cause", err)
+	}
+	if took := time.Since(t0); took > 300*time.Millisecond || r.reads*r.n >= len(data) {
+		t.Fatalf("stopped after %s and %d of %d bytes", took, r.reads*r.n, len(data))
+	}
+
+	small := make([]byte, 3*readChunk+5)
+	sum := sha256.Sum256(small)
+	if err := readChecked(context.Background(), &slowReader{n: readChunk / 2}, small, sum[:]); err != nil {
+		t.Fatalf("a whole read: %v", err)
+	}
+	if err := readChecked(context.Background(), io.LimitReader(&slowReader{n: 1 << 20}, int64(len(small)-1)), small, sum[:]); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a short read: %v", err)
 	}
 }
