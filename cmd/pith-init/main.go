@@ -83,6 +83,12 @@ var platformModules = []string{"sev-guest", "tdx-guest"}
 const ReadyMessage = "pith-init ready"
 
 func main() {
+	// First of all, before anything can panic: what a crash prints
+	// reaches the host's console (runtime/pid1's crash.go says why).
+	if err := pid1.QuietTraceback(os.Args[0], os.Args, os.Environ()); err != nil {
+		pid1.Fatal(err)
+	}
+	defer pid1.Guard()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	// Fatal logs, drains the console and powers off; should that fail it
 	// exits, which as PID 1 panics the kernel, and panic=-1 with
@@ -128,7 +134,10 @@ func shutdownRequested(ctx context.Context) bool {
 // boot brings the machine up and serves until ctx ends; cancel ends ctx
 // with a cause.
 func boot(ctx context.Context, cancel context.CancelCauseFunc, start time.Time) error {
-	go pid1.Reap(ctx)
+	go func() {
+		defer pid1.Guard()
+		pid1.Reap(ctx)
+	}()
 
 	// A lost DHCP lease stops serving like a shutdown signal, but ends as
 	// a fatal error: the address may be another machine's by now.

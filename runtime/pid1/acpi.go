@@ -187,6 +187,7 @@ func StartPowerButton(ctx context.Context, press func()) error {
 		return fmt.Errorf("pid1: power button: %w", err)
 	}
 	go func() {
+		defer Guard()
 		defer src.closeFn()
 		if err := watchACPI(ctx, src.recv, src.family, press); err != nil {
 			slog.Warn("ACPI power button events stopped", "err", err)

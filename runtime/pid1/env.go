@@ -25,6 +25,9 @@ func CheckEnviron(env []string) error {
 	var extra []string
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
+		if kv == quietTraceback { // QuietTraceback's own
+			continue
+		}
 		if !slices.Contains(kernelEnv, name) {
 			extra = append(extra, fmt.Sprintf("%q", name))
 		}

@@ -40,6 +40,7 @@ func ShutdownContext(parent context.Context) (ctx context.Context, stop func()) 
 	signal.Notify(ch, ShutdownSignals...)
 	done := make(chan struct{})
 	go func() {
+		defer Guard()
 		select {
 		case s := <-ch:
 			slog.Info("shutdown requested", "signal", s.String())
