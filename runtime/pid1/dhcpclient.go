@@ -47,6 +47,9 @@ type dhcpClient struct {
 	sent  int    // messages sent, for the error
 	heard int    // answers for this client, for the error
 	why   string // the last send error or reason an answer was refused
+	// timedOut is the cause of the exchange's own deadline, so that the
+	// error tells it from the caller's context ending (a shutdown).
+	timedOut error
 }
 
 // errNak restarts the exchange from DISCOVER.
@@ -57,8 +60,8 @@ var errNak = errors.New("the server refused the request (NAK)")
 // over. It gives up with an error after tm.Total or when ctx ends, never
 // waiting longer.
 func dhcpLease(ctx context.Context, tr dhcpTransport, mac net.HardwareAddr, tm DHCPTiming) (Lease, error) {
-	c := &dhcpClient{tr: tr, mac: mac, tm: tm, start: time.Now()}
-	ctx, cancel := context.WithTimeoutCause(ctx, tm.Total, fmt.Errorf("no lease within %s", tm.Total))
+	c := &dhcpClient{tr: tr, mac: mac, tm: tm, start: time.Now(), timedOut: fmt.Errorf("no lease within %s", tm.Total)}
+	ctx, cancel := context.WithTimeoutCause(ctx, tm.Total, c.timedOut)
 	defer cancel()
 	for {
 		xid := rand.Uint32()
@@ -129,7 +132,9 @@ func answer(want uint8, l *Lease, from func(*dhcpMsg) bool, check func(Lease) er
 // was tried and what came back.
 func (c *dhcpClient) fail(err error) error {
 	what := fmt.Sprintf("%d messages sent in %s, %d answers", c.sent, time.Since(c.start).Round(time.Millisecond), c.heard)
-	if c.sent > 0 && c.heard == 0 {
+	// Only silence until the deadline suggests a network without a
+	// server; an exchange cut short by a shutdown says nothing of it.
+	if c.sent > 0 && c.heard == 0 && errors.Is(err, c.timedOut) {
 		what += " (is there a DHCP server on this network?)"
 	}
 	if c.why != "" {
