@@ -25,7 +25,7 @@ func init() {
 	var (
 		modelPath, sha, name, listen, attestMode, manifestPath, devManifest string
 		plaintext, allowUnlocked                                            bool
-		queue, concurrent, maxCtx, threads                                  int
+		queue, concurrent, maxCtx, maxConns, threads                        int
 		cache                                                               model.CacheType
 		rotate, timeout                                                     time.Duration
 	)
@@ -65,6 +65,7 @@ Example:
 			fs.IntVar(&queue, "queue", server.DefaultLimits().Queue, "requests admitted at once; more get 503")
 			fs.IntVar(&concurrent, "concurrent", server.DefaultLimits().Concurrent, "generations at once")
 			fs.IntVar(&maxCtx, "max-context", server.DefaultLimits().MaxContext, "largest num_ctx a request may ask for")
+			fs.IntVar(&maxConns, "max-conns", server.DefaultLimits().MaxConns, "connections held open at once; more wait in the listen backlog (at least --queue)")
 			fs.IntVar(&threads, "threads", runtime.NumCPU(), "cores to use, at most 4 per core (the default is all of this machine's)")
 			cacheTypeVar(fs, &cache, "")
 			fs.DurationVar(&rotate, "rotate-keys", 24*time.Hour, "OHTTP key rotation period (0: never)")
@@ -86,7 +87,7 @@ Example:
 			if err := checkThreads("--threads", threads); err != nil {
 				return err
 			}
-			if err := checkServeLimits(queue, concurrent, maxCtx, timeout, rotate); err != nil {
+			if err := checkServeLimits(queue, concurrent, maxCtx, maxConns, timeout, rotate); err != nil {
 				return err
 			}
 			if err := checkModelFile(modelPath); err != nil {
@@ -137,6 +138,7 @@ Example:
 			}
 			lim := server.DefaultLimits()
 			lim.Queue, lim.Concurrent, lim.MaxContext, lim.RequestTimeout = queue, concurrent, maxCtx, timeout
+			lim.MaxConns = maxConns
 			lim.DefaultContext = min(lim.DefaultContext, maxCtx)
 			s, err := server.New(server.Config{
 				Model: m, ModelName: name, ModelDigest: "sha256:" + info.sha256, ModelSize: info.size, ModelTime: info.mtime, Version: version,
@@ -164,7 +166,7 @@ Example:
 // run with, naming the flag, before the model is loaded: a zero context or
 // timeout would fail every request, a negative rotation means nothing,
 // and server.New's own message for the queue speaks of fields, not flags.
-func checkServeLimits(queue, concurrent, maxCtx int, timeout, rotate time.Duration) error {
+func checkServeLimits(queue, concurrent, maxCtx, maxConns int, timeout, rotate time.Duration) error {
 	switch {
 	case concurrent < 1:
 		return usagef("--concurrent %d: give at least 1 generation at once", concurrent)
@@ -172,6 +174,8 @@ func checkServeLimits(queue, concurrent, maxCtx int, timeout, rotate time.Durati
 		return usagef("--queue %d is below --concurrent %d: the queue counts the running generations too", queue, concurrent)
 	case maxCtx < 1:
 		return usagef("--max-context %d: give at least 1 token", maxCtx)
+	case maxConns < queue:
+		return usagef("--max-conns %d is below --queue %d: every admitted request holds a connection", maxConns, queue)
 	case timeout <= 0:
 		return usagef("--timeout %s: give a positive duration such as 10m", timeout)
 	case rotate < 0:

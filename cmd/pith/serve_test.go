@@ -62,14 +62,14 @@ func TestDescribeModelHashesTheFile(t *testing.T) {
 func TestCheckServeLimitsAcceptsGoodValues(t *testing.T) {
 	d := server.DefaultLimits()
 	tests := []struct {
-		queue, concurrent, maxCtx int
-		timeout, rotate           time.Duration
+		queue, concurrent, maxCtx, maxConns int
+		timeout, rotate                     time.Duration
 	}{
-		{d.Queue, d.Concurrent, d.MaxContext, d.RequestTimeout, 24 * time.Hour},
-		{1, 1, 1, time.Second, 0}, // --rotate-keys 0: never
+		{d.Queue, d.Concurrent, d.MaxContext, d.MaxConns, d.RequestTimeout, 24 * time.Hour},
+		{1, 1, 1, 1, time.Second, 0}, // --rotate-keys 0: never
 	}
 	for _, tt := range tests {
-		if err := checkServeLimits(tt.queue, tt.concurrent, tt.maxCtx, tt.timeout, tt.rotate); err != nil {
+		if err := checkServeLimits(tt.queue, tt.concurrent, tt.maxCtx, tt.maxConns, tt.timeout, tt.rotate); err != nil {
 			t.Errorf("checkServeLimits%v: %v", tt, err)
 		}
 	}
