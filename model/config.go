@@ -18,7 +18,17 @@ type Config struct {
 	ContextLen int // context length the model was trained for
 	RopeBase   float64
 	RopeNeox   bool // rotate halves (qwen2) rather than adjacent pairs (llama)
+	RopeScale  RopeScaling
 	NormEps    float32
+}
+
+// RopeScaling is how a model stretches its rotary embedding beyond the
+// context it was first trained for, as GGUF records it ({arch}.rope.scaling.*).
+type RopeScaling struct {
+	Type        string  // "none", "linear" (the default: with Factor 1 it changes nothing) or "yarn"
+	Factor      float32 // context extension: linear divides every position by it; 1 is none
+	OrigContext int     // YaRN: the context before extension (original_context_length)
+	AttnFactor  float32 // rope.scaling.attn_factor: multiplies every rotation's cos and sin; 1 is none
 }
 
 func (c Config) validate() error {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,97 @@ func toInts(ids []int32) []int {
 	out := make([]int, len(ids))
 	for i, v := range ids {
 		out[i] = int(v)
+	}
+	return out
+}
+
+// A file whose rope is scaled (linear, by rope.scaling.factor or the older
+// rope.scale_linear; YaRN, with and without Llama 3's rope_freqs.weight;
+// or only rope.scaling.attn_factor) gives the same next-token
+// log-probabilities in pith as in llama.cpp, early in a long prompt and
+// late in it, where positions turn YaRN's interpolated pairs far enough to
+// matter, and the same greedy continuation. Both run a float32 KV cache,
+// which makes them agree closely enough (as TestMatchesLlamaCppF32Cache)
+// that the comparison can tell: on the tiny test shapes each scaling moves
+// pith's log-probabilities by only a few hundredths against the same file
+// unscaled, less than the F16 cache's tolerance, and that must be more
+// than twice this tolerance.
+func TestRopeScalingMatchesLlamaCpp(t *testing.T) {
+	oracle.Require(t, oracle.Llama)
+	const tol = 0.002
+	prompt := strings.Repeat("Alice: are we still meeting tomorrow at 10?\nBob: yes, in the small room. Bring the budget draft please.\n", 4)
+	for _, tc := range []struct {
+		name, shape string
+		edits       map[string]any
+	}{
+		{"linear", "tiny-llama3", map[string]any{"llama.rope.scaling.type": "linear", "llama.rope.scaling.factor": float32(4)}},
+		{"scale_linear", "tiny-qwen2", map[string]any{"qwen2.rope.scale_linear": float32(2.5)}},
+		{"yarn", "tiny-qwen2", map[string]any{"qwen2.rope.scaling.type": "yarn", "qwen2.rope.scaling.factor": float32(4),
+			"qwen2.rope.scaling.original_context_length": uint32(1024)}},
+		{"yarn-rope_freqs", "tiny-llama3", map[string]any{"llama.rope.scaling.type": "yarn", "llama.rope.scaling.factor": float32(3)}},
+		{"yarn-attn_factor", "tiny-qwen2", map[string]any{"qwen2.rope.scaling.type": "yarn", "qwen2.rope.scaling.factor": float32(8),
+			"qwen2.rope.scaling.attn_factor": float32(0.8)}},
+		{"attn_factor", "tiny-llama3", map[string]any{"llama.rope.scaling.attn_factor": float32(1.25)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := builtinFile(t, tc.shape, tc.edits)
+			path := filepath.Join(t.TempDir(), tc.name+".gguf")
+			if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m, err := model.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := model.Load(builtinFile(t, tc.shape, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Cache, plain.Cache = model.CacheF32, model.CacheF32
+			ids := m.Tokenizer.Encode(prompt, true, false)
+			at := []int{1, 8, 16, len(ids) / 2, len(ids) - 1}
+			srv := oracle.StartLlamaServerT(t, path, "--flash-attn", "off", "--cache-type-k", "f32", "--cache-type-v", "f32")
+			ours, unscaled := logprobsAt(t, m, ids, at), logprobsAt(t, plain, ids, at)
+			worst, signal := 0.0, 0.0
+			for i, pos := range at {
+				top, err := srv.NextTokens(toInts(ids[:pos+1]), 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range top {
+					d := math.Abs(ours[i][c.ID] - c.Logprob)
+					worst = math.Max(worst, d)
+					signal = math.Max(signal, math.Abs(ours[i][c.ID]-unscaled[i][c.ID]))
+					if d > tol {
+						t.Errorf("position %d, token %d: pith log-prob %.4f, llama.cpp %.4f", pos, c.ID, ours[i][c.ID], c.Logprob)
+					}
+				}
+			}
+			if signal < 2*tol {
+				t.Errorf("the scaling moves the top log-probabilities by at most %.3f: the comparison cannot tell it from none", signal)
+			}
+			ties := greedyMatches(t, m, srv, ids, tol)
+			t.Logf("%d-token prompt: worst top-10 log-prob difference %.4f (tolerance %.3f); the scaling moves them by up to %.3f; 32 greedy tokens identical (%d near ties)",
+				len(ids), worst, tol, signal, ties)
+		})
+	}
+}
+
+// logprobsAt runs ids through m one token at a time, as llama-server's
+// decode would, and returns the log-probabilities after each position of at
+// (ascending).
+func logprobsAt(t *testing.T, m *model.Model, ids []int32, at []int) [][]float64 {
+	t.Helper()
+	st := m.NewState(model.HeapAllocator{}, len(ids), 1)
+	var out [][]float64
+	for pos := 0; pos <= at[len(at)-1]; pos++ {
+		logits, err := st.Forward(ids[pos : pos+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(at, pos) {
+			out = append(out, logSoftmax(logits))
+		}
 	}
 	return out
 }

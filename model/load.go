@@ -32,7 +32,7 @@ type Model struct {
 	outNorm   []float32
 	output    kernels.Matrix
 	layers    []layer
-	rope      kernels.Rope
+	rope      rope
 	attnScale float32
 }
 
@@ -99,7 +99,7 @@ func Load(f *gguf.File) (*Model, error) {
 			return nil, fmt.Errorf("model: %w", err)
 		}
 	}
-	if err := checkRopeScaling(f, arch); err != nil {
+	if c.RopeScale, err = ropeScaling(f, arch, c.ContextLen); err != nil {
 		return nil, err
 	}
 	eps, err := f.Float(arch + ".attention.layer_norm_rms_epsilon")
@@ -158,7 +158,7 @@ func Load(f *gguf.File) (*Model, error) {
 			return nil, err
 		}
 	}
-	m.rope = kernels.NewRope(c.HeadDim, c.RopeBase, factors, c.RopeNeox)
+	m.rope = newRope(kernels.NewRope(c.HeadDim, c.RopeBase, factors, c.RopeNeox), c.RopeScale, c.RopeBase)
 	m.attnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
 	// Each layer is a few hundred bytes of records before its tensors are
 	// read: a file whose block_count is far beyond its tensors would make
@@ -246,40 +246,68 @@ func checkTensorNames(f *gguf.File, c Config) error {
 	return nil
 }
 
-// checkRopeScaling refuses the rope scalings pith does not apply. llama.cpp
-// reads rope.scaling.type ("none", "linear" or "yarn"; any other value
-// stops it) and rope.scaling.factor (or the older rope.scale_linear),
-// which divides every position; the files pith targets carry neither
-// (Llama 3.1 and 3.2 scale through their rope_freqs.weight tensor, which
-// Load applies), and one that does would be run wrong without them.
-func checkRopeScaling(f *gguf.File, arch string) error {
-	typ := "linear" // llama.cpp's default: with no factor it changes nothing
+// ropeScaling reads the rope scaling keys as llama.cpp does
+// (llama_model::load_hparams, then llama_context's defaults): the type is
+// "linear" when absent, and any but none, linear and yarn stops llama.cpp
+// too; the factor is rope.scaling.factor, else the older
+// rope.scale_linear, and 0 or absent means 1; YaRN's original context is
+// the training context unless the file names another. llama.cpp reads the
+// rope.scaling.yarn_* keys only for other architectures and runs these with
+// YaRN's defaults whatever they say, so a file that sets one is refused:
+// no choice would run it as both its maker and llama.cpp intend.
+func ropeScaling(f *gguf.File, arch string, trained int) (RopeScaling, error) {
+	rs := RopeScaling{Type: "linear", Factor: 1, OrigContext: trained, AttnFactor: 1}
 	if f.HasKey(arch + ".rope.scaling.type") {
 		var err error
-		if typ, err = f.String(arch + ".rope.scaling.type"); err != nil {
-			return fmt.Errorf("model: %w", err)
+		if rs.Type, err = f.String(arch + ".rope.scaling.type"); err != nil {
+			return rs, fmt.Errorf("model: %w", err)
 		}
 	}
-	factor := 0.0
-	for _, key := range []string{".rope.scaling.factor", ".rope.scale_linear"} {
-		if f.HasKey(arch + key) {
-			v, err := f.Float(arch + key)
-			if err != nil {
-				return fmt.Errorf("model: %w", err)
-			}
-			factor = v
-			break
+	if rs.Type != "none" && rs.Type != "linear" && rs.Type != "yarn" {
+		return rs, fmt.Errorf("model: %s: rope scaling type %q is not one llama.cpp knows (none, linear, yarn)", arch, rs.Type)
+	}
+	// A factor of 0 is llama.cpp's "absent" (converters write it so).
+	optFloat := func(key string, dst *float32) (bool, error) {
+		if !f.HasKey(arch + key) {
+			return false, nil
+		}
+		v, err := f.Float(arch + key)
+		if err != nil {
+			return false, fmt.Errorf("model: %w", err)
+		}
+		if !(v >= 0) || math.IsInf(v, 0) || float32(v) == 0 && key != ".rope.scaling.factor" && key != ".rope.scale_linear" {
+			return false, fmt.Errorf("model: %s: %s%s is %v, want a positive number", arch, arch, key, v)
+		}
+		if float32(v) != 0 {
+			*dst = float32(v)
+		}
+		return true, nil
+	}
+	var err error
+	found, err := optFloat(".rope.scaling.factor", &rs.Factor)
+	if err == nil && !found {
+		_, err = optFloat(".rope.scale_linear", &rs.Factor)
+	}
+	if err == nil {
+		_, err = optFloat(".rope.scaling.attn_factor", &rs.AttnFactor)
+	}
+	if err != nil {
+		return rs, err
+	}
+	if f.HasKey(arch + ".rope.scaling.original_context_length") {
+		if rs.OrigContext, err = f.Int(arch+".rope.scaling.original_context_length", 1<<24); err != nil {
+			return rs, fmt.Errorf("model: %w", err)
+		}
+		if rs.OrigContext <= 0 {
+			return rs, fmt.Errorf("model: %s: rope.scaling.original_context_length is %d, want a positive number", arch, rs.OrigContext)
 		}
 	}
-	switch {
-	case typ != "none" && typ != "linear" && typ != "yarn":
-		return fmt.Errorf("model: %s: rope scaling type %q is not one llama.cpp knows (none, linear, yarn)", arch, typ)
-	case typ == "yarn":
-		return fmt.Errorf("model: %s: YaRN rope scaling (factor %v) is not supported", arch, factor)
-	case typ == "linear" && factor != 0 && factor != 1:
-		return fmt.Errorf("model: %s: linear rope scaling by %v is not supported", arch, factor)
+	for _, key := range []string{"ext_factor", "attn_factor", "beta_fast", "beta_slow", "log_multiplier"} {
+		if f.HasKey(arch + ".rope.scaling.yarn_" + key) {
+			return rs, fmt.Errorf("model: %s: rope.scaling.yarn_%s is set, which llama.cpp ignores for %s: pith cannot run the file as its maker meant and as llama.cpp does", arch, key, arch)
+		}
 	}
-	return nil
+	return rs, nil
 }
 
 // matrix returns a 2-D tensor as a kernels.Matrix of rows × cols.

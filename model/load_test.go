@@ -197,10 +197,11 @@ func TestLlama3PreTokenizerNames(t *testing.T) {
 
 // The optional hyper-parameters take llama.cpp's defaults when absent
 // (llama_model::load_hparams), and what pith cannot run as llama.cpp
-// would is refused by name instead of run wrong: rope scaling other than
-// none (Llama 3.1/3.2 scale through rope_freqs.weight), partial rotary
-// embeddings, value heads unlike key heads, and a key of the wrong type,
-// which llama.cpp refuses too.
+// would is refused by name instead of run wrong: YaRN parameters that
+// llama.cpp ignores for these architectures, partial rotary embeddings,
+// value heads unlike key heads, and a key of the wrong type, which
+// llama.cpp refuses too. (TestRopeScalingMatchesLlamaCpp runs the
+// scalings.)
 func TestOptionalHyperParameters(t *testing.T) {
 	for _, tc := range []struct {
 		edits   map[string]any
@@ -209,11 +210,15 @@ func TestOptionalHyperParameters(t *testing.T) {
 		{map[string]any{"llama.rope.scaling.type": "none"}, ""},
 		{map[string]any{"llama.rope.scaling.type": "linear", "llama.rope.scaling.factor": float32(1)}, ""},
 		{map[string]any{"llama.rope.dimension_count": uint32(32), "llama.attention.key_length": uint32(32), "llama.attention.value_length": uint32(32)}, ""},
-		{map[string]any{"llama.rope.scaling.type": "yarn", "llama.rope.scaling.factor": float32(4)}, "YaRN"},
+		{map[string]any{"llama.rope.scaling.type": "yarn", "llama.rope.scaling.factor": float32(4)}, ""},
+		{map[string]any{"llama.rope.scaling.factor": float32(2)}, ""},
+		{map[string]any{"llama.rope.scaling.factor": float32(0), "llama.rope.scale_linear": float32(-1)}, ""}, // 0 is absent, and the old key is then not read
 		{map[string]any{"llama.rope.scaling.type": "llama3"}, `"llama3" is not one llama.cpp knows`},
-		{map[string]any{"llama.rope.scaling.factor": float32(2)}, "linear rope scaling by 2"},
-		{map[string]any{"llama.rope.scale_linear": float32(4)}, "linear rope scaling by 4"},
 		{map[string]any{"llama.rope.scaling.type": uint32(1)}, "rope.scaling.type"},
+		{map[string]any{"llama.rope.scale_linear": float32(-4)}, "rope.scale_linear is -4"},
+		{map[string]any{"llama.rope.scaling.attn_factor": float32(0)}, "attn_factor is 0"},
+		{map[string]any{"llama.rope.scaling.type": "yarn", "llama.rope.scaling.original_context_length": uint32(0)}, "original_context_length is 0"},
+		{map[string]any{"llama.rope.scaling.type": "yarn", "llama.rope.scaling.yarn_beta_fast": float32(16)}, "yarn_beta_fast is set, which llama.cpp ignores"},
 		{map[string]any{"llama.rope.freq_base": uint32(500000)}, "rope.freq_base"},
 		{map[string]any{"llama.attention.key_length": float32(32)}, "key_length"},
 		{map[string]any{"llama.attention.value_length": uint32(16)}, "value heads of 16"},
