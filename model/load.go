@@ -412,6 +412,11 @@ func tokenizerFromGGUF(f *gguf.File) (*tokenizer.Tokenizer, error) {
 			return nil, fmt.Errorf("model: %w", err)
 		}
 	}
+	if f.HasKey("tokenizer.ggml.add_eos_token") {
+		if cfg.AddEOS, err = f.Bool("tokenizer.ggml.add_eos_token"); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
+	}
 	cfg.Types, cfg.EOG = specialsByText(f, cfg.Tokens, cfg.Types)
 	if eom := id("tokenizer.ggml.eom_token_id"); eom >= 0 {
 		cfg.EOG = append(cfg.EOG, eom)

@@ -37,6 +37,7 @@ type Config struct {
 	EOT          int32    // end of turn, -1 when absent
 	EOG          []int32  // every token that ends generation
 	AddBOS       bool
+	AddEOS       bool // tokenizer.ggml.add_eos_token: Encode with addSpecial appends EOS, as llama.cpp does
 	IgnoreMerges bool // a word that is itself a vocabulary entry is not merged (Llama 3)
 	// NFC normalises text first, as Qwen2's tokenizer.json asks. GGUF has no
 	// field for it and llama.cpp does not normalise, so files loaded from
@@ -87,6 +88,10 @@ func New(cfg Config) (*Tokenizer, error) {
 	}
 	if cfg.Types != nil && len(cfg.Types) != len(cfg.Tokens) {
 		return nil, fmt.Errorf("tokenizer: %d token types for %d tokens", len(cfg.Types), len(cfg.Tokens))
+	}
+	// llama.cpp stops on such a file (GGML_ASSERT in append_eos).
+	if cfg.AddEOS && (cfg.EOS < 0 || int(cfg.EOS) >= len(cfg.Tokens)) {
+		return nil, fmt.Errorf("tokenizer: add_eos_token is set but the vocabulary has no EOS token")
 	}
 	t := &Tokenizer{cfg: cfg, vocab: make(map[string]int32, len(cfg.Tokens)), outside: map[string]int32{},
 		merges: make(map[[2]int32]merge, len(cfg.Merges)), eog: map[int32]bool{}}
@@ -175,7 +180,8 @@ func (t *Tokenizer) ID(piece string) (int32, bool) {
 	return id, ok
 }
 
-// Encode tokenizes text. addSpecial prepends BOS when the model wants one;
+// Encode tokenizes text. addSpecial prepends BOS and appends EOS where the
+// model wants them;
 // parseSpecial lets special tokens written in the text (such as
 // "<|im_start|>") become those tokens, which only trusted text (a chat
 // template's) may do. A pre-tokenized word of more than 2 GiB - 1 bytes
@@ -187,12 +193,12 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 }
 
 // MaxTokens bounds the ids AppendEncode appends for n bytes of text, BOS
-// included: normalising (NFC) can make the text longer, by at most three
+// and EOS included: normalising (NFC) can make the text longer, by at most three
 // times in UTF-8 (Unicode's bound, UAX #15: U+1D160's four bytes become
 // twelve), and every other token, special ones too, is at least one byte
 // of it. A caller that keeps ids in a buffer it cannot let grow (an arena)
 // sizes it with this.
-func MaxTokens(n int) int { return 3*n + 1 }
+func MaxTokens(n int) int { return 3*n + 2 }
 
 // AppendEncode is Encode appending to dst, so callers can keep token ids in
 // memory they own.
@@ -211,6 +217,12 @@ func (t *Tokenizer) AppendEncode(dst []int32, text string, addSpecial, parseSpec
 		}
 		dst = append(dst, sp.id)
 		text = text[next+len(sp.text):]
+	}
+	// llama.cpp's tokenize appends EOS after the text when add_special
+	// and the vocabulary's add_eos are set (llm_tokenizer_bpe_session's
+	// append_eos).
+	if addSpecial && t.cfg.AddEOS {
+		dst = append(dst, t.cfg.EOS)
 	}
 	return dst
 }

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -83,9 +84,35 @@ func TestConfigErrors(t *testing.T) {
 		{Model: "gpt2", Pre: "qwen2", Tokens: []string{"a"}, Types: []int32{1, 1}},
 		{Model: "gpt2", Pre: "unknown", Tokens: []string{"a"}},
 		{Model: "gpt2", Pre: "qwen2", Tokens: []string{"a"}, Merges: []string{"nospace"}},
+		{Model: "gpt2", Pre: "qwen2", Tokens: []string{"a"}, BOS: -1, EOS: -1, AddEOS: true},
+		{Model: "gpt2", Pre: "qwen2", Tokens: []string{"a"}, BOS: -1, EOS: 1, AddEOS: true},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("accepted %+v", cfg)
+		}
+	}
+}
+
+// With add_eos_token, Encode's addSpecial appends EOS after the text, as
+// llama.cpp's tokenize does (the oracle test compares whole corpora), and
+// MaxTokens leaves room for it beside BOS.
+func TestAddEOS(t *testing.T) {
+	tok, err := New(Config{Model: "gpt2", Pre: "qwen2", Tokens: []string{"a", "<s>", "</s>"}, Types: []int32{TypeNormal, TypeControl, TypeControl},
+		BOS: 1, EOS: 2, EOT: -1, AddBOS: true, AddEOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text       string
+		addSpecial bool
+		want       []int32
+	}{{"aa", true, []int32{1, 0, 0, 2}}, {"aa", false, []int32{0, 0}}, {"", true, []int32{1, 2}}} {
+		got := tok.Encode(tc.text, tc.addSpecial, false)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Encode(%q, addSpecial %v) = %v, want %v", tc.text, tc.addSpecial, got, tc.want)
+		}
+		if len(got) > MaxTokens(len(tc.text)) {
+			t.Errorf("%d tokens for %d bytes, more than MaxTokens's %d", len(got), len(tc.text), MaxTokens(len(tc.text)))
 		}
 	}
 }
