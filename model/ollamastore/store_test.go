@@ -122,3 +122,39 @@ func TestFindRefuses(t *testing.T) {
 		}
 	}
 }
+
+// ollama finds a model whatever the case of the name asked for, in the
+// folder its name was first written to (server.getExistingName), so
+// Qwen2.5:0.5B is the qwen2.5:0.5b that 'ollama pull' stored, and Find
+// names it as stored. Two manifests that differ only in case are refused
+// as ambiguous rather than picked at random.
+func TestFindIgnoresCase(t *testing.T) {
+	gguf := []byte("GGUF\x03\x00\x00\x00 pretend model bytes")
+	dir := fakeStore(t, gguf, nil)
+	for _, name := range []string{"Qwen2.5:0.5B", "QWEN2.5:0.5b", "Library/qwen2.5:0.5B", "Registry.Ollama.AI/LIBRARY/Qwen2.5:0.5b"} {
+		m, err := Find(dir, name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if m.Name != "registry.ollama.ai/library/qwen2.5:0.5b" {
+			t.Errorf("%s resolved to %s, want the stored spelling", name, m.Name)
+		}
+	}
+	if _, err := Find(dir, "Qwen2.5:7B"); err == nil || !strings.Contains(err.Error(), "is not in the store") {
+		t.Errorf("a tag not in the store: %v", err)
+	}
+	twin := filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "Qwen2.5")
+	if err := os.MkdirAll(twin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(twin, "0.5B"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir, "qwen2.5:0.5b"); err != nil {
+		t.Errorf("the exact spelling beside a twin: %v", err)
+	}
+	if _, err := Find(dir, "QWEN2.5:0.5b"); err == nil || !strings.Contains(err.Error(), "2 manifests match the name but for case") {
+		t.Errorf("a name two manifests match but for case: %v, want an ambiguity error", err)
+	}
+}
