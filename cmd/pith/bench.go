@@ -192,6 +192,21 @@ func (o *benchOutput) write(r *bench.Report, stdout io.Writer) error {
 	return err
 }
 
+// keep handles a run stopped by runErr (a failed worker, llama-bench or
+// server, or an interrupt) after some figures were measured: it prints
+// them and writes the files asked for, marked incomplete, so that a long
+// run failing near its end does not lose what it had measured, and
+// returns runErr with any error of writing.
+func (o *benchOutput) keep(r *bench.Report, stdout io.Writer, runErr error) error {
+	if runErr == nil || len(r.Figures) == 0 {
+		return runErr
+	}
+	why, _, _ := strings.Cut(runErr.Error(), "\n")
+	r.Notes = append(r.Notes, "incomplete: the run stopped early ("+why+"); these are the figures measured before")
+	progress("the run stopped early: printing the %d figures measured before", len(r.Figures))
+	return errors.Join(runErr, o.write(r, stdout))
+}
+
 // checkOutputPath refuses, as a usage error naming flagName, an output
 // path that is a directory or whose directory does not exist or cannot be
 // written, so that a long job finds out before it starts. An empty path
@@ -295,7 +310,7 @@ func benchKernels(ctx context.Context, args []string) error {
 	r := bench.NewReport(bench.CollectEnv(version, commit))
 	r.Command = append([]string{"pith", "bench", "kernels"}, args...)
 	if err := runKernelSuite(ctx, r, ts, reps, splitList(paths), splitList(types), minTime); err != nil {
-		return err
+		return out.keep(r, os.Stdout, err)
 	}
 	return out.write(r, os.Stdout)
 }
@@ -411,10 +426,10 @@ func benchModel(ctx context.Context, args []string) error {
 	r.Command = append([]string{"pith", "bench", "model"}, args...)
 	if withKernels {
 		if err := runKernelSuite(ctx, r, ts, reps, nil, nil, 100*time.Millisecond); err != nil {
-			return err
+			return out.keep(r, os.Stdout, err)
 		}
 	} else if err := bench.ProbeThreads(ctx, r, bench.KernelsProbe{}, ts, reps, progress); err != nil {
-		return err
+		return out.keep(r, os.Stdout, err)
 	}
 	for _, m := range models {
 		err := bench.RunModel(ctx, r, bench.ModelOptions{
@@ -424,7 +439,7 @@ func benchModel(ctx context.Context, args []string) error {
 			},
 		})
 		if err != nil {
-			return err
+			return out.keep(r, os.Stdout, err)
 		}
 	}
 	return out.write(r, os.Stdout)
@@ -661,7 +676,7 @@ func benchServe(ctx context.Context, args []string) error {
 		if llamaLog != nil && strings.Contains(err.Error(), bench.SystemLlama) {
 			err = fmt.Errorf("%w\nllama-server's log ends:\n%s", err, llamaLog())
 		}
-		return err
+		return out.keep(r, os.Stdout, err)
 	}
 	return out.write(r, os.Stdout)
 }

@@ -424,3 +424,31 @@ func TestBenchTablePrintedWhenFileFails(t *testing.T) {
 		}
 	}
 }
+
+// A run that fails after measuring something (here llama-bench failing
+// after pith's first worker) still prints the figures it has and writes
+// them to --json, marked incomplete, and exits with the failure: a long
+// run that fails near its end keeps what it measured.
+func TestBenchModelKeepsFiguresOnFailure(t *testing.T) {
+	m := tinyBenchModel(t)
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "llama-bench")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'llama-bench: failed to load model' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	js := filepath.Join(dir, "r.json")
+	code, out, errs := runPith(t, "bench", "model", "--model", m, "-p", "8", "-n", "4", "-t", "1", "-r", "1", "--llama-bench", fake, "--json", js)
+	if code != 1 || !strings.Contains(errs, "failed to load model") {
+		t.Fatalf("exit %d, stderr %q; want 1 and llama-bench's error", code, errs)
+	}
+	if !strings.Contains(out, "pp8") || !strings.Contains(out, "note: incomplete: the run stopped early") {
+		t.Errorf("the figures measured before the failure were not printed, marked incomplete:\n%s", out)
+	}
+	r := readReportFile(t, js)
+	if f := r.Find(bench.Key{Suite: bench.SuiteModel, System: bench.SystemPith, Model: "tiny.gguf", Test: "pp8", Threads: 1, Unit: bench.UnitTokPerSec}); f == nil {
+		t.Errorf("--json lacks pith's pp8, measured before the failure: %+v", r.Figures)
+	}
+	if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.HasPrefix(n, "incomplete:") }) {
+		t.Errorf("--json is not marked incomplete: %q", r.Notes)
+	}
+}
