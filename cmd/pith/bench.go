@@ -362,10 +362,18 @@ func benchModel(ctx context.Context, args []string) error {
 	if len(models) == 0 {
 		return usagef("--model FILE is required")
 	}
+	names := map[string]string{}
 	for _, m := range models {
 		if err := checkInputFile("--model", m, "a GGUF file"); err != nil {
 			return err
 		}
+		// A model's figures and its entry in the report are keyed by its
+		// file name: two files of one name would be measured into the same
+		// figures, their samples mixed.
+		if prev, ok := names[filepath.Base(m)]; ok {
+			return usagef("--model %s and --model %s have the same file name, which names a model's figures: give each file once, under names of its own", prev, m)
+		}
+		names[filepath.Base(m)] = m
 	}
 	ps, err := bench.ParseInts(prompts)
 	if err != nil {

@@ -452,3 +452,24 @@ func TestBenchModelKeepsFiguresOnFailure(t *testing.T) {
 		t.Errorf("--json is not marked incomplete: %q", r.Notes)
 	}
 }
+
+// A model's figures are keyed by its file name, so two --model files of
+// one name (or one file twice) would have their samples mixed in the same
+// figures: refused before anything runs.
+func TestBenchModelSameNameTwice(t *testing.T) {
+	m := tinyBenchModel(t)
+	other := filepath.Join(t.TempDir(), filepath.Base(m))
+	data, err := os.ReadFile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]string{{m, other}, {m, m}} {
+		code, _, errs := runPith(t, "bench", "model", "--model", pair[0], "--model", pair[1], "-p", "8", "-n", "4", "-t", "1", "-r", "1")
+		if code != 2 || !strings.Contains(errs, "have the same file name") {
+			t.Errorf("--model %s --model %s: exit %d, stderr %q; want 2 and the names' clash", pair[0], pair[1], code, errs)
+		}
+	}
+}
