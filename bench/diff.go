@@ -48,7 +48,7 @@ type Change struct {
 // Diff compares every figure of a with the same figure in b. Model files
 // are matched by SHA-256, so a renamed copy of the same file still pairs.
 func Diff(a, b *Report) []Change {
-	toB, toA := modelRenames(a, b), modelRenames(b, a)
+	toB := modelRenames(a, b)
 	rename := func(k Key, m map[string]string) Key {
 		if n, ok := m[k.Model]; ok {
 			k.Model = n
@@ -56,13 +56,20 @@ func Diff(a, b *Report) []Change {
 		return k
 	}
 	var out []Change
+	paired := map[*Figure]bool{}
 	for i := range a.Figures {
 		fa := &a.Figures[i]
 		fb := b.Find(rename(fa.Key(), toB))
+		if fb != nil {
+			paired[fb] = true
+		}
 		out = append(out, compare(fa.Key(), fa, fb))
 	}
+	// A figure of b is new unless one of a's paired with it: looking its
+	// key up in a again would also take it as paired when a's figure of
+	// that name went to another of b's files, the one with its contents.
 	for i := range b.Figures {
-		if a.Find(rename(b.Figures[i].Key(), toA)) == nil {
+		if !paired[&b.Figures[i]] {
 			out = append(out, compare(b.Figures[i].Key(), nil, &b.Figures[i]))
 		}
 	}

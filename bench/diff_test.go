@@ -94,4 +94,14 @@ func TestDiffMatchesModelsByDigest(t *testing.T) {
 	if ch := Diff(mk("a.gguf", "11", 10), mk("b.gguf", "22", 20)); len(ch) != 2 {
 		t.Fatalf("different files paired: %+v", ch)
 	}
+	// a.gguf's contents are b.gguf in the new report, whose a.gguf is
+	// another file: old a.gguf pairs with new b.gguf, and new a.gguf is
+	// only in the new report, not left out.
+	renamed := NewReport(Env{Models: []Model{{File: "a.gguf", SHA256: "22"}, {File: "b.gguf", SHA256: "11"}}})
+	renamed.Add(Figure{Suite: SuiteModel, System: SystemPith, Model: "a.gguf", Test: "tg64", Threads: 1, Unit: UnitTokPerSec, Samples: []float64{30, 31}})
+	renamed.Add(Figure{Suite: SuiteModel, System: SystemPith, Model: "b.gguf", Test: "tg64", Threads: 1, Unit: UnitTokPerSec, Samples: []float64{20, 21}})
+	ch := Diff(mk("a.gguf", "11", 10), renamed)
+	if len(ch) != 2 || ch[0].New == nil || ch[0].New.Model != "b.gguf" || ch[1].Old != nil || ch[1].New == nil || ch[1].New.Model != "a.gguf" {
+		t.Fatalf("renamed, and the old name reused for another file: want old a.gguf against new b.gguf, then new a.gguf alone; got %d changes %+v", len(ch), ch)
+	}
 }
