@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -71,6 +72,46 @@ func Diff(a, b *Report) []Change {
 	for i := range b.Figures {
 		if !paired[&b.Figures[i]] {
 			out = append(out, compare(b.Figures[i].Key(), nil, &b.Figures[i]))
+		}
+	}
+	return out
+}
+
+// SetupChanges lists what differs between the setups of two reports
+// besides the build (what a diff is usually for): Diff pairs figures by
+// name, so figures from another machine, kernel path, KV cache type or
+// llama.cpp build, or of another file under the same model name, are
+// compared as if only the build had changed, and the reader must be told.
+func SetupChanges(a, b *Report) []string {
+	var out []string
+	ea, eb := a.Env, b.Env
+	cores := func(n int) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.Itoa(n)
+	}
+	for _, c := range []struct{ what, x, y string }{
+		{"CPU", ea.CPU, eb.CPU},
+		{"core count", cores(ea.Cores), cores(eb.Cores)},
+		{"OS", ea.OS, eb.OS},
+		{"kernel path (of the model and serve runs)", ea.KernelPath, eb.KernelPath},
+		{"KV cache type", ea.KVCache, eb.KVCache},
+		{"llama.cpp", ea.Llama, eb.Llama},
+	} {
+		if c.x != "" && c.y != "" && c.x != c.y {
+			out = append(out, fmt.Sprintf("different %s: old %q, new %q", c.what, c.x, c.y))
+		}
+	}
+	renamed := modelRenames(a, b)
+	for _, ma := range ea.Models {
+		if _, ok := renamed[ma.File]; ok {
+			continue // its figures pair with the same contents under another name
+		}
+		for _, mb := range eb.Models {
+			if ma.File == mb.File && ma.SHA256 != "" && mb.SHA256 != "" && ma.SHA256 != mb.SHA256 {
+				out = append(out, fmt.Sprintf("model %s is another file in the new report (sha256 %.12s…, then %.12s…): its figures are compared all the same", ma.File, ma.SHA256, mb.SHA256))
+			}
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,5 +104,42 @@ func TestDiffMatchesModelsByDigest(t *testing.T) {
 	ch := Diff(mk("a.gguf", "11", 10), renamed)
 	if len(ch) != 2 || ch[0].New == nil || ch[0].New.Model != "b.gguf" || ch[1].Old != nil || ch[1].New == nil || ch[1].New.Model != "a.gguf" {
 		t.Fatalf("renamed, and the old name reused for another file: want old a.gguf against new b.gguf, then new a.gguf alone; got %d changes %+v", len(ch), ch)
+	}
+}
+
+// Figures pair by name whatever the machine or file, so every difference
+// of setup beyond the build is said.
+func TestSetupChanges(t *testing.T) {
+	base := Env{CPU: "AMD EPYC", Cores: 2, OS: "linux/amd64", KernelPath: "avx2", Commit: "aaa", KVCache: "f16",
+		Models: []Model{{File: "q.gguf", SHA256: "11"}}}
+	for _, c := range []struct {
+		name string
+		edit func(e *Env)
+		want []string // substrings of the notes, one per note
+	}{
+		{"only the build", func(e *Env) { e.Commit, e.Version, e.GoVersion = "bbb", "v2", "go1.27" }, nil},
+		{"another CPU", func(e *Env) { e.CPU = "Intel Xeon" }, []string{`different CPU: old "AMD EPYC", new "Intel Xeon"`}},
+		{"more cores", func(e *Env) { e.Cores = 8 }, []string{`different core count: old "2", new "8"`}},
+		{"portable path", func(e *Env) { e.KernelPath = "portable" }, []string{`kernel path (of the model and serve runs): old "avx2", new "portable"`}},
+		{"f32 cache", func(e *Env) { e.KVCache = "f32" }, []string{`different KV cache type: old "f16", new "f32"`}},
+		{"no model runs", func(e *Env) { e.KVCache, e.Models = "", nil }, nil},
+		{"another file, same name", func(e *Env) { e.Models = []Model{{File: "q.gguf", SHA256: "22"}} }, []string{"model q.gguf is another file"}},
+		{"renamed, and the name reused", func(e *Env) { e.Models = []Model{{File: "q.gguf", SHA256: "22"}, {File: "r.gguf", SHA256: "11"}} }, nil},
+		{"two at once", func(e *Env) { e.CPU, e.Cores = "Intel Xeon", 4 }, []string{"different CPU", "different core count"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			nb := base
+			nb.Models = slices.Clone(base.Models)
+			c.edit(&nb)
+			got := SetupChanges(&Report{Env: base}, &Report{Env: nb})
+			if len(got) != len(c.want) {
+				t.Fatalf("notes %q, want %d", got, len(c.want))
+			}
+			for i, w := range c.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("note %q lacks %q", got[i], w)
+				}
+			}
+		})
 	}
 }

@@ -113,7 +113,10 @@ Example:
 		`Compare two reports written by --json: the change of each figure's median
 and whether it is beyond the run-to-run noise (two-sided Mann-Whitney U test
 at p < 0.05, or non-overlapping min..max ranges when there are too few
-repetitions for the test; the rule is printed with the table).
+repetitions for the test; the rule is printed with the table). Figures
+pair by name, whatever the machine: a difference of setup other than the
+build (CPU, cores, OS, kernel path, KV cache type, llama.cpp build, or a
+model name that names another file) is noted above the table.
 
 Example:
   pith bench diff before.json after.json`, benchDiff},
@@ -519,8 +522,10 @@ func benchDiff(ctx context.Context, args []string) error {
 		}
 		reps[i] = r
 	}
-	if a, b := reps[0].Env.KVCache, reps[1].Env.KVCache; a != "" && b != "" && a != b {
-		progress("note: the reports' model runs had different KV caches (%s, %s)", a, b)
+	// Ahead of the table, where it cannot be missed: a change of machine
+	// or model file would otherwise read as the build's.
+	for _, n := range bench.SetupChanges(reps[0], reps[1]) {
+		fmt.Fprintln(os.Stdout, "note: "+n)
 	}
 	return bench.WriteDiff(os.Stdout, bench.Diff(reps[0], reps[1]))
 }

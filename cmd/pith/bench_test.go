@@ -473,3 +473,22 @@ func TestBenchModelSameNameTwice(t *testing.T) {
 		}
 	}
 }
+
+// bench diff says, above its table, when the reports come from different
+// machines: their figures pair all the same.
+func TestBenchDiffSaysSetupChanges(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, cpu string) string {
+		r := bench.NewReport(bench.Env{CPU: cpu, Cores: 2})
+		r.Add(bench.Figure{Suite: bench.SuiteModel, System: bench.SystemPith, Test: "tg128", Threads: 2, Unit: bench.UnitTokPerSec, Samples: []float64{50, 51}})
+		p := filepath.Join(dir, name)
+		if err := writeFileWith(p, r.WriteJSON); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	code, out, errs := runPith(t, "bench", "diff", write("a.json", "AMD EPYC"), write("b.json", "Intel Xeon"))
+	if code != 0 || !strings.HasPrefix(out, `note: different CPU: old "AMD EPYC", new "Intel Xeon"`) {
+		t.Fatalf("exit %d %s; want the CPUs' difference ahead of the table:\n%s", code, errs, out)
+	}
+}
