@@ -393,8 +393,10 @@ func joinInts(xs []int) string {
 	return strings.Join(s, ",")
 }
 
-// ParseInts reads a comma-separated list of positive integers, such as
-// "128,512" for -p.
+// ParseInts reads a comma-separated list of distinct positive integers,
+// such as "128,512" for -p. A value listed twice is refused: its runs
+// would add their samples to the same figure, which would then hold more
+// repetitions than -r says, interleaved with itself.
 func ParseInts(s string) ([]int, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -404,6 +406,9 @@ func ParseInts(s string) ([]int, error) {
 		v, err := strconv.Atoi(strings.TrimSpace(part))
 		if err != nil || v < 1 || v > 1<<20 {
 			return nil, fmt.Errorf("bench: %q is not a list of positive integers", s)
+		}
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("bench: %q lists %d twice", s, v)
 		}
 		out = append(out, v)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +302,34 @@ func TestDescribeModelAgainstLlama(t *testing.T) {
 	}
 	if !strings.HasSuffix(rows[0].ModelType, " "+d.Type) {
 		t.Fatalf("type %q, llama-bench's model_type %q", d.Type, rows[0].ModelType)
+	}
+}
+
+func TestParseInts(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []int
+		err  string
+	}{
+		{"", nil, ""},
+		{"128", []int{128}, ""},
+		{"128, 512", []int{128, 512}, ""},
+		{"1,2,4,8", []int{1, 2, 4, 8}, ""},
+		{"0", nil, "not a list of positive integers"},
+		{"12,a", nil, "not a list of positive integers"},
+		{"128,", nil, "not a list of positive integers"},
+		{"1,1", nil, `"1,1" lists 1 twice`},
+		{"128,512, 128", nil, "lists 128 twice"},
+	} {
+		got, err := ParseInts(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseInts(%q) = %v, %v; want an error with %q", c.in, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("ParseInts(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
 	}
 }

@@ -583,7 +583,10 @@ func benchServe(ctx context.Context, args []string) error {
 		return usagef("serve takes flags only (got %q)", fs.Arg(0))
 	}
 	cs, err := bench.ParseInts(levels)
-	if err != nil || len(cs) == 0 {
+	if err != nil {
+		return usagef("-c: %v", err)
+	}
+	if len(cs) == 0 {
 		return usagef("-c: give concurrency levels such as 1,2,4,8")
 	}
 	if gen < 1 || words < 1 || requests < 0 {
