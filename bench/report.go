@@ -89,8 +89,8 @@ type Figure struct {
 	System  string `json:"system"`
 	Model   string `json:"model,omitempty"` // Model.File, for model figures
 	Test    string `json:"test"`            // "pp128", "tg128", "ttft-pp128", "peak-rss", "matvec Q4_0", "read-bandwidth"
-	Threads int    `json:"threads"`
-	Path    string `json:"path,omitempty"` // kernel path, for kernel figures
+	Threads int    `json:"threads"`         // for serve figures, the concurrency
+	Path    string `json:"path,omitempty"`  // kernel path, for kernel figures
 	Unit    string `json:"unit"`
 	// Samples are the repetitions in the order they ran.
 	Samples []float64 `json:"samples"`
@@ -123,7 +123,13 @@ func (k Key) String() string {
 	if k.Model != "" {
 		s += "/" + k.Model
 	}
-	s += fmt.Sprintf("/%s/t%d", k.Test, k.Threads)
+	// A serving figure's Threads holds its concurrency (clients sending
+	// at once), as the serve table and the plot label it.
+	n := "t"
+	if k.Suite == SuiteServe {
+		n = "c"
+	}
+	s += fmt.Sprintf("/%s/%s%d", k.Test, n, k.Threads)
 	if k.Path != "" {
 		s += "/" + k.Path
 	}

@@ -153,3 +153,20 @@ func FuzzReadReport(f *testing.F) {
 		Diff(r, r)
 	})
 }
+
+// A figure's name in bench diff's table and in errors says what its
+// number is: threads, or for a serving figure the concurrency.
+func TestKeyString(t *testing.T) {
+	for _, c := range []struct {
+		k    Key
+		want string
+	}{
+		{Key{Suite: SuiteModel, System: SystemPith, Model: "q.gguf", Test: "tg128", Threads: 2, Unit: UnitTokPerSec}, "model/pith/q.gguf/tg128/t2"},
+		{Key{Suite: SuiteKernels, System: SystemPith, Test: "decode Q4_0", Threads: 1, Path: "avx2", Unit: UnitGBPerSec}, "kernels/pith/decode Q4_0/t1/avx2"},
+		{Key{Suite: SuiteServe, System: SystemPithPlain, Test: "latency", Threads: 8, Unit: UnitMillis}, "serve/pith-plaintext/latency/c8"},
+	} {
+		if got := c.k.String(); got != c.want {
+			t.Errorf("%#v: %q, want %q", c.k, got, c.want)
+		}
+	}
+}
