@@ -98,12 +98,24 @@ func (r *Report) scenarios(keep func(*Figure) bool) []scenario {
 			models[f.Model] = true
 		}
 	}
+	// The type is the shorter label, but names a model only when no two
+	// models have it (a Qwen and a SmolLM file, both Q4_0, would draw as
+	// one): otherwise the file names.
+	byType := map[string]bool{}
+	for name := range models {
+		m := r.model(name)
+		if m == nil || m.Type == "" || byType[m.Type] {
+			byType = nil
+			break
+		}
+		byType[m.Type] = true
+	}
 	for i := range r.Figures {
 		f := &r.Figures[i]
 		s := scenario{suite: f.Suite, model: f.Model, test: f.Test, threads: f.Threads}
 		if len(models) > 1 {
 			s.prefix = f.Model + " "
-			if m := r.model(f.Model); m != nil && m.Type != "" {
+			if m := r.model(f.Model); m != nil && byType != nil {
 				s.prefix = m.Type + " "
 			}
 		}

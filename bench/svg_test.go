@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -126,5 +127,39 @@ func TestWriteSVGEscapes(t *testing.T) {
 func TestWriteSVGNothingToDraw(t *testing.T) {
 	if err := NewReport(Env{}).WriteSVG(io.Discard); err == nil {
 		t.Fatal("empty report drew a plot")
+	}
+}
+
+// With several models, each scenario's label names its model: by type
+// when the types tell them apart, else by file name.
+func TestWriteSVGLabelsModels(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		typeA, typeB string
+		want         []string
+	}{
+		{"types differ", "Q4_0", "Q8_0", []string{"Q4_0 tg64 t1", "Q8_0 tg64 t1"}},
+		{"one type", "Q4_0", "Q4_0", []string{"qwen.gguf tg64 t1", "smollm.gguf tg64 t1"}},
+		{"a type unknown", "Q4_0", "", []string{"qwen.gguf tg64 t1", "smollm.gguf tg64 t1"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := NewReport(Env{Models: []Model{{File: "qwen.gguf", Type: c.typeA}, {File: "smollm.gguf", Type: c.typeB}}})
+			for i, m := range r.Env.Models {
+				r.Add(Figure{Suite: SuiteModel, System: SystemPith, Model: m.File, Test: "tg64", Threads: 1, Unit: UnitTokPerSec, Samples: []float64{float64(10 + i)}})
+			}
+			var b bytes.Buffer
+			if err := r.WriteSVG(&b); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range parseSVG(t, b.Bytes()) {
+				if e.name == "rect" && e.attrs["class"] == "bar" {
+					got = append(got, e.attrs["scenario"])
+				}
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("bars labelled %q, want %q", got, c.want)
+			}
+		})
 	}
 }
