@@ -20,6 +20,10 @@ import (
 func reqRSSTest(n int) string    { return "req" + strconv.Itoa(n) + "-peak-rss" }
 func reqBudgetTest(n int) string { return "req" + strconv.Itoa(n) + "-budget" }
 
+// MinRequest is the shortest request runRequest measures: its prompt is
+// the request less the 33 positions of the generation.
+const MinRequest = 64
+
 // runRequest measures one request of n positions in this process: the
 // model read wholly into memory (as pith-init reads it; an mmap'd file
 // would count only the pages touched), a server-sized request arena locked
@@ -37,8 +41,8 @@ func runRequest(ctx context.Context, req WorkerRequest, res *WorkerResult) error
 	}
 	m.Cache = req.Cache
 	c := m.Config
-	if n > c.ContextLen || n < 64 {
-		return fmt.Errorf("bench: a request of %d positions (the model's context is %d; at least 64)", n, c.ContextLen)
+	if n > c.ContextLen || n < MinRequest {
+		return fmt.Errorf("bench: a request of %d positions (the model's context is %d; at least %d)", n, c.ContextLen, MinRequest)
 	}
 	lim := server.DefaultLimits()
 	lim.MaxContext = n

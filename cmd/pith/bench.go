@@ -399,6 +399,14 @@ func benchModel(ctx context.Context, args []string) error {
 	if reps < 1 {
 		return usagef("-r must be at least 1")
 	}
+	if compare != "" && compare != "llama.cpp" {
+		return usagef("--compare knows only llama.cpp, not %q", compare)
+	}
+	// The worker refuses a shorter request, but only after the first
+	// repetition has run.
+	if request < 0 || (request > 0 && request < bench.MinRequest) {
+		return usagef("--request %d: give at least %d context positions (or 0 to skip)", request, bench.MinRequest)
+	}
 	if cache != model.CacheF16 && (compare != "" || llamaBench != "") {
 		return usagef("llama-bench has no %s KV cache: --cache-type %s cannot be compared with it", cache, cache)
 	}
@@ -416,8 +424,6 @@ func benchModel(ctx context.Context, args []string) error {
 			},
 			Stage: oracle.Stage,
 		}
-	case compare != "":
-		return usagef("--compare knows only llama.cpp, not %q", compare)
 	}
 	self, err := os.Executable()
 	if err != nil {
