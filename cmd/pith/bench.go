@@ -595,8 +595,11 @@ func benchServe(ctx context.Context, args []string) error {
 	if len(cs) == 0 {
 		return usagef("-c: give concurrency levels such as 1,2,4,8")
 	}
-	if gen < 1 || words < 1 || requests < 0 {
+	if gen < 1 || words < 1 {
 		return usagef("-n and --prompt-words must be positive")
+	}
+	if requests < 0 {
+		return usagef("--requests %d: give a count, or 0 for max(8, 2×concurrency)", requests)
 	}
 	if err := checkThreads("-t", threads); err != nil {
 		return err
@@ -606,6 +609,19 @@ func benchServe(ctx context.Context, args []string) error {
 	}
 	if url != "" && manifest == "" {
 		return usagef("--url needs --manifest")
+	}
+	// The flags of one way that the other would ignore: the server this
+	// command starts writes its own manifest and has the development
+	// attestation, and one already running has its threads.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, name := range []string{"manifest", "allow-dev"} {
+		if given[name] && url == "" {
+			return usagef("--%s applies to a server given by --url, not to the one --model starts", name)
+		}
+	}
+	if given["t"] && url != "" {
+		return usagef("-t sets the threads of the servers this command starts: a server given by --url has its own")
 	}
 	if modelPath != "" {
 		if err := checkInputFile("--model", modelPath, "a GGUF file"); err != nil {

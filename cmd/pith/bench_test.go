@@ -499,3 +499,23 @@ func TestBenchDiffSaysSetupChanges(t *testing.T) {
 		t.Fatalf("exit %d %s; want the CPUs' difference ahead of the table:\n%s", code, errs, out)
 	}
 }
+
+// bench serve's flags for one way of finding the server (start one with
+// --model, or measure --url's) are refused with the other, where they
+// would be ignored, and each refusal names the flag.
+func TestBenchServeFlagsOfTheOtherWay(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "x.gguf", "--requests", "-1"}, "--requests -1: give a count"},
+		{[]string{"--model", "x.gguf", "--manifest", "m.json"}, "--manifest applies to a server given by --url"},
+		{[]string{"--model", "x.gguf", "--allow-dev"}, "--allow-dev applies to a server given by --url"},
+		{[]string{"--url", "http://127.0.0.1:1", "--manifest", "m.json", "-t", "2"}, "-t sets the threads of the servers this command starts"},
+	} {
+		code, _, errs := runPith(t, append([]string{"bench", "serve"}, c.args...)...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("pith bench serve %v: exit %d, stderr %q; want 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
