@@ -303,6 +303,12 @@ func benchKernels(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 || reps < 1 {
 		return usagef("kernels takes flags only, and -r at least 1")
 	}
+	if minTime <= 0 {
+		return usagef("--min-time %v: give a positive time", minTime)
+	}
+	if err := checkKernelLists(splitList(paths), splitList(types)); err != nil {
+		return err
+	}
 	ts, err := parseThreads(threads)
 	if err != nil {
 		return err
@@ -316,6 +322,35 @@ func benchKernels(ctx context.Context, args []string) error {
 		return out.keep(r, os.Stdout, err)
 	}
 	return out.write(r, os.Stdout)
+}
+
+// checkKernelLists refuses, before the probes run, a kernel path this
+// build and CPU cannot run, a weight format the kernels do not know, and
+// one named twice (in any spelling: its figures would hold both runs'
+// samples).
+func checkKernelLists(paths, types []string) error {
+	var seen []string
+	for _, p := range paths {
+		if !slices.Contains(kernels.Paths(), p) {
+			return usagef("--paths: %q is not a kernel path this build and CPU run (they are %s)", p, strings.Join(kernels.Paths(), ", "))
+		}
+		if slices.Contains(seen, p) {
+			return usagef("--paths lists %s twice", p)
+		}
+		seen = append(seen, p)
+	}
+	seen = nil
+	for _, name := range types {
+		t, err := kernels.ParseType(name)
+		if err != nil {
+			return usagef("--types: %q is not a weight format (try %s)", name, strings.Join(bench.KernelTypes, ","))
+		}
+		if slices.Contains(seen, t.String()) {
+			return usagef("--types lists %s twice", t)
+		}
+		seen = append(seen, t.String())
+	}
+	return nil
 }
 
 func runKernelSuite(ctx context.Context, r *bench.Report, threads []int, reps int, paths, types []string, minTime time.Duration) error {

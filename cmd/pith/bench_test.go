@@ -519,3 +519,28 @@ func TestBenchServeFlagsOfTheOtherWay(t *testing.T) {
 		}
 	}
 }
+
+// bench kernels refuses a bad --paths, --types or --min-time before the
+// probes run (they take seconds to minutes), naming the flag, rather than
+// failing after them with a report marked incomplete; and a format named
+// twice, whose figures would mix both runs' samples.
+func TestBenchKernelsListsCheckedFirst(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown type", []string{"--types", "q4_O"}, `--types: "q4_O" is not a weight format`},
+		{"type twice", []string{"--types", "q4_0,Q4_0"}, "--types lists Q4_0 twice"},
+		{"unknown path", []string{"--paths", "avx9"}, `--paths: "avx9" is not a kernel path`},
+		{"path twice", []string{"--paths", "portable,portable"}, "--paths lists portable twice"},
+		{"negative time", []string{"--min-time", "-1s"}, "--min-time -1s: give a positive time"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runPith(t, append([]string{"bench", "kernels", "-r", "1", "--min-time", "10ms"}, c.args...)...)
+			if code != 2 || !strings.Contains(errs, c.want) || strings.Contains(errs, "probe") || out != "" {
+				t.Errorf("pith bench kernels %v: exit %d, stderr %.200q, stdout %.200q; want 2, %q and no probe run", c.args, code, errs, out, c.want)
+			}
+		})
+	}
+}
