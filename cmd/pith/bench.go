@@ -687,6 +687,11 @@ func benchServe(ctx context.Context, args []string) error {
 	}
 	r := bench.NewReport(env)
 	r.Command = append([]string{"pith", "bench", "serve"}, args...)
+	if url != "" {
+		// The environment is collected here, where the client runs; the
+		// server's machine, kernel path and model are not known to it.
+		r.Notes = append(r.Notes, "serve: measured the server at "+url+"; the cpu, cores, kernel path and build above are those of the machine that sent the requests, not necessarily the server's")
+	}
 
 	if url == "" {
 		srv, err := startPithServer(ctx, "", nil, modelPath, threads, max(16, 2*slices.Max(cs)))

@@ -370,6 +370,23 @@ func TestBenchServe(t *testing.T) {
 	if !strings.Contains(out, "Serving: per-request times") {
 		t.Errorf("no serving table:\n%s", out)
 	}
+
+	// Measuring a server given by --url, the report's environment is the
+	// client's, and the report says so.
+	srv, err := startPithServer(t.Context(), "", nil, m, 1, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	js = filepath.Join(t.TempDir(), "u.json")
+	code, out, errs = runPith(t, "bench", "serve", "--url", srv.url, "--manifest", srv.manifest, "--allow-dev", "-c", "1", "-n", "2", "--requests", "1", "--prompt-words", "5", "--json", js)
+	if code != 0 {
+		t.Fatalf("--url: exit %d: %s", code, errs)
+	}
+	const clients = "are those of the machine that sent the requests"
+	if r := readReportFile(t, js); !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, clients) }) || !strings.Contains(out, clients) {
+		t.Errorf("--url: the report does not say its environment is the client's: notes %q\n%s", r.Notes, out)
+	}
 }
 
 // Output paths are checked before the work that fills them: a bad one is
