@@ -448,6 +448,16 @@ func benchModel(ctx context.Context, args []string) error {
 	var llama *bench.LlamaBench
 	switch {
 	case llamaBench != "":
+		// Found now, not when the first repetition's pith worker is done.
+		if _, err := exec.LookPath(llamaBench); err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			} else {
+				err = errors.Unwrap(err)
+			}
+			return usagef("--llama-bench %s: %v", llamaBench, err)
+		}
 		llama = bench.LlamaBenchAt(llamaBench)
 	case compare == "llama.cpp":
 		if ok, why := oracle.Available(oracle.Llama); !ok {

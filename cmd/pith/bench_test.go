@@ -313,6 +313,8 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "model", "--model", "x.gguf", "--compare", "ollama"},
 		{"bench", "model", "--model", "x.gguf", "--compare", "ollama", "--llama-bench", "/bin/true"},
 		{"bench", "model", "--model", "x.gguf", "--request", "10"},
+		{"bench", "model", "--model", "x.gguf", "--llama-bench", "/nonexistent/llama-bench"},
+		{"bench", "model", "--model", "x.gguf", "--llama-bench", "/etc/passwd"},
 		{"bench", "model", "--model", "x.gguf", "--request", "-5"},
 		{"bench", "model", "--model", "x.gguf", "extra"},
 		{"bench", "kernels", "-r", "0"},
