@@ -70,6 +70,16 @@ Generation speed is also shown as GB/s of weights read, against the
 read-bandwidth probe measured in the same run. --kernels adds the kernel
 suite to the same report. Progress goes to stderr.
 
+The figures: ppN is tokens/s of an N-token prompt from an empty context
+(in pieces of 512, llama-bench's micro-batch); tgN is tokens/s of N tokens
+generated one at a time; ttft-ppN is the milliseconds from allocating the
+state to the first token chosen after that prompt (no tokenizing);
+peak-rss is a worker's peak resident memory (VmHWM, MiB) over all its
+tests, the model included, and llama-bench's the same. With --request N,
+reqN-peak-rss is the peak memory of one server-sized request of N
+positions, and reqN-budget is what it may use. "pith / llama.cpp" divides
+the medians: above 1 is pith faster in tok/s but bigger in MiB.
+
 Example:
   pith model synth --shape qwen2.5-0.5b --type q4_0 -o qwen-q4_0.gguf
   pith bench model --model qwen-q4_0.gguf -p 128 -n 64 -t 1,2 -r 5 --compare llama.cpp --plot bench.svg`, benchModel},

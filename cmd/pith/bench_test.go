@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -561,5 +562,29 @@ func TestBenchKernelsListsCheckedFirst(t *testing.T) {
 				t.Errorf("pith bench kernels %v: exit %d, stderr %.200q, stdout %.200q; want 2, %q and no probe run", c.args, code, errs, out, c.want)
 			}
 		})
+	}
+}
+
+// Every figure a model run reports is explained by bench model --help,
+// under its name with the length as N, and so is the ratio column.
+func TestBenchModelHelpExplainsFigures(t *testing.T) {
+	m := tinyBenchModel(t)
+	js := filepath.Join(t.TempDir(), "r.json")
+	if code, _, errs := runPith(t, "bench", "model", "--model", m, "-p", "8", "-n", "4", "-t", "1", "-r", "1", "--request", "64", "--json", js); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	_, help, _ := runPith(t, "bench", "model", "--help")
+	help = strings.Join(strings.Fields(help), " ")
+	digits := regexp.MustCompile(`[0-9]+`)
+	names := []string{`"pith / llama.cpp" divides the medians`}
+	for _, f := range readReportFile(t, js).Figures {
+		if f.Suite == bench.SuiteModel {
+			names = append(names, digits.ReplaceAllString(f.Test, "N")+" is")
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(help, n) {
+			t.Errorf("bench model --help does not explain %q", n)
+		}
 	}
 }
