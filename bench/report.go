@@ -266,6 +266,16 @@ func (f *Figure) check() error {
 			return fmt.Errorf("sample %v is not a finite non-negative number", v)
 		}
 	}
+	// At most one paired share per sample (bracketed leaves a sample out
+	// whose probes read 0), each a finite non-negative ratio.
+	if len(f.Paired) > len(f.Samples) {
+		return fmt.Errorf("%d paired values for %d samples", len(f.Paired), len(f.Samples))
+	}
+	for _, v := range f.Paired {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return fmt.Errorf("paired value %v is not a finite non-negative number", v)
+		}
+	}
 	lo, med, hi := Summary(f.Samples)
 	if !near(lo, f.Min) || !near(med, f.Median) || !near(hi, f.Max) {
 		return fmt.Errorf("min/median/max %v/%v/%v do not match the samples (%v/%v/%v)", f.Min, f.Median, f.Max, lo, med, hi)

@@ -84,6 +84,8 @@ func TestReadReportRefuses(t *testing.T) {
 		{"negative sample", strings.Replace(good, `"samples": [
         20,`, `"samples": [
         -20,`, 1), nil},
+		{"negative paired", `{"format":"` + Format + `","figures":[{"suite":"kernels","system":"pith","test":"decode Q4_0","threads":1,"unit":"GB/s","samples":[10,12],"paired":[0.5,-0.6],"min":10,"median":11,"max":12}]}`, nil},
+		{"more paired than samples", `{"format":"` + Format + `","figures":[{"suite":"kernels","system":"pith","test":"decode Q4_0","threads":1,"unit":"GB/s","samples":[10],"paired":[0.5,0.6],"min":10,"median":10,"max":10}]}`, nil},
 		{"no samples", `{"format":"` + Format + `","figures":[{"suite":"model","system":"pith","test":"pp1","threads":1,"unit":"tok/s","samples":[],"min":0,"median":0,"max":0}]}`, nil},
 		{"duplicate figure", `{"format":"` + Format + `","figures":[` +
 			`{"suite":"model","system":"pith","test":"pp1","threads":1,"unit":"tok/s","samples":[1],"min":1,"median":1,"max":1},` +
