@@ -85,7 +85,7 @@ func Diff(a, b *Report) []Change {
 func SetupChanges(a, b *Report) []string {
 	var out []string
 	ea, eb := a.Env, b.Env
-	cores := func(n int) string {
+	count := func(n int) string {
 		if n == 0 {
 			return ""
 		}
@@ -93,10 +93,11 @@ func SetupChanges(a, b *Report) []string {
 	}
 	for _, c := range []struct{ what, x, y string }{
 		{"CPU", ea.CPU, eb.CPU},
-		{"core count", cores(ea.Cores), cores(eb.Cores)},
+		{"core count", count(ea.Cores), count(eb.Cores)},
 		{"OS", ea.OS, eb.OS},
 		{"kernel path (of the model and serve runs)", ea.KernelPath, eb.KernelPath},
 		{"KV cache type", ea.KVCache, eb.KVCache},
+		{"thread count of the servers", count(ea.ServeThreads), count(eb.ServeThreads)},
 		{"llama.cpp", ea.Llama, eb.Llama},
 	} {
 		if c.x != "" && c.y != "" && c.x != c.y {

@@ -110,7 +110,7 @@ func TestDiffMatchesModelsByDigest(t *testing.T) {
 // Figures pair by name whatever the machine or file, so every difference
 // of setup beyond the build is said.
 func TestSetupChanges(t *testing.T) {
-	base := Env{CPU: "AMD EPYC", Cores: 2, OS: "linux/amd64", KernelPath: "avx2", Commit: "aaa", KVCache: "f16",
+	base := Env{CPU: "AMD EPYC", Cores: 2, OS: "linux/amd64", KernelPath: "avx2", Commit: "aaa", KVCache: "f16", ServeThreads: 1,
 		Models: []Model{{File: "q.gguf", SHA256: "11"}}}
 	for _, c := range []struct {
 		name string
@@ -122,6 +122,7 @@ func TestSetupChanges(t *testing.T) {
 		{"more cores", func(e *Env) { e.Cores = 8 }, []string{`different core count: old "2", new "8"`}},
 		{"portable path", func(e *Env) { e.KernelPath = "portable" }, []string{`kernel path (of the model and serve runs): old "avx2", new "portable"`}},
 		{"f32 cache", func(e *Env) { e.KVCache = "f32" }, []string{`different KV cache type: old "f16", new "f32"`}},
+		{"servers' threads", func(e *Env) { e.ServeThreads = 2 }, []string{`different thread count of the servers: old "1", new "2"`}},
 		{"no model runs", func(e *Env) { e.KVCache, e.Models = "", nil }, nil},
 		{"another file, same name", func(e *Env) { e.Models = []Model{{File: "q.gguf", SHA256: "22"}} }, []string{"model q.gguf is another file"}},
 		{"renamed, and the name reused", func(e *Env) { e.Models = []Model{{File: "q.gguf", SHA256: "22"}, {File: "r.gguf", SHA256: "11"}} }, nil},

@@ -35,6 +35,10 @@ func Merge(reports ...*Report) (*Report, error) {
 			return nil, fmt.Errorf("bench: merge: report %d: different KV cache types (%q, %q)", i+1, out.Env.KVCache, r.Env.KVCache)
 		}
 		out.Env.KVCache = cmp.Or(out.Env.KVCache, r.Env.KVCache)
+		if r.Env.ServeThreads != 0 && out.Env.ServeThreads != 0 && r.Env.ServeThreads != out.Env.ServeThreads {
+			return nil, fmt.Errorf("bench: merge: report %d: servers of different thread counts (%d, %d)", i+1, out.Env.ServeThreads, r.Env.ServeThreads)
+		}
+		out.Env.ServeThreads = cmp.Or(out.Env.ServeThreads, r.Env.ServeThreads)
 		switch {
 		case out.Env.Llama == "":
 			out.Env.Llama = r.Env.Llama

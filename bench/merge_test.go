@@ -52,4 +52,13 @@ func TestMerge(t *testing.T) {
 	if _, err := Merge(k16, k32); err == nil || !strings.Contains(err.Error(), "different KV cache") {
 		t.Errorf("caches f16 and f32 merged: %v", err)
 	}
+	// Likewise the servers' threads, which serve reports alone have.
+	s1, s2 := NewReport(a.Env), NewReport(a.Env)
+	s1.Env.ServeThreads, s2.Env.ServeThreads = 1, 2
+	if m, err := Merge(a, s2); err != nil || m.Env.ServeThreads != 2 {
+		t.Errorf("merged servers' threads %d, %v", m.Env.ServeThreads, err)
+	}
+	if _, err := Merge(s1, s2); err == nil || !strings.Contains(err.Error(), "servers of different thread counts") {
+		t.Errorf("servers of 1 and 2 threads merged: %v", err)
+	}
 }

@@ -271,6 +271,9 @@ func (r *Report) envLines() []string {
 	if e.KVCache != "" {
 		lines = append(lines, "cache:  pith's keys and values in "+e.KVCache+" in the model runs")
 	}
+	if e.ServeThreads > 0 {
+		lines = append(lines, fmt.Sprintf("serve:  the servers started for the serve runs had -t %d (threads each)", e.ServeThreads))
+	}
 	return lines
 }
 

@@ -69,6 +69,10 @@ type Env struct {
 	// KVCache is pith's key and value cache type in the model runs (pith
 	// bench model --cache-type); empty in reports without them.
 	KVCache string `json:"kv_cache,omitempty"`
+	// ServeThreads is the threads of each server pith bench serve started
+	// (its -t); zero in reports without them, or of a server given by URL.
+	// A serve figure's Threads holds its concurrency instead.
+	ServeThreads int `json:"serve_threads,omitempty"`
 }
 
 // Model identifies the model file measured.

@@ -714,6 +714,7 @@ func benchServe(ctx context.Context, args []string) error {
 	}
 
 	if url == "" {
+		r.Env.ServeThreads = threads
 		srv, err := startPithServer(ctx, "", nil, modelPath, threads, max(16, 2*slices.Max(cs)))
 		if err != nil {
 			return err

@@ -358,6 +358,9 @@ func TestBenchServe(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	r := readReportFile(t, js)
+	if r.Env.ServeThreads != 1 || !strings.Contains(out, "serve:  the servers started for the serve runs had -t 1") {
+		t.Errorf("the servers' -t 1 is not in the report: env %d\n%s", r.Env.ServeThreads, out)
+	}
 	systems := []string{bench.SystemPith, bench.SystemPithPlain}
 	if compare {
 		systems = append(systems, bench.SystemLlama)
