@@ -27,6 +27,11 @@ func Merge(reports ...*Report) (*Report, error) {
 			out.Started = r.Started
 		}
 		for _, m := range r.Env.Models {
+			// Figures name their model by file name only: two files of
+			// one name would share the figures' model and its description.
+			if j := slices.IndexFunc(out.Env.Models, func(o Model) bool { return o.File == m.File }); j >= 0 && out.Env.Models[j] != m {
+				return nil, fmt.Errorf("bench: merge: report %d: model %s is another file (sha256 %.12s…) than in an earlier report (%.12s…)", i+1, m.File, m.SHA256, out.Env.Models[j].SHA256)
+			}
 			if !slices.Contains(out.Env.Models, m) {
 				out.Env.Models = append(out.Env.Models, m)
 			}

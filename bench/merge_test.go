@@ -30,6 +30,11 @@ func TestMerge(t *testing.T) {
 		{"other machine", func(r *Report) { r.Env.CPU = "other" }, "different CPU"},
 		{"other build", func(r *Report) { r.Env.Commit = "def" }, "different pith commit"},
 		{"other cores", func(r *Report) { r.Env.Cores = 64 }, "different core counts"},
+		{"another file of a model's name", func(r *Report) {
+			m := a.Env.Models[0]
+			m.SHA256 = "ff" + m.SHA256
+			r.Env.Models = []Model{m}
+		}, "report 2: model " + a.Env.Models[0].File + " is another file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := NewReport(a.Env)
