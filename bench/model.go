@@ -97,16 +97,7 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 	add := func(test, unit string, v float64) {
 		res.Figures = append(res.Figures, Figure{Suite: SuiteModel, System: SystemPith, Model: filepath.Base(req.Model), Test: test, Threads: req.Threads, Unit: unit, Samples: []float64{v}})
 	}
-	vocab := m.Config.Vocab
-	tokens := func(n int) []int32 {
-		ids := make([]int32, n)
-		for i := range ids {
-			// Spread over the vocabulary, away from the special tokens at
-			// its ends; the ids do not change the amount of work.
-			ids[i] = int32(100 + (i*7919)%(vocab-400))
-		}
-		return ids
-	}
+	tokens := func(n int) []int32 { return benchTokens(n, m.Config.Vocab) }
 	for _, p := range req.Prompts {
 		if p > m.Config.ContextLen {
 			return fmt.Errorf("bench: prompt of %d tokens exceeds the model's context of %d", p, m.Config.ContextLen)
@@ -170,6 +161,23 @@ func RunWorker(ctx context.Context, req WorkerRequest, w io.Writer) error {
 		return err
 	}
 	return json.NewEncoder(w).Encode(res)
+}
+
+// benchTokens returns n token ids spread over a vocabulary of vocab,
+// away from the special tokens at its ends (the first 100 and last 300)
+// where it has room for more; the ids do not change the amount of work.
+// A vocabulary of 400 or fewer gets ids from all of it: its middle would
+// be empty, and a remainder by vocab-400 divides by zero or overruns it.
+func benchTokens(n, vocab int) []int32 {
+	lo, span := 100, vocab-400
+	if span < 1 {
+		lo, span = 0, vocab
+	}
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32(lo + (i*7919)%span)
+	}
+	return ids
 }
 
 // ModelOptions choose what RunModel measures.

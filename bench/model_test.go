@@ -333,3 +333,23 @@ func TestParseInts(t *testing.T) {
 		}
 	}
 }
+
+// The worker's prompts are token ids inside the vocabulary, whatever its
+// size: a small one (a character-level model) must not divide by zero or
+// give ids past its end.
+func TestBenchTokensInVocabulary(t *testing.T) {
+	for _, vocab := range []int{151936, 49152, 1000, 401, 399, 300, 100, 2, 1, 400} {
+		ids := benchTokens(600, vocab)
+		if len(ids) != 600 {
+			t.Fatalf("vocab %d: %d ids", vocab, len(ids))
+		}
+		for i, id := range ids {
+			if id < 0 || int(id) >= vocab {
+				t.Fatalf("vocab %d: id %d at %d is outside it", vocab, id, i)
+			}
+			if vocab > 400 && (id < 100 || int(id) >= vocab-300) {
+				t.Fatalf("vocab %d: id %d at %d is among the special tokens at its ends", vocab, id, i)
+			}
+		}
+	}
+}

@@ -54,10 +54,7 @@ func runRequest(ctx context.Context, req WorkerRequest, res *WorkerResult) error
 	if !a.Locked() {
 		fmt.Fprintln(os.Stderr, "bench: the request arena could not be locked in memory; its untouched pages do not count")
 	}
-	prompt := make([]int32, n-33)
-	for i := range prompt {
-		prompt[i] = int32(100 + (i*7919)%(c.Vocab-400))
-	}
+	prompt := benchTokens(n-33, c.Vocab)
 	opts := model.DefaultOptions()
 	opts.Temperature, opts.NumCtx, opts.NumPredict = 0, n, 32
 	err = a.Do(func(a *arena.Arena) error {
