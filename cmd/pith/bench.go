@@ -215,6 +215,9 @@ func (o *benchOutput) keep(r *bench.Report, stdout io.Writer, runErr error) erro
 		return runErr
 	}
 	why, _, _ := strings.Cut(runErr.Error(), "\n")
+	if errors.Is(runErr, context.Canceled) {
+		why = "interrupted"
+	}
 	r.Notes = append(r.Notes, "incomplete: the run stopped early ("+why+"); these are the figures measured before")
 	progress("the run stopped early: printing the %d figures measured before", len(r.Figures))
 	return errors.Join(runErr, o.write(r, stdout))

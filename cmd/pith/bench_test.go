@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -480,6 +482,20 @@ func TestBenchModelKeepsFiguresOnFailure(t *testing.T) {
 	}
 	if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.HasPrefix(n, "incomplete:") }) {
 		t.Errorf("--json is not marked incomplete: %q", r.Notes)
+	}
+
+	// Ctrl-C cancels the command's context: its figures are kept too,
+	// and the note says the run was interrupted.
+	var stdout strings.Builder
+	out2 := benchOutput{json: filepath.Join(dir, "int.json")}
+	if err := out2.keep(r, &stdout, context.Canceled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("keep returned %v, want the interruption", err)
+	}
+	if !strings.Contains(stdout.String(), "note: incomplete: the run stopped early (interrupted)") {
+		t.Errorf("an interrupted run's table does not say so:\n%s", stdout.String())
+	}
+	if readReportFile(t, out2.json).Find(bench.Key{Suite: bench.SuiteModel, System: bench.SystemPith, Model: "tiny.gguf", Test: "pp8", Threads: 1, Unit: bench.UnitTokPerSec}) == nil {
+		t.Error("an interrupted run's --json lacks its figures")
 	}
 }
 
