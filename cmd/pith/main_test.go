@@ -53,7 +53,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--max-context", "0"}, 2, "--max-context 0: give at least 1 token"},
 		{[]string{"serve", "--max-context", "-5"}, 2, "--max-context -5"},
 		{[]string{"serve", "--max-conns", "3"}, 2, "--max-conns 3 is below --queue"},
-		{[]string{"serve", "--max-conns", "0"}, 2, "--max-conns 0 is below --queue"},
+		{[]string{"serve", "--max-conns", "-1"}, 2, "--max-conns -1 is below --queue"},
 		{[]string{"serve", "--timeout", "-1s"}, 2, "--timeout -1s: give a positive duration"},
 		{[]string{"serve", "--timeout", "0"}, 2, "--timeout 0s: give a positive duration"},
 		{[]string{"serve", "--rotate-keys", "-1h"}, 2, "--rotate-keys -1h0m0s: give a positive duration"},

@@ -65,7 +65,7 @@ Example:
 			fs.IntVar(&queue, "queue", server.DefaultLimits().Queue, "requests admitted at once; more get 503")
 			fs.IntVar(&concurrent, "concurrent", server.DefaultLimits().Concurrent, "generations at once")
 			fs.IntVar(&maxCtx, "max-context", server.DefaultLimits().MaxContext, "largest num_ctx a request may ask for")
-			fs.IntVar(&maxConns, "max-conns", server.DefaultLimits().MaxConns, "connections held open at once; more wait in the listen backlog (at least --queue)")
+			fs.IntVar(&maxConns, "max-conns", 0, fmt.Sprintf("connections held open at once, at least --queue; more wait in the listen backlog (default %d, or --queue if larger)", server.DefaultLimits().MaxConns))
 			fs.IntVar(&threads, "threads", runtime.NumCPU(), "cores to use, at most 4 per core (the default is all of this machine's)")
 			cacheTypeVar(fs, &cache, "")
 			fs.DurationVar(&rotate, "rotate-keys", 24*time.Hour, "OHTTP key rotation period (0: never)")
@@ -174,7 +174,7 @@ func checkServeLimits(queue, concurrent, maxCtx, maxConns int, timeout, rotate t
 		return usagef("--queue %d is below --concurrent %d: the queue counts the running generations too", queue, concurrent)
 	case maxCtx < 1:
 		return usagef("--max-context %d: give at least 1 token", maxCtx)
-	case maxConns < queue:
+	case maxConns != 0 && maxConns < queue:
 		return usagef("--max-conns %d is below --queue %d: every admitted request holds a connection", maxConns, queue)
 	case timeout <= 0:
 		return usagef("--timeout %s: give a positive duration such as 10m", timeout)

@@ -66,7 +66,8 @@ func TestCheckServeLimitsAcceptsGoodValues(t *testing.T) {
 		timeout, rotate                     time.Duration
 	}{
 		{d.Queue, d.Concurrent, d.MaxContext, d.MaxConns, d.RequestTimeout, 24 * time.Hour},
-		{1, 1, 1, 1, time.Second, 0}, // --rotate-keys 0: never
+		{1, 1, 1, 1, time.Second, 0},   // --rotate-keys 0: never
+		{400, 1, 1, 0, time.Second, 0}, // --max-conns 0: the default, or the queue when larger (bench serve -c 200)
 	}
 	for _, tt := range tests {
 		if err := checkServeLimits(tt.queue, tt.concurrent, tt.maxCtx, tt.maxConns, tt.timeout, tt.rotate); err != nil {

@@ -138,3 +138,26 @@ func TestConnectionLimitOptions(t *testing.T) {
 		})
 	}
 }
+
+// MaxConns 0 is the default's 256, or the queue when that is larger: a
+// server whose queue exceeds 256 (pith bench serve -c 200 asks for 400)
+// must not be refused for a limit nobody set.
+func TestConnectionLimitDefault(t *testing.T) {
+	for _, tc := range []struct{ queue, want int }{{16, 256}, {400, 400}} {
+		lim := DefaultLimits()
+		lim.Queue, lim.MaxConns = tc.queue, 0
+		dev, err := attest.NewDevProvider(slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Config{Model: testModel(t), Attest: dev, Limits: lim, AllowUnlockedArena: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatalf("queue %d, MaxConns 0: %v", tc.queue, err)
+		}
+		got := s.cfg.Limits.MaxConns
+		s.Close()
+		if got != tc.want {
+			t.Errorf("queue %d, MaxConns 0: the server holds %d connections, want %d", tc.queue, got, tc.want)
+		}
+	}
+}

@@ -50,10 +50,15 @@ type Limits struct {
 	BodyTimeout     time.Duration // time a client may take to send a request body
 	Queue           int           // requests admitted at once (running or waiting); more get 503
 	Concurrent      int           // generations running at once (each has its own arena)
-	// MaxConns bounds the connections open at once (0: the default);
-	// more wait in the kernel's listen backlog. Every connection is a
-	// descriptor out of PID 1's 4096, which the model file, attestation
-	// and DHCP need too.
+	// MaxConns bounds the connections open at once (0: the default's 256,
+	// or Queue if that is larger); more wait in the kernel's listen
+	// backlog. Every connection is a descriptor out of PID 1's 4096, which
+	// the model file, attestation and DHCP need too. The price: a client
+	// that holds MaxConns connections open, idle (each for up to
+	// IdleTimeout) or sending headers slowly (up to HeaderTimeout), makes
+	// everyone else wait in the backlog; without the cap the same client
+	// would instead exhaust the descriptors, which fails more than
+	// requests.
 	MaxConns      int
 	HeaderTimeout time.Duration // time a connection may take to send a request's headers (0: the default)
 	IdleTimeout   time.Duration // time a kept-alive connection may wait for its next request (0: the default)
@@ -143,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	def := DefaultLimits()
 	if cfg.Limits.MaxConns == 0 {
-		cfg.Limits.MaxConns = def.MaxConns
+		cfg.Limits.MaxConns = max(def.MaxConns, cfg.Limits.Queue)
 	}
 	if cfg.Limits.HeaderTimeout == 0 {
 		cfg.Limits.HeaderTimeout = def.HeaderTimeout
