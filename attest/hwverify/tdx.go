@@ -92,7 +92,16 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	if pol.Fetch != nil && chainOK {
 		g := &recordingGetter{g: intelGetter{pol.Fetch}}
 		err := verify.TdxQuote(q, &verify.Options{Now: pol.Now, TrustedRoots: roots, GetCollateral: true, CheckRevocations: true, Getter: g})
-		checkTCBEvaluation(c, pol, g.tcbInfo, g.qeIdentity, "fetched from Intel PCS", obs)
+		if err != nil && (g.tcbInfo == nil || g.qeIdentity == nil) {
+			// Nothing to read the numbers from: the collateral check
+			// below fails with the fetch's own error, which is the one
+			// to show first.
+			if pol.MinTDXTCBEvaluationDataNumber > 0 {
+				c.Skip("tcb_evaluation", "Intel's collateral could not be fetched (see collateral)")
+			}
+		} else {
+			checkTCBEvaluation(c, pol, g.tcbInfo, g.qeIdentity, "fetched from Intel PCS", obs)
+		}
 		if c.Add("collateral", err == nil, "TCB level, QE identity, PCK and root CRLs checked against collateral fetched from Intel PCS",
 			fmt.Sprintf("go-tdx-guest with fetched collateral: %v", err)) {
 			obs.Facts = append(obs.Facts, "Intel's signed collateral (fetched from PCS) lists this platform's TCB level as acceptable and its PCK certificate as not revoked.")

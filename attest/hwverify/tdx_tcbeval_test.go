@@ -2,6 +2,7 @@ package hwverify
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,5 +70,29 @@ func TestTDXTCBEvaluationNumber(t *testing.T) {
 				t.Fatalf("first failure %q (%v), want collateral (the sample's out-of-date TCB)", got, err)
 			}
 		})
+	}
+}
+
+// unreachable is Intel PCS out of reach.
+type unreachable struct{}
+
+func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp: connect: network is unreachable")
+}
+
+// With Fetch and a minimum, a PCS out of reach fails verification by the
+// fetch's own error (collateral), not by a tcb_evaluation that had nothing
+// to read.
+func TestTDXTCBEvaluationFetchFails(t *testing.T) {
+	s := loadTDXSample(t)
+	pol := attest.DefaultPolicy()
+	pol.Now, pol.SkipBinding, pol.MinTDXTCBEvaluationDataNumber = tdxSampleTime, true, 15
+	pol.Fetch = &attest.Fetcher{Client: &http.Client{Transport: unreachable{}}}
+	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote), Collateral: s.collateral}, nil, pol, s.manifest())
+	if got := failedCheck(t, res, err); got != "collateral" {
+		t.Fatalf("first failure %q (%v), want collateral with the fetch's error", got, err)
+	}
+	if c := checkState(t, res, "tcb_evaluation"); !c.Skipped {
+		t.Fatalf("tcb_evaluation %+v, want skipped", c)
 	}
 }

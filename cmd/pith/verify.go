@@ -63,8 +63,10 @@ quoting enclave and module against Intel's, the platform policy (debug off,
 no migration agent, no CXL, VMPL 0, SMT) and the minimums you set:
 --min-snp-tcb and --min-tdx-tcb for the firmware (without them any firmware
 level passes), --min-tdx-qe-svn and --min-tdx-pce-svn for Intel's quoting
-and provisioning enclaves, --min-snp-guest-svn under the ID block keys of
---snp-id-key-digest (the flags that start --allow- weaken a check); then
+and provisioning enclaves, --min-tdx-tcb-evaluation for the age of Intel's
+collateral (a TCB recovery raises it), --min-snp-guest-svn under the ID
+block keys of --snp-id-key-digest (the flags that start --allow- weaken a
+check); then
 the launch measurement against the manifest you trust (SEV-SNP MEASUREMENT
 for the vCPU count and type; TDX MRTD and each RTMR the manifest pins, naming
 those it does not as not checked), and REPORT_DATA, which must bind your
