@@ -471,6 +471,15 @@ func TestDHCPLease(t *testing.T) {
 	if strings.Contains(err.Error(), "is there a DHCP server") {
 		t.Errorf("cancelled lease blames the network: %v", err)
 	}
+
+	// A renewal that hears nothing until the lease ends does suggest it.
+	defer func(d time.Duration) { renewMinRetry = d }(renewMinRetry)
+	renewMinRetry = 20 * time.Millisecond
+	open := func() (dhcpTransport, error) { return s, nil }
+	_, err = renewOnce(context.Background(), open, testMAC, Lease{Addr: netip.MustParsePrefix("10.0.2.15/24"), Server: testServer}, time.Now().Add(300*time.Millisecond))
+	if !errors.Is(err, errLeaseEnded) || !strings.Contains(err.Error(), "is there a DHCP server") {
+		t.Errorf("renewal unanswered until the lease's end: %v", err)
+	}
 }
 
 // keepLease renews at T1 with the RFC's renewal REQUEST, keeps going on

@@ -307,7 +307,7 @@ func renewOnce(ctx context.Context, open func() (dhcpTransport, error), mac net.
 	if c, ok := tr.(interface{ Close() error }); ok {
 		defer c.Close()
 	}
-	c := &dhcpClient{tr: tr, mac: mac, start: time.Now(),
+	c := &dhcpClient{tr: tr, mac: mac, start: time.Now(), timedOut: errLeaseEnded,
 		tm: DHCPTiming{First: retry, Max: time.Minute, Total: left}}
 	xid := rand.Uint32()
 	var got Lease
