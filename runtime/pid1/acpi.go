@@ -13,7 +13,7 @@ import (
 // The full ACPI button driver (button.ko, or built in) does not signal
 // PID 1; it reports presses as generic-netlink events of the "acpi_event"
 // family on its "acpi_mc_group" multicast group (drivers/acpi/event.c).
-// WatchPowerButton listens there, so the power button works whichever of
+// StartPowerButton listens there, so the power button works whichever of
 // the two drivers the kernel has.
 
 const (
@@ -162,22 +162,12 @@ var openACPI = func() (acpiSource, error) {
 	}, nil
 }
 
-// WatchPowerButton calls press for every ACPI power button event until ctx
-// is done. It fails at once when the kernel has no ACPI event family (no
-// ACPI: the family belongs to the ACPI core, drivers/acpi/event.c, not to
-// the button driver); then only the tiny driver's signal
-// (ShutdownSignals) can report the button.
-func WatchPowerButton(ctx context.Context, press func()) error {
-	src, err := openACPI()
-	if err != nil {
-		return fmt.Errorf("pid1: power button: %w", err)
-	}
-	defer src.closeFn()
-	return watchACPI(ctx, src.recv, src.family, press)
-}
-
 // StartPowerButton subscribes to ACPI events now and calls press for each
-// power button event, from a goroutine of its own, until ctx is done.
+// power button event, from a goroutine of its own, until ctx is done. It
+// fails at once when the kernel has no ACPI event family (no ACPI: the
+// family belongs to the ACPI core, drivers/acpi/event.c, not to the
+// button driver); then only the tiny driver's signal (ShutdownSignals)
+// can report the button.
 // Events that come after it returns are kept by the kernel in the
 // socket's buffer until read, so it belongs before whatever loads the
 // button driver: a press the driver reports to no subscriber is lost.

@@ -55,12 +55,12 @@ func TestGenlSubscribeController(t *testing.T) {
 	}
 }
 
-// On a machine with ACPI the watcher subscribes and returns when its
-// context ends; without, it says so at once.
-func TestWatchPowerButton(t *testing.T) {
+// On a machine with ACPI the watcher subscribes, and its goroutine ends
+// with its context; without, it says so at once.
+func TestStartPowerButton(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := WatchPowerButton(ctx, func() { t.Error("a press out of nowhere") })
+	defer cancel()
+	err := StartPowerButton(ctx, func() { t.Error("a press out of nowhere") })
 	if err != nil {
 		t.Skipf("no ACPI event family on this machine: %v", err)
 	}

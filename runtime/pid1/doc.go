@@ -15,7 +15,7 @@
 //     convention), or SIGPWR when loaded with "power_signal=30"; both are
 //     among ShutdownSignals, with SIGTERM and SIGINT.
 //   - button (CONFIG_ACPI_BUTTON) sends a generic-netlink ACPI event,
-//     which WatchPowerButton turns into a callback.
+//     which StartPowerButton turns into a callback.
 //
 // The image must carry one of them, built in or as a module it loads.
 // Boot listens for the netlink events before it loads any module and
