@@ -258,6 +258,7 @@ func unlessStopped[T any](ctx context.Context, fn func() (T, error)) (T, error) 
 	}
 	done := make(chan result, 1)
 	go func() {
+		defer pid1.Guard()
 		v, err := fn()
 		done <- result{v, err}
 	}()
