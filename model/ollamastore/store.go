@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -76,30 +77,30 @@ func parseName(name string) (host, ns, model, tag string, err error) {
 	return host, ns, model, tag, nil
 }
 
-// manifestPath is the manifest of the name of parts (host, namespace,
-// model, tag) below root. ollama keeps a manifest's path as the name was
-// first written (qwen2.5/0.5b for 'ollama pull qwen2.5:0.5b') and finds
-// it whatever the case of the name asked for (server.getExistingName
-// takes each part's spelling from the manifests present), so
-// Qwen2.5:0.5B is that model: the exact path first, else the one whose
-// every part equals the name's but for case. Two such manifests are an
-// ambiguity ollama settles by map order; pith refuses it.
-func manifestPath(root string, parts []string) (string, error) {
-	exact := filepath.Join(append([]string{root}, parts...)...)
-	if _, err := os.Lstat(exact); !errors.Is(err, os.ErrNotExist) {
-		return exact, nil // there, or unreadable: readBounded says which
+// storedName is the name of parts (host, namespace, model, tag) as the
+// store below root spells it. ollama keeps a manifest's path as the name
+// was first written (qwen2.5/0.5b for 'ollama pull qwen2.5:0.5b') and
+// finds it whatever the case of the name asked for
+// (server.getExistingName takes each part's spelling from the manifests
+// present), so Qwen2.5:0.5B is that model: the exact path first, else the
+// one whose every part equals the name's but for case; with neither,
+// parts as given. Two such manifests are an ambiguity ollama settles by
+// map order; pith refuses it.
+func storedName(root string, parts []string) ([]string, error) {
+	if _, err := os.Lstat(filepath.Join(append([]string{root}, parts...)...)); !errors.Is(err, os.ErrNotExist) {
+		return parts, nil // there, or unreadable: readBounded says which
 	}
-	found := []string{root}
+	found := [][]string{nil}
 	for _, p := range parts {
-		var next []string
-		for _, d := range found {
-			entries, err := os.ReadDir(d)
+		var next [][]string
+		for _, f := range found {
+			entries, err := os.ReadDir(filepath.Join(append([]string{root}, f...)...))
 			if err != nil {
 				continue // not a folder, or unreadable: no manifest below it
 			}
 			for _, e := range entries {
 				if strings.EqualFold(e.Name(), p) {
-					next = append(next, filepath.Join(d, e.Name()))
+					next = append(next, append(slices.Clip(f), e.Name()))
 				}
 			}
 		}
@@ -107,20 +108,15 @@ func manifestPath(root string, parts []string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return exact, nil
+		return parts, nil
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("%d manifests match the name but for case (%s): rename all but one with 'ollama cp' and 'ollama rm'", len(found), strings.Join(found, ", "))
-}
-
-// splitManifestPath is the host, namespace, model and tag of a manifest's path.
-func splitManifestPath(path string) (host, ns, model, tag string) {
-	tagDir, tag := filepath.Split(path)
-	modelDir, model := filepath.Split(filepath.Clean(tagDir))
-	nsDir, ns := filepath.Split(filepath.Clean(modelDir))
-	_, host = filepath.Split(filepath.Clean(nsDir))
-	return host, ns, model, tag
+	paths := make([]string, len(found))
+	for i, f := range found {
+		paths[i] = filepath.Join(append([]string{root}, f...)...)
+	}
+	return nil, fmt.Errorf("%d manifests match the name but for case (%s): rename all but one with 'ollama cp' and 'ollama rm'", len(found), strings.Join(paths, ", "))
 }
 
 type manifest struct {
@@ -150,11 +146,13 @@ func Find(dir, name string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	mpath, err := manifestPath(filepath.Join(dir, "manifests"), []string{host, ns, model, tag})
+	root := filepath.Join(dir, "manifests")
+	stored, err := storedName(root, []string{host, ns, model, tag})
 	if err != nil {
 		return nil, fmt.Errorf("ollamastore: %s: %w", name, err)
 	}
-	host, ns, model, tag = splitManifestPath(mpath)
+	host, ns, model, tag = stored[0], stored[1], stored[2], stored[3]
+	mpath := filepath.Join(root, host, ns, model, tag)
 	resolved := host + "/" + ns + "/" + model + ":" + tag
 	raw, err := readBounded(mpath, maxManifest)
 	if errors.Is(err, os.ErrNotExist) {
