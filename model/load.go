@@ -266,8 +266,10 @@ func ropeScaling(f *gguf.File, arch string, trained int) (RopeScaling, error) {
 	if rs.Type != "none" && rs.Type != "linear" && rs.Type != "yarn" {
 		return rs, fmt.Errorf("model: %s: rope scaling type %q is not one llama.cpp knows (none, linear, yarn)", arch, rs.Type)
 	}
-	// A factor of 0 is llama.cpp's "absent" (converters write it so).
-	optFloat := func(key string, dst *float32) (bool, error) {
+	// optFloat sets dst from key when the file has it, which must be a
+	// positive number; with zeroAbsent, 0 is also taken as absent
+	// (llama.cpp's reading of a scaling factor, which converters write so).
+	optFloat := func(key string, dst *float32, zeroAbsent bool) (bool, error) {
 		if !f.HasKey(arch + key) {
 			return false, nil
 		}
@@ -275,21 +277,21 @@ func ropeScaling(f *gguf.File, arch string, trained int) (RopeScaling, error) {
 		if err != nil {
 			return false, fmt.Errorf("model: %w", err)
 		}
-		if !(v >= 0) || math.IsInf(v, 0) || float32(v) == 0 && key != ".rope.scaling.factor" && key != ".rope.scale_linear" {
+		if zeroAbsent && float32(v) == 0 {
+			return true, nil
+		}
+		if !(v > 0) || math.IsInf(v, 0) || float32(v) == 0 {
 			return false, fmt.Errorf("model: %s: %s%s is %v, want a positive number", arch, arch, key, v)
 		}
-		if float32(v) != 0 {
-			*dst = float32(v)
-		}
+		*dst = float32(v)
 		return true, nil
 	}
-	var err error
-	found, err := optFloat(".rope.scaling.factor", &rs.Factor)
+	found, err := optFloat(".rope.scaling.factor", &rs.Factor, true)
 	if err == nil && !found {
-		_, err = optFloat(".rope.scale_linear", &rs.Factor)
+		_, err = optFloat(".rope.scale_linear", &rs.Factor, true)
 	}
 	if err == nil {
-		_, err = optFloat(".rope.scaling.attn_factor", &rs.AttnFactor)
+		_, err = optFloat(".rope.scaling.attn_factor", &rs.AttnFactor, false)
 	}
 	if err != nil {
 		return rs, err
