@@ -24,16 +24,10 @@ type floorFlags struct {
 	tdxQESVN, tdxPCESVN uint64
 	tdxTCBEvaluation    uint64
 	snpGuestSVN         uint64
-	snpIDKeys           hexList
+	snpIDKeys           []string
 	allowSNPVMPL        uint64
 	allowCXL            bool
 }
-
-// hexList collects a repeatable flag's values.
-type hexList []string
-
-func (l *hexList) String() string     { return strings.Join(*l, ",") }
-func (l *hexList) Set(s string) error { *l = append(*l, s); return nil }
 
 func (f *floorFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.snpTCB, "min-snp-tcb", "", "refuse SEV-SNP firmware below these security versions: any of\n`bootloader=N,tee=N,snp=N,microcode=N`, held against the report's\nreported, committed and launch TCB (the parts not named may be anything)")
@@ -42,10 +36,10 @@ func (f *floorFlags) declare(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.tdxPCESVN, "min-tdx-pce-svn", 0, "refuse a TDX quote whose PCK certificate was issued for a PCESVN\nbelow `N`")
 	fs.Uint64Var(&f.tdxTCBEvaluation, "min-tdx-tcb-evaluation", 0, "refuse TDX collateral whose TCB info or QE identity has a\ntcbEvaluationDataNumber below `N` (Intel raises it at each TCB recovery;\nthe host could keep attaching older collateral until it expires); needs\ncollateral in the document, or --fetch where the command has it")
 	fs.Uint64Var(&f.snpGuestSVN, "min-snp-guest-svn", 0, "refuse an SEV-SNP guest whose ID block's GUEST_SVN is below `N`;\nneeds --snp-id-key-digest, since the host may sign an ID block itself")
-	// fs.Var, unlike the typed declarations, leaves the value as it was:
-	// a command declared again (each run in tests) must not keep old keys.
+	// Repeatable, as bench model's --model; a command declared again (each
+	// run in tests) starts without the last run's keys.
 	f.snpIDKeys = nil
-	fs.Var(&f.snpIDKeys, "snp-id-key-digest", "accept only SEV-SNP guests whose ID block was signed by the key with this\nSHA-384 digest (48 bytes as 96 `hex` digits; ID or author key); repeat\nthe flag to trust several keys")
+	fs.Func("snp-id-key-digest", "accept only SEV-SNP guests whose ID block was signed by the key with this\nSHA-384 digest (48 bytes as 96 `hex` digits; ID or author key); repeat\nthe flag to trust several keys", func(s string) error { f.snpIDKeys = append(f.snpIDKeys, s); return nil })
 	fs.Uint64Var(&f.allowSNPVMPL, "allow-snp-vmpl", 0, "WEAKENS the check: accept SEV-SNP reports requested at VMPL `N` or more\nprivileged, not only VMPL 0 (pith's guest runs at VMPL 0; a report from\nVMPL 1-3 was asked for by a less privileged component, such as a guest\nunder an SVSM or paravisor that pith's image does not have)")
 	fs.BoolVar(&f.allowCXL, "allow-snp-cxl", false, "WEAKENS the check: accept SEV-SNP guests whose policy sets CXL_ALLOW,\nletting the host populate CXL devices or memory for the guest")
 }
