@@ -852,30 +852,57 @@ func startPithServer(ctx context.Context, bin string, env []string, modelPath st
 	}
 	go func() { s.cmd.Wait(); logf.Close(); close(s.exited) }()
 	progress("started pith serve on %s (development attestation)", s.url)
-	deadline := time.After(2 * time.Minute)
+	if err := s.waitHealthy(ctx, 2*time.Minute); err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
+		s.stop()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if log := strings.TrimSpace(string(b)); log != "" {
+			err = fmt.Errorf("%w: %s", err, log)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitHealthy waits until s answers /healthz and has written its
+// manifest, for at most limit. Each probe has its own short deadline: a
+// server that accepts but never answers (stopped, or stuck loading) must
+// not hold the wait past limit or past ctx.
+func (s *pithServer) waitHealthy(ctx context.Context, limit time.Duration) error {
+	deadline := time.After(limit)
 	for {
 		select {
 		case <-s.exited:
-			b, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("bench: serve: pith serve exited: %s", strings.TrimSpace(string(b)))
+			return errors.New("bench: serve: pith serve exited")
 		case <-deadline:
-			s.stop()
-			return nil, errors.New("bench: serve: pith serve not healthy after 2 minutes")
+			return fmt.Errorf("bench: serve: pith serve not healthy after %v", limit)
 		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		if resp, err := http.Get(s.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				if _, err := os.Stat(s.manifest); err == nil {
-					return s, nil
-				}
+		if s.healthy(ctx) {
+			if _, err := os.Stat(s.manifest); err == nil {
+				return nil
 			}
 		}
 	}
+}
+
+func (s *pithServer) healthy(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func (s *pithServer) stop() {

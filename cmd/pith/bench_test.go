@@ -7,6 +7,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pith-project/pith/bench"
 	"github.com/pith-project/pith/internal/oracle"
@@ -605,5 +608,34 @@ func TestBenchModelHelpExplainsFigures(t *testing.T) {
 		if !strings.Contains(help, n) {
 			t.Errorf("bench model --help does not explain %q", n)
 		}
+	}
+}
+
+// A server that accepts /healthz but never answers must not hold the
+// wait for it past its limit: each probe has a deadline of its own.
+func TestWaitHealthyStuckServer(t *testing.T) {
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer stuck.Close()
+	defer close(release)
+	manifest := filepath.Join(t.TempDir(), "manifest.json")
+	if err := os.WriteFile(manifest, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &pithServer{url: stuck.URL, manifest: manifest, exited: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- s.waitHealthy(t.Context(), time.Second) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not healthy after 1s") {
+			t.Errorf("waitHealthy on a server that never answers: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("waitHealthy still waiting 30 s after its 1 s limit")
 	}
 }
