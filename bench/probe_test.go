@@ -39,3 +39,20 @@ func TestProbeThreads(t *testing.T) {
 		t.Error("0 threads accepted")
 	}
 }
+
+// A sample that is the best of several runs and one that is a single run
+// measure different things, so their figures must not share a key.
+func TestKernelsProbeName(t *testing.T) {
+	for _, c := range []struct {
+		p    KernelsProbe
+		want string
+	}{
+		{KernelsProbe{Repeats: 1}, "kernels/probe"},
+		{KernelsProbe{}, "kernels/probe best of 3"},
+		{KernelsProbe{Repeats: 5}, "kernels/probe best of 5"},
+	} {
+		if got := c.p.Name(); got != c.want {
+			t.Errorf("%+v: Name() = %q, want %q", c.p, got, c.want)
+		}
+	}
+}

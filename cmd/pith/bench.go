@@ -67,8 +67,10 @@ scripts/install-oracles.sh installs, or --llama-bench PATH) on the same file
 with the same threads, interleaved with pith's runs, and prints the ratios;
 without it the tables and the JSON report have pith's figures only.
 Generation speed is also shown as GB/s of weights read, against the
-read-bandwidth probe measured in the same run. --kernels adds the kernel
-suite to the same report. Progress goes to stderr.
+read-bandwidth probe measured in the same run (each sample the best of
+three reads, "kernels/probe best of 3"). --kernels adds the kernel suite
+to the same report, whose probe samples are single reads paired with the
+kernels' ("kernels/probe"). Progress goes to stderr.
 
 The figures: ppN is tokens/s of an N-token prompt from an empty context
 (in pieces of 512, llama-bench's micro-batch); tgN is tokens/s of N tokens
