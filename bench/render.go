@@ -297,7 +297,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
-	return nil
+	// The terminal is where a reader meets the shares' words first, so
+	// it gets the same legend as Markdown, wrapped.
+	fmt.Fprintln(w)
+	_, err := fmt.Fprintln(w, wrap(r.figureLegend(), 76))
+	return err
 }
 
 // WriteMarkdown writes the report as Markdown tables.
@@ -314,12 +318,38 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "> note: "+n)
 	}
-	note := "\nEach figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a paired figure is the median of each sample divided by the larger of the probe samples taken just before and just after it (the same tenants; read bandwidth for decode, int8 for prefill), its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system), and its best figure is its best sample over the probe's best (each the nearest a run came to the machine without other tenants)"
+	_, err := fmt.Fprintln(w, "\n"+r.figureLegend())
+	return err
+}
+
+// figureLegend says what the tables' figures and shares are.
+func (r *Report) figureLegend() string {
+	note := "Each figure: median (min–max) of the repetitions; ratios between systems use medians; shares of a probe divide by its best sample (the machine's capability; the other samples saw other tenants), and a paired figure is the median of each sample divided by the larger of the probe samples taken just before and just after it (the same tenants; read bandwidth for decode, int8 for prefill), its layer-reads figure divides by the best layer-read sample (the same products read with nothing else, the threads meeting after each: the ceiling of decode's access pattern on this memory system), and its best figure is its best sample over the probe's best (each the nearest a run came to the machine without other tenants)"
 	if r.compared(SuiteModel, "") {
 		note += "; llama.cpp ran interleaved with pith on the same file and threads"
 	}
-	_, err := fmt.Fprintln(w, note+".")
-	return err
+	return note + "."
+}
+
+// wrap breaks s into lines of at most width characters between words.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(s) {
+		n := utf8.RuneCountInString(word)
+		if i > 0 {
+			if line+1+n > width {
+				b.WriteByte('\n')
+				line = 0
+			} else {
+				b.WriteByte(' ')
+				line++
+			}
+		}
+		b.WriteString(word)
+		line += n
+	}
+	return b.String()
 }
 
 // model returns the description of the model file named name, or nil.

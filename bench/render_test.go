@@ -38,6 +38,22 @@ func TestWriteText(t *testing.T) {
 			t.Errorf("text output lacks %q", want)
 		}
 	}
+	// The shares' words are explained, in lines a terminal shows whole.
+	at := strings.Index(out, "Each figure:")
+	if at < 0 {
+		t.Fatalf("text output has no legend:\n%s", out)
+	}
+	legend := strings.Join(strings.Fields(out[at:]), " ")
+	for _, want := range []string{"a paired figure is", "its layer-reads figure divides", "its best figure is"} {
+		if !strings.Contains(legend, want) {
+			t.Errorf("text output's legend lacks %q", want)
+		}
+	}
+	for l := range strings.Lines(out[at:]) {
+		if n := len([]rune(strings.TrimSuffix(l, "\n"))); n > 76 {
+			t.Errorf("legend line of %d characters: %q", n, l)
+		}
+	}
 	if t.Failed() {
 		t.Log("\n" + out)
 	}
