@@ -89,6 +89,7 @@ func FromHFJSON(tokenizerJSON, configJSON []byte, pre string) (Config, error) {
 		BOS      json.RawMessage `json:"bos_token"`
 		EOS      json.RawMessage `json:"eos_token"`
 		AddBOS   *bool           `json:"add_bos_token"`
+		AddEOS   *bool           `json:"add_eos_token"`
 		Template json.RawMessage `json:"chat_template"`
 	}
 	if len(configJSON) > 0 {
@@ -116,6 +117,9 @@ func FromHFJSON(tokenizerJSON, configJSON []byte, pre string) (Config, error) {
 	}
 	cfg.BOS, cfg.EOS = lookup(tc.BOS), lookup(tc.EOS)
 	cfg.AddBOS = tc.AddBOS != nil && *tc.AddBOS
+	// llama.cpp's converter copies add_eos_token into the GGUF file
+	// (tokenizer.ggml.add_eos_token), where Load reads it.
+	cfg.AddEOS = tc.AddEOS != nil && *tc.AddEOS
 	// End-of-generation tokens: the ones llama.cpp finds by their text,
 	// the end-of-turn marker among them.
 	for id, tok := range cfg.Tokens {
