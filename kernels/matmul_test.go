@@ -126,3 +126,37 @@ func TestSoftmaxAndAttention(t *testing.T) {
 		t.Errorf("attention %v, want about [3 4 1 2]", out)
 	}
 }
+
+// A RopeScale that scales nothing (factor 1, no ramp, magnitude 1) turns
+// every pair exactly as no scale does: the scaled path differs from the
+// plain one only by its scaling.
+func TestRoPEIdentityScale(t *testing.T) {
+	const d, base, pos = 64, 1e6, 1234
+	factors := make([]float32, d/2)
+	for i := range factors {
+		factors[i] = 1 + float32(i%5)
+	}
+	for _, neox := range []bool{false, true} {
+		for _, f := range [][]float32{nil, factors} {
+			plain := NewRope(d, base, f, neox)
+			scaled := plain
+			scaled.Scale = &RopeScale{FreqScale: 1, MScale: 1, Corr: [2]float32{3, 20}}
+			orig := make([]float32, 3*d)
+			for i := range orig {
+				orig[i] = float32(i%17) - 8.5
+			}
+			x, y, z := slices.Clone(orig), slices.Clone(orig), slices.Clone(orig)
+			RoPE(x, 3, plain, pos)
+			RoPE(y, 3, scaled, pos)
+			if !slices.Equal(x, y) {
+				t.Errorf("neox %v, factors %v: identity scale rotates differently", neox, f != nil)
+			}
+			// And a real scale does change the rotation.
+			scaled.Scale = &RopeScale{FreqScale: 0.25, ExtFactor: 1, MScale: 1.1, Corr: [2]float32{3, 20}}
+			RoPE(z, 3, scaled, pos)
+			if slices.Equal(x, z) {
+				t.Errorf("neox %v: a YaRN scale changed nothing", neox)
+			}
+		}
+	}
+}

@@ -38,6 +38,56 @@ type Rope struct {
 	ThetaScale float32   // base^(-2/Dim), as C's powf returns it
 	Factors    []float32 // llama-3 frequency factors, one per pair, or nil
 	Neox       bool      // pair i with i+Dim/2 (Qwen2), not 2i with 2i+1
+	// Scale interpolates the angles of a model run past the context it
+	// was trained for (linear or YaRN scaling); nil is none.
+	Scale *RopeScale
+}
+
+// RopeScale is ggml_rope_ext's scaling of the angles, computed as its
+// rope_yarn does, each step in float32: pair i's angle theta becomes
+// FreqScale·theta, mixed back towards theta by YaRN's ramp between the
+// pairs Corr[0] and Corr[1] times ExtFactor, and its cos and sin are
+// multiplied by MScale. Linear scaling is FreqScale alone.
+type RopeScale struct {
+	FreqScale float32    // 1/factor
+	ExtFactor float32    // YaRN's weight of the ramp: 1 for YaRN, 0 for linear
+	MScale    float32    // the magnitude of every rotation; 1 is none
+	Corr      [2]float32 // pairs up to Corr[0] keep their angle, from Corr[1] on are interpolated
+}
+
+// YaRNCorrDims are the pairs where YaRN's ramp begins and ends for a
+// rotation of dims dimensions with frequency base base: those that turn
+// betaFast and betaSlow times over the original context origContext
+// (ggml_rope_yarn_corr_dims), rounded outwards.
+func YaRNCorrDims(dims, origContext int, base, betaFast, betaSlow float32) [2]float32 {
+	corrDim := func(turns float32) float32 {
+		return float32(dims) * logf(float32(origContext)/(turns*2*float32(math.Pi))) / (2 * logf(base))
+	}
+	start := float32(math.Floor(float64(corrDim(betaFast))))
+	end := float32(math.Ceil(float64(corrDim(betaSlow))))
+	return [2]float32{max(0, start), min(float32(dims-1), end)}
+}
+
+// logf is C's logf: the natural logarithm rounded to float32.
+func logf(x float32) float32 { return float32(math.Log(float64(x))) }
+
+// angle is pair i's scaled angle, from its unscaled one theta (after the
+// pair's frequency factor): ggml's rope_yarn.
+func (s *RopeScale) angle(theta float32, i int) float32 {
+	interpolated := s.FreqScale * theta
+	if s.ExtFactor == 0 {
+		return interpolated
+	}
+	mix := yarnRamp(s.Corr, i) * s.ExtFactor
+	return interpolated*(1-mix) + theta*mix
+}
+
+// yarnRamp is 1 for the pairs up to corr[0], whose angles YaRN keeps, 0
+// from corr[1] on, whose angles it interpolates, and linear between
+// (ggml's rope_yarn_ramp).
+func yarnRamp(corr [2]float32, pair int) float32 {
+	y := (float32(pair) - corr[0]) / max(0.001, corr[1]-corr[0])
+	return 1 - min(1, max(0, y))
 }
 
 // NewRope returns the rotation of heads of dim elements with frequency base
@@ -58,7 +108,13 @@ func RoPE(x []float32, heads int, r Rope, pos int) {
 			th /= r.Factors[i]
 		}
 		theta *= r.ThetaScale
-		s, c := float32(math.Sin(float64(th))), float32(math.Cos(float64(th)))
+		var s, c float32
+		if r.Scale == nil {
+			s, c = float32(math.Sin(float64(th))), float32(math.Cos(float64(th)))
+		} else {
+			th = r.Scale.angle(th, i)
+			s, c = float32(math.Sin(float64(th)))*r.Scale.MScale, float32(math.Cos(float64(th)))*r.Scale.MScale
+		}
 		for h := range heads {
 			v := x[h*r.Dim : (h+1)*r.Dim]
 			a, b := 2*i, 2*i+1

@@ -196,8 +196,8 @@ func (s *State) step(tokens []int32) error {
 		addBiasRows(k, L.kBias, n)
 		addBiasRows(v, L.vBias, n)
 		for i := range n {
-			m.rope.rotate(q[i*qDim:(i+1)*qDim], c.Heads, s.pos+i)
-			m.rope.rotate(k[i*kvDim:(i+1)*kvDim], c.KVHeads, s.pos+i)
+			kernels.RoPE(q[i*qDim:(i+1)*qDim], c.Heads, m.rope, s.pos+i)
+			kernels.RoPE(k[i*kvDim:(i+1)*kvDim], c.KVHeads, m.rope, s.pos+i)
 		}
 		att := s.att[:n*qDim]
 		if s.kF32 != nil {

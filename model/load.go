@@ -32,7 +32,7 @@ type Model struct {
 	outNorm   []float32
 	output    kernels.Matrix
 	layers    []layer
-	rope      rope
+	rope      kernels.Rope
 	attnScale float32
 }
 

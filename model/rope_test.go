@@ -33,7 +33,7 @@ func TestRopeScalingIsTheTextbookOne(t *testing.T) {
 			for i, v := range x {
 				want[i] = float64(v)
 			}
-			r.rotate(x, 2, pos)
+			kernels.RoPE(x, 2, r, pos)
 			for h := range 2 {
 				textbookRoPE(want[h*dim:(h+1)*dim], pos, base, s, neox)
 			}
