@@ -26,6 +26,9 @@ package attest
 //	                  (TDX: no TUD bit at all)                      TestSNPSelfMadeChain, TestVerifyCommandSNPSample,
 //	                                                                TestTDXRefuses/reserved_TUD_bit
 //	migration_agent   no migration agent / migratable TD            TestSNPSelfMadeChain, TestTDXRefuses/migratable_attribute
+//	td_attributes     TDX: TD_ATTRIBUTES.SEPT_VE_DISABLE set, unless   TestTDXAttributes
+//	                  Policy.AllowTDXSEPTVE; no bit outside DEBUG's
+//	                  byte, MIGRATABLE, ICSSD, LASS, PKS, KL, PERFMON
 //	smt               SEV-SNP: SMT enabled on the platform            TestSNPRefuses/smt, TestSNPSMTPlatformInfo
 //	                  (PLATFORM_INFO.SMT_EN) only if Policy.AllowSMT
 //	cxl               SEV-SNP CXL_ALLOW only with Policy.AllowCXL   TestSNPSelfMadeChain

@@ -30,6 +30,14 @@ type Policy struct {
 	// the host populate CXL devices or memory for the guest; go-sev-guest
 	// refuses them unless asked, and so does this verifier.
 	AllowCXL bool
+	// AllowTDXSEPTVE accepts TDX TDs whose TD_ATTRIBUTES.SEPT_VE_DISABLE
+	// is clear. Such a TD takes a #VE, which the host can provoke, on an
+	// access to private memory the host has unmapped or never added, in
+	// the middle of any kernel code; Linux guests refuse to run so unless
+	// the TDX module lets the kernel switch those #VEs off itself
+	// (TDCS_TD_CTLS, which no quote attests), and QEMU sets the attribute
+	// by default. A cloud whose TDs rely on that switch needs this.
+	AllowTDXSEPTVE bool
 	// SkipBinding verifies evidence without a nonce: the report_data check
 	// is marked skipped and Result.Proven says freshness and key binding are
 	// NOT proven. Without it a missing nonce fails.

@@ -38,7 +38,7 @@ func TestFetchTDXCollateralCached(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &attest.Fetcher{CacheDir: t.TempDir(), Client: &http.Client{Transport: pcs}}
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now, pol.SkipBinding, pol.Fetch = tdxSampleTime, true, f
 	for round := 0; round < 2; round++ {
 		before := pcs.hits
@@ -94,7 +94,7 @@ func TestFetchTDXCollateralOverDocument(t *testing.T) {
 	if err := json.Unmarshal(s.collateral, &pcs.col); err != nil {
 		t.Fatal(err)
 	}
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now, pol.SkipBinding, pol.Fetch = tdxSampleTime, true, &attest.Fetcher{Client: &http.Client{Transport: pcs}}
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: s.quote, Collateral: s.collateral}, nil, pol, s.manifest())
 	if got := failedCheck(t, res, err); got != "collateral" || !strings.Contains(err.Error(), "fetched collateral") || pcs.hits == 0 {

@@ -48,6 +48,14 @@ type tdxSample struct {
 
 var tdxSampleTime = samples.TDXTime
 
+// tdxSamplePolicy accepts what the go-tdx-guest sample is: a TD whose
+// TD_ATTRIBUTES leave SEPT_VE_DISABLE clear (0x40000000, PKS alone).
+func tdxSamplePolicy() attest.Policy {
+	p := attest.DefaultPolicy()
+	p.AllowTDXSEPTVE = true
+	return p
+}
+
 func loadTDXSample(t testing.TB) tdxSample {
 	s := samples.LoadTDX(t)
 	col, err := json.Marshal(attest.TDXCollateral{

@@ -220,7 +220,7 @@ func TestSNPSelfMadeChain(t *testing.T) {
 		report[0x08+2] |= 1<<5 | 1<<3 | 1<<2 // policy bits 21 (CXL_ALLOW), 19 (DEBUG) and 18 (MIGRATE_MA)
 		report[0x30] = 2                     // VMPL 2
 	})
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.SkipBinding = true
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.SEVSNP, Report: report, Certificates: certs}, nil, pol, s.manifest())
 	if got := failedCheck(t, res, err); got != "certificates" {
@@ -249,7 +249,7 @@ func TestSNPSelfMadeChain(t *testing.T) {
 
 func TestTDXSampleVerifies(t *testing.T) {
 	s := loadTDXSample(t)
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now = tdxSampleTime
 	pol.SkipBinding = true
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, nil, pol, s.manifest())
@@ -274,7 +274,7 @@ func TestTDXSampleVerifies(t *testing.T) {
 // manifest's reason, and the match names only what was compared.
 func TestTDXUnpinnedRTMR(t *testing.T) {
 	s := loadTDXSample(t)
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now = tdxSampleTime
 	pol.SkipBinding = true
 	m := s.manifest()
@@ -299,7 +299,7 @@ func TestTDXUnpinnedRTMR(t *testing.T) {
 // date (go-tdx-guest's tests expect the same).
 func TestTDXCollateralOldTCB(t *testing.T) {
 	s := loadTDXSample(t)
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now = tdxSampleTime
 	pol.SkipBinding = true
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: s.quote, Collateral: s.collateral}, nil, pol, s.manifest())
@@ -384,7 +384,7 @@ func TestTDXRefuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := &attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}
-			pol, m := attest.DefaultPolicy(), s.manifest()
+			pol, m := tdxSamplePolicy(), s.manifest()
 			pol.Now = tdxSampleTime
 			want := bytes.Clone(q.GetTdQuoteBody().GetReportData())
 			tc.mutate(ev, &pol, m, &want)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -133,7 +134,7 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	// Byte 0 of TD_ATTRIBUTES is TUD, "TD under debug": bit 0 is DEBUG and
 	// bits 1-7 are reserved for more such flags. Intel's TDX module ABI
 	// (TD_ATTRIBUTES, TUD group) says a TD with any of them set is
-	// untrusted, and Intel's dcap-qvl (validate_td10) refuses it: a
+	// untrusted, and dcap-qvl (validate_attrs) refuses it: a
 	// reserved bit is a debug mode this verifier cannot describe.
 	attrs := body.GetTdAttributes()
 	var tud byte
@@ -154,6 +155,18 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	migratable := len(attrs) > 3 && attrs[3]&(1<<5) != 0
 	c.Add("migration_agent", !migratable || pol.AllowMigrationAgent, onOff("TD_ATTRIBUTES.MIGRATABLE", migratable, ""),
 		"TD_ATTRIBUTES.MIGRATABLE is set: a migration TD may take the TD's keys")
+	attrFail, sept := checkTDAttributes(attrs, pol.AllowTDXSEPTVE)
+	attrOK := "TD_ATTRIBUTES.SEPT_VE_DISABLE set (no host-provoked #VE on private memory); no attribute this verifier does not know"
+	if !sept {
+		attrOK = "TD_ATTRIBUTES.SEPT_VE_DISABLE clear, accepted by policy: only the guest kernel keeps the host from provoking a #VE on private memory; no attribute this verifier does not know"
+	}
+	if c.Add("td_attributes", attrFail == "", attrOK, attrFail) {
+		if sept {
+			obs.Facts = append(obs.Facts, "The TD is set so that the host cannot provoke a #VE on its private memory (SEPT_VE_DISABLE).")
+		} else {
+			obs.NotRun = append(obs.NotRun, "NOT CHECKED: that the host cannot provoke a #VE on the TD's private memory (TD_ATTRIBUTES.SEPT_VE_DISABLE is clear, accepted by policy; only the guest kernel, switching such #VEs off itself, prevents it).")
+		}
+	}
 	tcbOK, tcbGot, tcbFail := tdxTCB(q, leaf, signed, pol)
 	c.Add("tcb", tcbOK, tcbGot, tcbFail)
 
@@ -209,6 +222,59 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 		obs.Facts = append(obs.Facts, "Debugging is off.")
 	}
 	return obs
+}
+
+// TD_ATTRIBUTES bits, as the Intel TDX module's td_param_attributes_t
+// numbers them (intel/tdx-module, td_control_structures.h).
+const (
+	tdAttrICSSD         = 16 // instruction-count single-step defense
+	tdAttrLASS          = 27 // linear address space separation
+	tdAttrSEPTVEDisable = 28
+	tdAttrMigratable    = 29
+	tdAttrPKS           = 30 // supervisor protection keys
+	tdAttrKL            = 31 // key locker
+	tdAttrPerfmon       = 63 // the TD's own use of the PMU
+)
+
+// tdAttrKnown are the TD_ATTRIBUTES bits the td_attributes check accepts or
+// leaves to another check: byte 0 (TUD: DEBUG and bits reserved for more
+// debug modes) to the debug check, MIGRATABLE to migration_agent. Every
+// other bit is refused. The module sets only bits its version defines, so
+// an unknown bit is a feature of a newer module this verifier cannot
+// judge: Intel's ABI keeps bits 15:4 for TD-under-profiling modes (the
+// host watching the TD run) and 26:23 for future bits that weaken the TD,
+// and dcap-qvl (verify.rs, validate_attrs) refuses reserved bits too.
+const tdAttrKnown = 0xff | 1<<tdAttrICSSD | 1<<tdAttrLASS | 1<<tdAttrSEPTVEDisable | 1<<tdAttrMigratable |
+	1<<tdAttrPKS | 1<<tdAttrKL | 1<<tdAttrPerfmon
+
+// checkTDAttributes returns why TD_ATTRIBUTES fail the td_attributes check
+// ("" if they pass) and whether SEPT_VE_DISABLE is set. Without it the
+// host may leave a private page unmapped or pending and have the TD take
+// a #VE on its next access, anywhere in the kernel, where no handler can
+// recover safely: Linux's TDX guest refuses to run so (arch/x86/coco/tdx,
+// "SEPT #VE has to be disabled") unless the TDX module lets it disable
+// those #VEs itself; dcap-qvl and Tinfoil's verifier refuse such TDs.
+// PKS, KL, LASS and ICSSD strengthen the TD; PERFMON lets it use the PMU,
+// whose state the module keeps from the host.
+func checkTDAttributes(attrs []byte, allowSEPTVE bool) (fail string, sept bool) {
+	if len(attrs) != 8 {
+		return fmt.Sprintf("TD_ATTRIBUTES of %d bytes, want 8", len(attrs)), false
+	}
+	a := binary.LittleEndian.Uint64(attrs)
+	sept = a&(1<<tdAttrSEPTVEDisable) != 0
+	if u := a &^ tdAttrKnown; u != 0 {
+		var bits []string
+		for i := range 64 {
+			if u&(1<<i) != 0 {
+				bits = append(bits, fmt.Sprint(i))
+			}
+		}
+		return fmt.Sprintf("TD_ATTRIBUTES %#016x sets bit(s) %s, reserved or unknown to this verifier (a newer TDX module's feature, which may weaken the TD)", a, strings.Join(bits, ", ")), sept
+	}
+	if !sept && !allowSEPTVE {
+		return fmt.Sprintf("TD_ATTRIBUTES %#016x: SEPT_VE_DISABLE is clear, so the host may provoke a #VE on the TD's private memory; refused without --allow-tdx-sept-ve (Policy.AllowTDXSEPTVE), for guest kernels that switch those #VEs off themselves", a), sept
+	}
+	return "", sept
 }
 
 // checkTCBEvaluation holds the collateral's tcbEvaluationDataNumber, in

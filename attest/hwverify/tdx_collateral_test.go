@@ -40,7 +40,7 @@ func TestTDXCollateralRefused(t *testing.T) {
 			if tc.name == "TCB info relabelled for another FMSPC" && bytes.Equal(tc.collateral, s.collateral) {
 				t.Fatal("the sample's FMSPC was not found to relabel")
 			}
-			pol := attest.DefaultPolicy()
+			pol := tdxSamplePolicy()
 			pol.Now, pol.SkipBinding = tc.now, true
 			res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote), Collateral: tc.collateral}, nil, pol, s.manifest())
 			if got := failedCheck(t, res, err); got != "collateral" || !strings.Contains(err.Error(), tc.want) {
@@ -75,7 +75,7 @@ func TestTDXHostileLengths(t *testing.T) {
 			} else {
 				binary.LittleEndian.PutUint16(q[tc.at:], uint16(tc.v))
 			}
-			pol := attest.DefaultPolicy()
+			pol := tdxSamplePolicy()
 			pol.Now, pol.SkipBinding = tdxSampleTime, true
 			res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: q}, nil, pol, s.manifest())
 			if got := failedCheck(t, res, err); got != "report" {

@@ -75,7 +75,7 @@ func TestTDXForgedChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now, pol.SkipBinding = tdxSampleTime, true
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: raw}, nil, pol, s.manifest())
 	if got := failedCheck(t, res, err); got != "certificates" || !strings.Contains(err.Error(), "not Intel's SGX Root CA") {

@@ -114,7 +114,7 @@ func TestTDXModuleIdentity(t *testing.T) {
 // requires the named check to pass, and returns the policy it used.
 func tdxSamplePasses(t *testing.T, s tdxSample, check string) attest.Policy {
 	t.Helper()
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now, pol.SkipBinding = tdxSampleTime, true
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, nil, pol, s.manifest())
 	if err != nil {

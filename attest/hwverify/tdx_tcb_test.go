@@ -35,7 +35,7 @@ func TestTDXQEPCESVN(t *testing.T) {
 		{"both at the sample's", 4, 11, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pol := attest.DefaultPolicy()
+			pol := tdxSamplePolicy()
 			pol.Now, pol.SkipBinding = tdxSampleTime, true
 			pol.MinTDXQESVN, pol.MinTDXPCESVN = tc.qe, tc.pce
 			res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote)}, nil, pol, s.manifest())
@@ -57,7 +57,7 @@ func TestTDXQEPCESVN(t *testing.T) {
 // a QE or PCE SVN minimum, whatever its QE report says.
 func TestTDXQESVNUnsigned(t *testing.T) {
 	s := loadTDXSample(t)
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now, pol.SkipBinding = tdxSampleTime, true
 	pol.MinTDXQESVN = 1
 	const sigOff = 48 + 584 + 4

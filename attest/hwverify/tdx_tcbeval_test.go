@@ -47,7 +47,7 @@ func TestTDXTCBEvaluationNumber(t *testing.T) {
 		{"fetched, at the minimum", 15, nil, &col, "ok"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pol := attest.DefaultPolicy()
+			pol := tdxSamplePolicy()
 			pol.Now, pol.SkipBinding, pol.MinTDXTCBEvaluationDataNumber = tdxSampleTime, true, tc.min
 			if tc.fetch != nil {
 				pol.Fetch = &attest.Fetcher{Client: &http.Client{Transport: &fakePCS{col: *tc.fetch}}}
@@ -85,7 +85,7 @@ func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
 // to read.
 func TestTDXTCBEvaluationFetchFails(t *testing.T) {
 	s := loadTDXSample(t)
-	pol := attest.DefaultPolicy()
+	pol := tdxSamplePolicy()
 	pol.Now, pol.SkipBinding, pol.MinTDXTCBEvaluationDataNumber = tdxSampleTime, true, 15
 	pol.Fetch = &attest.Fetcher{Client: &http.Client{Transport: unreachable{}}}
 	res, err := attest.VerifyEvidence(&attest.Evidence{Platform: attest.TDX, Report: bytes.Clone(s.quote), Collateral: s.collateral}, nil, pol, s.manifest())

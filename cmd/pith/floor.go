@@ -27,6 +27,7 @@ type floorFlags struct {
 	snpIDKeys           []string
 	allowSNPVMPL        uint64
 	allowCXL            bool
+	allowTDXSEPTVE      bool
 }
 
 func (f *floorFlags) declare(fs *flag.FlagSet) {
@@ -41,6 +42,7 @@ func (f *floorFlags) declare(fs *flag.FlagSet) {
 	f.snpIDKeys = nil
 	fs.Func("snp-id-key-digest", "accept only SEV-SNP guests whose ID block was signed by the key with this\nSHA-384 digest (48 bytes as 96 `hex` digits; ID or author key); repeat\nthe flag to trust several keys", func(s string) error { f.snpIDKeys = append(f.snpIDKeys, s); return nil })
 	fs.Uint64Var(&f.allowSNPVMPL, "allow-snp-vmpl", 0, "WEAKENS the check: accept SEV-SNP reports requested at VMPL `N` or more\nprivileged, not only VMPL 0 (pith's guest runs at VMPL 0; a report from\nVMPL 1-3 was asked for by a less privileged component, such as a guest\nunder an SVSM or paravisor that pith's image does not have)")
+	fs.BoolVar(&f.allowTDXSEPTVE, "allow-tdx-sept-ve", false, "WEAKENS the check: accept TDX TDs whose TD_ATTRIBUTES.SEPT_VE_DISABLE is\nclear, so that the host can make the TD take a #VE on its private memory;\nonly for a guest kernel that switches those #VEs off itself (TDCS_TD_CTLS,\nwhich the quote does not show), as some clouds' TDs need")
 	fs.BoolVar(&f.allowCXL, "allow-snp-cxl", false, "WEAKENS the check: accept SEV-SNP guests whose policy sets CXL_ALLOW,\nletting the host populate CXL devices or memory for the guest")
 }
 
@@ -80,7 +82,7 @@ func (f *floorFlags) apply(pol *attest.Policy) error {
 	pol.MinTDXQESVN, pol.MinTDXPCESVN = uint16(f.tdxQESVN), uint16(f.tdxPCESVN)
 	pol.MinTDXTCBEvaluationDataNumber = uint32(f.tdxTCBEvaluation)
 	pol.MinSNPGuestSVN, pol.MaxSNPVMPL = uint32(f.snpGuestSVN), uint32(f.allowSNPVMPL)
-	pol.AllowCXL = f.allowCXL
+	pol.AllowCXL, pol.AllowTDXSEPTVE = f.allowCXL, f.allowTDXSEPTVE
 	for _, s := range f.snpIDKeys {
 		d, err := hex.DecodeString(strings.TrimSpace(s))
 		if err != nil || len(d) != sha512.Size384 {

@@ -22,6 +22,7 @@ func TestFloorFlagsApply(t *testing.T) {
 		{nil, attest.Policy{}},
 		{[]string{"--allow-snp-cxl"}, attest.Policy{AllowCXL: true}},
 		{[]string{"--allow-snp-vmpl", "2"}, attest.Policy{MaxSNPVMPL: 2}},
+		{[]string{"--allow-tdx-sept-ve"}, attest.Policy{AllowTDXSEPTVE: true}},
 		{[]string{"--min-tdx-qe-svn", "4", "--min-tdx-pce-svn", "65535"}, attest.Policy{MinTDXQESVN: 4, MinTDXPCESVN: 65535}},
 		{[]string{"--min-tdx-tcb-evaluation", "17"}, attest.Policy{MinTDXTCBEvaluationDataNumber: 17}},
 		{[]string{"--snp-id-key-digest", strings.Repeat("11", 48), "--snp-id-key-digest", strings.Repeat("22", 48), "--min-snp-guest-svn", "7"},

@@ -148,9 +148,13 @@ func TestVerifyCommandTDXSample(t *testing.T) {
 	old := verifyNow
 	verifyNow = attestsamples.TDXTime
 	defer func() { verifyNow = old }()
-	base := []string{"--manifest", man, "--skip-binding"}
+	// The sample's TD_ATTRIBUTES leave SEPT_VE_DISABLE clear: refused by
+	// default, by name, and accepted with the flag that says so.
+	base := []string{"--manifest", man, "--skip-binding", "--allow-tdx-sept-ve"}
 	cases := []verifyCase{
 		{"proven", nil, 0, "genuine Intel TDX platform", ""},
+		{"SEPT #VE refused by default", []string{"--allow-tdx-sept-ve=false"}, 1, "", "verify: td_attributes: TD_ATTRIBUTES 0x0000000040000000: SEPT_VE_DISABLE is clear"},
+		{"SEPT #VE said when accepted", nil, 0, "NOT CHECKED: that the host cannot provoke a #VE", ""},
 		// The QE report's ISVSVN is 4, the PCK certificate's PCESVN 11.
 		{"QE SVN at the sample's", []string{"--min-tdx-qe-svn", "4"}, 0, "QE report ISVSVN 4", ""},
 		{"QE SVN above", []string{"--min-tdx-qe-svn", "5"}, 1, "", "verify: tcb: TEE_TCB_SVN"},
@@ -176,7 +180,7 @@ func TestVerifyCommandTDXSample(t *testing.T) {
 		if tc.args[len(tc.args)-1] != doc {
 			tc.args = append(tc.args, withCol)
 		}
-		tc.args = append([]string{"--manifest", man, "--skip-binding"}, tc.args...)
+		tc.args = append([]string{"--manifest", man, "--skip-binding", "--allow-tdx-sept-ve"}, tc.args...)
 		cases = append(cases, tc)
 	}
 	runVerifyCases(t, cases)
