@@ -32,6 +32,8 @@ package attest
 //	smt               SEV-SNP: SMT enabled on the platform            TestSNPRefuses/smt, TestSNPSMTPlatformInfo
 //	                  (PLATFORM_INFO.SMT_EN) only if Policy.AllowSMT
 //	cxl               SEV-SNP CXL_ALLOW only with Policy.AllowCXL   TestSNPSelfMadeChain
+//	platform_info     SEV-SNP PLATFORM_INFO has each feature of     TestSNPPlatformInfo
+//	                  Policy.RequireSNPPlatform (only when it is set)
 //	guest_policy_abi  minimum firmware ABI the guest demands        TestSNPRefuses/guest_policy_ABI
 //	vmpl              SEV-SNP report asked for at VMPL <= MaxSNPVMPL   TestSNPSelfMadeChain
 //	tcb               minimum SNP TCB (reported, committed and      TestSNPRefuses/old_TCB, TestSNPMinTCBCommitted,

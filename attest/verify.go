@@ -38,6 +38,9 @@ type Policy struct {
 	// (TDCS_TD_CTLS, which no quote attests), and QEMU sets the attribute
 	// by default. A cloud whose TDs rely on that switch needs this.
 	AllowTDXSEPTVE bool
+	// RequireSNPPlatform lists PLATFORM_INFO features the SEV-SNP platform
+	// must report (see SNPPlatformFeatures); empty requires none.
+	RequireSNPPlatform []SNPPlatformFeature
 	// SkipBinding verifies evidence without a nonce: the report_data check
 	// is marked skipped and Result.Proven says freshness and key binding are
 	// NOT proven. Without it a missing nonce fails.
@@ -102,6 +105,35 @@ type Policy struct {
 	// means the current time.
 	Now time.Time
 }
+
+// SNPPlatformFeature names one PLATFORM_INFO bit of an SEV-SNP report that
+// Policy.RequireSNPPlatform may demand.
+type SNPPlatformFeature string
+
+// The PLATFORM_INFO bits a verifier may require, as go-sev-guest's
+// abi.SnpPlatformInfo reads them from the signed report. SMT_EN has its own
+// check (Policy.AllowSMT). TSME_EN is not here: transparent SME encrypts
+// the host's memory under one platform key and adds nothing to a guest
+// whose memory SEV-SNP already encrypts under its own.
+const (
+	// SNPECC is ECC_EN (bit 2): the platform's memory uses error
+	// correction, which the firmware reports only when it can tell.
+	SNPECC SNPPlatformFeature = "ecc"
+	// SNPRAPLDisabled is RAPL_DIS (bit 3): Running Average Power Limit
+	// is off, closing the power side channel its energy counters open.
+	SNPRAPLDisabled SNPPlatformFeature = "rapl-disabled"
+	// SNPCiphertextHiding is CIPHERTEXT_HIDING_DRAM_EN (bit 4): the host
+	// cannot read the ciphertext of guest memory in DRAM, which
+	// ciphertext side channels (CipherLeaks) compare over time.
+	SNPCiphertextHiding SNPPlatformFeature = "ciphertext-hiding"
+	// SNPAliasCheckComplete is ALIAS_CHECK_COMPLETE (bit 5): the
+	// firmware found no aliased memory addresses since the last reset,
+	// AMD's mitigation of BadRAM (AMD-SB-3015).
+	SNPAliasCheckComplete SNPPlatformFeature = "alias-check-complete"
+)
+
+// SNPPlatformFeatures is every SNPPlatformFeature, in bit order.
+var SNPPlatformFeatures = []SNPPlatformFeature{SNPECC, SNPRAPLDisabled, SNPCiphertextHiding, SNPAliasCheckComplete}
 
 // SNPTCB is an SEV-SNP TCB version: the security patch levels of the
 // bootloader, PSP OS (TEE), SNP firmware and microcode.

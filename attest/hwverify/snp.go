@@ -89,6 +89,12 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	c.Add("smt", !smtOn || pol.AllowSMT, smtDetail, smtDetail+": this verifier's policy refuses SMT (the sibling thread is a side channel)")
 	c.Add("cxl", !gp.CXLAllowed || pol.AllowCXL, onOff("CXL", gp.CXLAllowed, ""),
 		"the guest policy sets CXL_ALLOW: the host may populate CXL devices or memory for the guest, which this verifier's policy refuses")
+	var platformHas []string
+	if len(pol.RequireSNPPlatform) > 0 {
+		var fail string
+		platformHas, fail = snpPlatformRequired(rep.GetPlatformInfo(), pol.RequireSNPPlatform)
+		c.Add("platform_info", fail == "", fmt.Sprintf("PLATFORM_INFO %#x: %s", rep.GetPlatformInfo(), strings.Join(platformHas, ", ")), fail)
+	}
 	abiOK := gp.ABIMajor > pol.MinSNPABIMajor || (gp.ABIMajor == pol.MinSNPABIMajor && gp.ABIMinor >= pol.MinSNPABIMinor)
 	c.Add("guest_policy_abi", abiOK, fmt.Sprintf("guest demands firmware ABI %d.%d or newer", gp.ABIMajor, gp.ABIMinor),
 		fmt.Sprintf("guest demands firmware ABI %d.%d, policy wants at least %d.%d", gp.ABIMajor, gp.ABIMinor, pol.MinSNPABIMajor, pol.MinSNPABIMinor))
@@ -167,6 +173,7 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	if !smtOn {
 		rules = append(rules, "SMT off on the platform")
 	}
+	rules = append(rules, platformHas...)
 	rules = append(rules, "reported TCB "+tcb.String())
 	obs.Facts = append(obs.Facts, "Its policy: "+strings.Join(rules, ", ")+".")
 	return obs
@@ -196,6 +203,43 @@ func snpSMT(policySMT bool, platformInfo uint64) (on bool, detail string) {
 		return false, "SMT off: the guest policy allows it, but PLATFORM_INFO.SMT_EN says the platform has it disabled"
 	}
 	return false, "SMT off: the guest policy forbids it and PLATFORM_INFO.SMT_EN is clear"
+}
+
+// snpPlatformRequired holds the report's PLATFORM_INFO, which the
+// firmware signs, against the features the policy requires, read as
+// go-sev-guest's abi.ParseSnpPlatformInfo reads them (its validate does
+// the same with Options.PlatformInfo). It returns what was found, in
+// words, and why the check fails ("" if it passes). A report from
+// firmware that predates a bit has it clear, and fails a requirement of it.
+func snpPlatformRequired(platformInfo uint64, required []attest.SNPPlatformFeature) (has []string, fail string) {
+	// ParseSnpPlatformInfo fills every field even when it also refuses
+	// bits it does not know; those are not this check's business.
+	pi, _ := abi.ParseSnpPlatformInfo(platformInfo)
+	bits := map[attest.SNPPlatformFeature]struct {
+		on         bool
+		name, says string
+	}{
+		attest.SNPECC:                {pi.ECCEnabled, "ECC_EN", "ECC memory"},
+		attest.SNPRAPLDisabled:       {pi.RAPLDisabled, "RAPL_DIS", "RAPL disabled"},
+		attest.SNPCiphertextHiding:   {pi.CiphertextHidingDRAMEnabled, "CIPHERTEXT_HIDING_DRAM_EN", "ciphertext hiding in DRAM"},
+		attest.SNPAliasCheckComplete: {pi.AliasCheckComplete, "ALIAS_CHECK_COMPLETE", "memory alias check complete"},
+	}
+	var missing []string
+	for _, r := range required {
+		b, known := bits[r]
+		switch {
+		case !known:
+			return nil, fmt.Sprintf("the policy requires %q of PLATFORM_INFO, which is not one of %v", r, attest.SNPPlatformFeatures)
+		case b.on:
+			has = append(has, b.says)
+		default:
+			missing = append(missing, b.name)
+		}
+	}
+	if len(missing) > 0 {
+		return has, fmt.Sprintf("PLATFORM_INFO %#x lacks %s, which the policy requires", platformInfo, strings.Join(missing, ", "))
+	}
+	return has, ""
 }
 
 // snpIDKeyTrusted reports whether the report's ID block was signed by a

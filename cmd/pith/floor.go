@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,7 @@ type floorFlags struct {
 	allowSNPVMPL        uint64
 	allowCXL            bool
 	allowTDXSEPTVE      bool
+	snpPlatform         string
 }
 
 func (f *floorFlags) declare(fs *flag.FlagSet) {
@@ -42,6 +44,7 @@ func (f *floorFlags) declare(fs *flag.FlagSet) {
 	f.snpIDKeys = nil
 	fs.Func("snp-id-key-digest", "accept only SEV-SNP guests whose ID block was signed by the key with this\nSHA-384 digest (48 bytes as 96 `hex` digits; ID or author key); repeat\nthe flag to trust several keys", func(s string) error { f.snpIDKeys = append(f.snpIDKeys, s); return nil })
 	fs.Uint64Var(&f.allowSNPVMPL, "allow-snp-vmpl", 0, "WEAKENS the check: accept SEV-SNP reports requested at VMPL `N` or more\nprivileged, not only VMPL 0 (pith's guest runs at VMPL 0; a report from\nVMPL 1-3 was asked for by a less privileged component, such as a guest\nunder an SVSM or paravisor that pith's image does not have)")
+	fs.StringVar(&f.snpPlatform, "require-snp-platform", "", "refuse an SEV-SNP platform whose signed PLATFORM_INFO lacks any of these\ncomma-separated `features`: ecc (ECC memory), rapl-disabled (no RAPL\npower side channel), ciphertext-hiding (the host cannot read guest\nciphertext in DRAM), alias-check-complete (AMD's BadRAM mitigation ran);\nfirmware too old to report a feature fails it")
 	fs.BoolVar(&f.allowTDXSEPTVE, "allow-tdx-sept-ve", false, "WEAKENS the check: accept TDX TDs whose TD_ATTRIBUTES.SEPT_VE_DISABLE is\nclear, so that the host can make the TD take a #VE on its private memory;\nonly for a guest kernel that switches those #VEs off itself (TDCS_TD_CTLS,\nwhich the quote does not show), as some clouds' TDs need")
 	fs.BoolVar(&f.allowCXL, "allow-snp-cxl", false, "WEAKENS the check: accept SEV-SNP guests whose policy sets CXL_ALLOW,\nletting the host populate CXL devices or memory for the guest")
 }
@@ -83,6 +86,17 @@ func (f *floorFlags) apply(pol *attest.Policy) error {
 	pol.MinTDXTCBEvaluationDataNumber = uint32(f.tdxTCBEvaluation)
 	pol.MinSNPGuestSVN, pol.MaxSNPVMPL = uint32(f.snpGuestSVN), uint32(f.allowSNPVMPL)
 	pol.AllowCXL, pol.AllowTDXSEPTVE = f.allowCXL, f.allowTDXSEPTVE
+	if f.snpPlatform != "" {
+		for _, name := range strings.Split(f.snpPlatform, ",") {
+			feat := attest.SNPPlatformFeature(strings.TrimSpace(name))
+			if !slices.Contains(attest.SNPPlatformFeatures, feat) {
+				return usagef("--require-snp-platform: %q is not one of %v", name, attest.SNPPlatformFeatures)
+			}
+			if !slices.Contains(pol.RequireSNPPlatform, feat) {
+				pol.RequireSNPPlatform = append(pol.RequireSNPPlatform, feat)
+			}
+		}
+	}
 	for _, s := range f.snpIDKeys {
 		d, err := hex.DecodeString(strings.TrimSpace(s))
 		if err != nil || len(d) != sha512.Size384 {

@@ -23,6 +23,8 @@ func TestFloorFlagsApply(t *testing.T) {
 		{[]string{"--allow-snp-cxl"}, attest.Policy{AllowCXL: true}},
 		{[]string{"--allow-snp-vmpl", "2"}, attest.Policy{MaxSNPVMPL: 2}},
 		{[]string{"--allow-tdx-sept-ve"}, attest.Policy{AllowTDXSEPTVE: true}},
+		{[]string{"--require-snp-platform", "rapl-disabled, alias-check-complete,rapl-disabled"},
+			attest.Policy{RequireSNPPlatform: []attest.SNPPlatformFeature{attest.SNPRAPLDisabled, attest.SNPAliasCheckComplete}}},
 		{[]string{"--min-tdx-qe-svn", "4", "--min-tdx-pce-svn", "65535"}, attest.Policy{MinTDXQESVN: 4, MinTDXPCESVN: 65535}},
 		{[]string{"--min-tdx-tcb-evaluation", "17"}, attest.Policy{MinTDXTCBEvaluationDataNumber: 17}},
 		{[]string{"--snp-id-key-digest", strings.Repeat("11", 48), "--snp-id-key-digest", strings.Repeat("22", 48), "--min-snp-guest-svn", "7"},
@@ -53,6 +55,8 @@ func TestFloorFlagsRefusedFirst(t *testing.T) {
 		{[]string{"proxy", "--min-tdx-qe-svn", "70000"}, "--min-tdx-qe-svn 70000: at most 65535"},
 		{[]string{"proxy", "--snp-id-key-digest", "zz"}, `--snp-id-key-digest "zz": want a SHA-384 digest`},
 		{[]string{"summarize", "--min-snp-guest-svn", "2", "c.txt"}, "--min-snp-guest-svn needs --snp-id-key-digest"},
+		{[]string{"proxy", "--require-snp-platform", "rapl-disabled,tsme"}, `--require-snp-platform: "tsme" is not one of [ecc rapl-disabled ciphertext-hiding alias-check-complete]`},
+		{[]string{"summarize", "--require-snp-platform", "ecc,", "c.txt"}, `--require-snp-platform: "" is not one of`},
 	} {
 		args := append([]string{tc.args[0], "--url", "http://127.0.0.1:1", "--manifest", "/nonexistent/m.json"}, tc.args[1:]...)
 		var out, errb bytes.Buffer

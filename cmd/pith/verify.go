@@ -61,7 +61,8 @@ never the chain the document brings alone; Turin reports are refused, by
 name, until go-sev-guest reads Turin VCEKs), the report's signature, TDX's
 quoting enclave and module against Intel's, the platform policy (debug off,
 no migration agent, no CXL, VMPL 0, SMT; TDX's SEPT_VE_DISABLE set and no TD
-attribute this verifier does not know) and the minimums you set:
+attribute this verifier does not know), the SEV-SNP platform features you
+require (--require-snp-platform) and the minimums you set:
 --min-snp-tcb and --min-tdx-tcb for the firmware (without them any firmware
 level passes), --min-tdx-qe-svn and --min-tdx-pce-svn for Intel's quoting
 and provisioning enclaves, --min-tdx-tcb-evaluation for the age of Intel's

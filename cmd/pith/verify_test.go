@@ -110,6 +110,9 @@ func TestVerifyCommandSNPSample(t *testing.T) {
 		{"VMPL relaxed", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--allow-snp-vmpl", "3", doc}, 0, "genuine AMD Milan", ""},
 		{"VMPL past 3", []string{"--manifest", man, "--skip-binding", "--allow-snp-vmpl", "4", doc}, 2, "", "--allow-snp-vmpl 4: at most 3"},
 		{"CXL relaxed", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--allow-snp-cxl", doc}, 0, "genuine AMD Milan", ""},
+		// Its PLATFORM_INFO is 0x1: SMT_EN and nothing else.
+		{"platform feature the sample lacks", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--require-snp-platform", "ecc,rapl-disabled", doc}, 1, "", "verify: platform_info: PLATFORM_INFO 0x1 lacks ECC_EN, RAPL_DIS, which the policy requires"},
+		{"platform feature unknown", []string{"--manifest", man, "--skip-binding", "--require-snp-platform", "smt", doc}, 2, "", `--require-snp-platform: "smt" is not one of`},
 		{"guest SVN floor at the sample's", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--min-snp-guest-svn", "0", doc}, 0, "genuine AMD Milan", ""},
 		{"guest SVN floor without an ID key", []string{"--manifest", man, "--skip-binding", "--min-snp-guest-svn", "1", doc}, 2, "", "--min-snp-guest-svn needs --snp-id-key-digest"},
 		{"ID key not the sample's", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--snp-id-key-digest", idKey, doc}, 1, "", "verify: id_key: ID block keys"},
