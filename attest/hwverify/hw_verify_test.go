@@ -443,3 +443,16 @@ var (
 	testSigner     *sevtest.AmdSigner
 	testSignerErr  error
 )
+
+// TestSNPNegativeVCPUs: a negative Policy.RequireVCPUs matches no manifest
+// entry, and the measurement check says so instead of blaming the manifest
+// for lacking an entry "for any vCPU count".
+func TestSNPNegativeVCPUs(t *testing.T) {
+	s := loadSNPSample(t)
+	pol := snpSamplePolicy()
+	pol.SkipBinding, pol.RequireVCPUs = true, -4
+	res, err := attest.VerifyEvidence(s.evidence(), nil, pol, s.manifest())
+	if got := failedCheck(t, res, err); got != "measurement" || !strings.Contains(err.Error(), "Policy.RequireVCPUs -4: want a vCPU count of at least 1") {
+		t.Fatalf("failed check %q (%v), want measurement naming RequireVCPUs", got, err)
+	}
+}

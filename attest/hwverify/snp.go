@@ -435,6 +435,11 @@ func matchSNP(got []byte, pol attest.Policy, m *attest.Manifest, c *attest.Recor
 		c.Add("measurement", false, "", "no manifest given")
 		return ""
 	}
+	if pol.RequireVCPUs < 0 {
+		// It matches no entry, and "any vCPU count" would say why wrongly.
+		c.Add("measurement", false, "", fmt.Sprintf("Policy.RequireVCPUs %d: want a vCPU count of at least 1, or 0 for any entry", pol.RequireVCPUs))
+		return ""
+	}
 	var cands []attest.SNPMeasurement
 	for _, e := range m.SEVSNP {
 		if (pol.RequireVCPUs == 0 || e.VCPUs == pol.RequireVCPUs) && (pol.VCPUType == "" || strings.EqualFold(e.VCPUType, pol.VCPUType)) {

@@ -135,6 +135,8 @@ func runVerify(ctx context.Context, args []string) error {
 		return usagef("a DOCUMENT needs the --nonce it was requested with, or --skip-binding to check the rest and report the binding as not proven")
 	case f.nonce != "" && f.skipBinding:
 		return usagef("--nonce and --skip-binding exclude each other")
+	case f.vcpus < 0:
+		return usagef("--vcpus %d: want a vCPU count of at least 1, or 0 for any", f.vcpus)
 	}
 	pol := attest.DefaultPolicy()
 	pol.AllowDev, pol.AllowDebug, pol.AllowMigrationAgent, pol.AllowSMT = f.allowDev, f.allowDebug, f.allowMA, !f.noSMT

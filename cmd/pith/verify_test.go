@@ -93,6 +93,7 @@ func TestVerifyCommandSNPSample(t *testing.T) {
 		{"debug guest refused", []string{"--manifest", man, "--skip-binding", doc}, 1, "", "verify: debug:"},
 		{"foreign nonce", []string{"--manifest", man, "--nonce", nonce, "--allow-debug", doc}, 1, "", "verify: report_data:"},
 		{"wrong vCPUs", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--vcpus", "8", doc}, 1, "", "verify: measurement:"},
+		{"negative vCPUs", []string{"--manifest", man, "--skip-binding", "--allow-debug", "--vcpus", "-4", doc}, 2, "", "--vcpus -4: want a vCPU count of at least 1, or 0 for any"},
 		{"json lists every check", []string{"--manifest", man, "--nonce", nonce, "--allow-debug", "--json", doc}, 1, `"name": "signature"`, "verify: report_data:"},
 		{"no nonce", []string{"--manifest", man, doc}, 2, "", "--nonce"},
 		{"no manifest", []string{doc}, 2, "", "--manifest is required"},
