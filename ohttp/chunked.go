@@ -17,6 +17,13 @@ const DefaultMaxChunk = 1 << 20
 
 const tagLen = 16 // AES-GCM's, and so every supported AEAD's
 
+// SendChunk is the most plaintext a writer seals into one chunk. The draft
+// (section 3, "Chunked Requests and Responses") obliges a receiver to take
+// only 2^14 bytes of data in a chunk and asks senders to stay within that,
+// and its authors' implementation (the ohttp crate) refuses a longer chunk
+// as ChunkTooLarge: a longer Write is sent as several chunks.
+const SendChunk = 1 << 14
+
 var finalAAD = []byte("final")
 
 // flush pushes a chunk out of w when w buffers (http.ResponseWriter,
@@ -97,14 +104,34 @@ func (c *chunkWriter) chunk(parts [][]byte, final bool) error {
 	return c.err
 }
 
-func (c *chunkWriter) write(p []byte) (int, error) {
-	if len(p) == 0 {
+// write seals the concatenation of parts as chunks of at most SendChunk
+// bytes; a chunk may take bytes from several parts, which chunk joins.
+func (c *chunkWriter) write(parts ...[]byte) (int, error) {
+	written, size := 0, 0
+	var piece [][]byte
+	for _, p := range parts {
+		for len(p) > 0 {
+			n := min(len(p), SendChunk-size)
+			piece, size, p = append(piece, p[:n]), size+n, p[n:]
+			if size == SendChunk {
+				if err := c.chunk(piece, false); err != nil {
+					return written, err
+				}
+				written += size
+				piece, size = piece[:0], 0
+			}
+		}
+	}
+	if size > 0 {
+		if err := c.chunk(piece, false); err != nil {
+			return written, err
+		}
+		written += size
+	}
+	if written == 0 {
 		return 0, c.err // a non-final chunk may not be empty
 	}
-	if err := c.chunk([][]byte{p}, false); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return written, nil
 }
 
 func (c *chunkWriter) close() error {
@@ -117,7 +144,8 @@ func (c *chunkWriter) close() error {
 }
 
 // ChunkedRequestWriter seals a chunked request (draft-ietf-ohai-chunked-ohttp
-// section 6.1): each Write becomes one sealed chunk, Close the final one.
+// section 6.1): each Write becomes one sealed chunk (several if it holds
+// more than SendChunk bytes), Close the final one.
 type ChunkedRequestWriter struct{ cw chunkWriter }
 
 // NewChunkedRequestWriter starts a chunked request to cfg; rand is as for
@@ -135,7 +163,8 @@ func NewChunkedRequestWriter(cfg KeyConfig, suite Suite, w io.Writer, rand io.Re
 	return &ChunkedRequestWriter{chunkWriter{w: w, pending: hdr, seal: seal, what: "chunked request"}}, ctx, nil
 }
 
-// Write seals p as one chunk. An empty p sends nothing.
+// Write seals p as one chunk, or as chunks of SendChunk bytes if it is
+// longer. An empty p sends nothing.
 func (c *ChunkedRequestWriter) Write(p []byte) (int, error) { return c.cw.write(p) }
 
 // Close sends the final, empty chunk that proves the request complete. It
@@ -303,7 +332,7 @@ func (s *chunkSealer) nextNonce() ([]byte, error) {
 
 // ChunkedResponseWriter seals a chunked response at a gateway
 // (draft-ietf-ohai-chunked-ohttp section 6.2): each Write becomes one
-// chunk, sealed from the caller's buffer without copying the plaintext;
+// chunk (several beyond SendChunk bytes), sealed from the caller's buffer without copying the plaintext;
 // Close writes the final chunk, without which the client reports
 // truncation. Chunks are flushed as they are written.
 type ChunkedResponseWriter struct{ cw chunkWriter }
@@ -332,25 +361,17 @@ func NewChunkedResponseWriter(ctx *ResponseContext, w io.Writer) (*ChunkedRespon
 	return &ChunkedResponseWriter{chunkWriter{w: w, pending: nonce, seal: seal, what: "chunked response"}}, nil
 }
 
-// Write seals p as one chunk. An empty p sends nothing.
+// Write seals p as one chunk, or as chunks of SendChunk bytes if it is
+// longer. An empty p sends nothing.
 func (c *ChunkedResponseWriter) Write(p []byte) (int, error) { return c.cw.write(p) }
 
-// WriteParts seals the concatenation of parts as one chunk, joining them in
-// the writer's own buffer and encrypting them in place there. It is how
+// WriteParts seals the concatenation of parts as one chunk (several beyond
+// SendChunk bytes), joining them in the writer's own buffer and encrypting
+// them in place there. It is how
 // bhttp.ResponseEncoder sends a content chunk's length prefix and data in
 // one sealed chunk without leaving a copy of the data behind.
 func (c *ChunkedResponseWriter) WriteParts(parts ...[]byte) (int, error) {
-	total := 0
-	for _, p := range parts {
-		total += len(p)
-	}
-	if total == 0 {
-		return 0, c.cw.err
-	}
-	if err := c.cw.chunk(parts, false); err != nil {
-		return 0, err
-	}
-	return total, nil
+	return c.cw.write(parts...)
 }
 
 // Close sends the final, empty chunk. It does not close the underlying

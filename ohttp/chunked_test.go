@@ -415,3 +415,75 @@ func TestWritePartsOneChunkPerWrite(t *testing.T) {
 		t.Fatalf("%q %v", body, err)
 	}
 }
+
+// No writer seals more than SendChunk bytes into one chunk, whatever the
+// size of a Write, so a receiver that takes only the draft's 2^14 bytes
+// (section 3; the ohttp crate's MAX_CHUNK_PLAINTEXT) reads every message;
+// and what is split arrives whole, in order.
+func TestWritersKeepChunksWithinSendChunk(t *testing.T) {
+	big := make([]byte, 3*SendChunk+5)
+	rand.Read(big)
+	for _, tc := range []struct {
+		name   string
+		writes [][][]byte // each one Write, or WriteParts when of several parts
+	}{
+		{"one byte", [][][]byte{{big[:1]}}},
+		{"exactly SendChunk", [][][]byte{{big[:SendChunk]}}},
+		{"one byte more", [][][]byte{{big[:SendChunk+1]}}},
+		{"several chunks' worth", [][][]byte{{big}}},
+		{"parts across a boundary", [][][]byte{{big[:3], big[3 : 2*SendChunk]}, {big[2*SendChunk:]}}},
+		{"empty parts", [][][]byte{{nil, big[:SendChunk+7], nil}}},
+	} {
+		var want []byte
+		for _, w := range tc.writes {
+			want = append(want, bytes.Join(w, nil)...)
+		}
+		k, _ := GenerateKey(1, KEMX25519, rand.Reader)
+		g, _ := NewGateway(k)
+		var req, resp bytes.Buffer
+		w, cctx, err := NewChunkedRequestWriter(k.Config(), Suite{1, 1}, &req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, parts := range tc.writes {
+			if n, err := w.Write(bytes.Join(parts, nil)); err != nil || n != len(bytes.Join(parts, nil)) {
+				t.Fatalf("%s: request Write: %d, %v", tc.name, n, err)
+			}
+		}
+		w.Close()
+		sealedReq := slices.Clone(req.Bytes())
+		r, gctx, err := g.NewChunkedRequestReader(&req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.MaxChunk = SendChunk
+		if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: request of %d bytes read back as %d: %v", tc.name, len(want), len(got), err)
+		}
+		rw, _ := NewChunkedResponseWriter(gctx, &resp)
+		for _, parts := range tc.writes {
+			var n int
+			if len(parts) == 1 {
+				n, err = rw.Write(parts[0])
+			} else {
+				n, err = rw.WriteParts(parts...)
+			}
+			if err != nil || n != len(bytes.Join(parts, nil)) {
+				t.Fatalf("%s: response write: %d, %v", tc.name, n, err)
+			}
+		}
+		rw.Close()
+		for what, body := range map[string][]byte{"request": sealedReq[7+32:], "response": resp.Bytes()[16:]} {
+			for i, c := range splitChunks(t, body) {
+				if n, _ := bhttp.ReadVarint(bytes.NewReader(c)); n > SendChunk+tagLen {
+					t.Errorf("%s: %s chunk %d is %d bytes sealed, more than %d", tc.name, what, i, n, SendChunk+tagLen)
+				}
+			}
+		}
+		cr := NewChunkedResponseReader(cctx, &resp)
+		cr.MaxChunk = SendChunk
+		if got, err := io.ReadAll(cr); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: response of %d bytes read back as %d: %v", tc.name, len(want), len(got), err)
+		}
+	}
+}
