@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -320,13 +321,13 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		return nil, fmt.Errorf("client: encoding the request: %w", err)
 	}
 	var (
-		msg   []byte
-		ctype string
-		cc    *ohttp.ClientContext // opens the answer: whole, or chunk by chunk
+		msg          []byte
+		ctype, rtype string               // the request's media type, and its answer's
+		cc           *ohttp.ClientContext // opens the answer: whole, or chunk by chunk
 	)
 	if c.opts.Unchunked {
 		msg, cc, err = ohttp.EncapsulateRequest(cfg, suite, plain, rand.Reader)
-		ctype = ohttp.MediaTypeRequest
+		ctype, rtype = ohttp.MediaTypeRequest, ohttp.MediaTypeResponse
 	} else {
 		var buf bytes.Buffer
 		var cw *ohttp.ChunkedRequestWriter
@@ -337,7 +338,7 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 			}
 		}
 		msg = buf.Bytes()
-		ctype = ohttp.MediaTypeChunkedReq
+		ctype, rtype = ohttp.MediaTypeChunkedReq, ohttp.MediaTypeChunkedResp
 	}
 	if err != nil {
 		return nil, fmt.Errorf("client: sealing: %w", err)
@@ -360,6 +361,15 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 			return nil, &BusyError{RetryAfter: resp.Header.Get("Retry-After")}
 		}
 		return nil, fmt.Errorf("client: gateway: %s", resp.Status)
+	}
+	// RFC 9458 section 4.4 and the chunked draft's section 3 give a
+	// successful answer its media type. Anything else (a captive portal's
+	// page, a relay's own 200, a gateway that answered a chunked request
+	// whole) would otherwise be opened as ciphertext and reported as a
+	// failed decryption or a truncation, which points at tampering.
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != rtype {
+		resp.Body.Close()
+		return nil, fmt.Errorf("client: gateway answered %s with Content-Type %q, not %s: not an Oblivious HTTP response", resp.Status, resp.Header.Get("Content-Type"), rtype)
 	}
 	if c.opts.Unchunked {
 		defer resp.Body.Close()

@@ -449,3 +449,42 @@ func Example() {
 	// verified: dev
 	// summary received: true
 }
+
+// A relay (or whatever sits in its place) that answers 200 with something
+// other than the Oblivious HTTP response asked for is named as such, not
+// reported as a failed decryption or a truncation, which would point at
+// tampering.
+func TestClientRefusesWrongResponseType(t *testing.T) {
+	hs, _, err := startEnclave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		unchunked bool
+		ctype     string
+		body      []byte
+	}{
+		{"captive portal, chunked", false, "text/html; charset=utf-8", []byte("<html><body>Sign in to the Wi-Fi</body></html>")},
+		{"captive portal, whole", true, "text/html", []byte("<html><body>Sign in to the Wi-Fi</body></html>")},
+		{"no type, chunked", false, "", make([]byte, 64)},
+		{"chunked request answered whole", false, "message/ohttp-res", make([]byte, 64)},
+		{"whole request answered chunked", true, "message/ohttp-chunked-res", make([]byte, 64)},
+	} {
+		relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header()["Content-Type"] = []string{tc.ctype}
+			w.Write(tc.body)
+		}))
+		c, err := client.New(ctx, client.Options{URL: hs.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy(), Unchunked: tc.unchunked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Summarize(ctx, []client.Message{{From: "Ann", Text: "hi"}}, 5)
+		relay.Close()
+		if err == nil || !strings.Contains(err.Error(), "Content-Type") {
+			t.Errorf("%s: %v, want an error naming the Content-Type", tc.name, err)
+		}
+	}
+}
