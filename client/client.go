@@ -348,6 +348,12 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		return nil, err
 	}
 	out.Header.Set("Content-Type", ctype)
+	if !c.opts.Unchunked {
+		// The chunked draft (section 3) asks for this signal, without
+		// which a relay or a load balancer may hold the streamed answer
+		// back until it is complete.
+		out.Header.Set("Incremental", "?1")
+	}
 	resp, err := c.opts.HTTP.Do(out)
 	if err != nil {
 		return nil, err

@@ -488,3 +488,45 @@ func TestClientRefusesWrongResponseType(t *testing.T) {
 		}
 	}
 }
+
+// A chunked request says it is one to the relay (Incremental, as the
+// chunked draft's section 3 asks), so that the relay and whatever is
+// behind it pass the answer on as it streams; a whole one does not.
+func TestClientChunkedIsIncremental(t *testing.T) {
+	hs, _, err := startEnclave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []string
+	proxy := httputil.NewSingleHostReverseProxy(mustURL(t, hs.URL))
+	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Incremental"))
+		mu.Unlock()
+		r.URL.Path = "/v1/ohttp"
+		proxy.ServeHTTP(w, r)
+	}))
+	defer relay.Close()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		unchunked bool
+		want      string
+	}{{false, "?1"}, {true, ""}} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		c, err := client.New(ctx, client.Options{URL: hs.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy(), Unchunked: tc.unchunked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: "hi"}}, 5); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("unchunked %v: the relay saw Incremental %q, want %q once", tc.unchunked, got, tc.want)
+		}
+		mu.Unlock()
+	}
+}
