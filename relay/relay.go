@@ -184,12 +184,23 @@ func (h *handler) rewrite(pr *httputil.ProxyRequest) {
 	if pr.In.Method == http.MethodPost {
 		mt, _, _ := mime.ParseMediaType(pr.In.Header.Get("Content-Type"))
 		pr.Out.Header.Set("Content-Type", mt)
+		if mt == ohttp.MediaTypeChunkedReq {
+			pr.Out.Header.Set(incremental, "?1")
+		}
 	} else {
 		// A GET's body is the client's, and nothing the enclave reads.
 		pr.Out.Body, pr.Out.ContentLength, pr.Out.TransferEncoding = nil, 0, nil
 	}
 	pr.Out.Trailer = nil
 }
+
+// incremental is the field draft-ietf-ohai-chunked-ohttp section 3 has
+// chunked requests and answers carry (as "?1"), without which an
+// intermediary (a load balancer before the enclave, a proxy before the
+// client) may hold a message back until it is complete. The relay passes
+// on no field of either side, so it sets this one itself, from the media
+// type alone: it tells nothing about the client or the enclave.
+const incremental = "Incremental"
 
 // keptFields are the fields of the enclave's answer that reach the client:
 // what the body is, whether it may be cached, and when to come back after
@@ -230,6 +241,9 @@ func (a *answerWriter) WriteHeader(code int) {
 		if v := a.staged.Values(k); len(v) > 0 {
 			h[k] = v
 		}
+	}
+	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt == ohttp.MediaTypeChunkedResp {
+		h.Set(incremental, "?1")
 	}
 	a.w.WriteHeader(code)
 }

@@ -151,6 +151,9 @@ func TestRelayPassesOnNothingOfTheClient(t *testing.T) {
 			// Of the fields, the enclave sees only the relay's own, Go's
 			// transport's, and a sealed body's media type and length.
 			want := map[string]string{"User-Agent": userAgent, "Accept-Encoding": "gzip", "Content-Type": tc.wantCtype}
+			if tc.wantCtype == ohttp.MediaTypeChunkedReq {
+				want[incremental] = "?1" // the relay's own, from the media type
+			}
 			for k := range s.header {
 				if w, ok := want[k]; k != "Content-Length" && (!ok || s.header.Get(k) != w) {
 					t.Errorf("the enclave saw the field %s: %q", k, s.header.Values(k))
@@ -325,5 +328,39 @@ func TestRelayLogsAbandonedStream(t *testing.T) {
 	}
 	if got := logs.String(); !strings.Contains(got, "path=/v1/ohttp status=200") {
 		t.Fatalf("no line with the final status for the abandoned stream:\n%s", got)
+	}
+}
+
+// Chunked messages carry Incremental: ?1 on both sides of the relay
+// (draft-ietf-ohai-chunked-ohttp section 3), set by the relay from the
+// media type, whether or not the client sent it; whole ones do not, even
+// when the client asks.
+func TestRelayChunkedIsIncremental(t *testing.T) {
+	for _, tc := range []struct {
+		name, ctype, answer, clientSays, wantEnclave, wantClient string
+	}{
+		{"chunked", ohttp.MediaTypeChunkedReq, ohttp.MediaTypeChunkedResp, "", "?1", "?1"},
+		{"chunked, client says so", ohttp.MediaTypeChunkedReq, ohttp.MediaTypeChunkedResp, "?1", "?1", "?1"},
+		{"whole", ohttp.MediaTypeRequest, ohttp.MediaTypeResponse, "", "", ""},
+		{"whole, client says otherwise", ohttp.MediaTypeRequest, ohttp.MediaTypeResponse, "?1", "", ""},
+	} {
+		var got string
+		enclave := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = r.Header.Get(incremental)
+			w.Header().Set("Content-Type", tc.answer)
+			w.Write([]byte("sealed"))
+		}))
+		relay := newRelay(t, enclave.URL, 0)
+		h := map[string]string{}
+		if tc.clientSays != "" {
+			h[incremental] = tc.clientSays
+		}
+		resp := send(t, http.MethodPost, relay.URL+GatewayPath, tc.ctype, strings.NewReader("x"), h)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		enclave.Close()
+		if got != tc.wantEnclave || resp.Header.Get(incremental) != tc.wantClient {
+			t.Errorf("%s: Incremental %q to the enclave, %q to the client; want %q, %q", tc.name, got, resp.Header.Get(incremental), tc.wantEnclave, tc.wantClient)
+		}
 	}
 }
