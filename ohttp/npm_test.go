@@ -11,21 +11,25 @@ import (
 )
 
 // hpkeJS plays an independent OHTTP client or gateway with @hpke/core and
-// @hpke/dhkem-x25519, deriving the response keys with WebCrypto's HKDF and
-// AES-GCM. Chunked messages follow draft-ietf-ohai-chunked-ohttp.
+// @hpke/dhkem-x25519 or @hpke/hybridkem-x-wing (input.kem), deriving the
+// response keys with WebCrypto's HKDF and AES-GCM. Chunked messages follow
+// draft-ietf-ohai-chunked-ohttp.
 const hpkeJS = `
 import fs from 'node:fs';
 import { CipherSuite, HkdfSha256, Aes128Gcm } from '@hpke/core';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
+import { XWing } from '@hpke/hybridkem-x-wing';
 const input = JSON.parse(fs.readFileSync(0, 'utf8'));
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes128Gcm() });
+const xwing = input.kem === 0x647a;
+const nenc = xwing ? 1120 : 32;
+const suite = new CipherSuite({ kem: xwing ? new XWing() : new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes128Gcm() });
 const te = new TextEncoder();
 const unhex = (s) => new Uint8Array(Buffer.from(s, 'hex'));
 const hex = (b) => Buffer.from(new Uint8Array(b)).toString('hex');
 const cat = (...a) => { const o = new Uint8Array(a.reduce((n, x) => n + x.length, 0)); let i = 0; for (const x of a) { o.set(x, i); i += x.length; } return o; };
 const varint = (n) => n < 64 ? Uint8Array.of(n) : n < 16384 ? Uint8Array.of(0x40 | (n >> 8), n & 255) : (() => { throw new Error('chunk too long'); })();
 const label = input.chunked ? 'message/bhttp chunked ' : 'message/bhttp ';
-const hdr = cat(Uint8Array.of(input.keyId, 0x00, 0x20, 0x00, 0x01, 0x00, 0x01));
+const hdr = cat(Uint8Array.of(input.keyId, suite.kem.id >> 8, suite.kem.id & 255, 0x00, 0x01, 0x00, 0x01));
 const info = cat(te.encode(label + 'request'), Uint8Array.of(0), hdr);
 
 // Response keys (RFC 9458 section 4.4) from an HPKE context.
@@ -89,14 +93,14 @@ if (input.op === 'client') {
 } else {
   const msg = unhex(input.msg);
   const skR = await suite.kem.deserializePrivateKey(unhex(input.sk));
-  const enc = msg.slice(7, 39);
+  const enc = msg.slice(7, 7 + nenc);
   const recipient = await suite.createRecipientContext({ recipientKey: skR, enc, info: cat(te.encode(label + 'request'), Uint8Array.of(0), msg.slice(0, 7)) });
   const nonce = unhex(input.nonce);
   const { key, iv } = await responseKeys(recipient, enc, nonce);
   const resp = unhex(input.response);
   if (input.chunked) {
     const pts = [];
-    for (const [ct, fin] of splitChunks(msg.slice(39))) pts.push(new Uint8Array(await recipient.open(ct, fin ? te.encode('final') : undefined)));
+    for (const [ct, fin] of splitChunks(msg.slice(7 + nenc))) pts.push(new Uint8Array(await recipient.open(ct, fin ? te.encode('final') : undefined)));
     out.request = hex(cat(...pts));
     const parts = [nonce];
     let i = 0;
@@ -107,7 +111,7 @@ if (input.op === 'client') {
     parts.push(Uint8Array.of(0), new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: chunkIV(iv, i++), additionalData: te.encode('final') }, key, new Uint8Array(0))));
     out.msg = hex(cat(...parts));
   } else {
-    out.request = hex(await recipient.open(msg.slice(39)));
+    out.request = hex(await recipient.open(msg.slice(7 + nenc)));
     out.msg = hex(cat(nonce, new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, resp))));
   }
 }
@@ -116,6 +120,7 @@ process.stdout.write(JSON.stringify(out));
 
 type jsIO struct {
 	Op       string `json:"op"`
+	KEM      uint16 `json:"kem"`
 	Chunked  bool   `json:"chunked"`
 	KeyID    uint8  `json:"keyId"`
 	PK       string `json:"pk,omitempty"`
@@ -142,10 +147,17 @@ func mustHex(t *testing.T, s string) []byte {
 	return b
 }
 
-// A node client seals to our gateway and opens our response.
+// A node client seals to our gateway and opens our response, with either
+// KEM: the hybrid one as @hpke/hybridkem-x-wing implements X-Wing.
 func TestNPMClientToGoGateway(t *testing.T) {
 	oracle.Require(t, oracle.NPM)
-	key, err := GenerateKey(5, KEMX25519, rand.Reader)
+	for _, kem := range kems {
+		t.Run(kem.name, func(t *testing.T) { npmClientToGoGateway(t, kem.id) })
+	}
+}
+
+func npmClientToGoGateway(t *testing.T, kem uint16) {
+	key, err := GenerateKey(5, kem, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +165,15 @@ func TestNPMClientToGoGateway(t *testing.T) {
 	request := []byte("\x00\x04POST\x05https\x0cpith.example\x0d/api/generate" + "canary-" + hex.EncodeToString(randBytes(t, 16)))
 	response := randBytes(t, 50)
 	for _, chunked := range []bool{false, true} {
-		in := jsIO{Op: "client", Chunked: chunked, KeyID: 5, PK: hex.EncodeToString(key.Config().PublicKey),
-			IkmE: hex.EncodeToString(randBytes(t, 32)), Request: hex.EncodeToString(request)}
+		// The sender's randomness, so that node makes the same context
+		// again to open the answer: X25519's scalar, or X-Wing's 64 bytes
+		// of encapsulation randomness.
+		ikmE := randBytes(t, 32)
+		if kem == KEMMLKEM768X25519 {
+			ikmE = randBytes(t, 64)
+		}
+		in := jsIO{Op: "client", KEM: kem, Chunked: chunked, KeyID: 5, PK: hex.EncodeToString(key.Config().PublicKey),
+			IkmE: hex.EncodeToString(ikmE), Request: hex.EncodeToString(request)}
 		var sealed jsIO
 		oracle.Node(t, hpkeJS, in, &sealed)
 		msg := mustHex(t, sealed.Msg)
@@ -195,11 +214,19 @@ func TestNPMClientToGoGateway(t *testing.T) {
 	}
 }
 
-// Our client seals to a node gateway and opens its response.
+// Our client seals to a node gateway and opens its response, with either
+// KEM; the node gateway's private key is made from the same 32 bytes (the
+// X25519 scalar, or the X-Wing seed).
 func TestGoClientToNPMGateway(t *testing.T) {
 	oracle.Require(t, oracle.NPM)
+	for _, kem := range kems {
+		t.Run(kem.name, func(t *testing.T) { goClientToNPMGateway(t, kem.id) })
+	}
+}
+
+func goClientToNPMGateway(t *testing.T, kem uint16) {
 	sk := randBytes(t, 32)
-	key, err := GenerateKey(9, KEMX25519, bytes.NewReader(sk))
+	key, err := GenerateKey(9, kem, bytes.NewReader(sk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +251,7 @@ func TestGoClientToNPMGateway(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		in := jsIO{Op: "gateway", Chunked: chunked, KeyID: 9, SK: hex.EncodeToString(sk), Msg: hex.EncodeToString(msg),
+		in := jsIO{Op: "gateway", KEM: kem, Chunked: chunked, KeyID: 9, SK: hex.EncodeToString(sk), Msg: hex.EncodeToString(msg),
 			Nonce: hex.EncodeToString(randBytes(t, 16)), Response: hex.EncodeToString(response)}
 		var out jsIO
 		oracle.Node(t, hpkeJS, in, &out)
