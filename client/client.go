@@ -257,6 +257,11 @@ func (c *Client) gatewayURL() string {
 	return c.opts.URL + "/v1/ohttp"
 }
 
+// maxSealedResponse bounds a whole (unchunked) answer: the longest
+// message bhttp.ParseResponse takes, behind its response nonce (16 bytes
+// for AES-128-GCM, 32 for AES-256-GCM) and before its 16-byte tag.
+const maxSealedResponse = bhttp.DefaultMaxTotal + 32 + 16
+
 // errStaleKey is the gateway's 422: it no longer has the key we sealed to.
 var errStaleKey = errors.New("client: the enclave no longer has the pinned key")
 
@@ -379,9 +384,14 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 	}
 	if c.opts.Unchunked {
 		defer resp.Body.Close()
-		sealed, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		sealed, err := io.ReadAll(io.LimitReader(resp.Body, maxSealedResponse+1))
 		if err != nil {
 			return nil, err
+		}
+		if len(sealed) > maxSealedResponse {
+			// Cut at the limit, it would fail to open and be reported
+			// as a failed decryption, which points at tampering.
+			return nil, fmt.Errorf("client: the gateway's answer is longer than %d bytes, the most a whole (unchunked) answer can be", maxSealedResponse)
 		}
 		plain, err := cc.DecapsulateResponse(sealed)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/bhttp"
 	"github.com/pith-project/pith/client"
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/gguf"
@@ -529,4 +530,35 @@ func TestClientChunkedIsIncremental(t *testing.T) {
 		}
 		mu.Unlock()
 	}
+}
+
+// A whole answer longer than any the client can open is refused as too
+// long, not cut at the limit and then reported as a failed decryption.
+func TestClientRefusesOversizeWholeAnswer(t *testing.T) {
+	hs, _, err := startEnclave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "message/ohttp-res")
+		io.CopyN(w, zeros{}, bhttp.DefaultMaxTotal+64+1)
+	}))
+	defer relay.Close()
+	ctx := context.Background()
+	c, err := client.New(ctx, client.Options{URL: hs.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy(), Unchunked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Summarize(ctx, []client.Message{{From: "Ann", Text: "hi"}}, 5)
+	if err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("%v, want the answer refused as too long", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
