@@ -23,6 +23,7 @@ import (
 type enclaveFlags struct {
 	url, relay, attestationURL, manifest string
 	allowDev                             bool
+	verifyTimeout                        time.Duration
 	floor                                floorFlags
 }
 
@@ -32,6 +33,7 @@ func (e *enclaveFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&e.attestationURL, "attestation-url", "", "fetch the attestation document (GET /v1/attestation) from this base `URL`\ninstead of --url: with --relay, a plain forwarder beside the relay, so that\nthe enclave never sees this machine's address (the document proves itself;\nthe forwarder need not be trusted)")
 	fs.StringVar(&e.manifest, "manifest", "", "manifest.json with the expected measurements (from 'pith image build')")
 	fs.BoolVar(&e.allowDev, "allow-dev", false, "accept the development stand-in, which proves nothing")
+	fs.DurationVar(&e.verifyTimeout, "verify-timeout", 2*time.Minute, "give up verifying the enclave (fetching its attestation and any collateral)\nafter this long: a relay or host that stalls must not hang the command")
 	e.floor.declare(fs)
 }
 
@@ -43,6 +45,9 @@ func (e *enclaveFlags) check() error {
 	}
 	if e.manifest == "" {
 		return usagef("--manifest is required: it holds the measurements the enclave must match")
+	}
+	if e.verifyTimeout <= 0 {
+		return usagef("--verify-timeout must be positive")
 	}
 	if err := e.floor.apply(&attest.Policy{}); err != nil {
 		return err
@@ -64,9 +69,11 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	if err := e.floor.apply(&pol); err != nil {
 		return nil, err
 	}
-	c, err := client.New(ctx, client.Options{URL: e.url, RelayURL: e.relay, AttestationURL: e.attestationURL, Manifest: m, Policy: pol, Unchunked: unchunked})
+	vctx, cancel := context.WithTimeout(ctx, e.verifyTimeout)
+	defer cancel()
+	c, err := client.New(vctx, client.Options{URL: e.url, RelayURL: e.relay, AttestationURL: e.attestationURL, Manifest: m, Policy: pol, Unchunked: unchunked})
 	if err != nil {
-		return nil, err
+		return nil, e.timedOut(ctx, err)
 	}
 	res := c.Attestation()
 	fmt.Fprintf(os.Stderr, "%s\n", firstLine(res.Proven))
@@ -74,6 +81,15 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 		fmt.Fprintf(os.Stderr, "pith: the enclave saw this machine's address when it was verified; --attestation-url (a forwarder such as pith relay) keeps it from ever seeing it\n")
 	}
 	return c, nil
+}
+
+// timedOut names --verify-timeout in err when it, not ctx, ran out: a
+// bare "context deadline exceeded" would not say what to change.
+func (e *enclaveFlags) timedOut(ctx context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return fmt.Errorf("verifying the enclave took longer than --verify-timeout %v: %w", e.verifyTimeout, err)
+	}
+	return err
 }
 
 func firstLine(s string) string {
@@ -86,6 +102,7 @@ func init() {
 		ef       enclaveFlags
 		maxWords int
 		verbose  bool
+		timeout  time.Duration
 	)
 	register(&command{
 		Name:  "summarize",
@@ -113,6 +130,7 @@ Example:
 			ef.declare(fs)
 			fs.IntVar(&maxWords, "max-words", 80, "summary length limit in words")
 			fs.BoolVar(&verbose, "verbose", false, "print token counts and timings at the end")
+			fs.DurationVar(&timeout, "timeout", 10*time.Minute, "give up on the summary after this long (0: wait as long as it takes); the\nenclave's queue and a long conversation on a CPU can take minutes")
 		},
 		Run: func(ctx context.Context, args []string) error {
 			if len(args) > 1 {
@@ -122,6 +140,9 @@ Example:
 			// a conversation on stdin that it would then refuse.
 			if err := ef.check(); err != nil {
 				return err
+			}
+			if timeout < 0 {
+				return usagef("--timeout must not be negative")
 			}
 			src := "-"
 			if len(args) == 1 {
@@ -145,7 +166,16 @@ Example:
 			}
 			fmt.Fprintf(os.Stderr, "pith: summarising %d messages (%s), sealed\n", len(msgs), format)
 			start := time.Now()
-			s, err := c.Summarize(ctx, msgs, maxWords)
+			sctx := ctx
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				sctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			s, err := c.Summarize(sctx, msgs, maxWords)
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return fmt.Errorf("no summary within --timeout %v: %w", timeout, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -200,7 +230,7 @@ Example:
 			}
 			fmt.Fprintf(os.Stderr, "pith proxy: Ollama API on http://%s, sealed to %s\n", ln.Addr(), pf.url)
 			if pf.relay != "" {
-				go refreshEvery(ctx, c, proxyRefresh)
+				go refreshEvery(ctx, c, proxyRefresh, pf.verifyTimeout)
 			}
 			hs := &http.Server{Handler: proxyHandler(c), ReadHeaderTimeout: 10 * time.Second,
 				ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
@@ -216,8 +246,9 @@ Example:
 // beside a request.
 const proxyRefresh = 10 * time.Minute
 
-// refreshEvery calls c.Refresh every period until ctx ends.
-func refreshEvery(ctx context.Context, c *client.Client, period time.Duration) {
+// refreshEvery calls c.Refresh every period until ctx ends, each call
+// given at most limit: a relay that stalls one must not stop the next.
+func refreshEvery(ctx context.Context, c *client.Client, period, limit time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
@@ -225,7 +256,10 @@ func refreshEvery(ctx context.Context, c *client.Client, period time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
+			rctx, cancel := context.WithTimeout(ctx, limit)
+			_, err := c.Refresh(rctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
 				slog.Warn("verifying the enclave again through the relay failed", "err", err)
 			}
 		}

@@ -177,3 +177,84 @@ func TestServeUntilTLS(t *testing.T) {
 		t.Errorf("serveUntil after its context ended: %v", err)
 	}
 }
+
+// A host or relay that stalls does not hang pith summarize: verifying
+// gives up after --verify-timeout and the summary after --timeout, each
+// error naming the flag to change.
+func TestSummarizeTimeouts(t *testing.T) {
+	m, err := openModel(tinyBenchModel(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	dev, err := attest.NewDevProvider(quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := server.DefaultLimits()
+	lim.MaxContext, lim.DefaultContext, lim.MaxPredict = 1024, 1024, 8
+	s, err := server.New(server.Config{Model: m, ModelName: "tiny", Attest: dev, Limits: lim, AllowUnlockedArena: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inner := s.Handler(false)
+	released := make(chan struct{})
+	// stall answers nothing on the paths it names, until the test ends.
+	stall := func(path string) string {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, path) {
+				select {
+				case <-released:
+				case <-r.Context().Done():
+				}
+				return
+			}
+			inner.ServeHTTP(w, r)
+		}))
+		t.Cleanup(hs.Close)
+		return hs.URL
+	}
+	defer close(released)
+	dir := t.TempDir()
+	meas, err := attest.DevMeasurement("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(man, []byte(`{"format":"`+attest.ManifestFormat+`","dev":{"measurement":"`+meas+`"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conv := filepath.Join(dir, "chat.txt")
+	if err := os.WriteFile(conv, []byte("Ann: lunch at noon?\nBo: yes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, stalls string
+		flags        []string
+		want         string
+	}{
+		{"attestation", "/v1/attestation", []string{"--verify-timeout", "1s"}, "longer than --verify-timeout 1s"},
+		{"sealed request", "/v1/ohttp", []string{"--timeout", "1s"}, "no summary within --timeout 1s"},
+	} {
+		done := make(chan struct{})
+		var code int
+		var errs string
+		go func() {
+			defer close(done)
+			args := append([]string{"summarize", "--url", stall(c.stalls), "--manifest", man, "--allow-dev"}, c.flags...)
+			code, _, errs = runPith(t, append(args, conv)...)
+		}()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s stalls: pith summarize %v still waiting after 60 s", c.name, c.flags)
+		}
+		if code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%s stalls: exit %d, want an error with %q:\n%s", c.name, code, c.want, errs)
+		}
+	}
+	if code, _, errs := runPith(t, "summarize", "--url", "http://127.0.0.1:1", "--manifest", man, "--verify-timeout", "0s", conv); code != 2 || !strings.Contains(errs, "--verify-timeout must be positive") {
+		t.Errorf("--verify-timeout 0s: exit %d:\n%s", code, errs)
+	}
+}
