@@ -21,7 +21,8 @@ type ResponseEncoder struct {
 	// Trailer is sent by Close.
 	Trailer http.Header
 	// Buf, if set, is where a chunk's length prefix and data are joined so
-	// that each Write reaches w as a single Write (one sealed chunk below);
+	// that each Write reaches w as a single Write (one sealed chunk below, up
+	// to ohttp.SendChunk bytes);
 	// a server may point it at arena memory. Without it, or when a chunk
 	// does not fit, a w that is a PartsWriter gets both in one WriteParts,
 	// and any other w gets them as two Writes, rather than through a heap
@@ -34,8 +35,9 @@ type ResponseEncoder struct {
 }
 
 // PartsWriter is a writer that takes several buffers as one write, as
-// ohttp.ChunkedResponseWriter does (one sealed chunk, encrypted in place in
-// its own buffer).
+// ohttp.ChunkedResponseWriter does (one sealed chunk of up to
+// ohttp.SendChunk bytes, more beyond, encrypted in place in its own
+// buffer).
 type PartsWriter interface {
 	WriteParts(parts ...[]byte) (int, error)
 }
