@@ -161,22 +161,40 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	if obs.Matched != "" {
 		obs.Facts = append(obs.Facts, fmt.Sprintf("It launched exactly the image the manifest describes for %s (MEASUREMENT %x).", obs.Matched, rep.GetMeasurement()))
 	}
-	var rules []string
 	if gp.Debug {
 		obs.Facts = append([]string{"DEBUGGING IS ON: the host can read and write this guest's memory, so nothing in it is confidential."}, obs.Facts...)
-	} else {
+	}
+	obs.Facts = append(obs.Facts, "Its policy: "+strings.Join(snpPolicyRules(gp, smtOn, rep.GetVmpl(), platformHas, tcb), ", ")+".")
+	return obs
+}
+
+// snpPolicyRules says what the report's policy and platform are, in words,
+// for Proven: what protects the guest, and every relaxation the verifier's
+// policy accepted, so that a reader of Proven alone sees what a flag such
+// as --allow-snp-vmpl let through (debugging has a line of its own).
+func snpPolicyRules(gp abi.SnpPolicy, smtOn bool, vmpl uint32, platformHas []string, tcb attest.SNPTCB) []string {
+	var rules []string
+	if !gp.Debug {
 		rules = append(rules, "debugging off")
 	}
-	if !gp.MigrateMA {
+	if gp.MigrateMA {
+		rules = append(rules, "MIGRATION AGENT ALLOWED (it holds the guest's memory keys)")
+	} else {
 		rules = append(rules, "no migration agent")
 	}
-	if !smtOn {
+	if smtOn {
+		rules = append(rules, "SMT on (the sibling thread may run another tenant)")
+	} else {
 		rules = append(rules, "SMT off on the platform")
 	}
+	if gp.CXLAllowed {
+		rules = append(rules, "CXL ALLOWED (the host may populate CXL devices or memory for the guest)")
+	}
+	if vmpl > 0 {
+		rules = append(rules, fmt.Sprintf("report requested at VMPL %d, not by the most privileged guest software", vmpl))
+	}
 	rules = append(rules, platformHas...)
-	rules = append(rules, "reported TCB "+tcb.String())
-	obs.Facts = append(obs.Facts, "Its policy: "+strings.Join(rules, ", ")+".")
-	return obs
+	return append(rules, "reported TCB "+tcb.String())
 }
 
 // snpSMT reports whether SMT is on for the guest and says why. The guest

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-sev-guest/abi"
 	"github.com/pith-project/pith/attest"
 )
 
@@ -52,5 +53,46 @@ func TestSNPSMTPlatformInfo(t *testing.T) {
 				t.Fatalf("smt check %+v, want ok %v and %q", c, tc.ok, tc.detail)
 			}
 		})
+	}
+}
+
+// Proven's policy line names every relaxation a verifier's policy let
+// through, not only the protections that held.
+func TestSNPPolicyRulesNameRelaxations(t *testing.T) {
+	tcb := attest.SNPTCB{}
+	for _, tc := range []struct {
+		name  string
+		gp    abi.SnpPolicy
+		smtOn bool
+		vmpl  uint32
+		want  []string
+	}{
+		{"strict", abi.SnpPolicy{}, false, 0, []string{"debugging off", "no migration agent", "SMT off on the platform"}},
+		{"smt", abi.SnpPolicy{SMT: true}, true, 0, []string{"SMT on"}},
+		{"migration agent", abi.SnpPolicy{MigrateMA: true}, false, 0, []string{"MIGRATION AGENT ALLOWED"}},
+		{"cxl", abi.SnpPolicy{CXLAllowed: true}, false, 0, []string{"CXL ALLOWED"}},
+		{"vmpl", abi.SnpPolicy{}, false, 2, []string{"report requested at VMPL 2"}},
+	} {
+		got := strings.Join(snpPolicyRules(tc.gp, tc.smtOn, tc.vmpl, nil, tcb), ", ")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, got, w)
+			}
+		}
+		if tc.name != "strict" && strings.Contains(got, "no migration agent") == tc.gp.MigrateMA {
+			t.Errorf("%s: %q", tc.name, got)
+		}
+	}
+	// The genuine sample runs with SMT on, which the default policy
+	// accepts: its Proven says so.
+	s := loadSNPSample(t)
+	pol := snpSamplePolicy()
+	pol.SkipBinding = true
+	res, err := attest.VerifyEvidence(s.evidence(), nil, pol, s.manifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Proven, "SMT on") {
+		t.Errorf("Proven does not say SMT is on:\n%s", res.Proven)
 	}
 }
