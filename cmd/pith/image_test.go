@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -138,6 +141,36 @@ func TestImageBuildMeasure(t *testing.T) {
 		t.Fatalf("measure accepted another model: %v\n%s", err, out.String())
 	}
 
+	// A manifest whose model entry names the other file, while the
+	// measured command line still names the first: measure must not let
+	// the other file pass as the model the image accepts.
+	manifest := filepath.Join(dir, "manifest.json")
+	orig, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man map[string]any
+	if err := json.Unmarshal(orig, &man); err != nil {
+		t.Fatal(err)
+	}
+	otherSum := sha256.Sum256(buf.Bytes()[:buf.Len()-1])
+	man["model"] = map[string]any{"name": "other.gguf", "sha256": hex.EncodeToString(otherSum[:]), "size": buf.Len() - 1}
+	forged, err := json.Marshal(man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runImage(context.Background(), []string{"measure", "--model", other, dir}, &out); err == nil ||
+		!strings.Contains(out.String(), "MISMATCH model SHA-256 on the command line") || !strings.Contains(out.String(), "MISMATCH model size on the command line") {
+		t.Fatalf("measure took a manifest whose model is not the command line's: %v\n%s", err, out.String())
+	}
+	if err := os.WriteFile(manifest, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	flip := func(name string, at int) {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -151,7 +184,7 @@ func TestImageBuildMeasure(t *testing.T) {
 	flip("initrd.img", 1000)
 	flip("cmdline", 0)
 	out.Reset()
-	err := runImage(context.Background(), []string{"measure", dir}, &out)
+	err = runImage(context.Background(), []string{"measure", dir}, &out)
 	if err == nil {
 		t.Fatalf("measure accepted a changed image:\n%s", out.String())
 	}

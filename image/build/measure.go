@@ -12,6 +12,7 @@ import (
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/image/measure/sevsnp"
 	"github.com/pith-project/pith/image/measure/tdx"
+	"github.com/pith-project/pith/runtime/pid1"
 )
 
 // The manifest is the verifier's: the builder writes attest's type.
@@ -222,6 +223,15 @@ func Measure(dir string) (*Check, error) {
 	} else {
 		c.Checked++
 	}
+	// The manifest's model entry is not measured; the command line is.
+	// An operator's --model check compares a disk with the entry, so it
+	// must name what pith-init will accept.
+	for _, mm := range cmdlineModel(m, string(files[FileCmdline])) {
+		c.Checked++
+		if mm != nil {
+			c.Mismatches = append(c.Mismatches, *mm)
+		}
+	}
 	var snp []SNPConfig
 	for _, s := range m.SEVSNP {
 		snp = append(snp, SNPConfig{VCPUs: s.VCPUs, VCPUType: s.VCPUType, GuestFeatures: s.GuestFeatures})
@@ -252,6 +262,43 @@ func Measure(dir string) (*Check, error) {
 		cmp("development measurement", m.Dev.Measurement, e.Dev.Measurement)
 	}
 	return c, nil
+}
+
+// cmdlineModel compares the manifest's model digest and size with the
+// pith.model.sha256 and pith.model.size that pith-init reads from cmdline,
+// one result per value compared (nil where they agree). A manifest that
+// names no model compares nothing.
+func cmdlineModel(m *Manifest, cmdline string) []*Mismatch {
+	if m.Model == nil {
+		return nil
+	}
+	ps, err := pid1.ParseCmdline(cmdline)
+	var cfg pid1.Config
+	if err == nil {
+		cfg, err = pid1.ParseConfig(ps)
+	}
+	if err != nil {
+		return []*Mismatch{{"model on the command line", m.Model.SHA256, "an unreadable command line: " + err.Error()}}
+	}
+	out := []*Mismatch{nil}
+	// ParseManifest has checked the digest is hex; compare bytes, since
+	// pith-init accepts either case.
+	if want, _ := hex.DecodeString(m.Model.SHA256); cfg.ModelSHA256 == nil {
+		out[0] = &Mismatch{"model SHA-256 on the command line", m.Model.SHA256, "none (pith-init refuses to boot without pith.model.sha256)"}
+	} else if !bytes.Equal(want, cfg.ModelSHA256) {
+		out[0] = &Mismatch{"model SHA-256 on the command line", m.Model.SHA256, hex.EncodeToString(cfg.ModelSHA256)}
+	}
+	// Without pith.model.size pith-init hashes the whole disk, whatever
+	// size the manifest gives; a manifest without a size (which
+	// CheckModel then does not compare either) leaves it to the digest.
+	if cfg.ModelSize != 0 && m.Model.Size != 0 {
+		var mm *Mismatch
+		if m.Model.Size != cfg.ModelSize {
+			mm = &Mismatch{"model size on the command line", fmt.Sprint(m.Model.Size), fmt.Sprint(cfg.ModelSize)}
+		}
+		out = append(out, mm)
+	}
+	return out
 }
 
 // CheckModel compares a model file with the one the manifest (and so the
