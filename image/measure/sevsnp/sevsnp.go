@@ -59,7 +59,7 @@ func VCPUSignature(vcpuType string) (uint32, error) {
 	if s, ok := vcpuSigs[vcpuType]; ok {
 		return s, nil
 	}
-	return 0, fmt.Errorf("sevsnp: vcpu type %q: unknown (known: EPYC, EPYC-v1..v4, EPYC-Rome(-v1..v4), EPYC-Milan(-v1..v3), EPYC-Genoa(-v1,v2), EPYC-Turin(-v1))", vcpuType)
+	return 0, fmt.Errorf("sevsnp: vcpu type %q: unknown (known: EPYC, EPYC-v1..v5, EPYC-Rome(-v1..v5), EPYC-Milan(-v1..v3), EPYC-Genoa(-v1,v2), EPYC-Turin(-v1))", vcpuType)
 }
 
 // cpuSig packs family, model and stepping as CPUID Fn0000_0001_EAX does
@@ -72,7 +72,9 @@ func cpuSig(family, model, stepping uint32) uint32 {
 	return famHi<<20 | (model>>4&0xf)<<16 | famLo<<8 | (model&0xf)<<4 | stepping&0xf
 }
 
-// QEMU's builtin_x86_defs: versions of one model share family/model/stepping.
+// QEMU's builtin_x86_defs: versions of one model share family/model/stepping
+// (EPYC-v5 and EPYC-Rome-v5, added after QEMU 10.0, add only feature flags and a
+// model-id string).
 var vcpuSigs = func() map[string]uint32 {
 	m := map[string]uint32{}
 	add := func(sig uint32, names ...string) {
@@ -80,8 +82,8 @@ var vcpuSigs = func() map[string]uint32 {
 			m[n] = sig
 		}
 	}
-	add(cpuSig(23, 1, 2), "EPYC", "EPYC-v1", "EPYC-v2", "EPYC-v3", "EPYC-v4", "EPYC-IBPB")
-	add(cpuSig(23, 49, 0), "EPYC-Rome", "EPYC-Rome-v1", "EPYC-Rome-v2", "EPYC-Rome-v3", "EPYC-Rome-v4")
+	add(cpuSig(23, 1, 2), "EPYC", "EPYC-v1", "EPYC-v2", "EPYC-v3", "EPYC-v4", "EPYC-v5", "EPYC-IBPB")
+	add(cpuSig(23, 49, 0), "EPYC-Rome", "EPYC-Rome-v1", "EPYC-Rome-v2", "EPYC-Rome-v3", "EPYC-Rome-v4", "EPYC-Rome-v5")
 	add(cpuSig(25, 1, 1), "EPYC-Milan", "EPYC-Milan-v1", "EPYC-Milan-v2", "EPYC-Milan-v3")
 	add(cpuSig(25, 17, 0), "EPYC-Genoa", "EPYC-Genoa-v1", "EPYC-Genoa-v2")
 	add(cpuSig(26, 0, 0), "EPYC-Turin", "EPYC-Turin-v1")

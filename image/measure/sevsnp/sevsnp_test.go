@@ -154,7 +154,11 @@ func TestVCPUSignature(t *testing.T) {
 		want uint32
 	}{
 		{"EPYC-v4", 0x00800f12}, // family 0x17, model 1, stepping 2
+		{"EPYC-v5", 0x00800f12}, // added after QEMU 10.0: feature flags only
 		{"EPYC-Rome", 0x00830f10},
+		{"EPYC-Rome-v5", 0x00830f10},
+		{"EPYC-Milan-v3", 0x00a00f11},
+		{"EPYC-Genoa-v2", 0x00a10f10},
 		{"EPYC-Milan", 0x00a00f11},
 		{"EPYC-Genoa", 0x00a10f10},
 		{"EPYC-Turin", 0x00b00f00}, // family 0x1a
