@@ -50,6 +50,8 @@ func TestImageUsage(t *testing.T) {
 		{"zero vcpus", []string{"build", "--model", "m", "--out", "o", "--vcpus", "2,0"}, true, "--vcpus", ""},
 		{"empty type", []string{"build", "--model", "m", "--out", "o", "--vcpu-type", "EPYC-v4,"}, true, "empty CPU model", ""},
 		{"bad features", []string{"build", "--model", "m", "--out", "o", "--guest-features", "snp"}, true, "--guest-features", ""},
+		{"unknown cpu model", build("--vcpu-type", "EPYC-v4,EPYC-Milam"), true, `--vcpu-type: sevsnp: vcpu type "EPYC-Milam": unknown`, ""},
+		{"features without SNPActive", build("--guest-features", "0x21,0x20"), true, "--guest-features: 0x20 lacks SNPActive", ""},
 		{"extra args", []string{"build", "--model", "m", "--out", "o", "more"}, true, "unexpected arguments", ""},
 		{"help pointer", []string{"build", "--out", "x"}, true, "(see 'pith image build --help')", ""},
 		{"measure help pointer", []string{"measure"}, true, "(see 'pith image measure --help')", ""},

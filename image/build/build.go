@@ -34,6 +34,7 @@ import (
 
 	"github.com/pith-project/pith/image/cpio"
 	"github.com/pith-project/pith/image/measure/inputs"
+	"github.com/pith-project/pith/image/measure/sevsnp"
 	"github.com/pith-project/pith/image/measure/tdx"
 	"github.com/pith-project/pith/model/gguf"
 	"github.com/pith-project/pith/runtime/pid1"
@@ -100,7 +101,7 @@ type FileInfo struct {
 // image could not boot with, or an output folder it could not write.
 // Flag names the option as 'pith image build' spells it.
 type OptionError struct {
-	Flag string // "model", "out", "net", "listen" or "attest"
+	Flag string // "model", "out", "vcpu-type", "guest-features", "net", "listen" or "attest"
 	Err  error
 }
 
@@ -303,6 +304,14 @@ func (o *Options) check() error {
 	for _, c := range o.SNP {
 		if c.VCPUs < 1 || c.VCPUs > 512 {
 			return fmt.Errorf("build: %d vCPUs: want 1..512", c.VCPUs)
+		}
+		// LaunchDigest would refuse these too, but only at the end,
+		// after the packages are fetched and pith-init is compiled.
+		if _, err := sevsnp.VCPUSignature(c.VCPUType); err != nil {
+			return &OptionError{"vcpu-type", err}
+		}
+		if c.GuestFeatures&sevsnp.FeatureSNPActive == 0 {
+			return &OptionError{"guest-features", fmt.Errorf("%#x lacks SNPActive (bit 0), which every SEV-SNP VMSA has", c.GuestFeatures)}
 		}
 		if seen[c] {
 			return fmt.Errorf("build: SEV-SNP configuration %+v listed twice", c)
