@@ -113,10 +113,13 @@ func Parse(fw []byte) (*Firmware, error) {
 		if esize < entryHeader || esize > len(table) {
 			return nil, fmt.Errorf("ovmf: footer entry %s: size %d outside %d..%d", g, esize, entryHeader, len(table))
 		}
+		// QEMU's lookup walks down from the footer and takes the first
+		// match, so of a repeated GUID the entry nearest the footer is
+		// the one that shapes the launch.
 		if _, dup := f.table[g]; !dup {
 			f.order = append(f.order, g)
+			f.table[g] = table[len(table)-esize : len(table)-entryHeader]
 		}
-		f.table[g] = table[len(table)-esize : len(table)-entryHeader]
 		table = table[:len(table)-esize]
 	}
 	return f, nil

@@ -191,3 +191,31 @@ func FuzzParseOVMF(f *testing.F) {
 		}
 	})
 }
+
+// TestDuplicateEntryNearestFooter: with a GUID twice in the footer table,
+// QEMU (pc_system_ovmf_table_find, walking down from the footer) uses the
+// entry nearest the footer, so the measurement must be computed from that
+// one, not from the later one a parse-everything walk would keep.
+func TestDuplicateEntryNearestFooter(t *testing.T) {
+	b := make([]byte, 0x4000)
+	end := len(b) - 32 - 18
+	entry := func(at int, eip uint32) {
+		binary.LittleEndian.PutUint32(b[at:], eip)
+		binary.LittleEndian.PutUint16(b[at+4:], 4+18)
+		copy(b[at+6:], ovmf.SEVESResetGUID[:])
+	}
+	entry(end-22, 0x1111)   // nearest the footer: QEMU's
+	entry(end-2*22, 0x2222) // below it
+	binary.LittleEndian.PutUint16(b[end:], 18+2*22)
+	copy(b[end+2:], ovmf.FooterTableGUID[:])
+	fw, err := ovmf.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eip, err := fw.SEVESResetEIP(); err != nil || eip != 0x1111 {
+		t.Errorf("SEVESResetEIP = %#x, %v; want 0x1111, the entry QEMU finds first", eip, err)
+	}
+	if got := fw.Entries(); len(got) != 1 || got[0] != ovmf.SEVESResetGUID {
+		t.Errorf("Entries = %v, want the reset block once", got)
+	}
+}
