@@ -6,7 +6,8 @@
 // development stand-in's).
 //
 // The same inputs give the same bytes on any machine with the pinned Go
-// toolchain: packages are checked against image/lock.json, pith-init is
+// toolchain (which must also have compiled the builder, since it gzips the
+// initramfs): packages are checked against image/lock.json, pith-init is
 // compiled with -trimpath, no VCS stamp, no build ID and a cleared
 // environment, the cpio archive is sorted with one fixed mtime, and the gzip
 // stream carries no name, no time and a fixed OS byte. Nothing here runs
@@ -27,6 +28,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -119,6 +121,12 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	lock, err := ReadLock(filepath.Join(opts.Source, "image", "lock.json"))
 	if err != nil {
 		return nil, err
+	}
+	// pith itself compresses the initramfs, and compress/flate's output
+	// is not promised to stay the same from one Go release to the next:
+	// the Go that compiled this binary is an input of the image too.
+	if v := goRelease(); v != lock.Go.Version {
+		return nil, fmt.Errorf("build: this pith was compiled with %s, but image/lock.json pins %s; the initramfs, which pith gzips itself, could differ: build pith with %s", v, lock.Go.Version, lock.Go.Version)
 	}
 	model, err := hashFile(opts.Model)
 	if err != nil {
@@ -248,7 +256,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	made := map[string]string{
 		FileInit: fmt.Sprintf("go build ./cmd/pith-init with %s, CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=%s GOEXPERIMENT=%s, -trimpath -buildvcs=false -ldflags=-buildid=",
 			lock.Go.Version, lock.Go.GOAMD64, lock.Go.GOEXPERIMENT),
-		FileInitrd:  fmt.Sprintf("newc cpio of /init and %d kernel modules with modules.dep, mtime %d, gzip level 9 (Go compress/gzip, no name, mtime 0, OS 255)", len(mods.paths), opts.SourceDateEpoch),
+		FileInitrd:  fmt.Sprintf("newc cpio of /init and %d kernel modules with modules.dep, mtime %d, gzip level 9 (%s compress/gzip, no name, mtime 0, OS 255)", len(mods.paths), opts.SourceDateEpoch, goRelease()),
 		FileCmdline: "the measured kernel command line",
 		FileKernel:  kernelPkg.Package + " " + kernelPkg.Version + ":/" + kernelFile,
 	}
@@ -285,6 +293,15 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		res.Files = append(res.Files, FileInfo{Name: n, Size: int64(len(out[n])), SHA256: hexSHA256(out[n])})
 	}
 	return res, nil
+}
+
+// goRelease is the Go release that compiled this binary, without the
+// "X:simd,..." that runtime.Version adds for GOEXPERIMENTs (after "-" or
+// " "): go env GOVERSION, which the lock file pins, has no such suffix.
+func goRelease() string {
+	v, _, _ := strings.Cut(runtime.Version(), "-X:")
+	v, _, _ = strings.Cut(v, " ")
+	return v
 }
 
 func (o *Options) check() error {

@@ -1,6 +1,10 @@
 package build
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,5 +52,44 @@ func TestCmdlineModel(t *testing.T) {
 				t.Errorf("%d compared, mismatches %q; want %d compared, %q", len(got), what, c.checked, c.want)
 			}
 		})
+	}
+}
+
+// TestBuildRefusesOtherBuilderGo: the initramfs is gzipped by this
+// binary, so a lock file pinning another Go release than the one that
+// compiled it is refused before any package is fetched.
+func TestBuildRefusesOtherBuilderGo(t *testing.T) {
+	dir := t.TempDir()
+	lock, err := os.ReadFile("../lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "go1.26.0"
+	if goRelease() == other {
+		other = "go1.26.1"
+	}
+	edited := strings.Replace(string(lock), `"version": "`+goRelease()+`"`, `"version": "`+other+`"`, 1)
+	if edited == string(lock) {
+		t.Skipf("image/lock.json does not pin %s, which compiled this test", goRelease())
+	}
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(src, "image"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "image", "lock.json"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No package may be fetched: an empty cache that cannot be written.
+	t.Setenv("PITH_IMAGE_CACHE", filepath.Join(dir, "no-cache", "x"))
+	if err := os.WriteFile(filepath.Join(dir, "no-cache"), nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	_, err = Build(context.Background(), Options{Model: tinyModel(t, dir), Out: out, SNP: []SNPConfig{{1, "EPYC-v4", 1}}, Source: src})
+	if err == nil || !strings.Contains(err.Error(), "this pith was compiled with "+goRelease()+", but image/lock.json pins "+other) {
+		t.Fatalf("Build = %v, want a refusal naming both Go releases", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Build made %s: %v", out, err)
 	}
 }
