@@ -31,8 +31,8 @@ const (
 )
 
 // ParseLog decodes a TCG2 event log: the SHA-1-format Spec ID event that
-// names the digest sizes, then TCG_PCR_EVENT2 records. Trailing zero bytes
-// (unused log space) end the log.
+// names the digest sizes, then TCG_PCR_EVENT2 records. Trailing 0x00 or
+// 0xFF bytes (unused log space) end the log.
 func ParseLog(b []byte) ([]LogEvent, error) {
 	r := &logReader{b: b}
 	// TCG_PCR_EVENT: index, type, SHA-1 digest, size, data.
@@ -55,7 +55,10 @@ func ParseLog(b []byte) ([]LogEvent, error) {
 	}
 	var out []LogEvent
 	for len(r.b) > 0 {
-		if allZero(r.b) {
+		// The unused rest of the log area: zeroes, or the 0xFF that
+		// edk2's TdTcg2Dxe and Tcg2Dxe fill it with before the first
+		// event (a TD's CCEL as Linux exposes it keeps that padding).
+		if allByte(r.b, 0) || allByte(r.b, 0xff) {
 			break
 		}
 		if len(out) == maxLogEvents {
@@ -87,9 +90,9 @@ func ParseLog(b []byte) ([]LogEvent, error) {
 	return out, nil
 }
 
-func allZero(b []byte) bool {
+func allByte(b []byte, v byte) bool {
 	for _, c := range b {
-		if c != 0 {
+		if c != v {
 			return false
 		}
 	}

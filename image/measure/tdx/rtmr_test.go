@@ -169,3 +169,37 @@ func FuzzParseLog(f *testing.F) {
 		_, _ = tdx.ParseLog(b) // must not panic
 	})
 }
+
+// TestParseLogCCELPadding: TdTcg2Dxe fills the CCEL log area with 0xFF
+// before it writes the first event ("so the OS can know the last entry"),
+// and Linux exposes the whole area (/sys/firmware/acpi/tables/data/CCEL),
+// so a real TD's log ends in 0xFF bytes, not zeroes.
+func TestParseLogCCELPadding(t *testing.T) {
+	d := sha512.Sum384([]byte("x"))
+	ev := tdx.LogEvent{Index: 3, Type: tdx.EvEventTag, Digests: map[uint16][]byte{tdx.AlgSHA384: d[:]}, Data: []byte("tag")}
+	zeroPadded := craftedLog(ev)
+	events := zeroPadded[:len(zeroPadded)-64]
+	for _, c := range []struct {
+		name string
+		pad  []byte
+		ok   bool
+	}{
+		{"0xFF to the end", bytes.Repeat([]byte{0xff}, 4096), true},
+		{"zeroes to the end", make([]byte, 4096), true},
+		{"nothing", nil, true},
+		{"0xFF then data", append(bytes.Repeat([]byte{0xff}, 100), 1), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := tdx.ParseLog(append(append([]byte(nil), events...), c.pad...))
+			if !c.ok {
+				if err == nil {
+					t.Fatalf("ParseLog = %d events, want an error", len(got))
+				}
+				return
+			}
+			if err != nil || len(got) != 1 || got[0].Index != 3 || string(got[0].Data) != "tag" {
+				t.Fatalf("ParseLog = %+v, %v; want the one event", got, err)
+			}
+		})
+	}
+}
