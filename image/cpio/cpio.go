@@ -63,6 +63,10 @@ func check(e Entry) error {
 		return fmt.Errorf("cpio: path %q must be relative and clean", p)
 	case p == "TRAILER!!!":
 		return fmt.Errorf("cpio: path %q is reserved", p)
+	case strings.IndexByte(p, 0) >= 0:
+		// newc names end at their NUL: the kernel would unpack the
+		// entry under the part before it.
+		return fmt.Errorf("cpio: path %q contains a NUL byte", p)
 	}
 	switch e.Mode & typeMask {
 	case TypeReg:

@@ -74,6 +74,9 @@ func TestRefusesBadEntries(t *testing.T) {
 		{Path: "TRAILER!!!", Mode: 0o100644},
 		{Path: "dev/null", Mode: 0o20666},
 		{Path: "d", Mode: 0o40755, Data: []byte("x")},
+		// The name is NUL-terminated in the archive: the kernel would
+		// unpack this as "init".
+		{Path: "init\x00.bak", Mode: 0o100755},
 	} {
 		if _, err := Write(&bytes.Buffer{}, []Entry{e}, 0, 0); err == nil || !strings.Contains(err.Error(), "cpio:") {
 			t.Errorf("%+v accepted (%v)", e, err)
