@@ -128,10 +128,13 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if v := goRelease(); v != lock.Go.Version {
 		return nil, fmt.Errorf("build: this pith was compiled with %s, but image/lock.json pins %s; the initramfs, which pith gzips itself, could differ: build pith with %s", v, lock.Go.Version, lock.Go.Version)
 	}
+	// A model of several GiB takes a while to hash: say so first.
+	done := p.start("hashing the model %s", opts.Model)
 	model, err := hashFile(opts.Model)
 	if err != nil {
 		return nil, err
 	}
+	done()
 	p.step("model %s: %d bytes, SHA-256 %s", opts.Model, model.size, model.sha256)
 	// The whole measured command line, read as pith-init reads it at
 	// boot: what it would refuse there powers the VM off.
@@ -147,7 +150,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	kernelFile, kernelDigest := kernelPkg.only()
 	modPrefix := kernelPkg.Modules + "/"
-	done := p.start("unpacking %s %s", kernelPkg.Package, kernelPkg.Version)
+	done = p.start("unpacking %s %s", kernelPkg.Package, kernelPkg.Version)
 	kfiles, err := debFiles(ctx, kernelDeb, func(n string) bool {
 		return n == kernelFile || strings.HasPrefix(n, modPrefix) && strings.Contains(path.Base(n), ".ko")
 	})

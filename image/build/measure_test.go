@@ -93,3 +93,31 @@ func TestBuildRefusesOtherBuilderGo(t *testing.T) {
 		t.Fatalf("Build made %s: %v", out, err)
 	}
 }
+
+// TestBuildSaysItHashesTheModel: hashing a model of several GiB is the
+// first long step, so a progress line comes before it, not only after.
+func TestBuildSaysItHashesTheModel(t *testing.T) {
+	dir := t.TempDir()
+	// Fail right after the model: no package cache can be made.
+	t.Setenv("PITH_IMAGE_CACHE", filepath.Join(dir, "no-cache", "x"))
+	if err := os.WriteFile(filepath.Join(dir, "no-cache"), nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := ReadLock("../lock.json"); err != nil {
+		t.Fatal(err)
+	} else if l.Go.Version != goRelease() {
+		t.Skipf("compiled with %s, image/lock.json pins %s: Build stops before the model", goRelease(), l.Go.Version)
+	}
+	var progress strings.Builder
+	model := tinyModel(t, dir)
+	_, err := Build(context.Background(), Options{Model: model, Out: filepath.Join(dir, "out"), SNP: []SNPConfig{{1, "EPYC-v4", 1}},
+		Source: repoRoot(t), Progress: &progress})
+	if err == nil || !strings.Contains(err.Error(), "no-cache") {
+		t.Fatalf("Build = %v, want the package cache error", err)
+	}
+	lines := strings.Split(progress.String(), "\n")
+	if len(lines) < 3 || lines[0] != "image: hashing the model "+model+" ..." || !strings.HasPrefix(lines[1], "image:   done in ") ||
+		!strings.HasPrefix(lines[2], "image: model "+model+": ") {
+		t.Fatalf("progress:\n%s\nwant a line before the model is hashed", progress.String())
+	}
+}
