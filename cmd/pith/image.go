@@ -30,12 +30,19 @@ Inputs are pinned in image/lock.json; a package whose digest differs is
 refused with both digests. Missing packages are fetched with apt-get
 download (private apt state, nothing installed) into $PITH_IMAGE_CACHE
 (default ~/.cache/pith/image-inputs). The same model and options give the
-same bytes on any machine with the pinned Go toolchain.
+same bytes on any machine with the pinned Go toolchain, which must also
+have compiled this pith (it gzips the initramfs itself).
 
 The model is not copied: give it to the VM as its first virtio disk, e.g.
   qemu-system-x86_64 ... -kernel DIR/vmlinuz -initrd DIR/initrd.img \
     -append "$(cat DIR/cmdline)" \
     -drive file=MODEL,if=virtio,format=raw,readonly=on
+For SEV-SNP the guest object needs kernel-hashes=on (for example
+  -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on
+  -machine q35,confidential-guest-support=sev0):
+without it QEMU measures the firmware alone, the report matches none of the
+manifest's SEV-SNP values, and the kernel, initramfs and command line are
+not covered by it at all.
 
 Example:
   pith image build --model qwen.gguf --out image-out --vcpus 2 --vcpu-type EPYC-v4

@@ -42,6 +42,7 @@ func TestImageUsage(t *testing.T) {
 		wantOut string
 	}{
 		{"build help", []string{"build", "--help"}, false, "", "pith image build --model qwen.gguf --out image-out"},
+		{"build help names kernel-hashes", []string{"build", "-h"}, false, "", "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on"},
 		{"measure help", []string{"measure", "-h"}, false, "", "pith image measure image-out"},
 		{"no sub-command", nil, true, "build or measure", ""},
 		{"unknown", []string{"burn"}, true, "unknown image command", ""},
