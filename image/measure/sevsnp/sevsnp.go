@@ -205,6 +205,12 @@ func LaunchDigest(in Input) ([48]byte, error) {
 		if s.Size%ovmf.PageSize != 0 || s.GPA%ovmf.PageSize != 0 {
 			return zero, fmt.Errorf("sevsnp: SEV metadata section %d (%s): address %#x or size %#x not 4 KiB aligned", i, s.Type, s.GPA, s.Size)
 		}
+		// QEMU launches every page of these as its special type, but
+		// virtee/sev-snp-measure measures one page: where they would
+		// disagree, no value is given.
+		if (s.Type == ovmf.SNPSecrets || s.Type == ovmf.CPUID) && s.Size != ovmf.PageSize {
+			return zero, fmt.Errorf("sevsnp: SEV metadata section %d (%s) of %#x bytes: want one page", i, s.Type, s.Size)
+		}
 		if total += uint64(s.Size); total > maxSections {
 			return zero, fmt.Errorf("sevsnp: SEV metadata sections cover more than %d MiB", maxSections>>20)
 		}
