@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,14 +79,17 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 // the keys), overload 503; everything about the request itself is inside
 // the sealed response.
 func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
-	ct := r.Header.Get("Content-Type")
-	if ct != mediaReq && ct != mediaChunkedReq {
+	// Media types are case-insensitive and may carry parameters (RFC 9110
+	// section 8.3.1); a proxy between the client and the enclave may
+	// rewrite either.
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != mediaReq && ct != mediaChunkedReq {
 		http.Error(w, "content type must be "+mediaReq+" or "+mediaChunkedReq, http.StatusUnsupportedMediaType)
 		return
 	}
 	// The body is ciphertext: holding it on the heap reveals nothing.
 	var body []byte
-	err := s.readBody(w, r, s.cfg.Limits.MaxBody+4096, func(rd io.Reader) (err error) {
+	err = s.readBody(w, r, s.cfg.Limits.MaxBody+4096, func(rd io.Reader) (err error) {
 		body, err = io.ReadAll(rd)
 		return err
 	})

@@ -337,6 +337,11 @@ func TestGatewayErrors(t *testing.T) {
 		{"unknown key", ohttp.MediaTypeRequest, unknown, 422},
 		{"too large", ohttp.MediaTypeRequest, make([]byte, 2<<20), 413},
 		{"chunked garbage", ohttp.MediaTypeChunkedReq, []byte{1, 2, 3}, 400},
+		{"malformed type", "message/ohttp-req; =", good, 415},
+		// Media types are case-insensitive and may carry parameters:
+		// such a request is opened (and its BHTTP refused inside the seal).
+		{"type in capitals", "Message/OHTTP-Req", good, 200},
+		{"type with a parameter", ohttp.MediaTypeRequest + "; x=y", good, 200},
 	} {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("POST", "/v1/ohttp", bytes.NewReader(tc.body))
