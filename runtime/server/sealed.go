@@ -296,7 +296,7 @@ func (f flushWriter) Flush() error { return flush(f.w) }
 
 // streamResponse is the inner ResponseWriter of a streamed answer: the
 // BHTTP head goes out with the first write, and every Flush seals what was
-// written since as one chunk. Once a chunk could not be sent, every Write
+// written since as one chunk (several beyond ohttp.SendChunk bytes). Once a chunk could not be sent, every Write
 // and FlushError reports why, so the handler's next piece fails and its
 // generation stops there.
 type streamResponse struct {
