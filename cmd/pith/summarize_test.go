@@ -35,22 +35,7 @@ import (
 // (--url) is asked nothing, it sees none of the client's fields, and the
 // summary comes back. pith proxy takes the same flags.
 func TestSummarizeAttestationURL(t *testing.T) {
-	m, err := openModel(tinyBenchModel(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	dev, err := attest.NewDevProvider(quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lim := server.DefaultLimits()
-	lim.MaxContext, lim.DefaultContext, lim.MaxPredict = 1024, 1024, 8
-	s, err := server.New(server.Config{Model: m, ModelName: "tiny", Attest: dev, Limits: lim, AllowUnlockedArena: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := tinyEnclave(t)
 	// The enclave notes the User-Agent of every request it gets.
 	var agents sync.Map
 	inner := s.Handler(false)
@@ -60,7 +45,7 @@ func TestSummarizeAttestationURL(t *testing.T) {
 	}))
 	defer enclave.Close()
 	target, _ := url.Parse(enclave.URL)
-	rh, err := relay.New(relay.Options{Gateway: target, Logger: quiet})
+	rh, err := relay.New(relay.Options{Gateway: target, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,19 +64,7 @@ func TestSummarizeAttestationURL(t *testing.T) {
 	relayURL := way(&relayed, rh) + "/v1/ohttp"
 	forwarderURL := way(&forwarded, rh)
 
-	dir := t.TempDir()
-	meas, err := attest.DevMeasurement("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	man := filepath.Join(dir, "manifest.json")
-	if err := os.WriteFile(man, []byte(`{"format":"`+attest.ManifestFormat+`","dev":{"measurement":"`+meas+`"}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conv := filepath.Join(dir, "chat.txt")
-	if err := os.WriteFile(conv, []byte("Ann: lunch at noon?\nBo: yes\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	man, conv := devManifestAndChat(t)
 	code, out, errs := runPith(t, "summarize", "--url", directURL, "--relay", relayURL, "--attestation-url", forwarderURL,
 		"--manifest", man, "--allow-dev", "--max-words", "5", conv)
 	if code != 0 || strings.TrimSpace(out) == "" {
@@ -182,22 +155,7 @@ func TestServeUntilTLS(t *testing.T) {
 // gives up after --verify-timeout and the summary after --timeout, each
 // error naming the flag to change.
 func TestSummarizeTimeouts(t *testing.T) {
-	m, err := openModel(tinyBenchModel(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	dev, err := attest.NewDevProvider(quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lim := server.DefaultLimits()
-	lim.MaxContext, lim.DefaultContext, lim.MaxPredict = 1024, 1024, 8
-	s, err := server.New(server.Config{Model: m, ModelName: "tiny", Attest: dev, Limits: lim, AllowUnlockedArena: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := tinyEnclave(t)
 	inner := s.Handler(false)
 	released := make(chan struct{})
 	// stall answers nothing on the paths it names, until the test ends.
@@ -216,19 +174,7 @@ func TestSummarizeTimeouts(t *testing.T) {
 		return hs.URL
 	}
 	defer close(released)
-	dir := t.TempDir()
-	meas, err := attest.DevMeasurement("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	man := filepath.Join(dir, "manifest.json")
-	if err := os.WriteFile(man, []byte(`{"format":"`+attest.ManifestFormat+`","dev":{"measurement":"`+meas+`"}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conv := filepath.Join(dir, "chat.txt")
-	if err := os.WriteFile(conv, []byte("Ann: lunch at noon?\nBo: yes\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	man, conv := devManifestAndChat(t)
 	for _, c := range []struct {
 		name, stalls string
 		flags        []string
@@ -257,4 +203,47 @@ func TestSummarizeTimeouts(t *testing.T) {
 	if code, _, errs := runPith(t, "summarize", "--url", "http://127.0.0.1:1", "--manifest", man, "--verify-timeout", "0s", conv); code != 2 || !strings.Contains(errs, "--verify-timeout must be positive") {
 		t.Errorf("--verify-timeout 0s: exit %d:\n%s", code, errs)
 	}
+}
+
+// tinyEnclave is pith's server on the tiny test model with the
+// development attestation, closed when the test ends.
+func tinyEnclave(t *testing.T) *server.Server {
+	t.Helper()
+	m, err := openModel(tinyBenchModel(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	dev, err := attest.NewDevProvider(quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := server.DefaultLimits()
+	lim.MaxContext, lim.DefaultContext, lim.MaxPredict = 1024, 1024, 8
+	s, err := server.New(server.Config{Model: m, ModelName: "tiny", Attest: dev, Limits: lim, AllowUnlockedArena: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// devManifestAndChat writes a manifest that expects this test binary
+// under the development attestation, and a two-line conversation.
+func devManifestAndChat(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	meas, err := attest.DevMeasurement("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(man, []byte(`{"format":"`+attest.ManifestFormat+`","dev":{"measurement":"`+meas+`"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conv := filepath.Join(dir, "chat.txt")
+	if err := os.WriteFile(conv, []byte("Ann: lunch at noon?\nBo: yes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return man, conv
 }
