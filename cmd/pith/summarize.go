@@ -73,7 +73,7 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	defer cancel()
 	c, err := client.New(vctx, client.Options{URL: e.url, RelayURL: e.relay, AttestationURL: e.attestationURL, Manifest: m, Policy: pol, Unchunked: unchunked})
 	if err != nil {
-		return nil, e.timedOut(ctx, err)
+		return nil, flagTimedOut(ctx, err, "verifying the enclave took longer than --verify-timeout %v", e.verifyTimeout)
 	}
 	res := c.Attestation()
 	fmt.Fprintf(os.Stderr, "%s\n", firstLine(res.Proven))
@@ -83,11 +83,12 @@ func (e *enclaveFlags) connect(ctx context.Context, unchunked bool) (*client.Cli
 	return c, nil
 }
 
-// timedOut names --verify-timeout in err when it, not ctx, ran out: a
-// bare "context deadline exceeded" would not say what to change.
-func (e *enclaveFlags) timedOut(ctx context.Context, err error) error {
+// flagTimedOut prefixes err with what the flag's deadline cut short (the
+// format and args) when that deadline, not ctx, ran out: a bare "context
+// deadline exceeded" would not say which flag to change.
+func flagTimedOut(ctx context.Context, err error, format string, args ...any) error {
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return fmt.Errorf("verifying the enclave took longer than --verify-timeout %v: %w", e.verifyTimeout, err)
+		return fmt.Errorf(format+": %w", append(args, err)...)
 	}
 	return err
 }
@@ -173,11 +174,8 @@ Example:
 				defer cancel()
 			}
 			s, err := c.Summarize(sctx, msgs, maxWords)
-			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-				return fmt.Errorf("no summary within --timeout %v: %w", timeout, err)
-			}
 			if err != nil {
-				return err
+				return flagTimedOut(ctx, err, "no summary within --timeout %v", timeout)
 			}
 			fmt.Println(s.Summary)
 			if verbose {
