@@ -240,7 +240,7 @@ func (r *scanRun) after(step string, f forms, replies ...string) {
 func exercise(t *testing.T, s *served, control bool) *scanRun {
 	ctx := context.Background()
 	r := &scanRun{t: t, s: s, control: control, names: map[string]bool{}}
-	conv, single, sys, stop, kept, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
+	conv, single, sealedText, sys, stop, kept, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
 
 	sum, err := s.client.Summarize(ctx, []client.Message{{From: "Ann", Text: "the code is " + conv + " ok"}, {From: "Bo", Text: "noted"}}, 20)
 	if err != nil {
@@ -252,6 +252,12 @@ func exercise(t *testing.T, s *served, control bool) *scanRun {
 		t.Fatalf("unchunked summarize: %v", err)
 	}
 	r.after("unchunked summary", s.canaryForms(t, "unchunked conversation canary", single, true), sum.Summary)
+
+	// The exchange's own secrets: with any of them a recording of the
+	// request or its answer opens.
+	secretForms, secretSummary := s.sealedBySecrets(t, sealedText)
+	secretForms.shown = append(secretForms.shown, s.canaryForms(t, "sealed-by-hand canary", sealedText, true).shown...)
+	r.after("summary sealed by hand", secretForms, secretSummary)
 
 	oc := api.NewClient(client.BaseURL, s.client.HTTPClient())
 	var reply strings.Builder
