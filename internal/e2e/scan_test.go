@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +72,9 @@ func startServe(t *testing.T, bin string, env ...string) *served {
 	return startServeArgs(t, bin, env)
 }
 
+// serveMaxContext is the servers' --max-context.
+const serveMaxContext = 1024
+
 func startServeArgs(t *testing.T, bin string, env []string, extra ...string) *served {
 	t.Helper()
 	dir := t.TempDir()
@@ -84,7 +88,7 @@ func startServeArgs(t *testing.T, bin string, env []string, extra ...string) *se
 	}
 	manifest := filepath.Join(dir, "manifest.json")
 	args := append([]string{"serve", "--model", mpath, "--attest", "dev",
-		"--listen", addr, "--write-dev-manifest", manifest, "--allow-unlocked", "--max-context", "1024", "--rotate-keys", "0"}, extra...)
+		"--listen", addr, "--write-dev-manifest", manifest, "--allow-unlocked", "--max-context", strconv.Itoa(serveMaxContext), "--rotate-keys", "0"}, extra...)
 	p, err := Start(bin, env, "http://"+addr+"/healthz", args...)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +125,8 @@ func startServeArgs(t *testing.T, bin string, env []string, extra ...string) *se
 
 // forms are the needles of one request's content. shown are the forms the
 // server holds while it works on the request (its text, its token ids, the
-// context's JSON, the reply): the control run must find each of them right
+// context's JSON, the model's cached keys and values and activations, the
+// exchange's HPKE secrets, the reply): the control run must find each of them right
 // after its request, or the scan cannot see that form and the wiped run
 // proves nothing about it. also are forms searched for as well that this
 // server has no reason to make (UTF-16), which the control need not find.
@@ -242,11 +247,14 @@ func exercise(t *testing.T, s *served, control bool) *scanRun {
 	r := &scanRun{t: t, s: s, control: control, names: map[string]bool{}}
 	conv, single, sealedText, sys, stop, kept, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
 
-	sum, err := s.client.Summarize(ctx, []client.Message{{From: "Ann", Text: "the code is " + conv + " ok"}, {From: "Bo", Text: "noted"}}, 20)
+	convMsgs := []model.Message{{From: "Ann", Text: "the code is " + conv + " ok"}, {From: "Bo", Text: "noted"}}
+	sum, err := s.client.Summarize(ctx, []client.Message{client.Message(convMsgs[0]), client.Message(convMsgs[1])}, 20)
 	if err != nil {
 		t.Fatalf("summarize: %v", err)
 	}
-	r.after("summary", s.canaryForms(t, "conversation canary", conv, true), sum.Summary)
+	convForms := s.canaryForms(t, "conversation canary", conv, true)
+	convForms.shown = append(convForms.shown, s.activationForms(t, "conversation canary", convMsgs, 20, conv)...)
+	r.after("summary", convForms, sum.Summary)
 	sum, err = s.unchunked.Summarize(ctx, []client.Message{{From: "Cy", Text: "the pin is " + single + " ok"}, {From: "Di", Text: "got it"}}, 20)
 	if err != nil {
 		t.Fatalf("unchunked summarize: %v", err)
