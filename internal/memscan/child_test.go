@@ -35,6 +35,18 @@ func canaryChild() {
 		fmt.Println("read canary:", err)
 		os.Exit(1)
 	}
+	// A copy behind PROT_NONE, as memory a process put away rather than
+	// wiped would be: /proc/PID/mem still reads it.
+	hidden, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		fmt.Println("mmap:", err)
+		os.Exit(1)
+	}
+	copy(hidden[64:], c)
+	if err := unix.Mprotect(hidden, unix.PROT_NONE); err != nil {
+		fmt.Println("mprotect:", err)
+		os.Exit(1)
+	}
 	heap := make([]byte, 32)
 	copy(heap, c)
 	u16 := make([]byte, 64)
@@ -43,7 +55,7 @@ func canaryChild() {
 		u16[2*i] = b
 		toks[i] = childToken(b, i)
 	}
-	fmt.Printf("READY %x\n", uintptr(unsafePointer(m)))
+	fmt.Printf("READY %x %x\n", uintptr(unsafePointer(m)), uintptr(unsafePointer(hidden)))
 	var cmd [1]byte
 	for {
 		if _, err := os.Stdin.Read(cmd[:]); err != nil {
@@ -51,6 +63,11 @@ func canaryChild() {
 		}
 		if cmd[0] == 'z' {
 			clear(m)
+			if err := unix.Mprotect(hidden, unix.PROT_READ|unix.PROT_WRITE); err != nil {
+				fmt.Println("mprotect:", err)
+				os.Exit(1)
+			}
+			clear(hidden)
 			clear(heap)
 			clear(u16)
 			clear(toks)
@@ -69,6 +86,8 @@ type child struct {
 	in  io.WriteCloser
 	out *bufio.Reader
 	mem uint64
+	// hidden is a page, mapped PROT_NONE, that holds the canary at +64.
+	hidden uint64
 }
 
 // startChild starts the canary child with extra environment and sends it
@@ -95,7 +114,14 @@ func startChild(t *testing.T, canary []byte, env ...string) *child {
 		t.Fatal(err)
 	}
 	line := c.expect(t, "READY ")
-	if c.mem, err = strconv.ParseUint(strings.TrimPrefix(line, "READY "), 16, 64); err != nil {
+	var mem, hidden string
+	if _, err := fmt.Sscanf(line, "READY %s %s", &mem, &hidden); err != nil {
+		t.Fatalf("child said %q", line)
+	}
+	if c.mem, err = strconv.ParseUint(mem, 16, 64); err != nil {
+		t.Fatalf("child said %q", line)
+	}
+	if c.hidden, err = strconv.ParseUint(hidden, 16, 64); err != nil {
 		t.Fatalf("child said %q", line)
 	}
 	return c
@@ -140,8 +166,9 @@ func newCanary(t *testing.T) ([]byte, []Needle) {
 }
 
 // The scan finds a canary a live process holds in its heap, in an mmap'd
-// region (at the address the process reports), as UTF-16 and as token
-// ids; once the process has zeroed those copies, it finds nothing.
+// region (at the address the process reports), in a page mapped PROT_NONE
+// (unless told to skip unreadable regions), as UTF-16 and as token ids;
+// once the process has zeroed those copies, it finds nothing.
 func TestScanChildProcess(t *testing.T) {
 	canary, needles := newCanary(t)
 	c := startChild(t, canary)
@@ -153,12 +180,24 @@ func TestScanChildProcess(t *testing.T) {
 	if res.Counts[0] < 2 || res.Counts[1] < 1 || res.Counts[2] < 1 {
 		t.Fatalf("counts %v: want raw in heap and mmap, UTF-16 and tokens", res.Counts)
 	}
-	inMmap := false
+	inMmap, inHidden := false, false
 	for _, h := range res.Hits {
 		inMmap = inMmap || (h.Needle == 0 && h.Addr == c.mem+4096)
+		inHidden = inHidden || (h.Needle == 0 && h.Addr == c.hidden+64 && h.Perms == "---p")
 	}
 	if !inMmap {
 		t.Fatalf("no raw hit at the mmap'd copy %#x: %+v", c.mem+4096, res.Hits)
+	}
+	if !inHidden {
+		t.Fatalf("no raw hit at the copy behind PROT_NONE %#x: %+v", c.hidden+64, res.Hits)
+	}
+	// And that copy is what SkipUnreadable leaves out.
+	skipping, err := Scan(c.cmd.Process.Pid, needles, Options{SkipUnreadable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skipping.Counts[0] != res.Counts[0]-1 {
+		t.Fatalf("SkipUnreadable: %d raw hits, want %d (all but the PROT_NONE copy)", skipping.Counts[0], res.Counts[0]-1)
 	}
 	if res.BytesScanned < 1<<20 {
 		t.Fatalf("only %d bytes scanned", res.BytesScanned)
