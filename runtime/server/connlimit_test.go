@@ -119,6 +119,7 @@ func TestConnectionLimitOptions(t *testing.T) {
 		{"negative connections", func(l *Limits) { l.MaxConns = -1 }},
 		{"negative header timeout", func(l *Limits) { l.HeaderTimeout = -time.Second }},
 		{"negative idle timeout", func(l *Limits) { l.IdleTimeout = -time.Second }},
+		{"negative write timeout", func(l *Limits) { l.WriteTimeout = -time.Second }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lim := DefaultLimits()

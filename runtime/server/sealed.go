@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/bhttp"
@@ -41,8 +42,51 @@ func (s *Server) Handler(plaintext bool) http.Handler {
 		mux.Handle("/api/", p)
 		mux.Handle("POST /v1/summarize", p)
 	}
-	return mux
+	return s.writeDeadlines(mux)
 }
+
+// writeDeadlines gives the client WriteTimeout to take each write of an
+// answer, from the start of the request on. net/http's own WriteTimeout
+// would bound the whole answer instead, which a generation may rightly
+// take minutes over; without any deadline a write to a client that has
+// stopped reading blocks for good, and the request never ends. The last
+// deadline stays set after the handler returns, so net/http's final
+// flush is bounded too; the next request on the connection sets its own
+// at its start.
+func (s *Server) writeDeadlines(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.Limits.WriteTimeout}
+		dw.arm()
+		h.ServeHTTP(dw, r)
+	})
+}
+
+// deadlineWriter sets the connection's write deadline before each write
+// and flush. It unwraps for http.ResponseController (read deadlines,
+// flushes).
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+// arm sets the deadline; a writer without deadlines (httptest's) writes
+// without one.
+func (d *deadlineWriter) arm() { _ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout)) }
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	d.arm()
+	return d.ResponseWriter.Write(p)
+}
+
+func (d *deadlineWriter) FlushError() error {
+	d.arm()
+	return d.rc.Flush()
+}
+
+func (d *deadlineWriter) Flush() { _ = d.FlushError() }
+
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 
 func (s *Server) handleKeyConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", mediaKeys)

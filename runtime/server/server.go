@@ -62,6 +62,12 @@ type Limits struct {
 	MaxConns      int
 	HeaderTimeout time.Duration // time a connection may take to send a request's headers (0: the default)
 	IdleTimeout   time.Duration // time a kept-alive connection may wait for its next request (0: the default)
+	// WriteTimeout is how long one write of an answer may wait for the
+	// client to take it (0: the default). Without it a client that stops
+	// reading holds its request, with its arena and the plaintext in it,
+	// for the whole RequestTimeout, and with Concurrent of them every
+	// other request waits that long.
+	WriteTimeout time.Duration
 }
 
 // DefaultLimits suit a 2-core confidential VM serving a small model.
@@ -80,6 +86,7 @@ func DefaultLimits() Limits {
 		MaxConns:        256,
 		HeaderTimeout:   10 * time.Second,
 		IdleTimeout:     2 * time.Minute,
+		WriteTimeout:    30 * time.Second,
 	}
 }
 
@@ -156,13 +163,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Limits.IdleTimeout == 0 {
 		cfg.Limits.IdleTimeout = def.IdleTimeout
 	}
+	if cfg.Limits.WriteTimeout == 0 {
+		cfg.Limits.WriteTimeout = def.WriteTimeout
+	}
 	// Each admitted request holds a connection, so fewer connections than
 	// the queue would leave the queue's tail unreachable.
 	if cfg.Limits.MaxConns < cfg.Limits.Queue {
 		return nil, fmt.Errorf("server: limits: max connections %d must be at least queue %d", cfg.Limits.MaxConns, cfg.Limits.Queue)
 	}
-	if cfg.Limits.HeaderTimeout < 0 || cfg.Limits.IdleTimeout < 0 {
-		return nil, fmt.Errorf("server: limits: header timeout %s and idle timeout %s must not be negative", cfg.Limits.HeaderTimeout, cfg.Limits.IdleTimeout)
+	if cfg.Limits.HeaderTimeout < 0 || cfg.Limits.IdleTimeout < 0 || cfg.Limits.WriteTimeout < 0 {
+		return nil, fmt.Errorf("server: limits: header timeout %s, idle timeout %s and write timeout %s must not be negative",
+			cfg.Limits.HeaderTimeout, cfg.Limits.IdleTimeout, cfg.Limits.WriteTimeout)
 	}
 	if mc := cfg.Model.Config.ContextLen; mc > 0 {
 		cfg.Limits.MaxContext = min(cfg.Limits.MaxContext, mc)
