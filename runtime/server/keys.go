@@ -43,6 +43,11 @@ type keyring struct {
 	// which runs on every sealed request: PrivateKey.Config copies the
 	// public key each time.
 	currentIDs []uint8
+
+	// collect, when set, runs the collection that erases what secretDo
+	// made and nothing references any more (Server.collect): after keys
+	// are dropped, so that they leave memory at once.
+	collect func()
 }
 
 // newKeyring makes the first keys. rand is the kernel's RNG; the platform's
@@ -90,21 +95,23 @@ func (k *keyring) keyStream(id uint8, kem uint16) (io.Reader, error) {
 
 // rotate makes a new current pair and keeps the old one for keep (the
 // grace period; 0 drops it at once).
+//
+// The keys, and the HKDF streams they are made from, are made inside
+// secretDo, so that once a key is dropped the runtime erases every copy:
+// a key left in freed memory would open every request ever sealed to it,
+// which is what rotating keys is meant to bound. Every rotation drops a
+// pair (the previous one, now or by replacing it), so it ends with a
+// collection.
 func (k *keyring) rotate(now time.Time, keep time.Duration) error {
-	var fresh []*ohttp.PrivateKey
+	defer k.collected()
 	k.mu.Lock()
 	id := k.next
 	k.mu.Unlock()
-	for i, kem := range []uint16{kemHybrid, kemX25519} {
-		r, err := k.keyStream(id+uint8(i), kem)
-		if err != nil {
-			return err
-		}
-		key, err := ohttp.GenerateKey(id+uint8(i), kem, r)
-		if err != nil {
-			return fmt.Errorf("server: ohttp key %#04x: %w", kem, err)
-		}
-		fresh = append(fresh, key)
+	var fresh []*ohttp.PrivateKey
+	var err error
+	secretDo(func() { fresh, err = k.generate(id) })
+	if err != nil {
+		return err
 	}
 	var configs []ohttp.KeyConfig
 	var ids []uint8
@@ -121,6 +128,29 @@ func (k *keyring) rotate(now time.Time, keep time.Duration) error {
 	k.next = id + 2
 	k.cfg = cfg
 	return k.rebuild(now)
+}
+
+// generate makes the pair of keys with ids id and id+1.
+func (k *keyring) generate(id uint8) ([]*ohttp.PrivateKey, error) {
+	var fresh []*ohttp.PrivateKey
+	for i, kem := range []uint16{kemHybrid, kemX25519} {
+		r, err := k.keyStream(id+uint8(i), kem)
+		if err != nil {
+			return nil, err
+		}
+		key, err := ohttp.GenerateKey(id+uint8(i), kem, r)
+		if err != nil {
+			return nil, fmt.Errorf("server: ohttp key %#04x: %w", kem, err)
+		}
+		fresh = append(fresh, key)
+	}
+	return fresh, nil
+}
+
+func (k *keyring) collected() {
+	if k.collect != nil {
+		k.collect()
+	}
 }
 
 func (k *keyring) rebuild(now time.Time) error {
@@ -144,6 +174,7 @@ func (k *keyring) expire(now time.Time) {
 	defer k.mu.Unlock()
 	if k.previous != nil && !now.Before(k.prevUntil) {
 		k.rebuild(now) // the same keys as before minus some: cannot fail
+		k.collected()
 	}
 }
 

@@ -215,6 +215,7 @@ func New(cfg Config) (*Server, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.keys.collect = s.collect
 	s.api = s.apiHandler()
 	// Started last, so a New that fails leaves no goroutine behind (only
 	// Close stops it).

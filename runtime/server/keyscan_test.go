@@ -1,0 +1,150 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/internal/memscan"
+)
+
+const keysChildEnv = "PITH_SERVER_KEYS_CHILD"
+
+// TestKeysChild is the process under scan in TestRotatedKeysErased: a
+// server whose first keys come from the 64 bytes of kernel randomness
+// given in its environment. On "r" it rotates its keys, dropping the old
+// ones at once (RotateKeys(false)); on end of input it exits. Run
+// directly it does nothing.
+func TestKeysChild(t *testing.T) {
+	ikm, err := hex.DecodeString(os.Getenv(keysChildEnv))
+	if err != nil || len(ikm) != 64 {
+		return
+	}
+	dev, err := attest.NewDevProvider(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Model: testModel(t), Attest: dev, AllowUnlockedArena: true, Logger: slog.New(slog.DiscardHandler),
+		Rand: io.MultiReader(bytes.NewReader(ikm), rand.Reader)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(ikm)
+	fmt.Println("READY")
+	in := bufio.NewReader(os.Stdin)
+	for {
+		c, err := in.ReadByte()
+		if err != nil {
+			os.Exit(0)
+		}
+		if c == 'r' {
+			if err := s.RotateKeys(false); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Println("ROTATED")
+		}
+	}
+}
+
+// keySecrets are the first 32 bytes of each key's HKDF stream (keyStream)
+// for the kernel randomness ikm when the platform has no derived secret:
+// the X25519 scalar and the hybrid KEM's seed, which is all either key
+// is (ohttp.GenerateKey), in each of its copies.
+func keySecrets(t *testing.T, ikm []byte) []memscan.Needle {
+	var out []memscan.Needle
+	for i, kem := range []uint16{kemHybrid, kemX25519} {
+		id := uint8(1 + i)
+		seed, err := hkdf.Key(sha256.New, ikm[32*i:32*i+32], []byte("pith-ohttp-keys-v1"), fmt.Sprintf("pith ohttp key id %d kem %#04x", id, kem), 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, memscan.Needle{Name: fmt.Sprintf("private key %d (KEM %#04x)", id, kem), Bytes: seed[:32]}) // ohttp.GenerateKey reads 32 bytes
+	}
+	return out
+}
+
+// A key rotated out must leave the server's memory: whoever later reads
+// it opens every request ever sealed to it, which is what rotation is
+// meant to bound. The scan must see both private keys while they are
+// current (so the needles are the keys), and neither once they have been
+// dropped.
+func TestRotatedKeysErased(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scans a child process")
+	}
+	if !secretEnabled {
+		t.Skip("built without GOEXPERIMENT=runtimesecret: the server says it cannot erase heap copies")
+	}
+	ikm := make([]byte, 64)
+	rand.Read(ikm)
+	needles := keySecrets(t, ikm)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKeysChild$")
+	cmd.Env = append(os.Environ(), keysChildEnv+"="+hex.EncodeToString(ikm))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	out := bufio.NewReader(stdout)
+	expect := func(want string) {
+		t.Helper()
+		line, err := out.ReadString('\n')
+		if strings.TrimSpace(line) != want {
+			t.Fatalf("child said %q, %v; want %s", line, err, want)
+		}
+	}
+	expect("READY")
+	scan := func() *memscan.Result {
+		t.Helper()
+		res, err := memscan.Scan(cmd.Process.Pid, needles, memscan.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := scan()
+	for i, n := range needles {
+		if res.Counts[i] == 0 {
+			t.Fatalf("the scan does not find the current %s: the needles are not the keys", n.Name)
+		}
+	}
+	if _, err := io.WriteString(stdin, "r"); err != nil {
+		t.Fatal(err)
+	}
+	expect("ROTATED")
+	// The collection that erases them may finish after RotateKeys returns.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res := scan()
+		if res.Total() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, h := range res.Hits {
+				t.Logf("hit: %s at %#x in %s (%s)", h.Name, h.Addr, h.Region, h.Perms)
+			}
+			t.Fatalf("the rotated-out keys are still in the server's memory: %s", res)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
