@@ -263,11 +263,12 @@ func (r *scanRun) everywhere() {
 // OHTTP), a sealed chat with a canary system prompt and stop string, a
 // generation whose returned context (Ollama's, the prompt's token ids) is
 // sent back in a second one, a streamed generation the client abandons
-// mid-stream, and a request refused mid-way (too long).
+// mid-stream, a request refused mid-way (too long), and one refused with
+// an error that quotes it (an unknown model's name).
 func exercise(t *testing.T, s *served, control bool) *scanRun {
 	ctx := context.Background()
 	r := &scanRun{t: t, s: s, control: control, names: map[string]bool{}}
-	conv, single, sealedText, sys, stop, kept, gone, refused := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
+	conv, single, sealedText, sys, stop, kept, gone, refused, named := canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t), canary(t)
 
 	convMsgs := []model.Message{{From: "Ann", Text: "the code is " + conv + " ok"}, {From: "Bo", Text: "noted"}}
 	sum, err := s.client.Summarize(ctx, []client.Message{client.Message(convMsgs[0]), client.Message(convMsgs[1])}, 20)
@@ -336,6 +337,13 @@ func exercise(t *testing.T, s *served, control bool) *scanRun {
 		t.Fatalf("over-long prompt: %v", err)
 	}
 	r.after("refused request", s.canaryForms(t, "refused-request canary", refused, true))
+
+	// Refused with an error that quotes the request: a model nobody has.
+	_, err = oc.Show(ctx, &api.ShowRequest{Model: named})
+	if !errors.As(err, &se) || se.StatusCode != 404 || !strings.Contains(se.ErrorMessage, named) {
+		t.Fatalf("unknown model: %v", err)
+	}
+	r.after("error that quotes the request", s.canaryForms(t, "model-name canary", named, false))
 	return r
 }
 
