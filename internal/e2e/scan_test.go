@@ -44,28 +44,39 @@ type served struct {
 	manifest string
 }
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
+// oneBuild is a binary built at most once per test run.
+type oneBuild struct {
+	once sync.Once
+	bin  string
+	err  error
+}
 
-// pithBinary builds cmd/pith once per test run, with both experiments.
-func pithBinary(t *testing.T) string {
+var pithBuild, controlBuild oneBuild
+
+// get builds cmd/pith as name with both experiments and the tags, the
+// first time.
+func (b *oneBuild) get(t *testing.T, name string, tags ...string) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "pith-e2e")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		builtBin, buildErr = Build(context.Background(), dir, "pith", "simd,runtimesecret")
+		b.bin, b.err = Build(context.Background(), dir, name, "simd,runtimesecret", tags...)
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return builtBin
+	return b.bin
 }
+
+// pithBinary is cmd/pith as it ships.
+func pithBinary(t *testing.T) string { return pithBuild.get(t, "pith") }
+
+// controlBinary is the memory scan's control: pith with the pithnowipe
+// tag (arena wipe, runtime/secret and the collection all off).
+func controlBinary(t *testing.T) string { return controlBuild.get(t, "pith-nowipe", "pithnowipe") }
 
 func startServe(t *testing.T, bin string, env ...string) *served {
 	t.Helper()
@@ -422,13 +433,7 @@ func TestMemoryScan(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs pith serve twice")
 	}
-	dir := t.TempDir()
-	ctx := context.Background()
-	bin := pithBinary(t)
-	control, err := Build(ctx, dir, "pith-nowipe", "simd,runtimesecret", "pithnowipe")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, control := pithBinary(t), controlBinary(t)
 
 	t.Run("wiped", func(t *testing.T) {
 		s := startServe(t, bin)
@@ -450,5 +455,41 @@ func checkLog(t *testing.T, log string, needles []memscan.Needle) {
 		if strings.Contains(log, string(n.Bytes)) {
 			t.Errorf("server log contains the %s", n.Name)
 		}
+	}
+}
+
+// TestMemoryScanTimedOut: a generation the server stops at its request
+// time limit (--timeout) leaves nothing either, and the control finds
+// the canary's forms after it.
+func TestMemoryScanTimedOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs pith serve twice")
+	}
+	for _, tc := range []struct {
+		name    string
+		bin     string
+		env     []string
+		control bool
+	}{
+		{"wiped", pithBinary(t), nil, false},
+		{"control without wiping", controlBinary(t), []string{"PITH_NOWIPE_CONTROL=1"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServeArgs(t, tc.bin, tc.env, "--timeout", "100ms")
+			r := &scanRun{t: t, s: s, control: tc.control, names: map[string]bool{}}
+			late := canary(t)
+			oc := api.NewClient(client.BaseURL, s.client.HTTPClient())
+			stream := false
+			err := oc.Generate(context.Background(), &api.GenerateRequest{Model: "tiny", Prompt: "go on about " + late, Stream: &stream,
+				Options: map[string]any{"num_predict": 2000, "num_ctx": serveMaxContext, "temperature": 0}}, func(api.GenerateResponse) error { return nil })
+			var se api.StatusError
+			if !errors.As(err, &se) || se.StatusCode != 504 {
+				t.Fatalf("a generation past the server's time limit: %v, want 504", err)
+			}
+			r.after("timed-out request", s.canaryForms(t, "timed-out canary", late, true))
+			if !tc.control {
+				r.everywhere()
+			}
+		})
 	}
 }
