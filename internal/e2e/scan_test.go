@@ -83,6 +83,21 @@ func startServe(t *testing.T, bin string, env ...string) *served {
 	return startServeArgs(t, bin, env)
 }
 
+// staticOnly fails the test if process pid maps a shared library: the
+// server under scan must be built as pith-init is (see Build).
+func staticOnly(t *testing.T, pid int) {
+	t.Helper()
+	regions, err := memscan.ReadMaps(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range regions {
+		if strings.Contains(filepath.Base(r.Name), ".so") {
+			t.Fatalf("the server maps %s: it is not built as pith-init is (static, without cgo)", r.Name)
+		}
+	}
+}
+
 // serveMaxContext is the servers' --max-context.
 const serveMaxContext = 1024
 
@@ -105,6 +120,7 @@ func startServeArgs(t *testing.T, bin string, env []string, extra ...string) *se
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Stop)
+	staticOnly(t, p.Cmd.Process.Pid)
 	raw, err := os.ReadFile(manifest)
 	if err != nil {
 		t.Fatal(err)
