@@ -146,10 +146,7 @@ func TestLoad(t *testing.T) {
 	for i, n := range nonces {
 		needles = append(needles, memscan.Needle{Name: fmt.Sprintf("nonce %d", i), Bytes: n})
 	}
-	res, err := memscan.Scan(pid, needles, memscan.Options{SkipUnreadable: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := scanServer(t, pid, needles, memscan.Options{SkipUnreadable: true})
 	t.Logf("scan after load: %d MB, %d hits for %d nonces", res.BytesScanned>>20, res.Total(), len(needles))
 	if res.Total() != 0 {
 		for _, h := range res.Hits {

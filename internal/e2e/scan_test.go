@@ -83,6 +83,30 @@ func startServe(t *testing.T, bin string, env ...string) *served {
 	return startServeArgs(t, bin, env)
 }
 
+// unreadable are the kernel's pseudo-mappings that /proc/PID/mem cannot
+// read, which hold no process data: the vDSO's data pages and the
+// legacy vsyscall page.
+var unreadable = map[string]bool{"[vvar]": true, "[vvar_vclock]": true, "[vsyscall]": true}
+
+// scanServer scans process pid and fails the test if any other region
+// could not be read, wholly or in part: memory the scan cannot see (a
+// mapping the kernel will not read through /proc/PID/mem, such as
+// memfd_secret's, or one unmapped under the scan) would otherwise pass
+// as clean.
+func scanServer(t *testing.T, pid int, needles []memscan.Needle, opts memscan.Options) *memscan.Result {
+	t.Helper()
+	res, err := memscan.Scan(pid, needles, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sk := range res.Skipped {
+		if !unreadable[sk.Region] {
+			t.Fatalf("the scan could not read %d bytes of %s at %#x: %v", sk.End-sk.Start, sk.Region, sk.Start, sk.Err)
+		}
+	}
+	return res
+}
+
 // staticOnly fails the test if process pid maps a shared library: the
 // server under scan must be built as pith-init is (see Build).
 func staticOnly(t *testing.T, pid int) {
@@ -212,10 +236,7 @@ func (r *scanRun) add(ns []memscan.Needle) {
 func (r *scanRun) scan(ns []memscan.Needle) *memscan.Result {
 	r.t.Helper()
 	start := time.Now()
-	res, err := memscan.Scan(r.s.proc.Cmd.Process.Pid, ns, memscan.Options{SkipUnreadable: true})
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	res := scanServer(r.t, r.s.proc.Cmd.Process.Pid, ns, memscan.Options{SkipUnreadable: true})
 	r.scans++
 	r.took += time.Since(start)
 	return res
@@ -272,10 +293,7 @@ func (r *scanRun) after(step string, f forms, replies ...string) {
 // so one scan at the end sees what any request left in them.
 func (r *scanRun) everywhere() {
 	r.t.Helper()
-	res, err := memscan.Scan(r.s.proc.Cmd.Process.Pid, r.all, memscan.Options{})
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	res := scanServer(r.t, r.s.proc.Cmd.Process.Pid, r.all, memscan.Options{})
 	r.t.Logf("scan of every region: %s", res)
 	if res.Total() != 0 {
 		for _, h := range res.Hits {
