@@ -53,11 +53,22 @@ func (s *Server) Handler(plaintext bool) http.Handler {
 // deadline stays set after the handler returns, so net/http's final
 // flush is bounded too; the next request on the connection sets its own
 // at its start.
+//
+// It also bounds the read net/http makes after a handler that answered
+// without reading the request's body (the health check, a refusal): to
+// keep the connection, net/http reads up to 256 KiB of the rest before
+// it sends the answer, with no deadline (the server has no ReadTimeout,
+// which would also bound the body of a generation), so a client that
+// declares a body and never sends it would hold its connection, one of
+// MaxConns, for good. Given BodyTimeout, as readBody gives a body, the
+// read fails and net/http closes the connection after the answer. When
+// the body was read, net/http lifts the deadline before its next read.
 func (s *Server) writeDeadlines(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.Limits.WriteTimeout}
 		dw.arm()
 		h.ServeHTTP(dw, r)
+		_ = dw.rc.SetReadDeadline(time.Now().Add(s.cfg.Limits.BodyTimeout))
 	})
 }
 

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -451,21 +450,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 		"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\nContent-Length: 1000\r\n\r\nab",
 		"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"mo",
 	} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := io.WriteString(c, req); err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatalf("%.20q: %v", req, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusRequestTimeout {
+		if resp := rawRequest(t, addr, req); resp.StatusCode != http.StatusRequestTimeout {
 			t.Fatalf("%.20q: status %d, want 408", req, resp.StatusCode)
 		}
 	}
