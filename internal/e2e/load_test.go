@@ -149,8 +149,8 @@ func TestLoad(t *testing.T) {
 	res := scanServer(t, pid, needles, memscan.Options{SkipUnreadable: true})
 	t.Logf("scan after load: %d MB, %d hits for %d nonces", res.BytesScanned>>20, res.Total(), len(needles))
 	if res.Total() != 0 {
-		for _, h := range res.Hits {
-			t.Logf("hit: %s at %#x in %s (%s)", h.Name, h.Addr, h.Region, h.Perms)
+		for _, l := range res.Describe() {
+			t.Log(l)
 		}
 		t.Fatalf("request nonces left in memory after the load:\n%s", res)
 	}

@@ -268,19 +268,12 @@ func (r *scanRun) after(step string, f forms, replies ...string) {
 	// The arena's wipe and the collection that erases the request's heap
 	// objects can finish after the answer reached the client: a leak is
 	// still there when the time is up.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res := r.scan(r.all)
-		if res.Total() == 0 {
-			return
+	res, _ := memscan.Retry(5*time.Second, func() (*memscan.Result, error) { return r.scan(r.all), nil })
+	if res.Total() != 0 {
+		for _, l := range res.Describe() {
+			t.Log(l)
 		}
-		if time.Now().After(deadline) {
-			for _, h := range res.Hits {
-				t.Logf("hit: %s at %#x in %s (%s)", h.Name, h.Addr, h.Region, h.Perms)
-			}
-			t.Fatalf("after the %s, request content is left in the server's memory:\n%s", step, res)
-		}
-		time.Sleep(100 * time.Millisecond)
+		t.Fatalf("after the %s, request content is left in the server's memory:\n%s", step, res)
 	}
 }
 
@@ -296,8 +289,8 @@ func (r *scanRun) everywhere() {
 	res := scanServer(r.t, r.s.proc.Cmd.Process.Pid, r.all, memscan.Options{})
 	r.t.Logf("scan of every region: %s", res)
 	if res.Total() != 0 {
-		for _, h := range res.Hits {
-			r.t.Logf("hit: %s at %#x in %s (%s)", h.Name, h.Addr, h.Region, h.Perms)
+		for _, l := range res.Describe() {
+			r.t.Log(l)
 		}
 		r.t.Fatalf("after every request, request content is left in the server's memory:\n%s", res)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // Options tune a scan; the zero value is the default.
@@ -68,6 +69,31 @@ func (r *Result) Total() int {
 func (r *Result) String() string {
 	return fmt.Sprintf("%d hits; %d bytes in %d regions scanned; %d bytes in %d regions skipped",
 		r.Total(), r.BytesScanned, r.Regions, r.BytesSkipped, r.RegionsSkipped)
+}
+
+// Describe is one line a recorded hit, for a report: the needle's name,
+// the address, and the region and its permissions, never the needle.
+func (r *Result) Describe() []string {
+	out := make([]string, len(r.Hits))
+	for i, h := range r.Hits {
+		out[i] = fmt.Sprintf("hit: %s at %#x in %s (%s)", h.Name, h.Addr, h.Region, h.Perms)
+	}
+	return out
+}
+
+// Retry runs scan until a result has no hits or wait has passed, a tenth
+// of a second apart, and returns the last result (or the first error):
+// what a process erases asynchronously, such as the collection that
+// follows an answer, may take a moment.
+func Retry(wait time.Duration, scan func() (*Result, error)) (*Result, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		res, err := scan()
+		if err != nil || res.Total() == 0 || time.Now().After(deadline) {
+			return res, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Scan searches every mapping of process pid for every needle. It refuses

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 )
 
@@ -230,5 +231,51 @@ func BenchmarkScan(b *testing.B) {
 		if _, err := ScanRegions(mem, regions, needles, Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Retry scans again until nothing is found, and gives up with the last
+// result once its time is up; an error ends it at once.
+func TestRetry(t *testing.T) {
+	hits := func(n int) *Result { return &Result{Counts: []int{n}} }
+	for _, tc := range []struct {
+		name  string
+		seq   []int // hits of each scan; -1 is an error
+		wait  time.Duration
+		scans int
+		last  int
+		err   bool
+	}{
+		{"clean at once", []int{0}, time.Second, 1, 0, false},
+		{"clean on the third", []int{2, 1, 0}, 5 * time.Second, 3, 0, false},
+		{"never clean", []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 250 * time.Millisecond, 4, 1, false},
+		{"error", []int{1, -1, 0}, 5 * time.Second, 2, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scans := 0
+			res, err := Retry(tc.wait, func() (*Result, error) {
+				n := tc.seq[min(scans, len(tc.seq)-1)]
+				scans++
+				if n < 0 {
+					return nil, errors.New("read failed")
+				}
+				return hits(n), nil
+			})
+			if (err != nil) != tc.err || scans < tc.scans-1 || scans > tc.scans {
+				t.Fatalf("%d scans, err %v; want %d, error %v", scans, err, tc.scans, tc.err)
+			}
+			if err == nil && res.Total() != tc.last {
+				t.Fatalf("last result has %d hits, want %d", res.Total(), tc.last)
+			}
+		})
+	}
+}
+
+// Describe names each hit without the needle's bytes.
+func TestDescribe(t *testing.T) {
+	r := &Result{Hits: []Hit{{Name: "canary/raw", Addr: 0x1000, Region: "[heap]", Perms: "rw-p"}}}
+	got := r.Describe()
+	if len(got) != 1 || got[0] != "hit: canary/raw at 0x1000 in [heap] (rw-p)" {
+		t.Fatalf("%q", got)
 	}
 }
