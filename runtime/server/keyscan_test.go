@@ -11,10 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/internal/memscan"
@@ -90,61 +87,21 @@ func TestRotatedKeysErased(t *testing.T) {
 	ikm := make([]byte, 64)
 	rand.Read(ikm)
 	needles := keySecrets(t, ikm)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKeysChild$")
-	cmd.Env = append(os.Environ(), keysChildEnv+"="+hex.EncodeToString(ikm))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	c := startChild(t, "TestKeysChild", keysChildEnv+"="+hex.EncodeToString(ikm))
+	if l := c.line(t); l != "READY" {
+		t.Fatalf("child said %q", l)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	out := bufio.NewReader(stdout)
-	expect := func(want string) {
-		t.Helper()
-		line, err := out.ReadString('\n')
-		if strings.TrimSpace(line) != want {
-			t.Fatalf("child said %q, %v; want %s", line, err, want)
-		}
-	}
-	expect("READY")
-	scan := func() *memscan.Result {
-		t.Helper()
-		res, err := memscan.Scan(cmd.Process.Pid, needles, memscan.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
-	res := scan()
+	res := c.scan(t, needles, memscan.Options{})
 	for i, n := range needles {
 		if res.Counts[i] == 0 {
 			t.Fatalf("the scan does not find the current %s: the needles are not the keys", n.Name)
 		}
 	}
-	if _, err := io.WriteString(stdin, "r"); err != nil {
+	if _, err := io.WriteString(c.in, "r"); err != nil {
 		t.Fatal(err)
 	}
-	expect("ROTATED")
-	// The collection that erases them may finish after RotateKeys returns.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res := scan()
-		if res.Total() == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, h := range res.Hits {
-				t.Logf("hit: %s at %#x in %s (%s)", h.Name, h.Addr, h.Region, h.Perms)
-			}
-			t.Fatalf("the rotated-out keys are still in the server's memory: %s", res)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if l := c.line(t); l != "ROTATED" {
+		t.Fatalf("child said %q", l)
 	}
+	c.scanClean(t, needles, "the rotation that dropped them")
 }
