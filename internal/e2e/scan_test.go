@@ -464,9 +464,20 @@ func TestMemoryScan(t *testing.T) {
 
 	t.Run("wiped", func(t *testing.T) {
 		s := startServe(t, bin)
+		pid := s.proc.Cmd.Process.Pid
+		written, err := WriteBytes(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r := exercise(t, s, false)
 		t.Logf("%d scans (%s) found none of %d needles", r.scans, r.took.Round(time.Millisecond), len(r.all))
 		r.everywhere()
+		// Nothing is written to disk: no file page dirtied during the
+		// requests. (A tmpfs file is not counted here; such a file's
+		// pages are not in the process either, so neither check sees it.)
+		if after, err := WriteBytes(pid); err != nil || after != written {
+			t.Fatalf("the server wrote %d bytes to disk while it served the requests (%v)", after-written, err)
+		}
 		checkLog(t, s.proc.Log(), r.all)
 	})
 	t.Run("control without wiping", func(t *testing.T) {
