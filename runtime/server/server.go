@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -39,6 +40,7 @@ import (
 )
 
 // Limits bound what one request may ask for; each refusal is a clear error.
+// A zero field takes DefaultLimits' value; a negative one is refused.
 type Limits struct {
 	MaxBody         int64         // bytes of a request body, sealed or not
 	MaxPromptTokens int           // tokens of a rendered prompt
@@ -68,6 +70,29 @@ type Limits struct {
 	// for the whole RequestTimeout, and with Concurrent of them every
 	// other request waits that long.
 	WriteTimeout time.Duration
+}
+
+// fill gives every zero field of l DefaultLimits' value (MaxConns: the
+// default's, or Queue if that is larger) and refuses negative ones. A
+// zero left in place would not mean "no limit" but break every request:
+// a RequestTimeout of 0 ends each generation before it starts, a
+// BodyTimeout of 0 times out every body that is not in the first read, a
+// MaxBody of 0 refuses every body.
+func (l *Limits) fill() error {
+	conns := l.MaxConns
+	lv, dv := reflect.ValueOf(l).Elem(), reflect.ValueOf(DefaultLimits())
+	for i := range lv.NumField() {
+		f := lv.Field(i)
+		if f.IsZero() {
+			f.Set(dv.Field(i))
+		} else if f.Int() < 0 {
+			return fmt.Errorf("server: limits: %s %v must not be negative", lv.Type().Field(i).Name, f.Interface())
+		}
+	}
+	if conns == 0 {
+		l.MaxConns = max(l.MaxConns, l.Queue)
+	}
+	return nil
 }
 
 // DefaultLimits suit a 2-core confidential VM serving a small model.
@@ -147,34 +172,18 @@ func New(cfg Config) (*Server, error) {
 	if arena.WipeDisabled && os.Getenv("PITH_NOWIPE_CONTROL") != "1" {
 		return nil, errors.New("server: built with the pithnowipe tag, which turns the request wipe off; that build is for the memory-scan control test only")
 	}
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits()
+	if err := cfg.Limits.fill(); err != nil {
+		return nil, err
 	}
-	if cfg.Limits.Concurrent < 1 || cfg.Limits.Queue < cfg.Limits.Concurrent {
-		return nil, fmt.Errorf("server: limits: queue %d must be at least concurrent %d >= 1", cfg.Limits.Queue, cfg.Limits.Concurrent)
-	}
-	def := DefaultLimits()
-	if cfg.Limits.MaxConns == 0 {
-		cfg.Limits.MaxConns = max(def.MaxConns, cfg.Limits.Queue)
-	}
-	if cfg.Limits.HeaderTimeout == 0 {
-		cfg.Limits.HeaderTimeout = def.HeaderTimeout
-	}
-	if cfg.Limits.IdleTimeout == 0 {
-		cfg.Limits.IdleTimeout = def.IdleTimeout
-	}
-	if cfg.Limits.WriteTimeout == 0 {
-		cfg.Limits.WriteTimeout = def.WriteTimeout
+	if cfg.Limits.Queue < cfg.Limits.Concurrent {
+		return nil, fmt.Errorf("server: limits: queue %d must be at least concurrent %d", cfg.Limits.Queue, cfg.Limits.Concurrent)
 	}
 	// Each admitted request holds a connection, so fewer connections than
 	// the queue would leave the queue's tail unreachable.
 	if cfg.Limits.MaxConns < cfg.Limits.Queue {
 		return nil, fmt.Errorf("server: limits: max connections %d must be at least queue %d", cfg.Limits.MaxConns, cfg.Limits.Queue)
 	}
-	if cfg.Limits.HeaderTimeout < 0 || cfg.Limits.IdleTimeout < 0 || cfg.Limits.WriteTimeout < 0 {
-		return nil, fmt.Errorf("server: limits: header timeout %s, idle timeout %s and write timeout %s must not be negative",
-			cfg.Limits.HeaderTimeout, cfg.Limits.IdleTimeout, cfg.Limits.WriteTimeout)
-	}
+	cfg.Limits.DefaultContext = min(cfg.Limits.DefaultContext, cfg.Limits.MaxContext)
 	if mc := cfg.Model.Config.ContextLen; mc > 0 {
 		cfg.Limits.MaxContext = min(cfg.Limits.MaxContext, mc)
 		cfg.Limits.DefaultContext = min(cfg.Limits.DefaultContext, cfg.Limits.MaxContext)
