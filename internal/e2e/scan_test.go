@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -503,6 +504,55 @@ func TestMemoryScanTimedOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs pith serve twice")
 	}
+	bothBuilds(t, []string{"--timeout", "100ms"}, func(t *testing.T, s *served, r *scanRun) {
+		late := canary(t)
+		oc := api.NewClient(client.BaseURL, s.client.HTTPClient())
+		stream := false
+		err := oc.Generate(context.Background(), &api.GenerateRequest{Model: "tiny", Prompt: "go on about " + late, Stream: &stream,
+			Options: map[string]any{"num_predict": 2000, "num_ctx": serveMaxContext, "temperature": 0}}, func(api.GenerateResponse) error { return nil })
+		var se api.StatusError
+		if !errors.As(err, &se) || se.StatusCode != 504 {
+			t.Fatalf("a generation past the server's time limit: %v, want 504", err)
+		}
+		r.after("timed-out request", s.canaryForms(t, "timed-out canary", late, true))
+	})
+}
+
+// TestMemoryScanConcurrent: summaries that run at the same time, each in
+// its own arena (--concurrent 2), leave nothing either, and the control
+// finds each one's canary after them.
+func TestMemoryScanConcurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs pith serve twice")
+	}
+	bothBuilds(t, []string{"--concurrent", "2"}, func(t *testing.T, s *served, r *scanRun) {
+		texts := []string{canary(t), canary(t)}
+		replies := make([]string, len(texts))
+		errs := make([]error, len(texts))
+		var wg sync.WaitGroup
+		for i, text := range texts {
+			wg.Go(func() {
+				sum, err := s.client.Summarize(context.Background(), []client.Message{{From: "Gus", Text: "the key is " + text + " ok"}, {From: "Hal", Text: "sure"}}, 20)
+				if err == nil {
+					replies[i] = sum.Summary
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, text := range texts {
+			if errs[i] != nil {
+				t.Fatalf("concurrent summary %d: %v", i, errs[i])
+			}
+			r.after(fmt.Sprintf("concurrent summary %d", i), s.canaryForms(t, fmt.Sprintf("concurrent canary %d", i), text, true), replies[i])
+		}
+	})
+}
+
+// bothBuilds runs steps against the shipped build and the control, each
+// served with the extra serve arguments; the shipped one is then scanned
+// whole once more (scanRun.everywhere).
+func bothBuilds(t *testing.T, extra []string, steps func(t *testing.T, s *served, r *scanRun)) {
 	for _, tc := range []struct {
 		name    string
 		bin     string
@@ -513,18 +563,9 @@ func TestMemoryScanTimedOut(t *testing.T) {
 		{"control without wiping", controlBinary(t), []string{"PITH_NOWIPE_CONTROL=1"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startServeArgs(t, tc.bin, tc.env, "--timeout", "100ms")
+			s := startServeArgs(t, tc.bin, tc.env, extra...)
 			r := &scanRun{t: t, s: s, control: tc.control, names: map[string]bool{}}
-			late := canary(t)
-			oc := api.NewClient(client.BaseURL, s.client.HTTPClient())
-			stream := false
-			err := oc.Generate(context.Background(), &api.GenerateRequest{Model: "tiny", Prompt: "go on about " + late, Stream: &stream,
-				Options: map[string]any{"num_predict": 2000, "num_ctx": serveMaxContext, "temperature": 0}}, func(api.GenerateResponse) error { return nil })
-			var se api.StatusError
-			if !errors.As(err, &se) || se.StatusCode != 504 {
-				t.Fatalf("a generation past the server's time limit: %v, want 504", err)
-			}
-			r.after("timed-out request", s.canaryForms(t, "timed-out canary", late, true))
+			steps(t, s, r)
 			if !tc.control {
 				r.everywhere()
 			}
