@@ -551,7 +551,7 @@ func TestMemoryScanConcurrent(t *testing.T) {
 
 // bothBuilds runs steps against the shipped build and the control, each
 // served with the extra serve arguments; the shipped one is then scanned
-// whole once more (scanRun.everywhere).
+// whole once more (scanRun.everywhere) and its log checked for content.
 func bothBuilds(t *testing.T, extra []string, steps func(t *testing.T, s *served, r *scanRun)) {
 	for _, tc := range []struct {
 		name    string
@@ -568,6 +568,7 @@ func bothBuilds(t *testing.T, extra []string, steps func(t *testing.T, s *served
 			steps(t, s, r)
 			if !tc.control {
 				r.everywhere()
+				checkLog(t, s.proc.Log(), r.all)
 			}
 		})
 	}
