@@ -75,7 +75,16 @@ func fetchView(h http.Header) [][2]string {
 	return p
 }
 
+// padded is marshal with Pad's zeros after the message, as pith seals it.
+func padded[M any](marshal func(M) ([]byte, error)) func(M) ([]byte, error) {
+	return func(m M) ([]byte, error) {
+		b, err := marshal(m)
+		return Pad(b), err
+	}
+}
+
 func TestNPMInterop(t *testing.T) {
+	const framings = 3 // known length, indeterminate length, known length padded
 	oracle.Require(t, oracle.NPM)
 	body := []byte(`{"model":"qwen","prompt":"héllo\u0000 world","stream":true}` + "\n")
 	reqs := []*Request{
@@ -91,7 +100,7 @@ func TestNPMInterop(t *testing.T) {
 	// Go encodes (both framings), bhttp-js decodes.
 	var in []jsMsg
 	for _, r := range reqs {
-		for _, m := range []func(*Request) ([]byte, error){(*Request).MarshalKnownLength, (*Request).MarshalIndeterminate} {
+		for _, m := range []func(*Request) ([]byte, error){(*Request).MarshalKnownLength, (*Request).MarshalIndeterminate, padded((*Request).MarshalKnownLength)} {
 			b, err := m(r)
 			if err != nil {
 				t.Fatal(err)
@@ -100,7 +109,7 @@ func TestNPMInterop(t *testing.T) {
 		}
 	}
 	for _, r := range resps {
-		for _, m := range []func(*Response) ([]byte, error){(*Response).MarshalKnownLength, (*Response).MarshalIndeterminate} {
+		for _, m := range []func(*Response) ([]byte, error){(*Response).MarshalKnownLength, (*Response).MarshalIndeterminate, padded((*Response).MarshalKnownLength)} {
 			b, err := m(r)
 			if err != nil {
 				t.Fatal(err)
@@ -119,15 +128,15 @@ func TestNPMInterop(t *testing.T) {
 		t.Fatalf("node answered %d messages, want %d", len(out), len(in))
 	}
 	for i, got := range out {
-		if i < 2*len(reqs) {
-			r := reqs[i/2]
+		if i < framings*len(reqs) {
+			r := reqs[i/framings]
 			want := jsMsg{Method: r.Method, URL: r.Scheme + "://" + r.Authority + r.Path, Headers: fetchView(r.Header), Body: hex.EncodeToString(r.Body)}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("bhttp-js decoded request %d as\n%+v\nwant\n%+v", i, got, want)
 			}
 			continue
 		}
-		r := resps[(i-2*len(reqs))/2]
+		r := resps[(i-framings*len(reqs))/framings]
 		want := jsMsg{Status: r.Status, Headers: fetchView(r.Header), Body: hex.EncodeToString(r.Body)}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("bhttp-js decoded response %d as\n%+v\nwant\n%+v", i, got, want)
