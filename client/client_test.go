@@ -562,3 +562,52 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// A relay sees requests, and whole answers, of one length for messages
+// whose lengths differ within a padding bucket (bhttp.Pad).
+func TestClientPadsRequests(t *testing.T) {
+	hs, _, err := startEnclave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reqLens, respLens []int64
+	proxy := httputil.NewSingleHostReverseProxy(mustURL(t, hs.URL))
+	proxy.ModifyResponse = func(r *http.Response) error {
+		mu.Lock()
+		respLens = append(respLens, r.ContentLength)
+		mu.Unlock()
+		return nil
+	}
+	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reqLens = append(reqLens, r.ContentLength)
+		mu.Unlock()
+		r.URL.Path = "/v1/ohttp"
+		proxy.ServeHTTP(w, r)
+	}))
+	defer relay.Close()
+	ctx := context.Background()
+	for _, unchunked := range []bool{false, true} {
+		mu.Lock()
+		reqLens, respLens = nil, nil
+		mu.Unlock()
+		c, err := client.New(ctx, client.Options{URL: hs.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy(), Unchunked: unchunked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range []string{"hi", "are we still on for dinner tomorrow at eight?"} {
+			if _, err := c.Summarize(ctx, []client.Message{{From: "Ann", Text: text}}, 5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mu.Lock()
+		if len(reqLens) != 2 || reqLens[0] != reqLens[1] {
+			t.Errorf("unchunked %v: the relay saw requests of %v bytes, want two of one length", unchunked, reqLens)
+		}
+		if unchunked && (len(respLens) != 2 || respLens[0] != respLens[1]) {
+			t.Errorf("the relay saw whole answers of %v bytes, want two of one length", respLens)
+		}
+		mu.Unlock()
+	}
+}

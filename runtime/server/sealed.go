@@ -232,7 +232,8 @@ func (s *Server) sealed(w http.ResponseWriter, r *http.Request, body []byte) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	sealed, err := rc.EncapsulateResponse(inner)
+	// Padded, so the answer's length shows only its bucket (bhttp.Pad).
+	sealed, err := rc.EncapsulateResponse(bhttp.Pad(inner))
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -351,7 +352,8 @@ func (f flushWriter) Flush() error { return flush(f.w) }
 
 // streamResponse is the inner ResponseWriter of a streamed answer: the
 // BHTTP head goes out with the first write, and every Flush seals what was
-// written since as one chunk (several beyond ohttp.SendChunk bytes). Once a chunk could not be sent, every Write
+// written since as one chunk (several beyond ohttp.SendChunk bytes), padded
+// when it is JSON (padJSON). Once a chunk could not be sent, every Write
 // and FlushError reports why, so the handler's next piece fails and its
 // generation stops there.
 type streamResponse struct {
@@ -359,6 +361,7 @@ type streamResponse struct {
 	cw      *ohttp.ChunkedResponseWriter
 	enc     *bhttp.ResponseEncoder
 	started bool
+	json    jsonKind // of the answer's Content-Type, known once started
 	pending bytes.Buffer
 	err     error
 }
@@ -382,16 +385,22 @@ func (s *streamResponse) Write(p []byte) (int, error) {
 
 // FlushError seals and sends what was written since the last flush
 // (http.ResponseController calls it).
-func (s *streamResponse) FlushError() error {
+func (s *streamResponse) FlushError() error { return s.flush(false) }
+
+// flush sends what was written since the last flush; end says the
+// answer's content is complete.
+func (s *streamResponse) flush(end bool) error {
 	if s.err != nil {
 		return s.err
 	}
 	s.WriteHeader(http.StatusOK)
 	if !s.started {
 		s.started = true
+		s.json = jsonKindOf(s.header.Get("Content-Type"))
 		s.err = s.enc.WriteHeader(s.statusCode(), s.header)
 	}
 	if s.err == nil && s.pending.Len() > 0 {
+		padJSON(&s.pending, s.json, end)
 		_, s.err = s.enc.Write(s.pending.Bytes())
 		s.pending.Reset()
 	}
@@ -403,11 +412,66 @@ func (s *streamResponse) Flush() { _ = s.FlushError() }
 // finish sends the rest and the authenticated final chunk; after a failed
 // write it sends nothing more, so the client sees a truncated answer.
 func (s *streamResponse) finish() error {
-	if s.FlushError() == nil {
+	if s.flush(true) == nil {
 		s.err = s.enc.Close()
 	}
 	if s.err == nil {
 		s.err = s.cw.Close()
 	}
 	return s.err
+}
+
+// jsonKind is how an answer's content may be padded.
+type jsonKind int
+
+const (
+	notJSON   jsonKind = iota
+	jsonValue          // one JSON value (application/json)
+	jsonLines          // one JSON value per line (application/x-ndjson)
+)
+
+func jsonKindOf(contentType string) jsonKind {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch mt {
+	case "application/json":
+		return jsonValue
+	case "application/x-ndjson":
+		return jsonLines
+	}
+	return notJSON
+}
+
+// padJSON pads a piece of a streamed JSON answer with spaces, which JSON
+// allows after any value, to bhttp.PadLen of its length. Each streamed
+// line is one sealed chunk whose length would otherwise be its token's
+// (see bhttp.Pad for why that matters); BHTTP's own padding comes only
+// after a whole message, too late for a stream. A piece is padded where
+// a value ends: a line of NDJSON when it is whole, a JSON value at the
+// end of the content; any other piece is sent as it is. The spaces go
+// before a final newline, since a line of spaces alone is not JSON to a
+// line-by-line reader (Ollama's clients read both kinds that way).
+func padJSON(b *bytes.Buffer, kind jsonKind, end bool) {
+	n := b.Len()
+	if n == 0 {
+		return
+	}
+	newline := b.Bytes()[n-1] == '\n'
+	if kind == notJSON || kind == jsonLines && !newline || kind == jsonValue && !end {
+		return
+	}
+	pad := bhttp.PadLen(n) - n
+	if newline {
+		b.Truncate(n - 1)
+	}
+	writeSpaces(b, pad)
+	if newline {
+		b.WriteByte('\n')
+	}
+}
+
+func writeSpaces(b *bytes.Buffer, n int) {
+	b.Grow(n)
+	for range n {
+		b.WriteByte(' ')
+	}
 }
