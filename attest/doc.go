@@ -32,6 +32,9 @@ package attest
 //	smt               SEV-SNP: SMT enabled on the platform            TestSNPRefuses/smt, TestSNPSMTPlatformInfo
 //	                  (PLATFORM_INFO.SMT_EN) only if Policy.AllowSMT
 //	cxl               SEV-SNP CXL_ALLOW only with Policy.AllowCXL   TestSNPSelfMadeChain
+//	host_data         SEV-SNP HOST_DATA, TDX MRCONFIGID, MROWNER,   TestHostData
+//	                  MROWNERCONFIG zero unless Policy.AllowHostData
+//	rtmr3             TDX RTMR3 zero (nothing in pith extends it)   TestHostData
 //	platform_info     SEV-SNP PLATFORM_INFO has each feature of     TestSNPPlatformInfo
 //	                  Policy.RequireSNPPlatform (only when it is set)
 //	guest_policy_abi  minimum firmware ABI the guest demands        TestSNPRefuses/guest_policy_ABI

@@ -38,6 +38,14 @@ type Policy struct {
 	// (TDCS_TD_CTLS, which no quote attests), and QEMU sets the attribute
 	// by default. A cloud whose TDs rely on that switch needs this.
 	AllowTDXSEPTVE bool
+	// AllowHostData accepts launch values that the host chooses and pith
+	// never reads when they are not zero: SEV-SNP HOST_DATA and TDX
+	// MRCONFIGID, MROWNER and MROWNERCONFIG. pith's image is launched with
+	// them zero, so by default a report that sets one is refused: it is
+	// not the launch the manifest describes, and whoever read such a value
+	// as an identity (a TD "owned" by the key in MROWNER) would be reading
+	// the host's word.
+	AllowHostData bool
 	// RequireSNPPlatform lists PLATFORM_INFO features the SEV-SNP platform
 	// must report (see SNPPlatformFeatures); empty requires none.
 	RequireSNPPlatform []SNPPlatformFeature

@@ -89,6 +89,7 @@ func verifySNP(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 	c.Add("smt", !smtOn || pol.AllowSMT, smtDetail, smtDetail+": this verifier's policy refuses SMT (the sibling thread is a side channel)")
 	c.Add("cxl", !gp.CXLAllowed || pol.AllowCXL, onOff("CXL", gp.CXLAllowed, ""),
 		"the guest policy sets CXL_ALLOW: the host may populate CXL devices or memory for the guest, which this verifier's policy refuses")
+	checkHostData(c, obs, pol, []hostValue{{"HOST_DATA", rep.GetHostData()}})
 	var platformHas []string
 	if len(pol.RequireSNPPlatform) > 0 {
 		var fail string

@@ -167,6 +167,17 @@ func verifyTDX(ev *attest.Evidence, pol attest.Policy, m *attest.Manifest, c *at
 			obs.NotRun = append(obs.NotRun, "NOT CHECKED: that the host cannot provoke a #VE on the TD's private memory (TD_ATTRIBUTES.SEPT_VE_DISABLE is clear, accepted by policy; only the guest kernel, switching such #VEs off itself, prevents it).")
 		}
 	}
+	checkHostData(c, obs, pol, []hostValue{
+		{"MRCONFIGID", body.GetMrConfigId()}, {"MROWNER", body.GetMrOwner()}, {"MROWNERCONFIG", body.GetMrOwnerConfig()},
+	})
+	// Only software inside the TD can extend RTMR3, and nothing in pith's
+	// image does: a value there means the TD runs something else.
+	var rtmr3 []byte
+	if r := body.GetRtmrs(); len(r) > 3 {
+		rtmr3 = r[3]
+	}
+	c.Add("rtmr3", len(rtmr3) > 0 && isZero(rtmr3), "RTMR3 zero (nothing in the TD extended it)",
+		fmt.Sprintf("RTMR3 %x is not zero: pith's image never extends it, so something else in the TD did", rtmr3))
 	tcbOK, tcbGot, tcbFail := tdxTCB(q, leaf, signed, pol)
 	c.Add("tcb", tcbOK, tcbGot, tcbFail)
 

@@ -29,6 +29,7 @@ type floorFlags struct {
 	allowSNPVMPL        uint64
 	allowCXL            bool
 	allowTDXSEPTVE      bool
+	allowHostData       bool
 	snpPlatform         string
 }
 
@@ -46,6 +47,7 @@ func (f *floorFlags) declare(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.allowSNPVMPL, "allow-snp-vmpl", 0, "WEAKENS the check: accept SEV-SNP reports requested at VMPL `N` or more\nprivileged, not only VMPL 0 (pith's guest runs at VMPL 0; a report from\nVMPL 1-3 was asked for by a less privileged component, such as a guest\nunder an SVSM or paravisor that pith's image does not have)")
 	fs.StringVar(&f.snpPlatform, "require-snp-platform", "", "refuse an SEV-SNP platform whose signed PLATFORM_INFO lacks any of these\ncomma-separated `features`: ecc (ECC memory), rapl-disabled (no RAPL\npower side channel), ciphertext-hiding (the host cannot read guest\nciphertext in DRAM), alias-check-complete (AMD's BadRAM mitigation ran);\nfirmware too old to report a feature fails it")
 	fs.BoolVar(&f.allowTDXSEPTVE, "allow-tdx-sept-ve", false, "WEAKENS the check: accept TDX TDs whose TD_ATTRIBUTES.SEPT_VE_DISABLE is\nclear, so that the host can make the TD take a #VE on its private memory;\nonly for a guest kernel that switches those #VEs off itself (TDCS_TD_CTLS,\nwhich the quote does not show), as some clouds' TDs need")
+	fs.BoolVar(&f.allowHostData, "allow-host-data", false, "WEAKENS the check: accept launch values the host chose and pith never\nreads (SEV-SNP HOST_DATA; TDX MRCONFIGID, MROWNER, MROWNERCONFIG) when\nthey are not zero; pith's image is launched with them zero")
 	fs.BoolVar(&f.allowCXL, "allow-snp-cxl", false, "WEAKENS the check: accept SEV-SNP guests whose policy sets CXL_ALLOW,\nletting the host populate CXL devices or memory for the guest")
 }
 
@@ -85,7 +87,7 @@ func (f *floorFlags) apply(pol *attest.Policy) error {
 	pol.MinTDXQESVN, pol.MinTDXPCESVN = uint16(f.tdxQESVN), uint16(f.tdxPCESVN)
 	pol.MinTDXTCBEvaluationDataNumber = uint32(f.tdxTCBEvaluation)
 	pol.MinSNPGuestSVN, pol.MaxSNPVMPL = uint32(f.snpGuestSVN), uint32(f.allowSNPVMPL)
-	pol.AllowCXL, pol.AllowTDXSEPTVE = f.allowCXL, f.allowTDXSEPTVE
+	pol.AllowCXL, pol.AllowTDXSEPTVE, pol.AllowHostData = f.allowCXL, f.allowTDXSEPTVE, f.allowHostData
 	if f.snpPlatform != "" {
 		for _, name := range strings.Split(f.snpPlatform, ",") {
 			feat := attest.SNPPlatformFeature(strings.TrimSpace(name))

@@ -23,6 +23,7 @@ func TestFloorFlagsApply(t *testing.T) {
 		{[]string{"--allow-snp-cxl"}, attest.Policy{AllowCXL: true}},
 		{[]string{"--allow-snp-vmpl", "2"}, attest.Policy{MaxSNPVMPL: 2}},
 		{[]string{"--allow-tdx-sept-ve"}, attest.Policy{AllowTDXSEPTVE: true}},
+		{[]string{"--allow-host-data"}, attest.Policy{AllowHostData: true}},
 		{[]string{"--require-snp-platform", "rapl-disabled, alias-check-complete,rapl-disabled"},
 			attest.Policy{RequireSNPPlatform: []attest.SNPPlatformFeature{attest.SNPRAPLDisabled, attest.SNPAliasCheckComplete}}},
 		{[]string{"--min-tdx-qe-svn", "4", "--min-tdx-pce-svn", "65535"}, attest.Policy{MinTDXQESVN: 4, MinTDXPCESVN: 65535}},
