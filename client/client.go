@@ -262,8 +262,40 @@ func (c *Client) gatewayURL() string {
 // for AES-128-GCM, 32 for AES-256-GCM) and before its 16-byte tag.
 const maxSealedResponse = bhttp.DefaultMaxTotal + 32 + 16
 
-// errStaleKey is the gateway's 422: it no longer has the key we sealed to.
+// errStaleKey is the gateway's answer of RFC 9458 section 5.3: it no
+// longer has the key we sealed to.
 var errStaleKey = errors.New("client: the enclave no longer has the pinned key")
+
+// keyProblemType is the problem type (RFC 9457) of that answer
+// (runtime/server's KeyProblemType).
+const keyProblemType = "https://iana.org/assignments/http-problem-types#ohttp-key"
+
+// maxProblem bounds the body of a gateway's 400 the client reads for its
+// problem type: the gateway's is about 100 bytes, and a relay, or
+// whatever sits in its place, could send without end.
+const maxProblem = 4 << 10
+
+// isKeyProblem reports whether a gateway's answer is RFC 9458 section
+// 5.3's: 400, an application/problem+json body, and the ohttp-key type.
+// Any other 400 (a malformed message, a relay's own refusal) is not, so
+// it is reported as it is, not answered with a verification and a retry
+// that would fail the same way.
+func isKeyProblem(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/problem+json" {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxProblem+1))
+	if err != nil || len(b) > maxProblem {
+		return false
+	}
+	var p struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(b, &p) == nil && p.Type == keyProblemType
+}
 
 // ErrKeyExpired is the answer of a client with a relay, and no
 // AttestationURL of its own, when the enclave no longer has the pinned
@@ -367,11 +399,11 @@ func (c *Client) roundTrip(req *http.Request, body []byte) (*http.Response, erro
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case http.StatusUnprocessableEntity:
+		defer resp.Body.Close()
+		if isKeyProblem(resp) {
 			return nil, errStaleKey
-		case http.StatusServiceUnavailable:
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable {
 			return nil, &BusyError{RetryAfter: resp.Header.Get("Retry-After")}
 		}
 		return nil, fmt.Errorf("client: gateway: %s", resp.Status)

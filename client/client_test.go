@@ -611,3 +611,53 @@ func TestClientPadsRequests(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// Only RFC 9458 section 5.3's answer (400, an application/problem+json
+// body, the ohttp-key type) says the enclave no longer has the pinned
+// key; with a relay and no AttestationURL the client then answers
+// ErrKeyExpired. Any other refusal, a 400 that names the type without
+// being that problem among them, is the gateway error it is.
+func TestClientKeyProblem(t *testing.T) {
+	hs, _, err := startEnclave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const problem = `{"type":"https://iana.org/assignments/http-problem-types#ohttp-key","title":"key identifier unknown"}`
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		status  int
+		ctype   string
+		body    string
+		expired bool
+	}{
+		{"the key problem", 400, "application/problem+json", problem, true},
+		{"with a parameter, in capitals", 400, "Application/Problem+JSON; charset=utf-8", problem, true},
+		{"another problem", 400, "application/problem+json", `{"type":"https://example.com/other"}`, false},
+		{"not problem+json", 400, "application/json", problem, false},
+		{"plain 400", 400, "text/plain; charset=utf-8", "unknown key\n", false},
+		{"not JSON", 400, "application/problem+json", "ohttp-key", false},
+		{"too long to read", 400, "application/problem+json", problem[:len(problem)-1] + `,"pad":"` + strings.Repeat("x", 8<<10) + `"}`, false},
+		{"not a 400", 401, "application/problem+json", problem, false},
+		{"the old 422", 422, "text/plain; charset=utf-8", "unknown key\n", false},
+	} {
+		relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", tc.ctype)
+			w.WriteHeader(tc.status)
+			io.WriteString(w, tc.body)
+		}))
+		c, err := client.New(ctx, client.Options{URL: hs.URL, RelayURL: relay.URL, Manifest: devManifest(t), Policy: devPolicy()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Summarize(ctx, []client.Message{{From: "Ann", Text: "hi"}}, 5)
+		relay.Close()
+		if got := errors.Is(err, client.ErrKeyExpired); got != tc.expired {
+			t.Errorf("%s: %v, want ErrKeyExpired %v", tc.name, err, tc.expired)
+		}
+		if !tc.expired && (err == nil || !strings.Contains(err.Error(), "gateway")) {
+			t.Errorf("%s: %v, want a gateway error", tc.name, err)
+		}
+	}
+}

@@ -364,3 +364,28 @@ func TestRelayChunkedIsIncremental(t *testing.T) {
 		}
 	}
 }
+
+// The gateway's answer to a request sealed to a key it does not have
+// (RFC 9458 section 5.3: 400, application/problem+json, the ohttp-key
+// type) reaches the client whole: without its status, media type or body
+// the client could not tell it from any other refusal, and would not
+// verify the enclave again.
+func TestRelayPassesKeyProblem(t *testing.T) {
+	const problem = `{"type":"https://iana.org/assignments/http-problem-types#ohttp-key","title":"key identifier unknown"}`
+	enclave := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, problem)
+	}))
+	defer enclave.Close()
+	relay := newRelay(t, enclave.URL, 0)
+	for _, ctype := range []string{ohttp.MediaTypeRequest, ohttp.MediaTypeChunkedReq} {
+		resp := send(t, http.MethodPost, relay.URL+GatewayPath, ctype, strings.NewReader("sealed"), nil)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" || string(body) != problem {
+			t.Errorf("%s: %s, Content-Type %q, body %q, %v", ctype, resp.Status, resp.Header.Get("Content-Type"), body, err)
+		}
+	}
+}

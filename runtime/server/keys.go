@@ -225,8 +225,8 @@ func (k *keyring) rotateEvery(ctx context.Context, every time.Duration, log func
 
 // RotateKeys makes new OHTTP keys now. With keepPrevious the old ones
 // still open requests for the grace period; without, they are dropped at
-// once (a key thought compromised), and clients holding them get 422 and
-// verify the enclave again.
+// once (a key thought compromised), and clients holding them get RFC 9458
+// section 5.3's key problem (400) and verify the enclave again.
 func (s *Server) RotateKeys(keepPrevious bool) error {
 	var keep time.Duration
 	if keepPrevious {

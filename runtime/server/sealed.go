@@ -130,9 +130,10 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleOHTTP is the gateway. Outer errors carry no detail: a malformed or
-// undecryptable message is 400, an unknown key 422 (so a client refetches
-// the keys), overload 503; everything about the request itself is inside
-// the sealed response.
+// undecryptable message is 400, an unknown key 400 with RFC 9458 section
+// 5.3's problem (so a client verifies the enclave again for its keys),
+// overload 503; everything about the request itself is inside the sealed
+// response.
 func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 	// Media types are case-insensitive and may carry parameters (RFC 9110
 	// section 8.3.1); a proxy between the client and the enclave may
@@ -173,9 +174,23 @@ func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 }
 
+// KeyProblemType is the problem type (RFC 9457) of RFC 9458 section 5.3,
+// with which a gateway says it has no key with the request's key id: a
+// client can tell it from any other 400, and a relay or a generic OHTTP
+// client understands it without knowing pith.
+const KeyProblemType = "https://iana.org/assignments/http-problem-types#ohttp-key"
+
+// keyProblem is the whole answer body to a request sealed to an unknown
+// key, as RFC 9458 section 5.3's example has it.
+const keyProblem = `{"type":"` + KeyProblemType + `","title":"key identifier unknown"}`
+
 func gatewayError(w http.ResponseWriter, err error) {
 	if errors.Is(err, ohttp.ErrUnknownKey) {
-		http.Error(w, "unknown key", http.StatusUnprocessableEntity)
+		h := w.Header()
+		h.Set("Content-Type", "application/problem+json")
+		h.Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, keyProblem)
 		return
 	}
 	http.Error(w, "invalid request", http.StatusBadRequest)

@@ -309,8 +309,9 @@ func FuzzParseSummarizeRequest(f *testing.F) {
 }
 
 // The gateway's outer errors say nothing about the request: 415 for a
-// wrong media type, 400 for a malformed or undecryptable message, 422 for
-// an unknown key, 413 for a body above the limit.
+// wrong media type, 400 for a malformed or undecryptable message or an
+// unknown key (keyproblem_test.go checks that answer's body), 413 for a
+// body above the limit.
 func TestGatewayErrors(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	h := s.Handler(false)
@@ -333,7 +334,7 @@ func TestGatewayErrors(t *testing.T) {
 		{"wrong type", "application/json", good, 415},
 		{"garbage", ohttp.MediaTypeRequest, []byte("hello"), 400},
 		{"flipped tag", ohttp.MediaTypeRequest, flipped, 400},
-		{"unknown key", ohttp.MediaTypeRequest, unknown, 422},
+		{"unknown key", ohttp.MediaTypeRequest, unknown, 400},
 		{"too large", ohttp.MediaTypeRequest, make([]byte, 2<<20), 413},
 		{"chunked garbage", ohttp.MediaTypeChunkedReq, []byte{1, 2, 3}, 400},
 		{"malformed type", "message/ohttp-req; =", good, 415},
