@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/pith-project/pith/arena"
+	"github.com/pith-project/pith/bhttp"
 	"github.com/pith-project/pith/ohttp"
 )
 
@@ -21,12 +24,7 @@ import (
 func TestPanicInRequestWipes(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	canary := []byte("panic-canary-" + strings.Repeat("p", 40))
-	s.api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.withArena(r.Context(), func(_ context.Context, a *arena.Arena) error {
-			copy(a.Bytes(4096)[1000:], canary)
-			panic(string(canary))
-		})
-	})
+	panickingAPI(s, canary, nil)
 	h := s.Handler(false)
 	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
 	if err != nil {
@@ -52,21 +50,87 @@ func TestPanicInRequestWipes(t *testing.T) {
 			req := httptest.NewRequest("POST", "/v1/ohttp", bytes.NewReader(tc.body))
 			req.Header.Set("Content-Type", tc.ctype)
 			h.ServeHTTP(rec, req)
-			if rec.Code != tc.status || bytes.Contains(rec.Body.Bytes(), canary) {
+			// Only an answer not yet begun gets the 500's text; after the
+			// chunked answer's head it would follow as plaintext.
+			said := bytes.Contains(rec.Body.Bytes(), []byte("internal error"))
+			if rec.Code != tc.status || bytes.Contains(rec.Body.Bytes(), canary) || said != (tc.status == http.StatusInternalServerError) {
 				t.Fatalf("status %d (want %d), answer %q", rec.Code, tc.status, rec.Body.Bytes())
 			}
-			if n := s.admitted.Load(); n != 0 {
-				t.Fatalf("%d requests still admitted after the panic", n)
-			}
-			err := s.arenas.Do(context.Background(), func(a *arena.Arena) error {
-				if bytes.Contains(a.Bytes(4096), canary[:16]) {
-					t.Error("the next request's arena holds what the panicking one wrote")
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			checkAfterPanic(t, s, canary)
 		})
 	}
+}
+
+// panickingAPI makes s's API handler write canary into its arena, call
+// before (if any) with its ResponseWriter, and panic with the canary.
+func panickingAPI(s *Server, canary []byte, before func(w http.ResponseWriter)) {
+	s.api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.withArena(r.Context(), func(_ context.Context, a *arena.Arena) error {
+			copy(a.Bytes(4096)[1000:], canary)
+			if before != nil {
+				before(w)
+			}
+			panic(string(canary))
+		})
+	})
+}
+
+// checkAfterPanic checks that a request that panicked gave its admission
+// back, and that the arena the next request gets holds nothing of canary.
+func checkAfterPanic(t *testing.T, s *Server, canary []byte) {
+	t.Helper()
+	if n := s.admitted.Load(); n != 0 {
+		t.Fatalf("%d requests still admitted after the panic", n)
+	}
+	err := s.arenas.Do(context.Background(), func(a *arena.Arena) error {
+		if bytes.Contains(a.Bytes(4096), canary[:16]) {
+			t.Error("the next request's arena holds what the panicking one wrote")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A panic after a chunked answer has sent sealed chunks adds nothing to
+// them: the answer ends without its authenticated final chunk, which the
+// client reports as a truncation. Plaintext after the chunks would be
+// read as one more chunk, and what the client then reports depends on
+// its bytes: a failed decryption or a malformed message (which point at
+// tampering), or a truncation by luck ("internal error\n" reads as a
+// chunk of 10606 bytes, so the client's own check cannot tell the
+// difference; the bytes on the wire can).
+func TestPanicMidStreamTruncates(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	canary := []byte("mid-stream-canary-" + strings.Repeat("m", 40))
+	panickingAPI(s, canary, func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		io.WriteString(w, "{\"response\":\"first\"}\n")
+		if err := flush(w); err != nil {
+			t.Errorf("flushing the first piece: %v", err)
+		}
+	})
+	msg, cc := sealChunked(t, s, innerBHTTP(t, "/api/generate", "{}"))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/v1/ohttp", bytes.NewReader(msg))
+	req.Header.Set("Content-Type", ohttp.MediaTypeChunkedReq)
+	s.Handler(false).ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte("internal error")) || bytes.Contains(rec.Body.Bytes(), canary) {
+		t.Fatalf("status %d, answer %q: want 200 and sealed chunks alone", rec.Code, rec.Body.Bytes())
+	}
+	dec := bhttp.NewResponseDecoder(ohttp.NewChunkedResponseReader(cc, rec.Body), nil)
+	head, err := dec.ReadHeader()
+	if err != nil || head.Status != http.StatusOK {
+		t.Fatalf("head %+v, %v: the piece sent before the panic does not open", head, err)
+	}
+	body, err := io.ReadAll(dec)
+	if !errors.Is(err, ohttp.ErrTruncated) {
+		t.Fatalf("after %q: %v, want ErrTruncated", body, err)
+	}
+	// The line comes padded (padJSON): spaces before its newline.
+	if line, ok := strings.CutSuffix(string(body), "\n"); !ok || strings.TrimRight(line, " ") != "{\"response\":\"first\"}" {
+		t.Fatalf("opened %q before the cut", body)
+	}
+	checkAfterPanic(t, s, canary)
 }

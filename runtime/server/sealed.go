@@ -158,17 +158,14 @@ func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.scope(func() {
-		defer func() {
-			if recover() != nil {
-				// The panic value may hold content: it is neither logged nor kept.
-				s.log.Error("request handler panicked")
-				http.Error(w, "internal error", http.StatusInternalServerError)
-			}
-		}()
+		// A chunked answer cut by a panic ends without its authenticated
+		// final chunk: the client reports it truncated.
+		sw := &sentWriter{ResponseWriter: w}
+		defer s.recoverPanic(sw)
 		if ct == mediaReq {
-			s.sealed(w, r, body)
+			s.sealed(sw, r, body)
 		} else {
-			s.sealedChunked(w, r, body)
+			s.sealedChunked(sw, r, body)
 		}
 	})
 	s.requests.Add(1)
