@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -133,4 +135,64 @@ func TestPanicMidStreamTruncates(t *testing.T) {
 		t.Fatalf("opened %q before the cut", body)
 	}
 	checkAfterPanic(t, s, canary)
+}
+
+// A panic in the plaintext API is recovered as on the gateway: net/http
+// never sees it, so neither the panic's value (the canary here) nor its
+// stack is logged; the server's log says only that a handler panicked.
+// Before anything was sent the answer is a bare 500; after, the
+// connection is cut, so the client sees a broken answer, not a shorter
+// whole one. Either way the arena is wiped and the admission given back.
+func TestPlaintextPanic(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		started bool
+	}{{"before the answer", false}, {"mid-stream", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, Limits{})
+			// Read after hs.Close, which waits for the server's
+			// goroutines that write them.
+			var srvLog, netLog bytes.Buffer
+			s.log = slog.New(slog.NewTextHandler(&srvLog, nil))
+			canary := []byte("plaintext-panic-canary-" + strings.Repeat("q", 40))
+			var before func(http.ResponseWriter)
+			if tc.started {
+				before = func(w http.ResponseWriter) {
+					w.Header().Set("Content-Type", "application/x-ndjson")
+					io.WriteString(w, "{\"response\":\"first\"}\n")
+					if err := flush(w); err != nil {
+						t.Errorf("flushing the first piece: %v", err)
+					}
+				}
+			}
+			panickingAPI(s, canary, before)
+			hs := httptest.NewUnstartedServer(s.Handler(true))
+			hs.Config.ErrorLog = log.New(&netLog, "", 0)
+			hs.Start()
+			defer hs.Close()
+			resp, err := http.Post(hs.URL+"/api/generate", "application/json", strings.NewReader("{}"))
+			var body []byte
+			if err == nil {
+				body, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			switch {
+			case tc.started && (err == nil || string(body) != "{\"response\":\"first\"}\n"):
+				t.Errorf("answer %q, %v: want the first line, then a broken connection", body, err)
+			case !tc.started && (err != nil || resp.StatusCode != http.StatusInternalServerError || string(body) != "internal error\n"):
+				t.Errorf("answer %q, %v: want a bare 500", body, err)
+			}
+			if bytes.Contains(body, canary) {
+				t.Errorf("the answer holds the panic's value: %q", body)
+			}
+			hs.Close()
+			if l := netLog.String(); l != "" {
+				t.Errorf("net/http logged: %.300q", l)
+			}
+			if l := srvLog.String(); !strings.Contains(l, "request handler panicked") || strings.Contains(l, string(canary[:16])) {
+				t.Errorf("server log %q: want the panic noted, without its value", l)
+			}
+			checkAfterPanic(t, s, canary)
+		})
+	}
 }

@@ -496,10 +496,25 @@ func (s *Server) collector() {
 // PlaintextHandler serves the Ollama API unsealed, for development and
 // benchmarks on loopback. Callers must refuse it on other addresses and in
 // PID 1 (see Serve).
+//
+// A panic is recovered inside the request's scope, as on the gateway:
+// left to net/http, its value, which may hold content, and its stack
+// would be logged. An answer a panic cut short is aborted, not ended:
+// unlike a chunked sealed answer it has no authenticated end, and ended
+// cleanly it would pass for whole (a stream without its last line, or
+// JSON cut short). net/http closes the connection for
+// http.ErrAbortHandler and logs nothing.
 func (s *Server) PlaintextHandler() http.Handler {
 	return s.queued(func(w http.ResponseWriter, r *http.Request) {
-		s.scope(func() { s.api.ServeHTTP(w, r) })
+		sw := &sentWriter{ResponseWriter: w}
+		s.scope(func() {
+			defer s.recoverPanic(sw)
+			s.api.ServeHTTP(sw, r)
+		})
 		s.requests.Add(1)
+		if sw.cut {
+			panic(http.ErrAbortHandler)
+		}
 	})
 }
 
