@@ -27,7 +27,7 @@ func init() {
 		plaintext, allowUnlocked                                            bool
 		queue, concurrent, maxCtx, maxConns, threads                        int
 		cache                                                               model.CacheType
-		rotate, timeout                                                     time.Duration
+		rotate, timeout, writeTimeout                                       time.Duration
 	)
 	register(&command{
 		Name:  "serve",
@@ -70,6 +70,7 @@ Example:
 			cacheTypeVar(fs, &cache, "")
 			fs.DurationVar(&rotate, "rotate-keys", 24*time.Hour, "OHTTP key rotation period (0: never)")
 			fs.DurationVar(&timeout, "timeout", server.DefaultLimits().RequestTimeout, "longest a request may run")
+			fs.DurationVar(&writeTimeout, "write-timeout", server.DefaultLimits().WriteTimeout, "longest one write of an answer may wait for the client to take it")
 		},
 		Run: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
@@ -87,7 +88,7 @@ Example:
 			if err := checkThreads("--threads", threads); err != nil {
 				return err
 			}
-			if err := checkServeLimits(queue, concurrent, maxCtx, maxConns, timeout, rotate); err != nil {
+			if err := checkServeLimits(queue, concurrent, maxCtx, maxConns, timeout, writeTimeout, rotate); err != nil {
 				return err
 			}
 			if err := checkModelFile(modelPath); err != nil {
@@ -136,13 +137,9 @@ Example:
 				}
 				fmt.Fprintf(os.Stderr, "wrote %s (development manifest: proves nothing)\n", devManifest)
 			}
-			lim := server.DefaultLimits()
-			lim.Queue, lim.Concurrent, lim.MaxContext, lim.RequestTimeout = queue, concurrent, maxCtx, timeout
-			lim.MaxConns = maxConns
-			lim.DefaultContext = min(lim.DefaultContext, maxCtx)
 			s, err := server.New(server.Config{
 				Model: m, ModelName: name, ModelDigest: "sha256:" + info.sha256, ModelSize: info.size, ModelTime: info.mtime, Version: version,
-				Attest: p, Manifest: manifest, KeyRotation: rotate, Limits: lim,
+				Attest: p, Manifest: manifest, KeyRotation: rotate, Limits: serveLimits(queue, concurrent, maxCtx, maxConns, timeout, writeTimeout),
 				AllowUnlockedArena: allowUnlocked, Logger: log,
 			})
 			if err != nil {
@@ -166,7 +163,9 @@ Example:
 // run with, naming the flag, before the model is loaded: a zero context or
 // timeout would fail every request, a negative rotation means nothing,
 // and server.New's own message for the queue speaks of fields, not flags.
-func checkServeLimits(queue, concurrent, maxCtx, maxConns int, timeout, rotate time.Duration) error {
+// A zero --write-timeout is refused too: server.Limits would read it as
+// its default, not as "no limit", which it does not have.
+func checkServeLimits(queue, concurrent, maxCtx, maxConns int, timeout, writeTimeout, rotate time.Duration) error {
 	switch {
 	case concurrent < 1:
 		return usagef("--concurrent %d: give at least 1 generation at once", concurrent)
@@ -178,10 +177,22 @@ func checkServeLimits(queue, concurrent, maxCtx, maxConns int, timeout, rotate t
 		return usagef("--max-conns %d is below --queue %d: every admitted request holds a connection", maxConns, queue)
 	case timeout <= 0:
 		return usagef("--timeout %s: give a positive duration such as 10m", timeout)
+	case writeTimeout <= 0:
+		return usagef("--write-timeout %s: give a positive duration such as 30s", writeTimeout)
 	case rotate < 0:
 		return usagef("--rotate-keys %s: give a positive duration such as 24h, or 0 never to rotate", rotate)
 	}
 	return nil
+}
+
+// serveLimits are the server's limits as serve's flags set them (checked
+// by checkServeLimits), the rest at their defaults.
+func serveLimits(queue, concurrent, maxCtx, maxConns int, timeout, writeTimeout time.Duration) server.Limits {
+	lim := server.DefaultLimits()
+	lim.Queue, lim.Concurrent, lim.MaxContext, lim.MaxConns = queue, concurrent, maxCtx, maxConns
+	lim.RequestTimeout, lim.WriteTimeout = timeout, writeTimeout
+	lim.DefaultContext = min(lim.DefaultContext, maxCtx)
+	return lim
 }
 
 type modelInfo struct {

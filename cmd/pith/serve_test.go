@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,15 +64,46 @@ func TestCheckServeLimitsAcceptsGoodValues(t *testing.T) {
 	d := server.DefaultLimits()
 	tests := []struct {
 		queue, concurrent, maxCtx, maxConns int
-		timeout, rotate                     time.Duration
+		timeout, writeTimeout, rotate       time.Duration
 	}{
-		{d.Queue, d.Concurrent, d.MaxContext, d.MaxConns, d.RequestTimeout, 24 * time.Hour},
-		{1, 1, 1, 1, time.Second, 0},   // --rotate-keys 0: never
-		{400, 1, 1, 0, time.Second, 0}, // --max-conns 0: the default, or the queue when larger (bench serve -c 200)
+		{d.Queue, d.Concurrent, d.MaxContext, d.MaxConns, d.RequestTimeout, d.WriteTimeout, 24 * time.Hour},
+		{1, 1, 1, 1, time.Second, time.Millisecond, 0}, // --rotate-keys 0: never
+		{400, 1, 1, 0, time.Second, time.Hour, 0},      // --max-conns 0: the default, or the queue when larger (bench serve -c 200)
 	}
 	for _, tt := range tests {
-		if err := checkServeLimits(tt.queue, tt.concurrent, tt.maxCtx, tt.maxConns, tt.timeout, tt.rotate); err != nil {
+		if err := checkServeLimits(tt.queue, tt.concurrent, tt.maxCtx, tt.maxConns, tt.timeout, tt.writeTimeout, tt.rotate); err != nil {
 			t.Errorf("checkServeLimits%v: %v", tt, err)
+		}
+	}
+}
+
+// --write-timeout sets the server's Limits.WriteTimeout (beside the other
+// limit flags, which keep their places), is listed in serve's help with
+// its default, and a value the server cannot run with is a one-line
+// usage error naming the flag.
+func TestServeWriteTimeout(t *testing.T) {
+	d := server.DefaultLimits()
+	lim := serveLimits(3, 2, 100, 0, time.Minute, 7*time.Second)
+	want := d
+	want.Queue, want.Concurrent, want.MaxContext, want.MaxConns = 3, 2, 100, 0
+	want.RequestTimeout, want.WriteTimeout, want.DefaultContext = time.Minute, 7*time.Second, 100
+	if lim != want {
+		t.Errorf("serveLimits: %+v, want %+v", lim, want)
+	}
+	var out, errb bytes.Buffer
+	if code := runMain([]string{"serve", "--help"}, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "-write-timeout duration") || !strings.Contains(out.String(), "(default "+d.WriteTimeout.String()+")") {
+		t.Errorf("pith serve --help: exit %d, no --write-timeout with its default:\n%s", code, out.String())
+	}
+	for _, tc := range []struct{ value, want string }{
+		{"-1s", "--write-timeout -1s: give a positive duration"},
+		{"0", "--write-timeout 0s: give a positive duration"},
+		{"soon", `invalid value "soon" for flag -write-timeout`},
+	} {
+		var out, errb bytes.Buffer
+		code := runMain([]string{"serve", "--write-timeout", tc.value}, &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), tc.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
+			t.Errorf("pith serve --write-timeout %s: exit %d, stderr %q, want 2 and one line with %q", tc.value, code, errb.String(), tc.want)
 		}
 	}
 }
