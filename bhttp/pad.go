@@ -14,9 +14,10 @@ const (
 	// generation but the rare one with a long token.
 	MinPad = 256
 	// padStep is where buckets stop doubling: beyond it they grow by a
-	// step at a time, so no message costs more than 64 KiB of padding, and
-	// a message no longer than a multiple of it (a 1 MiB body limit)
-	// stays within that limit when padded.
+	// step at a time, so no message costs more than 64 KiB of padding. A
+	// limit on padded messages must allow for the padding: a body at a
+	// 1 MiB limit is a BHTTP message of a little more, padded to 1 MiB +
+	// 64 KiB (runtime/server's maxSealed).
 	padStep = 64 << 10
 )
 

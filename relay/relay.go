@@ -50,8 +50,9 @@ const (
 )
 
 // DefaultMaxBody bounds a sealed request's body: the enclave's own limit
-// (runtime/server's Limits.MaxBody, 1 MiB) plus room for the encapsulation.
-const DefaultMaxBody = 1<<20 + 64<<10
+// (runtime/server's Limits.MaxBody, 1 MiB, with its framing, padded to
+// 1 MiB + 64 KiB as clients pad) plus room for the encapsulation.
+const DefaultMaxBody = 1<<20 + 128<<10
 
 // userAgent is the one User-Agent the enclave sees from a relay, whoever
 // the client: a client's own would tell the enclave about it.

@@ -169,3 +169,64 @@ func TestSealedAnswersPadded(t *testing.T) {
 		t.Errorf("whole answers sealed to %v bytes, want both %d", sizes, nonceLen+bhttp.MinPad+tagLen)
 	}
 }
+
+// TestPaddedBodyAtTheLimit: a body within MaxBody, padded as the client
+// pads it, reaches the API, sealed whole or chunked; one over MaxBody is
+// refused there, inside the seal, with the API's 413. The gateway once
+// held the padded message itself to MaxBody, which refused bodies near
+// the limit at the outer layer.
+func TestPaddedBodyAtTheLimit(t *testing.T) {
+	s := newTestServer(t, Limits{})
+	h := s.Handler(false)
+	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := int(s.cfg.Limits.MaxBody)
+	for _, tc := range []struct {
+		name    string
+		body    int
+		status  int
+		message string
+	}{
+		{"just within", limit - 200, http.StatusBadRequest, "model is required"},
+		{"at the limit", limit, http.StatusBadRequest, "model is required"},
+		{"over it", limit + 10, http.StatusRequestEntityTooLarge, "larger than"},
+	} {
+		// Spaces then {}: valid JSON that the API refuses for its missing
+		// model, once it has read the whole body.
+		body := strings.Repeat(" ", tc.body-2) + "{}"
+		inner := bhttp.Pad(innerBHTTP(t, "/api/generate", body))
+		for _, chunked := range []bool{false, true} {
+			var got *bhttp.Response
+			if chunked {
+				msg, cc := sealChunked(t, s, inner)
+				dec := bhttp.NewResponseDecoder(ohttp.NewChunkedResponseReader(cc, bytes.NewReader(postSealed(t, h, ohttp.MediaTypeChunkedReq, msg))), nil)
+				head, err := dec.ReadHeader()
+				if err != nil {
+					t.Fatalf("%s, chunked: %v", tc.name, err)
+				}
+				b, err := io.ReadAll(dec)
+				if err != nil {
+					t.Fatalf("%s, chunked: %v", tc.name, err)
+				}
+				got = &bhttp.Response{Status: head.Status, Body: b}
+			} else {
+				msg, cc, err := ohttp.EncapsulateRequest(cfgs[1], cfgs[1].Suites[0], inner, rand.Reader)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := cc.DecapsulateResponse(postSealed(t, h, ohttp.MediaTypeRequest, msg))
+				if err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				if got, err = bhttp.ParseResponse(plain); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got.Status != tc.status || !strings.Contains(string(got.Body), tc.message) {
+				t.Errorf("%s (chunked %v): %d %s, want %d naming %q", tc.name, chunked, got.Status, got.Body, tc.status, tc.message)
+			}
+		}
+	}
+}

@@ -145,7 +145,7 @@ func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The body is ciphertext: holding it on the heap reveals nothing.
 	var body []byte
-	err = s.readBody(w, r, s.cfg.Limits.MaxBody+4096, func(rd io.Reader) (err error) {
+	err = s.readBody(w, r, s.maxSealed()+4096, func(rd io.Reader) (err error) {
 		body, err = io.ReadAll(rd)
 		return err
 	})
@@ -180,6 +180,16 @@ const KeyProblemType = "https://iana.org/assignments/http-problem-types#ohttp-ke
 // keyProblem is the whole answer body to a request sealed to an unknown
 // key, as RFC 9458 section 5.3's example has it.
 const keyProblem = `{"type":"` + KeyProblemType + `","title":"key identifier unknown"}`
+
+// maxSealed bounds the BHTTP message a sealed request carries, padding
+// included: a body of MaxBody bytes with up to 4 KiB of framing and
+// fields, padded as clients pad (bhttp.Pad). The body itself is held to
+// MaxBody by the API handler that reads it, with a clear 413; bounding
+// the padded message at MaxBody instead refused bodies near the limit,
+// and with any MaxBody that is not a padding bucket, many more.
+func (s *Server) maxSealed() int64 {
+	return int64(bhttp.PadLen(int(s.cfg.Limits.MaxBody) + 4096))
+}
 
 func gatewayError(w http.ResponseWriter, err error) {
 	if errors.Is(err, ohttp.ErrUnknownKey) {
@@ -313,8 +323,8 @@ func (s *Server) sealedChunked(w http.ResponseWriter, r *http.Request, body []by
 		gatewayError(w, err)
 		return
 	}
-	plain, err := io.ReadAll(io.LimitReader(cr, s.cfg.Limits.MaxBody+1))
-	if err != nil || int64(len(plain)) > s.cfg.Limits.MaxBody {
+	plain, err := io.ReadAll(io.LimitReader(cr, s.maxSealed()+1))
+	if err != nil || int64(len(plain)) > s.maxSealed() {
 		gatewayError(w, err)
 		return
 	}
