@@ -55,21 +55,51 @@ func (s *Server) Handler(plaintext bool) http.Handler {
 // at its start.
 //
 // It also bounds the read net/http makes after a handler that answered
-// without reading the request's body (the health check, a refusal): to
-// keep the connection, net/http reads up to 256 KiB of the rest before
-// it sends the answer, with no deadline (the server has no ReadTimeout,
-// which would also bound the body of a generation), so a client that
-// declares a body and never sends it would hold its connection, one of
-// MaxConns, for good. Given BodyTimeout, as readBody gives a body, the
-// read fails and net/http closes the connection after the answer. When
-// the body was read, net/http lifts the deadline before its next read.
+// without reading the request's body to its end (the health check, a
+// refusal): to keep the connection, net/http reads up to 256 KiB of the
+// rest before it sends the answer, with no deadline (the server has no
+// ReadTimeout, which would also bound the body of a generation), so a
+// client that declares a body and never sends it would hold its
+// connection, one of MaxConns, for good. Given BodyTimeout, as readBody
+// gives a body, the read fails and net/http closes the connection after
+// the answer.
+//
+// Only then: once the body has been read to its end (or at once, when
+// there is none), net/http keeps a read waiting on the connection while it
+// flushes the answer's last bytes, and a deadline set on it after the
+// handler would fire there, when the client is slower than BodyTimeout to
+// take those bytes: net/http would cancel the connection's context, which
+// every later request on it inherits, and go on serving them. (A read
+// net/http starts later, at the end of a body it reads itself, clears the
+// deadline.)
 func (s *Server) writeDeadlines(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.Limits.WriteTimeout}
 		dw.arm()
+		var body *eofBody
+		if r.Body != nil && r.Body != http.NoBody {
+			body = &eofBody{ReadCloser: r.Body}
+			r.Body = body
+		}
 		h.ServeHTTP(dw, r)
-		_ = dw.rc.SetReadDeadline(time.Now().Add(s.cfg.Limits.BodyTimeout))
+		if body != nil && !body.eof {
+			_ = dw.rc.SetReadDeadline(time.Now().Add(s.cfg.Limits.BodyTimeout))
+		}
 	})
+}
+
+// eofBody notes whether a request's body was read to its end.
+type eofBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *eofBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
 }
 
 // deadlineWriter sets the connection's write deadline before each write
