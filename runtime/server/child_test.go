@@ -89,7 +89,7 @@ const serveChildEnv = "PITH_SERVER_SERVE_CHILD"
 
 // TestServeChild is the process under scan in TestStalledReaderScan: a
 // server on a loopback port with small send buffers and a WriteTimeout
-// of 2 s, which says its address and serves until its input ends.
+// of 4 s, which says its address and serves until its input ends.
 // Run directly it does nothing.
 func TestServeChild(t *testing.T) {
 	if os.Getenv(serveChildEnv) != "1" {
@@ -97,7 +97,7 @@ func TestServeChild(t *testing.T) {
 	}
 	lim := DefaultLimits()
 	lim.MaxContext, lim.DefaultContext, lim.MaxPromptTokens, lim.MaxPredict = 2048, 2048, 400, 2000
-	lim.WriteTimeout = 2 * time.Second
+	lim.WriteTimeout = 4 * time.Second
 	dev, err := attest.NewDevProvider(slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

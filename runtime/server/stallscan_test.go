@@ -68,9 +68,10 @@ func TestStalledReaderScan(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// While the request is stalled (WriteTimeout, 2 s), its text and ids
-	// are in the server. The quick scan: readable regions only.
-	for found := time.Now().Add(time.Second); ; {
+	// While the request is stalled (WriteTimeout, 4 s), its text and ids
+	// are in the server. The quick scan: readable regions only, for up to
+	// 2.5 s (a loaded machine is slow to open, tokenize and scan).
+	for found := time.Now().Add(2500 * time.Millisecond); ; {
 		res := c.scan(t, needles, memscan.Options{SkipUnreadable: true})
 		if res.Counts[0] > 0 && res.Counts[1] > 0 {
 			break
@@ -81,7 +82,7 @@ func TestStalledReaderScan(t *testing.T) {
 	}
 	// The server drops the stalled client after WriteTimeout (reading
 	// before then would unstall it): what is left to read ends there.
-	time.Sleep(3 * time.Second)
+	time.Sleep(5 * time.Second)
 	stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.Copy(io.Discard, stalled); err != nil {
 		t.Fatalf("the stalled connection was not closed by the server: %v", err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pith-project/pith/bhttp"
 	"github.com/pith-project/pith/ohttp"
 )
 
@@ -71,13 +73,14 @@ func TestStalledReaderTimesOut(t *testing.T) {
 	addr := ln.Addr().String()
 
 	long := `{"model":"tiny","raw":true,"prompt":"hello there","options":{"num_predict":2000,"temperature":1,"seed":3}}`
-	sealed, _ := sealChunked(t, s, innerBHTTP(t, "/api/generate", long))
+	sealed, cc := sealChunked(t, s, innerBHTTP(t, "/api/generate", long))
 	for _, tc := range []struct {
 		name, path, ctype string
 		body              []byte
+		cc                *ohttp.ClientContext // opens a sealed answer
 	}{
-		{"sealed chunked", "/v1/ohttp", ohttp.MediaTypeChunkedReq, sealed},
-		{"plaintext", "/api/generate", "application/json", []byte(long)},
+		{"sealed chunked", "/v1/ohttp", ohttp.MediaTypeChunkedReq, sealed, cc},
+		{"plaintext", "/api/generate", "application/json", []byte(long), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stalled := dialSmall(t, addr)
@@ -124,9 +127,33 @@ func TestStalledReaderTimesOut(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the stalled connection was not closed by the server: %v", err)
 			}
-			if strings.Contains(string(rest), `"done":true`) {
+			text := string(rest)
+			if tc.cc != nil {
+				// Sealed, the answer's text shows only once opened; cut
+				// short, it does not open to its end.
+				if text, err = openStalled(rest, tc.cc); err == nil {
+					t.Fatalf("the stalled client's sealed answer opened whole: %q", text)
+				}
+			}
+			if strings.Contains(text, `"done":true`) {
 				t.Fatal("the stalled client's generation ran to its end")
 			}
 		})
 	}
+}
+
+// openStalled opens what a stalled client read of a chunked sealed
+// answer, raw HTTP as it came off the connection: the answer's text as far
+// as it opens, and why it ends there.
+func openStalled(raw []byte, cc *ohttp.ClientContext) (string, error) {
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		return "", err
+	}
+	dec := bhttp.NewResponseDecoder(ohttp.NewChunkedResponseReader(cc, resp.Body), nil)
+	if _, err := dec.ReadHeader(); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(dec)
+	return string(b), err
 }
