@@ -14,6 +14,7 @@ import (
 
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/image/build"
+	"github.com/pith-project/pith/image/measure/sevsnp"
 )
 
 const imageBuildHelp = `Build the measured confidential-VM image for a model: the pinned Debian
@@ -183,8 +184,10 @@ func snpConfigs(vcpus, types, features string) ([]build.SNPConfig, error) {
 	var out []build.SNPConfig
 	for _, v := range strings.Split(vcpus, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 {
-			return nil, usagef("--vcpus %q: want positive counts, comma-separated", vcpus)
+		if err != nil || n < 1 || n > sevsnp.MaxVCPUs {
+			// Said now, not after the packages are fetched and pith-init
+			// is compiled, where the measurement would refuse it.
+			return nil, usagef("--vcpus %q: want counts from 1 to %d, comma-separated", vcpus, sevsnp.MaxVCPUs)
 		}
 		for _, ty := range strings.Split(types, ",") {
 			if ty = strings.TrimSpace(ty); ty == "" {

@@ -49,6 +49,7 @@ func TestImageUsage(t *testing.T) {
 		{"no model", []string{"build", "--out", "x"}, true, "--model and --out", ""},
 		{"bad vcpus", []string{"build", "--model", "m", "--out", "o", "--vcpus", "two"}, true, "--vcpus", ""},
 		{"zero vcpus", []string{"build", "--model", "m", "--out", "o", "--vcpus", "2,0"}, true, "--vcpus", ""},
+		{"too many vcpus", []string{"build", "--model", "m", "--out", "o", "--vcpus", "2,513"}, true, "want counts from 1 to 512", ""},
 		{"empty type", []string{"build", "--model", "m", "--out", "o", "--vcpu-type", "EPYC-v4,"}, true, "empty CPU model", ""},
 		{"bad features", []string{"build", "--model", "m", "--out", "o", "--guest-features", "snp"}, true, "--guest-features", ""},
 		{"unknown cpu model", build("--vcpu-type", "EPYC-v4,EPYC-Milam"), true, `--vcpu-type: sevsnp: vcpu type "EPYC-Milam": unknown`, ""},

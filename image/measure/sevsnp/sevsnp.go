@@ -152,14 +152,18 @@ func checkFirmwareSize(fw []byte) error {
 	return nil
 }
 
+// MaxVCPUs is the most vCPUs LaunchDigest measures a guest with: a bound
+// on the VMSA pages it hashes, far above what a pith guest needs.
+const MaxVCPUs = 512
+
 // LaunchDigest returns the SNP report MEASUREMENT for in.
 func LaunchDigest(in Input) ([48]byte, error) {
 	var zero [48]byte
 	if in.VMMType != "" && in.VMMType != "QEMU" {
 		return zero, fmt.Errorf("sevsnp: vmm type %q: only QEMU is supported", in.VMMType)
 	}
-	if in.VCPUs < 1 || in.VCPUs > 512 {
-		return zero, fmt.Errorf("sevsnp: %d vCPUs: want 1..512", in.VCPUs)
+	if in.VCPUs < 1 || in.VCPUs > MaxVCPUs {
+		return zero, fmt.Errorf("sevsnp: %d vCPUs: want 1..%d", in.VCPUs, MaxVCPUs)
 	}
 	sig, err := VCPUSignature(in.VCPUType)
 	if err != nil {
