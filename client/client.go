@@ -266,10 +266,6 @@ const maxSealedResponse = bhttp.DefaultMaxTotal + 32 + 16
 // longer has the key we sealed to.
 var errStaleKey = errors.New("client: the enclave no longer has the pinned key")
 
-// keyProblemType is the problem type (RFC 9457) of that answer
-// (runtime/server's KeyProblemType).
-const keyProblemType = "https://iana.org/assignments/http-problem-types#ohttp-key"
-
 // maxProblem bounds the body of a gateway's 400 the client reads for its
 // problem type: the gateway's is about 100 bytes, and a relay, or
 // whatever sits in its place, could send without end.
@@ -284,7 +280,7 @@ func isKeyProblem(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusBadRequest {
 		return false
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/problem+json" {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != ohttp.MediaTypeProblem {
 		return false
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxProblem+1))
@@ -294,7 +290,7 @@ func isKeyProblem(resp *http.Response) bool {
 	var p struct {
 		Type string `json:"type"`
 	}
-	return json.Unmarshal(b, &p) == nil && p.Type == keyProblemType
+	return json.Unmarshal(b, &p) == nil && p.Type == ohttp.KeyProblemType
 }
 
 // ErrKeyExpired is the answer of a client with a relay, and no

@@ -40,6 +40,16 @@ const (
 	MediaTypeChunkedResp = "message/ohttp-chunked-res"
 )
 
+// RFC 9458 section 5.3: a gateway that has no key with a request's key
+// id answers 400 with an RFC 9457 problem of this type, in a body of this
+// media type, so that a client tells it from every other 400 (and
+// fetches the gateway's keys again) and a relay or any other OHTTP client
+// understands it.
+const (
+	KeyProblemType   = "https://iana.org/assignments/http-problem-types#ohttp-key"
+	MediaTypeProblem = "application/problem+json"
+)
+
 // Errors a gateway reports; each returned error wraps exactly one.
 var (
 	// ErrUnknownKey: the key identifier, KEM or symmetric suite names no

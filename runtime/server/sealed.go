@@ -201,15 +201,9 @@ func (s *Server) handleOHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 }
 
-// KeyProblemType is the problem type (RFC 9457) of RFC 9458 section 5.3,
-// with which a gateway says it has no key with the request's key id: a
-// client can tell it from any other 400, and a relay or a generic OHTTP
-// client understands it without knowing pith.
-const KeyProblemType = "https://iana.org/assignments/http-problem-types#ohttp-key"
-
 // keyProblem is the whole answer body to a request sealed to an unknown
 // key, as RFC 9458 section 5.3's example has it.
-const keyProblem = `{"type":"` + KeyProblemType + `","title":"key identifier unknown"}`
+const keyProblem = `{"type":"` + ohttp.KeyProblemType + `","title":"key identifier unknown"}`
 
 // maxSealed bounds the BHTTP message a sealed request carries, padding
 // included: a body of MaxBody bytes with up to 4 KiB of framing and
@@ -224,7 +218,7 @@ func (s *Server) maxSealed() int64 {
 func gatewayError(w http.ResponseWriter, err error) {
 	if errors.Is(err, ohttp.ErrUnknownKey) {
 		h := w.Header()
-		h.Set("Content-Type", "application/problem+json")
+		h.Set("Content-Type", ohttp.MediaTypeProblem)
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, keyProblem)
