@@ -272,7 +272,7 @@ func snpIDKeyTrusted(rep *spb.Report, trusted [][]byte) (bool, string) {
 		return false, ""
 	}
 	listed := func(d []byte) bool {
-		return slices.ContainsFunc(d, func(b byte) bool { return b != 0 }) &&
+		return !isZero(d) &&
 			slices.ContainsFunc(trusted, func(t []byte) bool { return bytes.Equal(t, d) })
 	}
 	if info.AuthorKeyEn && listed(rep.GetAuthorKeyDigest()) {

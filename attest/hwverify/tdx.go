@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/google/go-tdx-guest/pcs"
@@ -396,10 +395,10 @@ func checkTDQEIdentity(r *pb.EnclaveReport) error {
 // compares these with the TCB info only when given collateral, which is
 // optional here; the values are fixed, so they are checked always.
 func checkTDXModule(body *pb.TDQuoteBody) error {
-	if s := body.GetMrSignerSeam(); len(s) == 0 || slices.ContainsFunc(s, func(b byte) bool { return b != 0 }) {
+	if s := body.GetMrSignerSeam(); len(s) == 0 || !isZero(s) {
 		return fmt.Errorf("MRSIGNERSEAM %x is not zero: the TDX module was not signed by Intel", s)
 	}
-	if a := body.GetSeamAttributes(); len(a) == 0 || slices.ContainsFunc(a, func(b byte) bool { return b != 0 }) {
+	if a := body.GetSeamAttributes(); len(a) == 0 || !isZero(a) {
 		return fmt.Errorf("SEAMATTRIBUTES %x is not zero, as Intel's TCB info requires of its TDX module", a)
 	}
 	return nil
