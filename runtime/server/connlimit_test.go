@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -83,20 +82,7 @@ func TestConnectionLimit(t *testing.T) {
 	// closed the idle connections ahead of it, in well under a second
 	// per batch of maxConns.
 	start := time.Now()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "GET /.well-known/ohttp-gateway HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("request behind %d idle connections: %v", idle, err)
-	}
-	resp.Body.Close()
+	resp := rawRequest(t, addr, "GET /.well-known/ohttp-gateway HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}

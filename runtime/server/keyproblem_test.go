@@ -19,10 +19,7 @@ import (
 func TestGatewayUnknownKeyProblem(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	h := s.Handler(false)
-	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := keyConfigs(t, s.keys.config())
 	inner := innerBHTTP(t, "/api/version", "")
 	one, _, err := ohttp.EncapsulateRequest(cfgs[1], cfgs[1].Suites[0], inner, rand.Reader)
 	if err != nil {

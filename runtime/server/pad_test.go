@@ -150,10 +150,7 @@ func TestSealedAnswersPadded(t *testing.T) {
 
 	// Whole answers: the version and a refusal differ in length but share
 	// a bucket, so they are sealed to the same length.
-	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := keyConfigs(t, s.keys.config())
 	var sizes []int
 	for _, inner := range [][]byte{
 		innerBHTTP(t, "/api/version", ""),
@@ -178,10 +175,7 @@ func TestSealedAnswersPadded(t *testing.T) {
 func TestPaddedBodyAtTheLimit(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	h := s.Handler(false)
-	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := keyConfigs(t, s.keys.config())
 	limit := int(s.cfg.Limits.MaxBody)
 	for _, tc := range []struct {
 		name    string

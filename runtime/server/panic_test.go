@@ -28,10 +28,7 @@ func TestPanicInRequestWipes(t *testing.T) {
 	canary := []byte("panic-canary-" + strings.Repeat("p", 40))
 	panickingAPI(s, canary, nil)
 	h := s.Handler(false)
-	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := keyConfigs(t, s.keys.config())
 	inner := innerBHTTP(t, "/api/generate", "{}")
 	one, _, err := ohttp.EncapsulateRequest(cfgs[1], cfgs[1].Suites[0], inner, rand.Reader)
 	if err != nil {

@@ -467,10 +467,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 		return nil
 	})
 	<-held
-	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := keyConfigs(t, s.keys.config())
 	inner, err := (&bhttp.Request{Method: "POST", Scheme: "https", Authority: "pith", Path: "/api/generate",
 		Header: http.Header{"Content-Type": {"application/json"}},
 		Body:   []byte(`{"model":"tiny","prompt":"hello","stream":false,"options":{"num_predict":4}}`)}).MarshalKnownLength()
@@ -506,10 +503,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 func TestKeyIsCurrent(t *testing.T) {
 	s := newTestServer(t, Limits{})
 	ids := func() []uint8 {
-		cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfgs := keyConfigs(t, s.keys.config())
 		var ids []uint8
 		for _, c := range cfgs {
 			ids = append(ids, c.KeyID)

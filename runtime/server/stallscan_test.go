@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -49,22 +48,10 @@ func TestStalledReaderScan(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	cfgs, err := ohttp.ParseKeyConfigs(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg bytes.Buffer
-	cw, _, err := ohttp.NewChunkedRequestWriter(cfgs[0], cfgs[0].Suites[0], &msg, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cw.Write(innerBHTTP(t, "/api/generate", `{"model":"tiny","raw":true,"prompt":"tell me about `+text+`","options":{"num_predict":2000,"temperature":1}}`))
-	if err := cw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	msg, _ := sealChunkedTo(t, keyConfigs(t, raw), innerBHTTP(t, "/api/generate", `{"model":"tiny","raw":true,"prompt":"tell me about `+text+`","options":{"num_predict":2000,"temperature":1}}`))
 	stalled := dialSmall(t, addr)
 	if _, err := fmt.Fprintf(stalled, "POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
-		ohttp.MediaTypeChunkedReq, msg.Len(), msg.Bytes()); err != nil {
+		ohttp.MediaTypeChunkedReq, len(msg), msg); err != nil {
 		t.Fatal(err)
 	}
 

@@ -65,10 +65,22 @@ func (c *brokenConn) Flush() { _ = c.FlushError() }
 // the server's current keys.
 func sealChunked(t *testing.T, s *Server, inner []byte) ([]byte, *ohttp.ClientContext) {
 	t.Helper()
-	cfgs, err := ohttp.ParseKeyConfigs(s.keys.config())
+	return sealChunkedTo(t, keyConfigs(t, s.keys.config()), inner)
+}
+
+// keyConfigs parses a gateway's key configurations (application/ohttp-keys).
+func keyConfigs(t *testing.T, raw []byte) []ohttp.KeyConfig {
+	t.Helper()
+	cfgs, err := ohttp.ParseKeyConfigs(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfgs
+}
+
+// sealChunkedTo seals inner as a chunked OHTTP request to the first of cfgs.
+func sealChunkedTo(t *testing.T, cfgs []ohttp.KeyConfig, inner []byte) ([]byte, *ohttp.ClientContext) {
+	t.Helper()
 	var msg bytes.Buffer
 	cw, cc, err := ohttp.NewChunkedRequestWriter(cfgs[0], cfgs[0].Suites[0], &msg, rand.Reader)
 	if err != nil {
