@@ -145,39 +145,40 @@ func (p *Proc) Stop() {
 
 // RSS is the resident memory of pid in bytes.
 func RSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := procField(pid, "status", "VmRSS")
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-			return kb << 10, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for %d", pid)
+	kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+	return kb << 10, err
 }
 
 // WriteBytes is what process pid has sent to the storage layer so far
 // (/proc/PID/io write_bytes): the bytes of the file pages it dirtied on
 // disk-backed file systems, counted when they are dirtied.
 func WriteBytes(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/io", pid))
+	v, err := procField(pid, "io", "write_bytes")
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w (kernel without task I/O accounting?)", err)
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// procField is the value of the "name:" line of /proc/PID/file, trimmed.
+func procField(pid int, file, name string) (string, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/%s", pid, file))
+	if err != nil {
+		return "", err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "write_bytes:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if v, ok := strings.CutPrefix(sc.Text(), name+":"); ok {
+			return strings.TrimSpace(v), nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return "", err
 	}
-	return 0, fmt.Errorf("no write_bytes for %d (kernel without task I/O accounting?)", pid)
+	return "", fmt.Errorf("no %s in /proc/%d/%s", name, pid, file)
 }
