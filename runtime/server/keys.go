@@ -44,17 +44,18 @@ type keyring struct {
 	// public key each time.
 	currentIDs []uint8
 
-	// collect, when set, runs the collection that erases what secretDo
-	// made and nothing references any more (Server.collect): after keys
-	// are dropped, so that they leave memory at once.
+	// collect runs the collection that erases what secretDo made and
+	// nothing references any more (Server.collect): after keys are
+	// dropped, so that they leave memory at once.
 	collect func()
 }
 
 // newKeyring makes the first keys. rand is the kernel's RNG; the platform's
 // derived secret, when it has one, is mixed in because the host controls
-// virtio-rng and so, possibly, what the kernel's pool was fed.
-func newKeyring(ctx context.Context, p attest.Provider, rand io.Reader, grace time.Duration, log *slog.Logger) (*keyring, error) {
-	k := &keyring{rand: rand, grace: grace, next: 1}
+// virtio-rng and so, possibly, what the kernel's pool was fed. collect
+// is Server.collect.
+func newKeyring(ctx context.Context, p attest.Provider, rand io.Reader, grace time.Duration, collect func(), log *slog.Logger) (*keyring, error) {
+	k := &keyring{rand: rand, grace: grace, next: 1, collect: collect}
 	if p != nil {
 		sec, err := p.DerivedSecret(ctx)
 		switch {
@@ -103,7 +104,7 @@ func (k *keyring) keyStream(id uint8, kem uint16) (io.Reader, error) {
 // pair (the previous one, now or by replacing it), so it ends with a
 // collection.
 func (k *keyring) rotate(now time.Time, keep time.Duration) error {
-	defer k.collected()
+	defer k.collect()
 	k.mu.Lock()
 	id := k.next
 	k.mu.Unlock()
@@ -147,12 +148,6 @@ func (k *keyring) generate(id uint8) ([]*ohttp.PrivateKey, error) {
 	return fresh, nil
 }
 
-func (k *keyring) collected() {
-	if k.collect != nil {
-		k.collect()
-	}
-}
-
 func (k *keyring) rebuild(now time.Time) error {
 	keys := append([]*ohttp.PrivateKey(nil), k.current...)
 	if now.Before(k.prevUntil) {
@@ -174,7 +169,7 @@ func (k *keyring) expire(now time.Time) {
 	defer k.mu.Unlock()
 	if k.previous != nil && !now.Before(k.prevUntil) {
 		k.rebuild(now) // the same keys as before minus some: cannot fail
-		k.collected()
+		k.collect()
 	}
 }
 

@@ -62,13 +62,13 @@ type Limits struct {
 	// would instead exhaust the descriptors, which fails more than
 	// requests.
 	MaxConns      int
-	HeaderTimeout time.Duration // time a connection may take to send a request's headers (0: the default)
-	IdleTimeout   time.Duration // time a kept-alive connection may wait for its next request (0: the default)
+	HeaderTimeout time.Duration // time a connection may take to send a request's headers
+	IdleTimeout   time.Duration // time a kept-alive connection may wait for its next request
 	// WriteTimeout is how long one write of an answer may wait for the
-	// client to take it (0: the default). Without it a client that stops
-	// reading holds its request, with its arena and the plaintext in it,
-	// for the whole RequestTimeout, and with Concurrent of them every
-	// other request waits that long.
+	// client to take it. Without it a client that stops reading holds its
+	// request, with its arena and the plaintext in it, for the whole
+	// RequestTimeout, and with Concurrent of them every other request
+	// waits that long.
 	WriteTimeout time.Duration
 }
 
@@ -219,12 +219,11 @@ func New(cfg Config) (*Server, error) {
 		s.log.Warn("built without GOEXPERIMENT=runtimesecret: heap copies of request content are not erased after each request")
 	}
 	s.arenas = pool
-	s.keys, err = newKeyring(context.Background(), cfg.Attest, cfg.Rand, cfg.KeyGrace, s.log)
+	s.keys, err = newKeyring(context.Background(), cfg.Attest, cfg.Rand, cfg.KeyGrace, s.collect, s.log)
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	s.keys.collect = s.collect
 	s.api = s.apiHandler()
 	// Started last, so a New that fails leaves no goroutine behind (only
 	// Close stops it).
