@@ -1,13 +1,11 @@
 package memscan
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -82,9 +80,7 @@ func canaryChild() {
 func childToken(b byte, i int) int32 { return int32(b)*7919 + int32(i) }
 
 type child struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
+	*Child
 	mem uint64
 	// hidden is a page, mapped PROT_NONE, that holds the canary at +64.
 	hidden uint64
@@ -94,23 +90,8 @@ type child struct {
 // the canary.
 func startChild(t *testing.T, canary []byte, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildEntry$")
-	cmd.Env = append(append(os.Environ(), childEnv+"=1"), env...)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	outPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, in: in, out: bufio.NewReader(outPipe)}
-	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
-	if _, err := in.Write(canary); err != nil {
+	c := &child{Child: StartChild(t, "TestChildEntry", append([]string{childEnv + "=1"}, env...)...)}
+	if _, err := c.In.Write(canary); err != nil {
 		t.Fatal(err)
 	}
 	line := c.expect(t, "READY ")
@@ -118,6 +99,7 @@ func startChild(t *testing.T, canary []byte, env ...string) *child {
 	if _, err := fmt.Sscanf(line, "READY %s %s", &mem, &hidden); err != nil {
 		t.Fatalf("child said %q", line)
 	}
+	var err error
 	if c.mem, err = strconv.ParseUint(mem, 16, 64); err != nil {
 		t.Fatalf("child said %q", line)
 	}
@@ -129,17 +111,16 @@ func startChild(t *testing.T, canary []byte, env ...string) *child {
 
 func (c *child) expect(t *testing.T, prefix string) string {
 	t.Helper()
-	line, err := c.out.ReadString('\n')
-	line = strings.TrimSpace(line)
-	if err != nil || !strings.HasPrefix(line, prefix) {
-		t.Fatalf("child: %q, %v (want %q)", line, err, prefix)
+	line := c.Line(t)
+	if !strings.HasPrefix(line, prefix) {
+		t.Fatalf("child: %q (want %q)", line, prefix)
 	}
 	return line
 }
 
 func (c *child) zero(t *testing.T) {
 	t.Helper()
-	if _, err := c.in.Write([]byte("z")); err != nil {
+	if _, err := c.In.Write([]byte("z")); err != nil {
 		t.Fatal(err)
 	}
 	c.expect(t, "ZEROED")
@@ -172,7 +153,7 @@ func newCanary(t *testing.T) ([]byte, []Needle) {
 func TestScanChildProcess(t *testing.T) {
 	canary, needles := newCanary(t)
 	c := startChild(t, canary)
-	res, err := Scan(c.cmd.Process.Pid, needles, Options{})
+	res, err := Scan(c.Cmd.Process.Pid, needles, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +173,7 @@ func TestScanChildProcess(t *testing.T) {
 		t.Fatalf("no raw hit at the copy behind PROT_NONE %#x: %+v", c.hidden+64, res.Hits)
 	}
 	// And that copy is what SkipUnreadable leaves out.
-	skipping, err := Scan(c.cmd.Process.Pid, needles, Options{SkipUnreadable: true})
+	skipping, err := Scan(c.Cmd.Process.Pid, needles, Options{SkipUnreadable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +185,7 @@ func TestScanChildProcess(t *testing.T) {
 	}
 	c.zero(t)
 	start := time.Now()
-	res, err = Scan(c.cmd.Process.Pid, needles, Options{})
+	res, err = Scan(c.Cmd.Process.Pid, needles, Options{})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)

@@ -1,15 +1,12 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,62 +14,12 @@ import (
 	"github.com/pith-project/pith/internal/memscan"
 )
 
-// childProc is this test binary run again as a process to scan: the
-// scanner may not scan its own process, where the needles are.
-type childProc struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
-}
-
-// startChild runs the test named test in a child process with env (a
-// "NAME=value" that tells it to act) added to the environment; it ends
-// when its input closes, at the end of the test.
-func startChild(t *testing.T, test, env string) *childProc {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
-	cmd.Env = append(os.Environ(), env)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); cmd.Wait() })
-	return &childProc{cmd: cmd, in: in, out: bufio.NewReader(out)}
-}
-
-// line is the child's next line of output, trimmed.
-func (c *childProc) line(t *testing.T) string {
-	t.Helper()
-	l, err := c.out.ReadString('\n')
-	if err != nil {
-		t.Fatalf("child: %q, %v", l, err)
-	}
-	return strings.TrimSpace(l)
-}
-
-func (c *childProc) scan(t *testing.T, needles []memscan.Needle, opts memscan.Options) *memscan.Result {
-	t.Helper()
-	res, err := memscan.Scan(c.cmd.Process.Pid, needles, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
 // scanClean fails the test unless none of needles is left in the child
 // within 5 s: the collection that erases them may end after the answer.
-func (c *childProc) scanClean(t *testing.T, needles []memscan.Needle, after string) {
+func scanClean(t *testing.T, c *memscan.Child, needles []memscan.Needle, after string) {
 	t.Helper()
 	res, err := memscan.Retry(5*time.Second, func() (*memscan.Result, error) {
-		return memscan.Scan(c.cmd.Process.Pid, needles, memscan.Options{})
+		return memscan.Scan(c.Cmd.Process.Pid, needles, memscan.Options{})
 	})
 	if err != nil {
 		t.Fatal(err)

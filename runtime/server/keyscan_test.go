@@ -87,21 +87,21 @@ func TestRotatedKeysErased(t *testing.T) {
 	ikm := make([]byte, 64)
 	rand.Read(ikm)
 	needles := keySecrets(t, ikm)
-	c := startChild(t, "TestKeysChild", keysChildEnv+"="+hex.EncodeToString(ikm))
-	if l := c.line(t); l != "READY" {
+	c := memscan.StartChild(t, "TestKeysChild", keysChildEnv+"="+hex.EncodeToString(ikm))
+	if l := c.Line(t); l != "READY" {
 		t.Fatalf("child said %q", l)
 	}
-	res := c.scan(t, needles, memscan.Options{})
+	res := c.Scan(t, needles, memscan.Options{})
 	for i, n := range needles {
 		if res.Counts[i] == 0 {
 			t.Fatalf("the scan does not find the current %s: the needles are not the keys", n.Name)
 		}
 	}
-	if _, err := io.WriteString(c.in, "r"); err != nil {
+	if _, err := io.WriteString(c.In, "r"); err != nil {
 		t.Fatal(err)
 	}
-	if l := c.line(t); l != "ROTATED" {
+	if l := c.Line(t); l != "ROTATED" {
 		t.Fatalf("child said %q", l)
 	}
-	c.scanClean(t, needles, "the rotation that dropped them")
+	scanClean(t, c, needles, "the rotation that dropped them")
 }

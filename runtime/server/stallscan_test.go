@@ -26,8 +26,8 @@ func TestStalledReaderScan(t *testing.T) {
 	if !secretEnabled {
 		t.Skip("built without GOEXPERIMENT=runtimesecret: the server says it cannot erase heap copies")
 	}
-	c := startChild(t, "TestServeChild", serveChildEnv+"=1")
-	line := c.line(t)
+	c := memscan.StartChild(t, "TestServeChild", serveChildEnv+"=1")
+	line := c.Line(t)
 	addr, ok := strings.CutPrefix(line, "ADDR ")
 	if !ok {
 		t.Fatalf("child said %q", line)
@@ -59,7 +59,7 @@ func TestStalledReaderScan(t *testing.T) {
 	// are in the server. The quick scan: readable regions only, for up to
 	// 2.5 s (a loaded machine is slow to open, tokenize and scan).
 	for found := time.Now().Add(2500 * time.Millisecond); ; {
-		res := c.scan(t, needles, memscan.Options{SkipUnreadable: true})
+		res := c.Scan(t, needles, memscan.Options{SkipUnreadable: true})
 		if res.Counts[0] > 0 && res.Counts[1] > 0 {
 			break
 		}
@@ -74,5 +74,5 @@ func TestStalledReaderScan(t *testing.T) {
 	if _, err := io.Copy(io.Discard, stalled); err != nil {
 		t.Fatalf("the stalled connection was not closed by the server: %v", err)
 	}
-	c.scanClean(t, needles, "the server dropped the stalled request")
+	scanClean(t, c, needles, "the server dropped the stalled request")
 }
