@@ -40,24 +40,27 @@
 	VPCMPEQW Y4, Y4, Y4; \
 	VPSRLW $15, Y4, Y4
 
-// No software prefetch: a group is one sequential stream, which the
-// hardware prefetchers follow alone, and Q8_0 has the least arithmetic a
-// byte to hide the eighteen prefetches two blocks took (X8_PF over their
-// nine lines). On the Qwen2.5-0.5B-shaped 256 MiB decode stack of pith
-// bench kernels, alternated with the prefetching kernel in one process
-// (10 or 14 rounds, each sample over the read-probe sample before it,
-// Zen 4 avx2), medians of five runs at one thread without and with:
-// 0.92/0.85, 0.89/0.81, 0.88/0.82, 0.87/0.81, 0.91/0.85. At two threads
-// 0.96/0.92, 0.99/0.93, 0.94/0.93, and in windows of about 40 GB/s 0.75/0.76
-// and 0.80/0.79. One thread with PREFETCHT0 alone at DEC_NEAR: 0.78 and
-// 0.81; PREFETCHT1 alone at DEC_PFD: 0.71 and 0.76. Q4_0 and Q4_K (no
-// gain either way) and Q6_K (0.60 without, 0.84 with: its ql and qh are
-// two streams) keep theirs.
-#define X8_Q8_NOPF
+// Software prefetch as the other Interleaved8 kernels (X8_PF), over the
+// nine lines of two 272-byte blocks. The avx2 path is what a CPU without
+// AVX-512 runs, and the SEV-SNP machines among those are Zen 3 (EPYC
+// Milan; Zen 4 and later have AVX-512, and TDX machines too). On a Zen 3
+// (family 25, model 1) decoding a 256 MiB stack of Qwen2.5-0.5B-shaped
+// groups, alternated in one process, eight rounds, medians without and
+// with, GB/s: one thread 8.65/9.6 and 8.2/9.25, two threads 13.05/14.3 and
+// 13.3/14.85. A Zen 4 with its AVX-512 hidden (the machines of earlier
+// sessions here) went the other way, 5-8% at one thread and 1-6% at two
+// (medians over the read probe beside them, without/with: 0.92/0.85,
+// 0.88/0.82 and 0.96/0.92, 0.94/0.93); such a machine is not where this
+// path runs in earnest.
+#define X8_PF9 \
+	X8_PF6; \
+	X8_PF(384); \
+	X8_PF(448); \
+	X8_PF(512)
 
 // func decQ8_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ8_0X8AVX2(SB), NOSPLIT, $0-48
-	X8_KERNEL(X8_Q8_CONSTS, X8_Q8_NOPF, X8_Q8_BLOCK, 272)
+	X8_KERNEL(X8_Q8_CONSTS, X8_PF9, X8_Q8_BLOCK, 272)
 
 // func repackV8Q8_0X8(nb int, w *byte, wrb int, rmask int, dst *byte)
 //
