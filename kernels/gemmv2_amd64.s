@@ -89,12 +89,14 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VPAND ·v2Bits(SB), Y13, Y13; \
 	VPCMPEQD ·v2Bits(SB), Y13, Y13
 
-// Y (eight floats) to (R11), or only the rows set in rmask (AX, mask
-// Y13) where it lacks some. Why not always VMASKMOVPS: on Zen 3 four of
-// them took a call 20 ns longer than four VMOVUPS (33 against 13 ns an
-// empty call with its stores, best of five million), a tenth of a
-// four-block call; every tile of a matrix but its last has all its rows.
-// The jumps count instructions (n(PC)): a macro cannot hold labels.
+// Y (eight floats) to OFF(R11), or only the rows set in rmask (AX, mask
+// MASK) where it lacks some of FULL (runRowLanes passes exactly
+// 1<<rows-1 for a whole tile). Why not always VMASKMOVPS: on Zen 3 four
+// of them took a call 20 ns longer than four VMOVUPS (33 against 13 ns an
+// empty call with its stores, best of five runs of a million calls), a
+// tenth of a four-block call; every tile of a matrix but its last has all
+// its rows. The jumps count instructions (n(PC)): a macro cannot hold
+// labels.
 #define STOREROWS(Y, OFF, FULL, MASK) \
 	CMPQ AX, $FULL; \
 	JNE 3(PC); \

@@ -47,17 +47,11 @@
 // (family 25, model 1) decoding a 256 MiB stack of Qwen2.5-0.5B-shaped
 // groups, alternated in one process, eight rounds, medians without and
 // with, GB/s: one thread 8.65/9.6 and 8.2/9.25, two threads 13.05/14.3 and
-// 13.3/14.85. A Zen 4 with its AVX-512 hidden (the machines of earlier
-// sessions here) went the other way, 5-8% at one thread and 1-6% at two
+// 13.3/14.85. A Zen 4 guest whose hypervisor hid AVX-512 went the other
+// way, 5-8% at one thread and 1-6% at two
 // (medians over the read probe beside them, without/with: 0.92/0.85,
 // 0.88/0.82 and 0.96/0.92, 0.94/0.93); such a machine is not where this
 // path runs in earnest.
-#define X8_PF9 \
-	X8_PF6; \
-	X8_PF(384); \
-	X8_PF(448); \
-	X8_PF(512)
-
 // func decQ8_0X8AVX2(nb int, w *byte, wstride int, x *byte, out *float32, groups int)
 TEXT ·decQ8_0X8AVX2(SB), NOSPLIT, $0-48
 	X8_KERNEL(X8_Q8_CONSTS, X8_PF9, X8_Q8_BLOCK, 272)

@@ -30,14 +30,18 @@ import (
 // A worker runs its share of each job inside runtime/secret.Do (secretDo),
 // so that what the share spilled to the worker's stack (the Go code's
 // locals, the frames of assembly kernels) and left in its vector registers
-// (activations, until something overwrites them; a signal to the thread
-// writes them into Go memory) is erased when the share ends. The caller's
-// share needs nothing here: a request runs inside its own secretDo, but
-// that covers only its goroutine, never the workers (runtime/secret says
-// so), which live for the whole process.
+// (activations, until something overwrites them; a signal handler's saved
+// context, on the thread's signal stack, would hold them) is erased when
+// the share ends. The caller's share needs nothing here: a request runs
+// inside its own secretDo, but that covers only its goroutine, never the
+// workers (runtime/secret says so), which live for the whole process.
+// The cost is about 80 ns a share on a worker's small stack (secret.Do
+// clears from the stack's bottom to its pointer, so a grown stack costs
+// more until the collector shrinks it): a few hundred shares a decode
+// step, within the noise of its tokens per second.
 type pool struct {
 	workers int  // goroutines besides the caller
-	wipe    bool // workers run their shares inside secretDo
+	wipe    bool // workers run their shares inside secretDo (the memory-scan test's control run turns it off)
 
 	gen  atomic.Uint32 // bumped once per job; workers wait for a change
 	quit atomic.Bool
@@ -90,7 +94,7 @@ var (
 )
 
 func newPool(threads int) *pool {
-	p := &pool{workers: max(threads, 1) - 1, wipe: workersWiped && wipeWorkers, done: make(chan struct{}, 1)}
+	p := &pool{workers: max(threads, 1) - 1, wipe: workersWiped, done: make(chan struct{}, 1)}
 	p.ranges = make([]splitRange, p.workers+1)
 	p.parked = make([]atomic.Bool, p.workers)
 	p.wake = make([]chan struct{}, p.workers)
@@ -123,16 +127,11 @@ func (p *pool) wakeAll() {
 	}
 }
 
-// wipeWorkers is false only in the memory-scan test's control run, which
-// shows that without secretDo a share's data stays behind.
-var wipeWorkers = true
-
 // work is worker i's loop.
 func (p *pool) work(i int) {
 	// Not p.gen.Load(): the first job may already have been posted by the
 	// time this goroutine starts.
 	var seen uint32
-	share := func() { p.claim(i + 1) } // made once: secretDo's argument escapes
 	for {
 		// Wait for the next job: spin, then park.
 		start := time.Now()
@@ -157,9 +156,9 @@ func (p *pool) work(i int) {
 			continue // too late: the caller has finished that job alone
 		}
 		if p.wipe {
-			secretDo(share)
+			secretDo(func() { p.claim(i + 1) })
 		} else {
-			share()
+			p.claim(i + 1)
 		}
 		if s := p.state.Add(^uint64(0)); s&closedBit != 0 && s&countMask == 0 && p.callerParked.CompareAndSwap(true, false) {
 			p.done <- struct{}{}
