@@ -153,10 +153,7 @@ func newCanary(t *testing.T) ([]byte, []Needle) {
 func TestScanChildProcess(t *testing.T) {
 	canary, needles := newCanary(t)
 	c := startChild(t, canary)
-	res, err := Scan(c.Cmd.Process.Pid, needles, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := c.Scan(t, needles, Options{})
 	t.Logf("before zeroing: %s", res)
 	if res.Counts[0] < 2 || res.Counts[1] < 1 || res.Counts[2] < 1 {
 		t.Fatalf("counts %v: want raw in heap and mmap, UTF-16 and tokens", res.Counts)
@@ -173,10 +170,7 @@ func TestScanChildProcess(t *testing.T) {
 		t.Fatalf("no raw hit at the copy behind PROT_NONE %#x: %+v", c.hidden+64, res.Hits)
 	}
 	// And that copy is what SkipUnreadable leaves out.
-	skipping, err := Scan(c.Cmd.Process.Pid, needles, Options{SkipUnreadable: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	skipping := c.Scan(t, needles, Options{SkipUnreadable: true})
 	if skipping.Counts[0] != res.Counts[0]-1 {
 		t.Fatalf("SkipUnreadable: %d raw hits, want %d (all but the PROT_NONE copy)", skipping.Counts[0], res.Counts[0]-1)
 	}
@@ -185,11 +179,8 @@ func TestScanChildProcess(t *testing.T) {
 	}
 	c.zero(t)
 	start := time.Now()
-	res, err = Scan(c.Cmd.Process.Pid, needles, Options{})
+	res = c.Scan(t, needles, Options{})
 	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("after zeroing: %s, in %v", res, took)
 	for _, s := range res.Skipped {
 		t.Logf("skipped %s [%#x,%#x): %v", s.Region, s.Start, s.End, s.Err)
