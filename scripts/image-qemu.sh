@@ -10,6 +10,9 @@
 #
 # The image must have been built with --attest dev for plain QEMU: "auto"
 # finds no SEV-SNP or TDX guest device here and powers off, as it should.
+# The vCPUs share one host thread (-accel tcg,thread=single): QEMU 10.0's
+# thread per vCPU can abort in iotlb_to_section while the guest assigns PCI
+# BARs (QEMU issue 1921), as it once did in pith's CI.
 # Then: bin/pith summarize --url http://127.0.0.1:PORT --manifest DIR/manifest.json --allow-dev chat.txt
 set -euo pipefail
 dir=${1:?usage: image-qemu.sh DIR MODEL [PORT]}
@@ -19,7 +22,7 @@ guest_port=8080
 if grep -qo 'pith.listen=[^ ]*' "$dir/cmdline"; then
   guest_port=$(grep -o 'pith.listen=[^ ]*' "$dir/cmdline" | sed 's/.*://')
 fi
-exec qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 2048 -no-reboot \
+exec qemu-system-x86_64 -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m 2048 -no-reboot \
   -nographic -nodefaults -serial mon:stdio \
   -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" -append "$(cat "$dir/cmdline")" \
   -drive "file=$model,if=virtio,format=raw,readonly=on" \
