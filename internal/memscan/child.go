@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,7 +22,9 @@ type Child struct {
 // StartChild runs the test named test in a child process with env
 // ("NAME=value" entries that tell it what to do) added to the environment.
 // At the end of the test the child's input closes, which tells it to
-// exit; one still running 10 s later is killed.
+// exit with status 0. A child that exits otherwise fails the test (its
+// own t.Fatal exits with 1), and so does one still running 10 s later,
+// which is killed: the scans proved nothing if the child went wrong.
 func StartChild(t testing.TB, test string, env ...string) *Child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
@@ -40,12 +43,25 @@ func StartChild(t testing.TB, test string, env ...string) *Child {
 	}
 	t.Cleanup(func() {
 		in.Close()
-		kill := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+		var killed atomic.Bool
+		kill := time.AfterFunc(childGrace, func() {
+			killed.Store(true)
+			cmd.Process.Kill()
+		})
 		defer kill.Stop()
-		cmd.Wait()
+		err := cmd.Wait()
+		switch {
+		case killed.Load():
+			t.Errorf("child %s: still running %s after its input closed; killed", test, childGrace)
+		case err != nil:
+			t.Errorf("child %s: %v", test, err)
+		}
 	})
 	return &Child{Cmd: cmd, In: in, out: bufio.NewReader(out)}
 }
+
+// childGrace is how long a child may take to exit once its input closes.
+var childGrace = 10 * time.Second
 
 // Line is the child's next line of output, trimmed; the test fails if
 // none comes.

@@ -195,3 +195,67 @@ func TestScanRefusesSelf(t *testing.T) {
 		t.Fatal("scanned its own process")
 	}
 }
+
+// exitChildEnv selects how TestExitChild ends once its input closes.
+const exitChildEnv = "PITH_MEMSCAN_EXIT_CHILD"
+
+// TestExitChild is a child that says READY and, at the end of its input,
+// exits with status 0 ("ok") or 3 ("fail"), or never exits ("hang"). Run
+// directly it does nothing.
+func TestExitChild(t *testing.T) {
+	mode := os.Getenv(exitChildEnv)
+	if mode == "" {
+		return
+	}
+	fmt.Println("READY")
+	io.Copy(io.Discard, os.Stdin)
+	switch mode {
+	case "fail":
+		os.Exit(3)
+	case "hang":
+		time.Sleep(time.Hour)
+	}
+	os.Exit(0)
+}
+
+// cleanupTB records what StartChild's cleanup reports, and runs the
+// cleanups when told to rather than at the end of the real test.
+type cleanupTB struct {
+	testing.TB
+	cleanups []func()
+	errs     []string
+}
+
+func (c *cleanupTB) Cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
+func (c *cleanupTB) Errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+
+// A child that exits with an error, or does not exit, fails the test that
+// started it: its scan may have looked at a process that went wrong.
+func TestStartChildExitStatus(t *testing.T) {
+	defer func(g time.Duration) { childGrace = g }(childGrace)
+	childGrace = time.Second
+	for _, tc := range []struct{ mode, want string }{
+		{"ok", ""},
+		{"fail", "exit status 3"},
+		{"hang", "killed"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			rec := &cleanupTB{TB: t}
+			c := StartChild(rec, "TestExitChild", exitChildEnv+"="+tc.mode)
+			if l := c.Line(t); l != "READY" {
+				t.Fatalf("child said %q", l)
+			}
+			for _, f := range rec.cleanups {
+				f()
+			}
+			switch {
+			case tc.want == "" && len(rec.errs) != 0:
+				t.Errorf("a child that exited with 0: %q", rec.errs)
+			case tc.want != "" && (len(rec.errs) != 1 || !strings.Contains(rec.errs[0], tc.want)):
+				t.Errorf("errors %q, want one with %q", rec.errs, tc.want)
+			}
+		})
+	}
+}
