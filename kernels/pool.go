@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pith-project/pith/internal/wipe"
 )
 
 // The pool splits one operation over persistent worker goroutines, one per
@@ -27,13 +29,13 @@ import (
 // to a job struct that lives in package state (see opMu), and the workers and
 // their wake channels are made once by SetThreads.
 //
-// A worker runs its share of each job inside runtime/secret.Do (secretDo),
+// A worker runs its share of each job inside wipe.Do (runtime/secret.Do),
 // so that what the share spilled to the worker's stack (the Go code's
 // locals, the frames of assembly kernels) and left in its vector registers
 // (activations, until something overwrites them; a signal handler's saved
 // context, on the thread's signal stack, would hold them) is erased when
 // the share ends. The caller's share needs nothing here: a request runs
-// inside its own secretDo, but that covers only its goroutine, never the
+// inside its own wipe.Do, but that covers only its goroutine, never the
 // workers (runtime/secret says so), which live for the whole process.
 // The cost is about 80 ns a share on a worker's small stack (secret.Do
 // clears from the stack's bottom to its pointer, so a grown stack costs
@@ -41,7 +43,7 @@ import (
 // step, within the noise of its tokens per second.
 type pool struct {
 	workers int  // goroutines besides the caller
-	wipe    bool // workers run their shares inside secretDo (the memory-scan test's control run turns it off)
+	wipe    bool // workers run their shares inside wipe.Do (the memory-scan test's control run turns it off)
 
 	gen  atomic.Uint32 // bumped once per job; workers wait for a change
 	quit atomic.Bool
@@ -94,7 +96,7 @@ var (
 )
 
 func newPool(threads int) *pool {
-	p := &pool{workers: max(threads, 1) - 1, wipe: workersWiped, done: make(chan struct{}, 1)}
+	p := &pool{workers: max(threads, 1) - 1, wipe: wipe.Enabled, done: make(chan struct{}, 1)}
 	p.ranges = make([]splitRange, p.workers+1)
 	p.parked = make([]atomic.Bool, p.workers)
 	p.wake = make([]chan struct{}, p.workers)
@@ -156,7 +158,7 @@ func (p *pool) work(i int) {
 			continue // too late: the caller has finished that job alone
 		}
 		if p.wipe {
-			secretDo(func() { p.claim(i + 1) })
+			wipe.Do(func() { p.claim(i + 1) })
 		} else {
 			p.claim(i + 1)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pith-project/pith/internal/memscan"
+	"github.com/pith-project/pith/internal/wipe"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,18 +19,18 @@ const wipeChildEnv = "PITH_KERNELS_WIPE_CHILD"
 
 // TestWorkerSharesErased runs a job whose every share copies a canary to
 // its stack, on two threads, in a child process, as a request would: the
-// caller inside secretDo, the canary's only other copy wiped afterwards.
+// caller inside wipe.Do, the canary's only other copy wiped afterwards.
 // Then it scans the child's whole memory: no copy may be left, though the
 // worker's goroutine outlives the job. The control run, with the workers'
-// secretDo turned off, must find the canary on the worker's stack, or the
+// wipe.Do turned off, must find the canary on the worker's stack, or the
 // first run proved nothing.
 func TestWorkerSharesErased(t *testing.T) {
 	if mode := os.Getenv(wipeChildEnv); mode != "" {
 		wipeChild(mode == "control")
 		return
 	}
-	if !workersWiped {
-		t.Skip("built without GOEXPERIMENT=runtimesecret, or with pithnowipe: the workers' shares are not erased")
+	if !wipe.Enabled {
+		t.Skip("wipe.Enabled is false (no GOEXPERIMENT=runtimesecret, another platform, or pithnowipe): the workers' shares are not erased")
 	}
 	for _, tc := range []struct {
 		mode     string
@@ -41,7 +42,7 @@ func TestWorkerSharesErased(t *testing.T) {
 			case !tc.wantHits && res.Total() != 0:
 				t.Errorf("a share's canary outlived the job: %s\n%s", res, strings.Join(res.Describe(), "\n"))
 			case tc.wantHits && res.Total() < canaryCopies/2:
-				t.Errorf("control: only %d of the %d copies on the worker's stack found without secretDo (%s), so the wiped run shows little", res.Total(), canaryCopies, res)
+				t.Errorf("control: only %d of the %d copies on the worker's stack found without wipe.Do (%s), so the wiped run shows little", res.Total(), canaryCopies, res)
 			}
 		})
 	}
@@ -66,7 +67,7 @@ func scanWipeChild(t *testing.T, mode string) *memscan.Result {
 
 // wipeChild is the process under scan. It reads the canary into an mmap'd
 // page (no Go buffer ever holds it), runs canaryJob on two threads inside
-// secretDo as a request's scope does, wipes the page, says READY and waits
+// wipe.Do as a request's scope does, wipes the page, says READY and waits
 // for the end of its input.
 func wipeChild(control bool) {
 	fail := func(format string, args ...any) {
@@ -82,7 +83,7 @@ func wipeChild(control bool) {
 	}
 	SetThreads(2)
 	j := &canaryJob{canary: m[:32]}
-	secretDo(func() {
+	wipe.Do(func() {
 		opMu.Lock()
 		defer opMu.Unlock()
 		// The worker reads wipe only after the job's generation, which

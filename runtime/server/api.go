@@ -18,7 +18,7 @@ import (
 
 // The inner API: what a sealed request carries, and what --plaintext serves
 // unsealed on loopback. Everything here touches request content, so it runs
-// inside secretDo (heap objects erased once unreachable) and keeps the
+// inside wipe.Do (heap objects erased once unreachable) and keeps the
 // model's buffers in a request arena (wiped when the request ends).
 
 // SummarizeRequest is the body of POST /v1/summarize.
@@ -144,7 +144,7 @@ func (s *Server) checkModel(name string) error {
 		// Not fmt: its printers are pooled, and one made outside any
 		// request (http.Error, slog) is never erased, so the request's
 		// name could outlive it there. Quote and concatenation allocate
-		// afresh, inside secretDo.
+		// afresh, inside wipe.Do.
 		msg := "model " + strconv.Quote(clip(name, 64)) + " not found, this server has " + strconv.Quote(s.cfg.ModelName)
 		return &apiError{http.StatusNotFound, errors.New(msg)}
 	}

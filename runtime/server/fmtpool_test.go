@@ -22,7 +22,7 @@ func (w *heldWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// fmt's printers live in a sync.Pool, and one made outside secretDo (by
+// fmt's printers live in a sync.Pool, and one made outside wipe.Do (by
 // http.Error on the gateway's outer errors, by slog, by net/http) is
 // never erased: request content formatted with fmt inside a request can
 // land in such a printer's buffer and stay in freed memory after the

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/internal/wipe"
 	"github.com/pith-project/pith/ohttp"
 )
 
@@ -44,7 +45,7 @@ type keyring struct {
 	// public key each time.
 	currentIDs []uint8
 
-	// collect runs the collection that erases what secretDo made and
+	// collect runs the collection that erases what wipe.Do made and
 	// nothing references any more (Server.collect): after keys are
 	// dropped, so that they leave memory at once.
 	collect func()
@@ -98,7 +99,7 @@ func (k *keyring) keyStream(id uint8, kem uint16) (io.Reader, error) {
 // grace period; 0 drops it at once).
 //
 // The keys, and the HKDF streams they are made from, are made inside
-// secretDo, so that once a key is dropped the runtime erases every copy:
+// wipe.Do, so that once a key is dropped the runtime erases every copy:
 // a key left in freed memory would open every request ever sealed to it,
 // which is what rotating keys is meant to bound. Every rotation drops a
 // pair (the previous one, now or by replacing it), so it ends with a
@@ -110,7 +111,7 @@ func (k *keyring) rotate(now time.Time, keep time.Duration) error {
 	k.mu.Unlock()
 	var fresh []*ohttp.PrivateKey
 	var err error
-	secretDo(func() { fresh, err = k.generate(id) })
+	wipe.Do(func() { fresh, err = k.generate(id) })
 	if err != nil {
 		return err
 	}

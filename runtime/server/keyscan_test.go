@@ -15,6 +15,7 @@ import (
 
 	"github.com/pith-project/pith/attest"
 	"github.com/pith-project/pith/internal/memscan"
+	"github.com/pith-project/pith/internal/wipe"
 )
 
 const keysChildEnv = "PITH_SERVER_KEYS_CHILD"
@@ -81,8 +82,8 @@ func TestRotatedKeysErased(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scans a child process")
 	}
-	if !secretEnabled {
-		t.Skip("built without GOEXPERIMENT=runtimesecret: the server says it cannot erase heap copies")
+	if !wipe.Enabled {
+		t.Skip("wipe.Enabled is false (no GOEXPERIMENT=runtimesecret, another platform, or pithnowipe): the server says it cannot erase heap copies")
 	}
 	ikm := make([]byte, 64)
 	rand.Read(ikm)

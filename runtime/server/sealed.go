@@ -144,7 +144,7 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The document holds no secret, but its JSON encoding runs inside
-	// secretDo like every other in this process: encoding/json reuses its
+	// wipe.Do like every other in this process: encoding/json reuses its
 	// buffers, and one made here would later hold a request's reply.
 	s.scope(func() {
 		doc, err := attest.NewDocument(r.Context(), s.cfg.Attest, nonce, s.keys.config(), s.cfg.Manifest)

@@ -35,6 +35,7 @@ import (
 
 	"github.com/pith-project/pith/arena"
 	"github.com/pith-project/pith/attest"
+	"github.com/pith-project/pith/internal/wipe"
 	"github.com/pith-project/pith/model"
 	"github.com/pith-project/pith/model/tokenizer"
 )
@@ -215,8 +216,8 @@ func New(cfg Config) (*Server, error) {
 	if !pool.Locked() {
 		s.log.Warn("request arenas are NOT locked in memory: they may be swapped to disk (development host only)")
 	}
-	if !secretEnabled {
-		s.log.Warn("built without GOEXPERIMENT=runtimesecret: heap copies of request content are not erased after each request")
+	if !wipe.Enabled {
+		s.log.Warn("heap copies of request content are not erased after each request: built without GOEXPERIMENT=runtimesecret, for a platform where runtime/secret does not erase (only linux/amd64 and linux/arm64), or as the pithnowipe control build")
 	}
 	s.arenas = pool
 	s.keys, err = newKeyring(context.Background(), cfg.Attest, cfg.Rand, cfg.KeyGrace, s.collect, s.log)
@@ -229,9 +230,9 @@ func New(cfg Config) (*Server, error) {
 	// Close stops it).
 	go s.collector()
 	// Reused buffers (encoding/json's encoder state) that were made
-	// outside secretDo would keep request content after their next use
+	// outside wipe.Do would keep request content after their next use
 	// and never be erased: drop what start-up left in the pools, so every
-	// such buffer from now on is made inside a request's secretDo. fmt's
+	// such buffer from now on is made inside a request's wipe.Do. fmt's
 	// printers cannot be kept so (net/http's http.Error and slog take
 	// them outside any request), so request content is never formatted
 	// with fmt (checkModel).
@@ -458,11 +459,11 @@ func (s *Server) promptFits(n, numCtx int, ctxName string) error {
 	return nil
 }
 
-// scope runs one request's content-touching work: inside secretDo, and then
+// scope runs one request's content-touching work: inside wipe.Do, and then
 // the heap objects it left are collected (and so erased) at once.
 func (s *Server) scope(fn func()) {
 	defer s.collect()
-	secretDo(fn)
+	wipe.Do(fn)
 }
 
 // collect asks for the garbage collector to run, so that what a request

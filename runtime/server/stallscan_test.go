@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pith-project/pith/internal/memscan"
+	"github.com/pith-project/pith/internal/wipe"
 	"github.com/pith-project/pith/ohttp"
 )
 
@@ -23,8 +24,8 @@ func TestStalledReaderScan(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scans a child process")
 	}
-	if !secretEnabled {
-		t.Skip("built without GOEXPERIMENT=runtimesecret: the server says it cannot erase heap copies")
+	if !wipe.Enabled {
+		t.Skip("wipe.Enabled is false (no GOEXPERIMENT=runtimesecret, another platform, or pithnowipe): the server says it cannot erase heap copies")
 	}
 	c := memscan.StartChild(t, "TestServeChild", serveChildEnv+"=1")
 	line := c.Line(t)
