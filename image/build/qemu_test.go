@@ -113,7 +113,7 @@ func freePort(t *testing.T) int {
 // `section_index < d->map.sections_nb' failed", QEMU issue 1921, seen only
 // with -smp above 1): a race between one vCPU's memory-map update and
 // another's MMIO. Round-robin TCG runs one vCPU at a time, so the race
-// cannot happen; it costs this test about 8 s.
+// should not happen; it costs this test about 8 s.
 func boot(t *testing.T, qemu, dir, model, cmdline string) *vm {
 	t.Helper()
 	v := &vm{console: &syncBuffer{}, qmp: filepath.Join(t.TempDir(), "qmp.sock"), hostPort: freePort(t), exited: make(chan struct{})}

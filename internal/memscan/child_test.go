@@ -227,6 +227,15 @@ type cleanupTB struct {
 }
 
 func (c *cleanupTB) Cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
+
+// runCleanups runs the recorded cleanups once, last first.
+func (c *cleanupTB) runCleanups() {
+	for len(c.cleanups) > 0 {
+		f := c.cleanups[len(c.cleanups)-1]
+		c.cleanups = c.cleanups[:len(c.cleanups)-1]
+		f()
+	}
+}
 func (c *cleanupTB) Errorf(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Sprintf(format, args...))
 }
@@ -235,21 +244,27 @@ func (c *cleanupTB) Errorf(format string, args ...any) {
 // started it: its scan may have looked at a process that went wrong.
 func TestStartChildExitStatus(t *testing.T) {
 	defer func(g time.Duration) { childGrace = g }(childGrace)
-	childGrace = time.Second
-	for _, tc := range []struct{ mode, want string }{
-		{"ok", ""},
-		{"fail", "exit status 3"},
-		{"hang", "killed"},
+	for _, tc := range []struct {
+		mode, want string
+		grace      time.Duration
+	}{
+		{"ok", "", 10 * time.Second},
+		{"fail", "exit status 3", 10 * time.Second},
+		{"hang", "killed", time.Second},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			rec := &cleanupTB{TB: t}
 			c := StartChild(rec, "TestExitChild", exitChildEnv+"="+tc.mode)
+			// The child is reaped whatever happens below.
+			t.Cleanup(func() {
+				childGrace = time.Second
+				rec.runCleanups()
+			})
 			if l := c.Line(t); l != "READY" {
 				t.Fatalf("child said %q", l)
 			}
-			for _, f := range rec.cleanups {
-				f()
-			}
+			childGrace = tc.grace
+			rec.runCleanups()
 			switch {
 			case tc.want == "" && len(rec.errs) != 0:
 				t.Errorf("a child that exited with 0: %q", rec.errs)

@@ -7,11 +7,12 @@
 // sampler state, stop matcher) come from a request arena (package arena):
 // locked, never dumped, zeroed on every path out of the request. What must
 // touch content in Go heap objects (decapsulation, BHTTP and JSON decoding,
-// tokenizing, the response before sealing) runs inside runtime/secret.Do when
-// pith is built with GOEXPERIMENT=runtimesecret, so the runtime erases those
-// objects once they are unreachable, and the server runs the garbage
-// collector after each request so that happens at once. Built without the
-// experiment, those heap copies stay in freed memory until reused: the
+// tokenizing, the response before sealing) runs inside runtime/secret.Do
+// (internal/wipe) when pith is built with GOEXPERIMENT=runtimesecret for
+// linux/amd64 or linux/arm64, so the runtime erases those objects once they
+// are unreachable, and the server runs the garbage collector after each
+// request so that happens at once. Built otherwise (secret.Do erases only
+// there), those heap copies stay in freed memory until reused: the
 // arena still holds the bulk of a request, but the memory-scan proof does not
 // hold, and the server says so at start-up.
 package server
