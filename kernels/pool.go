@@ -41,6 +41,18 @@ import (
 // clears from the stack's bottom to its pointer, so a grown stack costs
 // more until the collector shrinks it): a few hundred shares a decode
 // step, within the noise of its tokens per second.
+//
+// A panic in a worker's share is the caller's: the worker keeps it and
+// the caller raises it again once no worker is inside the job. Left on
+// the worker's goroutine, which nothing recovers, it would end the
+// process, and the runtime would print its value (an index, an error's
+// text, possibly derived from a request) on the console, which the host
+// reads; on the caller's goroutine it meets what every request's panic
+// meets (the server's recoverPanic, pith-init's pid1.Guard), which
+// withholds the value. Likewise a panic in the caller's own share waits
+// for the workers inside the job before it goes on, so that the next
+// operation (opMu is released as the panic passes) never finds them still
+// running the last one.
 type pool struct {
 	workers int  // goroutines besides the caller
 	wipe    bool // workers run their shares inside wipe.Do (the memory-scan test's control run turns it off)
@@ -64,7 +76,13 @@ type pool struct {
 	wake         []chan struct{}
 	callerParked atomic.Bool
 	done         chan struct{}
+	// panicked is the first panic of the job's workers, for run to
+	// raise again on the caller's goroutine.
+	panicked atomic.Pointer[workerPanic]
 }
+
+// workerPanic is a worker's recovered panic value.
+type workerPanic struct{ v any }
 
 const (
 	closedBit = 1 << 31
@@ -157,14 +175,26 @@ func (p *pool) work(i int) {
 		if !p.join(seen) {
 			continue // too late: the caller has finished that job alone
 		}
-		if p.wipe {
-			wipe.Do(func() { p.claim(i + 1) })
-		} else {
-			p.claim(i + 1)
-		}
+		p.share(i)
 		if s := p.state.Add(^uint64(0)); s&closedBit != 0 && s&countMask == 0 && p.callerParked.CompareAndSwap(true, false) {
 			p.done <- struct{}{}
 		}
+	}
+}
+
+// share runs worker i's share of the current job, keeping a panic for
+// the caller (see pool). The chunks the worker would have claimed after
+// it go to the other threads, so the job still ends.
+func (p *pool) share(i int) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.panicked.CompareAndSwap(nil, &workerPanic{v})
+		}
+	}()
+	if p.wipe {
+		wipe.Do(func() { p.claim(i + 1) })
+	} else {
+		p.claim(i + 1)
 	}
 }
 
@@ -262,7 +292,7 @@ func parallelSplit(n, grain int, j runner) {
 }
 
 // run posts job j over [0, n), takes part in it and waits for the workers
-// that joined.
+// that joined; then it raises a worker's panic again (see pool).
 func (p *pool) run(j runner, n, chunk int, split bool) {
 	p.job, p.n, p.chunk, p.split = j, n, chunk, split
 	p.next.Store(0)
@@ -282,12 +312,28 @@ func (p *pool) run(j runner, n, chunk int, split bool) {
 	p.state.Store(uint64(gen) << 32)
 	p.gen.Store(gen)
 	p.wakeAll()
+	ended := false
+	defer func() {
+		if !ended { // the caller's share panicked: its panic goes on
+			p.end()
+			p.panicked.Store(nil)
+		}
+	}()
 	if h, ok := j.(postHook); ok {
 		h.posted()
 	}
 	p.claim(0)
-	// Every chunk is claimed: close the job, then wait for the workers
-	// that joined to finish theirs.
+	ended = true
+	p.end()
+	if w := p.panicked.Swap(nil); w != nil {
+		panic(w.v)
+	}
+}
+
+// end closes the job to joiners once every chunk is claimed (or the
+// caller's share panicked) and waits for the workers that joined to
+// finish theirs.
+func (p *pool) end() {
 	for {
 		s := p.state.Load()
 		if p.state.CompareAndSwap(s, s|closedBit) {
