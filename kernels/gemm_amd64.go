@@ -49,7 +49,7 @@ func row1Q4_0VNNI(nb int, w, x *byte, dx *float32) float32
 var (
 	_ = registerMats("avx2", map[Type]matKernels{
 		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0D, lanes: laneKernels{repack: twoTiles(repackV8Q8_0, v8BlockQ8_0), repackX8: twoTiles(repackV8Q8_0X8, v8BlockQ8_0), gemm: gemmV16Q8_0AVX2, prefetch: prefetchV, block: 2 * v8BlockQ8_0, rows: 16, tokens: 4, record: vRecordQ8AVX2}, recordsV: recordsVQ8AVX2},
-		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0D, zOff: 8, lanes: laneKernels{repack: repackV8Q4_0, repackX8: repackV8Q4_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0D, zOff: 8, lanes: laneKernels{repack: twoTiles(repackV8Q4_0, v8BlockQ4_0), repackX8: twoTiles(repackV8Q4_0X8, v8BlockQ4_0), gemm: gemmV16Q4_0AVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_0, rows: 16, tokens: 2}, recordsV: recordsVAVX2},
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, repackX8: repackV8Q5_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
 		// activations); fewer tokens take their dot products.
@@ -170,6 +170,16 @@ func gemmV8AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, nto
 
 //go:noescape
 func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
+
+// gemmV16Q4_0AVX2 multiplies two of repackV8Q4_0's tiles (twoTiles) by
+// two tokens (gemmv2_amd64.s).
+//
+//go:noescape
+func gemmV16Q4_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+// v8BlockQ4_0 is the bytes of a block of repackV8Q4_0's tile of eight
+// rows.
+const v8BlockQ4_0 = 288
 
 //go:noescape
 func repackV8Q5_0(nb int, w *byte, wrb int, rmask int, dst *byte)

@@ -155,8 +155,9 @@ func MatVec(y []float32, w Matrix, x []float32, work []byte) {
 // MatMul computes y[i] = W·x[i] for n tokens (prefill): x is n rows of
 // w.Cols, y is n rows of w.Rows. The activations are converted once; then
 // each thread takes ranges of weight rows and runs every token through
-// them: the row-lane kernels repack sixteen rows (AVX2: eight) and take
-// sixteen tokens (AVX2: four) per call (gemmv_amd64.s, gemmvk_amd64.s),
+// them: the row-lane kernels repack sixteen rows (AVX2: eight or sixteen)
+// and take sixteen tokens (AVX2: two or four) per call (gemmv_amd64.s,
+// gemmv2_amd64.s, gemmvk_amd64.s),
 // the older tiles four tokens per row, so each weight block is read from
 // memory once per call and unpacked once per group of tokens. Decode (n = 1) runs the path's decode kernel for the weight
 // type, where it has one, over chunks of rows (see decode.go); else one row
