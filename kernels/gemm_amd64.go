@@ -234,26 +234,43 @@ func twoTiles(repack func(nb int, w *byte, wrb int, rmask int, dst *byte), block
 }
 
 //go:noescape
-func gemmV8Q4_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-
-//go:noescape
 func repackV8Q4_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 
+// gemmV16Q4_KAVX2 multiplies two of repackV8Q4_K's tiles (twoTiles) by
+// two tokens (gemmv2_amd64.s).
+//
 //go:noescape
-func gemmV8Q5_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+func gemmV16Q4_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+// v8BlockQ4_K is the bytes of a block of repackV8Q4_K's tile of eight
+// rows (and of repackV8Q5_K's).
+const v8BlockQ4_K = 2496
 
 //go:noescape
 func repackV8Q5_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 
+// gemmV16Q5_KAVX2 multiplies two of repackV8Q5_K's tiles (twoTiles) by
+// two tokens (gemmv2_amd64.s).
+//
 //go:noescape
-func gemmV8Q6_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+func gemmV16Q5_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 
 //go:noescape
 func repackV8Q6_K(nb int, w *byte, wrb int, rmask int, dst *byte)
 
+// gemmV16Q6_KAVX2 multiplies two of repackV8Q6_K's tiles (twoTiles) by
+// two tokens (gemmv2_amd64.s).
+//
+//go:noescape
+func gemmV16Q6_KAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+// v8BlockQ6_K is the bytes of a block of repackV8Q6_K's tile of eight
+// rows.
+const v8BlockQ6_K = 2848
+
 // kLanesAVX2 are the avx2 path's K-quant row-lane kernels (gemmv2_amd64.s).
 var kLanesAVX2 = map[Type]laneKernels{
-	Q4_K: {repack: repackV8Q4_K, repackX8: repackV8Q4_KX8, gemm: gemmV8Q4_KAVX2, prefetch: prefetchV, block: 2496, pairs: pairsQ4_K, rows: 8, tokens: 4},
-	Q5_K: {repack: repackV8Q5_K, repackX8: repackV8Q5_KX8, gemm: gemmV8Q5_KAVX2, prefetch: prefetchV, block: 2496, pairs: pairsQ4_K, rows: 8, tokens: 4},
-	Q6_K: {repack: repackV8Q6_K, repackX8: repackV8Q6_KX8, gemm: gemmV8Q6_KAVX2, prefetch: prefetchV, block: 2848, pairs: pairsQ6_K, rows: 8, tokens: 4},
+	Q4_K: {repack: twoTiles(repackV8Q4_K, v8BlockQ4_K), repackX8: twoTiles(repackV8Q4_KX8, v8BlockQ4_K), gemm: gemmV16Q4_KAVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_K, pairs: pairsQ4_K, rows: 16, tokens: 2},
+	Q5_K: {repack: twoTiles(repackV8Q5_K, v8BlockQ4_K), repackX8: twoTiles(repackV8Q5_KX8, v8BlockQ4_K), gemm: gemmV16Q5_KAVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_K, pairs: pairsQ4_K, rows: 16, tokens: 2},
+	Q6_K: {repack: twoTiles(repackV8Q6_K, v8BlockQ6_K), repackX8: twoTiles(repackV8Q6_KX8, v8BlockQ6_K), gemm: gemmV16Q6_KAVX2, prefetch: prefetchV, block: 2 * v8BlockQ6_K, pairs: pairsQ6_K, rows: 16, tokens: 2},
 }
