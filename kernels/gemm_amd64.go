@@ -50,7 +50,7 @@ var (
 	_ = registerMats("avx2", map[Type]matKernels{
 		Q8_0: {tile4: tileQ8_0AVX2, row1: row1Q8_0AVX2, quant: quantQ8_0D, lanes: laneKernels{repack: twoTiles(repackV8Q8_0, v8BlockQ8_0), repackX8: twoTiles(repackV8Q8_0X8, v8BlockQ8_0), gemm: gemmV16Q8_0AVX2, prefetch: prefetchV, block: 2 * v8BlockQ8_0, rows: 16, tokens: 4, record: vRecordQ8AVX2}, recordsV: recordsVQ8AVX2},
 		Q4_0: {tile4: tileQ4_0AVX2, row1: row1Q4_0AVX2, quant: quantQ8_0D, zOff: 8, lanes: laneKernels{repack: twoTiles(repackV8Q4_0, v8BlockQ4_0), repackX8: twoTiles(repackV8Q4_0X8, v8BlockQ4_0), gemm: gemmV16Q4_0AVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_0, rows: 16, tokens: 2}, recordsV: recordsVAVX2},
-		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: repackV8Q5_0, repackX8: repackV8Q5_0X8, gemm: gemmV8AVX2, prefetch: prefetchV, rows: 8, tokens: 4}, recordsV: recordsVAVX2},
+		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: twoTiles(repackV8Q5_0, v8BlockQ4_0), repackX8: twoTiles(repackV8Q5_0X8, v8BlockQ4_0), gemm: gemmV16Q5_0AVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_0, rows: 16, tokens: 2}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
 		// activations); fewer tokens take their dot products.
 		Q4_1: {lanes: laneKernels{repack: repackV8Q4_1, repackX8: repackV8Q4_1X8, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
@@ -166,9 +166,6 @@ func recordQ6_K(rec, blk []byte) {
 // The avx2 path's row-lane kernels of gemmv2_amd64.s.
 
 //go:noescape
-func gemmV8AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-
-//go:noescape
 func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
 // gemmV16Q4_0AVX2 multiplies two of repackV8Q4_0's tiles (twoTiles) by
@@ -177,8 +174,14 @@ func repackV8Q4_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 //go:noescape
 func gemmV16Q4_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 
+// gemmV16Q5_0AVX2 multiplies two of repackV8Q5_0's tiles (twoTiles) by
+// two tokens (gemmv2_amd64.s).
+//
+//go:noescape
+func gemmV16Q5_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
 // v8BlockQ4_0 is the bytes of a block of repackV8Q4_0's tile of eight
-// rows.
+// rows (and of repackV8Q5_0's).
 const v8BlockQ4_0 = 288
 
 //go:noescape

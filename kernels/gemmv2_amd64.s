@@ -3,13 +3,14 @@
 
 // ---------------------------------------------------------------------------
 // The row-lane prefill of gemmv_amd64.s for the avx2 path: eight weight rows
-// in the lanes of a Y register, four tokens per call, Q5_0 (Q4_0, Q8_0,
-// Q4_1 and Q5_1 below).
+// in the lanes of a Y register, four tokens per call, Q4_1 and Q5_1
+// (gemmV8MAVX2); Q4_0, Q5_0 and Q8_0 take two such tiles of eight rows
+// (below).
 //
 // Without VNNI a VPDPBUSD is VPMADDUBSW (unsigned weight bytes by signed
 // activation bytes, adjacent products summed to int16) then VPMADDWD by
 // ones. The int16 sums of four groups are added with VPADDW before one
-// VPMADDWD: a pair is at most 2·31·127 for Q5_0 (Q4_0: 2·15·127), so four
+// VPMADDWD: a pair is at most 2·31·127 for Q5_1 (Q4_1: 2·15·127), so four
 // stay below 2^15 and nothing saturates or wraps. Q8_0's offset weights
 // (up to 255) would saturate VPMADDUBSW: gemmV16Q8_0AVX2 widens weights and
 // activations to int16 instead (see there).
@@ -20,7 +21,7 @@
 // gemmv_amd64.s, a block of a group of sixteen tokens 640 bytes apart; x
 // points at the call's first token.
 //
-// Register plan (gemmV8AVX2): CX blocks left, SI weights, DI records;
+// Register plan (gemmV8MAVX2): CX blocks left, SI weights, DI records;
 //   Y0-Y7 a block's weights   Y8-Y11 float accumulators, tokens 0-3
 //   Y12, Y13 int16 sums of groups 0-3 and 4-7   Y14 temporary
 //   Y15 a broadcast group of activations
@@ -43,13 +44,6 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VPBROADCASTD T*40+G*4(DI), Y15; \
 	VPMADDUBSW Y15, W, Y14; \
 	VPADDW Y14, S, S
-
-// Token T through the block into ACC.
-#define TOKV2(T, ACC) \
-	ISUM2(T); \
-	VPBROADCASTD T*40+32(DI), Y14; \
-	VPADDD Y14, Y12, Y12; \
-	FSTEP2(T, ACC)
 
 // Token T's integer sum over the block to Y12 (Y13 a temporary).
 #define ISUM2(T) \
@@ -104,6 +98,16 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VPAND ·v2Bits(SB), Y14, Y14; \
 	VPCMPEQD ·v2Bits(SB), Y14, Y14
 
+// The arguments of a sixteen-row kernel whose acc is R9 (gemmV16Q8_0AVX2,
+// gemmV16Q5_0AVX2): R8 the second tile, nb blocks of BLOCK bytes on.
+#define V16PROLOGUE(BLOCK) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	MOVQ acc+24(FP), R9; \
+	IMUL3Q $BLOCK, CX, R8; \
+	ADDQ SI, R8
+
 // Token T's sixteen rows from acc (at ACC) to R11 (masked), unless the
 // call has only T tokens.
 #define STOREACC16(T, ACC, DONE) \
@@ -131,7 +135,6 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VMASKMOVPS Y, MASK, OFF(R11)
 
 // Token T's rows to R11 (masked) unless the call has only T tokens.
-#define STOREV2(T, ACC) STOREVL2(T, ACC, v2done)
 #define STOREVL2(T, ACC, DONE) \
 	CMPQ BX, $T; \
 	JLE DONE; \
@@ -291,44 +294,24 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	STORE(2, Y10); \
 	STORE(3, Y11)
 
-// func gemmV8AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-// acc is unused.
-TEXT ·gemmV8AVX2(SB), NOSPLIT, $0-64
-	V2PROLOGUE
-	TESTQ CX, CX
-	JZ v2store
-v2loop:
-	LOADW2(0)
-	TOKV2(0, Y8)
-	TOKV2(1, Y9)
-	TOKV2(2, Y10)
-	TOKV2(3, Y11)
-	ADDQ $288, SI
-	ADDQ $640, DI
-	DECQ CX
-	JNZ v2loop
-v2store:
-	V2EPILOGUE(STOREV2)
-v2done:
-	VZEROUPPER
-	RET
-
 // ---------------------------------------------------------------------------
 // Q4_0 on the avx2 path, sixteen rows by two tokens a call: each broadcast
 // of four activations serves two weight registers (both of repackV8Q4_0's
-// tiles, twoTiles), where gemmV8AVX2's serves one. Zen 3 loads vector
-// registers (broadcasts and memory operands too) on two pipes, and
-// gemmV8AVX2 spends 60 loads a block of four tokens by eight rows, 1024
+// tiles, twoTiles), where the eight-row, four-token kernel this replaced
+// (gemmV8MAVX2's loop without the m term) used one for each. Zen 3 loads
+// vector registers (broadcasts and memory operands too) on two pipes, and
+// that kernel spent 60 loads a block of four tokens by eight rows, 1024
 // products; this spends 36 on as many (llvm-mca -mcpu=znver3: 36 cycles
 // against 27 a loop). A Q4_0 weight is at most 15, so a pair of products
 // at most 2·15·128 and the eight groups' int16 sums at most 30720: one
-// VPMADDWD a block instead of gemmV8AVX2's two (Q5_0's weights, up to 31,
-// would overflow). Each (row, token) result is gemmV8AVX2's: the same
-// exact integer sum, then the same float steps in the same order.
+// VPMADDWD a block instead of two (Q5_0's weights, up to 31, would
+// overflow: gemmV16Q5_0AVX2). Each (row, token) result is bit for bit
+// that kernel's: the same exact integer sum, then the same float steps in
+// the same order.
 //
 // Measured on a Zen 3 (family 25, model 1), one core: a call over tiles
 // of 16, 28 and 152 blocks, both kernels alternated in one process,
-// reached 0.58-0.81 of the int8 probe with gemmV8AVX2 and 0.82-1.26 with
+// reached 0.58-0.81 of the int8 probe with that kernel and 0.82-1.26 with
 // this. BenchmarkMatMul's Q4_0 layer by 128 tokens, five runs of each
 // build alternated, medians: 47.7 → 51.4 GMAC/s at one thread, 81.4 →
 // 94.2 at two. pith bench model, pp512 of a synthetic Qwen2.5-0.5B Q4_0,
@@ -375,7 +358,7 @@ v2done:
 #define Q4G16(G) G16(G*32(SI), G*32(R8), G*4(DI), 40+G*4(DI))
 #define Q4G16SET(G) G16SET(G*32(SI), G*32(R8), G*4(DI), 40+G*4(DI))
 
-// ACC += float(int32(S) + offset)·dw·dx (TOKV2's steps), the tile's dw at
+// ACC += float(int32(S) + offset)·dw·dx (FSTEP2's steps), the tile's dw at
 // 256(W), the offset sum in Y13, dx in Y14.
 #define Q4F16(S, W, ACC) \
 	VPMADDWD Y12, S, S; \
@@ -430,6 +413,92 @@ v16q4store:
 	STOREQ4_16(0, Y8, Y9)
 	STOREQ4_16(1, Y10, Y11)
 v16q4done:
+	VZEROUPPER
+	RET
+
+// Q5_0 sixteen rows by two tokens a call (gemmV16Q5_0AVX2), as
+// gemmV16Q4_0AVX2 (its registers Y0-Y7 and Y12, its records), but Q5_0's
+// values reach 31, so only four groups' int16 sums stay below 2^15
+// (4·2·31·128 = 31744): each half's go to int32 apart, into Y8-Y11 (as
+// Y0-Y3), and the float accumulators live in acc (token t's rows 0-7 at
+// t·64, rows 8-15 at t·64+32; R9). Each (row, token) result is bit for
+// bit the eight-row kernel's it replaced. BenchmarkMatMul's Q5_0 layer by
+// 128 tokens, five runs of each build alternated, medians: 47.1 → 52.8
+// GMAC/s at one thread, 85.5 → 91.8 at two.
+
+// The int16 sums to int32 (by ones), replacing (Q5I16SET) or added to
+// Y8-Y11.
+#define Q5I16SET \
+	VPMADDWD Y12, Y0, Y8; \
+	VPMADDWD Y12, Y1, Y9; \
+	VPMADDWD Y12, Y2, Y10; \
+	VPMADDWD Y12, Y3, Y11
+
+#define Q5I16 SUMS16(Y12, Y12)
+
+// The int16 sums Y0-Y3 times word pairs (rows 0-7's SA, rows 8-15's SB),
+// added to the int32 sums Y8-Y11.
+#define SUMS16(SA, SB) \
+	VPMADDWD SA, Y0, Y0; \
+	VPMADDWD SB, Y1, Y1; \
+	VPMADDWD SA, Y2, Y2; \
+	VPMADDWD SB, Y3, Y3; \
+	VPADDD Y0, Y8, Y8; \
+	VPADDD Y1, Y9, Y9; \
+	VPADDD Y2, Y10, Y10; \
+	VPADDD Y3, Y11, Y11
+
+// acc at OFF += float(I + offset)·dw·dx (FSTEP2's steps), the tile's dw at
+// 256(W), the offset sum in Y13, dx in Y14.
+#define Q5F16(I, W, OFF) \
+	VPADDD Y13, I, I; \
+	VCVTDQ2PS I, I; \
+	VMULPS 256(W), I, I; \
+	VMOVUPS OFF(R9), Y7; \
+	VFMADD231PS Y14, I, Y7; \
+	VMOVUPS Y7, OFF(R9)
+
+#define Q5TOK16(T, I0, I1) \
+	VPBROADCASTD T*40+32(DI), Y13; \
+	VBROADCASTSS T*40+36(DI), Y14; \
+	Q5F16(I0, SI, T*64); \
+	Q5F16(I1, R8, T*64+32)
+
+// func gemmV16Q5_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmV16Q5_0AVX2(SB), NOSPLIT, $0-64
+	V16PROLOGUE(288)
+	VPCMPEQW Y12, Y12, Y12
+	VPSRLW $15, Y12, Y12
+	VPXOR Y0, Y0, Y0
+	VMOVDQU Y0, (R9)
+	VMOVDQU Y0, 32(R9)
+	VMOVDQU Y0, 64(R9)
+	VMOVDQU Y0, 96(R9)
+	TESTQ CX, CX
+	JZ v16q5store
+v16q5loop:
+	Q4G16SET(0)
+	Q4G16(1)
+	Q4G16(2)
+	Q4G16(3)
+	Q5I16SET
+	Q4G16SET(4)
+	Q4G16(5)
+	Q4G16(6)
+	Q4G16(7)
+	Q5I16
+	Q5TOK16(0, Y8, Y9)
+	Q5TOK16(1, Y10, Y11)
+	ADDQ $288, SI
+	ADDQ $288, R8
+	ADDQ $640, DI
+	DECQ CX
+	JNZ v16q5loop
+v16q5store:
+	ROWS16
+	STOREACC16(0, R9, v16q5done)
+	STOREACC16(1, R9, v16q5done)
+v16q5done:
 	VZEROUPPER
 	RET
 
@@ -856,15 +925,7 @@ rk52done:
 #define KG16(G) G16(G*32(R10), G*32(R10)(R9*1), G*4(R12), 304+G*4(R12))
 
 // Two groups' int16 sums times the scales, added to the int32 sums.
-#define Q6SC16 \
-	VPMADDWD Y12, Y0, Y0; \
-	VPMADDWD Y13, Y1, Y1; \
-	VPMADDWD Y12, Y2, Y2; \
-	VPMADDWD Y13, Y3, Y3; \
-	VPADDD Y0, Y8, Y8; \
-	VPADDD Y1, Y9, Y9; \
-	VPADDD Y2, Y10, Y10; \
-	VPADDD Y3, Y11, Y11
+#define Q6SC16 SUMS16(Y12, Y13)
 
 // Pair I of token T's offset sums of both tiles (32·sc times the
 // activations' sums of sixteen: the values are stored as q+32), added to
@@ -1259,12 +1320,7 @@ rq8done:
 
 // func gemmV16Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmV16Q8_0AVX2(SB), NOSPLIT, $0-64
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ acc+24(FP), R9
-	IMUL3Q $544, CX, R8
-	ADDQ SI, R8
+	V16PROLOGUE(544)
 	VXORPS Y0, Y0, Y0
 	VMOVUPS Y0, (R9)
 	VMOVUPS Y0, 32(R9)
