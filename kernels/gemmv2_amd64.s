@@ -260,16 +260,16 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	STOREACC16(0, R8, DONE); \
 	STOREACC16(1, R8, DONE)
 
-// Eight weight registers: a legacy block's, or sub-block J's of a K-quant.
-#define LOADW2(J) \
-	VMOVDQU J*256+0(SI), Y0; \
-	VMOVDQU J*256+32(SI), Y1; \
-	VMOVDQU J*256+64(SI), Y2; \
-	VMOVDQU J*256+96(SI), Y3; \
-	VMOVDQU J*256+128(SI), Y4; \
-	VMOVDQU J*256+160(SI), Y5; \
-	VMOVDQU J*256+192(SI), Y6; \
-	VMOVDQU J*256+224(SI), Y7
+// A block's eight weight registers (gemmV8MAVX2).
+#define LOADW2 \
+	VMOVDQU 0(SI), Y0; \
+	VMOVDQU 32(SI), Y1; \
+	VMOVDQU 64(SI), Y2; \
+	VMOVDQU 96(SI), Y3; \
+	VMOVDQU 128(SI), Y4; \
+	VMOVDQU 160(SI), Y5; \
+	VMOVDQU 192(SI), Y6; \
+	VMOVDQU 224(SI), Y7
 
 // The legacy row-lane kernels' arguments, the four float accumulators
 // Y8-Y11 cleared.
@@ -282,7 +282,7 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VXORPS Y10, Y10, Y10; \
 	VXORPS Y11, Y11, Y11
 
-// Y8-Y11 to the four tokens' output rows with STORE (STOREV2).
+// Y8-Y11 to the four tokens' output rows with STORE (STOREM2).
 #define V2EPILOGUE(STORE) \
 	MOVQ out+32(FP), R11; \
 	MOVQ ostride+40(FP), R14; \
@@ -301,8 +301,8 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 // (gemmV8MAVX2's loop without the m term) used one for each. Zen 3 loads
 // vector registers (broadcasts and memory operands too) on two pipes, and
 // that kernel spent 60 loads a block of four tokens by eight rows, 1024
-// products; this spends 36 on as many (llvm-mca -mcpu=znver3: 36 cycles
-// against 27 a loop). A Q4_0 weight is at most 15, so a pair of products
+// products; this spends 36 on as many (llvm-mca -mcpu=znver3: 36 cycles a
+// loop for that kernel, 27 for this). A Q4_0 weight is at most 15, so a pair of products
 // at most 2·15·128 and the eight groups' int16 sums at most 30720: one
 // VPMADDWD a block instead of two (Q5_0's weights, up to 31, would
 // overflow: gemmV16Q5_0AVX2). Each (row, token) result is bit for bit
@@ -512,7 +512,7 @@ TEXT ·gemmV8MAVX2(SB), NOSPLIT, $0-64
 	TESTQ CX, CX
 	JZ vm2store
 vm2loop:
-	LOADW2(0)
+	LOADW2
 	TOKM2(0, Y8)
 	TOKM2(1, Y9)
 	TOKM2(2, Y10)
@@ -713,8 +713,8 @@ rvdone:
 
 // ---------------------------------------------------------------------------
 // Q4_K on the avx2 path: gemmvk_amd64.s's scheme on two tiles of eight
-// rows (Y lanes), two tokens per call (gemmV16Q4_KAVX2, below with Q6_K's,
-// whose loop it shares), VPMADDUBSW for VPDPBUSD: a sub-block's eight
+// rows (Y lanes), two tokens per call (gemmV16Q4_KAVX2, below Q6_K's,
+// whose macros it shares), VPMADDUBSW for VPDPBUSD: a sub-block's eight
 // groups' int16 sums (each at most 2·15·128) add up below 2^15 before one
 // VPMADDWD. Block sums and mins as in gemmVQ4_K, float accumulators in acc.
 //
@@ -904,9 +904,10 @@ rk52done:
 // A sub-block is a loop's body, not sixteen copies. One core, a call over
 // L1- and L2-resident tiles, against the int8 probe, on a Zen 3: that
 // kernel 0.44-0.68; it with its sub-blocks in a loop 0.62-0.78; this
-// 0.72-0.85. BenchmarkMatMul's Q6_K layer (896x4864) by 128 tokens, five
-// runs of each build alternated, medians: 40.1 → 51.2 GMAC/s at one
-// thread, 67.0 → 79.4 at two. Each (row, token) result is bit for bit
+// 0.72-0.85. BenchmarkMatMul's Q6_K layer (896x4864) by 128 tokens, two
+// sets of five runs of each build alternated, medians: 40.1 and 41.8 →
+// 51.2 and 48.7 GMAC/s at one thread, 67.0 and 75.6 → 79.4 and 86.2 at
+// two. Each (row, token) result is bit for bit
 // that kernel's: the same exact integer sums, then the same float steps
 // in the same order.
 //
@@ -1005,9 +1006,10 @@ q6k16done:
 // Q4_K sixteen rows by two tokens a call (gemmV16Q4_KAVX2), as
 // gemmV16Q6_KAVX2 (its register plan, with eight sub-blocks of eight
 // groups); each (row, token) result is bit for bit the eight-row kernel's
-// it replaced. BenchmarkMatMul's Q4_K layer (896x4864) by 128 tokens,
-// five runs of each build alternated, medians: 47.5 → 55.1 GMAC/s at one
-// thread, 86.5 → 92.3 at two.
+// it replaced. BenchmarkMatMul's Q4_K layer (896x4864) by 128 tokens, two
+// sets of five runs of each build alternated, medians: 47.5 and 46.8 →
+// 55.1 and 63.7 GMAC/s at one thread, 86.5 and 78.3 → 92.3 and 99.6 at
+// two.
 
 // Pair I of token T's mins of both tiles (m times the activations' sums
 // of 32), added to Y0 (rows 0-7) and Y1 (8-15).

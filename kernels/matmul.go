@@ -514,6 +514,11 @@ func (j *matmulJob) runRowLanes(data []byte, base, lo, hi int, repack func(nb in
 	buf := vScratch.bufs[slot]
 	buf = buf[int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63):]
 	acc := floatView(buf[l.nb*l.block:], vGroup*vRows)
+	// The K-quant kernels' float sums, the request's activations, must
+	// not outlive the product in package memory (see the package doc),
+	// even when a panic ends it (the pool hands that to the caller, and
+	// the process goes on).
+	defer clear(acc)
 	gs := vGroup * l.nb * l.rec
 	chunk := cmp.Or(l.chunk, n)
 	for t0 := 0; t0 < n; t0 += chunk {
@@ -543,9 +548,6 @@ func (j *matmulJob) runRowLanes(data []byte, base, lo, hi int, repack func(nb in
 			}
 		}
 	}
-	// The K-quant kernels' float sums, the request's activations, must
-	// not outlive the product in package memory (see the package doc).
-	clear(acc)
 }
 
 // laneSpec is a row-lane product's kernels, their defaults filled in, and

@@ -52,7 +52,8 @@ import (
 // withholds the value. Likewise a panic in the caller's own share waits
 // for the workers inside the job before it goes on, so that the next
 // operation (opMu is released as the panic passes) never finds them still
-// running the last one.
+// running the last one; a worker's panic in the same job is then dropped
+// for the caller's.
 type pool struct {
 	workers int  // goroutines besides the caller
 	wipe    bool // workers run their shares inside wipe.Do (the memory-scan test's control run turns it off)
