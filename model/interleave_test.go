@@ -84,7 +84,7 @@ func TestLoadInterleavesForThePath(t *testing.T) {
 			// SwiGLU 1e-6 from the portable path's, which moves its Q8_K
 			// scale by 4 ulp and a level of ffn_down's input, and the
 			// logits by 0.7% of the largest. A wrong layout or kernel
-			// parts at every position.
+			// moves most positions, not one.
 			if far > 1 {
 				t.Errorf("%s %s: %d of %d positions differ from the float64 reference by more than 1e-5 of the largest logit (at most 1 may)", path, typ, far, len(tokens))
 			}
