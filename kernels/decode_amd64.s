@@ -37,7 +37,9 @@
 // the AVX-512 one makes the activations unsigned instead (VPDPBUSD sums
 // in int32).
 
-// Software prefetch: DEC_PFD, in rows_amd64.h.
+// Software prefetch: DEC_PFD, in rows_amd64.h; DEC_PF2 and DEC_PF3 for the
+// avx2 kernels, DECZ_PF2, DECZ_PF3 and DEC_PFZ (PREFETCHNTA) for the
+// avx512 ones.
 
 // GF2P8AFFINEQB's matrix for a logical shift right by 4 of each byte:
 // result bit i (i < 4) is source bit i+4, from the matrix byte 7-i.
@@ -48,6 +50,12 @@
 #define DEC_PF3(R) \
 	DEC_PF2(R); \
 	PREFETCHT0 (DEC_PFD+128)(R)
+#define DECZ_PF2(R) \
+	DEC_PFZ(0, R); \
+	DEC_PFZ(64, R)
+#define DECZ_PF3(R) \
+	DECZ_PF2(R); \
+	DEC_PFZ(128, R)
 
 // VPSRLVW counts: 0 for the low-nibble 128-bit lanes, 4 for the high.
 DATA ·decQ4Shift<>+0(SB)/8, $0x0000000000000000
@@ -842,11 +850,11 @@ z8row:
 	CMPQ CX, $2
 	JLT z8one
 z8loop:
-	DEC_PF3(R9)
+	DECZ_PF3(R9)
 	Q8Z_QUAD(Z0, Z1)
 	ADDQ $136, R9
 	ADDQ $144, DI
-	DEC_PF3(R9)
+	DECZ_PF3(R9)
 	Q8Z_QUAD(Z0, Z1)
 	ADDQ $136, R9
 	ADDQ $144, DI
@@ -930,7 +938,7 @@ z5row:
 	CMPQ CX, $4
 	JLT z5pair
 z5loop:
-	DEC_PF2(R9)
+	DECZ_PF2(R9)
 	DECZ_Q5_0(0, 2, 24, 28, Z16, Y16, Z17, Z18, Y18, K1)
 	DECZ_Q5_0(44, 46, 68, 72, Z20, Y20, Z21, Z22, Y22, K2)
 	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
@@ -1040,7 +1048,7 @@ z41row:
 	CMPQ CX, $2
 	JLT z41tail
 z41loop:
-	PREFETCHT0 DEC_PFD(R9)
+	DEC_PFZ(0, R9)
 	DECZ_L1(0, 24, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
 	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
 	ADDQ $40, R9
@@ -1072,7 +1080,7 @@ z51row:
 	CMPQ CX, $2
 	JLT z51tail
 z51loop:
-	PREFETCHT0 DEC_PFD(R9)
+	DEC_PFZ(0, R9)
 	DECZ_L1(0, 32, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
 	DECZ_L1BITS(4, 28, Z17, K1)
 	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
@@ -1594,7 +1602,7 @@ q4zrow:
 	CMPQ CX, $2
 	JLT q4zone
 q4zloop:
-	DEC_PF3(R9)
+	DECZ_PF3(R9)
 	VMOVDQU64 (DI), Z8
 	VMOVDQU64 64(DI), Z9
 	VMOVDQU64 (R9), Z16

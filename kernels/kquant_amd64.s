@@ -9,9 +9,12 @@
 // ten times slower than plain Go here.
 
 // Software prefetch DEC_PFD (rows_amd64.h) bytes ahead of the weights, as
-// the decode kernels of decode_amd64.s do.
+// the decode kernels of decode_amd64.s do: K_PF for the avx2 kernels,
+// K_PFZ (PREFETCHNTA) for the avx512 ones.
 #define K_PF(N) \
 	PREFETCHT0 (DEC_PFD+N)(SI)
+#define K_PFZ(N) \
+	DEC_PFZ(N, SI)
 
 // Byte-shuffle controls that spread one 16-bit scale over a register.
 // q4kShuf j: word j to every word. q6kShuf k: word 2k to the low 128-bit
@@ -869,9 +872,9 @@ k4zrow:
 	TESTQ CX, CX
 	JZ k4zend
 k4zloop:
-	K_PF(0)
-	K_PF(64)
-	K_PF(128)
+	K_PFZ(0)
+	K_PFZ(64)
+	K_PFZ(128)
 	// The scales as words 0-7 of Z6 for VPERMW.
 	K4R_HEAD
 	K4Z_NIBBLES(16, 80)
@@ -952,9 +955,9 @@ k5zrow:
 	TESTQ CX, CX
 	JZ k5zend
 k5zloop:
-	K_PF(0)
-	K_PF(64)
-	K_PF(128)
+	K_PFZ(0)
+	K_PFZ(64)
+	K_PFZ(128)
 	K4_HEAD
 	VPXORD Z11, Z11, Z11
 	VBROADCASTI64X4 16(SI), Z28
@@ -1077,10 +1080,10 @@ k6zrow:
 	TESTQ CX, CX
 	JZ k6zend
 k6zloop:
-	K_PF(0)
-	K_PF(64)
-	K_PF(128)
-	K_PF(192)
+	K_PFZ(0)
+	K_PFZ(64)
+	K_PFZ(128)
+	K_PFZ(192)
 	VPXORD Z11, Z11, Z11
 	VPMOVSXBW 192(SI), Y6
 	K6Z_HALF(0, Z24, Z25)
