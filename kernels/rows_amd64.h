@@ -6,10 +6,10 @@
 // Software prefetch: the kernels ask for the weights DEC_PFD bytes ahead
 // of the block they compute (about 16 KiB: decQ4_0VNNIQ, with T0, on one
 // thread ran 26, 28, 31, 36, 37 and 38 GB/s with 0.5, 1, 2, 4, 8 and 16
-// KiB, the streaming-read probe 41). The hardware prefetchers stop at a 4 KiB page,
-// so a kernel that computes between its loads keeps too few misses in
-// flight on its own; a prefetch also crosses the page and walks its
-// translation ahead of the loads. Prefetching past the end of a chunk of
+// KiB, the streaming-read probe 41). The hardware prefetchers stop at a
+// 4 KiB page, so a kernel that computes between its loads keeps too few
+// misses in flight on its own; a prefetch also crosses the page and walks
+// its translation ahead of the loads. Prefetching past the end of a chunk of
 // rows reads a little the kernel will not use; it never faults.
 #define DEC_PFD 16384
 
@@ -21,17 +21,17 @@
 //     one thread 1.00-1.06 (Q8_0 1.06 and 1.02, Q4_K 1.04 and 1.06, Q5_K
 //     1.03 and 1.04), two threads 0.99-1.06 (Q4_0 0.99 and 1.06, Q8_0
 //     1.04 and 1.00, Q5_0 1.00 and 1.04);
-//   - two steps each in turn, ten to twelve rounds, medians T0/NTA at two
-//     threads in GB/s: Q8_0 46.1/54.8, 49.2/59.2, 49.4/55.5 and 47.6/53.4,
-//     Q6_K 56.4/63.0 and 51.4/59.8, Q4_0 48.0/51.2 and 43.1/47.2.
+//   - two steps each in turn, ten to twelve rounds, four to six runs,
+//     NTA over T0: two threads Q8_0 +9 to +20%, Q4_0 +4 to +10%, Q6_K +1
+//     to +16%, Q4_K -1 to +4%, the others within 5% either way; one
+//     thread -7% to +10% (Q5_K and Q5_1 lost 6-7% once each).
 // What makes the difference was not measured: a line fetched NTA is the
 // first its cache drops, so weights read once may push out less of what
 // the kernels read again (the token's records). T1 DEC_PFD ahead with NTA
 // DEC_NEAR ahead, as the avx2 Interleaved8 kernels pair T1 and T0 below,
 // lost up to 14% to NTA alone (Q6_K and Q5_K at one thread) and gained
-// nowhere more than 1%. The avx2
-// kernels keep T0: the CPUs that run that path in earnest are Zen 3,
-// where it was tuned (see below).
+// nowhere more than 1%. The avx2 kernels keep T0: the CPUs that run that
+// path in earnest are Zen 3, where it was tuned (see below).
 #define DEC_PFZ(OFF, R) PREFETCHNTA (DEC_PFD+OFF)(R)
 
 // The Interleaved8 kernels (interleave*_amd64.s, avx2) ask for every line
