@@ -37,25 +37,18 @@
 // the AVX-512 one makes the activations unsigned instead (VPDPBUSD sums
 // in int32).
 
-// Software prefetch: DEC_PFD, in rows_amd64.h; DEC_PF2 and DEC_PF3 for the
-// avx2 kernels, DECZ_PF2, DECZ_PF3 and DEC_PFZ (PREFETCHNTA) for the
-// avx512 ones.
+// Software prefetch: DEC_PFD, in rows_amd64.h, with the hint PF: DEC_PFT
+// (T0) for the avx2 kernels, DEC_PFZ (NTA) for the avx512 ones.
 
 // GF2P8AFFINEQB's matrix for a logical shift right by 4 of each byte:
 // result bit i (i < 4) is source bit i+4, from the matrix byte 7-i.
 #define GF_SHR4 0x1020408000000000
-#define DEC_PF2(R) \
-	PREFETCHT0 DEC_PFD(R); \
-	PREFETCHT0 (DEC_PFD+64)(R)
-#define DEC_PF3(R) \
-	DEC_PF2(R); \
-	PREFETCHT0 (DEC_PFD+128)(R)
-#define DECZ_PF2(R) \
-	DEC_PFZ(0, R); \
-	DEC_PFZ(64, R)
-#define DECZ_PF3(R) \
-	DECZ_PF2(R); \
-	DEC_PFZ(128, R)
+#define DEC_PF2(PF, R) \
+	PF(0, R); \
+	PF(64, R)
+#define DEC_PF3(PF, R) \
+	DEC_PF2(PF, R); \
+	PF(128, R)
 
 // VPSRLVW counts: 0 for the low-nibble 128-bit lanes, 4 for the high.
 DATA ·decQ4Shift<>+0(SB)/8, $0x0000000000000000
@@ -538,14 +531,14 @@ d4row:
 	CMPQ CX, $8
 	JLT d4quad
 d4loop:
-	DEC_PF3(R9)
+	DEC_PF3(DEC_PFT, R9)
 	DEC_Q4O(Y0)
 	ADDQ $144, R9
 	ADDQ $320, DI
 	SUBQ $8, CX
 	CMPQ CX, $8
 	JLT d4quad
-	DEC_PF3(R9)
+	DEC_PF3(DEC_PFT, R9)
 	DEC_Q4O(Y1)
 	ADDQ $144, R9
 	ADDQ $320, DI
@@ -596,14 +589,14 @@ d5row:
 	CMPQ CX, $8
 	JLT d5quad
 d5loop:
-	DEC_PF3(R9)
+	DEC_PF3(DEC_PFT, R9)
 	DEC_Q5O(Y0)
 	ADDQ $176, R9
 	ADDQ $320, DI
 	SUBQ $8, CX
 	CMPQ CX, $8
 	JLT d5quad
-	DEC_PF3(R9)
+	DEC_PF3(DEC_PFT, R9)
 	DEC_Q5O(Y1)
 	ADDQ $176, R9
 	ADDQ $320, DI
@@ -708,11 +701,11 @@ d8row:
 	CMPQ CX, $2
 	JLT d8one
 d8loop:
-	DEC_PF3(R9)
+	DEC_PF3(DEC_PFT, R9)
 	DEC_Q8Q(Y0)
 	ADDQ $136, R9
 	ADDQ $160, DI
-	DEC_PF3(R9)
+	DEC_PF3(DEC_PFT, R9)
 	DEC_Q8Q(Y1)
 	ADDQ $136, R9
 	ADDQ $160, DI
@@ -850,11 +843,11 @@ z8row:
 	CMPQ CX, $2
 	JLT z8one
 z8loop:
-	DECZ_PF3(R9)
+	DEC_PF3(DEC_PFZ, R9)
 	Q8Z_QUAD(Z0, Z1)
 	ADDQ $136, R9
 	ADDQ $144, DI
-	DECZ_PF3(R9)
+	DEC_PF3(DEC_PFZ, R9)
 	Q8Z_QUAD(Z0, Z1)
 	ADDQ $136, R9
 	ADDQ $144, DI
@@ -938,7 +931,7 @@ z5row:
 	CMPQ CX, $4
 	JLT z5pair
 z5loop:
-	DECZ_PF2(R9)
+	DEC_PF2(DEC_PFZ, R9)
 	DECZ_Q5_0(0, 2, 24, 28, Z16, Y16, Z17, Z18, Y18, K1)
 	DECZ_Q5_0(44, 46, 68, 72, Z20, Y20, Z21, Z22, Y22, K2)
 	DECZ_TOK(0, 64, 128, Z17, Z18, Z19, Z0)
@@ -1602,7 +1595,7 @@ q4zrow:
 	CMPQ CX, $2
 	JLT q4zone
 q4zloop:
-	DECZ_PF3(R9)
+	DEC_PF3(DEC_PFZ, R9)
 	VMOVDQU64 (DI), Z8
 	VMOVDQU64 64(DI), Z9
 	VMOVDQU64 (R9), Z16

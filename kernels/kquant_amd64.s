@@ -11,10 +11,8 @@
 // Software prefetch DEC_PFD (rows_amd64.h) bytes ahead of the weights, as
 // the decode kernels of decode_amd64.s do: K_PF for the avx2 kernels,
 // K_PFZ (PREFETCHNTA) for the avx512 ones.
-#define K_PF(N) \
-	PREFETCHT0 (DEC_PFD+N)(SI)
-#define K_PFZ(N) \
-	DEC_PFZ(N, SI)
+#define K_PF(N) DEC_PFT(N, SI)
+#define K_PFZ(N) DEC_PFZ(N, SI)
 
 // Byte-shuffle controls that spread one 16-bit scale over a register.
 // q4kShuf j: word j to every word. q6kShuf k: word 2k to the low 128-bit

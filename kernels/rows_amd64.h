@@ -33,6 +33,8 @@
 // nowhere more than 1%. The avx2 kernels keep T0: the CPUs that run that
 // path in earnest are Zen 3, where it was tuned (see below).
 #define DEC_PFZ(OFF, R) PREFETCHNTA (DEC_PFD+OFF)(R)
+// The avx2 kernels' hint.
+#define DEC_PFT(OFF, R) PREFETCHT0 (DEC_PFD+OFF)(R)
 
 // The Interleaved8 kernels (interleave*_amd64.s, avx2) ask for every line
 // twice: into L2 (PREFETCHT1) DEC_PFD ahead, and into L1 (PREFETCHT0)
