@@ -62,7 +62,7 @@ var (
 	// rows on 256-bit ones (EVEX-encoded, so it needs AVX512VL).
 	_ = registerPath("avx512", avx512Path)
 	_ = registerMats("avx512", map[Type]matKernels{
-		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, lanes: laneKernels{repack: repackVQ8_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0Z},
+		Q8_0: {tile4: tileQ8_0VNNI, row1: row1Q8_0VNNI, zOff: 128, lanes: laneKernels{repack: repackVQ8_0, repackX8: repackVQ8_0X8, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0Z},
 		Q4_0: {tile4: tileQ4_0VNNI, row1: row1Q4_0VNNI, zOff: 8, lanes: laneKernels{repack: repackVQ4_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0Z},
 		Q5_0: {tile4: tileQ5_0VNNI, row1: row1Q5_0VNNI, zOff: 16, lanes: laneKernels{repack: repackVQ5_0, gemm: gemmV16, prefetch: prefetchV}, recordsV: recordsVAVX2, quant: quantQ8_0Z},
 		Q4_1: {lanes: laneKernels{repack: repackVQ4_1, gemm: gemmV16M, prefetch: prefetchV, block: 640}, recordsV: recordsV1AVX2},

@@ -22,7 +22,9 @@ const (
 	// also lays out for the lanes, 1.7, 2.2 and 2.1), enough to keep up
 	// with the memory of two cores, which RowMajor kernels were not.
 	// llama.cpp repacks Q4_0 and Q4_K for AVX2 the same way (its
-	// q4_0_8x8). Rows is a multiple of 8.
+	// q4_0_8x8). The avx512 path lays out Q8_0 alone, whose kernel there
+	// streams 11-30% faster than on RowMajor rows (interleave_q8z_amd64.go).
+	// Rows is a multiple of 8.
 	Interleaved8
 )
 

@@ -131,11 +131,12 @@
 	VFMADD231PS Y14, Y13, ACC
 
 // The body of the legacy Interleaved8 decode kernels (decQ4_0X8AVX2,
-// decQ4_1X8AVX2, decQ5_0X8AVX2, decQ5_1X8AVX2, decQ8_0X8AVX2): CONSTS
-// sets up the registers BLOCK takes, BLOCK computes one block of BB bytes
-// a group's column, two at a time, PREFETCH asks for the weights of the
-// next pairs (X8_PF5 covers two blocks of up to 160 bytes, X8_PF6 of 192,
-// X8_PF9 of 272). Labels are the function's own.
+// decQ4_1X8AVX2, decQ5_0X8AVX2, decQ5_1X8AVX2; decQ8_0X8AVX2 has runs of
+// four blocks and a loop of its own): CONSTS sets up the registers BLOCK
+// takes, BLOCK computes one block of BB bytes a group's column, two at a
+// time, PREFETCH asks for the weights of the next pairs (X8_PF5 covers
+// two blocks of up to 160 bytes, X8_PF6 of 192). Labels are the
+// function's own.
 //
 // Register plan: SI the group, R8 wstride, R11 out, R10 groups left; per
 // group CX blocks left, R9 the block, DI its record; Y0 Y1 the sums.
@@ -178,11 +179,19 @@ x8done: \
 #define X8_PF6 \
 	X8_PF5; \
 	X8_PF(320)
-#define X8_PF9 \
-	X8_PF6; \
-	X8_PF(384); \
-	X8_PF(448); \
-	X8_PF(512)
+
+// The start of a run of an Interleaved8 Q8_0 group (interleave_q8.go) in
+// the prefill repacks (repackV8Q8_0X8, repackVQ8_0X8): BX its blocks,
+// four or the fewer left in CX, taken off CX; R12 its values, after BX·16
+// bytes of scales at SI.
+#define X8_Q8_RUN \
+	MOVQ $4, BX; \
+	CMPQ CX, BX; \
+	CMOVQLT CX, BX; \
+	SUBQ BX, CX; \
+	MOVQ BX, R12; \
+	SHLQ $4, R12; \
+	ADDQ SI, R12
 
 // Values 4G..4G+3 of rows 0-7 (Y2, row r in dword lane r, signed bytes)
 // widened to the avx2 Q8_0 prefill tile's pair registers 2G (values 4G,
