@@ -186,6 +186,8 @@ func boot(ctx context.Context, cancel context.CancelCauseFunc, start time.Time) 
 		if err != nil {
 			return nil, err
 		}
+		// Tensors on cache lines: ReadModel left the room.
+		f.AlignData(gguf.DataAlign)
 		return model.Load(f)
 	})
 	if err != nil {
@@ -194,7 +196,7 @@ func boot(ctx context.Context, cancel context.CancelCauseFunc, start time.Time) 
 		return fmt.Errorf("pith-init: model: %w", err)
 	}
 	err = serve(ctx, cfg, m, int64(len(data)))
-	clear(data)
+	clear(data[:cap(data)]) // AlignData may have moved the file's end past len
 	if err != nil {
 		return err
 	}

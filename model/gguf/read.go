@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -52,7 +53,8 @@ const (
 // path: nothing is read lazily later from a disk the host controls. The
 // memory is backed by huge pages where the kernel offers them (see
 // internal/hugemem: decode streams every weight once per token, faster
-// than from 4 KiB pages).
+// than from 4 KiB pages), and the tensor data starts on a cache line (see
+// AlignData).
 func ReadFile(path, wantSHA256 string) (*File, error) {
 	data, err := readAll(path)
 	if err != nil {
@@ -73,10 +75,16 @@ func ReadFile(path, wantSHA256 string) (*File, error) {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}
 	f.SHA256 = sum
+	f.AlignData(DataAlign)
 	return f, nil
 }
 
-// readAll reads the file at path into a slice from hugemem.Make.
+// DataAlign is the alignment ReadFile gives the tensor data (AlignData): a
+// cache line, the width of a ZMM load.
+const DataAlign = 64
+
+// readAll reads the file at path into a slice from hugemem.Make, with
+// DataAlign-1 bytes to spare past its end for AlignData.
 func readAll(path string) ([]byte, error) {
 	fd, err := os.Open(path)
 	if err != nil {
@@ -90,7 +98,7 @@ func readAll(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() { // a pipe, say: its size is unknown
 		return io.ReadAll(fd)
 	}
-	data := hugemem.Make(int(st.Size()))
+	data := hugemem.Make(int(st.Size()) + DataAlign - 1)[:st.Size()]
 	if _, err := io.ReadFull(fd, data); errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s shrank while being read", path)
 	} else if err != nil {
@@ -131,6 +139,45 @@ func Mmap(path string) (*File, error) {
 	}
 	f.unmap = func() error { return unix.Munmap(data) }
 	return f, nil
+}
+
+// AlignData moves the file up within Data's backing array, by less than
+// align bytes, so that the tensor data section starts on an align-byte
+// boundary, and reports whether it now does. align must be a power of two
+// of at most 4096. The move needs up to align-1 bytes of capacity to spare
+// past len(Data), which ReadFile's buffer has; without them nothing changes.
+// Call it before taking any tensor's bytes: a view taken earlier keeps the
+// old address, whose contents the move shifts. Go's heap does not move
+// objects, so the alignment lasts.
+//
+// GGUF aligns tensors to general.alignment, 32 bytes by default, so a file
+// read in at a page boundary has its tensors at 32 mod 64 as often as not,
+// and then every 64-byte (ZMM) load of their weights splits two cache
+// lines. On Zen 5 such split loads cost 4-8% of a core's streaming rate,
+// and the avx512 Q8_0 decode kernel (kernels' decQ8_0Z8) ran 5-14% faster
+// at one thread on tensors on 64 bytes than at 32 mod 64. With align 64,
+// every tensor whose offset in the data section is a multiple of 64 (in
+// practice all of them: in llama.cpp's files and ours, every tensor of a
+// Qwen2.5-0.5B sat at 32 mod 64 before) starts on a cache line.
+func (f *File) AlignData(align int) bool {
+	if align <= 0 || align&(align-1) != 0 || align > 4096 {
+		panic(fmt.Sprintf("gguf: AlignData(%d): not a power of two of at most 4096", align))
+	}
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(f.Data))) + uintptr(f.DataStart)
+	shift := int(-at & uintptr(align-1))
+	if shift == 0 {
+		return true
+	}
+	if cap(f.Data)-len(f.Data) < shift {
+		return false
+	}
+	moved := f.Data[shift : shift+len(f.Data)]
+	copy(moved, f.Data) // a memmove: the two overlap
+	// Zero what the move vacates, so that no stale copy of the file's
+	// first bytes outlives a wipe of Data.
+	clear(f.Data[:shift])
+	f.Data = moved
+	return true
 }
 
 // Close releases a mapped file; it is a no-op for files read into memory.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pith-project/pith/internal/hugemem"
+	"github.com/pith-project/pith/model/gguf"
 )
 
 // maxModel bounds what ReadModel will allocate: far above any model a
@@ -27,6 +28,11 @@ const maxModel = 64 << 30
 // model. A mismatch names both digests, for the console. It stops, within
 // one chunk's read, when ctx ends: a shutdown request during a read of
 // gigabytes must not wait for it.
+//
+// The slice has gguf.DataAlign-1 bytes of capacity to spare past its end,
+// for gguf's (*File).AlignData to move the file so that its tensors start
+// on cache lines. Once it has, the file's last bytes lie past len: wipe
+// the slice up to its cap.
 func ReadModel(ctx context.Context, cfg Config) ([]byte, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("pid1: no pith.model= on the command line")
@@ -55,7 +61,7 @@ func ReadModel(ctx context.Context, cfg Config) ([]byte, error) {
 	}
 	// On huge pages where the kernel offers them: decode streams every
 	// weight once per token, faster than from 4 KiB pages (hugemem).
-	data := hugemem.Make(int(size))
+	data := hugemem.Make(int(size) + gguf.DataAlign - 1)[:size]
 	if err := readChecked(ctx, f, data, cfg.ModelSHA256); err != nil {
 		return nil, fmt.Errorf("pid1: model %s: %w", cfg.Model, err)
 	}

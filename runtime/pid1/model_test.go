@@ -12,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/model/gguf"
 )
 
 func TestReadModel(t *testing.T) {
@@ -52,6 +56,42 @@ func TestReadModel(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%s: %v, want an error containing %q", b.name, err, b.want)
 		}
+	}
+}
+
+// The model comes with the room gguf's AlignData needs to put its tensors
+// on cache lines, and the digest covers only the file.
+func TestReadModelLeavesRoomToAlign(t *testing.T) {
+	w := gguf.NewWriter()
+	w.Set("general.name", "m")
+	if err := w.AddTensor("a", kernels.F32, []uint64{64}, bytes.Repeat([]byte{1, 2, 3, 4}, 64)); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := w.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	data, err := ReadModel(context.Background(), Config{Model: path, ModelSHA256: sum[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) != b.Len() || cap(data)-len(data) < gguf.DataAlign-1 {
+		t.Fatalf("len %d, cap %d for a %d-byte model", len(data), cap(data), b.Len())
+	}
+	f, err := gguf.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.AlignData(gguf.DataAlign) {
+		t.Fatal("AlignData found no room")
+	}
+	if at := uintptr(unsafe.Pointer(&f.Data[f.DataStart])) % 64; at != 0 || !bytes.Equal(f.Data, b.Bytes()) {
+		t.Errorf("data section at %d mod 64, or the model's bytes changed", at)
 	}
 }
 
