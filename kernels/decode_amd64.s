@@ -772,25 +772,44 @@ d8done:
 // scalar words (DEC_GATHER4), converted and multiplied by its four dx in
 // one xmm, and VPERMPS spreads the products over each pair's 16 lanes.
 
-// VPERMPS indices: lanes 0-7 from float 0, 8-15 from float 1 (Z5); 2, 3
-// (Z6).
-DATA ·decQ8ZIdx<>+0(SB)/8, $0x0000000000000000
-DATA ·decQ8ZIdx<>+8(SB)/8, $0x0000000000000000
-DATA ·decQ8ZIdx<>+16(SB)/8, $0x0000000000000000
-DATA ·decQ8ZIdx<>+24(SB)/8, $0x0000000000000000
-DATA ·decQ8ZIdx<>+32(SB)/8, $0x0000000100000001
-DATA ·decQ8ZIdx<>+40(SB)/8, $0x0000000100000001
-DATA ·decQ8ZIdx<>+48(SB)/8, $0x0000000100000001
-DATA ·decQ8ZIdx<>+56(SB)/8, $0x0000000100000001
-DATA ·decQ8ZIdx<>+64(SB)/8, $0x0000000200000002
-DATA ·decQ8ZIdx<>+72(SB)/8, $0x0000000200000002
-DATA ·decQ8ZIdx<>+80(SB)/8, $0x0000000200000002
-DATA ·decQ8ZIdx<>+88(SB)/8, $0x0000000200000002
-DATA ·decQ8ZIdx<>+96(SB)/8, $0x0000000300000003
-DATA ·decQ8ZIdx<>+104(SB)/8, $0x0000000300000003
-DATA ·decQ8ZIdx<>+112(SB)/8, $0x0000000300000003
-DATA ·decQ8ZIdx<>+120(SB)/8, $0x0000000300000003
-GLOBL ·decQ8ZIdx<>(SB), RODATA|NOPTR, $128
+// dwordPairs holds VPERMD/VPERMPS indices that spread dwords over two
+// halves of a ZMM: its vector p (at 64p) takes dword 2p into lanes 0-7 and
+// dword 2p+1 into lanes 8-15. decQ8_0VNNI spreads its floats 0-3 with
+// vectors 0 and 1, decQ8_0Z8 (interleave_q8z_amd64.s) a record's eight
+// dwords of values with all four.
+DATA ·dwordPairs+0(SB)/8, $0x0000000000000000
+DATA ·dwordPairs+8(SB)/8, $0x0000000000000000
+DATA ·dwordPairs+16(SB)/8, $0x0000000000000000
+DATA ·dwordPairs+24(SB)/8, $0x0000000000000000
+DATA ·dwordPairs+32(SB)/8, $0x0000000100000001
+DATA ·dwordPairs+40(SB)/8, $0x0000000100000001
+DATA ·dwordPairs+48(SB)/8, $0x0000000100000001
+DATA ·dwordPairs+56(SB)/8, $0x0000000100000001
+DATA ·dwordPairs+64(SB)/8, $0x0000000200000002
+DATA ·dwordPairs+72(SB)/8, $0x0000000200000002
+DATA ·dwordPairs+80(SB)/8, $0x0000000200000002
+DATA ·dwordPairs+88(SB)/8, $0x0000000200000002
+DATA ·dwordPairs+96(SB)/8, $0x0000000300000003
+DATA ·dwordPairs+104(SB)/8, $0x0000000300000003
+DATA ·dwordPairs+112(SB)/8, $0x0000000300000003
+DATA ·dwordPairs+120(SB)/8, $0x0000000300000003
+DATA ·dwordPairs+128(SB)/8, $0x0000000400000004
+DATA ·dwordPairs+136(SB)/8, $0x0000000400000004
+DATA ·dwordPairs+144(SB)/8, $0x0000000400000004
+DATA ·dwordPairs+152(SB)/8, $0x0000000400000004
+DATA ·dwordPairs+160(SB)/8, $0x0000000500000005
+DATA ·dwordPairs+168(SB)/8, $0x0000000500000005
+DATA ·dwordPairs+176(SB)/8, $0x0000000500000005
+DATA ·dwordPairs+184(SB)/8, $0x0000000500000005
+DATA ·dwordPairs+192(SB)/8, $0x0000000600000006
+DATA ·dwordPairs+200(SB)/8, $0x0000000600000006
+DATA ·dwordPairs+208(SB)/8, $0x0000000600000006
+DATA ·dwordPairs+216(SB)/8, $0x0000000600000006
+DATA ·dwordPairs+224(SB)/8, $0x0000000700000007
+DATA ·dwordPairs+232(SB)/8, $0x0000000700000007
+DATA ·dwordPairs+240(SB)/8, $0x0000000700000007
+DATA ·dwordPairs+248(SB)/8, $0x0000000700000007
+GLOBL ·dwordPairs(SB), RODATA|NOPTR, $256
 
 // The exact int32 sums of a pair's weights W (signed) by its unsigned
 // activations XU, to I; J a temporary. Z4 0x80 bytes.
@@ -831,8 +850,8 @@ TEXT ·decQ8_0VNNI(SB), NOSPLIT, $0-48
 	DEC_ARGS
 	MOVL $0x80808080, AX
 	VPBROADCASTD AX, Z4
-	VMOVDQU64 ·decQ8ZIdx<>(SB), Z5
-	VMOVDQU64 ·decQ8ZIdx<>+64(SB), Z6
+	VMOVDQU64 ·dwordPairs(SB), Z5
+	VMOVDQU64 ·dwordPairs+64(SB), Z6
 	TESTQ R10, R10
 	JZ z8done
 z8row:

@@ -26,49 +26,13 @@
 // scale, so the row's integer sum is exact before the float steps, and
 // only the float summation order differs from the portable reference.
 
-// VPERMD indices: vector p takes dword 2p into lanes 0-7 and dword 2p+1
-// into lanes 8-15.
-DATA ·z8Perm<>+0(SB)/8, $0x0000000000000000
-DATA ·z8Perm<>+8(SB)/8, $0x0000000000000000
-DATA ·z8Perm<>+16(SB)/8, $0x0000000000000000
-DATA ·z8Perm<>+24(SB)/8, $0x0000000000000000
-DATA ·z8Perm<>+32(SB)/8, $0x0000000100000001
-DATA ·z8Perm<>+40(SB)/8, $0x0000000100000001
-DATA ·z8Perm<>+48(SB)/8, $0x0000000100000001
-DATA ·z8Perm<>+56(SB)/8, $0x0000000100000001
-DATA ·z8Perm<>+64(SB)/8, $0x0000000200000002
-DATA ·z8Perm<>+72(SB)/8, $0x0000000200000002
-DATA ·z8Perm<>+80(SB)/8, $0x0000000200000002
-DATA ·z8Perm<>+88(SB)/8, $0x0000000200000002
-DATA ·z8Perm<>+96(SB)/8, $0x0000000300000003
-DATA ·z8Perm<>+104(SB)/8, $0x0000000300000003
-DATA ·z8Perm<>+112(SB)/8, $0x0000000300000003
-DATA ·z8Perm<>+120(SB)/8, $0x0000000300000003
-DATA ·z8Perm<>+128(SB)/8, $0x0000000400000004
-DATA ·z8Perm<>+136(SB)/8, $0x0000000400000004
-DATA ·z8Perm<>+144(SB)/8, $0x0000000400000004
-DATA ·z8Perm<>+152(SB)/8, $0x0000000400000004
-DATA ·z8Perm<>+160(SB)/8, $0x0000000500000005
-DATA ·z8Perm<>+168(SB)/8, $0x0000000500000005
-DATA ·z8Perm<>+176(SB)/8, $0x0000000500000005
-DATA ·z8Perm<>+184(SB)/8, $0x0000000500000005
-DATA ·z8Perm<>+192(SB)/8, $0x0000000600000006
-DATA ·z8Perm<>+200(SB)/8, $0x0000000600000006
-DATA ·z8Perm<>+208(SB)/8, $0x0000000600000006
-DATA ·z8Perm<>+216(SB)/8, $0x0000000600000006
-DATA ·z8Perm<>+224(SB)/8, $0x0000000700000007
-DATA ·z8Perm<>+232(SB)/8, $0x0000000700000007
-DATA ·z8Perm<>+240(SB)/8, $0x0000000700000007
-DATA ·z8Perm<>+248(SB)/8, $0x0000000700000007
-GLOBL ·z8Perm<>(SB), RODATA|NOPTR, $256
-
 // A block against its record at X(DI), to the float sums ACC: its values
 // at V(R), made unsigned (Z8-Z11, chunk pairs 0-1 to 6-7), times the
-// record's values spread over the lanes by Z16-Z19, in Z12 with the
-// correction (Z25's index 8, K1 lanes 0-7; K2 the record's ten dwords);
-// converted, times the rows' F16 d at S(R9) (in lanes 0-7 and again in
-// 8-15) and the record's dx (Z26's index 9). Z5 0x80 bytes; Z13 Z14
-// Z20-Z24 temporaries.
+// record's values spread over the lanes by Z16-Z19 (dwordPairs, in
+// decode_amd64.s), in Z12 with the correction (Z25's index 8, K1 lanes
+// 0-7; K2 the record's ten dwords); converted, times the rows' F16 d at
+// S(R9) (in lanes 0-7 and again in 8-15) and the record's dx (Z26's index
+// 9). Z5 0x80 bytes; Z13 Z14 Z20-Z24 temporaries.
 #define Z8_Q8_BLOCK(S, V, R, X, ACC) \
 	VPXORD (V)(R), Z5, Z8; \
 	VPXORD (V+64)(R), Z5, Z9; \
@@ -114,10 +78,10 @@ TEXT ·decQ8_0Z8(SB), NOSPLIT, $0-48
 	X8_ARGS
 	MOVL $0x80808080, AX
 	VPBROADCASTD AX, Z5
-	VMOVDQU64 ·z8Perm<>+0(SB), Z16
-	VMOVDQU64 ·z8Perm<>+64(SB), Z17
-	VMOVDQU64 ·z8Perm<>+128(SB), Z18
-	VMOVDQU64 ·z8Perm<>+192(SB), Z19
+	VMOVDQU64 ·dwordPairs+0(SB), Z16
+	VMOVDQU64 ·dwordPairs+64(SB), Z17
+	VMOVDQU64 ·dwordPairs+128(SB), Z18
+	VMOVDQU64 ·dwordPairs+192(SB), Z19
 	MOVL $8, AX
 	VPBROADCASTD AX, Z25
 	INCL AX

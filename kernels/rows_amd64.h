@@ -13,8 +13,9 @@
 // rows reads a little the kernel will not use; it never faults.
 #define DEC_PFD 16384
 
-// The avx512 decode kernels ask with PREFETCHNTA instead (DEC_PFZ). On a
-// Zen 5 (EPYC, family 26 model 2) decoding bench's stack of
+// The avx512 decode kernels ask with PREFETCHNTA instead (DEC_PFZ), but
+// for decQ8_0Z8, which on its aligned runs asks for nothing (see there).
+// On a Zen 5 (EPYC, family 26 model 2) decoding bench's stack of
 // Qwen2.5-0.5B-shaped layers (256 MiB on huge pages), T0 and NTA
 // alternated in one process, every format:
 //   - a step each in turn, 30 pairs, the median of NTA/T0 in two runs:
