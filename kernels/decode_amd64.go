@@ -4,9 +4,6 @@ import "golang.org/x/sys/cpu"
 
 // The decode kernels of decode_amd64.s; see the comment there.
 
-//go:noescape
-func decRecordsAVX2(nb int, xq, dst *byte, off int)
-
 // decRecordsQ4AVX2 builds the last pairs' records of decRecordsQ4QAVX2,
 // which jumps to it; it has no caller in Go.
 //
@@ -33,9 +30,6 @@ func decQ5_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func decQ8_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
-func decQ5_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-
-//go:noescape
 func decQ4_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -49,6 +43,9 @@ func decQ4_0VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
 func decRecordsQ4ZAVX2(nb int, xq, dst *byte, off int)
+
+//go:noescape
+func decQ5_0VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
@@ -95,9 +92,10 @@ var avx2Decode = map[Type]decodeKernel{
 	Q6_K: {rows: rowsQ6_KAVX2},
 }
 
-// The avx512 kernels need AVX512VBMI (VPERMB), and decQ4_0VNNIQ GFNI,
-// beyond what avx512Path checks; avx512Decode takes the avx2 ones where
-// they are missing (every CPU with VBMI so far has GFNI too).
+// The avx512 kernels need AVX512VBMI (VPERMB), decQ4_0VNNIQ and
+// decQ5_0VNNIQ GFNI, and decQ5_0VNNIQ AVX512_BITALG as well, beyond what
+// avx512Path checks; avx512Decode takes the avx2 ones where they are
+// missing (Ice Lake and Zen 4 and later have all three).
 var (
 	_ = registerDecode("avx2", avx2Decode)
 	_ = registerDecode("avx512", avx512Decode())
@@ -109,7 +107,7 @@ func avx512Decode() map[Type]decodeKernel {
 	m := map[Type]decodeKernel{
 		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, group: 4, recSize: qRecord},
 		Q8_0: {rows: decQ8_0VNNI, records: decRecordsQ8QAVX2, group: 4, recSize: q8Record},
-		Q5_0: {rows: decQ5_0VNNI, records: decRecordsAVX2, off: 16},
+		Q5_0: {rows: decQ5_0VNNIQ, records: decRecordsQ4ZAVX2, off: 16, group: 4, recSize: qRecord},
 		Q4_1: {rows: decQ4_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		// The K-quants' kernels of kquant_amd64.s.
@@ -117,8 +115,11 @@ func avx512Decode() map[Type]decodeKernel {
 		Q5_K: {rows: rowsQ5_KVNNI},
 		Q6_K: {rows: rowsQ6_KVNNI},
 	}
-	if !cpu.X86.HasAVX512GFNI { // decQ4_0VNNIQ's shift of the high nibbles
-		m[Q4_0] = avx2Decode[Q4_0]
+	if !cpu.X86.HasAVX512GFNI { // the shift of the high nibbles
+		m[Q4_0], m[Q5_0] = avx2Decode[Q4_0], avx2Decode[Q5_0]
+	}
+	if !cpu.X86.HasAVX512BITALG { // decQ5_0VNNIQ's fifth bits
+		m[Q5_0] = avx2Decode[Q5_0]
 	}
 	if !cpu.X86.HasAVX512VBMI {
 		for _, t := range []Type{Q4_0, Q5_0, Q4_1, Q5_1} {
