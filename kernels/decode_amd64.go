@@ -112,7 +112,7 @@ func avx512Decode() map[Type]decodeKernel {
 		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
 		// The K-quants' kernels of kquant_amd64.s.
 		Q4_K: {rows: rowsQ4_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
-		Q5_K: {rows: rowsQ5_KVNNI},
+		Q5_K: {rows: rowsQ5_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q6_K: {rows: rowsQ6_KVNNI},
 	}
 	if !cpu.X86.HasAVX512GFNI { // the shift of the high nibbles
