@@ -20,8 +20,8 @@ type decodeKernel struct {
 	off     int
 	// The records take recSize bytes per group blocks: the quad records
 	// of decode_amd64.s (4 and qRecord, q8Record or q8DRecord), the
-	// K-quants' (1 and kRecordZ). Zero means pair records (2 and zRecord)
-	// or records that fit in their room (decRecordsQ4QAVX2's).
+	// K-quants' (1 and kRecordZ). Zero means records that fit in zRecord
+	// bytes per two blocks (decRecordsQ4QAVX2's).
 	group, recSize int
 }
 

@@ -30,15 +30,6 @@ func decQ5_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func decQ8_0AVX2(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
-func decQ4_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-
-//go:noescape
-func decQ5_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-
-//go:noescape
-func decRecordsQ8_1AVX2(nb int, xq, dst *byte, off int)
-
-//go:noescape
 func decQ4_0VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 //go:noescape
@@ -46,6 +37,15 @@ func decRecordsQ4ZAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
 func decQ5_0VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func decQ4_1VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func decQ5_1VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func decRecordsQ8_1QAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
@@ -92,10 +92,10 @@ var avx2Decode = map[Type]decodeKernel{
 	Q6_K: {rows: rowsQ6_KAVX2},
 }
 
-// The avx512 kernels need AVX512VBMI (VPERMB), decQ4_0VNNIQ and
-// decQ5_0VNNIQ GFNI, and decQ5_0VNNIQ AVX512_BITALG as well, beyond what
-// avx512Path checks; avx512Decode takes the avx2 ones where they are
-// missing (Ice Lake and Zen 4 and later have all three).
+// The avx512 kernels need AVX512VBMI (VPERMB), the quad kernels of the
+// legacy formats GFNI, and those of Q5_0 and Q5_1 AVX512_BITALG as well,
+// beyond what avx512Path checks; avx512Decode takes the avx2 ones where
+// they are missing (Ice Lake and Zen 4 and later have all three).
 var (
 	_ = registerDecode("avx2", avx2Decode)
 	_ = registerDecode("avx512", avx512Decode())
@@ -108,18 +108,20 @@ func avx512Decode() map[Type]decodeKernel {
 		Q4_0: {rows: decQ4_0VNNIQ, records: decRecordsQ4ZAVX2, off: 8, group: 4, recSize: qRecord},
 		Q8_0: {rows: decQ8_0VNNI, records: decRecordsQ8QAVX2, group: 4, recSize: q8Record},
 		Q5_0: {rows: decQ5_0VNNIQ, records: decRecordsQ4ZAVX2, off: 16, group: 4, recSize: qRecord},
-		Q4_1: {rows: decQ4_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
-		Q5_1: {rows: decQ5_1VNNI, records: decRecordsQ8_1AVX2, off: 0},
+		Q4_1: {rows: decQ4_1VNNIQ, records: decRecordsQ8_1QAVX2, group: 4, recSize: qRecord},
+		Q5_1: {rows: decQ5_1VNNIQ, records: decRecordsQ8_1QAVX2, group: 4, recSize: qRecord},
 		// The K-quants' kernels of kquant_amd64.s.
 		Q4_K: {rows: rowsQ4_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q5_K: {rows: rowsQ5_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q6_K: {rows: rowsQ6_KVNNI},
 	}
 	if !cpu.X86.HasAVX512GFNI { // the shift of the high nibbles
-		m[Q4_0], m[Q5_0] = avx2Decode[Q4_0], avx2Decode[Q5_0]
+		for _, t := range []Type{Q4_0, Q5_0, Q4_1, Q5_1} {
+			m[t] = avx2Decode[t]
+		}
 	}
-	if !cpu.X86.HasAVX512BITALG { // decQ5_0VNNIQ's fifth bits
-		m[Q5_0] = avx2Decode[Q5_0]
+	if !cpu.X86.HasAVX512BITALG { // the fifth bits
+		m[Q5_0], m[Q5_1] = avx2Decode[Q5_0], avx2Decode[Q5_1]
 	}
 	if !cpu.X86.HasAVX512VBMI {
 		for _, t := range []Type{Q4_0, Q5_0, Q4_1, Q5_1} {

@@ -43,17 +43,6 @@
 	DEC_PF2(PF, R); \
 	PF(128, R)
 
-// VPSRLVW counts: 0 for the low-nibble 128-bit lanes, 4 for the high.
-DATA ·decQ4Shift<>+0(SB)/8, $0x0000000000000000
-DATA ·decQ4Shift<>+8(SB)/8, $0x0000000000000000
-DATA ·decQ4Shift<>+16(SB)/8, $0x0004000400040004
-DATA ·decQ4Shift<>+24(SB)/8, $0x0004000400040004
-DATA ·decQ4Shift<>+32(SB)/8, $0x0000000000000000
-DATA ·decQ4Shift<>+40(SB)/8, $0x0000000000000000
-DATA ·decQ4Shift<>+48(SB)/8, $0x0004000400040004
-DATA ·decQ4Shift<>+56(SB)/8, $0x0004000400040004
-GLOBL ·decQ4Shift<>(SB), RODATA|NOPTR, $64
-
 // decQ5_0AVX2's fifth bits (see DEC_Q5H): the VPSHUFB indices that
 // spread a pair's two qh, loaded from the first one on (block 0's at
 // bytes 0-3 of the low lane, block 1's, 22 bytes on, at 6-9 of the high
@@ -92,48 +81,6 @@ GLOBL ·dec10<>(SB), RODATA|NOPTR, $32
 	MOVL $0x7f800000, AX; \
 	VMOVD AX, X10; \
 	VPBROADCASTD X10, Y10
-
-// Q4_1 (20-byte blocks: F16 d, F16 m, 16 nibble bytes) and Q5_1 (24: d,
-// m, 32 fifth bits, nibbles) pairs as DECZ_L1 loads them (bytes 0-31, and
-// from byte 24 (Q4_1) or 32 (Q5_1) on in the third lane): the VPERMB
-// index of the nibble bytes, and the VPERMW indices of the two d (first 32
-// bytes) and the two m (next 32).
-DATA ·dec41Perm<>+0(SB)/8, $0x0b0a090807060504
-DATA ·dec41Perm<>+8(SB)/8, $0x131211100f0e0d0c
-DATA ·dec41Perm<>+16(SB)/8, $0x0b0a090807060504
-DATA ·dec41Perm<>+24(SB)/8, $0x131211100f0e0d0c
-DATA ·dec41Perm<>+32(SB)/8, $0x2726252423222120
-DATA ·dec41Perm<>+40(SB)/8, $0x2f2e2d2c2b2a2928
-DATA ·dec41Perm<>+48(SB)/8, $0x2726252423222120
-DATA ·dec41Perm<>+56(SB)/8, $0x2f2e2d2c2b2a2928
-GLOBL ·dec41Perm<>(SB), RODATA|NOPTR, $64
-DATA ·dec51Perm<>+0(SB)/8, $0x0f0e0d0c0b0a0908
-DATA ·dec51Perm<>+8(SB)/8, $0x1716151413121110
-DATA ·dec51Perm<>+16(SB)/8, $0x0f0e0d0c0b0a0908
-DATA ·dec51Perm<>+24(SB)/8, $0x1716151413121110
-DATA ·dec51Perm<>+32(SB)/8, $0x2726252423222120
-DATA ·dec51Perm<>+40(SB)/8, $0x2f2e2d2c2b2a2928
-DATA ·dec51Perm<>+48(SB)/8, $0x2726252423222120
-DATA ·dec51Perm<>+56(SB)/8, $0x2f2e2d2c2b2a2928
-GLOBL ·dec51Perm<>(SB), RODATA|NOPTR, $64
-DATA ·dec41DM<>+0(SB)/8, $0x0000000000000000
-DATA ·dec41DM<>+8(SB)/8, $0x0000000000000000
-DATA ·dec41DM<>+16(SB)/8, $0x000a000a000a000a
-DATA ·dec41DM<>+24(SB)/8, $0x000a000a000a000a
-DATA ·dec41DM<>+32(SB)/8, $0x0001000100010001
-DATA ·dec41DM<>+40(SB)/8, $0x0001000100010001
-DATA ·dec41DM<>+48(SB)/8, $0x000b000b000b000b
-DATA ·dec41DM<>+56(SB)/8, $0x000b000b000b000b
-GLOBL ·dec41DM<>(SB), RODATA|NOPTR, $64
-DATA ·dec51DM<>+0(SB)/8, $0x0000000000000000
-DATA ·dec51DM<>+8(SB)/8, $0x0000000000000000
-DATA ·dec51DM<>+16(SB)/8, $0x000c000c000c000c
-DATA ·dec51DM<>+24(SB)/8, $0x000c000c000c000c
-DATA ·dec51DM<>+32(SB)/8, $0x0001000100010001
-DATA ·dec51DM<>+40(SB)/8, $0x0001000100010001
-DATA ·dec51DM<>+48(SB)/8, $0x000d000d000d000d
-DATA ·dec51DM<>+56(SB)/8, $0x000d000d000d000d
-GLOBL ·dec51DM<>(SB), RODATA|NOPTR, $64
 
 // Arguments of the record builders: CX nb, SI xq, DI dst, X6 -off.
 #define REC_ARGS \
@@ -874,169 +821,6 @@ z8done:
 	VZEROUPPER
 	RET
 
-// Q4_1 and Q5_1 pairs (off 0: levels 0..31 unsigned, no correction), with
-// the records of decRecordsQ8_1AVX2, whose correction slots hold the Q8_1
-// sums s as floats (lanes 0 and 8): ACC += cvt(VPDPBUSD(w, x))·d·dx + m·s.
-// The pair at WB(R9), its second block's nibbles at WINS(R9) (to the
-// third lane). Z4 0x0f bytes, Z5 the VPERMB index, Z6 the shifts, Y12 Y13
-// the d and m indices.
-#define DECZ_L1(WB, WINS, R, YR, W, D, YD, M, YM) \
-	VMOVDQU32 WB(R9), YR; \
-	VINSERTI32X4 $2, WINS(R9), R, R; \
-	VPERMW YR, Y12, YD; \
-	VCVTPH2PS YD, D; \
-	VPERMW YR, Y13, YM; \
-	VCVTPH2PS YM, M; \
-	VPERMB R, Z5, W; \
-	VPSRLVW Z6, W, W; \
-	VPANDD Z4, W, W
-
-// Q5_1's fifth bits: the pair's two qh words at QA(R9), QB(R9), through
-// the byte mask KR; Z7 0x10 bytes, R13 a temporary.
-#define DECZ_L1BITS(QA, QB, W, KR) \
-	MOVL QA(R9), AX; \
-	MOVL QB(R9), R13; \
-	SHLQ $32, R13; \
-	ORQ R13, AX; \
-	KMOVQ AX, KR; \
-	VPADDB Z7, W, KR, W
-
-#define DECZ_L1TOK(XB, XS, XD, W, D, M, I, ACC) \
-	VPXORD I, I, I; \
-	VPDPBUSD XB(DI), W, I; \
-	VCVTDQ2PS I, I; \
-	VMULPS XD(DI), D, D; \
-	VFMADD231PS D, I, ACC; \
-	VFMADD231PS XS(DI), M, ACC
-
-// One last block on 256 bits (its nibbles at Q(R9)), W holding its levels
-// after UNPACK; to Y2.
-#define DECZ_L1TAIL \
-	VPBROADCASTW (R9), X18; \
-	VCVTPH2PS X18, Y18; \
-	VPBROADCASTW 2(R9), X20; \
-	VCVTPH2PS X20, Y20; \
-	VPXORD Y19, Y19, Y19; \
-	VPDPBUSD (DI), Y17, Y19; \
-	VCVTDQ2PS Y19, Y19; \
-	VMULPS 128(DI), Y18, Y18; \
-	VFMADD231PS Y18, Y19, Y2; \
-	VFMADD231PS 64(DI), Y20, Y2
-
-#define DECZ_L1CONSTS(PERM, DM, DM32) \
-	MOVL $0x0f0f0f0f, AX; \
-	VPBROADCASTD AX, Z4; \
-	MOVL $0x10101010, AX; \
-	VPBROADCASTD AX, Z7; \
-	VMOVDQU64 PERM, Z5; \
-	VMOVDQU64 ·decQ4Shift<>(SB), Z6; \
-	VMOVDQU DM, Y12; \
-	VMOVDQU DM32, Y13
-
-// func decQ4_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-TEXT ·decQ4_1VNNI(SB), NOSPLIT, $0-48
-	DEC_ARGS
-	DECZ_L1CONSTS(·dec41Perm<>(SB), ·dec41DM<>(SB), ·dec41DM<>+32(SB))
-	TESTQ R10, R10
-	JZ z41done
-z41row:
-	DEC_ROW
-	CMPQ CX, $2
-	JLT z41tail
-z41loop:
-	DEC_PFZ(0, R9)
-	DECZ_L1(0, 24, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
-	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
-	ADDQ $40, R9
-	ADDQ $192, DI
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE z41loop
-z41tail:
-	TESTQ CX, CX
-	JZ z41end
-	VBROADCASTI32X4 4(R9), Y17
-	VPSRLVW Y6, Y17, Y17
-	VPANDD Y4, Y17, Y17
-	DECZ_L1TAIL
-z41end:
-	DECZ_NEXT(z41row)
-z41done:
-	VZEROUPPER
-	RET
-
-// func decQ5_1VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
-TEXT ·decQ5_1VNNI(SB), NOSPLIT, $0-48
-	DEC_ARGS
-	DECZ_L1CONSTS(·dec51Perm<>(SB), ·dec51DM<>(SB), ·dec51DM<>+32(SB))
-	TESTQ R10, R10
-	JZ z51done
-z51row:
-	DEC_ROW
-	CMPQ CX, $2
-	JLT z51tail
-z51loop:
-	DEC_PFZ(0, R9)
-	DECZ_L1(0, 32, Z16, Y16, Z17, Z18, Y18, Z20, Y20)
-	DECZ_L1BITS(4, 28, Z17, K1)
-	DECZ_L1TOK(0, 64, 128, Z17, Z18, Z20, Z19, Z0)
-	ADDQ $48, R9
-	ADDQ $192, DI
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE z51loop
-z51tail:
-	TESTQ CX, CX
-	JZ z51end
-	VBROADCASTI32X4 8(R9), Y17
-	VPSRLVW Y6, Y17, Y17
-	VPANDD Y4, Y17, Y17
-	MOVL 4(R9), AX
-	KMOVD AX, K1
-	VPADDB Y7, Y17, K1, Y17
-	DECZ_L1TAIL
-z51end:
-	DECZ_NEXT(z51row)
-z51done:
-	VZEROUPPER
-	RET
-
-// func decRecordsQ8_1AVX2(nb int, xq *byte, dst *byte, off int)
-//
-// The pair records of a Q8_1 row (36-byte blocks: F16 d, F16 s, 32 int8)
-// for decQ4_1VNNI and decQ5_1VNNI: values, s as a float in lane 0 of each
-// block's half of the correction slot (other lanes 0), d in 8 lanes. off is
-// unused (the levels have no offset).
-TEXT ·decRecordsQ8_1AVX2(SB), NOSPLIT, $0-32
-	MOVQ nb+0(FP), CX
-	MOVQ xq+8(FP), SI
-	MOVQ dst+16(FP), DI
-	XORQ DX, DX
-	TESTQ CX, CX
-	JZ r81done
-r81loop:
-	VMOVDQU 4(SI), Y0
-	VMOVDQU Y0, (DI)(DX*1)
-	MOVWLZX 2(SI), AX
-	VMOVD AX, X1
-	VCVTPH2PS X1, Y1
-	VMOVUPS Y1, 64(DI)(DX*1)
-	VPBROADCASTW (SI), X2
-	VCVTPH2PS X2, Y2
-	VMOVUPS Y2, 128(DI)(DX*1)
-	ADDQ $36, SI
-	ADDQ $32, DX
-	CMPQ DX, $64
-	JNE r81next
-	XORQ DX, DX
-	ADDQ $192, DI
-r81next:
-	DECQ CX
-	JNZ r81loop
-r81done:
-	VZEROUPPER
-	RET
-
 // One block of a Q8_0 row's quad records (decRecordsQ8QAVX2,
 // decRecordsQ8DAVX2) at SI: its values by X (a macro: to Y0 as the record
 // takes them) to (DI)(DX), its dx (X1) by DXS (a macro) to the dx slots
@@ -1669,6 +1453,309 @@ q5zdone:
 	VZEROUPPER
 	RET
 
+// Q4_1 and Q5_1 on the avx512 path, four blocks a step as decQ4_0VNNIQ
+// and decQ5_0VNNIQ take Q4_0 and Q5_0 (see there), but with levels 0..31
+// that have no offset and a minimum m per block: a block's sum is
+// d·dx·(w·x) + m·s, s being the Q8_1 row's d·sum(x). Their records
+// (decRecordsQ8_1QAVX2, 256 bytes per four blocks) are decQ4_0VNNIQ's
+// with s as a float in lane 4k of the slot at 128 (lanes 4k+1..4k+3 zero)
+// instead of the integer correction, so one FMA of the four blocks' m
+// (in lanes 4k..4k+3, of which only lane 4k meets a nonzero s) by that
+// slot adds each m·s once. On a Zen 5, against the pair kernels these
+// replaced (a pair of blocks a step, the fifth bits' masks built in
+// general registers), each way in turn in one process: a matrix in L2 on
+// one core, Q4_1 112-119 GFLOP/s against 50-53 and Q5_1 87-91 against
+// 47-49; bench's stack of Qwen2.5-0.5B-shaped layers from memory, 60
+// rounds, three runs, Q4_1 1.42-1.55 times as fast at one thread and
+// 1.47-1.57 at two, Q5_1 1.47-1.53 and 1.46-1.49.
+
+// VPERMT2B index: block k's nibble bytes (quad bytes 20k+4..20k+19;
+// index p is quad byte p, the last 16 from B) to bytes 16k..16k+15.
+DATA ·dec41ZPerm<>+0(SB)/8, $0x0b0a090807060504
+DATA ·dec41ZPerm<>+8(SB)/8, $0x131211100f0e0d0c
+DATA ·dec41ZPerm<>+16(SB)/8, $0x1f1e1d1c1b1a1918
+DATA ·dec41ZPerm<>+24(SB)/8, $0x2726252423222120
+DATA ·dec41ZPerm<>+32(SB)/8, $0x333231302f2e2d2c
+DATA ·dec41ZPerm<>+40(SB)/8, $0x3b3a393837363534
+DATA ·dec41ZPerm<>+48(SB)/8, $0x4746454443424140
+DATA ·dec41ZPerm<>+56(SB)/8, $0x4f4e4d4c4b4a4948
+GLOBL ·dec41ZPerm<>(SB), RODATA|NOPTR, $64
+
+// VPERMW indices: block k's d (word 10k), then its m (word 10k+1), to
+// words 4k..4k+3.
+DATA ·dec41ZDM<>+0(SB)/8, $0x0000000000000000
+DATA ·dec41ZDM<>+8(SB)/8, $0x000a000a000a000a
+DATA ·dec41ZDM<>+16(SB)/8, $0x0014001400140014
+DATA ·dec41ZDM<>+24(SB)/8, $0x001e001e001e001e
+DATA ·dec41ZDM<>+32(SB)/8, $0x0001000100010001
+DATA ·dec41ZDM<>+40(SB)/8, $0x000b000b000b000b
+DATA ·dec41ZDM<>+48(SB)/8, $0x0015001500150015
+DATA ·dec41ZDM<>+56(SB)/8, $0x001f001f001f001f
+GLOBL ·dec41ZDM<>(SB), RODATA|NOPTR, $64
+
+// VPERMT2B index: block k's nibble bytes (quad bytes 24k+8..24k+23) to
+// bytes 16k..16k+15.
+DATA ·dec51ZPerm<>+0(SB)/8, $0x0f0e0d0c0b0a0908
+DATA ·dec51ZPerm<>+8(SB)/8, $0x1716151413121110
+DATA ·dec51ZPerm<>+16(SB)/8, $0x2726252423222120
+DATA ·dec51ZPerm<>+24(SB)/8, $0x2f2e2d2c2b2a2928
+DATA ·dec51ZPerm<>+32(SB)/8, $0x3f3e3d3c3b3a3938
+DATA ·dec51ZPerm<>+40(SB)/8, $0x4746454443424140
+DATA ·dec51ZPerm<>+48(SB)/8, $0x5756555453525150
+DATA ·dec51ZPerm<>+56(SB)/8, $0x5f5e5d5c5b5a5958
+GLOBL ·dec51ZPerm<>(SB), RODATA|NOPTR, $64
+
+// VPERMI2W indices: block k's d (word 12k), then its m (word 12k+1), to
+// words 4k..4k+3.
+DATA ·dec51ZDM<>+0(SB)/8, $0x0000000000000000
+DATA ·dec51ZDM<>+8(SB)/8, $0x000c000c000c000c
+DATA ·dec51ZDM<>+16(SB)/8, $0x0018001800180018
+DATA ·dec51ZDM<>+24(SB)/8, $0x0024002400240024
+DATA ·dec51ZDM<>+32(SB)/8, $0x0001000100010001
+DATA ·dec51ZDM<>+40(SB)/8, $0x000d000d000d000d
+DATA ·dec51ZDM<>+48(SB)/8, $0x0019001900190019
+DATA ·dec51ZDM<>+56(SB)/8, $0x0025002500250025
+GLOBL ·dec51ZDM<>(SB), RODATA|NOPTR, $64
+
+// VPERMI2B index: block k's qh (quad bytes 24k+4..24k+7) to bytes 0-3
+// (and again 4-7) of qwords 2k and 2k+1.
+DATA ·dec51ZBits<>+0(SB)/8, $0x0706050407060504
+DATA ·dec51ZBits<>+8(SB)/8, $0x0706050407060504
+DATA ·dec51ZBits<>+16(SB)/8, $0x1f1e1d1c1f1e1d1c
+DATA ·dec51ZBits<>+24(SB)/8, $0x1f1e1d1c1f1e1d1c
+DATA ·dec51ZBits<>+32(SB)/8, $0x3736353437363534
+DATA ·dec51ZBits<>+40(SB)/8, $0x3736353437363534
+DATA ·dec51ZBits<>+48(SB)/8, $0x4f4e4d4c4f4e4d4c
+DATA ·dec51ZBits<>+56(SB)/8, $0x4f4e4d4c4f4e4d4c
+GLOBL ·dec51ZBits<>(SB), RODATA|NOPTR, $64
+
+// The four vectors of one quad's levels, low (A) and high (B), against its
+// record at R(DI), times the d in D, to the float sums ACC; the m in M
+// times the s to ACCM. I a temporary.
+#define Q1Z_DOTS(A, B, D, M, I, ACC, ACCM, R) \
+	VFMADD231PS (R+128)(DI), M, ACCM; \
+	VPXORD I, I, I; \
+	VPDPBUSD (R)(DI), A, I; \
+	VPDPBUSD (R+64)(DI), B, I; \
+	VCVTDQ2PS I, I; \
+	VMULPS (R+192)(DI), D, D; \
+	VFMADD231PS D, I, ACC
+
+// One Q4_1 quad (80 bytes), its first 64 in A and last 16 in B. Z4 0x0f
+// bytes, Z5 the VPERMT2B index, Z6 Z8 the VPERMW indices of d and m, Z7
+// the matrix GF_SHR4.
+#define Q41Z_QUAD(A, B, D, YD, M, YM, I, ACC, ACCM, R) \
+	VPERMW A, Z6, D; \
+	VCVTPH2PS YD, D; \
+	VPERMW A, Z8, M; \
+	VCVTPH2PS YM, M; \
+	VPERMT2B B, Z5, A; \
+	VGF2P8AFFINEQB $0, Z7, A, B; \
+	VPANDD Z4, A, A; \
+	Q1Z_DOTS(A, B, D, M, I, ACC, ACCM, R)
+
+// One Q5_1 quad (96 bytes), its first 64 in A and last 32 in B: as a
+// Q5_0 quad (Q5Z_QUAD), with m. Z6 Z8 the VPERMI2W indices of d and m,
+// and the other constants Q5Z_QUAD's.
+#define Q51Z_QUAD(A, B, D, YD, M, YM, Q, I, KL, KH, ACC, ACCM, R) \
+	VMOVDQA64 Z6, D; \
+	VPERMI2W B, A, D; \
+	VCVTPH2PS YD, D; \
+	VMOVDQA64 Z8, M; \
+	VPERMI2W B, A, M; \
+	VCVTPH2PS YM, M; \
+	VMOVDQA64 Z10, Q; \
+	VPERMI2B B, A, Q; \
+	VPSHUFBITQMB Z11, Q, KL; \
+	VPSHUFBITQMB Z12, Q, KH; \
+	VPERMT2B B, Z5, A; \
+	VGF2P8AFFINEQB $0, Z7, A, B; \
+	VPANDD Z4, A, A; \
+	VPADDB Z13, A, KL, A; \
+	VPADDB Z13, B, KH, B; \
+	Q1Z_DOTS(A, B, D, M, I, ACC, ACCM, R)
+
+// The byte mask of a last partial quad's first N bytes (N < 64) to K.
+#define QZ_MASK(N, K) \
+	MOVQ $1, AX; \
+	SHLQ N, AX; \
+	DECQ AX; \
+	KMOVQ AX, K
+
+// A row's start with the m sums (Z2 Z3) cleared too.
+#define Q1Z_ROW \
+	QZ_ROW; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3
+
+// A row's end, the m sums added.
+#define Q1Z_NEXT(ROW) \
+	VADDPS Z2, Z0, Z0; \
+	VADDPS Z3, Z1, Z1; \
+	QZ_NEXT(ROW)
+
+// func decQ4_1VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+//
+// Register plan as decQ4_0VNNIQ's, and Z2 Z3 the m sums.
+TEXT ·decQ4_1VNNIQ(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z4
+	VMOVDQU64 ·dec41ZPerm<>(SB), Z5
+	VMOVDQU ·dec41ZDM<>(SB), Y6
+	VMOVDQU ·dec41ZDM<>+32(SB), Y8
+	MOVQ $GF_SHR4, AX
+	VPBROADCASTQ AX, Z7
+	MOVQ nb+0(FP), BX
+	ANDQ $3, BX
+	IMUL3Q $20, BX, CX
+	QZ_MASK(CX, K1)
+	TESTQ R10, R10
+	JZ q41done
+q41row:
+	Q1Z_ROW
+	CMPQ CX, $2
+	JLT q41one
+q41loop:
+	DEC_PF3(DEC_PFZ, R9)
+	VMOVDQU64 (R9), Z16
+	VMOVDQU64 64(R9), X17
+	Q41Z_QUAD(Z16, Z17, Z18, Y18, Z19, Y19, Z20, Z0, Z2, 0)
+	VMOVDQU64 80(R9), Z21
+	VMOVDQU64 144(R9), X22
+	Q41Z_QUAD(Z21, Z22, Z23, Y23, Z24, Y24, Z25, Z1, Z3, 256)
+	ADDQ $160, R9
+	ADDQ $512, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE q41loop
+q41one:
+	TESTQ CX, CX
+	JZ q41tail
+	VMOVDQU64 (R9), Z16
+	VMOVDQU64 64(R9), X17
+	Q41Z_QUAD(Z16, Z17, Z18, Y18, Z19, Y19, Z20, Z0, Z2, 0)
+	ADDQ $80, R9
+	ADDQ $256, DI
+q41tail:
+	TESTQ BX, BX
+	JZ q41end
+	VMOVDQU8.Z (R9), K1, Z16
+	VPXORD Z17, Z17, Z17
+	Q41Z_QUAD(Z16, Z17, Z18, Y18, Z19, Y19, Z20, Z1, Z3, 0)
+q41end:
+	Q1Z_NEXT(q41row)
+q41done:
+	VZEROUPPER
+	RET
+
+// func decQ5_1VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+//
+// Register plan as decQ5_0VNNIQ's, and Z2 Z3 the m sums; K1 K6 the byte
+// masks of a last partial quad's A and B.
+TEXT ·decQ5_1VNNIQ(SB), NOSPLIT, $0-48
+	DEC_ARGS
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z4
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Z13
+	VMOVDQU64 ·dec51ZPerm<>(SB), Z5
+	VMOVDQU ·dec51ZDM<>(SB), Y6
+	VMOVDQU ·dec51ZDM<>+32(SB), Y8
+	MOVQ $GF_SHR4, AX
+	VPBROADCASTQ AX, Z7
+	VMOVDQU64 ·dec51ZBits<>(SB), Z10
+	VBROADCASTI32X4 ·decQ5ZBit<>(SB), Z11
+	VPADDB Z13, Z11, Z12
+	// A last quad of BX blocks is 24·BX bytes: the first min(that, 64) in
+	// A, the rest in B.
+	MOVQ nb+0(FP), BX
+	ANDQ $3, BX
+	IMUL3Q $24, BX, CX
+	MOVQ $-1, AX
+	KMOVQ AX, K1
+	KXORQ K6, K6, K6
+	CMPQ CX, $64
+	JAE q51big
+	QZ_MASK(CX, K1)
+	JMP q51masks
+q51big:
+	SUBQ $64, CX
+	QZ_MASK(CX, K6)
+q51masks:
+	TESTQ R10, R10
+	JZ q51done
+q51row:
+	Q1Z_ROW
+	CMPQ CX, $2
+	JLT q51one
+q51loop:
+	DEC_PF3(DEC_PFZ, R9)
+	VMOVDQU64 (R9), Z16
+	VMOVDQU64 64(R9), Y17
+	Q51Z_QUAD(Z16, Z17, Z18, Y18, Z19, Y19, Z20, Z9, K2, K3, Z0, Z2, 0)
+	VMOVDQU64 96(R9), Z21
+	VMOVDQU64 160(R9), Y22
+	Q51Z_QUAD(Z21, Z22, Z23, Y23, Z24, Y24, Z25, Z26, K4, K5, Z1, Z3, 256)
+	ADDQ $192, R9
+	ADDQ $512, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE q51loop
+q51one:
+	TESTQ CX, CX
+	JZ q51tail
+	VMOVDQU64 (R9), Z16
+	VMOVDQU64 64(R9), Y17
+	Q51Z_QUAD(Z16, Z17, Z18, Y18, Z19, Y19, Z20, Z9, K2, K3, Z0, Z2, 0)
+	ADDQ $96, R9
+	ADDQ $256, DI
+q51tail:
+	TESTQ BX, BX
+	JZ q51end
+	VMOVDQU8.Z (R9), K1, Z16
+	VMOVDQU8.Z 64(R9), K6, Y17
+	Q51Z_QUAD(Z16, Z17, Z18, Y18, Z19, Y19, Z20, Z9, K2, K3, Z1, Z3, 0)
+q51end:
+	Q1Z_NEXT(q51row)
+q51done:
+	VZEROUPPER
+	RET
+
+// The start of a quad record builder: the last, partial quad zeroed
+// first (its missing blocks must add nothing), DX 0, and on to the loop
+// past FULL, or to DONE for no blocks. Y3 zero.
+#define REC_QUAD_START(FULL, DONE) \
+	MOVQ CX, AX; \
+	SHRQ $2, AX; \
+	SHLQ $8, AX; \
+	TESTQ $3, CX; \
+	JZ FULL; \
+	VMOVDQU Y3, (DI)(AX*1); \
+	VMOVDQU Y3, 32(DI)(AX*1); \
+	VMOVDQU Y3, 64(DI)(AX*1); \
+	VMOVDQU Y3, 96(DI)(AX*1); \
+	VMOVDQU Y3, 128(DI)(AX*1); \
+	VMOVDQU Y3, 160(DI)(AX*1); \
+	VMOVDQU Y3, 192(DI)(AX*1); \
+	VMOVDQU Y3, 224(DI)(AX*1); \
+FULL: \
+	XORQ DX, DX; \
+	TESTQ CX, CX; \
+	JZ DONE
+
+// The step of a quad record builder to the next block's 16-byte slot,
+// and the next quad's record after four.
+#define REC_QUAD_NEXT(LOOP, NEXT) \
+	ADDQ $16, DX; \
+	CMPQ DX, $64; \
+	JNE NEXT; \
+	XORQ DX, DX; \
+	ADDQ $256, DI; \
+NEXT: \
+	DECQ CX; \
+	JNZ LOOP
+
 // func decRecordsQ4ZAVX2(nb int, xq *byte, dst *byte, off int)
 //
 // The records of decQ4_0VNNIQ (see there), from a Q8_0 row.
@@ -1678,24 +1765,7 @@ q5zdone:
 // Y3 zero.
 TEXT ·decRecordsQ4ZAVX2(SB), NOSPLIT, $0-32
 	REC_SPLIT_ARGS
-	TESTQ $3, CX
-	JZ rqzfull
-	// Zero the last, partial quad first.
-	MOVQ CX, AX
-	SHRQ $2, AX
-	SHLQ $8, AX
-	VMOVDQU Y3, (DI)(AX*1)
-	VMOVDQU Y3, 32(DI)(AX*1)
-	VMOVDQU Y3, 64(DI)(AX*1)
-	VMOVDQU Y3, 96(DI)(AX*1)
-	VMOVDQU Y3, 128(DI)(AX*1)
-	VMOVDQU Y3, 160(DI)(AX*1)
-	VMOVDQU Y3, 192(DI)(AX*1)
-	VMOVDQU Y3, 224(DI)(AX*1)
-rqzfull:
-	XORQ DX, DX
-	TESTQ CX, CX
-	JZ rqzdone
+	REC_QUAD_START(rqzfull, rqzdone)
 rqzloop:
 	REC_SPLIT(64)
 	VPMULLD X6, X1, X1
@@ -1704,15 +1774,33 @@ rqzloop:
 	VCVTPH2PS X2, X2
 	VMOVUPS X2, 192(DI)(DX*1)
 	ADDQ $34, SI
-	ADDQ $16, DX
-	CMPQ DX, $64
-	JNE rqznext
-	XORQ DX, DX
-	ADDQ $256, DI
-rqznext:
-	DECQ CX
-	JNZ rqzloop
+	REC_QUAD_NEXT(rqzloop, rqznext)
 rqzdone:
+	VZEROUPPER
+	RET
+
+// func decRecordsQ8_1QAVX2(nb int, xq *byte, dst *byte, off int)
+//
+// The records of decQ4_1VNNIQ and decQ5_1VNNIQ (see there), from a Q8_1
+// row (36-byte blocks: F16 d, F16 s, 32 int8); off is unused. Register
+// plan as decRecordsQ4ZAVX2's, SI two bytes into the block (where
+// REC_SPLIT finds the values of a Q8_0 block).
+TEXT ·decRecordsQ8_1QAVX2(SB), NOSPLIT, $0-32
+	REC_SPLIT_ARGS
+	ADDQ $2, SI
+	REC_QUAD_START(r1qfull, r1qdone)
+r1qloop:
+	REC_SPLIT(64)
+	MOVWLZX (SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VMOVUPS X1, 128(DI)(DX*1)
+	VPBROADCASTW -2(SI), X2
+	VCVTPH2PS X2, X2
+	VMOVUPS X2, 192(DI)(DX*1)
+	ADDQ $36, SI
+	REC_QUAD_NEXT(r1qloop, r1qnext)
+r1qdone:
 	VZEROUPPER
 	RET
 

@@ -106,8 +106,8 @@ func dxBytes(m Matrix, n int) int {
 		return 0
 	}
 	// +4: room to align the float32 view; then the token-group records of
-	// the row-lane kernels, or decode's pair records of one token (the
-	// model's one work buffer serves both), whichever is larger.
+	// the row-lane kernels, or decode's records of one token (the model's
+	// one work buffer serves both), whichever is larger.
 	return n*(m.Cols/QK)*4 + 4 + max(zBytes(m.Cols), vBytes(m.Cols, n, laneRecord(m.Type)))
 }
 
@@ -138,8 +138,10 @@ const vMinTokens = 4
 // vBytes is the room of n tokens' records of rec bytes a block.
 func vBytes(cols, n, rec int) int { return (n + vGroup - 1) / vGroup * vGroup * (cols / QK) * rec }
 
-// zRecord is the size of one pair record of decode's kernels (see
-// decode_amd64.s).
+// zRecord is the room per two blocks of the records of decode's kernels
+// whose decodeKernel has no group (decRecordsQ4QAVX2's, which take less);
+// it was the size of the avx512 path's pair records, which the quad
+// records replaced.
 const zRecord = 192
 
 // zBytes is the room decode's records of one token of cols elements take
