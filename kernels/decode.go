@@ -96,8 +96,8 @@ func quantizerFor(t Type) func(dst []byte, src []float32) {
 	return portable[t].quantize
 }
 
-// q81Bytes is the room decode needs beyond the Q8_1 row for the pair
-// records of a matrix whose activations are Q8_1 (Q8_0's is in dxBytes).
+// q81Bytes is the room decode needs beyond the Q8_1 row for the records
+// of a matrix whose activations are Q8_1 (Q8_0's is in dxBytes).
 func q81Bytes(m Matrix) int {
 	if m.Type.VecDotType() != Q8_1 {
 		return 0

@@ -48,6 +48,12 @@ func decQ5_1VNNIQ(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 func decRecordsQ8_1QAVX2(nb int, xq, dst *byte, off int)
 
 //go:noescape
+func decF16Z(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
+func decBF16Z(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
+
+//go:noescape
 func decQ8_0VNNI(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 
 // checkedQuantizer is the quantiser of whole rows of t (Q8_1, Q8_K) by
@@ -110,6 +116,10 @@ func avx512Decode() map[Type]decodeKernel {
 		Q5_0: {rows: decQ5_0VNNIQ, records: decRecordsQ4ZAVX2, off: 16, group: 4, recSize: qRecord},
 		Q4_1: {rows: decQ4_1VNNIQ, records: decRecordsQ8_1QAVX2, group: 4, recSize: qRecord},
 		Q5_1: {rows: decQ5_1VNNIQ, records: decRecordsQ8_1QAVX2, group: 4, recSize: qRecord},
+		// Float rows, their F32 activations as they are (F32 rows take
+		// the dot products: see decF16Z).
+		F16:  {rows: decF16Z},
+		BF16: {rows: decBF16Z},
 		// The K-quants' kernels of kquant_amd64.s.
 		Q4_K: {rows: rowsQ4_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q5_K: {rows: rowsQ5_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},

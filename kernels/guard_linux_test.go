@@ -82,3 +82,44 @@ func TestInterleavedReadsStayInTheMatrix(t *testing.T) {
 		}
 	})
 }
+
+// The float rows' decode kernels read no weight past the matrix and no
+// activation past the token's: rows whose length is not a multiple of
+// the vector (16), the matrix and the work buffer each ending right before
+// an inaccessible page, one and two threads, every path.
+func TestFloatDecodeReadsStayInTheirBuffers(t *testing.T) {
+	r := rand.New(rand.NewPCG(rand.Uint64(), 31))
+	defer SetPath(Path())
+	defer SetThreads(Threads())
+	for _, path := range Paths() {
+		SetPath(path)
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			for _, typ := range []Type{F16, BF16, F32} {
+				for _, cols := range []int{1, 17, 100} {
+					const rows = 3
+					w := randMatrix(r, typ, rows, cols, mustRowBytes(t, typ, cols))
+					x := randRow(r, cols)
+					want := make([]float32, rows)
+					MatVec(want, w, x, make([]byte, MatMulWork(w, 1)))
+					gw, freeW := guarded(t, w.Data, false)
+					// The token goes to the start of the work buffer's
+					// second half (decodeInput), so a buffer of exactly
+					// two token rows ends right after it.
+					xrb := mustRowBytes(t, F32, cols)
+					gx, freeX := guarded(t, make([]byte, max(MatMulWork(w, 1), 2*xrb)), false)
+					gm := w
+					gm.Data = gw
+					got := make([]float32, rows)
+					MatVec(got, gm, x, gx)
+					MatVec(got, gm, x, gx)
+					if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+						t.Errorf("%s/%dthreads/%v/%d columns: guarded %v, on the heap %v", path, threads, typ, cols, got, want)
+					}
+					freeW()
+					freeX()
+				}
+			}
+		}
+	}
+}

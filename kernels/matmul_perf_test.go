@@ -45,7 +45,10 @@ func TestMatMulPathsEqualExact(t *testing.T) {
 	// Decode (one token) has kernels of its own: odd and even block
 	// counts, chunks of rows split over the threads.
 	shapes := []shape{{1, 32, 1}, {2, 64, 3}, {7, 96, 4}, {33, 224, 5}, {16, 256, 9}, {5, 928, 8}, {3, 1024, 2}, {6, 2112, 5}, {9, 4864, 6}, {4, 4864, 13}, {19, 160, 35}, {21, 512, 37},
-		{7, 96, 1}, {33, 224, 1}, {40, 512, 1}, {5, 928, 1}, {9, 4864 + 256, 1}}
+		{7, 96, 1}, {33, 224, 1}, {40, 512, 1}, {5, 928, 1}, {9, 4864 + 256, 1},
+		// Float rows whose length is not a multiple of the kernels' step
+		// (64) or vector (16): the block formats skip them.
+		{3, 8, 1}, {5, 17, 1}, {2, 100, 1}, {3, 4864 + 3, 1}}
 	if !testing.Short() {
 		shapes = append(shapes, shape{4097, 64, 4}, shape{17, 4864 + 32, 7}, shape{4097, 64, 1})
 	}
