@@ -1218,8 +1218,9 @@ GLOBL ·decQ4ZScale<>(SB), RODATA|NOPTR, $64
 	VHADDPS XACC, XACC, XACC; \
 	VMOVSS XACC, OUT
 
-// A row's start in decQ4_0VNNIQ and decQ5_0VNNIQ: CX its whole quads,
-// DI the token's records, R9 the row, the sums Z0 Z1 cleared.
+// A row's start in the quad kernels (decQ4_0VNNIQ and the others): CX
+// its whole quads, DI the token's records, R9 the row, the sums Z0 Z1
+// cleared.
 #define QZ_ROW \
 	MOVQ nb+0(FP), CX; \
 	SHRQ $2, CX; \
