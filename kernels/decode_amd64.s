@@ -1530,9 +1530,9 @@ DATA ·dec51ZBits<>+48(SB)/8, $0x4f4e4d4c4f4e4d4c
 DATA ·dec51ZBits<>+56(SB)/8, $0x4f4e4d4c4f4e4d4c
 GLOBL ·dec51ZBits<>(SB), RODATA|NOPTR, $64
 
-// The four vectors of one quad's levels, low (A) and high (B), against its
-// record at R(DI), times the d in D, to the float sums ACC; the m in M
-// times the s to ACCM. I a temporary.
+// One quad's levels, low (A) and high (B), against its record at R(DI),
+// times the d in D, to the float sums ACC; the m in M times the s to
+// ACCM. I a temporary.
 #define Q1Z_DOTS(A, B, D, M, I, ACC, ACCM, R) \
 	VFMADD231PS (R+128)(DI), M, ACCM; \
 	VPXORD I, I, I; \

@@ -103,9 +103,10 @@ func TestFloatDecodeReadsStayInTheirBuffers(t *testing.T) {
 					want := make([]float32, rows)
 					MatVec(want, w, x, make([]byte, MatMulWork(w, 1)))
 					gw, freeW := guarded(t, w.Data, false)
-					// The token goes to the start of the work buffer's
-					// second half (decodeInput), so a buffer of exactly
-					// two token rows ends right after it.
+					// Decode converts the token into the two halves of
+					// the work buffer in turn (decodeInput), so of a
+					// buffer of exactly two token rows one of the two
+					// products below ends its token at the guard.
 					xrb := mustRowBytes(t, F32, cols)
 					gx, freeX := guarded(t, make([]byte, max(MatMulWork(w, 1), 2*xrb)), false)
 					gm := w
