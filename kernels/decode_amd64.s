@@ -1218,6 +1218,33 @@ GLOBL ·decQ4ZScale<>(SB), RODATA|NOPTR, $64
 	VHADDPS XACC, XACC, XACC; \
 	VMOVSS XACC, OUT
 
+// The byte mask of the first N bytes (N < 64, in CX) to K.
+#define QZ_MASK(N, K) \
+	MOVQ $1, AX; \
+	SHLQ N, AX; \
+	DECQ AX; \
+	KMOVQ AX, K
+
+// The quad kernels' last partial quad, of BX = nb%4 blocks of BB bytes:
+// K1 the byte mask of its first min(BB·BX, 64) bytes, loaded at 0, and K6
+// that of its bytes past BOFF, loaded at BOFF (none where BOFF is 64 and
+// the quad is shorter). A64 and NOB are the kernel's own labels.
+#define QZ_TAIL_MASKS(BB, BOFF, A64, NOB) \
+	MOVQ nb+0(FP), BX; \
+	ANDQ $3, BX; \
+	IMUL3Q $BB, BX, CX; \
+	MOVQ $-1, AX; \
+	KMOVQ AX, K1; \
+	CMPQ CX, $64; \
+	JAE A64; \
+	QZ_MASK(CX, K1); \
+A64: \
+	KXORQ K6, K6, K6; \
+	SUBQ $BOFF, CX; \
+	JBE NOB; \
+	QZ_MASK(CX, K6); \
+NOB:
+
 // A row's start in the quad kernels (decQ4_0VNNIQ and the others): CX
 // its whole quads, DI the token's records, R9 the row, the sums Z0 Z1
 // cleared.
@@ -1256,13 +1283,7 @@ TEXT ·decQ4_0VNNIQ(SB), NOSPLIT, $0-48
 	VMOVDQU64 ·decQ4ZScale<>(SB), Z6
 	MOVQ $GF_SHR4, AX
 	VPBROADCASTQ AX, Z7
-	MOVQ nb+0(FP), BX
-	ANDQ $3, BX
-	IMUL3Q $18, BX, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVQ AX, K1
+	QZ_TAIL_MASKS(18, 64, q4za64, q4znob)
 	TESTQ R10, R10
 	JZ q4zdone
 q4zrow:
@@ -1394,27 +1415,7 @@ TEXT ·decQ5_0VNNIQ(SB), NOSPLIT, $0-48
 	VMOVDQU64 ·decQ5ZBits<>(SB), Z10
 	VBROADCASTI32X4 ·decQ5ZBit<>(SB), Z11
 	VPADDB Z13, Z11, Z12
-	// A last quad of BX blocks is 22·BX bytes: the first min(that, 64) in
-	// A, the rest (past 56) in B.
-	MOVQ nb+0(FP), BX
-	ANDQ $3, BX
-	IMUL3Q $22, BX, CX
-	MOVQ $-1, AX
-	CMPQ CX, $64
-	JAE q5zmaska
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-q5zmaska:
-	KMOVQ AX, K1
-	XORQ AX, AX
-	SUBQ $56, CX
-	JBE q5zmaskb
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-q5zmaskb:
-	KMOVD AX, K6
+	QZ_TAIL_MASKS(22, 56, q5za64, q5znob)
 	TESTQ R10, R10
 	JZ q5zdone
 q5zrow:
@@ -1576,13 +1577,6 @@ GLOBL ·dec51ZBits<>(SB), RODATA|NOPTR, $64
 	VPADDB Z13, B, KH, B; \
 	Q1Z_DOTS(A, B, D, M, I, ACC, ACCM, R)
 
-// The byte mask of a last partial quad's first N bytes (N < 64) to K.
-#define QZ_MASK(N, K) \
-	MOVQ $1, AX; \
-	SHLQ N, AX; \
-	DECQ AX; \
-	KMOVQ AX, K
-
 // A row's start with the m sums (Z2 Z3) cleared too.
 #define Q1Z_ROW \
 	QZ_ROW; \
@@ -1607,10 +1601,7 @@ TEXT ·decQ4_1VNNIQ(SB), NOSPLIT, $0-48
 	VMOVDQU ·dec41ZDM<>+32(SB), Y8
 	MOVQ $GF_SHR4, AX
 	VPBROADCASTQ AX, Z7
-	MOVQ nb+0(FP), BX
-	ANDQ $3, BX
-	IMUL3Q $20, BX, CX
-	QZ_MASK(CX, K1)
+	QZ_TAIL_MASKS(20, 64, q41a64, q41nob)
 	TESTQ R10, R10
 	JZ q41done
 q41row:
@@ -1668,22 +1659,7 @@ TEXT ·decQ5_1VNNIQ(SB), NOSPLIT, $0-48
 	VMOVDQU64 ·dec51ZBits<>(SB), Z10
 	VBROADCASTI32X4 ·decQ5ZBit<>(SB), Z11
 	VPADDB Z13, Z11, Z12
-	// A last quad of BX blocks is 24·BX bytes: the first min(that, 64) in
-	// A, the rest in B.
-	MOVQ nb+0(FP), BX
-	ANDQ $3, BX
-	IMUL3Q $24, BX, CX
-	MOVQ $-1, AX
-	KMOVQ AX, K1
-	KXORQ K6, K6, K6
-	CMPQ CX, $64
-	JAE q51big
-	QZ_MASK(CX, K1)
-	JMP q51masks
-q51big:
-	SUBQ $64, CX
-	QZ_MASK(CX, K6)
-q51masks:
+	QZ_TAIL_MASKS(24, 64, q51a64, q51nob)
 	TESTQ R10, R10
 	JZ q51done
 q51row:
@@ -1752,14 +1728,14 @@ q51done:
 	VPMOVZXWD WY, W; \
 	VPSLLD $16, W, W
 
-// The kernel of weights of ES bytes, for the signature of the decode
-// kernels with nb the row's elements. No software prefetch: as
-// decQ8_0Z8's, these read one stream of whole lines, which the hardware's
-// prefetchers carry alone; with PREFETCHNTA 16 KiB ahead they ran 3-9%
-// slower (F16 and F32 on bench's stack, one and two threads, each way in
-// turn). Register plan: as decQ4_0VNNIQ's, CX steps left, Z0-Z3 the sums,
-// Z4-Z7 the weights.
-#define FLT_ROWS(LOAD, MASK, ES) \
+// The kernel of 2-byte weights, for the signature of the decode kernels
+// with nb the row's elements. No software prefetch: as decQ8_0Z8's, these
+// read one stream of whole lines, which the hardware's prefetchers carry
+// alone; with PREFETCHNTA 16 KiB ahead they ran 3-9% slower (F16 and F32
+// on bench's stack, one and two threads, each way in turn). Register
+// plan: as decQ4_0VNNIQ's, CX steps left, Z0-Z3 the sums, Z4-Z7 the
+// weights.
+#define FLT_ROWS(LOAD, MASK) \
 	DEC_ARGS; \
 	MOVQ nb+0(FP), CX; \
 	ANDQ $15, CX; \
@@ -1781,14 +1757,14 @@ fltrow: \
 	JZ flt16; \
 fltloop: \
 	LOAD(0, Z4); \
-	LOAD(16*ES, Z5); \
-	LOAD(32*ES, Z6); \
-	LOAD(48*ES, Z7); \
+	LOAD(32, Z5); \
+	LOAD(64, Z6); \
+	LOAD(96, Z7); \
 	VFMADD231PS (DI), Z4, Z0; \
 	VFMADD231PS 64(DI), Z5, Z1; \
 	VFMADD231PS 128(DI), Z6, Z2; \
 	VFMADD231PS 192(DI), Z7, Z3; \
-	ADDQ $(64*ES), R9; \
+	ADDQ $128, R9; \
 	ADDQ $256, DI; \
 	DECQ CX; \
 	JNZ fltloop; \
@@ -1800,7 +1776,7 @@ flt16: \
 flt16loop: \
 	LOAD(0, Z4); \
 	VFMADD231PS (DI), Z4, Z0; \
-	ADDQ $(16*ES), R9; \
+	ADDQ $32, R9; \
 	ADDQ $64, DI; \
 	DECQ CX; \
 	JNZ flt16loop; \
@@ -1825,11 +1801,11 @@ fltdone: \
 
 // func decF16Z(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 TEXT ·decF16Z(SB), NOSPLIT, $0-48
-	FLT_ROWS(FLT_F16, FLT_F16_MASK, 2)
+	FLT_ROWS(FLT_F16, FLT_F16_MASK)
 
 // func decBF16Z(nb int, w *byte, wstride int, x *byte, out *float32, rows int)
 TEXT ·decBF16Z(SB), NOSPLIT, $0-48
-	FLT_ROWS(FLT_BF16, FLT_BF16_MASK, 2)
+	FLT_ROWS(FLT_BF16, FLT_BF16_MASK)
 
 // The start of a quad record builder: the last, partial quad zeroed
 // first (its missing blocks must add nothing), DX 0, and on to the loop
