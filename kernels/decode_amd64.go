@@ -98,10 +98,28 @@ var avx2Decode = map[Type]decodeKernel{
 	Q6_K: {rows: rowsQ6_KAVX2},
 }
 
-// The avx512 kernels need AVX512VBMI (VPERMB), the quad kernels of the
-// legacy formats GFNI, and those of Q5_0 and Q5_1 AVX512_BITALG as well,
-// beyond what avx512Path checks; avx512Decode takes the avx2 ones where
-// they are missing (Ice Lake and Zen 4 and later have all three).
+// avx512Needs are the CPU features beyond avx512Path's that a type's
+// avx512 decode kernel takes: AVX512_VBMI (VPERMB and its kin, and
+// VPMULTISHIFTQB), GFNI (GF2P8AFFINEQB) and AVX512_BITALG (VPSHUFBITQMB).
+// Where one is missing, avx512Decode takes the avx2 kernel; Ice Lake and
+// Zen 4 and later have all three, Cascade Lake none. TestAVX512DecodeNeeds
+// checks the table against the instructions of the kernels' assembly.
+type avx512Needs struct{ vbmi, gfni, bitalg bool }
+
+var avx512DecodeNeeds = map[Type]avx512Needs{
+	Q4_0: {vbmi: true, gfni: true},
+	Q5_0: {vbmi: true, gfni: true, bitalg: true},
+	Q4_1: {vbmi: true, gfni: true},
+	Q5_1: {vbmi: true, gfni: true, bitalg: true},
+	Q4_K: {vbmi: true},
+	Q5_K: {vbmi: true},
+}
+
+// met says whether this CPU has the features.
+func (n avx512Needs) met() bool {
+	return (!n.vbmi || cpu.X86.HasAVX512VBMI) && (!n.gfni || cpu.X86.HasAVX512GFNI) && (!n.bitalg || cpu.X86.HasAVX512BITALG)
+}
+
 var (
 	_ = registerDecode("avx2", avx2Decode)
 	_ = registerDecode("avx512", avx512Decode())
@@ -125,16 +143,8 @@ func avx512Decode() map[Type]decodeKernel {
 		Q5_K: {rows: rowsQ5_KVNNI, records: decRecordsQ8_KAVX2, group: 1, recSize: kRecordZ},
 		Q6_K: {rows: rowsQ6_KVNNI},
 	}
-	if !cpu.X86.HasAVX512GFNI { // the shift of the high nibbles
-		for _, t := range []Type{Q4_0, Q5_0, Q4_1, Q5_1} {
-			m[t] = avx2Decode[t]
-		}
-	}
-	if !cpu.X86.HasAVX512BITALG { // the fifth bits
-		m[Q5_0], m[Q5_1] = avx2Decode[Q5_0], avx2Decode[Q5_1]
-	}
-	if !cpu.X86.HasAVX512VBMI {
-		for _, t := range []Type{Q4_0, Q5_0, Q4_1, Q5_1} {
+	for t, n := range avx512DecodeNeeds {
+		if !n.met() {
 			m[t] = avx2Decode[t]
 		}
 	}
