@@ -177,7 +177,7 @@ func RunKernels(ctx context.Context, r *Report, opts KernelOptions) error {
 				samples := make([]float64, 0, opts.Reps)
 				// Decode is paired with read-bandwidth samples, prefill
 				// with int8 ones (its own arithmetic's ceiling).
-				pair := pairProbe(opts.Probe, c.test)
+				pair := pairProbe(opts.Probe, c.test, path)
 				var around []float64 // probe samples around the kernel's
 				sampleProbe := func() error {
 					v, err := pair.sample(r, c.threads)
@@ -255,16 +255,21 @@ type pairedProbe struct {
 	f                func(threads int) (float64, error)
 }
 
-// pairProbe is the probe paired with the kernel test: read bandwidth for
-// decode, the int8 peak for prefill, none for the rest or without p.
-func pairProbe(p Probe, test string) pairedProbe {
+// pairProbe is the probe paired with the kernel test on path: read
+// bandwidth for decode, the int8 peak of the path's instructions for
+// prefill (see int8Test), none for the rest or without p.
+func pairProbe(p Probe, test, path string) pairedProbe {
 	switch {
 	case p == nil:
 		return pairedProbe{}
 	case strings.HasPrefix(test, "decode "):
 		return pairedProbe{p.Name(), "read-bandwidth", UnitGBPerSec, p.Bandwidth}
 	case strings.HasPrefix(test, "prefill "):
-		return pairedProbe{p.Name(), "int8-dot", UnitGOPS, p.Int8}
+		i8 := int8Test(path)
+		if i8 == "int8-dot" {
+			path = ""
+		}
+		return pairedProbe{p.Name(), i8, UnitGOPS, func(threads int) (float64, error) { return p.Int8(path, threads) }}
 	}
 	return pairedProbe{}
 }
@@ -401,7 +406,7 @@ func ProbeThreads(ctx context.Context, r *Report, p Probe, threads []int, reps i
 		}{
 			{"read-bandwidth", UnitGBPerSec, p.Bandwidth},
 			{"fma-f32", UnitGFLOPS, p.FMA},
-			{"int8-dot", UnitGOPS, p.Int8},
+			{"int8-dot", UnitGOPS, func(t int) (float64, error) { return p.Int8("", t) }},
 		} {
 			if v, err := c.f(t); err != nil {
 				return err

@@ -4,11 +4,13 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pith-project/pith/kernels"
+	"github.com/pith-project/pith/kernels/probe"
 )
 
 // unsupportedType is a format the kernels know but cannot compute with
@@ -73,7 +75,7 @@ func TestRunKernels(t *testing.T) {
 	}
 	// Likewise an int8 sample around each prefill sample, where the CPU
 	// has an int8 instruction for the probe.
-	if i8, _ := (KernelsProbe{Repeats: 1}).Int8(1); i8 > 0 {
+	if i8, _ := (KernelsProbe{Repeats: 1}).Int8("", 1); i8 > 0 {
 		for _, path := range kernels.Paths() {
 			for _, threads := range []int{1, 2} {
 				f := r.Find(Key{SuiteKernels, SystemPith, "", "prefill Q8_0", threads, path, UnitGFLOPS})
@@ -82,10 +84,22 @@ func TestRunKernels(t *testing.T) {
 				}
 			}
 		}
-		for _, threads := range []int{1, 2} {
-			f := r.Find(Key{SuiteProbe, SystemProbe, "", "int8-dot", threads, "kernels/probe", UnitGOPS})
-			if want := (2 + 1) * 2 * len(kernels.Paths()); f == nil || len(f.Samples) != want {
-				t.Errorf("int8 probe at %d threads: %+v, want %d samples", threads, f, want)
+		// Each path's prefill samples go to the figure of its own
+		// instructions: the avx2 path's to "int8-dot avx2" where the CPU
+		// has wider ones (AVX-512 VNNI), else all to "int8-dot".
+		want := map[string]int{}
+		for _, path := range kernels.Paths() {
+			want[int8Test(path)] += (2 + 1) * 2
+		}
+		if probe.Int8Instructions("avx512") == "vpdpbusd-zmm" && slices.Contains(kernels.Paths(), "avx2") && len(want) != 2 {
+			t.Errorf("avx2 prefill judged against AVX-512 VNNI: %v", want)
+		}
+		for test, n := range want {
+			for _, threads := range []int{1, 2} {
+				f := r.Find(Key{SuiteProbe, SystemProbe, "", test, threads, "kernels/probe", UnitGOPS})
+				if f == nil || len(f.Samples) != n {
+					t.Errorf("%s probe at %d threads: %+v, want %d samples", test, threads, f, n)
+				}
 			}
 		}
 	}

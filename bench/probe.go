@@ -15,9 +15,23 @@ type Probe interface {
 	Name() string
 	Bandwidth(threads int) (gbPerSec float64, err error)
 	FMA(threads int) (gflops float64, err error)
-	// Int8 is the int8 multiply-add peak (GOP/s), or 0 where the CPU has
-	// no int8 vector instruction.
-	Int8(threads int) (gops float64, err error)
+	// Int8 is the int8 multiply-add peak (GOP/s) of kernel path path's
+	// instructions ("" the widest the CPU has), or 0 where it has no int8
+	// vector instruction.
+	Int8(path string, threads int) (gops float64, err error)
+}
+
+// int8Test is the probe figure that kernel path path's prefill is judged
+// against: "int8-dot", the widest int8 instructions the CPU has, or
+// "int8-dot PATH" where the path's kernels multiply with narrower ones
+// (the avx2 path on a CPU with AVX-512 VNNI, whose VPDPBUSD on Z registers
+// does four times the work of its VPMADDUBSW on Y ones): judged against
+// the widest, that path's prefill would read as a quarter of what it is.
+func int8Test(path string) string {
+	if in := probe.Int8Instructions(path); in != "" && in != probe.Int8Instructions("") {
+		return "int8-dot " + path
+	}
+	return "int8-dot"
 }
 
 // KernelsProbe is the kernels' own roofline probe (kernels/probe), so that
@@ -74,12 +88,14 @@ func (p KernelsProbe) FMA(threads int) (float64, error) {
 	return probe.FMAPeak(o), nil
 }
 
-// Int8 is the int8 multiply-add peak with threads threads, in GOP/s.
-func (p KernelsProbe) Int8(threads int) (float64, error) {
+// Int8 is the int8 multiply-add peak of path's instructions with threads
+// threads, in GOP/s.
+func (p KernelsProbe) Int8(path string, threads int) (float64, error) {
 	o, err := p.options(threads)
 	if err != nil {
 		return 0, err
 	}
+	o.Path = path
 	return probe.Int8Peak(o), nil
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,5 +104,54 @@ func TestNum(t *testing.T) {
 		if got := num(c.v); got != c.want {
 			t.Errorf("num(%v) = %q, want %q", c.v, got, c.want)
 		}
+	}
+}
+
+// Each path's prefill is a share of its own instructions' int8 peak where
+// the run measured one ("int8-dot avx2" on a CPU with AVX-512 VNNI), of
+// the widest one otherwise.
+func TestPrefillShareOfItsPathsInt8(t *testing.T) {
+	r := NewReport(Env{CPU: "Test CPU", Cores: 2, KernelPath: "avx512", KernelPaths: []string{"avx512", "avx2", "portable"}})
+	for _, f := range []struct {
+		test, path string
+		unit       string
+		v          float64
+	}{
+		{"int8-dot", "kernels/probe", UnitGOPS, 1000},
+		{"int8-dot avx2", "kernels/probe", UnitGOPS, 250},
+		{"prefill Q8_0", "avx512", UnitGFLOPS, 500},
+		{"prefill Q8_0", "avx2", UnitGFLOPS, 150},
+		{"prefill Q8_0", "portable", UnitGFLOPS, 10},
+	} {
+		suite, system := SuiteKernels, SystemPith
+		if f.unit == UnitGOPS {
+			suite, system = SuiteProbe, SystemProbe
+		}
+		r.Add(Figure{Suite: suite, System: system, Test: f.test, Threads: 2, Path: f.path, Unit: f.unit, Samples: []float64{f.v}})
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	var lines []string // each with its cells one space apart
+	for l := range strings.Lines(out) {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	for _, want := range []string{
+		"int8-dot avx2 2 250 GOP/s kernels/probe",
+		// 500 of the widest (VPDPBUSD's) 1000.
+		"prefill Q8_0 avx512 2 500 GFLOP/s - (int8 50%, best 50%)",
+		// 150 of the avx2 path's own 250, not of 1000.
+		"prefill Q8_0 avx2 2 150 GFLOP/s - (int8 60%, best 60%)",
+		// A path with no int8 instructions of its own: the widest.
+		"prefill Q8_0 portable 2 10.0 GFLOP/s - (int8 1%, best 1%)",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("text output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log("\n" + out)
 	}
 }

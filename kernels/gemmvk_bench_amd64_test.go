@@ -48,7 +48,7 @@ func BenchmarkLanesQ6_K(b *testing.B) {
 		}
 		return (cpuSeconds() - cpu0) / calls
 	}
-	peak := int8Peak()[0]
+	peak := int8Peak("avx512")[0]
 	b.Run("gemm", func(b *testing.B) {
 		cpu0 := cpuSeconds()
 		for b.Loop() {

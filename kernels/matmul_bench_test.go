@@ -19,12 +19,29 @@ var roofline = sync.OnceValue(func() probe.Roofline {
 	return probe.Measure(probe.Options{Threads: Threads()})
 })
 
-// int8Peak is the int8 probe (GOP/s) at one thread and at all, measured
-// once per run as roofline; the prefill kernels multiply int8, so this is
-// their own peak (0 where the CPU has no int8 vector instruction).
-var int8Peak = sync.OnceValue(func() [2]float64 {
-	return [2]float64{probe.Int8Peak(probe.Options{Threads: 1}), probe.Int8Peak(probe.Options{Threads: Threads()})}
-})
+// int8Peaks holds int8Peak's figures, measured once per run and path.
+var int8Peaks struct {
+	sync.Mutex
+	m map[string][2]float64
+}
+
+// int8Peak is the int8 probe (GOP/s) of kernel path path's instructions at
+// one thread and at all, measured once per run as roofline; the prefill
+// kernels multiply int8, so this is their own peak (0 where the path has
+// no int8 vector instruction).
+func int8Peak(path string) [2]float64 {
+	int8Peaks.Lock()
+	defer int8Peaks.Unlock()
+	p, ok := int8Peaks.m[path]
+	if !ok {
+		p = [2]float64{probe.Int8Peak(probe.Options{Threads: 1, Path: path}), probe.Int8Peak(probe.Options{Threads: Threads(), Path: path})}
+		if int8Peaks.m == nil {
+			int8Peaks.m = map[string][2]float64{}
+		}
+		int8Peaks.m[path] = p
+	}
+	return p
+}
 
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
@@ -113,7 +130,7 @@ func BenchmarkMatMul(b *testing.B) {
 						} else {
 							b.ReportMetric(gops, "GMAC/s")
 							b.ReportMetric(2*gops/roof.FMAGFlops(threads), "x_fma_peak")
-							if p := int8Peak(); threads == 1 && p[0] > 0 {
+							if p := int8Peak(path); threads == 1 && p[0] > 0 {
 								b.ReportMetric(2*gops/p[0], "x_int8_peak")
 							} else if threads == Threads() && p[1] > 0 {
 								b.ReportMetric(2*gops/p[1], "x_int8_peak")

@@ -40,7 +40,9 @@ decodes to its own stream: on a shared machine whose cores sometimes share
 a memory path and sometimes do not, all cores reach about that share when
 they do not. For the formats with tiled prefill kernels, also a
 Qwen2.5-0.5B-shaped layer times 128 tokens at one thread and -t threads
-(GFLOP/s, against the FMA probe and the int8 probe). The probes run in the
+(GFLOP/s, against the FMA probe and the int8 probe of the path's own
+instructions: VPDPBUSD for avx512, VPMADDUBSW for avx2, which the table
+then lists as "int8-dot avx2" on a CPU that has both). The probes run in the
 same process first, then again between the kernel samples: a read-bandwidth
 sample (as long as a kernel sample, --min-time) before each decode sample
 and after the last, an int8 sample likewise around the prefill samples.

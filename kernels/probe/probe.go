@@ -19,6 +19,11 @@ type Options struct {
 	Threads int // all-core figures use this many threads (default GOMAXPROCS)
 	Bytes   int // buffer streamed by the read probe (default 256 MiB)
 	Repeats int // best of this many runs (default 5)
+	// Path is the kernel path whose int8 instructions Int8Peak runs:
+	// "" (or "avx512") the widest the CPU has, "avx2" AVX2's even on a CPU
+	// with AVX-512 VNNI, whose instruction the avx2 path's kernels cannot
+	// use, so that each path's prefill is judged against its own ceiling.
+	Path string
 	// MinTime is how long one read sample streams at least, going round
 	// the buffer as often as it takes (default 100 ms). A benchmark that
 	// times its kernels over samples of d should probe over samples of d
@@ -194,22 +199,33 @@ func readBandwidth(buf []byte, threads, repeats int, minTime time.Duration) floa
 // the frequency ramp.
 const fmaIters = 4 << 20
 
-// Int8Peak runs independent int8 multiply-add chains (AVX-512 VNNI's
-// VPDPBUSD where the CPU has it, else AVX2's VPMADDUBSW with the widening
-// and add the avx2 kernels need) on o.Threads threads and returns the best
-// rate in GOP/s (a multiply-add counting 2), or 0 where there is none. The
-// prefill kernels multiply int8 weights by int8 activations, so this, not
-// the FP32 FMA peak, is what they could reach at most.
+// Int8Peak runs independent int8 multiply-adds (AVX-512 VNNI's VPDPBUSD
+// where the CPU has it, else AVX2's VPMADDUBSW; o.Path chooses a narrower
+// one) on o.Threads threads and returns the best rate in GOP/s (a
+// multiply-add counting 2), or 0 where there is none. The prefill kernels
+// multiply int8 weights by int8 activations, so this, not the FP32 FMA
+// peak, is what they could reach at most.
 func Int8Peak(o Options) float64 {
 	o = o.withDefaults()
 	return peak(o.Threads, o.Repeats, func() float64 {
-		v, n := int8Loop(fmaIters)
+		v, n := int8Loop(o.Path, fmaIters)
 		sink.Lock()
 		sink.v += uint64(v)
 		sink.Unlock()
 		return n
 	})
 }
+
+// The int8 instructions Int8Instructions names.
+const (
+	int8VNNI = "vpdpbusd-zmm"
+	int8AVX2 = "vpmaddubsw-ymm"
+)
+
+// Int8Instructions names the int8 instructions Int8Peak runs for kernel
+// path path on this CPU ("vpdpbusd-zmm" or "vpmaddubsw-ymm"), or "" where
+// it has none; paths with the same name share a ceiling.
+func Int8Instructions(path string) string { return int8Instructions(path) }
 
 func fmaPeak(threads, repeats int) float64 {
 	return peak(threads, repeats, func() float64 {

@@ -63,18 +63,36 @@ func fmaLoop(iters int) (float32, float64) {
 	return fmaLoopGo(iters)
 }
 
-// int8Loop runs iters steps of independent int8 multiply-add chains and
-// returns a value that depends on them and the number of integer operations
-// (a multiply-add counting 2), or 0 operations where there is no int8
-// vector instruction.
-func int8Loop(iters int) (int32, float64) {
-	switch {
-	case hasAVX512 && hasVNNI:
+// int8Loop runs iters steps of independent int8 multiply-add chains with
+// the instructions of kernel path path (see Int8Instructions) and returns
+// a value that depends on them and the number of integer operations (a
+// multiply-add counting 2), or 0 operations where the path has no int8
+// vector instruction on this CPU.
+func int8Loop(path string, iters int) (int32, float64) {
+	switch int8Instructions(path) {
+	case int8VNNI:
 		// 12 VPDPBUSD of 64 multiply-adds.
 		return int8Loop512(iters), float64(iters) * 12 * 64 * 2
-	case hasAVX2:
-		// 8 VPMADDUBSW of 32 multiply-adds.
-		return int8Loop256(iters), float64(iters) * 8 * 32 * 2
+	case int8AVX2:
+		// 12 VPMADDUBSW of 32 multiply-adds.
+		return int8Loop256(iters), float64(iters) * 12 * 32 * 2
 	}
 	return 0, 0
+}
+
+// int8Instructions is Int8Instructions on amd64: the avx512 path's
+// prefill kernels multiply with VPDPBUSD on Z registers where the CPU has
+// AVX-512 VNNI, the avx2 path's with VPMADDUBSW on Y registers even then
+// (they are the kernels of CPUs without AVX-512), and the portable path
+// with none.
+func int8Instructions(path string) string {
+	switch {
+	case path == "portable":
+		return ""
+	case path != "avx2" && hasAVX512 && hasVNNI:
+		return int8VNNI
+	case hasAVX2:
+		return int8AVX2
+	}
+	return ""
 }

@@ -72,16 +72,44 @@ func BenchmarkRoofline(b *testing.B) {
 }
 
 func TestInt8LoopCounts(t *testing.T) {
-	if _, ops := int8Loop(0); ops != 0 {
-		t.Errorf("0 iterations counted %v operations", ops)
+	for _, path := range []string{"", "avx512", "avx2", "portable"} {
+		if _, ops := int8Loop(path, 0); ops != 0 {
+			t.Errorf("%q: 0 iterations counted %v operations", path, ops)
+		}
+		_, ops := int8Loop(path, 1000)
+		switch Int8Instructions(path) {
+		case "":
+			if ops != 0 {
+				t.Errorf("%q: no instructions, but %v operations", path, ops)
+			}
+			continue
+		case int8VNNI:
+			if ops != 1000*12*64*2 {
+				t.Errorf("%q: VNNI counted %v operations", path, ops)
+			}
+		case int8AVX2:
+			if ops != 1000*12*32*2 {
+				t.Errorf("%q: AVX2 counted %v operations", path, ops)
+			}
+		default:
+			t.Errorf("%q: instructions %q", path, Int8Instructions(path))
+		}
+		if p := Int8Peak(Options{Threads: 1, Repeats: 1, Path: path}); p <= 0 {
+			t.Errorf("%q: int8 peak %v", path, p)
+		}
 	}
-	if kernel() == "portable" {
-		return
+	if kernel() != "portable" && Int8Instructions("") == "" {
+		t.Error("a vector CPU without an int8 probe")
 	}
-	if _, ops := int8Loop(1000); ops < 1000*8*32*2 {
-		t.Errorf("1000 iterations counted %v operations", ops)
+	// The avx2 path never runs AVX-512's instructions; the default is the
+	// widest there is.
+	if got := Int8Instructions("avx2"); kernel() != "portable" && got != int8AVX2 {
+		t.Errorf("avx2 path: %q", got)
 	}
-	if p := Int8Peak(Options{Threads: 1, Repeats: 1}); p <= 0 {
-		t.Errorf("int8 peak %v", p)
+	if Int8Instructions("portable") != "" {
+		t.Error("portable path has int8 instructions")
+	}
+	if Int8Instructions("") != Int8Instructions("avx512") {
+		t.Error("the avx512 path's ceiling is not the widest")
 	}
 }
