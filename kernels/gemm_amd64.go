@@ -53,8 +53,8 @@ var (
 		Q5_0: {tile4: tileQ5_0AVX2, row1: row1Q5_0AVX2, quant: quantQ8_0D, zOff: 16, lanes: laneKernels{repack: twoTiles(repackV8Q5_0, v8BlockQ4_0), repackX8: twoTiles(repackV8Q5_0X8, v8BlockQ4_0), gemm: gemmV16Q5_0AVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_0, rows: 16, tokens: 2}, recordsV: recordsVAVX2},
 		// Q4_1 and Q5_1 have only the row-lane prefill here (Q8_1
 		// activations); fewer tokens take their dot products.
-		Q4_1: {lanes: laneKernels{repack: repackV8Q4_1, repackX8: repackV8Q4_1X8, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
-		Q5_1: {lanes: laneKernels{repack: repackV8Q5_1, repackX8: repackV8Q5_1X8, gemm: gemmV8MAVX2, prefetch: prefetchV, block: 320, rows: 8, tokens: 4}, recordsV: recordsV1AVX2},
+		Q4_1: {lanes: laneKernels{repack: twoTiles(repackV8Q4_1, v8BlockQ4_1), repackX8: twoTiles(repackV8Q4_1X8, v8BlockQ4_1), gemm: gemmV16Q4_1AVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_1, rows: 16, tokens: 2}, recordsV: recordsV1AVX2},
+		Q5_1: {lanes: laneKernels{repack: twoTiles(repackV8Q5_1, v8BlockQ4_1), repackX8: twoTiles(repackV8Q5_1X8, v8BlockQ4_1), gemm: gemmV16Q5_1AVX2, prefetch: prefetchV, block: 2 * v8BlockQ4_1, rows: 16, tokens: 2}, recordsV: recordsV1AVX2},
 	})
 
 	// The avx512 path is the avx2 one with VNNI's VPDPBUSD in the matrix
@@ -193,8 +193,18 @@ func gemmV16Q8_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int
 //go:noescape
 func repackV8Q8_0(nb int, w *byte, wrb int, rmask int, dst *byte)
 
+// gemmV16Q4_1AVX2 and gemmV16Q5_1AVX2 multiply two of repackV8Q4_1's or
+// repackV8Q5_1's tiles (twoTiles) by two tokens (gemmv2_amd64.s).
+//
 //go:noescape
-func gemmV8MAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+func gemmV16Q4_1AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+//go:noescape
+func gemmV16Q5_1AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+
+// v8BlockQ4_1 is the bytes of a block of repackV8Q4_1's tile of eight rows
+// (and of repackV8Q5_1's): the values, then dw and m as float32.
+const v8BlockQ4_1 = 320
 
 //go:noescape
 func repackV8Q4_1(nb int, w *byte, wrb int, rmask int, dst *byte)

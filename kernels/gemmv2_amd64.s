@@ -3,28 +3,23 @@
 
 // ---------------------------------------------------------------------------
 // The row-lane prefill of gemmv_amd64.s for the avx2 path: eight weight rows
-// in the lanes of a Y register, four tokens per call, Q4_1 and Q5_1
-// (gemmV8MAVX2); Q4_0, Q5_0 and Q8_0 take two such tiles of eight rows
-// (below).
+// in the lanes of a Y register, and each kernel takes two such tiles of
+// eight rows, sixteen rows, by two tokens a call (four for Q8_0).
 //
 // Without VNNI a VPDPBUSD is VPMADDUBSW (unsigned weight bytes by signed
 // activation bytes, adjacent products summed to int16) then VPMADDWD by
-// ones. The int16 sums of four groups are added with VPADDW before one
-// VPMADDWD: a pair is at most 2·31·127 for Q5_1 (Q4_1: 2·15·127), so four
-// stay below 2^15 and nothing saturates or wraps. Q8_0's offset weights
-// (up to 255) would saturate VPMADDUBSW: gemmV16Q8_0AVX2 widens weights and
-// activations to int16 instead (see there).
+// ones. The int16 sums of several groups are added with VPADDW before one
+// VPMADDWD: a pair is at most 2·31·127 for Q5_0 and Q5_1 (Q4_0 and Q4_1:
+// 2·15·127), so four stay below 2^15 (eight for the four-bit formats) and
+// nothing saturates or wraps. Q8_0's offset weights (up to 255) would
+// saturate VPMADDUBSW: gemmV16Q8_0AVX2 widens weights and activations to
+// int16 instead (see there).
 //
-// Repacked weights, per block and eight rows (288 bytes): eight Y registers
-// of unsigned bytes, register g holding k = 4g..4g+3 of rows 0-7, then the
-// rows' scales as float32. Activations: the 40-byte records of
-// gemmv_amd64.s, a block of a group of sixteen tokens 640 bytes apart; x
-// points at the call's first token.
-//
-// Register plan (gemmV8MAVX2): CX blocks left, SI weights, DI records;
-//   Y0-Y7 a block's weights   Y8-Y11 float accumulators, tokens 0-3
-//   Y12, Y13 int16 sums of groups 0-3 and 4-7   Y14 temporary
-//   Y15 a broadcast group of activations
+// Repacked weights, per block and eight rows (288 bytes; Q4_1 and Q5_1
+// 320): eight Y registers of unsigned bytes, register g holding k =
+// 4g..4g+3 of rows 0-7, then the rows' scales as float32 (and their m).
+// Activations: the 40-byte records of gemmv_amd64.s, a block of a group
+// of sixteen tokens 640 bytes apart; x points at the call's first token.
 
 DATA ·v2Ones+0(SB)/8, $0x0001000100010001
 DATA ·v2Ones+8(SB)/8, $0x0001000100010001
@@ -37,44 +32,6 @@ DATA ·v2Bits+8(SB)/8, $0x0000000800000004
 DATA ·v2Bits+16(SB)/8, $0x0000002000000010
 DATA ·v2Bits+24(SB)/8, $0x0000008000000040
 GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
-
-// Group G of token T (record offset T·40) times weight register W, its
-// int16 sums added to S.
-#define MADD2(T, G, W, S) \
-	VPBROADCASTD T*40+G*4(DI), Y15; \
-	VPMADDUBSW Y15, W, Y14; \
-	VPADDW Y14, S, S
-
-// Token T's integer sum over the block to Y12 (Y13 a temporary).
-#define ISUM2(T) \
-	VPBROADCASTD T*40(DI), Y15; \
-	VPMADDUBSW Y15, Y0, Y12; \
-	MADD2(T, 1, Y1, Y12); \
-	MADD2(T, 2, Y2, Y12); \
-	MADD2(T, 3, Y3, Y12); \
-	VPBROADCASTD T*40+16(DI), Y15; \
-	VPMADDUBSW Y15, Y4, Y13; \
-	MADD2(T, 5, Y5, Y13); \
-	MADD2(T, 6, Y6, Y13); \
-	MADD2(T, 7, Y7, Y13); \
-	VPMADDWD ·v2Ones(SB), Y12, Y12; \
-	VPMADDWD ·v2Ones(SB), Y13, Y13; \
-	VPADDD Y13, Y12, Y12
-
-// ACC += float(Y12)·dw·dx, the rows' dw at 256(SI).
-#define FSTEP2(T, ACC) \
-	VCVTDQ2PS Y12, Y12; \
-	VMULPS 256(SI), Y12, Y12; \
-	VBROADCASTSS T*40+36(DI), Y14; \
-	VFMADD231PS Y14, Y12, ACC
-
-// Q4_1 and Q5_1 (see gemmV16M): token T's block without an offset, then
-// the rows' m (at 288) times the token's s.
-#define TOKM2(T, ACC) \
-	ISUM2(T); \
-	FSTEP2(T, ACC); \
-	VBROADCASTSS T*40+32(DI), Y14; \
-	VFMADD231PS 288(SI), Y14, ACC
 
 // Y13 = all ones in the lanes of the rows set in rmask (AX).
 #define ROWMASK2 \
@@ -133,13 +90,6 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VMOVUPS Y, OFF(R11); \
 	JMP 2(PC); \
 	VMASKMOVPS Y, MASK, OFF(R11)
-
-// Token T's rows to R11 (masked) unless the call has only T tokens.
-#define STOREVL2(T, ACC, DONE) \
-	CMPQ BX, $T; \
-	JLE DONE; \
-	STOREROWS(ACC, 0, 0xff, Y13); \
-	ADDQ R14, R11
 
 // ---------------------------------------------------------------------------
 // Repacking eight rows with AVX2's VPGATHERDD (its mask, Y12, is consumed,
@@ -260,17 +210,6 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	STOREACC16(0, R8, DONE); \
 	STOREACC16(1, R8, DONE)
 
-// A block's eight weight registers (gemmV8MAVX2).
-#define LOADW2 \
-	VMOVDQU 0(SI), Y0; \
-	VMOVDQU 32(SI), Y1; \
-	VMOVDQU 64(SI), Y2; \
-	VMOVDQU 96(SI), Y3; \
-	VMOVDQU 128(SI), Y4; \
-	VMOVDQU 160(SI), Y5; \
-	VMOVDQU 192(SI), Y6; \
-	VMOVDQU 224(SI), Y7
-
 // The legacy row-lane kernels' arguments, the four float accumulators
 // Y8-Y11 cleared.
 #define V2PROLOGUE \
@@ -282,23 +221,11 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	VXORPS Y10, Y10, Y10; \
 	VXORPS Y11, Y11, Y11
 
-// Y8-Y11 to the four tokens' output rows with STORE (STOREM2).
-#define V2EPILOGUE(STORE) \
-	MOVQ out+32(FP), R11; \
-	MOVQ ostride+40(FP), R14; \
-	MOVQ ntok+48(FP), BX; \
-	MOVQ rmask+56(FP), AX; \
-	ROWMASK2; \
-	STORE(0, Y8); \
-	STORE(1, Y9); \
-	STORE(2, Y10); \
-	STORE(3, Y11)
-
 // ---------------------------------------------------------------------------
 // Q4_0 on the avx2 path, sixteen rows by two tokens a call: each broadcast
 // of four activations serves two weight registers (both of repackV8Q4_0's
 // tiles, twoTiles), where the eight-row, four-token kernel this replaced
-// (gemmV8MAVX2's loop without the m term) used one for each. Zen 3 loads
+// (the eight-row Q4_1 kernel's loop without the m term) used one for each. Zen 3 loads
 // vector registers (broadcasts and memory operands too) on two pipes, and
 // that kernel spent 60 loads a block of four tokens by eight rows, 1024
 // products; this spends 36 on as many (llvm-mca -mcpu=znver3: 36 cycles a
@@ -358,8 +285,20 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 #define Q4G16(G) G16(G*32(SI), G*32(R8), G*4(DI), 40+G*4(DI))
 #define Q4G16SET(G) G16SET(G*32(SI), G*32(R8), G*4(DI), 40+G*4(DI))
 
-// ACC += float(int32(S) + offset)·dw·dx (FSTEP2's steps), the tile's dw at
-// 256(W), the offset sum in Y13, dx in Y14.
+// A four-bit block's eight groups of both tiles against both tokens, to
+// the int16 sums Y0-Y3.
+#define Q4SUMS16 \
+	Q4G16SET(0); \
+	Q4G16(1); \
+	Q4G16(2); \
+	Q4G16(3); \
+	Q4G16(4); \
+	Q4G16(5); \
+	Q4G16(6); \
+	Q4G16(7)
+
+// ACC += float(int32(S) + offset)·dw·dx, the tile's dw at 256(W), the
+// offset sum in Y13, dx in Y14.
 #define Q4F16(S, W, ACC) \
 	VPMADDWD Y12, S, S; \
 	VPADDD Y13, S, S; \
@@ -373,14 +312,16 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	Q4F16(S0, SI, A0); \
 	Q4F16(S1, R8, A1)
 
-// Token T's sixteen rows to R11 (masked) unless the call has only T
-// tokens.
-#define STOREQ4_16(T, A0, A1) \
+// Token T's sixteen rows (A0 rows 0-7, A1 rows 8-15) to R11 (masked)
+// unless the call has only T tokens.
+#define STOREV16(T, A0, A1, DONE) \
 	CMPQ BX, $T; \
-	JLE v16q4done; \
+	JLE DONE; \
 	STOREROWS(A0, 0, 0xffff, Y13); \
 	STOREROWS(A1, 32, 0xffff, Y14); \
 	ADDQ R14, R11
+
+#define STOREQ4_16(T, A0, A1) STOREV16(T, A0, A1, v16q4done)
 
 // func gemmV16Q4_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 // acc is unused.
@@ -393,14 +334,7 @@ TEXT ·gemmV16Q4_0AVX2(SB), NOSPLIT, $0-64
 	TESTQ CX, CX
 	JZ v16q4store
 v16q4loop:
-	Q4G16SET(0)
-	Q4G16(1)
-	Q4G16(2)
-	Q4G16(3)
-	Q4G16(4)
-	Q4G16(5)
-	Q4G16(6)
-	Q4G16(7)
+	Q4SUMS16
 	Q4TOK16(0, Y0, Y1, Y8, Y9)
 	Q4TOK16(1, Y2, Y3, Y10, Y11)
 	ADDQ $288, SI
@@ -436,6 +370,32 @@ v16q4done:
 
 #define Q5I16 SUMS16(Y12, Y12)
 
+// A five-bit block's eight groups of both tiles against both tokens, four
+// at a time to the int32 sums Y8-Y11.
+#define Q5SUMS16 \
+	Q4G16SET(0); \
+	Q4G16(1); \
+	Q4G16(2); \
+	Q4G16(3); \
+	Q5I16SET; \
+	Q4G16SET(4); \
+	Q4G16(5); \
+	Q4G16(6); \
+	Q4G16(7); \
+	Q5I16
+
+// The five-bit kernels' arguments (blocks of BLOCK bytes a tile), Y12
+// 0x0001 words and the two tokens' float accumulators in acc cleared.
+#define Q5PROLOGUE16(BLOCK) \
+	V16PROLOGUE(BLOCK); \
+	VPCMPEQW Y12, Y12, Y12; \
+	VPSRLW $15, Y12, Y12; \
+	VPXOR Y0, Y0, Y0; \
+	VMOVDQU Y0, (R9); \
+	VMOVDQU Y0, 32(R9); \
+	VMOVDQU Y0, 64(R9); \
+	VMOVDQU Y0, 96(R9)
+
 // The int16 sums Y0-Y3 times word pairs (rows 0-7's SA, rows 8-15's SB),
 // added to the int32 sums Y8-Y11.
 #define SUMS16(SA, SB) \
@@ -448,8 +408,8 @@ v16q4done:
 	VPADDD Y2, Y10, Y10; \
 	VPADDD Y3, Y11, Y11
 
-// acc at OFF += float(I + offset)·dw·dx (FSTEP2's steps), the tile's dw at
-// 256(W), the offset sum in Y13, dx in Y14.
+// acc at OFF += float(I + offset)·dw·dx, the tile's dw at 256(W), the
+// offset sum in Y13, dx in Y14.
 #define Q5F16(I, W, OFF) \
 	VPADDD Y13, I, I; \
 	VCVTDQ2PS I, I; \
@@ -466,27 +426,11 @@ v16q4done:
 
 // func gemmV16Q5_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmV16Q5_0AVX2(SB), NOSPLIT, $0-64
-	V16PROLOGUE(288)
-	VPCMPEQW Y12, Y12, Y12
-	VPSRLW $15, Y12, Y12
-	VPXOR Y0, Y0, Y0
-	VMOVDQU Y0, (R9)
-	VMOVDQU Y0, 32(R9)
-	VMOVDQU Y0, 64(R9)
-	VMOVDQU Y0, 96(R9)
+	Q5PROLOGUE16(288)
 	TESTQ CX, CX
 	JZ v16q5store
 v16q5loop:
-	Q4G16SET(0)
-	Q4G16(1)
-	Q4G16(2)
-	Q4G16(3)
-	Q5I16SET
-	Q4G16SET(4)
-	Q4G16(5)
-	Q4G16(6)
-	Q4G16(7)
-	Q5I16
+	Q5SUMS16
 	Q5TOK16(0, Y8, Y9)
 	Q5TOK16(1, Y10, Y11)
 	ADDQ $288, SI
@@ -502,28 +446,98 @@ v16q5done:
 	VZEROUPPER
 	RET
 
-#define STOREM2(T, ACC) STOREVL2(T, ACC, vm2done)
+// Q4_1 and Q5_1 sixteen rows by two tokens a call (gemmV16Q4_1AVX2 and
+// gemmV16Q5_1AVX2), as gemmV16Q4_0AVX2 and gemmV16Q5_0AVX2 take Q4_0 and
+// Q5_0 (their registers; Q4_1's values are at most 15 and Q5_1's 31, as
+// theirs), from two of repackV8Q4_1's or repackV8Q5_1's tiles of 320-byte
+// blocks (twoTiles) and the records of the eight-row, four-token kernel
+// they replace: no offset, and after a block's dw·dx step the rows' m (at
+// 288) times the token's s (Y13). Each (row, token) result is bit for bit
+// that kernel's: the same exact integer sum, then the same float steps in
+// the same order. That kernel broadcast each group of activations for one
+// weight register, as gemmV16Q4_0AVX2's predecessor did. BenchmarkMatMul's
+// layer by 128 tokens (Zen 5, path avx2), three runs of each build
+// alternated, GMAC/s: Q4_1 74-91 → 99-111 at one thread and 128-163 →
+// 163-203 at two; Q5_1 82-88 → 88-101 and 127-167 → 148-184.
 
-// func gemmV8MAVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
-// Q4_1 and Q5_1: repacked blocks of 320 bytes (the unsigned q as for Q4_0
-// and Q5_0, dw at 256, m at 288), the records of gemmV16M. acc is unused.
-TEXT ·gemmV8MAVX2(SB), NOSPLIT, $0-64
+// ACC += float(S)·dw·dx + m·s, S Q4_1's int16 sums, the tile's dw at
+// 256(W) and m at 288(W), s in Y13, dx in Y14.
+#define Q41F16(S, W, ACC) \
+	VPMADDWD Y12, S, S; \
+	VCVTDQ2PS S, S; \
+	VMULPS 256(W), S, S; \
+	VFMADD231PS Y14, S, ACC; \
+	VFMADD231PS 288(W), Y13, ACC
+
+// Token T's s and dx to Y13 and Y14.
+#define M16SD(T) \
+	VBROADCASTSS T*40+32(DI), Y13; \
+	VBROADCASTSS T*40+36(DI), Y14
+
+// func gemmV16Q4_1AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+// acc is unused.
+TEXT ·gemmV16Q4_1AVX2(SB), NOSPLIT, $0-64
 	V2PROLOGUE
+	IMUL3Q $320, CX, R8
+	ADDQ SI, R8
+	VPCMPEQW Y12, Y12, Y12
+	VPSRLW $15, Y12, Y12
 	TESTQ CX, CX
-	JZ vm2store
-vm2loop:
-	LOADW2
-	TOKM2(0, Y8)
-	TOKM2(1, Y9)
-	TOKM2(2, Y10)
-	TOKM2(3, Y11)
+	JZ v16q41store
+v16q41loop:
+	Q4SUMS16
+	M16SD(0)
+	Q41F16(Y0, SI, Y8)
+	Q41F16(Y1, R8, Y9)
+	M16SD(1)
+	Q41F16(Y2, SI, Y10)
+	Q41F16(Y3, R8, Y11)
 	ADDQ $320, SI
+	ADDQ $320, R8
 	ADDQ $640, DI
 	DECQ CX
-	JNZ vm2loop
-vm2store:
-	V2EPILOGUE(STOREM2)
-vm2done:
+	JNZ v16q41loop
+v16q41store:
+	ROWS16
+	STOREV16(0, Y8, Y9, v16q41done)
+	STOREV16(1, Y10, Y11, v16q41done)
+v16q41done:
+	VZEROUPPER
+	RET
+
+// acc at OFF += float(I)·dw·dx + m·s, I Q5_1's int32 sums, the tile's dw
+// at 256(W) and m at 288(W), s in Y13, dx in Y14.
+#define Q51F16(I, W, OFF) \
+	VCVTDQ2PS I, I; \
+	VMULPS 256(W), I, I; \
+	VMOVUPS OFF(R9), Y7; \
+	VFMADD231PS Y14, I, Y7; \
+	VFMADD231PS 288(W), Y13, Y7; \
+	VMOVUPS Y7, OFF(R9)
+
+// func gemmV16Q5_1AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
+TEXT ·gemmV16Q5_1AVX2(SB), NOSPLIT, $0-64
+	Q5PROLOGUE16(320)
+	TESTQ CX, CX
+	JZ v16q51store
+v16q51loop:
+	Q5SUMS16
+	M16SD(0)
+	Q51F16(Y8, SI, 0)
+	Q51F16(Y9, R8, 32)
+	M16SD(1)
+	Q51F16(Y10, SI, 64)
+	Q51F16(Y11, R8, 96)
+	ADDQ $320, SI
+	ADDQ $320, R8
+	ADDQ $640, DI
+	DECQ CX
+	JNZ v16q51loop
+v16q51store:
+	ROWS16
+	STOREACC16(0, R9, v16q51done)
+	STOREACC16(1, R9, v16q51done)
+v16q51done:
 	VZEROUPPER
 	RET
 
@@ -642,8 +656,8 @@ r251done:
 
 // func recordsV1AVX2(nb int, row, dst *byte, zOff int)
 // One token's Q8_1 row (nb 36-byte blocks: F16 d, F16 s, 32 values) as
-// its records of gemmV16M and gemmV8MAVX2, block b at dst + b·640: the 32
-// values, s and d as float32. zOff is unused (Q4_1 and Q5_1 need none).
+// its records of gemmV16M and gemmV16Q4_1AVX2 (and Q5_1's), block b at
+// dst + b·640: the 32 values, s and d as float32. zOff is unused (Q4_1 and Q5_1 need none).
 TEXT ·recordsV1AVX2(SB), NOSPLIT, $0-32
 	MOVQ nb+0(FP), CX
 	MOVQ row+8(FP), SI
