@@ -10,6 +10,10 @@ const attnQueries = 4
 // F16 cache and a float32 one, and the softmax's max and sum.
 type attnKernels struct {
 	f16, f32 attnLoops
+	// f16w and f32w, where set, take head sizes that are a multiple of
+	// 16 instead: wider registers, whose scores sum in another order, so
+	// one head size takes one pair of loops for every batch.
+	f16w, f32w attnLoops
 	// max and sum are the softmax's (softmax) over n, a multiple of 8,
 	// scores: max as Go's (NaN if any is NaN), sum in float64.
 	max func(n int, x *float32) float32
@@ -63,11 +67,19 @@ func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 	var l attnLoops
 	var k, v unsafe.Pointer
 	var ks int
-	if f32 {
+	wide := d%16 == 0 && a.f16w.scores4 != nil
+	switch {
+	case f32:
 		l, ks = a.f32, 4*j.stride
+		if wide {
+			l = a.f32w
+		}
 		k, v = unsafe.Pointer(&j.kf[off:end][0]), unsafe.Pointer(&j.vf[off:end][0])
-	} else {
+	default:
 		l, ks = a.f16, 2*j.stride
+		if wide {
+			l = a.f16w
+		}
 		k, v = unsafe.Pointer(&j.k[off:end][0]), unsafe.Pointer(&j.v[off:end][0])
 	}
 	if g == attnQueries {

@@ -43,7 +43,7 @@
 // keys' is KS·BX, the queries' 2·BX), DX 2d, R8-R11 the queries, R12 row 0's score t, R13
 // ss, R14 the keys' step; Y0-Y7 the accumulators (query j, key t+u in
 // Y(2j+u)), Y12/Y13 the keys' chunks, Y14 a query's chunk, X15 scale.
-#define SCORES4(LOADK, KS) \
+#define SCORES4W(LOADK, KS, STEP, FOLD, A0, A1, A2, A3, A4, A5, A6, A7, KA, KB, QC) \
 	MOVQ n+0(FP), CX; \
 	MOVQ d+8(FP), DX; \
 	SHLQ $1, DX; \
@@ -75,23 +75,24 @@ s4keys: \
 	VXORPS Y7, Y7, Y7; \
 	XORQ BX, BX; \
 s4chunk: \
-	LOADK((SI)(BX*KS), Y12); \
-	LOADK((DI)(BX*KS), Y13); \
-	VMOVUPS (R8)(BX*2), Y14; \
-	VFMADD231PS Y14, Y12, Y0; \
-	VFMADD231PS Y14, Y13, Y1; \
-	VMOVUPS (R9)(BX*2), Y14; \
-	VFMADD231PS Y14, Y12, Y2; \
-	VFMADD231PS Y14, Y13, Y3; \
-	VMOVUPS (R10)(BX*2), Y14; \
-	VFMADD231PS Y14, Y12, Y4; \
-	VFMADD231PS Y14, Y13, Y5; \
-	VMOVUPS (R11)(BX*2), Y14; \
-	VFMADD231PS Y14, Y12, Y6; \
-	VFMADD231PS Y14, Y13, Y7; \
-	ADDQ $16, BX; \
+	LOADK((SI)(BX*KS), KA); \
+	LOADK((DI)(BX*KS), KB); \
+	VMOVUPS (R8)(BX*2), QC; \
+	VFMADD231PS QC, KA, A0; \
+	VFMADD231PS QC, KB, A1; \
+	VMOVUPS (R9)(BX*2), QC; \
+	VFMADD231PS QC, KA, A2; \
+	VFMADD231PS QC, KB, A3; \
+	VMOVUPS (R10)(BX*2), QC; \
+	VFMADD231PS QC, KA, A4; \
+	VFMADD231PS QC, KB, A5; \
+	VMOVUPS (R11)(BX*2), QC; \
+	VFMADD231PS QC, KA, A6; \
+	VFMADD231PS QC, KB, A7; \
+	ADDQ $STEP, BX; \
 	CMPQ BX, DX; \
 	JLT s4chunk; \
+	FOLD; \
 	REDUCE_PAIR(Y0, Y1, Y2, Y3, X0, X1); \
 	REDUCE_PAIR(Y4, Y5, Y6, Y7, X4, X5); \
 	LEAQ (R12)(R13*2), AX; \
@@ -115,6 +116,8 @@ s4done: \
 	VZEROUPPER; \
 	RET
 
+#define SCORES4(LOADK, KS) SCORES4W(LOADK, KS, 16, NOFOLD, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y12, Y13, Y14)
+
 // attnScores1AVX2 and attnScores1F32AVX2: SCORES4 for one query, four keys at a time (the reduction of
 // keys t, t+1 and t+2, t+3 is REDUCE_PAIR's of two queries), its scores to
 // sc+4t. For the last n%4 keys the missing ones repeat key n-1, their
@@ -123,7 +126,7 @@ s4done: \
 // Register plan: CX keys left, SI R9 R10 R11 keys t..t+3, BX the chunk's
 // offset, DX 2d, R8 the query, R12 score t, R14 the keys' step; Y0-Y3 the
 // accumulators, Y12 the query's chunk.
-#define SCORES1(LOADK, KS) \
+#define SCORES1W(LOADK, KS, STEP, FOLD, A0, A1, A2, A3, QC, KC) \
 	MOVQ n+0(FP), CX; \
 	MOVQ d+8(FP), DX; \
 	SHLQ $1, DX; \
@@ -156,18 +159,19 @@ s1keys: \
 	VXORPS Y3, Y3, Y3; \
 	XORQ BX, BX; \
 s1chunk: \
-	VMOVUPS (R8)(BX*2), Y12; \
-	LOADK((SI)(BX*KS), Y13); \
-	VFMADD231PS Y12, Y13, Y0; \
-	LOADK((R9)(BX*KS), Y13); \
-	VFMADD231PS Y12, Y13, Y1; \
-	LOADK((R10)(BX*KS), Y13); \
-	VFMADD231PS Y12, Y13, Y2; \
-	LOADK((R11)(BX*KS), Y13); \
-	VFMADD231PS Y12, Y13, Y3; \
-	ADDQ $16, BX; \
+	VMOVUPS (R8)(BX*2), QC; \
+	LOADK((SI)(BX*KS), KC); \
+	VFMADD231PS QC, KC, A0; \
+	LOADK((R9)(BX*KS), KC); \
+	VFMADD231PS QC, KC, A1; \
+	LOADK((R10)(BX*KS), KC); \
+	VFMADD231PS QC, KC, A2; \
+	LOADK((R11)(BX*KS), KC); \
+	VFMADD231PS QC, KC, A3; \
+	ADDQ $STEP, BX; \
 	CMPQ BX, DX; \
 	JLT s1chunk; \
+	FOLD; \
 	REDUCE_PAIR(Y0, Y1, Y2, Y3, X0, X1); \
 	CMPQ CX, $4; \
 	JLT s1tail; \
@@ -188,6 +192,8 @@ s1tail: \
 s1done: \
 	VZEROUPPER; \
 	RET
+
+#define SCORES1(LOADK, KS) SCORES1W(LOADK, KS, 16, NOFOLD, Y0, Y1, Y2, Y3, Y12, Y13)
 
 // attnPV4AVX2 and attnPV4F32AVX2: for four queries j (weights at p+j·ps,
 // outputs at out+j·os, strides in bytes): out_j[i] += p_j[t]·v_t[i] for
@@ -369,6 +375,285 @@ pv1done: \
 	VZEROUPPER; \
 	RET
 
+// ---------------------------------------------------------------------------
+// The avx512 path's loops: the same products on Z registers, sixteen
+// dimensions an instruction where the AVX2 loops take eight. The AVX2
+// loops were bound by their loads, conversions and broadcasts, and a Z
+// register halves those per product; PV4Z also keeps four queries' 64
+// dimensions in registers, so that a pass converts each value once where
+// PV4 made four passes of sixteen. BenchmarkAttention (one thread,
+// Qwen2.5-0.5B's 14 heads over 2 KV heads of 64, F16 cache, Zen 5):
+// prefill512 60 → 80 GFLOP/s, decode@2048 56 → 77 (then 92 and 84 with
+// softmax's exponentials on Z registers, swiglu_amd64.s). The scores
+// gained least: their reductions (FOLD16, REDUCE_PAIR) are now most of
+// SCORES4Z's time.
+//
+// PV4Z and PV1Z add each output element's products in position order, as
+// PV4 and PV1 do, so their results are those loops' bit for bit; they take
+// any d that is a multiple of 8 (64 dimensions a pass over the positions,
+// then 16, then a last 8 on Y registers).
+//
+// SCORES4Z and SCORES1Z take d a multiple of 16 (attendTiled keeps the
+// AVX2 loops, both of them, for other sizes): a score is sixteen lanes,
+// each summing its dimensions (16c+l for chunk c) in chunk order, folded
+// to eight (lane l plus lane l+8), then SCORES4's tree; the same order in
+// both, so a batch of tokens still gets the bits one token at a time gets.
+
+#define LOADF16Z(M, Z) VCVTPH2PS M, Z
+#define LOADF32Z(M, Z) VMOVUPS M, Z
+
+// Z's sixteen lanes folded to eight in its Y half (lane l plus lane l+8).
+#define FOLD16(Z, Y) \
+	VEXTRACTF64X4 $1, Z, Y16; \
+	VADDPS Y16, Y, Y
+
+// The folds before SCORES4W's and SCORES1W's tree: none on Y registers,
+// and on Z registers (FOLD16) the first eight or four accumulators'.
+#define NOFOLD
+#define FOLD16X8 \
+	FOLD16(Z0, Y0); \
+	FOLD16(Z1, Y1); \
+	FOLD16(Z2, Y2); \
+	FOLD16(Z3, Y3); \
+	FOLD16(Z4, Y4); \
+	FOLD16(Z5, Y5); \
+	FOLD16(Z6, Y6); \
+	FOLD16(Z7, Y7)
+#define FOLD16X4 \
+	FOLD16(Z0, Y0); \
+	FOLD16(Z1, Y1); \
+	FOLD16(Z2, Y2); \
+	FOLD16(Z3, Y3)
+
+// SCORES4 and SCORES1 on Z registers: chunks of sixteen dimensions (32
+// F16 bytes).
+#define SCORES4Z(LOADK, KS) SCORES4W(LOADK, KS, 32, FOLD16X8, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z12, Z13, Z14)
+#define SCORES1Z(LOADK, KS) SCORES1W(LOADK, KS, 32, FOLD16X4, Z0, Z1, Z2, Z3, Z12, Z13)
+
+// A chunk of sixteen (or eight) of a query's outputs (its row at R), at
+// OFF bytes past the pass's first dimension: loaded before a pass over
+// the positions and stored after it.
+#define PVZ_LOAD(R, OFF, Z) VMOVUPS OFF(R)(BX*2), Z
+#define PVZ_STORE(R, OFF, Z) VMOVUPS Z, OFF(R)(BX*2)
+
+// OP (PVZ_LOAD or PVZ_STORE) on four chunks of a query's outputs at R.
+#define PVZ4(OP, R, Z0, Z1, Z2, Z3) \
+	OP(R, 0, Z0); \
+	OP(R, 64, Z1); \
+	OP(R, 128, Z2); \
+	OP(R, 192, Z3)
+
+// OP on one chunk of each query's outputs (query 0's row at DI, 2's at
+// R12, 1 and 3 R13 past them), AX clobbered.
+#define PVQ4(OP, A, B, C, D) \
+	OP(DI, 0, A); \
+	LEAQ (DI)(R13*1), AX; \
+	OP(AX, 0, B); \
+	OP(R12, 0, C); \
+	LEAQ (R12)(R13*1), AX; \
+	OP(AX, 0, D)
+
+// Register plan: as PV4's, with Z0-Z15 the accumulators of a 64-dimension
+// pass (query j, chunk u in Z(4j+u); a 16-dimension pass uses Z(4j), an
+// 8-dimension one Y(4j)), Z16-Z19 the chunks, Z20 a weight; CX positions
+// left, AX the weights' offset (and a pointer to queries 1 and 3's
+// outputs around a pass).
+#define PV4Z(LOADV, KS) \
+	MOVQ d+8(FP), DX; \
+	MOVQ p+16(FP), R8; \
+	MOVQ ps+24(FP), AX; \
+	LEAQ (R8)(AX*1), R9; \
+	LEAQ (R9)(AX*1), R10; \
+	LEAQ (R10)(AX*1), R11; \
+	MOVQ vs+40(FP), R14; \
+	MOVQ out+48(FP), DI; \
+	MOVQ os+56(FP), R13; \
+	LEAQ (DI)(R13*2), R12; \
+	XORQ BX, BX; \
+	CMPQ n+0(FP), $0; \
+	JEQ p4zdone; \
+p4zpass: \
+	CMPQ DX, $64; \
+	JLT p4z16; \
+	PVZ4(PVZ_LOAD, DI, Z0, Z1, Z2, Z3); \
+	LEAQ (DI)(R13*1), AX; \
+	PVZ4(PVZ_LOAD, AX, Z4, Z5, Z6, Z7); \
+	PVZ4(PVZ_LOAD, R12, Z8, Z9, Z10, Z11); \
+	LEAQ (R12)(R13*1), AX; \
+	PVZ4(PVZ_LOAD, AX, Z12, Z13, Z14, Z15); \
+	MOVQ v+32(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+p4zpos: \
+	LOADV((SI), Z16); \
+	LOADV((32*KS)(SI), Z17); \
+	LOADV((64*KS)(SI), Z18); \
+	LOADV((96*KS)(SI), Z19); \
+	VBROADCASTSS (R8)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z0; \
+	VFMADD231PS Z20, Z17, Z1; \
+	VFMADD231PS Z20, Z18, Z2; \
+	VFMADD231PS Z20, Z19, Z3; \
+	VBROADCASTSS (R9)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z4; \
+	VFMADD231PS Z20, Z17, Z5; \
+	VFMADD231PS Z20, Z18, Z6; \
+	VFMADD231PS Z20, Z19, Z7; \
+	VBROADCASTSS (R10)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z8; \
+	VFMADD231PS Z20, Z17, Z9; \
+	VFMADD231PS Z20, Z18, Z10; \
+	VFMADD231PS Z20, Z19, Z11; \
+	VBROADCASTSS (R11)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z12; \
+	VFMADD231PS Z20, Z17, Z13; \
+	VFMADD231PS Z20, Z18, Z14; \
+	VFMADD231PS Z20, Z19, Z15; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ p4zpos; \
+	PVZ4(PVZ_STORE, DI, Z0, Z1, Z2, Z3); \
+	LEAQ (DI)(R13*1), AX; \
+	PVZ4(PVZ_STORE, AX, Z4, Z5, Z6, Z7); \
+	PVZ4(PVZ_STORE, R12, Z8, Z9, Z10, Z11); \
+	LEAQ (R12)(R13*1), AX; \
+	PVZ4(PVZ_STORE, AX, Z12, Z13, Z14, Z15); \
+	ADDQ $128, BX; \
+	SUBQ $64, DX; \
+	JNZ p4zpass; \
+	JMP p4zdone; \
+p4z16: \
+	CMPQ DX, $16; \
+	JLT p4z8; \
+	PVQ4(PVZ_LOAD, Z0, Z4, Z8, Z12); \
+	MOVQ v+32(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+p4zpos16: \
+	LOADV((SI), Z16); \
+	VBROADCASTSS (R8)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z0; \
+	VBROADCASTSS (R9)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z4; \
+	VBROADCASTSS (R10)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z8; \
+	VBROADCASTSS (R11)(AX*1), Z20; \
+	VFMADD231PS Z20, Z16, Z12; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ p4zpos16; \
+	PVQ4(PVZ_STORE, Z0, Z4, Z8, Z12); \
+	ADDQ $32, BX; \
+	SUBQ $16, DX; \
+	JNZ p4z16; \
+	JMP p4zdone; \
+p4z8: \
+	PVQ4(PVZ_LOAD, Y0, Y4, Y8, Y12); \
+	MOVQ v+32(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+p4zpos8: \
+	LOADV((SI), Y1); \
+	VBROADCASTSS (R8)(AX*1), Y2; \
+	VFMADD231PS Y2, Y1, Y0; \
+	VBROADCASTSS (R9)(AX*1), Y2; \
+	VFMADD231PS Y2, Y1, Y4; \
+	VBROADCASTSS (R10)(AX*1), Y2; \
+	VFMADD231PS Y2, Y1, Y8; \
+	VBROADCASTSS (R11)(AX*1), Y2; \
+	VFMADD231PS Y2, Y1, Y12; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ p4zpos8; \
+	PVQ4(PVZ_STORE, Y0, Y4, Y8, Y12); \
+p4zdone: \
+	VZEROUPPER; \
+	RET
+
+// Register plan: as PV1's, with Z0-Z3 the accumulators of a 64-dimension
+// pass (Z0 a 16-dimension one's, Y0 an 8-dimension one's), Z4-Z7 the
+// chunks, Z8 the weight.
+#define PV1Z(LOADV, KS) \
+	MOVQ d+8(FP), DX; \
+	MOVQ p+16(FP), R8; \
+	MOVQ vs+32(FP), R14; \
+	MOVQ out+40(FP), DI; \
+	XORQ BX, BX; \
+	CMPQ n+0(FP), $0; \
+	JEQ p1zdone; \
+p1zpass: \
+	CMPQ DX, $64; \
+	JLT p1z16; \
+	PVZ4(PVZ_LOAD, DI, Z0, Z1, Z2, Z3); \
+	MOVQ v+24(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+p1zpos: \
+	VBROADCASTSS (R8)(AX*1), Z8; \
+	LOADV((SI), Z4); \
+	LOADV((32*KS)(SI), Z5); \
+	LOADV((64*KS)(SI), Z6); \
+	LOADV((96*KS)(SI), Z7); \
+	VFMADD231PS Z8, Z4, Z0; \
+	VFMADD231PS Z8, Z5, Z1; \
+	VFMADD231PS Z8, Z6, Z2; \
+	VFMADD231PS Z8, Z7, Z3; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ p1zpos; \
+	PVZ4(PVZ_STORE, DI, Z0, Z1, Z2, Z3); \
+	ADDQ $128, BX; \
+	SUBQ $64, DX; \
+	JNZ p1zpass; \
+	JMP p1zdone; \
+p1z16: \
+	CMPQ DX, $16; \
+	JLT p1z8; \
+	PVZ_LOAD(DI, 0, Z0); \
+	MOVQ v+24(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+p1zpos16: \
+	VBROADCASTSS (R8)(AX*1), Z8; \
+	LOADV((SI), Z4); \
+	VFMADD231PS Z8, Z4, Z0; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ p1zpos16; \
+	PVZ_STORE(DI, 0, Z0); \
+	ADDQ $32, BX; \
+	SUBQ $16, DX; \
+	JNZ p1z16; \
+	JMP p1zdone; \
+p1z8: \
+	PVZ_LOAD(DI, 0, Y0); \
+	MOVQ v+24(FP), SI; \
+	LEAQ (SI)(BX*KS), SI; \
+	MOVQ n+0(FP), CX; \
+	XORQ AX, AX; \
+p1zpos8: \
+	VBROADCASTSS (R8)(AX*1), Y8; \
+	LOADV((SI), Y4); \
+	VFMADD231PS Y8, Y4, Y0; \
+	ADDQ $4, AX; \
+	ADDQ R14, SI; \
+	DECQ CX; \
+	JNZ p1zpos8; \
+	PVZ_STORE(DI, 0, Y0); \
+p1zdone: \
+	VZEROUPPER; \
+	RET
+
 // func attnScores4AVX2(n, d int, q *float32, qs int, k unsafe.Pointer, ks int, scale float32, sc *float32, ss int)
 TEXT ·attnScores4AVX2(SB), NOSPLIT, $0-72
 	SCORES4(LOADF16, 1)
@@ -465,3 +750,35 @@ smfold:
 	VZEROUPPER
 	MOVSD X0, ret+16(FP)
 	RET
+
+// func attnScores4Z(n, d int, q *float32, qs int, k unsafe.Pointer, ks int, scale float32, sc *float32, ss int)
+TEXT ·attnScores4Z(SB), NOSPLIT, $0-72
+	SCORES4Z(LOADF16Z, 1)
+
+// func attnScores4F32Z(n, d int, q *float32, qs int, k unsafe.Pointer, ks int, scale float32, sc *float32, ss int)
+TEXT ·attnScores4F32Z(SB), NOSPLIT, $0-72
+	SCORES4Z(LOADF32Z, 2)
+
+// func attnScores1Z(n, d int, q *float32, k unsafe.Pointer, ks int, scale float32, sc *float32)
+TEXT ·attnScores1Z(SB), NOSPLIT, $0-56
+	SCORES1Z(LOADF16Z, 1)
+
+// func attnScores1F32Z(n, d int, q *float32, k unsafe.Pointer, ks int, scale float32, sc *float32)
+TEXT ·attnScores1F32Z(SB), NOSPLIT, $0-56
+	SCORES1Z(LOADF32Z, 2)
+
+// func attnPV4Z(n, d int, p *float32, ps int, v unsafe.Pointer, vs int, out *float32, os int)
+TEXT ·attnPV4Z(SB), NOSPLIT, $0-64
+	PV4Z(LOADF16Z, 1)
+
+// func attnPV4F32Z(n, d int, p *float32, ps int, v unsafe.Pointer, vs int, out *float32, os int)
+TEXT ·attnPV4F32Z(SB), NOSPLIT, $0-64
+	PV4Z(LOADF32Z, 2)
+
+// func attnPV1Z(n, d int, p *float32, v unsafe.Pointer, vs int, out *float32)
+TEXT ·attnPV1Z(SB), NOSPLIT, $0-48
+	PV1Z(LOADF16Z, 1)
+
+// func attnPV1F32Z(n, d int, p *float32, v unsafe.Pointer, vs int, out *float32)
+TEXT ·attnPV1F32Z(SB), NOSPLIT, $0-48
+	PV1Z(LOADF32Z, 2)

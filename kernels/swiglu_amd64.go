@@ -22,9 +22,7 @@ func expShiftF32AVX2(n int, dst, src *float32, m float32)
 //go:noescape
 func roundF16sF16C(n int, dst, src *float32, s float32)
 
-// expShiftVec is expShiftGo with whole steps of 8 in expShiftF32AVX2, on
-// both paths: a 512-bit loop would have to be the same bits, and no
-// machine here could test one.
+// expShiftVec is expShiftGo with whole steps of 8 in expShiftF32AVX2.
 func expShiftVec(dst, src []float32, m float32) {
 	k := len(src) &^ 7
 	if k > 0 {
@@ -40,4 +38,29 @@ func roundF16sVec(dst, src []float32, s float32) {
 		roundF16sF16C(k, &dst[0], &src[0], s)
 	}
 	roundF16sGo(dst[k:], src[k:], s)
+}
+
+//go:noescape
+func expShiftF32Z(n int, dst, src *float32, m float32)
+
+//go:noescape
+func roundF16sZ(n int, dst, src *float32, s float32)
+
+// expShiftZ is expShiftVec with whole steps of 16 in expShiftF32Z, the
+// avx512 path's: the same bits (TestAttentionLoopsBitExact).
+func expShiftZ(dst, src []float32, m float32) {
+	k := len(src) &^ 15
+	if k > 0 {
+		expShiftF32Z(k, &dst[0], &src[0], m)
+	}
+	expShiftVec(dst[k:], src[k:], m)
+}
+
+// roundF16sZVec is roundF16sVec with whole steps of 16 in roundF16sZ.
+func roundF16sZVec(dst, src []float32, s float32) {
+	k := len(src) &^ 15
+	if k > 0 {
+		roundF16sZ(k, &dst[0], &src[0], s)
+	}
+	roundF16sVec(dst[k:], src[k:], s)
 }

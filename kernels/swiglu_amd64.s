@@ -5,7 +5,8 @@
 // on eight lanes: the same float32 operations in the same order (no FMA,
 // which would round once where Go rounds twice), so that each lane is
 // the Go reference's bits (swigluGo, expShiftGo). The avx512 path runs
-// these loops too.
+// the SwiGLU loop too, and softmax's on sixteen lanes (EXPF32Z, the same
+// operations: the same bits).
 //
 // Why assembly: exp was 15-25% of a Qwen2.5-0.5B prefill even on the pool,
 // one scalar math.Exp call per element; Go has no vector exp and archsimd
@@ -127,6 +128,51 @@ GLOBL ·efSign<>(SB), RODATA|NOPTR, $32
 	VANDNPS Y0, Y6, Y0; \
 	VBLENDVPS Y7, ·efInf<>(SB), Y0, Y0
 
+// EXPF32Z is EXPF32 on the sixteen lanes of Z0, instruction for
+// instruction the same operations in the same order (VRNDSCALEPS $0 is
+// VROUNDPS $0), so every lane gets EXPF32's bits; the two masks are K6
+// (not below the lower bound, NaN included: kept) and K7 (above the upper
+// bound: infinite). Z1-Z5 are temporaries; Z11 holds +Inf, Z12 log2 e,
+// Z13 the upper bound and Z14 the lower one.
+#define EXPF32Z \
+	VCMPPS $5, Z14, Z0, K6; \
+	VCMPPS $0x1e, Z13, Z0, K7; \
+	VMINPS Z0, Z13, Z0; \
+	VMULPS Z12, Z0, Z1; \
+	VRNDSCALEPS $0, Z1, Z1; \
+	VMULPS.BCST ·efC1<>(SB), Z1, Z2; \
+	VSUBPS Z2, Z0, Z2; \
+	VMULPS.BCST ·efC2<>(SB), Z1, Z3; \
+	VSUBPS Z3, Z2, Z2; \
+	VMULPS Z2, Z2, Z3; \
+	VMULPS.BCST ·efP0<>(SB), Z2, Z4; \
+	VADDPS.BCST ·efP1<>(SB), Z4, Z4; \
+	VMULPS Z2, Z4, Z4; \
+	VADDPS.BCST ·efP2<>(SB), Z4, Z4; \
+	VMULPS Z2, Z4, Z4; \
+	VADDPS.BCST ·efP3<>(SB), Z4, Z4; \
+	VMULPS Z2, Z4, Z4; \
+	VADDPS.BCST ·efP4<>(SB), Z4, Z4; \
+	VMULPS Z2, Z4, Z4; \
+	VADDPS.BCST ·efP5<>(SB), Z4, Z4; \
+	VMULPS Z3, Z4, Z4; \
+	VADDPS Z2, Z4, Z4; \
+	VADDPS.BCST ·efOne<>(SB), Z4, Z4; \
+	VCVTPS2DQ Z1, Z5; \
+	VPADDD.BCST ·efBias<>(SB), Z5, Z5; \
+	VPSLLD $23, Z5, Z5; \
+	VMULPS Z5, Z4, Z0; \
+	VADDPS Z0, Z0, Z0; \
+	VMOVAPS.Z Z0, K6, Z0; \
+	VMOVAPS Z11, K7, Z0
+
+// The constants of EXPF32Z's registers.
+#define EXPF32Z_SETUP \
+	VBROADCASTSS ·efInf<>(SB), Z11; \
+	VBROADCASTSS ·efLog2e<>(SB), Z12; \
+	VBROADCASTSS ·efHi<>(SB), Z13; \
+	VBROADCASTSS ·efLo<>(SB), Z14
+
 // The constants of EXPF32's registers.
 #define EXPF32_SETUP \
 	VMOVUPS ·efLo<>(SB), Y14; \
@@ -204,5 +250,51 @@ rhloop:
 	DECQ CX
 	JNZ rhloop
 rhdone:
+	VZEROUPPER
+	RET
+
+// func expShiftF32Z(n int, dst, src *float32, m float32)
+// expShiftF32AVX2 sixteen lanes a step (n a multiple of 16): the same
+// bits. Z15 holds m.
+TEXT ·expShiftF32Z(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	VBROADCASTSS m+24(FP), Z15
+	EXPF32Z_SETUP
+	SHRQ $4, CX
+	JZ ezdone
+ezloop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z15, Z0, Z0
+	EXPF32Z
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ ezloop
+ezdone:
+	VZEROUPPER
+	RET
+
+// func roundF16sZ(n int, dst, src *float32, s float32)
+// roundF16sF16C sixteen lanes a step (n a multiple of 16).
+TEXT ·roundF16sZ(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	VBROADCASTSS s+24(FP), Z1
+	SHRQ $4, CX
+	JZ rzdone
+rzloop:
+	VMULPS (SI), Z1, Z0
+	VCVTPS2PH $0, Z0, Y0
+	VCVTPH2PS Y0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ rzloop
+rzdone:
 	VZEROUPPER
 	RET
