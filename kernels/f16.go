@@ -76,9 +76,21 @@ func F32ToBF16(f float32) uint16 {
 	return uint16((b + (0x7fff + (b>>16)&1)) >> 16)
 }
 
-// F32ToF16Row converts src into dst (same length).
+// F32ToF16Row converts src into dst (same length), as F32ToF16 does each
+// value: with F16C's VCVTPS2PH on the paths that have it (a decode step
+// stores each layer's keys and values in the cache this way, and one
+// value at a time cost 3% of a long prompt).
 func F32ToF16Row(dst []uint16, src []float32) {
 	dst = dst[:len(src)]
+	if f := activeFloat.f32ToF16; f != nil {
+		f(dst, src)
+		return
+	}
+	f32ToF16Go(dst, src)
+}
+
+// f32ToF16Go is F32ToF16Row's reference.
+func f32ToF16Go(dst []uint16, src []float32) {
 	for i, v := range src {
 		dst[i] = F32ToF16(v)
 	}

@@ -21,8 +21,8 @@ func dotF32F32AVX2(n int, w *float32, x *float32) float32
 // Both AVX2 and AVX-512 paths use them (256-bit: the loop is bound by
 // loads and conversions, not by the vector width).
 var (
-	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec, expShift: expShiftVec, roundF16s: roundF16sVec, attn: attnAVX2, kLanes: kLanesAVX2})
-	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZVec, attn: attnAVX512, kLanes: kLanesAVX512})
+	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec, expShift: expShiftVec, roundF16s: roundF16sVec, f32ToF16: f32ToF16Vec, attn: attnAVX2, kLanes: kLanesAVX2})
+	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZVec, f32ToF16: f32ToF16Vec, attn: attnAVX512, kLanes: kLanesAVX512})
 )
 
 // moreDotsAVX2 are the float dot products, the K-quant ones and those of

@@ -64,3 +64,15 @@ func roundF16sZVec(dst, src []float32, s float32) {
 	}
 	roundF16sVec(dst[k:], src[k:], s)
 }
+
+//go:noescape
+func f32ToF16F16C(n int, dst *uint16, src *float32)
+
+// f32ToF16Vec is f32ToF16Go with whole steps of 8 in F16C.
+func f32ToF16Vec(dst []uint16, src []float32) {
+	k := len(src) &^ 7
+	if k > 0 {
+		f32ToF16F16C(k, &dst[0], &src[0])
+	}
+	f32ToF16Go(dst[k:], src[k:])
+}

@@ -298,3 +298,24 @@ rzloop:
 rzdone:
 	VZEROUPPER
 	RET
+
+// func f32ToF16F16C(n int, dst *uint16, src *float32)
+// dst = src as F16, rounded to nearest even (VCVTPS2PH with rounding
+// control 0), as F32ToF16: NaN keeps its sign and the top of its payload
+// and becomes quiet, as F32ToF16 makes it. n is a multiple of 8.
+TEXT ·f32ToF16F16C(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $3, CX
+	JZ fhdone
+fhloop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ fhloop
+fhdone:
+	VZEROUPPER
+	RET
