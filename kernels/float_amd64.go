@@ -18,11 +18,13 @@ func dotBF16F32AVX2(n int, w *uint16, x *float32) float32
 //go:noescape
 func dotF32F32AVX2(n int, w *float32, x *float32) float32
 
-// Both AVX2 and AVX-512 paths use them (256-bit: the loop is bound by
-// loads and conversions, not by the vector width).
+// Both AVX2 and AVX-512 paths use the dot products (256-bit: the loop is
+// bound by loads and conversions, not by the vector width); the avx512
+// path has its own attention loops and softmax exponentials and F16
+// rounding (attn_amd64.s, swiglu_amd64.s), which were.
 var (
 	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec, expShift: expShiftVec, roundF16s: roundF16sVec, f32ToF16: f32ToF16Vec, attn: attnAVX2, kLanes: kLanesAVX2})
-	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZVec, f32ToF16: f32ToF16Vec, attn: attnAVX512, kLanes: kLanesAVX512})
+	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, attn: attnAVX512, kLanes: kLanesAVX512})
 )
 
 // moreDotsAVX2 are the float dot products, the K-quant ones and those of

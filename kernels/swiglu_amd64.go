@@ -44,7 +44,7 @@ func roundF16sVec(dst, src []float32, s float32) {
 func expShiftF32Z(n int, dst, src *float32, m float32)
 
 //go:noescape
-func roundF16sZ(n int, dst, src *float32, s float32)
+func roundF16sF16CZ(n int, dst, src *float32, s float32)
 
 // expShiftZ is expShiftVec with whole steps of 16 in expShiftF32Z, the
 // avx512 path's: the same bits (TestAttentionLoopsBitExact).
@@ -56,11 +56,12 @@ func expShiftZ(dst, src []float32, m float32) {
 	expShiftVec(dst[k:], src[k:], m)
 }
 
-// roundF16sZVec is roundF16sVec with whole steps of 16 in roundF16sZ.
-func roundF16sZVec(dst, src []float32, s float32) {
+// roundF16sZ is roundF16sVec with whole steps of 16 in roundF16sF16CZ,
+// the avx512 path's: the same bits.
+func roundF16sZ(dst, src []float32, s float32) {
 	k := len(src) &^ 15
 	if k > 0 {
-		roundF16sZ(k, &dst[0], &src[0], s)
+		roundF16sF16CZ(k, &dst[0], &src[0], s)
 	}
 	roundF16sVec(dst[k:], src[k:], s)
 }

@@ -277,9 +277,9 @@ ezdone:
 	VZEROUPPER
 	RET
 
-// func roundF16sZ(n int, dst, src *float32, s float32)
+// func roundF16sF16CZ(n int, dst, src *float32, s float32)
 // roundF16sF16C sixteen lanes a step (n a multiple of 16).
-TEXT ·roundF16sZ(SB), NOSPLIT, $0-28
+TEXT ·roundF16sF16CZ(SB), NOSPLIT, $0-28
 	MOVQ n+0(FP), CX
 	MOVQ dst+8(FP), DI
 	MOVQ src+16(FP), SI

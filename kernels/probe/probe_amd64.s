@@ -260,9 +260,10 @@ i512done:
 // unsigned-by-signed byte multiplies summed in pairs to words, with
 // nothing after them, so that the loop runs at the instruction's
 // throughput: the avx2 kernels' multiplies cannot go faster, whatever they
-// do to widen and add the words (three instructions per multiply, as the
-// Q8_0 kernels widen, ran at half this rate here, and the Q4_K kernels,
-// which add words before they widen, at 1.25 times that).
+// do to widen and add the words. (The probe before this one widened each
+// product with VPMADDWD by ones and added it, three instructions per
+// multiply: it ran at half this rate here, and the avx2 Q4_K kernels,
+// which add words before they widen, at 1.25 times it.)
 TEXT ·int8Loop256(SB), NOSPLIT, $0-12
 	MOVQ iters+0(FP), CX
 	MOVL $0x01020304, AX
