@@ -22,7 +22,8 @@ type Options struct {
 	// Path is the kernel path whose int8 instructions Int8Peak runs:
 	// "" (or "avx512") the widest the CPU has, "avx2" AVX2's even on a CPU
 	// with AVX-512 VNNI, whose instruction the avx2 path's kernels cannot
-	// use, so that each path's prefill is judged against its own ceiling.
+	// use, so that each path's prefill is judged against its own ceiling;
+	// "portable" none (Int8Peak returns 0).
 	Path string
 	// MinTime is how long one read sample streams at least, going round
 	// the buffer as often as it takes (default 100 ms). A benchmark that

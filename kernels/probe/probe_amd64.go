@@ -63,8 +63,8 @@ func fmaLoop(iters int) (float32, float64) {
 	return fmaLoopGo(iters)
 }
 
-// int8Loop runs iters steps of independent int8 multiply-add chains with
-// the instructions of kernel path path (see Int8Instructions) and returns
+// int8Loop runs iters steps of independent int8 multiply-adds with the
+// instructions of kernel path path (see Int8Instructions) and returns
 // a value that depends on them and the number of integer operations (a
 // multiply-add counting 2), or 0 operations where the path has no int8
 // vector instruction on this CPU.
