@@ -21,12 +21,6 @@
 // Activations: the 40-byte records of gemmv_amd64.s, a block of a group
 // of sixteen tokens 640 bytes apart; x points at the call's first token.
 
-DATA ·v2Ones+0(SB)/8, $0x0001000100010001
-DATA ·v2Ones+8(SB)/8, $0x0001000100010001
-DATA ·v2Ones+16(SB)/8, $0x0001000100010001
-DATA ·v2Ones+24(SB)/8, $0x0001000100010001
-GLOBL ·v2Ones(SB), RODATA|NOPTR, $32
-
 DATA ·v2Bits+0(SB)/8, $0x0000000200000001
 DATA ·v2Bits+8(SB)/8, $0x0000000800000004
 DATA ·v2Bits+16(SB)/8, $0x0000002000000010
