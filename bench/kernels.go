@@ -257,7 +257,7 @@ type pairedProbe struct {
 
 // pairProbe is the probe paired with the kernel test on path: read
 // bandwidth for decode, the int8 peak of the path's instructions for
-// prefill (see int8Test), none for the rest or without p.
+// prefill (see int8Probe), none for the rest or without p.
 func pairProbe(p Probe, test, path string) pairedProbe {
 	switch {
 	case p == nil:
@@ -265,11 +265,8 @@ func pairProbe(p Probe, test, path string) pairedProbe {
 	case strings.HasPrefix(test, "decode "):
 		return pairedProbe{p.Name(), "read-bandwidth", UnitGBPerSec, p.Bandwidth}
 	case strings.HasPrefix(test, "prefill "):
-		i8 := int8Test(path)
-		if i8 == "int8-dot" {
-			path = ""
-		}
-		return pairedProbe{p.Name(), i8, UnitGOPS, func(threads int) (float64, error) { return p.Int8(path, threads) }}
+		i8, on := int8Probe(path)
+		return pairedProbe{p.Name(), i8, UnitGOPS, func(threads int) (float64, error) { return p.Int8(on, threads) }}
 	}
 	return pairedProbe{}
 }

@@ -89,7 +89,8 @@ func TestRunKernels(t *testing.T) {
 		// has wider ones (AVX-512 VNNI), else all to "int8-dot".
 		want := map[string]int{}
 		for _, path := range kernels.Paths() {
-			want[int8Test(path)] += (2 + 1) * 2
+			test, _ := int8Probe(path)
+			want[test] += (2 + 1) * 2
 		}
 		if probe.Int8Instructions("avx512") == "vpdpbusd-zmm" && slices.Contains(kernels.Paths(), "avx2") && len(want) != 2 {
 			t.Errorf("avx2 prefill judged against AVX-512 VNNI: %v", want)

@@ -21,17 +21,19 @@ type Probe interface {
 	Int8(path string, threads int) (gops float64, err error)
 }
 
-// int8Test is the probe figure that kernel path path's prefill is judged
-// against: "int8-dot", the widest int8 instructions the CPU has, or
-// "int8-dot PATH" where the path's kernels multiply with narrower ones
-// (the avx2 path on a CPU with AVX-512 VNNI, whose VPDPBUSD on Z registers
-// does four times the work of its VPMADDUBSW on Y ones): judged against
-// the widest, that path's prefill would read as a quarter of what it is.
-func int8Test(path string) string {
+// int8Probe is the probe figure that kernel path path's prefill is judged
+// against, and the path whose instructions Probe.Int8 runs for it:
+// "int8-dot" and "", the widest int8 instructions the CPU has, or
+// "int8-dot PATH" and path where the path's kernels multiply with narrower
+// ones (the avx2 path on a CPU with AVX-512 VNNI, whose VPDPBUSD on Z
+// registers does four times the work of its VPMADDUBSW on Y ones): judged
+// against the widest, that path's prefill would read as a quarter of what
+// it is. A path with none of its own (portable) takes the widest.
+func int8Probe(path string) (test, probePath string) {
 	if in := probe.Int8Instructions(path); in != "" && in != probe.Int8Instructions("") {
-		return "int8-dot " + path
+		return "int8-dot " + path, path
 	}
-	return "int8-dot"
+	return "int8-dot", ""
 }
 
 // KernelsProbe is the kernels' own roofline probe (kernels/probe), so that

@@ -185,7 +185,7 @@ func (r *Report) tables() (out []*table) {
 			// Prefill multiplies int8 by int8: its own peak is the int8
 			// one (a GOP and a GFLOP both count a multiply-add as 2) of
 			// its path's instructions where the run measured those apart
-			// (see int8Test), and its samples were paired with int8 ones.
+			// (see int8Probe), and its samples were paired with int8 ones.
 			i8 := r.probe("int8-dot "+f.Path, f.Threads)
 			if i8 == nil {
 				i8 = r.probe("int8-dot", f.Threads)

@@ -315,34 +315,38 @@ GLOBL ·v2Bits(SB), RODATA|NOPTR, $32
 	STOREROWS(A1, 32, 0xffff, Y14); \
 	ADDQ R14, R11
 
-#define STOREQ4_16(T, A0, A1) STOREV16(T, A0, A1, v16q4done)
+// A four-bit kernel's body (gemmV16Q4_0AVX2, gemmV16Q4_1AVX2): blocks of
+// BLOCK bytes a tile, TOK(T, S0, S1, A0, A1) taking token T's int16 sums
+// of the two tiles into its float accumulators.
+#define GEMM16Q4(BLOCK, TOK) \
+	V2PROLOGUE; \
+	IMUL3Q $BLOCK, CX, R8; \
+	ADDQ SI, R8; \
+	VPCMPEQW Y12, Y12, Y12; \
+	VPSRLW $15, Y12, Y12; \
+	TESTQ CX, CX; \
+	JZ g4store; \
+g4loop: \
+	Q4SUMS16; \
+	TOK(0, Y0, Y1, Y8, Y9); \
+	TOK(1, Y2, Y3, Y10, Y11); \
+	ADDQ $BLOCK, SI; \
+	ADDQ $BLOCK, R8; \
+	ADDQ $640, DI; \
+	DECQ CX; \
+	JNZ g4loop; \
+g4store: \
+	ROWS16; \
+	STOREV16(0, Y8, Y9, g4done); \
+	STOREV16(1, Y10, Y11, g4done); \
+g4done: \
+	VZEROUPPER; \
+	RET
 
 // func gemmV16Q4_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 // acc is unused.
 TEXT ·gemmV16Q4_0AVX2(SB), NOSPLIT, $0-64
-	V2PROLOGUE
-	IMUL3Q $288, CX, R8
-	ADDQ SI, R8
-	VPCMPEQW Y12, Y12, Y12
-	VPSRLW $15, Y12, Y12
-	TESTQ CX, CX
-	JZ v16q4store
-v16q4loop:
-	Q4SUMS16
-	Q4TOK16(0, Y0, Y1, Y8, Y9)
-	Q4TOK16(1, Y2, Y3, Y10, Y11)
-	ADDQ $288, SI
-	ADDQ $288, R8
-	ADDQ $640, DI
-	DECQ CX
-	JNZ v16q4loop
-v16q4store:
-	ROWS16
-	STOREQ4_16(0, Y8, Y9)
-	STOREQ4_16(1, Y10, Y11)
-v16q4done:
-	VZEROUPPER
-	RET
+	GEMM16Q4(288, Q4TOK16)
 
 // Q5_0 sixteen rows by two tokens a call (gemmV16Q5_0AVX2), as
 // gemmV16Q4_0AVX2 (its registers Y0-Y7 and Y12, its records), but Q5_0's
@@ -418,27 +422,33 @@ v16q4done:
 	Q5F16(I0, SI, T*64); \
 	Q5F16(I1, R8, T*64+32)
 
+// A five-bit kernel's body (gemmV16Q5_0AVX2, gemmV16Q5_1AVX2): blocks of
+// BLOCK bytes a tile, TOK(T, I0, I1) taking token T's int32 sums of the
+// two tiles into its float accumulators in acc.
+#define GEMM16Q5(BLOCK, TOK) \
+	Q5PROLOGUE16(BLOCK); \
+	TESTQ CX, CX; \
+	JZ g5store; \
+g5loop: \
+	Q5SUMS16; \
+	TOK(0, Y8, Y9); \
+	TOK(1, Y10, Y11); \
+	ADDQ $BLOCK, SI; \
+	ADDQ $BLOCK, R8; \
+	ADDQ $640, DI; \
+	DECQ CX; \
+	JNZ g5loop; \
+g5store: \
+	ROWS16; \
+	STOREACC16(0, R9, g5done); \
+	STOREACC16(1, R9, g5done); \
+g5done: \
+	VZEROUPPER; \
+	RET
+
 // func gemmV16Q5_0AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmV16Q5_0AVX2(SB), NOSPLIT, $0-64
-	Q5PROLOGUE16(288)
-	TESTQ CX, CX
-	JZ v16q5store
-v16q5loop:
-	Q5SUMS16
-	Q5TOK16(0, Y8, Y9)
-	Q5TOK16(1, Y10, Y11)
-	ADDQ $288, SI
-	ADDQ $288, R8
-	ADDQ $640, DI
-	DECQ CX
-	JNZ v16q5loop
-v16q5store:
-	ROWS16
-	STOREACC16(0, R9, v16q5done)
-	STOREACC16(1, R9, v16q5done)
-v16q5done:
-	VZEROUPPER
-	RET
+	GEMM16Q5(288, Q5TOK16)
 
 // Q4_1 and Q5_1 sixteen rows by two tokens a call (gemmV16Q4_1AVX2 and
 // gemmV16Q5_1AVX2), as gemmV16Q4_0AVX2 and gemmV16Q5_0AVX2 take Q4_0 and
@@ -468,36 +478,16 @@ v16q5done:
 	VBROADCASTSS T*40+32(DI), Y13; \
 	VBROADCASTSS T*40+36(DI), Y14
 
+// Token T's Q4_1 sums S0 and S1 (rows 0-7 and 8-15) into A0 and A1.
+#define Q41TOK16(T, S0, S1, A0, A1) \
+	M16SD(T); \
+	Q41F16(S0, SI, A0); \
+	Q41F16(S1, R8, A1)
+
 // func gemmV16Q4_1AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 // acc is unused.
 TEXT ·gemmV16Q4_1AVX2(SB), NOSPLIT, $0-64
-	V2PROLOGUE
-	IMUL3Q $320, CX, R8
-	ADDQ SI, R8
-	VPCMPEQW Y12, Y12, Y12
-	VPSRLW $15, Y12, Y12
-	TESTQ CX, CX
-	JZ v16q41store
-v16q41loop:
-	Q4SUMS16
-	M16SD(0)
-	Q41F16(Y0, SI, Y8)
-	Q41F16(Y1, R8, Y9)
-	M16SD(1)
-	Q41F16(Y2, SI, Y10)
-	Q41F16(Y3, R8, Y11)
-	ADDQ $320, SI
-	ADDQ $320, R8
-	ADDQ $640, DI
-	DECQ CX
-	JNZ v16q41loop
-v16q41store:
-	ROWS16
-	STOREV16(0, Y8, Y9, v16q41done)
-	STOREV16(1, Y10, Y11, v16q41done)
-v16q41done:
-	VZEROUPPER
-	RET
+	GEMM16Q4(320, Q41TOK16)
 
 // acc at OFF += float(I)·dw·dx + m·s, I Q5_1's int32 sums, the tile's dw
 // at 256(W) and m at 288(W), s in Y13, dx in Y14.
@@ -509,31 +499,15 @@ v16q41done:
 	VFMADD231PS 288(W), Y13, Y7; \
 	VMOVUPS Y7, OFF(R9)
 
+// Token T's Q5_1 sums I0 and I1 (rows 0-7 and 8-15) into acc.
+#define Q51TOK16(T, I0, I1) \
+	M16SD(T); \
+	Q51F16(I0, SI, T*64); \
+	Q51F16(I1, R8, T*64+32)
+
 // func gemmV16Q5_1AVX2(nb int, w, x *byte, acc *float32, out *float32, ostride int, ntok int, rmask int)
 TEXT ·gemmV16Q5_1AVX2(SB), NOSPLIT, $0-64
-	Q5PROLOGUE16(320)
-	TESTQ CX, CX
-	JZ v16q51store
-v16q51loop:
-	Q5SUMS16
-	M16SD(0)
-	Q51F16(Y8, SI, 0)
-	Q51F16(Y9, R8, 32)
-	M16SD(1)
-	Q51F16(Y10, SI, 64)
-	Q51F16(Y11, R8, 96)
-	ADDQ $320, SI
-	ADDQ $320, R8
-	ADDQ $640, DI
-	DECQ CX
-	JNZ v16q51loop
-v16q51store:
-	ROWS16
-	STOREACC16(0, R9, v16q51done)
-	STOREACC16(1, R9, v16q51done)
-v16q51done:
-	VZEROUPPER
-	RET
+	GEMM16Q5(320, Q51TOK16)
 
 // func repackV8Q4_1(nb int, w *byte, wrb int, rmask int, dst *byte)
 TEXT ·repackV8Q4_1(SB), NOSPLIT, $0-40

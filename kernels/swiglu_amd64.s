@@ -173,6 +173,53 @@ GLOBL ·efSign<>(SB), RODATA|NOPTR, $32
 	VBROADCASTSS ·efHi<>(SB), Z13; \
 	VBROADCASTSS ·efLo<>(SB), Z14
 
+// The loops of expShiftF32AVX2 and expShiftF32Z: dst = EXP(src - m), in
+// register R (Y0 or Z0), m in M, 2^SH lanes (BYTES bytes) a step, n a
+// multiple of that; SETUP loads EXP's constants.
+#define EXPSHIFT(SETUP, EXP, R, M, SH, BYTES) \
+	MOVQ n+0(FP), CX; \
+	MOVQ dst+8(FP), DI; \
+	MOVQ src+16(FP), SI; \
+	VBROADCASTSS m+24(FP), M; \
+	SETUP; \
+	SHRQ $SH, CX; \
+	JZ efdone; \
+efloop: \
+	VMOVUPS (SI), R; \
+	VSUBPS M, R, R; \
+	EXP; \
+	VMOVUPS R, (DI); \
+	ADDQ $BYTES, SI; \
+	ADDQ $BYTES, DI; \
+	DECQ CX; \
+	JNZ efloop; \
+efdone: \
+	VZEROUPPER; \
+	RET
+
+// The loops of roundF16sF16C and roundF16sF16CZ: dst = src·s rounded to
+// F16 and back, in R (its F16 half H), s in S, 2^SH lanes (BYTES bytes)
+// a step, n a multiple of that.
+#define ROUNDF16S(R, S, H, SH, BYTES) \
+	MOVQ n+0(FP), CX; \
+	MOVQ dst+8(FP), DI; \
+	MOVQ src+16(FP), SI; \
+	VBROADCASTSS s+24(FP), S; \
+	SHRQ $SH, CX; \
+	JZ rhdone; \
+rhloop: \
+	VMULPS (SI), S, R; \
+	VCVTPS2PH $0, R, H; \
+	VCVTPH2PS H, R; \
+	VMOVUPS R, (DI); \
+	ADDQ $BYTES, SI; \
+	ADDQ $BYTES, DI; \
+	DECQ CX; \
+	JNZ rhloop; \
+rhdone: \
+	VZEROUPPER; \
+	RET
+
 // The constants of EXPF32's registers.
 #define EXPF32_SETUP \
 	VMOVUPS ·efLo<>(SB), Y14; \
@@ -207,97 +254,27 @@ sgdone:
 	RET
 
 // func expShiftF32AVX2(n int, dst, src *float32, m float32)
-// n is a multiple of 8. Y15 holds m.
+// n is a multiple of 8.
 TEXT ·expShiftF32AVX2(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	VBROADCASTSS m+24(FP), Y15
-	EXPF32_SETUP
-	SHRQ $3, CX
-	JZ efdone
-efloop:
-	VMOVUPS (SI), Y0
-	VSUBPS Y15, Y0, Y0
-	EXPF32
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ efloop
-efdone:
-	VZEROUPPER
-	RET
+	EXPSHIFT(EXPF32_SETUP, EXPF32, Y0, Y15, 3, 32)
 
 // func roundF16sF16C(n int, dst, src *float32, s float32)
 // dst = src·s rounded to the nearest F16 value (ties to even), as roundF16:
 // VCVTPS2PH with rounding control 0 is that rounding, VCVTPH2PS exact.
 // n is a multiple of 8.
 TEXT ·roundF16sF16C(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	VBROADCASTSS s+24(FP), Y1
-	SHRQ $3, CX
-	JZ rhdone
-rhloop:
-	VMULPS (SI), Y1, Y0
-	VCVTPS2PH $0, Y0, X0
-	VCVTPH2PS X0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ rhloop
-rhdone:
-	VZEROUPPER
-	RET
+	ROUNDF16S(Y0, Y1, X0, 3, 32)
 
 // func expShiftF32Z(n int, dst, src *float32, m float32)
 // expShiftF32AVX2 sixteen lanes a step (n a multiple of 16): the same
-// bits. Z15 holds m.
+// bits.
 TEXT ·expShiftF32Z(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	VBROADCASTSS m+24(FP), Z15
-	EXPF32Z_SETUP
-	SHRQ $4, CX
-	JZ ezdone
-ezloop:
-	VMOVUPS (SI), Z0
-	VSUBPS Z15, Z0, Z0
-	EXPF32Z
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ ezloop
-ezdone:
-	VZEROUPPER
-	RET
+	EXPSHIFT(EXPF32Z_SETUP, EXPF32Z, Z0, Z15, 4, 64)
 
 // func roundF16sF16CZ(n int, dst, src *float32, s float32)
 // roundF16sF16C sixteen lanes a step (n a multiple of 16).
 TEXT ·roundF16sF16CZ(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	VBROADCASTSS s+24(FP), Z1
-	SHRQ $4, CX
-	JZ rzdone
-rzloop:
-	VMULPS (SI), Z1, Z0
-	VCVTPS2PH $0, Z0, Y0
-	VCVTPH2PS Y0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ rzloop
-rzdone:
-	VZEROUPPER
-	RET
+	ROUNDF16S(Z0, Z1, Y0, 4, 64)
 
 // func f32ToF16F16C(n int, dst *uint16, src *float32)
 // dst = src as F16, rounded to nearest even (VCVTPS2PH with rounding
