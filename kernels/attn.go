@@ -37,27 +37,52 @@ type attnLoops struct {
 // i..i+g-1 of head h, or with byHead, heads h..h+g-1 (one KV head's) of
 // token i. As attendHead, each query's output doubles as its F16-rounded
 // query until its scores are known. Query u's scores take row u of head
-// h's scratch, or row 0 of head h+u's. Token i sees positions 0..pos+i, so
-// the first pos+i+1 are every query's, and token i+u's last u its own.
+// h's scratch. Token i sees positions 0..pos+i, so the first pos+i+1 are
+// every query's, and token i+u's last u its own.
+//
+// A partial group of two or three heads still takes the four-query
+// loops, whose each key and value converted once serve every head (the
+// one-query loops, a pass per head, took most of decode's attention for
+// Qwen2.5's seven heads a KV head, grouped four and three): its queries
+// and outputs move to rows of the scratch that heads h+1..h+g-1 own and
+// byHead leaves unused, the missing queries zero, and the outputs back
+// once done. The loops give each query the bits they give it alone.
 func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 	d, ctx, row := j.d, j.pos+j.nTok, j.heads*j.d
 	// Query u's output (and query) at u·qs floats past the first's, its
-	// scores' row at u·ss, its positions n0+u·dn.
-	qs, ss, dn := row, ctx, 1
+	// positions n0+u·dn.
+	qs, dn := row, 1
 	if byHead {
-		qs, ss, dn = d, attnQueries*ctx, 0
+		qs, dn = d, 0
 	}
 	f32 := j.kf != nil
 	first := i*row + h*d
+	// spare, for a partial group of heads, holds its queries and outputs;
+	// the four-query loops then take it (four).
+	var spare []float32
+	if byHead && g > 1 && g < attnQueries && (g-1)*ctx >= d {
+		spare = j.scores[attnQueries*(h+1)*ctx:][:attnQueries*d]
+	}
+	four := g == attnQueries || spare != nil
 	var out, sc [attnQueries][]float32
-	for u := range g {
-		out[u] = j.out[first+u*qs:][:d]
-		if f32 {
+	for u := range attnQueries {
+		switch {
+		case spare != nil:
+			out[u] = spare[u*d:][:d]
+		case u < g:
+			out[u] = j.out[first+u*qs:][:d]
+		default:
+			continue
+		}
+		sc[u] = j.scores[attnQueries*h*ctx+u*ctx:][:ctx]
+		switch {
+		case u >= g:
+			clear(out[u]) // a missing query: zero, and so are its scores
+		case f32:
 			copy(out[u], j.q[first+u*qs:][:d])
-		} else {
+		default:
 			activeFloat.roundF16s(out[u], j.q[first+u*qs:][:d], 1)
 		}
-		sc[u] = j.scores[attnQueries*h*ctx+u*ss:][:ctx]
 	}
 	// The cache of KV head h/group from position 0 (k, v) through the
 	// last one's row (end), position t at t·ks bytes.
@@ -82,8 +107,8 @@ func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 		}
 		k, v = unsafe.Pointer(&j.k[off:end][0]), unsafe.Pointer(&j.v[off:end][0])
 	}
-	if g == attnQueries {
-		l.scores4(last, d, &out[0][0], 4*qs, k, ks, j.scale, &sc[0][0], 4*ss)
+	if four {
+		l.scores4(last, d, &out[0][0], 4*qs, k, ks, j.scale, &sc[0][0], 4*ctx)
 	} else {
 		for u := range g {
 			l.scores1(n0+u*dn, d, &out[u][0], k, ks, j.scale, &sc[u][0])
@@ -93,17 +118,22 @@ func (j *attnJob) attendTiled(a *attnKernels, h, i, g int, byHead bool) {
 		softmax(sc[u][:n0+u*dn], !f32)
 		clear(out[u])
 	}
-	if g < attnQueries {
+	if !four {
 		for u := range g {
 			l.pv1(n0+u*dn, d, &sc[u][0], v, ks, &out[u][0])
 		}
 		return
 	}
-	l.pv4(n0, d, &sc[0][0], 4*ss, v, ks, &out[0][0], 4*qs)
+	l.pv4(n0, d, &sc[0][0], 4*ctx, v, ks, &out[0][0], 4*qs)
 	if dn > 0 {
 		// Token i+u sees u positions past the group's shared ones.
 		for u := 1; u < g; u++ {
 			l.pv1(u, d, &sc[u][n0], unsafe.Add(v, n0*ks), ks, &out[u][0])
+		}
+	}
+	if spare != nil {
+		for u := range g {
+			copy(j.out[first+u*qs:][:d], out[u])
 		}
 	}
 }

@@ -456,9 +456,12 @@ func attentionRef(q []float32, kc, vc []uint16, n, h, group, kvHeads, d int, sca
 // attnShapes are the attention tests' shapes, which cover the tiled
 // loops' cases: whole and partial groups of attnQueries tokens, odd and
 // even numbers of keys, groups of heads sharing a KV head (whole and
-// partial, which take batches of fewer tokens), head sizes with and
-// without a last 8 or 16 dimensions, and one (12) that is not a multiple
-// of 8 and takes attendHead.
+// partial, which take batches of fewer tokens, and which one token takes
+// through the four-query loops once the context has room for their
+// copies, (g-1)·ctx >= d: seven heads of 32 from a context of 16, six
+// of 24 from 24),
+// head sizes with and without a last 8 or 16 dimensions, and one (12)
+// that is not a multiple of 8 and takes attendHead.
 var attnShapes = []attnShape{
 	{14, 2, 64, 5, 9},
 	{4, 4, 24, 0, 7},
@@ -467,6 +470,9 @@ var attnShapes = []attnShape{
 	{2, 1, 128, 0, 4},
 	{3, 1, 12, 2, 5},
 	{8, 2, 32, 3, 2},
+	{7, 1, 32, 14, 4},
+	{12, 2, 24, 30, 2},
+	{10, 2, 8, 6, 4},
 }
 
 type attnShape struct{ heads, kvHeads, d, pos, nTok int }
