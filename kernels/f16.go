@@ -96,6 +96,21 @@ func f32ToF16Go(dst []uint16, src []float32) {
 	}
 }
 
+// RoundF16Row writes each value of src rounded to the nearest F16 value
+// (ties to even) into dst (same length; it may be src): the value that
+// F16ToF32(F32ToF16(v)) gives, NaN for NaN. The paths with F16C round
+// sixteen or eight values an instruction: F16 weights' activations are
+// rounded before each product, as ggml converts them, and a value at a
+// time took several times the product's own time for small batches.
+func RoundF16Row(dst, src []float32) {
+	dst = dst[:len(src)]
+	if f := activeFloat.roundF16s; f != nil {
+		f(dst, src, 1)
+		return
+	}
+	roundF16sGo(dst, src, 1)
+}
+
 // F16ToF32Row converts src into dst (same length).
 func F16ToF32Row(dst []float32, src []uint16) {
 	dst = dst[:len(src)]

@@ -31,11 +31,68 @@ func TestRoundF16Exhaustive(t *testing.T) {
 }
 
 // F32ToF16Row equals F32ToF16 bit for bit on every path, NaN payloads
-// included: on a stride through all float32 patterns, and for every
-// exponent the mantissas around F16's rounding boundary, with the vector
-// loops' tails of every length.
+// included, on roundF16Cases.
 func TestF32ToF16RowBitExact(t *testing.T) {
+	src := roundF16Cases()
+	forPathsAndTails(t, len(src), func(path string, n int) {
+		got := make([]uint16, n+1)
+		got[n] = 0xdead
+		F32ToF16Row(got[:n], src[:n])
+		for i, v := range src[:n] {
+			if want := F32ToF16(v); got[i] != want {
+				t.Fatalf("%s: F32ToF16Row of %g (%#08x) = %#04x, F32ToF16 %#04x", path, v, math.Float32bits(v), got[i], want)
+			}
+		}
+		if got[n] != 0xdead {
+			t.Fatalf("%s: F32ToF16Row of %d values wrote past them", path, n)
+		}
+	})
+}
+
+// RoundF16Row equals F16ToF32(F32ToF16(v)) bit for bit on every path (NaN
+// for NaN) on roundF16Cases, in place and into another slice.
+func TestRoundF16RowBitExact(t *testing.T) {
+	src := roundF16Cases()
+	forPathsAndTails(t, len(src), func(path string, n int) {
+		got := make([]float32, n+1)
+		got[n] = 7
+		if n%2 == 0 {
+			RoundF16Row(got[:n], src[:n])
+		} else {
+			copy(got, src[:n])
+			RoundF16Row(got[:n], got[:n])
+		}
+		for i, v := range src[:n] {
+			want := F16ToF32(F32ToF16(v))
+			if math.Float32bits(got[i]) != math.Float32bits(want) && !(got[i] != got[i] && want != want) {
+				t.Fatalf("%s: RoundF16Row of %g (%#08x) = %g (%#08x), want %g (%#08x)", path, v, math.Float32bits(v), got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+			}
+		}
+		if got[n] != 7 {
+			t.Fatalf("%s: RoundF16Row of %d values wrote past them", path, n)
+		}
+	})
+}
+
+// forPathsAndTails calls check on every path for the lengths n down to
+// n-16: whatever n is, the vector loops (eight and sixteen lanes) meet
+// tails of every length.
+func forPathsAndTails(t *testing.T, n int, check func(path string, n int)) {
 	defer SetPath(Path())
+	for _, path := range Paths() {
+		if err := SetPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for tail := range 17 {
+			check(path, n-tail)
+		}
+	}
+}
+
+// roundF16Cases are a stride through all float32 bit patterns and, for
+// every exponent (255's are Inf and NaNs), the mantissas around F16's
+// rounding boundary.
+func roundF16Cases() []float32 {
 	var src []float32
 	for b := uint64(0); b <= math.MaxUint32; b += 9973 {
 		src = append(src, math.Float32frombits(uint32(b)))
@@ -47,23 +104,5 @@ func TestF32ToF16RowBitExact(t *testing.T) {
 			}
 		}
 	}
-	for _, path := range Paths() {
-		if err := SetPath(path); err != nil {
-			t.Fatal(err)
-		}
-		for tail := range 9 {
-			n := len(src) - tail
-			got := make([]uint16, n+1)
-			got[n] = 0xdead
-			F32ToF16Row(got[:n], src[:n])
-			for i, v := range src[:n] {
-				if want := F32ToF16(v); got[i] != want {
-					t.Fatalf("%s: F32ToF16Row of %g (%#08x) = %#04x, F32ToF16 %#04x", path, v, math.Float32bits(v), got[i], want)
-				}
-			}
-			if got[n] != 0xdead {
-				t.Fatalf("%s: F32ToF16Row of %d values wrote past them", path, n)
-			}
-		}
-	}
+	return src
 }

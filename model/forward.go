@@ -244,11 +244,10 @@ func (s *State) step(tokens []int32) error {
 func (s *State) matMul(y []float32, w kernels.Matrix, x []float32, n int) {
 	if w.Type == kernels.F16 || w.Type == kernels.BF16 {
 		r := s.rounded[:n*w.Cols]
-		copy(r, x)
 		if w.Type == kernels.F16 {
-			roundF16(r)
+			kernels.RoundF16Row(r, x[:len(r)])
 		} else {
-			roundBF16(r)
+			roundBF16(r, x[:len(r)])
 		}
 		x = r
 	}
@@ -285,17 +284,11 @@ func (s *State) matMuls(x []float32, n int, ps ...product) {
 	kernels.MatMulGroup(ys[:len(ps)], ws[:len(ps)], x, n, s.work)
 }
 
-// roundF16 rounds every element of x to the nearest F16 value, in place.
-func roundF16(x []float32) {
+// roundBF16 writes each element of x rounded to the nearest BF16 value
+// into dst.
+func roundBF16(dst, x []float32) {
 	for i, v := range x {
-		x[i] = kernels.F16ToF32(kernels.F32ToF16(v))
-	}
-}
-
-// roundBF16 rounds every element of x to the nearest BF16 value, in place.
-func roundBF16(x []float32) {
-	for i, v := range x {
-		x[i] = kernels.BF16ToF32(kernels.F32ToBF16(v))
+		dst[i] = kernels.BF16ToF32(kernels.F32ToBF16(v))
 	}
 }
 
