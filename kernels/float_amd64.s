@@ -9,17 +9,39 @@
 // Y0-Y3 four independent accumulators (FMA latency 4), Y4-Y7 converted
 // weights. Callers do the n%32 tail in Go.
 
+// The sum of A0-A3's lanes (X0 A0's low half), stored at OUT; X12 a
+// temporary.
+#define HSUM4TO(A0, A1, A2, A3, X0, OUT) \
+	VADDPS A1, A0, A0; \
+	VADDPS A3, A2, A2; \
+	VADDPS A2, A0, A0; \
+	VEXTRACTF128 $1, A0, X12; \
+	VADDPS X12, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	MOVSS X0, OUT
+
 #define HSUM4 \
-	VADDPS Y1, Y0, Y0; \
-	VADDPS Y3, Y2, Y2; \
-	VADDPS Y2, Y0, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VHADDPS X0, X0, X0; \
-	VHADDPS X0, X0, X0; \
+	HSUM4TO(Y0, Y1, Y2, Y3, X0, ret+24(FP)); \
 	VZEROUPPER; \
-	MOVSS X0, ret+24(FP); \
 	RET
+
+// Thirty-two F16 (or BF16) weights at SI to float32 in Y4-Y7.
+#define F16CVT4 \
+	VCVTPH2PS (SI), Y4; \
+	VCVTPH2PS 16(SI), Y5; \
+	VCVTPH2PS 32(SI), Y6; \
+	VCVTPH2PS 48(SI), Y7
+
+#define BF16CVT4 \
+	VPMOVZXWD (SI), Y4; \
+	VPMOVZXWD 16(SI), Y5; \
+	VPMOVZXWD 32(SI), Y6; \
+	VPMOVZXWD 48(SI), Y7; \
+	VPSLLD $16, Y4, Y4; \
+	VPSLLD $16, Y5, Y5; \
+	VPSLLD $16, Y6, Y6; \
+	VPSLLD $16, Y7, Y7
 
 #define DOT_PROLOGUE \
 	MOVQ n+0(FP), CX; \
@@ -31,22 +53,55 @@
 	VXORPS Y3, Y3, Y3; \
 	SHRQ $5, CX
 
-#define FMA4 \
-	VFMADD231PS (DI), Y4, Y0; \
-	VFMADD231PS 32(DI), Y5, Y1; \
-	VFMADD231PS 64(DI), Y6, Y2; \
-	VFMADD231PS 96(DI), Y7, Y3; \
-	ADDQ $128, DI
+// Y4-Y7 times the 32 floats at X, added to A0-A3; X moves on.
+#define FMA4ON(X, A0, A1, A2, A3) \
+	VFMADD231PS (X), Y4, A0; \
+	VFMADD231PS 32(X), Y5, A1; \
+	VFMADD231PS 64(X), Y6, A2; \
+	VFMADD231PS 96(X), Y7, A3; \
+	ADDQ $128, X
+
+#define FMA4 FMA4ON(DI, Y0, Y1, Y2, Y3)
+
+// Two tokens a pass (tile2F16F32AVX2, tile2BF16F32AVX2): each weight
+// converted once serves both, where the dots convert it once per token
+// (the conversion, not the FMA, bounds the dots). Each token's sums take
+// the dots' four accumulators and their HSUM4 order, so a token gets the
+// bits its dot gets. Two tokens, not four: four would take sixteen
+// accumulators, every Y register there is without AVX-512.
+//
+// Register plan: CX steps of 32 elements, SI weights, DI the first
+// token's x, R8 the second's; Y0-Y3 and Y8-Y11 their accumulators, Y4-Y7
+// the converted weights.
+
+#define TILE2_PROLOGUE \
+	DOT_PROLOGUE; \
+	MOVQ DI, R8; \
+	ADDQ xstride+24(FP), R8; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11; \
+	TESTQ CX, CX
+
+#define FMA4X2 \
+	FMA4; \
+	FMA4ON(R8, Y8, Y9, Y10, Y11)
+
+#define TILE2_END \
+	MOVQ out+32(FP), AX; \
+	MOVQ ostride+40(FP), BX; \
+	HSUM4TO(Y0, Y1, Y2, Y3, X0, (AX)); \
+	HSUM4TO(Y8, Y9, Y10, Y11, X8, (AX)(BX*1)); \
+	VZEROUPPER; \
+	RET
 
 // func dotF16F32AVX2(n int, w *uint16, x *float32) float32
 TEXT ·dotF16F32AVX2(SB), NOSPLIT, $0-28
 	DOT_PROLOGUE
 	JZ f16done
 f16loop:
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS 16(SI), Y5
-	VCVTPH2PS 32(SI), Y6
-	VCVTPH2PS 48(SI), Y7
+	F16CVT4
 	FMA4
 	ADDQ $64, SI
 	DECQ CX
@@ -60,14 +115,7 @@ TEXT ·dotBF16F32AVX2(SB), NOSPLIT, $0-28
 	DOT_PROLOGUE
 	JZ bf16done
 bf16loop:
-	VPMOVZXWD (SI), Y4
-	VPMOVZXWD 16(SI), Y5
-	VPMOVZXWD 32(SI), Y6
-	VPMOVZXWD 48(SI), Y7
-	VPSLLD $16, Y4, Y4
-	VPSLLD $16, Y5, Y5
-	VPSLLD $16, Y6, Y6
-	VPSLLD $16, Y7, Y7
+	BF16CVT4
 	FMA4
 	ADDQ $64, SI
 	DECQ CX
@@ -90,3 +138,29 @@ f32loop:
 	JNZ f32loop
 f32done:
 	HSUM4
+
+// func tile2F16F32AVX2(n int, w *uint16, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2F16F32AVX2(SB), NOSPLIT, $0-48
+	TILE2_PROLOGUE
+	JZ t2f16done
+t2f16loop:
+	F16CVT4
+	FMA4X2
+	ADDQ $64, SI
+	DECQ CX
+	JNZ t2f16loop
+t2f16done:
+	TILE2_END
+
+// func tile2BF16F32AVX2(n int, w *uint16, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2BF16F32AVX2(SB), NOSPLIT, $0-48
+	TILE2_PROLOGUE
+	JZ t2bf16done
+t2bf16loop:
+	BF16CVT4
+	FMA4X2
+	ADDQ $64, SI
+	DECQ CX
+	JNZ t2bf16loop
+t2bf16done:
+	TILE2_END
