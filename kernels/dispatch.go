@@ -56,6 +56,9 @@ type matKernels struct {
 	quant func(nb int, src *float32, dst *byte) bool
 }
 
+// tile2x4Func is a kernel of floatKernels.tiles2x4.
+type tile2x4Func func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+
 // floatKernels are a path's further fast paths: dot products for the float
 // and K-quant weight types (kept apart from the legacy quantised dots, whose
 // test assumes 32-element blocks), and attention's loops over its cache.
@@ -66,6 +69,12 @@ type floatKernels struct {
 	// in their plain vecDotType rows (token t at x + t·xstride bytes, its
 	// result at out + t·ostride bytes), for nb whole blocks.
 	tiles4 map[Type]func(nb int, w, x *byte, xstride int, out *float32, ostride int)
+
+	// tiles2x4 compute two weight rows (row 1 at w + wstride bytes)
+	// against four tokens of float32 activations (token t at x +
+	// t·xstride bytes, its results at out + t·ostride bytes, row 1's 4
+	// bytes past row 0's), for nb elements: the float weight types'.
+	tiles2x4 map[Type]tile2x4Func
 
 	// swiglu is SwiGLU over whole slices, bit for bit swigluGo; expShift
 	// and roundF16s are attention's loops, bit for bit expShiftGo and

@@ -1,7 +1,7 @@
 #include "textflag.h"
 
-// Float dot products for F32, F16 and BF16 weights with F32 activations.
-// In assembly because
+// Float dot products for F32, F16 and BF16 weights with F32 activations,
+// and F16's and BF16's tiles for prompts. In assembly because
 // simd/archsimd has no VCVTPH2PS (F16 to F32), and Go's scalar loop
 // converts one half at a time.
 //
@@ -9,39 +9,17 @@
 // Y0-Y3 four independent accumulators (FMA latency 4), Y4-Y7 converted
 // weights. Callers do the n%32 tail in Go.
 
-// The sum of A0-A3's lanes (X0 A0's low half), stored at OUT; X12 a
-// temporary.
-#define HSUM4TO(A0, A1, A2, A3, X0, OUT) \
-	VADDPS A1, A0, A0; \
-	VADDPS A3, A2, A2; \
-	VADDPS A2, A0, A0; \
-	VEXTRACTF128 $1, A0, X12; \
-	VADDPS X12, X0, X0; \
-	VHADDPS X0, X0, X0; \
-	VHADDPS X0, X0, X0; \
-	MOVSS X0, OUT
-
 #define HSUM4 \
-	HSUM4TO(Y0, Y1, Y2, Y3, X0, ret+24(FP)); \
+	VADDPS Y1, Y0, Y0; \
+	VADDPS Y3, Y2, Y2; \
+	VADDPS Y2, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
 	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
 	RET
-
-// Thirty-two F16 (or BF16) weights at SI to float32 in Y4-Y7.
-#define F16CVT4 \
-	VCVTPH2PS (SI), Y4; \
-	VCVTPH2PS 16(SI), Y5; \
-	VCVTPH2PS 32(SI), Y6; \
-	VCVTPH2PS 48(SI), Y7
-
-#define BF16CVT4 \
-	VPMOVZXWD (SI), Y4; \
-	VPMOVZXWD 16(SI), Y5; \
-	VPMOVZXWD 32(SI), Y6; \
-	VPMOVZXWD 48(SI), Y7; \
-	VPSLLD $16, Y4, Y4; \
-	VPSLLD $16, Y5, Y5; \
-	VPSLLD $16, Y6, Y6; \
-	VPSLLD $16, Y7, Y7
 
 #define DOT_PROLOGUE \
 	MOVQ n+0(FP), CX; \
@@ -53,55 +31,116 @@
 	VXORPS Y3, Y3, Y3; \
 	SHRQ $5, CX
 
-// Y4-Y7 times the 32 floats at X, added to A0-A3; X moves on.
-#define FMA4ON(X, A0, A1, A2, A3) \
-	VFMADD231PS (X), Y4, A0; \
-	VFMADD231PS 32(X), Y5, A1; \
-	VFMADD231PS 64(X), Y6, A2; \
-	VFMADD231PS 96(X), Y7, A3; \
-	ADDQ $128, X
+#define FMA4 \
+	VFMADD231PS (DI), Y4, Y0; \
+	VFMADD231PS 32(DI), Y5, Y1; \
+	VFMADD231PS 64(DI), Y6, Y2; \
+	VFMADD231PS 96(DI), Y7, Y3; \
+	ADDQ $128, DI
 
-#define FMA4 FMA4ON(DI, Y0, Y1, Y2, Y3)
-
-// Two tokens a pass (tile2F16F32AVX2, tile2BF16F32AVX2): each weight
-// converted once serves both, where the dots convert it once per token
-// (the conversion, not the FMA, bounds the dots). Each token's sums take
-// the dots' four accumulators and their HSUM4 order, so a token gets the
-// bits its dot gets. Two tokens, not four: four would take sixteen
-// accumulators, every Y register there is without AVX-512.
+// The float tiles of two weight rows by four tokens (tile2x4F16AVX2,
+// tile2x4BF16AVX2), for a prompt's products: each weight converted once
+// serves four tokens and each token's floats loaded once serve two rows,
+// so the FMAs, not the conversions or the loads, bound them. Each (row,
+// token) sums in one accumulator, eight elements a step: eight chains, as
+// many as FMA's latency (4) times its rate (2 a cycle) needs.
 //
-// Register plan: CX steps of 32 elements, SI weights, DI the first
-// token's x, R8 the second's; Y0-Y3 and Y8-Y11 their accumulators, Y4-Y7
-// the converted weights.
+// Register plan: CX steps of 8 elements, SI row 0's weights, R9 row 1's,
+// DI token 0's floats and R10, R11 the strides of tokens 1 (and 2) and 3;
+// Y0-Y3 row 0's sums for tokens 0-3, Y4-Y7 row 1's; Y8 Y9 the rows'
+// converted weights, Y10-Y13 the tokens' floats.
 
-#define TILE2_PROLOGUE \
-	DOT_PROLOGUE; \
-	MOVQ DI, R8; \
-	ADDQ xstride+24(FP), R8; \
-	VXORPS Y8, Y8, Y8; \
-	VXORPS Y9, Y9, Y9; \
-	VXORPS Y10, Y10, Y10; \
-	VXORPS Y11, Y11, Y11; \
-	TESTQ CX, CX
+#define T24_PROLOGUE(SHIFT) \
+	MOVQ n+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ SI, R9; \
+	ADDQ wstride+16(FP), R9; \
+	MOVQ x+24(FP), DI; \
+	MOVQ xstride+32(FP), R10; \
+	LEAQ (R10)(R10*2), R11; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	SHRQ $SHIFT, CX
 
-#define FMA4X2 \
-	FMA4; \
-	FMA4ON(R8, Y8, Y9, Y10, Y11)
+// One step: the floats of tokens 0-3 to T0-T3, times row 0's weights
+// W0 to A0-A3 and row 1's W1 to B0-B3; the weights move on WB bytes, the
+// floats XB.
+#define T24_FMAS(T0, T1, T2, T3, W0, W1, A0, A1, A2, A3, B0, B1, B2, B3, WB, XB) \
+	VMOVUPS (DI), T0; \
+	VMOVUPS (DI)(R10*1), T1; \
+	VMOVUPS (DI)(R10*2), T2; \
+	VMOVUPS (DI)(R11*1), T3; \
+	VFMADD231PS T0, W0, A0; \
+	VFMADD231PS T1, W0, A1; \
+	VFMADD231PS T2, W0, A2; \
+	VFMADD231PS T3, W0, A3; \
+	VFMADD231PS T0, W1, B0; \
+	VFMADD231PS T1, W1, B1; \
+	VFMADD231PS T2, W1, B2; \
+	VFMADD231PS T3, W1, B3; \
+	ADDQ $WB, SI; \
+	ADDQ $WB, R9; \
+	ADDQ $XB, DI
 
-#define TILE2_END \
-	MOVQ out+32(FP), AX; \
-	MOVQ ostride+40(FP), BX; \
-	HSUM4TO(Y0, Y1, Y2, Y3, X0, (AX)); \
-	HSUM4TO(Y8, Y9, Y10, Y11, X8, (AX)(BX*1)); \
+// The eight lanes of Y (X its low half) summed and stored at OUT; X14 a
+// temporary.
+#define HSUM1TO(Y, X, OUT) \
+	VEXTRACTF128 $1, Y, X14; \
+	VADDPS X14, X, X; \
+	VHADDPS X, X, X; \
+	VHADDPS X, X, X; \
+	MOVSS X, OUT
+
+// Token t's sums go to out + t·ostride, row 1's 4 bytes past row 0's.
+#define T24_END \
+	MOVQ out+40(FP), AX; \
+	MOVQ ostride+48(FP), BX; \
+	LEAQ (BX)(BX*2), DX; \
+	HSUM1TO(Y0, X0, (AX)); \
+	HSUM1TO(Y1, X1, (AX)(BX*1)); \
+	HSUM1TO(Y2, X2, (AX)(BX*2)); \
+	HSUM1TO(Y3, X3, (AX)(DX*1)); \
+	HSUM1TO(Y4, X4, 4(AX)); \
+	HSUM1TO(Y5, X5, 4(AX)(BX*1)); \
+	HSUM1TO(Y6, X6, 4(AX)(BX*2)); \
+	HSUM1TO(Y7, X7, 4(AX)(DX*1)); \
 	VZEROUPPER; \
 	RET
+
+// tile2x4F16Z and tile2x4BF16Z are the tiles on Z registers, sixteen
+// elements a step, for the avx512 path: the same plan with Zn for Yn (the
+// prologue's VXORPS clears all of each). Their end folds each sum's high
+// half onto its low one (ZFOLD), then ends as the others do.
+#define ZFOLD(Z, Y) \
+	VEXTRACTF64X4 $1, Z, Y14; \
+	VADDPS Y14, Y, Y
+
+#define T24Z_END \
+	ZFOLD(Z0, Y0); \
+	ZFOLD(Z1, Y1); \
+	ZFOLD(Z2, Y2); \
+	ZFOLD(Z3, Y3); \
+	ZFOLD(Z4, Y4); \
+	ZFOLD(Z5, Y5); \
+	ZFOLD(Z6, Y6); \
+	ZFOLD(Z7, Y7); \
+	T24_END
 
 // func dotF16F32AVX2(n int, w *uint16, x *float32) float32
 TEXT ·dotF16F32AVX2(SB), NOSPLIT, $0-28
 	DOT_PROLOGUE
 	JZ f16done
 f16loop:
-	F16CVT4
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS 16(SI), Y5
+	VCVTPH2PS 32(SI), Y6
+	VCVTPH2PS 48(SI), Y7
 	FMA4
 	ADDQ $64, SI
 	DECQ CX
@@ -115,7 +154,14 @@ TEXT ·dotBF16F32AVX2(SB), NOSPLIT, $0-28
 	DOT_PROLOGUE
 	JZ bf16done
 bf16loop:
-	BF16CVT4
+	VPMOVZXWD (SI), Y4
+	VPMOVZXWD 16(SI), Y5
+	VPMOVZXWD 32(SI), Y6
+	VPMOVZXWD 48(SI), Y7
+	VPSLLD $16, Y4, Y4
+	VPSLLD $16, Y5, Y5
+	VPSLLD $16, Y6, Y6
+	VPSLLD $16, Y7, Y7
 	FMA4
 	ADDQ $64, SI
 	DECQ CX
@@ -139,28 +185,58 @@ f32loop:
 f32done:
 	HSUM4
 
-// func tile2F16F32AVX2(n int, w *uint16, x *float32, xstride int, out *float32, ostride int)
-TEXT ·tile2F16F32AVX2(SB), NOSPLIT, $0-48
-	TILE2_PROLOGUE
-	JZ t2f16done
-t2f16loop:
-	F16CVT4
-	FMA4X2
-	ADDQ $64, SI
+// func tile2x4F16AVX2(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4F16AVX2(SB), NOSPLIT, $0-56
+	T24_PROLOGUE(3)
+	JZ t24f16done
+t24f16loop:
+	VCVTPH2PS (SI), Y8
+	VCVTPH2PS (R9), Y9
+	T24_FMAS(Y10, Y11, Y12, Y13, Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, 16, 32)
 	DECQ CX
-	JNZ t2f16loop
-t2f16done:
-	TILE2_END
+	JNZ t24f16loop
+t24f16done:
+	T24_END
 
-// func tile2BF16F32AVX2(n int, w *uint16, x *float32, xstride int, out *float32, ostride int)
-TEXT ·tile2BF16F32AVX2(SB), NOSPLIT, $0-48
-	TILE2_PROLOGUE
-	JZ t2bf16done
-t2bf16loop:
-	BF16CVT4
-	FMA4X2
-	ADDQ $64, SI
+// func tile2x4BF16AVX2(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4BF16AVX2(SB), NOSPLIT, $0-56
+	T24_PROLOGUE(3)
+	JZ t24bf16done
+t24bf16loop:
+	VPMOVZXWD (SI), Y8
+	VPMOVZXWD (R9), Y9
+	VPSLLD $16, Y8, Y8
+	VPSLLD $16, Y9, Y9
+	T24_FMAS(Y10, Y11, Y12, Y13, Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, 16, 32)
 	DECQ CX
-	JNZ t2bf16loop
-t2bf16done:
-	TILE2_END
+	JNZ t24bf16loop
+t24bf16done:
+	T24_END
+
+// func tile2x4F16Z(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4F16Z(SB), NOSPLIT, $0-56
+	T24_PROLOGUE(4)
+	JZ t24zf16done
+t24zf16loop:
+	VCVTPH2PS (SI), Z8
+	VCVTPH2PS (R9), Z9
+	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, 32, 64)
+	DECQ CX
+	JNZ t24zf16loop
+t24zf16done:
+	T24Z_END
+
+// func tile2x4BF16Z(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4BF16Z(SB), NOSPLIT, $0-56
+	T24_PROLOGUE(4)
+	JZ t24zbf16done
+t24zbf16loop:
+	VPMOVZXWD (SI), Z8
+	VPMOVZXWD (R9), Z9
+	VPSLLD $16, Z8, Z8
+	VPSLLD $16, Z9, Z9
+	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, 32, 64)
+	DECQ CX
+	JNZ t24zbf16loop
+t24zbf16done:
+	T24Z_END

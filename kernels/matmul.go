@@ -308,7 +308,7 @@ func multiplyBatch(y []float32, w Matrix, n, wrb int, b *batch) {
 		dScratch.grow(Threads(), deinterleaveRows*wrb)
 	}
 	j := &theJobs.mm
-	*j = matmulJob{y: y, w: w, xq: b.xq, dx: b.dx, lane: b.lane, n: n, xrb: b.xrb, wrb: wrb, fast: b.fast, mk: b.mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type]}
+	*j = matmulJob{y: y, w: w, xq: b.xq, dx: b.dx, lane: b.lane, n: n, xrb: b.xrb, wrb: wrb, fast: b.fast, mk: b.mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type], tile2x4: activeFloat.tiles2x4[w.Type]}
 	parallel(w.Rows, 16, j)
 	*j = matmulJob{} // keep no reference to the caller's request data
 }
@@ -424,6 +424,7 @@ type matmulJob struct {
 	mk       matKernels
 	dot      vecDotFunc
 	tile4    func(nb int, w, x *byte, xstride int, out *float32, ostride int) // or nil
+	tile2x4  tile2x4Func                                                      // or nil
 }
 
 // tileBytes bounds the weight rows one tile holds, so that they stay in the
@@ -466,7 +467,26 @@ func (j *matmulJob) runRows(data []byte, base, lo, hi int) {
 	}
 	if !j.fast {
 		t := 0
-		if bs := j.w.Type.BlockSize(); j.tile4 != nil && cols >= bs {
+		if j.tile2x4 != nil {
+			// Four tokens at a time through a cache-sized group of rows,
+			// two rows a tile; an odd last row takes its dot products.
+			step := max(4, min(64, tileBytes/j.wrb))
+			for r0 := lo; r0 < hi; r0 += step {
+				r1 := min(r0+step, hi)
+				for t = 0; t+4 <= n; t += 4 {
+					r := r0
+					for ; r+2 <= r1; r += 2 {
+						j.tile2x4(cols, &data[(r-base)*j.wrb], j.wrb, &xq[t*j.xrb], j.xrb, &y[t*rows+r], rows*4)
+					}
+					if r < r1 {
+						row := data[(r-base)*j.wrb : (r-base+1)*j.wrb]
+						for i := t; i < t+4; i++ {
+							y[i*rows+r] = j.dot(cols, row, xq[i*j.xrb:(i+1)*j.xrb])
+						}
+					}
+				}
+			}
+		} else if bs := j.w.Type.BlockSize(); j.tile4 != nil && cols >= bs {
 			// Four tokens at a time through a cache-sized group of rows.
 			step := max(4, min(64, tileBytes/j.wrb))
 			for r0 := lo; r0 < hi; r0 += step {

@@ -47,8 +47,11 @@ func TestMatMulPathsEqualExact(t *testing.T) {
 	shapes := []shape{{1, 32, 1}, {2, 64, 3}, {7, 96, 4}, {33, 224, 5}, {16, 256, 9}, {5, 928, 8}, {3, 1024, 2}, {6, 2112, 5}, {9, 4864, 6}, {4, 4864, 13}, {19, 160, 35}, {21, 512, 37},
 		{7, 96, 1}, {33, 224, 1}, {40, 512, 1}, {5, 928, 1}, {9, 4864 + 256, 1},
 		// Float rows whose length is not a multiple of the kernels' step
-		// (64) or vector (16): the block formats skip them.
-		{3, 8, 1}, {5, 17, 1}, {2, 100, 1}, {3, 4864 + 3, 1}}
+		// (64) or vector (16): the block formats skip them. With four
+		// tokens or more, the float tiles' (two rows by four tokens, an
+		// odd last row apart) with a tail past their steps of eight.
+		{3, 8, 1}, {5, 17, 1}, {2, 100, 1}, {3, 4864 + 3, 1},
+		{1, 37, 4}, {3, 8, 5}, {5, 17, 6}, {2, 100, 9}, {3, 4864 + 3, 4}}
 	if !testing.Short() {
 		shapes = append(shapes, shape{4097, 64, 4}, shape{17, 4864 + 32, 7}, shape{4097, 64, 1})
 	}

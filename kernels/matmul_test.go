@@ -50,45 +50,6 @@ func TestMatMulEqualsDotRow(t *testing.T) {
 	SetThreads(2)
 }
 
-// On every path, a prompt's product with F16, BF16 or F32 weights gives
-// each token the bits of the path's own dot product for it, whether the
-// token falls in a tile of four (floatTilesAVX2) or not, for lengths with
-// and without a tail past the 32-element steps, with the output poisoned.
-func TestFloatMatMulEqualsItsDots(t *testing.T) {
-	r := rand.New(rand.NewPCG(rand.Uint64(), 9))
-	defer SetPath(Path())
-	for _, path := range Paths() {
-		SetPath(path)
-		for _, typ := range []Type{F16, BF16, F32} {
-			for _, s := range []struct{ rows, cols, n int }{{1, 32, 4}, {3, 37, 5}, {17, 64, 7}, {5, 101, 9}, {33, 896, 8}, {2, 5, 6}} {
-				rb := mustRowBytes(t, typ, s.cols)
-				w := Matrix{Type: typ, Rows: s.rows, Cols: s.cols, Data: make([]byte, rb*s.rows)}
-				for i := range s.rows {
-					QuantizeRow(typ, w.Data[i*rb:(i+1)*rb], randRow(r, s.cols))
-				}
-				x := randRow(r, s.cols*s.n)
-				y := make([]float32, s.rows*s.n)
-				for i := range y {
-					y[i] = float32(math.NaN())
-				}
-				MatMul(y, w, x, s.n, make([]byte, MatMulWork(w, s.n)))
-				xb := mustRowBytes(t, typ.VecDotType(), s.cols)
-				dot := vecDotFor(typ)
-				for i := range s.n {
-					xq := make([]byte, xb)
-					QuantizeRow(typ.VecDotType(), xq, x[i*s.cols:(i+1)*s.cols])
-					for j := range s.rows {
-						want := dot(s.cols, w.Data[j*rb:(j+1)*rb], xq)
-						if got := y[i*s.rows+j]; math.Float32bits(got) != math.Float32bits(want) {
-							t.Fatalf("%s %v %+v: y[%d][%d] = %v, its dot %v", path, typ, s, i, j, got, want)
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 func TestRoPERotatesPairs(t *testing.T) {
 	freqs := []float32{1, 0.5}
 	for _, neox := range []bool{false, true} {
