@@ -19,16 +19,22 @@ func dotBF16F32AVX2(n int, w *uint16, x *float32) float32
 func dotF32F32AVX2(n int, w *float32, x *float32) float32
 
 //go:noescape
-func tile2x4F16AVX2(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+func tile2x4F16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
-func tile2x4BF16AVX2(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+func tile2x4BF16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
-func tile2x4F16Z(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+func tile2x4F32AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
-func tile2x4BF16Z(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+//go:noescape
+func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+//go:noescape
+func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 // Both AVX2 and AVX-512 paths use the dot products (256-bit: the loop is
 // bound by loads and conversions, not by the vector width); the avx512
@@ -40,40 +46,51 @@ var (
 	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4Z, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, attn: attnAVX512, kLanes: kLanesAVX512})
 )
 
-// floatTiles2x4AVX2 are F16's and BF16's tiles (see tile2x4F16AVX2),
+// floatTiles2x4AVX2 are the float types' tiles (see tile2x4F16AVX2),
 // with the elements past the last whole step of eight added one at a time.
 var floatTiles2x4AVX2 = map[Type]tile2x4Func{
 	F16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4F16AVX2, func(b []byte) float32 { return f16(b) })
+		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4F16AVX2, 2, elemF16)
 	},
 	BF16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4BF16AVX2, func(b []byte) float32 { return BF16ToF32(binary.LittleEndian.Uint16(b)) })
+		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4BF16AVX2, 2, elemBF16)
+	},
+	F32: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4F32AVX2, 4, elemF32)
 	},
 }
 
 // floatTiles2x4Z are the avx512 path's, sixteen elements a step.
 var floatTiles2x4Z = map[Type]tile2x4Func{
 	F16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4F16Z, func(b []byte) float32 { return f16(b) })
+		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4F16Z, 2, elemF16)
 	},
 	BF16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4BF16Z, func(b []byte) float32 { return BF16ToF32(binary.LittleEndian.Uint16(b)) })
+		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4BF16Z, 2, elemBF16)
+	},
+	F32: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4F32Z, 4, elemF32)
 	},
 }
 
-// floatTile2x4 runs tile over the whole steps of two-byte weights (F16 or
-// BF16: elem converts one), step a power of two, and adds the rest one at
+// The float weight types' elements, for the tiles' tails.
+func elemF16(b []byte) float32  { return f16(b) }
+func elemBF16(b []byte) float32 { return BF16ToF32(binary.LittleEndian.Uint16(b)) }
+func elemF32(b []byte) float32  { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
+
+// floatTile2x4 runs tile over the whole steps of the weights (size bytes
+// each: elem converts one), step a power of two, and adds the rest one at
 // a time.
-func floatTile2x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int, step int, tile func(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int), elem func([]byte) float32) {
+func floatTile2x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int, step int, tile func(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int), size int, elem func([]byte) float32) {
 	m := nb &^ (step - 1)
 	if m > 0 {
-		tile(m, (*uint16)(unsafe.Pointer(w)), wstride, (*float32)(unsafe.Pointer(x)), xstride, out, ostride)
+		tile(m, w, wstride, (*float32)(unsafe.Pointer(x)), xstride, out, ostride)
 	}
 	if m == nb {
 		return
 	}
 	for r := range 2 {
-		ws := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(w), r*wstride)), 2*nb)
+		ws := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(w), r*wstride)), size*nb)
 		for t := range 4 {
 			xs := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(x), t*xstride)), 4*nb)
 			o := (*float32)(unsafe.Add(unsafe.Pointer(out), t*ostride+4*r))
@@ -82,7 +99,7 @@ func floatTile2x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float
 				s = *o
 			}
 			for i := m; i < nb; i++ {
-				s += elem(ws[2*i:]) * math.Float32frombits(binary.LittleEndian.Uint32(xs[4*i:]))
+				s += elem(ws[size*i:]) * math.Float32frombits(binary.LittleEndian.Uint32(xs[4*i:]))
 			}
 			*o = s
 		}

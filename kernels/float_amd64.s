@@ -39,7 +39,7 @@
 	ADDQ $128, DI
 
 // The float tiles of two weight rows by four tokens (tile2x4F16AVX2,
-// tile2x4BF16AVX2), for a prompt's products: each weight converted once
+// tile2x4BF16AVX2, tile2x4F32AVX2), for a prompt's products: each weight converted once
 // serves four tokens and each token's floats loaded once serve two rows,
 // so the FMAs, not the conversions or the loads, bound them. Each (row,
 // token) sums in one accumulator, eight elements a step: eight chains, as
@@ -185,7 +185,7 @@ f32loop:
 f32done:
 	HSUM4
 
-// func tile2x4F16AVX2(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+// func tile2x4F16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4F16AVX2(SB), NOSPLIT, $0-56
 	T24_PROLOGUE(3)
 	JZ t24f16done
@@ -198,7 +198,7 @@ t24f16loop:
 t24f16done:
 	T24_END
 
-// func tile2x4BF16AVX2(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+// func tile2x4BF16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4BF16AVX2(SB), NOSPLIT, $0-56
 	T24_PROLOGUE(3)
 	JZ t24bf16done
@@ -213,7 +213,7 @@ t24bf16loop:
 t24bf16done:
 	T24_END
 
-// func tile2x4F16Z(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+// func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4F16Z(SB), NOSPLIT, $0-56
 	T24_PROLOGUE(4)
 	JZ t24zf16done
@@ -226,7 +226,7 @@ t24zf16loop:
 t24zf16done:
 	T24Z_END
 
-// func tile2x4BF16Z(n int, w *uint16, wstride int, x *float32, xstride int, out *float32, ostride int)
+// func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4BF16Z(SB), NOSPLIT, $0-56
 	T24_PROLOGUE(4)
 	JZ t24zbf16done
@@ -239,4 +239,30 @@ t24zbf16loop:
 	DECQ CX
 	JNZ t24zbf16loop
 t24zbf16done:
+	T24Z_END
+
+// func tile2x4F32AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4F32AVX2(SB), NOSPLIT, $0-56
+	T24_PROLOGUE(3)
+	JZ t24f32done
+t24f32loop:
+	VMOVUPS (SI), Y8
+	VMOVUPS (R9), Y9
+	T24_FMAS(Y10, Y11, Y12, Y13, Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, 32, 32)
+	DECQ CX
+	JNZ t24f32loop
+t24f32done:
+	T24_END
+
+// func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4F32Z(SB), NOSPLIT, $0-56
+	T24_PROLOGUE(4)
+	JZ t24zf32done
+t24zf32loop:
+	VMOVUPS (SI), Z8
+	VMOVUPS (R9), Z9
+	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, 64, 64)
+	DECQ CX
+	JNZ t24zf32loop
+t24zf32done:
 	T24Z_END
