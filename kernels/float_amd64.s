@@ -132,6 +132,41 @@
 	ZFOLD(Z7, Y7); \
 	T24_END
 
+// A step's weights at M to float32 in R: eight (Y) or sixteen (Z) F16,
+// BF16 (the high half of a float32) or float32.
+#define W_F16(M, R) VCVTPH2PS M, R
+#define W_BF16(M, R) \
+	VPMOVZXWD M, R; \
+	VPSLLD $16, R, R
+#define W_F32(M, R) VMOVUPS M, R
+
+// A tile's whole body on Y registers (T24Y) or Z registers (T24Z): the
+// weights loaded by LOADW, WB bytes of them a step. Its labels are its
+// own, so a TEXT takes it once.
+#define T24Y(LOADW, WB) \
+	T24_PROLOGUE(3); \
+	JZ t24done; \
+t24loop: \
+	LOADW((SI), Y8); \
+	LOADW((R9), Y9); \
+	T24_FMAS(Y10, Y11, Y12, Y13, Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, WB, 32); \
+	DECQ CX; \
+	JNZ t24loop; \
+t24done: \
+	T24_END
+
+#define T24Z(LOADW, WB) \
+	T24_PROLOGUE(4); \
+	JZ t24done; \
+t24loop: \
+	LOADW((SI), Z8); \
+	LOADW((R9), Z9); \
+	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, WB, 64); \
+	DECQ CX; \
+	JNZ t24loop; \
+t24done: \
+	T24Z_END
+
 // func dotF16F32AVX2(n int, w *uint16, x *float32) float32
 TEXT ·dotF16F32AVX2(SB), NOSPLIT, $0-28
 	DOT_PROLOGUE
@@ -187,82 +222,24 @@ f32done:
 
 // func tile2x4F16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4F16AVX2(SB), NOSPLIT, $0-56
-	T24_PROLOGUE(3)
-	JZ t24f16done
-t24f16loop:
-	VCVTPH2PS (SI), Y8
-	VCVTPH2PS (R9), Y9
-	T24_FMAS(Y10, Y11, Y12, Y13, Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, 16, 32)
-	DECQ CX
-	JNZ t24f16loop
-t24f16done:
-	T24_END
+	T24Y(W_F16, 16)
 
 // func tile2x4BF16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4BF16AVX2(SB), NOSPLIT, $0-56
-	T24_PROLOGUE(3)
-	JZ t24bf16done
-t24bf16loop:
-	VPMOVZXWD (SI), Y8
-	VPMOVZXWD (R9), Y9
-	VPSLLD $16, Y8, Y8
-	VPSLLD $16, Y9, Y9
-	T24_FMAS(Y10, Y11, Y12, Y13, Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, 16, 32)
-	DECQ CX
-	JNZ t24bf16loop
-t24bf16done:
-	T24_END
-
-// func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-TEXT ·tile2x4F16Z(SB), NOSPLIT, $0-56
-	T24_PROLOGUE(4)
-	JZ t24zf16done
-t24zf16loop:
-	VCVTPH2PS (SI), Z8
-	VCVTPH2PS (R9), Z9
-	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, 32, 64)
-	DECQ CX
-	JNZ t24zf16loop
-t24zf16done:
-	T24Z_END
-
-// func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-TEXT ·tile2x4BF16Z(SB), NOSPLIT, $0-56
-	T24_PROLOGUE(4)
-	JZ t24zbf16done
-t24zbf16loop:
-	VPMOVZXWD (SI), Z8
-	VPMOVZXWD (R9), Z9
-	VPSLLD $16, Z8, Z8
-	VPSLLD $16, Z9, Z9
-	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, 32, 64)
-	DECQ CX
-	JNZ t24zbf16loop
-t24zbf16done:
-	T24Z_END
+	T24Y(W_BF16, 16)
 
 // func tile2x4F32AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4F32AVX2(SB), NOSPLIT, $0-56
-	T24_PROLOGUE(3)
-	JZ t24f32done
-t24f32loop:
-	VMOVUPS (SI), Y8
-	VMOVUPS (R9), Y9
-	T24_FMAS(Y10, Y11, Y12, Y13, Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, 32, 32)
-	DECQ CX
-	JNZ t24f32loop
-t24f32done:
-	T24_END
+	T24Y(W_F32, 32)
+
+// func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4F16Z(SB), NOSPLIT, $0-56
+	T24Z(W_F16, 32)
+
+// func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile2x4BF16Z(SB), NOSPLIT, $0-56
+	T24Z(W_BF16, 32)
 
 // func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4F32Z(SB), NOSPLIT, $0-56
-	T24_PROLOGUE(4)
-	JZ t24zf32done
-t24zf32loop:
-	VMOVUPS (SI), Z8
-	VMOVUPS (R9), Z9
-	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, 64, 64)
-	DECQ CX
-	JNZ t24zf32loop
-t24zf32done:
-	T24Z_END
+	T24Z(W_F32, 64)
