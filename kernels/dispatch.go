@@ -84,6 +84,8 @@ type floatKernels struct {
 	roundF16s func(dst, src []float32, s float32)
 	// f32ToF16 is F32ToF16Row's loop, bit for bit f32ToF16Go.
 	f32ToF16 func(dst []uint16, src []float32)
+	// roundBF16s is RoundBF16Row's loop, bit for bit roundBF16sGo.
+	roundBF16s func(dst, src []float32)
 	// attn, where the path has it, takes attention's products over the
 	// cache a few tokens at a time (attendTiled).
 	attn *attnKernels

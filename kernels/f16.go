@@ -111,6 +111,26 @@ func RoundF16Row(dst, src []float32) {
 	roundF16sGo(dst, src, 1)
 }
 
+// RoundBF16Row writes each value of src rounded to the nearest BF16 value
+// (ties to even) into dst (same length; it may be src): the value that
+// BF16ToF32(F32ToBF16(v)) gives, eight values a step on the paths that
+// have AVX2 (BF16 weights' activations, as RoundF16Row F16 weights').
+func RoundBF16Row(dst, src []float32) {
+	dst = dst[:len(src)]
+	if f := activeFloat.roundBF16s; f != nil {
+		f(dst, src)
+		return
+	}
+	roundBF16sGo(dst, src)
+}
+
+// roundBF16sGo is RoundBF16Row's reference.
+func roundBF16sGo(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = BF16ToF32(F32ToBF16(v))
+	}
+}
+
 // F16ToF32Row converts src into dst (same length).
 func F16ToF32Row(dst []float32, src []uint16) {
 	dst = dst[:len(src)]

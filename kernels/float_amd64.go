@@ -42,8 +42,8 @@ func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *flo
 // and F16 rounding (float_amd64.s, attn_amd64.s, swiglu_amd64.s), which
 // the vector width bounds.
 var (
-	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4AVX2, swiglu: swigluVec, expShift: expShiftVec, roundF16s: roundF16sVec, f32ToF16: f32ToF16Vec, attn: attnAVX2, kLanes: kLanesAVX2})
-	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4Z, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, attn: attnAVX512, kLanes: kLanesAVX512})
+	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4AVX2, swiglu: swigluVec, expShift: expShiftVec, roundF16s: roundF16sVec, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX2, kLanes: kLanesAVX2})
+	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4Z, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX512, kLanes: kLanesAVX512})
 )
 
 // floatTiles2x4AVX2 are the float types' tiles (see tile2x4F16AVX2),

@@ -49,29 +49,41 @@ func TestF32ToF16RowBitExact(t *testing.T) {
 	})
 }
 
-// RoundF16Row equals F16ToF32(F32ToF16(v)) bit for bit on every path (NaN
-// for NaN) on roundF16Cases, in place and into another slice.
-func TestRoundF16RowBitExact(t *testing.T) {
+// RoundF16Row and RoundBF16Row equal F16ToF32(F32ToF16(v)) and
+// BF16ToF32(F32ToBF16(v)) bit for bit on every path, on roundF16Cases, in
+// place and into another slice: RoundF16Row any NaN for a NaN,
+// RoundBF16Row F32ToBF16's NaN bits.
+func TestRoundRowsBitExact(t *testing.T) {
 	src := roundF16Cases()
-	forPathsAndTails(t, len(src), func(path string, n int) {
-		got := make([]float32, n+1)
-		got[n] = 7
-		if n%2 == 0 {
-			RoundF16Row(got[:n], src[:n])
-		} else {
-			copy(got, src[:n])
-			RoundF16Row(got[:n], got[:n])
-		}
-		for i, v := range src[:n] {
-			want := F16ToF32(F32ToF16(v))
-			if math.Float32bits(got[i]) != math.Float32bits(want) && !(got[i] != got[i] && want != want) {
-				t.Fatalf("%s: RoundF16Row of %g (%#08x) = %g (%#08x), want %g (%#08x)", path, v, math.Float32bits(v), got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+	for _, c := range []struct {
+		name  string
+		row   func(dst, src []float32)
+		exact func(float32) float32
+		nan   bool // NaN bits must match too
+	}{
+		{"RoundF16Row", RoundF16Row, func(v float32) float32 { return F16ToF32(F32ToF16(v)) }, false},
+		{"RoundBF16Row", RoundBF16Row, func(v float32) float32 { return BF16ToF32(F32ToBF16(v)) }, true},
+	} {
+		forPathsAndTails(t, len(src), func(path string, n int) {
+			got := make([]float32, n+1)
+			got[n] = 7
+			if n%2 == 0 {
+				c.row(got[:n], src[:n])
+			} else {
+				copy(got, src[:n])
+				c.row(got[:n], got[:n])
 			}
-		}
-		if got[n] != 7 {
-			t.Fatalf("%s: RoundF16Row of %d values wrote past them", path, n)
-		}
-	})
+			for i, v := range src[:n] {
+				want := c.exact(v)
+				if math.Float32bits(got[i]) != math.Float32bits(want) && (c.nan || !(got[i] != got[i] && want != want)) {
+					t.Fatalf("%s: %s of %g (%#08x) = %g (%#08x), want %g (%#08x)", path, c.name, v, math.Float32bits(v), got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+				}
+			}
+			if got[n] != 7 {
+				t.Fatalf("%s: %s of %d values wrote past them", path, c.name, n)
+			}
+		})
+	}
 }
 
 // forPathsAndTails calls check on every path for the lengths n down to

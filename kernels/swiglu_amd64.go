@@ -77,3 +77,15 @@ func f32ToF16Vec(dst []uint16, src []float32) {
 	}
 	f32ToF16Go(dst[k:], src[k:])
 }
+
+//go:noescape
+func roundBF16sAVX2(n int, dst, src *float32)
+
+// roundBF16sVec is roundBF16sGo with whole steps of 8 in roundBF16sAVX2.
+func roundBF16sVec(dst, src []float32) {
+	k := len(src) &^ 7
+	if k > 0 {
+		roundBF16sAVX2(k, &dst[0], &src[0])
+	}
+	roundBF16sGo(dst[k:], src[k:])
+}

@@ -296,3 +296,49 @@ fhloop:
 fhdone:
 	VZEROUPPER
 	RET
+
+// The 32-bit constant C in every lane of Y (X its low half).
+#define BCASTD(C, X, Y) \
+	MOVL C, AX; \
+	VMOVD AX, X; \
+	VPBROADCASTD X, Y
+
+// func roundBF16sAVX2(n int, dst, src *float32)
+// dst = src rounded to the nearest BF16 value (ties to even), as
+// BF16ToF32(F32ToBF16(v)): the low half of each float32 cleared after
+// adding 0x7fff and the kept half's lowest bit, and a NaN's low half
+// cleared with its quiet bit set instead. Integer operations, so exactly
+// F32ToBF16's; VCVTNEPS2BF16 (AVX512_BF16) would flush subnormals. n is a
+// multiple of 8; dst may be src.
+TEXT ·roundBF16sAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	BCASTD($0x7fffffff, X15, Y15)
+	BCASTD($0x7f800000, X14, Y14)
+	BCASTD($0x7fff, X13, Y13)
+	BCASTD($1, X12, Y12)
+	BCASTD($0xffff0000, X11, Y11)
+	BCASTD($0x00400000, X10, Y10)
+	SHRQ $3, CX
+	JZ rbdone
+rbloop:
+	VMOVDQU (SI), Y0
+	VPSRLD $16, Y0, Y1
+	VPAND Y12, Y1, Y1
+	VPADDD Y13, Y1, Y1
+	VPADDD Y0, Y1, Y1
+	VPAND Y11, Y1, Y1
+	VPAND Y15, Y0, Y2
+	VPCMPGTD Y14, Y2, Y2
+	VPOR Y10, Y0, Y3
+	VPAND Y11, Y3, Y3
+	VPBLENDVB Y2, Y3, Y1, Y1
+	VMOVDQU Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ rbloop
+rbdone:
+	VZEROUPPER
+	RET

@@ -247,7 +247,7 @@ func (s *State) matMul(y []float32, w kernels.Matrix, x []float32, n int) {
 		if w.Type == kernels.F16 {
 			kernels.RoundF16Row(r, x[:len(r)])
 		} else {
-			roundBF16(r, x[:len(r)])
+			kernels.RoundBF16Row(r, x[:len(r)])
 		}
 		x = r
 	}
@@ -282,14 +282,6 @@ func (s *State) matMuls(x []float32, n int, ps ...product) {
 		ys[i], ws[i] = p.y, p.w
 	}
 	kernels.MatMulGroup(ys[:len(ps)], ws[:len(ps)], x, n, s.work)
-}
-
-// roundBF16 writes each element of x rounded to the nearest BF16 value
-// into dst.
-func roundBF16(dst, x []float32) {
-	for i, v := range x {
-		dst[i] = kernels.BF16ToF32(kernels.F32ToBF16(v))
-	}
 }
 
 // floatWeights reports whether any matrix is F16 or BF16 (see matMul).
