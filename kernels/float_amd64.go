@@ -31,6 +31,15 @@ func tile2x4F32AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *f
 func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
+func tile4x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+//go:noescape
+func tile4x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+//go:noescape
+func tile4x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+//go:noescape
 func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
@@ -43,34 +52,29 @@ func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *flo
 // the vector width bounds.
 var (
 	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4AVX2, swiglu: swigluVec, expShift: expShiftVec, roundF16s: roundF16sVec, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX2, kLanes: kLanesAVX2})
-	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4Z, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX512, kLanes: kLanesAVX512})
+	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4Z, tiles4x4: floatTiles4x4Z, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX512, kLanes: kLanesAVX512})
 )
 
-// floatTiles2x4AVX2 are the float types' tiles (see tile2x4F16AVX2),
-// with the elements past the last whole step of eight added one at a time.
-var floatTiles2x4AVX2 = map[Type]tile2x4Func{
-	F16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4F16AVX2, 2, elemF16)
-	},
-	BF16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4BF16AVX2, 2, elemBF16)
-	},
-	F32: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 8, tile2x4F32AVX2, 4, elemF32)
-	},
-}
+// The float types' tiles (see tile2x4F16AVX2 and tile4x4F16Z) of each
+// path, the elements past the last whole step added one at a time.
+var (
+	floatTiles2x4AVX2 = floatTiles(2, 8, tile2x4F16AVX2, tile2x4BF16AVX2, tile2x4F32AVX2)
+	floatTiles2x4Z    = floatTiles(2, 16, tile2x4F16Z, tile2x4BF16Z, tile2x4F32Z)
+	floatTiles4x4Z    = floatTiles(4, 16, tile4x4F16Z, tile4x4BF16Z, tile4x4F32Z)
+)
 
-// floatTiles2x4Z are the avx512 path's, sixteen elements a step.
-var floatTiles2x4Z = map[Type]tile2x4Func{
-	F16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4F16Z, 2, elemF16)
-	},
-	BF16: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4BF16Z, 2, elemBF16)
-	},
-	F32: func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
-		floatTile2x4(nb, w, wstride, x, xstride, out, ostride, 16, tile2x4F32Z, 4, elemF32)
-	},
+// A float tile's assembly: whole steps of n elements.
+type floatTileKernel func(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+// floatTiles makes the tiles of rows rows for F16, BF16 and F32 from
+// their kernels, which take step elements a step.
+func floatTiles(rows, step int, f16, bf16, f32 floatTileKernel) map[Type]tile2x4Func {
+	tile := func(k floatTileKernel, size int, elem func([]byte) float32) tile2x4Func {
+		return func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+			floatTile(rows, nb, w, wstride, x, xstride, out, ostride, step, k, size, elem)
+		}
+	}
+	return map[Type]tile2x4Func{F16: tile(f16, 2, elemF16), BF16: tile(bf16, 2, elemBF16), F32: tile(f32, 4, elemF32)}
 }
 
 // The float weight types' elements, for the tiles' tails.
@@ -78,10 +82,10 @@ func elemF16(b []byte) float32  { return f16(b) }
 func elemBF16(b []byte) float32 { return BF16ToF32(binary.LittleEndian.Uint16(b)) }
 func elemF32(b []byte) float32  { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
 
-// floatTile2x4 runs tile over the whole steps of the weights (size bytes
-// each: elem converts one), step a power of two, and adds the rest one at
-// a time.
-func floatTile2x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int, step int, tile func(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int), size int, elem func([]byte) float32) {
+// floatTile runs tile, a tile of rows weight rows by four tokens, over
+// the whole steps of the weights (size bytes each: elem converts one),
+// step a power of two, and adds the rest one at a time.
+func floatTile(rows, nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int, step int, tile floatTileKernel, size int, elem func([]byte) float32) {
 	m := nb &^ (step - 1)
 	if m > 0 {
 		tile(m, w, wstride, (*float32)(unsafe.Pointer(x)), xstride, out, ostride)
@@ -89,7 +93,7 @@ func floatTile2x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float
 	if m == nb {
 		return
 	}
-	for r := range 2 {
+	for r := range rows {
 		ws := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(w), r*wstride)), size*nb)
 		for t := range 4 {
 			xs := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(x), t*xstride)), 4*nb)

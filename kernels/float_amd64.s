@@ -167,6 +167,106 @@ t24loop: \
 t24done: \
 	T24Z_END
 
+// tile4x4F16Z, tile4x4BF16Z and tile4x4F32Z take four rows by four
+// tokens on the avx512 path, where 32 registers hold the sixteen sums,
+// the four rows' weights and the four tokens' floats: each token's floats
+// loaded once serve four rows, half the loads of the two-row tiles per
+// FMA (a token of the down projection's 4864 floats does not stay in L1).
+//
+// Register plan: CX steps of 16 elements, SI row 0's weights and R9, R12
+// the strides of rows 1 (and 2) and 3, DI token 0's floats and R10, R11
+// the tokens'; Z(4r+t) row r's sum for token t, Z16-Z19 the rows'
+// weights, Z20-Z23 the tokens' floats.
+
+// Z's sixteen lanes summed and stored at OUT (Y and X its halves); Y24
+// (X24) a temporary.
+#define HSUMZ(Z, Y, X, OUT) \
+	VEXTRACTF64X4 $1, Z, Y24; \
+	VADDPS Y24, Y, Y; \
+	VEXTRACTF32X4 $1, Y, X24; \
+	VADDPS X24, X, X; \
+	VHADDPS X, X, X; \
+	VHADDPS X, X, X; \
+	MOVSS X, OUT
+
+#define T44Z(LOADW, WB) \
+	MOVQ n+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ wstride+16(FP), R9; \
+	LEAQ (R9)(R9*2), R12; \
+	MOVQ x+24(FP), DI; \
+	MOVQ xstride+32(FP), R10; \
+	LEAQ (R10)(R10*2), R11; \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+	SHRQ $4, CX; \
+	JZ t44done; \
+t44loop: \
+	LOADW((SI), Z16); \
+	LOADW((SI)(R9*1), Z17); \
+	LOADW((SI)(R9*2), Z18); \
+	LOADW((SI)(R12*1), Z19); \
+	VMOVUPS (DI), Z20; \
+	VMOVUPS (DI)(R10*1), Z21; \
+	VMOVUPS (DI)(R10*2), Z22; \
+	VMOVUPS (DI)(R11*1), Z23; \
+	VFMADD231PS Z20, Z16, Z0; \
+	VFMADD231PS Z21, Z16, Z1; \
+	VFMADD231PS Z22, Z16, Z2; \
+	VFMADD231PS Z23, Z16, Z3; \
+	VFMADD231PS Z20, Z17, Z4; \
+	VFMADD231PS Z21, Z17, Z5; \
+	VFMADD231PS Z22, Z17, Z6; \
+	VFMADD231PS Z23, Z17, Z7; \
+	VFMADD231PS Z20, Z18, Z8; \
+	VFMADD231PS Z21, Z18, Z9; \
+	VFMADD231PS Z22, Z18, Z10; \
+	VFMADD231PS Z23, Z18, Z11; \
+	VFMADD231PS Z20, Z19, Z12; \
+	VFMADD231PS Z21, Z19, Z13; \
+	VFMADD231PS Z22, Z19, Z14; \
+	VFMADD231PS Z23, Z19, Z15; \
+	ADDQ $WB, SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JNZ t44loop; \
+t44done: \
+	MOVQ out+40(FP), AX; \
+	MOVQ ostride+48(FP), BX; \
+	LEAQ (BX)(BX*2), DX; \
+	HSUMZ(Z0, Y0, X0, (AX)); \
+	HSUMZ(Z1, Y1, X1, (AX)(BX*1)); \
+	HSUMZ(Z2, Y2, X2, (AX)(BX*2)); \
+	HSUMZ(Z3, Y3, X3, (AX)(DX*1)); \
+	HSUMZ(Z4, Y4, X4, 4(AX)); \
+	HSUMZ(Z5, Y5, X5, 4(AX)(BX*1)); \
+	HSUMZ(Z6, Y6, X6, 4(AX)(BX*2)); \
+	HSUMZ(Z7, Y7, X7, 4(AX)(DX*1)); \
+	HSUMZ(Z8, Y8, X8, 8(AX)); \
+	HSUMZ(Z9, Y9, X9, 8(AX)(BX*1)); \
+	HSUMZ(Z10, Y10, X10, 8(AX)(BX*2)); \
+	HSUMZ(Z11, Y11, X11, 8(AX)(DX*1)); \
+	HSUMZ(Z12, Y12, X12, 12(AX)); \
+	HSUMZ(Z13, Y13, X13, 12(AX)(BX*1)); \
+	HSUMZ(Z14, Y14, X14, 12(AX)(BX*2)); \
+	HSUMZ(Z15, Y15, X15, 12(AX)(DX*1)); \
+	VZEROUPPER; \
+	RET
+
 // func dotF16F32AVX2(n int, w *uint16, x *float32) float32
 TEXT ·dotF16F32AVX2(SB), NOSPLIT, $0-28
 	DOT_PROLOGUE
@@ -243,3 +343,15 @@ TEXT ·tile2x4BF16Z(SB), NOSPLIT, $0-56
 // func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4F32Z(SB), NOSPLIT, $0-56
 	T24Z(W_F32, 64)
+
+// func tile4x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile4x4F16Z(SB), NOSPLIT, $0-56
+	T44Z(W_F16, 32)
+
+// func tile4x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile4x4BF16Z(SB), NOSPLIT, $0-56
+	T44Z(W_BF16, 32)
+
+// func tile4x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+TEXT ·tile4x4F32Z(SB), NOSPLIT, $0-56
+	T44Z(W_F32, 64)

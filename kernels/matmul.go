@@ -308,7 +308,7 @@ func multiplyBatch(y []float32, w Matrix, n, wrb int, b *batch) {
 		dScratch.grow(Threads(), deinterleaveRows*wrb)
 	}
 	j := &theJobs.mm
-	*j = matmulJob{y: y, w: w, xq: b.xq, dx: b.dx, lane: b.lane, n: n, xrb: b.xrb, wrb: wrb, fast: b.fast, mk: b.mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type], tile2x4: activeFloat.tiles2x4[w.Type]}
+	*j = matmulJob{y: y, w: w, xq: b.xq, dx: b.dx, lane: b.lane, n: n, xrb: b.xrb, wrb: wrb, fast: b.fast, mk: b.mk, dot: vecDotFor(w.Type), tile4: activeFloat.tiles4[w.Type], tile2x4: activeFloat.tiles2x4[w.Type], tile4x4: activeFloat.tiles4x4[w.Type]}
 	parallel(w.Rows, 16, j)
 	*j = matmulJob{} // keep no reference to the caller's request data
 }
@@ -425,6 +425,7 @@ type matmulJob struct {
 	dot      vecDotFunc
 	tile4    func(nb int, w, x *byte, xstride int, out *float32, ostride int) // or nil
 	tile2x4  tile2x4Func                                                      // or nil
+	tile4x4  tile2x4Func                                                      // or nil
 }
 
 // tileBytes bounds the weight rows one tile holds, so that they stay in the
@@ -469,12 +470,16 @@ func (j *matmulJob) runRows(data []byte, base, lo, hi int) {
 		t := 0
 		if j.tile2x4 != nil {
 			// Four tokens at a time through a cache-sized group of rows,
-			// two rows a tile; an odd last row takes its dot products.
+			// four rows a tile where the path has such tiles, then two;
+			// an odd last row takes its dot products.
 			step := max(4, min(64, tileBytes/j.wrb))
 			for r0 := lo; r0 < hi; r0 += step {
 				r1 := min(r0+step, hi)
 				for t = 0; t+4 <= n; t += 4 {
 					r := r0
+					for ; j.tile4x4 != nil && r+4 <= r1; r += 4 {
+						j.tile4x4(cols, &data[(r-base)*j.wrb], j.wrb, &xq[t*j.xrb], j.xrb, &y[t*rows+r], rows*4)
+					}
 					for ; r+2 <= r1; r += 2 {
 						j.tile2x4(cols, &data[(r-base)*j.wrb], j.wrb, &xq[t*j.xrb], j.xrb, &y[t*rows+r], rows*4)
 					}

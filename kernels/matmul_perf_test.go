@@ -48,10 +48,11 @@ func TestMatMulPathsEqualExact(t *testing.T) {
 		{7, 96, 1}, {33, 224, 1}, {40, 512, 1}, {5, 928, 1}, {9, 4864 + 256, 1},
 		// Float rows whose length is not a multiple of the kernels' step
 		// (64) or vector (16): the block formats skip them. With four
-		// tokens or more, the float tiles' (two rows by four tokens, an
-		// odd last row apart) with a tail past their steps of eight.
+		// tokens or more, the float tiles' (four rows by four tokens on
+		// avx512, then two, an odd last row apart) with a tail past their
+		// steps of eight or sixteen.
 		{3, 8, 1}, {5, 17, 1}, {2, 100, 1}, {3, 4864 + 3, 1},
-		{1, 37, 4}, {3, 8, 5}, {5, 17, 6}, {2, 100, 9}, {3, 4864 + 3, 4}}
+		{1, 37, 4}, {3, 8, 5}, {5, 17, 6}, {2, 100, 9}, {7, 100, 5}, {3, 4864 + 3, 4}}
 	if !testing.Short() {
 		shapes = append(shapes, shape{4097, 64, 4}, shape{17, 4864 + 32, 7}, shape{4097, 64, 1})
 	}
