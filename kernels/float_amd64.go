@@ -28,6 +28,12 @@ func tile2x4BF16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *
 func tile2x4F32AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
+func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+//go:noescape
+func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
+
+//go:noescape
 func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
@@ -38,12 +44,6 @@ func tile4x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *flo
 
 //go:noescape
 func tile4x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-
-//go:noescape
-func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-
-//go:noescape
-func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 // Both AVX2 and AVX-512 paths use the dot products (256-bit: the loop is
 // bound by loads and conversions, not by the vector width); the avx512

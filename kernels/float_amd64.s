@@ -1,7 +1,7 @@
 #include "textflag.h"
 
 // Float dot products for F32, F16 and BF16 weights with F32 activations,
-// and F16's and BF16's tiles for prompts. In assembly because
+// and those types' tiles for prompts. In assembly because
 // simd/archsimd has no VCVTPH2PS (F16 to F32), and Go's scalar loop
 // converts one half at a time.
 //
@@ -39,9 +39,10 @@
 	ADDQ $128, DI
 
 // The float tiles of two weight rows by four tokens (tile2x4F16AVX2,
-// tile2x4BF16AVX2, tile2x4F32AVX2), for a prompt's products: each weight converted once
-// serves four tokens and each token's floats loaded once serve two rows,
-// so the FMAs, not the conversions or the loads, bound them. Each (row,
+// tile2x4BF16AVX2, tile2x4F32AVX2), for a prompt's products: each weight
+// loaded (and converted) once serves four tokens and each token's floats
+// loaded once serve two rows, so the FMAs, not the conversions or the
+// loads, bound them. Each (row,
 // token) sums in one accumulator, eight elements a step: eight chains, as
 // many as FMA's latency (4) times its rate (2 a cycle) needs.
 //
@@ -113,10 +114,11 @@
 	VZEROUPPER; \
 	RET
 
-// tile2x4F16Z and tile2x4BF16Z are the tiles on Z registers, sixteen
-// elements a step, for the avx512 path: the same plan with Zn for Yn (the
-// prologue's VXORPS clears all of each). Their end folds each sum's high
-// half onto its low one (ZFOLD), then ends as the others do.
+// tile2x4F16Z, tile2x4BF16Z and tile2x4F32Z are the tiles on Z
+// registers, sixteen elements a step, for the avx512 path: the same plan
+// with Zn for Yn (the prologue's VXORPS clears all of each). Their end
+// folds each sum's high half onto its low one (ZFOLD), then ends as the
+// others do.
 #define ZFOLD(Z, Y) \
 	VEXTRACTF64X4 $1, Z, Y14; \
 	VADDPS Y14, Y, Y
@@ -170,8 +172,9 @@ t24done: \
 // tile4x4F16Z, tile4x4BF16Z and tile4x4F32Z take four rows by four
 // tokens on the avx512 path, where 32 registers hold the sixteen sums,
 // the four rows' weights and the four tokens' floats: each token's floats
-// loaded once serve four rows, half the loads of the two-row tiles per
-// FMA (a token of the down projection's 4864 floats does not stay in L1).
+// loaded once serve four rows, half the two-row tiles' loads of token
+// floats per FMA (a token of the down projection's 4864 floats does not
+// stay in L1).
 //
 // Register plan: CX steps of 16 elements, SI row 0's weights and R9, R12
 // the strides of rows 1 (and 2) and 3, DI token 0's floats and R10, R11
