@@ -56,8 +56,8 @@ type matKernels struct {
 	quant func(nb int, src *float32, dst *byte) bool
 }
 
-// tile2x4Func is a kernel of floatKernels.tiles2x4 (or tiles4x4).
-type tile2x4Func func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+// floatTileFunc is a tile of floatKernels.tiles2x4 or tiles4x4.
+type floatTileFunc func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
 
 // floatKernels are a path's further fast paths: dot products for the float
 // and K-quant weight types (kept apart from the legacy quantised dots, whose
@@ -74,10 +74,10 @@ type floatKernels struct {
 	// against four tokens of float32 activations (token t at x +
 	// t·xstride bytes, its results at out + t·ostride bytes, row 1's 4
 	// bytes past row 0's), for nb elements: the float weight types'.
-	tiles2x4 map[Type]tile2x4Func
+	tiles2x4 map[Type]floatTileFunc
 	// tiles4x4, where a path has them, take four rows (row r at w +
 	// r·wstride, its results 4r bytes past row 0's) the same way.
-	tiles4x4 map[Type]tile2x4Func
+	tiles4x4 map[Type]floatTileFunc
 
 	// swiglu is SwiGLU over whole slices, bit for bit swigluGo; expShift
 	// and roundF16s are attention's loops, bit for bit expShiftGo and

@@ -68,13 +68,13 @@ type floatTileKernel func(n int, w *byte, wstride int, x *float32, xstride int, 
 
 // floatTiles makes the tiles of rows rows for F16, BF16 and F32 from
 // their kernels, which take step elements a step.
-func floatTiles(rows, step int, f16, bf16, f32 floatTileKernel) map[Type]tile2x4Func {
-	tile := func(k floatTileKernel, size int, elem func([]byte) float32) tile2x4Func {
+func floatTiles(rows, step int, f16, bf16, f32 floatTileKernel) map[Type]floatTileFunc {
+	tile := func(k floatTileKernel, size int, elem func([]byte) float32) floatTileFunc {
 		return func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
 			floatTile(rows, nb, w, wstride, x, xstride, out, ostride, step, k, size, elem)
 		}
 	}
-	return map[Type]tile2x4Func{F16: tile(f16, 2, elemF16), BF16: tile(bf16, 2, elemBF16), F32: tile(f32, 4, elemF32)}
+	return map[Type]floatTileFunc{F16: tile(f16, 2, elemF16), BF16: tile(bf16, 2, elemBF16), F32: tile(f32, 4, elemF32)}
 }
 
 // The float weight types' elements, for the tiles' tails.

@@ -424,8 +424,8 @@ type matmulJob struct {
 	mk       matKernels
 	dot      vecDotFunc
 	tile4    func(nb int, w, x *byte, xstride int, out *float32, ostride int) // or nil
-	tile2x4  tile2x4Func                                                      // or nil
-	tile4x4  tile2x4Func                                                      // or nil
+	tile2x4  floatTileFunc                                                    // or nil
+	tile4x4  floatTileFunc                                                    // or nil
 }
 
 // tileBytes bounds the weight rows one tile holds, so that they stay in the
