@@ -28,15 +28,6 @@ func tile2x4BF16AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *
 func tile2x4F32AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
-func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-
-//go:noescape
-func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-
-//go:noescape
-func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-
-//go:noescape
 func tile4x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 
 //go:noescape
@@ -52,14 +43,13 @@ func tile4x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *floa
 // the vector width bounds.
 var (
 	_ = registerFloat("avx2", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4AVX2, swiglu: swigluVec, expShift: expShiftVec, roundF16s: roundF16sVec, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX2, kLanes: kLanesAVX2})
-	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4Z, tiles4x4: floatTiles4x4Z, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX512, kLanes: kLanesAVX512})
+	_ = registerFloat("avx512", floatKernels{dots: moreDotsAVX2(), tiles4: kquantTilesAVX2, tiles2x4: floatTiles2x4AVX2, tiles4x4: floatTiles4x4Z, swiglu: swigluVec, expShift: expShiftZ, roundF16s: roundF16sZ, f32ToF16: f32ToF16Vec, roundBF16s: roundBF16sVec, attn: attnAVX512, kLanes: kLanesAVX512})
 )
 
 // The float types' tiles (see tile2x4F16AVX2 and tile4x4F16Z) of each
 // path, the elements past the last whole step added one at a time.
 var (
 	floatTiles2x4AVX2 = floatTiles(2, 8, tile2x4F16AVX2, tile2x4BF16AVX2, tile2x4F32AVX2)
-	floatTiles2x4Z    = floatTiles(2, 16, tile2x4F16Z, tile2x4BF16Z, tile2x4F32Z)
 	floatTiles4x4Z    = floatTiles(4, 16, tile4x4F16Z, tile4x4BF16Z, tile4x4F32Z)
 )
 

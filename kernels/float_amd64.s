@@ -114,26 +114,6 @@
 	VZEROUPPER; \
 	RET
 
-// tile2x4F16Z, tile2x4BF16Z and tile2x4F32Z are the tiles on Z
-// registers, sixteen elements a step, for the avx512 path: the same plan
-// with Zn for Yn (the prologue's VXORPS clears all of each). Their end
-// folds each sum's high half onto its low one (ZFOLD), then ends as the
-// others do.
-#define ZFOLD(Z, Y) \
-	VEXTRACTF64X4 $1, Z, Y14; \
-	VADDPS Y14, Y, Y
-
-#define T24Z_END \
-	ZFOLD(Z0, Y0); \
-	ZFOLD(Z1, Y1); \
-	ZFOLD(Z2, Y2); \
-	ZFOLD(Z3, Y3); \
-	ZFOLD(Z4, Y4); \
-	ZFOLD(Z5, Y5); \
-	ZFOLD(Z6, Y6); \
-	ZFOLD(Z7, Y7); \
-	T24_END
-
 // A step's weights at M to float32 in R: eight (Y) or sixteen (Z) F16,
 // BF16 (the high half of a float32) or float32.
 #define W_F16(M, R) VCVTPH2PS M, R
@@ -142,9 +122,8 @@
 	VPSLLD $16, R, R
 #define W_F32(M, R) VMOVUPS M, R
 
-// A tile's whole body on Y registers (T24Y) or Z registers (T24Z): the
-// weights loaded by LOADW, WB bytes of them a step. Its labels are its
-// own, so a TEXT takes it once.
+// A tile's whole body: the weights loaded by LOADW, WB bytes of them a
+// step. Its labels are its own, so a TEXT takes it once.
 #define T24Y(LOADW, WB) \
 	T24_PROLOGUE(3); \
 	JZ t24done; \
@@ -156,18 +135,6 @@ t24loop: \
 	JNZ t24loop; \
 t24done: \
 	T24_END
-
-#define T24Z(LOADW, WB) \
-	T24_PROLOGUE(4); \
-	JZ t24done; \
-t24loop: \
-	LOADW((SI), Z8); \
-	LOADW((R9), Z9); \
-	T24_FMAS(Z10, Z11, Z12, Z13, Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, WB, 64); \
-	DECQ CX; \
-	JNZ t24loop; \
-t24done: \
-	T24Z_END
 
 // tile4x4F16Z, tile4x4BF16Z and tile4x4F32Z take four rows by four
 // tokens on the avx512 path, where 32 registers hold the sixteen sums,
@@ -334,18 +301,6 @@ TEXT ·tile2x4BF16AVX2(SB), NOSPLIT, $0-56
 // func tile2x4F32AVX2(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile2x4F32AVX2(SB), NOSPLIT, $0-56
 	T24Y(W_F32, 32)
-
-// func tile2x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-TEXT ·tile2x4F16Z(SB), NOSPLIT, $0-56
-	T24Z(W_F16, 32)
-
-// func tile2x4BF16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-TEXT ·tile2x4BF16Z(SB), NOSPLIT, $0-56
-	T24Z(W_BF16, 32)
-
-// func tile2x4F32Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
-TEXT ·tile2x4F32Z(SB), NOSPLIT, $0-56
-	T24Z(W_F32, 64)
 
 // func tile4x4F16Z(n int, w *byte, wstride int, x *float32, xstride int, out *float32, ostride int)
 TEXT ·tile4x4F16Z(SB), NOSPLIT, $0-56
