@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "hsum_amd64.h"
 #include "rows_amd64.h"
 
 // Decode kernels: many weight rows times one token, for MatVec.
@@ -168,10 +169,7 @@ GLOBL ·dec10<>(SB), RODATA|NOPTR, $32
 #define DEC_NEXT(LOOP) \
 	VADDPS Y1, Y0, Y0; \
 	VADDPS Y2, Y0, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VHADDPS X0, X0, X0; \
-	VHADDPS X0, X0, X0; \
+	HSUM8(Y0, X0, X1); \
 	VMOVSS X0, (R11); \
 	ADDQ $4, R11; \
 	ADDQ R8, SI; \
@@ -1208,16 +1206,6 @@ GLOBL ·decQ4ZScale<>(SB), RODATA|NOPTR, $64
 	VMULPS (R+192)(DI), D, D; \
 	VFMADD231PS D, I, ACC
 
-// Z0's 16 lanes summed to the float at OUT; Z2 a temporary.
-#define Q4Z_SUM(ACC, YACC, XACC, OUT) \
-	VEXTRACTF64X4 $1, ACC, Y2; \
-	VADDPS Y2, YACC, YACC; \
-	VEXTRACTF128 $1, YACC, X2; \
-	VADDPS X2, XACC, XACC; \
-	VHADDPS XACC, XACC, XACC; \
-	VHADDPS XACC, XACC, XACC; \
-	VMOVSS XACC, OUT
-
 // The byte mask of the first N bytes (N < 64, in CX) to K.
 #define QZ_MASK(N, K) \
 	MOVQ $1, AX; \
@@ -1259,7 +1247,8 @@ NOB:
 // A row's end: its sum to out, and on to the next row (ROW) if any.
 #define QZ_NEXT(ROW) \
 	VADDPS Z1, Z0, Z0; \
-	Q4Z_SUM(Z0, Y0, X0, (R11)); \
+	HSUM16(Z0, Y0, X0, Y2, X2); \
+	VMOVSS X0, (R11); \
 	ADDQ $4, R11; \
 	ADDQ R8, SI; \
 	DECQ R10; \
@@ -1790,7 +1779,8 @@ fltsum: \
 	VADDPS Z1, Z0, Z0; \
 	VADDPS Z3, Z2, Z2; \
 	VADDPS Z2, Z0, Z0; \
-	Q4Z_SUM(Z0, Y0, X0, (R11)); \
+	HSUM16(Z0, Y0, X0, Y2, X2); \
+	VMOVSS X0, (R11); \
 	ADDQ $4, R11; \
 	ADDQ R8, SI; \
 	DECQ R10; \

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "hsum_amd64.h"
 #include "rows_amd64.h"
 
 // AVX2 dot products of Q4_1 and Q5_1 weight rows with Q8_1 activations,
@@ -59,10 +60,7 @@
 
 // Y0's lanes and X1's lane 1 summed to out[r]; next row.
 #define D1_ROW_END(LOOP) \
-	VEXTRACTF128 $1, Y0, X2; \
-	VADDPS X2, X0, X0; \
-	VHADDPS X0, X0, X0; \
-	VHADDPS X0, X0, X0; \
+	HSUM8(Y0, X0, X2); \
 	VMOVSHDUP X1, X1; \
 	VADDSS X1, X0, X0; \
 	VMOVSS X0, (R11); \

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // AVX2 dot products of one weight row with Q8_0 activations. Same
 // arithmetic as ggml's: |w| times x·sign(w) with VPMADDUBSW (one operand
@@ -44,10 +45,7 @@ q8loop:
 	JNZ q8loop
 
 q8done:
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUM8(Y0, X0, X1)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -100,10 +98,7 @@ q4loop:
 	JNZ q4loop
 
 q4done:
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUM8(Y0, X0, X1)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Float dot products for F32, F16 and BF16 weights with F32 activations,
 // and those types' tiles for prompts. In assembly because
@@ -13,10 +14,7 @@
 	VADDPS Y1, Y0, Y0; \
 	VADDPS Y3, Y2, Y2; \
 	VADDPS Y2, Y0, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VHADDPS X0, X0, X0; \
-	VHADDPS X0, X0, X0; \
+	HSUM8(Y0, X0, X1); \
 	VZEROUPPER; \
 	MOVSS X0, ret+24(FP); \
 	RET
@@ -92,10 +90,7 @@
 // The eight lanes of Y (X its low half) summed and stored at OUT; X14 a
 // temporary.
 #define HSUM1TO(Y, X, OUT) \
-	VEXTRACTF128 $1, Y, X14; \
-	VADDPS X14, X, X; \
-	VHADDPS X, X, X; \
-	VHADDPS X, X, X; \
+	HSUM8(Y, X, X14); \
 	MOVSS X, OUT
 
 // Token t's sums go to out + t·ostride, row 1's 4 bytes past row 0's.
@@ -151,12 +146,7 @@ t24done: \
 // Z's sixteen lanes summed and stored at OUT (Y and X its halves); Y24
 // (X24) a temporary.
 #define HSUMZ(Z, Y, X, OUT) \
-	VEXTRACTF64X4 $1, Z, Y24; \
-	VADDPS Y24, Y, Y; \
-	VEXTRACTF32X4 $1, Y, X24; \
-	VADDPS X24, X, X; \
-	VHADDPS X, X, X; \
-	VHADDPS X, X, X; \
+	HSUM16(Z, Y, X, Y24, X24); \
 	MOVSS X, OUT
 
 #define T44Z(LOADW, WB) \

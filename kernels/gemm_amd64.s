@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Constants of W_Q5_0. q5Shuf and q5Bits are ggml's bytes_from_bits_32
 // tables, shared with dot1_amd64.s and decode_amd64.s.
@@ -118,10 +119,7 @@ GLOBL ·q5F0<>(SB), RODATA|NOPTR, $32
 
 // Horizontal sum of ACC's 8 lanes into the float at OUT.
 #define HSUM(ACC, XACC, TMP, OUT) \
-	VEXTRACTF128 $1, ACC, TMP; \
-	VADDPS TMP, XACC, XACC; \
-	VHADDPS XACC, XACC, XACC; \
-	VHADDPS XACC, XACC, XACC; \
+	HSUM8(ACC, XACC, TMP); \
 	MOVSS XACC, OUT
 
 #define CONSTS \
