@@ -348,19 +348,19 @@ type quantJob struct {
 	fastQ8   func(nb int, src *float32, dst *byte) bool // or nil
 }
 
-// run converts tokens [lo, hi). Its threads write what the other threads
-// read in the last product, which at two threads costs more than the
-// arithmetic: converting 128 tokens of the FFN's down input (4864 wide)
-// for the row-lane kernels of Q4_0 or Q8_0 took 80-90 µs at one thread
-// and 105-115 at two (Zen 5, two vCPUs). Timed token by token, the
-// records' share was about 25 thread-µs at one thread and 130 at two,
-// while the quantisation divided between the threads as it should.
-// Asking for each chunk's records for writing first (PREFETCHW) made no
-// difference. A product of 128 rows (Qwen2.5-0.5B's k or v, 896 wide)
-// ran only 1.1-1.2 times faster at two threads (62-66 µs against 50-55),
-// its conversion not at all: a 16-row product, mostly conversion (about
-// 15 µs of its 21), took 21 µs at one thread and at two. MatMulGroup
-// spares k and v a conversion of their own.
+// run converts tokens [lo, hi). Its threads write the row-lane records over
+// cache lines that every thread read in the last product, and at two threads
+// that writing cost several times what it does at one: converting 128 tokens
+// of the FFN's down input (4864 wide) for the row-lane kernels of Q4_0 or
+// Q8_0 took 80-90 µs at one thread and 105-115 at two (Zen 5, two vCPUs).
+// Timed token by token, the records' share was about 25 thread-µs at one
+// thread and 130 at two, while the quantisation divided between the threads
+// as it should. Asking for each chunk's records for writing first
+// (PREFETCHW) made no difference. A product of 128 rows (Qwen2.5-0.5B's k or
+// v, 896 wide) ran only 1.1-1.2 times faster at two threads (62-66 µs
+// against 50-55), its conversion not at all: a 16-row product, mostly
+// conversion (about 15 µs of its 21), took 21 µs at one thread and at two.
+// MatMulGroup spares k and v a conversion of their own.
 func (j *quantJob) run(lo, hi int) {
 	nb := j.cols / QK
 	for t := lo; t < hi; t++ {

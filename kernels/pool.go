@@ -17,21 +17,21 @@ import (
 // bounded time after each job and only then park on a channel, so an idle
 // process does not burn its cores (the machine is shared).
 //
-// Between two of a decode step's products the memory system idles for 2-5
-// µs here (Zen 5, two vCPUs, Qwen2.5-0.5B's layers, traced): the caller
-// converts the token (0.3-2.5 µs, most for the FFN's 4864-wide down
-// input), posts the job (about 1 µs: each cache line the other core last
-// touched costs 0.2-0.5 µs to take back) and waits for the last worker to
-// leave (about 1 µs, the state's line going there and back). Two ways to
-// hide or shorten that were measured and left out. A thread that had
-// finished its share asked for the start of its share of the next product
-// (the caller naming the next matrices) while it waited: 2-3% faster on
-// bench's stack of layers, and no faster on the model's own decode
-// (Q4_0 and Q4_K_M, 16-token rounds alternated in one process, median
-// ratios 1.001 and 1.004). And the job's fields, generation and state on
-// one cache line, away from the chunk counter, which a split job does not
-// reset: posting took 0.7-1.0 µs against 0.9-1.4 in some runs and no less
-// in others.
+// Between two of a decode step's products the memory system idles for 2-5 µs
+// here (Zen 5, two vCPUs, Qwen2.5-0.5B's layers, traced): the caller
+// converts the token (0.3-2.5 µs, most for the FFN's 4864-wide down input),
+// posts the job (about 1 µs: each cache line the other core last touched
+// costs 0.2-0.5 µs to take back) and waits for the last worker to leave
+// (about 1 µs, the state's line going there and back). Two ways to hide or
+// shorten that were measured and left out. A thread that had finished its
+// share asked for the start of its share of the next product (the caller
+// naming the next matrices) while it waited: 2-5% faster on bench's stack of
+// layers in three configurations of four, and no faster on the model's own
+// decode (Q4_0 and Q4_K_M, 16-token rounds alternated in one process, median
+// ratios 1.001 and 1.004). And the job's fields, generation and state on one
+// cache line, away from the chunk counter, which a split job does not reset:
+// posting took 0.7-1.0 µs against 0.9-1.4 in some runs and no less in
+// others.
 //
 // Work is handed out in chunks from an atomic counter (or, for decode,
 // from per-thread ranges that the other threads steal the ends of: see
