@@ -1,8 +1,8 @@
 // The horizontal sums that end the float results of the dot-product
 // kernels (decode_amd64.s, dot_amd64.s, dot1_amd64.s, float_amd64.s,
-// gemm_amd64.s): one macro, so one order of the last additions, lane i
-// with lane i+4 (for sixteen lanes, i+8 first), then the pairs, then the
-// two pairs' sums.
+// gemm_amd64.s), written once so that every kernel adds its lanes in the
+// same order: lane i with lane i+4 (for sixteen lanes, with i+8 first),
+// then neighbouring pairs, then the two pairs' sums.
 
 // Y's eight float lanes summed to X's lane 0 (X is Y's low half); XT a
 // temporary.
