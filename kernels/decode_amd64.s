@@ -169,8 +169,7 @@ GLOBL ·dec10<>(SB), RODATA|NOPTR, $32
 #define DEC_NEXT(LOOP) \
 	VADDPS Y1, Y0, Y0; \
 	VADDPS Y2, Y0, Y0; \
-	HSUM8(Y0, X0, X1); \
-	VMOVSS X0, (R11); \
+	HSUM8TO(Y0, X0, X1, (R11)); \
 	ADDQ $4, R11; \
 	ADDQ R8, SI; \
 	DECQ R10; \
@@ -1247,8 +1246,7 @@ NOB:
 // A row's end: its sum to out, and on to the next row (ROW) if any.
 #define QZ_NEXT(ROW) \
 	VADDPS Z1, Z0, Z0; \
-	HSUM16(Z0, Y0, X0, Y2, X2); \
-	VMOVSS X0, (R11); \
+	HSUM16TO(Z0, Y0, X0, Y2, X2, (R11)); \
 	ADDQ $4, R11; \
 	ADDQ R8, SI; \
 	DECQ R10; \
@@ -1779,8 +1777,7 @@ fltsum: \
 	VADDPS Z1, Z0, Z0; \
 	VADDPS Z3, Z2, Z2; \
 	VADDPS Z2, Z0, Z0; \
-	HSUM16(Z0, Y0, X0, Y2, X2); \
-	VMOVSS X0, (R11); \
+	HSUM16TO(Z0, Y0, X0, Y2, X2, (R11)); \
 	ADDQ $4, R11; \
 	ADDQ R8, SI; \
 	DECQ R10; \

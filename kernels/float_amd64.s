@@ -40,9 +40,9 @@
 // tile2x4BF16AVX2, tile2x4F32AVX2), for a prompt's products: each weight
 // loaded (and converted) once serves four tokens and each token's floats
 // loaded once serve two rows, so the FMAs, not the conversions or the
-// loads, bound them. Each (row,
-// token) sums in one accumulator, eight elements a step: eight chains, as
-// many as FMA's latency (4) times its rate (2 a cycle) needs.
+// loads, bound them. Each (row, token) sums in one accumulator, eight
+// elements a step: eight chains, as many as FMA's latency (4) times its
+// rate (2 a cycle) needs.
 //
 // Register plan: CX steps of 8 elements, SI row 0's weights, R9 row 1's,
 // DI token 0's floats and R10, R11 the strides of tokens 1 (and 2) and 3;
@@ -87,25 +87,19 @@
 	ADDQ $WB, R9; \
 	ADDQ $XB, DI
 
-// The eight lanes of Y (X its low half) summed and stored at OUT; X14 a
-// temporary.
-#define HSUM1TO(Y, X, OUT) \
-	HSUM8(Y, X, X14); \
-	MOVSS X, OUT
-
 // Token t's sums go to out + t·ostride, row 1's 4 bytes past row 0's.
 #define T24_END \
 	MOVQ out+40(FP), AX; \
 	MOVQ ostride+48(FP), BX; \
 	LEAQ (BX)(BX*2), DX; \
-	HSUM1TO(Y0, X0, (AX)); \
-	HSUM1TO(Y1, X1, (AX)(BX*1)); \
-	HSUM1TO(Y2, X2, (AX)(BX*2)); \
-	HSUM1TO(Y3, X3, (AX)(DX*1)); \
-	HSUM1TO(Y4, X4, 4(AX)); \
-	HSUM1TO(Y5, X5, 4(AX)(BX*1)); \
-	HSUM1TO(Y6, X6, 4(AX)(BX*2)); \
-	HSUM1TO(Y7, X7, 4(AX)(DX*1)); \
+	HSUM8TO(Y0, X0, X14, (AX)); \
+	HSUM8TO(Y1, X1, X14, (AX)(BX*1)); \
+	HSUM8TO(Y2, X2, X14, (AX)(BX*2)); \
+	HSUM8TO(Y3, X3, X14, (AX)(DX*1)); \
+	HSUM8TO(Y4, X4, X14, 4(AX)); \
+	HSUM8TO(Y5, X5, X14, 4(AX)(BX*1)); \
+	HSUM8TO(Y6, X6, X14, 4(AX)(BX*2)); \
+	HSUM8TO(Y7, X7, X14, 4(AX)(DX*1)); \
 	VZEROUPPER; \
 	RET
 
@@ -141,13 +135,7 @@ t24done: \
 // Register plan: CX steps of 16 elements, SI row 0's weights and R9, R12
 // the strides of rows 1 (and 2) and 3, DI token 0's floats and R10, R11
 // the tokens'; Z(4r+t) row r's sum for token t, Z16-Z19 the rows'
-// weights, Z20-Z23 the tokens' floats.
-
-// Z's sixteen lanes summed and stored at OUT (Y and X its halves); Y24
-// (X24) a temporary.
-#define HSUMZ(Z, Y, X, OUT) \
-	HSUM16(Z, Y, X, Y24, X24); \
-	MOVSS X, OUT
+// weights, Z20-Z23 the tokens' floats, Y24 the sums' temporary.
 
 #define T44Z(LOADW, WB) \
 	MOVQ n+0(FP), CX; \
@@ -208,22 +196,22 @@ t44done: \
 	MOVQ out+40(FP), AX; \
 	MOVQ ostride+48(FP), BX; \
 	LEAQ (BX)(BX*2), DX; \
-	HSUMZ(Z0, Y0, X0, (AX)); \
-	HSUMZ(Z1, Y1, X1, (AX)(BX*1)); \
-	HSUMZ(Z2, Y2, X2, (AX)(BX*2)); \
-	HSUMZ(Z3, Y3, X3, (AX)(DX*1)); \
-	HSUMZ(Z4, Y4, X4, 4(AX)); \
-	HSUMZ(Z5, Y5, X5, 4(AX)(BX*1)); \
-	HSUMZ(Z6, Y6, X6, 4(AX)(BX*2)); \
-	HSUMZ(Z7, Y7, X7, 4(AX)(DX*1)); \
-	HSUMZ(Z8, Y8, X8, 8(AX)); \
-	HSUMZ(Z9, Y9, X9, 8(AX)(BX*1)); \
-	HSUMZ(Z10, Y10, X10, 8(AX)(BX*2)); \
-	HSUMZ(Z11, Y11, X11, 8(AX)(DX*1)); \
-	HSUMZ(Z12, Y12, X12, 12(AX)); \
-	HSUMZ(Z13, Y13, X13, 12(AX)(BX*1)); \
-	HSUMZ(Z14, Y14, X14, 12(AX)(BX*2)); \
-	HSUMZ(Z15, Y15, X15, 12(AX)(DX*1)); \
+	HSUM16TO(Z0, Y0, X0, Y24, X24, (AX)); \
+	HSUM16TO(Z1, Y1, X1, Y24, X24, (AX)(BX*1)); \
+	HSUM16TO(Z2, Y2, X2, Y24, X24, (AX)(BX*2)); \
+	HSUM16TO(Z3, Y3, X3, Y24, X24, (AX)(DX*1)); \
+	HSUM16TO(Z4, Y4, X4, Y24, X24, 4(AX)); \
+	HSUM16TO(Z5, Y5, X5, Y24, X24, 4(AX)(BX*1)); \
+	HSUM16TO(Z6, Y6, X6, Y24, X24, 4(AX)(BX*2)); \
+	HSUM16TO(Z7, Y7, X7, Y24, X24, 4(AX)(DX*1)); \
+	HSUM16TO(Z8, Y8, X8, Y24, X24, 8(AX)); \
+	HSUM16TO(Z9, Y9, X9, Y24, X24, 8(AX)(BX*1)); \
+	HSUM16TO(Z10, Y10, X10, Y24, X24, 8(AX)(BX*2)); \
+	HSUM16TO(Z11, Y11, X11, Y24, X24, 8(AX)(DX*1)); \
+	HSUM16TO(Z12, Y12, X12, Y24, X24, 12(AX)); \
+	HSUM16TO(Z13, Y13, X13, Y24, X24, 12(AX)(BX*1)); \
+	HSUM16TO(Z14, Y14, X14, Y24, X24, 12(AX)(BX*2)); \
+	HSUM16TO(Z15, Y15, X15, Y24, X24, 12(AX)(DX*1)); \
 	VZEROUPPER; \
 	RET
 

@@ -117,11 +117,6 @@ GLOBL ·q5F0<>(SB), RODATA|NOPTR, $32
 	VMULPS Y7, T3, T3; \
 	VFMADD231PS T3, T2, ACC
 
-// Horizontal sum of ACC's 8 lanes into the float at OUT.
-#define HSUM(ACC, XACC, TMP, OUT) \
-	HSUM8(ACC, XACC, TMP); \
-	MOVSS XACC, OUT
-
 #define CONSTS \
 	VPCMPEQW Y4, Y4, Y4; \
 	VPSRLW $15, Y4, Y4; \
@@ -157,10 +152,10 @@ GLOBL ·q5F0<>(SB), RODATA|NOPTR, $32
 	MOVQ out+48(FP), R11; \
 	MOVQ ostride+56(FP), R14; \
 	LEAQ (R14)(R14*2), BX; \
-	HSUM(Y0, X0, X10, (R11)); \
-	HSUM(Y1, X1, X10, (R11)(R14*1)); \
-	HSUM(Y2, X2, X10, (R11)(R14*2)); \
-	HSUM(Y3, X3, X10, (R11)(BX*1)); \
+	HSUM8TO(Y0, X0, X10, (R11)); \
+	HSUM8TO(Y1, X1, X10, (R11)(R14*1)); \
+	HSUM8TO(Y2, X2, X10, (R11)(R14*2)); \
+	HSUM8TO(Y3, X3, X10, (R11)(BX*1)); \
 	VZEROUPPER; \
 	RET
 
@@ -180,7 +175,7 @@ GLOBL ·q5F0<>(SB), RODATA|NOPTR, $32
 
 #define ROW_EPILOGUE \
 	VADDPS Y1, Y0, Y0; \
-	HSUM(Y0, X0, X10, ret+32(FP)); \
+	HSUM8TO(Y0, X0, X10, ret+32(FP)); \
 	VZEROUPPER; \
 	RET
 

@@ -12,6 +12,11 @@
 	VHADDPS X, X, X; \
 	VHADDPS X, X, X
 
+// HSUM8, its sum stored at OUT.
+#define HSUM8TO(Y, X, XT, OUT) \
+	HSUM8(Y, X, XT); \
+	VMOVSS X, OUT
+
 // Z's sixteen float lanes summed to X's lane 0 (Y and X its low halves);
 // YT and XT (the low half of YT) temporaries, which may be Y16-Y31: the
 // extracts are the EVEX ones, so this is for the avx512 kernels only.
@@ -22,3 +27,8 @@
 	VADDPS XT, X, X; \
 	VHADDPS X, X, X; \
 	VHADDPS X, X, X
+
+// HSUM16, its sum stored at OUT.
+#define HSUM16TO(Z, Y, X, YT, XT, OUT) \
+	HSUM16(Z, Y, X, YT, XT); \
+	VMOVSS X, OUT
