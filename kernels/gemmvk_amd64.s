@@ -504,6 +504,22 @@ r5kdone:
 // instructions, and where the binary's layout put it so that it missed
 // the op cache the kernel ran at 30% of the int8 probe instead of 50%.
 //
+// Where its time goes (Zen 5, one core, CPU time, BenchmarkLanesQ6_K's
+// L2-resident tile): the call runs at 0.66-0.70 of the int8 probe, and
+// the repack each pass pays per tile costs 0.36-0.40 of a call, which
+// over a pass of four token groups is about a tenth. A loop of the same
+// instructions on registers and L1-resident broadcasts reaches 0.80, and
+// as much without its VPMULLD; a VPDPBUSD with a broadcast memory operand
+// issues as fast as one on registers. Dropping one part at a time
+// (results wrong, timing only): the float steps 0.72-0.80, the INIT
+// broadcasts 0.70-0.75, the VPMULLD 0.67-0.72. Tried and left out: the
+// first sub-block's VPMULLD writing the block sums (no VPXORD in FIN6,
+// no VPADDD), 0.68 against 0.71 in alternated runs; asking for the next
+// block's weights or records into L1 a step ahead, within the noise.
+// BenchmarkMatMul's Q6_K matrix (the FFN's down) by 128 tokens ran as
+// fast in one pass (kPassAVX512 1 MiB) as in two, and 5-12% slower in
+// four (200 KiB).
+//
 // Repacked weights, per block and 16 rows (5184 bytes):
 //   s·320 sub-block s: register g (elements 4g..4g+3 of the sub-block) at
 //         g·64, then sc_s as int32 at 256
