@@ -349,18 +349,23 @@ type quantJob struct {
 }
 
 // run converts tokens [lo, hi). Its threads write the row-lane records over
-// cache lines that every thread read in the last product, and at two threads
-// that writing cost several times what it does at one: converting 128 tokens
-// of the FFN's down input (4864 wide) for the row-lane kernels of Q4_0 or
-// Q8_0 took 80-90 µs at one thread and 105-115 at two (Zen 5, two vCPUs).
-// Timed token by token, the records' share was about 25 thread-µs at one
-// thread and 130 at two, while the quantisation divided between the threads
-// as it should. Asking for each chunk's records for writing first
-// (PREFETCHW) made no difference. A product of 128 rows (Qwen2.5-0.5B's k or
-// v, 896 wide) ran only 1.1-1.2 times faster at two threads (62-66 µs
-// against 50-55), its conversion not at all: a 16-row product, mostly
-// conversion (about 15 µs of its 21), took 21 µs at one thread and at two.
-// MatMulGroup spares k and v a conversion of their own.
+// cache lines that every thread read in the last product. With one product
+// repeated alone, at two threads that writing cost several times what it
+// does at one: converting 128 tokens of the FFN's down input (4864 wide)
+// for the row-lane kernels of Q4_0 or Q8_0 took 80-90 µs at one thread and
+// 105-115 at two (Zen 5, two vCPUs), the records about 25 thread-µs at one
+// and 130 at two (timed token by token), while the quantisation divided as
+// it should; asking for each chunk's records for writing first (PREFETCHW)
+// made no difference. Timed inside a layer's sequence of products instead
+// (q/k/v, o, gate/up, down), the same conversion took 230-310 µs at one
+// thread (the activations no longer in cache; records 88-105 µs) and
+// 75-134 at two (records 45-50 thread-µs): it divides there, and writing
+// each conversion's records into the other of two buffers was no faster
+// (86-106 µs). A product of 128 rows (Qwen2.5-0.5B's k or v, 896 wide) ran
+// only 1.1-1.2 times faster at two threads (62-66 µs against 50-55), its
+// conversion not at all: a 16-row product, mostly conversion (about 15 µs
+// of its 21), took 21 µs at one thread and at two. MatMulGroup spares k and
+// v a conversion of their own.
 func (j *quantJob) run(lo, hi int) {
 	nb := j.cols / QK
 	for t := lo; t < hi; t++ {
